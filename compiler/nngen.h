@@ -1,0 +1,459 @@
+/*
+ * nngen.h — the one header of the compiler.
+ *
+ * The pipeline, one file per phase:
+ *   diag.c      diagnostics: file:line:col, the line, a caret
+ *   arena.c     bump allocation; one arena per compilation, freed at once
+ *   lexer.l     text -> tokens (flex, reentrant, bison-bridge, locations)
+ *   parser.y    tokens -> AST (bison, pure, locations, error recovery)
+ *   ast.c       AST constructors and a printer for tests
+ *   lower.c     AST -> IR of primitive ops, calling the shape rules as it goes
+ *   builtins.c  the table of callable names (layers, activations, losses, ...)
+ *   ir.c        the graph: nodes in one array, integer ids, schedules, dump
+ *   shape.c     shape rules' shared helpers (broadcasting) and the graph verifier
+ *   autodiff.c  loss -> gradient of every parameter, as new IR nodes
+ *   optim.c     optimizer and regularizer lowering: update nodes per parameter
+ *   passes/     graph passes, run from the pass table in passes/pass.c
+ *   emit_c.c    IR -> net.c / net.h
+ *   ops/*.c     per-op shape rule, derivative rule and C emitter (ops.def lists them)
+ *   main.c      the command line
+ *
+ * Each section below lists one file's API. Every module keeps its prefix.
+ */
+#ifndef NNGEN_H
+#define NNGEN_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define NNGEN_VERSION "0.1.0"
+
+#define NN_MAX_RANK 4       /* dims of a tensor, batch dimension not counted */
+#define NN_MAX_IN 4         /* inputs of one IR node */
+#define NN_MAX_LINE 65536   /* bytes in one source line (LANGUAGE.md limit) */
+#define NN_MAX_NEST 256     /* bracket depth (LANGUAGE.md limit) */
+
+/* ---------------------------------------------------------------- arena.c */
+/* A bump allocator: blocks chained, everything freed by arena_free. */
+typedef struct ArenaBlock ArenaBlock;
+typedef struct Arena {
+    ArenaBlock *head;
+} Arena;
+
+void *arena_alloc(Arena *a, size_t size);           /* zeroed, 16-aligned; aborts on OOM */
+char *arena_strdup(Arena *a, const char *s);
+char *arena_strndup(Arena *a, const char *s, size_t n);
+char *arena_printf(Arena *a, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void arena_free(Arena *a);
+
+/* A growable byte buffer (the emitter writes into these, never to files). */
+typedef struct Buf {
+    char *data;
+    size_t len, cap;
+} Buf;
+
+void buf_putc(Buf *b, char c);
+void buf_puts(Buf *b, const char *s);
+void buf_printf(Buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void buf_vprintf(Buf *b, const char *fmt, va_list ap);
+void buf_free(Buf *b);
+
+/* ----------------------------------------------------------------- diag.c */
+/* A source position: 1-based line and column (column counts bytes). */
+typedef struct Loc {
+    int line, col;
+} Loc;
+
+/* One compilation has one source file. diag_begin copies nothing: the text
+ * must outlive the compilation. Errors go to the stream set by diag_begin
+ * (stderr in the CLI, a memory stream in tests). */
+void diag_begin(const char *file, const char *text, size_t len, FILE *out);
+void diag_error(Loc loc, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void diag_note(Loc loc, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void diag_verror(Loc loc, const char *kind, const char *fmt, va_list ap);
+int diag_count(void);                  /* errors so far */
+const char *diag_file(void);
+/* The text of source line `line` (without newline) and its length; NULL if none. */
+const char *diag_line(int line, size_t *len);
+/* An internal compiler bug: prints and aborts. Never for user errors. */
+#define nn_unreachable(...) nn_fatal_bug(__FILE__, __LINE__, __VA_ARGS__)
+void nn_fatal_bug(const char *file, int line, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((noreturn, format(printf, 3, 4)))
+#endif
+    ;
+
+/* ------------------------------------------------------------------ ast.c */
+typedef enum ExprKind {
+    EX_NUM,  /* num */
+    EX_NAME, /* str: an identifier */
+    EX_STR,  /* str: a string literal, quotes removed */
+    EX_BOOL, /* num: 0 or 1 */
+    EX_LIST, /* args: the items, unnamed, in order ([2, 3]) */
+    EX_BIN,  /* op in '+' '-' '*' '/' '@' '^'; lhs, rhs */
+    EX_NEG,  /* unary minus; lhs */
+    EX_CALL  /* str: callee name; args */
+} ExprKind;
+
+typedef struct Expr Expr;
+typedef struct Arg {
+    const char *name; /* NULL when positional */
+    Loc name_loc;     /* of the name, when named */
+    Expr *value;
+    struct Arg *next;
+} Arg;
+
+struct Expr {
+    ExprKind kind;
+    Loc loc;   /* operator for EX_BIN/EX_NEG, callee name for EX_CALL, else first char */
+    Loc start; /* leftmost character of the whole expression */
+    int op;
+    double num;
+    const char *str;
+    Expr *lhs, *rhs;
+    Arg *args;
+    Loc close; /* EX_CALL / EX_LIST: the closing bracket */
+};
+
+typedef enum StmtKind {
+    ST_NETWORK,      /* name */
+    ST_INPUT,        /* name, dims */
+    ST_TARGET,       /* name, dims (real-valued) */
+    ST_TARGET_CLASS, /* name, expr = K */
+    ST_PARAM,        /* name, dims, init (NULL when absent) */
+    ST_CONST,        /* name, expr (a number, a const name, or a negated one) */
+    ST_ASSIGN,       /* name, expr */
+    ST_OUTPUT,       /* name, expr */
+    ST_LOSS,         /* expr */
+    ST_REGULARIZE,   /* expr: EX_CALL l1(...) / l2(...) */
+    ST_OPTIMIZER,    /* expr: EX_CALL */
+    ST_SCHEDULE      /* expr: EX_CALL */
+} StmtKind;
+
+typedef struct Stmt {
+    StmtKind kind;
+    Loc loc;          /* the keyword, or the name for NAME = EXPR */
+    const char *name; /* defined name, NULL for loss/regularize/optimizer/schedule */
+    Loc name_loc;
+    Expr *dims;       /* EX_LIST for input/target/param */
+    Expr *expr;
+    Expr *init;       /* param init=..., an EX_NAME or EX_CALL */
+    struct Stmt *next;
+} Stmt;
+
+typedef struct Program {
+    const char *file;
+    Stmt *first;
+    int nstmts;
+} Program;
+
+Expr *ast_num(Arena *a, Loc loc, double v);
+Expr *ast_name(Arena *a, Loc loc, const char *name);
+Expr *ast_str(Arena *a, Loc loc, const char *s);
+Expr *ast_bool(Arena *a, Loc loc, int v);
+Expr *ast_list(Arena *a, Loc open, Arg *items, Loc close);
+Expr *ast_bin(Arena *a, Loc op_loc, int op, Expr *lhs, Expr *rhs);
+Expr *ast_neg(Arena *a, Loc op_loc, Expr *operand);
+Expr *ast_call(Arena *a, Loc name_loc, const char *callee, Arg *args, Loc close);
+Arg *ast_arg(Arena *a, const char *name, Loc name_loc, Expr *value);
+Arg *ast_arg_append(Arg *list, Arg *item); /* returns the list head */
+Stmt *ast_stmt(Arena *a, StmtKind kind, Loc loc);
+void ast_append(Program *p, Stmt *s);
+int ast_arg_count(const Arg *args);
+/* Prints the AST as S-expressions, one statement per line (tests use this). */
+void ast_print(FILE *out, const Program *p);
+
+/* ------------------------------------------------------- lexer.l/parser.y */
+/* Parses a whole file. Returns NULL after reporting errors through diag.
+ * `text` must stay alive (and NUL-free or not: NUL is a located error). */
+Program *parse_program(Arena *a, const char *file, const char *text, size_t len);
+
+/* ------------------------------------------------------------------ ops.def */
+typedef enum Op {
+#define OP(id, name, arity, flags, shape, grad, expr, emit) OP_##id,
+#include "ops.def"
+#undef OP
+    OP__COUNT
+} Op;
+
+enum {
+    OPF_LEAF = 1 << 0,        /* no inputs: input, param, const, ... */
+    OPF_ELEMENTWISE = 1 << 1, /* out[i] = f(in0[i'], in1[i'], ...) with broadcasting: has expr */
+    OPF_EFFECT = 1 << 2,      /* writes state (optimizer update): a root, never removed */
+    OPF_VIEW = 1 << 3,        /* output aliases input 0 (reshape) */
+    OPF_NOGRAD = 1 << 4,      /* differentiating through it is an error (grad kernels) */
+    OPF_INT = 1 << 5,         /* produces int32 data (class labels) */
+    OPF_COMMUTES = 1 << 6     /* binary, commutative (cse canonicalizes operand order) */
+};
+
+/* ------------------------------------------------------------------- ir.c */
+typedef enum Func {
+    FN_NONE,
+    FN_INFER,    /* NET_forward / NET_loss: inference mode */
+    FN_TRAIN,    /* NET_forward_train: training-mode forward to the loss */
+    FN_BACKWARD, /* NET_backward: the gradient graph */
+    FN_UPDATE,   /* NET_update: the optimizer */
+    FN__COUNT
+} Func;
+
+typedef struct Shape {
+    int batched;            /* leads with the symbolic batch dimension N */
+    int rank;               /* dims below, N not counted; 0 = scalar per sample */
+    int dims[NN_MAX_RANK];
+} Shape;
+
+/* Where a node's data lives; decided by passes/plan.c. */
+typedef enum Storage {
+    STO_UNPLANNED,
+    STO_ARENA,  /* m->arena + offset */
+    STO_MEMBER, /* a named struct member (params, grads, optimizer state) */
+    STO_ARG,    /* a caller's pointer kept in the struct (inputs, targets) */
+    STO_CONST,  /* a scalar literal, no storage */
+    STO_ALIAS   /* the storage of node `alias` (views) */
+} Storage;
+
+typedef struct Node {
+    int id;
+    Op op;
+    int nin;
+    int in[NN_MAX_IN];
+    Shape shape;
+    Func func;
+    Loc loc;          /* source position; gradient nodes inherit their forward op's */
+    const char *name; /* DSL name when the node is a named statement's value, else NULL */
+    const char *cname;/* the C identifier the emitter uses (set by plan) */
+    double f[8];      /* float attributes (see each op's file) */
+    int i[4];         /* integer attributes: axis, flags, ... */
+    const char *s;    /* string attribute: param / input name */
+    int grad_of;      /* -1, or the forward node this is the (accumulated) gradient of */
+    int dead;         /* removed by a pass; ignored everywhere */
+    /* filled by passes/plan.c */
+    Storage storage;
+    long offset;      /* STO_ARENA: float offset into the arena */
+    int alias;        /* STO_ALIAS: the node whose storage this one shares */
+} Node;
+
+/* One parameter tensor of the network, in LANGUAGE.md's table order. */
+typedef struct Param {
+    const char *name;   /* "W1", "h.weight" */
+    const char *cname;  /* "W1", "h_weight" */
+    int node;           /* the OP_PARAM node */
+    int grad;           /* its gradient node after autodiff, -1 if none */
+    int is_weight;      /* counts as a weight for regularize without names */
+    Expr *init;         /* initializer expression (NAME or CALL) */
+    int init_kind;      /* INIT_* */
+    double init_a, init_b; /* initializer arguments after defaults */
+    long sort_key;      /* statement, layer, slot: the table order */
+    Loc loc;
+} Param;
+
+typedef enum InitKind {
+    INIT_ZEROS, INIT_ONES, INIT_CONSTANT, INIT_UNIFORM, INIT_NORMAL,
+    INIT_XAVIER_UNIFORM, INIT_XAVIER_NORMAL, INIT_HE_UNIFORM, INIT_HE_NORMAL
+} InitKind;
+
+/* One input or target of the network, in declaration order. */
+typedef struct Port {
+    const char *name;
+    int node_infer, node_train; /* its leaf node in each mode, -1 if unused there */
+    Shape shape;
+    int is_class;               /* class target: int32, K classes */
+    int classes;
+    int is_target;
+} Port;
+
+typedef struct Output {
+    const char *name;
+    int node;                   /* in FN_INFER */
+} Output;
+
+typedef enum OptKind { OPT_NONE, OPT_SGD, OPT_ADAM } OptKind;
+
+typedef struct Optimizer {
+    OptKind kind;
+    const char *name; /* as written */
+    double lr;
+    double hp[8];     /* per kind: see optim.c */
+    Loc loc;
+} Optimizer;
+
+typedef struct Graph {
+    Arena *arena;
+    Node *nodes;
+    int count, cap;
+    const char *net;      /* network name */
+    Param *params;
+    int nparams;
+    Port *ports;
+    int nports;
+    Output *outputs;
+    int noutputs;
+    int loss_infer;       /* loss node in FN_INFER, -1 for inference-only files */
+    int loss_train;       /* loss node in FN_TRAIN, -1 likewise */
+    Optimizer opt;
+    int infer_only;
+    int max_batch;
+    long arena_floats;    /* set by plan */
+} Graph;
+
+void ir_init(Graph *g, Arena *a);
+void ir_free(Graph *g);               /* the node array; the arena belongs to the caller */
+int ir_add(Graph *g, Op op, Func fn, Loc loc, int nin, const int *in);
+Node *ir_node(Graph *g, int id);
+const Node *ir_cnode(const Graph *g, int id);
+/* Node ids a function runs, in an order where inputs come first. `roots` lists
+ * what must be computed; returns the count, ids in *out (arena memory). */
+int ir_schedule(const Graph *g, Func fn, int **out);
+/* Every node (live, not leaf) whose func is fn, in id order (topological). */
+int ir_func_nodes(const Graph *g, Func fn, int **out);
+long shape_numel(const Shape *s);     /* per-sample element count (1 for scalar) */
+void shape_print(Buf *b, const Shape *s); /* "[N, 3]", "[2, 3]", "[]" */
+int shape_equal(const Shape *a, const Shape *b);
+void ir_dump(FILE *out, const Graph *g);
+void ir_dump_node(Buf *b, const Graph *g, const Node *n);
+/* Users of every node: counts of non-dead nodes reading it. */
+int *ir_use_counts(const Graph *g);
+
+/* --------------------------------------------------------------- ops/*.c */
+typedef struct AdCtx AdCtx;
+typedef struct Emit Emit;
+
+typedef struct OpInfo {
+    const char *name;
+    int arity; /* -1: variadic */
+    unsigned flags;
+    /* Sets n->shape from its inputs (already shaped); reports a located error
+     * and returns -1 when they do not agree. */
+    int (*shape)(Graph *g, Node *n);
+    /* Adds d(loss)/d(input) contributions for each input that needs one,
+     * through ad_accumulate; dy is the node holding d(loss)/d(n). */
+    int (*grad)(AdCtx *ad, int n, int dy);
+    /* Elementwise ops: writes the C expression of one output element, given
+     * the C expressions of the input elements. */
+    void (*expr)(Buf *out, const Node *n, const char *const *args);
+    /* Other ops: writes the statements computing the node. */
+    void (*emit)(Emit *e, const Node *n);
+} OpInfo;
+
+extern const OpInfo op_table[OP__COUNT];
+const OpInfo *op_info(Op op);
+
+/* ---------------------------------------------------------------- shape.c */
+int shape_broadcast(Graph *g, Node *n, const Shape *a, const Shape *b, Shape *out);
+int shape_check_node(Graph *g, int id);  /* runs the op's rule; -1 on error */
+/* Checks the graph's invariants (inputs defined before use, shapes re-derive
+ * to the same thing, storage planned when `planned`); reports and returns -1. */
+int shape_verify(Graph *g, int planned);
+/* A shape error: "op shapes [N, 3] @ [4, 2] do not agree (3 != 4)". */
+void shape_error2(Graph *g, const Node *n, const char *what, const Shape *a,
+                  const char *opname, const Shape *b, const char *why);
+
+/* ---------------------------------------------------------------- lower.c */
+typedef enum Mode { MODE_INFER, MODE_TRAIN } Mode;
+/* Lowers the program to IR: FN_INFER always, FN_TRAIN when there is a loss
+ * and training is wanted. Returns -1 after reporting errors. */
+int lower_program(Graph *g, const Program *p, int infer_only);
+
+/* ------------------------------------------------------------- autodiff.c */
+/* Builds FN_BACKWARD from g->loss_train to every parameter. */
+int ad_differentiate(Graph *g);
+/* Used by ops' grad rules. */
+Graph *ad_graph(AdCtx *ad);
+int ad_node(AdCtx *ad, Op op, int like, int nin, const int *in); /* FN_BACKWARD, loc of node `like` */
+int ad_const(AdCtx *ad, double v, int like);
+/* Adds g to the gradient of forward node `x`, reducing over broadcast dims. */
+void ad_accumulate(AdCtx *ad, int x, int g);
+int ad_needs_grad(AdCtx *ad, int x);
+/* Reduces gradient g to the shape of forward node x (sum over broadcast dims). */
+int ad_sum_to(AdCtx *ad, int g, int x);
+
+/* ---------------------------------------------------------------- optim.c */
+/* Adds FN_UPDATE nodes, one per parameter, for g->opt. */
+int optim_build(Graph *g);
+
+/* ---------------------------------------------------------- passes/pass.c */
+typedef struct PassOptions {
+    const char *dump_after; /* pass name, "all", or NULL */
+    int verify;             /* run shape_verify after every pass */
+    int opt_level;          /* 0: required passes only */
+    FILE *dump;             /* where --dump-after writes */
+} PassOptions;
+
+typedef struct Pass {
+    const char *name;
+    int (*run)(Graph *g);
+    int required;   /* runs at -O0 too */
+    const char *why;/* the reason for its place in the order */
+} Pass;
+
+extern const Pass pass_table[];
+extern const int pass_count;
+int pass_run_all(Graph *g, const PassOptions *o);
+const Pass *pass_find(const char *name);
+
+int pass_dce(Graph *g);   /* passes/dce.c */
+int pass_fold(Graph *g);  /* passes/fold.c */
+int pass_plan(Graph *g);  /* passes/plan.c */
+
+/* --------------------------------------------------------------- emit_c.c */
+typedef struct EmitOptions {
+    const char *header_name; /* "net.h" as included by net.c */
+    const char *cmdline;     /* for the banner */
+    const char *source;      /* the .nn path, for the banner */
+    int standalone;
+} EmitOptions;
+
+struct Emit {
+    Buf *out;
+    int indent;
+    const Graph *g;
+    const EmitOptions *o;
+    Func fn;                 /* function being emitted */
+};
+
+/* Writes net.c into c and net.h into h. */
+int emit_c(const Graph *g, const EmitOptions *o, Buf *c, Buf *h);
+void emit_line(Emit *e, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void emit_open(Emit *e, const char *fmt, ...)   /* the line, then " {", indent */
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void emit_close(Emit *e);                        /* dedent, "}" */
+/* The C expression for node id's data pointer ("a1", "m->W1", "x"). */
+const char *emit_ref(const Emit *e, int id);
+/* The C expression for node id's total element count in this call ("n * 3", "6"). */
+void emit_count(Buf *b, const Graph *g, int id);
+/* The C literal of a float ("0.5f", "1e-08f"), exactly round-tripping. */
+void emit_float(Buf *b, double v);
+/* Emits a loop computing elementwise node n (used for single ops and fused groups). */
+void emit_elementwise(Emit *e, const Node *n);
+
+/* -------------------------------------------------------- runtime embed */
+/* The runtime sources, embedded by the build (runtime_embed.c, generated). */
+extern const char nnrt_embedded_h[];
+extern const char nnrt_embedded_c[];
+
+#endif
