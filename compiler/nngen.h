@@ -15,7 +15,7 @@
  *   optim.c     optimizer and regularizer lowering: update nodes per parameter
  *   passes/     graph passes, run from the pass table in passes/pass.c
  *   emit_c.c    IR -> net.c / net.h
- *   ops/*.c     per-op shape rule, derivative rule and C emitter (ops.def lists them)
+ *   ops/<op>.c     per-op shape rule, derivative rule and C emitter (ops.def lists them)
  *   main.c      the command line
  *
  * Each section below lists one file's API. Every module keeps its prefix.
@@ -227,7 +227,8 @@ typedef enum Storage {
     STO_MEMBER, /* a named struct member (params, grads, optimizer state) */
     STO_ARG,    /* a caller's pointer kept in the struct (inputs, targets) */
     STO_CONST,  /* a scalar literal, no storage */
-    STO_ALIAS   /* the storage of node `alias` (views) */
+    STO_ALIAS,  /* the storage of node `alias` (views) */
+    STO_NONE    /* writes nothing of its own (optimizer updates) */
 } Storage;
 
 typedef struct Node {
@@ -249,6 +250,7 @@ typedef struct Node {
     Storage storage;
     long offset;      /* STO_ARENA: float offset into the arena */
     int alias;        /* STO_ALIAS: the node whose storage this one shares */
+    const char *ref;  /* the C expression of its data pointer ("a1", "m->param.W1") */
 } Node;
 
 /* One parameter tensor of the network, in LANGUAGE.md's table order. */
@@ -273,7 +275,8 @@ typedef enum InitKind {
 /* One input or target of the network, in declaration order. */
 typedef struct Port {
     const char *name;
-    int node_infer, node_train; /* its leaf node in each mode, -1 if unused there */
+    const char *cname;          /* its C identifier */
+    int node;                   /* its leaf node (shared by every function) */
     Shape shape;
     int is_class;               /* class target: int32, K classes */
     int classes;
@@ -282,6 +285,7 @@ typedef struct Port {
 
 typedef struct Output {
     const char *name;
+    const char *cname;          /* its C identifier (functions and macros) */
     int node;                   /* in FN_INFER */
 } Output;
 
@@ -322,6 +326,8 @@ const Node *ir_cnode(const Graph *g, int id);
 /* Node ids a function runs, in an order where inputs come first. `roots` lists
  * what must be computed; returns the count, ids in *out (arena memory). */
 int ir_schedule(const Graph *g, Func fn, int **out);
+/* The live non-leaf nodes that `roots` need, in id order (arena memory). */
+int ir_schedule_roots(const Graph *g, const int *roots, int nroots, int **out);
 /* Every node (live, not leaf) whose func is fn, in id order (topological). */
 int ir_func_nodes(const Graph *g, Func fn, int **out);
 long shape_numel(const Shape *s);     /* per-sample element count (1 for scalar) */
@@ -332,7 +338,7 @@ void ir_dump_node(Buf *b, const Graph *g, const Node *n);
 /* Users of every node: counts of non-dead nodes reading it. */
 int *ir_use_counts(const Graph *g);
 
-/* --------------------------------------------------------------- ops/*.c */
+/* --------------------------------------------------------------- ops/<op>.c */
 typedef struct AdCtx AdCtx;
 typedef struct Emit Emit;
 
@@ -356,6 +362,120 @@ typedef struct OpInfo {
 extern const OpInfo op_table[OP__COUNT];
 const OpInfo *op_info(Op op);
 
+/* ---------------------------------------------------------------- ops/<op>.c hooks */
+/* One prototype per hook that ops.def names (the op table does not compile without). */
+/* shape rules */
+int leaf_shape(Graph *g, Node *n);
+int ew_binary_shape(Graph *g, Node *n);
+int ew_unary_shape(Graph *g, Node *n);
+int ew_ternary_shape(Graph *g, Node *n);
+int reduce_all_shape(Graph *g, Node *n);
+int reduce_axis_shape(Graph *g, Node *n);
+int given_shape(Graph *g, Node *n);
+int transpose_shape(Graph *g, Node *n);
+int concat_shape(Graph *g, Node *n);
+int slice_shape(Graph *g, Node *n);
+int matmul_shape(Graph *g, Node *n);
+int axis_op_shape(Graph *g, Node *n);
+int loss_shape(Graph *g, Node *n);
+int class_loss_shape(Graph *g, Node *n);
+int loss_grad_shape(Graph *g, Node *n);
+int update_shape(Graph *g, Node *n);
+/* derivative rules */
+int add_grad(AdCtx *ad, int n, int dy);
+int sub_grad(AdCtx *ad, int n, int dy);
+int mul_grad(AdCtx *ad, int n, int dy);
+int div_grad(AdCtx *ad, int n, int dy);
+int max_grad(AdCtx *ad, int n, int dy);
+int min_grad(AdCtx *ad, int n, int dy);
+int neg_grad(AdCtx *ad, int n, int dy);
+int exp_grad(AdCtx *ad, int n, int dy);
+int log_grad(AdCtx *ad, int n, int dy);
+int sqrt_grad(AdCtx *ad, int n, int dy);
+int abs_grad(AdCtx *ad, int n, int dy);
+int powc_grad(AdCtx *ad, int n, int dy);
+int act_grad(AdCtx *ad, int n, int dy);
+int sum_all_grad(AdCtx *ad, int n, int dy);
+int mean_all_grad(AdCtx *ad, int n, int dy);
+int sum_axis_grad(AdCtx *ad, int n, int dy);
+int mean_axis_grad(AdCtx *ad, int n, int dy);
+int sum_to_grad(AdCtx *ad, int n, int dy);
+int broadcast_grad(AdCtx *ad, int n, int dy);
+int reshape_grad(AdCtx *ad, int n, int dy);
+int transpose_grad(AdCtx *ad, int n, int dy);
+int concat_grad(AdCtx *ad, int n, int dy);
+int slice_grad(AdCtx *ad, int n, int dy);
+int pad_grad(AdCtx *ad, int n, int dy);
+int matmul_grad(AdCtx *ad, int n, int dy);
+int softmax_grad(AdCtx *ad, int n, int dy);
+int log_softmax_grad(AdCtx *ad, int n, int dy);
+int loss_grad(AdCtx *ad, int n, int dy);
+/* C expressions (elementwise ops) */
+void add_expr(Buf *out, const Node *n, const char *const *args);
+void sub_expr(Buf *out, const Node *n, const char *const *args);
+void mul_expr(Buf *out, const Node *n, const char *const *args);
+void div_expr(Buf *out, const Node *n, const char *const *args);
+void max_expr(Buf *out, const Node *n, const char *const *args);
+void min_expr(Buf *out, const Node *n, const char *const *args);
+void neg_expr(Buf *out, const Node *n, const char *const *args);
+void exp_expr(Buf *out, const Node *n, const char *const *args);
+void log_expr(Buf *out, const Node *n, const char *const *args);
+void sqrt_expr(Buf *out, const Node *n, const char *const *args);
+void abs_expr(Buf *out, const Node *n, const char *const *args);
+void powc_expr(Buf *out, const Node *n, const char *const *args);
+void abs_grad_expr(Buf *out, const Node *n, const char *const *args);
+void powc_grad_expr(Buf *out, const Node *n, const char *const *args);
+void sqrt_grad_expr(Buf *out, const Node *n, const char *const *args);
+void max_grad_expr(Buf *out, const Node *n, const char *const *args);
+void min_grad_expr(Buf *out, const Node *n, const char *const *args);
+void sigmoid_expr(Buf *out, const Node *n, const char *const *args);
+void tanh_expr(Buf *out, const Node *n, const char *const *args);
+void relu_expr(Buf *out, const Node *n, const char *const *args);
+void leaky_relu_expr(Buf *out, const Node *n, const char *const *args);
+void elu_expr(Buf *out, const Node *n, const char *const *args);
+void softplus_expr(Buf *out, const Node *n, const char *const *args);
+void swish_expr(Buf *out, const Node *n, const char *const *args);
+void gelu_expr(Buf *out, const Node *n, const char *const *args);
+void gelu_tanh_expr(Buf *out, const Node *n, const char *const *args);
+void sigmoid_grad_expr(Buf *out, const Node *n, const char *const *args);
+void tanh_grad_expr(Buf *out, const Node *n, const char *const *args);
+void relu_grad_expr(Buf *out, const Node *n, const char *const *args);
+void leaky_relu_grad_expr(Buf *out, const Node *n, const char *const *args);
+void elu_grad_expr(Buf *out, const Node *n, const char *const *args);
+void softplus_grad_expr(Buf *out, const Node *n, const char *const *args);
+void swish_grad_expr(Buf *out, const Node *n, const char *const *args);
+void gelu_grad_expr(Buf *out, const Node *n, const char *const *args);
+void gelu_tanh_grad_expr(Buf *out, const Node *n, const char *const *args);
+void broadcast_expr(Buf *out, const Node *n, const char *const *args);
+void mse_grad_expr(Buf *out, const Node *n, const char *const *args);
+void mae_grad_expr(Buf *out, const Node *n, const char *const *args);
+void huber_grad_expr(Buf *out, const Node *n, const char *const *args);
+void bce_grad_expr(Buf *out, const Node *n, const char *const *args);
+void bce_logits_grad_expr(Buf *out, const Node *n, const char *const *args);
+/* C kernels */
+void sum_all_emit(Emit *e, const Node *n);
+void mean_all_emit(Emit *e, const Node *n);
+void reduce_axis_emit(Emit *e, const Node *n);
+void sum_to_emit(Emit *e, const Node *n);
+void transpose_emit(Emit *e, const Node *n);
+void concat_emit(Emit *e, const Node *n);
+void slice_emit(Emit *e, const Node *n);
+void pad_emit(Emit *e, const Node *n);
+void matmul_emit(Emit *e, const Node *n);
+void softmax_emit(Emit *e, const Node *n);
+void log_softmax_emit(Emit *e, const Node *n);
+void softmax_grad_emit(Emit *e, const Node *n);
+void log_softmax_grad_emit(Emit *e, const Node *n);
+void loss_emit(Emit *e, const Node *n);
+void ce_class_emit(Emit *e, const Node *n);
+void ce_prob_emit(Emit *e, const Node *n);
+void nll_emit(Emit *e, const Node *n);
+void ce_class_grad_emit(Emit *e, const Node *n);
+void ce_prob_grad_emit(Emit *e, const Node *n);
+void nll_grad_emit(Emit *e, const Node *n);
+void sgd_update_emit(Emit *e, const Node *n);
+void adam_update_emit(Emit *e, const Node *n);
+
 /* ---------------------------------------------------------------- shape.c */
 int shape_broadcast(Graph *g, Node *n, const Shape *a, const Shape *b, Shape *out);
 int shape_check_node(Graph *g, int id);  /* runs the op's rule; -1 on error */
@@ -366,11 +486,119 @@ int shape_verify(Graph *g, int planned);
 void shape_error2(Graph *g, const Node *n, const char *what, const Shape *a,
                   const char *opname, const Shape *b, const char *why);
 
+/* ------------------------------------------------------------- builtins.c */
+/* The callable names of the language: primitives, activations, layers,
+ * losses, optimizers, schedules, initializers. One table entry each, with
+ * its signature; lower.c binds a call's arguments against it. */
+#define NN_MAX_ARGS 10
+
+typedef enum ArgKind {
+    AK_TENSOR, /* an expression lowered to a node; positional only */
+    AK_NUM,    /* a number: literal, const name, negated */
+    AK_INT,    /* a number that must be an integer */
+    AK_BOOL,   /* true / false */
+    AK_STR,    /* a string literal */
+    AK_INIT,   /* an initializer: a name or a call */
+    AK_INT2,   /* an integer or [h, w] */
+    AK_DIMS    /* a list of integers [d1, ...] */
+} ArgKind;
+
+typedef struct ArgSpec {
+    const char *name;
+    ArgKind kind;
+    const char *def; /* the default as written in LANGUAGE.md; NULL = required,
+                        "" = optional with no default, "=NAME" = the value of arg NAME */
+} ArgSpec;
+
+typedef enum CallKind {
+    CK_PRIM, CK_ACT, CK_LAYER, CK_LOSS, CK_OPT, CK_SCHED, CK_INIT, CK_REG
+} CallKind;
+
+/* One call's arguments after binding, in signature order. */
+typedef struct Bound {
+    const Expr *given[NN_MAX_ARGS]; /* the argument as written; NULL when defaulted */
+    Loc loc[NN_MAX_ARGS];           /* of the argument, or of the callee when defaulted */
+    int node[NN_MAX_ARGS];          /* AK_TENSOR */
+    double num[NN_MAX_ARGS];        /* AK_NUM, AK_INT, AK_BOOL */
+    int pair[NN_MAX_ARGS][2];       /* AK_INT2 */
+    const char *str[NN_MAX_ARGS];   /* AK_STR */
+    const Expr *init[NN_MAX_ARGS];  /* AK_INIT: as written (NULL: the default) */
+    int present[NN_MAX_ARGS];       /* given or defaulted (0 only for "" defaults) */
+} Bound;
+
+typedef struct LowerCtx LowerCtx;
+typedef int (*LowerFn)(LowerCtx *c, const Expr *call, const Bound *b);
+
+typedef struct Builtin {
+    const char *name;
+    CallKind kind;
+    int nargs;
+    ArgSpec args[NN_MAX_ARGS];
+    LowerFn lower;       /* expression kinds: builds the nodes */
+    Op op;               /* for simple ops: the op the lowering builds */
+    int pending;         /* in the language, not implemented yet: a located error */
+} Builtin;
+
+const Builtin *builtin_find(const char *name);
+const char *builtin_kind_name(CallKind k); /* "an activation", "a loss", ... */
+
 /* ---------------------------------------------------------------- lower.c */
 typedef enum Mode { MODE_INFER, MODE_TRAIN } Mode;
-/* Lowers the program to IR: FN_INFER always, FN_TRAIN when there is a loss
- * and training is wanted. Returns -1 after reporting errors. */
+
+typedef struct Sym Sym;
+struct LowerCtx {
+    Graph *g;
+    const Program *p;
+    Mode mode;
+    Func fn;
+    const Stmt *stmt;     /* being lowered */
+    int stmt_index;
+    const Expr **layers;  /* layer calls of the statement, in numbering order */
+    int nlayers;
+    int in_loss;          /* lowering the loss statement: no layer calls */
+    Sym *syms;            /* hash table of names */
+    int symcap, nsyms;
+};
+
+int lower_is_c_keyword(const char *s);
+/* Lowers the program to IR: FN_INFER always, FN_TRAIN too when there is a
+ * loss and !infer_only. Returns -1 after reporting errors. */
 int lower_program(Graph *g, const Program *p, int infer_only);
+/* Used by builtins and layers. Each returns a node id, or -1 after an error. */
+int lower_expr(LowerCtx *c, const Expr *e);
+int lower_node(LowerCtx *c, Op op, Loc loc, int nin, const int *in);
+int lower_node_axis(LowerCtx *c, Op op, Loc loc, int nin, const int *in, int axis); /* sets i[0] first */
+int lower_node1(LowerCtx *c, Op op, Loc loc, int a);
+int lower_node2(LowerCtx *c, Op op, Loc loc, int a, int b);
+int lower_const(LowerCtx *c, double v, Loc loc);
+int lower_reshape(LowerCtx *c, int x, const Shape *to, Loc loc);
+/* Evaluates a compile-time number (literal, const name, negation); -1 on error. */
+int lower_number(LowerCtx *c, const Expr *e, double *out);
+/* Binds a call's arguments against the builtin's signature. -1 on error. */
+int lower_bind(LowerCtx *c, const Builtin *b, const Expr *call, Bound *out);
+/* The parameter `slot` (0, 1, ...) of the current statement's layer call:
+ * created in the first lowering, found again in the second. */
+int lower_layer_param(LowerCtx *c, const Expr *call, int slot, const char *suffix,
+                      const Shape *shape, const Expr *init, const char *init_default,
+                      int is_weight);
+/* Resolves an initializer expression into p (kind, arguments). -1 on error. */
+int lower_init(LowerCtx *c, const Expr *init, const char *def, Loc loc, Param *p);
+
+/* ---------------------------------------------------------------- layers.c */
+/* Lowering functions of the builtin table (one per callable). */
+int layer_unary(LowerCtx *c, const Expr *call, const Bound *b);     /* exp, relu, ... */
+int layer_binary(LowerCtx *c, const Expr *call, const Bound *b);    /* max, min */
+int layer_reduce(LowerCtx *c, const Expr *call, const Bound *b);    /* sum, mean */
+int layer_reshape(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_flatten(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_transpose(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_concat(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_softmax(LowerCtx *c, const Expr *call, const Bound *b);   /* softmax, log_softmax */
+int layer_gelu(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_dense(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_loss(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_cross_entropy(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_matmul(LowerCtx *c, Loc loc, int a, int b);                /* the @ operator */
 
 /* ------------------------------------------------------------- autodiff.c */
 /* Builds FN_BACKWARD from g->loss_train to every parameter. */
@@ -378,6 +606,9 @@ int ad_differentiate(Graph *g);
 /* Used by ops' grad rules. */
 Graph *ad_graph(AdCtx *ad);
 int ad_node(AdCtx *ad, Op op, int like, int nin, const int *in); /* FN_BACKWARD, loc of node `like` */
+int ad_node_shaped(AdCtx *ad, Op op, int like, int nin, const int *in, const Shape *shape);
+/* ... with integer attributes i[0..2] set before the shape rule runs */
+int ad_node_i(AdCtx *ad, Op op, int like, int nin, const int *in, int i0, int i1, int i2);
 int ad_const(AdCtx *ad, double v, int like);
 /* Adds g to the gradient of forward node `x`, reducing over broadcast dims. */
 void ad_accumulate(AdCtx *ad, int x, int g);
@@ -386,8 +617,12 @@ int ad_needs_grad(AdCtx *ad, int x);
 int ad_sum_to(AdCtx *ad, int g, int x);
 
 /* ---------------------------------------------------------------- optim.c */
-/* Adds FN_UPDATE nodes, one per parameter, for g->opt. */
+/* optimizer OPT(k=v, ...): binds and validates the arguments into g->opt. */
+int optim_configure(LowerCtx *c, const Stmt *s);
+/* Adds FN_UPDATE nodes, one per parameter with a gradient, for g->opt. */
 int optim_build(Graph *g);
+/* The optimizer's per-parameter state arrays ("adam_m", ...) into names[4]. */
+int optim_state(const Optimizer *o, const char **names);
 
 /* ---------------------------------------------------------- passes/pass.c */
 typedef struct PassOptions {
@@ -409,9 +644,15 @@ extern const int pass_count;
 int pass_run_all(Graph *g, const PassOptions *o);
 const Pass *pass_find(const char *name);
 
+int pass_verify(Graph *g);/* passes/pass.c: shape_verify as a pass */
 int pass_dce(Graph *g);   /* passes/dce.c */
 int pass_fold(Graph *g);  /* passes/fold.c */
 int pass_plan(Graph *g);  /* passes/plan.c */
+/* plan.c: the nodes of the inference group (outputs and loss) and of the
+ * training group (forward, backward, update), in execution order. */
+int plan_group(const Graph *g, int train, int **out);
+/* The parameter whose PARAM node is `node`, or NULL. */
+const Param *plan_param_of(const Graph *g, int node);
 
 /* --------------------------------------------------------------- emit_c.c */
 typedef struct EmitOptions {
@@ -429,8 +670,18 @@ struct Emit {
     Func fn;                 /* function being emitted */
 };
 
-/* Writes net.c into c and net.h into h. */
+/* emit_api.c: writes net.c into c and net.h into h. */
 int emit_c(const Graph *g, const EmitOptions *o, Buf *c, Buf *h);
+/* emit_c.c: one static run function over the nodes of `order`. */
+void emit_function(Emit *e, const char *ret, const char *name, const int *order, int count,
+                   void (*prologue)(Emit *), const char *epilogue);
+void emit_elem(Buf *b, const Emit *e, int id);  /* a scalar node's value: literal or ref[0] */
+const char *emit_param_cname(const Emit *e, int param_node);
+/* Nested loops over `iter`; body gets each operand's index expression. */
+void emit_loops(Emit *e, const Shape *iter, int nops, const Shape *const *shapes,
+                void (*body)(Emit *, const char *const *, void *), void *ctx);
+void emit_comment_text(Buf *b, const char *s, size_t len, size_t max);
+int emit_uses_ident(const char *text, const char *id);
 void emit_line(Emit *e, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
@@ -441,6 +692,7 @@ void emit_open(Emit *e, const char *fmt, ...)   /* the line, then " {", indent *
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+void emit_begin(Emit *e);                        /* "{", indent */
 void emit_close(Emit *e);                        /* dedent, "}" */
 /* The C expression for node id's data pointer ("a1", "m->W1", "x"). */
 const char *emit_ref(const Emit *e, int id);
@@ -450,6 +702,23 @@ void emit_count(Buf *b, const Graph *g, int id);
 void emit_float(Buf *b, double v);
 /* Emits a loop computing elementwise node n (used for single ops and fused groups). */
 void emit_elementwise(Emit *e, const Node *n);
+
+/* --------------------------------------------------------------- driver.c */
+typedef struct CompileOptions {
+    const char *path;        /* the .nn file, for messages and the banner */
+    const char *header_name; /* "net.h", as net.c includes it */
+    const char *cmdline;     /* for the banner */
+    const char *emit;        /* "c" (default) or "ir" */
+    const char *dump_after;  /* --dump-after=PASS */
+    int infer_only, standalone, max_batch, opt_level, verify;
+    FILE *diag;              /* where errors go */
+    FILE *dump;              /* where --dump-after goes */
+} CompileOptions;
+
+/* The whole pipeline on one source text. On success returns 0 with net.c in
+ * c and net.h in h (or the IR dump in c for emit=ir); on error returns -1
+ * after reporting, and c / h hold nothing to write. */
+int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c, Buf *h);
 
 /* -------------------------------------------------------- runtime embed */
 /* The runtime sources, embedded by the build (runtime_embed.c, generated). */

@@ -1,0 +1,49 @@
+/*
+ * driver.c — the pipeline, in order, on one source text:
+ *   parse -> lower (shapes checked as nodes are built) -> autodiff ->
+ *   optimizer updates -> passes (pass table) -> emit
+ * Each phase runs only when the ones before it reported no error. One
+ * arena holds everything a compilation allocates and is freed at the end,
+ * so a compilation leaves nothing behind (tests run many in one process).
+ */
+#include <string.h>
+
+#include "nngen.h"
+
+static int run_phases(Graph *g, Arena *a, const char *text, size_t len, const CompileOptions *o) {
+    Program *p = parse_program(a, o->path, text, len);
+    if (!p || diag_count())
+        return -1;
+    g->max_batch = o->max_batch > 0 ? o->max_batch : 64;
+    if (lower_program(g, p, o->infer_only) < 0)
+        return -1;
+    if (ad_differentiate(g) < 0 || optim_build(g) < 0)
+        return -1;
+    PassOptions po = {o->dump_after, o->verify, o->opt_level, o->dump ? o->dump : stderr};
+    if (pass_run_all(g, &po) < 0)
+        return -1;
+    return diag_count() ? -1 : 0;
+}
+
+int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c, Buf *h) {
+    Arena arena = {0};
+    Graph g;
+    diag_begin(o->path, text, len, o->diag ? o->diag : stderr);
+    ir_init(&g, &arena);
+    int rc = run_phases(&g, &arena, text, len, o);
+    if (rc == 0 && o->emit && strcmp(o->emit, "ir") == 0) {
+        FILE *f = open_memstream(&c->data, &c->len);
+        if (!f)
+            nn_unreachable("open_memstream failed");
+        ir_dump(f, &g);
+        fclose(f);
+        c->cap = c->len;
+    } else if (rc == 0) {
+        EmitOptions eo = {o->header_name ? o->header_name : "net.h", o->cmdline ? o->cmdline : "nngen",
+                          o->path, o->standalone};
+        rc = emit_c(&g, &eo, c, h);
+    }
+    ir_free(&g);
+    arena_free(&arena);
+    return rc;
+}

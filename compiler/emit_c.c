@@ -1,0 +1,405 @@
+/*
+ * emit_c.c — the C emitter's core: lines with an indent depth, literals,
+ * storage references, broadcasting loop nests, and the per-function bodies
+ * (one static function per group of nodes: forward, loss, training
+ * forward, backward, update). emit_api.c writes the header, the model
+ * struct and the public API around them.
+ *
+ * Everything is written into memory buffers; main.c writes files only when
+ * the whole compilation succeeded. Output depends on nothing but the graph
+ * and the options (no time, no addresses), so it is byte-for-byte stable.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nngen.h"
+
+/* ---- lines ---------------------------------------------------------------------- */
+
+static void put_indent(Emit *e) {
+    for (int i = 0; i < e->indent; i++)
+        buf_puts(e->out, "    ");
+}
+
+void emit_line(Emit *e, const char *fmt, ...) {
+    va_list ap;
+    put_indent(e);
+    va_start(ap, fmt);
+    buf_vprintf(e->out, fmt, ap);
+    va_end(ap);
+    buf_putc(e->out, '\n');
+}
+
+/* "for (...) {", one level deeper */
+void emit_open(Emit *e, const char *fmt, ...) {
+    va_list ap;
+    put_indent(e);
+    va_start(ap, fmt);
+    buf_vprintf(e->out, fmt, ap);
+    va_end(ap);
+    buf_puts(e->out, " {\n");
+    e->indent++;
+}
+
+/* a bare block: "{", one level deeper */
+void emit_begin(Emit *e) {
+    emit_line(e, "{");
+    e->indent++;
+}
+
+void emit_close(Emit *e) {
+    e->indent--;
+    emit_line(e, "}");
+}
+
+/* The shortest decimal that reads back as the same float, as a C float literal. */
+void emit_float(Buf *b, double v) {
+    char s[48];
+    float f = (float)v;
+    if (f != f) {
+        buf_puts(b, "NAN");
+        return;
+    }
+    if (f > 3.4028235e38f || f < -3.4028235e38f) {
+        buf_puts(b, f > 0 ? "INFINITY" : "(-INFINITY)");
+        return;
+    }
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(s, sizeof s, "%.*g", prec, (double)f);
+        if (strtof(s, NULL) == f)
+            break;
+    }
+    buf_puts(b, s);
+    if (!strpbrk(s, ".eE"))
+        buf_puts(b, ".0");
+    buf_putc(b, 'f');
+}
+
+/* ---- storage references --------------------------------------------------------------- */
+
+const char *emit_ref(const Emit *e, int id) {
+    const Node *n = &e->g->nodes[id];
+    if (!n->ref)
+        nn_unreachable("v%d (%s) has no storage", id, op_info(n->op)->name);
+    return n->ref;
+}
+
+const char *emit_param_cname(const Emit *e, int param_node) {
+    const Param *p = plan_param_of(e->g, param_node);
+    if (!p)
+        nn_unreachable("v%d is not a parameter", param_node);
+    return p->cname;
+}
+
+/* One element of a scalar node: a literal for a constant, else ref[0]. */
+void emit_elem(Buf *b, const Emit *e, int id) {
+    const Node *n = &e->g->nodes[id];
+    if (n->op == OP_CONST)
+        emit_float(b, n->f[0]);
+    else
+        buf_printf(b, "%s[0]", emit_ref(e, id));
+}
+
+/* "(long)n * 6", "n", "6": the node's element count in this call */
+void emit_count(Buf *b, const Graph *g, int id) {
+    const Shape *s = &g->nodes[id].shape;
+    long per = shape_numel(s);
+    if (!s->batched)
+        buf_printf(b, "%ld", per);
+    else if (per == 1)
+        buf_puts(b, "(long)n");
+    else
+        buf_printf(b, "(long)n * %ld", per);
+}
+
+/* ---- loop nests over broadcast operands ------------------------------------------------ */
+
+#define LOOP_MAX (NN_MAX_RANK + 1)
+#define OPS_MAX (NN_MAX_IN + 2)
+
+typedef struct Nest {
+    int ndims;
+    long size[LOOP_MAX];       /* extent; times n when batch[d] */
+    int batch[LOOP_MAX];
+    long stride[OPS_MAX][LOOP_MAX]; /* per operand, 0 where it is broadcast */
+} Nest;
+
+/* Strides of operand s against the iteration shape (batch dim first). */
+static void operand_strides(const Shape *iter, const Shape *s, long *stride) {
+    int off = iter->batched;
+    long st = 1;
+    for (int d = iter->rank - 1; d >= 0; d--) {
+        int od = d - (iter->rank - s->rank);
+        long dim = od >= 0 ? s->dims[od] : 1;
+        stride[d + off] = (od >= 0 && dim == iter->dims[d]) ? st : 0;
+        if (od >= 0)
+            st *= dim;
+    }
+    if (iter->batched)
+        stride[0] = s->batched ? st : 0;
+}
+
+/* Merges adjacent dims that every operand walks contiguously (or not at all),
+ * and drops dims of extent 1. */
+static void collapse(Nest *t, int nops) {
+    int w = 0;
+    for (int d = 0; d < t->ndims; d++) {
+        if (t->size[d] == 1 && !t->batch[d])
+            continue;
+        int merge = w > 0;
+        for (int k = 0; k < nops && merge; k++)
+            merge = t->stride[k][w - 1] == t->stride[k][d] * t->size[d];
+        if (merge && t->batch[d])
+            merge = 0; /* the batch dim leads; it never follows another */
+        if (merge) {
+            t->size[w - 1] *= t->size[d];
+            for (int k = 0; k < nops; k++)
+                t->stride[k][w - 1] = t->stride[k][d];
+        } else {
+            t->size[w] = t->size[d];
+            t->batch[w] = t->batch[d];
+            for (int k = 0; k < nops; k++)
+                t->stride[k][w] = t->stride[k][d];
+            w++;
+        }
+    }
+    t->ndims = w;
+}
+
+static void nest_build(Nest *t, const Shape *iter, int nops, const Shape *const *shapes) {
+    memset(t, 0, sizeof *t);
+    t->ndims = iter->rank + iter->batched;
+    if (iter->batched) {
+        t->size[0] = 1;
+        t->batch[0] = 1;
+    }
+    for (int d = 0; d < iter->rank; d++)
+        t->size[d + iter->batched] = iter->dims[d];
+    for (int k = 0; k < nops; k++)
+        operand_strides(iter, shapes[k], t->stride[k]);
+    collapse(t, nops);
+}
+
+/* "i", "i0 * 3 + i1", "0" */
+static void index_text(Buf *b, const Nest *t, int k) {
+    int any = 0;
+    for (int d = 0; d < t->ndims; d++) {
+        long st = t->stride[k][d];
+        if (!st)
+            continue;
+        const char *var = t->ndims == 1 ? "i" : (const char *[]){"i0", "i1", "i2", "i3", "i4"}[d];
+        buf_printf(b, st == 1 ? "%s%s" : "%s%s * %ld", any ? " + " : "", var, st);
+        any = 1;
+    }
+    if (!any)
+        buf_putc(b, '0');
+}
+
+void emit_loops(Emit *e, const Shape *iter, int nops, const Shape *const *shapes,
+                void (*body)(Emit *, const char *const *, void *), void *ctx) {
+    Nest t;
+    nest_build(&t, iter, nops, shapes);
+    for (int d = 0; d < t.ndims; d++) {
+        const char *var = t.ndims == 1 ? "i" : (const char *[]){"i0", "i1", "i2", "i3", "i4"}[d];
+        if (t.batch[d] && t.size[d] == 1)
+            emit_open(e, "for (long %s = 0; %s < (long)n; %s++)", var, var, var);
+        else if (t.batch[d])
+            emit_open(e, "for (long %s = 0; %s < (long)n * %ld; %s++)", var, var, t.size[d], var);
+        else
+            emit_open(e, "for (long %s = 0; %s < %ld; %s++)", var, var, t.size[d], var);
+    }
+    Buf idx[OPS_MAX];
+    const char *idxs[OPS_MAX];
+    for (int k = 0; k < nops; k++) {
+        memset(&idx[k], 0, sizeof idx[k]);
+        index_text(&idx[k], &t, k);
+        idxs[k] = idx[k].data;
+    }
+    body(e, idxs, ctx);
+    for (int k = 0; k < nops; k++)
+        buf_free(&idx[k]);
+    for (int d = 0; d < t.ndims; d++)
+        emit_close(e);
+}
+
+/* out[i] = expr(in0[i'], in1[i''], ...) */
+static void elementwise_body(Emit *e, const char *const *idx, void *ctx) {
+    const Node *n = ctx;
+    Buf args[NN_MAX_IN], expr = {0};
+    const char *argv[NN_MAX_IN];
+    for (int k = 0; k < n->nin; k++) {
+        memset(&args[k], 0, sizeof args[k]);
+        if (e->g->nodes[n->in[k]].op == OP_CONST)
+            emit_float(&args[k], e->g->nodes[n->in[k]].f[0]);
+        else
+            buf_printf(&args[k], "%s[%s]", emit_ref(e, n->in[k]), idx[k + 1]);
+        argv[k] = args[k].data;
+    }
+    op_info(n->op)->expr(&expr, n, argv);
+    const char *text = expr.data;
+    size_t len = strlen(text); /* drop one pair of outer parentheses */
+    if (len > 2 && text[0] == '(' && text[len - 1] == ')') {
+        int depth = 0, outer = 1;
+        for (size_t i = 0; i < len && outer; i++) {
+            depth += text[i] == '(' ? 1 : text[i] == ')' ? -1 : 0;
+            outer = !(depth == 0 && i + 1 < len);
+        }
+        if (outer) {
+            expr.data[len - 1] = '\0';
+            text++;
+        }
+    }
+    emit_line(e, "%s[%s] = %s;", emit_ref(e, n->id), idx[0], text);
+    for (int k = 0; k < n->nin; k++)
+        buf_free(&args[k]);
+    buf_free(&expr);
+}
+
+void emit_elementwise(Emit *e, const Node *n) {
+    const Shape *shapes[OPS_MAX];
+    shapes[0] = &n->shape;
+    for (int k = 0; k < n->nin; k++)
+        shapes[k + 1] = &e->g->nodes[n->in[k]].shape;
+    emit_loops(e, &n->shape, n->nin + 1, shapes, elementwise_body, (void *)n);
+}
+
+/* ---- comments ------------------------------------------------------------------------- */
+
+/* Source text made safe inside a C comment: printable ASCII, no comment
+ * end, no trigraph, no line splice, at most `max` bytes. */
+void emit_comment_text(Buf *b, const char *s, size_t len, size_t max) {
+    size_t i = 0;
+    while (i < len && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    for (size_t k = 0; i < len && k < max; i++, k++) {
+        char c = s[i];
+        if (!isprint((unsigned char)c) || c == '\\')
+            c = c == '\t' ? ' ' : '?';
+        if ((c == '/' && i > 0 && s[i - 1] == '*') || (c == '?' && i > 0 && s[i - 1] == '?'))
+            buf_putc(b, ' ');
+        buf_putc(b, c);
+    }
+    if (i < len)
+        buf_puts(b, " ...");
+}
+
+/* "/ * v5 = matmul(x, W1)  [N, 3] * /", preceded by the source line when it changes */
+static void comment_node(Emit *e, const Node *n, int *last_line) {
+    if (n->loc.line && n->loc.line != *last_line) {
+        size_t len;
+        const char *text = diag_line(n->loc.line, &len);
+        Buf b = {0};
+        emit_comment_text(&b, diag_file(), strlen(diag_file()), 200);
+        buf_printf(&b, ":%d: ", n->loc.line);
+        if (text)
+            emit_comment_text(&b, text, len, 100);
+        emit_line(e, "/* %s */", b.data);
+        buf_free(&b);
+        *last_line = n->loc.line;
+    }
+    Buf b = {0};
+    buf_printf(&b, "%s = %s(", n->storage == STO_NONE ? n->s : emit_ref(e, n->id), op_info(n->op)->name);
+    for (int k = 0; k < n->nin; k++) {
+        if (k)
+            buf_puts(&b, ", ");
+        if (e->g->nodes[n->in[k]].op == OP_CONST)
+            emit_float(&b, e->g->nodes[n->in[k]].f[0]);
+        else
+            buf_puts(&b, emit_ref(e, n->in[k]));
+    }
+    buf_puts(&b, ")  ");
+    shape_print(&b, &n->shape);
+    emit_line(e, "/* %s */", b.data);
+    buf_free(&b);
+}
+
+/* ---- function bodies ---------------------------------------------------------------------- */
+
+static void emit_node(Emit *e, const Node *n, int *last_line) {
+    const OpInfo *info = op_info(n->op);
+    if (n->storage == STO_ALIAS || n->storage == STO_CONST)
+        return; /* a view or a folded constant: no code */
+    comment_node(e, n, last_line);
+    if (info->flags & OPF_ELEMENTWISE)
+        emit_elementwise(e, n);
+    else if (info->emit)
+        info->emit(e, n);
+    else
+        nn_unreachable("op %s has no emitter", info->name);
+}
+
+/* 1 when `id` occurs in text as a whole identifier */
+int emit_uses_ident(const char *text, const char *id) {
+    size_t len = strlen(id);
+    for (const char *p = strstr(text, id); p; p = strstr(p + 1, id)) {
+        int before = p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '.' ||
+                                  p[-1] == '>');
+        int after = isalnum((unsigned char)p[len]) || p[len] == '_';
+        if (!before && !after)
+            return 1;
+    }
+    return 0;
+}
+
+/* The text with its comments blanked out (so names in comments are not uses). */
+static char *strip_comments(const char *text) {
+    char *s = malloc(strlen(text) + 1);
+    if (!s)
+        nn_unreachable("out of memory");
+    strcpy(s, text);
+    for (char *p = strstr(s, "/*"); p; p = strstr(p, "/*")) {
+        char *end = strstr(p + 2, "*/");
+        char *stop = end ? end + 2 : p + strlen(p);
+        memset(p, ' ', (size_t)(stop - p));
+        p = stop;
+    }
+    return s;
+}
+
+/* Declares the locals the body uses: arena slots and the caller's pointers. */
+static void emit_locals(Emit *e, const char *text) {
+    const Graph *g = e->g;
+    char *body = strip_comments(text);
+    for (int v = 0; v < g->count; v++) {
+        const Node *n = &g->nodes[v];
+        if (n->dead || !n->ref || !emit_uses_ident(body, n->ref))
+            continue;
+        if (n->storage == STO_ARENA)
+            emit_line(e, "float *const %s = m->arena + %ld;", n->ref, n->offset);
+        else if (n->storage == STO_ARG)
+            emit_line(e, "const %s *const %s = m->io.%s;", n->op == OP_LABEL ? "int32_t" : "float", n->ref,
+                      n->ref);
+    }
+    if (emit_uses_ident(body, "n"))
+        emit_line(e, "const int n = m->n;");
+    free(body);
+}
+
+/* static void NET_run_NAME(NET *m): the nodes of `order`, in order */
+void emit_function(Emit *e, const char *ret, const char *name, const int *order, int count,
+                   void (*prologue)(Emit *), const char *epilogue) {
+    Buf body = {0};
+    Emit be = *e;
+    be.out = &body;
+    be.indent = 1;
+    int last_line = 0;
+    if (prologue)
+        prologue(&be);
+    for (int i = 0; i < count; i++)
+        emit_node(&be, &e->g->nodes[order[i]], &last_line);
+    if (epilogue)
+        emit_line(&be, "%s", epilogue);
+    emit_open(e, "static %s %s_run_%s(%s *m)", ret, e->g->net, name, e->g->net);
+    size_t before = e->out->len;
+    emit_locals(e, body.data ? body.data : "");
+    char *code = strip_comments(body.data ? body.data : "");
+    if (e->out->len == before && !emit_uses_ident(code, "m"))
+        emit_line(e, "(void)m;");
+    free(code);
+    if (body.data)
+        buf_puts(e->out, body.data);
+    emit_close(e);
+    emit_line(e, "%s", "");
+    buf_free(&body);
+}

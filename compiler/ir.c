@@ -1,0 +1,214 @@
+/*
+ * ir.c — the graph: nodes in one growable array, addressed by integer ids.
+ *
+ * Invariants:
+ *   - a node's inputs have smaller ids than the node (ids are a topological
+ *     order); passes that rewrite keep this by only ever pointing a node at
+ *     older nodes or by appending new ones after everything they read;
+ *   - a removed node is marked dead, never freed: ids stay stable, and dumps
+ *     print the same names (v12) before and after a pass;
+ *   - leaves (inputs, params, constants) belong to no function (FN_NONE);
+ *     every other node belongs to exactly one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nngen.h"
+
+void ir_init(Graph *g, Arena *a) {
+    memset(g, 0, sizeof *g);
+    g->arena = a;
+    g->loss_infer = -1;
+    g->loss_train = -1;
+    g->max_batch = 64;
+}
+
+void ir_free(Graph *g) {
+    free(g->nodes);
+    g->nodes = NULL;
+    g->count = g->cap = 0;
+}
+
+static void grow_nodes(Graph *g) {
+    int cap = g->cap ? g->cap * 2 : 256;
+    Node *nodes = realloc(g->nodes, (size_t)cap * sizeof *nodes);
+    if (!nodes) {
+        fprintf(stderr, "nngen: out of memory\n");
+        exit(2);
+    }
+    g->nodes = nodes;
+    g->cap = cap;
+}
+
+/* Appends a node; its shape is set later by its op's shape rule. */
+int ir_add(Graph *g, Op op, Func fn, Loc loc, int nin, const int *in) {
+    if (g->count == g->cap)
+        grow_nodes(g);
+    if (nin > NN_MAX_IN)
+        nn_unreachable("node with %d inputs", nin);
+    Node *n = &g->nodes[g->count];
+    memset(n, 0, sizeof *n);
+    n->id = g->count;
+    n->op = op;
+    n->func = (op_info(op)->flags & OPF_LEAF) ? FN_NONE : fn;
+    n->loc = loc;
+    n->nin = nin;
+    for (int i = 0; i < nin; i++) {
+        if (in[i] < 0 || in[i] >= g->count)
+            nn_unreachable("node input %d out of range", in[i]);
+        n->in[i] = in[i];
+    }
+    n->grad_of = -1;
+    n->alias = -1;
+    return g->count++;
+}
+
+Node *ir_node(Graph *g, int id) {
+    if (id < 0 || id >= g->count)
+        nn_unreachable("node id %d out of range", id);
+    return &g->nodes[id];
+}
+
+const Node *ir_cnode(const Graph *g, int id) {
+    if (id < 0 || id >= g->count)
+        nn_unreachable("node id %d out of range", id);
+    return &g->nodes[id];
+}
+
+const OpInfo *op_info(Op op) {
+    if ((int)op < 0 || op >= OP__COUNT)
+        nn_unreachable("bad op %d", (int)op);
+    return &op_table[op];
+}
+
+/* ---- scheduling ---------------------------------------------------------- */
+
+/* Marks the non-leaf cone of `id` (everything it reads, transitively). */
+static void mark_cone(const Graph *g, int id, char *mark) {
+    /* ids are topological, so one backward sweep from the root suffices */
+    mark[id] = 1;
+    for (int v = id; v >= 0; v--) {
+        if (!mark[v])
+            continue;
+        const Node *n = &g->nodes[v];
+        for (int k = 0; k < n->nin; k++)
+            mark[n->in[k]] = 1;
+    }
+}
+
+/* The nodes (non-leaf, live) needed for `roots`, in id order. */
+int ir_schedule_roots(const Graph *g, const int *roots, int nroots, int **out) {
+    char *mark = calloc((size_t)g->count + 1, 1);
+    int *order = arena_alloc(g->arena, sizeof(int) * ((size_t)g->count + 1));
+    int count = 0;
+    if (!mark)
+        nn_unreachable("out of memory");
+    for (int r = 0; r < nroots; r++)
+        if (roots[r] >= 0)
+            mark_cone(g, roots[r], mark);
+    for (int v = 0; v < g->count; v++) {
+        const Node *n = &g->nodes[v];
+        if (mark[v] && !n->dead && !(op_info(n->op)->flags & OPF_LEAF))
+            order[count++] = v;
+    }
+    free(mark);
+    *out = order;
+    return count;
+}
+
+int ir_func_nodes(const Graph *g, Func fn, int **out) {
+    int *order = arena_alloc(g->arena, sizeof(int) * ((size_t)g->count + 1));
+    int count = 0;
+    for (int v = 0; v < g->count; v++)
+        if (!g->nodes[v].dead && g->nodes[v].func == fn)
+            order[count++] = v;
+    *out = order;
+    return count;
+}
+
+int ir_schedule(const Graph *g, Func fn, int **out) {
+    return ir_func_nodes(g, fn, out);
+}
+
+int *ir_use_counts(const Graph *g) {
+    int *uses = arena_alloc(g->arena, sizeof(int) * ((size_t)g->count + 1));
+    for (int v = 0; v < g->count; v++) {
+        const Node *n = &g->nodes[v];
+        if (n->dead)
+            continue;
+        for (int k = 0; k < n->nin; k++)
+            uses[n->in[k]]++;
+    }
+    return uses;
+}
+
+/* ---- shapes ---------------------------------------------------------------- */
+
+long shape_numel(const Shape *s) {
+    long n = 1;
+    for (int i = 0; i < s->rank; i++)
+        n *= s->dims[i];
+    return n;
+}
+
+int shape_equal(const Shape *a, const Shape *b) {
+    if (a->batched != b->batched || a->rank != b->rank)
+        return 0;
+    for (int i = 0; i < a->rank; i++)
+        if (a->dims[i] != b->dims[i])
+            return 0;
+    return 1;
+}
+
+/* "[N, 3]", "[2, 3]", "[]" (a scalar), "[N]" (one scalar per sample) */
+void shape_print(Buf *b, const Shape *s) {
+    buf_putc(b, '[');
+    if (s->batched)
+        buf_puts(b, s->rank ? "N, " : "N");
+    for (int i = 0; i < s->rank; i++)
+        buf_printf(b, "%s%d", i ? ", " : "", s->dims[i]);
+    buf_putc(b, ']');
+}
+
+/* ---- dump ------------------------------------------------------------------- */
+
+static const char *func_name(Func f) {
+    static const char *const names[FN__COUNT] = {"", "infer", "train", "backward", "update"};
+    return names[f];
+}
+
+/* v12 = add v5, v9  [N, 3]  infer  moons.nn:11:13  ; a1 */
+void ir_dump_node(Buf *b, const Graph *g, const Node *n) {
+    (void)g;
+    buf_printf(b, "v%d = %s", n->id, op_info(n->op)->name);
+    for (int k = 0; k < n->nin; k++)
+        buf_printf(b, "%s v%d", k ? "," : "", n->in[k]);
+    if (n->op == OP_CONST)
+        buf_printf(b, " %.9g", n->f[0]);
+    if (n->s)
+        buf_printf(b, " \"%s\"", n->s);
+    buf_puts(b, "  ");
+    shape_print(b, &n->shape);
+    if (n->func != FN_NONE)
+        buf_printf(b, "  %s", func_name(n->func));
+    if (n->loc.line)
+        buf_printf(b, "  %s:%d:%d", diag_file(), n->loc.line, n->loc.col);
+    if (n->name)
+        buf_printf(b, "  ; %s", n->name);
+    else if (n->grad_of >= 0)
+        buf_printf(b, "  ; d v%d", n->grad_of);
+}
+
+void ir_dump(FILE *out, const Graph *g) {
+    Buf b = {0};
+    buf_printf(&b, "# network %s: %d nodes\n", g->net ? g->net : "?", g->count);
+    for (int v = 0; v < g->count; v++) {
+        const Node *n = &g->nodes[v];
+        if (n->dead)
+            continue;
+        ir_dump_node(&b, g, n);
+        buf_putc(&b, '\n');
+    }
+    fwrite(b.data, 1, b.len, out);
+    buf_free(&b);
+}

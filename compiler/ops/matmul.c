@@ -1,0 +1,98 @@
+/*
+ * matmul.c — the matrix product, its derivative rule and its kernel call.
+ *
+ * a @ b multiplies the rows of a (all leading dims, the batch included,
+ * flattened) by a matrix b without batch dimension:
+ *   [L..., k] @ [k, m] -> [L..., m]            (i[0] = 0, i[1] = 0)
+ * Autodiff adds the two transposed forms:
+ *   [L..., m] @ [k, m]^T -> [L..., k]          (i[1] = 1: d a = dy b^T)
+ *   [L..., k]^T @ [L..., m] -> [k, m]          (i[0] = 1: d b = a^T dy, which
+ *                                               sums over the batch)
+ * All three are one call of the runtime's GEMM on row-major matrices.
+ */
+#include "nngen.h"
+
+static int matmul_error(Graph *g, Node *n, const char *why) {
+    shape_error2(g, n, "matmul", &g->nodes[n->in[0]].shape, "@", &g->nodes[n->in[1]].shape, why);
+    return -1;
+}
+
+/* a^T @ b: equal leading dims, the result has no batch dimension */
+static int shape_ta(Graph *g, Node *n, const Shape *a, const Shape *b) {
+    int lead_ok = a->batched == b->batched && a->rank == b->rank;
+    for (int d = 0; lead_ok && d + 1 < a->rank; d++)
+        lead_ok = a->dims[d] == b->dims[d];
+    if (!lead_ok || a->rank < 1)
+        return matmul_error(g, n, "the leading dimensions differ");
+    Shape s = {0, 2, {a->dims[a->rank - 1], b->dims[b->rank - 1], 0, 0}};
+    n->shape = s;
+    return 0;
+}
+
+int matmul_shape(Graph *g, Node *n) {
+    const Shape *a = &g->nodes[n->in[0]].shape, *b = &g->nodes[n->in[1]].shape;
+    int tb = n->i[1];
+    char why[64];
+    if (n->i[0])
+        return shape_ta(g, n, a, b);
+    if (a->rank < 1)
+        return matmul_error(g, n, "the left operand needs at least one dimension per sample");
+    if (b->batched)
+        return matmul_error(g, n, "the right operand must not have the batch dimension: write x @ W");
+    if (b->rank != 2)
+        return matmul_error(g, n, "the right operand must be a matrix or a vector");
+    int k = a->dims[a->rank - 1], kb = b->dims[tb ? 1 : 0];
+    if (k != kb) {
+        snprintf(why, sizeof why, "%d != %d", k, kb);
+        return matmul_error(g, n, why);
+    }
+    n->shape = *a;
+    n->shape.dims[a->rank - 1] = b->dims[tb ? 0 : 1];
+    return 0;
+}
+
+/* C = A B:  dA = dC B^T,  dB = A^T dC */
+int matmul_grad(AdCtx *ad, int n, int dy) {
+    Graph *g = ad_graph(ad);
+    int a = g->nodes[n].in[0], b = g->nodes[n].in[1];
+    if (g->nodes[n].i[0] || g->nodes[n].i[1])
+        nn_unreachable("differentiating a transposed matmul");
+    if (ad_needs_grad(ad, a)) {
+        int in[2] = {dy, b};
+        ad_accumulate(ad, a, ad_node_i(ad, OP_MATMUL, n, 2, in, 0, 1, 0));
+    }
+    if (ad_needs_grad(ad, b)) {
+        int in[2] = {a, dy};
+        ad_accumulate(ad, b, ad_node_i(ad, OP_MATMUL, n, 2, in, 1, 0, 0));
+    }
+    return 0;
+}
+
+/* rows of a tensor seen as a matrix with its last dim as columns */
+static void rows_of(Buf *b, const Shape *s) {
+    long r = 1;
+    for (int d = 0; d + 1 < s->rank; d++)
+        r *= s->dims[d];
+    if (s->batched)
+        buf_printf(b, r == 1 ? "n" : "n * %ld", r);
+    else
+        buf_printf(b, "%ld", r);
+}
+
+void matmul_emit(Emit *e, const Node *n) {
+    const Shape *a = &e->g->nodes[n->in[0]].shape, *b = &e->g->nodes[n->in[1]].shape;
+    const char *A = emit_ref(e, n->in[0]), *B = emit_ref(e, n->in[1]), *C = emit_ref(e, n->id);
+    Buf rows = {0};
+    if (n->i[0]) { /* C[k, m] = A^T B, A: rows x k, B: rows x m */
+        int k = a->dims[a->rank - 1], m = b->dims[b->rank - 1];
+        rows_of(&rows, a);
+        emit_line(e, "nnrt_sgemm(1, 0, %d, %d, %s, 1.0f, %s, %d, %s, %d, 0.0f, %s, %d);", k, m, rows.data,
+                  A, k, B, m, C, m);
+    } else { /* C[rows, m] = A op(B) */
+        int k = a->dims[a->rank - 1], tb = n->i[1], m = b->dims[tb ? 0 : 1];
+        rows_of(&rows, a);
+        emit_line(e, "nnrt_sgemm(0, %d, %s, %d, %d, 1.0f, %s, %d, %s, %d, 0.0f, %s, %d);", tb, rows.data, m,
+                  k, A, k, B, b->dims[1], C, m);
+    }
+    buf_free(&rows);
+}

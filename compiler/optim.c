@@ -1,0 +1,119 @@
+/*
+ * optim.c — the optimizer statement: its arguments, validated as PyTorch
+ * 1.13's constructors validate them, and the update nodes (one per
+ * parameter that has a gradient, FN_UPDATE) that ops/update.c emits.
+ *
+ * Optimizer.hp[] per kind:
+ *   sgd:  0 momentum, 1 dampening, 2 nesterov, 3 weight_decay
+ *   adam: 0 beta1, 1 beta2, 2 eps, 3 weight_decay, 4 amsgrad
+ * The learning rate is runtime state (NET_set_lr); its initial value is lr.
+ */
+#include <string.h>
+
+#include "nngen.h"
+
+typedef struct OptRule {
+    const char *name;
+    OptKind kind;
+    Op update;
+} OptRule;
+
+static const OptRule opt_rules[] = {
+    {"sgd", OPT_SGD, OP_SGD_UPDATE},
+    {"adam", OPT_ADAM, OP_ADAM_UPDATE},
+};
+
+static const OptRule *find_rule(const char *name) {
+    for (size_t i = 0; i < sizeof opt_rules / sizeof opt_rules[0]; i++)
+        if (strcmp(opt_rules[i].name, name) == 0)
+            return &opt_rules[i];
+    return NULL;
+}
+
+/* Reports "NAME must be COND, got V" at the argument; returns 1 if bad. */
+static int check(const Bound *b, int i, const char *name, int ok, const char *cond) {
+    if (!ok)
+        diag_error(b->loc[i], "invalid %s: it must be %s, got %g", name, cond, b->num[i]);
+    return !ok;
+}
+
+/* PyTorch 1.13 SGD.__init__ checks */
+static int validate_sgd(const Bound *b) {
+    int bad = check(b, 0, "learning rate", b->num[0] >= 0, ">= 0");
+    bad |= check(b, 1, "momentum", b->num[1] >= 0, ">= 0");
+    bad |= check(b, 4, "weight_decay", b->num[4] >= 0, ">= 0");
+    if (b->num[3] && (b->num[1] <= 0 || b->num[2] != 0)) {
+        diag_error(b->loc[3], "nesterov momentum needs momentum > 0 and dampening = 0");
+        bad = 1;
+    }
+    return bad;
+}
+
+/* PyTorch 1.13 Adam.__init__ checks */
+static int validate_adam(const Bound *b) {
+    int bad = check(b, 0, "learning rate", b->num[0] >= 0, ">= 0");
+    bad |= check(b, 1, "beta1", b->num[1] >= 0 && b->num[1] < 1, "in [0, 1)");
+    bad |= check(b, 2, "beta2", b->num[2] >= 0 && b->num[2] < 1, "in [0, 1)");
+    bad |= check(b, 3, "eps", b->num[3] >= 0, ">= 0");
+    bad |= check(b, 4, "weight_decay", b->num[4] >= 0, ">= 0");
+    return bad;
+}
+
+int optim_configure(LowerCtx *c, const Stmt *s) {
+    const Expr *call = s->expr;
+    const Builtin *b = builtin_find(call->str);
+    if (!b || b->kind != CK_OPT) {
+        diag_error(call->loc, "'%s' is not an optimizer (sgd, adam, adamw, adagrad, rmsprop, adadelta, adamax, nadam)",
+                   call->str);
+        return -1;
+    }
+    if (b->pending) {
+        diag_error(call->loc, "the optimizer '%s' is not supported yet", call->str);
+        return -1;
+    }
+    Bound bound;
+    if (lower_bind(c, b, call, &bound) < 0)
+        return -1;
+    const OptRule *rule = find_rule(call->str);
+    Optimizer *o = &c->g->opt;
+    o->kind = rule->kind;
+    o->name = rule->name;
+    o->loc = call->loc;
+    o->lr = bound.num[0];
+    for (int i = 1; i < b->nargs; i++)
+        o->hp[i - 1] = bound.num[i];
+    return (rule->kind == OPT_SGD ? validate_sgd(&bound) : validate_adam(&bound)) ? -1 : 0;
+}
+
+int optim_state(const Optimizer *o, const char **names) {
+    int n = 0;
+    if (o->kind == OPT_SGD && o->hp[0] != 0)
+        names[n++] = "momentum";
+    if (o->kind == OPT_ADAM) {
+        names[n++] = "adam_m";
+        names[n++] = "adam_v";
+        if (o->hp[4])
+            names[n++] = "adam_vmax";
+    }
+    return n;
+}
+
+int optim_build(Graph *g) {
+    if (g->infer_only || g->loss_train < 0)
+        return 0;
+    const OptRule *rule = find_rule(g->opt.name);
+    for (int i = 0; i < g->nparams; i++) {
+        const Param *p = &g->params[i];
+        if (p->grad < 0)
+            continue;
+        int in[2] = {p->node, p->grad};
+        int u = ir_add(g, rule->update, FN_UPDATE, g->opt.loc, 2, in);
+        Node *n = ir_node(g, u);
+        n->s = p->name;
+        for (int k = 0; k < 8; k++)
+            n->f[k] = g->opt.hp[k];
+        if (shape_check_node(g, u) < 0)
+            return -1;
+    }
+    return 0;
+}

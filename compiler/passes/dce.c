@@ -1,0 +1,40 @@
+/*
+ * dce.c — dead-code elimination. The roots are what the generated API
+ * exposes or needs: the outputs, both losses, every parameter's gradient
+ * and the optimizer updates. A non-leaf node no root reads, directly or
+ * not, is marked dead (ids stay stable; dead nodes are skipped everywhere).
+ */
+#include <stdlib.h>
+
+#include "nngen.h"
+
+int pass_dce(Graph *g) {
+    char *live = calloc((size_t)g->count + 1, 1);
+    if (!live)
+        nn_unreachable("out of memory");
+    for (int i = 0; i < g->noutputs; i++)
+        live[g->outputs[i].node] = 1;
+    if (g->loss_infer >= 0)
+        live[g->loss_infer] = 1;
+    if (g->loss_train >= 0)
+        live[g->loss_train] = 1;
+    for (int i = 0; i < g->nparams; i++)
+        if (g->params[i].grad >= 0)
+            live[g->params[i].grad] = 1;
+    for (int v = g->count - 1; v >= 0; v--) {
+        Node *n = &g->nodes[v];
+        if (n->dead)
+            continue;
+        if (op_info(n->op)->flags & OPF_EFFECT)
+            live[v] = 1;
+        if (!live[v]) {
+            if (!(op_info(n->op)->flags & OPF_LEAF))
+                n->dead = 1;
+            continue;
+        }
+        for (int k = 0; k < n->nin; k++)
+            live[n->in[k]] = 1;
+    }
+    free(live);
+    return 0;
+}

@@ -1,0 +1,280 @@
+/*
+ * plan.c — storage for every node, and C names.
+ *
+ *   parameters           struct members  m->param.W1
+ *   their gradients      struct members  m->grad.W1
+ *   inputs and targets   the caller's pointers, kept in m->io
+ *   scalar constants     literals
+ *   views (reshape)      their input's storage
+ *   everything else      one arena, m->arena, at planned offsets
+ *
+ * The arena serves two groups that never run interleaved: inference
+ * (NET_forward and NET_loss: the nodes of the outputs and of the loss) and
+ * training (forward, backward, update, in that order). Each group is laid
+ * out from offset 0; within a group a value occupies its slot from its
+ * definition to its last use (a view's uses count for its input), and slots
+ * whose lifetimes do not overlap share memory (first fit). Values that the
+ * caller reads after the call (outputs, the loss) live to the group's end.
+ * Slots hold up to NET_MAX_BATCH samples and are 16-float aligned.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nngen.h"
+
+#define PLAN_ALIGN 16
+
+const Param *plan_param_of(const Graph *g, int node) {
+    for (int i = 0; i < g->nparams; i++)
+        if (g->params[i].node == node)
+            return &g->params[i];
+    return NULL;
+}
+
+static const Param *param_of_grad(const Graph *g, int node) {
+    for (int i = 0; i < g->nparams; i++)
+        if (g->params[i].grad == node)
+            return &g->params[i];
+    return NULL;
+}
+
+int plan_group(const Graph *g, int train, int **out) {
+    if (!train) {
+        int *roots = arena_alloc(g->arena, sizeof(int) * (size_t)(g->noutputs + 1));
+        int nroots = 0;
+        for (int i = 0; i < g->noutputs; i++)
+            roots[nroots++] = g->outputs[i].node;
+        if (g->loss_infer >= 0)
+            roots[nroots++] = g->loss_infer;
+        return ir_schedule_roots(g, roots, nroots, out);
+    }
+    int *order = arena_alloc(g->arena, sizeof(int) * ((size_t)g->count + 1));
+    int count = 0;
+    for (Func f = FN_TRAIN; f <= FN_UPDATE; f++)
+        for (int v = 0; v < g->count; v++)
+            if (!g->nodes[v].dead && g->nodes[v].func == f)
+                order[count++] = v;
+    *out = order;
+    return count;
+}
+
+/* ---- names --------------------------------------------------------------------- */
+
+/* A DSL name as a C identifier: dots become underscores; names that a C
+ * keyword or the generated code's own locals would shadow get a '_'. */
+static const char *c_ident(Arena *a, const char *name) {
+    static const char *const taken[] = {"m", "n", "i", "j", "k", "o", "r", "b", "p", "g", "d",
+                                        "acc", "base", "count", "rows", "sum", "mx", "lr",
+                                        "step_size", "bc2_sqrt", "scale", "NAN"};
+    char *s = arena_strdup(a, name);
+    for (char *c = s; *c; c++)
+        if (*c == '.')
+            *c = '_';
+    int clash = lower_is_c_keyword(s) || strncmp(s, "nn", 2) == 0;
+    for (size_t i = 0; i < sizeof taken / sizeof taken[0] && !clash; i++)
+        clash = strcmp(s, taken[i]) == 0;
+    return clash ? arena_printf(a, "%s_", s) : s;
+}
+
+/* Parameters' C names: dotted names flattened; a clash gets the table index. */
+static void name_params(Graph *g) {
+    for (int i = 0; i < g->nparams; i++) {
+        Param *p = &g->params[i];
+        p->cname = c_ident(g->arena, p->name);
+        for (int j = 0; j < i; j++)
+            if (strcmp(g->params[j].cname, p->cname) == 0)
+                p->cname = arena_printf(g->arena, "%s_%d", p->cname, i);
+    }
+    for (int i = 0; i < g->nports; i++)
+        g->ports[i].cname = c_ident(g->arena, g->ports[i].name);
+    for (int i = 0; i < g->noutputs; i++)
+        g->outputs[i].cname = g->outputs[i].name; /* only ever part of a longer name */
+}
+
+/* A set of names, open addressing (the names live in the graph's arena). */
+typedef struct NameSet {
+    const char **slot;
+    int cap;
+} NameSet;
+
+static unsigned name_hash(const char *s) {
+    unsigned h = 2166136261u;
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 16777619u;
+    return h;
+}
+
+/* Adds name; returns 0 if it was already there. */
+static int nameset_add(NameSet *set, const char *name) {
+    unsigned i = name_hash(name) & (unsigned)(set->cap - 1);
+    while (set->slot[i]) {
+        if (strcmp(set->slot[i], name) == 0)
+            return 0;
+        i = (i + 1) & (unsigned)(set->cap - 1);
+    }
+    set->slot[i] = name;
+    return 1;
+}
+
+/* Names the arena nodes of one group (one generated function's locals):
+ * the statement's name, d_NAME for a gradient, else v<id>; a name taken
+ * already in the group gets _<id>. Port names are taken from the start. */
+static void name_group(Graph *g, const int *order, int count) {
+    NameSet set = {NULL, 16};
+    while (set.cap < 2 * (count + g->nports) + 2)
+        set.cap *= 2;
+    set.slot = calloc((size_t)set.cap, sizeof *set.slot);
+    if (!set.slot)
+        nn_unreachable("out of memory");
+    for (int i = 0; i < g->nports; i++)
+        nameset_add(&set, g->ports[i].cname);
+    for (int i = 0; i < count; i++) {
+        Node *n = &g->nodes[order[i]];
+        if (n->storage != STO_ARENA)
+            continue;
+        const char *base;
+        if (n->name)
+            base = c_ident(g->arena, n->name);
+        else if (n->grad_of >= 0 && g->nodes[n->grad_of].name)
+            base = arena_printf(g->arena, "d_%s", c_ident(g->arena, g->nodes[n->grad_of].name));
+        else
+            base = arena_printf(g->arena, "v%d", n->id);
+        if (!nameset_add(&set, base)) {
+            base = arena_printf(g->arena, "%s_%d", base, n->id);
+            nameset_add(&set, base);
+        }
+        n->cname = n->ref = base;
+    }
+    free(set.slot);
+}
+
+/* ---- storage classes -------------------------------------------------------------- */
+
+static void assign_storage(Graph *g) {
+    for (int v = 0; v < g->count; v++) {
+        Node *n = &g->nodes[v];
+        const Param *p;
+        if (n->dead)
+            continue;
+        const OpInfo *info = op_info(n->op);
+        if (n->op == OP_PARAM && (p = plan_param_of(g, v))) {
+            n->storage = STO_MEMBER;
+            n->cname = p->cname;
+            n->ref = arena_printf(g->arena, "m->param.%s", p->cname);
+        } else if ((p = param_of_grad(g, v))) {
+            n->storage = STO_MEMBER;
+            n->cname = p->cname;
+            n->ref = arena_printf(g->arena, "m->grad.%s", p->cname);
+        } else if (n->op == OP_INPUT || n->op == OP_TARGET || n->op == OP_LABEL) {
+            for (int i = 0; i < g->nports; i++)
+                if (g->ports[i].node == v)
+                    n->cname = n->ref = g->ports[i].cname;
+            n->storage = STO_ARG;
+        } else if (n->op == OP_CONST) {
+            n->storage = STO_CONST;
+        } else if (info->flags & OPF_VIEW) {
+            n->storage = STO_ALIAS;
+            n->alias = n->in[0];
+        } else if (info->flags & OPF_EFFECT) {
+            n->storage = STO_NONE;
+        } else {
+            n->storage = STO_ARENA;
+        }
+    }
+}
+
+/* the node whose storage v uses */
+static int root_of(const Graph *g, int v) {
+    while (g->nodes[v].storage == STO_ALIAS)
+        v = g->nodes[v].alias;
+    return v;
+}
+
+/* ---- offsets by liveness ------------------------------------------------------------ */
+
+typedef struct Slot {
+    int node;
+    int start, end; /* positions in the group's schedule */
+    long size;      /* floats, aligned */
+} Slot;
+
+static long slot_size(const Graph *g, const Node *n) {
+    long size = shape_numel(&n->shape) * (n->shape.batched ? g->max_batch : 1);
+    return (size + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN;
+}
+
+/* first fit among the slots already placed whose lifetimes overlap s */
+static long place(const Graph *g, const Slot *slots, int nplaced, const Slot *s) {
+    long offset = 0;
+    for (int moved = 1; moved;) {
+        moved = 0;
+        for (int i = 0; i < nplaced; i++) {
+            const Slot *o = &slots[i];
+            long oo = g->nodes[o->node].offset;
+            int overlap_time = o->start <= s->end && s->start <= o->end;
+            if (overlap_time && oo < offset + s->size && offset < oo + o->size) {
+                offset = oo + o->size;
+                moved = 1;
+            }
+        }
+    }
+    return offset;
+}
+
+static long plan_offsets(Graph *g, const int *order, int count) {
+    int *pos_start = malloc(sizeof(int) * (size_t)g->count), *pos_end = malloc(sizeof(int) * (size_t)g->count);
+    Slot *slots = malloc(sizeof(Slot) * ((size_t)count + 1));
+    long top = 0;
+    int nslots = 0;
+    if (!pos_start || !pos_end || !slots)
+        nn_unreachable("out of memory");
+    for (int v = 0; v < g->count; v++)
+        pos_start[v] = pos_end[v] = -1;
+    for (int i = 0; i < count; i++) {
+        const Node *n = &g->nodes[order[i]];
+        if (n->storage == STO_ARENA)
+            pos_start[order[i]] = pos_end[order[i]] = i;
+        for (int k = 0; k < n->nin; k++) {
+            int r = root_of(g, n->in[k]);
+            if (g->nodes[r].storage == STO_ARENA && pos_start[r] >= 0)
+                pos_end[r] = i;
+        }
+    }
+    for (int i = 0; i < g->noutputs; i++) /* read by the caller after the call */
+        pos_end[root_of(g, g->outputs[i].node)] = count;
+    for (int i = 0; i < count; i++) {
+        int v = order[i];
+        if (g->nodes[v].storage != STO_ARENA)
+            continue;
+        Slot s = {v, pos_start[v], pos_end[v] < 0 ? count : pos_end[v], slot_size(g, &g->nodes[v])};
+        if (v == g->loss_infer || v == g->loss_train)
+            s.end = count;
+        g->nodes[v].offset = place(g, slots, nslots, &s);
+        slots[nslots++] = s;
+        if (g->nodes[v].offset + s.size > top)
+            top = g->nodes[v].offset + s.size;
+    }
+    free(pos_start);
+    free(pos_end);
+    free(slots);
+    return top;
+}
+
+int pass_plan(Graph *g) {
+    name_params(g);
+    assign_storage(g);
+    long top = 0;
+    for (int train = 0; train <= 1; train++) {
+        int *order;
+        int count = plan_group(g, train, &order);
+        name_group(g, order, count);
+        long t = plan_offsets(g, order, count);
+        if (t > top)
+            top = t;
+    }
+    for (int v = 0; v < g->count; v++)
+        if (!g->nodes[v].dead && g->nodes[v].storage == STO_ALIAS)
+            g->nodes[v].ref = g->nodes[root_of(g, v)].ref;
+    g->arena_floats = top;
+    return 0;
+}
