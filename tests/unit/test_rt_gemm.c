@@ -1,0 +1,193 @@
+/*
+ * test_rt_gemm.c — nnrt_sgemm against a naive double-precision reference:
+ * all four (ta, tb), every size 1..17 in each dimension (sampled), padded
+ * leading dimensions whose padding holds NaN (any read of it shows), sizes
+ * crossing the kernel's blocking, beta 0 over NaN, beta 1, alpha 0; and
+ * nnrt_all_finite.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+
+#include "nn_runtime.h"
+
+#define MAXD 300
+#define PAD 3
+static float A[(MAXD + PAD) * (MAXD + PAD)], B[(MAXD + PAD) * (MAXD + PAD)];
+static float C[(MAXD + PAD) * (MAXD + PAD)], C0[(MAXD + PAD) * (MAXD + PAD)];
+
+/* rows x cols with leading dimension ld: values from r, NaN in the padding */
+static void fill(nnrt_rng *r, float *x, int rows, int cols, int ld)
+{
+    int i, j;
+    for (i = 0; i < rows; i++)
+        for (j = 0; j < ld; j++)
+            x[i * ld + j] = j < cols ? 2.0f * nnrt_rng_uniform(r) - 1.0f : NAN;
+}
+
+/* One product checked: C = alpha op(A) op(B) + beta C0, with C0 = NaN when
+ * beta == 0; the padding columns of C must keep their sentinel. */
+static void check(nnrt_rng *r, int ta, int tb, int M, int N, int K, float alpha, float beta, int pad)
+{
+    int lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+    int i, j, k;
+    fill(r, A, ta ? K : M, ta ? M : K, lda);
+    fill(r, B, tb ? N : K, tb ? K : N, ldb);
+    fill(r, C0, M, N, ldc);
+    for (i = 0; i < M * ldc; i++)
+        C[i] = beta == 0.0f ? NAN : C0[i];
+    for (i = 0; i < M; i++)
+        for (j = N; j < ldc; j++)
+            C[i * ldc + j] = 1234.5f;
+    nnrt_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    for (i = 0; i < M; i++) {
+        for (j = 0; j < N; j++) {
+            double ref = 0.0, mag = 0.0;
+            for (k = 0; k < K; k++) {
+                double a = ta ? A[k * lda + i] : A[i * lda + k];
+                double b = tb ? B[j * ldb + k] : B[k * ldb + j];
+                ref += a * b;
+                mag += fabs(a * b);
+            }
+            ref = alpha * ref + (beta != 0.0f ? beta * (double)C0[i * ldc + j] : 0.0);
+            mag = fabs(alpha) * mag + fabs(beta) + 1e-30;
+            if (!(fabs(C[i * ldc + j] - ref) <= 4e-7 * mag * (K + 2)))
+                fail_msg("ta=%d tb=%d M=%d N=%d K=%d alpha=%g beta=%g: C[%d][%d] = %.9g, want %.9g",
+                         ta, tb, M, N, K, alpha, beta, i, j, C[i * ldc + j], ref);
+        }
+        for (j = N; j < ldc; j++)
+            assert_true(C[i * ldc + j] == 1234.5f);
+    }
+}
+
+/* Every M, N, K in 1..17 with every transposition (sampled sizes for the
+ * padded and beta variants keep the run short). */
+static void test_small_sizes(void **state)
+{
+    nnrt_rng r;
+    int ta, tb, M, N, K;
+    (void)state;
+    nnrt_rng_seed(&r, 1u, 0u);
+    for (ta = 0; ta < 2; ta++)
+        for (tb = 0; tb < 2; tb++)
+            for (M = 1; M <= 17; M++)
+                for (N = 1; N <= 17; N++)
+                    for (K = 1; K <= 17; K++) {
+                        check(&r, ta, tb, M, N, K, 1.0f, 0.0f, 0);
+                        if ((M + N + K) % 5 == 0)
+                            check(&r, ta, tb, M, N, K, -0.75f, 1.0f, PAD);
+                        if ((M * N + K) % 7 == 0)
+                            check(&r, ta, tb, M, N, K, 2.0f, 0.5f, PAD);
+                    }
+}
+
+/* Sizes crossing the blocks (256 columns, 256-long dot chunks). */
+static void test_large_sizes(void **state)
+{
+    static const int dims[][3] = {{33, 300, 270}, {5, 257, 513 - 256}, {64, 128, 300}, {1, 300, 300}};
+    nnrt_rng r;
+    int ta, tb, t;
+    (void)state;
+    nnrt_rng_seed(&r, 2u, 0u);
+    for (t = 0; t < 4; t++)
+        for (ta = 0; ta < 2; ta++)
+            for (tb = 0; tb < 2; tb++) {
+                check(&r, ta, tb, dims[t][0], dims[t][1], dims[t][2], 1.0f, 0.0f, PAD);
+                check(&r, ta, tb, dims[t][0], dims[t][1], dims[t][2], 0.5f, 1.0f, 0);
+            }
+}
+
+/* Small integers: every product and sum is exact, so the result is too. */
+static void test_exact_values(void **state)
+{
+    const float a[2 * 3] = {1, 2, 3, 4, 5, 6};      /* 2 x 3 */
+    const float b[3 * 2] = {7, 8, 9, 10, 11, 12};   /* 3 x 2 */
+    const float at[3 * 2] = {1, 4, 2, 5, 3, 6};     /* a^T */
+    const float bt[2 * 3] = {7, 9, 11, 8, 10, 12};  /* b^T */
+    const float want[4] = {58, 64, 139, 154};
+    float c[4];
+    int ta, tb, i;
+    (void)state;
+    for (ta = 0; ta < 2; ta++)
+        for (tb = 0; tb < 2; tb++) {
+            for (i = 0; i < 4; i++)
+                c[i] = 1.0f;
+            nnrt_sgemm(ta, tb, 2, 2, 3, 2.0f, ta ? at : a, ta ? 2 : 3, tb ? bt : b, tb ? 3 : 2,
+                       -1.0f, c, 2);
+            for (i = 0; i < 4; i++)
+                assert_true(c[i] == 2.0f * want[i] - 1.0f);
+        }
+}
+
+/* alpha == 0 or K == 0: A and B are not read (NaN there), C = beta C. */
+static void test_alpha_zero_and_empty_k(void **state)
+{
+    float a[4] = {NAN, NAN, NAN, NAN}, b[4] = {NAN, NAN, NAN, NAN};
+    float c[4] = {1, 2, 3, 4};
+    int i;
+    (void)state;
+    nnrt_sgemm(0, 0, 2, 2, 2, 0.0f, a, 2, b, 2, 3.0f, c, 2);
+    for (i = 0; i < 4; i++)
+        assert_true(c[i] == 3.0f * (float)(i + 1));
+    nnrt_sgemm(1, 1, 2, 2, 0, 1.0f, a, 2, b, 1, 1.0f, c, 2);
+    for (i = 0; i < 4; i++)
+        assert_true(c[i] == 3.0f * (float)(i + 1));
+    for (i = 0; i < 4; i++)
+        c[i] = NAN;
+    nnrt_sgemm(0, 1, 2, 2, 0, 1.0f, a, 1, b, 1, 0.0f, c, 2);
+    for (i = 0; i < 4; i++)
+        assert_true(c[i] == 0.0f && !signbit(c[i]));
+}
+
+/* Invalid sizes leave C alone. */
+static void test_invalid_sizes(void **state)
+{
+    float a[4] = {1, 1, 1, 1}, c[4] = {5, 5, 5, 5};
+    int i;
+    (void)state;
+    nnrt_sgemm(0, 0, 2, 2, 2, 1.0f, a, 1, a, 2, 0.0f, c, 2);  /* lda < K */
+    nnrt_sgemm(0, 0, 2, 2, 2, 1.0f, a, 2, a, 2, 0.0f, c, 1);  /* ldc < N */
+    nnrt_sgemm(0, 0, -1, 2, 2, 1.0f, a, 2, a, 2, 0.0f, c, 2);
+    nnrt_sgemm(0, 0, 2, 2, -1, 1.0f, a, 2, a, 2, 0.0f, c, 2);
+    for (i = 0; i < 4; i++)
+        assert_true(c[i] == 5.0f);
+}
+
+static void test_all_finite(void **state)
+{
+    static float x[1000];
+    const float bad[] = {INFINITY, -INFINITY, NAN, -NAN};
+    int i, j;
+    (void)state;
+    for (i = 0; i < 1000; i++)
+        x[i] = (float)(i - 500) * 1e35f;
+    x[3] = 3.4028235e38f; /* FLT_MAX is finite */
+    x[4] = 1e-45f;        /* a subnormal too */
+    assert_int_equal(nnrt_all_finite(x, 1000), 1);
+    assert_int_equal(nnrt_all_finite(x, 0), 1);
+    for (j = 0; j < 4; j++)
+        for (i = 0; i < 1000; i += 333) {
+            float keep = x[i];
+            x[i] = bad[j];
+            assert_int_equal(nnrt_all_finite(x, 1000), 0);
+            assert_int_equal(nnrt_all_finite(x, i), 1);
+            x[i] = keep;
+        }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_small_sizes),
+        cmocka_unit_test(test_large_sizes),
+        cmocka_unit_test(test_exact_values),
+        cmocka_unit_test(test_alpha_zero_and_empty_k),
+        cmocka_unit_test(test_invalid_sizes),
+        cmocka_unit_test(test_all_finite),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
