@@ -1,0 +1,114 @@
+/*
+ * gradcheck.c — finite-difference gradient checks through generated code.
+ *
+ * Compiled once per case (tests/gradcheck/cases/NAME.nn) against the C that
+ * nngen generated for it, using the generated API only: the analytic
+ * gradient of every parameter element (NET_forward_train + NET_backward,
+ * read through NET_param(...).grad) is compared with the central difference
+ * (L(w + h) - L(w - h)) / 2h of NET_loss. Parameters keep the values their
+ * init= gave them, so each case chooses values away from kinks and poles.
+ *
+ * Pass: |numeric - analytic| <= RTOL * max(|numeric|, |analytic|) + ATOL * G
+ * for every element, G the largest gradient magnitude of the case; the loss
+ * of the training forward equals NET_loss; everything is finite.
+ *
+ * Macros: NET, NETU, NET_HEADER; CLASS_TARGET when the target y is a class.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define API(f) CAT(NET, CAT(_, f))
+#define MACRO(m) CAT(NETU, CAT(_, m))
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+#include NET_HEADER
+
+#define BATCH 3
+#define H 2e-3f
+#define RTOL 1e-2
+#define ATOL 2e-3
+
+#ifdef CLASS_TARGET
+typedef int32_t target_t;
+#define TARGET_SIZE 1
+#else
+typedef float target_t;
+#define TARGET_SIZE MACRO(TARGET_Y_SIZE)
+#endif
+
+static NET model;
+static float x[BATCH * MACRO(IN_X_SIZE)];
+static target_t y[BATCH * TARGET_SIZE];
+
+static void fill_data(void) {
+    nnrt_rng r;
+    nnrt_rng_seed(&r, 7, 1);
+    for (int i = 0; i < BATCH * MACRO(IN_X_SIZE); i++)
+        x[i] = 2.0f * nnrt_rng_uniform(&r) - 1.0f;
+    for (int i = 0; i < BATCH * TARGET_SIZE; i++) {
+#ifdef CLASS_TARGET
+        y[i] = (int32_t)(nnrt_rng_u32(&r) % MACRO(TARGET_Y_CLASSES));
+#else
+        y[i] = 0.1f + 0.8f * nnrt_rng_uniform(&r); /* also valid probabilities for bce */
+#endif
+    }
+}
+
+static double loss_at(void) {
+    return API(loss)(&model, x, y, BATCH);
+}
+
+/* checks one parameter; returns the number of failing elements */
+static int check_param(int i, double gscale, double *worst) {
+    nn_param p = API(param)(&model, i);
+    int bad = 0;
+    for (long j = 0; j < p.size; j++) {
+        float w = p.value[j];
+        p.value[j] = w + H;
+        double lp = loss_at();
+        p.value[j] = w - H;
+        double lm = loss_at();
+        p.value[j] = w;
+        double num = (lp - lm) / (2.0 * (double)H), ana = p.grad[j];
+        double err = fabs(num - ana), tol = RTOL * fmax(fabs(num), fabs(ana)) + ATOL * gscale;
+        if (err / (tol > 0 ? tol : 1) > *worst)
+            *worst = err / (tol > 0 ? tol : 1);
+        if (!(err <= tol)) {
+            if (bad < 5)
+                printf("  %s[%ld]: analytic %.6g, numeric %.6g\n", p.name, j, ana, num);
+            bad++;
+        }
+    }
+    return bad;
+}
+
+int main(void) {
+    API(init)(&model, 42);
+    fill_data();
+    API(forward_train)(&model, x, y, BATCH);
+    API(backward)(&model);
+    double train_loss = model.loss, infer_loss = loss_at(), gscale = 0, worst = 0;
+    int bad = 0;
+    if (!isfinite(train_loss) || fabs(train_loss - infer_loss) > 1e-5 * fmax(1.0, fabs(infer_loss))) {
+        printf("%s: training loss %.9g != NET_loss %.9g\n", STR(NET), train_loss, infer_loss);
+        return 1;
+    }
+    for (int i = 0; i < MACRO(PARAM_COUNT); i++) {
+        nn_param p = API(param)(&model, i);
+        for (long j = 0; j < p.size; j++)
+            gscale = fmax(gscale, fabs(p.grad[j]));
+    }
+    if (!(gscale > 0)) {
+        printf("%s: every gradient is zero or not finite: the check would prove nothing\n", STR(NET));
+        return 1;
+    }
+    for (int i = 0; i < MACRO(PARAM_COUNT); i++)
+        bad += check_param(i, gscale, &worst);
+    printf("%s: loss %.6g, %d parameters, %d failing elements, worst error/tolerance %.3f\n", STR(NET),
+           train_loss, MACRO(PARAM_COUNT), bad, worst);
+    return bad ? 1 : 0;
+}
