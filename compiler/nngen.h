@@ -131,7 +131,11 @@ struct Expr {
     Expr *lhs, *rhs;
     Arg *args;
     Loc close; /* EX_CALL / EX_LIST: the closing bracket */
+    int depth; /* nodes on the longest path down from here (1 for a leaf) */
 };
+
+/* Deepest expression tree the parser accepts (later phases recurse on it). */
+#define NN_MAX_DEPTH 1024
 
 typedef enum StmtKind {
     ST_NETWORK,      /* name */
@@ -163,6 +167,7 @@ typedef struct Program {
     const char *file;
     Stmt *first;
     int nstmts;
+    Stmt *last; /* for ast_append */
 } Program;
 
 Expr *ast_num(Arena *a, Loc loc, double v);
@@ -178,6 +183,16 @@ Arg *ast_arg_append(Arg *list, Arg *item); /* returns the list head */
 Stmt *ast_stmt(Arena *a, StmtKind kind, Loc loc);
 void ast_append(Program *p, Stmt *s);
 int ast_arg_count(const Arg *args);
+/* For the parser. The constructors above that build operators and calls
+ * report an expression deeper than NN_MAX_DEPTH through diag. */
+typedef struct ArgList { Arg *head, *tail; } ArgList;   /* O(1) append */
+ArgList ast_args_add(ArgList l, Arg *item);
+typedef struct NegRun { Expr *outer, *inner; } NegRun;  /* "- - -" read left to right */
+NegRun ast_neg_run(Arena *a, NegRun run, Loc minus);    /* one more '-' */
+Expr *ast_neg_apply(NegRun run, Expr *operand);        /* -(-(-operand)) */
+Expr *ast_paren(Expr *e, Loc open);                     /* ( e ): start moves to '(' */
+Stmt *ast_stmt_make(Arena *a, StmtKind kind, Loc loc, const char *name, Loc name_loc,
+                    Expr *dims, Expr *expr, Expr *init);
 /* Prints the AST as S-expressions, one statement per line (tests use this). */
 void ast_print(FILE *out, const Program *p);
 
