@@ -1,5 +1,5 @@
 /*
- * nn_runtime.c — the runtime behind nn_runtime.h: PRNG, initializers, GEMM,
+ * nn_runtime.c - the runtime behind nn_runtime.h: PRNG, initializers, GEMM,
  * finiteness check, CRC-32, the weight format, and (hosted only) weight files
  * and the IDX / CSV data loaders.
  *

@@ -1,5 +1,5 @@
 /*
- * nn_runtime.h — the small runtime that nngen's generated code links against.
+ * nn_runtime.h - the small runtime that nngen's generated code links against.
  *
  * Everything here is C99, allocation-free and has no global mutable state.
  * Three parts:
@@ -89,7 +89,9 @@ NNRT_API void nnrt_init_he_normal(nnrt_rng *r, float *w, long n, long fan_in);
 /* C = alpha * op(A) * op(B) + beta * C, row-major, single precision.
  * op(A) is M x K: A is M x K with leading dimension lda, or K x M when ta.
  * op(B) is K x N: B is K x N (ldb), or N x K when tb. C is M x N (ldc).
- * beta == 0 ignores C's old contents (NaN included). */
+ * beta == 0 ignores C's old contents (NaN included); alpha == 0 or K == 0
+ * reads neither A nor B. Impossible sizes (M, N or K negative, a leading
+ * dimension below its row length) leave C untouched. */
 NNRT_API void nnrt_sgemm(int ta, int tb, int M, int N, int K, float alpha,
                          const float *A, int lda, const float *B, int ldb,
                          float beta, float *C, int ldc);
@@ -100,15 +102,22 @@ NNRT_API int nnrt_all_finite(const float *x, long n);
 /* CRC-32 (IEEE 802.3, reflected, poly 0xEDB88320) continuing from crc; as
  * zlib's crc32(crc, data, n): start with 0. */
 NNRT_API uint32_t nnrt_crc32(uint32_t crc, const void *data, size_t n);
-/* Bytes of the weight file (C-API.md layout) for these tensors. */
+/* Bytes of the weight file (C-API.md layout) for these tensors; 0 when they
+ * cannot be described (NULL name, rank outside 0..4, size != product of dims,
+ * NULL value with size > 0, negative count). */
 NNRT_API size_t nnrt_weights_size(const char *net, const nn_param *params, int np,
                                   const nn_param *bufs, int nb);
-/* Writes the weight file into buf; returns the byte count, or NN_ERR_CAPACITY. */
+/* Writes the weight file into buf; returns the byte count, NN_ERR_CAPACITY
+ * (buf untouched) or NN_ERR_ARG. */
 NNRT_API long nnrt_export(const char *net, const nn_param *params, int np,
                           const nn_param *bufs, int nb, void *buf, size_t cap);
 /* Validates the whole image (magic, version, network name, tensor count,
  * names, ranks, dims, length, CRC) and only then copies the values into
- * params[i].value / bufs[i].value: on any error nothing is written. */
+ * params[i].value / bufs[i].value: on any error nothing is written.
+ * When several errors apply: FORMAT (magic), VERSION, then the structure is
+ * walked with the file's own lengths: TRUNCATED (ends early), FORMAT (bytes
+ * after the CRC), CHECKSUM, and only for an intact image NETWORK, SHAPE.
+ * So damage reports CHECKSUM even where it hits a name. */
 NNRT_API int nnrt_import(const char *net, nn_param *params, int np, nn_param *bufs,
                          int nb, const void *buf, size_t len);
 
@@ -133,17 +142,25 @@ typedef struct nnrt_idx_info {
     long item_size;  /* product of dims[1..] (1 for labels) */
 } nnrt_idx_info;
 
+/* 0, NN_ERR_IO, NN_ERR_FORMAT (bad magic, another type, rank 0 or > 4, a
+ * dim >= 2^31, bytes after the data) or NN_ERR_TRUNCATED (shorter than the
+ * header claims). info is written only on success. */
 NNRT_API int nnrt_idx_open(const char *path, nnrt_idx_info *info);
-/* Reads up to cap elements as floats, value = byte * scale. Returns elements read. */
+/* Reads up to cap elements as floats, value = byte * scale. Returns elements
+ * read, or a negative status (nnrt_idx_open's checks; NN_ERR_IO). */
 NNRT_API long nnrt_idx_read_f32(const char *path, float *dst, long cap, float scale);
-/* Reads up to cap elements as int32 (labels). Returns elements read. */
+/* Reads up to cap elements as int32 (labels). Returns elements read, or a
+ * negative status. */
 NNRT_API long nnrt_idx_read_i32(const char *path, int32_t *dst, long cap);
 
 /* CSV: comma-separated numbers, one row per line; a first line that does not
- * parse as numbers is a header and is skipped. */
+ * parse as numbers is a header and is skipped. Blank lines are skipped; blanks
+ * around fields and CRLF are allowed. nnrt_csv_info returns 0, NN_ERR_IO, or
+ * NN_ERR_FORMAT for a malformed line (as nnrt_csv_read). */
 NNRT_API int nnrt_csv_info(const char *path, long *rows, int *cols, int *has_header);
 /* Reads up to cap values row-major. Returns values read, or a negative status
- * on a malformed line (a row with another column count, a non-number). */
+ * on a malformed line (a row with another column count, a non-number). Lines
+ * after the cap-th value are not read. */
 NNRT_API long nnrt_csv_read(const char *path, float *dst, long cap);
 #endif
 
