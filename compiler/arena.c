@@ -1,5 +1,5 @@
 /*
- * arena.c — memory for one compilation: a bump allocator and a growable buffer.
+ * arena.c - memory for one compilation: a bump allocator and a growable buffer.
  *
  * Arena: blocks are chained from Arena.head; the head block is the one being
  * bumped. Every allocation is zeroed and 16-byte aligned (the alignment is

@@ -1,5 +1,5 @@
 /*
- * ast.c — the syntax tree: constructors (called by the parser's actions) and
+ * ast.c - the syntax tree: constructors (called by the parser's actions) and
  * a printer for tests.
  *
  * Invariants:

@@ -1,5 +1,5 @@
 /*
- * diag.c — the one diagnostics reporter.
+ * diag.c - the one diagnostics reporter.
  *
  * Every user-facing error of every phase goes through diag_error, in gcc's
  * format, to the stream chosen by diag_begin:

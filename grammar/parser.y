@@ -1,5 +1,5 @@
 /*
- * parser.y — tokens -> AST (bison 3.8: pure, locations, custom error messages).
+ * parser.y - tokens -> AST (bison 3.8: pure, locations, custom error messages).
  *
  * The statements and expressions of LANGUAGE.md. Each action is one ast_*
  * call; the tree's locations follow nngen.h (operators at the operator,

@@ -1,5 +1,5 @@
 /*
- * gradcheck.c — finite-difference gradient checks through generated code.
+ * gradcheck.c - finite-difference gradient checks through generated code.
  *
  * Compiled once per case (tests/gradcheck/cases/NAME.nn) against the C that
  * nngen generated for it, using the generated API only: the analytic

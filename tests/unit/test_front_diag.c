@@ -1,5 +1,5 @@
 /*
- * test_front_diag.c — the diagnostics reporter (diag.c) and the support
+ * test_front_diag.c - the diagnostics reporter (diag.c) and the support
  * allocators it sits beside (arena.c: Arena, Buf).
  *
  * Every diagnostic is routed into an open_memstream buffer and compared

@@ -1,5 +1,5 @@
 /*
- * test_front_lexer.c — the scanner (grammar/lexer.l) through lex_token, the
+ * test_front_lexer.c - the scanner (grammar/lexer.l) through lex_token, the
  * function the parser calls: token kinds, values and locations, the newline
  * rules, every lexical error and the limits.
  *

@@ -1,5 +1,5 @@
 /*
- * test_front_parser.c — parse_program and ast_print: statements, precedence,
+ * test_front_parser.c - parse_program and ast_print: statements, precedence,
  * locations, and every syntax error class with its exact message.
  *
  * Each case parses a text with diagnostics routed into a memory stream and
@@ -73,7 +73,7 @@ static void expect_diag(const char *src, const char *want) {
 
 static void test_moons_example(void **state) {
     (void)state;
-    expect_ast("# examples/moons.nn — the two-moons classifier: 2-3-2, tanh, softmax-with-loss\n"
+    expect_ast("# examples/moons.nn - the two-moons classifier: 2-3-2, tanh, softmax-with-loss\n"
                "network moons\n"
                "\n"
                "input  x[2]                 # shape of ONE sample; the batch dimension is implicit\n"

@@ -1,5 +1,5 @@
 /*
- * test_rt_data.c — the IDX and CSV readers: the shared MNIST subset (headers,
+ * test_rt_data.c - the IDX and CSV readers: the shared MNIST subset (headers,
  * known bytes, labels), malformed IDX files, CSV with and without a header,
  * blank lines and CRLF, malformed rows, missing files.
  */

@@ -1,5 +1,5 @@
 /*
- * test_rt_gemm.c — nnrt_sgemm against a naive double-precision reference:
+ * test_rt_gemm.c - nnrt_sgemm against a naive double-precision reference:
  * all four (ta, tb), every size 1..17 in each dimension (sampled), padded
  * leading dimensions whose padding holds NaN (any read of it shows), sizes
  * crossing the kernel's blocking, beta 0 over NaN, beta 1, alpha 0; and

@@ -1,5 +1,5 @@
 /*
- * test_rt_init.c — the initializers: each one's values against its formula
+ * test_rt_init.c - the initializers: each one's values against its formula
  * (exactly, redrawing the same deviates), its bounds, and its sample mean and
  * standard deviation over 100k values.
  */

@@ -1,5 +1,5 @@
 /*
- * test_rt_rng.c — the runtime's PRNG: PCG32 against the reference
+ * test_rt_rng.c - the runtime's PRNG: PCG32 against the reference
  * implementation's published outputs, the uniform and normal deviates (exact
  * first values, range, moments over 100k draws), determinism.
  */
