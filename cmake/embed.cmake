@@ -1,9 +1,12 @@
-# embed.cmake — writes OUT, a C file defining nnrt_embedded_h / nnrt_embedded_c
+# embed.cmake - writes OUT, a C file defining nnrt_embedded_h / nnrt_embedded_c
 # as NUL-terminated byte arrays holding the runtime's header and source, so
 # that `nngen --standalone` can paste the runtime into generated code.
 function(nn_embed var path out)
   file(READ "${path}" hex HEX)
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  if(bytes MATCHES "0x[89a-f][0-9a-f],")
+    message(FATAL_ERROR "${path} has non-ASCII bytes: generated code must stay ASCII")
+  endif()
   string(REGEX REPLACE "(0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,)" "\\1\n" bytes "${bytes}")
   file(APPEND "${out}" "const char ${var}[] = {\n${bytes}0x00\n};\n")
 endfunction()

@@ -1,4 +1,4 @@
-# nngen_network.cmake — build-tree helpers that turn a .nn file into C.
+# nngen_network.cmake - build-tree helpers that turn a .nn file into C.
 #
 # nngen_generate(OUT_C <var> NN <file.nn> NAME <base> [FLAGS ...])
 #   runs nngen at build time: ${CMAKE_CURRENT_BINARY_DIR}/<base>.c and .h,

@@ -1,5 +1,5 @@
 /*
- * autodiff.c — reverse-mode differentiation as a graph-to-graph pass.
+ * autodiff.c - reverse-mode differentiation as a graph-to-graph pass.
  *
  * From the training loss (FN_TRAIN) back to every parameter, this pass adds
  * FN_BACKWARD nodes to the same graph. It visits only the nodes that lie

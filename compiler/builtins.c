@@ -1,5 +1,5 @@
 /*
- * builtins.c — every callable name of the language, with its signature.
+ * builtins.c - every callable name of the language, with its signature.
  *
  * One row per name, as LANGUAGE.md writes it: the arguments in signature
  * order, each with its kind and its default ("" = optional without default,

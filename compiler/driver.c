@@ -1,5 +1,5 @@
 /*
- * driver.c — the pipeline, in order, on one source text:
+ * driver.c - the pipeline, in order, on one source text:
  *   parse -> lower (shapes checked as nodes are built) -> autodiff ->
  *   optimizer updates -> passes (pass table) -> emit
  * Each phase runs only when the ones before it reported no error. One

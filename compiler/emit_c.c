@@ -1,5 +1,5 @@
 /*
- * emit_c.c — the C emitter's core: lines with an indent depth, literals,
+ * emit_c.c - the C emitter's core: lines with an indent depth, literals,
  * storage references, broadcasting loop nests, and the per-function bodies
  * (one static function per group of nodes: forward, loss, training
  * forward, backward, update). emit_api.c writes the header, the model
@@ -210,7 +210,7 @@ void emit_loops(Emit *e, const Shape *iter, int nops, const Shape *const *shapes
             emit_open(e, "for (long %s = 0; %s < %ld; %s++)", var, var, t.size[d], var);
     }
     Buf idx[OPS_MAX];
-    const char *idxs[OPS_MAX];
+    const char *idxs[OPS_MAX] = {0};
     for (int k = 0; k < nops; k++) {
         memset(&idx[k], 0, sizeof idx[k]);
         index_text(&idx[k], &t, k);
@@ -290,7 +290,8 @@ static void comment_node(Emit *e, const Node *n, int *last_line) {
         size_t len;
         const char *text = diag_line(n->loc.line, &len);
         Buf b = {0};
-        emit_comment_text(&b, diag_file(), strlen(diag_file()), 200);
+        const char *file = strrchr(diag_file(), '/') ? strrchr(diag_file(), '/') + 1 : diag_file();
+        emit_comment_text(&b, file, strlen(file), 200);
         buf_printf(&b, ":%d: ", n->loc.line);
         if (text)
             emit_comment_text(&b, text, len, 100);
@@ -357,13 +358,24 @@ static char *strip_comments(const char *text) {
     return s;
 }
 
-/* Declares the locals the body uses: arena slots and the caller's pointers. */
-static void emit_locals(Emit *e, const char *text) {
+/* Declares the locals the body uses: the arena slots and caller's pointers
+ * of the function's nodes and their inputs, in id order. */
+static void emit_locals(Emit *e, const char *text, const int *order, int count) {
     const Graph *g = e->g;
     char *body = strip_comments(text);
+    char *mine = calloc((size_t)g->count + 1, 1);
+    if (!mine)
+        nn_unreachable("out of memory");
+    for (int i = 0; i < count; i++) {
+        const Node *n = &g->nodes[order[i]];
+        mine[order[i]] = 1;
+        for (int k = 0; k < n->nin; k++)
+            for (int v = n->in[k]; v >= 0; v = g->nodes[v].storage == STO_ALIAS ? g->nodes[v].alias : -1)
+                mine[v] = 1;
+    }
     for (int v = 0; v < g->count; v++) {
         const Node *n = &g->nodes[v];
-        if (n->dead || !n->ref || !emit_uses_ident(body, n->ref))
+        if (!mine[v] || n->dead || !n->ref || !emit_uses_ident(body, n->ref))
             continue;
         if (n->storage == STO_ARENA)
             emit_line(e, "float *const %s = m->arena + %ld;", n->ref, n->offset);
@@ -374,6 +386,7 @@ static void emit_locals(Emit *e, const char *text) {
     if (emit_uses_ident(body, "n"))
         emit_line(e, "const int n = m->n;");
     free(body);
+    free(mine);
 }
 
 /* static void NET_run_NAME(NET *m): the nodes of `order`, in order */
@@ -392,7 +405,7 @@ void emit_function(Emit *e, const char *ret, const char *name, const int *order,
         emit_line(&be, "%s", epilogue);
     emit_open(e, "static %s %s_run_%s(%s *m)", ret, e->g->net, name, e->g->net);
     size_t before = e->out->len;
-    emit_locals(e, body.data ? body.data : "");
+    emit_locals(e, body.data ? body.data : "", order, count);
     char *code = strip_comments(body.data ? body.data : "");
     if (e->out->len == before && !emit_uses_ident(code, "m"))
         emit_line(e, "(void)m;");

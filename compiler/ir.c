@@ -1,5 +1,5 @@
 /*
- * ir.c — the graph: nodes in one growable array, addressed by integer ids.
+ * ir.c - the graph: nodes in one growable array, addressed by integer ids.
  *
  * Invariants:
  *   - a node's inputs have smaller ids than the node (ids are a topological

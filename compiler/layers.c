@@ -1,5 +1,5 @@
 /*
- * layers.c — what each callable of builtins.c lowers to.
+ * layers.c - what each callable of builtins.c lowers to.
  *
  * Layers are sugar over primitive ops wherever that costs nothing:
  * dense(x, u) is flatten(x) @ weight + bias, a loss is one fused op with its

@@ -1,5 +1,5 @@
 /*
- * lower.c — AST to IR of primitive ops.
+ * lower.c - AST to IR of primitive ops.
  *
  * The program is lowered twice from the same AST: once in inference mode
  * (FN_INFER: NET_forward, NET_loss) and, when there is a loss, once in

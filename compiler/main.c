@@ -1,5 +1,5 @@
 /*
- * main.c — the command line:  nngen net.nn -o net.c [options]
+ * main.c - the command line:  nngen net.nn -o net.c [options]
  *
  * Reads the whole file, runs the pipeline (driver.c) into memory, and only
  * when that succeeded writes net.c and net.h: each to a temporary file in

@@ -1,5 +1,5 @@
 /*
- * nngen.h — the one header of the compiler.
+ * nngen.h - the one header of the compiler.
  *
  * The pipeline, one file per phase:
  *   diag.c      diagnostics: file:line:col, the line, a caret

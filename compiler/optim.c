@@ -1,5 +1,5 @@
 /*
- * optim.c — the optimizer statement: its arguments, validated as PyTorch
+ * optim.c - the optimizer statement: its arguments, validated as PyTorch
  * 1.13's constructors validate them, and the update nodes (one per
  * parameter that has a gradient, FN_UPDATE) that ops/update.c emits.
  *

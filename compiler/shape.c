@@ -1,5 +1,5 @@
 /*
- * shape.c — the shape checker's shared parts.
+ * shape.c - the shape checker's shared parts.
  *
  * Every op's own rule lives with the op (ops/<op>.c); this file holds what the
  * rules share: NumPy broadcasting with a symbolic batch dimension, the error

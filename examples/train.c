@@ -1,5 +1,5 @@
 /*
- * train.c — a small training driver for any generated network that has one
+ * train.c - a small training driver for any generated network that has one
  * input `x`, one target `y` and one output `p`, using only the generated C
  * API (C-API.md) and the runtime's data loaders.
  *
@@ -220,9 +220,12 @@ int main(int argc, char **argv) {
     printf("network %s: %d parameters, %ld training and %ld test samples, batch %d\n",
            STR(NET), MACRO(PARAM_SCALARS), train.count, test.count, o.batch);
     double acc = 0, mse = 0, tacc, tmse;
+    int every = o.epochs <= 20 ? 1 : o.epochs / 20; /* about 20 lines per run */
     for (int epoch = 1; epoch <= o.epochs; epoch++) {
         double loss = run_epoch(&model, &train, o.batch, &rng, order, bx, by);
         API(epoch_end)(&model);
+        if (epoch % every && epoch != o.epochs)
+            continue;
         evaluate(&model, &train, &tacc, &tmse);
         evaluate(&model, &test, &acc, &mse);
 #ifdef CLASS_TARGET

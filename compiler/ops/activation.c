@@ -1,5 +1,5 @@
 /*
- * activation.c — elementwise activations and their derivative kernels.
+ * activation.c - elementwise activations and their derivative kernels.
  *
  * Each activation f has one derivative kernel f_grad taking (x, dy) or
  * (y, dy), whichever the derivative is cheaper from (the table below), so

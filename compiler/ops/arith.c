@@ -1,5 +1,5 @@
 /*
- * arith.c — elementwise arithmetic: + - * / max min, unary -, exp log sqrt
+ * arith.c - elementwise arithmetic: + - * / max min, unary -, exp log sqrt
  * abs, x^k; their derivative rules and derivative kernels.
  *
  * All are elementwise with NumPy broadcasting: the shape rule broadcasts,

@@ -1,5 +1,5 @@
 /*
- * layout.c — ops that move data without arithmetic: reshape (a view: no
+ * layout.c - ops that move data without arithmetic: reshape (a view: no
  * code, the planner gives it its input's storage), transpose, concat, and
  * slice / pad, the pair that concat's derivative is made of.
  *

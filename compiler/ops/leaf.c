@@ -1,5 +1,5 @@
 /*
- * leaf.c — inputs, targets, labels, parameters and constants.
+ * leaf.c - inputs, targets, labels, parameters and constants.
  *
  * Their shapes are set when lower.c creates them (from the declaration, or a
  * scalar for constants); the rule only checks that they were. Leaves have no

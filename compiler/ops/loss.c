@@ -1,5 +1,5 @@
 /*
- * loss.c — the losses, each one fused op (PyTorch 1.13, reduction="mean")
+ * loss.c - the losses, each one fused op (PyTorch 1.13, reduction="mean")
  * with a hand-derived derivative kernel, so that no loss costs more than one
  * pass over its inputs in each direction.
  *
@@ -161,7 +161,10 @@ static void rows_text(Buf *b, const Shape *s) {
     long r = 1;
     for (int d = 0; d + 1 < s->rank; d++)
         r *= s->dims[d];
-    buf_printf(b, s->batched ? "(long)n * %ld" : "%ld", r);
+    if (s->batched && r == 1)
+        buf_puts(b, "(long)n");
+    else
+        buf_printf(b, s->batched ? "(long)n * %ld" : "%ld", r);
 }
 
 /* Opens the row loop with z's row max and sum of exp(z - max). */

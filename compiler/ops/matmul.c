@@ -1,5 +1,5 @@
 /*
- * matmul.c — the matrix product, its derivative rule and its kernel call.
+ * matmul.c - the matrix product, its derivative rule and its kernel call.
  *
  * a @ b multiplies the rows of a (all leading dims, the batch included,
  * flattened) by a matrix b without batch dimension:

@@ -1,5 +1,5 @@
 /*
- * ops.c — the op table, built from ops.def: one row per op with its name,
+ * ops.c - the op table, built from ops.def: one row per op with its name,
  * arity, flags and hooks. Everything that dispatches on an op goes through
  * op_table (or op_info), never through chains of comparisons.
  */

@@ -1,5 +1,5 @@
 /*
- * reduce.c — sum and mean (over everything, or over one per-sample axis),
+ * reduce.c - sum and mean (over everything, or over one per-sample axis),
  * and the pair that autodiff uses to move between shapes: sum_to (reduce a
  * gradient over the dims its forward operand was broadcast in) and
  * broadcast (the adjoint: spread a gradient back over those dims).
@@ -164,7 +164,10 @@ void reduce_axis_emit(Emit *e, const Node *n) {
     for (int d = axis + 1; d < xs->rank; d++)
         inner *= xs->dims[d];
     const char *x = emit_ref(e, n->in[0]), *y = emit_ref(e, n->id);
-    emit_open(e, "for (long o = 0; o < %s%ld; o++)", xs->batched ? "(long)n * " : "", outer);
+    if (xs->batched && outer == 1)
+        emit_open(e, "for (long o = 0; o < (long)n; o++)");
+    else
+        emit_open(e, "for (long o = 0; o < %s%ld; o++)", xs->batched ? "(long)n * " : "", outer);
     emit_open(e, "for (long j = 0; j < %ld; j++)", inner);
     emit_line(e, "float acc = 0.0f;");
     emit_line(e, "for (long k = 0; k < %ld; k++) acc += %s[(o * %ld + k) * %ld + j];", len, x, len, inner);

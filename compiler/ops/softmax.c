@@ -1,5 +1,5 @@
 /*
- * softmax.c — softmax and log_softmax along one per-sample axis, computed
+ * softmax.c - softmax and log_softmax along one per-sample axis, computed
  * stably (the row maximum is subtracted first), with hand-derived
  * derivative kernels:
  *   softmax:      dx = y * (dy - sum(dy * y))
@@ -42,7 +42,10 @@ static Rows open_rows(Emit *e, const Node *n) {
         r.outer *= s->dims[d];
     for (int d = n->i[0] + 1; d < s->rank; d++)
         r.inner *= s->dims[d];
-    emit_open(e, "for (long o = 0; o < %s%ld; o++)", s->batched ? "(long)n * " : "", r.outer);
+    if (s->batched && r.outer == 1)
+        emit_open(e, "for (long o = 0; o < (long)n; o++)");
+    else
+        emit_open(e, "for (long o = 0; o < %s%ld; o++)", s->batched ? "(long)n * " : "", r.outer);
     if (r.inner == 1) {
         emit_line(e, "const long base = o * %ld;", r.len);
     } else {

@@ -1,5 +1,5 @@
 /*
- * update.c — the optimizer updates, one node per parameter (FN_UPDATE),
+ * update.c - the optimizer updates, one node per parameter (FN_UPDATE),
  * exactly as PyTorch 1.13's torch.optim single-tensor code:
  *
  * sgd:  d = g + wd p
@@ -35,7 +35,6 @@ static const char *lit(const Emit *e, double v) {
 /* opens the loop over one parameter: p, g and the state arrays as locals */
 static void open_param_loop(Emit *e, const Node *n, const char *const *state, int nstate) {
     const char *cname = emit_param_cname(e, n->in[0]);
-    emit_line(e, "/* %s */", n->s);
     emit_begin(e);
     emit_line(e, "float *p = %s;", emit_ref(e, n->in[0]));
     emit_line(e, "const float *g = %s;", emit_ref(e, n->in[1]));

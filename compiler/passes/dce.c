@@ -1,5 +1,5 @@
 /*
- * dce.c — dead-code elimination. The roots are what the generated API
+ * dce.c - dead-code elimination. The roots are what the generated API
  * exposes or needs: the outputs, both losses, every parameter's gradient
  * and the optimizer updates. A non-leaf node no root reads, directly or
  * not, is marked dead (ids stay stable; dead nodes are skipped everywhere).

@@ -1,5 +1,5 @@
 /*
- * fold.c — constant folding: an arithmetic node whose inputs are all
+ * fold.c - constant folding: an arithmetic node whose inputs are all
  * constants becomes a constant itself (in place: its id, and so every use
  * of it, stays). Values are computed in double and rounded to float where
  * the generated code would have rounded them, so folding never changes a

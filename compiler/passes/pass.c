@@ -1,5 +1,5 @@
 /*
- * pass.c — the pass manager. The passes are data: a table in the order
+ * pass.c - the pass manager. The passes are data: a table in the order
  * they run, each with the reason for its place, whether -O0 keeps it, and
  * a name for --dump-after. With `verify`, the graph's invariants are
  * re-checked after every pass (shapes re-derive, inputs defined before use,

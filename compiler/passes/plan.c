@@ -1,5 +1,5 @@
 /*
- * plan.c — storage for every node, and C names.
+ * plan.c - storage for every node, and C names.
  *
  *   parameters           struct members  m->param.W1
  *   their gradients      struct members  m->grad.W1
@@ -60,12 +60,18 @@ int plan_group(const Graph *g, int train, int **out) {
 
 /* ---- names --------------------------------------------------------------------- */
 
-/* A DSL name as a C identifier: dots become underscores; names that a C
- * keyword or the generated code's own locals would shadow get a '_'. */
+/* A DSL name as a C identifier: dots become underscores; a name that is a C
+ * keyword, starts with "nn", or is one of the names the emitted kernels
+ * declare or call gets a '_' (kernels may declare only names of this list). */
 static const char *c_ident(Arena *a, const char *name) {
-    static const char *const taken[] = {"m", "n", "i", "j", "k", "o", "r", "b", "p", "g", "d",
-                                        "acc", "base", "count", "rows", "sum", "mx", "lr",
-                                        "step_size", "bc2_sqrt", "scale", "NAN"};
+    /* every local name the emitters declare, and the C names they call */
+    static const char *const taken[] = {
+        "m", "n", "i", "i0", "i1", "i2", "i3", "i4", "j", "k", "o", "r", "b", "p", "g", "d", "t", "z",
+        "acc", "ad", "base", "bc2_sqrt", "count", "dot", "gi", "lp", "lq", "lr", "lse", "mx", "rows",
+        "scale", "step_size", "sum", "tsum", "zr", "bytes", "rng", "seed", "path", "classes",
+        "momentum", "adam_m", "adam_v", "adam_vmax", "expf", "logf", "tanhf", "sqrtf", "fabsf", "powf",
+        "erff", "expm1f", "log1pf", "pow", "sqrt", "isfinite", "offsetof", "size_t", "int32_t",
+        "uint32_t", "uint64_t", "NULL", "NAN", "INFINITY"};
     char *s = arena_strdup(a, name);
     for (char *c = s; *c; c++)
         if (*c == '.')
