@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# scripts/setup.sh - installs what nngen needs to build and test, on Debian
+# (run as root, or it re-runs itself with sudo). The package list is
+# scripts/debian-packages.txt (build: gcc, cmake, flex, bison; tests: CMocka,
+# clang; gzip unpacks the MNIST copy).
+set -euo pipefail
+if [ "$(id -u)" != 0 ]; then exec sudo "$0" "$@"; fi
+cd "$(dirname "$0")"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+xargs -a debian-packages.txt apt-get install -y -qq --no-install-recommends >/dev/null
+echo "setup: done (gcc $(gcc -dumpversion), $(cmake --version | head -1), $(bison --version | head -1))"
