@@ -177,14 +177,41 @@ static const char *func_name(Func f) {
     return names[f];
 }
 
+/* the attributes that change what an op computes, as "name=value" */
+static void dump_attrs(Buf *b, const Node *n) {
+    switch (n->op) {
+    case OP_CONST: buf_printf(b, " %.9g", n->f[0]); break;
+    case OP_POWC: case OP_POWC_GRAD: buf_printf(b, " k=%g", n->f[0]); break;
+    case OP_LEAKY_RELU: case OP_LEAKY_RELU_GRAD: case OP_ELU: case OP_ELU_GRAD:
+        buf_printf(b, " alpha=%g", n->f[0]);
+        break;
+    case OP_SWISH: case OP_SWISH_GRAD: buf_printf(b, " beta=%g", n->f[0]); break;
+    case OP_HUBER: case OP_HUBER_GRAD: buf_printf(b, " delta=%g", n->f[0]); break;
+    case OP_MATMUL:
+        if (n->i[0] || n->i[1])
+            buf_printf(b, " %s", n->i[0] ? "a^T" : "b^T");
+        break;
+    case OP_SUM_AXIS: case OP_MEAN_AXIS: case OP_CONCAT: case OP_SOFTMAX: case OP_LOG_SOFTMAX:
+    case OP_SOFTMAX_GRAD: case OP_LOG_SOFTMAX_GRAD:
+        buf_printf(b, " axis=%d", n->i[0]);
+        break;
+    case OP_SLICE: buf_printf(b, " axis=%d start=%d len=%d", n->i[0], n->i[1], n->i[2]); break;
+    case OP_PAD: buf_printf(b, " axis=%d start=%d", n->i[0], n->i[1]); break;
+    case OP_BROADCAST:
+        if (n->i[0])
+            buf_printf(b, " mean");
+        break;
+    default: break;
+    }
+}
+
 /* v12 = add v5, v9  [N, 3]  infer  moons.nn:11:13  ; a1 */
 void ir_dump_node(Buf *b, const Graph *g, const Node *n) {
     (void)g;
     buf_printf(b, "v%d = %s", n->id, op_info(n->op)->name);
     for (int k = 0; k < n->nin; k++)
         buf_printf(b, "%s v%d", k ? "," : "", n->in[k]);
-    if (n->op == OP_CONST)
-        buf_printf(b, " %.9g", n->f[0]);
+    dump_attrs(b, n);
     if (n->s)
         buf_printf(b, " \"%s\"", n->s);
     buf_puts(b, "  ");
