@@ -949,7 +949,8 @@ int lower_program(Graph *g, const Program *p, int infer_only) {
     g->loss_infer = lower_mode(&c);
     if (diag_count())
         return -1;
-    qsort(g->params, (size_t)g->nparams, sizeof *g->params, cmp_param_key);
+    if (g->nparams > 1) /* qsort's pointer must not be NULL, even for 0 items */
+        qsort(g->params, (size_t)g->nparams, sizeof *g->params, cmp_param_key);
     g->infer_only = infer_only || g->loss_infer < 0;
     if (g->infer_only) {
         g->loss_infer = infer_only ? -1 : g->loss_infer;
