@@ -69,6 +69,23 @@ int shape_broadcast(Graph *g, Node *n, const Shape *a, const Shape *b, Shape *ou
     return 0;
 }
 
+/* Class labels are int32 data: only the losses read them (their shape rules
+ * say which argument may be one); any other op would read them as floats. */
+static int label_misused(Graph *g, const Node *n, const OpInfo *info) {
+    if (info->shape == loss_shape || info->shape == class_loss_shape ||
+        info->shape == loss_grad_shape)
+        return 0;
+    for (int k = 0; k < n->nin; k++) {
+        const Node *in = &g->nodes[n->in[k]];
+        if (in->op == OP_LABEL) {
+            diag_error(n->loc, "'%s' is a class target (integer labels): it can only be the "
+                       "target of a class loss such as cross_entropy(z, %s)", in->name, in->name);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int shape_check_node(Graph *g, int id) {
     Node *n = ir_node(g, id);
     const OpInfo *info = op_info(n->op);
@@ -76,6 +93,8 @@ int shape_check_node(Graph *g, int id) {
         nn_unreachable("%s node with %d inputs", info->name, n->nin);
     if (!info->shape)
         nn_unreachable("op %s has no shape rule", info->name);
+    if (label_misused(g, n, info))
+        return -1;
     return info->shape(g, n);
 }
 
