@@ -750,6 +750,23 @@ static int add_output(Graph *g, const char *name, int node) {
     return 0;
 }
 
+/* The target (or class target) that node id reads, directly or not; -1 if
+ * none. Inputs have smaller ids than their users, so one sweep down does. */
+static int target_read_by(const Graph *g, int id) {
+    char *seen = arena_alloc(g->arena, (size_t)id + 1);
+    seen[id] = 1;
+    for (int v = id; v >= 0; v--) {
+        if (!seen[v])
+            continue;
+        const Node *n = &g->nodes[v];
+        if (n->op == OP_TARGET || n->op == OP_LABEL)
+            return v;
+        for (int k = 0; k < n->nin; k++)
+            seen[n->in[k]] = 1;
+    }
+    return -1;
+}
+
 /* NAME = EXPR | output NAME = EXPR */
 static int lower_assign(LowerCtx *c, const Stmt *s) {
     number_layers(c, s->expr);
@@ -767,8 +784,14 @@ static int lower_assign(LowerCtx *c, const Stmt *s) {
                        "but '%s' has no batch dimension", s->name);
             return -1;
         }
-        if (n->op == OP_CONST || n->op == OP_LABEL) {
+        if (n->op == OP_CONST) {
             diag_error(s->expr->start, "'%s' cannot be an output", s->name);
+            return -1;
+        }
+        int t = target_read_by(c->g, id);
+        if (t >= 0) {
+            diag_error(s->expr->start, "an output cannot depend on the target '%s': "
+                       "NET_forward is given the inputs only", c->g->nodes[t].name);
             return -1;
         }
         add_output(c->g, s->name, id);
