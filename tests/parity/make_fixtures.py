@@ -1,0 +1,368 @@
+#!/usr/bin/python3
+"""make_fixtures.py - PyTorch 1.13 reference fixtures for tests/parity.
+
+Run with the interpreter that has torch 1.13 (Debian's python3-torch):
+
+    /usr/bin/python3 tests/parity/make_fixtures.py
+
+For every case below it writes two committed files:
+
+  cases/<case>.nn        the network, `network pt_<case>`, one input x[4], one
+                         target y (real [K], probabilities [K] or class(K)),
+                         a hidden layer of 6 units and an output layer of K
+  fixtures/<case>.txt    initial parameters, one data batch, the loss of each
+                         of STEPS training steps and the parameters after them
+
+The same network is built in PyTorch with nn.Linear (weight [out, in];
+nngen stores dense weights [in, out], so weights are transposed when
+written), the initial parameters and the batch are drawn here in float32,
+and training runs in float64 from those float32 values: the fixture is the
+exact answer, and the float32 C code is measured against it.
+
+Training: STEPS steps on the SAME batch, each
+    opt.zero_grad(); loss = f(params, batch); record loss.item();
+    loss.backward(); opt.step()
+so the recorded loss is the one before that step's update, as
+NET_train_step returns it, and it includes the regularize terms (LANGUAGE.md:
+"The loss a step returns is the full loss expression").
+
+Format of a fixture (whitespace-separated tokens; '#' starts a comment to the
+end of the line; counts precede their numbers):
+
+    network NAME
+    batch N
+    input x COUNT v...             N * NET_IN_X_SIZE floats, row-major
+    target y real COUNT v...       N * NET_TARGET_Y_SIZE floats, or
+    target y class COUNT v...      N integer labels
+    loss COUNT v...                the loss returned by each step (float64)
+    init NAME COUNT v...           a parameter's initial value, nngen layout
+    final NAME COUNT v...          the same parameter after the last step
+
+Float32 data and initial values are written with %.9g (exact round trip),
+float64 results with %.17g.
+
+Every case is checked here to stay away from kinks (relu at 0, mae at
+p = t, huber at |p - t| = delta, ...) at every step by a margin that
+float32 rounding cannot cross, and huber to use both of its branches.
+"""
+import os
+import zlib
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+assert torch.__version__.startswith("1.13"), torch.__version__
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+STEPS = 10
+BATCH = 8
+IN = 4
+HIDDEN = 6
+K = 3
+KINK_MARGIN = 1e-4
+
+torch.set_default_dtype(torch.float64)
+
+# ---- hidden activations: .nn text, torch function, kinks (points where the
+#      derivative jumps) -------------------------------------------------------
+
+ACTS = {
+    "sigmoid": ("sigmoid({})", torch.sigmoid, []),
+    "tanh": ("tanh({})", torch.tanh, []),
+    "relu": ("relu({})", F.relu, [0.0]),
+    "leaky_relu": ("leaky_relu({}, alpha=0.1)", lambda h: F.leaky_relu(h, 0.1), [0.0]),
+    "elu": ("elu({}, alpha=0.7)", lambda h: F.elu(h, alpha=0.7), [0.0]),
+    "softplus": ("softplus({})", lambda h: F.softplus(h, beta=1, threshold=20), [20.0]),
+    "swish": ("swish({}, beta=1.5)", lambda h: h * torch.sigmoid(1.5 * h), []),
+    "silu": ("silu({})", F.silu, []),
+    "gelu": ("gelu({})", lambda h: F.gelu(h, approximate="none"), []),
+    "gelu_tanh": ('gelu({}, approximate="tanh")', lambda h: F.gelu(h, approximate="tanh"), []),
+    "softmax": ("softmax({})", lambda h: F.softmax(h, dim=-1), []),
+    "log_softmax": ("log_softmax({})", lambda h: F.log_softmax(h, dim=-1), []),
+}
+
+# ---- losses: target kind, output head, .nn loss text, torch loss ----------------
+# head: "none" (the loss reads the logits z), "sigmoid" (p = sigmoid(z)),
+# "log_softmax" (lp = log_softmax(z)).
+
+
+def huber_kinks(pred, y):
+    d = (pred - y).abs()
+    near = (d - 0.5).abs().min().item()
+    small, large = (d < 0.5).sum().item(), (d > 0.5).sum().item()
+    assert small > 0 and large > 0, "huber: both branches must occur (%d, %d)" % (small, large)
+    return near
+
+
+LOSSES = {
+    "mse": ("real", "none", "mse({}, y)", F.mse_loss, None),
+    "mae": ("real", "none", "mae({}, y)", F.l1_loss, lambda p, y: (p - y).abs().min().item()),
+    "huber": ("real", "none", "huber({}, y, delta=0.5)", lambda p, y: F.huber_loss(p, y, delta=0.5), huber_kinks),
+    "bce": ("unit", "sigmoid", "bce({}, y)", F.binary_cross_entropy, None),
+    "bce_logits": ("unit", "none", "bce_logits({}, y)", F.binary_cross_entropy_with_logits, None),
+    "cross_entropy": ("class", "none", "cross_entropy({}, y)", F.cross_entropy, None),
+    "cross_entropy_prob": ("prob", "none", "cross_entropy({}, y)", F.cross_entropy, None),
+    "nll": ("class", "log_softmax", "nll({}, y)", F.nll_loss, None),
+}
+
+# ---- optimizers: .nn text and the torch.optim constructor ------------------------
+# foreach=False pins the single-tensor code path (_single_tensor_sgd,
+# _single_tensor_adam), which is also 1.13's default (foreach=None -> False).
+
+
+def sgd(lr, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
+    args = ["lr=%g" % lr]
+    if momentum:
+        args.append("momentum=%g" % momentum)
+    if dampening:
+        args.append("dampening=%g" % dampening)
+    if nesterov:
+        args.append("nesterov=true")
+    if weight_decay:
+        args.append("weight_decay=%g" % weight_decay)
+    text = "sgd(%s)" % ", ".join(args)
+    return text, lambda ps: torch.optim.SGD(ps, lr=lr, momentum=momentum, dampening=dampening,
+                                            nesterov=nesterov, weight_decay=weight_decay, foreach=False)
+
+
+def adam(lr=None, betas=None, eps=None, weight_decay=0.0, amsgrad=False):
+    args = []
+    if lr is not None:
+        args.append("lr=%g" % lr)
+    if betas is not None:
+        args += ["beta1=%g" % betas[0], "beta2=%g" % betas[1]]
+    if eps is not None:
+        args.append("eps=%g" % eps)
+    if weight_decay:
+        args.append("weight_decay=%g" % weight_decay)
+    if amsgrad:
+        args.append("amsgrad=true")
+    text = "adam(%s)" % ", ".join(args)
+    kw = dict(lr=1e-3 if lr is None else lr, betas=(0.9, 0.999) if betas is None else betas,
+              eps=1e-8 if eps is None else eps, weight_decay=weight_decay, amsgrad=amsgrad, foreach=False)
+    return text, lambda ps: torch.optim.Adam(ps, **kw)
+
+
+# ---- the cases ------------------------------------------------------------------
+
+
+class Case:
+    def __init__(self, name, loss="mse", act="tanh", opt=None, reg=(), style="dense", comment=""):
+        self.name, self.loss, self.act, self.reg, self.style = name, loss, act, list(reg), style
+        self.opt = opt if opt is not None else sgd(0.1)
+        self.comment = comment
+
+
+CASES = []
+for loss, act in [("mse", "tanh"), ("mae", "tanh"), ("huber", "tanh"), ("bce", "tanh"),
+                  ("bce_logits", "sigmoid"), ("cross_entropy", "tanh"), ("cross_entropy_prob", "tanh"),
+                  ("nll", "relu")]:
+    CASES.append(Case("loss_" + loss, loss=loss, act=act, comment="the loss %s, plain sgd" % loss))
+for name, opt in [
+        ("sgd", sgd(0.2)),
+        ("sgd_momentum", sgd(0.05, momentum=0.9)),
+        ("sgd_dampening", sgd(0.05, momentum=0.9, dampening=0.3)),
+        ("sgd_nesterov", sgd(0.05, momentum=0.9, nesterov=True)),
+        ("sgd_weight_decay", sgd(0.05, momentum=0.9, weight_decay=0.01)),
+        ("adam_default", adam()),
+        ("adam", adam(lr=0.02)),
+        ("adam_weight_decay", adam(lr=0.02, weight_decay=0.01)),
+        ("adam_amsgrad", adam(lr=0.02, amsgrad=True)),
+        ("adam_betas", adam(lr=0.02, betas=(0.8, 0.99), eps=1e-6)),
+]:
+    CASES.append(Case("opt_" + name, loss="cross_entropy", opt=opt, comment="the optimizer " + opt[0]))
+CASES.append(Case("opt_adam_mse", loss="mse", act="relu", opt=adam(lr=0.02, weight_decay=0.01, amsgrad=True),
+                  comment="adam with weight decay and amsgrad on mse"))
+for name, reg, style in [
+        ("reg_l2", [("l2", 0.05, ())], "dense"),
+        ("reg_l1", [("l1", 0.02, ())], "dense"),
+        ("reg_l2_named", [("l2", 0.1, ("h.weight", "z.bias"))], "dense"),
+        ("reg_l1_named", [("l1", 0.03, ("W2", "b1"))], "param"),
+        ("reg_param_all", [("l2", 0.05, ()), ("l1", 0.01, ())], "param"),
+]:
+    CASES.append(Case(name, loss="mse", reg=reg, style=style,
+                      comment="regularize " + ", ".join("%s(%g%s)" % (k, lam, "".join(", " + n for n in names))
+                                                        for k, lam, names in reg)))
+for act in ACTS:
+    CASES.append(Case("act_" + act, loss="mse", act=act, comment="the hidden activation " + act))
+
+
+# ---- parameters: nngen names and layout ---------------------------------------------
+
+def param_names(case):
+    if case.style == "dense":
+        return ["h.weight", "h.bias", "z.weight", "z.bias"]
+    return ["W1", "b1", "W2", "b2"]
+
+
+def is_weight(name):
+    """LANGUAGE.md: dense weights and rank >= 2 params are weights."""
+    return name in ("h.weight", "z.weight", "W1", "W2")
+
+
+# ---- .nn text -----------------------------------------------------------------------
+
+def nn_text(case):
+    kind, head, loss_text, _, _ = LOSSES[case.loss]
+    act_text = ACTS[case.act][0]
+    lines = ["# parity case %s: %s (generated by make_fixtures.py)" % (case.name, case.comment),
+             "network pt_" + case.name, "input x[%d]" % IN]
+    lines.append("target y : class(%d)" % K if kind == "class" else "target y[%d]" % K)
+    if case.style == "dense":
+        lines += ["h = %s" % act_text.format("dense(x, %d)" % HIDDEN), "z = dense(h, %d)" % K]
+    else:
+        lines += ["param W1[%d, %d]" % (IN, HIDDEN), "param b1[%d]" % HIDDEN,
+                  "param W2[%d, %d]" % (HIDDEN, K), "param b2[%d]" % K,
+                  "h = %s" % act_text.format("x @ W1 + b1"), "z = h @ W2 + b2"]
+    out = "z"
+    if head == "sigmoid":
+        lines.append("p = sigmoid(z)")
+        out = "p"
+    elif head == "log_softmax":
+        lines.append("lp = log_softmax(z)")
+        out = "lp"
+    lines.append("loss " + loss_text.format(out))
+    for kind_r, lam, names in case.reg:
+        lines.append("regularize %s(%s)" % (kind_r, ", ".join(["%g" % lam] + list(names))))
+    lines.append("optimizer " + case.opt[0])
+    return "\n".join(lines) + "\n"
+
+
+# ---- data and initial values (float32) --------------------------------------------------
+
+def draw(case):
+    rng = np.random.default_rng(zlib.crc32(case.name.encode()))
+    f32 = np.float32
+    init = {}
+    names = param_names(case)
+    for name, (fi, fo) in zip(names[0::2], [(IN, HIDDEN), (HIDDEN, K)]):
+        a = np.sqrt(6.0 / (fi + fo))
+        init[name] = rng.uniform(-a, a, size=(fi, fo)).astype(f32)      # stored [in, out]
+    for name, n in zip(names[1::2], [HIDDEN, K]):
+        init[name] = rng.uniform(-0.3, 0.3, size=(n,)).astype(f32)
+    x = rng.uniform(-1.5, 1.5, size=(BATCH, IN)).astype(f32)
+    kind = LOSSES[case.loss][0]
+    if kind == "real":
+        y = rng.uniform(-1.2, 1.2, size=(BATCH, K)).astype(f32)
+    elif kind == "unit":
+        y = rng.uniform(0.05, 0.95, size=(BATCH, K)).astype(f32)
+    elif kind == "prob":
+        z = rng.normal(0.0, 1.5, size=(BATCH, K))
+        y = (np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)).astype(f32)   # rows sum to 1 (to float32)
+    else:
+        y = (np.arange(BATCH) % K).astype(np.int32)
+        rng.shuffle(y)
+    return init, x, y
+
+
+# ---- the PyTorch side ----------------------------------------------------------------------
+
+class Net(torch.nn.Module):
+    def __init__(self, case, init):
+        super().__init__()
+        names = param_names(case)
+        self.case = case
+        self.hidden = torch.nn.Linear(IN, HIDDEN)
+        self.out = torch.nn.Linear(HIDDEN, K)
+        with torch.no_grad():   # nngen [in, out] -> torch [out, in]; float32 -> float64 exactly
+            self.hidden.weight.copy_(torch.from_numpy(init[names[0]].T.astype(np.float64)))
+            self.hidden.bias.copy_(torch.from_numpy(init[names[1]].astype(np.float64)))
+            self.out.weight.copy_(torch.from_numpy(init[names[2]].T.astype(np.float64)))
+            self.out.bias.copy_(torch.from_numpy(init[names[3]].astype(np.float64)))
+        self.by_name = dict(zip(names, [self.hidden.weight, self.hidden.bias, self.out.weight, self.out.bias]))
+
+    def forward(self, x):
+        pre = self.hidden(x)
+        z = self.out(ACTS[self.case.act][1](pre))
+        return pre, z
+
+    def nngen_value(self, name):
+        """a parameter in nngen's layout (dense weights [in, out])"""
+        t = self.by_name[name].detach()
+        return (t.T if t.dim() == 2 else t).contiguous().numpy()
+
+
+def loss_of(case, net, x, y):
+    """the full loss: the loss term plus the regularize terms of LANGUAGE.md"""
+    _, head, _, fn, kinks = LOSSES[case.loss]
+    pre, z = net(x)
+    out = torch.sigmoid(z) if head == "sigmoid" else F.log_softmax(z, dim=-1) if head == "log_softmax" else z
+    loss = fn(out, y)
+    margins = [kinks(out, y)] if kinks else []
+    margins += [(pre - k).abs().min().item() for k in ACTS[case.act][2]]
+    for kind_r, lam, names in case.reg:
+        for name in names or [n for n in param_names(case) if is_weight(n)]:
+            w = net.by_name[name]
+            loss = loss + (lam / 2 * (w * w).sum() if kind_r == "l2" else lam * w.abs().sum())
+            if kind_r == "l1":
+                margins.append(w.abs().min().item())
+    return loss, margins
+
+
+def train(case, init, x_np, y_np):
+    net = Net(case, init)
+    opt = case.opt[1](list(net.parameters()))
+    x = torch.from_numpy(x_np.astype(np.float64))
+    y = torch.from_numpy(y_np.astype(np.int64)) if y_np.dtype == np.int32 else torch.from_numpy(
+        y_np.astype(np.float64))
+    losses = []
+    for step in range(STEPS):
+        opt.zero_grad()
+        loss, margins = loss_of(case, net, x, y)
+        if margins and min(margins) < KINK_MARGIN:
+            raise SystemExit("%s: step %d is %.3g from a kink; change the case" % (case.name, step, min(margins)))
+        losses.append(loss.item())
+        loss.backward()
+        opt.step()
+    for v in losses + [net.nngen_value(n) for n in param_names(case)]:
+        assert np.all(np.isfinite(v)), case.name
+    return losses, {n: net.nngen_value(n) for n in param_names(case)}
+
+
+# ---- writing ------------------------------------------------------------------------------------
+
+def numbers(values, fmt, per_line=6):
+    flat = [fmt % v for v in np.asarray(values).reshape(-1).tolist()]
+    return "\n".join("  " + " ".join(flat[i:i + per_line]) for i in range(0, len(flat), per_line))
+
+
+def fixture_text(case, init, x, y, losses, final):
+    out = ["# PyTorch %s parity fixture for cases/%s.nn, written by make_fixtures.py: do not edit."
+           % (torch.__version__, case.name),
+           "# %d steps on the same batch; losses are those returned before each update;" % STEPS,
+           "# training in float64 from the float32 values below.",
+           "network pt_" + case.name, "batch %d" % BATCH,
+           "input x %d" % x.size, numbers(x, "%.9g")]
+    if y.dtype == np.int32:
+        out += ["target y class %d" % y.size, numbers(y, "%d", 16)]
+    else:
+        out += ["target y real %d" % y.size, numbers(y, "%.9g")]
+    out += ["loss %d" % len(losses), numbers(losses, "%.17g", 3)]
+    for name in param_names(case):
+        out += ["init %s %d" % (name, init[name].size), numbers(init[name], "%.9g")]
+    for name in param_names(case):
+        out += ["final %s %d" % (name, final[name].size), numbers(final[name], "%.17g", 3)]
+    return "\n".join(out) + "\n"
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def main():
+    os.makedirs(os.path.join(HERE, "cases"), exist_ok=True)
+    os.makedirs(os.path.join(HERE, "fixtures"), exist_ok=True)
+    names = [c.name for c in CASES]
+    assert len(set(names)) == len(names)
+    for case in CASES:
+        init, x, y = draw(case)
+        losses, final = train(case, init, x, y)
+        write(os.path.join(HERE, "cases", case.name + ".nn"), nn_text(case))
+        write(os.path.join(HERE, "fixtures", case.name + ".txt"), fixture_text(case, init, x, y, losses, final))
+        print("%-22s loss %.6g -> %.6g" % (case.name, losses[0], losses[-1]))
+
+
+if __name__ == "__main__":
+    main()

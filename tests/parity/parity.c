@@ -1,0 +1,315 @@
+/*
+ * parity.c - generated code against a committed PyTorch 1.13 fixture.
+ *
+ * Compiled once per case (tests/parity/cases/NAME.nn) against the C that
+ * nngen generated for it, using the generated API only (NET_init,
+ * NET_param, NET_train_step) and the runtime's nn_param. Run as
+ * `parity_NAME fixtures/NAME.txt`; the fixture (format in README.md and
+ * make_fixtures.py) holds one batch, every parameter's initial value, the
+ * loss PyTorch's step returned at each of its steps, and the parameters
+ * after the last step, computed in float64 from the same float32 start.
+ *
+ * The runner sets every parameter by name from the fixture (a fixture
+ * tensor the model lacks, one of another size, or a model parameter the
+ * fixture does not set is a failure), runs as many NET_train_step calls
+ * as the fixture has losses on its batch, and compares.
+ *
+ * Pass rule, per element c (C, float32) against t (PyTorch, float64):
+ *     |c - t| <= RTOL * max(|t|, FLOOR * S),   RTOL = 1e-5, FLOOR = 0.1,
+ * S = max |t| over the compared set: one parameter tensor (its final
+ * values), or the whole loss trace. Why a floor: the C code works in
+ * float32 at the tensor's scale S, so an element that ends near zero after
+ * updates of size ~S (Adam moves every element by ~lr whatever its size)
+ * carries an absolute error of a few float32 epsilons of S (eps = 2^-23),
+ * unrelated to its own magnitude; a purely relative test would fail on
+ * rounding alone. Measured over all the cases, the worst |c - t| is 3.1
+ * eps * S (most are 1 to 2). FLOOR = 0.1 lets an element smaller than S/10
+ * be off by 1e-6 S = 8.4 eps * S, a margin of 2.7 over that measurement,
+ * while every element within a factor 10 of S is held to the full 1e-5
+ * relative. A wrong formula moves elements by O(lr * gradient), orders of
+ * magnitude beyond either bound. Everything the C code returns or stores
+ * must also be finite. Per case the runner reports the worst
+ * |c - t| / max(|t|, FLOOR * S), the quantity held to RTOL.
+ *
+ * Macros: NET, NETU, NET_HEADER; CLASS_TARGET when the target y is a class.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define API(f) CAT(NET, CAT(_, f))
+#define MACRO(m) CAT(NETU, CAT(_, m))
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+#include NET_HEADER
+
+#define RTOL 1e-5
+#define FLOOR 0.1
+#define MAX_STEPS 1000
+#define NPARAM MACRO(PARAM_COUNT)
+
+#ifdef CLASS_TARGET
+typedef int32_t target_t;
+#define TARGET_SIZE 1
+#define TARGET_KIND "class"
+#else
+typedef float target_t;
+#define TARGET_SIZE MACRO(TARGET_Y_SIZE)
+#define TARGET_KIND "real"
+#endif
+
+static NET model;
+static float x[MACRO(MAX_BATCH) * MACRO(IN_X_SIZE)];
+static target_t y[MACRO(MAX_BATCH) * TARGET_SIZE];
+static double want_loss[MAX_STEPS];
+static double *want_final[NPARAM + 1]; /* +1: never a zero-length array */
+static int batch = -1, steps = -1, have_init[NPARAM + 1];
+
+/* ---- the fixture reader: whitespace-separated tokens, '#' comments ------------ */
+
+static FILE *fx;
+static const char *fx_path;
+
+static int fail(const char *fmt, const char *arg) {
+    printf("%s: %s: ", STR(NET), fx_path);
+    printf(fmt, arg);
+    printf("\n");
+    return 0;
+}
+
+/* the next token into tok (at most n - 1 chars); 0 at the end of the file */
+static int token(char *tok, size_t n) {
+    int c;
+    for (;;) {
+        while ((c = getc(fx)) != EOF && isspace(c))
+            ;
+        if (c != '#')
+            break;
+        while ((c = getc(fx)) != EOF && c != '\n')
+            ;
+    }
+    size_t len = 0;
+    while (c != EOF && !isspace(c)) {
+        if (len + 1 >= n)
+            return fail("token too long: %.40s...", tok);
+        tok[len++] = (char)c;
+        tok[len] = '\0';
+        c = getc(fx);
+    }
+    return len > 0;
+}
+
+static int number(double *v) {
+    char tok[64] = "", *end;
+    if (!token(tok, sizeof tok))
+        return fail("unexpected end of the fixture%s", "");
+    *v = strtod(tok, &end);
+    if (*end || end == tok || !isfinite(*v))
+        return fail("not a finite number: '%s'", tok);
+    return 1;
+}
+
+/* "COUNT v..." with COUNT == want, into the double array out */
+static int numbers(double *out, long want, const char *what) {
+    double cnt;
+    if (!number(&cnt))
+        return 0;
+    if (cnt != (double)want) {
+        printf("%s: %s: %s has %.0f numbers, the model needs %ld\n", STR(NET), fx_path, what, cnt, want);
+        return 0;
+    }
+    for (long i = 0; i < want; i++)
+        if (!number(&out[i]))
+            return 0;
+    return 1;
+}
+
+static int param_index(const char *name) {
+    for (int i = 0; i < NPARAM; i++)
+        if (strcmp(API(param)(&model, i).name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* "init NAME COUNT v..." or "final NAME COUNT v..." */
+static int read_param(int final) {
+    char name[256];
+    if (!token(name, sizeof name))
+        return fail("a parameter name is missing%s", "");
+    int i = param_index(name);
+    if (i < 0)
+        return fail("the model has no parameter '%s'", name);
+    nn_param p = API(param)(&model, i);
+    if (final ? want_final[i] != NULL : have_init[i])
+        return fail("parameter '%s' given twice", name);
+    double *v = malloc(sizeof(double) * (size_t)p.size);
+    if (!v || !numbers(v, p.size, name)) {
+        free(v);
+        return 0;
+    }
+    if (final) {
+        want_final[i] = v;
+        return 1;
+    }
+    for (long j = 0; j < p.size; j++)
+        p.value[j] = (float)v[j];
+    have_init[i] = 1;
+    free(v);
+    return 1;
+}
+
+static int read_batch(void) {
+    double v;
+    if (!number(&v))
+        return 0;
+    if (v < 1 || v > MACRO(MAX_BATCH) || v != floor(v))
+        return fail("bad batch size%s", "");
+    batch = (int)v;
+    return 1;
+}
+
+static int read_input(void) {
+    static double buf[MACRO(MAX_BATCH) * MACRO(IN_X_SIZE)];
+    char name[64];
+    if (batch < 0 || !token(name, sizeof name) || strcmp(name, "x") != 0)
+        return fail("expected 'input x' after 'batch'%s", "");
+    if (!numbers(buf, (long)batch * MACRO(IN_X_SIZE), "input x"))
+        return 0;
+    for (long i = 0; i < (long)batch * MACRO(IN_X_SIZE); i++)
+        x[i] = (float)buf[i];
+    return 1;
+}
+
+static int read_target(void) {
+    static double buf[MACRO(MAX_BATCH) * TARGET_SIZE];
+    char name[64], kind[64];
+    if (batch < 0 || !token(name, sizeof name) || strcmp(name, "y") != 0 || !token(kind, sizeof kind))
+        return fail("expected 'target y KIND' after 'batch'%s", "");
+    if (strcmp(kind, TARGET_KIND) != 0)
+        return fail("the fixture's target is '%s', the model's is " TARGET_KIND, kind);
+    if (!numbers(buf, (long)batch * TARGET_SIZE, "target y"))
+        return 0;
+    for (long i = 0; i < (long)batch * TARGET_SIZE; i++) {
+#ifdef CLASS_TARGET
+        if (buf[i] != floor(buf[i]) || buf[i] < 0 || buf[i] >= MACRO(TARGET_Y_CLASSES))
+            return fail("a class label is not in [0, classes)%s", "");
+#endif
+        y[i] = (target_t)buf[i];
+    }
+    return 1;
+}
+
+static int read_losses(void) {
+    double cnt;
+    if (!number(&cnt))
+        return 0;
+    if (cnt < 1 || cnt > MAX_STEPS || cnt != floor(cnt))
+        return fail("bad loss count%s", "");
+    steps = (int)cnt;
+    for (int i = 0; i < steps; i++)
+        if (!number(&want_loss[i]))
+            return 0;
+    return 1;
+}
+
+static int read_fixture(void) {
+    char tok[256];
+    int have_net = 0, have_x = 0, have_y = 0;
+    while (token(tok, sizeof tok)) {
+        int ok;
+        if (strcmp(tok, "network") == 0) {
+            ok = token(tok, sizeof tok);
+            if (!ok || strcmp(tok, STR(NET)) != 0)
+                return fail("the fixture is for network '%s'", ok ? tok : "?");
+            have_net = 1;
+        } else if (strcmp(tok, "batch") == 0)
+            ok = read_batch();
+        else if (strcmp(tok, "input") == 0)
+            ok = have_x = read_input();
+        else if (strcmp(tok, "target") == 0)
+            ok = have_y = read_target();
+        else if (strcmp(tok, "loss") == 0)
+            ok = read_losses();
+        else if (strcmp(tok, "init") == 0 || strcmp(tok, "final") == 0)
+            ok = read_param(tok[0] == 'f');
+        else
+            return fail("unknown keyword '%s'", tok);
+        if (!ok)
+            return 0;
+    }
+    if (!have_net || !have_x || !have_y || steps < 0)
+        return fail("the fixture lacks network, input, target or loss%s", "");
+    for (int i = 0; i < NPARAM; i++)
+        if (!have_init[i] || !want_final[i])
+            return fail("the fixture lacks the init or final value of '%s'", API(param)(&model, i).name);
+    return 1;
+}
+
+/* ---- comparison ---------------------------------------------------------------- */
+
+static double worst = -1;
+static char worst_at[300];
+
+/* compares got[0..n) with want[]: the number of failing elements */
+static long compare(const char *what, const float *got, const double *want, long n) {
+    double scale = 0;
+    long bad = 0;
+    for (long i = 0; i < n; i++)
+        scale = fmax(scale, fabs(want[i]));
+    for (long i = 0; i < n; i++) {
+        double ref = fmax(fabs(want[i]), FLOOR * scale), err = fabs((double)got[i] - want[i]);
+        double rel = ref > 0 ? err / ref : (err > 0 ? INFINITY : 0);
+        if (!isfinite((double)got[i]))
+            rel = INFINITY;
+        if (rel > worst) {
+            worst = rel;
+            snprintf(worst_at, sizeof worst_at, "%s[%ld]", what, i);
+        }
+        if (!(rel <= RTOL)) {
+            if (bad < 5)
+                printf("  %s[%ld]: C %.9g, PyTorch %.17g, relative error %.3g\n", what, i, got[i], want[i], rel);
+            bad++;
+        }
+    }
+    return bad;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s FIXTURE.txt\n", argv[0]);
+        return 2;
+    }
+    fx_path = argv[1];
+    fx = fopen(fx_path, "r");
+    if (!fx) {
+        printf("%s: cannot open %s\n", STR(NET), fx_path);
+        return 1;
+    }
+    API(init)(&model, 1); /* state zeroed; every parameter is then set from the fixture */
+    int ok = read_fixture();
+    fclose(fx);
+    if (!ok) {
+        for (int i = 0; i < NPARAM; i++)
+            free(want_final[i]);
+        return 1;
+    }
+
+    static float got_loss[MAX_STEPS];
+    for (int s = 0; s < steps; s++)
+        got_loss[s] = API(train_step)(&model, x, y, batch);
+    long bad = compare("loss", got_loss, want_loss, steps);
+    for (int i = 0; i < NPARAM; i++) {
+        nn_param p = API(param)(&model, i);
+        bad += compare(p.name, p.value, want_final[i], p.size);
+        free(want_final[i]);
+    }
+    printf("%s: %d steps, %d parameters, %ld failing elements, worst relative error %.3g at %s"
+           " (tolerance %.0e)\n",
+           STR(NET), steps, NPARAM, bad, worst, worst_at, RTOL);
+    return bad ? 1 : 0;
+}
