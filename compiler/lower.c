@@ -428,6 +428,11 @@ int lower_init(LowerCtx *c, const Expr *init, const char *def, Loc loc, Param *p
         diag_error(bound.loc[1], "normal's std must be >= 0, got %g", p->init_b);
         return -1;
     }
+    if (p->init_kind == INIT_UNIFORM && p->init_a > p->init_b) { /* PyTorch's uniform_ refuses it */
+        diag_error(bound.loc[1], "uniform's bounds must satisfy a <= b, got a = %g and b = %g",
+                   p->init_a, p->init_b);
+        return -1;
+    }
     return 0;
 }
 
