@@ -851,7 +851,7 @@ static int lower_regularizer(LowerCtx *c, const Stmt *s) {
             found = q->value->kind == EX_NAME && strcmp(q->value->str, c->g->params[i].name) == 0;
         if (q->name || !found) {
             diag_error(q->value->start, "expected the name of a parameter%s",
-                       q->value->kind == EX_NAME ? arena_printf(c->g->arena, ", and '%s' is none", q->value->str) : "");
+                       q->value->kind == EX_NAME ? arena_printf(c->g->arena, ", but '%s' is not one", q->value->str) : "");
             bad = 1;
         }
     }
@@ -924,7 +924,8 @@ static int check_structure(const Program *p) {
     int bad = 0;
     if (!p->first || p->first->kind != ST_NETWORK) {
         Loc at = p->first ? p->first->loc : (Loc){1, 1};
-        diag_error(at, "expected 'network NAME' as the first statement");
+        diag_error(at, "expected 'network NAME' as the first statement%s",
+                   p->first ? "" : ", found end of file (the file has no statement)");
         return -1;
     }
     for (const Stmt *s = p->first->next; s; s = s->next) {
