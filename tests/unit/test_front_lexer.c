@@ -233,7 +233,8 @@ static void test_lone_carriage_return(void **state) {
     (void)state;
     Lexed r = lex_s("a\rb\n", 0);
     assert_string_equal(r.tokens, "NAME:a ERR NAME:b NL EOF");
-    assert_string_equal(r.diag, "t.nn:1:2: error: unexpected byte 0x0d\n"
+    assert_string_equal(r.diag, "t.nn:1:2: error: unexpected carriage return "
+                                "(lines end with \"\\n\" or \"\\r\\n\")\n"
                                 "    1 | a?b\n"
                                 "      |  ^\n");
     lexed_free(&r);
