@@ -47,7 +47,8 @@ static Expr *ast_expr(Arena *a, ExprKind kind, Loc loc) {
 static void ast_set_depth(Expr *e, int child) {
     e->depth = child + 1;
     if (child <= NN_MAX_DEPTH && e->depth > NN_MAX_DEPTH)
-        diag_error(e->loc, "expression nests more than %d operations deep", NN_MAX_DEPTH);
+        diag_error(e->loc, "expression nests more than %d operations deep "
+                   "(split it into statements with intermediate names)", NN_MAX_DEPTH);
 }
 
 static int ast_args_depth(const Arg *args) {
