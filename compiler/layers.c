@@ -63,7 +63,8 @@ int layer_reshape(LowerCtx *c, const Expr *call, const Bound *b) {
     const Expr *list = b->given[1];
     Shape to = {0};
     int infer = -1, rank = ast_arg_count(list->args);
-    long known = 1;
+    long xn = shape_numel(&x->shape);
+    double known = 1;
     to.batched = x->shape.batched;
     if (rank < 1 || rank > NN_MAX_RANK) {
         diag_error(list->start, "reshape takes 1 to %d dimensions, got %d", NN_MAX_RANK, rank);
@@ -76,22 +77,24 @@ int layer_reshape(LowerCtx *c, const Expr *call, const Bound *b) {
             return -1;
         if (d == -1 && infer < 0)
             infer = i;
-        else if (d < 1 || d != (int)d) {
+        else if (d < 1 || d > 2147483647.0 || d != (long)d) {
             diag_error(a->value->start, "a dimension must be an integer >= 1 (or one -1), got %g", d);
             return -1;
         } else
-            known *= (long)d;
+            known *= d;
         to.dims[i] = (int)d;
     }
     to.rank = rank;
-    if (infer >= 0 && known > 0 && shape_numel(&x->shape) % known == 0)
-        to.dims[infer] = (int)(shape_numel(&x->shape) / known);
-    if ((infer >= 0 && to.dims[infer] < 1) || shape_numel(&to) != shape_numel(&x->shape)) {
+    /* known <= xn < 2^31 before any long product of the new dims is taken */
+    int fits = known <= (double)xn;
+    if (fits && infer >= 0 && xn % (long)known == 0)
+        to.dims[infer] = (int)(xn / (long)known);
+    if (!fits || (infer >= 0 && to.dims[infer] < 1) || shape_numel(&to) != xn) {
         Buf s = {0}, t = {0};
         shape_print(&s, &x->shape);
         shape_print(&t, &to);
-        diag_error(call->loc, "cannot reshape %s (%ld elements per sample) to %s", s.data,
-                   shape_numel(&x->shape), t.data);
+        diag_error(call->loc, "cannot reshape %s (%ld elements per sample) to %s", s.data, xn,
+                   t.data);
         buf_free(&s);
         buf_free(&t);
         return -1;
