@@ -212,8 +212,13 @@ static int lower_dims(LowerCtx *c, const Expr *list, int lo, int hi, int batched
         }
         total *= d;
         if (total >= 2147483648.0) {
-            diag_error(a->value->start, "this tensor has too many elements (%.0f%s, the limit is 2^31)",
-                       total, batched ? " for the largest batch" : "");
+            if (batched)
+                diag_error(a->value->start, "this tensor has too many elements (%.0f per sample, %.0f for "
+                           "a batch of %d; the limit is 2^31)", total / c->g->max_batch, total,
+                           c->g->max_batch);
+            else
+                diag_error(a->value->start, "this tensor has too many elements (%.0f; the limit is 2^31)",
+                           total);
             return -1;
         }
         out->dims[i] = (int)d;
@@ -462,7 +467,8 @@ static int make_param(LowerCtx *c, const char *name, Loc loc, const Shape *shape
     Param *p = find_param_by_key(c->g, key);
     if (!p) {
         Param tmp = {0};
-        if (lower_init(c, init, def, init ? init->start : loc, &tmp) < 0)
+        if (shape_check_size(c->g, loc, arena_printf(c->g->arena, "the parameter '%s'", name), shape) < 0 ||
+            lower_init(c, init, def, init ? init->start : loc, &tmp) < 0)
             return -1;
         p = add_param(c->g);
         *p = tmp;

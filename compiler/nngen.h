@@ -494,6 +494,8 @@ void adam_update_emit(Emit *e, const Node *n);
 /* ---------------------------------------------------------------- shape.c */
 int shape_broadcast(Graph *g, Node *n, const Shape *a, const Shape *b, Shape *out);
 int shape_check_node(Graph *g, int id);  /* runs the op's rule; -1 on error */
+/* Reports a shape whose size for the largest batch reaches 2^31; -1 then. */
+int shape_check_size(Graph *g, Loc loc, const char *what, const Shape *s);
 /* Checks the graph's invariants (inputs defined before use, shapes re-derive
  * to the same thing, storage planned when `planned`); reports and returns -1. */
 int shape_verify(Graph *g, int planned);

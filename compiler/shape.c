@@ -93,9 +93,33 @@ int shape_check_node(Graph *g, int id) {
         nn_unreachable("%s node with %d inputs", info->name, n->nin);
     if (!info->shape)
         nn_unreachable("op %s has no shape rule", info->name);
-    if (label_misused(g, n, info))
+    if (label_misused(g, n, info) || info->shape(g, n) < 0)
         return -1;
-    return info->shape(g, n);
+    char what[64];
+    snprintf(what, sizeof what, "the result of %s", info->name);
+    return shape_check_size(g, n->loc, what, &n->shape);
+}
+
+/* LANGUAGE.md: a tensor's per-sample size times NET_MAX_BATCH stays below
+ * 2^31 (so every index fits an int and every size a long). Doubles hold
+ * the product exactly far past that. */
+int shape_check_size(Graph *g, Loc loc, const char *what, const Shape *s) {
+    double per = 1;
+    for (int d = 0; d < s->rank; d++)
+        per *= s->dims[d];
+    double total = per * (s->batched ? g->max_batch : 1);
+    if (total < 2147483648.0)
+        return 0;
+    Buf b = {0};
+    shape_print(&b, s);
+    if (s->batched)
+        diag_error(loc, "%s, %s, has too many elements (%.0f per sample, %.0f for a "
+                   "batch of %d; the limit is 2^31)", what, b.data, per, total, g->max_batch);
+    else
+        diag_error(loc, "%s, %s, has too many elements (%.0f; the limit is 2^31)",
+                   what, b.data, total);
+    buf_free(&b);
+    return -1;
 }
 
 /* Re-derives every live node's shape and checks the structural invariants. */

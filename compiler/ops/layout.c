@@ -48,6 +48,10 @@ int concat_shape(Graph *g, Node *n) {
             return -1;
         }
     }
+    if ((long)a->dims[axis] + b->dims[axis] > 2147483647L) { /* before the int sum overflows */
+        shape_mismatch(g, n, "the result would have too many elements");
+        return -1;
+    }
     n->shape = *a;
     n->shape.dims[axis] = a->dims[axis] + b->dims[axis];
     return 0;
