@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "nngen.h"
@@ -205,6 +206,12 @@ static char *default_output(const char *input) {
     return out;
 }
 
+/* 1 when both paths name one existing file (nngen net.nn -o net.nn) */
+static int same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 static char *join_args(int argc, char **argv) {
     Buf b = {0};
     for (int i = 0; i < argc; i++)
@@ -229,6 +236,18 @@ int main(int argc, char **argv) {
     const char *slash = strrchr(h_path, '/');
     cli.co.path = cli.input;
     cli.co.header_name = slash ? slash + 1 : h_path;
+    if (!ir && strpbrk(cli.co.header_name, "\"\\\n")) /* it goes into #include "..." */
+        rc = fail("the header name '%s' cannot stand in an #include: choose an -o name without "
+                  "'\"', '\\' or a newline", cli.co.header_name);
+    else if ((cli.output || !ir) &&
+             (same_file(cli.input, c_path) || (!ir && same_file(cli.input, h_path))))
+        rc = fail("the output would overwrite the input '%s'", cli.input);
+    if (rc) {
+        free(text);
+        free(out);
+        free(h_path);
+        return rc;
+    }
     cli.co.cmdline = join_args(argc, argv);
     Buf c = {0}, h = {0};
     rc = nngen_compile(text, len, &cli.co, &c, &h) < 0 ? 1 : 0;
