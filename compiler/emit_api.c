@@ -500,7 +500,9 @@ static void emit_file_api(Emit *e, const Names *nm) {
     emit_open(e, "int %s_save(const %s *m, const char *path)", N, N);
     emit_line(e, "nn_param p[%s_PARAM_COUNT + 1];", nm->up);
     emit_line(e, "for (int i = 0; i < %s_PARAM_COUNT; i++)", nm->up);
-    emit_line(e, "    p[i] = %s_param((%s *)m, i);", N, N);
+    /* the struct tag: the typedef name is shadowed when the network is
+     * named like a local here (network m, p or i) */
+    emit_line(e, "    p[i] = %s_param((struct %s *)m, i);", N, N);
     emit_line(e, "return nnrt_save(path, \"%s\", p, %s_PARAM_COUNT, NULL, 0);", N, nm->up);
     emit_close(e);
     emit_line(e, "%s", "");

@@ -141,7 +141,7 @@ const float *infer_only_output_probs(const infer_only *m) {
 int infer_only_save(const infer_only *m, const char *path) {
     nn_param p[INFER_ONLY_PARAM_COUNT + 1];
     for (int i = 0; i < INFER_ONLY_PARAM_COUNT; i++)
-        p[i] = infer_only_param((infer_only *)m, i);
+        p[i] = infer_only_param((struct infer_only *)m, i);
     return nnrt_save(path, "infer_only", p, INFER_ONLY_PARAM_COUNT, NULL, 0);
 }
 

@@ -402,7 +402,7 @@ float layout_axes_get_lr(const layout_axes *m) {
 int layout_axes_save(const layout_axes *m, const char *path) {
     nn_param p[LAYOUT_AXES_PARAM_COUNT + 1];
     for (int i = 0; i < LAYOUT_AXES_PARAM_COUNT; i++)
-        p[i] = layout_axes_param((layout_axes *)m, i);
+        p[i] = layout_axes_param((struct layout_axes *)m, i);
     return nnrt_save(path, "layout_axes", p, LAYOUT_AXES_PARAM_COUNT, NULL, 0);
 }
 

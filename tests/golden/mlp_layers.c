@@ -430,7 +430,7 @@ float mlp_layers_get_lr(const mlp_layers *m) {
 int mlp_layers_save(const mlp_layers *m, const char *path) {
     nn_param p[MLP_LAYERS_PARAM_COUNT + 1];
     for (int i = 0; i < MLP_LAYERS_PARAM_COUNT; i++)
-        p[i] = mlp_layers_param((mlp_layers *)m, i);
+        p[i] = mlp_layers_param((struct mlp_layers *)m, i);
     return nnrt_save(path, "mlp_layers", p, MLP_LAYERS_PARAM_COUNT, NULL, 0);
 }
 

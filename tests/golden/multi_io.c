@@ -565,7 +565,7 @@ float multi_io_get_lr(const multi_io *m) {
 int multi_io_save(const multi_io *m, const char *path) {
     nn_param p[MULTI_IO_PARAM_COUNT + 1];
     for (int i = 0; i < MULTI_IO_PARAM_COUNT; i++)
-        p[i] = multi_io_param((multi_io *)m, i);
+        p[i] = multi_io_param((struct multi_io *)m, i);
     return nnrt_save(path, "multi_io", p, MULTI_IO_PARAM_COUNT, NULL, 0);
 }
 

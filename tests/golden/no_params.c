@@ -88,7 +88,7 @@ const float *no_params_output_both(const no_params *m) {
 int no_params_save(const no_params *m, const char *path) {
     nn_param p[NO_PARAMS_PARAM_COUNT + 1];
     for (int i = 0; i < NO_PARAMS_PARAM_COUNT; i++)
-        p[i] = no_params_param((no_params *)m, i);
+        p[i] = no_params_param((struct no_params *)m, i);
     return nnrt_save(path, "no_params", p, NO_PARAMS_PARAM_COUNT, NULL, 0);
 }
 

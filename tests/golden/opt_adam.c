@@ -361,7 +361,7 @@ float opt_adam_get_lr(const opt_adam *m) {
 int opt_adam_save(const opt_adam *m, const char *path) {
     nn_param p[OPT_ADAM_PARAM_COUNT + 1];
     for (int i = 0; i < OPT_ADAM_PARAM_COUNT; i++)
-        p[i] = opt_adam_param((opt_adam *)m, i);
+        p[i] = opt_adam_param((struct opt_adam *)m, i);
     return nnrt_save(path, "opt_adam", p, OPT_ADAM_PARAM_COUNT, NULL, 0);
 }
 

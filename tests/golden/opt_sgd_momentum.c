@@ -352,7 +352,7 @@ float opt_sgd_momentum_get_lr(const opt_sgd_momentum *m) {
 int opt_sgd_momentum_save(const opt_sgd_momentum *m, const char *path) {
     nn_param p[OPT_SGD_MOMENTUM_PARAM_COUNT + 1];
     for (int i = 0; i < OPT_SGD_MOMENTUM_PARAM_COUNT; i++)
-        p[i] = opt_sgd_momentum_param((opt_sgd_momentum *)m, i);
+        p[i] = opt_sgd_momentum_param((struct opt_sgd_momentum *)m, i);
     return nnrt_save(path, "opt_sgd_momentum", p, OPT_SGD_MOMENTUM_PARAM_COUNT, NULL, 0);
 }
 

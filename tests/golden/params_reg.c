@@ -638,7 +638,7 @@ float params_reg_get_lr(const params_reg *m) {
 int params_reg_save(const params_reg *m, const char *path) {
     nn_param p[PARAMS_REG_PARAM_COUNT + 1];
     for (int i = 0; i < PARAMS_REG_PARAM_COUNT; i++)
-        p[i] = params_reg_param((params_reg *)m, i);
+        p[i] = params_reg_param((struct params_reg *)m, i);
     return nnrt_save(path, "params_reg", p, PARAMS_REG_PARAM_COUNT, NULL, 0);
 }
 
