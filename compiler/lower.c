@@ -14,6 +14,7 @@
  * points at the operator that caused it and lowering can go on with the next
  * statement (a failed definition is "poisoned": later uses are silent).
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -686,6 +687,26 @@ static Port *add_port(Graph *g) {
     return p;
 }
 
+/* C-API.md upper-cases names in macros (NET_IN_X_SIZE, NET_OUT_P_SIZE):
+ * two names that differ only in case would define one macro twice. */
+static int same_upper(const char *a, const char *b) {
+    for (; *a && *b; a++, b++)
+        if (toupper((unsigned char)*a) != toupper((unsigned char)*b))
+            return 0;
+    return *a == *b;
+}
+
+/* "both would define the macro NET_OUT_P_SIZE" */
+static int macro_clash(LowerCtx *c, const char *name, Loc loc, const char *other, Loc other_loc,
+                       const char *kind, const char *suffix) {
+    char *macro = arena_printf(c->g->arena, "%s_%s_%s%s", c->g->net ? c->g->net : "NET", kind, name, suffix);
+    for (char *m = macro; *m; m++)
+        *m = (char)toupper((unsigned char)*m);
+    diag_error(loc, "'%s' and '%s' differ only in case: both would define the macro %s", name, other, macro);
+    diag_note(other_loc, "'%s' is declared here", other);
+    return -1;
+}
+
 /* input NAME[dims] | target NAME[dims] | target NAME : class(K) */
 static int lower_port(LowerCtx *c, const Stmt *s) {
     Sym *sym = sym_define(c, s->name, s->name_loc, SYM_POISON);
@@ -710,6 +731,14 @@ static int lower_port(LowerCtx *c, const Stmt *s) {
     } else if (lower_dims(c, s->dims, 1, 3, 1, &shape) < 0)
         return -1;
     Op op = s->kind == ST_INPUT ? OP_INPUT : s->kind == ST_TARGET ? OP_TARGET : OP_LABEL;
+    for (int i = 0; i < c->g->nports; i++) {
+        const Port *q = &c->g->ports[i];
+        if (q->is_target == (s->kind != ST_INPUT) && q->is_class == (s->kind == ST_TARGET_CLASS) &&
+            same_upper(q->name, s->name))
+            return macro_clash(c, s->name, s->name_loc, q->name, c->g->nodes[q->node].loc,
+                               s->kind == ST_INPUT ? "IN" : "TARGET",
+                               s->kind == ST_TARGET_CLASS ? "_CLASSES" : "_SIZE");
+    }
     Port *p = add_port(c->g);
     p->name = s->name;
     p->shape = shape;
@@ -805,6 +834,10 @@ static int lower_assign(LowerCtx *c, const Stmt *s) {
                        "NET_forward is given the inputs only", c->g->nodes[t].name);
             return -1;
         }
+        for (int i = 0; i < c->g->noutputs; i++)
+            if (same_upper(c->g->outputs[i].name, s->name))
+                return macro_clash(c, s->name, s->name_loc, c->g->outputs[i].name,
+                                   sym_find(c, c->g->outputs[i].name)->loc, "OUT", "_SIZE");
         add_output(c->g, s->name, id);
     }
     return 0;
