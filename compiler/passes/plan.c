@@ -91,8 +91,13 @@ static void name_params(Graph *g) {
             if (strcmp(g->params[j].cname, p->cname) == 0)
                 p->cname = arena_printf(g->arena, "%s_%d", p->cname, i);
     }
-    for (int i = 0; i < g->nports; i++)
-        g->ports[i].cname = c_ident(g->arena, g->ports[i].name);
+    for (int i = 0; i < g->nports; i++) {
+        Port *p = &g->ports[i];
+        p->cname = c_ident(g->arena, p->name); /* "n" and "n_" both give n_ */
+        for (int j = 0; j < i; j++)
+            if (strcmp(g->ports[j].cname, p->cname) == 0)
+                p->cname = arena_printf(g->arena, "%s_%d", p->cname, i);
+    }
     for (int i = 0; i < g->noutputs; i++)
         g->outputs[i].cname = g->outputs[i].name; /* only ever part of a longer name */
 }
