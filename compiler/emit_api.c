@@ -494,23 +494,33 @@ static void emit_training_api(Emit *e, const Names *nm) {
     buf_free(&args);
 }
 
+/* A network without parameters saves and loads an empty table (NULL, 0):
+ * an array of nn_param never written would be read uninitialized (gcc -O2
+ * -Wall warns, -Werror fails). */
 static void emit_file_api(Emit *e, const Names *nm) {
     const char *N = nm->net;
+    int np = e->g->nparams;
     emit_line(e, "/* Weight files: C-API.md's format, written atomically, validated before loading. */");
     emit_open(e, "int %s_save(const %s *m, const char *path)", N, N);
-    emit_line(e, "nn_param p[%s_PARAM_COUNT + 1];", nm->up);
-    emit_line(e, "for (int i = 0; i < %s_PARAM_COUNT; i++)", nm->up);
-    /* the struct tag: the typedef name is shadowed when the network is
-     * named like a local here (network m, p or i) */
-    emit_line(e, "    p[i] = %s_param((struct %s *)m, i);", N, N);
-    emit_line(e, "return nnrt_save(path, \"%s\", p, %s_PARAM_COUNT, NULL, 0);", N, nm->up);
+    if (np) {
+        emit_line(e, "nn_param p[%s_PARAM_COUNT + 1];", nm->up);
+        emit_line(e, "for (int i = 0; i < %s_PARAM_COUNT; i++)", nm->up);
+        /* the struct tag: the typedef name is shadowed when the network is
+         * named like a local here (network m, p or i) */
+        emit_line(e, "    p[i] = %s_param((struct %s *)m, i);", N, N);
+    } else
+        emit_line(e, "(void)m;");
+    emit_line(e, "return nnrt_save(path, \"%s\", %s, %s_PARAM_COUNT, NULL, 0);", N, np ? "p" : "NULL", nm->up);
     emit_close(e);
     emit_line(e, "%s", "");
     emit_open(e, "int %s_load(%s *m, const char *path)", N, N);
-    emit_line(e, "nn_param p[%s_PARAM_COUNT + 1];", nm->up);
-    emit_line(e, "for (int i = 0; i < %s_PARAM_COUNT; i++)", nm->up);
-    emit_line(e, "    p[i] = %s_param(m, i);", N);
-    emit_line(e, "return nnrt_load(path, \"%s\", p, %s_PARAM_COUNT, NULL, 0);", N, nm->up);
+    if (np) {
+        emit_line(e, "nn_param p[%s_PARAM_COUNT + 1];", nm->up);
+        emit_line(e, "for (int i = 0; i < %s_PARAM_COUNT; i++)", nm->up);
+        emit_line(e, "    p[i] = %s_param(m, i);", N);
+    } else
+        emit_line(e, "(void)m;");
+    emit_line(e, "return nnrt_load(path, \"%s\", %s, %s_PARAM_COUNT, NULL, 0);", N, np ? "p" : "NULL", nm->up);
     emit_close(e);
 }
 
