@@ -1,0 +1,263 @@
+#!/bin/sh
+# tests/compile/check.sh - generated code compiles everywhere (C-API.md,
+# "Rules for generated code"), run by CTest from tests/compile/CMakeLists.txt.
+#
+#   check.sh one   NNGEN RUNTIME_DIR LIBNNRT WORKDIR "CC..." NET.nn
+#   check.sh multi NNGEN RUNTIME_DIR LIBNNRT WORKDIR "CC..." A.nn B.nn ...
+#
+# one: NET.nn is compiled by nngen four ways (plain, --standalone,
+#   --infer-only, both); each output must be byte-identical when generated
+#   again, and with every compiler given (gcc and clang):
+#     - net.c compiles with -std=c99 -Wall -Wextra -Wpedantic -Werror -c
+#       (plain output with -I RUNTIME_DIR; standalone output without it),
+#       and plain output again with -O2 (which enables gcc's flow-based
+#       warnings such as -Wmaybe-uninitialized; the standalone output differs
+#       only by the pasted runtime, slow to optimize);
+#     - net.h compiles alone, as the only include of a file;
+#     - a generated main.c (NET_init, NET_forward on 2 samples, every output
+#       finite; NET_train_step and NET_loss finite when there is training)
+#       links with nothing but -lm (standalone) or libnnrt and -lm (plain),
+#       and runs.
+# multi: the networks' headers are included in one main.c, their sources
+#   linked together, and a forward pass of each runs: all standalone, all
+#   plain (with libnnrt), and mixed (the first standalone, the rest plain).
+#
+# Exit 0 when everything passed, 1 on any failure, 77 (CTest: skipped) when
+# everything that could run passed but a compiler of the list is missing.
+set -u
+
+mode=$1 nngen=$2 rtdir=$3 libnnrt=$4 work=$5 compilers=$6
+shift 6
+
+CFLAGS="-std=c99 -Wall -Wextra -Wpedantic -Werror"
+failures=0
+missing=0
+
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+
+# run DESCRIPTION CMD...: runs CMD in the current directory, shows its
+# output only when it fails
+run() {
+    what=$1
+    shift
+    if ! "$@" >run.log 2>&1; then
+        fail "$what"
+        echo "  \$ $*"
+        sed 's/^/  | /' run.log | head -40
+        return 1
+    fi
+    return 0
+}
+
+# header facts: NET (the C name), UP (the macro prefix)
+net_of() { sed -n 's/^typedef struct \([A-Za-z_][A-Za-z0-9_]*\) \1;$/\1/p' "$1"; }
+up_of() { sed -n 's/^#define \([A-Za-z0-9_]*\)_MAX_BATCH [0-9]*$/\1/p' "$1"; }
+
+# A prototype of header $1 turned into a call on model $3:
+#   "float xor_train_step(xor *m, const float *x, const float *y, int n);"
+#   -> "xor_train_step(&m0, fbuf, fbuf, 2)"
+call_of() {
+    grep "^[a-z]* $2(" "$1" | sed -e 's/^[a-z]* //' -e "s/(\([A-Za-z0-9_]*\) \*m/(\&$3/" \
+        -e 's/const float \*[A-Za-z0-9_]*/fbuf/g' -e 's/const int32_t \*[A-Za-z0-9_]*/ibuf/g' \
+        -e 's/int n);$/2)/'
+}
+
+# one line of C, verbatim (dash's echo would expand the backslashes)
+line() { printf '%s\n' "$*"; }
+
+# gen_main OUT HEADER...: a main that drives every network of the headers
+gen_main() {
+    out=$1
+    shift
+    big=1
+    for h in "$@"; do
+        for s in $(sed -n 's/^#define [A-Za-z0-9_]*_SIZE \([0-9][0-9]*\)$/\1/p' "$h"); do
+            [ "$s" -gt "$big" ] && big=$s
+        done
+    done
+    {
+        line '#include <math.h>'
+        line '#include <stdint.h>'
+        line '#include <stdio.h>'
+        for h in "$@"; do line "#include \"$(basename "$h")\""; done
+        line "static float fbuf[2 * $big];"
+        line 'static int32_t ibuf[2];'
+        i=0
+        for h in "$@"; do line "static $(net_of "$h") m$i;"; i=$((i + 1)); done
+        line 'static int finite_all(const float *p, long count) {'
+        line '    long i;'
+        line '    for (i = 0; i < count; i++)'
+        line '        if (!isfinite(p[i]))'
+        line '            return 0;'
+        line '    return 1;'
+        line '}'
+        line 'int main(void) {'
+        line '    int bad = 0;'
+        line '    long i;'
+        line '    (void)ibuf; /* class targets only */'
+        line '    (void)finite_all; /* networks with outputs only */'
+        line "    for (i = 0; i < 2L * $big; i++)"
+        line '        fbuf[i] = 0.1f + 0.8f * (float)(i % 7) / 6.0f;'
+        i=0
+        for h in "$@"; do
+            net=$(net_of "$h")
+            up=$(up_of "$h")
+            line "    ${net}_init(&m$i, 1);"
+            line "    if (${net}_param_count() != ${up}_PARAM_COUNT) {"
+            line "        printf(\"$net: param_count\\n\");"
+            line '        bad = 1;'
+            line '    }'
+            line "    $(call_of "$h" "${net}_forward" "m$i");"
+            for o in $(sed -n "s/^const float \*${net}_output_\([A-Za-z0-9_]*\)(.*/\1/p" "$h"); do
+                ou=$(line "$o" | tr 'a-z' 'A-Z')
+                line "    if (!finite_all(${net}_output_$o(&m$i), 2L * ${up}_OUT_${ou}_SIZE)) {"
+                line "        printf(\"$net: output $o not finite\\n\");"
+                line '        bad = 1;'
+                line '    }'
+                line "    printf(\"$net $o[0] = %g\\n\", (double)${net}_output_$o(&m$i)[0]);"
+            done
+            if grep -q "^float ${net}_train_step(" "$h"; then
+                line "    if (!isfinite($(call_of "$h" "${net}_train_step" "m$i")) ||"
+                line "        !isfinite($(call_of "$h" "${net}_loss" "m$i"))) {"
+                line "        printf(\"$net: loss not finite\\n\");"
+                line '        bad = 1;'
+                line '    }'
+            fi
+            i=$((i + 1))
+        done
+        line '    return bad;'
+        line '}'
+    } >"$out"
+}
+
+# have CC: the compiler exists (a missing one is reported once and skipped)
+have() {
+    if command -v "$1" >/dev/null 2>&1; then
+        return 0
+    fi
+    echo "SKIP: compiler '$1' not found"
+    missing=1
+    return 1
+}
+
+# generate DIR NN FLAGS...: nngen into DIR/BASE.c and .h, twice, identical
+generate() {
+    dir=$1 nn=$2
+    shift 2
+    base=$(basename "$nn" .nn)
+    mkdir -p "$dir/again"
+    (cd "$dir" && run "nngen $* $nn" "$nngen" "$nn" "$@" -o "$base.c") || {
+        failures=$((failures + 1))
+        return 1
+    }
+    (cd "$dir/again" && run "nngen $* $nn (again)" "$nngen" "$nn" "$@" -o "$base.c") || {
+        failures=$((failures + 1))
+        return 1
+    }
+    for ext in c h; do
+        cmp -s "$dir/$base.$ext" "$dir/again/$base.$ext" || fail "$base.$ext with '$*' differs between two runs"
+    done
+}
+
+check_one() {
+    nn=$1
+    base=$(basename "$nn" .nn)
+    for variant in plain standalone infer-only standalone+infer-only; do
+        case $variant in
+        plain) flags= ;;
+        standalone) flags=--standalone ;;
+        infer-only) flags=--infer-only ;;
+        *) flags="--standalone --infer-only" ;;
+        esac
+        dir=$work/$variant
+        # shellcheck disable=SC2086
+        generate "$dir" "$nn" $flags || continue
+        case $variant in
+        standalone*) inc= lib= ;;
+        *) inc="-I$rtdir" lib=$libnnrt ;;
+        esac
+        gen_main "$dir/main.c" "$dir/$base.h"
+        echo "#include \"$base.h\"" >"$dir/header_alone.c"
+        for cc in $compilers; do
+            have "$cc" || continue
+            tag=$(basename "$cc")
+            (
+                cd "$dir" || exit 1
+                # shellcheck disable=SC2086
+                run "$tag $variant: $base.c" "$cc" $CFLAGS $inc -c "$base.c" -o "$base.$tag.o" &&
+                    { [ -z "$inc" ] ||
+                        run "$tag $variant: $base.c -O2" "$cc" $CFLAGS -O2 $inc -c "$base.c" -o "$base.$tag.O2.o"; } &&
+                    run "$tag $variant: $base.h alone" "$cc" $CFLAGS $inc -c header_alone.c -o "header.$tag.o" &&
+                    run "$tag $variant: main.c" "$cc" $CFLAGS $inc -c main.c -o "main.$tag.o" &&
+                    run "$tag $variant: link" "$cc" -o "main.$tag" "main.$tag.o" "$base.$tag.o" $lib -lm &&
+                    run "$tag $variant: run" "./main.$tag"
+            ) || failures=$((failures + 1))
+        done
+    done
+}
+
+check_multi() {
+    for variant in standalone plain mixed; do
+        dir=$work/$variant
+        headers=
+        objs_needed=
+        first=1
+        for nn in "$@"; do
+            flags=
+            if [ "$variant" = standalone ] || { [ "$variant" = mixed ] && [ $first = 1 ]; }; then
+                flags=--standalone
+            fi
+            first=0
+            # shellcheck disable=SC2086
+            generate "$dir" "$nn" $flags || continue
+            headers="$headers $dir/$(basename "$nn" .nn).h"
+            objs_needed="$objs_needed $(basename "$nn" .nn)"
+        done
+        case $variant in
+        standalone) inc= lib= ;;
+        *) inc="-I$rtdir" lib=$libnnrt ;;
+        esac
+        # shellcheck disable=SC2086
+        gen_main "$dir/main.c" $headers
+        for cc in $compilers; do
+            have "$cc" || continue
+            tag=$(basename "$cc")
+            (
+                cd "$dir" || exit 1
+                objs=
+                for b in $objs_needed; do
+                    # shellcheck disable=SC2086
+                    run "$tag $variant: $b.c" "$cc" $CFLAGS $inc -c "$b.c" -o "$b.$tag.o" || exit 1
+                    objs="$objs $b.$tag.o"
+                done
+                # shellcheck disable=SC2086
+                run "$tag $variant: main.c with every header" "$cc" $CFLAGS $inc -c main.c -o "main.$tag.o" &&
+                    run "$tag $variant: link" "$cc" -o "main.$tag" "main.$tag.o" $objs $lib -lm &&
+                    run "$tag $variant: run" "./main.$tag" &&
+                    cat run.log
+            ) || failures=$((failures + 1))
+        done
+    done
+}
+
+rm -rf "$work"
+mkdir -p "$work" || exit 1
+case $mode in
+one) check_one "$1" ;;
+multi) check_multi "$@" ;;
+*)
+    echo "usage: check.sh one|multi NNGEN RUNTIME_DIR LIBNNRT WORKDIR COMPILERS FILE.nn..."
+    exit 2
+    ;;
+esac
+
+if [ "$failures" -gt 0 ]; then
+    echo "$failures failure(s)"
+    exit 1
+fi
+[ "$missing" = 1 ] && exit 77
+echo "ok"
+exit 0
