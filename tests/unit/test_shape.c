@@ -38,7 +38,7 @@ static const char *print(const Shape *s) {
 /* shape_broadcast(a, b) on an add node of a scratch graph: the printed
  * result, or the error line. */
 static const char *bcast(Shape a, Shape b) {
-    static char out[256];
+    static char out[1024];
     Phases t;
     ph_begin(&t, "network t\n");
     int in[2];
