@@ -578,6 +578,7 @@ struct LowerCtx {
 };
 
 int lower_is_c_keyword(const char *s);
+int lower_is_library_name(const char *s); /* reserved.c: declared by the headers generated code includes */
 /* Lowers the program to IR: FN_INFER always, FN_TRAIN too when there is a
  * loss and !infer_only. Returns -1 after reporting errors. */
 int lower_program(Graph *g, const Program *p, int infer_only);
