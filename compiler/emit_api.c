@@ -410,6 +410,8 @@ static void emit_inference_api(Emit *e, const Names *nm) {
     emit_line(e, "/* Inference: dropout off, batchnorm on running statistics. */");
     emit_open(e, "void %s_forward(%s *m%s, int n)", N, N, in.data ? in.data : "");
     emit_input_checks(e, nm, 0, "return;");
+    if (has_training(g))
+        emit_line(e, "m->phase = 0; /* the arena is reused: a pending backward would read garbage */");
     emit_line(e, "%s_run_forward(m);", N);
     emit_close(e);
     for (int i = 0; i < g->noutputs; i++) {
@@ -444,6 +446,7 @@ static void emit_training_api(Emit *e, const Names *nm) {
     emit_line(e, "%s", "");
     emit_open(e, "float %s_loss(%s *m%s, int n)", N, N, all.data);
     emit_input_checks(e, nm, 1, "return NAN;");
+    emit_line(e, "m->phase = 0; /* the arena is reused: a pending backward would read garbage */");
     emit_line(e, "return %s_run_loss(m);", N);
     emit_close(e);
     emit_line(e, "%s", "");

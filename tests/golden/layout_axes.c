@@ -324,6 +324,7 @@ void layout_axes_forward(layout_axes *m, const float *x, int n) {
         return;
     m->n = n;
     m->io.x = x;
+    m->phase = 0; /* the arena is reused: a pending backward would read garbage */
     layout_axes_run_forward(m);
 }
 
@@ -349,6 +350,7 @@ float layout_axes_loss(layout_axes *m, const float *x, const float *t_, int n) {
     m->n = n;
     m->io.x = x;
     m->io.t_ = t_;
+    m->phase = 0; /* the arena is reused: a pending backward would read garbage */
     return layout_axes_run_loss(m);
 }
 

@@ -356,6 +356,7 @@ void mlp_layers_forward(mlp_layers *m, const float *x, int n) {
         return;
     m->n = n;
     m->io.x = x;
+    m->phase = 0; /* the arena is reused: a pending backward would read garbage */
     mlp_layers_run_forward(m);
 }
 
@@ -377,6 +378,7 @@ float mlp_layers_loss(mlp_layers *m, const float *x, const int32_t *y, int n) {
     m->n = n;
     m->io.x = x;
     m->io.y = y;
+    m->phase = 0; /* the arena is reused: a pending backward would read garbage */
     return mlp_layers_run_loss(m);
 }
 

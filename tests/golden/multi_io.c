@@ -483,6 +483,7 @@ void multi_io_forward(multi_io *m, const float *img, const float *meta, int n) {
     m->n = n;
     m->io.img = img;
     m->io.meta = meta;
+    m->phase = 0; /* the arena is reused: a pending backward would read garbage */
     multi_io_run_forward(m);
 }
 
@@ -510,6 +511,7 @@ float multi_io_loss(multi_io *m, const float *img, const float *meta, const int3
     m->io.meta = meta;
     m->io.cls = cls;
     m->io.val = val;
+    m->phase = 0; /* the arena is reused: a pending backward would read garbage */
     return multi_io_run_loss(m);
 }
 

@@ -287,6 +287,7 @@ void opt_adam_forward(opt_adam *m, const float *x, int n) {
         return;
     m->n = n;
     m->io.x = x;
+    m->phase = 0; /* the arena is reused: a pending backward would read garbage */
     opt_adam_run_forward(m);
 }
 
@@ -308,6 +309,7 @@ float opt_adam_loss(opt_adam *m, const float *x, const float *t_, int n) {
     m->n = n;
     m->io.x = x;
     m->io.t_ = t_;
+    m->phase = 0; /* the arena is reused: a pending backward would read garbage */
     return opt_adam_run_loss(m);
 }
 

@@ -278,6 +278,7 @@ void opt_sgd_momentum_forward(opt_sgd_momentum *m, const float *x, int n) {
         return;
     m->n = n;
     m->io.x = x;
+    m->phase = 0; /* the arena is reused: a pending backward would read garbage */
     opt_sgd_momentum_run_forward(m);
 }
 
@@ -299,6 +300,7 @@ float opt_sgd_momentum_loss(opt_sgd_momentum *m, const float *x, const float *t_
     m->n = n;
     m->io.x = x;
     m->io.t_ = t_;
+    m->phase = 0; /* the arena is reused: a pending backward would read garbage */
     return opt_sgd_momentum_run_loss(m);
 }
 

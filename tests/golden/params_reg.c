@@ -564,6 +564,7 @@ void params_reg_forward(params_reg *m, const float *x, int n) {
         return;
     m->n = n;
     m->io.x = x;
+    m->phase = 0; /* the arena is reused: a pending backward would read garbage */
     params_reg_run_forward(m);
 }
 
@@ -585,6 +586,7 @@ float params_reg_loss(params_reg *m, const float *x, const float *t_, int n) {
     m->n = n;
     m->io.x = x;
     m->io.t_ = t_;
+    m->phase = 0; /* the arena is reused: a pending backward would read garbage */
     return params_reg_run_loss(m);
 }
 
