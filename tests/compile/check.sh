@@ -193,7 +193,7 @@ check_one() {
                         run "$tag $variant: $base.c -O2" "$cc" $CFLAGS -O2 $inc -c "$base.c" -o "$base.$tag.O2.o"; } &&
                     run "$tag $variant: $base.h alone" "$cc" $CFLAGS $inc -c header_alone.c -o "header.$tag.o" &&
                     run "$tag $variant: main.c" "$cc" $CFLAGS $inc -c main.c -o "main.$tag.o" &&
-                    run "$tag $variant: link" "$cc" -o "main.$tag" "main.$tag.o" "$base.$tag.o" $lib $NN_LDFLAGS -lm &&
+                    run "$tag $variant: link" "$cc" -o "main.$tag" "main.$tag.o" "$base.$tag.o" $lib ${NN_LDFLAGS:-} -lm &&
                     run "$tag $variant: run" "./main.$tag"
             ) || failures=$((failures + 1))
         done
@@ -236,7 +236,7 @@ check_multi() {
                 done
                 # shellcheck disable=SC2086
                 run "$tag $variant: main.c with every header" "$cc" $CFLAGS $inc -c main.c -o "main.$tag.o" &&
-                    run "$tag $variant: link" "$cc" -o "main.$tag" "main.$tag.o" $objs $lib $NN_LDFLAGS -lm &&
+                    run "$tag $variant: link" "$cc" -o "main.$tag" "main.$tag.o" $objs $lib ${NN_LDFLAGS:-} -lm &&
                     run "$tag $variant: run" "./main.$tag" &&
                     cat run.log
             ) || failures=$((failures + 1))
