@@ -92,6 +92,12 @@ const char *emit_param_cname(const Emit *e, int param_node) {
     return p->cname;
 }
 
+const char *emit_scratch(const Emit *e, const Node *n) {
+    if (n->scratch <= 0)
+        nn_unreachable("v%d (%s) has no scratch", n->id, op_info(n->op)->name);
+    return arena_printf(e->g->arena, "(m->arena + %ld)", n->scratch_offset);
+}
+
 /* One element of a scalar node: a literal for a constant, else ref[0]. */
 void emit_elem(Buf *b, const Emit *e, int id) {
     const Node *n = &e->g->nodes[id];

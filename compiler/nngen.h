@@ -203,7 +203,7 @@ Program *parse_program(Arena *a, const char *file, const char *text, size_t len)
 
 /* ------------------------------------------------------------------ ops.def */
 typedef enum Op {
-#define OP(id, name, arity, flags, shape, grad, expr, emit) OP_##id,
+#define OP(id, name, arity, flags, shape, grad, expr, emit, flops, scratch) OP_##id,
 #include "ops.def"
 #undef OP
     OP__COUNT
@@ -266,6 +266,8 @@ typedef struct Node {
     long offset;      /* STO_ARENA: float offset into the arena */
     int alias;        /* STO_ALIAS: the node whose storage this one shares */
     const char *ref;  /* the C expression of its data pointer ("a1", "m->param.W1") */
+    long scratch;     /* floats of scratch its kernel uses (0: none), at scratch_offset */
+    long scratch_offset;
 } Node;
 
 /* One parameter tensor of the network, in LANGUAGE.md's table order. */
@@ -372,7 +374,15 @@ typedef struct OpInfo {
     void (*expr)(Buf *out, const Node *n, const char *const *args);
     /* Other ops: writes the statements computing the node. */
     void (*emit)(Emit *e, const Node *n);
+    /* Floating-point operations of the node for `batch` samples (report.c). */
+    double (*flops)(const Graph *g, const Node *n, int batch);
+    /* Floats of scratch memory the kernel needs at NET_MAX_BATCH samples,
+     * live only while it runs (plan.c places it; emit_scratch names it). */
+    long (*scratch)(const Graph *g, const Node *n);
 } OpInfo;
+
+/* FLOPs of a node for `batch` samples: its hook, or the default rule. */
+double op_flops(const Graph *g, const Node *n, int batch);
 
 extern const OpInfo op_table[OP__COUNT];
 const OpInfo *op_info(Op op);
@@ -467,6 +477,10 @@ void mae_grad_expr(Buf *out, const Node *n, const char *const *args);
 void huber_grad_expr(Buf *out, const Node *n, const char *const *args);
 void bce_grad_expr(Buf *out, const Node *n, const char *const *args);
 void bce_logits_grad_expr(Buf *out, const Node *n, const char *const *args);
+/* FLOP counts */
+double matmul_flops(const Graph *g, const Node *n, int batch);
+double softmax_flops(const Graph *g, const Node *n, int batch);
+double update_flops(const Graph *g, const Node *n, int batch);
 /* C kernels */
 void sum_all_emit(Emit *e, const Node *n);
 void mean_all_emit(Emit *e, const Node *n);
@@ -695,6 +709,8 @@ void emit_function(Emit *e, const char *ret, const char *name, const int *order,
                    void (*prologue)(Emit *), const char *epilogue);
 void emit_elem(Buf *b, const Emit *e, int id);  /* a scalar node's value: literal or ref[0] */
 const char *emit_param_cname(const Emit *e, int param_node);
+/* "(m->arena + 4096)": the node's scratch memory (its op's scratch hook) */
+const char *emit_scratch(const Emit *e, const Node *n);
 /* Nested loops over `iter`; body gets each operand's index expression. */
 void emit_loops(Emit *e, const Shape *iter, int nops, const Shape *const *shapes,
                 void (*body)(Emit *, const char *const *, void *), void *ctx);

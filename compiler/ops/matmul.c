@@ -96,3 +96,12 @@ void matmul_emit(Emit *e, const Node *n) {
     }
     buf_free(&rows);
 }
+
+/* 2 M N K: one multiply and one add per term of every dot product */
+double matmul_flops(const Graph *g, const Node *n, int batch) {
+    const Shape *a = &g->nodes[n->in[0]].shape;
+    double rows = (double)shape_numel(a) / a->dims[a->rank - 1] * (a->batched ? batch : 1);
+    double k = a->dims[a->rank - 1];
+    double m = n->i[0] ? (double)shape_numel(&n->shape) / k : n->shape.dims[n->shape.rank - 1];
+    return 2.0 * rows * k * m;
+}

@@ -6,7 +6,26 @@
 #include "nngen.h"
 
 const OpInfo op_table[OP__COUNT] = {
-#define OP(id, name, arity, flags, shape, grad, expr, emit) {name, arity, flags, shape, grad, expr, emit},
+#define OP(id, name, arity, flags, shape, grad, expr, emit, flops, scratch) \
+    {name, arity, flags, shape, grad, expr, emit, flops, scratch},
 #include "ops.def"
 #undef OP
 };
+
+/* elements of a node for `batch` samples */
+static double elements(const Shape *s, int batch) {
+    return (double)shape_numel(s) * (s->batched ? batch : 1);
+}
+
+double op_flops(const Graph *g, const Node *n, int batch) {
+    const OpInfo *info = op_info(n->op);
+    if (info->flops)
+        return info->flops(g, n, batch);
+    if (info->flags & (OPF_LEAF | OPF_VIEW))
+        return 0;
+    double f = elements(&n->shape, batch);
+    if (!(info->flags & OPF_ELEMENTWISE))
+        for (int k = 0; k < n->nin; k++)
+            f += elements(&g->nodes[n->in[k]].shape, batch);
+    return f;
+}

@@ -119,3 +119,10 @@ void log_softmax_grad_emit(Emit *e, const Node *n) {
     emit_line(e, "for (long k = 0; k < %ld; k++) %s%s = %s%s - expf(%s%s) * sum;", r.len, dx, ix, dy, ix, y, ix);
     close_rows(e, r);
 }
+
+/* per element: a max, an exp, a sum and a divide (or their derivative's
+ * multiply-adds), counted as 5 */
+double softmax_flops(const Graph *g, const Node *n, int batch) {
+    (void)g;
+    return 5.0 * (double)shape_numel(&n->shape) * (n->shape.batched ? batch : 1);
+}

@@ -80,3 +80,14 @@ void adam_update_emit(Emit *e, const Node *n) {
     emit_close(e);
     emit_close(e);
 }
+
+/* per parameter element: sgd 2 (4 with momentum, 2 more with weight decay);
+ * adam 12 (moments 6, square root, divide, scale, update) */
+double update_flops(const Graph *g, const Node *n, int batch) {
+    (void)g;
+    (void)batch;
+    double per = n->op == OP_ADAM_UPDATE ? 12 : (n->f[0] != 0 ? 4 : 2);
+    if (n->f[3] != 0)
+        per += 2;
+    return per * (double)shape_numel(&n->shape);
+}

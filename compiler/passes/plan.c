@@ -15,6 +15,8 @@
  * definition to its last use (a view's uses count for its input), and slots
  * whose lifetimes do not overlap share memory (first fit). Values that the
  * caller reads after the call (outputs, the loss) live to the group's end.
+ * A kernel's scratch memory (its op's scratch hook) is a slot that lives
+ * only at the node's own position.
  * Slots hold up to NET_MAX_BATCH samples and are 16-float aligned.
  */
 #include <stdlib.h>
@@ -207,7 +209,12 @@ typedef struct Slot {
     int node;
     int start, end; /* positions in the group's schedule */
     long size;      /* floats, aligned */
+    int scratch;    /* the node's scratch, not its value */
 } Slot;
+
+static long slot_offset(const Graph *g, const Slot *s) {
+    return s->scratch ? g->nodes[s->node].scratch_offset : g->nodes[s->node].offset;
+}
 
 static long slot_size(const Graph *g, const Node *n) {
     long size = shape_numel(&n->shape) * (n->shape.batched ? g->max_batch : 1);
@@ -221,7 +228,7 @@ static long place(const Graph *g, const Slot *slots, int nplaced, const Slot *s)
         moved = 0;
         for (int i = 0; i < nplaced; i++) {
             const Slot *o = &slots[i];
-            long oo = g->nodes[o->node].offset;
+            long oo = slot_offset(g, o);
             int overlap_time = o->start <= s->end && s->start <= o->end;
             if (overlap_time && oo < offset + s->size && offset < oo + o->size) {
                 offset = oo + o->size;
@@ -234,7 +241,7 @@ static long place(const Graph *g, const Slot *slots, int nplaced, const Slot *s)
 
 static long plan_offsets(Graph *g, const int *order, int count) {
     int *pos_start = malloc(sizeof(int) * (size_t)g->count), *pos_end = malloc(sizeof(int) * (size_t)g->count);
-    Slot *slots = malloc(sizeof(Slot) * ((size_t)count + 1));
+    Slot *slots = malloc(sizeof(Slot) * (2 * (size_t)count + 1));
     long top = 0;
     int nslots = 0;
     if (!pos_start || !pos_end || !slots)
@@ -257,13 +264,25 @@ static long plan_offsets(Graph *g, const int *order, int count) {
         int v = order[i];
         if (g->nodes[v].storage != STO_ARENA)
             continue;
-        Slot s = {v, pos_start[v], pos_end[v] < 0 ? count : pos_end[v], slot_size(g, &g->nodes[v])};
+        Slot s = {v, pos_start[v], pos_end[v] < 0 ? count : pos_end[v], slot_size(g, &g->nodes[v]), 0};
         if (v == g->loss_infer || v == g->loss_train)
             s.end = count;
         g->nodes[v].offset = place(g, slots, nslots, &s);
         slots[nslots++] = s;
         if (g->nodes[v].offset + s.size > top)
             top = g->nodes[v].offset + s.size;
+    }
+    for (int i = 0; i < count; i++) { /* scratch: live at its node only */
+        Node *n = &g->nodes[order[i]];
+        const OpInfo *info = op_info(n->op);
+        n->scratch = info->scratch ? info->scratch(g, n) : 0;
+        if (n->scratch <= 0)
+            continue;
+        Slot s = {order[i], i, i, (n->scratch + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN, 1};
+        n->scratch_offset = place(g, slots, nslots, &s);
+        slots[nslots++] = s;
+        if (n->scratch_offset + s.size > top)
+            top = n->scratch_offset + s.size;
     }
     free(pos_start);
     free(pos_end);
