@@ -31,6 +31,8 @@ int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c,
     diag_begin(o->path, text, len, o->diag ? o->diag : stderr);
     ir_init(&g, &arena);
     int rc = run_phases(&g, &arena, text, len, o);
+    if (rc == 0 && o->report)
+        report_write(o->report, &g);
     if (rc == 0 && o->emit && strcmp(o->emit, "ir") == 0) {
         FILE *f = open_memstream(&c->data, &c->len);
         if (!f)

@@ -29,6 +29,8 @@ static const char usage[] =
     "  --emit=c|ir        write C (default) or the optimized IR as text\n"
     "  --dump-after=PASS  print the IR after a pass to stderr (PASS: a name below, or all)\n"
     "  --verify           check the IR's invariants after every pass\n"
+    "  --report           print tensors, parameters, memory and FLOPs to stdout\n"
+    "                     (writes C only when -o is given too)\n"
     "  -O0, -O2           passes: required only, or all (default -O2)\n"
     "  --version          print the version\n"
     "  --help             this text\n";
@@ -90,6 +92,8 @@ static int parse_args(int argc, char **argv, Cli *cli) {
             cli->co.standalone = 1;
         } else if (!strcmp(a, "--verify")) {
             cli->co.verify = 1;
+        } else if (!strcmp(a, "--report")) {
+            cli->co.report = stdout;
         } else if (!strcmp(a, "-O0") || !strcmp(a, "-O1") || !strcmp(a, "-O2")) {
             cli->co.opt_level = a[2] - '0';
         } else if (!strncmp(a, "--emit=", 7)) {
@@ -253,6 +257,8 @@ int main(int argc, char **argv) {
     rc = nngen_compile(text, len, &cli.co, &c, &h) < 0 ? 1 : 0;
     if (rc == 0 && ir && !cli.output)
         fwrite(c.data, 1, c.len, stdout);
+    else if (rc == 0 && cli.co.report && !cli.output)
+        ; /* --report alone writes no file */
     else if (rc == 0)
         rc = write_outputs(c_path, h_path, &c, ir ? NULL : &h);
     buf_free(&c);

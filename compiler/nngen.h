@@ -747,12 +747,17 @@ typedef struct CompileOptions {
     int infer_only, standalone, max_batch, opt_level, verify;
     FILE *diag;              /* where errors go */
     FILE *dump;              /* where --dump-after goes */
+    FILE *report;            /* where --report goes (NULL: no report) */
 } CompileOptions;
 
 /* The whole pipeline on one source text. On success returns 0 with net.c in
  * c and net.h in h (or the IR dump in c for emit=ir); on error returns -1
  * after reporting, and c / h hold nothing to write. */
 int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c, Buf *h);
+
+/* --------------------------------------------------------------- report.c */
+/* The summary table of --report: tensors, parameters, memory, FLOPs. */
+int report_write(FILE *out, const Graph *g);
 
 /* -------------------------------------------------------- runtime embed */
 /* The runtime sources, embedded by the build (runtime_embed.c, generated). */
