@@ -234,23 +234,6 @@ static void emit_tensor_table(Emit *e, const Names *nm) {
 
 /* ---- net.c: run functions --------------------------------------------------------------------- */
 
-static void update_prologue(Emit *e) {
-    const Optimizer *o = &e->g->opt;
-    if (o->kind == OPT_SGD)
-        emit_line(e, "const float lr = (float)m->lr;");
-    if (o->kind == OPT_ADAM) {
-        Buf b1 = {0}, b2 = {0};
-        buf_printf(&b1, "%.17g", o->hp[0]);
-        buf_printf(&b2, "%.17g", o->hp[1]);
-        emit_line(e, "/* bias corrections in double, as PyTorch computes them */");
-        emit_line(e, "const double t = (double)(m->step + 1);");
-        emit_line(e, "const float step_size = (float)(m->lr / (1.0 - pow(%s, t)));", b1.data);
-        emit_line(e, "const float bc2_sqrt = (float)sqrt(1.0 - pow(%s, t));", b2.data);
-        buf_free(&b1);
-        buf_free(&b2);
-    }
-}
-
 static void emit_runs(Emit *e) {
     const Graph *g = e->g;
     int *order, count;
@@ -275,7 +258,7 @@ static void emit_runs(Emit *e) {
     count = ir_func_nodes(g, FN_BACKWARD, &order);
     emit_function(e, "void", "backward", order, count, NULL, NULL);
     count = ir_func_nodes(g, FN_UPDATE, &order);
-    emit_function(e, "void", "update", order, count, count ? update_prologue : NULL, NULL);
+    emit_function(e, "void", "update", order, count, count ? optim_prologue : NULL, NULL);
     buf_free(&ret);
     buf_free(&store);
 }

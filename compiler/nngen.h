@@ -505,6 +505,13 @@ void nll_grad_emit(Emit *e, const Node *n);
 void sgd_update_emit(Emit *e, const Node *n);
 void adam_update_emit(Emit *e, const Node *n);
 
+/* ---------------------------------------------------- ops/update.c: optimizer prologues */
+/* The per-step scalars an optimizer's update kernels read (learning rate,
+ * bias corrections), emitted once at the top of NET_run_update; optim.c's
+ * table names one per optimizer. */
+void sgd_prologue(Emit *e, const Optimizer *o);
+void adam_prologue(Emit *e, const Optimizer *o);
+
 /* ---------------------------------------------------------------- shape.c */
 int shape_broadcast(Graph *g, Node *n, const Shape *a, const Shape *b, Shape *out);
 int shape_check_node(Graph *g, int id);  /* runs the op's rule; -1 on error */
@@ -655,6 +662,8 @@ int optim_configure(LowerCtx *c, const Stmt *s);
 int optim_build(Graph *g);
 /* The optimizer's per-parameter state arrays ("adam_m", ...) into names[4]. */
 int optim_state(const Optimizer *o, const char **names);
+/* The optimizer's per-step prologue of NET_run_update (emit_function's hook). */
+void optim_prologue(Emit *e);
 
 /* ---------------------------------------------------------- passes/pass.c */
 typedef struct PassOptions {

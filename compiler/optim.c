@@ -12,24 +12,6 @@
 
 #include "nngen.h"
 
-typedef struct OptRule {
-    const char *name;
-    OptKind kind;
-    Op update;
-} OptRule;
-
-static const OptRule opt_rules[] = {
-    {"sgd", OPT_SGD, OP_SGD_UPDATE},
-    {"adam", OPT_ADAM, OP_ADAM_UPDATE},
-};
-
-static const OptRule *find_rule(const char *name) {
-    for (size_t i = 0; i < sizeof opt_rules / sizeof opt_rules[0]; i++)
-        if (strcmp(opt_rules[i].name, name) == 0)
-            return &opt_rules[i];
-    return NULL;
-}
-
 /* Reports "NAME must be COND, got V" at the argument; returns 1 if bad. */
 static int check(const Bound *b, int i, const char *name, int ok, const char *cond) {
     if (!ok)
@@ -59,6 +41,56 @@ static int validate_adam(const Bound *b) {
     return bad;
 }
 
+/* ---- the optimizer table ---------------------------------------------------------- */
+
+/* sgd: a momentum buffer when momentum != 0 */
+static int state_sgd(const Optimizer *o, const char **names) {
+    int n = 0;
+    if (o->hp[0] != 0)
+        names[n++] = "momentum";
+    return n;
+}
+
+/* adam: first and second moments, and their running maximum with amsgrad */
+static int state_adam(const Optimizer *o, const char **names) {
+    names[0] = "adam_m";
+    names[1] = "adam_v";
+    if (o->hp[4])
+        names[2] = "adam_vmax";
+    return o->hp[4] ? 3 : 2;
+}
+
+/* One row per optimizer: everything nngen knows about it. Adding one is a
+ * row here, its validation and state above, its update op (ops.def) with
+ * its emitter and per-step prologue (ops/update.c). */
+typedef struct OptRule {
+    const char *name;
+    OptKind kind;
+    Op update;                                  /* the per-parameter update node */
+    int (*validate)(const Bound *b);            /* PyTorch 1.13's constructor checks; 1 if bad */
+    int (*state)(const Optimizer *o, const char **names); /* per-parameter state arrays */
+    void (*prologue)(Emit *e, const Optimizer *o);        /* per-step scalars of NET_run_update */
+} OptRule;
+
+static const OptRule opt_rules[] = {
+    {"sgd", OPT_SGD, OP_SGD_UPDATE, validate_sgd, state_sgd, sgd_prologue},
+    {"adam", OPT_ADAM, OP_ADAM_UPDATE, validate_adam, state_adam, adam_prologue},
+};
+
+static const OptRule *find_rule(const char *name) {
+    for (size_t i = 0; i < sizeof opt_rules / sizeof opt_rules[0]; i++)
+        if (strcmp(opt_rules[i].name, name) == 0)
+            return &opt_rules[i];
+    return NULL;
+}
+
+static const OptRule *rule_of(const Optimizer *o) {
+    for (size_t i = 0; i < sizeof opt_rules / sizeof opt_rules[0]; i++)
+        if (opt_rules[i].kind == o->kind)
+            return &opt_rules[i];
+    return NULL;
+}
+
 int optim_configure(LowerCtx *c, const Stmt *s) {
     const Expr *call = s->expr;
     const Builtin *b = builtin_find(call->str);
@@ -75,6 +107,8 @@ int optim_configure(LowerCtx *c, const Stmt *s) {
     if (lower_bind(c, b, call, &bound) < 0)
         return -1;
     const OptRule *rule = find_rule(call->str);
+    if (!rule)
+        nn_unreachable("the optimizer %s has a builtin row but no optimizer rule", call->str);
     Optimizer *o = &c->g->opt;
     o->kind = rule->kind;
     o->name = rule->name;
@@ -82,20 +116,18 @@ int optim_configure(LowerCtx *c, const Stmt *s) {
     o->lr = bound.num[0];
     for (int i = 1; i < b->nargs; i++)
         o->hp[i - 1] = bound.num[i];
-    return (rule->kind == OPT_SGD ? validate_sgd(&bound) : validate_adam(&bound)) ? -1 : 0;
+    return rule->validate(&bound) ? -1 : 0;
 }
 
 int optim_state(const Optimizer *o, const char **names) {
-    int n = 0;
-    if (o->kind == OPT_SGD && o->hp[0] != 0)
-        names[n++] = "momentum";
-    if (o->kind == OPT_ADAM) {
-        names[n++] = "adam_m";
-        names[n++] = "adam_v";
-        if (o->hp[4])
-            names[n++] = "adam_vmax";
-    }
-    return n;
+    const OptRule *rule = rule_of(o);
+    return rule ? rule->state(o, names) : 0;
+}
+
+void optim_prologue(Emit *e) {
+    const OptRule *rule = rule_of(&e->g->opt);
+    if (rule)
+        rule->prologue(e, &e->g->opt);
 }
 
 int optim_build(Graph *g) {

@@ -81,6 +81,27 @@ void adam_update_emit(Emit *e, const Node *n) {
     emit_close(e);
 }
 
+/* ---- per-step prologues (the top of NET_run_update, once per accepted step) ---- */
+
+/* the learning rate in float, as every kernel uses it */
+void sgd_prologue(Emit *e, const Optimizer *o) {
+    (void)o;
+    emit_line(e, "const float lr = (float)m->lr;");
+}
+
+/* step_size = lr / (1 - beta1^t), bc2_sqrt = sqrt(1 - beta2^t), t = m->step + 1 */
+void adam_prologue(Emit *e, const Optimizer *o) {
+    Buf b1 = {0}, b2 = {0};
+    buf_printf(&b1, "%.17g", o->hp[0]);
+    buf_printf(&b2, "%.17g", o->hp[1]);
+    emit_line(e, "/* bias corrections in double, as PyTorch computes them */");
+    emit_line(e, "const double t = (double)(m->step + 1);");
+    emit_line(e, "const float step_size = (float)(m->lr / (1.0 - pow(%s, t)));", b1.data);
+    emit_line(e, "const float bc2_sqrt = (float)sqrt(1.0 - pow(%s, t));", b2.data);
+    buf_free(&b1);
+    buf_free(&b2);
+}
+
 /* per parameter element: sgd 2 (4 with momentum, 2 more with weight decay);
  * adam 12 (moments 6, square root, divide, scale, update) */
 double update_flops(const Graph *g, const Node *n, int batch) {
