@@ -36,6 +36,7 @@ end of the line; counts precede their numbers):
     target y class COUNT v...      N integer labels
     loss COUNT v...                the loss returned by each step (float64)
     init NAME COUNT v...           a parameter's initial value, nngen layout
+    grad NAME COUNT v...           its gradient in the first step (before any update)
     final NAME COUNT v...          the same parameter after the last step
 
 Float32 data and initial values are written with %.9g (exact round trip),
@@ -108,40 +109,52 @@ LOSSES = {
 
 # ---- optimizers: .nn text and the torch.optim constructor ------------------------
 # foreach=False pins the single-tensor code path (_single_tensor_sgd,
-# _single_tensor_adam), which is also 1.13's default (foreach=None -> False).
+# _single_tensor_adam, ...), which is also 1.13's default (foreach=None -> False).
+# optimizer(NAME, k=v, ...) gives both: the .nn call with the arguments as written
+# (only those given) and the constructor with PyTorch's spelling (beta1 and
+# beta2 become betas=(beta1, beta2), with the .nn defaults for the other one).
+
+TORCH_OPT = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "adagrad": "Adagrad", "rmsprop": "RMSprop",
+             "adadelta": "Adadelta", "adamax": "Adamax", "nadam": "NAdam"}
+
+
+def optimizer(name, **kw):
+    def show(v):
+        return "true" if v is True else "false" if v is False else "%g" % v
+    text = "%s(%s)" % (name, ", ".join("%s=%s" % (k, show(v)) for k, v in kw.items()))
+    targs = dict(kw)
+    if "beta1" in targs or "beta2" in targs:
+        targs["betas"] = (targs.pop("beta1", 0.9), targs.pop("beta2", 0.999))
+    targs["foreach"] = False
+    return text, lambda ps: getattr(torch.optim, TORCH_OPT[name])(ps, **targs)
 
 
 def sgd(lr, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
-    args = ["lr=%g" % lr]
+    kw = dict(lr=lr)
     if momentum:
-        args.append("momentum=%g" % momentum)
+        kw["momentum"] = momentum
     if dampening:
-        args.append("dampening=%g" % dampening)
+        kw["dampening"] = dampening
     if nesterov:
-        args.append("nesterov=true")
+        kw["nesterov"] = True
     if weight_decay:
-        args.append("weight_decay=%g" % weight_decay)
-    text = "sgd(%s)" % ", ".join(args)
-    return text, lambda ps: torch.optim.SGD(ps, lr=lr, momentum=momentum, dampening=dampening,
-                                            nesterov=nesterov, weight_decay=weight_decay, foreach=False)
+        kw["weight_decay"] = weight_decay
+    return optimizer("sgd", **kw)
 
 
 def adam(lr=None, betas=None, eps=None, weight_decay=0.0, amsgrad=False):
-    args = []
+    kw = {}
     if lr is not None:
-        args.append("lr=%g" % lr)
+        kw["lr"] = lr
     if betas is not None:
-        args += ["beta1=%g" % betas[0], "beta2=%g" % betas[1]]
+        kw["beta1"], kw["beta2"] = betas
     if eps is not None:
-        args.append("eps=%g" % eps)
+        kw["eps"] = eps
     if weight_decay:
-        args.append("weight_decay=%g" % weight_decay)
+        kw["weight_decay"] = weight_decay
     if amsgrad:
-        args.append("amsgrad=true")
-    text = "adam(%s)" % ", ".join(args)
-    kw = dict(lr=1e-3 if lr is None else lr, betas=(0.9, 0.999) if betas is None else betas,
-              eps=1e-8 if eps is None else eps, weight_decay=weight_decay, amsgrad=amsgrad, foreach=False)
-    return text, lambda ps: torch.optim.Adam(ps, **kw)
+        kw["amsgrad"] = True
+    return optimizer("adam", **kw)
 
 
 # ---- the cases ------------------------------------------------------------------
@@ -282,6 +295,11 @@ class Net(torch.nn.Module):
         t = self.by_name[name].detach()
         return (t.T if t.dim() == 2 else t).contiguous().numpy()
 
+    def nngen_grad(self, name):
+        """a parameter's gradient in nngen's layout"""
+        t = self.by_name[name].grad.detach()
+        return (t.T if t.dim() == 2 else t).contiguous().numpy().copy()
+
 
 def loss_of(case, net, x, y):
     """the full loss: the loss term plus the regularize terms of LANGUAGE.md"""
@@ -306,7 +324,7 @@ def train(case, init, x_np, y_np):
     x = torch.from_numpy(x_np.astype(np.float64))
     y = torch.from_numpy(y_np.astype(np.int64)) if y_np.dtype == np.int32 else torch.from_numpy(
         y_np.astype(np.float64))
-    losses = []
+    losses, grads = [], None
     for step in range(STEPS):
         opt.zero_grad()
         loss, margins = loss_of(case, net, x, y)
@@ -314,10 +332,12 @@ def train(case, init, x_np, y_np):
             raise SystemExit("%s: step %d is %.3g from a kink; change the case" % (case.name, step, min(margins)))
         losses.append(loss.item())
         loss.backward()
+        if grads is None:
+            grads = {n: net.nngen_grad(n) for n in param_names(case)}
         opt.step()
-    for v in losses + [net.nngen_value(n) for n in param_names(case)]:
+    for v in losses + [net.nngen_value(n) for n in param_names(case)] + list(grads.values()):
         assert np.all(np.isfinite(v)), case.name
-    return losses, {n: net.nngen_value(n) for n in param_names(case)}
+    return losses, grads, {n: net.nngen_value(n) for n in param_names(case)}
 
 
 # ---- writing ------------------------------------------------------------------------------------
@@ -327,7 +347,7 @@ def numbers(values, fmt, per_line=6):
     return "\n".join("  " + " ".join(flat[i:i + per_line]) for i in range(0, len(flat), per_line))
 
 
-def fixture_text(case, init, x, y, losses, final):
+def fixture_text(case, init, x, y, losses, grads, final):
     out = ["# PyTorch %s parity fixture for cases/%s.nn, written by make_fixtures.py: do not edit."
            % (torch.__version__, case.name),
            "# %d steps on the same batch; losses are those returned before each update;" % STEPS,
@@ -341,6 +361,8 @@ def fixture_text(case, init, x, y, losses, final):
     out += ["loss %d" % len(losses), numbers(losses, "%.17g", 3)]
     for name in param_names(case):
         out += ["init %s %d" % (name, init[name].size), numbers(init[name], "%.9g")]
+    for name in param_names(case):
+        out += ["grad %s %d" % (name, grads[name].size), numbers(grads[name], "%.17g", 3)]
     for name in param_names(case):
         out += ["final %s %d" % (name, final[name].size), numbers(final[name], "%.17g", 3)]
     return "\n".join(out) + "\n"
@@ -358,9 +380,9 @@ def main():
     assert len(set(names)) == len(names)
     for case in CASES:
         init, x, y = draw(case)
-        losses, final = train(case, init, x, y)
+        losses, grads, final = train(case, init, x, y)
         write(os.path.join(HERE, "cases", case.name + ".nn"), nn_text(case))
-        write(os.path.join(HERE, "fixtures", case.name + ".txt"), fixture_text(case, init, x, y, losses, final))
+        write(os.path.join(HERE, "fixtures", case.name + ".txt"), fixture_text(case, init, x, y, losses, grads, final))
         print("%-22s loss %.6g -> %.6g" % (case.name, losses[0], losses[-1]))
 
 

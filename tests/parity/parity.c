@@ -12,7 +12,9 @@
  * The runner sets every parameter by name from the fixture (a fixture
  * tensor the model lacks, one of another size, or a model parameter the
  * fixture does not set is a failure), runs as many NET_train_step calls
- * as the fixture has losses on its batch, and compares.
+ * as the fixture has losses on its batch, and compares: the loss of each
+ * step, the parameters after the last one, and, when the fixture gives
+ * them (`grad` lines), every gradient of the first step.
  *
  * Pass rule, per element c (C, float32) against t (PyTorch, float64):
  *     |c - t| <= RTOL * max(|t|, FLOOR * S),   RTOL = 1e-5, FLOOR = 0.1,
@@ -68,6 +70,7 @@ static float x[MACRO(MAX_BATCH) * MACRO(IN_X_SIZE)];
 static target_t y[MACRO(MAX_BATCH) * TARGET_SIZE];
 static double want_loss[MAX_STEPS];
 static double *want_final[NPARAM + 1]; /* +1: never a zero-length array */
+static double *want_grad[NPARAM + 1];  /* the first step's gradients, when the fixture has them */
 static int batch = -1, steps = -1, have_init[NPARAM + 1];
 
 /* ---- the fixture reader: whitespace-separated tokens, '#' comments ------------ */
@@ -136,8 +139,9 @@ static int param_index(const char *name) {
     return -1;
 }
 
-/* "init NAME COUNT v..." or "final NAME COUNT v..." */
-static int read_param(int final) {
+/* "init NAME COUNT v...", "grad NAME COUNT v..." or "final NAME COUNT v..."
+ * (kind 'i', 'g', 'f') */
+static int read_param(int kind) {
     char name[256];
     if (!token(name, sizeof name))
         return fail("a parameter name is missing%s", "");
@@ -145,15 +149,16 @@ static int read_param(int final) {
     if (i < 0)
         return fail("the model has no parameter '%s'", name);
     nn_param p = API(param)(&model, i);
-    if (final ? want_final[i] != NULL : have_init[i])
+    double **keep = kind == 'f' ? &want_final[i] : kind == 'g' ? &want_grad[i] : NULL;
+    if (keep ? *keep != NULL : have_init[i])
         return fail("parameter '%s' given twice", name);
     double *v = malloc(sizeof(double) * (size_t)p.size);
     if (!v || !numbers(v, p.size, name)) {
         free(v);
         return 0;
     }
-    if (final) {
-        want_final[i] = v;
+    if (keep) {
+        *keep = v;
         return 1;
     }
     for (long j = 0; j < p.size; j++)
@@ -235,8 +240,8 @@ static int read_fixture(void) {
             ok = have_y = read_target();
         else if (strcmp(tok, "loss") == 0)
             ok = read_losses();
-        else if (strcmp(tok, "init") == 0 || strcmp(tok, "final") == 0)
-            ok = read_param(tok[0] == 'f');
+        else if (strcmp(tok, "init") == 0 || strcmp(tok, "final") == 0 || strcmp(tok, "grad") == 0)
+            ok = read_param(tok[0]);
         else
             return fail("unknown keyword '%s'", tok);
         if (!ok)
@@ -244,9 +249,14 @@ static int read_fixture(void) {
     }
     if (!have_net || !have_x || !have_y || steps < 0)
         return fail("the fixture lacks network, input, target or loss%s", "");
-    for (int i = 0; i < NPARAM; i++)
+    int grads = 0;
+    for (int i = 0; i < NPARAM; i++) {
         if (!have_init[i] || !want_final[i])
             return fail("the fixture lacks the init or final value of '%s'", API(param)(&model, i).name);
+        grads += want_grad[i] != NULL;
+    }
+    if (grads != 0 && grads != NPARAM)
+        return fail("the fixture gives the gradients of some parameters only%s", "");
     return 1;
 }
 
@@ -294,15 +304,27 @@ int main(int argc, char **argv) {
     int ok = read_fixture();
     fclose(fx);
     if (!ok) {
-        for (int i = 0; i < NPARAM; i++)
+        for (int i = 0; i < NPARAM; i++) {
             free(want_final[i]);
+            free(want_grad[i]);
+        }
         return 1;
     }
 
     static float got_loss[MAX_STEPS];
-    for (int s = 0; s < steps; s++)
+    long bad = 0;
+    for (int s = 0; s < steps; s++) {
         got_loss[s] = API(train_step)(&model, x, y, batch);
-    long bad = compare("loss", got_loss, want_loss, steps);
+        for (int i = 0; i < NPARAM && s == 0; i++) { /* the gradients stay until the next backward */
+            nn_param p = API(param)(&model, i);
+            char what[300];
+            snprintf(what, sizeof what, "grad of %s", p.name);
+            if (want_grad[i])
+                bad += compare(what, p.grad, want_grad[i], p.size);
+            free(want_grad[i]);
+        }
+    }
+    bad += compare("loss", got_loss, want_loss, steps);
     for (int i = 0; i < NPARAM; i++) {
         nn_param p = API(param)(&model, i);
         bad += compare(p.name, p.value, want_final[i], p.size);
