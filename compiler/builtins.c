@@ -82,19 +82,20 @@ static const Builtin builtins[] = {
     /* optimizers: configured by optim.c */
     {"sgd",      CK_OPT, 5, {NUM("lr", NULL), NUM("momentum", "0"), NUM("dampening", "0"),
                   BOOL("nesterov", "false"), NUM("weight_decay", "0")}, 0, OP__COUNT, 0},
-    {"adagrad",  CK_OPT, 3, {NUM("lr", "0.01"), NUM("eps", "1e-10"), NUM("weight_decay", "0")}, 0, OP__COUNT, 1},
+    {"adagrad",  CK_OPT, 3, {NUM("lr", "0.01"), NUM("eps", "1e-10"), NUM("weight_decay", "0")}, 0, OP__COUNT, 0},
     {"rmsprop",  CK_OPT, 5, {NUM("lr", "0.01"), NUM("alpha", "0.99"), NUM("eps", "1e-8"),
-                  NUM("momentum", "0"), NUM("weight_decay", "0")}, 0, OP__COUNT, 1},
+                  NUM("momentum", "0"), NUM("weight_decay", "0")}, 0, OP__COUNT, 0},
     {"adadelta", CK_OPT, 4, {NUM("lr", "1.0"), NUM("rho", "0.9"), NUM("eps", "1e-6"),
-                  NUM("weight_decay", "0")}, 0, OP__COUNT, 1},
+                  NUM("weight_decay", "0")}, 0, OP__COUNT, 0},
     {"adam",     CK_OPT, 6, {NUM("lr", "1e-3"), NUM("beta1", "0.9"), NUM("beta2", "0.999"),
                   NUM("eps", "1e-8"), NUM("weight_decay", "0"), BOOL("amsgrad", "false")}, 0, OP__COUNT, 0},
     {"adamw",    CK_OPT, 6, {NUM("lr", "1e-3"), NUM("beta1", "0.9"), NUM("beta2", "0.999"),
-                  NUM("eps", "1e-8"), NUM("weight_decay", "0.01"), BOOL("amsgrad", "false")}, 0, OP__COUNT, 1},
-    {"adamax",   CK_OPT, 4, {NUM("lr", "2e-3"), NUM("beta1", "0.9"), NUM("beta2", "0.999"),
-                  NUM("eps", "1e-8")}, 0, OP__COUNT, 1},
-    {"nadam",    CK_OPT, 5, {NUM("lr", "2e-3"), NUM("beta1", "0.9"), NUM("beta2", "0.999"),
-                  NUM("eps", "1e-8"), NUM("momentum_decay", "4e-3")}, 0, OP__COUNT, 1},
+                  NUM("eps", "1e-8"), NUM("weight_decay", "0.01"), BOOL("amsgrad", "false")}, 0, OP__COUNT, 0},
+    /* adamax and nadam: weight_decay is an extension (PyTorch has it), after LANGUAGE.md's arguments */
+    {"adamax",   CK_OPT, 5, {NUM("lr", "2e-3"), NUM("beta1", "0.9"), NUM("beta2", "0.999"),
+                  NUM("eps", "1e-8"), NUM("weight_decay", "0")}, 0, OP__COUNT, 0},
+    {"nadam",    CK_OPT, 6, {NUM("lr", "2e-3"), NUM("beta1", "0.9"), NUM("beta2", "0.999"),
+                  NUM("eps", "1e-8"), NUM("momentum_decay", "4e-3"), NUM("weight_decay", "0")}, 0, OP__COUNT, 0},
 
     /* learning-rate schedules */
     {"step",        CK_SCHED, 2, {INT("step_size", NULL), NUM("gamma", "0.1")}, 0, OP__COUNT, 1},

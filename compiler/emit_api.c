@@ -128,6 +128,10 @@ static void emit_struct(Emit *e, const Names *nm) {
         emit_line(e, "} io; /* the caller's arrays in the current call */");
     }
     emit_line(e, "double lr;  /* learning rate */");
+    double init;
+    const char *scalar = has_training(g) ? optim_scalar(&g->opt, &init) : NULL;
+    if (scalar)
+        emit_line(e, "double %s; /* optimizer state */", scalar);
     emit_line(e, "long step;  /* optimizer updates done */");
     emit_line(e, "long epoch; /* epochs ended */");
     emit_line(e, "float loss; /* the loss of the last training forward */");
@@ -354,6 +358,10 @@ static void emit_init(Emit *e, const Names *nm) {
     for (int i = 0; i < g->nparams; i++)
         emit_param_init(e, &g->params[i], i);
     emit_line(e, "m->lr = %.17g;", has_training(g) ? g->opt.lr : 0.0);
+    double init;
+    const char *scalar = has_training(g) ? optim_scalar(&g->opt, &init) : NULL;
+    if (scalar)
+        emit_line(e, "m->%s = %.17g;", scalar, init);
     emit_close(e);
 }
 

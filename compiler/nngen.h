@@ -306,7 +306,10 @@ typedef struct Output {
     int node;                   /* in FN_INFER */
 } Output;
 
-typedef enum OptKind { OPT_NONE, OPT_SGD, OPT_ADAM } OptKind;
+typedef enum OptKind {
+    OPT_NONE, OPT_SGD, OPT_ADAM,
+    OPT_ADAGRAD, OPT_RMSPROP, OPT_ADADELTA, OPT_ADAMW, OPT_ADAMAX, OPT_NADAM
+} OptKind;
 
 typedef struct Optimizer {
     OptKind kind;
@@ -512,6 +515,21 @@ void adam_update_emit(Emit *e, const Node *n);
 void sgd_prologue(Emit *e, const Optimizer *o);
 void adam_prologue(Emit *e, const Optimizer *o);
 
+/* ---------------------------------------------------------- ops/adaptive.c hooks */
+/* adagrad, rmsprop, adadelta, adamw, adamax, nadam: update kernels, their
+ * FLOP count and per-step prologues (adagrad, rmsprop, adadelta use
+ * sgd_prologue: the learning rate alone). */
+void adagrad_update_emit(Emit *e, const Node *n);
+void rmsprop_update_emit(Emit *e, const Node *n);
+void adadelta_update_emit(Emit *e, const Node *n);
+void adamw_update_emit(Emit *e, const Node *n);
+void adamax_update_emit(Emit *e, const Node *n);
+void nadam_update_emit(Emit *e, const Node *n);
+double adaptive_update_flops(const Graph *g, const Node *n, int batch);
+void adamw_prologue(Emit *e, const Optimizer *o);
+void adamax_prologue(Emit *e, const Optimizer *o);
+void nadam_prologue(Emit *e, const Optimizer *o);
+
 /* ---------------------------------------------------------------- shape.c */
 int shape_broadcast(Graph *g, Node *n, const Shape *a, const Shape *b, Shape *out);
 int shape_check_node(Graph *g, int id);  /* runs the op's rule; -1 on error */
@@ -664,6 +682,9 @@ int optim_build(Graph *g);
 int optim_state(const Optimizer *o, const char **names);
 /* The optimizer's per-step prologue of NET_run_update (emit_function's hook). */
 void optim_prologue(Emit *e);
+/* The optimizer's scalar state (a double member of the model struct, e.g.
+ * nadam's "mu_product") and its initial value; NULL when it has none. */
+const char *optim_scalar(const Optimizer *o, double *init);
 
 /* ---------------------------------------------------------- passes/pass.c */
 typedef struct PassOptions {

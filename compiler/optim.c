@@ -3,9 +3,15 @@
  * 1.13's constructors validate them, and the update nodes (one per
  * parameter that has a gradient, FN_UPDATE) that ops/update.c emits.
  *
- * Optimizer.hp[] per kind:
- *   sgd:  0 momentum, 1 dampening, 2 nesterov, 3 weight_decay
- *   adam: 0 beta1, 1 beta2, 2 eps, 3 weight_decay, 4 amsgrad
+ * Optimizer.hp[] per kind (the builtin row's arguments after lr, in order):
+ *   sgd:      0 momentum, 1 dampening, 2 nesterov, 3 weight_decay
+ *   adam:     0 beta1, 1 beta2, 2 eps, 3 weight_decay, 4 amsgrad
+ *   adamw:    as adam (weight_decay decoupled)
+ *   adagrad:  0 eps, 1 weight_decay
+ *   rmsprop:  0 alpha, 1 eps, 2 momentum, 3 weight_decay
+ *   adadelta: 0 rho, 1 eps, 2 weight_decay
+ *   adamax:   0 beta1, 1 beta2, 2 eps, 3 weight_decay
+ *   nadam:    0 beta1, 1 beta2, 2 eps, 3 momentum_decay, 4 weight_decay
  * The learning rate is runtime state (NET_set_lr); its initial value is lr.
  */
 #include <string.h>
@@ -41,6 +47,44 @@ static int validate_adam(const Bound *b) {
     return bad;
 }
 
+/* PyTorch 1.13 Adagrad.__init__ checks (lr_decay and initial_accumulator_value are 0) */
+static int validate_adagrad(const Bound *b) {
+    int bad = check(b, 0, "learning rate", b->num[0] >= 0, ">= 0");
+    bad |= check(b, 1, "eps", b->num[1] >= 0, ">= 0");
+    bad |= check(b, 2, "weight_decay", b->num[2] >= 0, ">= 0");
+    return bad;
+}
+
+/* PyTorch 1.13 RMSprop.__init__ checks (alpha > 1 passes there too) */
+static int validate_rmsprop(const Bound *b) {
+    int bad = check(b, 0, "learning rate", b->num[0] >= 0, ">= 0");
+    bad |= check(b, 1, "alpha", b->num[1] >= 0, ">= 0");
+    bad |= check(b, 2, "eps", b->num[2] >= 0, ">= 0");
+    bad |= check(b, 3, "momentum", b->num[3] >= 0, ">= 0");
+    bad |= check(b, 4, "weight_decay", b->num[4] >= 0, ">= 0");
+    return bad;
+}
+
+/* PyTorch 1.13 Adadelta.__init__ checks */
+static int validate_adadelta(const Bound *b) {
+    int bad = check(b, 0, "learning rate", b->num[0] >= 0, ">= 0");
+    bad |= check(b, 1, "rho", b->num[1] >= 0 && b->num[1] <= 1, "in [0, 1]");
+    bad |= check(b, 2, "eps", b->num[2] >= 0, ">= 0");
+    bad |= check(b, 3, "weight_decay", b->num[3] >= 0, ">= 0");
+    return bad;
+}
+
+/* PyTorch 1.13 NAdam.__init__ checks */
+static int validate_nadam(const Bound *b) {
+    int bad = check(b, 0, "learning rate", b->num[0] >= 0, ">= 0");
+    bad |= check(b, 1, "beta1", b->num[1] >= 0 && b->num[1] < 1, "in [0, 1)");
+    bad |= check(b, 2, "beta2", b->num[2] >= 0 && b->num[2] < 1, "in [0, 1)");
+    bad |= check(b, 3, "eps", b->num[3] >= 0, ">= 0");
+    bad |= check(b, 4, "momentum_decay", b->num[4] >= 0, ">= 0");
+    bad |= check(b, 5, "weight_decay", b->num[5] >= 0, ">= 0");
+    return bad;
+}
+
 /* ---- the optimizer table ---------------------------------------------------------- */
 
 /* sgd: a momentum buffer when momentum != 0 */
@@ -60,6 +104,40 @@ static int state_adam(const Optimizer *o, const char **names) {
     return o->hp[4] ? 3 : 2;
 }
 
+static int state_adagrad(const Optimizer *o, const char **names) {
+    (void)o;
+    names[0] = "adagrad_sum";
+    return 1;
+}
+
+/* rmsprop: the square average, and a momentum buffer when momentum > 0 */
+static int state_rmsprop(const Optimizer *o, const char **names) {
+    names[0] = "rmsprop_sq";
+    names[1] = "rmsprop_buf";
+    return o->hp[2] > 0 ? 2 : 1;
+}
+
+static int state_adadelta(const Optimizer *o, const char **names) {
+    (void)o;
+    names[0] = "adadelta_sq";
+    names[1] = "adadelta_acc";
+    return 2;
+}
+
+static int state_adamax(const Optimizer *o, const char **names) {
+    (void)o;
+    names[0] = "adam_m";
+    names[1] = "adamax_inf";
+    return 2;
+}
+
+static int state_nadam(const Optimizer *o, const char **names) {
+    (void)o;
+    names[0] = "adam_m";
+    names[1] = "adam_v";
+    return 2;
+}
+
 /* One row per optimizer: everything nngen knows about it. Adding one is a
  * row here, its validation and state above, its update op (ops.def) with
  * its emitter and per-step prologue (ops/update.c). */
@@ -70,11 +148,20 @@ typedef struct OptRule {
     int (*validate)(const Bound *b);            /* PyTorch 1.13's constructor checks; 1 if bad */
     int (*state)(const Optimizer *o, const char **names); /* per-parameter state arrays */
     void (*prologue)(Emit *e, const Optimizer *o);        /* per-step scalars of NET_run_update */
+    const char *scalar;                         /* a double of the model struct, or NULL */
+    double scalar_init;                         /* its value after NET_init */
 } OptRule;
 
+/* adamw and adamax validate as adam (the same checks, at the same argument positions) */
 static const OptRule opt_rules[] = {
-    {"sgd", OPT_SGD, OP_SGD_UPDATE, validate_sgd, state_sgd, sgd_prologue},
-    {"adam", OPT_ADAM, OP_ADAM_UPDATE, validate_adam, state_adam, adam_prologue},
+    {"sgd", OPT_SGD, OP_SGD_UPDATE, validate_sgd, state_sgd, sgd_prologue, NULL, 0},
+    {"adam", OPT_ADAM, OP_ADAM_UPDATE, validate_adam, state_adam, adam_prologue, NULL, 0},
+    {"adagrad", OPT_ADAGRAD, OP_ADAGRAD_UPDATE, validate_adagrad, state_adagrad, sgd_prologue, NULL, 0},
+    {"rmsprop", OPT_RMSPROP, OP_RMSPROP_UPDATE, validate_rmsprop, state_rmsprop, sgd_prologue, NULL, 0},
+    {"adadelta", OPT_ADADELTA, OP_ADADELTA_UPDATE, validate_adadelta, state_adadelta, sgd_prologue, NULL, 0},
+    {"adamw", OPT_ADAMW, OP_ADAMW_UPDATE, validate_adam, state_adam, adamw_prologue, NULL, 0},
+    {"adamax", OPT_ADAMAX, OP_ADAMAX_UPDATE, validate_adam, state_adamax, adamax_prologue, NULL, 0},
+    {"nadam", OPT_NADAM, OP_NADAM_UPDATE, validate_nadam, state_nadam, nadam_prologue, "mu_product", 1.0},
 };
 
 static const OptRule *find_rule(const char *name) {
@@ -122,6 +209,14 @@ int optim_configure(LowerCtx *c, const Stmt *s) {
 int optim_state(const Optimizer *o, const char **names) {
     const OptRule *rule = rule_of(o);
     return rule ? rule->state(o, names) : 0;
+}
+
+const char *optim_scalar(const Optimizer *o, double *init) {
+    const OptRule *rule = rule_of(o);
+    if (!rule || !rule->scalar)
+        return NULL;
+    *init = rule->scalar_init;
+    return rule->scalar;
 }
 
 void optim_prologue(Emit *e) {

@@ -73,7 +73,11 @@ static const char *c_ident(Arena *a, const char *name) {
         "scale", "step_size", "sum", "tsum", "zr", "bytes", "rng", "seed", "path", "classes",
         "momentum", "adam_m", "adam_v", "adam_vmax", "expf", "logf", "tanhf", "sqrtf", "fabsf", "powf",
         "erff", "expm1f", "log1pf", "pow", "sqrt", "isfinite", "offsetof", "size_t", "int32_t",
-        "uint32_t", "uint64_t", "NULL", "NAN", "INFINITY"};
+        "uint32_t", "uint64_t", "NULL", "NAN", "INFINITY",
+        /* the other optimizers (ops/adaptive.c) */
+        "adagrad_sum", "rmsprop_sq", "rmsprop_buf", "adadelta_sq", "adadelta_acc", "adamax_inf", "avg",
+        "delta", "decay", "decayed", "ag", "denom", "clr", "bc2", "mu", "mu_next", "mu_product_next",
+        "c_grad", "c_avg"};
     char *s = arena_strdup(a, name);
     for (char *c = s; *c; c++)
         if (*c == '.')

@@ -185,6 +185,30 @@ for name, opt in [
         ("adam_betas", adam(lr=0.02, betas=(0.8, 0.99), eps=1e-6)),
 ]:
     CASES.append(Case("opt_" + name, loss="cross_entropy", opt=opt, comment="the optimizer " + opt[0]))
+for name, o in [
+        ("adagrad_default", optimizer("adagrad")),
+        ("adagrad", optimizer("adagrad", lr=0.1)),
+        ("adagrad_weight_decay", optimizer("adagrad", lr=0.1, eps=1e-6, weight_decay=0.05)),
+        ("rmsprop_default", optimizer("rmsprop")),
+        ("rmsprop", optimizer("rmsprop", lr=0.005, alpha=0.9)),
+        ("rmsprop_momentum", optimizer("rmsprop", lr=0.005, momentum=0.8)),
+        ("rmsprop_weight_decay", optimizer("rmsprop", lr=0.005, alpha=0.95, eps=1e-6, momentum=0.5,
+                                           weight_decay=0.05)),
+        ("adadelta_default", optimizer("adadelta")),
+        ("adadelta", optimizer("adadelta", lr=2.0, rho=0.8, eps=1e-4)),
+        ("adadelta_weight_decay", optimizer("adadelta", lr=2.0, weight_decay=0.05)),
+        ("adamw_default", optimizer("adamw")),
+        ("adamw", optimizer("adamw", lr=0.02, beta1=0.8, beta2=0.99, weight_decay=0.1)),
+        ("adamw_no_decay", optimizer("adamw", lr=0.02, weight_decay=0)),
+        ("adamw_amsgrad", optimizer("adamw", lr=0.02, weight_decay=0.05, amsgrad=True)),
+        ("adamax_default", optimizer("adamax")),
+        ("adamax", optimizer("adamax", lr=0.02, beta1=0.8, beta2=0.99, eps=1e-6)),
+        ("adamax_weight_decay", optimizer("adamax", lr=0.02, weight_decay=0.05)),
+        ("nadam_default", optimizer("nadam")),
+        ("nadam", optimizer("nadam", lr=0.02, beta1=0.8, beta2=0.99, eps=1e-6, momentum_decay=0.05)),
+        ("nadam_weight_decay", optimizer("nadam", lr=0.02, weight_decay=0.05)),
+]:
+    CASES.append(Case("opt_" + name, loss="cross_entropy", opt=o, comment="the optimizer " + o[0]))
 CASES.append(Case("opt_adam_mse", loss="mse", act="relu", opt=adam(lr=0.02, weight_decay=0.01, amsgrad=True),
                   comment="adam with weight decay and amsgrad on mse"))
 for name, reg, style in [
