@@ -208,3 +208,17 @@ int layer_cross_entropy(LowerCtx *c, const Expr *call, const Bound *b) {
     Op op = c->g->nodes[y].op == OP_LABEL ? OP_CE_CLASS : OP_CE_PROB;
     return lower_node2(c, op, call->loc, b->node[0], y);
 }
+
+/* smooth_l1(pred, t, beta): beta >= 0 (PyTorch refuses a negative one; 0 is
+ * the l1 loss); hinge(z, y, margin): any margin, as MultiMarginLoss */
+int layer_loss_arg(LowerCtx *c, const Expr *call, const Bound *b) {
+    const Builtin *bi = builtin_find(call->str);
+    if (bi->op == OP_SMOOTH_L1 && b->num[2] < 0) {
+        diag_error(b->loc[2], "smooth_l1's beta must be >= 0, got %g", b->num[2]);
+        return -1;
+    }
+    int id = lower_node2(c, bi->op, call->loc, b->node[0], b->node[1]);
+    if (id >= 0)
+        ir_node(c->g, id)->f[0] = b->num[2];
+    return id;
+}

@@ -515,6 +515,16 @@ void adam_update_emit(Emit *e, const Node *n);
 void sgd_prologue(Emit *e, const Optimizer *o);
 void adam_prologue(Emit *e, const Optimizer *o);
 
+/* --------------------------------------------------------- ops/loss_more.c hooks */
+/* smooth_l1, log_cosh, msle, kl_div, hinge (shape and derivative rules: loss.c's) */
+void loss_more_emit(Emit *e, const Node *n);
+void hinge_emit(Emit *e, const Node *n);
+void smooth_l1_grad_expr(Buf *out, const Node *n, const char *const *args);
+void log_cosh_grad_expr(Buf *out, const Node *n, const char *const *args);
+void msle_grad_expr(Buf *out, const Node *n, const char *const *args);
+void kl_div_grad_expr(Buf *out, const Node *n, const char *const *args);
+void hinge_grad_emit(Emit *e, const Node *n);
+
 /* ---------------------------------------------------------- ops/adaptive.c hooks */
 /* adagrad, rmsprop, adadelta, adamw, adamax, nadam: update kernels, their
  * FLOP count and per-step prologues (adagrad, rmsprop, adadelta use
@@ -656,6 +666,7 @@ int layer_dense(LowerCtx *c, const Expr *call, const Bound *b);
 int layer_loss(LowerCtx *c, const Expr *call, const Bound *b);
 int layer_cross_entropy(LowerCtx *c, const Expr *call, const Bound *b);
 int layer_matmul(LowerCtx *c, Loc loc, int a, int b);                /* the @ operator */
+int layer_loss_arg(LowerCtx *c, const Expr *call, const Bound *b);   /* smooth_l1(beta), hinge(margin) */
 
 /* ------------------------------------------------------------- autodiff.c */
 /* Builds FN_BACKWARD from g->loss_train to every parameter. */

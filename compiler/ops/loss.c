@@ -32,6 +32,9 @@ static const struct {
     {OP_MSE, OP_MSE_GRAD, 1},   {OP_MAE, OP_MAE_GRAD, 1},   {OP_HUBER, OP_HUBER_GRAD, 1},
     {OP_BCE, OP_BCE_GRAD, 0},   {OP_BCE_LOGITS, OP_BCE_LOGITS_GRAD, 0},
     {OP_CE_CLASS, OP_CE_CLASS_GRAD, 0}, {OP_CE_PROB, OP_CE_PROB_GRAD, 0}, {OP_NLL, OP_NLL_GRAD, 0},
+    /* ops/loss_more.c */
+    {OP_SMOOTH_L1, OP_SMOOTH_L1_GRAD, 1}, {OP_LOG_COSH, OP_LOG_COSH_GRAD, 1}, {OP_MSLE, OP_MSLE_GRAD, 0},
+    {OP_KL_DIV, OP_KL_DIV_GRAD, 0}, {OP_HINGE, OP_HINGE_GRAD, 0},
 };
 
 /* ---- shapes ------------------------------------------------------------------ */

@@ -77,7 +77,9 @@ static const char *c_ident(Arena *a, const char *name) {
         /* the other optimizers (ops/adaptive.c) */
         "adagrad_sum", "rmsprop_sq", "rmsprop_buf", "adadelta_sq", "adadelta_acc", "adamax_inf", "avg",
         "delta", "decay", "decayed", "ag", "denom", "clr", "bc2", "mu", "mu_next", "mu_product_next",
-        "c_grad", "c_avg"};
+        "c_grad", "c_avg",
+        /* the other losses (ops/loss_more.c) */
+        "tt", "sh", "yr", "dr", "hv", "sinhf"};
     char *s = arena_strdup(a, name);
     for (char *c = s; *c; c++)
         if (*c == '.')

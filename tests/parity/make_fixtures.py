@@ -85,7 +85,11 @@ ACTS = {
 
 # ---- losses: target kind, output head, .nn loss text, torch loss ----------------
 # head: "none" (the loss reads the logits z), "sigmoid" (p = sigmoid(z)),
-# "log_softmax" (lp = log_softmax(z)).
+# "log_softmax" (lp = log_softmax(z)), "shifted_exp" (p = exp(z) - 0.5, above
+# -1 as msle needs, negative too).
+# target kinds: "real" uniform in [-1.2, 1.2], "wide" in [-3, 3], "unit" in
+# [0.05, 0.95], "prob" softmax rows, "prob0" softmax rows with zeros (0 log 0),
+# "class" labels.
 
 
 def huber_kinks(pred, y):
@@ -94,6 +98,41 @@ def huber_kinks(pred, y):
     small, large = (d < 0.5).sum().item(), (d > 0.5).sum().item()
     assert small > 0 and large > 0, "huber: both branches must occur (%d, %d)" % (small, large)
     return near
+
+
+def smooth_l1_kinks(beta):
+    def kinks(pred, y):
+        d = (pred - y).abs()
+        if beta == 0:
+            return d.min().item()
+        small, large = (d < beta).sum().item(), (d > beta).sum().item()
+        assert small > 0 and large > 0, "smooth_l1: both branches must occur (%d, %d)" % (small, large)
+        return (d - beta).abs().min().item()
+    return kinks
+
+
+def log_cosh(pred, y):
+    return torch.log(torch.cosh(pred - y)).mean()
+
+
+def log_cosh_branches(pred, y):
+    """nngen computes log(cosh(d)) one way below |d| = 1 and another above: use both"""
+    d = (pred - y).abs()
+    assert (d < 1).sum().item() > 0 and (d > 1).sum().item() > 0, "log_cosh: both formulas must occur"
+    return (d - 1).abs().min().item()
+
+
+def msle(pred, y):
+    return ((torch.log(1 + pred) - torch.log(1 + y)) ** 2).mean()
+
+
+def hinge_kinks(margin):
+    def kinks(z, y):
+        zy = z.gather(1, y.view(-1, 1))
+        terms = margin - zy + z
+        terms = terms.masked_fill(F.one_hot(y, z.shape[1]).bool(), 1.0)   # k == y is no term
+        return terms.abs().min().item()
+    return kinks
 
 
 LOSSES = {
@@ -105,6 +144,17 @@ LOSSES = {
     "cross_entropy": ("class", "none", "cross_entropy({}, y)", F.cross_entropy, None),
     "cross_entropy_prob": ("prob", "none", "cross_entropy({}, y)", F.cross_entropy, None),
     "nll": ("class", "log_softmax", "nll({}, y)", F.nll_loss, None),
+    "smooth_l1": ("real", "none", "smooth_l1({}, y, beta=0.5)", lambda p, y: F.smooth_l1_loss(p, y, beta=0.5),
+                  smooth_l1_kinks(0.5)),
+    "smooth_l1_default": ("wide", "none", "smooth_l1({}, y)", F.smooth_l1_loss, smooth_l1_kinks(1.0)),
+    "smooth_l1_beta0": ("real", "none", "smooth_l1({}, y, 0)", lambda p, y: F.smooth_l1_loss(p, y, beta=0.0),
+                        smooth_l1_kinks(0.0)),
+    "log_cosh": ("wide", "none", "log_cosh({}, y)", log_cosh, log_cosh_branches),
+    "msle": ("unit", "shifted_exp", "msle({}, y)", msle, None),
+    "kl_div": ("prob0", "log_softmax", "kl_div({}, y)", lambda lp, y: F.kl_div(lp, y, reduction="batchmean"), None),
+    "hinge": ("class", "none", "hinge({}, y)", F.multi_margin_loss, hinge_kinks(1.0)),
+    "hinge_margin": ("class", "none", "hinge({}, y, margin=0.4)", lambda z, y: F.multi_margin_loss(z, y, margin=0.4),
+                     hinge_kinks(0.4)),
 }
 
 # ---- optimizers: .nn text and the torch.optim constructor ------------------------
@@ -170,7 +220,9 @@ class Case:
 CASES = []
 for loss, act in [("mse", "tanh"), ("mae", "tanh"), ("huber", "tanh"), ("bce", "tanh"),
                   ("bce_logits", "sigmoid"), ("cross_entropy", "tanh"), ("cross_entropy_prob", "tanh"),
-                  ("nll", "relu")]:
+                  ("nll", "relu"), ("smooth_l1", "tanh"), ("smooth_l1_default", "tanh"),
+                  ("smooth_l1_beta0", "tanh"), ("log_cosh", "tanh"), ("msle", "tanh"), ("kl_div", "tanh"),
+                  ("hinge", "tanh"), ("hinge_margin", "sigmoid")]:
     CASES.append(Case("loss_" + loss, loss=loss, act=act, comment="the loss %s, plain sgd" % loss))
 for name, opt in [
         ("sgd", sgd(0.2)),
@@ -259,6 +311,9 @@ def nn_text(case):
     elif head == "log_softmax":
         lines.append("lp = log_softmax(z)")
         out = "lp"
+    elif head == "shifted_exp":
+        lines.append("p = exp(z) - 0.5")
+        out = "p"
     lines.append("loss " + loss_text.format(out))
     for kind_r, lam, names in case.reg:
         lines.append("regularize %s(%s)" % (kind_r, ", ".join(["%g" % lam] + list(names))))
@@ -282,10 +337,14 @@ def draw(case):
     kind = LOSSES[case.loss][0]
     if kind == "real":
         y = rng.uniform(-1.2, 1.2, size=(BATCH, K)).astype(f32)
+    elif kind == "wide":
+        y = rng.uniform(-3.0, 3.0, size=(BATCH, K)).astype(f32)
     elif kind == "unit":
         y = rng.uniform(0.05, 0.95, size=(BATCH, K)).astype(f32)
-    elif kind == "prob":
+    elif kind in ("prob", "prob0"):
         z = rng.normal(0.0, 1.5, size=(BATCH, K))
+        if kind == "prob0":   # a zero in every other row: 0 log 0 = 0
+            z[0::2, 0] = -np.inf
         y = (np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)).astype(f32)   # rows sum to 1 (to float32)
     else:
         y = (np.arange(BATCH) % K).astype(np.int32)
@@ -329,7 +388,8 @@ def loss_of(case, net, x, y):
     """the full loss: the loss term plus the regularize terms of LANGUAGE.md"""
     _, head, _, fn, kinks = LOSSES[case.loss]
     pre, z = net(x)
-    out = torch.sigmoid(z) if head == "sigmoid" else F.log_softmax(z, dim=-1) if head == "log_softmax" else z
+    out = (torch.sigmoid(z) if head == "sigmoid" else F.log_softmax(z, dim=-1) if head == "log_softmax"
+           else torch.exp(z) - 0.5 if head == "shifted_exp" else z)
     loss = fn(out, y)
     margins = [kinks(out, y)] if kinks else []
     margins += [(pre - k).abs().min().item() for k in ACTS[case.act][2]]
