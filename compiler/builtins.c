@@ -98,12 +98,13 @@ static const Builtin builtins[] = {
                   NUM("eps", "1e-8"), NUM("momentum_decay", "4e-3"), NUM("weight_decay", "0")}, 0, OP__COUNT, 0},
 
     /* learning-rate schedules */
-    {"step",        CK_SCHED, 2, {INT("step_size", NULL), NUM("gamma", "0.1")}, 0, OP__COUNT, 1},
-    {"exponential", CK_SCHED, 1, {NUM("gamma", NULL)}, 0, OP__COUNT, 1},
-    {"cosine",      CK_SCHED, 2, {INT("t_max", NULL), NUM("eta_min", "0")}, 0, OP__COUNT, 1},
-    {"cosine_restarts", CK_SCHED, 3, {INT("t0", NULL), INT("t_mult", "1"), NUM("eta_min", "0")}, 0, OP__COUNT, 1},
-    {"cyclic",      CK_SCHED, 4, {NUM("base_lr", NULL), NUM("max_lr", NULL), INT("step_size_up", NULL),
-                     STR("mode", "\"triangular\"")}, 0, OP__COUNT, 1},
+    {"step",        CK_SCHED, 2, {INT("step_size", NULL), NUM("gamma", "0.1")}, 0, OP__COUNT, 0},
+    {"exponential", CK_SCHED, 1, {NUM("gamma", NULL)}, 0, OP__COUNT, 0},
+    {"cosine",      CK_SCHED, 2, {INT("t_max", NULL), NUM("eta_min", "0")}, 0, OP__COUNT, 0},
+    {"cosine_restarts", CK_SCHED, 3, {INT("t0", NULL), INT("t_mult", "1"), NUM("eta_min", "0")}, 0, OP__COUNT, 0},
+    /* gamma (exp_range's, PyTorch's default 1.0) is an extension */
+    {"cyclic",      CK_SCHED, 5, {NUM("base_lr", NULL), NUM("max_lr", NULL), INT("step_size_up", NULL),
+                     STR("mode", "\"triangular\""), NUM("gamma", "1.0")}, 0, OP__COUNT, 0},
 
     /* initializers */
     {"zeros",          CK_INIT, 0, {{0}}, 0, OP__COUNT, 0},

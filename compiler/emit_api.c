@@ -132,6 +132,8 @@ static void emit_struct(Emit *e, const Names *nm) {
     const char *scalar = has_training(g) ? optim_scalar(&g->opt, &init) : NULL;
     if (scalar)
         emit_line(e, "double %s; /* optimizer state */", scalar);
+    if (has_training(g))
+        sched_emit_member(e);
     emit_line(e, "long step;  /* optimizer updates done */");
     emit_line(e, "long epoch; /* epochs ended */");
     emit_line(e, "float loss; /* the loss of the last training forward */");
@@ -357,11 +359,13 @@ static void emit_init(Emit *e, const Names *nm) {
     emit_line(e, "    bytes[i] = 0;");
     for (int i = 0; i < g->nparams; i++)
         emit_param_init(e, &g->params[i], i);
-    emit_line(e, "m->lr = %.17g;", has_training(g) ? g->opt.lr : 0.0);
+    emit_line(e, "m->lr = %.17g;", has_training(g) ? sched_initial_lr(g) : 0.0);
     double init;
     const char *scalar = has_training(g) ? optim_scalar(&g->opt, &init) : NULL;
     if (scalar)
         emit_line(e, "m->%s = %.17g;", scalar, init);
+    if (has_training(g))
+        sched_emit_init(e);
     emit_close(e);
 }
 
@@ -471,14 +475,17 @@ static void emit_training_api(Emit *e, const Names *nm) {
     }
     emit_line(e, "%s_run_update(m);", N);
     emit_line(e, "m->step++;");
+    sched_emit_update(e);
     emit_close(e);
     emit_line(e, "%s", "");
     emit_open(e, "void %s_epoch_end(%s *m)", N, N);
     emit_line(e, "m->epoch++;");
+    sched_emit_epoch(e);
     emit_close(e);
     emit_line(e, "%s", "");
     emit_open(e, "void %s_set_lr(%s *m, float lr)", N, N);
     emit_line(e, "m->lr = lr;");
+    sched_emit_set_lr(e);
     emit_close(e);
     emit_line(e, "%s", "");
     emit_open(e, "float %s_get_lr(const %s *m)", N, N);

@@ -934,9 +934,7 @@ static int lower_statement(LowerCtx *c, const Stmt *s, int *loss) {
     case ST_OUTPUT: return lower_assign(c, s);
     case ST_LOSS: return (*loss = lower_loss(c, s)) < 0 ? -1 : 0;
     case ST_OPTIMIZER: return c->mode == MODE_INFER ? optim_configure(c, s) : 0;
-    case ST_SCHEDULE:
-        diag_error(s->expr->loc, "learning-rate schedules are not supported yet");
-        return -1;
+    case ST_SCHEDULE: return c->mode == MODE_INFER ? sched_configure(c, s) : 0;
     case ST_REGULARIZE: return 0; /* after the loss: see lower_mode */
     }
     return -1;

@@ -319,6 +319,17 @@ typedef struct Optimizer {
     Loc loc;
 } Optimizer;
 
+typedef enum SchedKind {
+    SCHED_NONE, SCHED_STEP, SCHED_EXPONENTIAL, SCHED_COSINE, SCHED_COSINE_RESTARTS, SCHED_CYCLIC
+} SchedKind;
+
+typedef struct Schedule {
+    SchedKind kind;
+    const char *name; /* as written */
+    double a[8];      /* the arguments, per kind: see schedule.c */
+    Loc loc;
+} Schedule;
+
 typedef struct Graph {
     Arena *arena;
     Node *nodes;
@@ -336,6 +347,7 @@ typedef struct Graph {
     int infer_only;
     int max_batch;
     long arena_floats;    /* set by plan */
+    Schedule sched;       /* the learning-rate schedule (kind SCHED_NONE: none) */
 } Graph;
 
 void ir_init(Graph *g, Arena *a);
@@ -696,6 +708,21 @@ void optim_prologue(Emit *e);
 /* The optimizer's scalar state (a double member of the model struct, e.g.
  * nadam's "mu_product") and its initial value; NULL when it has none. */
 const char *optim_scalar(const Optimizer *o, double *init);
+
+/* ------------------------------------------------------------- schedule.c */
+/* schedule SCHED(k=v, ...): binds and validates the arguments into g->sched. */
+int sched_configure(LowerCtx *c, const Stmt *s);
+/* The learning rate after NET_init: the optimizer's, or cyclic's base_lr. */
+double sched_initial_lr(const Graph *g);
+/* The schedule's code in the generated API (each writes nothing without a
+ * schedule): its struct member, its part of NET_init, of NET_epoch_end
+ * (after the epoch count), of NET_update (after an accepted step) and of
+ * NET_set_lr (after m->lr = lr). */
+void sched_emit_member(Emit *e);
+void sched_emit_init(Emit *e);
+void sched_emit_epoch(Emit *e);
+void sched_emit_update(Emit *e);
+void sched_emit_set_lr(Emit *e);
 
 /* ---------------------------------------------------------- passes/pass.c */
 typedef struct PassOptions {

@@ -27,6 +27,10 @@
  *
  * Attributes: f[] = the optimizer's hyper-parameters (optim.c's hp[]).
  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "nngen.h"
 
 static const char *lit(const Emit *e, double v) {
@@ -37,9 +41,15 @@ static const char *lit(const Emit *e, double v) {
     return s;
 }
 
-/* "0.90000000000000002": a double literal for the prologues */
+/* the shortest double literal that reads back as v ("0.9", "1.0"), for the prologues */
 static const char *dlit(const Emit *e, double v) {
-    return arena_printf(e->g->arena, "%.17g", v);
+    char s[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(s, sizeof s, "%.*g", prec, v);
+        if (strtod(s, NULL) == v)
+            break;
+    }
+    return arena_printf(e->g->arena, "%s%s", s, strpbrk(s, ".en") ? "" : ".0");
 }
 
 /* opens the loop over one parameter: p, g and the state arrays as locals */

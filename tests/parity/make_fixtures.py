@@ -47,6 +47,7 @@ p = t, huber at |p - t| = delta, ...) at every step by a margin that
 float32 rounding cannot cross, and huber to use both of its branches.
 """
 import os
+import warnings
 import zlib
 
 import numpy as np
@@ -64,6 +65,7 @@ K = 3
 KINK_MARGIN = 1e-4
 
 torch.set_default_dtype(torch.float64)
+warnings.filterwarnings("ignore", module="torch.optim.lr_scheduler")   # "get_lr() outside step()" etc.
 
 # ---- hidden activations: .nn text, torch function, kinks (points where the
 #      derivative jumps) -------------------------------------------------------
@@ -207,14 +209,44 @@ def adam(lr=None, betas=None, eps=None, weight_decay=0.0, amsgrad=False):
     return optimizer("adam", **kw)
 
 
+# ---- schedules: .nn text, the torch.optim.lr_scheduler constructor, how it is stepped
+# schedule(NAME, positional..., k=v...): "epoch" schedules are stepped once per
+# epoch (the runner calls NET_epoch_end after each step: one step per epoch),
+# cyclic once per step (NET_update steps it). Both are stepped after
+# opt.step(), as PyTorch asks.
+
+TORCH_SCHED = {"step": ("StepLR", ["step_size", "gamma"]), "exponential": ("ExponentialLR", ["gamma"]),
+               "cosine": ("CosineAnnealingLR", ["T_max", "eta_min"]),
+               "cosine_restarts": ("CosineAnnealingWarmRestarts", ["T_0", "T_mult", "eta_min"]),
+               "cyclic": ("CyclicLR", ["base_lr", "max_lr", "step_size_up", "mode", "gamma"])}
+NN_SCHED_ARGS = {"step": ["step_size", "gamma"], "exponential": ["gamma"], "cosine": ["t_max", "eta_min"],
+                 "cosine_restarts": ["t0", "t_mult", "eta_min"],
+                 "cyclic": ["base_lr", "max_lr", "step_size_up", "mode", "gamma"]}
+
+
+def schedule(name, *pos, **kw):
+    def show(v):
+        return '"%s"' % v if isinstance(v, str) else "%g" % v
+    text = "%s(%s)" % (name, ", ".join([show(v) for v in pos] + ["%s=%s" % (k, show(v)) for k, v in kw.items()]))
+    cls, torch_names = TORCH_SCHED[name]
+    targs = dict(zip(torch_names, pos))
+    targs.update({torch_names[NN_SCHED_ARGS[name].index(k)]: v for k, v in kw.items()})
+    if name == "cyclic":
+        targs["cycle_momentum"] = False
+    return text, lambda o: getattr(torch.optim.lr_scheduler, cls)(o, **targs), (
+        "step" if name == "cyclic" else "epoch")
+
+
 # ---- the cases ------------------------------------------------------------------
 
 
 class Case:
-    def __init__(self, name, loss="mse", act="tanh", opt=None, reg=(), style="dense", comment=""):
+    def __init__(self, name, loss="mse", act="tanh", opt=None, reg=(), style="dense", comment="",
+                 sched=None, steps=STEPS, set_lr=None):
         self.name, self.loss, self.act, self.reg, self.style = name, loss, act, list(reg), style
         self.opt = opt if opt is not None else sgd(0.1)
         self.comment = comment
+        self.sched, self.steps, self.set_lr = sched, steps, set_lr   # set_lr: (step, float32 value)
 
 
 CASES = []
@@ -273,6 +305,32 @@ for name, reg, style in [
     CASES.append(Case(name, loss="mse", reg=reg, style=style,
                       comment="regularize " + ", ".join("%s(%g%s)" % (k, lam, "".join(", " + n for n in names))
                                                         for k, lam, names in reg)))
+EPOCHS = 40
+for name, sched, o, steps, set_lr in [
+        ("step", schedule("step", step_size=7, gamma=0.5), sgd(0.1), EPOCHS, None),
+        ("step_default", schedule("step", 10), sgd(0.2, momentum=0.5), EPOCHS, None),
+        ("exponential", schedule("exponential", 0.9), sgd(0.2), EPOCHS, None),
+        ("exponential_adamw", schedule("exponential", gamma=0.95), optimizer("adamw", lr=0.02, weight_decay=0.1),
+         EPOCHS, None),
+        ("cosine", schedule("cosine", t_max=10, eta_min=0.001), sgd(0.1), EPOCHS, None),
+        ("cosine_default", schedule("cosine", 40), adam(lr=0.01), EPOCHS, None),
+        ("cosine_restarts", schedule("cosine_restarts", t0=5, t_mult=2, eta_min=0.01), sgd(0.1), EPOCHS, None),
+        ("cosine_restarts_default", schedule("cosine_restarts", 7), optimizer("rmsprop", lr=0.003), EPOCHS, None),
+        ("cyclic", schedule("cyclic", 0.01, 0.1, 25), sgd(0.1), 300, None),
+        ("cyclic_triangular2", schedule("cyclic", base_lr=0.005, max_lr=0.1, step_size_up=20, mode="triangular2"),
+         sgd(0.1, momentum=0.5), 300, None),
+        ("cyclic_exp_range", schedule("cyclic", 0.001, 0.02, 30, mode="exp_range", gamma=0.995), adam(), 300,
+         None),
+        ("set_lr_step", schedule("step", 5, gamma=0.5), sgd(0.1), EPOCHS, (12, 0.0625)),
+        ("set_lr_cosine", schedule("cosine", 8, eta_min=0.01), sgd(0.1), EPOCHS, (13, 0.25)),
+        ("set_lr_cosine_restarts", schedule("cosine_restarts", 6, t_mult=2), sgd(0.1), EPOCHS, (9, 0.03125)),
+        ("set_lr_cyclic", schedule("cyclic", 0.01, 0.1, 10), sgd(0.1), 100, (37, 0.0625)),
+        ("set_lr_none", None, adam(lr=0.01), 20, (7, 0.001953125)),
+]:
+    CASES.append(Case("sched_" + name, opt=o, sched=sched, steps=steps, set_lr=set_lr,
+                      comment="the schedule %s, %s%s" % (sched[0] if sched else "none", o[0],
+                                                          ", NET_set_lr(%g) before step %d" % (set_lr[1], set_lr[0])
+                                                          if set_lr else "")))
 for act in ACTS:
     CASES.append(Case("act_" + act, loss="mse", act=act, comment="the hidden activation " + act))
 
@@ -318,6 +376,8 @@ def nn_text(case):
     for kind_r, lam, names in case.reg:
         lines.append("regularize %s(%s)" % (kind_r, ", ".join(["%g" % lam] + list(names))))
     lines.append("optimizer " + case.opt[0])
+    if case.sched:
+        lines.append("schedule " + case.sched[0])
     return "\n".join(lines) + "\n"
 
 
@@ -408,8 +468,15 @@ def train(case, init, x_np, y_np):
     x = torch.from_numpy(x_np.astype(np.float64))
     y = torch.from_numpy(y_np.astype(np.int64)) if y_np.dtype == np.int32 else torch.from_numpy(
         y_np.astype(np.float64))
-    losses, grads = [], None
-    for step in range(STEPS):
+    sched = case.sched[1](opt) if case.sched else None
+    losses, grads, lrs = [], None, []
+    for step in range(case.steps):
+        if case.set_lr and step == case.set_lr[0]:   # NET_set_lr: the lr and the schedule's base
+            for group in opt.param_groups:
+                group["lr"] = case.set_lr[1]
+            if sched:
+                sched.base_lrs = [case.set_lr[1]]
+        lrs.append(opt.param_groups[0]["lr"])
         opt.zero_grad()
         loss, margins = loss_of(case, net, x, y)
         if margins and min(margins) < KINK_MARGIN:
@@ -419,9 +486,11 @@ def train(case, init, x_np, y_np):
         if grads is None:
             grads = {n: net.nngen_grad(n) for n in param_names(case)}
         opt.step()
-    for v in losses + [net.nngen_value(n) for n in param_names(case)] + list(grads.values()):
+        if sched:
+            sched.step()
+    for v in losses + lrs + [net.nngen_value(n) for n in param_names(case)] + list(grads.values()):
         assert np.all(np.isfinite(v)), case.name
-    return losses, grads, {n: net.nngen_value(n) for n in param_names(case)}
+    return losses, grads, {n: net.nngen_value(n) for n in param_names(case)}, lrs
 
 
 # ---- writing ------------------------------------------------------------------------------------
@@ -431,10 +500,10 @@ def numbers(values, fmt, per_line=6):
     return "\n".join("  " + " ".join(flat[i:i + per_line]) for i in range(0, len(flat), per_line))
 
 
-def fixture_text(case, init, x, y, losses, grads, final):
+def fixture_text(case, init, x, y, losses, grads, final, lrs):
     out = ["# PyTorch %s parity fixture for cases/%s.nn, written by make_fixtures.py: do not edit."
            % (torch.__version__, case.name),
-           "# %d steps on the same batch; losses are those returned before each update;" % STEPS,
+           "# %d steps on the same batch; losses are those returned before each update;" % case.steps,
            "# training in float64 from the float32 values below.",
            "network pt_" + case.name, "batch %d" % BATCH,
            "input x %d" % x.size, numbers(x, "%.9g")]
@@ -443,6 +512,12 @@ def fixture_text(case, init, x, y, losses, grads, final):
     else:
         out += ["target y real %d" % y.size, numbers(y, "%.9g")]
     out += ["loss %d" % len(losses), numbers(losses, "%.17g", 3)]
+    if case.sched:
+        out += ["# the learning rate of each step; " + ("NET_epoch_end after each step"
+                if case.sched[2] == "epoch" else "the schedule steps with each update"),
+                "lr %s %d" % (case.sched[2], len(lrs)), numbers(lrs, "%.17g", 3)]
+    if case.set_lr:
+        out += ["set_lr %d %.9g" % case.set_lr]
     for name in param_names(case):
         out += ["init %s %d" % (name, init[name].size), numbers(init[name], "%.9g")]
     for name in param_names(case):
@@ -464,9 +539,9 @@ def main():
     assert len(set(names)) == len(names)
     for case in CASES:
         init, x, y = draw(case)
-        losses, grads, final = train(case, init, x, y)
+        losses, grads, final, lrs = train(case, init, x, y)
         write(os.path.join(HERE, "cases", case.name + ".nn"), nn_text(case))
-        write(os.path.join(HERE, "fixtures", case.name + ".txt"), fixture_text(case, init, x, y, losses, grads, final))
+        write(os.path.join(HERE, "fixtures", case.name + ".txt"), fixture_text(case, init, x, y, losses, grads, final, lrs))
         print("%-22s loss %.6g -> %.6g" % (case.name, losses[0], losses[-1]))
 
 

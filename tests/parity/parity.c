@@ -14,10 +14,16 @@
  * fixture does not set is a failure), runs as many NET_train_step calls
  * as the fixture has losses on its batch, and compares: the loss of each
  * step, the parameters after the last one, and, when the fixture gives
- * them (`grad` lines), every gradient of the first step.
+ * them (`grad` lines), every gradient of the first step. A fixture with
+ * an `lr` trace (schedules) also compares the learning rate NET_get_lr
+ * gives before each step, calls NET_epoch_end after every step when the
+ * trace is per epoch (`lr epoch`: one step per epoch), and NET_set_lr
+ * before the step a `set_lr` line names.
  *
  * Pass rule, per element c (C, float32) against t (PyTorch, float64):
  *     |c - t| <= RTOL * max(|t|, FLOOR * S),   RTOL = 1e-5, FLOOR = 0.1,
+ * (RTOL = 1e-4 for long traces, runs of more than 50 steps: float32
+ * rounding of a step feeds every later step),
  * S = max |t| over the compared set: one parameter tensor (its final
  * values), or the whole loss trace. Why a floor: the C code works in
  * float32 at the tensor's scale S, so an element that ends near zero after
@@ -51,6 +57,8 @@
 #include NET_HEADER
 
 #define RTOL 1e-5
+#define RTOL_LONG 1e-4  /* runs of more than LONG_RUN steps */
+#define LONG_RUN 50
 #define FLOOR 0.1
 #define MAX_STEPS 1000
 #define NPARAM MACRO(PARAM_COUNT)
@@ -72,6 +80,11 @@ static double want_loss[MAX_STEPS];
 static double *want_final[NPARAM + 1]; /* +1: never a zero-length array */
 static double *want_grad[NPARAM + 1];  /* the first step's gradients, when the fixture has them */
 static int batch = -1, steps = -1, have_init[NPARAM + 1];
+static double want_lr[MAX_STEPS];
+static int lr_mode = 0;             /* 'e': NET_epoch_end after every step, 's': not; 0: no lr trace */
+static int set_lr_at = -1;          /* NET_set_lr(set_lr_value) before this step */
+static double set_lr_value;
+static double rtol = RTOL;
 
 /* ---- the fixture reader: whitespace-separated tokens, '#' comments ------------ */
 
@@ -222,6 +235,34 @@ static int read_losses(void) {
     return 1;
 }
 
+/* "lr epoch|step COUNT v...": the learning rate each step used */
+static int read_lr(void) {
+    char mode[16];
+    double cnt;
+    if (!token(mode, sizeof mode) || (strcmp(mode, "epoch") != 0 && strcmp(mode, "step") != 0))
+        return fail("expected 'lr epoch' or 'lr step'%s", "");
+    lr_mode = mode[0];
+    if (!number(&cnt))
+        return 0;
+    if (steps < 0 || cnt != steps)
+        return fail("the lr trace must follow the losses and have as many numbers%s", "");
+    for (int i = 0; i < steps; i++)
+        if (!number(&want_lr[i]))
+            return 0;
+    return 1;
+}
+
+/* "set_lr STEP VALUE": NET_set_lr(VALUE) before step STEP (0-based) */
+static int read_set_lr(void) {
+    double at;
+    if (!number(&at) || !number(&set_lr_value))
+        return 0;
+    if (at < 0 || at >= MAX_STEPS || at != floor(at) || set_lr_value != (float)set_lr_value)
+        return fail("set_lr needs a step number and a float value%s", "");
+    set_lr_at = (int)at;
+    return 1;
+}
+
 static int read_fixture(void) {
     char tok[256];
     int have_net = 0, have_x = 0, have_y = 0;
@@ -240,6 +281,10 @@ static int read_fixture(void) {
             ok = have_y = read_target();
         else if (strcmp(tok, "loss") == 0)
             ok = read_losses();
+        else if (strcmp(tok, "lr") == 0)
+            ok = read_lr();
+        else if (strcmp(tok, "set_lr") == 0)
+            ok = read_set_lr();
         else if (strcmp(tok, "init") == 0 || strcmp(tok, "final") == 0 || strcmp(tok, "grad") == 0)
             ok = read_param(tok[0]);
         else
@@ -280,7 +325,7 @@ static long compare(const char *what, const float *got, const double *want, long
             worst = rel;
             snprintf(worst_at, sizeof worst_at, "%s[%ld]", what, i);
         }
-        if (!(rel <= RTOL)) {
+        if (!(rel <= rtol)) {
             if (bad < 5)
                 printf("  %s[%ld]: C %.9g, PyTorch %.17g, relative error %.3g\n", what, i, got[i], want[i], rel);
             bad++;
@@ -311,10 +356,17 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    static float got_loss[MAX_STEPS];
+    static float got_loss[MAX_STEPS], got_lr[MAX_STEPS];
     long bad = 0;
+    if (steps > LONG_RUN)
+        rtol = RTOL_LONG;
     for (int s = 0; s < steps; s++) {
+        if (s == set_lr_at)
+            API(set_lr)(&model, (float)set_lr_value);
+        got_lr[s] = API(get_lr)(&model);
         got_loss[s] = API(train_step)(&model, x, y, batch);
+        if (lr_mode == 'e')
+            API(epoch_end)(&model);
         for (int i = 0; i < NPARAM && s == 0; i++) { /* the gradients stay until the next backward */
             nn_param p = API(param)(&model, i);
             char what[300];
@@ -325,6 +377,8 @@ int main(int argc, char **argv) {
         }
     }
     bad += compare("loss", got_loss, want_loss, steps);
+    if (lr_mode)
+        bad += compare("lr", got_lr, want_lr, steps);
     for (int i = 0; i < NPARAM; i++) {
         nn_param p = API(param)(&model, i);
         bad += compare(p.name, p.value, want_final[i], p.size);
@@ -332,6 +386,6 @@ int main(int argc, char **argv) {
     }
     printf("%s: %d steps, %d parameters, %ld failing elements, worst relative error %.3g at %s"
            " (tolerance %.0e)\n",
-           STR(NET), steps, NPARAM, bad, worst, worst_at, RTOL);
+           STR(NET), steps, NPARAM, bad, worst, worst_at, rtol);
     return bad ? 1 : 0;
 }
