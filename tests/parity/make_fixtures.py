@@ -305,6 +305,19 @@ for name, reg, style in [
     CASES.append(Case(name, loss="mse", reg=reg, style=style,
                       comment="regularize " + ", ".join("%s(%g%s)" % (k, lam, "".join(", " + n for n in names))
                                                         for k, lam, names in reg)))
+# regularize and an optimizer's weight_decay together: both act (the term in
+# the loss, the decay in the update), as in PyTorch with a penalty in the loss
+for name, reg, style, o in [
+        ("reg_l2_sgd_weight_decay", [("l2", 0.05, ())], "dense", sgd(0.1, momentum=0.5, weight_decay=0.02)),
+        ("reg_l1_adam_weight_decay", [("l1", 0.02, ())], "dense", adam(lr=0.02, weight_decay=0.05)),
+        ("reg_l2_adamw", [("l2", 0.05, ("W1", "b2"))], "param", optimizer("adamw", lr=0.02, weight_decay=0.1)),
+        ("reg_l2_rmsprop_weight_decay", [("l2", 0.1, ()), ("l1", 0.01, ("b1",))], "param",
+         optimizer("rmsprop", lr=0.005, momentum=0.5, weight_decay=0.05)),
+]:
+    CASES.append(Case(name, loss="mse", reg=reg, style=style, opt=o,
+                      comment="regularize %s with %s" % (", ".join("%s(%g%s)" % (k, lam, "".join(", " + n for n in names))
+                                                                  for k, lam, names in reg), o[0])))
+
 EPOCHS = 40
 for name, sched, o, steps, set_lr in [
         ("step", schedule("step", step_size=7, gamma=0.5), sgd(0.1), EPOCHS, None),
