@@ -172,6 +172,75 @@ static void test_adam_defaults(void **state) {
     ph_free(&t);
 }
 
+/* every optimizer of LANGUAGE.md lowers with its defaults (PyTorch 1.13's),
+ * binds positional arguments in signature order, and has its state arrays */
+static void test_every_optimizer(void **state) {
+    (void)state;
+    static const struct {
+        const char *call;
+        OptKind kind;
+        double lr, hp0, hp1;
+        int nstate;
+    } cases[] = {
+        {"sgd(0.5, 0.9)", OPT_SGD, 0.5, 0.9, 0, 1},
+        {"adam()", OPT_ADAM, 1e-3, 0.9, 0.999, 2},
+        {"adamw(amsgrad=true)", OPT_ADAMW, 1e-3, 0.9, 0.999, 3},
+        {"adagrad()", OPT_ADAGRAD, 0.01, 1e-10, 0, 1},
+        {"rmsprop(0.02, 0.9)", OPT_RMSPROP, 0.02, 0.9, 1e-8, 1},
+        {"rmsprop(momentum=0.5)", OPT_RMSPROP, 0.01, 0.99, 1e-8, 2},
+        {"adadelta()", OPT_ADADELTA, 1.0, 0.9, 1e-6, 2},
+        {"adamax()", OPT_ADAMAX, 2e-3, 0.9, 0.999, 2},
+        {"nadam(momentum_decay=0.01)", OPT_NADAM, 2e-3, 0.9, 0.999, 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char src[256];
+        snprintf(src, sizeof src, "network t\ninput x[1]\ntarget y[1]\nparam w[1]\nloss mse(x * w, y)\noptimizer %s\n",
+                 cases[i].call);
+        Phases t;
+        lower_ok(&t, src, 0);
+        const char *names[4];
+        assert_int_equal(t.g.opt.kind, cases[i].kind);
+        assert_true(t.g.opt.lr == cases[i].lr);
+        assert_true(t.g.opt.hp[0] == cases[i].hp0 && t.g.opt.hp[1] == cases[i].hp1);
+        assert_int_equal(optim_state(&t.g.opt, names), cases[i].nstate);
+        double init = 0;
+        assert_true((optim_scalar(&t.g.opt, &init) != NULL) == (cases[i].kind == OPT_NADAM));
+        ph_free(&t);
+    }
+}
+
+/* every schedule lowers into g->sched with its defaults; the initial lr is
+ * the optimizer's, or cyclic's base_lr */
+static void test_every_schedule(void **state) {
+    (void)state;
+    static const struct {
+        const char *call;
+        SchedKind kind;
+        double a0, a1, lr;
+    } cases[] = {
+        {"step(5)", SCHED_STEP, 5, 0.1, 0.5},
+        {"exponential(gamma=0.9)", SCHED_EXPONENTIAL, 0.9, 0, 0.5},
+        {"cosine(10)", SCHED_COSINE, 10, 0, 0.5},
+        {"cosine_restarts(t0=4)", SCHED_COSINE_RESTARTS, 4, 1, 0.5},
+        {"cyclic(0.01, 0.1, 20)", SCHED_CYCLIC, 0.01, 0.1, 0.01},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char src[256];
+        snprintf(src, sizeof src, "network t\ninput x[1]\ntarget y[1]\nparam w[1]\nloss mse(x * w, y)\n"
+                 "optimizer sgd(lr=0.5)\nschedule %s\n", cases[i].call);
+        Phases t;
+        lower_ok(&t, src, 0);
+        assert_int_equal(t.g.sched.kind, cases[i].kind);
+        assert_true(t.g.sched.a[0] == cases[i].a0 && t.g.sched.a[1] == cases[i].a1);
+        assert_true(sched_initial_lr(&t.g) == cases[i].lr);
+        ph_free(&t);
+    }
+    Phases t;
+    lower_ok(&t, "network t\ninput x[1]\ntarget y[1]\nparam w[1]\nloss mse(x * w, y)\noptimizer sgd(lr=0.5)\n", 0);
+    assert_int_equal(t.g.sched.kind, SCHED_NONE);
+    ph_free(&t);
+}
+
 /* loss + lambda/2 * sum(W^2) (l2), + lambda * sum(|W|) (l1) */
 static void test_regularize(void **state) {
     (void)state;
@@ -571,6 +640,8 @@ int main(void) {
         cmocka_unit_test(test_assign_output_loss_optimizer),
         cmocka_unit_test(test_infer_only_flag),
         cmocka_unit_test(test_adam_defaults),
+        cmocka_unit_test(test_every_optimizer),
+        cmocka_unit_test(test_every_schedule),
         cmocka_unit_test(test_regularize),
         cmocka_unit_test(test_regularize_layer_param_by_dotted_name),
         cmocka_unit_test(test_statement_errors),
