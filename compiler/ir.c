@@ -201,6 +201,8 @@ static void dump_attrs(Buf *b, const Node *n) {
         if (n->i[0])
             buf_printf(b, " mean");
         break;
+    case OP_GLU: case OP_GLU_GRAD: buf_printf(b, " axis=%d", n->i[0]); break;
+    case OP_MAXOUT: case OP_MAXOUT_GRAD: buf_printf(b, " pieces=%d", n->i[0]); break;
     default: break;
     }
 }

@@ -505,6 +505,24 @@ void nll_grad_emit(Emit *e, const Node *n);
 void sgd_update_emit(Emit *e, const Node *n);
 void adam_update_emit(Emit *e, const Node *n);
 
+/* ------------------------------------- ops/<op>.c hooks: layers beyond dense */
+/* prelu.c, glu.c, maxout.c (ops.def's last section) */
+int prelu_grad(AdCtx *ad, int n, int dy);
+void prelu_expr(Buf *out, const Node *n, const char *const *args);
+void prelu_grad_expr(Buf *out, const Node *n, const char *const *args);
+void prelu_alpha_grad_expr(Buf *out, const Node *n, const char *const *args);
+int glu_shape(Graph *g, Node *n);
+int glu_grad_shape(Graph *g, Node *n);
+int glu_grad(AdCtx *ad, int n, int dy);
+void glu_emit(Emit *e, const Node *n);
+void glu_grad_emit(Emit *e, const Node *n);
+double glu_flops(const Graph *g, const Node *n, int batch);
+int maxout_shape(Graph *g, Node *n);
+int maxout_grad_shape(Graph *g, Node *n);
+int maxout_grad(AdCtx *ad, int n, int dy);
+void maxout_emit(Emit *e, const Node *n);
+void maxout_grad_emit(Emit *e, const Node *n);
+
 /* ---------------------------------------------------------------- shape.c */
 int shape_broadcast(Graph *g, Node *n, const Shape *a, const Shape *b, Shape *out);
 int shape_check_node(Graph *g, int id);  /* runs the op's rule; -1 on error */
@@ -631,6 +649,12 @@ int layer_dense(LowerCtx *c, const Expr *call, const Bound *b);
 int layer_loss(LowerCtx *c, const Expr *call, const Bound *b);
 int layer_cross_entropy(LowerCtx *c, const Expr *call, const Bound *b);
 int layer_matmul(LowerCtx *c, Loc loc, int a, int b);                /* the @ operator */
+
+/* ----------------------------------------------------------- layers_more.c */
+/* The layers of LANGUAGE.md beyond dense: prelu, maxout, glu. */
+int layer_prelu(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_maxout(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_glu(LowerCtx *c, const Expr *call, const Bound *b);
 
 /* ------------------------------------------------------------- autodiff.c */
 /* Builds FN_BACKWARD from g->loss_train to every parameter. */
