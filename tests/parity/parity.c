@@ -31,7 +31,20 @@
  * must also be finite. Per case the runner reports the worst
  * |c - t| / max(|t|, FLOOR * S), the quantity held to RTOL.
  *
- * Macros: NET, NETU, NET_HEADER; CLASS_TARGET when the target y is a class.
+ * Layer cases (make_fixtures.py's LAYER_CASES) add, all optional:
+ *   grad NAME COUNT v...     every parameter's gradient after the first
+ *                            training forward and backward (before the first
+ *                            update): the runner then runs step 1 as
+ *                            NET_forward_train, NET_backward, compare,
+ *                            NET_update, and the others as NET_train_step
+ *   buffer NAME COUNT v...   a buffer (running statistic) after the last step;
+ *                            a model with buffers needs every one of them
+ *   output o COUNT v...      the inference output o on the batch after the
+ *                            last step (NET_forward; needs PARITY_OUTPUT)
+ * each compared with the same rule (S per tensor).
+ *
+ * Macros: NET, NETU, NET_HEADER; CLASS_TARGET when the target y is a class;
+ * PARITY_OUTPUT when the network has `output o`.
  */
 #include <ctype.h>
 #include <math.h>
@@ -52,6 +65,7 @@
 #define FLOOR 0.1
 #define MAX_STEPS 1000
 #define NPARAM MACRO(PARAM_COUNT)
+#define NBUFFER MACRO(BUFFER_COUNT)
 
 #ifdef CLASS_TARGET
 typedef int32_t target_t;
@@ -69,6 +83,8 @@ static target_t y[MACRO(MAX_BATCH) * TARGET_SIZE];
 static double want_loss[MAX_STEPS];
 static double *want_final[NPARAM + 1]; /* +1: never a zero-length array */
 static int batch = -1, steps = -1, have_init[NPARAM + 1];
+static double *want_grad[NPARAM + 1], *want_buffer[NBUFFER + 1], *want_output;
+static int have_grads;
 
 /* ---- the fixture reader: whitespace-separated tokens, '#' comments ------------ */
 
@@ -134,6 +150,63 @@ static int param_index(const char *name) {
         if (strcmp(API(param)(&model, i).name, name) == 0)
             return i;
     return -1;
+}
+
+static int buffer_index(const char *name) {
+    for (int i = 0; i < NBUFFER; i++)
+        if (strcmp(API(buffer)(&model, i).name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* "NAME COUNT v..." of a tensor of `size` into *slot (malloc'd); 0 on error */
+static int read_values(double **slot, long size, const char *name) {
+    if (*slot)
+        return fail("'%s' given twice", name);
+    double *v = malloc(sizeof(double) * (size_t)(size > 0 ? size : 1));
+    if (!v || !numbers(v, size, name)) {
+        free(v);
+        return 0;
+    }
+    *slot = v;
+    return 1;
+}
+
+/* "grad NAME COUNT v..." */
+static int read_grad(void) {
+    char name[256];
+    if (!token(name, sizeof name))
+        return fail("a parameter name is missing%s", "");
+    int i = param_index(name);
+    if (i < 0)
+        return fail("the model has no parameter '%s'", name);
+    have_grads = 1;
+    return read_values(&want_grad[i], API(param)(&model, i).size, name);
+}
+
+/* "buffer NAME COUNT v..." */
+static int read_buffer(void) {
+    char name[256];
+    if (!token(name, sizeof name))
+        return fail("a buffer name is missing%s", "");
+    int i = buffer_index(name);
+    if (i < 0)
+        return fail("the model has no buffer '%s'", name);
+    return read_values(&want_buffer[i], API(buffer)(&model, i).size, name);
+}
+
+/* "output o COUNT v..." */
+static int read_output(void) {
+    char name[64];
+    if (!token(name, sizeof name) || strcmp(name, "o") != 0)
+        return fail("expected 'output o'%s", "");
+#ifdef PARITY_OUTPUT
+    if (batch < 0)
+        return fail("'output' before 'batch'%s", "");
+    return read_values(&want_output, (long)batch * MACRO(OUT_O_SIZE), "output o");
+#else
+    return fail("the model has no output o%s", "");
+#endif
 }
 
 /* "init NAME COUNT v..." or "final NAME COUNT v..." */
@@ -237,6 +310,12 @@ static int read_fixture(void) {
             ok = read_losses();
         else if (strcmp(tok, "init") == 0 || strcmp(tok, "final") == 0)
             ok = read_param(tok[0] == 'f');
+        else if (strcmp(tok, "grad") == 0)
+            ok = read_grad();
+        else if (strcmp(tok, "buffer") == 0)
+            ok = read_buffer();
+        else if (strcmp(tok, "output") == 0)
+            ok = read_output();
         else
             return fail("unknown keyword '%s'", tok);
         if (!ok)
@@ -245,9 +324,22 @@ static int read_fixture(void) {
     if (!have_net || !have_x || !have_y || steps < 0)
         return fail("the fixture lacks network, input, target or loss%s", "");
     for (int i = 0; i < NPARAM; i++)
-        if (!have_init[i] || !want_final[i])
-            return fail("the fixture lacks the init or final value of '%s'", API(param)(&model, i).name);
+        if (!have_init[i] || !want_final[i] || (have_grads && !want_grad[i]))
+            return fail("the fixture lacks the init, final or grad value of '%s'", API(param)(&model, i).name);
+    for (int i = 0; i < NBUFFER; i++)
+        if (!want_buffer[i])
+            return fail("the fixture lacks the final value of the buffer '%s'", API(buffer)(&model, i).name);
     return 1;
+}
+
+static void free_fixture(void) {
+    for (int i = 0; i < NPARAM; i++) {
+        free(want_final[i]);
+        free(want_grad[i]);
+    }
+    for (int i = 0; i < NBUFFER; i++)
+        free(want_buffer[i]);
+    free(want_output);
 }
 
 /* ---- comparison ---------------------------------------------------------------- */
@@ -294,20 +386,44 @@ int main(int argc, char **argv) {
     int ok = read_fixture();
     fclose(fx);
     if (!ok) {
-        for (int i = 0; i < NPARAM; i++)
-            free(want_final[i]);
+        free_fixture();
         return 1;
     }
 
     static float got_loss[MAX_STEPS];
-    for (int s = 0; s < steps; s++)
-        got_loss[s] = API(train_step)(&model, x, y, batch);
-    long bad = compare("loss", got_loss, want_loss, steps);
+    long bad = 0;
+    for (int s = 0; s < steps; s++) {
+        if (s > 0 || !have_grads) {
+            got_loss[s] = API(train_step)(&model, x, y, batch);
+            continue;
+        }
+        API(forward_train)(&model, x, y, batch); /* step 1 in its phases: the gradients before the update */
+        API(backward)(&model);
+        got_loss[s] = model.loss;
+        for (int i = 0; i < NPARAM; i++) {
+            nn_param p = API(param)(&model, i);
+            char what[300];
+            snprintf(what, sizeof what, "grad %s", p.name);
+            bad += compare(what, p.grad, want_grad[i], p.size);
+        }
+        API(update)(&model);
+    }
+    bad += compare("loss", got_loss, want_loss, steps);
     for (int i = 0; i < NPARAM; i++) {
         nn_param p = API(param)(&model, i);
         bad += compare(p.name, p.value, want_final[i], p.size);
-        free(want_final[i]);
     }
+    for (int i = 0; i < NBUFFER; i++) {
+        nn_param b = API(buffer)(&model, i);
+        bad += compare(b.name, b.value, want_buffer[i], b.size);
+    }
+#ifdef PARITY_OUTPUT
+    if (want_output) {
+        API(forward)(&model, x, batch);
+        bad += compare("output o", API(output_o)(&model), want_output, (long)batch * MACRO(OUT_O_SIZE));
+    }
+#endif
+    free_fixture();
     printf("%s: %d steps, %d parameters, %ld failing elements, worst relative error %.3g at %s"
            " (tolerance %.0e)\n",
            STR(NET), steps, NPARAM, bad, worst, worst_at, RTOL);
