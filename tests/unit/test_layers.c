@@ -220,6 +220,19 @@ static void test_dropout_lowering(void **state) {
     assert_int_equal(o->in[0], t.g.ports[0].node);
     assert_int_equal(o->in[1], t.g.ports[0].node);
     ph_free(&t);
+    /* a tensor without the batch dimension (a parameter, a scalar) gets a mask of its shape */
+    lower_ok(&t,
+             "network t\ninput x[3]\ntarget y[2]\nparam W[3, 2]\n"
+             "h = x @ dropout(W, 0.5)\nk = dropout(sum(x, 0), 0.5)\n"
+             "loss mse(h, y) + mean(k)\noptimizer sgd(lr=0.1)\n",
+             0);
+    assert_int_equal(ph_count(&t.g, OP_DROPOUT_MASK, FN_TRAIN), 2);
+    for (int v = 0; v < t.g.count; v++)
+        if (t.g.nodes[v].op == OP_DROPOUT_MASK)
+            assert_string_equal(ph_shape(&t.g, v), t.g.nodes[v].i[0] ? "[N]" : "[3, 2]");
+    assert_int_equal(ph_autodiff(&t), 0);
+    assert_int_equal(ph_passes(&t, 2, 1), 0);
+    ph_free(&t);
     /* --infer-only: no mask at all, no PRNG */
     lower_ok(&t, "network t\ninput x[3]\nh = dropout(x, 0.5)\noutput o = h * 2\n", 1);
     assert_int_equal(ph_count(&t.g, OP_DROPOUT_MASK, FN__COUNT), 0);
