@@ -48,7 +48,7 @@ static const Builtin builtins[] = {
     {"gelu",       CK_ACT, 2, {T("x"), STR("approximate", "\"none\"")}, layer_gelu, OP_GELU, 0},
     {"softmax",    CK_ACT, 2, {T("x"), INT("axis", "-1")}, layer_softmax, OP_SOFTMAX, 0},
     {"log_softmax",CK_ACT, 2, {T("x"), INT("axis", "-1")}, layer_softmax, OP_LOG_SOFTMAX, 0},
-    {"glu",        CK_ACT, 2, {T("x"), INT("axis", "-1")}, 0, OP__COUNT, 1},
+    {"glu",        CK_ACT, 2, {T("x"), INT("axis", "-1")}, layer_glu, OP_GLU, 0},
 
     /* layers: they own parameters */
     {"dense",   CK_LAYER, 5, {T("x"), INT("units", NULL), BOOL("bias", "true"),
@@ -59,11 +59,11 @@ static const Builtin builtins[] = {
     {"maxpool2d", CK_LAYER, 3, {T("x"), INT2("kernel", NULL), INT2("stride", "=kernel")}, 0, OP__COUNT, 1},
     {"avgpool2d", CK_LAYER, 3, {T("x"), INT2("kernel", NULL), INT2("stride", "=kernel")}, 0, OP__COUNT, 1},
     {"global_avgpool", CK_LAYER, 1, {T("x")}, 0, OP__COUNT, 1},
-    {"batchnorm", CK_LAYER, 3, {T("x"), NUM("momentum", "0.1"), NUM("eps", "1e-5")}, 0, OP__COUNT, 1},
-    {"dropout",   CK_LAYER, 2, {T("x"), NUM("p", NULL)}, 0, OP__COUNT, 1},
-    {"prelu",     CK_LAYER, 1, {T("x")}, 0, OP__COUNT, 1},
+    {"batchnorm", CK_LAYER, 3, {T("x"), NUM("momentum", "0.1"), NUM("eps", "1e-5")}, layer_batchnorm, OP_MEAN_TO, 0},
+    {"dropout",   CK_LAYER, 2, {T("x"), NUM("p", NULL)}, layer_dropout, OP_DROPOUT_MASK, 0},
+    {"prelu",     CK_LAYER, 1, {T("x")}, layer_prelu, OP_PRELU, 0},
     {"maxout",    CK_LAYER, 5, {T("x"), INT("units", NULL), INT("pieces", NULL),
-                   INIT("init", "xavier_uniform"), INIT("bias_init", "zeros")}, 0, OP__COUNT, 1},
+                   INIT("init", "xavier_uniform"), INIT("bias_init", "zeros")}, layer_maxout, OP_MAXOUT, 0},
 
     /* losses (reduction = "mean") */
     {"mse",        CK_LOSS, 2, {T("pred"), T("t")}, layer_loss, OP_MSE, 0},

@@ -83,6 +83,8 @@ static void emit_macros(Emit *e, const Names *nm) {
         scalars += shape_numel(&g->nodes[g->params[i].node].shape);
     emit_line(e, "#define %s_PARAM_COUNT %d", nm->up, g->nparams);
     emit_line(e, "#define %s_PARAM_SCALARS %ld", nm->up, scalars);
+    emit_line(e, "#define %s_BUFFER_COUNT %d /* buffers: running statistics, saved but not trained */", nm->up,
+              g->nbuffers);
     emit_line(e, "#define %s_ARENA_FLOATS %ld /* activations and scratch, planned by liveness */", nm->up,
               g->arena_floats);
     emit_line(e, "#define %s_ARENA_BYTES (%s_ARENA_FLOATS * 4)", nm->up, nm->up);
@@ -104,6 +106,31 @@ static void emit_param_block(Emit *e, const char *member, const char *what) {
     emit_line(e, "} %s; /* %s */", member, what);
 }
 
+/* struct { float bn_running_mean[8]; ... } buffer;   one member per buffer */
+static void emit_buffer_block(Emit *e) {
+    const Graph *g = e->g;
+    emit_open(e, "struct");
+    for (int i = 0; i < g->nbuffers; i++) {
+        const Node *n = &g->nodes[g->buffers[i].node];
+        Buf s = {0};
+        shape_print(&s, &n->shape);
+        emit_line(e, "float %s[%ld]; /* %s %s */", g->buffers[i].cname, shape_numel(&n->shape),
+                  g->buffers[i].name, s.data);
+        buf_free(&s);
+    }
+    e->indent--;
+    emit_line(e, "} buffer; /* the buffers (running statistics), in the buffer table's order */");
+}
+
+/* dropout's PRNG in the struct: a training forward with dropout advances it */
+static int has_rng(const Graph *g) {
+    return has_training(g) && g->uses_rng;
+}
+
+/* the PCG32 stream NET_init seeds the dropout PRNG on: "dropout" in ASCII,
+ * far above any parameter's stream (its table index) */
+#define DROPOUT_STREAM "UINT64_C(0x64726f706f7574)"
+
 static void emit_struct(Emit *e, const Names *nm) {
     const Graph *g = e->g;
     emit_line(e, "/* The model: every byte the network uses, for up to %s_MAX_BATCH samples. */", nm->up);
@@ -118,8 +145,16 @@ static void emit_struct(Emit *e, const Names *nm) {
                 emit_param_block(e, state[k], "optimizer state");
         }
     }
+    if (g->nbuffers)
+        emit_buffer_block(e);
     emit_line(e, "float arena[%s_ARENA_FLOATS > 0 ? %s_ARENA_FLOATS : 1]; /* activations, their gradients, scratch */",
               nm->up, nm->up);
+    if (has_rng(g)) {
+        emit_open(e, "struct");
+        emit_line(e, "uint64_t state, inc;");
+        e->indent--;
+        emit_line(e, "} rng; /* dropout masks: PCG32, seeded by %s_init on stream 0x64726f706f7574 */", nm->net);
+    }
     if (g->nports) {
         emit_open(e, "struct");
         for (int i = 0; i < g->nports; i++)
@@ -162,6 +197,8 @@ static void emit_prototypes(Emit *e, const Names *nm) {
     emit_line(e, "void %s_init(%s *m, uint64_t seed);", N, N);
     emit_line(e, "int %s_param_count(void);", N);
     emit_line(e, "nn_param %s_param(%s *m, int i);", N, N);
+    emit_line(e, "int %s_buffer_count(void);", N);
+    emit_line(e, "nn_param %s_buffer(%s *m, int i);", N, N);
     emit_line(e, "void %s_forward(%s *m%s, int n);", N, N, in.data ? in.data : "");
     for (int i = 0; i < g->noutputs; i++)
         emit_line(e, "const float *%s_output_%s(const %s *m);", N, g->outputs[i].cname, N);
@@ -212,8 +249,29 @@ static void emit_header(Emit *e, const Names *nm) {
 
 /* ---- net.c: the tensor table ---------------------------------------------------------------- */
 
+/* The buffer table, in the parameter table's struct type (grad unused). */
+static void emit_buffer_table(Emit *e, const Names *nm) {
+    const Graph *g = e->g;
+    if (!g->nbuffers)
+        return;
+    emit_line(e, "/* The buffer table: running statistics, saved and loaded after the parameters. */");
+    emit_line(e, "static const struct %s_tensor %s_buffers[%s_BUFFER_COUNT] = {", nm->net, nm->net, nm->up);
+    e->indent++;
+    for (int i = 0; i < g->nbuffers; i++) {
+        const Buffer *b = &g->buffers[i];
+        const Shape *s = &g->nodes[b->node].shape;
+        emit_line(e, "{\"%s\", %d, {%d, %d, %d, %d}, %ld, offsetof(%s, buffer.%s), 0},", b->name, s->rank,
+                  s->dims[0], s->dims[1], s->dims[2], s->dims[3], shape_numel(s), nm->net, b->cname);
+    }
+    e->indent--;
+    emit_line(e, "};");
+    emit_line(e, "%s", "");
+}
+
 static void emit_tensor_table(Emit *e, const Names *nm) {
     const Graph *g = e->g;
+    if (!g->nparams && g->nbuffers)
+        nn_unreachable("buffers without parameters"); /* batchnorm has gamma and beta */
     if (!g->nparams)
         return;
     emit_line(e, "/* The parameter table: name, stored shape, where value and gradient live. */");
@@ -236,6 +294,7 @@ static void emit_tensor_table(Emit *e, const Names *nm) {
     e->indent--;
     emit_line(e, "};");
     emit_line(e, "%s", "");
+    emit_buffer_table(e, nm);
 }
 
 /* ---- net.c: run functions --------------------------------------------------------------------- */
@@ -264,7 +323,10 @@ static void emit_runs(Emit *e) {
     count = ir_func_nodes(g, FN_BACKWARD, &order);
     emit_function(e, "void", "backward", order, count, NULL, NULL);
     count = ir_func_nodes(g, FN_UPDATE, &order);
-    emit_function(e, "void", "update", order, count, count ? optim_prologue : NULL, NULL);
+    int param_updates = 0; /* optimizer updates (running statistics need no learning rate) */
+    for (int i = 0; i < count; i++)
+        param_updates |= g->nodes[g->nodes[order[i]].in[0]].op == OP_PARAM;
+    emit_function(e, "void", "update", order, count, param_updates ? optim_prologue : NULL, NULL);
     buf_free(&ret);
     buf_free(&store);
 }
@@ -343,7 +405,7 @@ static void emit_param_init(Emit *e, const Param *p, int index) {
 static void emit_init(Emit *e, const Names *nm) {
     const Graph *g = e->g;
     const char *N = nm->net;
-    int random = 0;
+    int random = has_rng(g);
     for (int i = 0; i < g->nparams; i++)
         random |= g->params[i].init_kind >= INIT_UNIFORM;
     emit_line(e, "/* Zeroes the model, then draws each parameter from its own PRNG stream");
@@ -359,6 +421,22 @@ static void emit_init(Emit *e, const Names *nm) {
     emit_line(e, "    bytes[i] = 0;");
     for (int i = 0; i < g->nparams; i++)
         emit_param_init(e, &g->params[i], i);
+    for (int i = 0; i < g->nbuffers; i++) {
+        const Buffer *b = &g->buffers[i];
+        Buf v = {0};
+        emit_float(&v, b->init);
+        emit_line(e, "/* %s: %s */", b->name, v.data);
+        if (b->init != 0)
+            emit_line(e, "nnrt_init_fill(m->buffer.%s, %ld, %s);", b->cname, shape_numel(&g->nodes[b->node].shape),
+                      v.data);
+        buf_free(&v);
+    }
+    if (has_rng(g)) {
+        emit_line(e, "/* dropout masks: PCG32 stream \"dropout\" of the seed */");
+        emit_line(e, "nnrt_rng_seed(&rng, seed, %s);", DROPOUT_STREAM);
+        emit_line(e, "m->rng.state = rng.state;");
+        emit_line(e, "m->rng.inc = rng.inc;");
+    }
     emit_line(e, "m->lr = %.17g;", has_training(g) ? sched_initial_lr(g) : 0.0);
     double init;
     const char *scalar = has_training(g) ? optim_scalar(&g->opt, &init) : NULL;
@@ -391,6 +469,33 @@ static void emit_param_api(Emit *e, const Names *nm) {
         emit_line(e, "p.value = (float *)((char *)m + t->value);");
         if (has_training(e->g))
             emit_line(e, "p.grad = (float *)((char *)m + t->grad);");
+        emit_close(e);
+    }
+    emit_line(e, "return p;");
+    emit_close(e);
+}
+
+/* NET_buffer_count, NET_buffer: the buffer table, as NET_param's (grad NULL) */
+static void emit_buffer_api(Emit *e, const Names *nm) {
+    const char *N = nm->net;
+    emit_open(e, "int %s_buffer_count(void)", N);
+    emit_line(e, "return %s_BUFFER_COUNT;", nm->up);
+    emit_close(e);
+    emit_line(e, "%s", "");
+    emit_open(e, "nn_param %s_buffer(%s *m, int i)", N, N);
+    emit_line(e, "nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};");
+    if (!e->g->nbuffers) {
+        emit_line(e, "(void)m;");
+        emit_line(e, "(void)i;");
+    } else {
+        emit_open(e, "if (i >= 0 && i < %s_BUFFER_COUNT)", nm->up);
+        emit_line(e, "const struct %s_tensor *t = &%s_buffers[i];", N, N);
+        emit_line(e, "p.name = t->name;");
+        emit_line(e, "p.rank = t->rank;");
+        emit_line(e, "for (int k = 0; k < 4; k++)");
+        emit_line(e, "    p.dims[k] = t->dims[k];");
+        emit_line(e, "p.size = t->size;");
+        emit_line(e, "p.value = (float *)((char *)m + t->value);");
         emit_close(e);
     }
     emit_line(e, "return p;");
@@ -448,6 +553,11 @@ static void emit_training_api(Emit *e, const Names *nm) {
     emit_open(e, "void %s_forward_train(%s *m%s, int n)", N, N, all.data);
     emit_line(e, "m->phase = 0;");
     emit_line(e, "m->loss = NAN;");
+    if (g->min_train_batch > 1) {
+        emit_line(e, "if (n < %d) /* batchnorm with one value per channel: no variance of one sample */",
+                  g->min_train_batch);
+        emit_line(e, "    return;");
+    }
     emit_input_checks(e, nm, 1, "return;");
     emit_line(e, "%s_run_train(m);", N);
     emit_line(e, "m->phase = 1;");
@@ -495,12 +605,24 @@ static void emit_training_api(Emit *e, const Names *nm) {
     buf_free(&args);
 }
 
+/* nn_param b[]: the buffer table for nnrt_save (`is_const`: m is const) / nnrt_load */
+static void emit_buffer_array(Emit *e, const Names *nm, int is_const) {
+    if (!e->g->nbuffers)
+        return;
+    emit_line(e, "nn_param b[%s_BUFFER_COUNT];", nm->up);
+    emit_line(e, "for (int i = 0; i < %s_BUFFER_COUNT; i++)", nm->up);
+    if (is_const) /* the struct tag: see the comment on NET_save */
+        emit_line(e, "    b[i] = %s_buffer((struct %s *)m, i);", nm->net, nm->net);
+    else
+        emit_line(e, "    b[i] = %s_buffer(m, i);", nm->net);
+}
+
 /* A network without parameters saves and loads an empty table (NULL, 0):
  * an array of nn_param never written would be read uninitialized (gcc -O2
  * -Wall warns, -Werror fails). */
 static void emit_file_api(Emit *e, const Names *nm) {
     const char *N = nm->net;
-    int np = e->g->nparams;
+    int np = e->g->nparams, nb = e->g->nbuffers;
     emit_line(e, "/* Weight files: C-API.md's format, written atomically, validated before loading. */");
     emit_open(e, "int %s_save(const %s *m, const char *path)", N, N);
     if (np) {
@@ -511,7 +633,9 @@ static void emit_file_api(Emit *e, const Names *nm) {
         emit_line(e, "    p[i] = %s_param((struct %s *)m, i);", N, N);
     } else
         emit_line(e, "(void)m;");
-    emit_line(e, "return nnrt_save(path, \"%s\", %s, %s_PARAM_COUNT, NULL, 0);", N, np ? "p" : "NULL", nm->up);
+    emit_buffer_array(e, nm, 1);
+    emit_line(e, "return nnrt_save(path, \"%s\", %s, %s_PARAM_COUNT, %s, %s_BUFFER_COUNT);", N, np ? "p" : "NULL",
+              nm->up, nb ? "b" : "NULL", nm->up);
     emit_close(e);
     emit_line(e, "%s", "");
     emit_open(e, "int %s_load(%s *m, const char *path)", N, N);
@@ -521,7 +645,9 @@ static void emit_file_api(Emit *e, const Names *nm) {
         emit_line(e, "    p[i] = %s_param(m, i);", N);
     } else
         emit_line(e, "(void)m;");
-    emit_line(e, "return nnrt_load(path, \"%s\", %s, %s_PARAM_COUNT, NULL, 0);", N, np ? "p" : "NULL", nm->up);
+    emit_buffer_array(e, nm, 0);
+    emit_line(e, "return nnrt_load(path, \"%s\", %s, %s_PARAM_COUNT, %s, %s_BUFFER_COUNT);", N, np ? "p" : "NULL",
+              nm->up, nb ? "b" : "NULL", nm->up);
     emit_close(e);
 }
 
@@ -562,6 +688,8 @@ static void emit_source(Emit *e, const Names *nm) {
     emit_init(e, nm);
     emit_line(e, "%s", "");
     emit_param_api(e, nm);
+    emit_line(e, "%s", "");
+    emit_buffer_api(e, nm);
     emit_line(e, "%s", "");
     emit_inference_api(e, nm);
     emit_line(e, "%s", "");

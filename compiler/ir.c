@@ -201,6 +201,10 @@ static void dump_attrs(Buf *b, const Node *n) {
         if (n->i[0])
             buf_printf(b, " mean");
         break;
+    case OP_GLU: case OP_GLU_GRAD: buf_printf(b, " axis=%d", n->i[0]); break;
+    case OP_MAXOUT: case OP_MAXOUT_GRAD: buf_printf(b, " pieces=%d", n->i[0]); break;
+    case OP_DROPOUT_MASK: buf_printf(b, " p=%g #%d", n->f[0], n->i[0]); break;
+    case OP_RUNNING_UPDATE: buf_printf(b, " momentum=%g%s", n->f[0], n->i[0] ? " unbiased" : ""); break;
     default: break;
     }
 }

@@ -511,6 +511,54 @@ int lower_layer_param(LowerCtx *c, const Expr *call, int slot, const char *suffi
                       param_key(c->stmt_index, layer, slot));
 }
 
+/* ---- buffers: model state that is not trained (running statistics) ---------- */
+
+static Buffer *find_buffer_by_key(Graph *g, long key) {
+    for (int i = 0; i < g->nbuffers; i++)
+        if (g->buffers[i].sort_key == key)
+            return &g->buffers[i];
+    return NULL;
+}
+
+static Buffer *add_buffer(Graph *g) {
+    if ((g->nbuffers & (g->nbuffers - 1)) == 0) { /* 0, 1, 2, 4, ...: grow */
+        Buffer *b = arena_alloc(g->arena, sizeof(Buffer) * (size_t)(g->nbuffers ? g->nbuffers * 2 : 4));
+        if (g->nbuffers)
+            memcpy(b, g->buffers, sizeof(Buffer) * (size_t)g->nbuffers);
+        g->buffers = b;
+    }
+    Buffer *b = &g->buffers[g->nbuffers++];
+    memset(b, 0, sizeof *b);
+    return b;
+}
+
+/* STMT.suffix (STMT.k.suffix for the k-th layer call), keyed like parameters */
+int lower_layer_buffer(LowerCtx *c, const Expr *call, int slot, const char *suffix,
+                       const Shape *shape, double init) {
+    int layer = layer_index(c, call);
+    long key = param_key(c->stmt_index, layer, slot);
+    Buffer *b = find_buffer_by_key(c->g, key);
+    if (!b) {
+        const char *name = layer ? arena_printf(c->g->arena, "%s.%d.%s", c->stmt->name, layer, suffix)
+                                 : arena_printf(c->g->arena, "%s.%s", c->stmt->name, suffix);
+        if (shape_check_size(c->g, call->loc, arena_printf(c->g->arena, "the buffer '%s'", name), shape) < 0)
+            return -1;
+        b = add_buffer(c->g);
+        b->name = name;
+        b->init = init;
+        b->sort_key = key;
+        b->loc = call->loc;
+        b->node = ir_add(c->g, OP_BUFFER, FN_NONE, call->loc, 0, NULL);
+        Node *n = ir_node(c->g, b->node);
+        n->shape = *shape;
+        n->s = n->name = name;
+    }
+    Sym *s = sym_define(c, b->name, call->loc, SYM_TENSOR);
+    if (s)
+        s->node = b->node;
+    return b->node;
+}
+
 /* ---- layer numbering: calls in the order their names stand in the text ------- */
 
 static void collect_layers(const Expr *e, const Expr **out, int *n, int cap) {
@@ -1004,6 +1052,11 @@ static int cmp_param_key(const void *pa, const void *pb) {
     return a->sort_key < b->sort_key ? -1 : a->sort_key > b->sort_key;
 }
 
+static int cmp_buffer_key(const void *pa, const void *pb) {
+    const Buffer *a = pa, *b = pb;
+    return a->sort_key < b->sort_key ? -1 : a->sort_key > b->sort_key;
+}
+
 static void begin_mode(LowerCtx *c, Graph *g, const Program *p, Mode mode) {
     memset(c, 0, sizeof *c);
     c->g = g;
@@ -1023,6 +1076,8 @@ int lower_program(Graph *g, const Program *p, int infer_only) {
         return -1;
     if (g->nparams > 1) /* qsort's pointer must not be NULL, even for 0 items */
         qsort(g->params, (size_t)g->nparams, sizeof *g->params, cmp_param_key);
+    if (g->nbuffers > 1)
+        qsort(g->buffers, (size_t)g->nbuffers, sizeof *g->buffers, cmp_buffer_key);
     g->infer_only = infer_only || g->loss_infer < 0;
     if (g->infer_only) {
         g->loss_infer = infer_only ? -1 : g->loss_infer;

@@ -216,7 +216,9 @@ enum {
     OPF_VIEW = 1 << 3,        /* output aliases input 0 (reshape) */
     OPF_NOGRAD = 1 << 4,      /* differentiating through it is an error (grad kernels) */
     OPF_INT = 1 << 5,         /* produces int32 data (class labels) */
-    OPF_COMMUTES = 1 << 6     /* binary, commutative (cse canonicalizes operand order) */
+    OPF_COMMUTES = 1 << 6,    /* binary, commutative (cse canonicalizes operand order) */
+    OPF_STATEFUL = 1 << 7     /* reads or advances model state beyond its inputs (the dropout
+                                 PRNG): two such nodes are never merged, never reordered */
 };
 
 /* ------------------------------------------------------------------- ir.c */
@@ -311,6 +313,18 @@ typedef enum OptKind {
     OPT_ADAGRAD, OPT_RMSPROP, OPT_ADADELTA, OPT_ADAMW, OPT_ADAMAX, OPT_NADAM
 } OptKind;
 
+/* One buffer of the network (batchnorm's running statistics): model state
+ * that is saved and loaded with the parameters but is not trained. Table
+ * order as parameters (statement, layer, slot). */
+typedef struct Buffer {
+    const char *name;   /* "bn.running_mean" */
+    const char *cname;  /* "bn_running_mean" (set by plan) */
+    int node;           /* the OP_BUFFER leaf */
+    double init;        /* every element's value after NET_init */
+    long sort_key;
+    Loc loc;
+} Buffer;
+
 typedef struct Optimizer {
     OptKind kind;
     const char *name; /* as written */
@@ -348,6 +362,11 @@ typedef struct Graph {
     int max_batch;
     long arena_floats;    /* set by plan */
     Schedule sched;       /* the learning-rate schedule (kind SCHED_NONE: none) */
+    /* buffers and training-forward state (layers_more.c) */
+    Buffer *buffers;      /* table order, like params */
+    int nbuffers;
+    int min_train_batch;  /* NET_forward_train refuses n below this (batchnorm with one value per channel: 2) */
+    int uses_rng;         /* the training forward draws dropout masks from the model's PRNG */
 } Graph;
 
 void ir_init(Graph *g, Arena *a);
@@ -551,6 +570,30 @@ double adaptive_update_flops(const Graph *g, const Node *n, int batch);
 void adamw_prologue(Emit *e, const Optimizer *o);
 void adamax_prologue(Emit *e, const Optimizer *o);
 void nadam_prologue(Emit *e, const Optimizer *o);
+/* ------------------------------------- ops/<op>.c hooks: layers beyond dense */
+/* prelu.c, glu.c, maxout.c, dropout.c, batchnorm.c (ops.def's last section) */
+int prelu_grad(AdCtx *ad, int n, int dy);
+void prelu_expr(Buf *out, const Node *n, const char *const *args);
+void prelu_grad_expr(Buf *out, const Node *n, const char *const *args);
+void prelu_alpha_grad_expr(Buf *out, const Node *n, const char *const *args);
+int glu_shape(Graph *g, Node *n);
+int glu_grad_shape(Graph *g, Node *n);
+int glu_grad(AdCtx *ad, int n, int dy);
+void glu_emit(Emit *e, const Node *n);
+void glu_grad_emit(Emit *e, const Node *n);
+double glu_flops(const Graph *g, const Node *n, int batch);
+int maxout_shape(Graph *g, Node *n);
+int maxout_grad_shape(Graph *g, Node *n);
+int maxout_grad(AdCtx *ad, int n, int dy);
+void maxout_emit(Emit *e, const Node *n);
+void maxout_grad_emit(Emit *e, const Node *n);
+int dropout_mask_shape(Graph *g, Node *n);
+void dropout_mask_emit(Emit *e, const Node *n);
+int mean_to_shape(Graph *g, Node *n);
+int mean_to_grad(AdCtx *ad, int n, int dy);
+void mean_to_emit(Emit *e, const Node *n);
+int running_update_shape(Graph *g, Node *n);
+void running_update_emit(Emit *e, const Node *n);
 
 /* ---------------------------------------------------------------- shape.c */
 int shape_broadcast(Graph *g, Node *n, const Shape *a, const Shape *b, Shape *out);
@@ -680,6 +723,19 @@ int layer_cross_entropy(LowerCtx *c, const Expr *call, const Bound *b);
 int layer_matmul(LowerCtx *c, Loc loc, int a, int b);                /* the @ operator */
 int layer_loss_arg(LowerCtx *c, const Expr *call, const Bound *b);   /* smooth_l1(beta), hinge(margin) */
 
+/* ----------------------------------------------------------- layers_more.c */
+/* The layers of LANGUAGE.md beyond dense: prelu, maxout, glu, dropout, batchnorm. */
+int layer_prelu(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_maxout(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_glu(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_dropout(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_batchnorm(LowerCtx *c, const Expr *call, const Bound *b);
+/* lower.c: the buffer `slot` of the current statement's layer call (as
+ * lower_layer_param: created by the first lowering, found by the second);
+ * every element starts at `init`. Returns its OP_BUFFER node or -1. */
+int lower_layer_buffer(LowerCtx *c, const Expr *call, int slot, const char *suffix,
+                       const Shape *shape, double init);
+
 /* ------------------------------------------------------------- autodiff.c */
 /* Builds FN_BACKWARD from g->loss_train to every parameter. */
 int ad_differentiate(Graph *g);
@@ -753,6 +809,8 @@ int pass_plan(Graph *g);  /* passes/plan.c */
 int plan_group(const Graph *g, int train, int **out);
 /* The parameter whose PARAM node is `node`, or NULL. */
 const Param *plan_param_of(const Graph *g, int node);
+/* The buffer whose BUFFER node is `node`, or NULL. */
+const Buffer *plan_buffer_of(const Graph *g, int node);
 
 /* --------------------------------------------------------------- emit_c.c */
 typedef struct EmitOptions {

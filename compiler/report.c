@@ -52,6 +52,8 @@ static long tensor_table(FILE *out, const Graph *g) {
         row(out, g->params[i].name, "param", s, shape_numel(s));
         total += shape_numel(s);
     }
+    for (int i = 0; i < g->nbuffers; i++) /* running statistics: state, not parameters */
+        row(out, g->buffers[i].name, "buffer", &g->nodes[g->buffers[i].node].shape, 0);
     for (int v = 0; v < g->count; v++) {
         const Node *n = &g->nodes[v];
         int is_output = 0;
@@ -86,8 +88,16 @@ static long unplanned_floats(const Graph *g, long *scratch) {
     return total;
 }
 
+static long buffer_floats(const Graph *g) {
+    long n = 0;
+    for (int i = 0; i < g->nbuffers; i++)
+        n += shape_numel(&g->nodes[g->buffers[i].node].shape);
+    return n;
+}
+
 static void memory_table(FILE *out, const Graph *g, long params) {
     char a[32], b[32];
+    long buffers = buffer_floats(g);
     const char *state[4];
     int ns = g->infer_only ? 0 : optim_state(&g->opt, state);
     long grads = g->infer_only ? 0 : params, scratch, unplanned = unplanned_floats(g, &scratch);
@@ -98,6 +108,8 @@ static void memory_table(FILE *out, const Graph *g, long params) {
     for (int k = 0; k < ns; k++)
         fprintf(out, "%s%s", k ? ", " : "  (", state[k]);
     fprintf(out, "%s\n", ns ? ")" : "");
+    if (buffers)
+        fprintf(out, "  %-22s %14s  (running statistics)\n", "buffers", grouped(a, sizeof a, 4.0 * buffers));
     fprintf(out, "  %-22s %14s  (one arena, planned by liveness; %s if every value had its own)\n",
             "activations + scratch", grouped(a, sizeof a, 4.0 * g->arena_floats),
             grouped(b, sizeof b, 4.0 * unplanned));
@@ -105,7 +117,7 @@ static void memory_table(FILE *out, const Graph *g, long params) {
         fprintf(out, "  %-22s %14s  (the largest kernel scratch, inside the arena)\n", "  of which scratch",
                 grouped(a, sizeof a, 4.0 * scratch));
     fprintf(out, "  %-22s %14s  (the model struct, without padding)\n", "total",
-            grouped(a, sizeof a, 4.0 * ((double)params * (1 + ns) + grads + g->arena_floats) + 64));
+            grouped(a, sizeof a, 4.0 * ((double)params * (1 + ns) + grads + buffers + g->arena_floats) + 64));
 }
 
 static void flops_table(FILE *out, const Graph *g) {

@@ -3,6 +3,7 @@
  *
  *   parameters           struct members  m->param.W1
  *   their gradients      struct members  m->grad.W1
+ *   buffers              struct members  m->buffer.bn_running_mean
  *   inputs and targets   the caller's pointers, kept in m->io
  *   scalar constants     literals
  *   views (reshape)      their input's storage
@@ -30,6 +31,13 @@ const Param *plan_param_of(const Graph *g, int node) {
     for (int i = 0; i < g->nparams; i++)
         if (g->params[i].node == node)
             return &g->params[i];
+    return NULL;
+}
+
+const Buffer *plan_buffer_of(const Graph *g, int node) {
+    for (int i = 0; i < g->nbuffers; i++)
+        if (g->buffers[i].node == node)
+            return &g->buffers[i];
     return NULL;
 }
 
@@ -79,7 +87,9 @@ static const char *c_ident(Arena *a, const char *name) {
         "delta", "decay", "decayed", "ag", "denom", "clr", "bc2", "mu", "mu_next", "mu_product_next",
         "c_grad", "c_avg",
         /* the other losses (ops/loss_more.c) */
-        "tt", "sh", "yr", "dr", "hv", "sinhf"};
+        "tt", "sh", "yr", "dr", "hv", "sinhf",
+        /* the layers beyond dense (ops/glu.c, maxout.c, dropout.c, batchnorm.c) */
+        "ia", "ib", "iy", "nnrt_rng", "nnrt_rng_uniform"};
     char *s = arena_strdup(a, name);
     for (char *c = s; *c; c++)
         if (*c == '.')
@@ -108,6 +118,13 @@ static void name_params(Graph *g) {
     }
     for (int i = 0; i < g->noutputs; i++)
         g->outputs[i].cname = g->outputs[i].name; /* only ever part of a longer name */
+    for (int i = 0; i < g->nbuffers; i++) { /* members of m->buffer, a namespace of their own */
+        Buffer *b = &g->buffers[i];
+        b->cname = c_ident(g->arena, b->name);
+        for (int j = 0; j < i; j++)
+            if (strcmp(g->buffers[j].cname, b->cname) == 0)
+                b->cname = arena_printf(g->arena, "%s_%d", b->cname, i);
+    }
 }
 
 /* A set of names, open addressing (the names live in the graph's arena). */
@@ -173,6 +190,7 @@ static void assign_storage(Graph *g) {
     for (int v = 0; v < g->count; v++) {
         Node *n = &g->nodes[v];
         const Param *p;
+        const Buffer *buf;
         if (n->dead)
             continue;
         const OpInfo *info = op_info(n->op);
@@ -180,6 +198,10 @@ static void assign_storage(Graph *g) {
             n->storage = STO_MEMBER;
             n->cname = p->cname;
             n->ref = arena_printf(g->arena, "m->param.%s", p->cname);
+        } else if (n->op == OP_BUFFER && (buf = plan_buffer_of(g, v))) {
+            n->storage = STO_MEMBER;
+            n->cname = buf->cname;
+            n->ref = arena_printf(g->arena, "m->buffer.%s", buf->cname);
         } else if ((p = param_of_grad(g, v))) {
             n->storage = STO_MEMBER;
             n->cname = p->cname;

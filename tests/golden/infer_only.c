@@ -120,6 +120,17 @@ nn_param infer_only_param(infer_only *m, int i) {
     return p;
 }
 
+int infer_only_buffer_count(void) {
+    return INFER_ONLY_BUFFER_COUNT;
+}
+
+nn_param infer_only_buffer(infer_only *m, int i) {
+    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    (void)m;
+    (void)i;
+    return p;
+}
+
 /* Inference: dropout off, batchnorm on running statistics. */
 void infer_only_forward(infer_only *m, const float *x, int n) {
     if (n < 1 || n > INFER_ONLY_MAX_BATCH || !x)
@@ -142,12 +153,12 @@ int infer_only_save(const infer_only *m, const char *path) {
     nn_param p[INFER_ONLY_PARAM_COUNT + 1];
     for (int i = 0; i < INFER_ONLY_PARAM_COUNT; i++)
         p[i] = infer_only_param((struct infer_only *)m, i);
-    return nnrt_save(path, "infer_only", p, INFER_ONLY_PARAM_COUNT, NULL, 0);
+    return nnrt_save(path, "infer_only", p, INFER_ONLY_PARAM_COUNT, NULL, INFER_ONLY_BUFFER_COUNT);
 }
 
 int infer_only_load(infer_only *m, const char *path) {
     nn_param p[INFER_ONLY_PARAM_COUNT + 1];
     for (int i = 0; i < INFER_ONLY_PARAM_COUNT; i++)
         p[i] = infer_only_param(m, i);
-    return nnrt_load(path, "infer_only", p, INFER_ONLY_PARAM_COUNT, NULL, 0);
+    return nnrt_load(path, "infer_only", p, INFER_ONLY_PARAM_COUNT, NULL, INFER_ONLY_BUFFER_COUNT);
 }

@@ -18,6 +18,7 @@ extern "C" {
 #define INFER_ONLY_OUT_PROBS_SIZE 3
 #define INFER_ONLY_PARAM_COUNT 6
 #define INFER_ONLY_PARAM_SCALARS 122
+#define INFER_ONLY_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define INFER_ONLY_ARENA_FLOATS 896 /* activations and scratch, planned by liveness */
 #define INFER_ONLY_ARENA_BYTES (INFER_ONLY_ARENA_FLOATS * 4)
 
@@ -47,6 +48,8 @@ struct infer_only {
 void infer_only_init(infer_only *m, uint64_t seed);
 int infer_only_param_count(void);
 nn_param infer_only_param(infer_only *m, int i);
+int infer_only_buffer_count(void);
+nn_param infer_only_buffer(infer_only *m, int i);
 void infer_only_forward(infer_only *m, const float *x, int n);
 const float *infer_only_output_logits(const infer_only *m);
 const float *infer_only_output_probs(const infer_only *m);

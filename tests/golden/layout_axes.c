@@ -318,6 +318,17 @@ nn_param layout_axes_param(layout_axes *m, int i) {
     return p;
 }
 
+int layout_axes_buffer_count(void) {
+    return LAYOUT_AXES_BUFFER_COUNT;
+}
+
+nn_param layout_axes_buffer(layout_axes *m, int i) {
+    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    (void)m;
+    (void)i;
+    return p;
+}
+
 /* Inference: dropout off, batchnorm on running statistics. */
 void layout_axes_forward(layout_axes *m, const float *x, int n) {
     if (n < 1 || n > LAYOUT_AXES_MAX_BATCH || !x)
@@ -405,12 +416,12 @@ int layout_axes_save(const layout_axes *m, const char *path) {
     nn_param p[LAYOUT_AXES_PARAM_COUNT + 1];
     for (int i = 0; i < LAYOUT_AXES_PARAM_COUNT; i++)
         p[i] = layout_axes_param((struct layout_axes *)m, i);
-    return nnrt_save(path, "layout_axes", p, LAYOUT_AXES_PARAM_COUNT, NULL, 0);
+    return nnrt_save(path, "layout_axes", p, LAYOUT_AXES_PARAM_COUNT, NULL, LAYOUT_AXES_BUFFER_COUNT);
 }
 
 int layout_axes_load(layout_axes *m, const char *path) {
     nn_param p[LAYOUT_AXES_PARAM_COUNT + 1];
     for (int i = 0; i < LAYOUT_AXES_PARAM_COUNT; i++)
         p[i] = layout_axes_param(m, i);
-    return nnrt_load(path, "layout_axes", p, LAYOUT_AXES_PARAM_COUNT, NULL, 0);
+    return nnrt_load(path, "layout_axes", p, LAYOUT_AXES_PARAM_COUNT, NULL, LAYOUT_AXES_BUFFER_COUNT);
 }

@@ -19,6 +19,7 @@ extern "C" {
 #define LAYOUT_AXES_OUT_F_SIZE 12
 #define LAYOUT_AXES_PARAM_COUNT 1
 #define LAYOUT_AXES_PARAM_SCALARS 9
+#define LAYOUT_AXES_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define LAYOUT_AXES_ARENA_FLOATS 2304 /* activations and scratch, planned by liveness */
 #define LAYOUT_AXES_ARENA_BYTES (LAYOUT_AXES_ARENA_FLOATS * 4)
 
@@ -47,6 +48,8 @@ struct layout_axes {
 void layout_axes_init(layout_axes *m, uint64_t seed);
 int layout_axes_param_count(void);
 nn_param layout_axes_param(layout_axes *m, int i);
+int layout_axes_buffer_count(void);
+nn_param layout_axes_buffer(layout_axes *m, int i);
 void layout_axes_forward(layout_axes *m, const float *x, int n);
 const float *layout_axes_output_y(const layout_axes *m);
 const float *layout_axes_output_f(const layout_axes *m);

@@ -350,6 +350,17 @@ nn_param mlp_layers_param(mlp_layers *m, int i) {
     return p;
 }
 
+int mlp_layers_buffer_count(void) {
+    return MLP_LAYERS_BUFFER_COUNT;
+}
+
+nn_param mlp_layers_buffer(mlp_layers *m, int i) {
+    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    (void)m;
+    (void)i;
+    return p;
+}
+
 /* Inference: dropout off, batchnorm on running statistics. */
 void mlp_layers_forward(mlp_layers *m, const float *x, int n) {
     if (n < 1 || n > MLP_LAYERS_MAX_BATCH || !x)
@@ -433,12 +444,12 @@ int mlp_layers_save(const mlp_layers *m, const char *path) {
     nn_param p[MLP_LAYERS_PARAM_COUNT + 1];
     for (int i = 0; i < MLP_LAYERS_PARAM_COUNT; i++)
         p[i] = mlp_layers_param((struct mlp_layers *)m, i);
-    return nnrt_save(path, "mlp_layers", p, MLP_LAYERS_PARAM_COUNT, NULL, 0);
+    return nnrt_save(path, "mlp_layers", p, MLP_LAYERS_PARAM_COUNT, NULL, MLP_LAYERS_BUFFER_COUNT);
 }
 
 int mlp_layers_load(mlp_layers *m, const char *path) {
     nn_param p[MLP_LAYERS_PARAM_COUNT + 1];
     for (int i = 0; i < MLP_LAYERS_PARAM_COUNT; i++)
         p[i] = mlp_layers_param(m, i);
-    return nnrt_load(path, "mlp_layers", p, MLP_LAYERS_PARAM_COUNT, NULL, 0);
+    return nnrt_load(path, "mlp_layers", p, MLP_LAYERS_PARAM_COUNT, NULL, MLP_LAYERS_BUFFER_COUNT);
 }

@@ -18,6 +18,7 @@ extern "C" {
 #define MLP_LAYERS_OUT_P_SIZE 3
 #define MLP_LAYERS_PARAM_COUNT 5
 #define MLP_LAYERS_PARAM_SCALARS 116
+#define MLP_LAYERS_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define MLP_LAYERS_ARENA_FLOATS 1872 /* activations and scratch, planned by liveness */
 #define MLP_LAYERS_ARENA_BYTES (MLP_LAYERS_ARENA_FLOATS * 4)
 
@@ -54,6 +55,8 @@ struct mlp_layers {
 void mlp_layers_init(mlp_layers *m, uint64_t seed);
 int mlp_layers_param_count(void);
 nn_param mlp_layers_param(mlp_layers *m, int i);
+int mlp_layers_buffer_count(void);
+nn_param mlp_layers_buffer(mlp_layers *m, int i);
 void mlp_layers_forward(mlp_layers *m, const float *x, int n);
 const float *mlp_layers_output_p(const mlp_layers *m);
 float mlp_layers_train_step(mlp_layers *m, const float *x, const int32_t *y, int n);

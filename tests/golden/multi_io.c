@@ -476,6 +476,17 @@ nn_param multi_io_param(multi_io *m, int i) {
     return p;
 }
 
+int multi_io_buffer_count(void) {
+    return MULTI_IO_BUFFER_COUNT;
+}
+
+nn_param multi_io_buffer(multi_io *m, int i) {
+    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    (void)m;
+    (void)i;
+    return p;
+}
+
 /* Inference: dropout off, batchnorm on running statistics. */
 void multi_io_forward(multi_io *m, const float *img, const float *meta, int n) {
     if (n < 1 || n > MULTI_IO_MAX_BATCH || !img || !meta)
@@ -568,12 +579,12 @@ int multi_io_save(const multi_io *m, const char *path) {
     nn_param p[MULTI_IO_PARAM_COUNT + 1];
     for (int i = 0; i < MULTI_IO_PARAM_COUNT; i++)
         p[i] = multi_io_param((struct multi_io *)m, i);
-    return nnrt_save(path, "multi_io", p, MULTI_IO_PARAM_COUNT, NULL, 0);
+    return nnrt_save(path, "multi_io", p, MULTI_IO_PARAM_COUNT, NULL, MULTI_IO_BUFFER_COUNT);
 }
 
 int multi_io_load(multi_io *m, const char *path) {
     nn_param p[MULTI_IO_PARAM_COUNT + 1];
     for (int i = 0; i < MULTI_IO_PARAM_COUNT; i++)
         p[i] = multi_io_param(m, i);
-    return nnrt_load(path, "multi_io", p, MULTI_IO_PARAM_COUNT, NULL, 0);
+    return nnrt_load(path, "multi_io", p, MULTI_IO_PARAM_COUNT, NULL, MULTI_IO_BUFFER_COUNT);
 }

@@ -21,6 +21,7 @@ extern "C" {
 #define MULTI_IO_OUT_VALUE_SIZE 2
 #define MULTI_IO_PARAM_COUNT 6
 #define MULTI_IO_PARAM_SCALARS 114
+#define MULTI_IO_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define MULTI_IO_ARENA_FLOATS 3136 /* activations and scratch, planned by liveness */
 #define MULTI_IO_ARENA_BYTES (MULTI_IO_ARENA_FLOATS * 4)
 
@@ -77,6 +78,8 @@ struct multi_io {
 void multi_io_init(multi_io *m, uint64_t seed);
 int multi_io_param_count(void);
 nn_param multi_io_param(multi_io *m, int i);
+int multi_io_buffer_count(void);
+nn_param multi_io_buffer(multi_io *m, int i);
 void multi_io_forward(multi_io *m, const float *img, const float *meta, int n);
 const float *multi_io_output_klass(const multi_io *m);
 const float *multi_io_output_value(const multi_io *m);

@@ -66,6 +66,17 @@ nn_param no_params_param(no_params *m, int i) {
     return p;
 }
 
+int no_params_buffer_count(void) {
+    return NO_PARAMS_BUFFER_COUNT;
+}
+
+nn_param no_params_buffer(no_params *m, int i) {
+    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    (void)m;
+    (void)i;
+    return p;
+}
+
 /* Inference: dropout off, batchnorm on running statistics. */
 void no_params_forward(no_params *m, const float *a, const float *b_, int n) {
     if (n < 1 || n > NO_PARAMS_MAX_BATCH || !a || !b_)
@@ -87,10 +98,10 @@ const float *no_params_output_both(const no_params *m) {
 /* Weight files: C-API.md's format, written atomically, validated before loading. */
 int no_params_save(const no_params *m, const char *path) {
     (void)m;
-    return nnrt_save(path, "no_params", NULL, NO_PARAMS_PARAM_COUNT, NULL, 0);
+    return nnrt_save(path, "no_params", NULL, NO_PARAMS_PARAM_COUNT, NULL, NO_PARAMS_BUFFER_COUNT);
 }
 
 int no_params_load(no_params *m, const char *path) {
     (void)m;
-    return nnrt_load(path, "no_params", NULL, NO_PARAMS_PARAM_COUNT, NULL, 0);
+    return nnrt_load(path, "no_params", NULL, NO_PARAMS_PARAM_COUNT, NULL, NO_PARAMS_BUFFER_COUNT);
 }

@@ -19,6 +19,7 @@ extern "C" {
 #define NO_PARAMS_OUT_BOTH_SIZE 6
 #define NO_PARAMS_PARAM_COUNT 0
 #define NO_PARAMS_PARAM_SCALARS 0
+#define NO_PARAMS_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define NO_PARAMS_ARENA_FLOATS 512 /* activations and scratch, planned by liveness */
 #define NO_PARAMS_ARENA_BYTES (NO_PARAMS_ARENA_FLOATS * 4)
 
@@ -41,6 +42,8 @@ struct no_params {
 void no_params_init(no_params *m, uint64_t seed);
 int no_params_param_count(void);
 nn_param no_params_param(no_params *m, int i);
+int no_params_buffer_count(void);
+nn_param no_params_buffer(no_params *m, int i);
 void no_params_forward(no_params *m, const float *a, const float *b_, int n);
 const float *no_params_output_dist(const no_params *m);
 const float *no_params_output_both(const no_params *m);

@@ -281,6 +281,17 @@ nn_param opt_adam_param(opt_adam *m, int i) {
     return p;
 }
 
+int opt_adam_buffer_count(void) {
+    return OPT_ADAM_BUFFER_COUNT;
+}
+
+nn_param opt_adam_buffer(opt_adam *m, int i) {
+    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    (void)m;
+    (void)i;
+    return p;
+}
+
 /* Inference: dropout off, batchnorm on running statistics. */
 void opt_adam_forward(opt_adam *m, const float *x, int n) {
     if (n < 1 || n > OPT_ADAM_MAX_BATCH || !x)
@@ -364,12 +375,12 @@ int opt_adam_save(const opt_adam *m, const char *path) {
     nn_param p[OPT_ADAM_PARAM_COUNT + 1];
     for (int i = 0; i < OPT_ADAM_PARAM_COUNT; i++)
         p[i] = opt_adam_param((struct opt_adam *)m, i);
-    return nnrt_save(path, "opt_adam", p, OPT_ADAM_PARAM_COUNT, NULL, 0);
+    return nnrt_save(path, "opt_adam", p, OPT_ADAM_PARAM_COUNT, NULL, OPT_ADAM_BUFFER_COUNT);
 }
 
 int opt_adam_load(opt_adam *m, const char *path) {
     nn_param p[OPT_ADAM_PARAM_COUNT + 1];
     for (int i = 0; i < OPT_ADAM_PARAM_COUNT; i++)
         p[i] = opt_adam_param(m, i);
-    return nnrt_load(path, "opt_adam", p, OPT_ADAM_PARAM_COUNT, NULL, 0);
+    return nnrt_load(path, "opt_adam", p, OPT_ADAM_PARAM_COUNT, NULL, OPT_ADAM_BUFFER_COUNT);
 }

@@ -18,6 +18,7 @@ extern "C" {
 #define OPT_ADAM_OUT_Y_SIZE 1
 #define OPT_ADAM_PARAM_COUNT 4
 #define OPT_ADAM_PARAM_SCALARS 37
+#define OPT_ADAM_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define OPT_ADAM_ARENA_FLOATS 1344 /* activations and scratch, planned by liveness */
 #define OPT_ADAM_ARENA_BYTES (OPT_ADAM_ARENA_FLOATS * 4)
 
@@ -70,6 +71,8 @@ struct opt_adam {
 void opt_adam_init(opt_adam *m, uint64_t seed);
 int opt_adam_param_count(void);
 nn_param opt_adam_param(opt_adam *m, int i);
+int opt_adam_buffer_count(void);
+nn_param opt_adam_buffer(opt_adam *m, int i);
 void opt_adam_forward(opt_adam *m, const float *x, int n);
 const float *opt_adam_output_y(const opt_adam *m);
 float opt_adam_train_step(opt_adam *m, const float *x, const float *t_, int n);

@@ -272,6 +272,17 @@ nn_param opt_sgd_momentum_param(opt_sgd_momentum *m, int i) {
     return p;
 }
 
+int opt_sgd_momentum_buffer_count(void) {
+    return OPT_SGD_MOMENTUM_BUFFER_COUNT;
+}
+
+nn_param opt_sgd_momentum_buffer(opt_sgd_momentum *m, int i) {
+    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    (void)m;
+    (void)i;
+    return p;
+}
+
 /* Inference: dropout off, batchnorm on running statistics. */
 void opt_sgd_momentum_forward(opt_sgd_momentum *m, const float *x, int n) {
     if (n < 1 || n > OPT_SGD_MOMENTUM_MAX_BATCH || !x)
@@ -355,12 +366,12 @@ int opt_sgd_momentum_save(const opt_sgd_momentum *m, const char *path) {
     nn_param p[OPT_SGD_MOMENTUM_PARAM_COUNT + 1];
     for (int i = 0; i < OPT_SGD_MOMENTUM_PARAM_COUNT; i++)
         p[i] = opt_sgd_momentum_param((struct opt_sgd_momentum *)m, i);
-    return nnrt_save(path, "opt_sgd_momentum", p, OPT_SGD_MOMENTUM_PARAM_COUNT, NULL, 0);
+    return nnrt_save(path, "opt_sgd_momentum", p, OPT_SGD_MOMENTUM_PARAM_COUNT, NULL, OPT_SGD_MOMENTUM_BUFFER_COUNT);
 }
 
 int opt_sgd_momentum_load(opt_sgd_momentum *m, const char *path) {
     nn_param p[OPT_SGD_MOMENTUM_PARAM_COUNT + 1];
     for (int i = 0; i < OPT_SGD_MOMENTUM_PARAM_COUNT; i++)
         p[i] = opt_sgd_momentum_param(m, i);
-    return nnrt_load(path, "opt_sgd_momentum", p, OPT_SGD_MOMENTUM_PARAM_COUNT, NULL, 0);
+    return nnrt_load(path, "opt_sgd_momentum", p, OPT_SGD_MOMENTUM_PARAM_COUNT, NULL, OPT_SGD_MOMENTUM_BUFFER_COUNT);
 }

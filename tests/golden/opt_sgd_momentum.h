@@ -18,6 +18,7 @@ extern "C" {
 #define OPT_SGD_MOMENTUM_OUT_P_SIZE 1
 #define OPT_SGD_MOMENTUM_PARAM_COUNT 4
 #define OPT_SGD_MOMENTUM_PARAM_SCALARS 17
+#define OPT_SGD_MOMENTUM_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define OPT_SGD_MOMENTUM_ARENA_FLOATS 960 /* activations and scratch, planned by liveness */
 #define OPT_SGD_MOMENTUM_ARENA_BYTES (OPT_SGD_MOMENTUM_ARENA_FLOATS * 4)
 
@@ -58,6 +59,8 @@ struct opt_sgd_momentum {
 void opt_sgd_momentum_init(opt_sgd_momentum *m, uint64_t seed);
 int opt_sgd_momentum_param_count(void);
 nn_param opt_sgd_momentum_param(opt_sgd_momentum *m, int i);
+int opt_sgd_momentum_buffer_count(void);
+nn_param opt_sgd_momentum_buffer(opt_sgd_momentum *m, int i);
 void opt_sgd_momentum_forward(opt_sgd_momentum *m, const float *x, int n);
 const float *opt_sgd_momentum_output_p(const opt_sgd_momentum *m);
 float opt_sgd_momentum_train_step(opt_sgd_momentum *m, const float *x, const float *t_, int n);

@@ -558,6 +558,17 @@ nn_param params_reg_param(params_reg *m, int i) {
     return p;
 }
 
+int params_reg_buffer_count(void) {
+    return PARAMS_REG_BUFFER_COUNT;
+}
+
+nn_param params_reg_buffer(params_reg *m, int i) {
+    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    (void)m;
+    (void)i;
+    return p;
+}
+
 /* Inference: dropout off, batchnorm on running statistics. */
 void params_reg_forward(params_reg *m, const float *x, int n) {
     if (n < 1 || n > PARAMS_REG_MAX_BATCH || !x)
@@ -641,12 +652,12 @@ int params_reg_save(const params_reg *m, const char *path) {
     nn_param p[PARAMS_REG_PARAM_COUNT + 1];
     for (int i = 0; i < PARAMS_REG_PARAM_COUNT; i++)
         p[i] = params_reg_param((struct params_reg *)m, i);
-    return nnrt_save(path, "params_reg", p, PARAMS_REG_PARAM_COUNT, NULL, 0);
+    return nnrt_save(path, "params_reg", p, PARAMS_REG_PARAM_COUNT, NULL, PARAMS_REG_BUFFER_COUNT);
 }
 
 int params_reg_load(params_reg *m, const char *path) {
     nn_param p[PARAMS_REG_PARAM_COUNT + 1];
     for (int i = 0; i < PARAMS_REG_PARAM_COUNT; i++)
         p[i] = params_reg_param(m, i);
-    return nnrt_load(path, "params_reg", p, PARAMS_REG_PARAM_COUNT, NULL, 0);
+    return nnrt_load(path, "params_reg", p, PARAMS_REG_PARAM_COUNT, NULL, PARAMS_REG_BUFFER_COUNT);
 }

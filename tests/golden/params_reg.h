@@ -18,6 +18,7 @@ extern "C" {
 #define PARAMS_REG_OUT_Y_SIZE 2
 #define PARAMS_REG_PARAM_COUNT 5
 #define PARAMS_REG_PARAM_SCALARS 28
+#define PARAMS_REG_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define PARAMS_REG_ARENA_FLOATS 848 /* activations and scratch, planned by liveness */
 #define PARAMS_REG_ARENA_BYTES (PARAMS_REG_ARENA_FLOATS * 4)
 
@@ -61,6 +62,8 @@ struct params_reg {
 void params_reg_init(params_reg *m, uint64_t seed);
 int params_reg_param_count(void);
 nn_param params_reg_param(params_reg *m, int i);
+int params_reg_buffer_count(void);
+nn_param params_reg_buffer(params_reg *m, int i);
 void params_reg_forward(params_reg *m, const float *x, int n);
 const float *params_reg_output_y(const params_reg *m);
 float params_reg_train_step(params_reg *m, const float *x, const float *t_, int n);

@@ -336,6 +336,17 @@ nn_param sched_cosine_nadam_param(sched_cosine_nadam *m, int i) {
     return p;
 }
 
+int sched_cosine_nadam_buffer_count(void) {
+    return SCHED_COSINE_NADAM_BUFFER_COUNT;
+}
+
+nn_param sched_cosine_nadam_buffer(sched_cosine_nadam *m, int i) {
+    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    (void)m;
+    (void)i;
+    return p;
+}
+
 /* Inference: dropout off, batchnorm on running statistics. */
 void sched_cosine_nadam_forward(sched_cosine_nadam *m, const float *x, int n) {
     if (n < 1 || n > SCHED_COSINE_NADAM_MAX_BATCH || !x)
@@ -428,12 +439,12 @@ int sched_cosine_nadam_save(const sched_cosine_nadam *m, const char *path) {
     nn_param p[SCHED_COSINE_NADAM_PARAM_COUNT + 1];
     for (int i = 0; i < SCHED_COSINE_NADAM_PARAM_COUNT; i++)
         p[i] = sched_cosine_nadam_param((struct sched_cosine_nadam *)m, i);
-    return nnrt_save(path, "sched_cosine_nadam", p, SCHED_COSINE_NADAM_PARAM_COUNT, NULL, 0);
+    return nnrt_save(path, "sched_cosine_nadam", p, SCHED_COSINE_NADAM_PARAM_COUNT, NULL, SCHED_COSINE_NADAM_BUFFER_COUNT);
 }
 
 int sched_cosine_nadam_load(sched_cosine_nadam *m, const char *path) {
     nn_param p[SCHED_COSINE_NADAM_PARAM_COUNT + 1];
     for (int i = 0; i < SCHED_COSINE_NADAM_PARAM_COUNT; i++)
         p[i] = sched_cosine_nadam_param(m, i);
-    return nnrt_load(path, "sched_cosine_nadam", p, SCHED_COSINE_NADAM_PARAM_COUNT, NULL, 0);
+    return nnrt_load(path, "sched_cosine_nadam", p, SCHED_COSINE_NADAM_PARAM_COUNT, NULL, SCHED_COSINE_NADAM_BUFFER_COUNT);
 }

@@ -18,6 +18,7 @@ extern "C" {
 #define SCHED_COSINE_NADAM_OUT_Q_SIZE 3
 #define SCHED_COSINE_NADAM_PARAM_COUNT 4
 #define SCHED_COSINE_NADAM_PARAM_SCALARS 43
+#define SCHED_COSINE_NADAM_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define SCHED_COSINE_NADAM_ARENA_FLOATS 1232 /* activations and scratch, planned by liveness */
 #define SCHED_COSINE_NADAM_ARENA_BYTES (SCHED_COSINE_NADAM_ARENA_FLOATS * 4)
 
@@ -66,6 +67,8 @@ struct sched_cosine_nadam {
 void sched_cosine_nadam_init(sched_cosine_nadam *m, uint64_t seed);
 int sched_cosine_nadam_param_count(void);
 nn_param sched_cosine_nadam_param(sched_cosine_nadam *m, int i);
+int sched_cosine_nadam_buffer_count(void);
+nn_param sched_cosine_nadam_buffer(sched_cosine_nadam *m, int i);
 void sched_cosine_nadam_forward(sched_cosine_nadam *m, const float *x, int n);
 const float *sched_cosine_nadam_output_q(const sched_cosine_nadam *m);
 float sched_cosine_nadam_train_step(sched_cosine_nadam *m, const float *x, const float *p_, int n);

@@ -322,6 +322,17 @@ nn_param sched_cyclic_rmsprop_param(sched_cyclic_rmsprop *m, int i) {
     return p;
 }
 
+int sched_cyclic_rmsprop_buffer_count(void) {
+    return SCHED_CYCLIC_RMSPROP_BUFFER_COUNT;
+}
+
+nn_param sched_cyclic_rmsprop_buffer(sched_cyclic_rmsprop *m, int i) {
+    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    (void)m;
+    (void)i;
+    return p;
+}
+
 /* Inference: dropout off, batchnorm on running statistics. */
 void sched_cyclic_rmsprop_forward(sched_cyclic_rmsprop *m, const float *x, int n) {
     if (n < 1 || n > SCHED_CYCLIC_RMSPROP_MAX_BATCH || !x)
@@ -415,12 +426,12 @@ int sched_cyclic_rmsprop_save(const sched_cyclic_rmsprop *m, const char *path) {
     nn_param p[SCHED_CYCLIC_RMSPROP_PARAM_COUNT + 1];
     for (int i = 0; i < SCHED_CYCLIC_RMSPROP_PARAM_COUNT; i++)
         p[i] = sched_cyclic_rmsprop_param((struct sched_cyclic_rmsprop *)m, i);
-    return nnrt_save(path, "sched_cyclic_rmsprop", p, SCHED_CYCLIC_RMSPROP_PARAM_COUNT, NULL, 0);
+    return nnrt_save(path, "sched_cyclic_rmsprop", p, SCHED_CYCLIC_RMSPROP_PARAM_COUNT, NULL, SCHED_CYCLIC_RMSPROP_BUFFER_COUNT);
 }
 
 int sched_cyclic_rmsprop_load(sched_cyclic_rmsprop *m, const char *path) {
     nn_param p[SCHED_CYCLIC_RMSPROP_PARAM_COUNT + 1];
     for (int i = 0; i < SCHED_CYCLIC_RMSPROP_PARAM_COUNT; i++)
         p[i] = sched_cyclic_rmsprop_param(m, i);
-    return nnrt_load(path, "sched_cyclic_rmsprop", p, SCHED_CYCLIC_RMSPROP_PARAM_COUNT, NULL, 0);
+    return nnrt_load(path, "sched_cyclic_rmsprop", p, SCHED_CYCLIC_RMSPROP_PARAM_COUNT, NULL, SCHED_CYCLIC_RMSPROP_BUFFER_COUNT);
 }

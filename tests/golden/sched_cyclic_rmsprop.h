@@ -18,6 +18,7 @@ extern "C" {
 #define SCHED_CYCLIC_RMSPROP_OUT_P_SIZE 3
 #define SCHED_CYCLIC_RMSPROP_PARAM_COUNT 4
 #define SCHED_CYCLIC_RMSPROP_PARAM_SCALARS 43
+#define SCHED_CYCLIC_RMSPROP_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define SCHED_CYCLIC_RMSPROP_ARENA_FLOATS 976 /* activations and scratch, planned by liveness */
 #define SCHED_CYCLIC_RMSPROP_ARENA_BYTES (SCHED_CYCLIC_RMSPROP_ARENA_FLOATS * 4)
 
@@ -65,6 +66,8 @@ struct sched_cyclic_rmsprop {
 void sched_cyclic_rmsprop_init(sched_cyclic_rmsprop *m, uint64_t seed);
 int sched_cyclic_rmsprop_param_count(void);
 nn_param sched_cyclic_rmsprop_param(sched_cyclic_rmsprop *m, int i);
+int sched_cyclic_rmsprop_buffer_count(void);
+nn_param sched_cyclic_rmsprop_buffer(sched_cyclic_rmsprop *m, int i);
 void sched_cyclic_rmsprop_forward(sched_cyclic_rmsprop *m, const float *x, int n);
 const float *sched_cyclic_rmsprop_output_p(const sched_cyclic_rmsprop *m);
 float sched_cyclic_rmsprop_train_step(sched_cyclic_rmsprop *m, const float *x, const int32_t *y, int n);

@@ -12,7 +12,18 @@
  * for every element, G the largest gradient magnitude of the case; the loss
  * of the training forward equals NET_loss; everything is finite.
  *
- * Macros: NET, NETU, NET_HEADER; CLASS_TARGET when the target y is a class.
+ * TRAIN_MODE (cases marked "# gradcheck: train": dropout, batchnorm): the
+ * loss differentiated is the training forward's (NET_forward_train, the
+ * model's `loss` member), not NET_loss's inference mode. Every evaluation
+ * runs on a copy of the model made just before it, so each starts from the
+ * same PRNG state (the same dropout masks) and the same running statistics,
+ * and the copy that gives the analytic gradient does too: the backward pass
+ * is checked against the forward with the mask that forward drew. Instead of
+ * equal training and inference losses, such a case must show them differ
+ * (otherwise the training-mode path would not be what is checked).
+ *
+ * Macros: NET, NETU, NET_HEADER; CLASS_TARGET when the target y is a class;
+ * TRAIN_MODE as above.
  */
 #include <math.h>
 #include <stdio.h>
@@ -41,6 +52,10 @@ typedef float target_t;
 #endif
 
 static NET model;
+#ifdef TRAIN_MODE
+static NET work;  /* a copy of model per training forward: same PRNG state, same masks */
+static NET grads; /* the copy that ran forward_train and backward */
+#endif
 static float x[BATCH * MACRO(IN_X_SIZE)];
 static target_t y[BATCH * TARGET_SIZE];
 
@@ -59,7 +74,22 @@ static void fill_data(void) {
 }
 
 static double loss_at(void) {
+#ifdef TRAIN_MODE
+    work = model;
+    API(forward_train)(&work, x, y, BATCH);
+    return work.loss;
+#else
     return API(loss)(&model, x, y, BATCH);
+#endif
+}
+
+/* the analytic gradient of parameter i (in the copy that ran backward) */
+static const float *grad_of(int i) {
+#ifdef TRAIN_MODE
+    return API(param)(&grads, i).grad;
+#else
+    return API(param)(&model, i).grad;
+#endif
 }
 
 /* checks one parameter; returns the number of failing elements */
@@ -73,7 +103,7 @@ static int check_param(int i, double gscale, double *worst) {
         p.value[j] = w - H;
         double lm = loss_at();
         p.value[j] = w;
-        double num = (lp - lm) / (2.0 * (double)H), ana = p.grad[j];
+        double num = (lp - lm) / (2.0 * (double)H), ana = grad_of(i)[j];
         double err = fabs(num - ana), tol = RTOL * fmax(fabs(num), fabs(ana)) + ATOL * gscale;
         if (err / (tol > 0 ? tol : 1) > *worst)
             *worst = err / (tol > 0 ? tol : 1);
@@ -89,18 +119,30 @@ static int check_param(int i, double gscale, double *worst) {
 int main(void) {
     API(init)(&model, 42);
     fill_data();
+#ifdef TRAIN_MODE
+    double infer_loss = API(loss)(&model, x, y, BATCH), train_loss = loss_at(), gscale = 0, worst = 0;
+    grads = work;
+    API(backward)(&grads);
+    if (!isfinite(train_loss) || fabs(train_loss - infer_loss) <= 1e-5 * fmax(1.0, fabs(infer_loss))) {
+        printf("%s: training loss %.9g == NET_loss %.9g: the training mode makes no difference\n", STR(NET),
+               train_loss, infer_loss);
+        return 1;
+    }
+#else
     API(forward_train)(&model, x, y, BATCH);
     API(backward)(&model);
     double train_loss = model.loss, infer_loss = loss_at(), gscale = 0, worst = 0;
-    int bad = 0;
     if (!isfinite(train_loss) || fabs(train_loss - infer_loss) > 1e-5 * fmax(1.0, fabs(infer_loss))) {
         printf("%s: training loss %.9g != NET_loss %.9g\n", STR(NET), train_loss, infer_loss);
         return 1;
     }
+#endif
+    int bad = 0;
     for (int i = 0; i < MACRO(PARAM_COUNT); i++) {
         nn_param p = API(param)(&model, i);
+        const float *gr = grad_of(i);
         for (long j = 0; j < p.size; j++)
-            gscale = fmax(gscale, fabs(p.grad[j]));
+            gscale = fmax(gscale, fabs(gr[j]));
     }
     if (!(gscale > 0)) {
         printf("%s: every gradient is zero or not finite: the check would prove nothing\n", STR(NET));

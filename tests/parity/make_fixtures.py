@@ -545,6 +545,265 @@ def write(path, text):
         f.write(text)
 
 
+# ---- layer cases: each layer of LANGUAGE.md beyond dense in a 2-layer network ----------
+#
+# Written with raw parameters in nngen's layout (dense weights [in, out], so
+# dense(x, k) is x @ W + b) and PyTorch 1.13's own layer functions and
+# modules: F.prelu, F.glu, torch.max over the pieces of a view (maxout),
+# nn.BatchNorm1d / nn.BatchNorm2d (running statistics included), and
+# dropout as F.dropout computes it, x * mask / (1 - p), with the masks that
+# nngen draws: PCG32 (the runtime's nnrt_rng) seeded by NET_init's seed (the
+# runner uses 1) on the stream "dropout", one uniform per element of each
+# training forward in row-major order, kept when below float32(1 - p).
+# Every case is trained with sgd; the fixture adds each parameter's
+# gradient at the first step, the buffers after the last step and the
+# inference output o after the last step. Kinks (prelu at 0, maxout ties)
+# are kept KINK_MARGIN away at every step, as above.
+
+M64 = (1 << 64) - 1
+DROPOUT_STREAM = 0x64726f706f7574   # "dropout" in ASCII
+RUNNER_SEED = 1                     # parity.c's NET_init seed
+
+
+class PCG32:
+    """nnrt_rng: pcg32_srandom_r / pcg32_random_r, nnrt_rng_uniform"""
+
+    def __init__(self, seed, stream):
+        self.state, self.inc = 0, ((stream << 1) | 1) & M64
+        self.u32()
+        self.state = (self.state + seed) & M64
+        self.u32()
+
+    def u32(self):
+        old = self.state
+        self.state = (old * 6364136223846793005 + self.inc) & M64
+        xorshifted = (((old >> 18) ^ old) >> 27) & 0xFFFFFFFF
+        rot = old >> 59
+        return ((xorshifted >> rot) | (xorshifted << ((-rot) & 31))) & 0xFFFFFFFF
+
+    def uniform(self):
+        return np.float32(self.u32() >> 8) * np.float32(1.0 / 16777216.0)
+
+
+class LayerNet(torch.nn.Module):
+    def __init__(self, case, init):
+        super().__init__()
+        self.case, self.P, self.bn = case, {}, torch.nn.ModuleDict()
+        for stmt, (dims, momentum, eps) in case.batchnorms.items():
+            m = (torch.nn.BatchNorm1d if dims == 1 else torch.nn.BatchNorm2d)(case.bn_channels[stmt], eps=eps,
+                                                                               momentum=momentum)
+            with torch.no_grad():
+                m.weight.copy_(torch.from_numpy(init[stmt + ".gamma"].astype(np.float64)))
+                m.bias.copy_(torch.from_numpy(init[stmt + ".beta"].astype(np.float64)))
+            self.bn[stmt] = m
+            self.P[stmt + ".gamma"], self.P[stmt + ".beta"] = m.weight, m.bias
+        for name, _, _ in case.params:
+            if name not in self.P:
+                t = torch.nn.Parameter(torch.from_numpy(init[name].astype(np.float64)))
+                self.register_parameter(name.replace(".", "_"), t)
+                self.P[name] = t
+        self.rng = PCG32(RUNNER_SEED, DROPOUT_STREAM)
+
+    def dense(self, x, stmt):
+        z = x.reshape(x.shape[0], -1) @ self.P[stmt + ".weight"]
+        return z + self.P[stmt + ".bias"] if stmt + ".bias" in self.P else z
+
+    def dropout(self, x, p):
+        if not self.training:
+            return x
+        keep = np.float32(1.0 - p)
+        u = np.array([self.rng.uniform() for _ in range(x.numel())], dtype=np.float32).reshape(x.shape)
+        mask = torch.from_numpy((u < keep).astype(np.float64))
+        return x * mask / (1.0 - p)
+
+
+class LayerCase:
+    def __init__(self, name, body, params, fwd, steps=STEPS, batchnorms=None, comment=""):
+        self.name, self.body, self.params, self.fwd, self.steps = name, body, params, fwd, steps
+        self.batchnorms = batchnorms or {}   # statement -> (1 or 2, momentum, eps)
+        self.bn_channels = {}   # statement -> channels (the size of its gamma)
+        for pname, dims, _ in params:
+            if pname.endswith(".gamma"):
+                self.bn_channels[pname[:-len(".gamma")]] = dims[0]
+        self.comment = comment
+
+    def buffers(self):
+        return [s + suffix for s in self.batchnorms for suffix in (".running_mean", ".running_var")]
+
+
+def fwd_prelu_1d(net, x):
+    pre = net.dense(x, "h.1")
+    h = F.prelu(pre, net.P["h.alpha"])
+    return net.dense(h, "z"), [pre.abs().min().item()]
+
+
+def fwd_prelu_2d(net, x):
+    a = net.dense(x, "a").reshape(-1, 2, 3, 2)
+    h = F.prelu(a, net.P["h.alpha"])           # alpha per channel (dim 1)
+    return net.dense(h, "z"), [a.abs().min().item()]
+
+
+def fwd_maxout(net, x):
+    zz = net.dense(x, "h").reshape(-1, 3, 2)   # column u * pieces + k: piece k of unit u
+    h = zz.max(dim=2).values
+    return net.dense(h, "z"), [(zz[:, :, 0] - zz[:, :, 1]).abs().min().item()]
+
+
+def fwd_glu_last(net, x):
+    return net.dense(F.glu(net.dense(x, "h"), dim=-1), "z"), []
+
+
+def fwd_glu_axis0(net, x):
+    a = net.dense(x, "a").reshape(-1, 4, 3)
+    return net.dense(F.glu(a, dim=1), "z"), []
+
+
+def fwd_dropout(net, x):
+    h = net.dropout(torch.tanh(net.dense(x, "h.1")), 0.3)
+    return net.dense(h, "z"), []
+
+
+def fwd_batchnorm_1d(net, x):
+    return net.dense(torch.tanh(net.bn["h"](net.dense(x, "h.1"))), "z"), []
+
+
+def fwd_batchnorm_2d(net, x):
+    a = net.dense(x, "a").reshape(-1, 2, 3, 2)
+    return net.dense(torch.tanh(net.bn["h"](a)), "z"), []
+
+
+def dense_params(stmt, fi, fo):
+    return [(stmt + ".weight", (fi, fo), "w"), (stmt + ".bias", (fo,), "b")]
+
+
+# a dense layer before batchnorm has no bias: the gradient of a bias that
+# batchnorm subtracts again is zero, and float32 rounding noise around zero
+# is no test (PyTorch users write nn.Linear(..., bias=False) there too)
+BN1D_BODY = "h = tanh(batchnorm(dense(x, 6, bias=false){args}))\nz = dense(h, 3)"
+BN2D_BODY = "a = reshape(dense(x, 12), [2, 3, 2])\nh = tanh(batchnorm(a{args}))\nz = dense(h, 3)"
+BN1D_PARAMS = [("h.gamma", (6,), "gamma"), ("h.beta", (6,), "beta"), ("h.1.weight", (IN, 6), "w")] + \
+    dense_params("z", 6, K)
+BN2D_PARAMS = dense_params("a", IN, 12) + [("h.gamma", (2,), "gamma"), ("h.beta", (2,), "beta")] + \
+    dense_params("z", 12, K)
+
+LAYER_CASES = [
+    LayerCase("layer_prelu_1d", "h = prelu(dense(x, 6))\nz = dense(h, 3)",
+              [("h.alpha", (6,), "alpha")] + dense_params("h.1", IN, 6) + dense_params("z", 6, K), fwd_prelu_1d,
+              comment="prelu over the last dim of [F]"),
+    LayerCase("layer_prelu_2d", "a = reshape(dense(x, 12), [2, 3, 2])\nh = prelu(a)\nz = dense(h, 3)",
+              dense_params("a", IN, 12) + [("h.alpha", (2,), "alpha")] + dense_params("z", 12, K), fwd_prelu_2d,
+              comment="prelu over the channels of [C, H, W]"),
+    LayerCase("layer_maxout", "h = maxout(x, 3, 2)\nz = dense(h, 3)",
+              dense_params("h", IN, 6) + dense_params("z", 3, K), fwd_maxout, comment="maxout, 3 units of 2 pieces"),
+    LayerCase("layer_glu", "h = glu(dense(x, 6))\nz = dense(h, 3)",
+              dense_params("h", IN, 6) + dense_params("z", 3, K), fwd_glu_last, comment="glu over the last axis"),
+    LayerCase("layer_glu_axis0", "a = reshape(dense(x, 12), [4, 3])\nh = glu(a, axis=0)\nz = dense(h, 3)",
+              dense_params("a", IN, 12) + dense_params("z", 6, K), fwd_glu_axis0, comment="glu over axis 0 of [4, 3]"),
+    LayerCase("layer_dropout", "h = dropout(tanh(dense(x, 6)), 0.3)\nz = dense(h, 3)",
+              dense_params("h.1", IN, 6) + dense_params("z", 6, K), fwd_dropout,
+              comment="dropout(p=0.3), masks from the seed"),
+    LayerCase("layer_batchnorm_1d", BN1D_BODY.format(args=""), BN1D_PARAMS, fwd_batchnorm_1d,
+              batchnorms={"h": (1, 0.1, 1e-5)}, comment="batchnorm per feature of [F]"),
+    LayerCase("layer_batchnorm_2d", BN2D_BODY.format(args=""), BN2D_PARAMS, fwd_batchnorm_2d,
+              batchnorms={"h": (2, 0.1, 1e-5)}, comment="batchnorm per channel of [C, H, W]"),
+    LayerCase("layer_batchnorm_stats_1d", BN1D_BODY.format(args=", momentum=0.3, eps=1e-3"), BN1D_PARAMS, fwd_batchnorm_1d,
+              steps=5, batchnorms={"h": (1, 0.3, 1e-3)}, comment="batchnorm's running statistics after 5 steps, [F]"),
+    LayerCase("layer_batchnorm_stats_2d", BN2D_BODY.format(args=", momentum=0.05, eps=0.01"), BN2D_PARAMS, fwd_batchnorm_2d,
+              steps=5, batchnorms={"h": (2, 0.05, 0.01)},
+              comment="batchnorm's running statistics after 5 steps, [C, H, W]"),
+]
+
+
+def layer_nn_text(case):
+    lines = ["# parity case %s: %s (generated by make_fixtures.py)" % (case.name, case.comment),
+             "network pt_" + case.name, "input x[%d]" % IN, "target y[%d]" % K]
+    lines += case.body.split("\n")
+    lines += ["output o = z", "loss mse(z, y)", "optimizer sgd(lr=0.1)"]
+    return "\n".join(lines) + "\n"
+
+
+def layer_draw(case):
+    rng = np.random.default_rng(zlib.crc32(case.name.encode()))
+    f32 = np.float32
+    init = {}
+    for name, dims, kind in case.params:
+        if kind == "w":
+            a = np.sqrt(6.0 / (dims[0] + dims[1]))
+            init[name] = rng.uniform(-a, a, size=dims).astype(f32)
+        else:
+            lo, hi = {"b": (-0.3, 0.3), "alpha": (0.05, 0.5), "gamma": (0.5, 1.5), "beta": (-0.3, 0.3)}[kind]
+            init[name] = rng.uniform(lo, hi, size=dims).astype(f32)
+    x = rng.uniform(-1.5, 1.5, size=(BATCH, IN)).astype(f32)
+    y = rng.uniform(-1.2, 1.2, size=(BATCH, K)).astype(f32)
+    return init, x, y
+
+
+def layer_train(case, init, x_np, y_np):
+    net = LayerNet(case, init)
+    opt = torch.optim.SGD(list(net.parameters()), lr=0.1, foreach=False)
+    x, y = torch.from_numpy(x_np.astype(np.float64)), torch.from_numpy(y_np.astype(np.float64))
+    losses, grads = [], None
+    value = lambda t: t.detach().contiguous().numpy().copy()
+    for step in range(case.steps):
+        net.train()
+        opt.zero_grad()
+        z, margins = case.fwd(net, x)
+        loss = F.mse_loss(z, y)
+        if margins and min(margins) < KINK_MARGIN:
+            raise SystemExit("%s: step %d is %.3g from a kink; change the case" % (case.name, step, min(margins)))
+        losses.append(loss.item())
+        loss.backward()
+        if step == 0:
+            grads = {n: value(net.P[n].grad) for n, _, _ in case.params}
+        opt.step()
+    net.eval()
+    with torch.no_grad():
+        out, _ = case.fwd(net, x)
+    final = {n: value(net.P[n]) for n, _, _ in case.params}
+    buffers = {}
+    for stmt in case.batchnorms:
+        buffers[stmt + ".running_mean"] = value(net.bn[stmt].running_mean)
+        buffers[stmt + ".running_var"] = value(net.bn[stmt].running_var)
+    for v in losses + list(final.values()) + list(grads.values()) + list(buffers.values()) + [value(out)]:
+        assert np.all(np.isfinite(v)), case.name
+    return losses, grads, final, buffers, value(out)
+
+
+def layer_fixture_text(case, init, x, y, losses, grads, final, buffers, out):
+    names = [n for n, _, _ in case.params]
+    text = ["# PyTorch %s parity fixture for cases/%s.nn, written by make_fixtures.py: do not edit."
+            % (torch.__version__, case.name),
+            "# %d sgd steps on the same batch; losses are those returned before each update; grad is" % case.steps,
+            "# the first step's gradient; buffer and output o are those after the last step;",
+            "# training in float64 from the float32 values below.",
+            "network pt_" + case.name, "batch %d" % BATCH,
+            "input x %d" % x.size, numbers(x, "%.9g"),
+            "target y real %d" % y.size, numbers(y, "%.9g"),
+            "loss %d" % len(losses), numbers(losses, "%.17g", 3)]
+    for n in names:
+        text += ["init %s %d" % (n, init[n].size), numbers(init[n], "%.9g")]
+    for n in names:
+        text += ["grad %s %d" % (n, grads[n].size), numbers(grads[n], "%.17g", 3)]
+    for n in names:
+        text += ["final %s %d" % (n, final[n].size), numbers(final[n], "%.17g", 3)]
+    for n in case.buffers():
+        text += ["buffer %s %d" % (n, buffers[n].size), numbers(buffers[n], "%.17g", 3)]
+    text += ["output o %d" % out.size, numbers(out, "%.17g", 3)]
+    return "\n".join(text) + "\n"
+
+
+def layer_main():
+    names = [c.name for c in LAYER_CASES] + [c.name for c in CASES]
+    assert len(set(names)) == len(names)
+    for case in LAYER_CASES:
+        init, x, y = layer_draw(case)
+        losses, grads, final, buffers, out = layer_train(case, init, x, y)
+        write(os.path.join(HERE, "cases", case.name + ".nn"), layer_nn_text(case))
+        write(os.path.join(HERE, "fixtures", case.name + ".txt"),
+              layer_fixture_text(case, init, x, y, losses, grads, final, buffers, out))
+        print("%-22s loss %.6g -> %.6g" % (case.name, losses[0], losses[-1]))
+
+
 def main():
     os.makedirs(os.path.join(HERE, "cases"), exist_ok=True)
     os.makedirs(os.path.join(HERE, "fixtures"), exist_ok=True)
@@ -556,6 +815,7 @@ def main():
         write(os.path.join(HERE, "cases", case.name + ".nn"), nn_text(case))
         write(os.path.join(HERE, "fixtures", case.name + ".txt"), fixture_text(case, init, x, y, losses, grads, final, lrs))
         print("%-22s loss %.6g -> %.6g" % (case.name, losses[0], losses[-1]))
+    layer_main()
 
 
 if __name__ == "__main__":

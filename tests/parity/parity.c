@@ -39,7 +39,20 @@
  * must also be finite. Per case the runner reports the worst
  * |c - t| / max(|t|, FLOOR * S), the quantity held to RTOL.
  *
- * Macros: NET, NETU, NET_HEADER; CLASS_TARGET when the target y is a class.
+ * Layer cases (make_fixtures.py's LAYER_CASES) add, all optional:
+ *   grad NAME COUNT v...     every parameter's gradient after the first
+ *                            training forward and backward (before the first
+ *                            update): the runner then runs step 1 as
+ *                            NET_forward_train, NET_backward, compare,
+ *                            NET_update, and the others as NET_train_step
+ *   buffer NAME COUNT v...   a buffer (running statistic) after the last step;
+ *                            a model with buffers needs every one of them
+ *   output o COUNT v...      the inference output o on the batch after the
+ *                            last step (NET_forward; needs PARITY_OUTPUT)
+ * each compared with the same rule (S per tensor).
+ *
+ * Macros: NET, NETU, NET_HEADER; CLASS_TARGET when the target y is a class;
+ * PARITY_OUTPUT when the network has `output o`.
  */
 #include <ctype.h>
 #include <math.h>
@@ -62,6 +75,7 @@
 #define FLOOR 0.1
 #define MAX_STEPS 1000
 #define NPARAM MACRO(PARAM_COUNT)
+#define NBUFFER MACRO(BUFFER_COUNT)
 
 #ifdef CLASS_TARGET
 typedef int32_t target_t;
@@ -85,6 +99,8 @@ static int lr_mode = 0;             /* 'e': NET_epoch_end after every step, 's':
 static int set_lr_at = -1;          /* NET_set_lr(set_lr_value) before this step */
 static double set_lr_value;
 static double rtol = RTOL;
+static double *want_buffer[NBUFFER + 1], *want_output;
+static int have_grads;
 
 /* ---- the fixture reader: whitespace-separated tokens, '#' comments ------------ */
 
@@ -152,8 +168,64 @@ static int param_index(const char *name) {
     return -1;
 }
 
-/* "init NAME COUNT v...", "grad NAME COUNT v..." or "final NAME COUNT v..."
- * (kind 'i', 'g', 'f') */
+static int buffer_index(const char *name) {
+    for (int i = 0; i < NBUFFER; i++)
+        if (strcmp(API(buffer)(&model, i).name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* "NAME COUNT v..." of a tensor of `size` into *slot (malloc'd); 0 on error */
+static int read_values(double **slot, long size, const char *name) {
+    if (*slot)
+        return fail("'%s' given twice", name);
+    double *v = malloc(sizeof(double) * (size_t)(size > 0 ? size : 1));
+    if (!v || !numbers(v, size, name)) {
+        free(v);
+        return 0;
+    }
+    *slot = v;
+    return 1;
+}
+
+/* "grad NAME COUNT v..." */
+static int read_grad(void) {
+    char name[256];
+    if (!token(name, sizeof name))
+        return fail("a parameter name is missing%s", "");
+    int i = param_index(name);
+    if (i < 0)
+        return fail("the model has no parameter '%s'", name);
+    have_grads = 1;
+    return read_values(&want_grad[i], API(param)(&model, i).size, name);
+}
+
+/* "buffer NAME COUNT v..." */
+static int read_buffer(void) {
+    char name[256];
+    if (!token(name, sizeof name))
+        return fail("a buffer name is missing%s", "");
+    int i = buffer_index(name);
+    if (i < 0)
+        return fail("the model has no buffer '%s'", name);
+    return read_values(&want_buffer[i], API(buffer)(&model, i).size, name);
+}
+
+/* "output o COUNT v..." */
+static int read_output(void) {
+    char name[64];
+    if (!token(name, sizeof name) || strcmp(name, "o") != 0)
+        return fail("expected 'output o'%s", "");
+#ifdef PARITY_OUTPUT
+    if (batch < 0)
+        return fail("'output' before 'batch'%s", "");
+    return read_values(&want_output, (long)batch * MACRO(OUT_O_SIZE), "output o");
+#else
+    return fail("the model has no output o%s", "");
+#endif
+}
+
+/* "init NAME COUNT v..." or "final NAME COUNT v..." (kind 'i' or 'f') */
 static int read_param(int kind) {
     char name[256];
     if (!token(name, sizeof name))
@@ -162,7 +234,7 @@ static int read_param(int kind) {
     if (i < 0)
         return fail("the model has no parameter '%s'", name);
     nn_param p = API(param)(&model, i);
-    double **keep = kind == 'f' ? &want_final[i] : kind == 'g' ? &want_grad[i] : NULL;
+    double **keep = kind == 'f' ? &want_final[i] : NULL;
     if (keep ? *keep != NULL : have_init[i])
         return fail("parameter '%s' given twice", name);
     double *v = malloc(sizeof(double) * (size_t)p.size);
@@ -285,8 +357,14 @@ static int read_fixture(void) {
             ok = read_lr();
         else if (strcmp(tok, "set_lr") == 0)
             ok = read_set_lr();
-        else if (strcmp(tok, "init") == 0 || strcmp(tok, "final") == 0 || strcmp(tok, "grad") == 0)
+        else if (strcmp(tok, "init") == 0 || strcmp(tok, "final") == 0)
             ok = read_param(tok[0]);
+        else if (strcmp(tok, "grad") == 0)
+            ok = read_grad();
+        else if (strcmp(tok, "buffer") == 0)
+            ok = read_buffer();
+        else if (strcmp(tok, "output") == 0)
+            ok = read_output();
         else
             return fail("unknown keyword '%s'", tok);
         if (!ok)
@@ -294,15 +372,23 @@ static int read_fixture(void) {
     }
     if (!have_net || !have_x || !have_y || steps < 0)
         return fail("the fixture lacks network, input, target or loss%s", "");
-    int grads = 0;
-    for (int i = 0; i < NPARAM; i++) {
-        if (!have_init[i] || !want_final[i])
-            return fail("the fixture lacks the init or final value of '%s'", API(param)(&model, i).name);
-        grads += want_grad[i] != NULL;
-    }
-    if (grads != 0 && grads != NPARAM)
-        return fail("the fixture gives the gradients of some parameters only%s", "");
+    for (int i = 0; i < NPARAM; i++)
+        if (!have_init[i] || !want_final[i] || (have_grads && !want_grad[i]))
+            return fail("the fixture lacks the init, final or grad value of '%s'", API(param)(&model, i).name);
+    for (int i = 0; i < NBUFFER; i++)
+        if (!want_buffer[i])
+            return fail("the fixture lacks the final value of the buffer '%s'", API(buffer)(&model, i).name);
     return 1;
+}
+
+static void free_fixture(void) {
+    for (int i = 0; i < NPARAM; i++) {
+        free(want_final[i]);
+        free(want_grad[i]);
+    }
+    for (int i = 0; i < NBUFFER; i++)
+        free(want_buffer[i]);
+    free(want_output);
 }
 
 /* ---- comparison ---------------------------------------------------------------- */
@@ -349,10 +435,7 @@ int main(int argc, char **argv) {
     int ok = read_fixture();
     fclose(fx);
     if (!ok) {
-        for (int i = 0; i < NPARAM; i++) {
-            free(want_final[i]);
-            free(want_grad[i]);
-        }
+        free_fixture();
         return 1;
     }
 
@@ -364,17 +447,22 @@ int main(int argc, char **argv) {
         if (s == set_lr_at)
             API(set_lr)(&model, (float)set_lr_value);
         got_lr[s] = API(get_lr)(&model);
-        got_loss[s] = API(train_step)(&model, x, y, batch);
+        if (s > 0 || !have_grads) {
+            got_loss[s] = API(train_step)(&model, x, y, batch);
+        } else {
+            API(forward_train)(&model, x, y, batch); /* step 1 in its phases: the gradients before the update */
+            API(backward)(&model);
+            got_loss[s] = model.loss;
+            for (int i = 0; i < NPARAM; i++) {
+                nn_param p = API(param)(&model, i);
+                char what[300];
+                snprintf(what, sizeof what, "grad %s", p.name);
+                bad += compare(what, p.grad, want_grad[i], p.size);
+            }
+            API(update)(&model);
+        }
         if (lr_mode == 'e')
             API(epoch_end)(&model);
-        for (int i = 0; i < NPARAM && s == 0; i++) { /* the gradients stay until the next backward */
-            nn_param p = API(param)(&model, i);
-            char what[300];
-            snprintf(what, sizeof what, "grad of %s", p.name);
-            if (want_grad[i])
-                bad += compare(what, p.grad, want_grad[i], p.size);
-            free(want_grad[i]);
-        }
     }
     bad += compare("loss", got_loss, want_loss, steps);
     if (lr_mode)
@@ -382,8 +470,18 @@ int main(int argc, char **argv) {
     for (int i = 0; i < NPARAM; i++) {
         nn_param p = API(param)(&model, i);
         bad += compare(p.name, p.value, want_final[i], p.size);
-        free(want_final[i]);
     }
+    for (int i = 0; i < NBUFFER; i++) {
+        nn_param b = API(buffer)(&model, i);
+        bad += compare(b.name, b.value, want_buffer[i], b.size);
+    }
+#ifdef PARITY_OUTPUT
+    if (want_output) {
+        API(forward)(&model, x, batch);
+        bad += compare("output o", API(output_o)(&model), want_output, (long)batch * MACRO(OUT_O_SIZE));
+    }
+#endif
+    free_fixture();
     printf("%s: %d steps, %d parameters, %ld failing elements, worst relative error %.3g at %s"
            " (tolerance %.0e)\n",
            STR(NET), steps, NPARAM, bad, worst, worst_at, rtol);

@@ -367,8 +367,8 @@ static void test_no_params_weight_files(void **state) {
     Out o = compile("network t\ninput x[2]\noutput p = relu(x)\n", "t.nn", 0, 0, 0);
     assert_int_equal(o.rc, 0);
     assert_contains(o.h.data, "#define T_PARAM_COUNT 0\n");
-    assert_contains(o.c.data, "return nnrt_save(path, \"t\", NULL, T_PARAM_COUNT, NULL, 0);");
-    assert_contains(o.c.data, "return nnrt_load(path, \"t\", NULL, T_PARAM_COUNT, NULL, 0);");
+    assert_contains(o.c.data, "return nnrt_save(path, \"t\", NULL, T_PARAM_COUNT, NULL, T_BUFFER_COUNT);");
+    assert_contains(o.c.data, "return nnrt_load(path, \"t\", NULL, T_PARAM_COUNT, NULL, T_BUFFER_COUNT);");
     assert_lacks(o.c.data, "nn_param p[");
     out_free(&o);
 }
