@@ -201,6 +201,10 @@ static void dump_attrs(Buf *b, const Node *n) {
         if (n->i[0])
             buf_printf(b, " mean");
         break;
+    case OP_CONV2D: case OP_CONV2D_GRAD_X: case OP_CONV2D_GRAD_W: case OP_MAXPOOL2D:
+    case OP_MAXPOOL2D_GRAD: case OP_AVGPOOL2D: case OP_AVGPOOL2D_GRAD:
+        cnn_dump_attrs(b, n);
+        break;
     default: break;
     }
 }
