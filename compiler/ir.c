@@ -205,6 +205,10 @@ static void dump_attrs(Buf *b, const Node *n) {
     case OP_MAXOUT: case OP_MAXOUT_GRAD: buf_printf(b, " pieces=%d", n->i[0]); break;
     case OP_DROPOUT_MASK: buf_printf(b, " p=%g #%d", n->f[0], n->i[0]); break;
     case OP_RUNNING_UPDATE: buf_printf(b, " momentum=%g%s", n->f[0], n->i[0] ? " unbiased" : ""); break;
+    case OP_CONV2D: case OP_CONV2D_GRAD_X: case OP_CONV2D_GRAD_W: case OP_MAXPOOL2D:
+    case OP_MAXPOOL2D_GRAD: case OP_AVGPOOL2D: case OP_AVGPOOL2D_GRAD:
+        cnn_dump_attrs(b, n);
+        break;
     default: break;
     }
 }

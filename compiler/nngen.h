@@ -736,6 +736,42 @@ int layer_batchnorm(LowerCtx *c, const Expr *call, const Bound *b);
 int lower_layer_buffer(LowerCtx *c, const Expr *call, int slot, const char *suffix,
                        const Shape *shape, double init);
 
+/* ------------------------------------------------ ops/conv.c, ops/pool.c */
+/* Convolution and pooling over NCHW images (ops.def's last section). */
+/* the callables of builtins.c */
+int layer_conv2d(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_maxpool2d(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_avgpool2d(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_global_avgpool(LowerCtx *c, const Expr *call, const Bound *b);
+/* shared checks (conv.c): x a batch of [C, H, W] images (dims into chw);
+ * argument i, an int or [h, w], >= lo in both parts; a node of a windowed
+ * op with i[0..3] = window and f[0..nf) = fattr set before its shape rule */
+int cnn_image(LowerCtx *c, const char *layer, int x, Loc loc, int chw[3]);
+int cnn_pair_at_least(const char *layer, const Bound *b, int i, const char *what, int lo);
+int cnn_node(LowerCtx *c, Op op, Loc loc, int nin, const int *in, const int window[4], const double *fattr,
+             int nf);
+void cnn_dump_attrs(Buf *b, const Node *n); /* " kernel=5x5 stride=1,1 ..." for ir.c */
+/* hooks */
+int conv2d_shape(Graph *g, Node *n);
+int conv2d_grad_x_shape(Graph *g, Node *n);
+int conv2d_grad_w_shape(Graph *g, Node *n);
+int conv2d_grad(AdCtx *ad, int n, int dy);
+void conv2d_emit(Emit *e, const Node *n);
+void conv2d_grad_x_emit(Emit *e, const Node *n);
+void conv2d_grad_w_emit(Emit *e, const Node *n);
+double conv2d_flops(const Graph *g, const Node *n, int batch);
+long conv2d_scratch(const Graph *g, const Node *n);
+int pool2d_shape(Graph *g, Node *n);
+int maxpool2d_grad_shape(Graph *g, Node *n);
+int avgpool2d_grad_shape(Graph *g, Node *n);
+int maxpool2d_grad(AdCtx *ad, int n, int dy);
+int avgpool2d_grad(AdCtx *ad, int n, int dy);
+void maxpool2d_emit(Emit *e, const Node *n);
+void maxpool2d_grad_emit(Emit *e, const Node *n);
+void avgpool2d_emit(Emit *e, const Node *n);
+void avgpool2d_grad_emit(Emit *e, const Node *n);
+double pool2d_flops(const Graph *g, const Node *n, int batch);
+
 /* ------------------------------------------------------------- autodiff.c */
 /* Builds FN_BACKWARD from g->loss_train to every parameter. */
 int ad_differentiate(Graph *g);

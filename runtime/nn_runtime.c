@@ -1,7 +1,7 @@
 /*
  * nn_runtime.c - the runtime behind nn_runtime.h: PRNG, initializers, GEMM,
- * finiteness check, CRC-32, the weight format, and (hosted only) weight files
- * and the IDX / CSV data loaders.
+ * finiteness check, CRC-32, the weight format, convolution and pooling
+ * kernels, and (hosted only) weight files and the IDX / CSV data loaders.
  *
  * Invariants:
  *   - no malloc, no file-scope mutable state, no rand(): all state lives in
@@ -858,6 +858,333 @@ NNRT_API int nnrt_import(const char *net, nn_param *params, int np, nn_param *bu
         return st;
     nnrt_in_init(&r, buf, len, NULL, NULL, NULL, 0);
     return nnrt_in_image(&r, net, params, np, bufs, nb, 1);
+}
+
+/* ------------------------------------------- convolution and pooling (cnn) */
+/* Convolutions run as im2col + GEMM, one sample and one group at a time.
+ * The group's receptive fields are unfolded into col, a matrix of
+ * kg = c/G kh kw rows and oh ow columns (the scratch memory), and
+ *   forward          y_g  = W_g col             W_g: f/G x kg, row-major
+ *   backward input   col  = W_g^T dy_g, then folded back into dx (col2im)
+ *   backward weight  dW_g = sum over samples of dy_g col^T
+ * are single nnrt_sgemm calls. A 1 x 1 kernel with stride 1 and no padding
+ * needs no unfolding: col is the sample's own channels. docs/cnn.md has the
+ * measurements behind this choice (against direct loops). */
+
+/* outputs of a window of k every s over in + 2 p elements (0 when none fits) */
+static inline int nnrt_conv2d_out(int in, int k, int s, int p)
+{
+    long span = (long)in + 2L * p - k;
+    return span < 0 ? 0 : (int)(span / s + 1);
+}
+
+static inline int nnrt_conv2d_ok(const nnrt_conv2d *g)
+{
+    return g && g->c >= 1 && g->h >= 1 && g->w >= 1 && g->f >= 1 && g->kh >= 1 && g->kw >= 1 &&
+           g->sh >= 1 && g->sw >= 1 && g->ph >= 0 && g->pw >= 0 && g->groups >= 1 &&
+           g->c % g->groups == 0 && g->f % g->groups == 0 && (long)g->h + 2L * g->ph >= g->kh &&
+           (long)g->w + 2L * g->pw >= g->kw;
+}
+
+/* 1 when col is the input itself (1 x 1 kernel, stride 1, no padding) */
+static inline int nnrt_conv2d_flat(const nnrt_conv2d *g)
+{
+    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
+}
+
+NNRT_API int nnrt_conv2d_oh(const nnrt_conv2d *g)
+{
+    return nnrt_conv2d_ok(g) ? nnrt_conv2d_out(g->h, g->kh, g->sh, g->ph) : 0;
+}
+
+NNRT_API int nnrt_conv2d_ow(const nnrt_conv2d *g)
+{
+    return nnrt_conv2d_ok(g) ? nnrt_conv2d_out(g->w, g->kw, g->sw, g->pw) : 0;
+}
+
+/* every pass unfolds one sample's group at a time: kg x (oh ow) floats */
+NNRT_API long nnrt_conv2d_scratch(const nnrt_conv2d *g, int pass, int max_n)
+{
+    (void)pass;
+    (void)max_n;
+    if (!nnrt_conv2d_ok(g))
+        return -1;
+    if (nnrt_conv2d_flat(g))
+        return 0;
+    return (long)(g->c / g->groups) * g->kh * g->kw * nnrt_conv2d_oh(g) * nnrt_conv2d_ow(g);
+}
+
+/* [*lo, *hi): the outputs j < count whose input j s + off lies in [0, size) */
+static inline void nnrt_conv2d_span(int off, int s, int size, int count, int *lo, int *hi)
+{
+    int l = off >= 0 ? 0 : (-off + s - 1) / s;
+    int h = size - 1 - off < 0 ? 0 : (size - 1 - off) / s + 1;
+    if (h > count)
+        h = count;
+    *lo = l < h ? l : h;
+    *hi = h;
+}
+
+/* col[(ci kh + a) kw + b][i ow + j] = x[ci, i sh - ph + a, j sw - pw + b]
+ * (0 outside x) for the cg channels at x. */
+static inline void nnrt_im2col(const nnrt_conv2d *g, int cg, int oh, int ow, const float *x,
+                               float *col)
+{
+    const float zero = nnrt_fence_f(0.0f);
+    int ci, a, b, i, j, j0, j1;
+    for (ci = 0; ci < cg; ci++)
+        for (a = 0; a < g->kh; a++)
+            for (b = 0; b < g->kw; b++) {
+                float *dst = col + ((ptrdiff_t)(ci * g->kh + a) * g->kw + b) * oh * ow;
+                nnrt_conv2d_span(b - g->pw, g->sw, g->w, ow, &j0, &j1);
+                for (i = 0; i < oh; i++, dst += ow) {
+                    int r = i * g->sh - g->ph + a;
+                    const float *src;
+                    if (r < 0 || r >= g->h) {
+                        for (j = 0; j < ow; j++)
+                            dst[j] = zero;
+                        continue;
+                    }
+                    src = x + ((ptrdiff_t)ci * g->h + r) * g->w;
+                    for (j = 0; j < j0; j++)
+                        dst[j] = zero;
+                    for (j = j0; j < j1; j++)
+                        dst[j] = src[j * g->sw - g->pw + b];
+                    for (j = j1; j < ow; j++)
+                        dst[j] = zero;
+                }
+            }
+}
+
+/* The adjoint of nnrt_im2col: dx[ci, i sh - ph + a, j sw - pw + b] += col[...] */
+static inline void nnrt_col2im(const nnrt_conv2d *g, int cg, int oh, int ow, const float *col,
+                               float *dx)
+{
+    int ci, a, b, i, j, j0, j1;
+    for (ci = 0; ci < cg; ci++)
+        for (a = 0; a < g->kh; a++)
+            for (b = 0; b < g->kw; b++) {
+                const float *src = col + ((ptrdiff_t)(ci * g->kh + a) * g->kw + b) * oh * ow;
+                nnrt_conv2d_span(b - g->pw, g->sw, g->w, ow, &j0, &j1);
+                for (i = 0; i < oh; i++, src += ow) {
+                    int r = i * g->sh - g->ph + a;
+                    float *dst;
+                    if (r < 0 || r >= g->h)
+                        continue;
+                    dst = dx + ((ptrdiff_t)ci * g->h + r) * g->w;
+                    for (j = j0; j < j1; j++)
+                        dst[j * g->sw - g->pw + b] += src[j];
+                }
+            }
+}
+
+static inline void nnrt_zero(float *x, long n)
+{
+    const float zero = nnrt_fence_f(0.0f);
+    long i;
+    for (i = 0; i < n; i++)
+        x[i] = zero;
+}
+
+/* The sizes every pass uses, from a valid geometry. */
+typedef struct nnrt_conv2d_dims {
+    int cg, fg, kg, ohw; /* channels and filters per group, unfolded rows, output pixels */
+    long hw, xs, ys;     /* input pixels, floats per input and per output sample */
+} nnrt_conv2d_dims;
+
+static inline nnrt_conv2d_dims nnrt_conv2d_sizes(const nnrt_conv2d *g)
+{
+    nnrt_conv2d_dims d;
+    d.cg = g->c / g->groups;
+    d.fg = g->f / g->groups;
+    d.kg = d.cg * g->kh * g->kw;
+    d.ohw = nnrt_conv2d_oh(g) * nnrt_conv2d_ow(g);
+    d.hw = (long)g->h * g->w;
+    d.xs = g->c * d.hw;
+    d.ys = (long)g->f * d.ohw;
+    return d;
+}
+
+NNRT_API void nnrt_conv2d_forward(const nnrt_conv2d *g, int n, const float *x, const float *w,
+                                  float *y, float *scratch)
+{
+    nnrt_conv2d_dims d;
+    int s, gi, flat;
+    if (n < 1 || !nnrt_conv2d_ok(g))
+        return;
+    d = nnrt_conv2d_sizes(g);
+    flat = nnrt_conv2d_flat(g);
+    for (s = 0; s < n; s++)
+        for (gi = 0; gi < g->groups; gi++) {
+            const float *xg = x + s * d.xs + gi * d.cg * d.hw, *col = xg;
+            if (!flat) {
+                nnrt_im2col(g, d.cg, nnrt_conv2d_oh(g), nnrt_conv2d_ow(g), xg, scratch);
+                col = scratch;
+            }
+            nnrt_sgemm(0, 0, d.fg, d.ohw, d.kg, 1.0f, w + (ptrdiff_t)gi * d.fg * d.kg, d.kg, col,
+                       d.ohw, 0.0f, y + s * d.ys + (ptrdiff_t)gi * d.fg * d.ohw, d.ohw);
+        }
+}
+
+NNRT_API void nnrt_conv2d_backward_input(const nnrt_conv2d *g, int n, const float *dy,
+                                         const float *w, float *dx, float *scratch)
+{
+    nnrt_conv2d_dims d;
+    int s, gi, flat;
+    if (n < 1 || !nnrt_conv2d_ok(g))
+        return;
+    d = nnrt_conv2d_sizes(g);
+    flat = nnrt_conv2d_flat(g);
+    for (s = 0; s < n; s++) {
+        float *dxs = dx + s * d.xs;
+        if (!flat)
+            nnrt_zero(dxs, d.xs);
+        for (gi = 0; gi < g->groups; gi++) {
+            const float *dyg = dy + s * d.ys + (ptrdiff_t)gi * d.fg * d.ohw;
+            const float *wg = w + (ptrdiff_t)gi * d.fg * d.kg;
+            float *dxg = dxs + gi * d.cg * d.hw;
+            nnrt_sgemm(1, 0, d.kg, d.ohw, d.fg, 1.0f, wg, d.kg, dyg, d.ohw, 0.0f, flat ? dxg : scratch,
+                       d.ohw);
+            if (!flat)
+                nnrt_col2im(g, d.cg, nnrt_conv2d_oh(g), nnrt_conv2d_ow(g), scratch, dxg);
+        }
+    }
+}
+
+NNRT_API void nnrt_conv2d_backward_weight(const nnrt_conv2d *g, int n, const float *x,
+                                          const float *dy, float *dw, float *scratch)
+{
+    nnrt_conv2d_dims d;
+    int s, gi, flat;
+    if (n < 1 || !nnrt_conv2d_ok(g))
+        return;
+    d = nnrt_conv2d_sizes(g);
+    flat = nnrt_conv2d_flat(g);
+    for (s = 0; s < n; s++)
+        for (gi = 0; gi < g->groups; gi++) {
+            const float *xg = x + s * d.xs + gi * d.cg * d.hw, *col = xg;
+            if (!flat) {
+                nnrt_im2col(g, d.cg, nnrt_conv2d_oh(g), nnrt_conv2d_ow(g), xg, scratch);
+                col = scratch;
+            }
+            nnrt_sgemm(0, 1, d.fg, d.kg, d.ohw, 1.0f, dy + s * d.ys + (ptrdiff_t)gi * d.fg * d.ohw,
+                       d.ohw, col, d.ohw, s ? 1.0f : 0.0f, dw + (ptrdiff_t)gi * d.fg * d.kg, d.kg);
+        }
+}
+
+static inline int nnrt_pool2d_ok(const nnrt_pool2d *p)
+{
+    return p && p->c >= 1 && p->h >= 1 && p->w >= 1 && p->kh >= 1 && p->kw >= 1 && p->sh >= 1 &&
+           p->sw >= 1 && p->kh <= p->h && p->kw <= p->w;
+}
+
+/* The offset of the window's first maximum from its corner (x[0]): the
+ * first element greater than all before it, a NaN replacing any earlier
+ * choice, as PyTorch's CPU kernel scans. */
+static inline int nnrt_window_argmax(const float *x, int w, int kh, int kw)
+{
+    int a, b, best = 0;
+    float m = x[0];
+    for (a = 0; a < kh; a++)
+        for (b = 0; b < kw; b++) {
+            float v = x[a * w + b];
+            if (v > m || v != v) {
+                m = v;
+                best = a * w + b;
+            }
+        }
+    return best;
+}
+
+NNRT_API void nnrt_maxpool2d_forward(const nnrt_pool2d *p, int n, const float *x, float *y)
+{
+    long plane, planes;
+    int oh, ow, i, j;
+    if (n < 1 || !nnrt_pool2d_ok(p))
+        return;
+    oh = (p->h - p->kh) / p->sh + 1;
+    ow = (p->w - p->kw) / p->sw + 1;
+    planes = (long)n * p->c;
+    for (plane = 0; plane < planes; plane++) {
+        const float *xp = x + plane * p->h * p->w;
+        float *yp = y + plane * oh * ow;
+        for (i = 0; i < oh; i++)
+            for (j = 0; j < ow; j++) {
+                const float *win = xp + (ptrdiff_t)i * p->sh * p->w + j * p->sw;
+                yp[i * ow + j] = win[nnrt_window_argmax(win, p->w, p->kh, p->kw)];
+            }
+    }
+}
+
+NNRT_API void nnrt_maxpool2d_backward(const nnrt_pool2d *p, int n, const float *x,
+                                      const float *dy, float *dx)
+{
+    long plane, planes;
+    int oh, ow, i, j;
+    if (n < 1 || !nnrt_pool2d_ok(p))
+        return;
+    oh = (p->h - p->kh) / p->sh + 1;
+    ow = (p->w - p->kw) / p->sw + 1;
+    planes = (long)n * p->c;
+    nnrt_zero(dx, planes * p->h * p->w);
+    for (plane = 0; plane < planes; plane++) {
+        const float *xp = x + plane * p->h * p->w;
+        const float *dyp = dy + plane * oh * ow;
+        float *dxp = dx + plane * p->h * p->w;
+        for (i = 0; i < oh; i++)
+            for (j = 0; j < ow; j++) {
+                ptrdiff_t corner = (ptrdiff_t)i * p->sh * p->w + j * p->sw;
+                dxp[corner + nnrt_window_argmax(xp + corner, p->w, p->kh, p->kw)] += dyp[i * ow + j];
+            }
+    }
+}
+
+NNRT_API void nnrt_avgpool2d_forward(const nnrt_pool2d *p, int n, const float *x, float *y)
+{
+    long plane, planes;
+    int oh, ow, i, j, a, b;
+    if (n < 1 || !nnrt_pool2d_ok(p))
+        return;
+    oh = (p->h - p->kh) / p->sh + 1;
+    ow = (p->w - p->kw) / p->sw + 1;
+    planes = (long)n * p->c;
+    for (plane = 0; plane < planes; plane++) {
+        const float *xp = x + plane * p->h * p->w;
+        float *yp = y + plane * oh * ow;
+        for (i = 0; i < oh; i++)
+            for (j = 0; j < ow; j++) {
+                const float *win = xp + (ptrdiff_t)i * p->sh * p->w + j * p->sw;
+                float sum = 0.0f;
+                for (a = 0; a < p->kh; a++)
+                    for (b = 0; b < p->kw; b++)
+                        sum += win[a * p->w + b];
+                yp[i * ow + j] = sum / (float)(p->kh * p->kw);
+            }
+    }
+}
+
+NNRT_API void nnrt_avgpool2d_backward(const nnrt_pool2d *p, int n, const float *dy, float *dx)
+{
+    long plane, planes;
+    int oh, ow, i, j, a, b;
+    if (n < 1 || !nnrt_pool2d_ok(p))
+        return;
+    oh = (p->h - p->kh) / p->sh + 1;
+    ow = (p->w - p->kw) / p->sw + 1;
+    planes = (long)n * p->c;
+    nnrt_zero(dx, planes * p->h * p->w);
+    for (plane = 0; plane < planes; plane++) {
+        const float *dyp = dy + plane * oh * ow;
+        float *dxp = dx + plane * p->h * p->w;
+        for (i = 0; i < oh; i++)
+            for (j = 0; j < ow; j++) {
+                float *win = dxp + (ptrdiff_t)i * p->sh * p->w + j * p->sw;
+                float v = dyp[i * ow + j] / (float)(p->kh * p->kw);
+                for (a = 0; a < p->kh; a++)
+                    for (b = 0; b < p->kw; b++)
+                        win[a * p->w + b] += v;
+            }
+    }
 }
 
 #ifndef NN_FREESTANDING

@@ -4,7 +4,8 @@
  * Everything here is C99, allocation-free and has no global mutable state.
  * Three parts:
  *   - always: nn_param / nn_status, the PRNG, initializers, the GEMM kernel,
- *     finiteness checks, CRC-32 and weight (de)serialization to caller buffers;
+ *     finiteness checks, CRC-32 and weight (de)serialization to caller buffers,
+ *     and the convolution and pooling kernels (caller-provided scratch);
  *   - hosted only (absent when NN_FREESTANDING is defined): weight files on
  *     disk (atomic save, validating load) and the IDX / CSV data loaders.
  *
@@ -120,6 +121,69 @@ NNRT_API long nnrt_export(const char *net, const nn_param *params, int np,
  * So damage reports CHECKSUM even where it hits a name. */
 NNRT_API int nnrt_import(const char *net, nn_param *params, int np, nn_param *bufs,
                          int nb, const void *buf, size_t len);
+
+/* ------------------------------------------- convolution and pooling (cnn) */
+/* Images are NCHW: n samples of [c, h, w], row-major. These are the only
+ * kernels of conv2d / maxpool2d / avgpool2d; the generated code calls them
+ * with the geometry written out as a compound literal, so a faster kernel
+ * needs no change to the compiler unless its scratch size changes, and the
+ * compiler asks nnrt_conv2d_scratch for that too.
+ *
+ * A 2-D convolution: input [c, h, w], weight [f, c / groups, kh, kw] (the
+ * PyTorch layout), output [f, oh, ow] with oh = floor((h + 2 ph - kh) / sh)
+ * + 1 and ow likewise. Group g reads input channels [g c/G, (g+1) c/G) and
+ * writes filters [g f/G, (g+1) f/G). No bias: the compiler adds it. */
+typedef struct nnrt_conv2d {
+    int c, h, w;    /* input channels, height, width (one sample) */
+    int f;          /* filters: output channels */
+    int kh, kw;     /* kernel height and width, >= 1 */
+    int sh, sw;     /* strides, >= 1 */
+    int ph, pw;     /* zero padding on each side, >= 0 */
+    int groups;     /* >= 1, divides c and f */
+} nnrt_conv2d;
+
+/* The three passes of a convolution, for nnrt_conv2d_scratch. */
+enum { NNRT_CONV2D_FORWARD, NNRT_CONV2D_BACKWARD_INPUT, NNRT_CONV2D_BACKWARD_WEIGHT };
+
+/* Output height / width; 0 when the geometry is invalid (a size below 1, a
+ * negative pad, groups not dividing c and f, a kernel larger than the padded
+ * input). Every function below does nothing for an invalid geometry or n < 1. */
+NNRT_API int nnrt_conv2d_oh(const nnrt_conv2d *g);
+NNRT_API int nnrt_conv2d_ow(const nnrt_conv2d *g);
+/* Floats of scratch memory a pass needs for calls of up to max_n samples
+ * (0: it takes NULL); -1 for an invalid geometry. */
+NNRT_API long nnrt_conv2d_scratch(const nnrt_conv2d *g, int pass, int max_n);
+/* y[s, o, i, j] = sum over the group's channels c' and (a, b) < (kh, kw) of
+ *   w[o, c', a, b] * x[s, c, i sh - ph + a, j sw - pw + b]   (zero outside x) */
+NNRT_API void nnrt_conv2d_forward(const nnrt_conv2d *g, int n, const float *x, const float *w,
+                                  float *y, float *scratch);
+/* dx = d(sum dy * y) / dx: the adjoint of the forward map in x (dx is
+ * overwritten) */
+NNRT_API void nnrt_conv2d_backward_input(const nnrt_conv2d *g, int n, const float *dy,
+                                         const float *w, float *dx, float *scratch);
+/* dw = d(sum dy * y) / dw, summed over the n samples (dw is overwritten) */
+NNRT_API void nnrt_conv2d_backward_weight(const nnrt_conv2d *g, int n, const float *x,
+                                          const float *dy, float *dw, float *scratch);
+
+/* Pooling windows of kh x kw every (sh, sw), no padding: output [c, oh, ow]
+ * with oh = floor((h - kh) / sh) + 1 (windows that do not fit are dropped). */
+typedef struct nnrt_pool2d {
+    int c, h, w;    /* input channels, height, width (one sample) */
+    int kh, kw;     /* window, >= 1, at most the input */
+    int sh, sw;     /* strides, >= 1 */
+} nnrt_pool2d;
+
+/* y = the window maximum. A NaN in a window wins (PyTorch's rule). */
+NNRT_API void nnrt_maxpool2d_forward(const nnrt_pool2d *p, int n, const float *x, float *y);
+/* dx = 0, then each window's dy goes to its first maximum in row-major
+ * order (the element the forward pass chose), summed where windows
+ * overlap. */
+NNRT_API void nnrt_maxpool2d_backward(const nnrt_pool2d *p, int n, const float *x,
+                                      const float *dy, float *dx);
+/* y = the window sum / (kh kw) */
+NNRT_API void nnrt_avgpool2d_forward(const nnrt_pool2d *p, int n, const float *x, float *y);
+/* dx = 0, then dy / (kh kw) added over each window */
+NNRT_API void nnrt_avgpool2d_backward(const nnrt_pool2d *p, int n, const float *dy, float *dx);
 
 #ifndef NN_FREESTANDING
 /* ------------------------------------------------------ hosted: files */

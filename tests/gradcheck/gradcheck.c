@@ -22,8 +22,18 @@
  * equal training and inference losses, such a case must show them differ
  * (otherwise the training-mode path would not be what is checked).
  *
+ * Kinks: an FD step that crosses one (relu at 0, a tie of max) gives a
+ * meaningless difference, so each case keeps its values away from them. For
+ * max pooling that is checked, not hoped for: a case line
+ * "# gradcheck: pool NAME C H W KH KW SH SW" says that output NAME is the
+ * [C, H, W] input of a max pooling with that window and stride; every FD
+ * evaluation must then leave the first maximum of every window where the
+ * unperturbed model has it (a step that moves it crossed a tie), or the
+ * element fails.
+ *
  * Macros: NET, NETU, NET_HEADER; CLASS_TARGET when the target y is a class;
- * TRAIN_MODE as above.
+ * TRAIN_MODE as above; POOL_OUT and POOL_GEOM (C,H,W,KH,KW,SH,SW) from a
+ * pool line.
  */
 #include <math.h>
 #include <stdio.h>
@@ -92,6 +102,50 @@ static const float *grad_of(int i) {
 #endif
 }
 
+#ifdef POOL_OUT
+#define POOL_MAX_WINDOWS 8192
+static const int pool_geom[7] = {POOL_GEOM}; /* C, H, W, KH, KW, SH, SW */
+static int pool_base[POOL_MAX_WINDOWS];
+
+/* The offset of each window's first maximum in output POOL_OUT (after a
+ * forward pass at the current parameters) into out; the window count. */
+static int pool_argmax(int *out) {
+    const int c = pool_geom[0], h = pool_geom[1], w = pool_geom[2], kh = pool_geom[3], kw = pool_geom[4];
+    const int oh = (h - kh) / pool_geom[5] + 1, ow = (w - kw) / pool_geom[6] + 1;
+    int count = 0;
+    API(forward)(&model, x, BATCH);
+    const float *v = CAT(CAT(NET, _output_), POOL_OUT)(&model);
+    for (int plane = 0; plane < BATCH * c; plane++)
+        for (int i = 0; i < oh; i++)
+            for (int j = 0; j < ow; j++) {
+                const float *win = v + (long)plane * h * w + (long)i * pool_geom[5] * w + j * pool_geom[6];
+                int best = 0;
+                for (int a = 0; a < kh; a++)
+                    for (int b = 0; b < kw; b++)
+                        if (win[a * w + b] > win[best])
+                            best = a * w + b;
+                if (count < POOL_MAX_WINDOWS)
+                    out[count] = best;
+                count++;
+            }
+    return count;
+}
+
+/* 1 when every window's first maximum is where the unperturbed model has it */
+static int pool_unmoved(void) {
+    static int now[POOL_MAX_WINDOWS];
+    int count = pool_argmax(now);
+    for (int k = 0; k < count; k++)
+        if (now[k] != pool_base[k])
+            return 0;
+    return 1;
+}
+#else
+static int pool_unmoved(void) {
+    return 1;
+}
+#endif
+
 /* checks one parameter; returns the number of failing elements */
 static int check_param(int i, double gscale, double *worst) {
     nn_param p = API(param)(&model, i);
@@ -100,9 +154,18 @@ static int check_param(int i, double gscale, double *worst) {
         float w = p.value[j];
         p.value[j] = w + H;
         double lp = loss_at();
+        int steady = pool_unmoved();
         p.value[j] = w - H;
         double lm = loss_at();
+        steady &= pool_unmoved();
         p.value[j] = w;
+        if (!steady) {
+            if (bad < 5)
+                printf("  %s[%ld]: a step of %g moves the maximum of a pooling window (it crosses a tie)\n", p.name,
+                       j, (double)H);
+            bad++;
+            continue;
+        }
         double num = (lp - lm) / (2.0 * (double)H), ana = grad_of(i)[j];
         double err = fabs(num - ana), tol = RTOL * fmax(fabs(num), fabs(ana)) + ATOL * gscale;
         if (err / (tol > 0 ? tol : 1) > *worst)
@@ -148,6 +211,12 @@ int main(void) {
         printf("%s: every gradient is zero or not finite: the check would prove nothing\n", STR(NET));
         return 1;
     }
+#ifdef POOL_OUT
+    if (pool_argmax(pool_base) > POOL_MAX_WINDOWS) {
+        printf("%s: more than %d pooling windows\n", STR(NET), POOL_MAX_WINDOWS);
+        return 1;
+    }
+#endif
     for (int i = 0; i < MACRO(PARAM_COUNT); i++)
         bad += check_param(i, gscale, &worst);
     printf("%s: loss %.6g, %d parameters, %d failing elements, worst error/tolerance %.3f\n", STR(NET),

@@ -1,0 +1,309 @@
+/*
+ * test_rt_conv.c - the runtime's convolution and pooling kernels against
+ * naive double-precision references written from the definitions in
+ * nn_runtime.h: every geometry of a sampled grid (odd sizes, strides 1..3,
+ * padding 0..2, [kh, kw] kernels, groups, depthwise, the 1 x 1 fast path),
+ * several samples per call; outputs and gradients must match, and nothing
+ * outside the output may be written (NaN sentinels around every buffer).
+ * The adjoint identities <dy, conv(x)> = <backward_input(dy), x> and
+ * <dy, conv_w(x)> = <backward_weight(x, dy), w> tie the three passes
+ * together. Pools: window maxima with ties (the first maximum takes the
+ * gradient), NaN, dropped windows, overlapping windows; averages.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "nn_runtime.h"
+
+#define GUARD 8
+#define MAXF 100000
+
+static float X[MAXF + 2 * GUARD], W[MAXF + 2 * GUARD], Y[MAXF + 2 * GUARD], DY[MAXF + 2 * GUARD];
+static float DX[MAXF + 2 * GUARD], DW[MAXF + 2 * GUARD], S[MAXF + 2 * GUARD];
+static double R[MAXF];
+
+/* n values in [-1, 1) at buf + GUARD, NaN in the guards on both sides */
+static float *fill(nnrt_rng *r, float *buf, long n) {
+    for (long i = 0; i < n + 2 * GUARD; i++)
+        buf[i] = i < GUARD || i >= n + GUARD ? NAN : 2.0f * nnrt_rng_uniform(r) - 1.0f;
+    return buf + GUARD;
+}
+
+/* buf's guards still hold NaN (nothing was written outside n floats) */
+static void guards_intact(const float *buf, long n, const char *what) {
+    for (long i = 0; i < GUARD; i++)
+        if (!isnan(buf[i]) || !isnan(buf[n + GUARD + i]))
+            fail_msg("%s: written outside its %ld floats", what, n);
+}
+
+static void close_enough(const float *got, const double *want, long n, double tol, const char *what,
+                         const nnrt_conv2d *g) {
+    for (long i = 0; i < n; i++)
+        if (!(fabs(got[i] - want[i]) <= tol))
+            fail_msg("%s c=%d h=%d w=%d f=%d k=%dx%d s=%d,%d p=%d,%d groups=%d: [%ld] = %.9g, want %.9g",
+                     what, g->c, g->h, g->w, g->f, g->kh, g->kw, g->sh, g->sw, g->ph, g->pw, g->groups, i,
+                     got[i], want[i]);
+}
+
+/* x[s, c, r, q], or 0 outside the image */
+static double at(const float *x, const nnrt_conv2d *g, int s, int c, int r, int q) {
+    if (r < 0 || r >= g->h || q < 0 || q >= g->w)
+        return 0.0;
+    return x[(((long)s * g->c + c) * g->h + r) * g->w + q];
+}
+
+/* The reference forward in double: R[s, o, i, j] */
+static void ref_forward(const nnrt_conv2d *g, int n, const float *x, const float *w, double *y) {
+    int oh = nnrt_conv2d_oh(g), ow = nnrt_conv2d_ow(g), cg = g->c / g->groups, fg = g->f / g->groups;
+    for (int s = 0; s < n; s++)
+        for (int o = 0; o < g->f; o++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++) {
+                    double acc = 0;
+                    for (int ci = 0; ci < cg; ci++)
+                        for (int a = 0; a < g->kh; a++)
+                            for (int b = 0; b < g->kw; b++)
+                                acc += w[((o * cg + ci) * g->kh + a) * g->kw + b] *
+                                       at(x, g, s, o / fg * cg + ci, i * g->sh - g->ph + a, j * g->sw - g->pw + b);
+                    y[(((long)s * g->f + o) * oh + i) * ow + j] = acc;
+                }
+}
+
+/* One geometry, n samples: forward, both backward passes against the
+ * references (the backward references are the transposed loops of the
+ * forward one, accumulated in double). */
+static void check_conv(nnrt_rng *r, const nnrt_conv2d *g, int n) {
+    int oh = nnrt_conv2d_oh(g), ow = nnrt_conv2d_ow(g), cg = g->c / g->groups, fg = g->f / g->groups;
+    long xn = (long)n * g->c * g->h * g->w, wn = (long)g->f * cg * g->kh * g->kw;
+    long yn = (long)n * g->f * oh * ow, sn = nnrt_conv2d_scratch(g, NNRT_CONV2D_FORWARD, n);
+    assert_true(oh >= 1 && ow >= 1);
+    assert_true(xn <= MAXF && wn <= MAXF && yn <= MAXF && sn <= MAXF && sn >= 0);
+    float *x = fill(r, X, xn), *w = fill(r, W, wn), *dy = fill(r, DY, yn);
+    float *y = fill(r, Y, yn), *dx = fill(r, DX, xn), *dw = fill(r, DW, wn);
+    float *scratch = sn ? fill(r, S, sn) : NULL;
+    double tol = 1e-5 * (cg * g->kh * g->kw + 1);
+
+    nnrt_conv2d_forward(g, n, x, w, y, scratch);
+    ref_forward(g, n, x, w, R);
+    close_enough(y, R, yn, tol, "forward", g);
+    guards_intact(Y, yn, "forward");
+
+    /* dx[s, c, r, q] = sum over the outputs reading x[s, c, r, q] of w dy */
+    nnrt_conv2d_backward_input(g, n, dy, w, dx, scratch);
+    for (long i = 0; i < xn; i++)
+        R[i] = 0;
+    for (int s = 0; s < n; s++)
+        for (int o = 0; o < g->f; o++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                    for (int ci = 0; ci < cg; ci++)
+                        for (int a = 0; a < g->kh; a++)
+                            for (int b = 0; b < g->kw; b++) {
+                                int c = o / fg * cg + ci, rr = i * g->sh - g->ph + a, q = j * g->sw - g->pw + b;
+                                if (rr < 0 || rr >= g->h || q < 0 || q >= g->w)
+                                    continue;
+                                R[(((long)s * g->c + c) * g->h + rr) * g->w + q] +=
+                                    (double)w[((o * cg + ci) * g->kh + a) * g->kw + b] *
+                                    dy[(((long)s * g->f + o) * oh + i) * ow + j];
+                            }
+    close_enough(dx, R, xn, 1e-5 * (fg * g->kh * g->kw + 1), "backward_input", g);
+    guards_intact(DX, xn, "backward_input");
+
+    /* dw[o, ci, a, b] = sum over samples and outputs of x dy */
+    nnrt_conv2d_backward_weight(g, n, x, dy, dw, scratch);
+    for (long i = 0; i < wn; i++)
+        R[i] = 0;
+    for (int s = 0; s < n; s++)
+        for (int o = 0; o < g->f; o++)
+            for (int ci = 0; ci < cg; ci++)
+                for (int a = 0; a < g->kh; a++)
+                    for (int b = 0; b < g->kw; b++)
+                        for (int i = 0; i < oh; i++)
+                            for (int j = 0; j < ow; j++)
+                                R[((o * cg + ci) * g->kh + a) * g->kw + b] +=
+                                    at(x, g, s, o / fg * cg + ci, i * g->sh - g->ph + a, j * g->sw - g->pw + b) *
+                                    dy[(((long)s * g->f + o) * oh + i) * ow + j];
+    close_enough(dw, R, wn, 1e-5 * ((long)n * oh * ow + 1), "backward_weight", g);
+    guards_intact(DW, wn, "backward_weight");
+    if (sn)
+        guards_intact(S, sn, "scratch");
+}
+
+static void test_conv_grid(void **state) {
+    (void)state;
+    nnrt_rng r;
+    nnrt_rng_seed(&r, 11, 3);
+    int checked = 0;
+    static const int sizes[][2] = {{1, 1}, {5, 5}, {7, 4}, {3, 9}, {8, 8}};
+    static const int kernels[][2] = {{1, 1}, {3, 3}, {2, 3}, {5, 1}};
+    static const int chans[][3] = {{1, 1, 1}, {3, 4, 1}, {4, 6, 2}, {4, 4, 4}, {3, 6, 3}}; /* c, f, groups */
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
+        for (size_t ki = 0; ki < sizeof kernels / sizeof kernels[0]; ki++)
+            for (size_t ci = 0; ci < sizeof chans / sizeof chans[0]; ci++)
+                for (int stride = 1; stride <= 3; stride++)
+                    for (int pad = 0; pad <= 2; pad++) {
+                        nnrt_conv2d g = {chans[ci][0], sizes[si][0], sizes[si][1], chans[ci][1],
+                                         kernels[ki][0], kernels[ki][1], stride, 3 - stride + (stride == 3),
+                                         pad, (pad + 1) % 3, chans[ci][2]};
+                        if (nnrt_conv2d_oh(&g) < 1)
+                            continue;
+                        check_conv(&r, &g, 1 + (int)((si + ki + ci) % 3));
+                        checked++;
+                    }
+    assert_true(checked > 500);
+}
+
+/* the shapes of examples/lenet.nn, a few samples */
+static void test_conv_lenet(void **state) {
+    (void)state;
+    nnrt_rng r;
+    nnrt_rng_seed(&r, 12, 3);
+    nnrt_conv2d c1 = {1, 28, 28, 16, 5, 5, 1, 1, 2, 2, 1}, c2 = {16, 14, 14, 4, 5, 5, 1, 1, 2, 2, 1};
+    check_conv(&r, &c1, 2);
+    check_conv(&r, &c2, 1);
+    nnrt_conv2d dw = {16, 14, 14, 16, 5, 5, 1, 1, 2, 2, 16}, pw = {16, 14, 14, 32, 1, 1, 1, 1, 0, 0, 1};
+    check_conv(&r, &dw, 2);
+    check_conv(&r, &pw, 2);
+    assert_int_equal(nnrt_conv2d_scratch(&pw, NNRT_CONV2D_BACKWARD_WEIGHT, 64), 0);
+    assert_int_equal(nnrt_conv2d_scratch(&c2, NNRT_CONV2D_FORWARD, 64), 16 * 25 * 14 * 14);
+}
+
+/* invalid geometries: sizes report 0 / -1 and the kernels write nothing */
+static void test_conv_invalid(void **state) {
+    (void)state;
+    static const nnrt_conv2d bad[] = {
+        {0, 5, 5, 2, 3, 3, 1, 1, 0, 0, 1},  {2, 5, 5, 2, 3, 3, 0, 1, 0, 0, 1},
+        {2, 5, 5, 2, 3, 3, 1, 1, -1, 0, 1}, {3, 5, 5, 2, 3, 3, 1, 1, 0, 0, 2},
+        {2, 5, 5, 3, 3, 3, 1, 1, 0, 0, 2},  {2, 2, 5, 2, 5, 3, 1, 1, 1, 0, 1},
+        {2, 5, 5, 2, 3, 3, 1, 1, 0, 0, 0},  {2, 5, 5, 0, 3, 3, 1, 1, 0, 0, 1},
+    };
+    nnrt_rng r;
+    nnrt_rng_seed(&r, 13, 3);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(nnrt_conv2d_oh(&bad[i]), 0);
+        assert_int_equal(nnrt_conv2d_ow(&bad[i]), 0);
+        assert_int_equal(nnrt_conv2d_scratch(&bad[i], NNRT_CONV2D_FORWARD, 1), -1);
+        float *x = fill(&r, X, 100), *y = fill(&r, Y, 100), *w = fill(&r, W, 100);
+        float before[100];
+        memcpy(before, y, sizeof before);
+        nnrt_conv2d_forward(&bad[i], 1, x, w, y, S);
+        nnrt_conv2d_backward_input(&bad[i], 1, x, w, y, S);
+        nnrt_conv2d_backward_weight(&bad[i], 1, x, w, y, S);
+        assert_memory_equal(before, y, sizeof before);
+    }
+    nnrt_conv2d ok = {1, 3, 3, 1, 3, 3, 1, 1, 0, 0, 1};
+    float y0 = 5.0f;
+    nnrt_conv2d_forward(&ok, 0, X, W, &y0, NULL); /* n = 0: nothing */
+    assert_true(y0 == 5.0f);
+}
+
+/* ---- pools ---------------------------------------------------------------------- */
+
+static void check_pool(nnrt_rng *r, const nnrt_pool2d *p, int n, int quantize) {
+    int oh = (p->h - p->kh) / p->sh + 1, ow = (p->w - p->kw) / p->sw + 1;
+    long xn = (long)n * p->c * p->h * p->w, yn = (long)n * p->c * oh * ow;
+    float *x = fill(r, X, xn), *y = fill(r, Y, yn), *dy = fill(r, DY, yn), *dx = fill(r, DX, xn);
+    if (quantize) /* few distinct values: ties everywhere */
+        for (long i = 0; i < xn; i++)
+            x[i] = (float)floor(x[i] * 2.0f) / 2.0f;
+    /* max: value and first position of each window, its dy summed there */
+    nnrt_maxpool2d_forward(p, n, x, y);
+    nnrt_maxpool2d_backward(p, n, x, dy, dx);
+    for (long i = 0; i < xn; i++)
+        R[i] = 0;
+    for (long pl = 0; pl < (long)n * p->c; pl++)
+        for (int i = 0; i < oh; i++)
+            for (int j = 0; j < ow; j++) {
+                long best = -1;
+                for (int a = 0; a < p->kh; a++)
+                    for (int b = 0; b < p->kw; b++) {
+                        long k = (pl * p->h + i * p->sh + a) * p->w + j * p->sw + b;
+                        if (best < 0 || x[k] > x[best])
+                            best = k;
+                    }
+                long o = (pl * oh + i) * ow + j;
+                if (y[o] != x[best])
+                    fail_msg("maxpool: y[%ld] = %g, want %g", o, y[o], x[best]);
+                R[best] += dy[o];
+            }
+    for (long i = 0; i < xn; i++)
+        if (!(fabs(dx[i] - R[i]) <= 1e-6 * 4))
+            fail_msg("maxpool backward: dx[%ld] = %.9g, want %.9g", i, dx[i], R[i]);
+    guards_intact(Y, yn, "maxpool forward");
+    guards_intact(DX, xn, "maxpool backward");
+    /* average */
+    nnrt_avgpool2d_forward(p, n, x, y);
+    nnrt_avgpool2d_backward(p, n, dy, dx);
+    for (long i = 0; i < xn; i++)
+        R[i] = 0;
+    for (long pl = 0; pl < (long)n * p->c; pl++)
+        for (int i = 0; i < oh; i++)
+            for (int j = 0; j < ow; j++) {
+                double sum = 0;
+                long o = (pl * oh + i) * ow + j;
+                for (int a = 0; a < p->kh; a++)
+                    for (int b = 0; b < p->kw; b++) {
+                        long k = (pl * p->h + i * p->sh + a) * p->w + j * p->sw + b;
+                        sum += x[k];
+                        R[k] += (double)dy[o] / (p->kh * p->kw);
+                    }
+                if (!(fabs(y[o] - sum / (p->kh * p->kw)) <= 1e-6))
+                    fail_msg("avgpool: y[%ld] = %.9g, want %.9g", o, y[o], sum / (p->kh * p->kw));
+            }
+    for (long i = 0; i < xn; i++)
+        if (!(fabs(dx[i] - R[i]) <= 1e-6 * 8))
+            fail_msg("avgpool backward: dx[%ld] = %.9g, want %.9g", i, dx[i], R[i]);
+    guards_intact(Y, yn, "avgpool forward");
+    guards_intact(DX, xn, "avgpool backward");
+}
+
+static void test_pool_grid(void **state) {
+    (void)state;
+    nnrt_rng r;
+    nnrt_rng_seed(&r, 21, 3);
+    int checked = 0;
+    for (int h = 1; h <= 7; h += 2)
+        for (int w = 2; w <= 8; w += 3)
+            for (int kh = 1; kh <= 3 && kh <= h; kh++)
+                for (int kw = 1; kw <= 3 && kw <= w; kw++)
+                    for (int s = 1; s <= 3; s++) {
+                        nnrt_pool2d p = {2, h, w, kh, kw, s, s == 3 ? 1 : s + 1};
+                        check_pool(&r, &p, 2, 0);
+                        check_pool(&r, &p, 2, 1);
+                        checked += 2;
+                    }
+    assert_true(checked > 200);
+}
+
+/* ties go to the first maximum in row-major window order; a NaN wins */
+static void test_maxpool_ties_nan(void **state) {
+    (void)state;
+    nnrt_pool2d p = {1, 2, 4, 2, 2, 2, 2};
+    float x[8] = {1, 3, 2, 2, /**/ 3, 3, 2, 2}, y[2], dy[2] = {10, 20}, dx[8];
+    nnrt_maxpool2d_forward(&p, 1, x, y);
+    nnrt_maxpool2d_backward(&p, 1, x, dy, dx);
+    assert_true(y[0] == 3 && y[1] == 2);
+    float want[8] = {0, 10, 20, 0, 0, 0, 0, 0};
+    assert_memory_equal(dx, want, sizeof want);
+    float xn[8] = {1, NAN, 2, 5, /**/ NAN, 3, NAN, 2};
+    nnrt_maxpool2d_forward(&p, 1, xn, y);
+    nnrt_maxpool2d_backward(&p, 1, xn, dy, dx);
+    assert_true(isnan(y[0]) && isnan(y[1]));
+    float want_nan[8] = {0, 0, 0, 0, 10, 0, 20, 0}; /* the last NaN, as PyTorch's scan */
+    assert_memory_equal(dx, want_nan, sizeof want_nan);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conv_grid),        cmocka_unit_test(test_conv_lenet),
+        cmocka_unit_test(test_conv_invalid),     cmocka_unit_test(test_pool_grid),
+        cmocka_unit_test(test_maxpool_ties_nan),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
