@@ -95,6 +95,21 @@ NNRT_API void nnrt_init_he_normal(nnrt_rng *r, float *w, long n, long fan_in);
 NNRT_API void nnrt_sgemm(int ta, int tb, int M, int N, int K, float alpha,
                          const float *A, int lda, const float *B, int ldb,
                          float beta, float *C, int ldc);
+/* The fast GEMM, for generated code: the same product as nnrt_sgemm, with a
+ * caller-provided workspace of nnrt_sgemm_ws_size(M, N, K) floats (the
+ * runtime never allocates) for packed copies of the operands. work == NULL
+ * falls back to nnrt_sgemm's unpacked loops. epi, when not NULL, is called
+ * once for every block of C as soon as the block holds its final value:
+ * epi(ctx, i0, rows, j0, cols) may then read and rewrite C[i0.., j0..]
+ * (an elementwise epilogue, e.g. bias and activation, while the block is in
+ * cache). The size depends only on M, N and K and grows with each, so a
+ * workspace for the largest sizes serves every smaller product. */
+typedef void (*nnrt_epilogue)(void *ctx, int i0, int rows, int j0, int cols);
+NNRT_API long nnrt_sgemm_ws_size(int M, int N, int K);
+NNRT_API void nnrt_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha,
+                            const float *A, int lda, const float *B, int ldb,
+                            float beta, float *C, int ldc, float *work,
+                            nnrt_epilogue epi, void *ctx);
 /* 1 when every x[i] is finite. */
 NNRT_API int nnrt_all_finite(const float *x, long n);
 
