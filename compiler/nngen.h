@@ -481,6 +481,8 @@ void bce_logits_grad_expr(Buf *out, const Node *n, const char *const *args);
 double matmul_flops(const Graph *g, const Node *n, int batch);
 double softmax_flops(const Graph *g, const Node *n, int batch);
 double update_flops(const Graph *g, const Node *n, int batch);
+/* scratch sizes (floats at NET_MAX_BATCH) */
+long matmul_scratch(const Graph *g, const Node *n);
 /* C kernels */
 void sum_all_emit(Emit *e, const Node *n);
 void mean_all_emit(Emit *e, const Node *n);

@@ -404,6 +404,8 @@ static void test_plan_max_batch(void **state) {
     ph_free(&t);
 }
 
+static long max_scratch; /* of the last check_file at -O2 */
+
 static void check_file(const char *path, long *arena, long *total) {
     char *text = ph_read_file(path);
     assert_non_null(text);
@@ -412,6 +414,10 @@ static void check_file(const char *path, long *arena, long *total) {
     if (rc != 0)
         fail_msg("%s: %s", path, ph_diag(&t));
     long sum = check_plan(&t.g);
+    max_scratch = 0;
+    for (int v = 0; v < t.g.count; v++)
+        if (!t.g.nodes[v].dead && t.g.nodes[v].scratch > max_scratch)
+            max_scratch = t.g.nodes[v].scratch;
     if (arena)
         *arena = t.g.arena_floats;
     if (total)
@@ -456,9 +462,10 @@ static void test_plan_mnist_arena_reuses_memory(void **state) {
     assert_true(arena > 0);
     assert_true(arena < total);
     /* the training group alone holds five [64, 128] values, and the
-     * widest moment needs two of them at once */
+     * widest moment needs two of them at once (plus a GEMM's workspace) */
     assert_true(arena >= 2 * 64 * 128);
-    assert_true(arena < 5 * 64 * 128);
+    assert_true(max_scratch > 0);
+    assert_true(arena < 5 * 64 * 128 + max_scratch);
 }
 
 int main(void) {
