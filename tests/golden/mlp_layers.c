@@ -62,7 +62,7 @@ static void mlp_layers_run_forward(mlp_layers *m) {
     }
     /* h2 = tanh(v10)  [N, 5] */
     for (long i = 0; i < (long)n * 5; i++) {
-        h2[i] = tanhf(v10[i]);
+        h2[i] = nnrt_tanhf(v10[i]);
     }
     /* mlp_layers.nn:9: z = dense(h2, 3, bias=false) */
     /* z_ = matmul(h2, m->param.z_weight)  [N, 3] */
@@ -115,7 +115,7 @@ static float mlp_layers_run_loss(mlp_layers *m) {
     }
     /* h2 = tanh(v10)  [N, 5] */
     for (long i = 0; i < (long)n * 5; i++) {
-        h2[i] = tanhf(v10[i]);
+        h2[i] = nnrt_tanhf(v10[i]);
     }
     /* mlp_layers.nn:9: z = dense(h2, 3, bias=false) */
     /* z_ = matmul(h2, m->param.z_weight)  [N, 3] */
@@ -173,7 +173,7 @@ static void mlp_layers_run_train(mlp_layers *m) {
     }
     /* h2 = tanh(v20)  [N, 5] */
     for (long i = 0; i < (long)n * 5; i++) {
-        h2[i] = tanhf(v20[i]);
+        h2[i] = nnrt_tanhf(v20[i]);
     }
     /* mlp_layers.nn:9: z = dense(h2, 3, bias=false) */
     /* z_ = matmul(h2, m->param.z_weight)  [N, 3] */
