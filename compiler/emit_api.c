@@ -577,7 +577,7 @@ static void emit_source(Emit *e, const Names *nm) {
 int emit_c(const Graph *g, const EmitOptions *o, Buf *c, Buf *h) {
     Names nm;
     make_names(&nm, g->net);
-    Emit e = {h, 0, g, o, FN_NONE};
+    Emit e = {h, 0, g, o, FN_NONE, NULL, NULL};
     emit_header(&e, &nm);
     e.out = c;
     emit_source(&e, &nm);

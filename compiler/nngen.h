@@ -216,7 +216,11 @@ enum {
     OPF_VIEW = 1 << 3,        /* output aliases input 0 (reshape) */
     OPF_NOGRAD = 1 << 4,      /* differentiating through it is an error (grad kernels) */
     OPF_INT = 1 << 5,         /* produces int32 data (class labels) */
-    OPF_COMMUTES = 1 << 6     /* binary, commutative (cse canonicalizes operand order) */
+    OPF_COMMUTES = 1 << 6,    /* binary, commutative (cse canonicalizes operand order) */
+    OPF_IMPURE = 1 << 7,      /* not a function of its inputs and attributes alone (random
+                                 draws, state it reads): cse never merges two of them */
+    OPF_EPILOGUE = 1 << 8     /* its kernel can apply an elementwise epilogue to its output
+                                 blocks while they are in cache (fuse.c; Node.epilogue) */
 };
 
 /* ------------------------------------------------------------------- ir.c */
@@ -242,8 +246,9 @@ typedef enum Storage {
     STO_MEMBER, /* a named struct member (params, grads, optimizer state) */
     STO_ARG,    /* a caller's pointer kept in the struct (inputs, targets) */
     STO_CONST,  /* a scalar literal, no storage */
-    STO_ALIAS,  /* the storage of node `alias` (views) */
-    STO_NONE    /* writes nothing of its own (optimizer updates) */
+    STO_ALIAS,  /* the storage of node `alias` (views; a kernel's epilogue result) */
+    STO_NONE,   /* writes nothing of its own (optimizer updates) */
+    STO_FUSED   /* inside a fused loop: a local temporary, no memory (fuse.c) */
 } Storage;
 
 typedef struct Node {
@@ -261,6 +266,11 @@ typedef struct Node {
     const char *s;    /* string attribute: param / input name */
     int grad_of;      /* -1, or the forward node this is the (accumulated) gradient of */
     int dead;         /* removed by a pass; ignored everywhere */
+    /* set by passes/fuse.c (-1 otherwise): `fuse` is the node whose code
+     * computes this one (the root of its elementwise group, or the kernel
+     * whose epilogue the group is); `epilogue` is, on a kernel, the root of
+     * the group it applies to its output */
+    int fuse, epilogue;
     /* filled by passes/plan.c */
     Storage storage;
     long offset;      /* STO_ARENA: float offset into the arena */
@@ -333,6 +343,7 @@ typedef struct Graph {
     int infer_only;
     int max_batch;
     long arena_floats;    /* set by plan */
+    int opt_level;        /* set by pass_run_all: 0 plans without in-place reuse */
 } Graph;
 
 void ir_init(Graph *g, Arena *a);
@@ -681,7 +692,17 @@ const Pass *pass_find(const char *name);
 int pass_verify(Graph *g);/* passes/pass.c: shape_verify as a pass */
 int pass_dce(Graph *g);   /* passes/dce.c */
 int pass_fold(Graph *g);  /* passes/fold.c */
+int pass_simplify(Graph *g); /* passes/simplify.c */
+int pass_cse(Graph *g);   /* passes/cse.c */
+int pass_fuse(Graph *g);  /* passes/fuse.c */
 int pass_plan(Graph *g);  /* passes/plan.c */
+/* pass.c, for the passes: 1 when v's value is something the API exposes or
+ * owns storage of its own (an output, a loss, a parameter's gradient) */
+int pass_is_root(const Graph *g, int v);
+/* Every reader of `from` (and the outputs and losses) reads `to` instead. */
+void pass_replace_uses(Graph *g, int from, int to);
+/* fuse.c: the node whose code computes v (v itself when not fused) */
+int fuse_top(const Graph *g, int v);
 /* plan.c: the nodes of the inference group (outputs and loss) and of the
  * training group (forward, backward, update), in execution order. */
 int plan_group(const Graph *g, int train, int **out);
@@ -702,6 +723,8 @@ struct Emit {
     const Graph *g;
     const EmitOptions *o;
     Func fn;                 /* function being emitted */
+    Buf *helpers;            /* file-level functions the body needs (epilogues), written before it */
+    const char *run;         /* the run function being emitted ("forward", "train", ...) */
 };
 
 /* emit_api.c: writes net.c into c and net.h into h. */
@@ -738,6 +761,9 @@ void emit_count(Buf *b, const Graph *g, int id);
 void emit_float(Buf *b, double v);
 /* Emits a loop computing elementwise node n (used for single ops and fused groups). */
 void emit_elementwise(Emit *e, const Node *n);
+/* Writes the epilogue function of kernel n (n->epilogue >= 0) into e->helpers
+ * and returns its name, for nnrt_sgemm_ws's (epi, ctx) = (name, m). */
+const char *emit_epilogue(Emit *e, const Node *n);
 
 /* --------------------------------------------------------------- driver.c */
 typedef struct CompileOptions {

@@ -118,8 +118,10 @@ void matmul_emit(Emit *e, const Node *n) {
     const Shape *a = &e->g->nodes[n->in[0]].shape, *b = &e->g->nodes[n->in[1]].shape;
     const char *A = emit_ref(e, n->in[0]), *B = emit_ref(e, n->in[1]), *C = emit_ref(e, n->id);
     /* with a workspace: the packed kernel; without (a small product): the plain one */
-    int ws = n->scratch > 0;
-    const char *tail = ws ? arena_printf(e->g->arena, ", %s, NULL, NULL", emit_scratch(e, n)) : "";
+    int ws = n->scratch > 0 || n->epilogue >= 0;
+    const char *epi = n->epilogue >= 0 ? arena_printf(e->g->arena, "%s, m", emit_epilogue(e, n)) : "NULL, NULL";
+    const char *tail = ws ? arena_printf(e->g->arena, ", %s, %s", n->scratch > 0 ? emit_scratch(e, n) : "NULL", epi)
+                          : "";
     Buf rows = {0};
     if (n->i[0]) { /* C[k, m] = A^T B, A: rows x k, B: rows x m */
         int k = a->dims[a->rank - 1], m = b->dims[b->rank - 1];

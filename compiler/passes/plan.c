@@ -16,7 +16,12 @@
  * whose lifetimes do not overlap share memory (first fit). Values that the
  * caller reads after the call (outputs, the loss) live to the group's end.
  * A kernel's scratch memory (its op's scratch hook) is a slot that lives
- * only at the node's own position.
+ * only at the node's own position. Fused nodes (fuse.c) have no storage:
+ * they are temporaries of their group's loop, and everything they read is
+ * read where the group is emitted; a kernel's epilogue result aliases the
+ * kernel's output. In-place (not at -O0): an elementwise node or group whose
+ * operand of the same shape dies there takes that operand's slot (each
+ * element is read before it is written, at the same index).
  * Slots hold up to NET_MAX_BATCH samples and are 16-float aligned.
  */
 #include <stdlib.h>
@@ -146,10 +151,11 @@ static void name_group(Graph *g, const int *order, int count) {
         if (n->storage != STO_ARENA)
             continue;
         const char *base;
-        if (n->name)
-            base = c_ident(g->arena, n->name);
-        else if (n->grad_of >= 0 && g->nodes[n->grad_of].name)
-            base = arena_printf(g->arena, "d_%s", c_ident(g->arena, g->nodes[n->grad_of].name));
+        const Node *src = n->epilogue >= 0 ? &g->nodes[n->epilogue] : n; /* it holds that value last */
+        if (src->name)
+            base = c_ident(g->arena, src->name);
+        else if (src->grad_of >= 0 && g->nodes[src->grad_of].name)
+            base = arena_printf(g->arena, "d_%s", c_ident(g->arena, g->nodes[src->grad_of].name));
         else
             base = arena_printf(g->arena, "v%d", n->id);
         if (!nameset_add(&set, base)) {
@@ -185,6 +191,11 @@ static void assign_storage(Graph *g) {
             n->storage = STO_ARG;
         } else if (n->op == OP_CONST) {
             n->storage = STO_CONST;
+        } else if (n->fuse >= 0 && g->nodes[n->fuse].epilogue == v) {
+            n->storage = STO_ALIAS; /* a kernel's epilogue: written over its output */
+            n->alias = n->fuse;
+        } else if (n->fuse >= 0) {
+            n->storage = STO_FUSED; /* a temporary of its group's loop */
         } else if (info->flags & OPF_VIEW) {
             n->storage = STO_ALIAS;
             n->alias = n->in[0];
@@ -221,6 +232,53 @@ static long slot_size(const Graph *g, const Node *n) {
     return (size + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN;
 }
 
+/* 1 when s fits at offset: no placed slot but `except` overlaps it in time and memory */
+static int fits(const Graph *g, const Slot *slots, int nplaced, const Slot *s, long offset, int except) {
+    for (int i = 0; i < nplaced; i++) {
+        const Slot *o = &slots[i];
+        long oo = slot_offset(g, o);
+        if (!o->scratch && o->node == except)
+            continue;
+        if (o->start <= s->end && s->start <= o->end && oo < offset + s->size && offset < oo + o->size)
+            return 0;
+    }
+    return 1;
+}
+
+/* In-place: an elementwise node (or fused group) v reads each element of an
+ * operand of its own shape at the index it writes, before writing it; when
+ * that operand's storage dies at v, v may take the same slot. Returns the
+ * root node whose slot v can share, or -1. */
+static int inplace_candidate(const Graph *g, int v, const int *pos_end, int at) {
+    const Node *n = &g->nodes[v];
+    if (!(op_info(n->op)->flags & OPF_ELEMENTWISE) || n->fuse >= 0 || g->opt_level == 0)
+        return -1;
+    for (int m = v; m >= 0; m--) { /* the group: v and the nodes fused into it */
+        const Node *mem = &g->nodes[m];
+        if (m != v && (mem->dead || mem->fuse != v))
+            continue;
+        for (int k = 0; k < mem->nin; k++) {
+            int x = mem->in[k], r = root_of(g, x);
+            if (g->nodes[x].fuse == v || g->nodes[r].storage != STO_ARENA || pos_end[r] != at)
+                continue;
+            if (!shape_equal(&g->nodes[x].shape, &n->shape) || slot_size(g, &g->nodes[r]) < slot_size(g, n))
+                continue;
+            int same_everywhere = 1; /* every read of r in the group at v's shape */
+            for (int m2 = v; m2 >= 0 && same_everywhere; m2--) {
+                const Node *o = &g->nodes[m2];
+                if (m2 != v && (o->dead || o->fuse != v))
+                    continue;
+                for (int k2 = 0; k2 < o->nin; k2++)
+                    if (root_of(g, o->in[k2]) == r && !shape_equal(&g->nodes[o->in[k2]].shape, &n->shape))
+                        same_everywhere = 0;
+            }
+            if (same_everywhere)
+                return r;
+        }
+    }
+    return -1;
+}
+
 /* first fit among the slots already placed whose lifetimes overlap s */
 static long place(const Graph *g, const Slot *slots, int nplaced, const Slot *s) {
     long offset = 0;
@@ -246,16 +304,22 @@ static long plan_offsets(Graph *g, const int *order, int count) {
     int nslots = 0;
     if (!pos_start || !pos_end || !slots)
         nn_unreachable("out of memory");
+    int *pos = malloc(sizeof(int) * (size_t)g->count);
+    if (!pos)
+        nn_unreachable("out of memory");
     for (int v = 0; v < g->count; v++)
-        pos_start[v] = pos_end[v] = -1;
+        pos_start[v] = pos_end[v] = pos[v] = -1;
+    for (int i = 0; i < count; i++)
+        pos[order[i]] = i;
     for (int i = 0; i < count; i++) {
         const Node *n = &g->nodes[order[i]];
+        int at = pos[fuse_top(g, order[i])]; /* a fused node runs where its group is emitted */
         if (n->storage == STO_ARENA)
-            pos_start[order[i]] = pos_end[order[i]] = i;
+            pos_start[order[i]] = pos_end[order[i]] = at;
         for (int k = 0; k < n->nin; k++) {
             int r = root_of(g, n->in[k]);
-            if (g->nodes[r].storage == STO_ARENA && pos_start[r] >= 0)
-                pos_end[r] = i;
+            if (g->nodes[r].storage == STO_ARENA && pos_start[r] >= 0 && at > pos_end[r])
+                pos_end[r] = at;
         }
     }
     for (int i = 0; i < g->noutputs; i++) /* read by the caller after the call */
@@ -267,7 +331,11 @@ static long plan_offsets(Graph *g, const int *order, int count) {
         Slot s = {v, pos_start[v], pos_end[v] < 0 ? count : pos_end[v], slot_size(g, &g->nodes[v]), 0};
         if (v == g->loss_infer || v == g->loss_train)
             s.end = count;
-        g->nodes[v].offset = place(g, slots, nslots, &s);
+        int r = inplace_candidate(g, v, pos_end, s.start);
+        if (r >= 0 && fits(g, slots, nslots, &s, g->nodes[r].offset, r))
+            g->nodes[v].offset = g->nodes[r].offset;
+        else
+            g->nodes[v].offset = place(g, slots, nslots, &s);
         slots[nslots++] = s;
         if (g->nodes[v].offset + s.size > top)
             top = g->nodes[v].offset + s.size;
@@ -286,6 +354,7 @@ static long plan_offsets(Graph *g, const int *order, int count) {
     }
     free(pos_start);
     free(pos_end);
+    free(pos);
     free(slots);
     return top;
 }

@@ -18,7 +18,7 @@ extern "C" {
 #define MLP_LAYERS_OUT_P_SIZE 3
 #define MLP_LAYERS_PARAM_COUNT 5
 #define MLP_LAYERS_PARAM_SCALARS 116
-#define MLP_LAYERS_ARENA_FLOATS 1872 /* activations and scratch, planned by liveness */
+#define MLP_LAYERS_ARENA_FLOATS 1552 /* activations and scratch, planned by liveness */
 #define MLP_LAYERS_ARENA_BYTES (MLP_LAYERS_ARENA_FLOATS * 4)
 
 typedef struct mlp_layers mlp_layers;

@@ -18,7 +18,7 @@ extern "C" {
 #define OPT_SGD_MOMENTUM_OUT_P_SIZE 1
 #define OPT_SGD_MOMENTUM_PARAM_COUNT 4
 #define OPT_SGD_MOMENTUM_PARAM_SCALARS 17
-#define OPT_SGD_MOMENTUM_ARENA_FLOATS 960 /* activations and scratch, planned by liveness */
+#define OPT_SGD_MOMENTUM_ARENA_FLOATS 848 /* activations and scratch, planned by liveness */
 #define OPT_SGD_MOMENTUM_ARENA_BYTES (OPT_SGD_MOMENTUM_ARENA_FLOATS * 4)
 
 typedef struct opt_sgd_momentum opt_sgd_momentum;

@@ -110,7 +110,7 @@ static void test_emit_float_shortest(void **state) {
 static void test_emit_lines_and_indent(void **state) {
     (void)state;
     Buf out = {0};
-    Emit e = {&out, 0, NULL, NULL, FN_NONE};
+    Emit e = {&out, 0, NULL, NULL, FN_NONE, NULL, NULL};
     emit_line(&e, "int f(void);");
     emit_open(&e, "int f(void)");
     emit_line(&e, "int a = %d;", 3);
@@ -403,7 +403,7 @@ static void test_emit_ir(void **state) {
     fclose(d);
     assert_string_equal(c.data, "# network t: 4 nodes\n"
                                 "v0 = input \"x\"  [N, 3]  t.nn:2:7  ; x\n"
-                                "v1 = relu v0  [N, 3]  infer  t.nn:3:12\n"
+                                "v1 = relu v0  [N, 3]  infer  t.nn:3:12  fused>v3\n"
                                 "v2 = const 2  []  t.nn:3:22\n"
                                 "v3 = mul v1, v2  [N, 3]  infer  t.nn:3:20  ; p\n");
     assert_int_equal(h.len, 0);
