@@ -4,6 +4,11 @@
  *   pass table   order, required flags, pass_find, --dump-after, -O0
  *   dce          "after dce, N nodes remain" for graphs with unused branches
  *   fold         `loss 2 * 3 * mse(p, y)` leaves one constant, 6
+ *   simplify     "after simplify, 4 nodes remain" of a chain of identities;
+ *                x + 0 and x * 0 stay; l2's broadcast constant folds
+ *   cse          "after cse, 6 nodes remain" per function; gradients apart
+ *   fuse         mnist's GEMM epilogues; group shapes, shared values, -O0
+ *   in place     an elementwise root writes over its dying operand at -O2
  *   plan         storage classes and C names; no two arena values whose
  *                lifetimes overlap share memory (an independent checker
  *                recomputes lifetimes from the schedule), on a hand-computed
@@ -534,6 +539,182 @@ static void test_plan_mnist_arena_reuses_memory(void **state) {
     assert_true(arena < 5 * 64 * 128 + max_scratch);
 }
 
+/* ---- simplify */
+
+/* identities go, x + 0 (not exact for x = -0) and x * 0 stay */
+static void test_simplify_identities(void **state) {
+    (void)state;
+    Phases t;
+    const char *src = "network t\ninput x[2, 3]\n"
+                      "a = x * 1\nb = 1 * a / 1\nc = b - 0\nd = -(-c)\ne = transpose(transpose(d))\n"
+                      "f = reshape(reshape(e, [3, 2]), [6])\ng = f * -1\n"
+                      "output p = g + 0\noutput q = x * 0\n";
+    assert_int_equal(ph_lower(&t, src, 0), 0);
+    assert_int_equal(ph_autodiff(&t), 0);
+    assert_int_equal(pass_dce(&t.g), 0);
+    assert_int_equal(pass_fold(&t.g), 0); /* -1 is neg(1) until folded */
+    /* mul mul div sub neg neg transpose transpose reshape reshape mul add mul */
+    assert_int_equal(ph_count(&t.g, OP__COUNT, FN_INFER), 13);
+    assert_int_equal(pass_simplify(&t.g), 0);
+    assert_int_equal(pass_dce(&t.g), 0);
+    /* after simplify, 4 nodes remain: reshape (of x, to [6]), neg, add, mul */
+    assert_int_equal(ph_count(&t.g, OP__COUNT, FN_INFER), 4);
+    const Node *p = &t.g.nodes[t.g.outputs[0].node];
+    assert_int_equal(p->op, OP_ADD);
+    const Node *g = &t.g.nodes[p->in[0]];
+    assert_int_equal(g->op, OP_NEG);
+    const Node *f = &t.g.nodes[g->in[0]];
+    assert_int_equal(f->op, OP_RESHAPE);
+    assert_int_equal(f->in[0], t.g.ports[0].node);
+    assert_int_equal(t.g.nodes[t.g.outputs[1].node].op, OP_MUL);
+    ph_free(&t);
+}
+
+/* the l2 term's gradient broadcasts a constant: it becomes the constant */
+static void test_simplify_broadcast_constant(void **state) {
+    (void)state;
+    Phases t;
+    const char *src = "network t\ninput x[3]\ntarget y[2]\nparam W[3, 2]\noutput p = x @ W\n"
+                      "loss mse(p, y)\nregularize l2(0.5, W)\noptimizer sgd(lr=0.1)\n";
+    assert_int_equal(ph_lower(&t, src, 0), 0);
+    assert_int_equal(ph_autodiff(&t), 0);
+    assert_int_equal(pass_dce(&t.g), 0);
+    assert_int_equal(pass_fold(&t.g), 0);
+    assert_true(ph_count(&t.g, OP_BROADCAST, FN_BACKWARD) >= 1);
+    assert_int_equal(pass_simplify(&t.g), 0);
+    assert_int_equal(ph_count(&t.g, OP_BROADCAST, FN_BACKWARD), 0);
+    for (int v = 0; v < t.g.count; v++)
+        if (!t.g.nodes[v].dead && t.g.nodes[v].op == OP_POWC_GRAD)
+            assert_int_equal(t.g.nodes[t.g.nodes[v].in[1]].op, OP_CONST);
+    ph_free(&t);
+}
+
+/* ---- cse */
+
+static void test_cse_merges_within_a_function(void **state) {
+    (void)state;
+    Phases t;
+    const char *src = "network t\ninput x[3]\ntarget y[3]\nparam W[3]\n"
+                      "a = exp(x * W) + exp(W * x)\noutput p = tanh(a) * tanh(a)\n"
+                      "loss mse(p, y)\noptimizer sgd(lr=0.1)\n";
+    assert_int_equal(ph_lower(&t, src, 0), 0);
+    assert_int_equal(ph_autodiff(&t), 0);
+    assert_int_equal(pass_dce(&t.g), 0);
+    /* mul mul exp exp add tanh tanh mul mse, in each forward function */
+    assert_int_equal(ph_count(&t.g, OP__COUNT, FN_INFER), 9);
+    assert_int_equal(ph_count(&t.g, OP__COUNT, FN_TRAIN), 9);
+    int backward = ph_count(&t.g, OP__COUNT, FN_BACKWARD);
+    assert_int_equal(pass_cse(&t.g), 0);
+    /* after cse, 6 nodes remain in each: x * W = W * x, one exp, one tanh */
+    assert_int_equal(ph_count(&t.g, OP__COUNT, FN_INFER), 6);
+    assert_int_equal(ph_count(&t.g, OP__COUNT, FN_TRAIN), 6);
+    /* the two functions keep their own copies */
+    assert_int_equal(ph_count(&t.g, OP_TANH, FN__COUNT), 2);
+    assert_true(ph_count(&t.g, OP__COUNT, FN_BACKWARD) < backward);
+    ph_free(&t);
+}
+
+/* two parameters whose gradients are the same expression keep two nodes
+ * (each owns its m->grad member) */
+static void test_cse_keeps_gradients_apart(void **state) {
+    (void)state;
+    Phases t;
+    all_ok(&t,
+           "network t\ninput x[3]\ntarget y[3]\nparam U[3]\nparam V[3]\n"
+           "output p = x * U + x * V\nloss mse(p, y)\noptimizer sgd(lr=0.1)\n",
+           0, 2);
+    int gu = ph_param(&t.g, "U")->grad, gv = ph_param(&t.g, "V")->grad;
+    assert_int_not_equal(gu, gv);
+    assert_false(t.g.nodes[gu].dead);
+    assert_false(t.g.nodes[gv].dead);
+    assert_string_equal(t.g.nodes[gu].ref, "m->grad.U");
+    assert_string_equal(t.g.nodes[gv].ref, "m->grad.V");
+    ph_free(&t);
+}
+
+/* ---- fuse */
+
+/* mnist_mlp: bias + relu is the first GEMM's epilogue, the bias of the
+ * second its own; in backward relu's derivative is the d_h GEMM's */
+static void test_fuse_mnist_epilogues(void **state) {
+    (void)state;
+    char *text = ph_read_file(NN_SOURCE_DIR "/examples/mnist_mlp.nn");
+    Phases t;
+    all_ok(&t, text, 0, 2);
+    const Graph *g = &t.g;
+    int epilogues[FN__COUNT] = {0};
+    for (int v = 0; v < g->count; v++)
+        if (!g->nodes[v].dead && g->nodes[v].epilogue >= 0) {
+            const Node *k = &g->nodes[v], *r = &g->nodes[k->epilogue];
+            assert_int_equal(k->op, OP_MATMUL);
+            assert_int_equal(r->fuse, v);
+            assert_int_equal(r->storage, STO_ALIAS);
+            epilogues[k->func]++;
+        }
+    assert_int_equal(epilogues[FN_INFER], 2);
+    assert_int_equal(epilogues[FN_TRAIN], 2);
+    assert_int_equal(epilogues[FN_BACKWARD], 1);
+    int h = ph_named(g, "h", FN_TRAIN);
+    assert_int_equal(g->nodes[h].op, OP_RELU);
+    assert_int_equal(g->nodes[g->nodes[h].in[0]].storage, STO_FUSED); /* the bias add */
+    ph_free(&t);
+    free(text);
+}
+
+/* a chain fuses into one loop; a smaller operand (broadcast) is read, not
+ * fused (it would be recomputed per element), and a value read twice
+ * outside the group is stored */
+static void test_fuse_elementwise_groups(void **state) {
+    (void)state;
+    Phases t;
+    all_ok(&t,
+           "network t\ninput x[4]\nparam b[4]\nc = exp(b) * 2\nu = sqrt(abs(x))\n"
+           "output p = tanh(u + c) * 3\noutput q = u\n",
+           0, 2);
+    const Graph *g = &t.g;
+    int p = g->outputs[0].node, u = g->outputs[1].node;
+    int root = fuse_top(g, p);
+    assert_int_equal(root, p);
+    int members = 0;
+    for (int v = 0; v < g->count; v++)
+        members += !g->nodes[v].dead && g->nodes[v].fuse == p;
+    assert_int_equal(members, 2); /* add, tanh; mul by 3 is the root */
+    assert_int_equal(g->nodes[u].fuse, -1);   /* read by p's group and by the caller */
+    int c = ph_named(g, "c", FN_INFER);
+    assert_int_equal(g->nodes[c].fuse, -1);   /* [4] against [N, 4] */
+    assert_int_equal(g->nodes[c].storage, STO_ARENA);
+    ph_free(&t);
+    /* -O0: no fusion */
+    all_ok(&t, "network t\ninput x[4]\noutput p = tanh(x + 1) * 3\n", 0, 0);
+    for (int v = 0; v < t.g.count; v++)
+        assert_int_equal(t.g.nodes[v].fuse, -1);
+    ph_free(&t);
+}
+
+/* ---- in place */
+
+/* exp(s) * 2 reads softmax's s, which dies there: at -O2 p takes s's slot;
+ * at -O0 exp(s) needs a third slot while s and q are alive */
+static void test_plan_in_place(void **state) {
+    (void)state;
+    Phases t;
+    const char *src = "network t\ninput x[8]\nparam W[8, 8]\noutput q = x @ W\ns = softmax(q)\n"
+                      "output p = exp(s) * 2\n";
+    all_ok(&t, src, 0, 2);
+    int s = ph_named(&t.g, "s", FN_INFER), p = t.g.outputs[1].node;
+    assert_int_equal(t.g.nodes[s].storage, STO_ARENA);
+    assert_int_equal(t.g.nodes[p].storage, STO_ARENA);
+    assert_int_equal(t.g.nodes[p].offset, t.g.nodes[s].offset);
+    long o2 = t.g.arena_floats;
+    check_plan(&t.g);
+    ph_free(&t);
+    all_ok(&t, src, 0, 0);
+    assert_int_equal(o2, 2 * 8 * 64);
+    assert_int_equal(t.g.arena_floats, 3 * 8 * 64);
+    check_plan(&t.g);
+    ph_free(&t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pass_table),
@@ -544,6 +725,13 @@ int main(void) {
         cmocka_unit_test(test_fold_scalar_factors),
         cmocka_unit_test(test_no_fold_at_O0),
         cmocka_unit_test(test_fold_limits),
+        cmocka_unit_test(test_simplify_identities),
+        cmocka_unit_test(test_simplify_broadcast_constant),
+        cmocka_unit_test(test_cse_merges_within_a_function),
+        cmocka_unit_test(test_cse_keeps_gradients_apart),
+        cmocka_unit_test(test_fuse_mnist_epilogues),
+        cmocka_unit_test(test_fuse_elementwise_groups),
+        cmocka_unit_test(test_plan_in_place),
         cmocka_unit_test(test_plan_storage_classes),
         cmocka_unit_test(test_plan_names),
         cmocka_unit_test(test_plan_port_names_unique),
