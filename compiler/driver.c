@@ -25,6 +25,21 @@ static int run_phases(Graph *g, Arena *a, const char *text, size_t len, const Co
     return diag_count() ? -1 : 0;
 }
 
+/* The arena the same text plans at -O0 (for --report's comparison). */
+static long o0_arena(const char *text, size_t len, const CompileOptions *o) {
+    CompileOptions o0 = *o;
+    Arena arena = {0};
+    Graph g;
+    o0.opt_level = 0;
+    o0.dump_after = NULL;
+    o0.verify = 0;
+    ir_init(&g, &arena);
+    long floats = run_phases(&g, &arena, text, len, &o0) == 0 ? g.arena_floats : -1;
+    ir_free(&g);
+    arena_free(&arena);
+    return floats;
+}
+
 int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c, Buf *h) {
     Arena arena = {0};
     Graph g;
@@ -32,7 +47,7 @@ int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c,
     ir_init(&g, &arena);
     int rc = run_phases(&g, &arena, text, len, o);
     if (rc == 0 && o->report)
-        report_write(o->report, &g);
+        report_write(o->report, &g, o->opt_level ? o0_arena(text, len, o) : -1);
     if (rc == 0 && o->emit && strcmp(o->emit, "ir") == 0) {
         FILE *f = open_memstream(&c->data, &c->len);
         if (!f)

@@ -784,8 +784,9 @@ typedef struct CompileOptions {
 int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c, Buf *h);
 
 /* --------------------------------------------------------------- report.c */
-/* The summary table of --report: tensors, parameters, memory, FLOPs. */
-int report_write(FILE *out, const Graph *g);
+/* The summary table of --report: tensors, parameters, memory, FLOPs.
+ * o0_arena_floats: the arena of the same network at -O0, or -1 (not shown). */
+int report_write(FILE *out, const Graph *g, long o0_arena_floats);
 
 /* -------------------------------------------------------- runtime embed */
 /* The runtime sources, embedded by the build (runtime_embed.c, generated). */

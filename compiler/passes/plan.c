@@ -13,7 +13,8 @@
  * training (forward, backward, update, in that order). Each group is laid
  * out from offset 0; within a group a value occupies its slot from its
  * definition to its last use (a view's uses count for its input), and slots
- * whose lifetimes do not overlap share memory (first fit). Values that the
+ * whose lifetimes do not overlap share memory (largest slot first, each at
+ * the lowest offset free over its lifetime). Values that the
  * caller reads after the call (outputs, the loss) live to the group's end.
  * A kernel's scratch memory (its op's scratch hook) is a slot that lives
  * only at the node's own position. Fused nodes (fuse.c) have no storage:
@@ -217,32 +218,16 @@ static int root_of(const Graph *g, int v) {
 /* ---- offsets by liveness ------------------------------------------------------------ */
 
 typedef struct Slot {
-    int node;
+    int node;       /* the first node stored in it (or the kernel, for scratch) */
     int start, end; /* positions in the group's schedule */
     long size;      /* floats, aligned */
     int scratch;    /* the node's scratch, not its value */
+    long offset;    /* decided by place */
 } Slot;
-
-static long slot_offset(const Graph *g, const Slot *s) {
-    return s->scratch ? g->nodes[s->node].scratch_offset : g->nodes[s->node].offset;
-}
 
 static long slot_size(const Graph *g, const Node *n) {
     long size = shape_numel(&n->shape) * (n->shape.batched ? g->max_batch : 1);
     return (size + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN;
-}
-
-/* 1 when s fits at offset: no placed slot but `except` overlaps it in time and memory */
-static int fits(const Graph *g, const Slot *slots, int nplaced, const Slot *s, long offset, int except) {
-    for (int i = 0; i < nplaced; i++) {
-        const Slot *o = &slots[i];
-        long oo = slot_offset(g, o);
-        if (!o->scratch && o->node == except)
-            continue;
-        if (o->start <= s->end && s->start <= o->end && oo < offset + s->size && offset < oo + o->size)
-            return 0;
-    }
-    return 1;
 }
 
 /* In-place: an elementwise node (or fused group) v reads each element of an
@@ -280,16 +265,15 @@ static int inplace_candidate(const Graph *g, int v, const int *pos_end, int at) 
 }
 
 /* first fit among the slots already placed whose lifetimes overlap s */
-static long place(const Graph *g, const Slot *slots, int nplaced, const Slot *s) {
+static long place(const Slot *placed, int nplaced, const Slot *s) {
     long offset = 0;
     for (int moved = 1; moved;) {
         moved = 0;
         for (int i = 0; i < nplaced; i++) {
-            const Slot *o = &slots[i];
-            long oo = slot_offset(g, o);
+            const Slot *o = &placed[i];
             int overlap_time = o->start <= s->end && s->start <= o->end;
-            if (overlap_time && oo < offset + s->size && offset < oo + o->size) {
-                offset = oo + o->size;
+            if (overlap_time && o->offset < offset + s->size && offset < o->offset + o->size) {
+                offset = o->offset + o->size;
                 moved = 1;
             }
         }
@@ -297,18 +281,33 @@ static long place(const Graph *g, const Slot *slots, int nplaced, const Slot *s)
     return offset;
 }
 
+/* placement order: largest first (fewer holes), then earliest, then id */
+static int slot_cmp(const void *a, const void *b) {
+    const Slot *x = a, *y = b;
+    if (x->size != y->size)
+        return x->size > y->size ? -1 : 1;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    if (x->scratch != y->scratch)
+        return x->scratch - y->scratch;
+    return x->node - y->node;
+}
+
+/* Lifetimes (a fused node's reads happen where its group runs; outputs and
+ * the loss live to the end), one slot per arena value - a value written in
+ * place over an operand dying there joins that operand's slot - and one per
+ * kernel scratch, live at its node only; then offsets, largest slot first,
+ * each at the lowest offset free over its lifetime. Returns the top. */
 static long plan_offsets(Graph *g, const int *order, int count) {
     int *pos_start = malloc(sizeof(int) * (size_t)g->count), *pos_end = malloc(sizeof(int) * (size_t)g->count);
+    int *pos = malloc(sizeof(int) * (size_t)g->count), *slot_of = malloc(sizeof(int) * (size_t)g->count);
     Slot *slots = malloc(sizeof(Slot) * (2 * (size_t)count + 1));
     long top = 0;
     int nslots = 0;
-    if (!pos_start || !pos_end || !slots)
-        nn_unreachable("out of memory");
-    int *pos = malloc(sizeof(int) * (size_t)g->count);
-    if (!pos)
+    if (!pos_start || !pos_end || !pos || !slot_of || !slots)
         nn_unreachable("out of memory");
     for (int v = 0; v < g->count; v++)
-        pos_start[v] = pos_end[v] = pos[v] = -1;
+        pos_start[v] = pos_end[v] = pos[v] = slot_of[v] = -1;
     for (int i = 0; i < count; i++)
         pos[order[i]] = i;
     for (int i = 0; i < count; i++) {
@@ -328,17 +327,17 @@ static long plan_offsets(Graph *g, const int *order, int count) {
         int v = order[i];
         if (g->nodes[v].storage != STO_ARENA)
             continue;
-        Slot s = {v, pos_start[v], pos_end[v] < 0 ? count : pos_end[v], slot_size(g, &g->nodes[v]), 0};
+        Slot s = {v, pos_start[v], pos_end[v] < 0 ? count : pos_end[v], slot_size(g, &g->nodes[v]), 0, 0};
         if (v == g->loss_infer || v == g->loss_train)
             s.end = count;
         int r = inplace_candidate(g, v, pos_end, s.start);
-        if (r >= 0 && fits(g, slots, nslots, &s, g->nodes[r].offset, r))
-            g->nodes[v].offset = g->nodes[r].offset;
-        else
-            g->nodes[v].offset = place(g, slots, nslots, &s);
-        slots[nslots++] = s;
-        if (g->nodes[v].offset + s.size > top)
-            top = g->nodes[v].offset + s.size;
+        if (r >= 0 && slot_of[r] >= 0 && slots[slot_of[r]].end == s.start) {
+            slot_of[v] = slot_of[r]; /* in place: the slot lives on as v */
+            slots[slot_of[r]].end = s.end;
+        } else {
+            slot_of[v] = nslots;
+            slots[nslots++] = s;
+        }
     }
     for (int i = 0; i < count; i++) { /* scratch: live at its node only */
         Node *n = &g->nodes[order[i]];
@@ -346,15 +345,37 @@ static long plan_offsets(Graph *g, const int *order, int count) {
         n->scratch = info->scratch ? info->scratch(g, n) : 0;
         if (n->scratch <= 0)
             continue;
-        Slot s = {order[i], i, i, (n->scratch + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN, 1};
-        n->scratch_offset = place(g, slots, nslots, &s);
+        Slot s = {order[i], pos[order[i]], pos[order[i]], (n->scratch + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN, 1, 0};
         slots[nslots++] = s;
-        if (n->scratch_offset + s.size > top)
-            top = n->scratch_offset + s.size;
     }
+    /* place in size order, then map the slots back to their nodes */
+    int *rank = malloc(sizeof(int) * ((size_t)nslots + 1));
+    Slot *sorted = malloc(sizeof(Slot) * ((size_t)nslots + 1));
+    if (!rank || !sorted)
+        nn_unreachable("out of memory");
+    memcpy(sorted, slots, sizeof(Slot) * (size_t)nslots);
+    qsort(sorted, (size_t)nslots, sizeof(Slot), slot_cmp);
+    for (int i = 0; i < nslots; i++) {
+        sorted[i].offset = place(sorted, i, &sorted[i]);
+        if (sorted[i].offset + sorted[i].size > top)
+            top = sorted[i].offset + sorted[i].size;
+    }
+    for (int i = 0; i < nslots; i++) {
+        const Slot *p = &sorted[i];
+        if (p->scratch)
+            g->nodes[p->node].scratch_offset = p->offset;
+        else
+            slots[slot_of[p->node]].offset = p->offset;
+    }
+    for (int i = 0; i < count; i++)
+        if (slot_of[order[i]] >= 0)
+            g->nodes[order[i]].offset = slots[slot_of[order[i]]].offset;
+    free(rank);
+    free(sorted);
     free(pos_start);
     free(pos_end);
     free(pos);
+    free(slot_of);
     free(slots);
     return top;
 }

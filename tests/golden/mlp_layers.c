@@ -173,7 +173,7 @@ static void mlp_layers_run_train(mlp_layers *m) {
     float *const h1 = m->arena + 0;
     float *const h2 = m->arena + 512;
     float *const z_ = m->arena + 832;
-    float *const loss = m->arena + 1024;
+    float *const loss = m->arena + 1536;
     const int n = m->n;
     /* mlp_layers.nn:7: h1 = relu(dense(x, 8)) */
     /* h1 = matmul(x, m->param.h1_weight)  [N, 8] */
@@ -205,7 +205,7 @@ static void mlp_layers_run_train(mlp_layers *m) {
 static void mlp_layers_backward_epilogue_27(void *ctx, int i0, int rows, int j0, int cols) {
     struct mlp_layers *const m = ctx;
     float *const h2 = m->arena + 512;
-    float *const v27 = m->arena + 1232;
+    float *const v27 = m->arena + 1024;
     for (long i = i0; i < (long)i0 + rows; i++) {
         for (long j = j0; j < (long)j0 + cols; j++) {
             v27[i * 5 + j] = (v27[i * 5 + j] * (1.0f - h2[i * 5 + j] * h2[i * 5 + j]));
@@ -231,8 +231,8 @@ static void mlp_layers_run_backward(mlp_layers *m) {
     float *const h1 = m->arena + 0;
     float *const h2 = m->arena + 512;
     float *const z_ = m->arena + 832;
-    float *const d_z_ = m->arena + 1040;
-    float *const v27 = m->arena + 1232;
+    float *const d_z_ = m->arena + 1344;
+    float *const v27 = m->arena + 1024;
     float *const v31 = m->arena + 512;
     const int n = m->n;
     /* mlp_layers.nn:12: loss cross_entropy(z, y) */

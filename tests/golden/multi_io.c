@@ -225,7 +225,7 @@ static void multi_io_train_epilogue_30(void *ctx, int i0, int rows, int j0, int 
 /* the epilogue of value: add over one block of it, while in cache */
 static void multi_io_train_epilogue_33(void *ctx, int i0, int rows, int j0, int cols) {
     struct multi_io *const m = ctx;
-    float *const value = m->arena + 1088;
+    float *const value = m->arena + 1984;
     for (long i = i0; i < (long)i0 + rows; i++) {
         for (long j = j0; j < (long)j0 + cols; j++) {
             value[i * 2 + j] = (value[i * 2 + j] + m->param.value_bias[j]);
@@ -241,11 +241,11 @@ static void multi_io_run_train(multi_io *m) {
     float *const joint = m->arena + 0;
     float *const h = m->arena + 704;
     float *const scores = m->arena + 1088;
-    float *const klass = m->arena + 1344;
-    float *const value = m->arena + 1088;
-    float *const v35 = m->arena + 1216;
-    float *const v37 = m->arena + 1232;
-    float *const loss = m->arena + 1216;
+    float *const klass = m->arena + 1472;
+    float *const value = m->arena + 1984;
+    float *const v35 = m->arena + 2240;
+    float *const v37 = m->arena + 1088;
+    float *const loss = m->arena + 2240;
     const int n = m->n;
     /* multi_io.nn:10: joint = concat(f, meta) */
     /* joint = concat(img, meta)  [N, 11] */
@@ -300,8 +300,8 @@ static void multi_io_run_train(multi_io *m) {
 static void multi_io_backward_epilogue_49(void *ctx, int i0, int rows, int j0, int cols) {
     struct multi_io *const m = ctx;
     float *const h = m->arena + 704;
-    float *const d_h = m->arena + 1856;
-    float *const v49 = m->arena + 1232;
+    float *const d_h = m->arena + 1088;
+    float *const v49 = m->arena + 1472;
     /* epilogue: nn_t50 = add(d_h, v49) */
     for (long i = i0; i < (long)i0 + rows; i++) {
         for (long j = j0; j < (long)j0 + cols; j++) {
@@ -316,13 +316,13 @@ static void multi_io_run_backward(multi_io *m) {
     const float *const val = m->io.val;
     float *const joint = m->arena + 0;
     float *const h = m->arena + 704;
-    float *const klass = m->arena + 1344;
-    float *const value = m->arena + 1088;
-    float *const d_value = m->arena + 1088;
-    float *const d_klass = m->arena + 1600;
-    float *const d_h = m->arena + 1856;
-    float *const d_scores = m->arena + 2240;
-    float *const v49 = m->arena + 1232;
+    float *const klass = m->arena + 1472;
+    float *const value = m->arena + 1984;
+    float *const d_value = m->arena + 1984;
+    float *const d_klass = m->arena + 1728;
+    float *const d_h = m->arena + 1088;
+    float *const d_scores = m->arena + 1984;
+    float *const v49 = m->arena + 1472;
     const int n = m->n;
     /* multi_io.nn:16: loss nll(klass, cls) + 0.5 * mse(value, val) */
     /* d_value = mse_grad(value, val, 0.5f)  [N, 2] */

@@ -9,9 +9,9 @@ static void no_params_run_forward(no_params *m) {
     const float *const a = m->io.a;
     const float *const b_ = m->io.b_;
     float *const v3 = m->arena + 0;
-    float *const v4 = m->arena + 192;
-    float *const dist = m->arena + 192;
-    float *const both = m->arena + 256;
+    float *const v4 = m->arena + 384;
+    float *const dist = m->arena + 384;
+    float *const both = m->arena + 0;
     const int n = m->n;
     /* no_params.nn:8: output dist = sqrt(sum(d * d, -1)) */
     /* v3 = mul(nn_t2, nn_t2)  [N, 3] */
@@ -73,11 +73,11 @@ void no_params_forward(no_params *m, const float *a, const float *b_, int n) {
 }
 
 const float *no_params_output_dist(const no_params *m) {
-    return m->arena + 192;
+    return m->arena + 384;
 }
 
 const float *no_params_output_both(const no_params *m) {
-    return m->arena + 256;
+    return m->arena + 0;
 }
 
 /* Weight files: C-API.md's format, written atomically, validated before loading. */

@@ -19,7 +19,7 @@ extern "C" {
 #define NO_PARAMS_OUT_BOTH_SIZE 6
 #define NO_PARAMS_PARAM_COUNT 0
 #define NO_PARAMS_PARAM_SCALARS 0
-#define NO_PARAMS_ARENA_FLOATS 640 /* activations and scratch, planned by liveness */
+#define NO_PARAMS_ARENA_FLOATS 448 /* activations and scratch, planned by liveness */
 #define NO_PARAMS_ARENA_BYTES (NO_PARAMS_ARENA_FLOATS * 4)
 
 typedef struct no_params no_params;

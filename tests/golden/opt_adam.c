@@ -119,7 +119,7 @@ static void opt_adam_train_epilogue_12(void *ctx, int i0, int rows, int j0, int 
 /* the epilogue of y: add over one block of it, while in cache */
 static void opt_adam_train_epilogue_15(void *ctx, int i0, int rows, int j0, int cols) {
     struct opt_adam *const m = ctx;
-    float *const y = m->arena + 768;
+    float *const y = m->arena + 1152;
     for (long i = i0; i < (long)i0 + rows; i++) {
         for (long j = j0; j < (long)j0 + cols; j++) {
             y[i * 1 + j] = (y[i * 1 + j] + m->param.y_bias[j]);
@@ -132,8 +132,8 @@ static void opt_adam_run_train(opt_adam *m) {
     const float *const t_ = m->io.t_;
     float *const v12 = m->arena + 0;
     float *const h = m->arena + 384;
-    float *const y = m->arena + 768;
-    float *const loss = m->arena + 832;
+    float *const y = m->arena + 1152;
+    float *const loss = m->arena + 1216;
     const int n = m->n;
     /* opt_adam.nn:7: h = elu(dense(x, 6), alpha=0.5) */
     /* v12 = matmul(x, m->param.h_weight)  [N, 6] */
@@ -162,7 +162,7 @@ static void opt_adam_run_train(opt_adam *m) {
 static void opt_adam_backward_epilogue_21(void *ctx, int i0, int rows, int j0, int cols) {
     struct opt_adam *const m = ctx;
     float *const v12 = m->arena + 0;
-    float *const v21 = m->arena + 848;
+    float *const v21 = m->arena + 768;
     for (long i = i0; i < (long)i0 + rows; i++) {
         for (long j = j0; j < (long)j0 + cols; j++) {
             v21[i * 6 + j] = (v12[i * 6 + j] > 0.0f ? v21[i * 6 + j] : v21[i * 6 + j] * 0.5f * expf(v12[i * 6 + j]));
@@ -174,9 +174,9 @@ static void opt_adam_run_backward(opt_adam *m) {
     const float *const x = m->io.x;
     const float *const t_ = m->io.t_;
     float *const h = m->arena + 384;
-    float *const y = m->arena + 768;
-    float *const d_y = m->arena + 768;
-    float *const v21 = m->arena + 848;
+    float *const y = m->arena + 1152;
+    float *const d_y = m->arena + 1152;
+    float *const v21 = m->arena + 768;
     const int n = m->n;
     /* opt_adam.nn:10: loss huber(y, t, delta=0.5) */
     /* d_y = huber_grad(y, t_, 1.0f)  [N, 1] */

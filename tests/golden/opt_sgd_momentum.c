@@ -125,7 +125,7 @@ static void opt_sgd_momentum_train_epilogue_13(void *ctx, int i0, int rows, int 
 /* the epilogue of z_: add over one block of it, while in cache */
 static void opt_sgd_momentum_train_epilogue_16(void *ctx, int i0, int rows, int j0, int cols) {
     struct opt_sgd_momentum *const m = ctx;
-    float *const z_ = m->arena + 512;
+    float *const z_ = m->arena + 768;
     for (long i = i0; i < (long)i0 + rows; i++) {
         for (long j = j0; j < (long)j0 + cols; j++) {
             z_[i * 1 + j] = (z_[i * 1 + j] + m->param.z_bias[j]);
@@ -138,8 +138,8 @@ static void opt_sgd_momentum_run_train(opt_sgd_momentum *m) {
     const float *const t_ = m->io.t_;
     float *const v13 = m->arena + 0;
     float *const h = m->arena + 256;
-    float *const z_ = m->arena + 512;
-    float *const loss = m->arena + 576;
+    float *const z_ = m->arena + 768;
+    float *const loss = m->arena + 832;
     const int n = m->n;
     /* opt_sgd_momentum.nn:7: h = leaky_relu(dense(x, 4, init=uniform(-1, 1)), alpha=0.1) */
     /* v13 = matmul(x, m->param.h_weight)  [N, 4] */
@@ -168,7 +168,7 @@ static void opt_sgd_momentum_run_train(opt_sgd_momentum *m) {
 static void opt_sgd_momentum_backward_epilogue_23(void *ctx, int i0, int rows, int j0, int cols) {
     struct opt_sgd_momentum *const m = ctx;
     float *const v13 = m->arena + 0;
-    float *const v23 = m->arena + 592;
+    float *const v23 = m->arena + 512;
     for (long i = i0; i < (long)i0 + rows; i++) {
         for (long j = j0; j < (long)j0 + cols; j++) {
             v23[i * 4 + j] = (v13[i * 4 + j] > 0.0f ? v23[i * 4 + j] : v23[i * 4 + j] * 0.1f);
@@ -180,9 +180,9 @@ static void opt_sgd_momentum_run_backward(opt_sgd_momentum *m) {
     const float *const x = m->io.x;
     const float *const t_ = m->io.t_;
     float *const h = m->arena + 256;
-    float *const z_ = m->arena + 512;
-    float *const d_z_ = m->arena + 512;
-    float *const v23 = m->arena + 592;
+    float *const z_ = m->arena + 768;
+    float *const d_z_ = m->arena + 768;
+    float *const v23 = m->arena + 512;
     const int n = m->n;
     /* opt_sgd_momentum.nn:11: loss bce_logits(z, t) */
     /* d_z_ = bce_logits_grad(z_, t_, 1.0f)  [N, 1] */

@@ -219,8 +219,8 @@ static void params_reg_run_train(params_reg *m) {
     float *const v51 = m->arena + 528;
     float *const v52 = m->arena + 576;
     float *const v55 = m->arena + 528;
-    float *const v56 = m->arena + 592;
-    float *const loss = m->arena + 592;
+    float *const v56 = m->arena + 640;
+    float *const loss = m->arena + 640;
     const int n = m->n;
     /* params_reg.nn:15: a1 = sigmoid(x @ W1 + b1) */
     /* a1 = matmul(x, m->param.W1)  [N, 4] */
@@ -328,10 +328,10 @@ static void params_reg_run_backward(params_reg *m) {
     float *const v37 = m->arena + 256;
     float *const y = m->arena + 384;
     float *const d_y = m->arena + 384;
-    float *const v76 = m->arena + 608;
+    float *const v76 = m->arena + 512;
     float *const v77 = m->arena + 384;
     float *const v80 = m->arena + 256;
-    float *const v81 = m->arena + 512;
+    float *const v81 = m->arena + 656;
     float *const v84 = m->arena + 0;
     float *const v86 = m->arena + 0;
     const int n = m->n;

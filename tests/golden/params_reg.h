@@ -18,7 +18,7 @@ extern "C" {
 #define PARAMS_REG_OUT_Y_SIZE 2
 #define PARAMS_REG_PARAM_COUNT 5
 #define PARAMS_REG_PARAM_SCALARS 28
-#define PARAMS_REG_ARENA_FLOATS 736 /* activations and scratch, planned by liveness */
+#define PARAMS_REG_ARENA_FLOATS 672 /* activations and scratch, planned by liveness */
 #define PARAMS_REG_ARENA_BYTES (PARAMS_REG_ARENA_FLOATS * 4)
 
 typedef struct params_reg params_reg;
