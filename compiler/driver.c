@@ -15,6 +15,7 @@ static int run_phases(Graph *g, Arena *a, const char *text, size_t len, const Co
     if (!p || diag_count())
         return -1;
     g->max_batch = o->max_batch > 0 ? o->max_batch : 64;
+    g->blas = o->blas;
     if (lower_program(g, p, o->infer_only) < 0)
         return -1;
     if (ad_differentiate(g) < 0 || optim_build(g) < 0)

@@ -549,6 +549,8 @@ static void emit_source(Emit *e, const Names *nm) {
     emit_line(e, "#include \"%s\"", e->o->header_name);
     emit_line(e, "%s", "");
     emit_line(e, "#include <math.h>");
+    if (e->g->blas)
+        emit_line(e, "#include <cblas.h> /* --blas=openblas: link with -lopenblas */");
     emit_line(e, "%s", "");
     if (e->o->standalone) {
         emit_line(e, "/* ---- the nngen runtime (nn_runtime.h, nn_runtime.c) ---- */");

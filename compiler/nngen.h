@@ -344,6 +344,7 @@ typedef struct Graph {
     int max_batch;
     long arena_floats;    /* set by plan */
     int opt_level;        /* set by pass_run_all: 0 plans without in-place reuse */
+    int blas;             /* --blas=openblas: GEMMs call cblas_sgemm (no workspace) */
 } Graph;
 
 void ir_init(Graph *g, Arena *a);
@@ -773,6 +774,7 @@ typedef struct CompileOptions {
     const char *emit;        /* "c" (default) or "ir" */
     const char *dump_after;  /* --dump-after=PASS */
     int infer_only, standalone, max_batch, opt_level, verify;
+    int blas;                /* --blas=openblas */
     FILE *diag;              /* where errors go */
     FILE *dump;              /* where --dump-after goes */
     FILE *report;            /* where --report goes (NULL: no report) */

@@ -106,7 +106,7 @@ long matmul_scratch(const Graph *g, const Node *n) {
     enum { MR = 6, NR = 32, KC = 256, MC = 120, NC = 512, SMALL = 16384 };
     long M, N, K;
     gemm_dims(g, n, g->max_batch, &M, &N, &K);
-    if (M <= 0 || N <= 0 || K <= 0 || (double)M * N * K < SMALL)
+    if (g->blas || M <= 0 || N <= 0 || K <= 0 || (double)M * N * K < SMALL)
         return 0;
     long kc = K < KC ? K : KC;
     long mc = ((M < MC ? M : MC) + MR - 1) / MR * MR;
@@ -114,8 +114,32 @@ long matmul_scratch(const Graph *g, const Node *n) {
     return kc * (mc + nc) + 16;
 }
 
+/* --blas=openblas: the same product through CBLAS; an epilogue then runs
+ * once over the whole result */
+static void blas_emit(Emit *e, const Node *n, int ta, int tb, const char *M, long N, const char *K,
+                      const char *A, long lda, const char *B, long ldb, const char *C) {
+    emit_line(e, "cblas_sgemm(CblasRowMajor, %s, %s, %s, %ld, %s, 1.0f, %s, %ld, %s, %ld, 0.0f, %s, %ld);",
+              ta ? "CblasTrans" : "CblasNoTrans", tb ? "CblasTrans" : "CblasNoTrans", M, N, K, A, lda, B, ldb,
+              C, N);
+    if (n->epilogue >= 0)
+        emit_line(e, "%s(m, 0, %s, 0, %ld);", emit_epilogue(e, n), M, N);
+}
+
 void matmul_emit(Emit *e, const Node *n) {
     const Shape *a = &e->g->nodes[n->in[0]].shape, *b = &e->g->nodes[n->in[1]].shape;
+    if (e->g->blas) {
+        Buf rows = {0};
+        const char *A = emit_ref(e, n->in[0]), *B = emit_ref(e, n->in[1]), *C = emit_ref(e, n->id);
+        rows_of(&rows, a);
+        int k = a->dims[a->rank - 1];
+        const char *ks = arena_printf(e->g->arena, "%d", k);
+        if (n->i[0]) /* C[k, m] = A^T B over the rows */
+            blas_emit(e, n, 1, 0, ks, b->dims[b->rank - 1], rows.data, A, k, B, b->dims[b->rank - 1], C);
+        else
+            blas_emit(e, n, 0, n->i[1], rows.data, b->dims[n->i[1] ? 0 : 1], ks, A, k, B, b->dims[1], C);
+        buf_free(&rows);
+        return;
+    }
     const char *A = emit_ref(e, n->in[0]), *B = emit_ref(e, n->in[1]), *C = emit_ref(e, n->id);
     /* with a workspace: the packed kernel; without (a small product): the plain one */
     int ws = n->scratch > 0 || n->epilogue >= 0;

@@ -79,7 +79,8 @@ static const char *c_ident(Arena *a, const char *name) {
         "scale", "step_size", "sum", "tsum", "zr", "bytes", "rng", "seed", "path", "classes",
         "momentum", "adam_m", "adam_v", "adam_vmax", "expf", "logf", "tanhf", "sqrtf", "fabsf", "powf",
         "erff", "expm1f", "log1pf", "pow", "sqrt", "isfinite", "offsetof", "size_t", "int32_t",
-        "uint32_t", "uint64_t", "NULL", "NAN", "INFINITY"};
+        "uint32_t", "uint64_t", "NULL", "NAN", "INFINITY", "ctx", "cols", "j0", "cblas_sgemm", "CblasRowMajor",
+        "CblasNoTrans", "CblasTrans"};
     char *s = arena_strdup(a, name);
     for (char *c = s; *c; c++)
         if (*c == '.')
