@@ -5,7 +5,7 @@
  * and labels. Built once per network by bench/CMakeLists.txt, like
  * examples/train.c: -DNET=mlp_adam -DNETU=MLP_ADAM -DNET_HEADER='"mlp_adam.h"'.
  *
- * Usage: bench_NET [--samples S] [--min-ms T] BATCH...
+ * Usage: bench_NET [--samples S] [--min-ms T] [--only infer|train] BATCH...
  * For each batch size, prints two lines
  *     NET infer BATCH MEDIAN_US
  *     NET train BATCH MEDIAN_US
@@ -90,7 +90,7 @@ static double measure(int train, int batch, int samples, double min_ms) {
 }
 
 int main(int argc, char **argv) {
-    int samples = 31;
+    int samples = 31, only = -1; /* -1 both, 0 inference, 1 training */
     double min_ms = 2.0;
     unsigned seed = 12345;
     for (long i = 0; i < (long)MAX_BATCH * IN_SIZE; i++) { /* fixed data: uniform in [0, 1) */
@@ -107,6 +107,10 @@ int main(int argc, char **argv) {
             samples = atoi(argv[++i]);
             continue;
         }
+        if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+            only = !strcmp(argv[++i], "train");
+            continue;
+        }
         if (!strcmp(argv[i], "--min-ms") && i + 1 < argc) {
             min_ms = atof(argv[++i]);
             continue;
@@ -116,9 +120,11 @@ int main(int argc, char **argv) {
             fprintf(stderr, "bench: batch must be in 1..%d, samples >= 1\n", MAX_BATCH);
             return 2;
         }
-        printf("%s infer %d %.3f\n", STR(NET), batch, measure(0, batch, samples, min_ms));
+        if (only != 1)
+            printf("%s infer %d %.3f\n", STR(NET), batch, measure(0, batch, samples, min_ms));
         fflush(stdout);
-        printf("%s train %d %.3f\n", STR(NET), batch, measure(1, batch, samples, min_ms));
+        if (only != 0)
+            printf("%s train %d %.3f\n", STR(NET), batch, measure(1, batch, samples, min_ms));
         fflush(stdout);
         fprintf(stderr, "%s: last loss at batch %d: %g\n", STR(NET), batch, (double)model.loss);
         if (!isfinite(model.loss))

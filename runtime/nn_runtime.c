@@ -384,6 +384,16 @@ static inline void nnrt_gemm_bt(int M, int N, int K, float alpha, const float *A
             int kc = K - k0 < NNRT_GEMM_KC ? K - k0 : NNRT_GEMM_KC;
             for (k = 0; k < kc; k++)
                 a[k] = alpha * A[i * sai + (k0 + k) * sak];
+            if (kc < 16) { /* short products: sixteen partial sums would cost more than they save */
+                for (j = 0; j < N; j++) {
+                    const float *b = B + (ptrdiff_t)j * ldb + k0;
+                    float s = 0.0f;
+                    for (k = 0; k < kc; k++)
+                        s += a[k] * b[k];
+                    c[j] += s;
+                }
+                continue;
+            }
             for (j = 0; j < N; j++)
                 c[j] += nnrt_dot(a, B + (ptrdiff_t)j * ldb + k0, kc);
         }
@@ -530,10 +540,11 @@ static inline void nnrt_pack_b(int tb, int kc, int nc, const float *B, int ldb, 
     }
 }
 
-/* The micro-kernel: t = ap bp over kc (an MR x NR tile), then the mr x nr
- * valid part of it into C: C = alpha t + beta C (beta == 0: C not read). */
-static inline void nnrt_micro(int kc, const float *restrict ap, const float *restrict bp, float *restrict C,
-                       int ldc, int mr, int nr, float alpha, float beta)
+/* The micro-kernel: t = ap bp over kc (an MR x NR tile; row k of the op(B)
+ * panel at bp + k bs), then the mr x nr valid part of it into C:
+ * C = alpha t + beta C (beta == 0: C not read). */
+static inline void nnrt_micro(int kc, const float *restrict ap, const float *restrict bp, ptrdiff_t bs,
+                              float *restrict C, int ldc, int mr, int nr, float alpha, float beta)
 {
     float t[NNRT_MR][NNRT_NR];
     const float zero = nnrt_fence_f(0.0f);
@@ -543,7 +554,7 @@ static inline void nnrt_micro(int kc, const float *restrict ap, const float *res
             t[i][j] = zero;
     for (k = 0; k < kc; k++) {
         const float *restrict a = ap + k * NNRT_MR;
-        const float *restrict b = bp + k * NNRT_NR;
+        const float *restrict b = bp + k * bs;
         for (i = 0; i < NNRT_MR; i++)
             for (j = 0; j < NNRT_NR; j++)
                 t[i][j] = NNRT_MADD(t[i][j], a[i], b[j]);
@@ -648,8 +659,14 @@ NNRT_API void nnrt_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha, co
             for (pc = 0; pc < K; pc += NNRT_KC) {
                 int kc = nnrt_min(NNRT_KC, K - pc);
                 float b = pc == 0 ? beta : 1.0f;
-                nnrt_pack_b(tb, kc, nc, tb ? B + (ptrdiff_t)jc * ldb + pc : B + (ptrdiff_t)pc * ldb + jc,
-                            ldb, bp);
+                /* op(B) = B: whole panels are read in place, rows ldb apart (a
+                 * copy costs more than it saves at these sizes); only the
+                 * last, partial panel is copied, zero padded. B^T: all copied. */
+                int edge = tb ? 0 : nc / NNRT_NR * NNRT_NR;
+                if (edge < nc)
+                    nnrt_pack_b(tb, kc, nc - edge,
+                                tb ? B + (ptrdiff_t)(jc + edge) * ldb + pc : B + (ptrdiff_t)pc * ldb + jc + edge,
+                                ldb, bp);
                 for (ic = 0; ic < M; ic += NNRT_MC) {
                     int mc = nnrt_min(NNRT_MC, M - ic);
                     nnrt_pack_a(ta, mc, kc, ta ? A + (ptrdiff_t)pc * lda + ic : A + (ptrdiff_t)ic * lda + pc,
@@ -657,7 +674,9 @@ NNRT_API void nnrt_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha, co
                     for (jr = 0; jr < nc; jr += NNRT_NR)
                         for (ir = 0; ir < mc; ir += NNRT_MR) {
                             int mr = nnrt_min(NNRT_MR, mc - ir), nr = nnrt_min(NNRT_NR, nc - jr);
-                            nnrt_micro(kc, ap + (ptrdiff_t)ir * kc, bp + (ptrdiff_t)jr * kc,
+                            const float *panel = jr < edge ? B + (ptrdiff_t)pc * ldb + jc + jr
+                                                           : bp + (ptrdiff_t)(jr - edge) * kc;
+                            nnrt_micro(kc, ap + (ptrdiff_t)ir * kc, panel, jr < edge ? ldb : NNRT_NR,
                                        C + (ptrdiff_t)(ic + ir) * ldc + jc + jr, ldc, mr, nr, alpha, b);
                             if (epi && pc + kc == K)
                                 epi(ctx, ic + ir, mr, jc + jr, nr);
