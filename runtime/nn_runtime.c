@@ -654,10 +654,14 @@ NNRT_API void nnrt_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha, co
         /* 64-byte aligned panels: op(B) block first, then the op(A) block */
         bp = work + ((16 - ((size_t)work / sizeof(float)) % 16) % 16);
         ap = bp + (ptrdiff_t)nnrt_min(K, NNRT_KC) * nnrt_round_up(nnrt_min(N, NNRT_NC), NNRT_NR);
+        /* K in blocks of equal size (at most KC): no short last
+         * block (784 = 4 x 196, not 3 x 256 + 16) */
+        int kb = (K + NNRT_KC - 1) / NNRT_KC, kstep = (K + kb - 1) / kb;
+        int mstep = NNRT_MC;
         for (jc = 0; jc < N; jc += NNRT_NC) {
             int nc = nnrt_min(NNRT_NC, N - jc);
-            for (pc = 0; pc < K; pc += NNRT_KC) {
-                int kc = nnrt_min(NNRT_KC, K - pc);
+            for (pc = 0; pc < K; pc += kstep) {
+                int kc = nnrt_min(kstep, K - pc);
                 float b = pc == 0 ? beta : 1.0f;
                 /* op(B) = B: whole panels are read in place, rows ldb apart (a
                  * copy costs more than it saves at these sizes); only the
@@ -667,8 +671,8 @@ NNRT_API void nnrt_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha, co
                     nnrt_pack_b(tb, kc, nc - edge,
                                 tb ? B + (ptrdiff_t)(jc + edge) * ldb + pc : B + (ptrdiff_t)pc * ldb + jc + edge,
                                 ldb, bp);
-                for (ic = 0; ic < M; ic += NNRT_MC) {
-                    int mc = nnrt_min(NNRT_MC, M - ic);
+                for (ic = 0; ic < M; ic += mstep) {
+                    int mc = nnrt_min(mstep, M - ic);
                     nnrt_pack_a(ta, mc, kc, ta ? A + (ptrdiff_t)pc * lda + ic : A + (ptrdiff_t)ic * lda + pc,
                                 lda, ap);
                     for (jr = 0; jr < nc; jr += NNRT_NR)
