@@ -16,6 +16,7 @@
  *                is smaller than the sum of its values for mnist_mlp.nn
  */
 #include <glob.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -213,6 +214,23 @@ static void test_no_fold_at_O0(void **state) {
     assert_int_equal(consts_read(g, 3.0), 2);
     assert_int_equal(ph_count(g, OP__COUNT, FN_INFER), 4);
     assert_int_equal(ph_count(g, OP__COUNT, FN_BACKWARD), 3);
+    ph_free(&t);
+}
+
+/* sqrt of a constant folds to sqrtf's value; sqrt(-1) (NaN) stays */
+static void test_fold_sqrt(void **state) {
+    (void)state;
+    Phases t;
+    assert_int_equal(ph_lower(&t, "network t\ninput x[2]\nk = sqrt(2)\nj = sqrt(0 - 1)\noutput p = x * k + j\n", 0), 0);
+    assert_int_equal(pass_dce(&t.g), 0);
+    assert_int_equal(pass_fold(&t.g), 0);
+    int k = ph_named(&t.g, "k", FN_INFER);
+    assert_int_equal(k, -1); /* a constant now: no function */
+    const Node *p = &t.g.nodes[t.g.outputs[0].node];
+    const Node *mul = &t.g.nodes[p->in[0]];
+    assert_int_equal(t.g.nodes[mul->in[1]].op, OP_CONST);
+    assert_true((float)t.g.nodes[mul->in[1]].f[0] == sqrtf(2.0f));
+    assert_int_equal(t.g.nodes[p->in[1]].op, OP_SQRT);
     ph_free(&t);
 }
 
@@ -725,6 +743,7 @@ int main(void) {
         cmocka_unit_test(test_fold_scalar_factors),
         cmocka_unit_test(test_no_fold_at_O0),
         cmocka_unit_test(test_fold_limits),
+        cmocka_unit_test(test_fold_sqrt),
         cmocka_unit_test(test_simplify_identities),
         cmocka_unit_test(test_simplify_broadcast_constant),
         cmocka_unit_test(test_cse_merges_within_a_function),
