@@ -452,7 +452,9 @@ enum {
  * (C99's FP_FAST_FMAF), fmaf is one instruction and gcc vectorizes it, which
  * doubles the kernels' throughput. Elsewhere fmaf would be a slow library
  * call: a product and a sum then. */
-#if defined(FP_FAST_FMAF)
+#if defined(FP_FAST_FMAF) && defined(__GNUC__)
+#define NNRT_MADD(acc, a, b) __builtin_fmaf((a), (b), (acc)) /* an instruction even with -ffreestanding */
+#elif defined(FP_FAST_FMAF)
 #define NNRT_MADD(acc, a, b) fmaf((a), (b), (acc))
 #else
 #define NNRT_MADD(acc, a, b) ((acc) + (a) * (b))
@@ -479,18 +481,26 @@ NNRT_API long nnrt_sgemm_ws_size(int M, int N, int K)
     return kc * (mc + nc) + 16; /* + 16: room to align the panels to 64 bytes */
 }
 
-/* op(A)[ic.., pc..] (mc x kc) into panels of MR rows: ap[p][k][r] */
+/* op(A)[ic.., pc..] (mc x kc) into panels of MR rows: ap[p][k][r]. Copies
+ * multiply by a `one` the compiler cannot see (x 1 is exact, -0 and NaN
+ * included), so that gcc does not turn them into memmove calls, which a
+ * freestanding build would have to provide (and which cost more than the
+ * vector moves for these short rows). */
 static inline void nnrt_pack_a(int ta, int mc, int kc, const float *A, int lda, float *restrict ap)
 {
-    const float zero = nnrt_fence_f(0.0f);
+    const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
     int i0, r, k;
     for (i0 = 0; i0 < mc; i0 += NNRT_MR, ap += (ptrdiff_t)NNRT_MR * kc) {
         int mr = nnrt_min(NNRT_MR, mc - i0);
-        if (ta) { /* op(A)[i][k] = A[k lda + i]: rows of A are contiguous in i */
+        if (ta && mr == NNRT_MR) { /* op(A)[i][k] = A[k lda + i]: rows of A are contiguous in i */
+            for (k = 0; k < kc; k++) /* (a constant count: moves, not a memmove call per k) */
+                for (r = 0; r < NNRT_MR; r++)
+                    ap[k * NNRT_MR + r] = A[(ptrdiff_t)k * lda + i0 + r] * one;
+        } else if (ta) {
             for (k = 0; k < kc; k++) {
                 const float *a = A + (ptrdiff_t)k * lda + i0;
                 for (r = 0; r < mr; r++)
-                    ap[k * NNRT_MR + r] = a[r];
+                    ap[k * NNRT_MR + r] = a[r] * one;
                 for (; r < NNRT_MR; r++)
                     ap[k * NNRT_MR + r] = zero;
             }
@@ -498,7 +508,7 @@ static inline void nnrt_pack_a(int ta, int mc, int kc, const float *A, int lda, 
             for (r = 0; r < mr; r++) {
                 const float *a = A + (ptrdiff_t)(i0 + r) * lda;
                 for (k = 0; k < kc; k++)
-                    ap[k * NNRT_MR + r] = a[k];
+                    ap[k * NNRT_MR + r] = a[k] * one;
             }
             for (; r < NNRT_MR; r++)
                 for (k = 0; k < kc; k++)
@@ -510,7 +520,7 @@ static inline void nnrt_pack_a(int ta, int mc, int kc, const float *A, int lda, 
 /* op(B)[pc.., jc..] (kc x nc) into panels of NR columns: bp[p][k][c] */
 static inline void nnrt_pack_b(int tb, int kc, int nc, const float *B, int ldb, float *restrict bp)
 {
-    const float zero = nnrt_fence_f(0.0f);
+    const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
     int j0, c, k;
     for (j0 = 0; j0 < nc; j0 += NNRT_NR, bp += (ptrdiff_t)NNRT_NR * kc) {
         int nr = nnrt_min(NNRT_NR, nc - j0);
@@ -518,7 +528,7 @@ static inline void nnrt_pack_b(int tb, int kc, int nc, const float *B, int ldb, 
             for (c = 0; c < nr; c++) {
                 const float *b = B + (ptrdiff_t)(j0 + c) * ldb;
                 for (k = 0; k < kc; k++)
-                    bp[k * NNRT_NR + c] = b[k];
+                    bp[k * NNRT_NR + c] = b[k] * one;
             }
             for (; c < NNRT_NR; c++)
                 for (k = 0; k < kc; k++)
@@ -528,10 +538,10 @@ static inline void nnrt_pack_b(int tb, int kc, int nc, const float *B, int ldb, 
                 const float *b = B + (ptrdiff_t)k * ldb + j0;
                 if (nr == NNRT_NR) {
                     for (c = 0; c < NNRT_NR; c++)
-                        bp[k * NNRT_NR + c] = b[c];
+                        bp[k * NNRT_NR + c] = b[c] * one;
                 } else {
                     for (c = 0; c < nr; c++)
-                        bp[k * NNRT_NR + c] = b[c];
+                        bp[k * NNRT_NR + c] = b[c] * one;
                     for (; c < NNRT_NR; c++)
                         bp[k * NNRT_NR + c] = zero;
                 }
