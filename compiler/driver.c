@@ -15,6 +15,7 @@ static int run_phases(Graph *g, Arena *a, const char *text, size_t len, const Co
     if (!p || diag_count())
         return -1;
     g->max_batch = o->max_batch > 0 ? o->max_batch : 64;
+    g->blas = o->blas;
     if (lower_program(g, p, o->infer_only) < 0)
         return -1;
     if (ad_differentiate(g) < 0 || optim_build(g) < 0)
@@ -25,6 +26,21 @@ static int run_phases(Graph *g, Arena *a, const char *text, size_t len, const Co
     return diag_count() ? -1 : 0;
 }
 
+/* The arena the same text plans at -O0 (for --report's comparison). */
+static long o0_arena(const char *text, size_t len, const CompileOptions *o) {
+    CompileOptions o0 = *o;
+    Arena arena = {0};
+    Graph g;
+    o0.opt_level = 0;
+    o0.dump_after = NULL;
+    o0.verify = 0;
+    ir_init(&g, &arena);
+    long floats = run_phases(&g, &arena, text, len, &o0) == 0 ? g.arena_floats : -1;
+    ir_free(&g);
+    arena_free(&arena);
+    return floats;
+}
+
 int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c, Buf *h) {
     Arena arena = {0};
     Graph g;
@@ -32,7 +48,7 @@ int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c,
     ir_init(&g, &arena);
     int rc = run_phases(&g, &arena, text, len, o);
     if (rc == 0 && o->report)
-        report_write(o->report, &g);
+        report_write(o->report, &g, o->opt_level ? o0_arena(text, len, o) : -1);
     if (rc == 0 && o->emit && strcmp(o->emit, "ir") == 0) {
         FILE *f = open_memstream(&c->data, &c->len);
         if (!f)

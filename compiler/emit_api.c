@@ -673,6 +673,8 @@ static void emit_source(Emit *e, const Names *nm) {
     emit_line(e, "#include \"%s\"", e->o->header_name);
     emit_line(e, "%s", "");
     emit_line(e, "#include <math.h>");
+    if (e->g->blas)
+        emit_line(e, "#include <cblas.h> /* --blas=openblas: link with -lopenblas */");
     emit_line(e, "%s", "");
     if (e->o->standalone) {
         emit_line(e, "/* ---- the nngen runtime (nn_runtime.h, nn_runtime.c) ---- */");
@@ -703,7 +705,7 @@ static void emit_source(Emit *e, const Names *nm) {
 int emit_c(const Graph *g, const EmitOptions *o, Buf *c, Buf *h) {
     Names nm;
     make_names(&nm, g->net);
-    Emit e = {h, 0, g, o, FN_NONE};
+    Emit e = {h, 0, g, o, FN_NONE, NULL, NULL};
     emit_header(&e, &nm);
     e.out = c;
     emit_source(&e, &nm);

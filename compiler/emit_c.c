@@ -122,7 +122,7 @@ void emit_count(Buf *b, const Graph *g, int id) {
 /* ---- loop nests over broadcast operands ------------------------------------------------ */
 
 #define LOOP_MAX (NN_MAX_RANK + 1)
-#define OPS_MAX (NN_MAX_IN + 2)
+#define OPS_MAX 16 /* the output and up to 15 inputs (a fused group's, fuse.c) */
 
 typedef struct Nest {
     int ndims;
@@ -262,12 +262,174 @@ static void elementwise_body(Emit *e, const char *const *idx, void *ctx) {
     buf_free(&expr);
 }
 
+/* ---- fused groups (passes/fuse.c) ------------------------------------------------ */
+
+/* A fused group: its members in id order (the root last), the values it
+ * reads from outside, and how each operand is indexed. */
+typedef struct Fused {
+    const Node *root;
+    int members[64], nmembers;
+    int ops[OPS_MAX], nops;    /* ops[0] = the root (the output), then the inputs */
+} Fused;
+
+static void fused_collect(const Graph *g, const Node *root, Fused *f) {
+    f->root = root;
+    f->nmembers = 0;
+    for (int v = 0; v < root->id; v++)
+        if (!g->nodes[v].dead && g->nodes[v].fuse == root->id && g->nodes[v].storage == STO_FUSED &&
+            f->nmembers < 63)
+            f->members[f->nmembers++] = v;
+    f->members[f->nmembers++] = root->id;
+    f->ops[0] = root->id;
+    f->nops = 1;
+    for (int m = 0; m < f->nmembers; m++) {
+        const Node *n = &g->nodes[f->members[m]];
+        for (int k = 0; k < n->nin; k++) {
+            int x = n->in[k], dup = g->nodes[x].storage == STO_FUSED || g->nodes[x].op == OP_CONST;
+            for (int o = 1; o < f->nops && !dup; o++)
+                dup = f->ops[o] == x;
+            if (!dup && f->nops < OPS_MAX)
+                f->ops[f->nops++] = x;
+        }
+    }
+}
+
+/* "nn_t12" for a member (a name no DSL name can take: c_ident gives those
+ * starting with "nn" a '_'), a literal for a constant, else operand[idx] */
+static void fused_arg(Buf *b, const Emit *e, const Fused *f, int x, const char *const *idx) {
+    const Node *n = &e->g->nodes[x];
+    if (n->op == OP_CONST) {
+        emit_float(b, n->f[0]);
+        return;
+    }
+    if (n->storage == STO_FUSED) {
+        buf_printf(b, "nn_t%d", x);
+        return;
+    }
+    for (int o = 1; o < f->nops; o++)
+        if (f->ops[o] == x)
+            buf_printf(b, "%s[%s]", emit_ref(e, x), idx[o]);
+}
+
+/* the members' statements, then root[idx] = ... */
+static void fused_statements(Emit *e, const Fused *f, const char *const *idx, const char *out) {
+    for (int m = 0; m < f->nmembers; m++) {
+        const Node *n = &e->g->nodes[f->members[m]];
+        Buf args[NN_MAX_IN], expr = {0};
+        const char *argv[NN_MAX_IN];
+        for (int k = 0; k < n->nin; k++) {
+            memset(&args[k], 0, sizeof args[k]);
+            fused_arg(&args[k], e, f, n->in[k], idx);
+            argv[k] = args[k].data;
+        }
+        op_info(n->op)->expr(&expr, n, argv);
+        if (m + 1 < f->nmembers)
+            emit_line(e, "const float nn_t%d = %s;", n->id, expr.data);
+        else
+            emit_line(e, "%s = %s;", out, expr.data);
+        for (int k = 0; k < n->nin; k++)
+            buf_free(&args[k]);
+        buf_free(&expr);
+    }
+}
+
+static void fused_body(Emit *e, const char *const *idx, void *ctx) {
+    const Fused *f = ctx;
+    char *out = arena_printf(e->g->arena, "%s[%s]", emit_ref(e, f->root->id), idx[0]);
+    fused_statements(e, f, idx, out);
+}
+
+/* "/ * fused: nn_t5 = add(v3, m->param.b) * /" for each member but the root */
+static void comment_members(Emit *e, const Fused *f, const char *what) {
+    for (int m = 0; m + 1 < f->nmembers; m++) {
+        const Node *n = &e->g->nodes[f->members[m]];
+        Buf b = {0};
+        buf_printf(&b, "%s: nn_t%d = %s(", what, n->id, op_info(n->op)->name);
+        for (int k = 0; k < n->nin; k++) {
+            const Node *x = &e->g->nodes[n->in[k]];
+            if (k)
+                buf_puts(&b, ", ");
+            if (x->op == OP_CONST)
+                emit_float(&b, x->f[0]);
+            else if (x->storage == STO_FUSED)
+                buf_printf(&b, "nn_t%d", x->id);
+            else
+                buf_puts(&b, emit_ref(e, x->id));
+        }
+        buf_puts(&b, ")");
+        emit_line(e, "/* %s */", b.data);
+        buf_free(&b);
+    }
+}
+
 void emit_elementwise(Emit *e, const Node *n) {
     const Shape *shapes[OPS_MAX];
+    Fused f;
+    fused_collect(e->g, n, &f);
+    if (f.nmembers > 1) {
+        comment_members(e, &f, "fused");
+        for (int o = 0; o < f.nops; o++)
+            shapes[o] = &e->g->nodes[f.ops[o]].shape;
+        emit_loops(e, &n->shape, f.nops, shapes, fused_body, &f);
+        return;
+    }
     shapes[0] = &n->shape;
     for (int k = 0; k < n->nin; k++)
         shapes[k + 1] = &e->g->nodes[n->in[k]].shape;
     emit_loops(e, &n->shape, n->nin + 1, shapes, elementwise_body, (void *)n);
+}
+
+static void emit_locals(Emit *e, const char *text, const int *order, int count);
+
+/* static void NET_epi_K(void *ctx, int i0, int rows, int j0, int cols): the
+ * group of root n->epilogue over one block of the kernel's output, seen as
+ * [rows of all leading dims, cols of the last]; operands of the kernel's
+ * shape are indexed like it, vectors along the last dim by the column,
+ * scalars by 0 (fuse.c admits no others). */
+const char *emit_epilogue(Emit *e, const Node *n) {
+    const Graph *g = e->g;
+    Fused f;
+    fused_collect(g, &g->nodes[n->epilogue], &f);
+    const char *name = arena_printf(g->arena, "%s_%s_epilogue_%d", g->net, e->run ? e->run : "run", n->id);
+    long cols = n->shape.rank ? n->shape.dims[n->shape.rank - 1] : 1;
+    const char *idx[OPS_MAX] = {0};
+    for (int o = 0; o < f.nops; o++) {
+        const Shape *s = &g->nodes[f.ops[o]].shape;
+        int x = f.ops[o] == f.root->id ? n->id : f.ops[o];
+        if (x == n->id || shape_equal(s, &n->shape))
+            idx[o] = arena_printf(g->arena, "i * %ld + j", cols);
+        else
+            idx[o] = s->rank == 0 ? "0" : "j";
+    }
+    for (int o = 1; o < f.nops; o++) /* the kernel's output, read by the group */
+        if (f.ops[o] == n->id)
+            idx[o] = idx[0];
+    Buf body = {0};
+    Emit be = *e;
+    be.out = &body;
+    be.indent = 1;
+    comment_members(&be, &f, "epilogue");
+    emit_open(&be, "for (long i = i0; i < (long)i0 + rows; i++)");
+    emit_open(&be, "for (long j = j0; j < (long)j0 + cols; j++)");
+    fused_statements(&be, &f, idx, arena_printf(g->arena, "%s[%s]", emit_ref(e, n->id), idx[0]));
+    emit_close(&be);
+    emit_close(&be);
+    Buf *saved = e->out;
+    int indent = e->indent;
+    e->out = e->helpers;
+    e->indent = 0;
+    emit_line(e, "/* the epilogue of %s: %s over one block of it, while in cache */", emit_ref(e, n->id),
+              op_info(f.root->op)->name);
+    emit_open(e, "static void %s(void *ctx, int i0, int rows, int j0, int cols)", name);
+    emit_line(e, "struct %s *const m = ctx;", g->net); /* the tag: a network may be named m */
+    emit_locals(e, body.data, f.members, f.nmembers);
+    buf_puts(e->out, body.data);
+    emit_close(e);
+    emit_line(e, "%s", "");
+    e->out = saved;
+    e->indent = indent;
+    buf_free(&body);
+    return name;
 }
 
 /* ---- comments ------------------------------------------------------------------------- */
@@ -312,6 +474,8 @@ static void comment_node(Emit *e, const Node *n, int *last_line) {
             buf_puts(&b, ", ");
         if (e->g->nodes[n->in[k]].op == OP_CONST)
             emit_float(&b, e->g->nodes[n->in[k]].f[0]);
+        else if (e->g->nodes[n->in[k]].storage == STO_FUSED)
+            buf_printf(&b, "nn_t%d", n->in[k]);
         else
             buf_puts(&b, emit_ref(e, n->in[k]));
     }
@@ -325,8 +489,8 @@ static void comment_node(Emit *e, const Node *n, int *last_line) {
 
 static void emit_node(Emit *e, const Node *n, int *last_line) {
     const OpInfo *info = op_info(n->op);
-    if (n->storage == STO_ALIAS || n->storage == STO_CONST)
-        return; /* a view or a folded constant: no code */
+    if (n->storage == STO_ALIAS || n->storage == STO_CONST || n->storage == STO_FUSED)
+        return; /* a view, a folded constant, part of a fused loop or epilogue: no code of its own */
     comment_node(e, n, last_line);
     if (info->flags & OPF_ELEMENTWISE)
         emit_elementwise(e, n);
@@ -398,10 +562,12 @@ static void emit_locals(Emit *e, const char *text, const int *order, int count) 
 /* static void NET_run_NAME(NET *m): the nodes of `order`, in order */
 void emit_function(Emit *e, const char *ret, const char *name, const int *order, int count,
                    void (*prologue)(Emit *), const char *epilogue) {
-    Buf body = {0};
+    Buf body = {0}, helpers = {0};
     Emit be = *e;
     be.out = &body;
     be.indent = 1;
+    be.helpers = &helpers;
+    be.run = name;
     int last_line = 0;
     if (prologue)
         prologue(&be);
@@ -409,6 +575,9 @@ void emit_function(Emit *e, const char *ret, const char *name, const int *order,
         emit_node(&be, &e->g->nodes[order[i]], &last_line);
     if (epilogue)
         emit_line(&be, "%s", epilogue);
+    if (helpers.data)
+        buf_puts(e->out, helpers.data);
+    buf_free(&helpers);
     emit_open(e, "static %s %s_run_%s(%s *m)", ret, e->g->net, name, e->g->net);
     size_t before = e->out->len;
     emit_locals(e, body.data ? body.data : "", order, count);

@@ -52,6 +52,7 @@ int ir_add(Graph *g, Op op, Func fn, Loc loc, int nin, const int *in) {
     n->op = op;
     n->func = (op_info(op)->flags & OPF_LEAF) ? FN_NONE : fn;
     n->loc = loc;
+    n->fuse = n->epilogue = -1;
     n->nin = nin;
     for (int i = 0; i < nin; i++) {
         if (in[i] < 0 || in[i] >= g->count)
@@ -228,6 +229,10 @@ void ir_dump_node(Buf *b, const Graph *g, const Node *n) {
         buf_printf(b, "  %s", func_name(n->func));
     if (n->loc.line)
         buf_printf(b, "  %s:%d:%d", diag_file(), n->loc.line, n->loc.col);
+    if (n->fuse >= 0)
+        buf_printf(b, "  fused>v%d", n->fuse);
+    if (n->epilogue >= 0)
+        buf_printf(b, "  epilogue v%d", n->epilogue);
     if (n->name)
         buf_printf(b, "  ; %s", n->name);
     else if (n->grad_of >= 0)

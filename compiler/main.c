@@ -26,6 +26,8 @@ static const char usage[] =
     "  --max-batch N      samples per call the model struct has room for (default 64)\n"
     "  --infer-only       no training code, no gradients, no optimizer state\n"
     "  --standalone       paste the runtime in: the output needs only libm\n"
+    "  --blas=openblas    matrix products call cblas_sgemm (link -lopenblas);\n"
+    "                     --blas=builtin (default): the runtime's own GEMM\n"
     "  --emit=c|ir        write C (default) or the optimized IR as text\n"
     "  --dump-after=PASS  print the IR after a pass to stderr (PASS: a name below, or all)\n"
     "  --verify           check the IR's invariants after every pass\n"
@@ -90,6 +92,10 @@ static int parse_args(int argc, char **argv, Cli *cli) {
             cli->co.infer_only = 1;
         } else if (!strcmp(a, "--standalone")) {
             cli->co.standalone = 1;
+        } else if (!strncmp(a, "--blas=", 7)) {
+            if (strcmp(a + 7, "openblas") && strcmp(a + 7, "builtin"))
+                return fail("--blas takes builtin or openblas, not '%s'", a + 7);
+            cli->co.blas = !strcmp(a + 7, "openblas");
         } else if (!strcmp(a, "--verify")) {
             cli->co.verify = 1;
         } else if (!strcmp(a, "--report")) {

@@ -217,8 +217,11 @@ enum {
     OPF_NOGRAD = 1 << 4,      /* differentiating through it is an error (grad kernels) */
     OPF_INT = 1 << 5,         /* produces int32 data (class labels) */
     OPF_COMMUTES = 1 << 6,    /* binary, commutative (cse canonicalizes operand order) */
-    OPF_STATEFUL = 1 << 7     /* reads or advances model state beyond its inputs (the dropout
-                                 PRNG): two such nodes are never merged, never reordered */
+    OPF_IMPURE = 1 << 7,      /* not a function of its inputs and attributes alone (random
+                                 draws, state it reads or advances, as the dropout PRNG): cse
+                                 never merges two of them, fuse never moves one */
+    OPF_EPILOGUE = 1 << 8     /* its kernel can apply an elementwise epilogue to its output
+                                 blocks while they are in cache (fuse.c; Node.epilogue) */
 };
 
 /* ------------------------------------------------------------------- ir.c */
@@ -244,8 +247,9 @@ typedef enum Storage {
     STO_MEMBER, /* a named struct member (params, grads, optimizer state) */
     STO_ARG,    /* a caller's pointer kept in the struct (inputs, targets) */
     STO_CONST,  /* a scalar literal, no storage */
-    STO_ALIAS,  /* the storage of node `alias` (views) */
-    STO_NONE    /* writes nothing of its own (optimizer updates) */
+    STO_ALIAS,  /* the storage of node `alias` (views; a kernel's epilogue result) */
+    STO_NONE,   /* writes nothing of its own (optimizer updates) */
+    STO_FUSED   /* inside a fused loop: a local temporary, no memory (fuse.c) */
 } Storage;
 
 typedef struct Node {
@@ -263,6 +267,11 @@ typedef struct Node {
     const char *s;    /* string attribute: param / input name */
     int grad_of;      /* -1, or the forward node this is the (accumulated) gradient of */
     int dead;         /* removed by a pass; ignored everywhere */
+    /* set by passes/fuse.c (-1 otherwise): `fuse` is the node whose code
+     * computes this one (the root of its elementwise group, or the kernel
+     * whose epilogue the group is); `epilogue` is, on a kernel, the root of
+     * the group it applies to its output */
+    int fuse, epilogue;
     /* filled by passes/plan.c */
     Storage storage;
     long offset;      /* STO_ARENA: float offset into the arena */
@@ -367,6 +376,8 @@ typedef struct Graph {
     int nbuffers;
     int min_train_batch;  /* NET_forward_train refuses n below this (batchnorm with one value per channel: 2) */
     int uses_rng;         /* the training forward draws dropout masks from the model's PRNG */
+    int opt_level;        /* set by pass_run_all: 0 plans without in-place reuse */
+    int blas;             /* --blas=openblas: GEMMs call cblas_sgemm (no workspace) */
 } Graph;
 
 void ir_init(Graph *g, Arena *a);
@@ -515,6 +526,8 @@ void bce_logits_grad_expr(Buf *out, const Node *n, const char *const *args);
 double matmul_flops(const Graph *g, const Node *n, int batch);
 double softmax_flops(const Graph *g, const Node *n, int batch);
 double update_flops(const Graph *g, const Node *n, int batch);
+/* scratch sizes (floats at NET_MAX_BATCH) */
+long matmul_scratch(const Graph *g, const Node *n);
 /* C kernels */
 void sum_all_emit(Emit *e, const Node *n);
 void mean_all_emit(Emit *e, const Node *n);
@@ -839,7 +852,17 @@ const Pass *pass_find(const char *name);
 int pass_verify(Graph *g);/* passes/pass.c: shape_verify as a pass */
 int pass_dce(Graph *g);   /* passes/dce.c */
 int pass_fold(Graph *g);  /* passes/fold.c */
+int pass_simplify(Graph *g); /* passes/simplify.c */
+int pass_cse(Graph *g);   /* passes/cse.c */
+int pass_fuse(Graph *g);  /* passes/fuse.c */
 int pass_plan(Graph *g);  /* passes/plan.c */
+/* pass.c, for the passes: 1 when v's value is something the API exposes or
+ * owns storage of its own (an output, a loss, a parameter's gradient) */
+int pass_is_root(const Graph *g, int v);
+/* Every reader of `from` (and the outputs and losses) reads `to` instead. */
+void pass_replace_uses(Graph *g, int from, int to);
+/* fuse.c: the node whose code computes v (v itself when not fused) */
+int fuse_top(const Graph *g, int v);
 /* plan.c: the nodes of the inference group (outputs and loss) and of the
  * training group (forward, backward, update), in execution order. */
 int plan_group(const Graph *g, int train, int **out);
@@ -862,6 +885,8 @@ struct Emit {
     const Graph *g;
     const EmitOptions *o;
     Func fn;                 /* function being emitted */
+    Buf *helpers;            /* file-level functions the body needs (epilogues), written before it */
+    const char *run;         /* the run function being emitted ("forward", "train", ...) */
 };
 
 /* emit_api.c: writes net.c into c and net.h into h. */
@@ -898,6 +923,9 @@ void emit_count(Buf *b, const Graph *g, int id);
 void emit_float(Buf *b, double v);
 /* Emits a loop computing elementwise node n (used for single ops and fused groups). */
 void emit_elementwise(Emit *e, const Node *n);
+/* Writes the epilogue function of kernel n (n->epilogue >= 0) into e->helpers
+ * and returns its name, for nnrt_sgemm_ws's (epi, ctx) = (name, m). */
+const char *emit_epilogue(Emit *e, const Node *n);
 
 /* --------------------------------------------------------------- driver.c */
 typedef struct CompileOptions {
@@ -907,6 +935,7 @@ typedef struct CompileOptions {
     const char *emit;        /* "c" (default) or "ir" */
     const char *dump_after;  /* --dump-after=PASS */
     int infer_only, standalone, max_batch, opt_level, verify;
+    int blas;                /* --blas=openblas */
     FILE *diag;              /* where errors go */
     FILE *dump;              /* where --dump-after goes */
     FILE *report;            /* where --report goes (NULL: no report) */
@@ -918,8 +947,9 @@ typedef struct CompileOptions {
 int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c, Buf *h);
 
 /* --------------------------------------------------------------- report.c */
-/* The summary table of --report: tensors, parameters, memory, FLOPs. */
-int report_write(FILE *out, const Graph *g);
+/* The summary table of --report: tensors, parameters, memory, FLOPs.
+ * o0_arena_floats: the arena of the same network at -O0, or -1 (not shown). */
+int report_write(FILE *out, const Graph *g, long o0_arena_floats);
 
 /* -------------------------------------------------------- runtime embed */
 /* The runtime sources, embedded by the build (runtime_embed.c, generated). */

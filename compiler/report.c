@@ -1,9 +1,10 @@
 /*
  * report.c - `nngen --report`: what a network costs, before any C is
  * compiled. Like Keras's model.summary(): every named tensor with its kind
- * and shape and every parameter's count, then the bytes of the model struct
+ * and shape and every parameter's count and bytes, then the bytes of the model struct
  * by category and the floating-point operations of an inference and of a
- * training step, all read off the optimized, planned graph.
+ * training step, all read off the optimized, planned graph; the arena the
+ * same network needs at -O0 (when compiled at -O2: the driver plans it too).
  */
 #include <string.h>
 
@@ -30,37 +31,36 @@ static const char *grouped(char *buf, size_t cap, double v) {
     return buf;
 }
 
-static void row(FILE *out, const char *name, const char *kind, const Shape *s, long params) {
-    char sh[64], num[32];
+static void row(FILE *out, const Graph *g, const char *name, const char *kind, const Shape *s, long params) {
+    char sh[64], num[32], bytes[32];
     shape_text(sh, sizeof sh, s);
-    if (params)
-        fprintf(out, "  %-22s %-8s %-18s %12s\n", name, kind, sh, grouped(num, sizeof num, (double)params));
-    else
-        fprintf(out, "  %-22s %-8s %s\n", name, kind, sh);
+    grouped(bytes, sizeof bytes, 4.0 * (double)shape_numel(s) * (s->batched ? g->max_batch : 1));
+    fprintf(out, "  %-22s %-8s %-18s %12s %14s\n", name, kind, sh, params ? grouped(num, sizeof num, (double)params) : "",
+            bytes);
 }
 
 /* inputs, targets, parameters, then the named values of inference */
 static long tensor_table(FILE *out, const Graph *g) {
     long total = 0;
-    fprintf(out, "  %-22s %-8s %-18s %12s\n", "tensor", "kind", "shape", "parameters");
+    fprintf(out, "  %-22s %-8s %-18s %12s %14s\n", "tensor", "kind", "shape", "parameters", "bytes");
     for (int i = 0; i < g->nports; i++) {
         const Port *p = &g->ports[i];
-        row(out, p->name, p->is_class ? "class" : p->is_target ? "target" : "input", &p->shape, 0);
+        row(out, g, p->name, p->is_class ? "class" : p->is_target ? "target" : "input", &p->shape, 0);
     }
     for (int i = 0; i < g->nparams; i++) {
         const Shape *s = &g->nodes[g->params[i].node].shape;
-        row(out, g->params[i].name, "param", s, shape_numel(s));
+        row(out, g, g->params[i].name, "param", s, shape_numel(s));
         total += shape_numel(s);
     }
     for (int i = 0; i < g->nbuffers; i++) /* running statistics: state, not parameters */
-        row(out, g->buffers[i].name, "buffer", &g->nodes[g->buffers[i].node].shape, 0);
+        row(out, g, g->buffers[i].name, "buffer", &g->nodes[g->buffers[i].node].shape, 0);
     for (int v = 0; v < g->count; v++) {
         const Node *n = &g->nodes[v];
         int is_output = 0;
         for (int i = 0; i < g->noutputs; i++)
             is_output |= g->outputs[i].node == v;
         if (!n->dead && n->func == FN_INFER && (n->name || is_output))
-            row(out, n->name ? n->name : "?", is_output ? "output" : v == g->loss_infer ? "loss" : "value",
+            row(out, g, n->name ? n->name : "?", is_output ? "output" : v == g->loss_infer ? "loss" : "value",
                 &n->shape, 0);
     }
     return total;
@@ -95,7 +95,7 @@ static long buffer_floats(const Graph *g) {
     return n;
 }
 
-static void memory_table(FILE *out, const Graph *g, long params) {
+static void memory_table(FILE *out, const Graph *g, long params, long o0_arena) {
     char a[32], b[32];
     long buffers = buffer_floats(g);
     const char *state[4];
@@ -116,6 +116,9 @@ static void memory_table(FILE *out, const Graph *g, long params) {
     if (scratch)
         fprintf(out, "  %-22s %14s  (the largest kernel scratch, inside the arena)\n", "  of which scratch",
                 grouped(a, sizeof a, 4.0 * scratch));
+    if (o0_arena >= 0)
+        fprintf(out, "  %-22s %14s  (-O0: no fusion, no in-place reuse; -O2 saves %s)\n", "  arena at -O0",
+                grouped(a, sizeof a, 4.0 * o0_arena), grouped(b, sizeof b, 4.0 * (o0_arena - g->arena_floats)));
     fprintf(out, "  %-22s %14s  (the model struct, without padding)\n", "total",
             grouped(a, sizeof a, 4.0 * ((double)params * (1 + ns) + grads + buffers + g->arena_floats) + 64));
 }
@@ -137,12 +140,12 @@ static void flops_table(FILE *out, const Graph *g) {
             grouped(b, sizeof b, sum_flops(g, order, count, g->max_batch)), g->max_batch);
 }
 
-int report_write(FILE *out, const Graph *g) {
+int report_write(FILE *out, const Graph *g, long o0_arena_floats) {
     fprintf(out, "network %s%s\n\n", g->net, g->infer_only ? " (inference only)" : "");
     long params = tensor_table(out, g);
     char a[32];
     fprintf(out, "  total parameters: %s\n", grouped(a, sizeof a, (double)params));
-    memory_table(out, g, params);
+    memory_table(out, g, params, o0_arena_floats);
     flops_table(out, g);
     return 0;
 }

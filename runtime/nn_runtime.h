@@ -96,6 +96,65 @@ NNRT_API void nnrt_init_he_normal(nnrt_rng *r, float *w, long n, long fan_in);
 NNRT_API void nnrt_sgemm(int ta, int tb, int M, int N, int K, float alpha,
                          const float *A, int lda, const float *B, int ldb,
                          float beta, float *C, int ldc);
+/* The fast GEMM, for generated code: the same product as nnrt_sgemm, with a
+ * caller-provided workspace of nnrt_sgemm_ws_size(M, N, K) floats (the
+ * runtime never allocates) for packed copies of the operands. work == NULL
+ * falls back to nnrt_sgemm's unpacked loops. epi, when not NULL, is called
+ * once for every block of C as soon as the block holds its final value:
+ * epi(ctx, i0, rows, j0, cols) may then read and rewrite C[i0.., j0..]
+ * (an elementwise epilogue, e.g. bias and activation, while the block is in
+ * cache). The size depends only on M, N and K and grows with each, so a
+ * workspace for the largest sizes serves every smaller product. */
+typedef void (*nnrt_epilogue)(void *ctx, int i0, int rows, int j0, int cols);
+NNRT_API long nnrt_sgemm_ws_size(int M, int N, int K);
+NNRT_API void nnrt_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha,
+                            const float *A, int lda, const float *B, int ldb,
+                            float beta, float *C, int ldc, float *work,
+                            nnrt_epilogue epi, void *ctx);
+/* tanh for generated loops: branch-free float arithmetic (selects, no libm
+ * call), so that gcc and clang vectorize a loop over it, where glibc's
+ * tanhf is a scalar call 15x slower. |x| < 0.3: the odd Taylor polynomial
+ * to x^11; beyond: (1 - e) / (1 + e), e = exp(-2 |x|) (|x| clamped at 10,
+ * where tanh is 1 in float) from 2^k and a degree-7 polynomial; the sign
+ * copied back. At most 2.2 ulp from the exact value over all floats (a
+ * unit test sweeps them); odd; NaN gives NaN, +-inf gives +-1. It must be
+ * inline to vectorize, so it lives in this header (static inline). */
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wunused-function"
+#endif
+static inline float nnrt_tanhf(float x)
+{
+    union { float f; uint32_t u; } v, e;
+    float a, ac, a2, p, y, kf, r, q, t, big;
+    uint32_t sign;
+    v.f = x;
+    sign = v.u & 0x80000000u;
+    v.u &= 0x7fffffffu;
+    a = v.f;
+    /* tanh a = a - a^3/3 + 2a^5/15 - 17a^7/315 + 62a^9/2835 - 1382a^11/155925 */
+    a2 = a * a;
+    p = a + a * a2 * (-0.333333333f + a2 * (0.133333333f + a2 * (-0.0539682540f +
+        a2 * (0.0218694885f + a2 * -0.00886323552f))));
+    /* e = 2^k exp(r), y = k ln2 + r, k = round(y / ln2) (adding 1.5 * 2^23
+     * rounds to an integer), ln2 split in two for an exact k ln2 */
+    ac = a < 10.0f ? a : 10.0f; /* NaN becomes 10 here, and is put back below */
+    y = -2.0f * ac;
+    kf = (y * 1.44269504f + 12582912.0f) - 12582912.0f;
+    r = (y - kf * 0.693359375f) - kf * -2.12194440e-4f;
+    q = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666667f + r * (0.0416666667f +
+        r * (0.00833333333f + r * (0.00138888889f + r * 0.000198412698f))))));
+    e.u = (uint32_t)((int32_t)kf + 127) << 23;
+    t = q * e.f;
+    big = (1.0f - t) / (1.0f + t);
+    v.f = a < 0.3f ? p : big;
+    v.u |= sign;
+    return a == a ? v.f : x;
+}
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
+
 /* 1 when every x[i] is finite. */
 NNRT_API int nnrt_all_finite(const float *x, long n);
 

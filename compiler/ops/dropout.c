@@ -13,7 +13,7 @@
  * 1 - p and 1 / (1 - p) are rounded to float once, at compile time.
  *
  * The node has no inputs: its shape is given when it is built, and nothing
- * flows back through it. It is OPF_STATEFUL (it advances m->rng): two masks
+ * flows back through it. It is OPF_IMPURE (it advances m->rng): two masks
  * are never merged. Attributes: f[0] = p; i[0] = the dropout's ordinal in
  * the statement order (so no two masks look alike).
  */

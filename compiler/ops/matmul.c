@@ -8,7 +8,9 @@
  *   [L..., m] @ [k, m]^T -> [L..., k]          (i[1] = 1: d a = dy b^T)
  *   [L..., k]^T @ [L..., m] -> [k, m]          (i[0] = 1: d b = a^T dy, which
  *                                               sums over the batch)
- * All three are one call of the runtime's GEMM on row-major matrices.
+ * All three are one call of the runtime's GEMM on row-major matrices:
+ * nnrt_sgemm_ws with a workspace from the arena (matmul_scratch) for
+ * products large enough to pay for packing, nnrt_sgemm for the others.
  */
 #include "nngen.h"
 
@@ -79,20 +81,82 @@ static void rows_of(Buf *b, const Shape *s) {
         buf_printf(b, "%ld", r);
 }
 
+/* The GEMM's M, N, K for `batch` samples. */
+static void gemm_dims(const Graph *g, const Node *n, int batch, long *M, long *N, long *K) {
+    const Shape *a = &g->nodes[n->in[0]].shape, *b = &g->nodes[n->in[1]].shape;
+    long rows = shape_numel(a) / a->dims[a->rank - 1] * (a->batched ? batch : 1);
+    if (n->i[0]) {
+        *M = a->dims[a->rank - 1];
+        *N = b->dims[b->rank - 1];
+        *K = rows;
+    } else {
+        *M = rows;
+        *N = b->dims[n->i[1] ? 0 : 1];
+        *K = a->dims[a->rank - 1];
+    }
+}
+
+/* The workspace of nnrt_sgemm_ws at NET_MAX_BATCH: the runtime's
+ * nnrt_sgemm_ws_size, evaluated here (test_emit checks that the two
+ * agree): a KC x NC block of op(B) and an MC x KC block of op(A), NC and MC
+ * rounded up to the register tile, plus 16 floats to align them. Products
+ * below the runtime's NNRT_SMALL_FLOPS multiply-adds even at the largest
+ * batch never pack: they get none (and the call passes NULL). */
+long matmul_scratch(const Graph *g, const Node *n) {
+    enum { MR = 6, NR = 32, KC = 256, MC = 120, NC = 512, SMALL = 16384 };
+    long M, N, K;
+    gemm_dims(g, n, g->max_batch, &M, &N, &K);
+    if (g->blas || M <= 0 || N <= 0 || K <= 0 || (double)M * N * K < SMALL)
+        return 0;
+    long kc = K < KC ? K : KC;
+    long mc = ((M < MC ? M : MC) + MR - 1) / MR * MR;
+    long nc = ((N < NC ? N : NC) + NR - 1) / NR * NR;
+    return kc * (mc + nc) + 16;
+}
+
+/* --blas=openblas: the same product through CBLAS; an epilogue then runs
+ * once over the whole result */
+static void blas_emit(Emit *e, const Node *n, int ta, int tb, const char *M, long N, const char *K,
+                      const char *A, long lda, const char *B, long ldb, const char *C) {
+    emit_line(e, "cblas_sgemm(CblasRowMajor, %s, %s, %s, %ld, %s, 1.0f, %s, %ld, %s, %ld, 0.0f, %s, %ld);",
+              ta ? "CblasTrans" : "CblasNoTrans", tb ? "CblasTrans" : "CblasNoTrans", M, N, K, A, lda, B, ldb,
+              C, N);
+    if (n->epilogue >= 0)
+        emit_line(e, "%s(m, 0, %s, 0, %ld);", emit_epilogue(e, n), M, N);
+}
+
 void matmul_emit(Emit *e, const Node *n) {
     const Shape *a = &e->g->nodes[n->in[0]].shape, *b = &e->g->nodes[n->in[1]].shape;
+    if (e->g->blas) {
+        Buf rows = {0};
+        const char *A = emit_ref(e, n->in[0]), *B = emit_ref(e, n->in[1]), *C = emit_ref(e, n->id);
+        rows_of(&rows, a);
+        int k = a->dims[a->rank - 1];
+        const char *ks = arena_printf(e->g->arena, "%d", k);
+        if (n->i[0]) /* C[k, m] = A^T B over the rows */
+            blas_emit(e, n, 1, 0, ks, b->dims[b->rank - 1], rows.data, A, k, B, b->dims[b->rank - 1], C);
+        else
+            blas_emit(e, n, 0, n->i[1], rows.data, b->dims[n->i[1] ? 0 : 1], ks, A, k, B, b->dims[1], C);
+        buf_free(&rows);
+        return;
+    }
     const char *A = emit_ref(e, n->in[0]), *B = emit_ref(e, n->in[1]), *C = emit_ref(e, n->id);
+    /* with a workspace: the packed kernel; without (a small product): the plain one */
+    int ws = n->scratch > 0 || n->epilogue >= 0;
+    const char *epi = n->epilogue >= 0 ? arena_printf(e->g->arena, "%s, m", emit_epilogue(e, n)) : "NULL, NULL";
+    const char *tail = ws ? arena_printf(e->g->arena, ", %s, %s", n->scratch > 0 ? emit_scratch(e, n) : "NULL", epi)
+                          : "";
     Buf rows = {0};
     if (n->i[0]) { /* C[k, m] = A^T B, A: rows x k, B: rows x m */
         int k = a->dims[a->rank - 1], m = b->dims[b->rank - 1];
         rows_of(&rows, a);
-        emit_line(e, "nnrt_sgemm(1, 0, %d, %d, %s, 1.0f, %s, %d, %s, %d, 0.0f, %s, %d);", k, m, rows.data,
-                  A, k, B, m, C, m);
+        emit_line(e, "nnrt_sgemm%s(1, 0, %d, %d, %s, 1.0f, %s, %d, %s, %d, 0.0f, %s, %d%s);", ws ? "_ws" : "",
+                  k, m, rows.data, A, k, B, m, C, m, tail);
     } else { /* C[rows, m] = A op(B) */
         int k = a->dims[a->rank - 1], tb = n->i[1], m = b->dims[tb ? 0 : 1];
         rows_of(&rows, a);
-        emit_line(e, "nnrt_sgemm(0, %d, %s, %d, %d, 1.0f, %s, %d, %s, %d, 0.0f, %s, %d);", tb, rows.data, m,
-                  k, A, k, B, b->dims[1], C, m);
+        emit_line(e, "nnrt_sgemm%s(0, %d, %s, %d, %d, 1.0f, %s, %d, %s, %d, 0.0f, %s, %d%s);", ws ? "_ws" : "",
+                  tb, rows.data, m, k, A, k, B, b->dims[1], C, m, tail);
     }
     buf_free(&rows);
 }

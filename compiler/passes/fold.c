@@ -3,7 +3,9 @@
  * constants becomes a constant itself (in place: its id, and so every use
  * of it, stays). Values are computed in double and rounded to float where
  * the generated code would have rounded them, so folding never changes a
- * result. Typical harvest: the 1/2 of an l2 term and `-` on literals.
+ * result (sqrt folds too: its double result rounds to sqrtf's, both being
+ * correctly rounded). Typical harvest: the 1/2 of an l2 term and `-` on
+ * literals. Broadcasts of constants become constants in simplify.c.
  */
 #include <math.h>
 
@@ -20,6 +22,8 @@ static int fold_value(const Node *n, double a, double b, double *out) {
     case OP_ABS: *out = fabs(a); return 1;
     case OP_MAX: *out = a < b ? b : a; return 1;
     case OP_MIN: *out = a > b ? b : a; return 1;
+    /* sqrt in double, rounded to float, is sqrtf's correctly rounded result */
+    case OP_SQRT: *out = (float)sqrt((double)(float)a); return 1;
     default: return 0;
     }
 }

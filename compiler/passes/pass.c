@@ -12,10 +12,41 @@
 const Pass pass_table[] = {
     {"dce", pass_dce, 1, "first: later passes need not look at what no output, loss or update reads"},
     {"fold", pass_fold, 0, "after dce: folds constant arithmetic (scalar factors of the loss and its derivative)"},
-    {"dce-late", pass_dce, 0, "after fold: drops constants' operands that folding left unused"},
+    {"simplify", pass_simplify, 0, "after fold: identities need the constants folding made (x * 1 after 2 * 0.5)"},
+    {"cse", pass_cse, 0, "after simplify: x * 1 and x are the same value only once simplify said so"},
+    {"dce-late", pass_dce, 0, "after fold, simplify and cse: drops what they left unused"},
+    {"fuse", pass_fuse, 0, "after dce-late: use counts decide fusion, so dead readers must be gone"},
     {"plan", pass_plan, 1, "last: storage for every node that survived, offsets by liveness in one arena"},
 };
 const int pass_count = (int)(sizeof pass_table / sizeof pass_table[0]);
+
+int pass_is_root(const Graph *g, int v) {
+    if (v == g->loss_infer || v == g->loss_train)
+        return 1;
+    for (int i = 0; i < g->noutputs; i++)
+        if (g->outputs[i].node == v)
+            return 1;
+    for (int i = 0; i < g->nparams; i++)
+        if (g->params[i].grad == v)
+            return 1;
+    return 0;
+}
+
+void pass_replace_uses(Graph *g, int from, int to) {
+    for (int v = from + 1; v < g->count; v++) {
+        Node *n = &g->nodes[v];
+        for (int k = 0; k < n->nin && !n->dead; k++)
+            if (n->in[k] == from)
+                n->in[k] = to;
+    }
+    for (int i = 0; i < g->noutputs; i++)
+        if (g->outputs[i].node == from)
+            g->outputs[i].node = to;
+    if (g->loss_infer == from)
+        g->loss_infer = to;
+    if (g->loss_train == from)
+        g->loss_train = to;
+}
 
 const Pass *pass_find(const char *name) {
     for (int i = 0; i < pass_count; i++)
@@ -29,6 +60,7 @@ int pass_verify(Graph *g) {
 }
 
 int pass_run_all(Graph *g, const PassOptions *o) {
+    g->opt_level = o->opt_level;
     for (int i = 0; i < pass_count; i++) {
         const Pass *p = &pass_table[i];
         if (!p->required && o->opt_level == 0)

@@ -14,10 +14,16 @@
  * training (forward, backward, update, in that order). Each group is laid
  * out from offset 0; within a group a value occupies its slot from its
  * definition to its last use (a view's uses count for its input), and slots
- * whose lifetimes do not overlap share memory (first fit). Values that the
+ * whose lifetimes do not overlap share memory (largest slot first, each at
+ * the lowest offset free over its lifetime). Values that the
  * caller reads after the call (outputs, the loss) live to the group's end.
  * A kernel's scratch memory (its op's scratch hook) is a slot that lives
- * only at the node's own position.
+ * only at the node's own position. Fused nodes (fuse.c) have no storage:
+ * they are temporaries of their group's loop, and everything they read is
+ * read where the group is emitted; a kernel's epilogue result aliases the
+ * kernel's output. In-place (not at -O0): an elementwise node or group whose
+ * operand of the same shape dies there takes that operand's slot (each
+ * element is read before it is written, at the same index).
  * Slots hold up to NET_MAX_BATCH samples and are 16-float aligned.
  */
 #include <stdlib.h>
@@ -89,7 +95,9 @@ static const char *c_ident(Arena *a, const char *name) {
         /* the other losses (ops/loss_more.c) */
         "tt", "sh", "yr", "dr", "hv", "sinhf",
         /* the layers beyond dense (ops/glu.c, maxout.c, dropout.c, batchnorm.c) */
-        "ia", "ib", "iy", "nnrt_rng", "nnrt_rng_uniform"};
+        "ia", "ib", "iy", "nnrt_rng", "nnrt_rng_uniform",
+        /* fused GEMM epilogues and --blas=openblas (passes/fuse.c, ops/matmul.c) */
+        "ctx", "cols", "j0", "cblas_sgemm", "CblasRowMajor", "CblasNoTrans", "CblasTrans"};
     char *s = arena_strdup(a, name);
     for (char *c = s; *c; c++)
         if (*c == '.')
@@ -169,10 +177,11 @@ static void name_group(Graph *g, const int *order, int count) {
         if (n->storage != STO_ARENA)
             continue;
         const char *base;
-        if (n->name)
-            base = c_ident(g->arena, n->name);
-        else if (n->grad_of >= 0 && g->nodes[n->grad_of].name)
-            base = arena_printf(g->arena, "d_%s", c_ident(g->arena, g->nodes[n->grad_of].name));
+        const Node *src = n->epilogue >= 0 ? &g->nodes[n->epilogue] : n; /* it holds that value last */
+        if (src->name)
+            base = c_ident(g->arena, src->name);
+        else if (src->grad_of >= 0 && g->nodes[src->grad_of].name)
+            base = arena_printf(g->arena, "d_%s", c_ident(g->arena, g->nodes[src->grad_of].name));
         else
             base = arena_printf(g->arena, "v%d", n->id);
         if (!nameset_add(&set, base)) {
@@ -213,6 +222,11 @@ static void assign_storage(Graph *g) {
             n->storage = STO_ARG;
         } else if (n->op == OP_CONST) {
             n->storage = STO_CONST;
+        } else if (n->fuse >= 0 && g->nodes[n->fuse].epilogue == v) {
+            n->storage = STO_ALIAS; /* a kernel's epilogue: written over its output */
+            n->alias = n->fuse;
+        } else if (n->fuse >= 0) {
+            n->storage = STO_FUSED; /* a temporary of its group's loop */
         } else if (info->flags & OPF_VIEW) {
             n->storage = STO_ALIAS;
             n->alias = n->in[0];
@@ -234,32 +248,62 @@ static int root_of(const Graph *g, int v) {
 /* ---- offsets by liveness ------------------------------------------------------------ */
 
 typedef struct Slot {
-    int node;
+    int node;       /* the first node stored in it (or the kernel, for scratch) */
     int start, end; /* positions in the group's schedule */
     long size;      /* floats, aligned */
     int scratch;    /* the node's scratch, not its value */
+    long offset;    /* decided by place */
 } Slot;
-
-static long slot_offset(const Graph *g, const Slot *s) {
-    return s->scratch ? g->nodes[s->node].scratch_offset : g->nodes[s->node].offset;
-}
 
 static long slot_size(const Graph *g, const Node *n) {
     long size = shape_numel(&n->shape) * (n->shape.batched ? g->max_batch : 1);
     return (size + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN;
 }
 
+/* In-place: an elementwise node (or fused group) v reads each element of an
+ * operand of its own shape at the index it writes, before writing it; when
+ * that operand's storage dies at v, v may take the same slot. Returns the
+ * root node whose slot v can share, or -1. */
+static int inplace_candidate(const Graph *g, int v, const int *pos_end, int at) {
+    const Node *n = &g->nodes[v];
+    if (!(op_info(n->op)->flags & OPF_ELEMENTWISE) || n->fuse >= 0 || g->opt_level == 0)
+        return -1;
+    for (int m = v; m >= 0; m--) { /* the group: v and the nodes fused into it */
+        const Node *mem = &g->nodes[m];
+        if (m != v && (mem->dead || mem->fuse != v))
+            continue;
+        for (int k = 0; k < mem->nin; k++) {
+            int x = mem->in[k], r = root_of(g, x);
+            if (g->nodes[x].fuse == v || g->nodes[r].storage != STO_ARENA || pos_end[r] != at)
+                continue;
+            if (!shape_equal(&g->nodes[x].shape, &n->shape) || slot_size(g, &g->nodes[r]) < slot_size(g, n))
+                continue;
+            int same_everywhere = 1; /* every read of r in the group at v's shape */
+            for (int m2 = v; m2 >= 0 && same_everywhere; m2--) {
+                const Node *o = &g->nodes[m2];
+                if (m2 != v && (o->dead || o->fuse != v))
+                    continue;
+                for (int k2 = 0; k2 < o->nin; k2++)
+                    if (root_of(g, o->in[k2]) == r && !shape_equal(&g->nodes[o->in[k2]].shape, &n->shape))
+                        same_everywhere = 0;
+            }
+            if (same_everywhere)
+                return r;
+        }
+    }
+    return -1;
+}
+
 /* first fit among the slots already placed whose lifetimes overlap s */
-static long place(const Graph *g, const Slot *slots, int nplaced, const Slot *s) {
+static long place(const Slot *placed, int nplaced, const Slot *s) {
     long offset = 0;
     for (int moved = 1; moved;) {
         moved = 0;
         for (int i = 0; i < nplaced; i++) {
-            const Slot *o = &slots[i];
-            long oo = slot_offset(g, o);
+            const Slot *o = &placed[i];
             int overlap_time = o->start <= s->end && s->start <= o->end;
-            if (overlap_time && oo < offset + s->size && offset < oo + o->size) {
-                offset = oo + o->size;
+            if (overlap_time && o->offset < offset + s->size && offset < o->offset + o->size) {
+                offset = o->offset + o->size;
                 moved = 1;
             }
         }
@@ -267,23 +311,44 @@ static long place(const Graph *g, const Slot *slots, int nplaced, const Slot *s)
     return offset;
 }
 
+/* placement order: largest first (fewer holes), then earliest, then id */
+static int slot_cmp(const void *a, const void *b) {
+    const Slot *x = a, *y = b;
+    if (x->size != y->size)
+        return x->size > y->size ? -1 : 1;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    if (x->scratch != y->scratch)
+        return x->scratch - y->scratch;
+    return x->node - y->node;
+}
+
+/* Lifetimes (a fused node's reads happen where its group runs; outputs and
+ * the loss live to the end), one slot per arena value - a value written in
+ * place over an operand dying there joins that operand's slot - and one per
+ * kernel scratch, live at its node only; then offsets, largest slot first,
+ * each at the lowest offset free over its lifetime. Returns the top. */
 static long plan_offsets(Graph *g, const int *order, int count) {
     int *pos_start = malloc(sizeof(int) * (size_t)g->count), *pos_end = malloc(sizeof(int) * (size_t)g->count);
+    int *pos = malloc(sizeof(int) * (size_t)g->count), *slot_of = malloc(sizeof(int) * (size_t)g->count);
     Slot *slots = malloc(sizeof(Slot) * (2 * (size_t)count + 1));
     long top = 0;
     int nslots = 0;
-    if (!pos_start || !pos_end || !slots)
+    if (!pos_start || !pos_end || !pos || !slot_of || !slots)
         nn_unreachable("out of memory");
     for (int v = 0; v < g->count; v++)
-        pos_start[v] = pos_end[v] = -1;
+        pos_start[v] = pos_end[v] = pos[v] = slot_of[v] = -1;
+    for (int i = 0; i < count; i++)
+        pos[order[i]] = i;
     for (int i = 0; i < count; i++) {
         const Node *n = &g->nodes[order[i]];
+        int at = pos[fuse_top(g, order[i])]; /* a fused node runs where its group is emitted */
         if (n->storage == STO_ARENA)
-            pos_start[order[i]] = pos_end[order[i]] = i;
+            pos_start[order[i]] = pos_end[order[i]] = at;
         for (int k = 0; k < n->nin; k++) {
             int r = root_of(g, n->in[k]);
-            if (g->nodes[r].storage == STO_ARENA && pos_start[r] >= 0)
-                pos_end[r] = i;
+            if (g->nodes[r].storage == STO_ARENA && pos_start[r] >= 0 && at > pos_end[r])
+                pos_end[r] = at;
         }
     }
     for (int i = 0; i < g->noutputs; i++) /* read by the caller after the call */
@@ -292,13 +357,17 @@ static long plan_offsets(Graph *g, const int *order, int count) {
         int v = order[i];
         if (g->nodes[v].storage != STO_ARENA)
             continue;
-        Slot s = {v, pos_start[v], pos_end[v] < 0 ? count : pos_end[v], slot_size(g, &g->nodes[v]), 0};
+        Slot s = {v, pos_start[v], pos_end[v] < 0 ? count : pos_end[v], slot_size(g, &g->nodes[v]), 0, 0};
         if (v == g->loss_infer || v == g->loss_train)
             s.end = count;
-        g->nodes[v].offset = place(g, slots, nslots, &s);
-        slots[nslots++] = s;
-        if (g->nodes[v].offset + s.size > top)
-            top = g->nodes[v].offset + s.size;
+        int r = inplace_candidate(g, v, pos_end, s.start);
+        if (r >= 0 && slot_of[r] >= 0 && slots[slot_of[r]].end == s.start) {
+            slot_of[v] = slot_of[r]; /* in place: the slot lives on as v */
+            slots[slot_of[r]].end = s.end;
+        } else {
+            slot_of[v] = nslots;
+            slots[nslots++] = s;
+        }
     }
     for (int i = 0; i < count; i++) { /* scratch: live at its node only */
         Node *n = &g->nodes[order[i]];
@@ -306,14 +375,37 @@ static long plan_offsets(Graph *g, const int *order, int count) {
         n->scratch = info->scratch ? info->scratch(g, n) : 0;
         if (n->scratch <= 0)
             continue;
-        Slot s = {order[i], i, i, (n->scratch + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN, 1};
-        n->scratch_offset = place(g, slots, nslots, &s);
+        Slot s = {order[i], pos[order[i]], pos[order[i]], (n->scratch + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN, 1, 0};
         slots[nslots++] = s;
-        if (n->scratch_offset + s.size > top)
-            top = n->scratch_offset + s.size;
     }
+    /* place in size order, then map the slots back to their nodes */
+    int *rank = malloc(sizeof(int) * ((size_t)nslots + 1));
+    Slot *sorted = malloc(sizeof(Slot) * ((size_t)nslots + 1));
+    if (!rank || !sorted)
+        nn_unreachable("out of memory");
+    memcpy(sorted, slots, sizeof(Slot) * (size_t)nslots);
+    qsort(sorted, (size_t)nslots, sizeof(Slot), slot_cmp);
+    for (int i = 0; i < nslots; i++) {
+        sorted[i].offset = place(sorted, i, &sorted[i]);
+        if (sorted[i].offset + sorted[i].size > top)
+            top = sorted[i].offset + sorted[i].size;
+    }
+    for (int i = 0; i < nslots; i++) {
+        const Slot *p = &sorted[i];
+        if (p->scratch)
+            g->nodes[p->node].scratch_offset = p->offset;
+        else
+            slots[slot_of[p->node]].offset = p->offset;
+    }
+    for (int i = 0; i < count; i++)
+        if (slot_of[order[i]] >= 0)
+            g->nodes[order[i]].offset = slots[slot_of[order[i]]].offset;
+    free(rank);
+    free(sorted);
     free(pos_start);
     free(pos_end);
+    free(pos);
+    free(slot_of);
     free(slots);
     return top;
 }

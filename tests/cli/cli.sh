@@ -13,7 +13,7 @@
 set -u
 
 cases="help version no_input unknown_option bad_max_batch two_inputs missing_o_argument
-unreadable_input input_error emit_ir_stdout emit_ir_file bad_emit dump_after_dce
+unreadable_input input_error emit_ir_stdout emit_ir_file bad_emit bad_blas blas_openblas dump_after_dce
 dump_after_all dump_after_nosuch output_dir output_name_without_c default_output
 unwritable_dir failed_compile_keeps_old_output header_name_refused
 overwrite_input_refused max_batch determinism infer_only standalone opt_levels
@@ -198,6 +198,20 @@ case_bad_emit() {
     nngen net.nn --emit=asm
     expect_usage_error "'asm'"
     inputs_only
+}
+
+case_bad_blas() {
+    nngen net.nn --blas=mkl
+    expect_usage_error "'mkl'"
+    inputs_only
+}
+
+case_blas_openblas() {
+    nngen net.nn --blas=openblas -o out.c
+    expect_rc 0
+    contains "$run/out.c" "cblas_sgemm(CblasRowMajor"
+    contains "$run/out.c" "#include <cblas.h>"
+    inputs_only out.c out.h
 }
 
 case_dump_after_dce() {

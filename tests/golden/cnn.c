@@ -27,33 +27,40 @@ static int cnn_labels_ok(const int32_t *y, int n, int32_t classes) {
     return 1;
 }
 
+/* the epilogue of z_: add over one block of it, while in cache */
+static void cnn_forward_epilogue_15(void *ctx, int i0, int rows, int j0, int cols) {
+    struct cnn *const m = ctx;
+    float *const z_ = m->arena + 256;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            z_[i * 3 + j] = (z_[i * 3 + j] + m->param.z_bias[j]);
+        }
+    }
+}
+
 static void cnn_run_forward(cnn *m) {
     const float *const x = m->io.x;
     float *const v3 = m->arena + 0;
-    float *const v6 = m->arena + 9216;
     float *const c = m->arena + 0;
     float *const m_ = m->arena + 9216;
     float *const d_ = m->arena + 0;
     float *const a = m->arena + 2304;
     float *const v13 = m->arena + 0;
-    float *const v15 = m->arena + 256;
-    float *const z_ = m->arena + 0;
-    float *const p_ = m->arena + 192;
+    float *const z_ = m->arena + 256;
+    float *const p_ = m->arena + 0;
     const int n = m->n;
     /* cnn.nn:6: c = relu(conv2d(x, 4, 3, pad=1, groups=2)) */
     /* v3 = conv2d(x, m->param.c_weight)  [N, 4, 6, 6] */
     nnrt_conv2d_forward(&(const nnrt_conv2d){.c = 2, .h = 6, .w = 6, .f = 4, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 2}, n, x, m->param.c_weight, v3, (m->arena + 9216));
-    /* v6 = add(v3, m->param.c_bias)  [N, 4, 6, 6] */
+    /* c = relu(nn_t6)  [N, 4, 6, 6] */
+    /* fused: nn_t6 = add(v3, m->param.c_bias) */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 4; i1++) {
             for (long i2 = 0; i2 < 36; i2++) {
-                v6[i0 * 144 + i1 * 36 + i2] = v3[i0 * 144 + i1 * 36 + i2] + m->param.c_bias[i1];
+                const float nn_t6 = (v3[i0 * 144 + i1 * 36 + i2] + m->param.c_bias[i1]);
+                c[i0 * 144 + i1 * 36 + i2] = (nn_t6 < 0.0f ? 0.0f : nn_t6);
             }
         }
-    }
-    /* c = relu(v6)  [N, 4, 6, 6] */
-    for (long i = 0; i < (long)n * 144; i++) {
-        c[i] = v6[i] < 0.0f ? 0.0f : v6[i];
     }
     /* cnn.nn:7: m = maxpool2d(c, 2) */
     /* m_ = maxpool2d(c)  [N, 4, 3, 3] */
@@ -73,14 +80,8 @@ static void cnn_run_forward(cnn *m) {
             v13[o * 1 + j] = acc / 6.0f;
         }
     }
-    /* v15 = matmul(v13, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm(0, 0, n, 3, 4, 1.0f, v13, 4, m->param.z_weight, 3, 0.0f, v15, 3);
-    /* z_ = add(v15, m->param.z_bias)  [N, 3] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 3; i1++) {
-            z_[i0 * 3 + i1] = v15[i0 * 3 + i1] + m->param.z_bias[i1];
-        }
-    }
+    /* z_ = matmul(v13, m->param.z_weight)  [N, 3] */
+    nnrt_sgemm_ws(0, 0, n, 3, 4, 1.0f, v13, 4, m->param.z_weight, 3, 0.0f, z_, 3, NULL, cnn_forward_epilogue_15, m);
     /* cnn.nn:11: output p = softmax(z) */
     /* p_ = softmax(z_)  [N, 3] */
     for (long o = 0; o < (long)n; o++) {
@@ -93,34 +94,41 @@ static void cnn_run_forward(cnn *m) {
     }
 }
 
+/* the epilogue of z_: add over one block of it, while in cache */
+static void cnn_loss_epilogue_15(void *ctx, int i0, int rows, int j0, int cols) {
+    struct cnn *const m = ctx;
+    float *const z_ = m->arena + 256;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            z_[i * 3 + j] = (z_[i * 3 + j] + m->param.z_bias[j]);
+        }
+    }
+}
+
 static float cnn_run_loss(cnn *m) {
     const float *const x = m->io.x;
     const int32_t *const y = m->io.y;
     float *const v3 = m->arena + 0;
-    float *const v6 = m->arena + 9216;
     float *const c = m->arena + 0;
     float *const m_ = m->arena + 9216;
     float *const d_ = m->arena + 0;
     float *const a = m->arena + 2304;
     float *const v13 = m->arena + 0;
-    float *const v15 = m->arena + 256;
-    float *const z_ = m->arena + 0;
-    float *const loss = m->arena + 384;
+    float *const z_ = m->arena + 256;
+    float *const loss = m->arena + 192;
     const int n = m->n;
     /* cnn.nn:6: c = relu(conv2d(x, 4, 3, pad=1, groups=2)) */
     /* v3 = conv2d(x, m->param.c_weight)  [N, 4, 6, 6] */
     nnrt_conv2d_forward(&(const nnrt_conv2d){.c = 2, .h = 6, .w = 6, .f = 4, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 2}, n, x, m->param.c_weight, v3, (m->arena + 9216));
-    /* v6 = add(v3, m->param.c_bias)  [N, 4, 6, 6] */
+    /* c = relu(nn_t6)  [N, 4, 6, 6] */
+    /* fused: nn_t6 = add(v3, m->param.c_bias) */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 4; i1++) {
             for (long i2 = 0; i2 < 36; i2++) {
-                v6[i0 * 144 + i1 * 36 + i2] = v3[i0 * 144 + i1 * 36 + i2] + m->param.c_bias[i1];
+                const float nn_t6 = (v3[i0 * 144 + i1 * 36 + i2] + m->param.c_bias[i1]);
+                c[i0 * 144 + i1 * 36 + i2] = (nn_t6 < 0.0f ? 0.0f : nn_t6);
             }
         }
-    }
-    /* c = relu(v6)  [N, 4, 6, 6] */
-    for (long i = 0; i < (long)n * 144; i++) {
-        c[i] = v6[i] < 0.0f ? 0.0f : v6[i];
     }
     /* cnn.nn:7: m = maxpool2d(c, 2) */
     /* m_ = maxpool2d(c)  [N, 4, 3, 3] */
@@ -140,14 +148,8 @@ static float cnn_run_loss(cnn *m) {
             v13[o * 1 + j] = acc / 6.0f;
         }
     }
-    /* v15 = matmul(v13, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm(0, 0, n, 3, 4, 1.0f, v13, 4, m->param.z_weight, 3, 0.0f, v15, 3);
-    /* z_ = add(v15, m->param.z_bias)  [N, 3] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 3; i1++) {
-            z_[i0 * 3 + i1] = v15[i0 * 3 + i1] + m->param.z_bias[i1];
-        }
-    }
+    /* z_ = matmul(v13, m->param.z_weight)  [N, 3] */
+    nnrt_sgemm_ws(0, 0, n, 3, 4, 1.0f, v13, 4, m->param.z_weight, 3, 0.0f, z_, 3, NULL, cnn_loss_epilogue_15, m);
     /* cnn.nn:12: loss cross_entropy(z, y) */
     /* loss = cross_entropy(z_, y)  [] */
     {
@@ -165,34 +167,41 @@ static float cnn_run_loss(cnn *m) {
     return loss[0];
 }
 
+/* the epilogue of z_: add over one block of it, while in cache */
+static void cnn_train_epilogue_29(void *ctx, int i0, int rows, int j0, int cols) {
+    struct cnn *const m = ctx;
+    float *const z_ = m->arena + 11776;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            z_[i * 3 + j] = (z_[i * 3 + j] + m->param.z_bias[j]);
+        }
+    }
+}
+
 static void cnn_run_train(cnn *m) {
     const float *const x = m->io.x;
     const int32_t *const y = m->io.y;
     float *const v20 = m->arena + 0;
-    float *const v22 = m->arena + 9216;
     float *const c = m->arena + 0;
     float *const m_ = m->arena + 9216;
     float *const d_ = m->arena + 11520;
     float *const a = m->arena + 13824;
     float *const v28 = m->arena + 11520;
-    float *const v29 = m->arena + 11776;
-    float *const z_ = m->arena + 11968;
-    float *const loss = m->arena + 11776;
+    float *const z_ = m->arena + 11776;
+    float *const loss = m->arena + 20736;
     const int n = m->n;
     /* cnn.nn:6: c = relu(conv2d(x, 4, 3, pad=1, groups=2)) */
     /* v20 = conv2d(x, m->param.c_weight)  [N, 4, 6, 6] */
     nnrt_conv2d_forward(&(const nnrt_conv2d){.c = 2, .h = 6, .w = 6, .f = 4, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 2}, n, x, m->param.c_weight, v20, (m->arena + 9216));
-    /* v22 = add(v20, m->param.c_bias)  [N, 4, 6, 6] */
+    /* c = relu(nn_t22)  [N, 4, 6, 6] */
+    /* fused: nn_t22 = add(v20, m->param.c_bias) */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 4; i1++) {
             for (long i2 = 0; i2 < 36; i2++) {
-                v22[i0 * 144 + i1 * 36 + i2] = v20[i0 * 144 + i1 * 36 + i2] + m->param.c_bias[i1];
+                const float nn_t22 = (v20[i0 * 144 + i1 * 36 + i2] + m->param.c_bias[i1]);
+                c[i0 * 144 + i1 * 36 + i2] = (nn_t22 < 0.0f ? 0.0f : nn_t22);
             }
         }
-    }
-    /* c = relu(v22)  [N, 4, 6, 6] */
-    for (long i = 0; i < (long)n * 144; i++) {
-        c[i] = v22[i] < 0.0f ? 0.0f : v22[i];
     }
     /* cnn.nn:7: m = maxpool2d(c, 2) */
     /* m_ = maxpool2d(c)  [N, 4, 3, 3] */
@@ -212,14 +221,8 @@ static void cnn_run_train(cnn *m) {
             v28[o * 1 + j] = acc / 6.0f;
         }
     }
-    /* v29 = matmul(v28, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm(0, 0, n, 3, 4, 1.0f, v28, 4, m->param.z_weight, 3, 0.0f, v29, 3);
-    /* z_ = add(v29, m->param.z_bias)  [N, 3] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 3; i1++) {
-            z_[i0 * 3 + i1] = v29[i0 * 3 + i1] + m->param.z_bias[i1];
-        }
-    }
+    /* z_ = matmul(v28, m->param.z_weight)  [N, 3] */
+    nnrt_sgemm_ws(0, 0, n, 3, 4, 1.0f, v28, 4, m->param.z_weight, 3, 0.0f, z_, 3, NULL, cnn_train_epilogue_29, m);
     /* cnn.nn:12: loss cross_entropy(z, y) */
     /* loss = cross_entropy(z_, y)  [] */
     {
@@ -243,15 +246,15 @@ static void cnn_run_backward(cnn *m) {
     float *const c = m->arena + 0;
     float *const m_ = m->arena + 9216;
     float *const v28 = m->arena + 11520;
-    float *const z_ = m->arena + 11968;
-    float *const d_z_ = m->arena + 12160;
-    float *const v36 = m->arena + 11792;
-    float *const v39 = m->arena + 12048;
-    float *const d_d_ = m->arena + 13584;
-    float *const d_m_ = m->arena + 15888;
-    float *const d_c = m->arena + 18192;
-    float *const v45 = m->arena + 27408;
-    float *const v46 = m->arena + 0;
+    float *const z_ = m->arena + 11776;
+    float *const d_z_ = m->arena + 12032;
+    float *const v36 = m->arena + 11776;
+    float *const v39 = m->arena + 13824;
+    float *const d_d_ = m->arena + 11520;
+    float *const d_m_ = m->arena + 18432;
+    float *const d_c = m->arena + 9216;
+    float *const v45 = m->arena + 0;
+    float *const v46 = m->arena + 9552;
     const int n = m->n;
     /* cnn.nn:12: loss cross_entropy(z, y) */
     /* d_z_ = cross_entropy_grad(z_, y, 1.0f)  [N, 3] */
@@ -311,7 +314,7 @@ static void cnn_run_backward(cnn *m) {
         }
     }
     /* m->grad.c_weight = conv2d_grad_w(x, v45)  [4, 1, 3, 3] */
-    nnrt_conv2d_backward_weight(&(const nnrt_conv2d){.c = 2, .h = 6, .w = 6, .f = 4, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 2}, n, x, v45, m->grad.c_weight, (m->arena + 16));
+    nnrt_conv2d_backward_weight(&(const nnrt_conv2d){.c = 2, .h = 6, .w = 6, .f = 4, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 2}, n, x, v45, m->grad.c_weight, (m->arena + 9216));
     /* m->grad.c_bias = broadcast(v46)  [4] */
     for (long i = 0; i < 4; i++) {
         m->grad.c_bias[i] = v46[i];
@@ -431,7 +434,7 @@ void cnn_forward(cnn *m, const float *x, int n) {
 }
 
 const float *cnn_output_p(const cnn *m) {
-    return m->arena + 192;
+    return m->arena + 0;
 }
 
 /* A step: forward, backward and, when loss and gradients are finite, update. */

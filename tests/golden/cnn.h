@@ -19,7 +19,7 @@ extern "C" {
 #define CNN_PARAM_COUNT 5
 #define CNN_PARAM_SCALARS 71
 #define CNN_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
-#define CNN_ARENA_FLOATS 36624 /* activations and scratch, planned by liveness */
+#define CNN_ARENA_FLOATS 20752 /* activations and scratch, planned by liveness */
 #define CNN_ARENA_BYTES (CNN_ARENA_FLOATS * 4)
 
 typedef struct cnn cnn;

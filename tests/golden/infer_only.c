@@ -20,53 +20,59 @@ static const struct infer_only_tensor {
     {"logits.bias", 1, {3, 0, 0, 0}, 3, offsetof(infer_only, param.logits_bias), 0},
 };
 
+/* the epilogue of h: gelu_tanh over one block of it, while in cache */
+static void infer_only_forward_epilogue_2(void *ctx, int i0, int rows, int j0, int cols) {
+    struct infer_only *const m = ctx;
+    float *const h = m->arena + 0;
+    /* epilogue: nn_t4 = add(h, m->param.h_bias) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t4 = (h[i * 7 + j] + m->param.h_bias[j]);
+            h[i * 7 + j] = (0.5f * nn_t4 * (1.0f + tanhf(0.79788456080286536f * (nn_t4 + 0.044715f * nn_t4 * nn_t4 * nn_t4))));
+        }
+    }
+}
+
+/* the epilogue of g_: swish over one block of it, while in cache */
+static void infer_only_forward_epilogue_7(void *ctx, int i0, int rows, int j0, int cols) {
+    struct infer_only *const m = ctx;
+    float *const g_ = m->arena + 448;
+    /* epilogue: nn_t9 = add(g_, m->param.g_bias) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t9 = (g_[i * 7 + j] + m->param.g_bias[j]);
+            g_[i * 7 + j] = (nn_t9 / (1.0f + expf(-2.0f * nn_t9)));
+        }
+    }
+}
+
+/* the epilogue of logits: add over one block of it, while in cache */
+static void infer_only_forward_epilogue_12(void *ctx, int i0, int rows, int j0, int cols) {
+    struct infer_only *const m = ctx;
+    float *const logits = m->arena + 0;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            logits[i * 3 + j] = (logits[i * 3 + j] + m->param.logits_bias[j]);
+        }
+    }
+}
+
 static void infer_only_run_forward(infer_only *m) {
     const float *const x = m->io.x;
-    float *const v2 = m->arena + 0;
-    float *const v4 = m->arena + 448;
     float *const h = m->arena + 0;
-    float *const v7 = m->arena + 448;
-    float *const v9 = m->arena + 0;
     float *const g_ = m->arena + 448;
-    float *const v12 = m->arena + 0;
-    float *const logits = m->arena + 192;
-    float *const probs = m->arena + 0;
+    float *const logits = m->arena + 0;
+    float *const probs = m->arena + 192;
     const int n = m->n;
     /* infer_only.nn:6: h = gelu(dense(x, 7), approximate="tanh") */
-    /* v2 = matmul(x, m->param.h_weight)  [N, 7] */
-    nnrt_sgemm(0, 0, n, 7, 5, 1.0f, x, 5, m->param.h_weight, 7, 0.0f, v2, 7);
-    /* v4 = add(v2, m->param.h_bias)  [N, 7] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 7; i1++) {
-            v4[i0 * 7 + i1] = v2[i0 * 7 + i1] + m->param.h_bias[i1];
-        }
-    }
-    /* h = gelu_tanh(v4)  [N, 7] */
-    for (long i = 0; i < (long)n * 7; i++) {
-        h[i] = 0.5f * v4[i] * (1.0f + tanhf(0.79788456080286536f * (v4[i] + 0.044715f * v4[i] * v4[i] * v4[i])));
-    }
+    /* h = matmul(x, m->param.h_weight)  [N, 7] */
+    nnrt_sgemm_ws(0, 0, n, 7, 5, 1.0f, x, 5, m->param.h_weight, 7, 0.0f, h, 7, NULL, infer_only_forward_epilogue_2, m);
     /* infer_only.nn:7: g = swish(dense(h, 7), beta=2) */
-    /* v7 = matmul(h, m->param.g_weight)  [N, 7] */
-    nnrt_sgemm(0, 0, n, 7, 7, 1.0f, h, 7, m->param.g_weight, 7, 0.0f, v7, 7);
-    /* v9 = add(v7, m->param.g_bias)  [N, 7] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 7; i1++) {
-            v9[i0 * 7 + i1] = v7[i0 * 7 + i1] + m->param.g_bias[i1];
-        }
-    }
-    /* g_ = swish(v9)  [N, 7] */
-    for (long i = 0; i < (long)n * 7; i++) {
-        g_[i] = v9[i] / (1.0f + expf(-2.0f * v9[i]));
-    }
+    /* g_ = matmul(h, m->param.g_weight)  [N, 7] */
+    nnrt_sgemm_ws(0, 0, n, 7, 7, 1.0f, h, 7, m->param.g_weight, 7, 0.0f, g_, 7, NULL, infer_only_forward_epilogue_7, m);
     /* infer_only.nn:8: output logits = dense(g, 3) */
-    /* v12 = matmul(g_, m->param.logits_weight)  [N, 3] */
-    nnrt_sgemm(0, 0, n, 3, 7, 1.0f, g_, 7, m->param.logits_weight, 3, 0.0f, v12, 3);
-    /* logits = add(v12, m->param.logits_bias)  [N, 3] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 3; i1++) {
-            logits[i0 * 3 + i1] = v12[i0 * 3 + i1] + m->param.logits_bias[i1];
-        }
-    }
+    /* logits = matmul(g_, m->param.logits_weight)  [N, 3] */
+    nnrt_sgemm_ws(0, 0, n, 3, 7, 1.0f, g_, 7, m->param.logits_weight, 3, 0.0f, logits, 3, NULL, infer_only_forward_epilogue_12, m);
     /* infer_only.nn:9: output probs = softmax(logits) */
     /* probs = softmax(logits)  [N, 3] */
     for (long o = 0; o < (long)n; o++) {
@@ -141,11 +147,11 @@ void infer_only_forward(infer_only *m, const float *x, int n) {
 }
 
 const float *infer_only_output_logits(const infer_only *m) {
-    return m->arena + 192;
+    return m->arena + 0;
 }
 
 const float *infer_only_output_probs(const infer_only *m) {
-    return m->arena + 0;
+    return m->arena + 192;
 }
 
 /* Weight files: C-API.md's format, written atomically, validated before loading. */

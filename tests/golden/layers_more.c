@@ -39,74 +39,59 @@ static int layers_more_labels_ok(const int32_t *y, int n, int32_t classes) {
     return 1;
 }
 
+/* the epilogue of v25: add over one block of it, while in cache */
+static void layers_more_forward_epilogue_25(void *ctx, int i0, int rows, int j0, int cols) {
+    struct layers_more *const m = ctx;
+    float *const v25 = m->arena + 0;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            v25[i * 8 + j] = (v25[i * 8 + j] + m->param.h_1_bias[j]);
+        }
+    }
+}
+
+/* the epilogue of z_: add over one block of it, while in cache */
+static void layers_more_forward_epilogue_40(void *ctx, int i0, int rows, int j0, int cols) {
+    struct layers_more *const m = ctx;
+    float *const z_ = m->arena + 0;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            z_[i * 3 + j] = (z_[i * 3 + j] + m->param.z_bias[j]);
+        }
+    }
+}
+
 static void layers_more_run_forward(layers_more *m) {
     const float *const x = m->io.x;
-    float *const v7 = m->arena + 0;
-    float *const v10 = m->arena + 768;
-    float *const v11 = m->arena + 784;
-    float *const v12 = m->arena + 800;
-    float *const v14 = m->arena + 0;
-    float *const v16 = m->arena + 768;
+    float *const v11 = m->arena + 768;
     float *const a = m->arena + 0;
     float *const g_ = m->arena + 768;
     float *const v25 = m->arena + 0;
-    float *const v26 = m->arena + 512;
-    float *const h = m->arena + 0;
-    float *const v32 = m->arena + 256;
-    float *const v34 = m->arena + 0;
-    float *const v35 = m->arena + 16;
-    float *const v36 = m->arena + 512;
-    float *const v37 = m->arena + 0;
-    float *const v38 = m->arena + 256;
-    float *const v40 = m->arena + 0;
-    float *const z_ = m->arena + 192;
+    float *const h = m->arena + 512;
+    float *const v35 = m->arena + 0;
+    float *const v38 = m->arena + 512;
+    float *const z_ = m->arena + 0;
     const int n = m->n;
     /* layers_more.nn:7: a = prelu(batchnorm(x)) */
-    /* v7 = sub(x, m->buffer.a_1_running_mean)  [N, 2, 2, 3] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 2; i1++) {
-            for (long i2 = 0; i2 < 6; i2++) {
-                v7[i0 * 12 + i1 * 6 + i2] = x[i0 * 12 + i1 * 6 + i2] - m->buffer.a_1_running_mean[i1];
-            }
-        }
-    }
-    /* v10 = add(m->buffer.a_1_running_var, 1e-05f)  [2, 1, 1] */
+    /* v11 = sqrt(nn_t10)  [2, 1, 1] */
+    /* fused: nn_t10 = add(m->buffer.a_1_running_var, 1e-05f) */
     for (long i = 0; i < 2; i++) {
-        v10[i] = m->buffer.a_1_running_var[i] + 1e-05f;
+        const float nn_t10 = (m->buffer.a_1_running_var[i] + 1e-05f);
+        v11[i] = sqrtf(nn_t10);
     }
-    /* v11 = sqrt(v10)  [2, 1, 1] */
-    for (long i = 0; i < 2; i++) {
-        v11[i] = sqrtf(v10[i]);
-    }
-    /* v12 = div(v7, v11)  [N, 2, 2, 3] */
+    /* a = prelu(nn_t16, m->param.a_alpha)  [N, 2, 2, 3] */
+    /* fused: nn_t7 = sub(x, m->buffer.a_1_running_mean) */
+    /* fused: nn_t12 = div(nn_t7, v11) */
+    /* fused: nn_t14 = mul(nn_t12, m->param.a_1_gamma) */
+    /* fused: nn_t16 = add(nn_t14, m->param.a_1_beta) */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 2; i1++) {
             for (long i2 = 0; i2 < 6; i2++) {
-                v12[i0 * 12 + i1 * 6 + i2] = v7[i0 * 12 + i1 * 6 + i2] / v11[i1];
-            }
-        }
-    }
-    /* v14 = mul(v12, m->param.a_1_gamma)  [N, 2, 2, 3] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 2; i1++) {
-            for (long i2 = 0; i2 < 6; i2++) {
-                v14[i0 * 12 + i1 * 6 + i2] = v12[i0 * 12 + i1 * 6 + i2] * m->param.a_1_gamma[i1];
-            }
-        }
-    }
-    /* v16 = add(v14, m->param.a_1_beta)  [N, 2, 2, 3] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 2; i1++) {
-            for (long i2 = 0; i2 < 6; i2++) {
-                v16[i0 * 12 + i1 * 6 + i2] = v14[i0 * 12 + i1 * 6 + i2] + m->param.a_1_beta[i1];
-            }
-        }
-    }
-    /* a = prelu(v16, m->param.a_alpha)  [N, 2, 2, 3] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 2; i1++) {
-            for (long i2 = 0; i2 < 6; i2++) {
-                a[i0 * 12 + i1 * 6 + i2] = v16[i0 * 12 + i1 * 6 + i2] > 0.0f ? v16[i0 * 12 + i1 * 6 + i2] : m->param.a_alpha[i1] * v16[i0 * 12 + i1 * 6 + i2];
+                const float nn_t7 = (x[i0 * 12 + i1 * 6 + i2] - m->buffer.a_1_running_mean[i1]);
+                const float nn_t12 = (nn_t7 / v11[i1]);
+                const float nn_t14 = (nn_t12 * m->param.a_1_gamma[i1]);
+                const float nn_t16 = (nn_t14 + m->param.a_1_beta[i1]);
+                a[i0 * 12 + i1 * 6 + i2] = (nn_t16 > 0.0f ? nn_t16 : m->param.a_alpha[i1] * nn_t16);
             }
         }
     }
@@ -122,61 +107,57 @@ static void layers_more_run_forward(layers_more *m) {
     }
     /* layers_more.nn:9: h = dropout(maxout(g, 4, 2), 0.25) */
     /* v25 = matmul(g_, m->param.h_1_weight)  [N, 8] */
-    nnrt_sgemm(0, 0, n, 8, 6, 1.0f, g_, 6, m->param.h_1_weight, 8, 0.0f, v25, 8);
-    /* v26 = add(v25, m->param.h_1_bias)  [N, 8] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 8; i1++) {
-            v26[i0 * 8 + i1] = v25[i0 * 8 + i1] + m->param.h_1_bias[i1];
-        }
-    }
-    /* h = maxout(v26)  [N, 4] */
+    nnrt_sgemm_ws(0, 0, n, 8, 6, 1.0f, g_, 6, m->param.h_1_weight, 8, 0.0f, v25, 8, NULL, layers_more_forward_epilogue_25, m);
+    /* h = maxout(v25)  [N, 4] */
     for (long i = 0; i < (long)n * 4; i++) {
         const long base = i * 2;
-        float mx = v26[base];
+        float mx = v25[base];
         for (long j = 1; j < 2; j++)
-            if (v26[base + j] > mx || (v26[base + j] != v26[base + j] && mx == mx))
-                mx = v26[base + j];
+            if (v25[base + j] > mx || (v25[base + j] != v25[base + j] && mx == mx))
+                mx = v25[base + j];
         h[i] = mx;
     }
     /* layers_more.nn:10: z = dense(batchnorm(h, momentum=0.2), 3) */
-    /* v32 = sub(h, m->buffer.z_1_running_mean)  [N, 4] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 4; i1++) {
-            v32[i0 * 4 + i1] = h[i0 * 4 + i1] - m->buffer.z_1_running_mean[i1];
-        }
-    }
-    /* v34 = add(m->buffer.z_1_running_var, 1e-05f)  [4] */
+    /* v35 = sqrt(nn_t34)  [4] */
+    /* fused: nn_t34 = add(m->buffer.z_1_running_var, 1e-05f) */
     for (long i = 0; i < 4; i++) {
-        v34[i] = m->buffer.z_1_running_var[i] + 1e-05f;
+        const float nn_t34 = (m->buffer.z_1_running_var[i] + 1e-05f);
+        v35[i] = sqrtf(nn_t34);
     }
-    /* v35 = sqrt(v34)  [4] */
-    for (long i = 0; i < 4; i++) {
-        v35[i] = sqrtf(v34[i]);
-    }
-    /* v36 = div(v32, v35)  [N, 4] */
+    /* v38 = add(nn_t37, m->param.z_1_beta)  [N, 4] */
+    /* fused: nn_t32 = sub(h, m->buffer.z_1_running_mean) */
+    /* fused: nn_t36 = div(nn_t32, v35) */
+    /* fused: nn_t37 = mul(nn_t36, m->param.z_1_gamma) */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 4; i1++) {
-            v36[i0 * 4 + i1] = v32[i0 * 4 + i1] / v35[i1];
+            const float nn_t32 = (h[i0 * 4 + i1] - m->buffer.z_1_running_mean[i1]);
+            const float nn_t36 = (nn_t32 / v35[i1]);
+            const float nn_t37 = (nn_t36 * m->param.z_1_gamma[i1]);
+            v38[i0 * 4 + i1] = (nn_t37 + m->param.z_1_beta[i1]);
         }
     }
-    /* v37 = mul(v36, m->param.z_1_gamma)  [N, 4] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 4; i1++) {
-            v37[i0 * 4 + i1] = v36[i0 * 4 + i1] * m->param.z_1_gamma[i1];
+    /* z_ = matmul(v38, m->param.z_weight)  [N, 3] */
+    nnrt_sgemm_ws(0, 0, n, 3, 4, 1.0f, v38, 4, m->param.z_weight, 3, 0.0f, z_, 3, NULL, layers_more_forward_epilogue_40, m);
+}
+
+/* the epilogue of v25: add over one block of it, while in cache */
+static void layers_more_loss_epilogue_25(void *ctx, int i0, int rows, int j0, int cols) {
+    struct layers_more *const m = ctx;
+    float *const v25 = m->arena + 0;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            v25[i * 8 + j] = (v25[i * 8 + j] + m->param.h_1_bias[j]);
         }
     }
-    /* v38 = add(v37, m->param.z_1_beta)  [N, 4] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 4; i1++) {
-            v38[i0 * 4 + i1] = v37[i0 * 4 + i1] + m->param.z_1_beta[i1];
-        }
-    }
-    /* v40 = matmul(v38, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm(0, 0, n, 3, 4, 1.0f, v38, 4, m->param.z_weight, 3, 0.0f, v40, 3);
-    /* z_ = add(v40, m->param.z_bias)  [N, 3] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 3; i1++) {
-            z_[i0 * 3 + i1] = v40[i0 * 3 + i1] + m->param.z_bias[i1];
+}
+
+/* the epilogue of z_: add over one block of it, while in cache */
+static void layers_more_loss_epilogue_40(void *ctx, int i0, int rows, int j0, int cols) {
+    struct layers_more *const m = ctx;
+    float *const z_ = m->arena + 0;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            z_[i * 3 + j] = (z_[i * 3 + j] + m->param.z_bias[j]);
         }
     }
 }
@@ -184,73 +165,36 @@ static void layers_more_run_forward(layers_more *m) {
 static float layers_more_run_loss(layers_more *m) {
     const float *const x = m->io.x;
     const int32_t *const y = m->io.y;
-    float *const v7 = m->arena + 0;
-    float *const v10 = m->arena + 768;
-    float *const v11 = m->arena + 784;
-    float *const v12 = m->arena + 800;
-    float *const v14 = m->arena + 0;
-    float *const v16 = m->arena + 768;
+    float *const v11 = m->arena + 768;
     float *const a = m->arena + 0;
     float *const g_ = m->arena + 768;
     float *const v25 = m->arena + 0;
-    float *const v26 = m->arena + 512;
-    float *const h = m->arena + 0;
-    float *const v32 = m->arena + 256;
-    float *const v34 = m->arena + 0;
-    float *const v35 = m->arena + 16;
-    float *const v36 = m->arena + 512;
-    float *const v37 = m->arena + 0;
-    float *const v38 = m->arena + 256;
-    float *const v40 = m->arena + 0;
-    float *const z_ = m->arena + 192;
-    float *const loss = m->arena + 0;
+    float *const h = m->arena + 512;
+    float *const v35 = m->arena + 0;
+    float *const v38 = m->arena + 512;
+    float *const z_ = m->arena + 0;
+    float *const loss = m->arena + 192;
     const int n = m->n;
     /* layers_more.nn:7: a = prelu(batchnorm(x)) */
-    /* v7 = sub(x, m->buffer.a_1_running_mean)  [N, 2, 2, 3] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 2; i1++) {
-            for (long i2 = 0; i2 < 6; i2++) {
-                v7[i0 * 12 + i1 * 6 + i2] = x[i0 * 12 + i1 * 6 + i2] - m->buffer.a_1_running_mean[i1];
-            }
-        }
-    }
-    /* v10 = add(m->buffer.a_1_running_var, 1e-05f)  [2, 1, 1] */
+    /* v11 = sqrt(nn_t10)  [2, 1, 1] */
+    /* fused: nn_t10 = add(m->buffer.a_1_running_var, 1e-05f) */
     for (long i = 0; i < 2; i++) {
-        v10[i] = m->buffer.a_1_running_var[i] + 1e-05f;
+        const float nn_t10 = (m->buffer.a_1_running_var[i] + 1e-05f);
+        v11[i] = sqrtf(nn_t10);
     }
-    /* v11 = sqrt(v10)  [2, 1, 1] */
-    for (long i = 0; i < 2; i++) {
-        v11[i] = sqrtf(v10[i]);
-    }
-    /* v12 = div(v7, v11)  [N, 2, 2, 3] */
+    /* a = prelu(nn_t16, m->param.a_alpha)  [N, 2, 2, 3] */
+    /* fused: nn_t7 = sub(x, m->buffer.a_1_running_mean) */
+    /* fused: nn_t12 = div(nn_t7, v11) */
+    /* fused: nn_t14 = mul(nn_t12, m->param.a_1_gamma) */
+    /* fused: nn_t16 = add(nn_t14, m->param.a_1_beta) */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 2; i1++) {
             for (long i2 = 0; i2 < 6; i2++) {
-                v12[i0 * 12 + i1 * 6 + i2] = v7[i0 * 12 + i1 * 6 + i2] / v11[i1];
-            }
-        }
-    }
-    /* v14 = mul(v12, m->param.a_1_gamma)  [N, 2, 2, 3] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 2; i1++) {
-            for (long i2 = 0; i2 < 6; i2++) {
-                v14[i0 * 12 + i1 * 6 + i2] = v12[i0 * 12 + i1 * 6 + i2] * m->param.a_1_gamma[i1];
-            }
-        }
-    }
-    /* v16 = add(v14, m->param.a_1_beta)  [N, 2, 2, 3] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 2; i1++) {
-            for (long i2 = 0; i2 < 6; i2++) {
-                v16[i0 * 12 + i1 * 6 + i2] = v14[i0 * 12 + i1 * 6 + i2] + m->param.a_1_beta[i1];
-            }
-        }
-    }
-    /* a = prelu(v16, m->param.a_alpha)  [N, 2, 2, 3] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 2; i1++) {
-            for (long i2 = 0; i2 < 6; i2++) {
-                a[i0 * 12 + i1 * 6 + i2] = v16[i0 * 12 + i1 * 6 + i2] > 0.0f ? v16[i0 * 12 + i1 * 6 + i2] : m->param.a_alpha[i1] * v16[i0 * 12 + i1 * 6 + i2];
+                const float nn_t7 = (x[i0 * 12 + i1 * 6 + i2] - m->buffer.a_1_running_mean[i1]);
+                const float nn_t12 = (nn_t7 / v11[i1]);
+                const float nn_t14 = (nn_t12 * m->param.a_1_gamma[i1]);
+                const float nn_t16 = (nn_t14 + m->param.a_1_beta[i1]);
+                a[i0 * 12 + i1 * 6 + i2] = (nn_t16 > 0.0f ? nn_t16 : m->param.a_alpha[i1] * nn_t16);
             }
         }
     }
@@ -266,63 +210,37 @@ static float layers_more_run_loss(layers_more *m) {
     }
     /* layers_more.nn:9: h = dropout(maxout(g, 4, 2), 0.25) */
     /* v25 = matmul(g_, m->param.h_1_weight)  [N, 8] */
-    nnrt_sgemm(0, 0, n, 8, 6, 1.0f, g_, 6, m->param.h_1_weight, 8, 0.0f, v25, 8);
-    /* v26 = add(v25, m->param.h_1_bias)  [N, 8] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 8; i1++) {
-            v26[i0 * 8 + i1] = v25[i0 * 8 + i1] + m->param.h_1_bias[i1];
-        }
-    }
-    /* h = maxout(v26)  [N, 4] */
+    nnrt_sgemm_ws(0, 0, n, 8, 6, 1.0f, g_, 6, m->param.h_1_weight, 8, 0.0f, v25, 8, NULL, layers_more_loss_epilogue_25, m);
+    /* h = maxout(v25)  [N, 4] */
     for (long i = 0; i < (long)n * 4; i++) {
         const long base = i * 2;
-        float mx = v26[base];
+        float mx = v25[base];
         for (long j = 1; j < 2; j++)
-            if (v26[base + j] > mx || (v26[base + j] != v26[base + j] && mx == mx))
-                mx = v26[base + j];
+            if (v25[base + j] > mx || (v25[base + j] != v25[base + j] && mx == mx))
+                mx = v25[base + j];
         h[i] = mx;
     }
     /* layers_more.nn:10: z = dense(batchnorm(h, momentum=0.2), 3) */
-    /* v32 = sub(h, m->buffer.z_1_running_mean)  [N, 4] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 4; i1++) {
-            v32[i0 * 4 + i1] = h[i0 * 4 + i1] - m->buffer.z_1_running_mean[i1];
-        }
-    }
-    /* v34 = add(m->buffer.z_1_running_var, 1e-05f)  [4] */
+    /* v35 = sqrt(nn_t34)  [4] */
+    /* fused: nn_t34 = add(m->buffer.z_1_running_var, 1e-05f) */
     for (long i = 0; i < 4; i++) {
-        v34[i] = m->buffer.z_1_running_var[i] + 1e-05f;
+        const float nn_t34 = (m->buffer.z_1_running_var[i] + 1e-05f);
+        v35[i] = sqrtf(nn_t34);
     }
-    /* v35 = sqrt(v34)  [4] */
-    for (long i = 0; i < 4; i++) {
-        v35[i] = sqrtf(v34[i]);
-    }
-    /* v36 = div(v32, v35)  [N, 4] */
+    /* v38 = add(nn_t37, m->param.z_1_beta)  [N, 4] */
+    /* fused: nn_t32 = sub(h, m->buffer.z_1_running_mean) */
+    /* fused: nn_t36 = div(nn_t32, v35) */
+    /* fused: nn_t37 = mul(nn_t36, m->param.z_1_gamma) */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 4; i1++) {
-            v36[i0 * 4 + i1] = v32[i0 * 4 + i1] / v35[i1];
+            const float nn_t32 = (h[i0 * 4 + i1] - m->buffer.z_1_running_mean[i1]);
+            const float nn_t36 = (nn_t32 / v35[i1]);
+            const float nn_t37 = (nn_t36 * m->param.z_1_gamma[i1]);
+            v38[i0 * 4 + i1] = (nn_t37 + m->param.z_1_beta[i1]);
         }
     }
-    /* v37 = mul(v36, m->param.z_1_gamma)  [N, 4] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 4; i1++) {
-            v37[i0 * 4 + i1] = v36[i0 * 4 + i1] * m->param.z_1_gamma[i1];
-        }
-    }
-    /* v38 = add(v37, m->param.z_1_beta)  [N, 4] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 4; i1++) {
-            v38[i0 * 4 + i1] = v37[i0 * 4 + i1] + m->param.z_1_beta[i1];
-        }
-    }
-    /* v40 = matmul(v38, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm(0, 0, n, 3, 4, 1.0f, v38, 4, m->param.z_weight, 3, 0.0f, v40, 3);
-    /* z_ = add(v40, m->param.z_bias)  [N, 3] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 3; i1++) {
-            z_[i0 * 3 + i1] = v40[i0 * 3 + i1] + m->param.z_bias[i1];
-        }
-    }
+    /* z_ = matmul(v38, m->param.z_weight)  [N, 3] */
+    nnrt_sgemm_ws(0, 0, n, 3, 4, 1.0f, v38, 4, m->param.z_weight, 3, 0.0f, z_, 3, NULL, layers_more_loss_epilogue_40, m);
     /* layers_more.nn:12: loss cross_entropy(z, y) */
     /* loss = cross_entropy(z_, y)  [] */
     {
@@ -340,37 +258,53 @@ static float layers_more_run_loss(layers_more *m) {
     return loss[0];
 }
 
+/* the epilogue of v63: add over one block of it, while in cache */
+static void layers_more_train_epilogue_63(void *ctx, int i0, int rows, int j0, int cols) {
+    struct layers_more *const m = ctx;
+    float *const v63 = m->arena + 2304;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            v63[i * 8 + j] = (v63[i * 8 + j] + m->param.h_1_bias[j]);
+        }
+    }
+}
+
+/* the epilogue of z_: add over one block of it, while in cache */
+static void layers_more_train_epilogue_80(void *ctx, int i0, int rows, int j0, int cols) {
+    struct layers_more *const m = ctx;
+    float *const z_ = m->arena + 4224;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            z_[i * 3 + j] = (z_[i * 3 + j] + m->param.z_bias[j]);
+        }
+    }
+}
+
 static void layers_more_run_train(layers_more *m) {
     const float *const x = m->io.x;
     const int32_t *const y = m->io.y;
-    float *const v44 = m->arena + 0;
-    float *const v45 = m->arena + 16;
-    float *const v46 = m->arena + 784;
-    float *const v47 = m->arena + 1552;
-    float *const v51 = m->arena + 784;
-    float *const v52 = m->arena + 800;
-    float *const v53 = m->arena + 1568;
-    float *const v55 = m->arena + 16;
-    float *const v57 = m->arena + 784;
-    float *const a = m->arena + 16;
-    float *const g_ = m->arena + 2336;
-    float *const v63 = m->arena + 2720;
-    float *const v64 = m->arena + 3232;
-    float *const v65 = m->arena + 2720;
-    float *const v66 = m->arena + 2976;
-    float *const h = m->arena + 3744;
-    float *const v68 = m->arena + 2720;
-    float *const v69 = m->arena + 4000;
-    float *const v70 = m->arena + 3744;
-    float *const v71 = m->arena + 2736;
-    float *const v75 = m->arena + 2752;
-    float *const v76 = m->arena + 2768;
-    float *const v77 = m->arena + 3744;
-    float *const v78 = m->arena + 4256;
-    float *const v79 = m->arena + 4512;
-    float *const v80 = m->arena + 2784;
-    float *const z_ = m->arena + 4256;
-    float *const loss = m->arena + 2752;
+    float *const v44 = m->arena + 4672;
+    float *const v45 = m->arena + 0;
+    float *const v46 = m->arena + 768;
+    float *const v47 = m->arena + 4688;
+    float *const v52 = m->arena + 768;
+    float *const v53 = m->arena + 0;
+    float *const v57 = m->arena + 768;
+    float *const a = m->arena + 1536;
+    float *const g_ = m->arena + 3328;
+    float *const v63 = m->arena + 2304;
+    float *const v65 = m->arena + 2816;
+    float *const v66 = m->arena + 3712;
+    float *const h = m->arena + 2816;
+    float *const v68 = m->arena + 4704;
+    float *const v69 = m->arena + 2816;
+    float *const v70 = m->arena + 3072;
+    float *const v71 = m->arena + 4720;
+    float *const v76 = m->arena + 4736;
+    float *const v77 = m->arena + 3072;
+    float *const v79 = m->arena + 3968;
+    float *const z_ = m->arena + 4224;
+    float *const loss = m->arena + 4752;
     const int n = m->n;
     /* layers_more.nn:7: a = prelu(batchnorm(x)) */
     /* v44 = mean_to(x)  [2, 1, 1] */
@@ -407,13 +341,11 @@ static void layers_more_run_train(layers_more *m) {
         }
         v47[o] = acc / ((float)n * 6.0f);
     }
-    /* v51 = add(v47, 1e-05f)  [2, 1, 1] */
+    /* v52 = sqrt(nn_t51)  [2, 1, 1] */
+    /* fused: nn_t51 = add(v47, 1e-05f) */
     for (long i = 0; i < 2; i++) {
-        v51[i] = v47[i] + 1e-05f;
-    }
-    /* v52 = sqrt(v51)  [2, 1, 1] */
-    for (long i = 0; i < 2; i++) {
-        v52[i] = sqrtf(v51[i]);
+        const float nn_t51 = (v47[i] + 1e-05f);
+        v52[i] = sqrtf(nn_t51);
     }
     /* v53 = div(v45, v52)  [N, 2, 2, 3] */
     for (long i0 = 0; i0 < (long)n; i0++) {
@@ -423,19 +355,13 @@ static void layers_more_run_train(layers_more *m) {
             }
         }
     }
-    /* v55 = mul(v53, m->param.a_1_gamma)  [N, 2, 2, 3] */
+    /* v57 = add(nn_t55, m->param.a_1_beta)  [N, 2, 2, 3] */
+    /* fused: nn_t55 = mul(v53, m->param.a_1_gamma) */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 2; i1++) {
             for (long i2 = 0; i2 < 6; i2++) {
-                v55[i0 * 12 + i1 * 6 + i2] = v53[i0 * 12 + i1 * 6 + i2] * m->param.a_1_gamma[i1];
-            }
-        }
-    }
-    /* v57 = add(v55, m->param.a_1_beta)  [N, 2, 2, 3] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 2; i1++) {
-            for (long i2 = 0; i2 < 6; i2++) {
-                v57[i0 * 12 + i1 * 6 + i2] = v55[i0 * 12 + i1 * 6 + i2] + m->param.a_1_beta[i1];
+                const float nn_t55 = (v53[i0 * 12 + i1 * 6 + i2] * m->param.a_1_gamma[i1]);
+                v57[i0 * 12 + i1 * 6 + i2] = (nn_t55 + m->param.a_1_beta[i1]);
             }
         }
     }
@@ -459,20 +385,14 @@ static void layers_more_run_train(layers_more *m) {
     }
     /* layers_more.nn:9: h = dropout(maxout(g, 4, 2), 0.25) */
     /* v63 = matmul(g_, m->param.h_1_weight)  [N, 8] */
-    nnrt_sgemm(0, 0, n, 8, 6, 1.0f, g_, 6, m->param.h_1_weight, 8, 0.0f, v63, 8);
-    /* v64 = add(v63, m->param.h_1_bias)  [N, 8] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 8; i1++) {
-            v64[i0 * 8 + i1] = v63[i0 * 8 + i1] + m->param.h_1_bias[i1];
-        }
-    }
-    /* v65 = maxout(v64)  [N, 4] */
+    nnrt_sgemm_ws(0, 0, n, 8, 6, 1.0f, g_, 6, m->param.h_1_weight, 8, 0.0f, v63, 8, NULL, layers_more_train_epilogue_63, m);
+    /* v65 = maxout(v63)  [N, 4] */
     for (long i = 0; i < (long)n * 4; i++) {
         const long base = i * 2;
-        float mx = v64[base];
+        float mx = v63[base];
         for (long j = 1; j < 2; j++)
-            if (v64[base + j] > mx || (v64[base + j] != v64[base + j] && mx == mx))
-                mx = v64[base + j];
+            if (v63[base + j] > mx || (v63[base + j] != v63[base + j] && mx == mx))
+                mx = v63[base + j];
         v65[i] = mx;
     }
     /* v66 = dropout_mask()  [N, 4] */
@@ -513,13 +433,11 @@ static void layers_more_run_train(layers_more *m) {
             acc += v70[b * 4 + o];
         v71[o] = acc / ((float)n * 1.0f);
     }
-    /* v75 = add(v71, 1e-05f)  [4] */
+    /* v76 = sqrt(nn_t75)  [4] */
+    /* fused: nn_t75 = add(v71, 1e-05f) */
     for (long i = 0; i < 4; i++) {
-        v75[i] = v71[i] + 1e-05f;
-    }
-    /* v76 = sqrt(v75)  [4] */
-    for (long i = 0; i < 4; i++) {
-        v76[i] = sqrtf(v75[i]);
+        const float nn_t75 = (v71[i] + 1e-05f);
+        v76[i] = sqrtf(nn_t75);
     }
     /* v77 = div(v69, v76)  [N, 4] */
     for (long i0 = 0; i0 < (long)n; i0++) {
@@ -527,26 +445,16 @@ static void layers_more_run_train(layers_more *m) {
             v77[i0 * 4 + i1] = v69[i0 * 4 + i1] / v76[i1];
         }
     }
-    /* v78 = mul(v77, m->param.z_1_gamma)  [N, 4] */
+    /* v79 = add(nn_t78, m->param.z_1_beta)  [N, 4] */
+    /* fused: nn_t78 = mul(v77, m->param.z_1_gamma) */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 4; i1++) {
-            v78[i0 * 4 + i1] = v77[i0 * 4 + i1] * m->param.z_1_gamma[i1];
+            const float nn_t78 = (v77[i0 * 4 + i1] * m->param.z_1_gamma[i1]);
+            v79[i0 * 4 + i1] = (nn_t78 + m->param.z_1_beta[i1]);
         }
     }
-    /* v79 = add(v78, m->param.z_1_beta)  [N, 4] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 4; i1++) {
-            v79[i0 * 4 + i1] = v78[i0 * 4 + i1] + m->param.z_1_beta[i1];
-        }
-    }
-    /* v80 = matmul(v79, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm(0, 0, n, 3, 4, 1.0f, v79, 4, m->param.z_weight, 3, 0.0f, v80, 3);
-    /* z_ = add(v80, m->param.z_bias)  [N, 3] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 3; i1++) {
-            z_[i0 * 3 + i1] = v80[i0 * 3 + i1] + m->param.z_bias[i1];
-        }
-    }
+    /* z_ = matmul(v79, m->param.z_weight)  [N, 3] */
+    nnrt_sgemm_ws(0, 0, n, 3, 4, 1.0f, v79, 4, m->param.z_weight, 3, 0.0f, z_, 3, NULL, layers_more_train_epilogue_80, m);
     /* layers_more.nn:12: loss cross_entropy(z, y) */
     /* loss = cross_entropy(z_, y)  [] */
     {
@@ -566,46 +474,37 @@ static void layers_more_run_train(layers_more *m) {
 
 static void layers_more_run_backward(layers_more *m) {
     const int32_t *const y = m->io.y;
-    float *const v53 = m->arena + 1568;
-    float *const v57 = m->arena + 784;
-    float *const a = m->arena + 16;
-    float *const g_ = m->arena + 2336;
-    float *const v64 = m->arena + 3232;
-    float *const v66 = m->arena + 2976;
-    float *const v69 = m->arena + 4000;
-    float *const v76 = m->arena + 2768;
-    float *const v77 = m->arena + 3744;
-    float *const v79 = m->arena + 4512;
-    float *const z_ = m->arena + 4256;
-    float *const d_z_ = m->arena + 2784;
-    float *const v86 = m->arena + 4256;
-    float *const v89 = m->arena + 4512;
-    float *const v90 = m->arena + 4768;
-    float *const v92 = m->arena + 4256;
-    float *const v93 = m->arena + 4768;
-    float *const v94 = m->arena + 3744;
-    float *const v95 = m->arena + 4512;
-    float *const v96 = m->arena + 2784;
-    float *const v97 = m->arena + 2800;
-    float *const v98 = m->arena + 3744;
-    float *const v99 = m->arena + 4512;
-    float *const v100 = m->arena + 4768;
-    float *const v101 = m->arena + 4256;
-    float *const v102 = m->arena + 3744;
-    float *const v103 = m->arena + 4000;
-    float *const v104 = m->arena + 2768;
-    float *const v105 = m->arena + 4000;
-    float *const d_h = m->arena + 4256;
-    float *const v107 = m->arena + 3744;
-    float *const v108 = m->arena + 4000;
-    float *const v110 = m->arena + 2768;
-    float *const v113 = m->arena + 3152;
-    float *const v115 = m->arena + 16;
-    float *const v116 = m->arena + 3920;
-    float *const v117 = m->arena + 784;
-    float *const v119 = m->arena + 800;
-    float *const v121 = m->arena + 2768;
-    float *const v122 = m->arena + 16;
+    float *const v53 = m->arena + 0;
+    float *const v57 = m->arena + 768;
+    float *const a = m->arena + 1536;
+    float *const g_ = m->arena + 3328;
+    float *const v63 = m->arena + 2304;
+    float *const v66 = m->arena + 3712;
+    float *const v69 = m->arena + 2816;
+    float *const v76 = m->arena + 4736;
+    float *const v77 = m->arena + 3072;
+    float *const v79 = m->arena + 3968;
+    float *const z_ = m->arena + 4224;
+    float *const d_z_ = m->arena + 4480;
+    float *const v86 = m->arena + 4224;
+    float *const v89 = m->arena + 3968;
+    float *const v90 = m->arena + 4224;
+    float *const v95 = m->arena + 3072;
+    float *const v96 = m->arena + 4224;
+    float *const v97 = m->arena + 4224;
+    float *const v102 = m->arena + 2816;
+    float *const v103 = m->arena + 3072;
+    float *const v104 = m->arena + 3968;
+    float *const v107 = m->arena + 3712;
+    float *const v108 = m->arena + 2816;
+    float *const v110 = m->arena + 3712;
+    float *const v113 = m->arena + 2304;
+    float *const v115 = m->arena + 1536;
+    float *const v116 = m->arena + 768;
+    float *const v117 = m->arena + 2304;
+    float *const v119 = m->arena + 768;
+    float *const v121 = m->arena + 1536;
+    float *const v122 = m->arena + 0;
     const int n = m->n;
     /* layers_more.nn:12: loss cross_entropy(z, y) */
     /* d_z_ = cross_entropy_grad(z_, y, 1.0f)  [N, 3] */
@@ -657,25 +556,15 @@ static void layers_more_run_backward(layers_more *m) {
             m->grad.z_1_gamma[i1] += v90[i0 * 4 + i1];
         }
     }
-    /* v92 = div(v89, v76)  [N, 4] */
+    /* v95 = neg(nn_t94)  [N, 4] */
+    /* fused: nn_t93 = mul(v89, v77) */
+    /* fused: nn_t94 = div(nn_t93, v76) */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 4; i1++) {
-            v92[i0 * 4 + i1] = v89[i0 * 4 + i1] / v76[i1];
+            const float nn_t93 = (v89[i0 * 4 + i1] * v77[i0 * 4 + i1]);
+            const float nn_t94 = (nn_t93 / v76[i1]);
+            v95[i0 * 4 + i1] = (-nn_t94);
         }
-    }
-    /* v93 = mul(v89, v77)  [N, 4] */
-    for (long i = 0; i < (long)n * 4; i++) {
-        v93[i] = v89[i] * v77[i];
-    }
-    /* v94 = div(v93, v76)  [N, 4] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 4; i1++) {
-            v94[i0 * 4 + i1] = v93[i0 * 4 + i1] / v76[i1];
-        }
-    }
-    /* v95 = neg(v94)  [N, 4] */
-    for (long i = 0; i < (long)n * 4; i++) {
-        v95[i] = -v94[i];
     }
     /* v96 = sum_to(v95)  [4] */
     for (long i = 0; i < 4; i++) v96[i] = 0.0f;
@@ -688,27 +577,19 @@ static void layers_more_run_backward(layers_more *m) {
     for (long i = 0; i < 4; i++) {
         v97[i] = v96[i] / (2.0f * v76[i]);
     }
-    /* v98 = broadcast(v97)  [N, 4] */
+    /* v102 = add(nn_t100, nn_t99)  [N, 4] */
+    /* fused: nn_t92 = div(v89, v76) */
+    /* fused: nn_t98 = broadcast(v97) */
+    /* fused: nn_t99 = mul(nn_t98, v69) */
+    /* fused: nn_t100 = add(nn_t92, nn_t99) */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 4; i1++) {
-            v98[i0 * 4 + i1] = v97[i1] / ((float)n * 1.0f);
+            const float nn_t92 = (v89[i0 * 4 + i1] / v76[i1]);
+            const float nn_t98 = (v97[i1] / ((float)n * 1.0f));
+            const float nn_t99 = (nn_t98 * v69[i0 * 4 + i1]);
+            const float nn_t100 = (nn_t92 + nn_t99);
+            v102[i0 * 4 + i1] = (nn_t100 + nn_t99);
         }
-    }
-    /* v99 = mul(v98, v69)  [N, 4] */
-    for (long i = 0; i < (long)n * 4; i++) {
-        v99[i] = v98[i] * v69[i];
-    }
-    /* v100 = add(v92, v99)  [N, 4] */
-    for (long i = 0; i < (long)n * 4; i++) {
-        v100[i] = v92[i] + v99[i];
-    }
-    /* v101 = mul(v98, v69)  [N, 4] */
-    for (long i = 0; i < (long)n * 4; i++) {
-        v101[i] = v98[i] * v69[i];
-    }
-    /* v102 = add(v100, v101)  [N, 4] */
-    for (long i = 0; i < (long)n * 4; i++) {
-        v102[i] = v100[i] + v101[i];
     }
     /* v103 = neg(v102)  [N, 4] */
     for (long i = 0; i < (long)n * 4; i++) {
@@ -721,29 +602,25 @@ static void layers_more_run_backward(layers_more *m) {
             v104[i1] += v103[i0 * 4 + i1];
         }
     }
-    /* v105 = broadcast(v104)  [N, 4] */
+    /* layers_more.nn:9: h = dropout(maxout(g, 4, 2), 0.25) */
+    /* v107 = mul(nn_t106, v66)  [N, 4] */
+    /* fused: nn_t105 = broadcast(v104) */
+    /* fused: nn_t106 = add(v102, nn_t105) */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 4; i1++) {
-            v105[i0 * 4 + i1] = v104[i1] / ((float)n * 1.0f);
+            const float nn_t105 = (v104[i1] / ((float)n * 1.0f));
+            const float nn_t106 = (v102[i0 * 4 + i1] + nn_t105);
+            v107[i0 * 4 + i1] = (nn_t106 * v66[i0 * 4 + i1]);
         }
     }
-    /* layers_more.nn:9: h = dropout(maxout(g, 4, 2), 0.25) */
-    /* d_h = add(v102, v105)  [N, 4] */
-    for (long i = 0; i < (long)n * 4; i++) {
-        d_h[i] = v102[i] + v105[i];
-    }
-    /* v107 = mul(d_h, v66)  [N, 4] */
-    for (long i = 0; i < (long)n * 4; i++) {
-        v107[i] = d_h[i] * v66[i];
-    }
-    /* v108 = maxout_grad(v64, v107)  [N, 8] */
+    /* v108 = maxout_grad(v63, v107)  [N, 8] */
     for (long i = 0; i < (long)n * 4; i++) {
         const long base = i * 2;
         long k = 0;
-        float mx = v64[base];
+        float mx = v63[base];
         for (long j = 1; j < 2; j++)
-            if (v64[base + j] > mx || (v64[base + j] != v64[base + j] && mx == mx)) {
-                mx = v64[base + j];
+            if (v63[base + j] > mx || (v63[base + j] != v63[base + j] && mx == mx)) {
+                mx = v63[base + j];
                 k = j;
             }
         for (long j = 0; j < 2; j++)
@@ -832,10 +709,10 @@ static void layers_more_run_backward(layers_more *m) {
 }
 
 static void layers_more_run_update(layers_more *m) {
-    float *const v44 = m->arena + 0;
-    float *const v47 = m->arena + 1552;
-    float *const v68 = m->arena + 2720;
-    float *const v71 = m->arena + 2736;
+    float *const v44 = m->arena + 4672;
+    float *const v47 = m->arena + 4688;
+    float *const v68 = m->arena + 4704;
+    float *const v71 = m->arena + 4720;
     const int n = m->n;
     const float lr = (float)m->lr;
     /* layers_more.nn:7: a = prelu(batchnorm(x)) */
@@ -1054,7 +931,7 @@ void layers_more_forward(layers_more *m, const float *x, int n) {
 }
 
 const float *layers_more_output_p(const layers_more *m) {
-    return m->arena + 192;
+    return m->arena + 0;
 }
 
 /* A step: forward, backward and, when loss and gradients are finite, update. */

@@ -19,7 +19,7 @@ extern "C" {
 #define LAYERS_MORE_PARAM_COUNT 9
 #define LAYERS_MORE_PARAM_SCALARS 85
 #define LAYERS_MORE_BUFFER_COUNT 4 /* buffers: running statistics, saved but not trained */
-#define LAYERS_MORE_ARENA_FLOATS 5024 /* activations and scratch, planned by liveness */
+#define LAYERS_MORE_ARENA_FLOATS 4768 /* activations and scratch, planned by liveness */
 #define LAYERS_MORE_ARENA_BYTES (LAYERS_MORE_ARENA_FLOATS * 4)
 
 typedef struct layers_more layers_more;

@@ -17,15 +17,15 @@ static const struct layout_axes_tensor {
 
 static void layout_axes_run_forward(layout_axes *m) {
     const float *const x = m->io.x;
-    float *const xt = m->arena + 0;
-    float *const v5 = m->arena + 384;
-    float *const c = m->arena + 768;
-    float *const s = m->arena + 1536;
-    float *const v9 = m->arena + 384;
-    float *const v10 = m->arena + 576;
-    float *const m_ = m->arena + 0;
-    float *const y = m->arena + 192;
-    float *const v13 = m->arena + 1536;
+    float *const xt = m->arena + 1536;
+    float *const v5 = m->arena + 768;
+    float *const c = m->arena + 0;
+    float *const s = m->arena + 768;
+    float *const v9 = m->arena + 1920;
+    float *const v10 = m->arena + 768;
+    float *const m_ = m->arena + 1920;
+    float *const y = m->arena + 1536;
+    float *const v13 = m->arena + 768;
     const int n = m->n;
     /* layout_axes.nn:9: xt = transpose(x)                  # [N, 3, 2] */
     /* xt = transpose(x)  [N, 3, 2] */
@@ -98,14 +98,14 @@ static void layout_axes_run_forward(layout_axes *m) {
 static float layout_axes_run_loss(layout_axes *m) {
     const float *const x = m->io.x;
     const float *const t_ = m->io.t_;
-    float *const xt = m->arena + 0;
-    float *const v5 = m->arena + 384;
-    float *const c = m->arena + 768;
-    float *const s = m->arena + 1536;
-    float *const v9 = m->arena + 384;
-    float *const v10 = m->arena + 576;
-    float *const m_ = m->arena + 0;
-    float *const y = m->arena + 192;
+    float *const xt = m->arena + 1536;
+    float *const v5 = m->arena + 768;
+    float *const c = m->arena + 0;
+    float *const s = m->arena + 768;
+    float *const v9 = m->arena + 1920;
+    float *const v10 = m->arena + 768;
+    float *const m_ = m->arena + 1920;
+    float *const y = m->arena + 1536;
     float *const loss = m->arena + 0;
     const int n = m->n;
     /* layout_axes.nn:9: xt = transpose(x)                  # [N, 3, 2] */
@@ -178,12 +178,12 @@ static float layout_axes_run_loss(layout_axes *m) {
 static void layout_axes_run_train(layout_axes *m) {
     const float *const x = m->io.x;
     const float *const t_ = m->io.t_;
-    float *const xt = m->arena + 0;
-    float *const v18 = m->arena + 384;
-    float *const c = m->arena + 768;
-    float *const s = m->arena + 1536;
-    float *const v22 = m->arena + 384;
-    float *const v23 = m->arena + 576;
+    float *const xt = m->arena + 1536;
+    float *const v18 = m->arena + 768;
+    float *const c = m->arena + 0;
+    float *const s = m->arena + 768;
+    float *const v22 = m->arena + 0;
+    float *const v23 = m->arena + 192;
     float *const m_ = m->arena + 0;
     float *const y = m->arena + 192;
     float *const loss = m->arena + 384;
@@ -259,7 +259,7 @@ static void layout_axes_run_backward(layout_axes *m) {
     const float *const t_ = m->io.t_;
     float *const m_ = m->arena + 0;
     float *const y = m->arena + 192;
-    float *const d_y = m->arena + 400;
+    float *const d_y = m->arena + 192;
     const int n = m->n;
     /* layout_axes.nn:17: loss mae(y, t) */
     /* d_y = mae_grad(y, t_, 1.0f)  [N, 3] */
@@ -340,11 +340,11 @@ void layout_axes_forward(layout_axes *m, const float *x, int n) {
 }
 
 const float *layout_axes_output_y(const layout_axes *m) {
-    return m->arena + 192;
+    return m->arena + 1536;
 }
 
 const float *layout_axes_output_f(const layout_axes *m) {
-    return m->arena + 1536;
+    return m->arena + 768;
 }
 
 /* A step: forward, backward and, when loss and gradients are finite, update. */

@@ -20,7 +20,7 @@ extern "C" {
 #define LAYOUT_AXES_PARAM_COUNT 1
 #define LAYOUT_AXES_PARAM_SCALARS 9
 #define LAYOUT_AXES_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
-#define LAYOUT_AXES_ARENA_FLOATS 2304 /* activations and scratch, planned by liveness */
+#define LAYOUT_AXES_ARENA_FLOATS 2112 /* activations and scratch, planned by liveness */
 #define LAYOUT_AXES_ARENA_BYTES (LAYOUT_AXES_ARENA_FLOATS * 4)
 
 typedef struct layout_axes layout_axes;

@@ -27,43 +27,45 @@ static int mlp_layers_labels_ok(const int32_t *y, int n, int32_t classes) {
     return 1;
 }
 
+/* the epilogue of h1: relu over one block of it, while in cache */
+static void mlp_layers_forward_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
+    struct mlp_layers *const m = ctx;
+    float *const h1 = m->arena + 0;
+    /* epilogue: nn_t5 = add(h1, m->param.h1_bias) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t5 = (h1[i * 8 + j] + m->param.h1_bias[j]);
+            h1[i * 8 + j] = (nn_t5 < 0.0f ? 0.0f : nn_t5);
+        }
+    }
+}
+
+/* the epilogue of h2: tanh over one block of it, while in cache */
+static void mlp_layers_forward_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
+    struct mlp_layers *const m = ctx;
+    float *const h2 = m->arena + 512;
+    /* epilogue: nn_t10 = add(h2, m->param.h2_bias) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t10 = (h2[i * 5 + j] + m->param.h2_bias[j]);
+            h2[i * 5 + j] = nnrt_tanhf(nn_t10);
+        }
+    }
+}
+
 static void mlp_layers_run_forward(mlp_layers *m) {
     const float *const x = m->io.x;
-    float *const v3 = m->arena + 0;
-    float *const v5 = m->arena + 512;
     float *const h1 = m->arena + 0;
-    float *const v8 = m->arena + 512;
-    float *const v10 = m->arena + 0;
-    float *const h2 = m->arena + 320;
+    float *const h2 = m->arena + 512;
     float *const z_ = m->arena + 0;
     float *const p_ = m->arena + 192;
     const int n = m->n;
     /* mlp_layers.nn:7: h1 = relu(dense(x, 8)) */
-    /* v3 = matmul(x, m->param.h1_weight)  [N, 8] */
-    nnrt_sgemm(0, 0, n, 8, 6, 1.0f, x, 6, m->param.h1_weight, 8, 0.0f, v3, 8);
-    /* v5 = add(v3, m->param.h1_bias)  [N, 8] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 8; i1++) {
-            v5[i0 * 8 + i1] = v3[i0 * 8 + i1] + m->param.h1_bias[i1];
-        }
-    }
-    /* h1 = relu(v5)  [N, 8] */
-    for (long i = 0; i < (long)n * 8; i++) {
-        h1[i] = v5[i] < 0.0f ? 0.0f : v5[i];
-    }
+    /* h1 = matmul(x, m->param.h1_weight)  [N, 8] */
+    nnrt_sgemm_ws(0, 0, n, 8, 6, 1.0f, x, 6, m->param.h1_weight, 8, 0.0f, h1, 8, NULL, mlp_layers_forward_epilogue_3, m);
     /* mlp_layers.nn:8: h2 = tanh(dense(h1, 5, init=he_normal, bias_init=constant(0.1))) */
-    /* v8 = matmul(h1, m->param.h2_weight)  [N, 5] */
-    nnrt_sgemm(0, 0, n, 5, 8, 1.0f, h1, 8, m->param.h2_weight, 5, 0.0f, v8, 5);
-    /* v10 = add(v8, m->param.h2_bias)  [N, 5] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 5; i1++) {
-            v10[i0 * 5 + i1] = v8[i0 * 5 + i1] + m->param.h2_bias[i1];
-        }
-    }
-    /* h2 = tanh(v10)  [N, 5] */
-    for (long i = 0; i < (long)n * 5; i++) {
-        h2[i] = tanhf(v10[i]);
-    }
+    /* h2 = matmul(h1, m->param.h2_weight)  [N, 5] */
+    nnrt_sgemm_ws(0, 0, n, 5, 8, 1.0f, h1, 8, m->param.h2_weight, 5, 0.0f, h2, 5, NULL, mlp_layers_forward_epilogue_8, m);
     /* mlp_layers.nn:9: z = dense(h2, 3, bias=false) */
     /* z_ = matmul(h2, m->param.z_weight)  [N, 3] */
     nnrt_sgemm(0, 0, n, 3, 5, 1.0f, h2, 5, m->param.z_weight, 3, 0.0f, z_, 3);
@@ -79,44 +81,46 @@ static void mlp_layers_run_forward(mlp_layers *m) {
     }
 }
 
+/* the epilogue of h1: relu over one block of it, while in cache */
+static void mlp_layers_loss_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
+    struct mlp_layers *const m = ctx;
+    float *const h1 = m->arena + 0;
+    /* epilogue: nn_t5 = add(h1, m->param.h1_bias) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t5 = (h1[i * 8 + j] + m->param.h1_bias[j]);
+            h1[i * 8 + j] = (nn_t5 < 0.0f ? 0.0f : nn_t5);
+        }
+    }
+}
+
+/* the epilogue of h2: tanh over one block of it, while in cache */
+static void mlp_layers_loss_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
+    struct mlp_layers *const m = ctx;
+    float *const h2 = m->arena + 512;
+    /* epilogue: nn_t10 = add(h2, m->param.h2_bias) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t10 = (h2[i * 5 + j] + m->param.h2_bias[j]);
+            h2[i * 5 + j] = nnrt_tanhf(nn_t10);
+        }
+    }
+}
+
 static float mlp_layers_run_loss(mlp_layers *m) {
     const float *const x = m->io.x;
     const int32_t *const y = m->io.y;
-    float *const v3 = m->arena + 0;
-    float *const v5 = m->arena + 512;
     float *const h1 = m->arena + 0;
-    float *const v8 = m->arena + 512;
-    float *const v10 = m->arena + 0;
-    float *const h2 = m->arena + 320;
+    float *const h2 = m->arena + 512;
     float *const z_ = m->arena + 0;
     float *const loss = m->arena + 384;
     const int n = m->n;
     /* mlp_layers.nn:7: h1 = relu(dense(x, 8)) */
-    /* v3 = matmul(x, m->param.h1_weight)  [N, 8] */
-    nnrt_sgemm(0, 0, n, 8, 6, 1.0f, x, 6, m->param.h1_weight, 8, 0.0f, v3, 8);
-    /* v5 = add(v3, m->param.h1_bias)  [N, 8] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 8; i1++) {
-            v5[i0 * 8 + i1] = v3[i0 * 8 + i1] + m->param.h1_bias[i1];
-        }
-    }
-    /* h1 = relu(v5)  [N, 8] */
-    for (long i = 0; i < (long)n * 8; i++) {
-        h1[i] = v5[i] < 0.0f ? 0.0f : v5[i];
-    }
+    /* h1 = matmul(x, m->param.h1_weight)  [N, 8] */
+    nnrt_sgemm_ws(0, 0, n, 8, 6, 1.0f, x, 6, m->param.h1_weight, 8, 0.0f, h1, 8, NULL, mlp_layers_loss_epilogue_3, m);
     /* mlp_layers.nn:8: h2 = tanh(dense(h1, 5, init=he_normal, bias_init=constant(0.1))) */
-    /* v8 = matmul(h1, m->param.h2_weight)  [N, 5] */
-    nnrt_sgemm(0, 0, n, 5, 8, 1.0f, h1, 8, m->param.h2_weight, 5, 0.0f, v8, 5);
-    /* v10 = add(v8, m->param.h2_bias)  [N, 5] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 5; i1++) {
-            v10[i0 * 5 + i1] = v8[i0 * 5 + i1] + m->param.h2_bias[i1];
-        }
-    }
-    /* h2 = tanh(v10)  [N, 5] */
-    for (long i = 0; i < (long)n * 5; i++) {
-        h2[i] = tanhf(v10[i]);
-    }
+    /* h2 = matmul(h1, m->param.h2_weight)  [N, 5] */
+    nnrt_sgemm_ws(0, 0, n, 5, 8, 1.0f, h1, 8, m->param.h2_weight, 5, 0.0f, h2, 5, NULL, mlp_layers_loss_epilogue_8, m);
     /* mlp_layers.nn:9: z = dense(h2, 3, bias=false) */
     /* z_ = matmul(h2, m->param.z_weight)  [N, 3] */
     nnrt_sgemm(0, 0, n, 3, 5, 1.0f, h2, 5, m->param.z_weight, 3, 0.0f, z_, 3);
@@ -137,44 +141,46 @@ static float mlp_layers_run_loss(mlp_layers *m) {
     return loss[0];
 }
 
+/* the epilogue of h1: relu over one block of it, while in cache */
+static void mlp_layers_train_epilogue_16(void *ctx, int i0, int rows, int j0, int cols) {
+    struct mlp_layers *const m = ctx;
+    float *const h1 = m->arena + 0;
+    /* epilogue: nn_t17 = add(h1, m->param.h1_bias) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t17 = (h1[i * 8 + j] + m->param.h1_bias[j]);
+            h1[i * 8 + j] = (nn_t17 < 0.0f ? 0.0f : nn_t17);
+        }
+    }
+}
+
+/* the epilogue of h2: tanh over one block of it, while in cache */
+static void mlp_layers_train_epilogue_19(void *ctx, int i0, int rows, int j0, int cols) {
+    struct mlp_layers *const m = ctx;
+    float *const h2 = m->arena + 512;
+    /* epilogue: nn_t20 = add(h2, m->param.h2_bias) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t20 = (h2[i * 5 + j] + m->param.h2_bias[j]);
+            h2[i * 5 + j] = nnrt_tanhf(nn_t20);
+        }
+    }
+}
+
 static void mlp_layers_run_train(mlp_layers *m) {
     const float *const x = m->io.x;
     const int32_t *const y = m->io.y;
-    float *const v16 = m->arena + 0;
-    float *const v17 = m->arena + 512;
     float *const h1 = m->arena + 0;
-    float *const v19 = m->arena + 512;
-    float *const v20 = m->arena + 832;
     float *const h2 = m->arena + 512;
     float *const z_ = m->arena + 832;
-    float *const loss = m->arena + 1024;
+    float *const loss = m->arena + 1536;
     const int n = m->n;
     /* mlp_layers.nn:7: h1 = relu(dense(x, 8)) */
-    /* v16 = matmul(x, m->param.h1_weight)  [N, 8] */
-    nnrt_sgemm(0, 0, n, 8, 6, 1.0f, x, 6, m->param.h1_weight, 8, 0.0f, v16, 8);
-    /* v17 = add(v16, m->param.h1_bias)  [N, 8] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 8; i1++) {
-            v17[i0 * 8 + i1] = v16[i0 * 8 + i1] + m->param.h1_bias[i1];
-        }
-    }
-    /* h1 = relu(v17)  [N, 8] */
-    for (long i = 0; i < (long)n * 8; i++) {
-        h1[i] = v17[i] < 0.0f ? 0.0f : v17[i];
-    }
+    /* h1 = matmul(x, m->param.h1_weight)  [N, 8] */
+    nnrt_sgemm_ws(0, 0, n, 8, 6, 1.0f, x, 6, m->param.h1_weight, 8, 0.0f, h1, 8, NULL, mlp_layers_train_epilogue_16, m);
     /* mlp_layers.nn:8: h2 = tanh(dense(h1, 5, init=he_normal, bias_init=constant(0.1))) */
-    /* v19 = matmul(h1, m->param.h2_weight)  [N, 5] */
-    nnrt_sgemm(0, 0, n, 5, 8, 1.0f, h1, 8, m->param.h2_weight, 5, 0.0f, v19, 5);
-    /* v20 = add(v19, m->param.h2_bias)  [N, 5] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 5; i1++) {
-            v20[i0 * 5 + i1] = v19[i0 * 5 + i1] + m->param.h2_bias[i1];
-        }
-    }
-    /* h2 = tanh(v20)  [N, 5] */
-    for (long i = 0; i < (long)n * 5; i++) {
-        h2[i] = tanhf(v20[i]);
-    }
+    /* h2 = matmul(h1, m->param.h2_weight)  [N, 5] */
+    nnrt_sgemm_ws(0, 0, n, 5, 8, 1.0f, h1, 8, m->param.h2_weight, 5, 0.0f, h2, 5, NULL, mlp_layers_train_epilogue_19, m);
     /* mlp_layers.nn:9: z = dense(h2, 3, bias=false) */
     /* z_ = matmul(h2, m->param.z_weight)  [N, 3] */
     nnrt_sgemm(0, 0, n, 3, 5, 1.0f, h2, 5, m->param.z_weight, 3, 0.0f, z_, 3);
@@ -195,17 +201,39 @@ static void mlp_layers_run_train(mlp_layers *m) {
     m->loss = loss[0];
 }
 
+/* the epilogue of v27: tanh_grad over one block of it, while in cache */
+static void mlp_layers_backward_epilogue_27(void *ctx, int i0, int rows, int j0, int cols) {
+    struct mlp_layers *const m = ctx;
+    float *const h2 = m->arena + 512;
+    float *const v27 = m->arena + 1024;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            v27[i * 5 + j] = (v27[i * 5 + j] * (1.0f - h2[i * 5 + j] * h2[i * 5 + j]));
+        }
+    }
+}
+
+/* the epilogue of v31: relu_grad over one block of it, while in cache */
+static void mlp_layers_backward_epilogue_31(void *ctx, int i0, int rows, int j0, int cols) {
+    struct mlp_layers *const m = ctx;
+    float *const h1 = m->arena + 0;
+    float *const v31 = m->arena + 512;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            v31[i * 8 + j] = (h1[i * 8 + j] > 0.0f ? v31[i * 8 + j] : 0.0f);
+        }
+    }
+}
+
 static void mlp_layers_run_backward(mlp_layers *m) {
     const float *const x = m->io.x;
     const int32_t *const y = m->io.y;
     float *const h1 = m->arena + 0;
     float *const h2 = m->arena + 512;
     float *const z_ = m->arena + 832;
-    float *const d_z_ = m->arena + 1040;
-    float *const d_h2 = m->arena + 1232;
-    float *const v29 = m->arena + 1552;
-    float *const d_h1 = m->arena + 512;
-    float *const v33 = m->arena + 1040;
+    float *const d_z_ = m->arena + 1344;
+    float *const v27 = m->arena + 1024;
+    float *const v31 = m->arena + 512;
     const int n = m->n;
     /* mlp_layers.nn:12: loss cross_entropy(z, y) */
     /* d_z_ = cross_entropy_grad(z_, y, 1.0f)  [N, 3] */
@@ -222,40 +250,32 @@ static void mlp_layers_run_backward(mlp_layers *m) {
         }
     }
     /* mlp_layers.nn:9: z = dense(h2, 3, bias=false) */
-    /* d_h2 = matmul(d_z_, m->param.z_weight)  [N, 5] */
-    nnrt_sgemm(0, 1, n, 5, 3, 1.0f, d_z_, 3, m->param.z_weight, 3, 0.0f, d_h2, 5);
+    /* v27 = matmul(d_z_, m->param.z_weight)  [N, 5] */
+    nnrt_sgemm_ws(0, 1, n, 5, 3, 1.0f, d_z_, 3, m->param.z_weight, 3, 0.0f, v27, 5, NULL, mlp_layers_backward_epilogue_27, m);
     /* m->grad.z_weight = matmul(h2, d_z_)  [5, 3] */
     nnrt_sgemm(1, 0, 5, 3, n, 1.0f, h2, 5, d_z_, 3, 0.0f, m->grad.z_weight, 3);
     /* mlp_layers.nn:8: h2 = tanh(dense(h1, 5, init=he_normal, bias_init=constant(0.1))) */
-    /* v29 = tanh_grad(h2, d_h2)  [N, 5] */
-    for (long i = 0; i < (long)n * 5; i++) {
-        v29[i] = d_h2[i] * (1.0f - h2[i] * h2[i]);
-    }
-    /* m->grad.h2_bias = sum_to(v29)  [5] */
+    /* m->grad.h2_bias = sum_to(v27)  [5] */
     for (long i = 0; i < 5; i++) m->grad.h2_bias[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 5; i1++) {
-            m->grad.h2_bias[i1] += v29[i0 * 5 + i1];
+            m->grad.h2_bias[i1] += v27[i0 * 5 + i1];
         }
     }
-    /* d_h1 = matmul(v29, m->param.h2_weight)  [N, 8] */
-    nnrt_sgemm(0, 1, n, 8, 5, 1.0f, v29, 5, m->param.h2_weight, 5, 0.0f, d_h1, 8);
-    /* m->grad.h2_weight = matmul(h1, v29)  [8, 5] */
-    nnrt_sgemm(1, 0, 8, 5, n, 1.0f, h1, 8, v29, 5, 0.0f, m->grad.h2_weight, 5);
+    /* v31 = matmul(v27, m->param.h2_weight)  [N, 8] */
+    nnrt_sgemm_ws(0, 1, n, 8, 5, 1.0f, v27, 5, m->param.h2_weight, 5, 0.0f, v31, 8, NULL, mlp_layers_backward_epilogue_31, m);
+    /* m->grad.h2_weight = matmul(h1, v27)  [8, 5] */
+    nnrt_sgemm(1, 0, 8, 5, n, 1.0f, h1, 8, v27, 5, 0.0f, m->grad.h2_weight, 5);
     /* mlp_layers.nn:7: h1 = relu(dense(x, 8)) */
-    /* v33 = relu_grad(h1, d_h1)  [N, 8] */
-    for (long i = 0; i < (long)n * 8; i++) {
-        v33[i] = h1[i] > 0.0f ? d_h1[i] : 0.0f;
-    }
-    /* m->grad.h1_bias = sum_to(v33)  [8] */
+    /* m->grad.h1_bias = sum_to(v31)  [8] */
     for (long i = 0; i < 8; i++) m->grad.h1_bias[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 8; i1++) {
-            m->grad.h1_bias[i1] += v33[i0 * 8 + i1];
+            m->grad.h1_bias[i1] += v31[i0 * 8 + i1];
         }
     }
-    /* m->grad.h1_weight = matmul(x, v33)  [6, 8] */
-    nnrt_sgemm(1, 0, 6, 8, n, 1.0f, x, 6, v33, 8, 0.0f, m->grad.h1_weight, 8);
+    /* m->grad.h1_weight = matmul(x, v31)  [6, 8] */
+    nnrt_sgemm(1, 0, 6, 8, n, 1.0f, x, 6, v31, 8, 0.0f, m->grad.h1_weight, 8);
 }
 
 static void mlp_layers_run_update(mlp_layers *m) {

@@ -19,7 +19,7 @@ extern "C" {
 #define MLP_LAYERS_PARAM_COUNT 5
 #define MLP_LAYERS_PARAM_SCALARS 116
 #define MLP_LAYERS_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
-#define MLP_LAYERS_ARENA_FLOATS 1872 /* activations and scratch, planned by liveness */
+#define MLP_LAYERS_ARENA_FLOATS 1552 /* activations and scratch, planned by liveness */
 #define MLP_LAYERS_ARENA_BYTES (MLP_LAYERS_ARENA_FLOATS * 4)
 
 typedef struct mlp_layers mlp_layers;

@@ -28,18 +28,49 @@ static int multi_io_labels_ok(const int32_t *y, int n, int32_t classes) {
     return 1;
 }
 
+/* the epilogue of h: relu over one block of it, while in cache */
+static void multi_io_forward_epilogue_7(void *ctx, int i0, int rows, int j0, int cols) {
+    struct multi_io *const m = ctx;
+    float *const h = m->arena + 704;
+    /* epilogue: nn_t9 = add(h, m->param.h_bias) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t9 = (h[i * 6 + j] + m->param.h_bias[j]);
+            h[i * 6 + j] = (nn_t9 < 0.0f ? 0.0f : nn_t9);
+        }
+    }
+}
+
+/* the epilogue of scores: add over one block of it, while in cache */
+static void multi_io_forward_epilogue_12(void *ctx, int i0, int rows, int j0, int cols) {
+    struct multi_io *const m = ctx;
+    float *const scores = m->arena + 0;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            scores[i * 4 + j] = (scores[i * 4 + j] + m->param.scores_bias[j]);
+        }
+    }
+}
+
+/* the epilogue of value: add over one block of it, while in cache */
+static void multi_io_forward_epilogue_17(void *ctx, int i0, int rows, int j0, int cols) {
+    struct multi_io *const m = ctx;
+    float *const value = m->arena + 0;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            value[i * 2 + j] = (value[i * 2 + j] + m->param.value_bias[j]);
+        }
+    }
+}
+
 static void multi_io_run_forward(multi_io *m) {
     const float *const img = m->io.img;
     const float *const meta = m->io.meta;
     float *const joint = m->arena + 0;
-    float *const v7 = m->arena + 704;
-    float *const v9 = m->arena + 0;
-    float *const h = m->arena + 384;
-    float *const v12 = m->arena + 0;
-    float *const scores = m->arena + 768;
-    float *const klass = m->arena + 0;
-    float *const v17 = m->arena + 256;
-    float *const value = m->arena + 384;
+    float *const h = m->arena + 704;
+    float *const scores = m->arena + 0;
+    float *const klass = m->arena + 256;
+    float *const value = m->arena + 0;
     const int n = m->n;
     /* multi_io.nn:10: joint = concat(f, meta) */
     /* joint = concat(img, meta)  [N, 11] */
@@ -48,27 +79,11 @@ static void multi_io_run_forward(multi_io *m) {
         for (long j = 0; j < 3; j++) joint[o * 11 + 8 + j] = meta[o * 3 + j];
     }
     /* multi_io.nn:11: h = relu(dense(joint, 6)) */
-    /* v7 = matmul(joint, m->param.h_weight)  [N, 6] */
-    nnrt_sgemm(0, 0, n, 6, 11, 1.0f, joint, 11, m->param.h_weight, 6, 0.0f, v7, 6);
-    /* v9 = add(v7, m->param.h_bias)  [N, 6] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 6; i1++) {
-            v9[i0 * 6 + i1] = v7[i0 * 6 + i1] + m->param.h_bias[i1];
-        }
-    }
-    /* h = relu(v9)  [N, 6] */
-    for (long i = 0; i < (long)n * 6; i++) {
-        h[i] = v9[i] < 0.0f ? 0.0f : v9[i];
-    }
+    /* h = matmul(joint, m->param.h_weight)  [N, 6] */
+    nnrt_sgemm_ws(0, 0, n, 6, 11, 1.0f, joint, 11, m->param.h_weight, 6, 0.0f, h, 6, NULL, multi_io_forward_epilogue_7, m);
     /* multi_io.nn:12: scores = dense(h, 4) */
-    /* v12 = matmul(h, m->param.scores_weight)  [N, 4] */
-    nnrt_sgemm(0, 0, n, 4, 6, 1.0f, h, 6, m->param.scores_weight, 4, 0.0f, v12, 4);
-    /* scores = add(v12, m->param.scores_bias)  [N, 4] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 4; i1++) {
-            scores[i0 * 4 + i1] = v12[i0 * 4 + i1] + m->param.scores_bias[i1];
-        }
-    }
+    /* scores = matmul(h, m->param.scores_weight)  [N, 4] */
+    nnrt_sgemm_ws(0, 0, n, 4, 6, 1.0f, h, 6, m->param.scores_weight, 4, 0.0f, scores, 4, NULL, multi_io_forward_epilogue_12, m);
     /* multi_io.nn:13: output klass = log_softmax(scores) */
     /* klass = log_softmax(scores)  [N, 4] */
     for (long o = 0; o < (long)n; o++) {
@@ -81,12 +96,41 @@ static void multi_io_run_forward(multi_io *m) {
         for (long k = 0; k < 4; k++) klass[base + k] = scores[base + k] - lse;
     }
     /* multi_io.nn:14: output value = dense(h, 2) */
-    /* v17 = matmul(h, m->param.value_weight)  [N, 2] */
-    nnrt_sgemm(0, 0, n, 2, 6, 1.0f, h, 6, m->param.value_weight, 2, 0.0f, v17, 2);
-    /* value = add(v17, m->param.value_bias)  [N, 2] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 2; i1++) {
-            value[i0 * 2 + i1] = v17[i0 * 2 + i1] + m->param.value_bias[i1];
+    /* value = matmul(h, m->param.value_weight)  [N, 2] */
+    nnrt_sgemm_ws(0, 0, n, 2, 6, 1.0f, h, 6, m->param.value_weight, 2, 0.0f, value, 2, NULL, multi_io_forward_epilogue_17, m);
+}
+
+/* the epilogue of h: relu over one block of it, while in cache */
+static void multi_io_loss_epilogue_7(void *ctx, int i0, int rows, int j0, int cols) {
+    struct multi_io *const m = ctx;
+    float *const h = m->arena + 704;
+    /* epilogue: nn_t9 = add(h, m->param.h_bias) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t9 = (h[i * 6 + j] + m->param.h_bias[j]);
+            h[i * 6 + j] = (nn_t9 < 0.0f ? 0.0f : nn_t9);
+        }
+    }
+}
+
+/* the epilogue of scores: add over one block of it, while in cache */
+static void multi_io_loss_epilogue_12(void *ctx, int i0, int rows, int j0, int cols) {
+    struct multi_io *const m = ctx;
+    float *const scores = m->arena + 0;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            scores[i * 4 + j] = (scores[i * 4 + j] + m->param.scores_bias[j]);
+        }
+    }
+}
+
+/* the epilogue of value: add over one block of it, while in cache */
+static void multi_io_loss_epilogue_17(void *ctx, int i0, int rows, int j0, int cols) {
+    struct multi_io *const m = ctx;
+    float *const value = m->arena + 0;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            value[i * 2 + j] = (value[i * 2 + j] + m->param.value_bias[j]);
         }
     }
 }
@@ -97,18 +141,13 @@ static float multi_io_run_loss(multi_io *m) {
     const int32_t *const cls = m->io.cls;
     const float *const val = m->io.val;
     float *const joint = m->arena + 0;
-    float *const v7 = m->arena + 704;
-    float *const v9 = m->arena + 0;
-    float *const h = m->arena + 384;
-    float *const v12 = m->arena + 0;
-    float *const scores = m->arena + 768;
-    float *const klass = m->arena + 0;
-    float *const v17 = m->arena + 256;
-    float *const value = m->arena + 384;
-    float *const v20 = m->arena + 256;
-    float *const v22 = m->arena + 272;
-    float *const v23 = m->arena + 288;
-    float *const loss = m->arena + 272;
+    float *const h = m->arena + 704;
+    float *const scores = m->arena + 0;
+    float *const klass = m->arena + 256;
+    float *const value = m->arena + 0;
+    float *const v20 = m->arena + 128;
+    float *const v22 = m->arena + 144;
+    float *const loss = m->arena + 128;
     const int n = m->n;
     /* multi_io.nn:10: joint = concat(f, meta) */
     /* joint = concat(img, meta)  [N, 11] */
@@ -117,27 +156,11 @@ static float multi_io_run_loss(multi_io *m) {
         for (long j = 0; j < 3; j++) joint[o * 11 + 8 + j] = meta[o * 3 + j];
     }
     /* multi_io.nn:11: h = relu(dense(joint, 6)) */
-    /* v7 = matmul(joint, m->param.h_weight)  [N, 6] */
-    nnrt_sgemm(0, 0, n, 6, 11, 1.0f, joint, 11, m->param.h_weight, 6, 0.0f, v7, 6);
-    /* v9 = add(v7, m->param.h_bias)  [N, 6] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 6; i1++) {
-            v9[i0 * 6 + i1] = v7[i0 * 6 + i1] + m->param.h_bias[i1];
-        }
-    }
-    /* h = relu(v9)  [N, 6] */
-    for (long i = 0; i < (long)n * 6; i++) {
-        h[i] = v9[i] < 0.0f ? 0.0f : v9[i];
-    }
+    /* h = matmul(joint, m->param.h_weight)  [N, 6] */
+    nnrt_sgemm_ws(0, 0, n, 6, 11, 1.0f, joint, 11, m->param.h_weight, 6, 0.0f, h, 6, NULL, multi_io_loss_epilogue_7, m);
     /* multi_io.nn:12: scores = dense(h, 4) */
-    /* v12 = matmul(h, m->param.scores_weight)  [N, 4] */
-    nnrt_sgemm(0, 0, n, 4, 6, 1.0f, h, 6, m->param.scores_weight, 4, 0.0f, v12, 4);
-    /* scores = add(v12, m->param.scores_bias)  [N, 4] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 4; i1++) {
-            scores[i0 * 4 + i1] = v12[i0 * 4 + i1] + m->param.scores_bias[i1];
-        }
-    }
+    /* scores = matmul(h, m->param.scores_weight)  [N, 4] */
+    nnrt_sgemm_ws(0, 0, n, 4, 6, 1.0f, h, 6, m->param.scores_weight, 4, 0.0f, scores, 4, NULL, multi_io_loss_epilogue_12, m);
     /* multi_io.nn:13: output klass = log_softmax(scores) */
     /* klass = log_softmax(scores)  [N, 4] */
     for (long o = 0; o < (long)n; o++) {
@@ -150,14 +173,8 @@ static float multi_io_run_loss(multi_io *m) {
         for (long k = 0; k < 4; k++) klass[base + k] = scores[base + k] - lse;
     }
     /* multi_io.nn:14: output value = dense(h, 2) */
-    /* v17 = matmul(h, m->param.value_weight)  [N, 2] */
-    nnrt_sgemm(0, 0, n, 2, 6, 1.0f, h, 6, m->param.value_weight, 2, 0.0f, v17, 2);
-    /* value = add(v17, m->param.value_bias)  [N, 2] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 2; i1++) {
-            value[i0 * 2 + i1] = v17[i0 * 2 + i1] + m->param.value_bias[i1];
-        }
-    }
+    /* value = matmul(h, m->param.value_weight)  [N, 2] */
+    nnrt_sgemm_ws(0, 0, n, 2, 6, 1.0f, h, 6, m->param.value_weight, 2, 0.0f, value, 2, NULL, multi_io_loss_epilogue_17, m);
     /* multi_io.nn:16: loss nll(klass, cls) + 0.5 * mse(value, val) */
     /* v20 = nll(klass, cls)  [] */
     {
@@ -174,11 +191,46 @@ static float multi_io_run_loss(multi_io *m) {
         }
         v22[0] = acc / ((float)n * 2.0f);
     }
-    /* v23 = mul(0.5f, v22)  [] */
-    v23[0] = 0.5f * v22[0];
-    /* loss = add(v20, v23)  [] */
-    loss[0] = v20[0] + v23[0];
+    /* loss = add(v20, nn_t23)  [] */
+    /* fused: nn_t23 = mul(0.5f, v22) */
+    const float nn_t23 = (0.5f * v22[0]);
+    loss[0] = (v20[0] + nn_t23);
     return loss[0];
+}
+
+/* the epilogue of h: relu over one block of it, while in cache */
+static void multi_io_train_epilogue_27(void *ctx, int i0, int rows, int j0, int cols) {
+    struct multi_io *const m = ctx;
+    float *const h = m->arena + 704;
+    /* epilogue: nn_t28 = add(h, m->param.h_bias) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t28 = (h[i * 6 + j] + m->param.h_bias[j]);
+            h[i * 6 + j] = (nn_t28 < 0.0f ? 0.0f : nn_t28);
+        }
+    }
+}
+
+/* the epilogue of scores: add over one block of it, while in cache */
+static void multi_io_train_epilogue_30(void *ctx, int i0, int rows, int j0, int cols) {
+    struct multi_io *const m = ctx;
+    float *const scores = m->arena + 1088;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            scores[i * 4 + j] = (scores[i * 4 + j] + m->param.scores_bias[j]);
+        }
+    }
+}
+
+/* the epilogue of value: add over one block of it, while in cache */
+static void multi_io_train_epilogue_33(void *ctx, int i0, int rows, int j0, int cols) {
+    struct multi_io *const m = ctx;
+    float *const value = m->arena + 1984;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            value[i * 2 + j] = (value[i * 2 + j] + m->param.value_bias[j]);
+        }
+    }
 }
 
 static void multi_io_run_train(multi_io *m) {
@@ -187,18 +239,13 @@ static void multi_io_run_train(multi_io *m) {
     const int32_t *const cls = m->io.cls;
     const float *const val = m->io.val;
     float *const joint = m->arena + 0;
-    float *const v27 = m->arena + 704;
-    float *const v28 = m->arena + 1088;
     float *const h = m->arena + 704;
-    float *const v30 = m->arena + 1088;
-    float *const scores = m->arena + 1344;
-    float *const klass = m->arena + 1088;
-    float *const v33 = m->arena + 1344;
-    float *const value = m->arena + 1472;
-    float *const v35 = m->arena + 1344;
-    float *const v37 = m->arena + 1360;
-    float *const v38 = m->arena + 1376;
-    float *const loss = m->arena + 1360;
+    float *const scores = m->arena + 1088;
+    float *const klass = m->arena + 1472;
+    float *const value = m->arena + 1984;
+    float *const v35 = m->arena + 2240;
+    float *const v37 = m->arena + 1088;
+    float *const loss = m->arena + 2240;
     const int n = m->n;
     /* multi_io.nn:10: joint = concat(f, meta) */
     /* joint = concat(img, meta)  [N, 11] */
@@ -207,27 +254,11 @@ static void multi_io_run_train(multi_io *m) {
         for (long j = 0; j < 3; j++) joint[o * 11 + 8 + j] = meta[o * 3 + j];
     }
     /* multi_io.nn:11: h = relu(dense(joint, 6)) */
-    /* v27 = matmul(joint, m->param.h_weight)  [N, 6] */
-    nnrt_sgemm(0, 0, n, 6, 11, 1.0f, joint, 11, m->param.h_weight, 6, 0.0f, v27, 6);
-    /* v28 = add(v27, m->param.h_bias)  [N, 6] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 6; i1++) {
-            v28[i0 * 6 + i1] = v27[i0 * 6 + i1] + m->param.h_bias[i1];
-        }
-    }
-    /* h = relu(v28)  [N, 6] */
-    for (long i = 0; i < (long)n * 6; i++) {
-        h[i] = v28[i] < 0.0f ? 0.0f : v28[i];
-    }
+    /* h = matmul(joint, m->param.h_weight)  [N, 6] */
+    nnrt_sgemm_ws(0, 0, n, 6, 11, 1.0f, joint, 11, m->param.h_weight, 6, 0.0f, h, 6, NULL, multi_io_train_epilogue_27, m);
     /* multi_io.nn:12: scores = dense(h, 4) */
-    /* v30 = matmul(h, m->param.scores_weight)  [N, 4] */
-    nnrt_sgemm(0, 0, n, 4, 6, 1.0f, h, 6, m->param.scores_weight, 4, 0.0f, v30, 4);
-    /* scores = add(v30, m->param.scores_bias)  [N, 4] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 4; i1++) {
-            scores[i0 * 4 + i1] = v30[i0 * 4 + i1] + m->param.scores_bias[i1];
-        }
-    }
+    /* scores = matmul(h, m->param.scores_weight)  [N, 4] */
+    nnrt_sgemm_ws(0, 0, n, 4, 6, 1.0f, h, 6, m->param.scores_weight, 4, 0.0f, scores, 4, NULL, multi_io_train_epilogue_30, m);
     /* multi_io.nn:13: output klass = log_softmax(scores) */
     /* klass = log_softmax(scores)  [N, 4] */
     for (long o = 0; o < (long)n; o++) {
@@ -240,14 +271,8 @@ static void multi_io_run_train(multi_io *m) {
         for (long k = 0; k < 4; k++) klass[base + k] = scores[base + k] - lse;
     }
     /* multi_io.nn:14: output value = dense(h, 2) */
-    /* v33 = matmul(h, m->param.value_weight)  [N, 2] */
-    nnrt_sgemm(0, 0, n, 2, 6, 1.0f, h, 6, m->param.value_weight, 2, 0.0f, v33, 2);
-    /* value = add(v33, m->param.value_bias)  [N, 2] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 2; i1++) {
-            value[i0 * 2 + i1] = v33[i0 * 2 + i1] + m->param.value_bias[i1];
-        }
-    }
+    /* value = matmul(h, m->param.value_weight)  [N, 2] */
+    nnrt_sgemm_ws(0, 0, n, 2, 6, 1.0f, h, 6, m->param.value_weight, 2, 0.0f, value, 2, NULL, multi_io_train_epilogue_33, m);
     /* multi_io.nn:16: loss nll(klass, cls) + 0.5 * mse(value, val) */
     /* v35 = nll(klass, cls)  [] */
     {
@@ -264,11 +289,26 @@ static void multi_io_run_train(multi_io *m) {
         }
         v37[0] = acc / ((float)n * 2.0f);
     }
-    /* v38 = mul(0.5f, v37)  [] */
-    v38[0] = 0.5f * v37[0];
-    /* loss = add(v35, v38)  [] */
-    loss[0] = v35[0] + v38[0];
+    /* loss = add(v35, nn_t38)  [] */
+    /* fused: nn_t38 = mul(0.5f, v37) */
+    const float nn_t38 = (0.5f * v37[0]);
+    loss[0] = (v35[0] + nn_t38);
     m->loss = loss[0];
+}
+
+/* the epilogue of v49: relu_grad over one block of it, while in cache */
+static void multi_io_backward_epilogue_49(void *ctx, int i0, int rows, int j0, int cols) {
+    struct multi_io *const m = ctx;
+    float *const h = m->arena + 704;
+    float *const d_h = m->arena + 1088;
+    float *const v49 = m->arena + 1472;
+    /* epilogue: nn_t50 = add(d_h, v49) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t50 = (d_h[i * 6 + j] + v49[i * 6 + j]);
+            v49[i * 6 + j] = (h[i * 6 + j] > 0.0f ? nn_t50 : 0.0f);
+        }
+    }
 }
 
 static void multi_io_run_backward(multi_io *m) {
@@ -276,15 +316,13 @@ static void multi_io_run_backward(multi_io *m) {
     const float *const val = m->io.val;
     float *const joint = m->arena + 0;
     float *const h = m->arena + 704;
-    float *const klass = m->arena + 1088;
-    float *const value = m->arena + 1472;
-    float *const d_value = m->arena + 1600;
+    float *const klass = m->arena + 1472;
+    float *const value = m->arena + 1984;
+    float *const d_value = m->arena + 1984;
     float *const d_klass = m->arena + 1728;
-    float *const d_h = m->arena + 1984;
-    float *const d_scores = m->arena + 1376;
-    float *const v49 = m->arena + 2368;
-    float *const d_h_50 = m->arena + 2752;
-    float *const v52 = m->arena + 1376;
+    float *const d_h = m->arena + 1088;
+    float *const d_scores = m->arena + 1984;
+    float *const v49 = m->arena + 1472;
     const int n = m->n;
     /* multi_io.nn:16: loss nll(klass, cls) + 0.5 * mse(value, val) */
     /* d_value = mse_grad(value, val, 0.5f)  [N, 2] */
@@ -323,29 +361,19 @@ static void multi_io_run_backward(multi_io *m) {
         }
     }
     /* v49 = matmul(d_scores, m->param.scores_weight)  [N, 6] */
-    nnrt_sgemm(0, 1, n, 6, 4, 1.0f, d_scores, 4, m->param.scores_weight, 4, 0.0f, v49, 6);
-    /* multi_io.nn:11: h = relu(dense(joint, 6)) */
-    /* d_h_50 = add(d_h, v49)  [N, 6] */
-    for (long i = 0; i < (long)n * 6; i++) {
-        d_h_50[i] = d_h[i] + v49[i];
-    }
-    /* multi_io.nn:12: scores = dense(h, 4) */
+    nnrt_sgemm_ws(0, 1, n, 6, 4, 1.0f, d_scores, 4, m->param.scores_weight, 4, 0.0f, v49, 6, NULL, multi_io_backward_epilogue_49, m);
     /* m->grad.scores_weight = matmul(h, d_scores)  [6, 4] */
     nnrt_sgemm(1, 0, 6, 4, n, 1.0f, h, 6, d_scores, 4, 0.0f, m->grad.scores_weight, 4);
     /* multi_io.nn:11: h = relu(dense(joint, 6)) */
-    /* v52 = relu_grad(h, d_h_50)  [N, 6] */
-    for (long i = 0; i < (long)n * 6; i++) {
-        v52[i] = h[i] > 0.0f ? d_h_50[i] : 0.0f;
-    }
-    /* m->grad.h_bias = sum_to(v52)  [6] */
+    /* m->grad.h_bias = sum_to(v49)  [6] */
     for (long i = 0; i < 6; i++) m->grad.h_bias[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 6; i1++) {
-            m->grad.h_bias[i1] += v52[i0 * 6 + i1];
+            m->grad.h_bias[i1] += v49[i0 * 6 + i1];
         }
     }
-    /* m->grad.h_weight = matmul(joint, v52)  [11, 6] */
-    nnrt_sgemm(1, 0, 11, 6, n, 1.0f, joint, 11, v52, 6, 0.0f, m->grad.h_weight, 6);
+    /* m->grad.h_weight = matmul(joint, v49)  [11, 6] */
+    nnrt_sgemm(1, 0, 11, 6, n, 1.0f, joint, 11, v49, 6, 0.0f, m->grad.h_weight, 6);
 }
 
 static void multi_io_run_update(multi_io *m) {
@@ -499,11 +527,11 @@ void multi_io_forward(multi_io *m, const float *img, const float *meta, int n) {
 }
 
 const float *multi_io_output_klass(const multi_io *m) {
-    return m->arena + 0;
+    return m->arena + 256;
 }
 
 const float *multi_io_output_value(const multi_io *m) {
-    return m->arena + 384;
+    return m->arena + 0;
 }
 
 /* A step: forward, backward and, when loss and gradients are finite, update. */

@@ -22,7 +22,7 @@ extern "C" {
 #define MULTI_IO_PARAM_COUNT 6
 #define MULTI_IO_PARAM_SCALARS 114
 #define MULTI_IO_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
-#define MULTI_IO_ARENA_FLOATS 3136 /* activations and scratch, planned by liveness */
+#define MULTI_IO_ARENA_FLOATS 2256 /* activations and scratch, planned by liveness */
 #define MULTI_IO_ARENA_BYTES (MULTI_IO_ARENA_FLOATS * 4)
 
 typedef struct multi_io multi_io;

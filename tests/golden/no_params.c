@@ -8,21 +8,17 @@
 static void no_params_run_forward(no_params *m) {
     const float *const a = m->io.a;
     const float *const b_ = m->io.b_;
-    float *const d_ = m->arena + 0;
-    float *const v3 = m->arena + 192;
-    float *const v4 = m->arena + 0;
-    float *const dist = m->arena + 64;
-    float *const both = m->arena + 128;
+    float *const v3 = m->arena + 0;
+    float *const v4 = m->arena + 384;
+    float *const dist = m->arena + 384;
+    float *const both = m->arena + 0;
     const int n = m->n;
-    /* no_params.nn:7: d = a - b */
-    /* d_ = sub(a, b_)  [N, 3] */
-    for (long i = 0; i < (long)n * 3; i++) {
-        d_[i] = a[i] - b_[i];
-    }
     /* no_params.nn:8: output dist = sqrt(sum(d * d, -1)) */
-    /* v3 = mul(d_, d_)  [N, 3] */
+    /* v3 = mul(nn_t2, nn_t2)  [N, 3] */
+    /* fused: nn_t2 = sub(a, b_) */
     for (long i = 0; i < (long)n * 3; i++) {
-        v3[i] = d_[i] * d_[i];
+        const float nn_t2 = (a[i] - b_[i]);
+        v3[i] = (nn_t2 * nn_t2);
     }
     /* v4 = sum_axis(v3)  [N] */
     for (long o = 0; o < (long)n; o++) {
@@ -88,11 +84,11 @@ void no_params_forward(no_params *m, const float *a, const float *b_, int n) {
 }
 
 const float *no_params_output_dist(const no_params *m) {
-    return m->arena + 64;
+    return m->arena + 384;
 }
 
 const float *no_params_output_both(const no_params *m) {
-    return m->arena + 128;
+    return m->arena + 0;
 }
 
 /* Weight files: C-API.md's format, written atomically, validated before loading. */

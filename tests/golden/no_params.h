@@ -20,7 +20,7 @@ extern "C" {
 #define NO_PARAMS_PARAM_COUNT 0
 #define NO_PARAMS_PARAM_SCALARS 0
 #define NO_PARAMS_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
-#define NO_PARAMS_ARENA_FLOATS 512 /* activations and scratch, planned by liveness */
+#define NO_PARAMS_ARENA_FLOATS 448 /* activations and scratch, planned by liveness */
 #define NO_PARAMS_ARENA_BYTES (NO_PARAMS_ARENA_FLOATS * 4)
 
 typedef struct no_params no_params;

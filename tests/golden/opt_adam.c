@@ -18,66 +18,80 @@ static const struct opt_adam_tensor {
     {"y.bias", 1, {1, 0, 0, 0}, 1, offsetof(opt_adam, param.y_bias), offsetof(opt_adam, grad.y_bias)},
 };
 
-static void opt_adam_run_forward(opt_adam *m) {
-    const float *const x = m->io.x;
-    float *const v3 = m->arena + 0;
-    float *const v5 = m->arena + 384;
+/* the epilogue of h: elu over one block of it, while in cache */
+static void opt_adam_forward_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
+    struct opt_adam *const m = ctx;
     float *const h = m->arena + 0;
-    float *const v8 = m->arena + 384;
-    float *const y = m->arena + 0;
-    const int n = m->n;
-    /* opt_adam.nn:7: h = elu(dense(x, 6), alpha=0.5) */
-    /* v3 = matmul(x, m->param.h_weight)  [N, 6] */
-    nnrt_sgemm(0, 0, n, 6, 4, 1.0f, x, 4, m->param.h_weight, 6, 0.0f, v3, 6);
-    /* v5 = add(v3, m->param.h_bias)  [N, 6] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 6; i1++) {
-            v5[i0 * 6 + i1] = v3[i0 * 6 + i1] + m->param.h_bias[i1];
+    /* epilogue: nn_t5 = add(h, m->param.h_bias) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t5 = (h[i * 6 + j] + m->param.h_bias[j]);
+            h[i * 6 + j] = (nn_t5 > 0.0f ? nn_t5 : 0.5f * expm1f(nn_t5));
         }
     }
-    /* h = elu(v5)  [N, 6] */
-    for (long i = 0; i < (long)n * 6; i++) {
-        h[i] = v5[i] > 0.0f ? v5[i] : 0.5f * expm1f(v5[i]);
+}
+
+/* the epilogue of y: add over one block of it, while in cache */
+static void opt_adam_forward_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
+    struct opt_adam *const m = ctx;
+    float *const y = m->arena + 384;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            y[i * 1 + j] = (y[i * 1 + j] + m->param.y_bias[j]);
+        }
     }
+}
+
+static void opt_adam_run_forward(opt_adam *m) {
+    const float *const x = m->io.x;
+    float *const h = m->arena + 0;
+    float *const y = m->arena + 384;
+    const int n = m->n;
+    /* opt_adam.nn:7: h = elu(dense(x, 6), alpha=0.5) */
+    /* h = matmul(x, m->param.h_weight)  [N, 6] */
+    nnrt_sgemm_ws(0, 0, n, 6, 4, 1.0f, x, 4, m->param.h_weight, 6, 0.0f, h, 6, NULL, opt_adam_forward_epilogue_3, m);
     /* opt_adam.nn:8: output y = dense(h, 1) */
-    /* v8 = matmul(h, m->param.y_weight)  [N, 1] */
-    nnrt_sgemm(0, 0, n, 1, 6, 1.0f, h, 6, m->param.y_weight, 1, 0.0f, v8, 1);
-    /* y = add(v8, m->param.y_bias)  [N, 1] */
-    for (long i = 0; i < (long)n; i++) {
-        y[i] = v8[i] + m->param.y_bias[0];
+    /* y = matmul(h, m->param.y_weight)  [N, 1] */
+    nnrt_sgemm_ws(0, 0, n, 1, 6, 1.0f, h, 6, m->param.y_weight, 1, 0.0f, y, 1, NULL, opt_adam_forward_epilogue_8, m);
+}
+
+/* the epilogue of h: elu over one block of it, while in cache */
+static void opt_adam_loss_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
+    struct opt_adam *const m = ctx;
+    float *const h = m->arena + 0;
+    /* epilogue: nn_t5 = add(h, m->param.h_bias) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t5 = (h[i * 6 + j] + m->param.h_bias[j]);
+            h[i * 6 + j] = (nn_t5 > 0.0f ? nn_t5 : 0.5f * expm1f(nn_t5));
+        }
+    }
+}
+
+/* the epilogue of y: add over one block of it, while in cache */
+static void opt_adam_loss_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
+    struct opt_adam *const m = ctx;
+    float *const y = m->arena + 384;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            y[i * 1 + j] = (y[i * 1 + j] + m->param.y_bias[j]);
+        }
     }
 }
 
 static float opt_adam_run_loss(opt_adam *m) {
     const float *const x = m->io.x;
     const float *const t_ = m->io.t_;
-    float *const v3 = m->arena + 0;
-    float *const v5 = m->arena + 384;
     float *const h = m->arena + 0;
-    float *const v8 = m->arena + 384;
-    float *const y = m->arena + 0;
-    float *const loss = m->arena + 64;
+    float *const y = m->arena + 384;
+    float *const loss = m->arena + 0;
     const int n = m->n;
     /* opt_adam.nn:7: h = elu(dense(x, 6), alpha=0.5) */
-    /* v3 = matmul(x, m->param.h_weight)  [N, 6] */
-    nnrt_sgemm(0, 0, n, 6, 4, 1.0f, x, 4, m->param.h_weight, 6, 0.0f, v3, 6);
-    /* v5 = add(v3, m->param.h_bias)  [N, 6] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 6; i1++) {
-            v5[i0 * 6 + i1] = v3[i0 * 6 + i1] + m->param.h_bias[i1];
-        }
-    }
-    /* h = elu(v5)  [N, 6] */
-    for (long i = 0; i < (long)n * 6; i++) {
-        h[i] = v5[i] > 0.0f ? v5[i] : 0.5f * expm1f(v5[i]);
-    }
+    /* h = matmul(x, m->param.h_weight)  [N, 6] */
+    nnrt_sgemm_ws(0, 0, n, 6, 4, 1.0f, x, 4, m->param.h_weight, 6, 0.0f, h, 6, NULL, opt_adam_loss_epilogue_3, m);
     /* opt_adam.nn:8: output y = dense(h, 1) */
-    /* v8 = matmul(h, m->param.y_weight)  [N, 1] */
-    nnrt_sgemm(0, 0, n, 1, 6, 1.0f, h, 6, m->param.y_weight, 1, 0.0f, v8, 1);
-    /* y = add(v8, m->param.y_bias)  [N, 1] */
-    for (long i = 0; i < (long)n; i++) {
-        y[i] = v8[i] + m->param.y_bias[0];
-    }
+    /* y = matmul(h, m->param.y_weight)  [N, 1] */
+    nnrt_sgemm_ws(0, 0, n, 1, 6, 1.0f, h, 6, m->param.y_weight, 1, 0.0f, y, 1, NULL, opt_adam_loss_epilogue_8, m);
     /* opt_adam.nn:10: loss huber(y, t, delta=0.5) */
     /* loss = huber(y, t_)  [] */
     {
@@ -91,36 +105,46 @@ static float opt_adam_run_loss(opt_adam *m) {
     return loss[0];
 }
 
+/* the epilogue of v12: add over one block of it, while in cache */
+static void opt_adam_train_epilogue_12(void *ctx, int i0, int rows, int j0, int cols) {
+    struct opt_adam *const m = ctx;
+    float *const v12 = m->arena + 0;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            v12[i * 6 + j] = (v12[i * 6 + j] + m->param.h_bias[j]);
+        }
+    }
+}
+
+/* the epilogue of y: add over one block of it, while in cache */
+static void opt_adam_train_epilogue_15(void *ctx, int i0, int rows, int j0, int cols) {
+    struct opt_adam *const m = ctx;
+    float *const y = m->arena + 1152;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            y[i * 1 + j] = (y[i * 1 + j] + m->param.y_bias[j]);
+        }
+    }
+}
+
 static void opt_adam_run_train(opt_adam *m) {
     const float *const x = m->io.x;
     const float *const t_ = m->io.t_;
     float *const v12 = m->arena + 0;
-    float *const v13 = m->arena + 384;
-    float *const h = m->arena + 0;
-    float *const v15 = m->arena + 768;
-    float *const y = m->arena + 832;
-    float *const loss = m->arena + 768;
+    float *const h = m->arena + 384;
+    float *const y = m->arena + 1152;
+    float *const loss = m->arena + 1216;
     const int n = m->n;
     /* opt_adam.nn:7: h = elu(dense(x, 6), alpha=0.5) */
     /* v12 = matmul(x, m->param.h_weight)  [N, 6] */
-    nnrt_sgemm(0, 0, n, 6, 4, 1.0f, x, 4, m->param.h_weight, 6, 0.0f, v12, 6);
-    /* v13 = add(v12, m->param.h_bias)  [N, 6] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 6; i1++) {
-            v13[i0 * 6 + i1] = v12[i0 * 6 + i1] + m->param.h_bias[i1];
-        }
-    }
-    /* h = elu(v13)  [N, 6] */
+    nnrt_sgemm_ws(0, 0, n, 6, 4, 1.0f, x, 4, m->param.h_weight, 6, 0.0f, v12, 6, NULL, opt_adam_train_epilogue_12, m);
+    /* h = elu(v12)  [N, 6] */
     for (long i = 0; i < (long)n * 6; i++) {
-        h[i] = v13[i] > 0.0f ? v13[i] : 0.5f * expm1f(v13[i]);
+        h[i] = v12[i] > 0.0f ? v12[i] : 0.5f * expm1f(v12[i]);
     }
     /* opt_adam.nn:8: output y = dense(h, 1) */
-    /* v15 = matmul(h, m->param.y_weight)  [N, 1] */
-    nnrt_sgemm(0, 0, n, 1, 6, 1.0f, h, 6, m->param.y_weight, 1, 0.0f, v15, 1);
-    /* y = add(v15, m->param.y_bias)  [N, 1] */
-    for (long i = 0; i < (long)n; i++) {
-        y[i] = v15[i] + m->param.y_bias[0];
-    }
+    /* y = matmul(h, m->param.y_weight)  [N, 1] */
+    nnrt_sgemm_ws(0, 0, n, 1, 6, 1.0f, h, 6, m->param.y_weight, 1, 0.0f, y, 1, NULL, opt_adam_train_epilogue_15, m);
     /* opt_adam.nn:10: loss huber(y, t, delta=0.5) */
     /* loss = huber(y, t_)  [] */
     {
@@ -134,15 +158,25 @@ static void opt_adam_run_train(opt_adam *m) {
     m->loss = loss[0];
 }
 
+/* the epilogue of v21: elu_grad over one block of it, while in cache */
+static void opt_adam_backward_epilogue_21(void *ctx, int i0, int rows, int j0, int cols) {
+    struct opt_adam *const m = ctx;
+    float *const v12 = m->arena + 0;
+    float *const v21 = m->arena + 768;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            v21[i * 6 + j] = (v12[i * 6 + j] > 0.0f ? v21[i * 6 + j] : v21[i * 6 + j] * 0.5f * expf(v12[i * 6 + j]));
+        }
+    }
+}
+
 static void opt_adam_run_backward(opt_adam *m) {
     const float *const x = m->io.x;
     const float *const t_ = m->io.t_;
-    float *const v13 = m->arena + 384;
-    float *const h = m->arena + 0;
-    float *const y = m->arena + 832;
-    float *const d_y = m->arena + 896;
-    float *const d_h = m->arena + 960;
-    float *const v23 = m->arena + 0;
+    float *const h = m->arena + 384;
+    float *const y = m->arena + 1152;
+    float *const d_y = m->arena + 1152;
+    float *const v21 = m->arena + 768;
     const int n = m->n;
     /* opt_adam.nn:10: loss huber(y, t, delta=0.5) */
     /* d_y = huber_grad(y, t_, 1.0f)  [N, 1] */
@@ -155,24 +189,20 @@ static void opt_adam_run_backward(opt_adam *m) {
     for (long i = 0; i < (long)n; i++) {
         m->grad.y_bias[0] += d_y[i];
     }
-    /* d_h = matmul(d_y, m->param.y_weight)  [N, 6] */
-    nnrt_sgemm(0, 1, n, 6, 1, 1.0f, d_y, 1, m->param.y_weight, 1, 0.0f, d_h, 6);
+    /* v21 = matmul(d_y, m->param.y_weight)  [N, 6] */
+    nnrt_sgemm_ws(0, 1, n, 6, 1, 1.0f, d_y, 1, m->param.y_weight, 1, 0.0f, v21, 6, NULL, opt_adam_backward_epilogue_21, m);
     /* m->grad.y_weight = matmul(h, d_y)  [6, 1] */
     nnrt_sgemm(1, 0, 6, 1, n, 1.0f, h, 6, d_y, 1, 0.0f, m->grad.y_weight, 1);
     /* opt_adam.nn:7: h = elu(dense(x, 6), alpha=0.5) */
-    /* v23 = elu_grad(v13, d_h)  [N, 6] */
-    for (long i = 0; i < (long)n * 6; i++) {
-        v23[i] = v13[i] > 0.0f ? d_h[i] : d_h[i] * 0.5f * expf(v13[i]);
-    }
-    /* m->grad.h_bias = sum_to(v23)  [6] */
+    /* m->grad.h_bias = sum_to(v21)  [6] */
     for (long i = 0; i < 6; i++) m->grad.h_bias[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 6; i1++) {
-            m->grad.h_bias[i1] += v23[i0 * 6 + i1];
+            m->grad.h_bias[i1] += v21[i0 * 6 + i1];
         }
     }
-    /* m->grad.h_weight = matmul(x, v23)  [4, 6] */
-    nnrt_sgemm(1, 0, 4, 6, n, 1.0f, x, 4, v23, 6, 0.0f, m->grad.h_weight, 6);
+    /* m->grad.h_weight = matmul(x, v21)  [4, 6] */
+    nnrt_sgemm(1, 0, 4, 6, n, 1.0f, x, 4, v21, 6, 0.0f, m->grad.h_weight, 6);
 }
 
 static void opt_adam_run_update(opt_adam *m) {
@@ -303,7 +333,7 @@ void opt_adam_forward(opt_adam *m, const float *x, int n) {
 }
 
 const float *opt_adam_output_y(const opt_adam *m) {
-    return m->arena + 0;
+    return m->arena + 384;
 }
 
 /* A step: forward, backward and, when loss and gradients are finite, update. */

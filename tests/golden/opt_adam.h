@@ -19,7 +19,7 @@ extern "C" {
 #define OPT_ADAM_PARAM_COUNT 4
 #define OPT_ADAM_PARAM_SCALARS 37
 #define OPT_ADAM_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
-#define OPT_ADAM_ARENA_FLOATS 1344 /* activations and scratch, planned by liveness */
+#define OPT_ADAM_ARENA_FLOATS 1232 /* activations and scratch, planned by liveness */
 #define OPT_ADAM_ARENA_BYTES (OPT_ADAM_ARENA_FLOATS * 4)
 
 typedef struct opt_adam opt_adam;

@@ -18,35 +18,42 @@ static const struct opt_sgd_momentum_tensor {
     {"z.bias", 1, {1, 0, 0, 0}, 1, offsetof(opt_sgd_momentum, param.z_bias), offsetof(opt_sgd_momentum, grad.z_bias)},
 };
 
-static void opt_sgd_momentum_run_forward(opt_sgd_momentum *m) {
-    const float *const x = m->io.x;
-    float *const v3 = m->arena + 0;
-    float *const v5 = m->arena + 256;
+/* the epilogue of h: leaky_relu over one block of it, while in cache */
+static void opt_sgd_momentum_forward_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
+    struct opt_sgd_momentum *const m = ctx;
     float *const h = m->arena + 0;
-    float *const v8 = m->arena + 256;
-    float *const z_ = m->arena + 0;
-    float *const p_ = m->arena + 64;
-    const int n = m->n;
-    /* opt_sgd_momentum.nn:7: h = leaky_relu(dense(x, 4, init=uniform(-1, 1)), alpha=0.1) */
-    /* v3 = matmul(x, m->param.h_weight)  [N, 4] */
-    nnrt_sgemm(0, 0, n, 4, 2, 1.0f, x, 2, m->param.h_weight, 4, 0.0f, v3, 4);
-    /* v5 = add(v3, m->param.h_bias)  [N, 4] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 4; i1++) {
-            v5[i0 * 4 + i1] = v3[i0 * 4 + i1] + m->param.h_bias[i1];
+    /* epilogue: nn_t5 = add(h, m->param.h_bias) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t5 = (h[i * 4 + j] + m->param.h_bias[j]);
+            h[i * 4 + j] = (nn_t5 > 0.0f ? nn_t5 : 0.1f * nn_t5);
         }
     }
-    /* h = leaky_relu(v5)  [N, 4] */
-    for (long i = 0; i < (long)n * 4; i++) {
-        h[i] = v5[i] > 0.0f ? v5[i] : 0.1f * v5[i];
+}
+
+/* the epilogue of z_: add over one block of it, while in cache */
+static void opt_sgd_momentum_forward_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
+    struct opt_sgd_momentum *const m = ctx;
+    float *const z_ = m->arena + 256;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            z_[i * 1 + j] = (z_[i * 1 + j] + m->param.z_bias[j]);
+        }
     }
+}
+
+static void opt_sgd_momentum_run_forward(opt_sgd_momentum *m) {
+    const float *const x = m->io.x;
+    float *const h = m->arena + 0;
+    float *const z_ = m->arena + 256;
+    float *const p_ = m->arena + 0;
+    const int n = m->n;
+    /* opt_sgd_momentum.nn:7: h = leaky_relu(dense(x, 4, init=uniform(-1, 1)), alpha=0.1) */
+    /* h = matmul(x, m->param.h_weight)  [N, 4] */
+    nnrt_sgemm_ws(0, 0, n, 4, 2, 1.0f, x, 2, m->param.h_weight, 4, 0.0f, h, 4, NULL, opt_sgd_momentum_forward_epilogue_3, m);
     /* opt_sgd_momentum.nn:8: z = dense(h, 1) */
-    /* v8 = matmul(h, m->param.z_weight)  [N, 1] */
-    nnrt_sgemm(0, 0, n, 1, 4, 1.0f, h, 4, m->param.z_weight, 1, 0.0f, v8, 1);
-    /* z_ = add(v8, m->param.z_bias)  [N, 1] */
-    for (long i = 0; i < (long)n; i++) {
-        z_[i] = v8[i] + m->param.z_bias[0];
-    }
+    /* z_ = matmul(h, m->param.z_weight)  [N, 1] */
+    nnrt_sgemm_ws(0, 0, n, 1, 4, 1.0f, h, 4, m->param.z_weight, 1, 0.0f, z_, 1, NULL, opt_sgd_momentum_forward_epilogue_8, m);
     /* opt_sgd_momentum.nn:9: output p = sigmoid(z) */
     /* p_ = sigmoid(z_)  [N, 1] */
     for (long i = 0; i < (long)n; i++) {
@@ -54,36 +61,43 @@ static void opt_sgd_momentum_run_forward(opt_sgd_momentum *m) {
     }
 }
 
+/* the epilogue of h: leaky_relu over one block of it, while in cache */
+static void opt_sgd_momentum_loss_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
+    struct opt_sgd_momentum *const m = ctx;
+    float *const h = m->arena + 0;
+    /* epilogue: nn_t5 = add(h, m->param.h_bias) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t5 = (h[i * 4 + j] + m->param.h_bias[j]);
+            h[i * 4 + j] = (nn_t5 > 0.0f ? nn_t5 : 0.1f * nn_t5);
+        }
+    }
+}
+
+/* the epilogue of z_: add over one block of it, while in cache */
+static void opt_sgd_momentum_loss_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
+    struct opt_sgd_momentum *const m = ctx;
+    float *const z_ = m->arena + 256;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            z_[i * 1 + j] = (z_[i * 1 + j] + m->param.z_bias[j]);
+        }
+    }
+}
+
 static float opt_sgd_momentum_run_loss(opt_sgd_momentum *m) {
     const float *const x = m->io.x;
     const float *const t_ = m->io.t_;
-    float *const v3 = m->arena + 0;
-    float *const v5 = m->arena + 256;
     float *const h = m->arena + 0;
-    float *const v8 = m->arena + 256;
-    float *const z_ = m->arena + 0;
-    float *const loss = m->arena + 128;
+    float *const z_ = m->arena + 256;
+    float *const loss = m->arena + 64;
     const int n = m->n;
     /* opt_sgd_momentum.nn:7: h = leaky_relu(dense(x, 4, init=uniform(-1, 1)), alpha=0.1) */
-    /* v3 = matmul(x, m->param.h_weight)  [N, 4] */
-    nnrt_sgemm(0, 0, n, 4, 2, 1.0f, x, 2, m->param.h_weight, 4, 0.0f, v3, 4);
-    /* v5 = add(v3, m->param.h_bias)  [N, 4] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 4; i1++) {
-            v5[i0 * 4 + i1] = v3[i0 * 4 + i1] + m->param.h_bias[i1];
-        }
-    }
-    /* h = leaky_relu(v5)  [N, 4] */
-    for (long i = 0; i < (long)n * 4; i++) {
-        h[i] = v5[i] > 0.0f ? v5[i] : 0.1f * v5[i];
-    }
+    /* h = matmul(x, m->param.h_weight)  [N, 4] */
+    nnrt_sgemm_ws(0, 0, n, 4, 2, 1.0f, x, 2, m->param.h_weight, 4, 0.0f, h, 4, NULL, opt_sgd_momentum_loss_epilogue_3, m);
     /* opt_sgd_momentum.nn:8: z = dense(h, 1) */
-    /* v8 = matmul(h, m->param.z_weight)  [N, 1] */
-    nnrt_sgemm(0, 0, n, 1, 4, 1.0f, h, 4, m->param.z_weight, 1, 0.0f, v8, 1);
-    /* z_ = add(v8, m->param.z_bias)  [N, 1] */
-    for (long i = 0; i < (long)n; i++) {
-        z_[i] = v8[i] + m->param.z_bias[0];
-    }
+    /* z_ = matmul(h, m->param.z_weight)  [N, 1] */
+    nnrt_sgemm_ws(0, 0, n, 1, 4, 1.0f, h, 4, m->param.z_weight, 1, 0.0f, z_, 1, NULL, opt_sgd_momentum_loss_epilogue_8, m);
     /* opt_sgd_momentum.nn:11: loss bce_logits(z, t) */
     /* loss = bce_logits(z_, t_)  [] */
     {
@@ -97,36 +111,46 @@ static float opt_sgd_momentum_run_loss(opt_sgd_momentum *m) {
     return loss[0];
 }
 
+/* the epilogue of v13: add over one block of it, while in cache */
+static void opt_sgd_momentum_train_epilogue_13(void *ctx, int i0, int rows, int j0, int cols) {
+    struct opt_sgd_momentum *const m = ctx;
+    float *const v13 = m->arena + 0;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            v13[i * 4 + j] = (v13[i * 4 + j] + m->param.h_bias[j]);
+        }
+    }
+}
+
+/* the epilogue of z_: add over one block of it, while in cache */
+static void opt_sgd_momentum_train_epilogue_16(void *ctx, int i0, int rows, int j0, int cols) {
+    struct opt_sgd_momentum *const m = ctx;
+    float *const z_ = m->arena + 768;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            z_[i * 1 + j] = (z_[i * 1 + j] + m->param.z_bias[j]);
+        }
+    }
+}
+
 static void opt_sgd_momentum_run_train(opt_sgd_momentum *m) {
     const float *const x = m->io.x;
     const float *const t_ = m->io.t_;
     float *const v13 = m->arena + 0;
-    float *const v14 = m->arena + 256;
-    float *const h = m->arena + 0;
-    float *const v16 = m->arena + 512;
-    float *const z_ = m->arena + 576;
-    float *const loss = m->arena + 512;
+    float *const h = m->arena + 256;
+    float *const z_ = m->arena + 768;
+    float *const loss = m->arena + 832;
     const int n = m->n;
     /* opt_sgd_momentum.nn:7: h = leaky_relu(dense(x, 4, init=uniform(-1, 1)), alpha=0.1) */
     /* v13 = matmul(x, m->param.h_weight)  [N, 4] */
-    nnrt_sgemm(0, 0, n, 4, 2, 1.0f, x, 2, m->param.h_weight, 4, 0.0f, v13, 4);
-    /* v14 = add(v13, m->param.h_bias)  [N, 4] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 4; i1++) {
-            v14[i0 * 4 + i1] = v13[i0 * 4 + i1] + m->param.h_bias[i1];
-        }
-    }
-    /* h = leaky_relu(v14)  [N, 4] */
+    nnrt_sgemm_ws(0, 0, n, 4, 2, 1.0f, x, 2, m->param.h_weight, 4, 0.0f, v13, 4, NULL, opt_sgd_momentum_train_epilogue_13, m);
+    /* h = leaky_relu(v13)  [N, 4] */
     for (long i = 0; i < (long)n * 4; i++) {
-        h[i] = v14[i] > 0.0f ? v14[i] : 0.1f * v14[i];
+        h[i] = v13[i] > 0.0f ? v13[i] : 0.1f * v13[i];
     }
     /* opt_sgd_momentum.nn:8: z = dense(h, 1) */
-    /* v16 = matmul(h, m->param.z_weight)  [N, 1] */
-    nnrt_sgemm(0, 0, n, 1, 4, 1.0f, h, 4, m->param.z_weight, 1, 0.0f, v16, 1);
-    /* z_ = add(v16, m->param.z_bias)  [N, 1] */
-    for (long i = 0; i < (long)n; i++) {
-        z_[i] = v16[i] + m->param.z_bias[0];
-    }
+    /* z_ = matmul(h, m->param.z_weight)  [N, 1] */
+    nnrt_sgemm_ws(0, 0, n, 1, 4, 1.0f, h, 4, m->param.z_weight, 1, 0.0f, z_, 1, NULL, opt_sgd_momentum_train_epilogue_16, m);
     /* opt_sgd_momentum.nn:11: loss bce_logits(z, t) */
     /* loss = bce_logits(z_, t_)  [] */
     {
@@ -140,15 +164,25 @@ static void opt_sgd_momentum_run_train(opt_sgd_momentum *m) {
     m->loss = loss[0];
 }
 
+/* the epilogue of v23: leaky_relu_grad over one block of it, while in cache */
+static void opt_sgd_momentum_backward_epilogue_23(void *ctx, int i0, int rows, int j0, int cols) {
+    struct opt_sgd_momentum *const m = ctx;
+    float *const v13 = m->arena + 0;
+    float *const v23 = m->arena + 512;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            v23[i * 4 + j] = (v13[i * 4 + j] > 0.0f ? v23[i * 4 + j] : v23[i * 4 + j] * 0.1f);
+        }
+    }
+}
+
 static void opt_sgd_momentum_run_backward(opt_sgd_momentum *m) {
     const float *const x = m->io.x;
     const float *const t_ = m->io.t_;
-    float *const v14 = m->arena + 256;
-    float *const h = m->arena + 0;
-    float *const z_ = m->arena + 576;
-    float *const d_z_ = m->arena + 640;
-    float *const d_h = m->arena + 704;
-    float *const v25 = m->arena + 0;
+    float *const h = m->arena + 256;
+    float *const z_ = m->arena + 768;
+    float *const d_z_ = m->arena + 768;
+    float *const v23 = m->arena + 512;
     const int n = m->n;
     /* opt_sgd_momentum.nn:11: loss bce_logits(z, t) */
     /* d_z_ = bce_logits_grad(z_, t_, 1.0f)  [N, 1] */
@@ -161,24 +195,20 @@ static void opt_sgd_momentum_run_backward(opt_sgd_momentum *m) {
     for (long i = 0; i < (long)n; i++) {
         m->grad.z_bias[0] += d_z_[i];
     }
-    /* d_h = matmul(d_z_, m->param.z_weight)  [N, 4] */
-    nnrt_sgemm(0, 1, n, 4, 1, 1.0f, d_z_, 1, m->param.z_weight, 1, 0.0f, d_h, 4);
+    /* v23 = matmul(d_z_, m->param.z_weight)  [N, 4] */
+    nnrt_sgemm_ws(0, 1, n, 4, 1, 1.0f, d_z_, 1, m->param.z_weight, 1, 0.0f, v23, 4, NULL, opt_sgd_momentum_backward_epilogue_23, m);
     /* m->grad.z_weight = matmul(h, d_z_)  [4, 1] */
     nnrt_sgemm(1, 0, 4, 1, n, 1.0f, h, 4, d_z_, 1, 0.0f, m->grad.z_weight, 1);
     /* opt_sgd_momentum.nn:7: h = leaky_relu(dense(x, 4, init=uniform(-1, 1)), alpha=0.1) */
-    /* v25 = leaky_relu_grad(v14, d_h)  [N, 4] */
-    for (long i = 0; i < (long)n * 4; i++) {
-        v25[i] = v14[i] > 0.0f ? d_h[i] : d_h[i] * 0.1f;
-    }
-    /* m->grad.h_bias = sum_to(v25)  [4] */
+    /* m->grad.h_bias = sum_to(v23)  [4] */
     for (long i = 0; i < 4; i++) m->grad.h_bias[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 4; i1++) {
-            m->grad.h_bias[i1] += v25[i0 * 4 + i1];
+            m->grad.h_bias[i1] += v23[i0 * 4 + i1];
         }
     }
-    /* m->grad.h_weight = matmul(x, v25)  [2, 4] */
-    nnrt_sgemm(1, 0, 2, 4, n, 1.0f, x, 2, v25, 4, 0.0f, m->grad.h_weight, 4);
+    /* m->grad.h_weight = matmul(x, v23)  [2, 4] */
+    nnrt_sgemm(1, 0, 2, 4, n, 1.0f, x, 2, v23, 4, 0.0f, m->grad.h_weight, 4);
 }
 
 static void opt_sgd_momentum_run_update(opt_sgd_momentum *m) {
@@ -294,7 +324,7 @@ void opt_sgd_momentum_forward(opt_sgd_momentum *m, const float *x, int n) {
 }
 
 const float *opt_sgd_momentum_output_p(const opt_sgd_momentum *m) {
-    return m->arena + 64;
+    return m->arena + 0;
 }
 
 /* A step: forward, backward and, when loss and gradients are finite, update. */

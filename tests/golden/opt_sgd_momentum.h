@@ -19,7 +19,7 @@ extern "C" {
 #define OPT_SGD_MOMENTUM_PARAM_COUNT 4
 #define OPT_SGD_MOMENTUM_PARAM_SCALARS 17
 #define OPT_SGD_MOMENTUM_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
-#define OPT_SGD_MOMENTUM_ARENA_FLOATS 960 /* activations and scratch, planned by liveness */
+#define OPT_SGD_MOMENTUM_ARENA_FLOATS 848 /* activations and scratch, planned by liveness */
 #define OPT_SGD_MOMENTUM_ARENA_BYTES (OPT_SGD_MOMENTUM_ARENA_FLOATS * 4)
 
 typedef struct opt_sgd_momentum opt_sgd_momentum;

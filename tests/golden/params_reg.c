@@ -19,41 +19,67 @@ static const struct params_reg_tensor {
     {"s", 1, {2, 0, 0, 0}, 2, offsetof(params_reg, param.s), offsetof(params_reg, grad.s)},
 };
 
+/* the epilogue of a1: sigmoid over one block of it, while in cache */
+static void params_reg_forward_epilogue_7(void *ctx, int i0, int rows, int j0, int cols) {
+    struct params_reg *const m = ctx;
+    float *const a1 = m->arena + 0;
+    /* epilogue: nn_t8 = add(a1, m->param.b1) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t8 = (a1[i * 4 + j] + m->param.b1[j]);
+            a1[i * 4 + j] = (1.0f / (1.0f + expf(-nn_t8)));
+        }
+    }
+}
+
+/* the epilogue of y: mul over one block of it, while in cache */
+static void params_reg_forward_epilogue_10(void *ctx, int i0, int rows, int j0, int cols) {
+    struct params_reg *const m = ctx;
+    float *const y = m->arena + 256;
+    /* epilogue: nn_t11 = add(y, m->param.b2) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t11 = (y[i * 2 + j] + m->param.b2[j]);
+            y[i * 2 + j] = (nn_t11 * m->param.s[j]);
+        }
+    }
+}
+
 static void params_reg_run_forward(params_reg *m) {
     const float *const x = m->io.x;
-    float *const v7 = m->arena + 0;
-    float *const v8 = m->arena + 256;
     float *const a1 = m->arena + 0;
-    float *const v10 = m->arena + 256;
-    float *const v11 = m->arena + 0;
-    float *const y = m->arena + 128;
+    float *const y = m->arena + 256;
     const int n = m->n;
     /* params_reg.nn:15: a1 = sigmoid(x @ W1 + b1) */
-    /* v7 = matmul(x, m->param.W1)  [N, 4] */
-    nnrt_sgemm(0, 0, n, 4, 3, 1.0f, x, 3, m->param.W1, 4, 0.0f, v7, 4);
-    /* v8 = add(v7, m->param.b1)  [N, 4] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 4; i1++) {
-            v8[i0 * 4 + i1] = v7[i0 * 4 + i1] + m->param.b1[i1];
-        }
-    }
-    /* a1 = sigmoid(v8)  [N, 4] */
-    for (long i = 0; i < (long)n * 4; i++) {
-        a1[i] = 1.0f / (1.0f + expf(-v8[i]));
-    }
+    /* a1 = matmul(x, m->param.W1)  [N, 4] */
+    nnrt_sgemm_ws(0, 0, n, 4, 3, 1.0f, x, 3, m->param.W1, 4, 0.0f, a1, 4, NULL, params_reg_forward_epilogue_7, m);
     /* params_reg.nn:16: output y = (a1 @ W2 + b2) * s */
-    /* v10 = matmul(a1, m->param.W2)  [N, 2] */
-    nnrt_sgemm(0, 0, n, 2, 4, 1.0f, a1, 4, m->param.W2, 2, 0.0f, v10, 2);
-    /* v11 = add(v10, m->param.b2)  [N, 2] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 2; i1++) {
-            v11[i0 * 2 + i1] = v10[i0 * 2 + i1] + m->param.b2[i1];
+    /* y = matmul(a1, m->param.W2)  [N, 2] */
+    nnrt_sgemm_ws(0, 0, n, 2, 4, 1.0f, a1, 4, m->param.W2, 2, 0.0f, y, 2, NULL, params_reg_forward_epilogue_10, m);
+}
+
+/* the epilogue of a1: sigmoid over one block of it, while in cache */
+static void params_reg_loss_epilogue_7(void *ctx, int i0, int rows, int j0, int cols) {
+    struct params_reg *const m = ctx;
+    float *const a1 = m->arena + 0;
+    /* epilogue: nn_t8 = add(a1, m->param.b1) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t8 = (a1[i * 4 + j] + m->param.b1[j]);
+            a1[i * 4 + j] = (1.0f / (1.0f + expf(-nn_t8)));
         }
     }
-    /* y = mul(v11, m->param.s)  [N, 2] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 2; i1++) {
-            y[i0 * 2 + i1] = v11[i0 * 2 + i1] * m->param.s[i1];
+}
+
+/* the epilogue of y: mul over one block of it, while in cache */
+static void params_reg_loss_epilogue_10(void *ctx, int i0, int rows, int j0, int cols) {
+    struct params_reg *const m = ctx;
+    float *const y = m->arena + 256;
+    /* epilogue: nn_t11 = add(y, m->param.b2) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t11 = (y[i * 2 + j] + m->param.b2[j]);
+            y[i * 2 + j] = (nn_t11 * m->param.s[j]);
         }
     }
 }
@@ -61,58 +87,25 @@ static void params_reg_run_forward(params_reg *m) {
 static float params_reg_run_loss(params_reg *m) {
     const float *const x = m->io.x;
     const float *const t_ = m->io.t_;
-    float *const v7 = m->arena + 0;
-    float *const v8 = m->arena + 256;
     float *const a1 = m->arena + 0;
-    float *const v10 = m->arena + 256;
-    float *const v11 = m->arena + 0;
-    float *const y = m->arena + 128;
+    float *const y = m->arena + 256;
     float *const v13 = m->arena + 0;
     float *const v14 = m->arena + 16;
     float *const v15 = m->arena + 32;
-    float *const v17 = m->arena + 16;
-    float *const v18 = m->arena + 32;
+    float *const v18 = m->arena + 16;
     float *const v19 = m->arena + 48;
-    float *const v21 = m->arena + 32;
-    float *const v22 = m->arena + 48;
-    float *const v23 = m->arena + 16;
-    float *const v24 = m->arena + 0;
-    float *const v25 = m->arena + 32;
-    float *const v27 = m->arena + 0;
-    float *const v28 = m->arena + 32;
-    float *const v29 = m->arena + 48;
-    float *const v31 = m->arena + 32;
-    float *const v32 = m->arena + 48;
-    float *const loss = m->arena + 0;
+    float *const v24 = m->arena + 16;
+    float *const v25 = m->arena + 64;
+    float *const v28 = m->arena + 16;
+    float *const v29 = m->arena + 80;
+    float *const loss = m->arena + 80;
     const int n = m->n;
     /* params_reg.nn:15: a1 = sigmoid(x @ W1 + b1) */
-    /* v7 = matmul(x, m->param.W1)  [N, 4] */
-    nnrt_sgemm(0, 0, n, 4, 3, 1.0f, x, 3, m->param.W1, 4, 0.0f, v7, 4);
-    /* v8 = add(v7, m->param.b1)  [N, 4] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 4; i1++) {
-            v8[i0 * 4 + i1] = v7[i0 * 4 + i1] + m->param.b1[i1];
-        }
-    }
-    /* a1 = sigmoid(v8)  [N, 4] */
-    for (long i = 0; i < (long)n * 4; i++) {
-        a1[i] = 1.0f / (1.0f + expf(-v8[i]));
-    }
+    /* a1 = matmul(x, m->param.W1)  [N, 4] */
+    nnrt_sgemm_ws(0, 0, n, 4, 3, 1.0f, x, 3, m->param.W1, 4, 0.0f, a1, 4, NULL, params_reg_loss_epilogue_7, m);
     /* params_reg.nn:16: output y = (a1 @ W2 + b2) * s */
-    /* v10 = matmul(a1, m->param.W2)  [N, 2] */
-    nnrt_sgemm(0, 0, n, 2, 4, 1.0f, a1, 4, m->param.W2, 2, 0.0f, v10, 2);
-    /* v11 = add(v10, m->param.b2)  [N, 2] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 2; i1++) {
-            v11[i0 * 2 + i1] = v10[i0 * 2 + i1] + m->param.b2[i1];
-        }
-    }
-    /* y = mul(v11, m->param.s)  [N, 2] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 2; i1++) {
-            y[i0 * 2 + i1] = v11[i0 * 2 + i1] * m->param.s[i1];
-        }
-    }
+    /* y = matmul(a1, m->param.W2)  [N, 2] */
+    nnrt_sgemm_ws(0, 0, n, 2, 4, 1.0f, a1, 4, m->param.W2, 2, 0.0f, y, 2, NULL, params_reg_loss_epilogue_10, m);
     /* params_reg.nn:18: loss mse(y, t) */
     /* v13 = mse(y, t_)  [] */
     {
@@ -135,8 +128,6 @@ static float params_reg_run_loss(params_reg *m) {
         for (long i = 0; i < count; i++) acc += v14[i];
         v15[0] = acc;
     }
-    /* v17 = mul(0.005f, v15)  [] */
-    v17[0] = 0.005f * v15[0];
     /* v18 = pow(m->param.b1)  [4] */
     for (long i = 0; i < 4; i++) {
         v18[i] = m->param.b1[i] * m->param.b1[i];
@@ -148,12 +139,6 @@ static float params_reg_run_loss(params_reg *m) {
         for (long i = 0; i < count; i++) acc += v18[i];
         v19[0] = acc;
     }
-    /* v21 = mul(0.005f, v19)  [] */
-    v21[0] = 0.005f * v19[0];
-    /* v22 = add(v17, v21)  [] */
-    v22[0] = v17[0] + v21[0];
-    /* v23 = add(v13, v22)  [] */
-    v23[0] = v13[0] + v22[0];
     /* params_reg.nn:20: regularize l1(0.001) */
     /* v24 = abs(m->param.W1)  [3, 4] */
     for (long i = 0; i < 12; i++) {
@@ -166,8 +151,6 @@ static float params_reg_run_loss(params_reg *m) {
         for (long i = 0; i < count; i++) acc += v24[i];
         v25[0] = acc;
     }
-    /* v27 = mul(0.001f, v25)  [] */
-    v27[0] = 0.001f * v25[0];
     /* v28 = abs(m->param.W2)  [4, 2] */
     for (long i = 0; i < 8; i++) {
         v28[i] = fabsf(m->param.W2[i]);
@@ -179,68 +162,76 @@ static float params_reg_run_loss(params_reg *m) {
         for (long i = 0; i < count; i++) acc += v28[i];
         v29[0] = acc;
     }
-    /* v31 = mul(0.001f, v29)  [] */
-    v31[0] = 0.001f * v29[0];
-    /* v32 = add(v27, v31)  [] */
-    v32[0] = v27[0] + v31[0];
-    /* loss = add(v23, v32)  [] */
-    loss[0] = v23[0] + v32[0];
+    /* loss = add(nn_t23, nn_t32)  [] */
+    /* fused: nn_t17 = mul(0.005f, v15) */
+    /* fused: nn_t21 = mul(0.005f, v19) */
+    /* fused: nn_t22 = add(nn_t17, nn_t21) */
+    /* fused: nn_t23 = add(v13, nn_t22) */
+    /* fused: nn_t27 = mul(0.001f, v25) */
+    /* fused: nn_t31 = mul(0.001f, v29) */
+    /* fused: nn_t32 = add(nn_t27, nn_t31) */
+    const float nn_t17 = (0.005f * v15[0]);
+    const float nn_t21 = (0.005f * v19[0]);
+    const float nn_t22 = (nn_t17 + nn_t21);
+    const float nn_t23 = (v13[0] + nn_t22);
+    const float nn_t27 = (0.001f * v25[0]);
+    const float nn_t31 = (0.001f * v29[0]);
+    const float nn_t32 = (nn_t27 + nn_t31);
+    loss[0] = (nn_t23 + nn_t32);
     return loss[0];
+}
+
+/* the epilogue of a1: sigmoid over one block of it, while in cache */
+static void params_reg_train_epilogue_34(void *ctx, int i0, int rows, int j0, int cols) {
+    struct params_reg *const m = ctx;
+    float *const a1 = m->arena + 0;
+    /* epilogue: nn_t35 = add(a1, m->param.b1) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t35 = (a1[i * 4 + j] + m->param.b1[j]);
+            a1[i * 4 + j] = (1.0f / (1.0f + expf(-nn_t35)));
+        }
+    }
+}
+
+/* the epilogue of v37: add over one block of it, while in cache */
+static void params_reg_train_epilogue_37(void *ctx, int i0, int rows, int j0, int cols) {
+    struct params_reg *const m = ctx;
+    float *const v37 = m->arena + 256;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            v37[i * 2 + j] = (v37[i * 2 + j] + m->param.b2[j]);
+        }
+    }
 }
 
 static void params_reg_run_train(params_reg *m) {
     const float *const x = m->io.x;
     const float *const t_ = m->io.t_;
-    float *const v34 = m->arena + 0;
-    float *const v35 = m->arena + 256;
     float *const a1 = m->arena + 0;
     float *const v37 = m->arena + 256;
-    float *const v38 = m->arena + 384;
-    float *const y = m->arena + 256;
+    float *const y = m->arena + 384;
     float *const v40 = m->arena + 512;
     float *const v41 = m->arena + 528;
     float *const v42 = m->arena + 544;
-    float *const v44 = m->arena + 528;
-    float *const v45 = m->arena + 544;
+    float *const v45 = m->arena + 528;
     float *const v46 = m->arena + 560;
-    float *const v48 = m->arena + 544;
-    float *const v49 = m->arena + 560;
-    float *const v50 = m->arena + 528;
-    float *const v51 = m->arena + 512;
-    float *const v52 = m->arena + 544;
-    float *const v54 = m->arena + 512;
-    float *const v55 = m->arena + 544;
-    float *const v56 = m->arena + 560;
-    float *const v58 = m->arena + 544;
-    float *const v59 = m->arena + 560;
-    float *const loss = m->arena + 512;
+    float *const v51 = m->arena + 528;
+    float *const v52 = m->arena + 576;
+    float *const v55 = m->arena + 528;
+    float *const v56 = m->arena + 640;
+    float *const loss = m->arena + 640;
     const int n = m->n;
     /* params_reg.nn:15: a1 = sigmoid(x @ W1 + b1) */
-    /* v34 = matmul(x, m->param.W1)  [N, 4] */
-    nnrt_sgemm(0, 0, n, 4, 3, 1.0f, x, 3, m->param.W1, 4, 0.0f, v34, 4);
-    /* v35 = add(v34, m->param.b1)  [N, 4] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 4; i1++) {
-            v35[i0 * 4 + i1] = v34[i0 * 4 + i1] + m->param.b1[i1];
-        }
-    }
-    /* a1 = sigmoid(v35)  [N, 4] */
-    for (long i = 0; i < (long)n * 4; i++) {
-        a1[i] = 1.0f / (1.0f + expf(-v35[i]));
-    }
+    /* a1 = matmul(x, m->param.W1)  [N, 4] */
+    nnrt_sgemm_ws(0, 0, n, 4, 3, 1.0f, x, 3, m->param.W1, 4, 0.0f, a1, 4, NULL, params_reg_train_epilogue_34, m);
     /* params_reg.nn:16: output y = (a1 @ W2 + b2) * s */
     /* v37 = matmul(a1, m->param.W2)  [N, 2] */
-    nnrt_sgemm(0, 0, n, 2, 4, 1.0f, a1, 4, m->param.W2, 2, 0.0f, v37, 2);
-    /* v38 = add(v37, m->param.b2)  [N, 2] */
+    nnrt_sgemm_ws(0, 0, n, 2, 4, 1.0f, a1, 4, m->param.W2, 2, 0.0f, v37, 2, NULL, params_reg_train_epilogue_37, m);
+    /* y = mul(v37, m->param.s)  [N, 2] */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 2; i1++) {
-            v38[i0 * 2 + i1] = v37[i0 * 2 + i1] + m->param.b2[i1];
-        }
-    }
-    /* y = mul(v38, m->param.s)  [N, 2] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 2; i1++) {
-            y[i0 * 2 + i1] = v38[i0 * 2 + i1] * m->param.s[i1];
+            y[i0 * 2 + i1] = v37[i0 * 2 + i1] * m->param.s[i1];
         }
     }
     /* params_reg.nn:18: loss mse(y, t) */
@@ -265,8 +256,6 @@ static void params_reg_run_train(params_reg *m) {
         for (long i = 0; i < count; i++) acc += v41[i];
         v42[0] = acc;
     }
-    /* v44 = mul(0.005f, v42)  [] */
-    v44[0] = 0.005f * v42[0];
     /* v45 = pow(m->param.b1)  [4] */
     for (long i = 0; i < 4; i++) {
         v45[i] = m->param.b1[i] * m->param.b1[i];
@@ -278,12 +267,6 @@ static void params_reg_run_train(params_reg *m) {
         for (long i = 0; i < count; i++) acc += v45[i];
         v46[0] = acc;
     }
-    /* v48 = mul(0.005f, v46)  [] */
-    v48[0] = 0.005f * v46[0];
-    /* v49 = add(v44, v48)  [] */
-    v49[0] = v44[0] + v48[0];
-    /* v50 = add(v40, v49)  [] */
-    v50[0] = v40[0] + v49[0];
     /* params_reg.nn:20: regularize l1(0.001) */
     /* v51 = abs(m->param.W1)  [3, 4] */
     for (long i = 0; i < 12; i++) {
@@ -296,8 +279,6 @@ static void params_reg_run_train(params_reg *m) {
         for (long i = 0; i < count; i++) acc += v51[i];
         v52[0] = acc;
     }
-    /* v54 = mul(0.001f, v52)  [] */
-    v54[0] = 0.001f * v52[0];
     /* v55 = abs(m->param.W2)  [4, 2] */
     for (long i = 0; i < 8; i++) {
         v55[i] = fabsf(m->param.W2[i]);
@@ -309,78 +290,51 @@ static void params_reg_run_train(params_reg *m) {
         for (long i = 0; i < count; i++) acc += v55[i];
         v56[0] = acc;
     }
-    /* v58 = mul(0.001f, v56)  [] */
-    v58[0] = 0.001f * v56[0];
-    /* v59 = add(v54, v58)  [] */
-    v59[0] = v54[0] + v58[0];
-    /* loss = add(v50, v59)  [] */
-    loss[0] = v50[0] + v59[0];
+    /* loss = add(nn_t50, nn_t59)  [] */
+    /* fused: nn_t44 = mul(0.005f, v42) */
+    /* fused: nn_t48 = mul(0.005f, v46) */
+    /* fused: nn_t49 = add(nn_t44, nn_t48) */
+    /* fused: nn_t50 = add(v40, nn_t49) */
+    /* fused: nn_t54 = mul(0.001f, v52) */
+    /* fused: nn_t58 = mul(0.001f, v56) */
+    /* fused: nn_t59 = add(nn_t54, nn_t58) */
+    const float nn_t44 = (0.005f * v42[0]);
+    const float nn_t48 = (0.005f * v46[0]);
+    const float nn_t49 = (nn_t44 + nn_t48);
+    const float nn_t50 = (v40[0] + nn_t49);
+    const float nn_t54 = (0.001f * v52[0]);
+    const float nn_t58 = (0.001f * v56[0]);
+    const float nn_t59 = (nn_t54 + nn_t58);
+    loss[0] = (nn_t50 + nn_t59);
     m->loss = loss[0];
+}
+
+/* the epilogue of v80: sigmoid_grad over one block of it, while in cache */
+static void params_reg_backward_epilogue_80(void *ctx, int i0, int rows, int j0, int cols) {
+    struct params_reg *const m = ctx;
+    float *const a1 = m->arena + 0;
+    float *const v80 = m->arena + 256;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            v80[i * 4 + j] = (v80[i * 4 + j] * (1.0f - a1[i * 4 + j]) * a1[i * 4 + j]);
+        }
+    }
 }
 
 static void params_reg_run_backward(params_reg *m) {
     const float *const x = m->io.x;
     const float *const t_ = m->io.t_;
     float *const a1 = m->arena + 0;
-    float *const v38 = m->arena + 384;
-    float *const y = m->arena + 256;
-    float *const v63 = m->arena + 528;
-    float *const d_W2 = m->arena + 544;
-    float *const v66 = m->arena + 528;
-    float *const d_W1 = m->arena + 560;
-    float *const v69 = m->arena + 528;
-    float *const d_b1 = m->arena + 576;
-    float *const v72 = m->arena + 528;
-    float *const v73 = m->arena + 592;
-    float *const d_W1_74 = m->arena + 528;
-    float *const d_y = m->arena + 592;
-    float *const v76 = m->arena + 256;
-    float *const v77 = m->arena + 720;
-    float *const d_a1 = m->arena + 592;
-    float *const v81 = m->arena + 384;
-    float *const v83 = m->arena + 256;
+    float *const v37 = m->arena + 256;
+    float *const y = m->arena + 384;
+    float *const d_y = m->arena + 384;
+    float *const v76 = m->arena + 512;
+    float *const v77 = m->arena + 384;
+    float *const v80 = m->arena + 256;
+    float *const v81 = m->arena + 656;
     float *const v84 = m->arena + 0;
     float *const v86 = m->arena + 0;
     const int n = m->n;
-    /* params_reg.nn:20: regularize l1(0.001) */
-    /* v63 = broadcast(0.001f)  [4, 2] */
-    for (long i = 0; i < 8; i++) {
-        v63[i] = 0.001f;
-    }
-    /* d_W2 = abs_grad(m->param.W2, v63)  [4, 2] */
-    for (long i = 0; i < 8; i++) {
-        d_W2[i] = m->param.W2[i] > 0.0f ? v63[i] : (m->param.W2[i] < 0.0f ? -v63[i] : 0.0f);
-    }
-    /* v66 = broadcast(0.001f)  [3, 4] */
-    for (long i = 0; i < 12; i++) {
-        v66[i] = 0.001f;
-    }
-    /* d_W1 = abs_grad(m->param.W1, v66)  [3, 4] */
-    for (long i = 0; i < 12; i++) {
-        d_W1[i] = m->param.W1[i] > 0.0f ? v66[i] : (m->param.W1[i] < 0.0f ? -v66[i] : 0.0f);
-    }
-    /* params_reg.nn:19: regularize l2(0.01, W1, b1) */
-    /* v69 = broadcast(0.005f)  [4] */
-    for (long i = 0; i < 4; i++) {
-        v69[i] = 0.005f;
-    }
-    /* d_b1 = pow_grad(m->param.b1, v69)  [4] */
-    for (long i = 0; i < 4; i++) {
-        d_b1[i] = v69[i] * 2.0f * m->param.b1[i];
-    }
-    /* v72 = broadcast(0.005f)  [3, 4] */
-    for (long i = 0; i < 12; i++) {
-        v72[i] = 0.005f;
-    }
-    /* v73 = pow_grad(m->param.W1, v72)  [3, 4] */
-    for (long i = 0; i < 12; i++) {
-        v73[i] = v72[i] * 2.0f * m->param.W1[i];
-    }
-    /* params_reg.nn:9: param W1[3, hidden]  init=normal(0, 0.5) */
-    /* d_W1_74 = add(d_W1, v73)  [3, 4] */
-    for (long i = 0; i < 12; i++) {
-        d_W1_74[i] = d_W1[i] + v73[i];
-    }
     /* params_reg.nn:18: loss mse(y, t) */
     /* d_y = mse_grad(y, t_, 1.0f)  [N, 2] */
     for (long i = 0; i < (long)n * 2; i++) {
@@ -393,9 +347,9 @@ static void params_reg_run_backward(params_reg *m) {
             v76[i0 * 2 + i1] = d_y[i0 * 2 + i1] * m->param.s[i1];
         }
     }
-    /* v77 = mul(d_y, v38)  [N, 2] */
+    /* v77 = mul(d_y, v37)  [N, 2] */
     for (long i = 0; i < (long)n * 2; i++) {
-        v77[i] = d_y[i] * v38[i];
+        v77[i] = d_y[i] * v37[i];
     }
     /* params_reg.nn:13: param s[2]           init=ones */
     /* m->grad.s = sum_to(v77)  [2] */
@@ -414,39 +368,44 @@ static void params_reg_run_backward(params_reg *m) {
         }
     }
     /* params_reg.nn:16: output y = (a1 @ W2 + b2) * s */
-    /* d_a1 = matmul(v76, m->param.W2)  [N, 4] */
-    nnrt_sgemm(0, 1, n, 4, 2, 1.0f, v76, 2, m->param.W2, 2, 0.0f, d_a1, 4);
+    /* v80 = matmul(v76, m->param.W2)  [N, 4] */
+    nnrt_sgemm_ws(0, 1, n, 4, 2, 1.0f, v76, 2, m->param.W2, 2, 0.0f, v80, 4, NULL, params_reg_backward_epilogue_80, m);
     /* v81 = matmul(a1, v76)  [4, 2] */
     nnrt_sgemm(1, 0, 4, 2, n, 1.0f, a1, 4, v76, 2, 0.0f, v81, 2);
     /* params_reg.nn:11: param W2[hidden, 2]  init=xavier_normal */
-    /* m->grad.W2 = add(d_W2, v81)  [4, 2] */
+    /* m->grad.W2 = add(nn_t64, v81)  [4, 2] */
+    /* fused: nn_t64 = abs_grad(m->param.W2, 0.001f) */
     for (long i = 0; i < 8; i++) {
-        m->grad.W2[i] = d_W2[i] + v81[i];
-    }
-    /* params_reg.nn:15: a1 = sigmoid(x @ W1 + b1) */
-    /* v83 = sigmoid_grad(a1, d_a1)  [N, 4] */
-    for (long i = 0; i < (long)n * 4; i++) {
-        v83[i] = d_a1[i] * (1.0f - a1[i]) * a1[i];
+        const float nn_t64 = (m->param.W2[i] > 0.0f ? 0.001f : (m->param.W2[i] < 0.0f ? -0.001f : 0.0f));
+        m->grad.W2[i] = (nn_t64 + v81[i]);
     }
     /* params_reg.nn:10: param b1[hidden]     init=uniform(-0.1, 0.1) */
-    /* v84 = sum_to(v83)  [4] */
+    /* v84 = sum_to(v80)  [4] */
     for (long i = 0; i < 4; i++) v84[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 4; i1++) {
-            v84[i1] += v83[i0 * 4 + i1];
+            v84[i1] += v80[i0 * 4 + i1];
         }
     }
-    /* m->grad.b1 = add(d_b1, v84)  [4] */
+    /* m->grad.b1 = add(nn_t70, v84)  [4] */
+    /* fused: nn_t70 = pow_grad(m->param.b1, 0.005f) */
     for (long i = 0; i < 4; i++) {
-        m->grad.b1[i] = d_b1[i] + v84[i];
+        const float nn_t70 = (0.005f * 2.0f * m->param.b1[i]);
+        m->grad.b1[i] = (nn_t70 + v84[i]);
     }
     /* params_reg.nn:15: a1 = sigmoid(x @ W1 + b1) */
-    /* v86 = matmul(x, v83)  [3, 4] */
-    nnrt_sgemm(1, 0, 3, 4, n, 1.0f, x, 3, v83, 4, 0.0f, v86, 4);
+    /* v86 = matmul(x, v80)  [3, 4] */
+    nnrt_sgemm(1, 0, 3, 4, n, 1.0f, x, 3, v80, 4, 0.0f, v86, 4);
     /* params_reg.nn:9: param W1[3, hidden]  init=normal(0, 0.5) */
-    /* m->grad.W1 = add(d_W1_74, v86)  [3, 4] */
+    /* m->grad.W1 = add(nn_t74, v86)  [3, 4] */
+    /* fused: nn_t67 = abs_grad(m->param.W1, 0.001f) */
+    /* fused: nn_t73 = pow_grad(m->param.W1, 0.005f) */
+    /* fused: nn_t74 = add(nn_t67, nn_t73) */
     for (long i = 0; i < 12; i++) {
-        m->grad.W1[i] = d_W1_74[i] + v86[i];
+        const float nn_t67 = (m->param.W1[i] > 0.0f ? 0.001f : (m->param.W1[i] < 0.0f ? -0.001f : 0.0f));
+        const float nn_t73 = (0.005f * 2.0f * m->param.W1[i]);
+        const float nn_t74 = (nn_t67 + nn_t73);
+        m->grad.W1[i] = (nn_t74 + v86[i]);
     }
 }
 
@@ -580,7 +539,7 @@ void params_reg_forward(params_reg *m, const float *x, int n) {
 }
 
 const float *params_reg_output_y(const params_reg *m) {
-    return m->arena + 128;
+    return m->arena + 256;
 }
 
 /* A step: forward, backward and, when loss and gradients are finite, update. */

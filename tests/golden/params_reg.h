@@ -19,7 +19,7 @@ extern "C" {
 #define PARAMS_REG_PARAM_COUNT 5
 #define PARAMS_REG_PARAM_SCALARS 28
 #define PARAMS_REG_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
-#define PARAMS_REG_ARENA_FLOATS 848 /* activations and scratch, planned by liveness */
+#define PARAMS_REG_ARENA_FLOATS 672 /* activations and scratch, planned by liveness */
 #define PARAMS_REG_ARENA_BYTES (PARAMS_REG_ARENA_FLOATS * 4)
 
 typedef struct params_reg params_reg;

@@ -18,37 +18,42 @@ static const struct sched_cosine_nadam_tensor {
     {"z.bias", 1, {3, 0, 0, 0}, 3, offsetof(sched_cosine_nadam, param.z_bias), offsetof(sched_cosine_nadam, grad.z_bias)},
 };
 
+/* the epilogue of h: tanh over one block of it, while in cache */
+static void sched_cosine_nadam_forward_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
+    struct sched_cosine_nadam *const m = ctx;
+    float *const h = m->arena + 0;
+    /* epilogue: nn_t5 = add(h, m->param.h_bias) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t5 = (h[i * 5 + j] + m->param.h_bias[j]);
+            h[i * 5 + j] = nnrt_tanhf(nn_t5);
+        }
+    }
+}
+
+/* the epilogue of z_: add over one block of it, while in cache */
+static void sched_cosine_nadam_forward_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
+    struct sched_cosine_nadam *const m = ctx;
+    float *const z_ = m->arena + 320;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            z_[i * 3 + j] = (z_[i * 3 + j] + m->param.z_bias[j]);
+        }
+    }
+}
+
 static void sched_cosine_nadam_run_forward(sched_cosine_nadam *m) {
     const float *const x = m->io.x;
-    float *const v3 = m->arena + 0;
-    float *const v5 = m->arena + 320;
     float *const h = m->arena + 0;
-    float *const v8 = m->arena + 320;
-    float *const z_ = m->arena + 0;
-    float *const q = m->arena + 192;
+    float *const z_ = m->arena + 320;
+    float *const q = m->arena + 0;
     const int n = m->n;
     /* sched_cosine_nadam.nn:8: h = tanh(dense(x, 5)) */
-    /* v3 = matmul(x, m->param.h_weight)  [N, 5] */
-    nnrt_sgemm(0, 0, n, 5, 4, 1.0f, x, 4, m->param.h_weight, 5, 0.0f, v3, 5);
-    /* v5 = add(v3, m->param.h_bias)  [N, 5] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 5; i1++) {
-            v5[i0 * 5 + i1] = v3[i0 * 5 + i1] + m->param.h_bias[i1];
-        }
-    }
-    /* h = tanh(v5)  [N, 5] */
-    for (long i = 0; i < (long)n * 5; i++) {
-        h[i] = tanhf(v5[i]);
-    }
+    /* h = matmul(x, m->param.h_weight)  [N, 5] */
+    nnrt_sgemm_ws(0, 0, n, 5, 4, 1.0f, x, 4, m->param.h_weight, 5, 0.0f, h, 5, NULL, sched_cosine_nadam_forward_epilogue_3, m);
     /* sched_cosine_nadam.nn:9: z = dense(h, 3) */
-    /* v8 = matmul(h, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm(0, 0, n, 3, 5, 1.0f, h, 5, m->param.z_weight, 3, 0.0f, v8, 3);
-    /* z_ = add(v8, m->param.z_bias)  [N, 3] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 3; i1++) {
-            z_[i0 * 3 + i1] = v8[i0 * 3 + i1] + m->param.z_bias[i1];
-        }
-    }
+    /* z_ = matmul(h, m->param.z_weight)  [N, 3] */
+    nnrt_sgemm_ws(0, 0, n, 3, 5, 1.0f, h, 5, m->param.z_weight, 3, 0.0f, z_, 3, NULL, sched_cosine_nadam_forward_epilogue_8, m);
     /* sched_cosine_nadam.nn:10: output q = softmax(z) */
     /* q = softmax(z_)  [N, 3] */
     for (long o = 0; o < (long)n; o++) {
@@ -61,39 +66,44 @@ static void sched_cosine_nadam_run_forward(sched_cosine_nadam *m) {
     }
 }
 
+/* the epilogue of h: tanh over one block of it, while in cache */
+static void sched_cosine_nadam_loss_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
+    struct sched_cosine_nadam *const m = ctx;
+    float *const h = m->arena + 0;
+    /* epilogue: nn_t5 = add(h, m->param.h_bias) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t5 = (h[i * 5 + j] + m->param.h_bias[j]);
+            h[i * 5 + j] = nnrt_tanhf(nn_t5);
+        }
+    }
+}
+
+/* the epilogue of z_: add over one block of it, while in cache */
+static void sched_cosine_nadam_loss_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
+    struct sched_cosine_nadam *const m = ctx;
+    float *const z_ = m->arena + 320;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            z_[i * 3 + j] = (z_[i * 3 + j] + m->param.z_bias[j]);
+        }
+    }
+}
+
 static float sched_cosine_nadam_run_loss(sched_cosine_nadam *m) {
     const float *const x = m->io.x;
     const float *const p_ = m->io.p_;
-    float *const v3 = m->arena + 0;
-    float *const v5 = m->arena + 320;
     float *const h = m->arena + 0;
-    float *const v8 = m->arena + 320;
-    float *const z_ = m->arena + 0;
-    float *const v12 = m->arena + 384;
-    float *const loss = m->arena + 0;
+    float *const z_ = m->arena + 320;
+    float *const v12 = m->arena + 512;
+    float *const loss = m->arena + 192;
     const int n = m->n;
     /* sched_cosine_nadam.nn:8: h = tanh(dense(x, 5)) */
-    /* v3 = matmul(x, m->param.h_weight)  [N, 5] */
-    nnrt_sgemm(0, 0, n, 5, 4, 1.0f, x, 4, m->param.h_weight, 5, 0.0f, v3, 5);
-    /* v5 = add(v3, m->param.h_bias)  [N, 5] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 5; i1++) {
-            v5[i0 * 5 + i1] = v3[i0 * 5 + i1] + m->param.h_bias[i1];
-        }
-    }
-    /* h = tanh(v5)  [N, 5] */
-    for (long i = 0; i < (long)n * 5; i++) {
-        h[i] = tanhf(v5[i]);
-    }
+    /* h = matmul(x, m->param.h_weight)  [N, 5] */
+    nnrt_sgemm_ws(0, 0, n, 5, 4, 1.0f, x, 4, m->param.h_weight, 5, 0.0f, h, 5, NULL, sched_cosine_nadam_loss_epilogue_3, m);
     /* sched_cosine_nadam.nn:9: z = dense(h, 3) */
-    /* v8 = matmul(h, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm(0, 0, n, 3, 5, 1.0f, h, 5, m->param.z_weight, 3, 0.0f, v8, 3);
-    /* z_ = add(v8, m->param.z_bias)  [N, 3] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 3; i1++) {
-            z_[i0 * 3 + i1] = v8[i0 * 3 + i1] + m->param.z_bias[i1];
-        }
-    }
+    /* z_ = matmul(h, m->param.z_weight)  [N, 3] */
+    nnrt_sgemm_ws(0, 0, n, 3, 5, 1.0f, h, 5, m->param.z_weight, 3, 0.0f, z_, 3, NULL, sched_cosine_nadam_loss_epilogue_8, m);
     /* sched_cosine_nadam.nn:12: loss kl_div(log_softmax(z), p) */
     /* v12 = log_softmax(z_)  [N, 3] */
     for (long o = 0; o < (long)n; o++) {
@@ -117,39 +127,44 @@ static float sched_cosine_nadam_run_loss(sched_cosine_nadam *m) {
     return loss[0];
 }
 
+/* the epilogue of h: tanh over one block of it, while in cache */
+static void sched_cosine_nadam_train_epilogue_14(void *ctx, int i0, int rows, int j0, int cols) {
+    struct sched_cosine_nadam *const m = ctx;
+    float *const h = m->arena + 0;
+    /* epilogue: nn_t15 = add(h, m->param.h_bias) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t15 = (h[i * 5 + j] + m->param.h_bias[j]);
+            h[i * 5 + j] = nnrt_tanhf(nn_t15);
+        }
+    }
+}
+
+/* the epilogue of z_: add over one block of it, while in cache */
+static void sched_cosine_nadam_train_epilogue_17(void *ctx, int i0, int rows, int j0, int cols) {
+    struct sched_cosine_nadam *const m = ctx;
+    float *const z_ = m->arena + 320;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            z_[i * 3 + j] = (z_[i * 3 + j] + m->param.z_bias[j]);
+        }
+    }
+}
+
 static void sched_cosine_nadam_run_train(sched_cosine_nadam *m) {
     const float *const x = m->io.x;
     const float *const p_ = m->io.p_;
-    float *const v14 = m->arena + 0;
-    float *const v15 = m->arena + 320;
     float *const h = m->arena + 0;
-    float *const v17 = m->arena + 320;
-    float *const z_ = m->arena + 512;
-    float *const v20 = m->arena + 320;
-    float *const loss = m->arena + 512;
+    float *const z_ = m->arena + 320;
+    float *const v20 = m->arena + 512;
+    float *const loss = m->arena + 896;
     const int n = m->n;
     /* sched_cosine_nadam.nn:8: h = tanh(dense(x, 5)) */
-    /* v14 = matmul(x, m->param.h_weight)  [N, 5] */
-    nnrt_sgemm(0, 0, n, 5, 4, 1.0f, x, 4, m->param.h_weight, 5, 0.0f, v14, 5);
-    /* v15 = add(v14, m->param.h_bias)  [N, 5] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 5; i1++) {
-            v15[i0 * 5 + i1] = v14[i0 * 5 + i1] + m->param.h_bias[i1];
-        }
-    }
-    /* h = tanh(v15)  [N, 5] */
-    for (long i = 0; i < (long)n * 5; i++) {
-        h[i] = tanhf(v15[i]);
-    }
+    /* h = matmul(x, m->param.h_weight)  [N, 5] */
+    nnrt_sgemm_ws(0, 0, n, 5, 4, 1.0f, x, 4, m->param.h_weight, 5, 0.0f, h, 5, NULL, sched_cosine_nadam_train_epilogue_14, m);
     /* sched_cosine_nadam.nn:9: z = dense(h, 3) */
-    /* v17 = matmul(h, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm(0, 0, n, 3, 5, 1.0f, h, 5, m->param.z_weight, 3, 0.0f, v17, 3);
-    /* z_ = add(v17, m->param.z_bias)  [N, 3] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 3; i1++) {
-            z_[i0 * 3 + i1] = v17[i0 * 3 + i1] + m->param.z_bias[i1];
-        }
-    }
+    /* z_ = matmul(h, m->param.z_weight)  [N, 3] */
+    nnrt_sgemm_ws(0, 0, n, 3, 5, 1.0f, h, 5, m->param.z_weight, 3, 0.0f, z_, 3, NULL, sched_cosine_nadam_train_epilogue_17, m);
     /* sched_cosine_nadam.nn:12: loss kl_div(log_softmax(z), p) */
     /* v20 = log_softmax(z_)  [N, 3] */
     for (long o = 0; o < (long)n; o++) {
@@ -173,15 +188,26 @@ static void sched_cosine_nadam_run_train(sched_cosine_nadam *m) {
     m->loss = loss[0];
 }
 
+/* the epilogue of v26: tanh_grad over one block of it, while in cache */
+static void sched_cosine_nadam_backward_epilogue_26(void *ctx, int i0, int rows, int j0, int cols) {
+    struct sched_cosine_nadam *const m = ctx;
+    float *const h = m->arena + 0;
+    float *const v26 = m->arena + 320;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            v26[i * 5 + j] = (v26[i * 5 + j] * (1.0f - h[i * 5 + j] * h[i * 5 + j]));
+        }
+    }
+}
+
 static void sched_cosine_nadam_run_backward(sched_cosine_nadam *m) {
     const float *const x = m->io.x;
     const float *const p_ = m->io.p_;
     float *const h = m->arena + 0;
-    float *const v20 = m->arena + 320;
-    float *const v23 = m->arena + 528;
-    float *const d_z_ = m->arena + 720;
-    float *const d_h = m->arena + 912;
-    float *const v28 = m->arena + 528;
+    float *const v20 = m->arena + 512;
+    float *const v23 = m->arena + 320;
+    float *const d_z_ = m->arena + 704;
+    float *const v26 = m->arena + 320;
     const int n = m->n;
     /* sched_cosine_nadam.nn:12: loss kl_div(log_softmax(z), p) */
     /* v23 = kl_div_grad(v20, p_, 1.0f)  [N, 3] */
@@ -203,24 +229,20 @@ static void sched_cosine_nadam_run_backward(sched_cosine_nadam *m) {
             m->grad.z_bias[i1] += d_z_[i0 * 3 + i1];
         }
     }
-    /* d_h = matmul(d_z_, m->param.z_weight)  [N, 5] */
-    nnrt_sgemm(0, 1, n, 5, 3, 1.0f, d_z_, 3, m->param.z_weight, 3, 0.0f, d_h, 5);
+    /* v26 = matmul(d_z_, m->param.z_weight)  [N, 5] */
+    nnrt_sgemm_ws(0, 1, n, 5, 3, 1.0f, d_z_, 3, m->param.z_weight, 3, 0.0f, v26, 5, NULL, sched_cosine_nadam_backward_epilogue_26, m);
     /* m->grad.z_weight = matmul(h, d_z_)  [5, 3] */
     nnrt_sgemm(1, 0, 5, 3, n, 1.0f, h, 5, d_z_, 3, 0.0f, m->grad.z_weight, 3);
     /* sched_cosine_nadam.nn:8: h = tanh(dense(x, 5)) */
-    /* v28 = tanh_grad(h, d_h)  [N, 5] */
-    for (long i = 0; i < (long)n * 5; i++) {
-        v28[i] = d_h[i] * (1.0f - h[i] * h[i]);
-    }
-    /* m->grad.h_bias = sum_to(v28)  [5] */
+    /* m->grad.h_bias = sum_to(v26)  [5] */
     for (long i = 0; i < 5; i++) m->grad.h_bias[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 5; i1++) {
-            m->grad.h_bias[i1] += v28[i0 * 5 + i1];
+            m->grad.h_bias[i1] += v26[i0 * 5 + i1];
         }
     }
-    /* m->grad.h_weight = matmul(x, v28)  [4, 5] */
-    nnrt_sgemm(1, 0, 4, 5, n, 1.0f, x, 4, v28, 5, 0.0f, m->grad.h_weight, 5);
+    /* m->grad.h_weight = matmul(x, v26)  [4, 5] */
+    nnrt_sgemm(1, 0, 4, 5, n, 1.0f, x, 4, v26, 5, 0.0f, m->grad.h_weight, 5);
 }
 
 static void sched_cosine_nadam_run_update(sched_cosine_nadam *m) {
@@ -358,7 +380,7 @@ void sched_cosine_nadam_forward(sched_cosine_nadam *m, const float *x, int n) {
 }
 
 const float *sched_cosine_nadam_output_q(const sched_cosine_nadam *m) {
-    return m->arena + 192;
+    return m->arena + 0;
 }
 
 /* A step: forward, backward and, when loss and gradients are finite, update. */

@@ -19,7 +19,7 @@ extern "C" {
 #define SCHED_COSINE_NADAM_PARAM_COUNT 4
 #define SCHED_COSINE_NADAM_PARAM_SCALARS 43
 #define SCHED_COSINE_NADAM_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
-#define SCHED_COSINE_NADAM_ARENA_FLOATS 1232 /* activations and scratch, planned by liveness */
+#define SCHED_COSINE_NADAM_ARENA_FLOATS 912 /* activations and scratch, planned by liveness */
 #define SCHED_COSINE_NADAM_ARENA_BYTES (SCHED_COSINE_NADAM_ARENA_FLOATS * 4)
 
 typedef struct sched_cosine_nadam sched_cosine_nadam;

@@ -26,36 +26,41 @@ static int sched_cyclic_rmsprop_labels_ok(const int32_t *y, int n, int32_t class
     return 1;
 }
 
+/* the epilogue of v3: relu over one block of it, while in cache */
+static void sched_cyclic_rmsprop_forward_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
+    struct sched_cyclic_rmsprop *const m = ctx;
+    float *const v3 = m->arena + 0;
+    /* epilogue: nn_t5 = add(v3, m->param.z_1_bias) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t5 = (v3[i * 5 + j] + m->param.z_1_bias[j]);
+            v3[i * 5 + j] = (nn_t5 < 0.0f ? 0.0f : nn_t5);
+        }
+    }
+}
+
+/* the epilogue of z_: add over one block of it, while in cache */
+static void sched_cyclic_rmsprop_forward_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
+    struct sched_cyclic_rmsprop *const m = ctx;
+    float *const z_ = m->arena + 320;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            z_[i * 3 + j] = (z_[i * 3 + j] + m->param.z_bias[j]);
+        }
+    }
+}
+
 static void sched_cyclic_rmsprop_run_forward(sched_cyclic_rmsprop *m) {
     const float *const x = m->io.x;
     float *const v3 = m->arena + 0;
-    float *const v5 = m->arena + 320;
-    float *const v6 = m->arena + 0;
-    float *const v8 = m->arena + 320;
-    float *const z_ = m->arena + 0;
-    float *const p_ = m->arena + 192;
+    float *const z_ = m->arena + 320;
+    float *const p_ = m->arena + 0;
     const int n = m->n;
     /* sched_cyclic_rmsprop.nn:8: z = dense(relu(dense(x, 5)), 3) */
     /* v3 = matmul(x, m->param.z_1_weight)  [N, 5] */
-    nnrt_sgemm(0, 0, n, 5, 4, 1.0f, x, 4, m->param.z_1_weight, 5, 0.0f, v3, 5);
-    /* v5 = add(v3, m->param.z_1_bias)  [N, 5] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 5; i1++) {
-            v5[i0 * 5 + i1] = v3[i0 * 5 + i1] + m->param.z_1_bias[i1];
-        }
-    }
-    /* v6 = relu(v5)  [N, 5] */
-    for (long i = 0; i < (long)n * 5; i++) {
-        v6[i] = v5[i] < 0.0f ? 0.0f : v5[i];
-    }
-    /* v8 = matmul(v6, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm(0, 0, n, 3, 5, 1.0f, v6, 5, m->param.z_weight, 3, 0.0f, v8, 3);
-    /* z_ = add(v8, m->param.z_bias)  [N, 3] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 3; i1++) {
-            z_[i0 * 3 + i1] = v8[i0 * 3 + i1] + m->param.z_bias[i1];
-        }
-    }
+    nnrt_sgemm_ws(0, 0, n, 5, 4, 1.0f, x, 4, m->param.z_1_weight, 5, 0.0f, v3, 5, NULL, sched_cyclic_rmsprop_forward_epilogue_3, m);
+    /* z_ = matmul(v3, m->param.z_weight)  [N, 3] */
+    nnrt_sgemm_ws(0, 0, n, 3, 5, 1.0f, v3, 5, m->param.z_weight, 3, 0.0f, z_, 3, NULL, sched_cyclic_rmsprop_forward_epilogue_8, m);
     /* sched_cyclic_rmsprop.nn:9: output p = softmax(z) */
     /* p_ = softmax(z_)  [N, 3] */
     for (long o = 0; o < (long)n; o++) {
@@ -68,37 +73,42 @@ static void sched_cyclic_rmsprop_run_forward(sched_cyclic_rmsprop *m) {
     }
 }
 
+/* the epilogue of v3: relu over one block of it, while in cache */
+static void sched_cyclic_rmsprop_loss_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
+    struct sched_cyclic_rmsprop *const m = ctx;
+    float *const v3 = m->arena + 0;
+    /* epilogue: nn_t5 = add(v3, m->param.z_1_bias) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t5 = (v3[i * 5 + j] + m->param.z_1_bias[j]);
+            v3[i * 5 + j] = (nn_t5 < 0.0f ? 0.0f : nn_t5);
+        }
+    }
+}
+
+/* the epilogue of z_: add over one block of it, while in cache */
+static void sched_cyclic_rmsprop_loss_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
+    struct sched_cyclic_rmsprop *const m = ctx;
+    float *const z_ = m->arena + 320;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            z_[i * 3 + j] = (z_[i * 3 + j] + m->param.z_bias[j]);
+        }
+    }
+}
+
 static float sched_cyclic_rmsprop_run_loss(sched_cyclic_rmsprop *m) {
     const float *const x = m->io.x;
     const int32_t *const y = m->io.y;
     float *const v3 = m->arena + 0;
-    float *const v5 = m->arena + 320;
-    float *const v6 = m->arena + 0;
-    float *const v8 = m->arena + 320;
-    float *const z_ = m->arena + 0;
-    float *const loss = m->arena + 384;
+    float *const z_ = m->arena + 320;
+    float *const loss = m->arena + 192;
     const int n = m->n;
     /* sched_cyclic_rmsprop.nn:8: z = dense(relu(dense(x, 5)), 3) */
     /* v3 = matmul(x, m->param.z_1_weight)  [N, 5] */
-    nnrt_sgemm(0, 0, n, 5, 4, 1.0f, x, 4, m->param.z_1_weight, 5, 0.0f, v3, 5);
-    /* v5 = add(v3, m->param.z_1_bias)  [N, 5] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 5; i1++) {
-            v5[i0 * 5 + i1] = v3[i0 * 5 + i1] + m->param.z_1_bias[i1];
-        }
-    }
-    /* v6 = relu(v5)  [N, 5] */
-    for (long i = 0; i < (long)n * 5; i++) {
-        v6[i] = v5[i] < 0.0f ? 0.0f : v5[i];
-    }
-    /* v8 = matmul(v6, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm(0, 0, n, 3, 5, 1.0f, v6, 5, m->param.z_weight, 3, 0.0f, v8, 3);
-    /* z_ = add(v8, m->param.z_bias)  [N, 3] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 3; i1++) {
-            z_[i0 * 3 + i1] = v8[i0 * 3 + i1] + m->param.z_bias[i1];
-        }
-    }
+    nnrt_sgemm_ws(0, 0, n, 5, 4, 1.0f, x, 4, m->param.z_1_weight, 5, 0.0f, v3, 5, NULL, sched_cyclic_rmsprop_loss_epilogue_3, m);
+    /* z_ = matmul(v3, m->param.z_weight)  [N, 3] */
+    nnrt_sgemm_ws(0, 0, n, 3, 5, 1.0f, v3, 5, m->param.z_weight, 3, 0.0f, z_, 3, NULL, sched_cyclic_rmsprop_loss_epilogue_8, m);
     /* sched_cyclic_rmsprop.nn:11: loss hinge(z, y, margin=0.5) */
     /* loss = hinge(z_, y)  [] */
     {
@@ -119,37 +129,42 @@ static float sched_cyclic_rmsprop_run_loss(sched_cyclic_rmsprop *m) {
     return loss[0];
 }
 
+/* the epilogue of v13: relu over one block of it, while in cache */
+static void sched_cyclic_rmsprop_train_epilogue_13(void *ctx, int i0, int rows, int j0, int cols) {
+    struct sched_cyclic_rmsprop *const m = ctx;
+    float *const v13 = m->arena + 0;
+    /* epilogue: nn_t14 = add(v13, m->param.z_1_bias) */
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            const float nn_t14 = (v13[i * 5 + j] + m->param.z_1_bias[j]);
+            v13[i * 5 + j] = (nn_t14 < 0.0f ? 0.0f : nn_t14);
+        }
+    }
+}
+
+/* the epilogue of z_: add over one block of it, while in cache */
+static void sched_cyclic_rmsprop_train_epilogue_16(void *ctx, int i0, int rows, int j0, int cols) {
+    struct sched_cyclic_rmsprop *const m = ctx;
+    float *const z_ = m->arena + 320;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            z_[i * 3 + j] = (z_[i * 3 + j] + m->param.z_bias[j]);
+        }
+    }
+}
+
 static void sched_cyclic_rmsprop_run_train(sched_cyclic_rmsprop *m) {
     const float *const x = m->io.x;
     const int32_t *const y = m->io.y;
     float *const v13 = m->arena + 0;
-    float *const v14 = m->arena + 320;
-    float *const v15 = m->arena + 0;
-    float *const v16 = m->arena + 320;
-    float *const z_ = m->arena + 512;
-    float *const loss = m->arena + 320;
+    float *const z_ = m->arena + 320;
+    float *const loss = m->arena + 832;
     const int n = m->n;
     /* sched_cyclic_rmsprop.nn:8: z = dense(relu(dense(x, 5)), 3) */
     /* v13 = matmul(x, m->param.z_1_weight)  [N, 5] */
-    nnrt_sgemm(0, 0, n, 5, 4, 1.0f, x, 4, m->param.z_1_weight, 5, 0.0f, v13, 5);
-    /* v14 = add(v13, m->param.z_1_bias)  [N, 5] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 5; i1++) {
-            v14[i0 * 5 + i1] = v13[i0 * 5 + i1] + m->param.z_1_bias[i1];
-        }
-    }
-    /* v15 = relu(v14)  [N, 5] */
-    for (long i = 0; i < (long)n * 5; i++) {
-        v15[i] = v14[i] < 0.0f ? 0.0f : v14[i];
-    }
-    /* v16 = matmul(v15, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm(0, 0, n, 3, 5, 1.0f, v15, 5, m->param.z_weight, 3, 0.0f, v16, 3);
-    /* z_ = add(v16, m->param.z_bias)  [N, 3] */
-    for (long i0 = 0; i0 < (long)n; i0++) {
-        for (long i1 = 0; i1 < 3; i1++) {
-            z_[i0 * 3 + i1] = v16[i0 * 3 + i1] + m->param.z_bias[i1];
-        }
-    }
+    nnrt_sgemm_ws(0, 0, n, 5, 4, 1.0f, x, 4, m->param.z_1_weight, 5, 0.0f, v13, 5, NULL, sched_cyclic_rmsprop_train_epilogue_13, m);
+    /* z_ = matmul(v13, m->param.z_weight)  [N, 3] */
+    nnrt_sgemm_ws(0, 0, n, 3, 5, 1.0f, v13, 5, m->param.z_weight, 3, 0.0f, z_, 3, NULL, sched_cyclic_rmsprop_train_epilogue_16, m);
     /* sched_cyclic_rmsprop.nn:11: loss hinge(z, y, margin=0.5) */
     /* loss = hinge(z_, y)  [] */
     {
@@ -170,14 +185,25 @@ static void sched_cyclic_rmsprop_run_train(sched_cyclic_rmsprop *m) {
     m->loss = loss[0];
 }
 
+/* the epilogue of v23: relu_grad over one block of it, while in cache */
+static void sched_cyclic_rmsprop_backward_epilogue_23(void *ctx, int i0, int rows, int j0, int cols) {
+    struct sched_cyclic_rmsprop *const m = ctx;
+    float *const v13 = m->arena + 0;
+    float *const v23 = m->arena + 320;
+    for (long i = i0; i < (long)i0 + rows; i++) {
+        for (long j = j0; j < (long)j0 + cols; j++) {
+            v23[i * 5 + j] = (v13[i * 5 + j] > 0.0f ? v23[i * 5 + j] : 0.0f);
+        }
+    }
+}
+
 static void sched_cyclic_rmsprop_run_backward(sched_cyclic_rmsprop *m) {
     const float *const x = m->io.x;
     const int32_t *const y = m->io.y;
-    float *const v15 = m->arena + 0;
-    float *const z_ = m->arena + 512;
-    float *const d_z_ = m->arena + 704;
-    float *const v23 = m->arena + 336;
-    float *const v25 = m->arena + 656;
+    float *const v13 = m->arena + 0;
+    float *const z_ = m->arena + 320;
+    float *const d_z_ = m->arena + 640;
+    float *const v23 = m->arena + 320;
     const int n = m->n;
     /* sched_cyclic_rmsprop.nn:11: loss hinge(z, y, margin=0.5) */
     /* d_z_ = hinge_grad(z_, y, 1.0f)  [N, 3] */
@@ -204,22 +230,18 @@ static void sched_cyclic_rmsprop_run_backward(sched_cyclic_rmsprop *m) {
         }
     }
     /* v23 = matmul(d_z_, m->param.z_weight)  [N, 5] */
-    nnrt_sgemm(0, 1, n, 5, 3, 1.0f, d_z_, 3, m->param.z_weight, 3, 0.0f, v23, 5);
-    /* m->grad.z_weight = matmul(v15, d_z_)  [5, 3] */
-    nnrt_sgemm(1, 0, 5, 3, n, 1.0f, v15, 5, d_z_, 3, 0.0f, m->grad.z_weight, 3);
-    /* v25 = relu_grad(v15, v23)  [N, 5] */
-    for (long i = 0; i < (long)n * 5; i++) {
-        v25[i] = v15[i] > 0.0f ? v23[i] : 0.0f;
-    }
-    /* m->grad.z_1_bias = sum_to(v25)  [5] */
+    nnrt_sgemm_ws(0, 1, n, 5, 3, 1.0f, d_z_, 3, m->param.z_weight, 3, 0.0f, v23, 5, NULL, sched_cyclic_rmsprop_backward_epilogue_23, m);
+    /* m->grad.z_weight = matmul(v13, d_z_)  [5, 3] */
+    nnrt_sgemm(1, 0, 5, 3, n, 1.0f, v13, 5, d_z_, 3, 0.0f, m->grad.z_weight, 3);
+    /* m->grad.z_1_bias = sum_to(v23)  [5] */
     for (long i = 0; i < 5; i++) m->grad.z_1_bias[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 5; i1++) {
-            m->grad.z_1_bias[i1] += v25[i0 * 5 + i1];
+            m->grad.z_1_bias[i1] += v23[i0 * 5 + i1];
         }
     }
-    /* m->grad.z_1_weight = matmul(x, v25)  [4, 5] */
-    nnrt_sgemm(1, 0, 4, 5, n, 1.0f, x, 4, v25, 5, 0.0f, m->grad.z_1_weight, 5);
+    /* m->grad.z_1_weight = matmul(x, v23)  [4, 5] */
+    nnrt_sgemm(1, 0, 4, 5, n, 1.0f, x, 4, v23, 5, 0.0f, m->grad.z_1_weight, 5);
 }
 
 static void sched_cyclic_rmsprop_run_update(sched_cyclic_rmsprop *m) {
@@ -344,7 +366,7 @@ void sched_cyclic_rmsprop_forward(sched_cyclic_rmsprop *m, const float *x, int n
 }
 
 const float *sched_cyclic_rmsprop_output_p(const sched_cyclic_rmsprop *m) {
-    return m->arena + 192;
+    return m->arena + 0;
 }
 
 /* A step: forward, backward and, when loss and gradients are finite, update. */

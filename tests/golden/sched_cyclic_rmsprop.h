@@ -19,7 +19,7 @@ extern "C" {
 #define SCHED_CYCLIC_RMSPROP_PARAM_COUNT 4
 #define SCHED_CYCLIC_RMSPROP_PARAM_SCALARS 43
 #define SCHED_CYCLIC_RMSPROP_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
-#define SCHED_CYCLIC_RMSPROP_ARENA_FLOATS 976 /* activations and scratch, planned by liveness */
+#define SCHED_CYCLIC_RMSPROP_ARENA_FLOATS 848 /* activations and scratch, planned by liveness */
 #define SCHED_CYCLIC_RMSPROP_ARENA_BYTES (SCHED_CYCLIC_RMSPROP_ARENA_FLOATS * 4)
 
 typedef struct sched_cyclic_rmsprop sched_cyclic_rmsprop;

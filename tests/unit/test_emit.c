@@ -3,7 +3,8 @@
  * the indent, comment sanitizing, identifier search, element counts), the
  * API it writes (C-API.md's names, macros and parameter table, checked on
  * the text), and determinism: compiling the same text twice through
- * nngen_compile gives byte-identical net.c and net.h.
+ * nngen_compile gives byte-identical net.c and net.h. A matmul's scratch
+ * is the runtime's nnrt_sgemm_ws_size for its largest product.
  *
  * Whether the generated code compiles under gcc and clang with -Werror is
  * tests/compile's business; this file looks at the text only.
@@ -18,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "nn_runtime.h"
 #include "phase_util.h"
 
 /* ---- emit_float */
@@ -108,7 +110,7 @@ static void test_emit_float_shortest(void **state) {
 static void test_emit_lines_and_indent(void **state) {
     (void)state;
     Buf out = {0};
-    Emit e = {&out, 0, NULL, NULL, FN_NONE};
+    Emit e = {&out, 0, NULL, NULL, FN_NONE, NULL, NULL};
     emit_line(&e, "int f(void);");
     emit_open(&e, "int f(void)");
     emit_line(&e, "int a = %d;", 3);
@@ -401,13 +403,49 @@ static void test_emit_ir(void **state) {
     fclose(d);
     assert_string_equal(c.data, "# network t: 4 nodes\n"
                                 "v0 = input \"x\"  [N, 3]  t.nn:2:7  ; x\n"
-                                "v1 = relu v0  [N, 3]  infer  t.nn:3:12\n"
+                                "v1 = relu v0  [N, 3]  infer  t.nn:3:12  fused>v3\n"
                                 "v2 = const 2  []  t.nn:3:22\n"
                                 "v3 = mul v1, v2  [N, 3]  infer  t.nn:3:20  ; p\n");
     assert_int_equal(h.len, 0);
     buf_free(&c);
     buf_free(&h);
     free(diag);
+}
+
+/* The compiler's copy of the GEMM workspace size agrees with the runtime's
+ * for every form of matmul (plain, B^T, A^T) over a range of sizes; tiny
+ * products get none. */
+static void test_matmul_scratch_matches_runtime(void **state) {
+    (void)state;
+    static const int sizes[] = {1, 2, 5, 6, 7, 31, 33, 100, 121, 256, 257, 513, 784, 1000};
+    const int ns = (int)(sizeof sizes / sizeof sizes[0]);
+    for (int form = 0; form < 3; form++)
+        for (int a = 0; a < ns; a++)
+            for (int b = 0; b < ns; b++)
+                for (int batch = 1; batch <= 300; batch += 37) {
+                    int k = sizes[a], m = sizes[b];
+                    Graph g = {0};
+                    Node nodes[3];
+                    memset(nodes, 0, sizeof nodes);
+                    g.nodes = nodes;
+                    g.count = 3;
+                    g.max_batch = batch;
+                    Shape x = {1, 1, {k, 0, 0, 0}}, w = {0, 2, {k, m, 0, 0}}, wt = {0, 2, {m, k, 0, 0}};
+                    Shape d = {1, 1, {m, 0, 0, 0}};
+                    long M = batch, N = m, K = k;
+                    nodes[0].shape = x;
+                    nodes[1].shape = form == 1 ? wt : w;
+                    nodes[2].in[0] = 0;
+                    nodes[2].in[1] = 1;
+                    nodes[2].i[1] = form == 1;
+                    if (form == 2) { /* x^T d: [k, m], summed over the batch */
+                        nodes[1].shape = d;
+                        nodes[2].i[0] = 1;
+                        M = k, N = m, K = batch;
+                    }
+                    long want = M * N * K < 16384 ? 0 : nnrt_sgemm_ws_size((int)M, (int)N, (int)K);
+                    assert_int_equal(matmul_scratch(&g, &nodes[2]), want);
+                }
 }
 
 int main(void) {
@@ -428,6 +466,7 @@ int main(void) {
         cmocka_unit_test(test_no_params_weight_files),
         cmocka_unit_test(test_errors_leave_no_output),
         cmocka_unit_test(test_emit_ir),
+        cmocka_unit_test(test_matmul_scratch_matches_runtime),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -213,7 +213,7 @@ static void test_dropout_lowering(void **state) {
     assert_true(mask->f[0] == 0.25);
     assert_int_equal(mask->i[0], 1);
     assert_string_equal(ph_shape(&t.g, mask->id), "[N, 3]");
-    assert_true(op_info(OP_DROPOUT_MASK)->flags & OPF_STATEFUL);
+    assert_true(op_info(OP_DROPOUT_MASK)->flags & OPF_IMPURE);
     /* inference: dropout is the identity, o is h * h = x * x */
     const Node *o = &t.g.nodes[t.g.outputs[0].node];
     assert_int_equal(o->op, OP_MUL);

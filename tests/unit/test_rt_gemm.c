@@ -3,7 +3,10 @@
  * all four (ta, tb), every size 1..17 in each dimension (sampled), padded
  * leading dimensions whose padding holds NaN (any read of it shows), sizes
  * crossing the kernel's blocking, beta 0 over NaN, beta 1, alpha 0; and
- * nnrt_all_finite.
+ * nnrt_all_finite. The workspace kernel nnrt_sgemm_ws goes through the same
+ * checks (packed path, matrix-vector path, fallback), with a workspace of
+ * exactly nnrt_sgemm_ws_size floats between NaN guards, and its epilogue
+ * must see every element of C once, after its final value.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +15,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <string.h>
 
 #include "nn_runtime.h"
 
@@ -19,6 +23,21 @@
 #define PAD 3
 static float A[(MAXD + PAD) * (MAXD + PAD)], B[(MAXD + PAD) * (MAXD + PAD)];
 static float C[(MAXD + PAD) * (MAXD + PAD)], C0[(MAXD + PAD) * (MAXD + PAD)];
+static float W[300000];
+static int use_ws;                       /* check() calls nnrt_sgemm_ws */
+static unsigned char seen[(MAXD + PAD) * (MAXD + PAD)];
+static int epi_ldc, epi_calls;
+
+/* the epilogue: counts each element; must be called with final values */
+static void count_epi(void *ctx, int i0, int rows, int j0, int cols)
+{
+    int i, j;
+    (void)ctx;
+    epi_calls++;
+    for (i = i0; i < i0 + rows; i++)
+        for (j = j0; j < j0 + cols; j++)
+            seen[i * epi_ldc + j]++;
+}
 
 /* rows x cols with leading dimension ld: values from r, NaN in the padding */
 static void fill(nnrt_rng *r, float *x, int rows, int cols, int ld)
@@ -43,7 +62,22 @@ static void check(nnrt_rng *r, int ta, int tb, int M, int N, int K, float alpha,
     for (i = 0; i < M; i++)
         for (j = N; j < ldc; j++)
             C[i * ldc + j] = 1234.5f;
-    nnrt_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (use_ws) {
+        long ws = nnrt_sgemm_ws_size(M, N, K);
+        assert_true(ws >= 0 && ws + 32 <= (long)(sizeof W / sizeof W[0]));
+        for (i = 0; i < ws + 32; i++)
+            W[i] = NAN;
+        memset(seen, 0, sizeof seen);
+        epi_ldc = ldc;
+        nnrt_sgemm_ws(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, W + 16, count_epi, NULL);
+        for (i = 0; i < 16; i++)
+            assert_true(isnan(W[i]) && isnan(W[ws + 16 + i]));
+        for (i = 0; i < M; i++)
+            for (j = 0; j < ldc; j++)
+                assert_int_equal(seen[i * ldc + j], j < N);
+    } else {
+        nnrt_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    }
     for (i = 0; i < M; i++) {
         for (j = 0; j < N; j++) {
             double ref = 0.0, mag = 0.0;
@@ -98,6 +132,47 @@ static void test_large_sizes(void **state)
             for (tb = 0; tb < 2; tb++) {
                 check(&r, ta, tb, dims[t][0], dims[t][1], dims[t][2], 1.0f, 0.0f, PAD);
                 check(&r, ta, tb, dims[t][0], dims[t][1], dims[t][2], 0.5f, 1.0f, 0);
+            }
+}
+
+/* The workspace kernel: sizes around its register tile (6 x 32) and its
+ * blocks (K 256, M 120, N 512), a single row (the matrix-vector path), and
+ * small products (the unpacked fallback). */
+static void test_ws_sizes(void **state)
+{
+    static const int dims[][3] = {{6, 32, 100},  {7, 33, 257},  {13, 70, 40},   {121, 300, 30},
+                                  {5, 513, 20},  {1, 300, 300}, {1, 129, 7},    {1, 5, 40},
+                                  {2, 3, 4},     {64, 128, 33}, {240, 64, 260}, {35, 17, 290}};
+    nnrt_rng r;
+    int ta, tb, t;
+    (void)state;
+    nnrt_rng_seed(&r, 3u, 0u);
+    use_ws = 1;
+    for (t = 0; t < (int)(sizeof dims / sizeof dims[0]); t++)
+        for (ta = 0; ta < 2; ta++)
+            for (tb = 0; tb < 2; tb++) {
+                check(&r, ta, tb, dims[t][0], dims[t][1], dims[t][2], 1.0f, 0.0f, PAD);
+                check(&r, ta, tb, dims[t][0], dims[t][1], dims[t][2], 0.5f, 1.0f, 0);
+                check(&r, ta, tb, dims[t][0], dims[t][1], dims[t][2], -2.0f, 0.25f, PAD);
+            }
+    use_ws = 0;
+}
+
+/* The size grows with each of M, N, K (a workspace for the largest sizes
+ * serves every smaller product); no workspace needed for empty products. */
+static void test_ws_size_monotone(void **state)
+{
+    int M, N, K;
+    (void)state;
+    assert_int_equal(nnrt_sgemm_ws_size(0, 5, 5), 0);
+    for (M = 1; M < 700; M += 37)
+        for (N = 1; N < 1100; N += 53)
+            for (K = 1; K < 600; K += 41) {
+                long s = nnrt_sgemm_ws_size(M, N, K);
+                assert_true(s > 0);
+                assert_true(nnrt_sgemm_ws_size(M + 1, N, K) >= s);
+                assert_true(nnrt_sgemm_ws_size(M, N + 1, K) >= s);
+                assert_true(nnrt_sgemm_ws_size(M, N, K + 1) >= s);
             }
 }
 
@@ -184,6 +259,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_sizes),
         cmocka_unit_test(test_large_sizes),
+        cmocka_unit_test(test_ws_sizes),
+        cmocka_unit_test(test_ws_size_monotone),
         cmocka_unit_test(test_exact_values),
         cmocka_unit_test(test_alpha_zero_and_empty_k),
         cmocka_unit_test(test_invalid_sizes),

@@ -1,0 +1,121 @@
+/*
+ * cse.c - common-subexpression elimination. Two live nodes of the same
+ * function with the same op, inputs, attributes (f, i, s) and shape compute
+ * the same value: every reader of the later one (outputs and losses
+ * included) reads the earlier one instead, and the later one is dead.
+ * Operands of OPF_COMMUTES ops are compared as a set (a + b == b + a);
+ * scalar constants of equal bits merge too.
+ *
+ * Within a function only: inference and training are separate C functions
+ * (and the training forward and backward run at different times), so a
+ * value is never shared between two of them. Never merged: effects
+ * (optimizer updates), OPF_IMPURE ops (random draws: two dropouts of the
+ * same input draw different masks), and a parameter's gradient, which owns
+ * its storage (m->grad.NAME) - another node may be merged into it, never it
+ * into another.
+ *
+ * Nodes are visited in id order (topological), so the inputs of a node are
+ * already canonical when it is looked up, and chains of duplicates merge in
+ * one pass. A hash table keyed on (op, func, inputs, attributes) keeps the
+ * pass linear.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nngen.h"
+
+static int mergeable(const Node *n) {
+    unsigned flags = op_info(n->op)->flags;
+    if (n->dead || (flags & (OPF_EFFECT | OPF_IMPURE)))
+        return 0;
+    if (flags & OPF_LEAF)
+        return n->op == OP_CONST;
+    return 1;
+}
+
+/* the node's inputs, sorted when the op commutes */
+static void operands(const Node *n, int *in) {
+    for (int k = 0; k < n->nin; k++)
+        in[k] = n->in[k];
+    if ((op_info(n->op)->flags & OPF_COMMUTES) && n->nin == 2 && in[0] > in[1]) {
+        int t = in[0];
+        in[0] = in[1];
+        in[1] = t;
+    }
+}
+
+static unsigned hash_node(const Node *n) {
+    int in[NN_MAX_IN];
+    unsigned h = 2166136261u;
+    operands(n, in);
+#define MIX(x) (h = (h ^ (unsigned)(x)) * 16777619u)
+    MIX(n->op);
+    MIX(n->func);
+    MIX(n->nin);
+    for (int k = 0; k < n->nin; k++)
+        MIX(in[k]);
+    for (int k = 0; k < 4; k++)
+        MIX(n->i[k]);
+    unsigned char bytes[sizeof n->f];
+    memcpy(bytes, n->f, sizeof bytes);
+    for (size_t k = 0; k < sizeof bytes; k++)
+        MIX(bytes[k]);
+#undef MIX
+    return h;
+}
+
+static int same(const Node *a, const Node *b) {
+    int ia[NN_MAX_IN], ib[NN_MAX_IN];
+    if (a->op != b->op || a->func != b->func || a->nin != b->nin || !shape_equal(&a->shape, &b->shape))
+        return 0;
+    if (memcmp(a->f, b->f, sizeof a->f) != 0 || memcmp(a->i, b->i, sizeof a->i) != 0)
+        return 0;
+    if ((a->s == NULL) != (b->s == NULL) || (a->s && strcmp(a->s, b->s) != 0))
+        return 0;
+    operands(a, ia);
+    operands(b, ib);
+    for (int k = 0; k < a->nin; k++)
+        if (ia[k] != ib[k])
+            return 0;
+    return 1;
+}
+
+/* a gradient owns its storage: it may absorb duplicates, never be one */
+static int is_grad(const Graph *g, int v) {
+    for (int i = 0; i < g->nparams; i++)
+        if (g->params[i].grad == v)
+            return 1;
+    return 0;
+}
+
+int pass_cse(Graph *g) {
+    int cap = 64;
+    while (cap < 2 * g->count)
+        cap *= 2;
+    int *table = malloc(sizeof(int) * (size_t)cap);
+    if (!table)
+        nn_unreachable("out of memory");
+    for (int i = 0; i < cap; i++)
+        table[i] = -1;
+    for (int v = 0; v < g->count; v++) {
+        Node *n = &g->nodes[v];
+        if (!mergeable(n))
+            continue;
+        unsigned slot = hash_node(n) & (unsigned)(cap - 1);
+        int found = -1;
+        for (; table[slot] >= 0; slot = (slot + 1) & (unsigned)(cap - 1))
+            if (same(&g->nodes[table[slot]], n)) {
+                found = table[slot];
+                break;
+            }
+        if (found < 0 || is_grad(g, v)) {
+            if (found < 0)
+                table[slot] = v;
+            continue;
+        }
+        pass_replace_uses(g, v, found);
+        n->dead = 1;
+    }
+    free(table);
+    return 0;
+}
