@@ -2,7 +2,7 @@
 # scripts/fuzz.sh - builds the libFuzzer harnesses (clang, ASan + UBSan) in
 # build-fuzz/ and runs them.
 #
-#   scripts/fuzz.sh [SECONDS [HARNESS...]]    default: 60 s, compile and weights
+#   scripts/fuzz.sh [SECONDS [HARNESS...]]    default: 60 s each, compile weights data
 #   scripts/fuzz.sh --available               exit 0 when clang can link libFuzzer
 #
 # Each harness starts from its seed corpus (tests/fuzz/corpus.sh) plus what
@@ -34,7 +34,7 @@ if [ "${1:-}" = "--available" ]; then
 fi
 secs=${1:-60}
 shift || true
-harnesses=${*:-compile weights}
+harnesses=${*:-compile weights data}
 if ! available; then
     echo "fuzz.sh: $cc cannot link libFuzzer (apt-get install clang, libclang-rt-dev)" >&2
     exit 2
@@ -43,19 +43,20 @@ fi
 out=$root/build-fuzz
 echo "== build-fuzz: configure and build ($cc, libFuzzer, ASan + UBSan)"
 cmake -S . -B "$out" -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNNGEN_FUZZ=ON >/dev/null
-cmake --build "$out" -j"$(nproc)" --target fuzz_compile_fuzzer fuzz_weights_fuzzer seeds_weights >/dev/null
+cmake --build "$out" -j"$(nproc)" --target fuzz_compile_fuzzer fuzz_weights_fuzzer fuzz_data_fuzzer \
+    fuzz_seeds >/dev/null
 mkdir -p "$out/crashes"
 status=0
 for h in $harnesses; do
     seeds=$out/seeds/$h
     corpus=$out/corpus/$h
     mkdir -p "$corpus"
-    sh tests/fuzz/corpus.sh "$h" "$root" "$seeds" "$out/tests/fuzz/seeds_weights"
+    sh tests/fuzz/corpus.sh "$h" "$root" "$seeds" "$out/tests/fuzz/fuzz_seeds"
     opts=(-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
           -artifact_prefix="$out/crashes/$h-")
     case $h in
     compile) opts+=(-dict=tests/fuzz/nn.dict -max_len=16384) ;;
-    weights) opts+=(-max_len=1024) ;;
+    weights | data) opts+=(-max_len=1024) ;;
     *) echo "fuzz.sh: no harness '$h'" >&2; exit 2 ;;
     esac
     echo "== fuzz_$h: $secs s"

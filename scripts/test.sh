@@ -2,8 +2,8 @@
 # scripts/test.sh - builds everything and runs the whole test suite twice:
 # a normal build (build/) and one under AddressSanitizer + UndefinedBehavior-
 # Sanitizer (build-asan/); then, when clang can link libFuzzer, a 60-second
-# fuzzing smoke run (scripts/fuzz.sh: 45 s on the compiler, 15 s on the
-# weight reader). Exit status 0 only when all of it passes.
+# fuzzing smoke run (scripts/fuzz.sh: 40 s on the compiler, 10 s each on the
+# weight reader and the data loaders). Exit status 0 only when all of it passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -19,8 +19,8 @@ run build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run build-asan -DCMAKE_BUILD_TYPE=Debug -DNNGEN_SANITIZE=ON
 if scripts/fuzz.sh --available; then
-    scripts/fuzz.sh 45 compile
-    scripts/fuzz.sh 15 weights
+    scripts/fuzz.sh 40 compile
+    scripts/fuzz.sh 10 weights data
     echo "== all tests passed (plain and sanitized builds, fuzzing smoke run)"
 else
     echo "== all tests passed (plain and sanitized builds; no libFuzzer, fuzzing skipped)"

@@ -5,13 +5,15 @@
 #                                       tests/golden/, tests/gradcheck/cases/,
 #                                       the inputs tests/errors/gen.sh writes,
 #                                       and tests/fuzz/regress/compile/*
-#   corpus.sh weights ROOT DIR SEEDS    what SEEDS (the seeds_weights program)
+#   corpus.sh weights ROOT DIR SEEDS    what SEEDS (the fuzz_seeds program)
 #                                       writes, and tests/fuzz/regress/weights/*
+#   corpus.sh data ROOT DIR SEEDS       what SEEDS writes, examples/data/*.csv
+#                                       and tests/fuzz/regress/data/*
 #
 # DIR is emptied first. Regression inputs (crashes fuzzing found, fixed since)
 # are committed under tests/fuzz/regress/KIND/, one file each.
 set -eu
-[ $# -ge 3 ] || { echo "usage: corpus.sh compile|weights ROOT DIR [SEEDS]" >&2; exit 2; }
+[ $# -ge 3 ] || { echo "usage: corpus.sh compile|weights|data ROOT DIR [SEEDS]" >&2; exit 2; }
 kind=$1
 root=$2
 dir=$3
@@ -28,9 +30,14 @@ compile)
     for c in $(sh "$root/tests/errors/gen.sh" --list); do
         sh "$root/tests/errors/gen.sh" "$c" "$dir/gen_$c.nn"
     done ;;
-weights)
-    [ $# -eq 4 ] || { echo "corpus.sh weights needs the seeds_weights program" >&2; exit 2; }
-    "$4" "$dir" ;;
+weights|data)
+    [ $# -eq 4 ] || { echo "corpus.sh $kind needs the fuzz_seeds program" >&2; exit 2; }
+    "$4" "$kind" "$dir"
+    if [ "$kind" = data ]; then
+        for f in "$root"/examples/data/*.csv; do
+            [ -f "$f" ] && cp "$f" "$dir/examples_$(basename "$f")"
+        done
+    fi ;;
 *)
     echo "corpus.sh: unknown kind '$kind'" >&2
     exit 2 ;;
