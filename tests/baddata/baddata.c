@@ -196,6 +196,22 @@ static void test_batch_range(void) {
     free(before);
 }
 
+/* NET_param with an index out of range gives a zeroed nn_param */
+static void test_param_index(void) {
+    static const int bad[] = {-1, MACRO(PARAM_COUNT), MACRO(PARAM_COUNT) + 1, INT_MAX, INT_MIN};
+    NET *m = trained_model(12), *before = new_model();
+    memcpy(before, m, sizeof *m);
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        nn_param p = API(param)(m, bad[k]);
+        check(!p.name && p.rank == 0 && p.size == 0 && !p.value && !p.grad,
+              "param(%d) is not a zeroed nn_param", bad[k]);
+    }
+    check(API(param_count)() == MACRO(PARAM_COUNT), "param_count differs from PARAM_COUNT");
+    check(same_bytes(m, before), "param lookups changed the model");
+    free(m);
+    free(before);
+}
+
 /* --------------------------------------------------------- class labels */
 
 static void test_labels(void) {
@@ -723,6 +739,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     test_batch_range();
+    test_param_index();
     test_labels();
     test_nonfinite();
     test_load_damaged();
