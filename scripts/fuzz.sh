@@ -11,6 +11,7 @@
 # first crash: the input is then in build-fuzz/crashes/ and the exit status is
 # 1. To keep a fixed crash as a regression test, copy the input to
 # tests/fuzz/regress/HARNESS/ (CTest replays that directory in every build).
+# FUZZ_OUT=DIR builds and keeps everything in DIR instead of build-fuzz/.
 # The last lines of each run's log (build-fuzz/HARNESS.log) give the figures:
 # execs, cov (edges) and ft (features).
 set -euo pipefail
@@ -40,7 +41,7 @@ if ! available; then
     exit 2
 fi
 
-out=$root/build-fuzz
+out=${FUZZ_OUT:-$root/build-fuzz} # another directory lets two runs go at once
 echo "== build-fuzz: configure and build ($cc, libFuzzer, ASan + UBSan)"
 cmake -S . -B "$out" -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNNGEN_FUZZ=ON >/dev/null
 cmake --build "$out" -j"$(nproc)" --target fuzz_compile_fuzzer fuzz_weights_fuzzer fuzz_data_fuzzer \
