@@ -126,20 +126,31 @@ static int parse_args(int argc, char **argv, Cli *cli) {
     return 0;
 }
 
+/* The most bytes a source may have: an endless input (/dev/zero, a pipe that
+ * never closes its end) stops here instead of filling the memory. */
+#define NN_MAX_SOURCE (64L << 20)
+
+/* the whole file, NUL-terminated; NULL when unreadable, with *len = SIZE_MAX
+ * when it is larger than NN_MAX_SOURCE */
 static char *read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
+    *len = 0;
     if (!f)
         return NULL;
     Buf b = {0};
     char chunk[65536];
     size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        for (size_t i = 0; i < n; i++)
+    int big = 0;
+    while (!big && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        big = b.len + n > (size_t)NN_MAX_SOURCE;
+        for (size_t i = 0; i < n && !big; i++)
             buf_putc(&b, chunk[i]);
-    int bad = ferror(f);
+    }
+    int bad = ferror(f) || big;
     fclose(f);
     if (bad) {
         buf_free(&b);
+        *len = big ? SIZE_MAX : 0;
         return NULL;
     }
     buf_putc(&b, '\0');
@@ -237,6 +248,8 @@ int main(int argc, char **argv) {
         return rc == 1 ? 0 : 2;
     size_t len;
     char *text = read_file(cli.input, &len);
+    if (!text && len == SIZE_MAX)
+        return fail("'%s' is larger than 64 MiB, the most a source file may hold", cli.input);
     if (!text)
         return fail("cannot read '%s'", cli.input);
     int ir = cli.co.emit && !strcmp(cli.co.emit, "ir");

@@ -1719,7 +1719,8 @@ NNRT_API long nnrt_idx_read_i32(const char *path, int32_t *dst, long cap)
 /* ---- CSV. line   = field { ',' field } ( '\n' | EOF )
  *          field  = blanks [ number ] blanks     (blanks: ' ' '\t' '\r')
  * A line of blanks only is skipped. The first other line is a header when
- * one of its fields is not a number (strtof must consume all of it); every
+ * one of its fields is not a number (strtof must consume all of it, NUL bytes
+ * included, and give a finite value: "nan" and "inf" are not data); every
  * data line must be all numbers with the column count of the first line. */
 static inline int nnrt_csv_blank(int c)
 {
@@ -1764,7 +1765,7 @@ static inline int nnrt_csv_line(FILE *f, float *dst, long room, int *cols, int *
         if (n == 0 && len == 0 && end != ',')
             break; /* a blank line */
         v = len > 0 ? strtof(buf, &e) : 0.0f;
-        if (len <= 0 || *e != '\0')
+        if (len <= 0 || e != buf + len || !isfinite(v)) /* all of it (a NUL ends strtof early), finite */
             *numeric = 0;
         else if (n < room)
             dst[n] = v;

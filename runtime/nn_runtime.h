@@ -282,7 +282,8 @@ NNRT_API long nnrt_idx_read_i32(const char *path, int32_t *dst, long cap);
  * NN_ERR_FORMAT for a malformed line (as nnrt_csv_read). */
 NNRT_API int nnrt_csv_info(const char *path, long *rows, int *cols, int *has_header);
 /* Reads up to cap values row-major. Returns values read, or a negative status
- * on a malformed line (a row with another column count, a non-number). Lines
+ * on a malformed line (a row with another column count, a non-number: NaN,
+ * infinity, out of float range or with a NUL byte in it). Lines
  * after the cap-th value are not read. */
 NNRT_API long nnrt_csv_read(const char *path, float *dst, long cap);
 #endif

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # scripts/test.sh - builds everything and runs the whole test suite twice:
 # a normal build (build/) and one under AddressSanitizer + UndefinedBehavior-
-# Sanitizer (build-asan/). Exit status 0 only when both pass.
+# Sanitizer (build-asan/); then, when clang can link libFuzzer, a 60-second
+# fuzzing smoke run (scripts/fuzz.sh: 40 s on the compiler, 10 s each on the
+# weight reader and the data loaders). Exit status 0 only when all of it passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -16,4 +18,10 @@ run() {
 run build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run build-asan -DCMAKE_BUILD_TYPE=Debug -DNNGEN_SANITIZE=ON
-echo "== all tests passed (plain and sanitized builds)"
+if scripts/fuzz.sh --available; then
+    scripts/fuzz.sh 40 compile
+    scripts/fuzz.sh 10 weights data
+    echo "== all tests passed (plain and sanitized builds, fuzzing smoke run)"
+else
+    echo "== all tests passed (plain and sanitized builds; no libFuzzer, fuzzing skipped)"
+fi

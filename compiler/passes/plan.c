@@ -195,6 +195,17 @@ static void name_group(Graph *g, const int *order, int count) {
 
 /* ---- storage classes -------------------------------------------------------------- */
 
+/* A constant that a kernel reads through a pointer (sum(1), mse(1, 2), a
+ * view of one): a C99 compound literal, an array of one float. Elementwise
+ * code inlines the value instead. */
+static const char *const_ref(Graph *g, float v) {
+    Buf b = {0};
+    emit_float(&b, v);
+    const char *ref = arena_printf(g->arena, "((float[1]){%s})", b.data);
+    buf_free(&b);
+    return ref;
+}
+
 static void assign_storage(Graph *g) {
     for (int v = 0; v < g->count; v++) {
         Node *n = &g->nodes[v];
@@ -222,6 +233,7 @@ static void assign_storage(Graph *g) {
             n->storage = STO_ARG;
         } else if (n->op == OP_CONST) {
             n->storage = STO_CONST;
+            n->ref = const_ref(g, n->f[0]);
         } else if (n->fuse >= 0 && g->nodes[n->fuse].epilogue == v) {
             n->storage = STO_ALIAS; /* a kernel's epilogue: written over its output */
             n->alias = n->fuse;

@@ -11,7 +11,7 @@
 set -u
 
 cases="lex_nul_byte lex_binary_garbage lex_elf_header lex_lone_cr lex_crlf_error
-lex_long_line lex_long_name lex_many_errors syn_deep_parens syn_deep_brackets
+lex_long_line lex_long_name lex_megabyte_line lex_many_errors syn_deep_parens syn_deep_brackets
 syn_deep_calls syn_deep_minus syn_long_sum"
 
 if [ "${1:-}" = "--list" ]; then
@@ -44,6 +44,8 @@ lex_long_line) # a valid statement, then a comment that takes the line past 65,5
     { printf "${head_lines}output p = x * 2  # "; repeat 70000 c; printf '\ny = $\n'; } >"$out" ;;
 lex_long_name) # one identifier of 100,000 bytes
     { printf "${head_lines}output p = x * "; repeat 100000 w; printf '\n'; } >"$out" ;;
+lex_megabyte_line) # one line of 1 MB: a string argument that never ends on it
+    { printf "${head_lines}output p = gelu(x, approximate=\""; repeat 1048576 t; printf '\")\n'; } >"$out" ;;
 lex_many_errors) # more errors than nngen reports before it stops
     { printf "$head_lines"; awk 'BEGIN { for (i = 0; i < 60; i++) printf "h%d = x $ 2\n", i }'; } >"$out" ;;
 syn_deep_parens) # 10,000 nested parentheses

@@ -245,22 +245,22 @@ static void test_number_followed_by_letter(void **state) {
     Lexed r = lex_s("3a 1e 2_ 1.5e3x .5f 1e+", 1);
     assert_string_equal(r.tokens, "ERR@1:1 ERR@1:4 ERR@1:7 ERR@1:10 ERR@1:17 ERR@1:21 +@1:23 "
                             "NL@1:24 EOF"); /* after an error, the line ends the statement */
-    assert_string_equal(r.diag, "t.nn:1:1: error: invalid number '3a'\n"
+    assert_string_equal(r.diag, "t.nn:1:1: error: invalid number '3a': expected a decimal number (3, 0.5, .25, 1e-3) followed by a space, an operator or a bracket\n"
                                 "    1 | 3a 1e 2_ 1.5e3x .5f 1e+\n"
                                 "      | ^\n"
-                                "t.nn:1:4: error: invalid number '1e'\n"
+                                "t.nn:1:4: error: invalid number '1e': expected a decimal number (3, 0.5, .25, 1e-3) followed by a space, an operator or a bracket\n"
                                 "    1 | 3a 1e 2_ 1.5e3x .5f 1e+\n"
                                 "      |    ^\n"
-                                "t.nn:1:7: error: invalid number '2_'\n"
+                                "t.nn:1:7: error: invalid number '2_': expected a decimal number (3, 0.5, .25, 1e-3) followed by a space, an operator or a bracket\n"
                                 "    1 | 3a 1e 2_ 1.5e3x .5f 1e+\n"
                                 "      |       ^\n"
-                                "t.nn:1:10: error: invalid number '1.5e3x'\n"
+                                "t.nn:1:10: error: invalid number '1.5e3x': expected a decimal number (3, 0.5, .25, 1e-3) followed by a space, an operator or a bracket\n"
                                 "    1 | 3a 1e 2_ 1.5e3x .5f 1e+\n"
                                 "      |          ^\n"
-                                "t.nn:1:17: error: invalid number '.5f'\n"
+                                "t.nn:1:17: error: invalid number '.5f': expected a decimal number (3, 0.5, .25, 1e-3) followed by a space, an operator or a bracket\n"
                                 "    1 | 3a 1e 2_ 1.5e3x .5f 1e+\n"
                                 "      |                 ^\n"
-                                "t.nn:1:21: error: invalid number '1e'\n"
+                                "t.nn:1:21: error: invalid number '1e': expected a decimal number (3, 0.5, .25, 1e-3) followed by a space, an operator or a bracket\n"
                                 "    1 | 3a 1e 2_ 1.5e3x .5f 1e+\n"
                                 "      |                     ^\n");
     assert_int_equal(r.errors, 6);
@@ -282,10 +282,10 @@ static void test_unterminated_string(void **state) {
     Lexed r = lex_s("a = \"tanh\nb = \"x", 1);
     assert_string_equal(r.tokens, "NAME:a@1:1 =@1:3 ERR@1:5 NL@1:10 NAME:b@2:1 =@2:3 ERR@2:5 "
                                   "NL@2:7 EOF");
-    assert_string_equal(r.diag, "t.nn:1:5: error: unterminated string\n"
+    assert_string_equal(r.diag, "t.nn:1:5: error: unterminated string: expected '\"' before the end of the line\n"
                                 "    1 | a = \"tanh\n"
                                 "      |     ^\n"
-                                "t.nn:2:5: error: unterminated string\n"
+                                "t.nn:2:5: error: unterminated string: expected '\"' before the end of the line\n"
                                 "    2 | b = \"x\n"
                                 "      |     ^\n");
     lexed_free(&r);
@@ -308,10 +308,10 @@ static void test_several_errors_in_one_run(void **state) {
     assert_string_equal(r.diag, "t.nn:1:1: error: unexpected character '$'\n"
                                 "    1 | $ 3a \"x\n"
                                 "      | ^\n"
-                                "t.nn:1:3: error: invalid number '3a'\n"
+                                "t.nn:1:3: error: invalid number '3a': expected a decimal number (3, 0.5, .25, 1e-3) followed by a space, an operator or a bracket\n"
                                 "    1 | $ 3a \"x\n"
                                 "      |   ^\n"
-                                "t.nn:1:6: error: unterminated string\n"
+                                "t.nn:1:6: error: unterminated string: expected '\"' before the end of the line\n"
                                 "    1 | $ 3a \"x\n"
                                 "      |      ^\n"
                                 "t.nn:2:1: error: unexpected byte 0x7f\n"

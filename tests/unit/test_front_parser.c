@@ -295,7 +295,7 @@ static void test_error_nul_byte(void **state) {
 
 static void test_error_number_followed_by_letter(void **state) {
     (void)state;
-    expect_diag("a = 3a + 1\n", "t.nn:1:5: error: invalid number '3a'\n"
+    expect_diag("a = 3a + 1\n", "t.nn:1:5: error: invalid number '3a': expected a decimal number (3, 0.5, .25, 1e-3) followed by a space, an operator or a bracket\n"
                                 "    1 | a = 3a + 1\n"
                                 "      |     ^\n");
 }
@@ -303,7 +303,7 @@ static void test_error_number_followed_by_letter(void **state) {
 static void test_error_unterminated_string(void **state) {
     (void)state;
     expect_diag("h = gelu(x, approximate=\"tanh)\nloss h\n",
-                "t.nn:1:25: error: unterminated string\n"
+                "t.nn:1:25: error: unterminated string: expected '\"' before the end of the line\n"
                 "    1 | h = gelu(x, approximate=\"tanh)\n"
                 "      |                         ^\n");
 }
