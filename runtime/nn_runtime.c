@@ -487,7 +487,7 @@ static inline void nnrt_gemm_scale(int M, int N, float beta, float *C, int ldc)
     if (beta == 1.0f)
         return;
     for (i = 0; i < M; i++) {
-        float *c = C + (ptrdiff_t)i * ldc;
+        float *c = C + (size_t)i * ldc;
         if (beta == 0.0f) {
             const float zero = nnrt_fence_f(0.0f);
             for (j = 0; j < N; j++)
@@ -499,20 +499,27 @@ static inline void nnrt_gemm_scale(int M, int N, float beta, float *C, int ldc)
     }
 }
 
+/* Offsets are computed in size_t (strides and indices are never negative),
+ * and nnrt_gemm_bn's remainder loop starts from a computed index: with int
+ * or 32-bit ptrdiff_t products, or a loop continuing another's counter, gcc
+ * for 32-bit targets (arm-none-eabi) finds iterations, on paths that cannot
+ * run, whose offsets would overflow, and warns about them wherever a call
+ * is inlined (-Waggressive-loop-optimizations, -O3's loop unswitching). */
+
 /* Four rows of C, nc columns: for each k, c_r[j] += (alpha a_rk) b_k[j].
  * op(A)[r][k] is A[r sai + k sak]. Each row of B is read once for four rows
  * of C, which stay in L1; the inner loop is contiguous in B and C and has no
  * reduction, so gcc -O3 vectorizes it. */
-static inline void nnrt_gemm_bn4(int K, int nc, float alpha, const float *A, ptrdiff_t sai,
-                                 ptrdiff_t sak, const float *B, int ldb, float *C, int ldc)
+static inline void nnrt_gemm_bn4(int K, int nc, float alpha, const float *A, size_t sai,
+                                 size_t sak, const float *B, int ldb, float *C, int ldc)
 {
     float *restrict c0 = C;
     float *restrict c1 = C + ldc;
-    float *restrict c2 = C + 2 * (ptrdiff_t)ldc;
-    float *restrict c3 = C + 3 * (ptrdiff_t)ldc;
+    float *restrict c2 = C + 2 * (size_t)ldc;
+    float *restrict c3 = C + 3 * (size_t)ldc;
     int k, j;
     for (k = 0; k < K; k++) {
-        const float *restrict b = B + (ptrdiff_t)k * ldb;
+        const float *restrict b = B + (size_t)k * ldb;
         const float *a = A + k * sak;
         float a0 = alpha * a[0], a1 = alpha * a[sai];
         float a2 = alpha * a[2 * sai], a3 = alpha * a[3 * sai];
@@ -527,13 +534,13 @@ static inline void nnrt_gemm_bn4(int K, int nc, float alpha, const float *A, ptr
 }
 
 /* One row of C, nc columns: c[j] += (alpha a_k) b_k[j]. */
-static inline void nnrt_gemm_bn1(int K, int nc, float alpha, const float *A, ptrdiff_t sak,
+static inline void nnrt_gemm_bn1(int K, int nc, float alpha, const float *A, size_t sak,
                                  const float *B, int ldb, float *C)
 {
     float *restrict c = C;
     int k, j;
     for (k = 0; k < K; k++) {
-        const float *restrict b = B + (ptrdiff_t)k * ldb;
+        const float *restrict b = B + (size_t)k * ldb;
         float a = alpha * A[k * sak];
         for (j = 0; j < nc; j++)
             c[j] += a * b[j];
@@ -543,17 +550,17 @@ static inline void nnrt_gemm_bn1(int K, int nc, float alpha, const float *A, ptr
 /* op(B) = B (K x N): C += alpha op(A) B, i-k-j order in blocks of four rows
  * and NNRT_GEMM_NC columns. Serves A (M x K) and A^T (A is K x M) alike
  * through the strides of op(A). */
-static inline void nnrt_gemm_bn(int M, int N, int K, float alpha, const float *A, ptrdiff_t sai,
-                                ptrdiff_t sak, const float *B, int ldb, float *C, int ldc)
+static inline void nnrt_gemm_bn(int M, int N, int K, float alpha, const float *A, size_t sai,
+                                size_t sak, const float *B, int ldb, float *C, int ldc)
 {
-    int i, j0;
-    for (j0 = 0; j0 < N; j0 += NNRT_GEMM_NC) {
+    int i, j0, m4 = M - M % 4; /* the remainder loop starts at m4, not where the */
+    for (j0 = 0; j0 < N; j0 += NNRT_GEMM_NC) { /* first stopped: see the note above */
         int nc = N - j0 < NNRT_GEMM_NC ? N - j0 : NNRT_GEMM_NC;
-        for (i = 0; i + 4 <= M; i += 4)
+        for (i = 0; i < m4; i += 4)
             nnrt_gemm_bn4(K, nc, alpha, A + i * sai, sai, sak, B + j0, ldb,
-                          C + (ptrdiff_t)i * ldc + j0, ldc);
-        for (; i < M; i++)
-            nnrt_gemm_bn1(K, nc, alpha, A + i * sai, sak, B + j0, ldb, C + (ptrdiff_t)i * ldc + j0);
+                          C + (size_t)i * ldc + j0, ldc);
+        for (i = m4; i < M; i++)
+            nnrt_gemm_bn1(K, nc, alpha, A + i * sai, sak, B + j0, ldb, C + (size_t)i * ldc + j0);
     }
 }
 
@@ -580,22 +587,24 @@ static inline float nnrt_dot(const float *restrict x, const float *restrict y, i
 /* op(B) = B^T (B is N x K): C[i][j] += <alpha op(A) row i, B row j>. The row
  * of op(A) (strided when ta) is gathered in chunks of NNRT_GEMM_KC into a
  * stack buffer, so both operands of every dot product are contiguous. */
-static inline void nnrt_gemm_bt(int M, int N, int K, float alpha, const float *A, ptrdiff_t sai,
-                                ptrdiff_t sak, const float *B, int ldb, float *C, int ldc)
+static inline void nnrt_gemm_bt(int M, int N, int K, float alpha, const float *A, size_t sai,
+                                size_t sak, const float *B, int ldb, float *C, int ldc)
 {
     float a[NNRT_GEMM_KC];
+    const float al = nnrt_fence_f(alpha); /* alpha == 1 would make the gather a memcpy call */
     int i, j, k, k0;
     for (i = 0; i < M; i++) {
-        float *c = C + (ptrdiff_t)i * ldc;
+        float *c = C + (size_t)i * ldc;
         for (k0 = 0; k0 < K; k0 += NNRT_GEMM_KC) {
             int kc = K - k0 < NNRT_GEMM_KC ? K - k0 : NNRT_GEMM_KC;
             for (k = 0; k < kc; k++)
-                a[k] = alpha * A[i * sai + (k0 + k) * sak];
+                a[k] = al * A[i * sai + (k0 + k) * sak];
             for (j = 0; j < N; j++)
-                c[j] += nnrt_dot(a, B + (ptrdiff_t)j * ldb + k0, kc);
+                c[j] += nnrt_dot(a, B + (size_t)j * ldb + k0, kc);
         }
     }
 }
+
 
 /* C = alpha op(A) op(B) + beta C. Sizes that cannot be valid (M, N or K
  * negative, a leading dimension below its row length) leave C untouched;
@@ -605,7 +614,7 @@ NNRT_API void nnrt_sgemm(int ta, int tb, int M, int N, int K, float alpha,
                          float beta, float *C, int ldc)
 {
     int use_ab;
-    ptrdiff_t sai, sak;
+    size_t sai, sak;
     if (M <= 0 || N <= 0 || K < 0 || ldc < N)
         return;
     use_ab = alpha != 0.0f && K > 0;
