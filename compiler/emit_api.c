@@ -435,8 +435,8 @@ static void emit_init(Emit *e, const Names *nm) {
     for (int i = 0; i < g->nparams && !embedded(g); i++)
         random |= g->params[i].init_kind >= INIT_UNIFORM;
     if (embedded(g)) {
-        emit_line(e, "/* Zeroes the model (the activations): the parameters are the trained");
-        emit_line(e, " * constants of %s_weights (nngen --weights). */", N);
+        emit_line(e, "/* Zeroes the model (the activations): the parameters are trained");
+        emit_line(e, " * constants (nngen --weights). */");
     } else {
         emit_line(e, "/* Zeroes the model, then draws each parameter from its own PRNG stream");
         emit_line(e, " * (stream = its index in the table), so one parameter's values do not");
