@@ -50,10 +50,11 @@ static int ident_char(char c) {
 }
 
 /* Appends one line of C to b, libm calls replaced (see libm_map). A line
- * that continues a comment (" * ...") is copied as it is. */
+ * that continues a comment (a star, then a blank, a slash or nothing) is
+ * copied as it is. */
 static void put_freestanding(Buf *b, const char *s) {
     const char *t = s + strspn(s, " ");
-    if (*t == '*') {
+    if (t[0] == '*' && (t[1] == ' ' || t[1] == '/' || t[1] == '\0')) {
         buf_puts(b, s);
         return;
     }

@@ -49,6 +49,8 @@ static void test_libm_names_left_alone(void **state) {
     assert_string_equal(fs_line("{\"pow(\", 1}, nnrt_powf(a, b), mypow(c)"),
                         "{\"pow(\", 1}, nnrt_powf(a, b), mypow(c)\n");
     assert_string_equal(fs_line(" * continues a comment: pow(x)"), " * continues a comment: pow(x)\n");
+    /* a dereference is code */
+    assert_string_equal(fs_line("*p = fabsf(*q);"), "*p = nnrt_fabsf(*q);\n");
 }
 
 /* a hosted emitter writes the line as it is */
