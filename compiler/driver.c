@@ -1,7 +1,7 @@
 /*
  * driver.c - the pipeline, in order, on one source text:
  *   parse -> lower (shapes checked as nodes are built) -> autodiff ->
- *   optimizer updates -> passes (pass table) -> emit
+ *   optimizer updates -> passes (pass table) -> [--weights] -> emit
  * Each phase runs only when the ones before it reported no error. One
  * arena holds everything a compilation allocates and is freed at the end,
  * so a compilation leaves nothing behind (tests run many in one process).
@@ -47,6 +47,9 @@ int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c,
     diag_begin(o->path, text, len, o->diag ? o->diag : stderr);
     ir_init(&g, &arena);
     int rc = run_phases(&g, &arena, text, len, o);
+    if (rc == 0 && o->weights)
+        rc = weights_embed(&g, o->weights_path ? o->weights_path : "weights", o->weights, o->weights_len,
+                           o->diag ? o->diag : stderr);
     if (rc == 0 && o->report)
         report_write(o->report, &g, o->opt_level ? o0_arena(text, len, o) : -1);
     if (rc == 0 && o->emit && strcmp(o->emit, "ir") == 0) {
@@ -58,7 +61,7 @@ int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c,
         c->cap = c->len;
     } else if (rc == 0) {
         EmitOptions eo = {o->header_name ? o->header_name : "net.h", o->cmdline ? o->cmdline : "nngen",
-                          o->path, o->standalone};
+                          o->path, o->standalone || o->freestanding, o->freestanding};
         rc = emit_c(&g, &eo, c, h);
     }
     ir_free(&g);

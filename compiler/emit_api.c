@@ -36,6 +36,28 @@ static int has_training(const Graph *g) {
     return !g->infer_only && g->loss_train >= 0;
 }
 
+/* --weights: the parameters are const data in net.c (NET_weights), not
+ * members of the model struct */
+static int embedded(const Graph *g) {
+    return g->weights != NULL;
+}
+
+/* Bytes of the weight image NET_export writes (C-API.md's file format):
+ * magic, version, name, tensor count, per tensor name, rank, dims, data,
+ * buffer count (none yet), CRC. */
+static long image_bytes(const Graph *g) {
+    long bytes = 4 + 4 + 4 + (long)strlen(g->net) + 4 + 4 + 4; /* magic, version, name, two counts, CRC */
+    for (int i = 0; i < g->nparams; i++) {
+        const Shape *s = &g->nodes[g->params[i].node].shape;
+        bytes += 4 + (long)strlen(g->params[i].name) + 4 + 4L * s->rank + 4 * shape_numel(s);
+    }
+    for (int i = 0; i < g->nbuffers; i++) {
+        const Shape *s = &g->nodes[g->buffers[i].node].shape;
+        bytes += 4 + (long)strlen(g->buffers[i].name) + 4 + 4L * s->rank + 4 * shape_numel(s);
+    }
+    return bytes;
+}
+
 /* ---- the banner ------------------------------------------------------------------------ */
 
 static void banner(Emit *e, const char *what) {
@@ -88,6 +110,10 @@ static void emit_macros(Emit *e, const Names *nm) {
     emit_line(e, "#define %s_ARENA_FLOATS %ld /* activations and scratch, planned by liveness */", nm->up,
               g->arena_floats);
     emit_line(e, "#define %s_ARENA_BYTES (%s_ARENA_FLOATS * 4)", nm->up, nm->up);
+    emit_line(e, "#define %s_WEIGHTS_BYTES %ld /* the weight image %s_export writes */", nm->up, image_bytes(g),
+              nm->net);
+    if (embedded(g))
+        emit_line(e, "#define %s_WEIGHTS_EMBEDDED 1 /* nngen --weights: parameters are const data */", nm->up);
 }
 
 /* struct { float W1[6]; ... } NAME;   one member per parameter */
@@ -135,7 +161,7 @@ static void emit_struct(Emit *e, const Names *nm) {
     const Graph *g = e->g;
     emit_line(e, "/* The model: every byte the network uses, for up to %s_MAX_BATCH samples. */", nm->up);
     emit_open(e, "struct %s", nm->net);
-    if (g->nparams) {
+    if (g->nparams && !embedded(g)) {
         emit_param_block(e, "param", "the parameters, in the parameter table's order");
         if (has_training(g)) {
             emit_param_block(e, "grad", "d loss / d parameter after the last backward");
@@ -162,18 +188,20 @@ static void emit_struct(Emit *e, const Names *nm) {
         e->indent--;
         emit_line(e, "} io; /* the caller's arrays in the current call */");
     }
-    emit_line(e, "double lr;  /* learning rate */");
-    double init;
-    const char *scalar = has_training(g) ? optim_scalar(&g->opt, &init) : NULL;
-    if (scalar)
-        emit_line(e, "double %s; /* optimizer state */", scalar);
-    if (has_training(g))
+    if (has_training(g)) {
+        emit_line(e, "double lr;  /* learning rate */");
+        double init;
+        const char *scalar = optim_scalar(&g->opt, &init);
+        if (scalar)
+            emit_line(e, "double %s; /* optimizer state */", scalar);
         sched_emit_member(e);
-    emit_line(e, "long step;  /* optimizer updates done */");
-    emit_line(e, "long epoch; /* epochs ended */");
-    emit_line(e, "float loss; /* the loss of the last training forward */");
+        emit_line(e, "long step;  /* optimizer updates done */");
+        emit_line(e, "long epoch; /* epochs ended */");
+        emit_line(e, "float loss; /* the loss of the last training forward */");
+    }
     emit_line(e, "int n;      /* samples in the current call */");
-    emit_line(e, "int phase;  /* 1: training forward done, 2: backward done */");
+    if (has_training(g))
+        emit_line(e, "int phase;  /* 1: training forward done, 2: backward done */");
     e->indent--;
     emit_line(e, "};");
 }
@@ -212,8 +240,14 @@ static void emit_prototypes(Emit *e, const Names *nm) {
         emit_line(e, "void %s_set_lr(%s *m, float lr);", N, N);
         emit_line(e, "float %s_get_lr(const %s *m);", N, N);
     }
-    emit_line(e, "int %s_save(const %s *m, const char *path);", N, N);
-    emit_line(e, "int %s_load(%s *m, const char *path);", N, N);
+    emit_line(e, "long %s_export(const %s *m, void *buf, size_t cap);", N, N);
+    if (!embedded(g))
+        emit_line(e, "int %s_import(%s *m, const void *buf, size_t len);", N, N);
+    if (!e->o->freestanding) {
+        emit_line(e, "int %s_save(const %s *m, const char *path);", N, N);
+        if (!embedded(g))
+            emit_line(e, "int %s_load(%s *m, const char *path);", N, N);
+    }
     buf_free(&in);
     buf_free(&all);
 }
@@ -245,6 +279,44 @@ static void emit_header(Emit *e, const Names *nm) {
     emit_line(e, "}");
     emit_line(e, "#endif");
     emit_line(e, "#endif");
+}
+
+/* ---- net.c: embedded weights (--weights) ------------------------------------------------------ */
+
+/* static const struct NET_weights { float W1[6]; ... } NET_weights = {{...}, ...};
+ * the trained values, eight to a line, each the shortest literal that reads
+ * back as the same float */
+static void emit_weights(Emit *e, const Names *nm) {
+    const Graph *g = e->g;
+    if (!g->nparams)
+        return;
+    emit_line(e, "/* The trained parameters (nngen --weights): const data, in flash on a microcontroller. */");
+    emit_open(e, "static const struct %s_weights", nm->net);
+    for (int i = 0; i < g->nparams; i++)
+        emit_line(e, "float %s[%ld]; /* %s */", g->params[i].cname, shape_numel(&g->nodes[g->params[i].node].shape),
+                  g->params[i].name);
+    e->indent--;
+    emit_line(e, "} %s_weights = {", nm->net);
+    e->indent++;
+    for (int i = 0; i < g->nparams; i++) {
+        long n = shape_numel(&g->nodes[g->params[i].node].shape);
+        emit_line(e, "{ /* %s */", g->params[i].name);
+        e->indent++;
+        for (long k = 0; k < n; k += 8) {
+            Buf b = {0};
+            for (long j = k; j < n && j < k + 8; j++) {
+                buf_puts(&b, j > k ? ", " : "");
+                emit_float(&b, g->weights[i][j]);
+            }
+            emit_line(e, "%s%s", b.data, k + 8 < n ? "," : "");
+            buf_free(&b);
+        }
+        e->indent--;
+        emit_line(e, "}%s", i + 1 < g->nparams ? "," : "");
+    }
+    e->indent--;
+    emit_line(e, "};");
+    emit_line(e, "%s", "");
 }
 
 /* ---- net.c: the tensor table ---------------------------------------------------------------- */
@@ -279,13 +351,21 @@ static void emit_tensor_table(Emit *e, const Names *nm) {
     emit_line(e, "const char *name;");
     emit_line(e, "int rank, dims[4];");
     emit_line(e, "long size;");
-    emit_line(e, "size_t value, grad; /* offsets in struct %s */", nm->net);
+    if (embedded(g))
+        emit_line(e, "size_t value, grad; /* offsets in struct %s_weights (const data); no gradients */", nm->net);
+    else
+        emit_line(e, "size_t value, grad; /* offsets in struct %s */", nm->net);
     e->indent--;
     emit_line(e, "} %s_tensors[%s_PARAM_COUNT] = {", nm->net, nm->up);
     e->indent++;
     for (int i = 0; i < g->nparams; i++) {
         const Param *p = &g->params[i];
         const Shape *s = &g->nodes[p->node].shape;
+        if (embedded(g)) {
+            emit_line(e, "{\"%s\", %d, {%d, %d, %d, %d}, %ld, offsetof(struct %s_weights, %s), 0},", p->name,
+                      s->rank, s->dims[0], s->dims[1], s->dims[2], s->dims[3], shape_numel(s), nm->net, p->cname);
+            continue;
+        }
         emit_line(e, "{\"%s\", %d, {%d, %d, %d, %d}, %ld, offsetof(%s, param.%s), %s%s%s},", p->name, s->rank,
                   s->dims[0], s->dims[1], s->dims[2], s->dims[3], shape_numel(s), nm->net, p->cname,
                   has_training(g) ? arena_printf(g->arena, "offsetof(%s, grad.", nm->net) : "0",
@@ -406,22 +486,32 @@ static void emit_init(Emit *e, const Names *nm) {
     const Graph *g = e->g;
     const char *N = nm->net;
     int random = has_rng(g);
-    for (int i = 0; i < g->nparams; i++)
+    for (int i = 0; i < g->nparams && !embedded(g); i++)
         random |= g->params[i].init_kind >= INIT_UNIFORM;
-    emit_line(e, "/* Zeroes the model, then draws each parameter from its own PRNG stream");
-    emit_line(e, " * (stream = its index in the table), so one parameter's values do not");
-    emit_line(e, " * depend on the others. */");
+    if (embedded(g)) {
+        emit_line(e, "/* Zeroes the model (the activations): the parameters are trained");
+        emit_line(e, " * constants (nngen --weights). */");
+    } else {
+        emit_line(e, "/* Zeroes the model, then draws each parameter from its own PRNG stream");
+        emit_line(e, " * (stream = its index in the table), so one parameter's values do not");
+        emit_line(e, " * depend on the others. */");
+    }
     emit_open(e, "void %s_init(%s *m, uint64_t seed)", N, N);
-    emit_line(e, "unsigned char *bytes = (unsigned char *)m;");
+    if (!e->o->freestanding)
+        emit_line(e, "unsigned char *bytes = (unsigned char *)m;");
     if (random)
         emit_line(e, "nnrt_rng rng;");
     else
         emit_line(e, "(void)seed;");
-    emit_line(e, "for (size_t i = 0; i < sizeof *m; i++)");
-    emit_line(e, "    bytes[i] = 0;");
-    for (int i = 0; i < g->nparams; i++)
+    if (e->o->freestanding) {
+        emit_line(e, "nnrt_zero_bytes(m, sizeof *m); /* a loop could become a memset call */");
+    } else {
+        emit_line(e, "for (size_t i = 0; i < sizeof *m; i++)");
+        emit_line(e, "    bytes[i] = 0;");
+    }
+    for (int i = 0; i < g->nparams && !embedded(g); i++)
         emit_param_init(e, &g->params[i], i);
-    for (int i = 0; i < g->nbuffers; i++) {
+    for (int i = 0; i < g->nbuffers && !embedded(g); i++) {
         const Buffer *b = &g->buffers[i];
         Buf v = {0};
         emit_float(&v, b->init);
@@ -437,13 +527,53 @@ static void emit_init(Emit *e, const Names *nm) {
         emit_line(e, "m->rng.state = rng.state;");
         emit_line(e, "m->rng.inc = rng.inc;");
     }
-    emit_line(e, "m->lr = %.17g;", has_training(g) ? sched_initial_lr(g) : 0.0);
-    double init;
-    const char *scalar = has_training(g) ? optim_scalar(&g->opt, &init) : NULL;
-    if (scalar)
-        emit_line(e, "m->%s = %.17g;", scalar, init);
-    if (has_training(g))
+    if (has_training(g)) {
+        emit_line(e, "m->lr = %.17g;", sched_initial_lr(g));
+        double init;
+        const char *scalar = optim_scalar(&g->opt, &init);
+        if (scalar)
+            emit_line(e, "m->%s = %.17g;", scalar, init);
         sched_emit_init(e);
+    }
+    emit_close(e);
+}
+
+/* nn_param NET_param(m, i) / NET_buffer(m, i): entry i of the table `table`
+ * (count entries), a zeroed nn_param out of range. Zeroed member by member:
+ * an initializer can become a memset call, which --freestanding forbids. */
+static void emit_accessor(Emit *e, const Names *nm, const char *what, const char *table, int count) {
+    const char *N = nm->net;
+    int params = !strcmp(what, "param");
+    emit_open(e, "nn_param %s_%s(%s *m, int i)", N, what, N);
+    emit_line(e, "nn_param p;");
+    emit_line(e, "p.name = NULL;");
+    emit_line(e, "p.rank = 0;");
+    emit_line(e, "for (int k = 0; k < 4; k++)");
+    emit_line(e, "    p.dims[k] = 0;");
+    emit_line(e, "p.size = 0;");
+    emit_line(e, "p.value = p.grad = NULL;");
+    if (!count) {
+        emit_line(e, "(void)m;");
+        emit_line(e, "(void)i;");
+    } else {
+        emit_open(e, "if (i >= 0 && i < %s_%s_COUNT)", nm->up, params ? "PARAM" : "BUFFER");
+        emit_line(e, "const struct %s_tensor *t = &%s_%s[i];", N, N, table);
+        emit_line(e, "p.name = t->name;");
+        emit_line(e, "p.rank = t->rank;");
+        emit_line(e, "for (int k = 0; k < 4; k++)");
+        emit_line(e, "    p.dims[k] = t->dims[k];");
+        emit_line(e, "p.size = t->size;");
+        if (params && embedded(e->g)) {
+            emit_line(e, "(void)m;");
+            emit_line(e, "p.value = (float *)((const char *)&%s_weights + t->value); /* read-only */", N);
+        } else {
+            emit_line(e, "p.value = (float *)((char *)m + t->value);");
+        }
+        if (params && has_training(e->g))
+            emit_line(e, "p.grad = (float *)((char *)m + t->grad);");
+        emit_close(e);
+    }
+    emit_line(e, "return p;");
     emit_close(e);
 }
 
@@ -453,26 +583,7 @@ static void emit_param_api(Emit *e, const Names *nm) {
     emit_line(e, "return %s_PARAM_COUNT;", nm->up);
     emit_close(e);
     emit_line(e, "%s", "");
-    emit_open(e, "nn_param %s_param(%s *m, int i)", N, N);
-    emit_line(e, "nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};");
-    if (!e->g->nparams) {
-        emit_line(e, "(void)m;");
-        emit_line(e, "(void)i;");
-    } else {
-        emit_open(e, "if (i >= 0 && i < %s_PARAM_COUNT)", nm->up);
-        emit_line(e, "const struct %s_tensor *t = &%s_tensors[i];", N, N);
-        emit_line(e, "p.name = t->name;");
-        emit_line(e, "p.rank = t->rank;");
-        emit_line(e, "for (int k = 0; k < 4; k++)");
-        emit_line(e, "    p.dims[k] = t->dims[k];");
-        emit_line(e, "p.size = t->size;");
-        emit_line(e, "p.value = (float *)((char *)m + t->value);");
-        if (has_training(e->g))
-            emit_line(e, "p.grad = (float *)((char *)m + t->grad);");
-        emit_close(e);
-    }
-    emit_line(e, "return p;");
-    emit_close(e);
+    emit_accessor(e, nm, "param", "tensors", e->g->nparams);
 }
 
 /* NET_buffer_count, NET_buffer: the buffer table, as NET_param's (grad NULL) */
@@ -482,24 +593,7 @@ static void emit_buffer_api(Emit *e, const Names *nm) {
     emit_line(e, "return %s_BUFFER_COUNT;", nm->up);
     emit_close(e);
     emit_line(e, "%s", "");
-    emit_open(e, "nn_param %s_buffer(%s *m, int i)", N, N);
-    emit_line(e, "nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};");
-    if (!e->g->nbuffers) {
-        emit_line(e, "(void)m;");
-        emit_line(e, "(void)i;");
-    } else {
-        emit_open(e, "if (i >= 0 && i < %s_BUFFER_COUNT)", nm->up);
-        emit_line(e, "const struct %s_tensor *t = &%s_buffers[i];", N, N);
-        emit_line(e, "p.name = t->name;");
-        emit_line(e, "p.rank = t->rank;");
-        emit_line(e, "for (int k = 0; k < 4; k++)");
-        emit_line(e, "    p.dims[k] = t->dims[k];");
-        emit_line(e, "p.size = t->size;");
-        emit_line(e, "p.value = (float *)((char *)m + t->value);");
-        emit_close(e);
-    }
-    emit_line(e, "return p;");
-    emit_close(e);
+    emit_accessor(e, nm, "buffer", "buffers", e->g->nbuffers);
 }
 
 static void emit_inference_api(Emit *e, const Names *nm) {
@@ -605,49 +699,81 @@ static void emit_training_api(Emit *e, const Names *nm) {
     buf_free(&args);
 }
 
-/* nn_param b[]: the buffer table for nnrt_save (`is_const`: m is const) / nnrt_load */
-static void emit_buffer_array(Emit *e, const Names *nm, int is_const) {
+/* nn_param b[NET_BUFFER_COUNT] filled from the buffer table, as param_array;
+ * "NULL" when the network has no buffers */
+static const char *buffer_array(Emit *e, const Names *nm, int is_const) {
     if (!e->g->nbuffers)
-        return;
+        return "NULL";
     emit_line(e, "nn_param b[%s_BUFFER_COUNT];", nm->up);
     emit_line(e, "for (int i = 0; i < %s_BUFFER_COUNT; i++)", nm->up);
-    if (is_const) /* the struct tag: see the comment on NET_save */
+    if (is_const)
         emit_line(e, "    b[i] = %s_buffer((struct %s *)m, i);", nm->net, nm->net);
     else
         emit_line(e, "    b[i] = %s_buffer(m, i);", nm->net);
+    return "b";
 }
 
-/* A network without parameters saves and loads an empty table (NULL, 0):
+/* nn_param p[NET_PARAM_COUNT + 1] filled from the table (for the weight
+ * functions). A network without parameters uses an empty table (NULL, 0):
  * an array of nn_param never written would be read uninitialized (gcc -O2
- * -Wall warns, -Werror fails). */
+ * -Wall warns, -Werror fails). The struct tag: the typedef name is
+ * shadowed when the network is named like a local here (m, p or i). */
+static const char *param_array(Emit *e, const Names *nm, int is_const) {
+    if (!e->g->nparams) {
+        emit_line(e, "(void)m;");
+        return "NULL";
+    }
+    emit_line(e, "nn_param p[%s_PARAM_COUNT + 1];", nm->up);
+    emit_line(e, "for (int i = 0; i < %s_PARAM_COUNT; i++)", nm->up);
+    if (is_const)
+        emit_line(e, "    p[i] = %s_param((struct %s *)m, i);", nm->net, nm->net);
+    else
+        emit_line(e, "    p[i] = %s_param(m, i);", nm->net);
+    return "p";
+}
+
+/* NET_export / NET_import: the weight image in a caller's buffer (every
+ * build); NET_save / NET_load: weight files (hosted builds). With --weights
+ * the parameters are read-only: no import, no load. */
 static void emit_file_api(Emit *e, const Names *nm) {
-    const char *N = nm->net;
-    int np = e->g->nparams, nb = e->g->nbuffers;
+    const char *N = nm->net, *p, *b;
+    int ro = embedded(e->g);
+    emit_line(e, "/* The weight image (C-API.md's file format) in a caller's buffer: the byte");
+    emit_line(e, " * count (%s_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */", nm->up);
+    emit_open(e, "long %s_export(const %s *m, void *buf, size_t cap)", N, N);
+    p = param_array(e, nm, 1);
+    b = buffer_array(e, nm, 1);
+    emit_line(e, "return nnrt_export(\"%s\", %s, %s_PARAM_COUNT, %s, %s_BUFFER_COUNT, buf, cap);", N, p, nm->up, b,
+              nm->up);
+    emit_close(e);
+    if (!ro) {
+        emit_line(e, "%s", "");
+        emit_line(e, "/* Validates the whole image before it writes a parameter: on error, m is unchanged. */");
+        emit_open(e, "int %s_import(%s *m, const void *buf, size_t len)", N, N);
+        p = param_array(e, nm, 0);
+        b = buffer_array(e, nm, 0);
+        emit_line(e, "return nnrt_import(\"%s\", %s, %s_PARAM_COUNT, %s, %s_BUFFER_COUNT, buf, len);", N, p,
+                  nm->up, b, nm->up);
+        emit_close(e);
+    }
+    if (e->o->freestanding)
+        return;
+    emit_line(e, "%s", "");
     emit_line(e, "/* Weight files: C-API.md's format, written atomically, validated before loading. */");
     emit_open(e, "int %s_save(const %s *m, const char *path)", N, N);
-    if (np) {
-        emit_line(e, "nn_param p[%s_PARAM_COUNT + 1];", nm->up);
-        emit_line(e, "for (int i = 0; i < %s_PARAM_COUNT; i++)", nm->up);
-        /* the struct tag: the typedef name is shadowed when the network is
-         * named like a local here (network m, p or i) */
-        emit_line(e, "    p[i] = %s_param((struct %s *)m, i);", N, N);
-    } else
-        emit_line(e, "(void)m;");
-    emit_buffer_array(e, nm, 1);
-    emit_line(e, "return nnrt_save(path, \"%s\", %s, %s_PARAM_COUNT, %s, %s_BUFFER_COUNT);", N, np ? "p" : "NULL",
-              nm->up, nb ? "b" : "NULL", nm->up);
+    p = param_array(e, nm, 1);
+    b = buffer_array(e, nm, 1);
+    emit_line(e, "return nnrt_save(path, \"%s\", %s, %s_PARAM_COUNT, %s, %s_BUFFER_COUNT);", N, p, nm->up, b,
+              nm->up);
     emit_close(e);
+    if (ro)
+        return;
     emit_line(e, "%s", "");
     emit_open(e, "int %s_load(%s *m, const char *path)", N, N);
-    if (np) {
-        emit_line(e, "nn_param p[%s_PARAM_COUNT + 1];", nm->up);
-        emit_line(e, "for (int i = 0; i < %s_PARAM_COUNT; i++)", nm->up);
-        emit_line(e, "    p[i] = %s_param(m, i);", N);
-    } else
-        emit_line(e, "(void)m;");
-    emit_buffer_array(e, nm, 0);
-    emit_line(e, "return nnrt_load(path, \"%s\", %s, %s_PARAM_COUNT, %s, %s_BUFFER_COUNT);", N, np ? "p" : "NULL",
-              nm->up, nb ? "b" : "NULL", nm->up);
+    p = param_array(e, nm, 0);
+    b = buffer_array(e, nm, 0);
+    emit_line(e, "return nnrt_load(path, \"%s\", %s, %s_PARAM_COUNT, %s, %s_BUFFER_COUNT);", N, p, nm->up, b,
+              nm->up);
     emit_close(e);
 }
 
@@ -664,7 +790,12 @@ static void emit_labels_check(Emit *e, const Names *nm) {
 
 static void emit_source(Emit *e, const Names *nm) {
     banner(e, "The implementation");
-    if (e->o->standalone) {
+    if (e->o->freestanding) {
+        emit_line(e, "#ifndef NN_FREESTANDING");
+        emit_line(e, "#define NN_FREESTANDING /* no files, no libc: the runtime's hosted parts are left out */");
+        emit_line(e, "#endif");
+        emit_line(e, "#define NNRT_API static inline /* the runtime, inlined below (--freestanding) */");
+    } else if (e->o->standalone) {
         emit_line(e, "#ifndef _POSIX_C_SOURCE");
         emit_line(e, "#define _POSIX_C_SOURCE 200809L /* fsync, for atomic weight files */");
         emit_line(e, "#endif");
@@ -683,6 +814,8 @@ static void emit_source(Emit *e, const Names *nm) {
         emit_line(e, "/* ---- network %s ---- */", nm->net);
         emit_line(e, "%s", "");
     }
+    if (embedded(e->g))
+        emit_weights(e, nm);
     emit_tensor_table(e, nm);
     if (has_training(e->g) && has_class_target(e->g))
         emit_labels_check(e, nm);

@@ -22,11 +22,94 @@ static void put_indent(Emit *e) {
         buf_puts(e->out, "    ");
 }
 
+/* --freestanding: generated code may call expf, logf, tanhf and sqrtf of
+ * libm and nothing else. Calls of the other maths functions the op hooks
+ * write (whatever the op: one table here, not one test per hook) become
+ * calls of the runtime's replacements (nn_runtime.h, "libm replacements").
+ * A name is replaced where it is called: an identifier on its own (not a
+ * member, not part of a longer name) followed by '(', outside comments and
+ * string literals. DSL names never collide: passes/plan.c gives a local
+ * named like a C library function a trailing '_', and names starting with
+ * nn one too. */
+static const char *const libm_map[][2] = {
+    {"fabsf", "nnrt_fabsf"}, {"fmaxf", "nnrt_fmaxf"}, {"fminf", "nnrt_fminf"},
+    {"expm1f", "nnrt_expm1f"}, {"log1pf", "nnrt_log1pf"}, {"erff", "nnrt_erff"},
+    {"powf", "nnrt_powf"}, {"sqrt", "nnrt_sqrt"}, {"exp", "nnrt_exp"},
+    {"log", "nnrt_log"}, {"pow", "nnrt_pow"}, {"floor", "nnrt_floor"}, {"fmod", "nnrt_fmod"},
+    {"cos", "nnrt_cos"}, {"sinhf", "nnrt_sinhf"},
+};
+
+static const char *libm_replacement(const char *id, size_t len) {
+    for (size_t i = 0; i < sizeof libm_map / sizeof libm_map[0]; i++)
+        if (strlen(libm_map[i][0]) == len && !strncmp(id, libm_map[i][0], len))
+            return libm_map[i][1];
+    return NULL;
+}
+
+static int ident_char(char c) {
+    return isalnum((unsigned char)c) || c == '_';
+}
+
+/* Appends one line of C to b, libm calls replaced (see libm_map). A line
+ * that continues a comment (a star, then a blank, a slash or nothing) is
+ * copied as it is. */
+static void put_freestanding(Buf *b, const char *s) {
+    const char *t = s + strspn(s, " ");
+    if (t[0] == '*' && (t[1] == ' ' || t[1] == '/' || t[1] == '\0')) {
+        buf_puts(b, s);
+        return;
+    }
+    for (const char *p = s; *p;) {
+        if (p[0] == '/' && p[1] == '*') { /* a comment, to its end */
+            const char *end = strstr(p + 2, "*/");
+            size_t n = end ? (size_t)(end + 2 - p) : strlen(p);
+            for (size_t i = 0; i < n; i++)
+                buf_putc(b, p[i]);
+            p += n;
+        } else if (*p == '"') { /* a string literal */
+            buf_putc(b, *p++);
+            while (*p && *p != '"') {
+                if (*p == '\\' && p[1])
+                    buf_putc(b, *p++);
+                buf_putc(b, *p++);
+            }
+            if (*p)
+                buf_putc(b, *p++);
+        } else if (ident_char(*p) && (p == s || (!ident_char(p[-1]) && p[-1] != '.' && p[-1] != '>'))) {
+            size_t n = 0;
+            while (ident_char(p[n]))
+                n++;
+            const char *q = p + n + strspn(p + n, " ");
+            const char *r = *q == '(' && !isdigit((unsigned char)*p) ? libm_replacement(p, n) : NULL;
+            if (r)
+                buf_puts(b, r);
+            else
+                for (size_t i = 0; i < n; i++)
+                    buf_putc(b, p[i]);
+            p += n;
+        } else {
+            buf_putc(b, *p++);
+        }
+    }
+}
+
+/* the formatted text, through put_freestanding when the output is freestanding */
+static void put_formatted(Emit *e, const char *fmt, va_list ap) {
+    if (!e->o || !e->o->freestanding) {
+        buf_vprintf(e->out, fmt, ap);
+        return;
+    }
+    Buf line = {0};
+    buf_vprintf(&line, fmt, ap);
+    put_freestanding(e->out, line.data ? line.data : "");
+    buf_free(&line);
+}
+
 void emit_line(Emit *e, const char *fmt, ...) {
     va_list ap;
     put_indent(e);
     va_start(ap, fmt);
-    buf_vprintf(e->out, fmt, ap);
+    put_formatted(e, fmt, ap);
     va_end(ap);
     buf_putc(e->out, '\n');
 }
@@ -36,7 +119,7 @@ void emit_open(Emit *e, const char *fmt, ...) {
     va_list ap;
     put_indent(e);
     va_start(ap, fmt);
-    buf_vprintf(e->out, fmt, ap);
+    put_formatted(e, fmt, ap);
     va_end(ap);
     buf_puts(e->out, " {\n");
     e->indent++;

@@ -28,6 +28,11 @@ static const char usage[] =
     "  --standalone       paste the runtime in: the output needs only libm\n"
     "  --blas=openblas    matrix products call cblas_sgemm (link -lopenblas);\n"
     "                     --blas=builtin (default): the runtime's own GEMM\n"
+    "  --freestanding     for bare metal (implies --standalone): no stdio, no stdlib, no\n"
+    "                     files; libm's expf logf tanhf sqrtf only; NET_export/NET_import\n"
+    "                     on a caller's buffer instead of NET_save/NET_load\n"
+    "  --weights FILE     with --infer-only: embed the trained weights of FILE (written by\n"
+    "                     NET_save) as const data; RAM then holds the activations only\n"
     "  --emit=c|ir        write C (default) or the optimized IR as text\n"
     "  --dump-after=PASS  print the IR after a pass to stderr (PASS: a name below, or all)\n"
     "  --verify           check the IR's invariants after every pass\n"
@@ -39,6 +44,7 @@ static const char usage[] =
 
 typedef struct Cli {
     const char *input, *output;
+    const char *weights; /* --weights FILE */
     CompileOptions co;
 } Cli;
 
@@ -96,6 +102,16 @@ static int parse_args(int argc, char **argv, Cli *cli) {
             if (strcmp(a + 7, "openblas") && strcmp(a + 7, "builtin"))
                 return fail("--blas takes builtin or openblas, not '%s'", a + 7);
             cli->co.blas = !strcmp(a + 7, "openblas");
+        } else if (!strcmp(a, "--freestanding")) {
+            cli->co.freestanding = 1;
+        } else if (!strcmp(a, "--weights")) {
+            if (++i == argc || !argv[i][0])
+                return fail("--weights needs a weight file", "");
+            cli->weights = argv[i];
+        } else if (!strncmp(a, "--weights=", 10)) {
+            if (!a[10])
+                return fail("--weights needs a weight file", "");
+            cli->weights = a + 10;
         } else if (!strcmp(a, "--verify")) {
             cli->co.verify = 1;
         } else if (!strcmp(a, "--report")) {
@@ -123,6 +139,8 @@ static int parse_args(int argc, char **argv, Cli *cli) {
     }
     if (!cli->input)
         return fail("no input file (see nngen --help)", "");
+    if (cli->weights && !cli->co.infer_only)
+        return fail("--weights makes the parameters read-only data: add --infer-only", "");
     return 0;
 }
 
@@ -246,12 +264,19 @@ int main(int argc, char **argv) {
     int rc = parse_args(argc, argv, &cli);
     if (rc)
         return rc == 1 ? 0 : 2;
-    size_t len;
-    char *text = read_file(cli.input, &len);
+    size_t len, wlen = 0;
+    char *text = read_file(cli.input, &len), *weights = NULL;
     if (!text && len == SIZE_MAX)
         return fail("'%s' is larger than 64 MiB, the most a source file may hold", cli.input);
     if (!text)
         return fail("cannot read '%s'", cli.input);
+    if (cli.weights && !(weights = read_file(cli.weights, &wlen))) {
+        free(text);
+        return fail("cannot read the weight file '%s'", cli.weights);
+    }
+    cli.co.weights_path = cli.weights;
+    cli.co.weights = weights;
+    cli.co.weights_len = wlen;
     int ir = cli.co.emit && !strcmp(cli.co.emit, "ir");
     char *out = cli.output ? NULL : default_output(cli.input);
     const char *c_path = cli.output ? cli.output : out;
@@ -265,8 +290,12 @@ int main(int argc, char **argv) {
     else if ((cli.output || !ir) &&
              (same_file(cli.input, c_path) || (!ir && same_file(cli.input, h_path))))
         rc = fail("the output would overwrite the input '%s'", cli.input);
+    else if (cli.weights && (cli.output || !ir) &&
+             (same_file(cli.weights, c_path) || (!ir && same_file(cli.weights, h_path))))
+        rc = fail("the output would overwrite the weight file '%s'", cli.weights);
     if (rc) {
         free(text);
+        free(weights);
         free(out);
         free(h_path);
         return rc;
@@ -283,6 +312,7 @@ int main(int argc, char **argv) {
     buf_free(&c);
     buf_free(&h);
     free(text);
+    free(weights);
     free(out);
     free(h_path);
     free((char *)cli.co.cmdline);

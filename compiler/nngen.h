@@ -15,6 +15,7 @@
  *   optim.c     optimizer and regularizer lowering: update nodes per parameter
  *   passes/     graph passes, run from the pass table in passes/pass.c
  *   emit_c.c    IR -> net.c / net.h
+ *   weights.c   --weights: a trained weight file embedded as const data
  *   ops/<op>.c     per-op shape rule, derivative rule and C emitter (ops.def lists them)
  *   main.c      the command line
  *
@@ -378,6 +379,7 @@ typedef struct Graph {
     int uses_rng;         /* the training forward draws dropout masks from the model's PRNG */
     int opt_level;        /* set by pass_run_all: 0 plans without in-place reuse */
     int blas;             /* --blas=openblas: GEMMs call cblas_sgemm (no workspace) */
+    float **weights;      /* --weights: each parameter's trained values (weights.c); NULL: none */
 } Graph;
 
 void ir_init(Graph *g, Arena *a);
@@ -877,6 +879,7 @@ typedef struct EmitOptions {
     const char *cmdline;     /* for the banner */
     const char *source;      /* the .nn path, for the banner */
     int standalone;
+    int freestanding;        /* implies standalone: libm calls routed to the runtime, no files */
 } EmitOptions;
 
 struct Emit {
@@ -936,6 +939,10 @@ typedef struct CompileOptions {
     const char *dump_after;  /* --dump-after=PASS */
     int infer_only, standalone, max_batch, opt_level, verify;
     int blas;                /* --blas=openblas */
+    int freestanding;        /* --freestanding (implies standalone) */
+    const char *weights_path;/* --weights FILE: its name, for messages */
+    const void *weights;     /* ... and its bytes (NULL: no --weights) */
+    size_t weights_len;
     FILE *diag;              /* where errors go */
     FILE *dump;              /* where --dump-after goes */
     FILE *report;            /* where --report goes (NULL: no report) */
@@ -945,6 +952,13 @@ typedef struct CompileOptions {
  * c and net.h in h (or the IR dump in c for emit=ir); on error returns -1
  * after reporting, and c / h hold nothing to write. */
 int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c, Buf *h);
+
+/* -------------------------------------------------------------- weights.c */
+/* --weights: validates the weight file image (data, len) against g's
+ * parameter table exactly as NET_load does, keeps its values in
+ * g->weights and points the PARAM nodes at the const struct NET_weights.
+ * Reports to diag (naming path) and returns -1 on any error. */
+int weights_embed(Graph *g, const char *path, const void *data, size_t len, FILE *diag);
 
 /* --------------------------------------------------------------- report.c */
 /* The summary table of --report: tensors, parameters, memory, FLOPs.

@@ -1,10 +1,11 @@
 /*
  * report.c - `nngen --report`: what a network costs, before any C is
  * compiled. Like Keras's model.summary(): every named tensor with its kind
- * and shape and every parameter's count and bytes, then the bytes of the model struct
- * by category and the floating-point operations of an inference and of a
- * training step, all read off the optimized, planned graph; the arena the
- * same network needs at -O0 (when compiled at -O2: the driver plans it too).
+ * and shape and every parameter's count and bytes, then the bytes of the
+ * model struct by category (and the arena the same network needs at -O0,
+ * when compiled at -O2: the driver plans it too), the floating-point
+ * operations of an inference and of a training step, and the flash and RAM
+ * a microcontroller build needs, all read off the optimized, planned graph.
  */
 #include <string.h>
 
@@ -102,7 +103,8 @@ static void memory_table(FILE *out, const Graph *g, long params, long o0_arena) 
     int ns = g->infer_only ? 0 : optim_state(&g->opt, state);
     long grads = g->infer_only ? 0 : params, scratch, unplanned = unplanned_floats(g, &scratch);
     fprintf(out, "\nmemory (bytes, for up to %d samples per call):\n", g->max_batch);
-    fprintf(out, "  %-22s %14s\n", "parameters", grouped(a, sizeof a, 4.0 * params));
+    fprintf(out, "  %-22s %14s%s\n", "parameters", grouped(a, sizeof a, 4.0 * params),
+            g->weights ? "  (const data, not in the model struct: --weights)" : "");
     fprintf(out, "  %-22s %14s\n", "gradients", grouped(a, sizeof a, 4.0 * grads));
     fprintf(out, "  %-22s %14s", "optimizer state", grouped(a, sizeof a, 4.0 * params * ns));
     for (int k = 0; k < ns; k++)
@@ -120,7 +122,7 @@ static void memory_table(FILE *out, const Graph *g, long params, long o0_arena) 
         fprintf(out, "  %-22s %14s  (-O0: no fusion, no in-place reuse; -O2 saves %s)\n", "  arena at -O0",
                 grouped(a, sizeof a, 4.0 * o0_arena), grouped(b, sizeof b, 4.0 * (o0_arena - g->arena_floats)));
     fprintf(out, "  %-22s %14s  (the model struct, without padding)\n", "total",
-            grouped(a, sizeof a, 4.0 * ((double)params * (1 + ns) + grads + buffers + g->arena_floats) + 64));
+            grouped(a, sizeof a, 4.0 * ((double)params * (!g->weights + ns) + grads + buffers + g->arena_floats) + 64));
 }
 
 static void flops_table(FILE *out, const Graph *g) {
@@ -140,6 +142,81 @@ static void flops_table(FILE *out, const Graph *g) {
             grouped(b, sizeof b, sum_flops(g, order, count, g->max_batch)), g->max_batch);
 }
 
+/* ---- firmware: flash and RAM ------------------------------------------------------ */
+
+/* A C struct laid out member by member: offsets aligned, size rounded up
+ * to the strictest member's alignment (what every ABI of interest does). */
+typedef struct Layout {
+    long size, align;
+} Layout;
+
+static void member(Layout *l, long size, long align) {
+    l->size = (l->size + align - 1) / align * align + size;
+    if (align > l->align)
+        l->align = align;
+}
+
+/* sizeof(NET) as emit_api.c's emit_struct declares it, for pointers and
+ * longs of `word` bytes (4: ILP32 such as arm-none-eabi, 8: LP64 hosts) */
+static long model_struct_bytes(const Graph *g, long word) {
+    Layout l = {0, 1};
+    const char *state[4];
+    int training = !g->infer_only && g->loss_train >= 0;
+    long params = 0;
+    for (int i = 0; i < g->nparams; i++)
+        params += shape_numel(&g->nodes[g->params[i].node].shape);
+    if (g->nparams && !g->weights) {
+        member(&l, 4 * params, 4); /* param */
+        if (training) {
+            member(&l, 4 * params, 4); /* grad */
+            for (int k = optim_state(&g->opt, state); k > 0; k--)
+                member(&l, 4 * params, 4);
+        }
+    }
+    long buffers = 0;
+    for (int i = 0; i < g->nbuffers; i++)
+        buffers += shape_numel(&g->nodes[g->buffers[i].node].shape);
+    if (buffers)
+        member(&l, 4 * buffers, 4); /* buffer */
+    member(&l, 4 * (g->arena_floats > 0 ? g->arena_floats : 1), 4);
+    if (g->uses_rng && training)
+        member(&l, 16, 8); /* rng: two uint64_t */
+    if (g->nports)
+        member(&l, word * g->nports, word); /* io: one pointer per port */
+    if (training) {
+        double init;
+        member(&l, 8, 8); /* double lr */
+        if (optim_scalar(&g->opt, &init))
+            member(&l, 8, 8); /* the optimizer's double (nadam's mu_product) */
+        if (g->sched.kind != SCHED_NONE)
+            member(&l, 24, 8); /* sched: three doubles */
+        member(&l, word, word); /* long step */
+        member(&l, word, word); /* long epoch */
+        member(&l, 4, 4);       /* float loss */
+    }
+    member(&l, 4, 4); /* int n */
+    if (training)
+        member(&l, 4, 4); /* int phase */
+    return (l.size + l.align - 1) / l.align * l.align;
+}
+
+/* Flash: the parameters when --weights embeds them (code size is the C
+ * compiler's business). RAM: the model struct, all the network's memory.
+ * tests/firmware checks both against arm-none-eabi-size of a real build. */
+static void firmware_table(FILE *out, const Graph *g, long params) {
+    char a[32], b[32];
+    fprintf(out, "\nfirmware (a 32-bit target such as a Cortex-M; code size depends on the compiler):\n");
+    if (g->weights)
+        fprintf(out, "  %-22s %14s  (nngen --weights: the parameters as const data)\n", "flash: const weights",
+                grouped(a, sizeof a, 4.0 * params));
+    else
+        fprintf(out, "  %-22s %14s  (the parameters live in the model struct; --weights puts them in flash)\n",
+                "flash: const weights", "0");
+    fprintf(out, "  %-22s %14s  (sizeof the model struct on a 32-bit target, %s on a 64-bit host)\n",
+            "RAM: model struct", grouped(a, sizeof a, (double)model_struct_bytes(g, 4)),
+            grouped(b, sizeof b, (double)model_struct_bytes(g, 8)));
+}
+
 int report_write(FILE *out, const Graph *g, long o0_arena_floats) {
     fprintf(out, "network %s%s\n\n", g->net, g->infer_only ? " (inference only)" : "");
     long params = tensor_table(out, g);
@@ -147,5 +224,6 @@ int report_write(FILE *out, const Graph *g, long o0_arena_floats) {
     fprintf(out, "  total parameters: %s\n", grouped(a, sizeof a, (double)params));
     memory_table(out, g, params, o0_arena_floats);
     flops_table(out, g);
+    firmware_table(out, g, params);
     return 0;
 }

@@ -8,7 +8,9 @@
  *     caller-owned structs or on the stack (at most ~1 KiB per call outside the
  *     hosted section, ~8 KiB in nnrt_save / nnrt_load);
  *   - outside the `#ifndef NN_FREESTANDING` sections no libc is used, only
- *     <math.h>'s sqrtf and sqrt (both correctly rounded by IEEE 754);
+ *     <math.h>'s sqrtf (correctly rounded by IEEE 754), and expf and logf in
+ *     the libm replacements nnrt_expm1f and nnrt_log1pf; no call of memset
+ *     or memcpy either (compilers turn some loops into them: see the fences);
  *   - every definition starts with NNRT_API (external linkage in the library,
  *     `static inline` when `nngen --standalone` pastes this file after the
  *     header); internal helpers are plain `static inline`;
@@ -28,13 +30,12 @@
  * damaged file whose structure is intact reports CHECKSUM even when the
  * damage hit a name, and a healthy file of another network reports NETWORK.
  */
-#ifndef _POSIX_C_SOURCE
+#if !defined(_POSIX_C_SOURCE) && !defined(NN_FREESTANDING)
 #define _POSIX_C_SOURCE 200809L
 #endif
 #ifndef NN_RUNTIME_H
 #include "nn_runtime.h"
 #endif
-#include <limits.h>
 #include <math.h>
 #ifndef NN_FREESTANDING
 #include <errno.h>
@@ -51,6 +52,10 @@
 #pragma clang diagnostic push
 #pragma clang diagnostic ignored "-Wunused-function"
 #endif
+
+/* LONG_MAX without <limits.h>: freestanding output includes <stdint.h>,
+ * <stddef.h> and <math.h> only. */
+#define NNRT_LONG_MAX ((long)(~0UL >> 1))
 
 enum {
     NNRT_GEMM_NC = 256,  /* columns of C per block in the op(B) = B kernel */
@@ -193,12 +198,288 @@ static inline double nnrt_log(double x)
            (2.0 * nnrt_fence_d(t * p) + nnrt_fence_d((double)e * 1.90821492927058770002e-10));
 }
 
+/* ----------------------------------------------------- libm replacements */
+/* e^x for finite x with +, -, *, / only (Cody and Waite's reduction):
+ *   k = round(x / ln 2), r = (x - k ln2_hi) - k ln2_lo, |r| <= 0.347
+ *   (ln2_hi has 32 significant bits, so k ln2_hi is exact for |k| < 2^21);
+ *   e^r by its Taylor series to r^14 / 14! (the first omitted term is below
+ *   1e-19), then times 2^k, built from the exponent bits (in two steps
+ *   where 2^k alone is not a normal double). */
+NNRT_API double nnrt_exp(double x)
+{
+    union { double d; uint64_t u; } s;
+    double r, p;
+    int k, i;
+    if (x != x)
+        return x;
+    if (x > 709.782712893384)
+        return HUGE_VAL;
+    if (x < -745.1332191019412)
+        return 0.0;
+    p = x * 1.4426950408889634;
+    k = (int)(p < 0.0 ? p - 0.5 : p + 0.5);
+    r = (x - (double)k * 6.93147180369123816490e-01) - (double)k * 1.90821492927058770002e-10;
+    p = 1.0; /* 1 + r (1 + r/2 (1 + r/3 (... (1 + r/14)))) */
+    for (i = 14; i >= 1; i--)
+        p = p * r / (double)i + 1.0;
+    if (k > 1000) {
+        s.u = (uint64_t)(1000 + 1023) << 52;
+        p *= s.d;
+        k -= 1000;
+    } else if (k < -1000) {
+        s.u = (uint64_t)(-1000 + 1023) << 52;
+        p *= s.d;
+        k += 1000;
+    }
+    s.u = (uint64_t)(k + 1023) << 52;
+    return p * s.d;
+}
+
+/* Digit-by-digit square root, two bits of the radicand per bit of the
+ * root, all in integers, then rounded to nearest even: the correctly
+ * rounded result, as libm's sqrt must give it.
+ *   x = m 2^e with m an integer in [2^52, 2^54) and e even;
+ *   s = floor(sqrt(m 2^54)) has 54 bits: 53 for the result and a rounding
+ *   bit; the remainder says whether anything lies below it (sticky). */
+NNRT_API double nnrt_sqrt(double x)
+{
+    union { double d; uint64_t u; } b;
+    uint64_t m, q = 0, r = 0, t;
+    int e, i;
+    if (x != x || x == 0.0 || x > 1.7976931348623157e308)
+        return x; /* NaN, +-0, +inf */
+    if (x < 0.0)
+        return NAN;
+    b.d = x;
+    e = (int)(b.u >> 52);
+    m = b.u & UINT64_C(0x000fffffffffffff);
+    if (e == 0) { /* subnormal: normalize */
+        e = 1;
+        while (!(m & (UINT64_C(1) << 52))) {
+            m <<= 1;
+            e--;
+        }
+    } else {
+        m |= UINT64_C(1) << 52;
+    }
+    e -= 1075;
+    if (e & 1) {
+        m <<= 1;
+        e--;
+    }
+    for (i = 53; i >= 0; i--) { /* bit pair i of m 2^54, from the top */
+        r = r << 2 | (2 * i >= 54 ? (m >> (2 * i - 54)) & 3u : 0u);
+        t = q << 2 | 1u;
+        q <<= 1;
+        if (r >= t) {
+            r -= t;
+            q |= 1u;
+        }
+    }
+    m = q >> 1;
+    if ((q & 1u) && (r != 0u || (m & 1u)))
+        m++;
+    e = (e - 52) / 2; /* the result is m 2^e */
+    if (m >> 53) {
+        m >>= 1;
+        e++;
+    }
+    b.u = (uint64_t)(e + 1075) << 52 | (m & UINT64_C(0x000fffffffffffff));
+    return b.d;
+}
+
+/* x^y = e^(y ln|x|) in double, with C99's special cases: x^0 = 1^y = 1,
+ * NaN in NaN out, 0^y and inf^y by the sign of y, a negative x only with
+ * an integer y (the sign from its parity; otherwise NaN). */
+NNRT_API double nnrt_pow(double x, double y)
+{
+    double ax = x < 0.0 ? -x : x, ay = y < 0.0 ? -y : y, r; /* ax of -0 is -0: == 0 */
+    union { double d; uint64_t u; } b;
+    int integer = 0, odd = 0;
+    if (y == 0.0 || x == 1.0)
+        return 1.0;
+    if (x != x || y != y)
+        return x + y;
+    if (ay < 9007199254740992.0) { /* below 2^53: fraction or parity to find */
+        int64_t yi = (int64_t)y;
+        integer = (double)yi == y;
+        odd = integer && (yi & 1);
+    } else {
+        integer = ay <= 1.7976931348623157e308; /* from 2^53 on, every double is even */
+    }
+    if (ay > 1.7976931348623157e308) /* y = +-inf */
+        return ax == 1.0 ? 1.0 : (ax > 1.0) == (y > 0.0) ? HUGE_VAL : 0.0;
+    if (x < 0.0 && !integer)
+        return NAN;
+    if (ax == 0.0 || ax > 1.7976931348623157e308)
+        r = (ax == 0.0) == (y < 0.0) ? HUGE_VAL : 0.0;
+    else
+        r = nnrt_exp(y * nnrt_log(ax));
+    b.d = x;
+    return (b.u >> 63) && odd ? -r : r; /* -0 and odd y give -0 */
+}
+
+NNRT_API float nnrt_fabsf(float x)
+{
+    return nnrt_u2f(nnrt_f2u(x) & 0x7fffffffu);
+}
+
+NNRT_API float nnrt_fmaxf(float a, float b)
+{
+    return a != a ? b : b != b ? a : a > b ? a : b;
+}
+
+NNRT_API float nnrt_fminf(float a, float b)
+{
+    return a != a ? b : b != b ? a : a < b ? a : b;
+}
+
+/* floor by truncation through a 64-bit integer (every double of
+ * magnitude below 2^52 converts exactly; those above are integers). */
+NNRT_API double nnrt_floor(double x)
+{
+    double t;
+    if (!(x > -4503599627370496.0 && x < 4503599627370496.0)) /* NaN, infinities, |x| >= 2^52 */
+        return x;
+    t = (double)(int64_t)x;
+    return t > x ? t - 1.0 : t;
+}
+
+/* fmod is exact: |x| is reduced by |y| 2^k, the largest such multiple not
+ * above it, each subtraction exact (the operands are within a factor 2). */
+NNRT_API double nnrt_fmod(double x, double y)
+{
+    double ax = x < 0 ? -x : x, ay = y < 0 ? -y : y, m;
+    if (x != x || y != y || ay == 0.0 || ax - ax != 0.0)
+        return NAN; /* NaN operands, y = 0, x infinite */
+    if (ay - ay != 0.0 || ax < ay) /* y infinite, or |x| < |y| */
+        return x;
+    while (ax >= ay) {
+        m = ay;
+        while (m <= ax * 0.5)
+            m *= 2.0;
+        ax -= m;
+    }
+    return x < 0 ? -ax : ax;
+}
+
+/* cos x: x = k pi/2 + r (Cody and Waite: pi/2 in three 33-bit parts, so
+ * that k times each is exact for |k| < 2^20), then the Taylor series of
+ * sin or cos of r, |r| <= pi/4, to the 19th or 18th power (error below
+ * 1e-18), chosen and signed by k mod 4. */
+NNRT_API double nnrt_cos(double x)
+{
+    static const double pio2_1 = 1.57079632673412561417e+00, pio2_2 = 6.07710050630396597660e-11,
+                        pio2_3 = 2.02226624871116645580e-21;
+    double k, r, r2, p;
+    long q;
+    int i;
+    if (x != x || x - x != 0.0)
+        return x - x; /* NaN for NaN and the infinities */
+    k = nnrt_floor(x * 0.63661977236758134308 + 0.5);
+    r = ((x - k * pio2_1) - k * pio2_2) - k * pio2_3;
+    q = (long)nnrt_fmod(k, 4.0);
+    if (q < 0)
+        q += 4;
+    r2 = r * r;
+    p = 1.0;
+    if (q % 2 == 0) { /* cos r = 1 - r^2/2! + r^4/4! - ... */
+        for (i = 18; i >= 2; i -= 2)
+            p = 1.0 - p * r2 / (double)(i * (i - 1));
+    } else {          /* sin r = r (1 - r^2/3! + r^4/5! - ...) */
+        for (i = 19; i >= 3; i -= 2)
+            p = 1.0 - p * r2 / (double)(i * (i - 1));
+        p *= r;
+    }
+    return q == 0 || q == 3 ? p : -p; /* cos r, -sin r, -cos r, sin r */
+}
+
+/* sinh x = (e^x - e^-x) / 2 in double (the cancellation costs at most
+ * 2^-52 / |x| of relative accuracy: nothing in float beyond |x| = 2^-10),
+ * and x + x^3/6 below (the next term is 2^-40 of it). */
+NNRT_API float nnrt_sinhf(float x)
+{
+    double d = (double)x, t;
+    if (x != x)
+        return x;
+    if (d > -0.0009765625 && d < 0.0009765625)
+        return (float)(d + d * d * d / 6.0);
+    t = nnrt_exp(d < 0 ? -d : d);
+    t = 0.5 * (t - 1.0 / t);
+    return (float)(d < 0 ? -t : t);
+}
+
+/* Kahan's e^x - 1: with u = expf(x), (u - 1) x / ln u cancels the rounding
+ * error of u, where u - 1 alone would lose it. */
+NNRT_API float nnrt_expm1f(float x)
+{
+    float u = expf(x), um1;
+    if (u == 1.0f)
+        return x; /* |x| below an ulp: e^x - 1 rounds to x (+-0 too) */
+    um1 = u - 1.0f;
+    if (um1 == -1.0f)
+        return -1.0f;
+    if (u > 3.40282347e38f)
+        return u; /* +inf */
+    return um1 * (x / logf(u)); /* x / ln u is near 1: no overflow near expf's limit */
+}
+
+/* Goldberg's ln(1 + x): with u = 1 + x, ln(u) x / (u - 1) cancels the
+ * rounding error of u. */
+NNRT_API float nnrt_log1pf(float x)
+{
+    float u = 1.0f + x;
+    if (u == 1.0f)
+        return x;
+    if (u > 3.40282347e38f)
+        return u; /* +inf */
+    return logf(u) * (x / (u - 1.0f));
+}
+
+/* erf(x) = 2/sqrt(pi) sum_n (-1)^n x^(2n+1) / (n! (2n+1)), summed in double
+ * until a term no longer changes the sum (about 90 terms at most; the
+ * largest, near n = x^2, cost at most 5 of double's 16 digits through
+ * cancellation). For |x| >= 4 the result is +-1: erfc(4) = 1.5e-8 is below
+ * half an ulp of 1.0f. */
+NNRT_API float nnrt_erff(float x)
+{
+    double xd = x, x2 = xd * xd, term = xd, sum = xd, c;
+    int n;
+    if (x != x)
+        return x;
+    if (x >= 4.0f || x <= -4.0f)
+        return x > 0.0f ? 1.0f : -1.0f;
+    for (n = 1; n < 200; n++) {
+        term = -term * x2 / (double)n;
+        c = term / (double)(2 * n + 1);
+        sum += c;
+        if ((c < 0.0 ? -c : c) < 1e-17 * (sum < 0.0 ? -sum : sum))
+            break;
+    }
+    return (float)(sum * 1.1283791670955126);
+}
+
+/* In double, rounded once to float. */
+NNRT_API float nnrt_powf(float x, float y)
+{
+    return (float)nnrt_pow((double)x, (double)y);
+}
+
+NNRT_API void nnrt_zero_bytes(void *p, size_t n)
+{
+    volatile unsigned char *b = (volatile unsigned char *)p;
+    size_t i;
+    for (i = 0; i < n; i++)
+        b[i] = 0;
+}
+
 /* Marsaglia's polar method: v1, v2 uniform in [-1, 1) from 32 bits each
  * (v = x 2^-31 - 1, exact), s = v1^2 + v2^2, rejected unless 0 < s < 1;
  * then v1 sqrt(-2 ln s / s) is N(0, 1). The pair's second deviate,
  * v2 sqrt(...), is dropped: no state is kept between calls.
- * sqrt is the one libm function used in double: IEEE 754 requires it to be
- * correctly rounded, so it is the same on every platform. */
+ * The square root is the runtime's own, correctly rounded as IEEE 754
+ * requires of sqrt, so it is the same on every platform, with or without
+ * a libm. */
 NNRT_API float nnrt_rng_normal(nnrt_rng *r)
 {
     double v1, v2, s;
@@ -207,7 +488,7 @@ NNRT_API float nnrt_rng_normal(nnrt_rng *r)
         v2 = (double)nnrt_rng_u32(r) * (1.0 / 2147483648.0) - 1.0;
         s = nnrt_fence_d(v1 * v1) + nnrt_fence_d(v2 * v2);
     } while (s >= 1.0 || s == 0.0);
-    return (float)(v1 * sqrt(-2.0 * nnrt_log(s) / s));
+    return (float)(v1 * nnrt_sqrt(-2.0 * nnrt_log(s) / s));
 }
 
 /* ----------------------------------------------------------- initializers */
@@ -281,7 +562,7 @@ static inline void nnrt_gemm_scale(int M, int N, float beta, float *C, int ldc)
     if (beta == 1.0f)
         return;
     for (i = 0; i < M; i++) {
-        float *c = C + (ptrdiff_t)i * ldc;
+        float *c = C + (size_t)i * ldc;
         if (beta == 0.0f) {
             const float zero = nnrt_fence_f(0.0f);
             for (j = 0; j < N; j++)
@@ -293,20 +574,27 @@ static inline void nnrt_gemm_scale(int M, int N, float beta, float *C, int ldc)
     }
 }
 
+/* Offsets are computed in size_t (strides and indices are never negative),
+ * and nnrt_gemm_bn's remainder loop starts from a computed index: with int
+ * or 32-bit ptrdiff_t products, or a loop continuing another's counter, gcc
+ * for 32-bit targets (arm-none-eabi) finds iterations, on paths that cannot
+ * run, whose offsets would overflow, and warns about them wherever a call
+ * is inlined (-Waggressive-loop-optimizations, -O3's loop unswitching). */
+
 /* Four rows of C, nc columns: for each k, c_r[j] += (alpha a_rk) b_k[j].
  * op(A)[r][k] is A[r sai + k sak]. Each row of B is read once for four rows
  * of C, which stay in L1; the inner loop is contiguous in B and C and has no
  * reduction, so gcc -O3 vectorizes it. */
-static inline void nnrt_gemm_bn4(int K, int nc, float alpha, const float *A, ptrdiff_t sai,
-                                 ptrdiff_t sak, const float *B, int ldb, float *C, int ldc)
+static inline void nnrt_gemm_bn4(int K, int nc, float alpha, const float *A, size_t sai,
+                                 size_t sak, const float *B, int ldb, float *C, int ldc)
 {
     float *restrict c0 = C;
     float *restrict c1 = C + ldc;
-    float *restrict c2 = C + 2 * (ptrdiff_t)ldc;
-    float *restrict c3 = C + 3 * (ptrdiff_t)ldc;
+    float *restrict c2 = C + 2 * (size_t)ldc;
+    float *restrict c3 = C + 3 * (size_t)ldc;
     int k, j;
     for (k = 0; k < K; k++) {
-        const float *restrict b = B + (ptrdiff_t)k * ldb;
+        const float *restrict b = B + (size_t)k * ldb;
         const float *a = A + k * sak;
         float a0 = alpha * a[0], a1 = alpha * a[sai];
         float a2 = alpha * a[2 * sai], a3 = alpha * a[3 * sai];
@@ -321,13 +609,13 @@ static inline void nnrt_gemm_bn4(int K, int nc, float alpha, const float *A, ptr
 }
 
 /* One row of C, nc columns: c[j] += (alpha a_k) b_k[j]. */
-static inline void nnrt_gemm_bn1(int K, int nc, float alpha, const float *A, ptrdiff_t sak,
+static inline void nnrt_gemm_bn1(int K, int nc, float alpha, const float *A, size_t sak,
                                  const float *B, int ldb, float *C)
 {
     float *restrict c = C;
     int k, j;
     for (k = 0; k < K; k++) {
-        const float *restrict b = B + (ptrdiff_t)k * ldb;
+        const float *restrict b = B + (size_t)k * ldb;
         float a = alpha * A[k * sak];
         for (j = 0; j < nc; j++)
             c[j] += a * b[j];
@@ -337,17 +625,17 @@ static inline void nnrt_gemm_bn1(int K, int nc, float alpha, const float *A, ptr
 /* op(B) = B (K x N): C += alpha op(A) B, i-k-j order in blocks of four rows
  * and NNRT_GEMM_NC columns. Serves A (M x K) and A^T (A is K x M) alike
  * through the strides of op(A). */
-static inline void nnrt_gemm_bn(int M, int N, int K, float alpha, const float *A, ptrdiff_t sai,
-                                ptrdiff_t sak, const float *B, int ldb, float *C, int ldc)
+static inline void nnrt_gemm_bn(int M, int N, int K, float alpha, const float *A, size_t sai,
+                                size_t sak, const float *B, int ldb, float *C, int ldc)
 {
-    int i, j0;
-    for (j0 = 0; j0 < N; j0 += NNRT_GEMM_NC) {
+    int i, j0, m4 = M - M % 4; /* the remainder loop starts at m4, not where the */
+    for (j0 = 0; j0 < N; j0 += NNRT_GEMM_NC) { /* first stopped: see the note above */
         int nc = N - j0 < NNRT_GEMM_NC ? N - j0 : NNRT_GEMM_NC;
-        for (i = 0; i + 4 <= M; i += 4)
+        for (i = 0; i < m4; i += 4)
             nnrt_gemm_bn4(K, nc, alpha, A + i * sai, sai, sak, B + j0, ldb,
-                          C + (ptrdiff_t)i * ldc + j0, ldc);
-        for (; i < M; i++)
-            nnrt_gemm_bn1(K, nc, alpha, A + i * sai, sak, B + j0, ldb, C + (ptrdiff_t)i * ldc + j0);
+                          C + (size_t)i * ldc + j0, ldc);
+        for (i = m4; i < M; i++)
+            nnrt_gemm_bn1(K, nc, alpha, A + i * sai, sak, B + j0, ldb, C + (size_t)i * ldc + j0);
     }
 }
 
@@ -356,9 +644,10 @@ static inline void nnrt_gemm_bn(int M, int N, int K, float alpha, const float *A
 static inline float nnrt_dot(const float *restrict x, const float *restrict y, int n)
 {
     float acc[16];
+    const float zero = nnrt_fence_f(0.0f); /* not a memset call (see nnrt_gemm_scale) */
     int k, u, w;
     for (u = 0; u < 16; u++)
-        acc[u] = 0.0f;
+        acc[u] = zero;
     for (k = 0; k + 16 <= n; k += 16)
         for (u = 0; u < 16; u++)
             acc[u] += x[k + u] * y[k + u];
@@ -373,20 +662,21 @@ static inline float nnrt_dot(const float *restrict x, const float *restrict y, i
 /* op(B) = B^T (B is N x K): C[i][j] += <alpha op(A) row i, B row j>. The row
  * of op(A) (strided when ta) is gathered in chunks of NNRT_GEMM_KC into a
  * stack buffer, so both operands of every dot product are contiguous. */
-static inline void nnrt_gemm_bt(int M, int N, int K, float alpha, const float *A, ptrdiff_t sai,
-                                ptrdiff_t sak, const float *B, int ldb, float *C, int ldc)
+static inline void nnrt_gemm_bt(int M, int N, int K, float alpha, const float *A, size_t sai,
+                                size_t sak, const float *B, int ldb, float *C, int ldc)
 {
     float a[NNRT_GEMM_KC];
+    const float al = nnrt_fence_f(alpha); /* alpha == 1 would make the gather a memcpy call */
     int i, j, k, k0;
     for (i = 0; i < M; i++) {
-        float *c = C + (ptrdiff_t)i * ldc;
+        float *c = C + (size_t)i * ldc;
         for (k0 = 0; k0 < K; k0 += NNRT_GEMM_KC) {
             int kc = K - k0 < NNRT_GEMM_KC ? K - k0 : NNRT_GEMM_KC;
             for (k = 0; k < kc; k++)
-                a[k] = alpha * A[i * sai + (k0 + k) * sak];
+                a[k] = al * A[i * sai + (k0 + k) * sak];
             if (kc < 16) { /* short products: sixteen partial sums would cost more than they save */
                 for (j = 0; j < N; j++) {
-                    const float *b = B + (ptrdiff_t)j * ldb + k0;
+                    const float *b = B + (size_t)j * ldb + k0;
                     float s = 0.0f;
                     for (k = 0; k < kc; k++)
                         s += a[k] * b[k];
@@ -395,10 +685,11 @@ static inline void nnrt_gemm_bt(int M, int N, int K, float alpha, const float *A
                 continue;
             }
             for (j = 0; j < N; j++)
-                c[j] += nnrt_dot(a, B + (ptrdiff_t)j * ldb + k0, kc);
+                c[j] += nnrt_dot(a, B + (size_t)j * ldb + k0, kc);
         }
     }
 }
+
 
 /* C = alpha op(A) op(B) + beta C. Sizes that cannot be valid (M, N or K
  * negative, a leading dimension below its row length) leave C untouched;
@@ -408,7 +699,7 @@ NNRT_API void nnrt_sgemm(int ta, int tb, int M, int N, int K, float alpha,
                          float beta, float *C, int ldc)
 {
     int use_ab;
-    ptrdiff_t sai, sak;
+    size_t sai, sak;
     if (M <= 0 || N <= 0 || K < 0 || ldc < N)
         return;
     use_ab = alpha != 0.0f && K > 0;
@@ -785,7 +1076,7 @@ static inline int nnrt_param_ok(const nn_param *p)
     if (!p->name || p->rank < 0 || p->rank > 4 || p->size < 0 || (p->size > 0 && !p->value))
         return 0;
     for (i = 0; i < p->rank; i++) {
-        if (p->dims[i] < 0 || (p->dims[i] > 0 && prod > LONG_MAX / p->dims[i]))
+        if (p->dims[i] < 0 || (p->dims[i] > 0 && prod > NNRT_LONG_MAX / p->dims[i]))
             return 0;
         prod *= p->dims[i];
     }
@@ -928,7 +1219,7 @@ NNRT_API long nnrt_export(const char *net, const nn_param *params, int np,
     size_t need = nnrt_weights_size(net, params, np, bufs, nb);
     nnrt_out w;
     int st;
-    if (need == 0 || need > (size_t)LONG_MAX || (!buf && cap > 0))
+    if (need == 0 || need > (size_t)NNRT_LONG_MAX || (!buf && cap > 0))
         return NN_ERR_ARG;
     if (need > cap)
         return NN_ERR_CAPACITY;
@@ -1648,7 +1939,7 @@ static inline int nnrt_idx_header(FILE *f, nnrt_idx_info *info)
     total = nnrt_mul_sat((uint64_t)info->dims[0], item);
     if (total != (uint64_t)rest)
         return total > (uint64_t)rest ? NN_ERR_TRUNCATED : NN_ERR_FORMAT;
-    if (item > (uint64_t)LONG_MAX)
+    if (item > (uint64_t)NNRT_LONG_MAX)
         return NN_ERR_FORMAT;
     info->rank = rank;
     info->count = info->dims[0];

@@ -86,6 +86,33 @@ NNRT_API void nnrt_init_he_uniform(nnrt_rng *r, float *w, long n, long fan_in);
 /* N(0, s), s = sqrt(2 / fan_in) */
 NNRT_API void nnrt_init_he_normal(nnrt_rng *r, float *w, long n, long fan_in);
 
+/* ------------------------------------------------- libm replacements */
+/* `nngen --freestanding` output may call four libm functions only: expf,
+ * logf, tanhf and sqrtf. Every other maths function generated code would
+ * call is routed here instead (the table is compiler/emit_c.c's), computed
+ * with +, -, *, / and those four. Accuracy against a correctly rounded
+ * result: nnrt_sqrt exact (correctly rounded, as IEEE 754 requires of
+ * sqrt); nnrt_exp, nnrt_pow within a few ulps of double; the float
+ * functions within 2 ulps (nnrt_erff and nnrt_powf are evaluated in double
+ * precision: slow where double is emulated in software, e.g. Cortex-M4). */
+NNRT_API float nnrt_fabsf(float x);            /* |x|: the sign bit cleared */
+NNRT_API float nnrt_fmaxf(float a, float b);   /* C99 fmaxf: a NaN loses to a number */
+NNRT_API float nnrt_fminf(float a, float b);   /* C99 fminf */
+NNRT_API float nnrt_expm1f(float x);           /* e^x - 1, accurate near 0 */
+NNRT_API float nnrt_log1pf(float x);           /* ln(1 + x), accurate near 0 */
+NNRT_API float nnrt_erff(float x);             /* the error function */
+NNRT_API float nnrt_powf(float x, float y);    /* x^y, C99's special cases */
+NNRT_API double nnrt_sqrt(double x);           /* correctly rounded square root */
+NNRT_API double nnrt_exp(double x);            /* e^x */
+NNRT_API double nnrt_pow(double x, double y);  /* x^y, C99's special cases */
+NNRT_API double nnrt_floor(double x);          /* the largest integer <= x, exact */
+NNRT_API double nnrt_fmod(double x, double y); /* x - n y, n = trunc(x / y): exact, as C99's */
+NNRT_API double nnrt_cos(double x);            /* cosine; arguments up to 1e6 (the schedules') */
+NNRT_API float nnrt_sinhf(float x);            /* hyperbolic sine */
+/* Zeroes n bytes through a volatile pointer: never turned into a call of
+ * memset, which a freestanding program need not have. */
+NNRT_API void nnrt_zero_bytes(void *p, size_t n);
+
 /* ---------------------------------------------------------------- kernels */
 /* C = alpha * op(A) * op(B) + beta * C, row-major, single precision.
  * op(A) is M x K: A is M x K with leading dimension lda, or K x M when ta.

@@ -2,7 +2,8 @@
 # scripts/setup.sh - installs what nngen needs to build and test, on Debian
 # (run as root, or it re-runs itself with sudo). The package list is
 # scripts/debian-packages.txt (build: gcc, cmake, flex, bison; tests: CMocka,
-# clang; gzip unpacks the MNIST copy).
+# clang; gzip unpacks the MNIST copy; the firmware tests: gcc-arm-none-eabi,
+# libnewlib-arm-none-eabi, qemu-system-arm).
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then exec sudo "$0" "$@"; fi
 cd "$(dirname "$0")"

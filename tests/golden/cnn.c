@@ -398,7 +398,13 @@ int cnn_param_count(void) {
 }
 
 nn_param cnn_param(cnn *m, int i) {
-    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    nn_param p;
+    p.name = NULL;
+    p.rank = 0;
+    for (int k = 0; k < 4; k++)
+        p.dims[k] = 0;
+    p.size = 0;
+    p.value = p.grad = NULL;
     if (i >= 0 && i < CNN_PARAM_COUNT) {
         const struct cnn_tensor *t = &cnn_tensors[i];
         p.name = t->name;
@@ -417,7 +423,13 @@ int cnn_buffer_count(void) {
 }
 
 nn_param cnn_buffer(cnn *m, int i) {
-    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    nn_param p;
+    p.name = NULL;
+    p.rank = 0;
+    for (int k = 0; k < 4; k++)
+        p.dims[k] = 0;
+    p.size = 0;
+    p.value = p.grad = NULL;
     (void)m;
     (void)i;
     return p;
@@ -499,6 +511,23 @@ void cnn_set_lr(cnn *m, float lr) {
 
 float cnn_get_lr(const cnn *m) {
     return (float)m->lr;
+}
+
+/* The weight image (C-API.md's file format) in a caller's buffer: the byte
+ * count (CNN_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */
+long cnn_export(const cnn *m, void *buf, size_t cap) {
+    nn_param p[CNN_PARAM_COUNT + 1];
+    for (int i = 0; i < CNN_PARAM_COUNT; i++)
+        p[i] = cnn_param((struct cnn *)m, i);
+    return nnrt_export("cnn", p, CNN_PARAM_COUNT, NULL, CNN_BUFFER_COUNT, buf, cap);
+}
+
+/* Validates the whole image before it writes a parameter: on error, m is unchanged. */
+int cnn_import(cnn *m, const void *buf, size_t len) {
+    nn_param p[CNN_PARAM_COUNT + 1];
+    for (int i = 0; i < CNN_PARAM_COUNT; i++)
+        p[i] = cnn_param(m, i);
+    return nnrt_import("cnn", p, CNN_PARAM_COUNT, NULL, CNN_BUFFER_COUNT, buf, len);
 }
 
 /* Weight files: C-API.md's format, written atomically, validated before loading. */

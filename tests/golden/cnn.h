@@ -21,6 +21,7 @@ extern "C" {
 #define CNN_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define CNN_ARENA_FLOATS 20752 /* activations and scratch, planned by liveness */
 #define CNN_ARENA_BYTES (CNN_ARENA_FLOATS * 4)
+#define CNN_WEIGHTS_BYTES 435 /* the weight image cnn_export writes */
 
 typedef struct cnn cnn;
 /* The model: every byte the network uses, for up to CNN_MAX_BATCH samples. */
@@ -67,6 +68,8 @@ void cnn_update(cnn *m);
 void cnn_epoch_end(cnn *m);
 void cnn_set_lr(cnn *m, float lr);
 float cnn_get_lr(const cnn *m);
+long cnn_export(const cnn *m, void *buf, size_t cap);
+int cnn_import(cnn *m, const void *buf, size_t len);
 int cnn_save(const cnn *m, const char *path);
 int cnn_load(cnn *m, const char *path);
 

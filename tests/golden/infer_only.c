@@ -105,7 +105,6 @@ void infer_only_init(infer_only *m, uint64_t seed) {
     nnrt_rng_seed(&rng, seed, 4);
     nnrt_init_xavier_uniform(&rng, m->param.logits_weight, 21, 7, 3);
     /* logits.bias: zeros */
-    m->lr = 0;
 }
 
 int infer_only_param_count(void) {
@@ -113,7 +112,13 @@ int infer_only_param_count(void) {
 }
 
 nn_param infer_only_param(infer_only *m, int i) {
-    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    nn_param p;
+    p.name = NULL;
+    p.rank = 0;
+    for (int k = 0; k < 4; k++)
+        p.dims[k] = 0;
+    p.size = 0;
+    p.value = p.grad = NULL;
     if (i >= 0 && i < INFER_ONLY_PARAM_COUNT) {
         const struct infer_only_tensor *t = &infer_only_tensors[i];
         p.name = t->name;
@@ -131,7 +136,13 @@ int infer_only_buffer_count(void) {
 }
 
 nn_param infer_only_buffer(infer_only *m, int i) {
-    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    nn_param p;
+    p.name = NULL;
+    p.rank = 0;
+    for (int k = 0; k < 4; k++)
+        p.dims[k] = 0;
+    p.size = 0;
+    p.value = p.grad = NULL;
     (void)m;
     (void)i;
     return p;
@@ -152,6 +163,23 @@ const float *infer_only_output_logits(const infer_only *m) {
 
 const float *infer_only_output_probs(const infer_only *m) {
     return m->arena + 192;
+}
+
+/* The weight image (C-API.md's file format) in a caller's buffer: the byte
+ * count (INFER_ONLY_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */
+long infer_only_export(const infer_only *m, void *buf, size_t cap) {
+    nn_param p[INFER_ONLY_PARAM_COUNT + 1];
+    for (int i = 0; i < INFER_ONLY_PARAM_COUNT; i++)
+        p[i] = infer_only_param((struct infer_only *)m, i);
+    return nnrt_export("infer_only", p, INFER_ONLY_PARAM_COUNT, NULL, INFER_ONLY_BUFFER_COUNT, buf, cap);
+}
+
+/* Validates the whole image before it writes a parameter: on error, m is unchanged. */
+int infer_only_import(infer_only *m, const void *buf, size_t len) {
+    nn_param p[INFER_ONLY_PARAM_COUNT + 1];
+    for (int i = 0; i < INFER_ONLY_PARAM_COUNT; i++)
+        p[i] = infer_only_param(m, i);
+    return nnrt_import("infer_only", p, INFER_ONLY_PARAM_COUNT, NULL, INFER_ONLY_BUFFER_COUNT, buf, len);
 }
 
 /* Weight files: C-API.md's format, written atomically, validated before loading. */

@@ -21,6 +21,7 @@ extern "C" {
 #define INFER_ONLY_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define INFER_ONLY_ARENA_FLOATS 896 /* activations and scratch, planned by liveness */
 #define INFER_ONLY_ARENA_BYTES (INFER_ONLY_ARENA_FLOATS * 4)
+#define INFER_ONLY_WEIGHTS_BYTES 658 /* the weight image infer_only_export writes */
 
 typedef struct infer_only infer_only;
 /* The model: every byte the network uses, for up to INFER_ONLY_MAX_BATCH samples. */
@@ -37,12 +38,7 @@ struct infer_only {
     struct {
         const float *x;
     } io; /* the caller's arrays in the current call */
-    double lr;  /* learning rate */
-    long step;  /* optimizer updates done */
-    long epoch; /* epochs ended */
-    float loss; /* the loss of the last training forward */
     int n;      /* samples in the current call */
-    int phase;  /* 1: training forward done, 2: backward done */
 };
 
 void infer_only_init(infer_only *m, uint64_t seed);
@@ -53,6 +49,8 @@ nn_param infer_only_buffer(infer_only *m, int i);
 void infer_only_forward(infer_only *m, const float *x, int n);
 const float *infer_only_output_logits(const infer_only *m);
 const float *infer_only_output_probs(const infer_only *m);
+long infer_only_export(const infer_only *m, void *buf, size_t cap);
+int infer_only_import(infer_only *m, const void *buf, size_t len);
 int infer_only_save(const infer_only *m, const char *path);
 int infer_only_load(infer_only *m, const char *path);
 

@@ -888,7 +888,13 @@ int layers_more_param_count(void) {
 }
 
 nn_param layers_more_param(layers_more *m, int i) {
-    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    nn_param p;
+    p.name = NULL;
+    p.rank = 0;
+    for (int k = 0; k < 4; k++)
+        p.dims[k] = 0;
+    p.size = 0;
+    p.value = p.grad = NULL;
     if (i >= 0 && i < LAYERS_MORE_PARAM_COUNT) {
         const struct layers_more_tensor *t = &layers_more_tensors[i];
         p.name = t->name;
@@ -907,7 +913,13 @@ int layers_more_buffer_count(void) {
 }
 
 nn_param layers_more_buffer(layers_more *m, int i) {
-    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    nn_param p;
+    p.name = NULL;
+    p.rank = 0;
+    for (int k = 0; k < 4; k++)
+        p.dims[k] = 0;
+    p.size = 0;
+    p.value = p.grad = NULL;
     if (i >= 0 && i < LAYERS_MORE_BUFFER_COUNT) {
         const struct layers_more_tensor *t = &layers_more_buffers[i];
         p.name = t->name;
@@ -998,6 +1010,29 @@ void layers_more_set_lr(layers_more *m, float lr) {
 
 float layers_more_get_lr(const layers_more *m) {
     return (float)m->lr;
+}
+
+/* The weight image (C-API.md's file format) in a caller's buffer: the byte
+ * count (LAYERS_MORE_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */
+long layers_more_export(const layers_more *m, void *buf, size_t cap) {
+    nn_param p[LAYERS_MORE_PARAM_COUNT + 1];
+    for (int i = 0; i < LAYERS_MORE_PARAM_COUNT; i++)
+        p[i] = layers_more_param((struct layers_more *)m, i);
+    nn_param b[LAYERS_MORE_BUFFER_COUNT];
+    for (int i = 0; i < LAYERS_MORE_BUFFER_COUNT; i++)
+        b[i] = layers_more_buffer((struct layers_more *)m, i);
+    return nnrt_export("layers_more", p, LAYERS_MORE_PARAM_COUNT, b, LAYERS_MORE_BUFFER_COUNT, buf, cap);
+}
+
+/* Validates the whole image before it writes a parameter: on error, m is unchanged. */
+int layers_more_import(layers_more *m, const void *buf, size_t len) {
+    nn_param p[LAYERS_MORE_PARAM_COUNT + 1];
+    for (int i = 0; i < LAYERS_MORE_PARAM_COUNT; i++)
+        p[i] = layers_more_param(m, i);
+    nn_param b[LAYERS_MORE_BUFFER_COUNT];
+    for (int i = 0; i < LAYERS_MORE_BUFFER_COUNT; i++)
+        b[i] = layers_more_buffer(m, i);
+    return nnrt_import("layers_more", p, LAYERS_MORE_PARAM_COUNT, b, LAYERS_MORE_BUFFER_COUNT, buf, len);
 }
 
 /* Weight files: C-API.md's format, written atomically, validated before loading. */

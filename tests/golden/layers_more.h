@@ -21,6 +21,7 @@ extern "C" {
 #define LAYERS_MORE_BUFFER_COUNT 4 /* buffers: running statistics, saved but not trained */
 #define LAYERS_MORE_ARENA_FLOATS 4768 /* activations and scratch, planned by liveness */
 #define LAYERS_MORE_ARENA_BYTES (LAYERS_MORE_ARENA_FLOATS * 4)
+#define LAYERS_MORE_WEIGHTS_BYTES 722 /* the weight image layers_more_export writes */
 
 typedef struct layers_more layers_more;
 /* The model: every byte the network uses, for up to LAYERS_MORE_MAX_BATCH samples. */
@@ -95,6 +96,8 @@ void layers_more_update(layers_more *m);
 void layers_more_epoch_end(layers_more *m);
 void layers_more_set_lr(layers_more *m, float lr);
 float layers_more_get_lr(const layers_more *m);
+long layers_more_export(const layers_more *m, void *buf, size_t cap);
+int layers_more_import(layers_more *m, const void *buf, size_t len);
 int layers_more_save(const layers_more *m, const char *path);
 int layers_more_load(layers_more *m, const char *path);
 

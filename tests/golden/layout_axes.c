@@ -304,7 +304,13 @@ int layout_axes_param_count(void) {
 }
 
 nn_param layout_axes_param(layout_axes *m, int i) {
-    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    nn_param p;
+    p.name = NULL;
+    p.rank = 0;
+    for (int k = 0; k < 4; k++)
+        p.dims[k] = 0;
+    p.size = 0;
+    p.value = p.grad = NULL;
     if (i >= 0 && i < LAYOUT_AXES_PARAM_COUNT) {
         const struct layout_axes_tensor *t = &layout_axes_tensors[i];
         p.name = t->name;
@@ -323,7 +329,13 @@ int layout_axes_buffer_count(void) {
 }
 
 nn_param layout_axes_buffer(layout_axes *m, int i) {
-    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    nn_param p;
+    p.name = NULL;
+    p.rank = 0;
+    for (int k = 0; k < 4; k++)
+        p.dims[k] = 0;
+    p.size = 0;
+    p.value = p.grad = NULL;
     (void)m;
     (void)i;
     return p;
@@ -409,6 +421,23 @@ void layout_axes_set_lr(layout_axes *m, float lr) {
 
 float layout_axes_get_lr(const layout_axes *m) {
     return (float)m->lr;
+}
+
+/* The weight image (C-API.md's file format) in a caller's buffer: the byte
+ * count (LAYOUT_AXES_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */
+long layout_axes_export(const layout_axes *m, void *buf, size_t cap) {
+    nn_param p[LAYOUT_AXES_PARAM_COUNT + 1];
+    for (int i = 0; i < LAYOUT_AXES_PARAM_COUNT; i++)
+        p[i] = layout_axes_param((struct layout_axes *)m, i);
+    return nnrt_export("layout_axes", p, LAYOUT_AXES_PARAM_COUNT, NULL, LAYOUT_AXES_BUFFER_COUNT, buf, cap);
+}
+
+/* Validates the whole image before it writes a parameter: on error, m is unchanged. */
+int layout_axes_import(layout_axes *m, const void *buf, size_t len) {
+    nn_param p[LAYOUT_AXES_PARAM_COUNT + 1];
+    for (int i = 0; i < LAYOUT_AXES_PARAM_COUNT; i++)
+        p[i] = layout_axes_param(m, i);
+    return nnrt_import("layout_axes", p, LAYOUT_AXES_PARAM_COUNT, NULL, LAYOUT_AXES_BUFFER_COUNT, buf, len);
 }
 
 /* Weight files: C-API.md's format, written atomically, validated before loading. */

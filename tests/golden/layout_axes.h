@@ -22,6 +22,7 @@ extern "C" {
 #define LAYOUT_AXES_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define LAYOUT_AXES_ARENA_FLOATS 2112 /* activations and scratch, planned by liveness */
 #define LAYOUT_AXES_ARENA_BYTES (LAYOUT_AXES_ARENA_FLOATS * 4)
+#define LAYOUT_AXES_WEIGHTS_BYTES 88 /* the weight image layout_axes_export writes */
 
 typedef struct layout_axes layout_axes;
 /* The model: every byte the network uses, for up to LAYOUT_AXES_MAX_BATCH samples. */
@@ -61,6 +62,8 @@ void layout_axes_update(layout_axes *m);
 void layout_axes_epoch_end(layout_axes *m);
 void layout_axes_set_lr(layout_axes *m, float lr);
 float layout_axes_get_lr(const layout_axes *m);
+long layout_axes_export(const layout_axes *m, void *buf, size_t cap);
+int layout_axes_import(layout_axes *m, const void *buf, size_t len);
 int layout_axes_save(const layout_axes *m, const char *path);
 int layout_axes_load(layout_axes *m, const char *path);
 

@@ -356,7 +356,13 @@ int mlp_layers_param_count(void) {
 }
 
 nn_param mlp_layers_param(mlp_layers *m, int i) {
-    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    nn_param p;
+    p.name = NULL;
+    p.rank = 0;
+    for (int k = 0; k < 4; k++)
+        p.dims[k] = 0;
+    p.size = 0;
+    p.value = p.grad = NULL;
     if (i >= 0 && i < MLP_LAYERS_PARAM_COUNT) {
         const struct mlp_layers_tensor *t = &mlp_layers_tensors[i];
         p.name = t->name;
@@ -375,7 +381,13 @@ int mlp_layers_buffer_count(void) {
 }
 
 nn_param mlp_layers_buffer(mlp_layers *m, int i) {
-    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    nn_param p;
+    p.name = NULL;
+    p.rank = 0;
+    for (int k = 0; k < 4; k++)
+        p.dims[k] = 0;
+    p.size = 0;
+    p.value = p.grad = NULL;
     (void)m;
     (void)i;
     return p;
@@ -457,6 +469,23 @@ void mlp_layers_set_lr(mlp_layers *m, float lr) {
 
 float mlp_layers_get_lr(const mlp_layers *m) {
     return (float)m->lr;
+}
+
+/* The weight image (C-API.md's file format) in a caller's buffer: the byte
+ * count (MLP_LAYERS_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */
+long mlp_layers_export(const mlp_layers *m, void *buf, size_t cap) {
+    nn_param p[MLP_LAYERS_PARAM_COUNT + 1];
+    for (int i = 0; i < MLP_LAYERS_PARAM_COUNT; i++)
+        p[i] = mlp_layers_param((struct mlp_layers *)m, i);
+    return nnrt_export("mlp_layers", p, MLP_LAYERS_PARAM_COUNT, NULL, MLP_LAYERS_BUFFER_COUNT, buf, cap);
+}
+
+/* Validates the whole image before it writes a parameter: on error, m is unchanged. */
+int mlp_layers_import(mlp_layers *m, const void *buf, size_t len) {
+    nn_param p[MLP_LAYERS_PARAM_COUNT + 1];
+    for (int i = 0; i < MLP_LAYERS_PARAM_COUNT; i++)
+        p[i] = mlp_layers_param(m, i);
+    return nnrt_import("mlp_layers", p, MLP_LAYERS_PARAM_COUNT, NULL, MLP_LAYERS_BUFFER_COUNT, buf, len);
 }
 
 /* Weight files: C-API.md's format, written atomically, validated before loading. */

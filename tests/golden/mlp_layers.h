@@ -21,6 +21,7 @@ extern "C" {
 #define MLP_LAYERS_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define MLP_LAYERS_ARENA_FLOATS 1552 /* activations and scratch, planned by liveness */
 #define MLP_LAYERS_ARENA_BYTES (MLP_LAYERS_ARENA_FLOATS * 4)
+#define MLP_LAYERS_WEIGHTS_BYTES 610 /* the weight image mlp_layers_export writes */
 
 typedef struct mlp_layers mlp_layers;
 /* The model: every byte the network uses, for up to MLP_LAYERS_MAX_BATCH samples. */
@@ -67,6 +68,8 @@ void mlp_layers_update(mlp_layers *m);
 void mlp_layers_epoch_end(mlp_layers *m);
 void mlp_layers_set_lr(mlp_layers *m, float lr);
 float mlp_layers_get_lr(const mlp_layers *m);
+long mlp_layers_export(const mlp_layers *m, void *buf, size_t cap);
+int mlp_layers_import(mlp_layers *m, const void *buf, size_t len);
 int mlp_layers_save(const mlp_layers *m, const char *path);
 int mlp_layers_load(mlp_layers *m, const char *path);
 

@@ -490,7 +490,13 @@ int multi_io_param_count(void) {
 }
 
 nn_param multi_io_param(multi_io *m, int i) {
-    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    nn_param p;
+    p.name = NULL;
+    p.rank = 0;
+    for (int k = 0; k < 4; k++)
+        p.dims[k] = 0;
+    p.size = 0;
+    p.value = p.grad = NULL;
     if (i >= 0 && i < MULTI_IO_PARAM_COUNT) {
         const struct multi_io_tensor *t = &multi_io_tensors[i];
         p.name = t->name;
@@ -509,7 +515,13 @@ int multi_io_buffer_count(void) {
 }
 
 nn_param multi_io_buffer(multi_io *m, int i) {
-    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    nn_param p;
+    p.name = NULL;
+    p.rank = 0;
+    for (int k = 0; k < 4; k++)
+        p.dims[k] = 0;
+    p.size = 0;
+    p.value = p.grad = NULL;
     (void)m;
     (void)i;
     return p;
@@ -600,6 +612,23 @@ void multi_io_set_lr(multi_io *m, float lr) {
 
 float multi_io_get_lr(const multi_io *m) {
     return (float)m->lr;
+}
+
+/* The weight image (C-API.md's file format) in a caller's buffer: the byte
+ * count (MULTI_IO_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */
+long multi_io_export(const multi_io *m, void *buf, size_t cap) {
+    nn_param p[MULTI_IO_PARAM_COUNT + 1];
+    for (int i = 0; i < MULTI_IO_PARAM_COUNT; i++)
+        p[i] = multi_io_param((struct multi_io *)m, i);
+    return nnrt_export("multi_io", p, MULTI_IO_PARAM_COUNT, NULL, MULTI_IO_BUFFER_COUNT, buf, cap);
+}
+
+/* Validates the whole image before it writes a parameter: on error, m is unchanged. */
+int multi_io_import(multi_io *m, const void *buf, size_t len) {
+    nn_param p[MULTI_IO_PARAM_COUNT + 1];
+    for (int i = 0; i < MULTI_IO_PARAM_COUNT; i++)
+        p[i] = multi_io_param(m, i);
+    return nnrt_import("multi_io", p, MULTI_IO_PARAM_COUNT, NULL, MULTI_IO_BUFFER_COUNT, buf, len);
 }
 
 /* Weight files: C-API.md's format, written atomically, validated before loading. */

@@ -24,6 +24,7 @@ extern "C" {
 #define MULTI_IO_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define MULTI_IO_ARENA_FLOATS 2256 /* activations and scratch, planned by liveness */
 #define MULTI_IO_ARENA_BYTES (MULTI_IO_ARENA_FLOATS * 4)
+#define MULTI_IO_WEIGHTS_BYTES 632 /* the weight image multi_io_export writes */
 
 typedef struct multi_io multi_io;
 /* The model: every byte the network uses, for up to MULTI_IO_MAX_BATCH samples. */
@@ -91,6 +92,8 @@ void multi_io_update(multi_io *m);
 void multi_io_epoch_end(multi_io *m);
 void multi_io_set_lr(multi_io *m, float lr);
 float multi_io_get_lr(const multi_io *m);
+long multi_io_export(const multi_io *m, void *buf, size_t cap);
+int multi_io_import(multi_io *m, const void *buf, size_t len);
 int multi_io_save(const multi_io *m, const char *path);
 int multi_io_load(multi_io *m, const char *path);
 

@@ -48,7 +48,6 @@ void no_params_init(no_params *m, uint64_t seed) {
     (void)seed;
     for (size_t i = 0; i < sizeof *m; i++)
         bytes[i] = 0;
-    m->lr = 0;
 }
 
 int no_params_param_count(void) {
@@ -56,7 +55,13 @@ int no_params_param_count(void) {
 }
 
 nn_param no_params_param(no_params *m, int i) {
-    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    nn_param p;
+    p.name = NULL;
+    p.rank = 0;
+    for (int k = 0; k < 4; k++)
+        p.dims[k] = 0;
+    p.size = 0;
+    p.value = p.grad = NULL;
     (void)m;
     (void)i;
     return p;
@@ -67,7 +72,13 @@ int no_params_buffer_count(void) {
 }
 
 nn_param no_params_buffer(no_params *m, int i) {
-    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    nn_param p;
+    p.name = NULL;
+    p.rank = 0;
+    for (int k = 0; k < 4; k++)
+        p.dims[k] = 0;
+    p.size = 0;
+    p.value = p.grad = NULL;
     (void)m;
     (void)i;
     return p;
@@ -89,6 +100,19 @@ const float *no_params_output_dist(const no_params *m) {
 
 const float *no_params_output_both(const no_params *m) {
     return m->arena + 0;
+}
+
+/* The weight image (C-API.md's file format) in a caller's buffer: the byte
+ * count (NO_PARAMS_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */
+long no_params_export(const no_params *m, void *buf, size_t cap) {
+    (void)m;
+    return nnrt_export("no_params", NULL, NO_PARAMS_PARAM_COUNT, NULL, NO_PARAMS_BUFFER_COUNT, buf, cap);
+}
+
+/* Validates the whole image before it writes a parameter: on error, m is unchanged. */
+int no_params_import(no_params *m, const void *buf, size_t len) {
+    (void)m;
+    return nnrt_import("no_params", NULL, NO_PARAMS_PARAM_COUNT, NULL, NO_PARAMS_BUFFER_COUNT, buf, len);
 }
 
 /* Weight files: C-API.md's format, written atomically, validated before loading. */

@@ -22,6 +22,7 @@ extern "C" {
 #define NO_PARAMS_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define NO_PARAMS_ARENA_FLOATS 448 /* activations and scratch, planned by liveness */
 #define NO_PARAMS_ARENA_BYTES (NO_PARAMS_ARENA_FLOATS * 4)
+#define NO_PARAMS_WEIGHTS_BYTES 33 /* the weight image no_params_export writes */
 
 typedef struct no_params no_params;
 /* The model: every byte the network uses, for up to NO_PARAMS_MAX_BATCH samples. */
@@ -31,12 +32,7 @@ struct no_params {
         const float *a;
         const float *b_;
     } io; /* the caller's arrays in the current call */
-    double lr;  /* learning rate */
-    long step;  /* optimizer updates done */
-    long epoch; /* epochs ended */
-    float loss; /* the loss of the last training forward */
     int n;      /* samples in the current call */
-    int phase;  /* 1: training forward done, 2: backward done */
 };
 
 void no_params_init(no_params *m, uint64_t seed);
@@ -47,6 +43,8 @@ nn_param no_params_buffer(no_params *m, int i);
 void no_params_forward(no_params *m, const float *a, const float *b_, int n);
 const float *no_params_output_dist(const no_params *m);
 const float *no_params_output_both(const no_params *m);
+long no_params_export(const no_params *m, void *buf, size_t cap);
+int no_params_import(no_params *m, const void *buf, size_t len);
 int no_params_save(const no_params *m, const char *path);
 int no_params_load(no_params *m, const char *path);
 

@@ -297,7 +297,13 @@ int opt_adam_param_count(void) {
 }
 
 nn_param opt_adam_param(opt_adam *m, int i) {
-    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    nn_param p;
+    p.name = NULL;
+    p.rank = 0;
+    for (int k = 0; k < 4; k++)
+        p.dims[k] = 0;
+    p.size = 0;
+    p.value = p.grad = NULL;
     if (i >= 0 && i < OPT_ADAM_PARAM_COUNT) {
         const struct opt_adam_tensor *t = &opt_adam_tensors[i];
         p.name = t->name;
@@ -316,7 +322,13 @@ int opt_adam_buffer_count(void) {
 }
 
 nn_param opt_adam_buffer(opt_adam *m, int i) {
-    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    nn_param p;
+    p.name = NULL;
+    p.rank = 0;
+    for (int k = 0; k < 4; k++)
+        p.dims[k] = 0;
+    p.size = 0;
+    p.value = p.grad = NULL;
     (void)m;
     (void)i;
     return p;
@@ -398,6 +410,23 @@ void opt_adam_set_lr(opt_adam *m, float lr) {
 
 float opt_adam_get_lr(const opt_adam *m) {
     return (float)m->lr;
+}
+
+/* The weight image (C-API.md's file format) in a caller's buffer: the byte
+ * count (OPT_ADAM_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */
+long opt_adam_export(const opt_adam *m, void *buf, size_t cap) {
+    nn_param p[OPT_ADAM_PARAM_COUNT + 1];
+    for (int i = 0; i < OPT_ADAM_PARAM_COUNT; i++)
+        p[i] = opt_adam_param((struct opt_adam *)m, i);
+    return nnrt_export("opt_adam", p, OPT_ADAM_PARAM_COUNT, NULL, OPT_ADAM_BUFFER_COUNT, buf, cap);
+}
+
+/* Validates the whole image before it writes a parameter: on error, m is unchanged. */
+int opt_adam_import(opt_adam *m, const void *buf, size_t len) {
+    nn_param p[OPT_ADAM_PARAM_COUNT + 1];
+    for (int i = 0; i < OPT_ADAM_PARAM_COUNT; i++)
+        p[i] = opt_adam_param(m, i);
+    return nnrt_import("opt_adam", p, OPT_ADAM_PARAM_COUNT, NULL, OPT_ADAM_BUFFER_COUNT, buf, len);
 }
 
 /* Weight files: C-API.md's format, written atomically, validated before loading. */

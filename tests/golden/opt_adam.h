@@ -21,6 +21,7 @@ extern "C" {
 #define OPT_ADAM_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define OPT_ADAM_ARENA_FLOATS 1232 /* activations and scratch, planned by liveness */
 #define OPT_ADAM_ARENA_BYTES (OPT_ADAM_ARENA_FLOATS * 4)
+#define OPT_ADAM_WEIGHTS_BYTES 264 /* the weight image opt_adam_export writes */
 
 typedef struct opt_adam opt_adam;
 /* The model: every byte the network uses, for up to OPT_ADAM_MAX_BATCH samples. */
@@ -83,6 +84,8 @@ void opt_adam_update(opt_adam *m);
 void opt_adam_epoch_end(opt_adam *m);
 void opt_adam_set_lr(opt_adam *m, float lr);
 float opt_adam_get_lr(const opt_adam *m);
+long opt_adam_export(const opt_adam *m, void *buf, size_t cap);
+int opt_adam_import(opt_adam *m, const void *buf, size_t len);
 int opt_adam_save(const opt_adam *m, const char *path);
 int opt_adam_load(opt_adam *m, const char *path);
 

@@ -288,7 +288,13 @@ int opt_sgd_momentum_param_count(void) {
 }
 
 nn_param opt_sgd_momentum_param(opt_sgd_momentum *m, int i) {
-    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    nn_param p;
+    p.name = NULL;
+    p.rank = 0;
+    for (int k = 0; k < 4; k++)
+        p.dims[k] = 0;
+    p.size = 0;
+    p.value = p.grad = NULL;
     if (i >= 0 && i < OPT_SGD_MOMENTUM_PARAM_COUNT) {
         const struct opt_sgd_momentum_tensor *t = &opt_sgd_momentum_tensors[i];
         p.name = t->name;
@@ -307,7 +313,13 @@ int opt_sgd_momentum_buffer_count(void) {
 }
 
 nn_param opt_sgd_momentum_buffer(opt_sgd_momentum *m, int i) {
-    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    nn_param p;
+    p.name = NULL;
+    p.rank = 0;
+    for (int k = 0; k < 4; k++)
+        p.dims[k] = 0;
+    p.size = 0;
+    p.value = p.grad = NULL;
     (void)m;
     (void)i;
     return p;
@@ -389,6 +401,23 @@ void opt_sgd_momentum_set_lr(opt_sgd_momentum *m, float lr) {
 
 float opt_sgd_momentum_get_lr(const opt_sgd_momentum *m) {
     return (float)m->lr;
+}
+
+/* The weight image (C-API.md's file format) in a caller's buffer: the byte
+ * count (OPT_SGD_MOMENTUM_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */
+long opt_sgd_momentum_export(const opt_sgd_momentum *m, void *buf, size_t cap) {
+    nn_param p[OPT_SGD_MOMENTUM_PARAM_COUNT + 1];
+    for (int i = 0; i < OPT_SGD_MOMENTUM_PARAM_COUNT; i++)
+        p[i] = opt_sgd_momentum_param((struct opt_sgd_momentum *)m, i);
+    return nnrt_export("opt_sgd_momentum", p, OPT_SGD_MOMENTUM_PARAM_COUNT, NULL, OPT_SGD_MOMENTUM_BUFFER_COUNT, buf, cap);
+}
+
+/* Validates the whole image before it writes a parameter: on error, m is unchanged. */
+int opt_sgd_momentum_import(opt_sgd_momentum *m, const void *buf, size_t len) {
+    nn_param p[OPT_SGD_MOMENTUM_PARAM_COUNT + 1];
+    for (int i = 0; i < OPT_SGD_MOMENTUM_PARAM_COUNT; i++)
+        p[i] = opt_sgd_momentum_param(m, i);
+    return nnrt_import("opt_sgd_momentum", p, OPT_SGD_MOMENTUM_PARAM_COUNT, NULL, OPT_SGD_MOMENTUM_BUFFER_COUNT, buf, len);
 }
 
 /* Weight files: C-API.md's format, written atomically, validated before loading. */

@@ -21,6 +21,7 @@ extern "C" {
 #define OPT_SGD_MOMENTUM_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define OPT_SGD_MOMENTUM_ARENA_FLOATS 848 /* activations and scratch, planned by liveness */
 #define OPT_SGD_MOMENTUM_ARENA_BYTES (OPT_SGD_MOMENTUM_ARENA_FLOATS * 4)
+#define OPT_SGD_MOMENTUM_WEIGHTS_BYTES 192 /* the weight image opt_sgd_momentum_export writes */
 
 typedef struct opt_sgd_momentum opt_sgd_momentum;
 /* The model: every byte the network uses, for up to OPT_SGD_MOMENTUM_MAX_BATCH samples. */
@@ -71,6 +72,8 @@ void opt_sgd_momentum_update(opt_sgd_momentum *m);
 void opt_sgd_momentum_epoch_end(opt_sgd_momentum *m);
 void opt_sgd_momentum_set_lr(opt_sgd_momentum *m, float lr);
 float opt_sgd_momentum_get_lr(const opt_sgd_momentum *m);
+long opt_sgd_momentum_export(const opt_sgd_momentum *m, void *buf, size_t cap);
+int opt_sgd_momentum_import(opt_sgd_momentum *m, const void *buf, size_t len);
 int opt_sgd_momentum_save(const opt_sgd_momentum *m, const char *path);
 int opt_sgd_momentum_load(opt_sgd_momentum *m, const char *path);
 

@@ -503,7 +503,13 @@ int params_reg_param_count(void) {
 }
 
 nn_param params_reg_param(params_reg *m, int i) {
-    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    nn_param p;
+    p.name = NULL;
+    p.rank = 0;
+    for (int k = 0; k < 4; k++)
+        p.dims[k] = 0;
+    p.size = 0;
+    p.value = p.grad = NULL;
     if (i >= 0 && i < PARAMS_REG_PARAM_COUNT) {
         const struct params_reg_tensor *t = &params_reg_tensors[i];
         p.name = t->name;
@@ -522,7 +528,13 @@ int params_reg_buffer_count(void) {
 }
 
 nn_param params_reg_buffer(params_reg *m, int i) {
-    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    nn_param p;
+    p.name = NULL;
+    p.rank = 0;
+    for (int k = 0; k < 4; k++)
+        p.dims[k] = 0;
+    p.size = 0;
+    p.value = p.grad = NULL;
     (void)m;
     (void)i;
     return p;
@@ -604,6 +616,23 @@ void params_reg_set_lr(params_reg *m, float lr) {
 
 float params_reg_get_lr(const params_reg *m) {
     return (float)m->lr;
+}
+
+/* The weight image (C-API.md's file format) in a caller's buffer: the byte
+ * count (PARAMS_REG_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */
+long params_reg_export(const params_reg *m, void *buf, size_t cap) {
+    nn_param p[PARAMS_REG_PARAM_COUNT + 1];
+    for (int i = 0; i < PARAMS_REG_PARAM_COUNT; i++)
+        p[i] = params_reg_param((struct params_reg *)m, i);
+    return nnrt_export("params_reg", p, PARAMS_REG_PARAM_COUNT, NULL, PARAMS_REG_BUFFER_COUNT, buf, cap);
+}
+
+/* Validates the whole image before it writes a parameter: on error, m is unchanged. */
+int params_reg_import(params_reg *m, const void *buf, size_t len) {
+    nn_param p[PARAMS_REG_PARAM_COUNT + 1];
+    for (int i = 0; i < PARAMS_REG_PARAM_COUNT; i++)
+        p[i] = params_reg_param(m, i);
+    return nnrt_import("params_reg", p, PARAMS_REG_PARAM_COUNT, NULL, PARAMS_REG_BUFFER_COUNT, buf, len);
 }
 
 /* Weight files: C-API.md's format, written atomically, validated before loading. */

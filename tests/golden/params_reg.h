@@ -21,6 +21,7 @@ extern "C" {
 #define PARAMS_REG_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define PARAMS_REG_ARENA_FLOATS 672 /* activations and scratch, planned by liveness */
 #define PARAMS_REG_ARENA_BYTES (PARAMS_REG_ARENA_FLOATS * 4)
+#define PARAMS_REG_WEIGHTS_BYTES 223 /* the weight image params_reg_export writes */
 
 typedef struct params_reg params_reg;
 /* The model: every byte the network uses, for up to PARAMS_REG_MAX_BATCH samples. */
@@ -74,6 +75,8 @@ void params_reg_update(params_reg *m);
 void params_reg_epoch_end(params_reg *m);
 void params_reg_set_lr(params_reg *m, float lr);
 float params_reg_get_lr(const params_reg *m);
+long params_reg_export(const params_reg *m, void *buf, size_t cap);
+int params_reg_import(params_reg *m, const void *buf, size_t len);
 int params_reg_save(const params_reg *m, const char *path);
 int params_reg_load(params_reg *m, const char *path);
 

@@ -344,7 +344,13 @@ int sched_cosine_nadam_param_count(void) {
 }
 
 nn_param sched_cosine_nadam_param(sched_cosine_nadam *m, int i) {
-    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    nn_param p;
+    p.name = NULL;
+    p.rank = 0;
+    for (int k = 0; k < 4; k++)
+        p.dims[k] = 0;
+    p.size = 0;
+    p.value = p.grad = NULL;
     if (i >= 0 && i < SCHED_COSINE_NADAM_PARAM_COUNT) {
         const struct sched_cosine_nadam_tensor *t = &sched_cosine_nadam_tensors[i];
         p.name = t->name;
@@ -363,7 +369,13 @@ int sched_cosine_nadam_buffer_count(void) {
 }
 
 nn_param sched_cosine_nadam_buffer(sched_cosine_nadam *m, int i) {
-    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    nn_param p;
+    p.name = NULL;
+    p.rank = 0;
+    for (int k = 0; k < 4; k++)
+        p.dims[k] = 0;
+    p.size = 0;
+    p.value = p.grad = NULL;
     (void)m;
     (void)i;
     return p;
@@ -454,6 +466,23 @@ void sched_cosine_nadam_set_lr(sched_cosine_nadam *m, float lr) {
 
 float sched_cosine_nadam_get_lr(const sched_cosine_nadam *m) {
     return (float)m->lr;
+}
+
+/* The weight image (C-API.md's file format) in a caller's buffer: the byte
+ * count (SCHED_COSINE_NADAM_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */
+long sched_cosine_nadam_export(const sched_cosine_nadam *m, void *buf, size_t cap) {
+    nn_param p[SCHED_COSINE_NADAM_PARAM_COUNT + 1];
+    for (int i = 0; i < SCHED_COSINE_NADAM_PARAM_COUNT; i++)
+        p[i] = sched_cosine_nadam_param((struct sched_cosine_nadam *)m, i);
+    return nnrt_export("sched_cosine_nadam", p, SCHED_COSINE_NADAM_PARAM_COUNT, NULL, SCHED_COSINE_NADAM_BUFFER_COUNT, buf, cap);
+}
+
+/* Validates the whole image before it writes a parameter: on error, m is unchanged. */
+int sched_cosine_nadam_import(sched_cosine_nadam *m, const void *buf, size_t len) {
+    nn_param p[SCHED_COSINE_NADAM_PARAM_COUNT + 1];
+    for (int i = 0; i < SCHED_COSINE_NADAM_PARAM_COUNT; i++)
+        p[i] = sched_cosine_nadam_param(m, i);
+    return nnrt_import("sched_cosine_nadam", p, SCHED_COSINE_NADAM_PARAM_COUNT, NULL, SCHED_COSINE_NADAM_BUFFER_COUNT, buf, len);
 }
 
 /* Weight files: C-API.md's format, written atomically, validated before loading. */

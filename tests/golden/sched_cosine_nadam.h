@@ -21,6 +21,7 @@ extern "C" {
 #define SCHED_COSINE_NADAM_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define SCHED_COSINE_NADAM_ARENA_FLOATS 912 /* activations and scratch, planned by liveness */
 #define SCHED_COSINE_NADAM_ARENA_BYTES (SCHED_COSINE_NADAM_ARENA_FLOATS * 4)
+#define SCHED_COSINE_NADAM_WEIGHTS_BYTES 298 /* the weight image sched_cosine_nadam_export writes */
 
 typedef struct sched_cosine_nadam sched_cosine_nadam;
 /* The model: every byte the network uses, for up to SCHED_COSINE_NADAM_MAX_BATCH samples. */
@@ -79,6 +80,8 @@ void sched_cosine_nadam_update(sched_cosine_nadam *m);
 void sched_cosine_nadam_epoch_end(sched_cosine_nadam *m);
 void sched_cosine_nadam_set_lr(sched_cosine_nadam *m, float lr);
 float sched_cosine_nadam_get_lr(const sched_cosine_nadam *m);
+long sched_cosine_nadam_export(const sched_cosine_nadam *m, void *buf, size_t cap);
+int sched_cosine_nadam_import(sched_cosine_nadam *m, const void *buf, size_t len);
 int sched_cosine_nadam_save(const sched_cosine_nadam *m, const char *path);
 int sched_cosine_nadam_load(sched_cosine_nadam *m, const char *path);
 

@@ -330,7 +330,13 @@ int sched_cyclic_rmsprop_param_count(void) {
 }
 
 nn_param sched_cyclic_rmsprop_param(sched_cyclic_rmsprop *m, int i) {
-    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    nn_param p;
+    p.name = NULL;
+    p.rank = 0;
+    for (int k = 0; k < 4; k++)
+        p.dims[k] = 0;
+    p.size = 0;
+    p.value = p.grad = NULL;
     if (i >= 0 && i < SCHED_CYCLIC_RMSPROP_PARAM_COUNT) {
         const struct sched_cyclic_rmsprop_tensor *t = &sched_cyclic_rmsprop_tensors[i];
         p.name = t->name;
@@ -349,7 +355,13 @@ int sched_cyclic_rmsprop_buffer_count(void) {
 }
 
 nn_param sched_cyclic_rmsprop_buffer(sched_cyclic_rmsprop *m, int i) {
-    nn_param p = {NULL, 0, {0, 0, 0, 0}, 0, NULL, NULL};
+    nn_param p;
+    p.name = NULL;
+    p.rank = 0;
+    for (int k = 0; k < 4; k++)
+        p.dims[k] = 0;
+    p.size = 0;
+    p.value = p.grad = NULL;
     (void)m;
     (void)i;
     return p;
@@ -441,6 +453,23 @@ void sched_cyclic_rmsprop_set_lr(sched_cyclic_rmsprop *m, float lr) {
 
 float sched_cyclic_rmsprop_get_lr(const sched_cyclic_rmsprop *m) {
     return (float)m->lr;
+}
+
+/* The weight image (C-API.md's file format) in a caller's buffer: the byte
+ * count (SCHED_CYCLIC_RMSPROP_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */
+long sched_cyclic_rmsprop_export(const sched_cyclic_rmsprop *m, void *buf, size_t cap) {
+    nn_param p[SCHED_CYCLIC_RMSPROP_PARAM_COUNT + 1];
+    for (int i = 0; i < SCHED_CYCLIC_RMSPROP_PARAM_COUNT; i++)
+        p[i] = sched_cyclic_rmsprop_param((struct sched_cyclic_rmsprop *)m, i);
+    return nnrt_export("sched_cyclic_rmsprop", p, SCHED_CYCLIC_RMSPROP_PARAM_COUNT, NULL, SCHED_CYCLIC_RMSPROP_BUFFER_COUNT, buf, cap);
+}
+
+/* Validates the whole image before it writes a parameter: on error, m is unchanged. */
+int sched_cyclic_rmsprop_import(sched_cyclic_rmsprop *m, const void *buf, size_t len) {
+    nn_param p[SCHED_CYCLIC_RMSPROP_PARAM_COUNT + 1];
+    for (int i = 0; i < SCHED_CYCLIC_RMSPROP_PARAM_COUNT; i++)
+        p[i] = sched_cyclic_rmsprop_param(m, i);
+    return nnrt_import("sched_cyclic_rmsprop", p, SCHED_CYCLIC_RMSPROP_PARAM_COUNT, NULL, SCHED_CYCLIC_RMSPROP_BUFFER_COUNT, buf, len);
 }
 
 /* Weight files: C-API.md's format, written atomically, validated before loading. */

@@ -21,6 +21,7 @@ extern "C" {
 #define SCHED_CYCLIC_RMSPROP_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define SCHED_CYCLIC_RMSPROP_ARENA_FLOATS 848 /* activations and scratch, planned by liveness */
 #define SCHED_CYCLIC_RMSPROP_ARENA_BYTES (SCHED_CYCLIC_RMSPROP_ARENA_FLOATS * 4)
+#define SCHED_CYCLIC_RMSPROP_WEIGHTS_BYTES 304 /* the weight image sched_cyclic_rmsprop_export writes */
 
 typedef struct sched_cyclic_rmsprop sched_cyclic_rmsprop;
 /* The model: every byte the network uses, for up to SCHED_CYCLIC_RMSPROP_MAX_BATCH samples. */
@@ -78,6 +79,8 @@ void sched_cyclic_rmsprop_update(sched_cyclic_rmsprop *m);
 void sched_cyclic_rmsprop_epoch_end(sched_cyclic_rmsprop *m);
 void sched_cyclic_rmsprop_set_lr(sched_cyclic_rmsprop *m, float lr);
 float sched_cyclic_rmsprop_get_lr(const sched_cyclic_rmsprop *m);
+long sched_cyclic_rmsprop_export(const sched_cyclic_rmsprop *m, void *buf, size_t cap);
+int sched_cyclic_rmsprop_import(sched_cyclic_rmsprop *m, const void *buf, size_t len);
 int sched_cyclic_rmsprop_save(const sched_cyclic_rmsprop *m, const char *path);
 int sched_cyclic_rmsprop_load(sched_cyclic_rmsprop *m, const char *path);
 

@@ -1,0 +1,136 @@
+/*
+ * weights.c - `nngen --weights trained.nnw --infer-only`: a weight file
+ * (C-API.md's format) compiled into the generated code as const data, so
+ * that on a microcontroller the parameters stay in flash and RAM holds the
+ * activations alone.
+ *
+ * The file is checked by the runtime's own nnrt_import against the
+ * network's parameter table: the very checks NET_load makes (magic,
+ * version, structure, CRC, then network name, tensor count, names, ranks,
+ * dims), so a file NET_load would refuse is refused here, with the same
+ * sentence (nnrt_strerror) and, for an intact file of another network or
+ * shape, what differs. Only then is anything changed: the values go to
+ * arena buffers (g->weights) and each parameter's PARAM node is pointed at
+ * the const struct net.c will hold (NET_weights.W1) instead of the model
+ * struct (m->param.W1).
+ */
+#include <string.h>
+
+#include "nngen.h"
+#include "nn_runtime.h"
+
+/* ---- reading an image nnrt_import found intact (for the explanations) ---- */
+
+typedef struct Reader {
+    const unsigned char *p;
+    size_t n, pos;
+} Reader;
+
+static uint32_t rd_u32(Reader *r) {
+    uint32_t v = 0;
+    if (r->pos + 4 <= r->n)
+        v = (uint32_t)r->p[r->pos] | (uint32_t)r->p[r->pos + 1] << 8 | (uint32_t)r->p[r->pos + 2] << 16 |
+            (uint32_t)r->p[r->pos + 3] << 24;
+    r->pos += 4;
+    return v;
+}
+
+/* a u32 length and that many bytes, as a NUL-terminated copy */
+static const char *rd_str(Reader *r, Arena *a) {
+    uint32_t len = rd_u32(r);
+    if (r->pos > r->n || len > r->n - r->pos)
+        return "";
+    const char *s = arena_strndup(a, (const char *)r->p + r->pos, len);
+    r->pos += len;
+    return s;
+}
+
+static void dims_text(Buf *b, int rank, const long *dims) {
+    buf_putc(b, '[');
+    for (int i = 0; i < rank; i++)
+        buf_printf(b, "%s%ld", i ? ", " : "", dims[i]);
+    buf_putc(b, ']');
+}
+
+/* NN_ERR_NETWORK / NN_ERR_SHAPE: the first difference between the file's
+ * table and the network's, as a clause for the error message. */
+static void explain(Buf *why, const Graph *g, const unsigned char *img, size_t len) {
+    Reader r = {img, len, 8};
+    const char *net = rd_str(&r, g->arena);
+    if (strcmp(net, g->net)) {
+        buf_printf(why, ": it holds network '%s', this is network '%s'", net, g->net);
+        return;
+    }
+    uint32_t count = rd_u32(&r);
+    if (count != (uint32_t)g->nparams) {
+        buf_printf(why, ": it holds %lu parameter tensors, network '%s' has %d", (unsigned long)count, g->net,
+                   g->nparams);
+        return;
+    }
+    for (int i = 0; i < g->nparams; i++) {
+        const Shape *s = &g->nodes[g->params[i].node].shape;
+        const char *name = rd_str(&r, g->arena);
+        uint32_t rank = rd_u32(&r);
+        long fdims[NN_MAX_RANK] = {0}, ndims[NN_MAX_RANK];
+        uint64_t numel = 1; /* saturating: the file's dims are anything */
+        for (uint32_t k = 0; k < rank && r.pos < r.n; k++) {
+            uint32_t d = rd_u32(&r);
+            if (k < NN_MAX_RANK)
+                fdims[k] = (long)d;
+            numel = d && numel > UINT64_MAX / 4 / d ? UINT64_MAX / 4 : numel * d;
+        }
+        for (int k = 0; k < s->rank; k++)
+            ndims[k] = s->dims[k];
+        if (strcmp(name, g->params[i].name) || rank != (uint32_t)s->rank ||
+            memcmp(fdims, ndims, sizeof(long) * (size_t)s->rank)) {
+            buf_printf(why, ": parameter %d is '%s' ", i, name);
+            dims_text(why, rank <= NN_MAX_RANK ? (int)rank : NN_MAX_RANK, fdims);
+            buf_printf(why, " in the file, '%s' ", g->params[i].name);
+            dims_text(why, s->rank, ndims);
+            buf_printf(why, " in network '%s'", g->net);
+            return;
+        }
+        if (numel > (r.n - (r.pos < r.n ? r.pos : r.n)) / 4)
+            return; /* cannot happen in an image nnrt_import walked */
+        r.pos += 4 * (size_t)numel;
+    }
+    buf_printf(why, ": the buffers (running statistics) differ");
+}
+
+/* ---- embedding ---------------------------------------------------------------------- */
+
+int weights_embed(Graph *g, const char *path, const void *data, size_t len, FILE *diag) {
+    int np = g->nparams;
+    if (g->nbuffers) {
+        fprintf(diag, "nngen: error: %s: --weights does not embed buffers yet, and network '%s' has %d (%s...)\n",
+                path, g->net, g->nbuffers, g->buffers[0].name);
+        fprintf(diag, "nngen: note: compile without --weights and load the file with %s_load or %s_import\n", g->net,
+                g->net);
+        return -1;
+    }
+    nn_param *t = arena_alloc(g->arena, sizeof(nn_param) * (size_t)(np + 1));
+    float **values = arena_alloc(g->arena, sizeof(float *) * (size_t)(np + 1));
+    for (int i = 0; i < np; i++) {
+        const Shape *s = &g->nodes[g->params[i].node].shape;
+        t[i].name = g->params[i].name;
+        t[i].rank = s->rank;
+        for (int k = 0; k < s->rank; k++)
+            t[i].dims[k] = s->dims[k];
+        t[i].size = shape_numel(s);
+        t[i].value = values[i] = arena_alloc(g->arena, sizeof(float) * (size_t)(t[i].size + 1));
+    }
+    int st = nnrt_import(g->net, np ? t : NULL, np, NULL, 0, data, len);
+    if (st != NN_OK) {
+        Buf why = {0};
+        if (st == NN_ERR_NETWORK || st == NN_ERR_SHAPE)
+            explain(&why, g, data, len);
+        fprintf(diag, "nngen: error: %s: %s%s\n", path, nnrt_strerror(st), why.data ? why.data : "");
+        fprintf(diag, "nngen: note: --weights takes a file that %s_save wrote for this very network\n", g->net);
+        buf_free(&why);
+        return -1;
+    }
+    for (int i = 0; i < np; i++)
+        g->nodes[g->params[i].node].ref = arena_printf(g->arena, "%s_weights.%s", g->net, g->params[i].cname);
+    g->weights = values;
+    return 0;
+}

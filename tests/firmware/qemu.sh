@@ -1,0 +1,129 @@
+#!/bin/sh
+# tests/firmware/qemu.sh - the firmware example (examples/firmware) built
+# for a Cortex-M4F and run under QEMU (mps2-an386, semihosting: printf goes
+# to stdout, main's return value becomes QEMU's exit status), each run
+# under `timeout` (a fault hangs nothing, startup.c exits, but a loop could).
+#
+#   qemu.sh build ARMGCC SOURCE_DIR BUILD_DIR NNGEN WEIGHTS_DIR MNIST_DIR
+#       configures and builds the cross project (arm-none-eabi.cmake)
+#   qemu.sh mnist QEMU ELF REFERENCE WEIGHTS.nnw MNIST_DIR COUNT WORKDIR
+#       runs the inference firmware and the host reference (the same network
+#       on the host, weights loaded from the file); every line must agree:
+#       label and prediction equal, each output within 1e-5 of the host's
+#   qemu.sh train QEMU ELF MIN_RIGHT WORKDIR
+#       runs a training firmware: exit status 0 (its export/import check),
+#       the loss of the last epoch below half the first's, and at least
+#       MIN_RIGHT samples right
+#
+# Exit 0 when it passed, 1 when not, 77 (CTest: skipped) when the tool the
+# mode needs (arm-none-eabi-gcc, qemu-system-arm) is missing or, for the
+# runs, when the build fixture did not produce the firmware.
+set -u
+
+skip() {
+    echo "SKIP: $*"
+    exit 77
+}
+
+die() {
+    echo "FAIL: $*"
+    exit 1
+}
+
+# qemu_run QEMU ELF OUT: the firmware's stdout in OUT; its status returned
+qemu_run() {
+    timeout 300 "$1" -M mps2-an386 -cpu cortex-m4 -nographic -monitor none -serial none \
+        -semihosting-config enable=on,target=native -kernel "$2" >"$3" 2>"$3.err"
+}
+
+mode=$1
+shift
+case $mode in
+build)
+    armgcc=$1 src=$2 build=$3 nngen=$4 weights=$5 mnist=$6
+    [ -n "$armgcc" ] && [ -x "$armgcc" ] || skip "arm-none-eabi-gcc not found"
+    for f in "$weights/mnist_mlp32.nnw" "$weights/mnist_mlp.nnw"; do
+        [ -f "$f" ] || die "$f is missing: the host build trains it (target firmware_weights)"
+    done
+    cmake -S "$src" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$src/arm-none-eabi.cmake" -DNNGEN="$nngen" \
+        -DNN_WEIGHTS_DIR="$weights" -DNN_MNIST_DIR="$mnist" >"$build.configure.log" 2>&1 || {
+        cat "$build.configure.log"
+        die "configuring the cross build"
+    }
+    cmake --build "$build" -j2 || die "the cross build"
+    ;;
+mnist)
+    qemu=$1 elf=$2 ref=$3 nnw=$4 mnist=$5 count=$6 work=$7
+    [ -n "$qemu" ] && [ -x "$qemu" ] || skip "qemu-system-arm not found"
+    [ -f "$elf" ] || skip "no $elf (firmware.build did not run or failed)"
+    rm -rf "$work" && mkdir -p "$work" || exit 1
+    qemu_run "$qemu" "$elf" "$work/device.txt" || {
+        cat "$work/device.txt" "$work/device.txt.err"
+        die "the firmware exited with status $?"
+    }
+    "$ref" "$nnw" "$mnist/test-images.idx" "$mnist/test-labels.idx" "$count" >"$work/host.txt" ||
+        die "the host reference failed"
+    grep -v '^network ' "$work/device.txt" >"$work/device.cmp"
+    awk -v count="$count" '
+        NR == FNR { host[FNR] = $0; nhost = FNR; next }
+        {
+            n++
+            if (n > nhost) { print "the device printed more lines than the host"; bad = 1; exit }
+            nh = split(host[n], h, " ")
+            if ($1 == "digit") {
+                if (h[1] != "digit" || $2 != h[2] || $4 != h[4] || $6 != h[6] || NF != nh) {
+                    print "digit " $2 ": device says label " $4 " pred " $6 ", host label " h[4] " pred " h[6]
+                    bad = 1
+                }
+                for (i = 8; i <= NF; i++) {
+                    d = $i - h[i]
+                    if (d < 0) d = -d
+                    if (d > worst) worst = d
+                    if (d > 1e-5) { print "digit " $2 " output " i - 8 ": device " $i ", host " h[i]; bad = 1 }
+                }
+                digits++
+            } else if ($0 != host[n]) {
+                print "device: " $0 "\nhost:   " host[n]
+                bad = 1
+            }
+        }
+        END {
+            if (n != nhost) { print "the device printed " n " lines, the host " nhost; bad = 1 }
+            if (digits != count) { print digits " digits compared, expected " count; bad = 1 }
+            printf "%d digits, outputs within %.3g of the host (limit 1e-5)\n", digits, worst
+            exit bad
+        }' "$work/host.txt" "$work/device.cmp" || {
+        echo "--- device:"
+        cat "$work/device.txt"
+        die "on-target inference differs from the host's"
+    }
+    head -n 1 "$work/device.txt"
+    tail -n 1 "$work/device.txt"
+    ;;
+train)
+    qemu=$1 elf=$2 min=$3 work=$4
+    [ -n "$qemu" ] && [ -x "$qemu" ] || skip "qemu-system-arm not found"
+    [ -f "$elf" ] || skip "no $elf (firmware.build did not run or failed)"
+    rm -rf "$work" && mkdir -p "$work" || exit 1
+    out=$work/device.txt
+    qemu_run "$qemu" "$elf" "$out"
+    st=$?
+    cat "$out"
+    [ $st = 0 ] || die "the firmware exited with status $st"
+    grep -q '^export/import: .* round trip exact, damaged image: status -6$' "$out" ||
+        die "no successful export/import check"
+    awk -v min="$min" '
+        $1 == "epoch" { if (first == "") first = $4; last = $4 }
+        $1 == "accuracy" { right = $2; seen = 1 }
+        END {
+            if (first == "" || !(last < first / 2)) { print "the loss did not fall: " first " -> " last; exit 1 }
+            if (!seen || right < min) { print "accuracy: " right " right, at least " min " needed"; exit 1 }
+            printf "loss %s -> %s, %d right (at least %d)\n", first, last, right, min
+        }' "$out" || die "training on the device did not converge"
+    ;;
+*)
+    echo "usage: qemu.sh build|mnist|train ..." >&2
+    exit 2
+    ;;
+esac
+exit 0
