@@ -23,6 +23,8 @@
  * losses, its train metric an inference pass at the epoch's end. The best
  * epoch by validation loss is kept (its weights restored at the end, saved
  * with --save); --early-stop P stops after P epochs without a lower one.
+ * Up to 50 epochs print a line each; longer runs print about 50 (every
+ * k-th epoch, the first, the last), the history file has every epoch.
  */
 #include <errno.h>
 #include <math.h>
@@ -574,7 +576,10 @@ static void describe(const nnt_model *m, const Data *tr, long ntrain, long nval,
     if (NNT_KIND != KIND_NONE)
         printf(" %s against target %s%s", nnt_out_name[NNT_PRED > 0 ? NNT_PRED : 0], nnt_tg_name[0],
                NNT_KIND == KIND_BINARY ? " (p > 0.5)" : "");
-    printf("\ndata: %ld training, %ld validation (%g %% of %s)", ntrain, nval, 100.0 * o->val_split, tr->spec);
+    if (nval > 0)
+        printf("\ndata: %ld training, %ld validation (%g %% of %s)", ntrain, nval, 100.0 * o->val_split, tr->spec);
+    else
+        printf("\ndata: %ld training samples (no validation)", ntrain);
     if (te)
         printf(", %ld test samples", te->count);
     printf("; batch %ld, %ld epoch%s, learning rate %g, seed %llu\n", o->batch, o->epochs, o->epochs == 1 ? "" : "s",
@@ -613,7 +618,7 @@ static int train(const Options *o) {
     p.on = !strcmp(o->progress, "always") || (!strcmp(o->progress, "auto") && isatty(2));
     p.start = now();
     p.steps_total = o->epochs * ((ntrain + o->batch - 1) / o->batch);
-    long best_epoch = 0, wait = 0, epoch;
+    long best_epoch = 0, wait = 0, epoch, every = o->epochs <= 50 ? 1 : o->epochs / 50; /* about 50 lines */
     double best_loss = INFINITY;
     for (epoch = 1; epoch <= o->epochs; epoch++) {
         double t0 = now();
@@ -638,6 +643,10 @@ static int train(const Options *o) {
             wait++;
         }
         progress_clear(&p);
+        history_row(hist, epoch, trm, vam, nval > 0, now() - p.start);
+        int stop = o->patience > 0 && wait >= o->patience;
+        if (epoch % every && epoch != 1 && epoch != o->epochs && !stop)
+            continue;
         printf("epoch %*ld/%ld", digits(o->epochs), epoch, o->epochs);
         print_metrics("train", trm);
         if (nval > 0)
@@ -647,8 +656,7 @@ static int train(const Options *o) {
             printf("  (%ld step%s skipped: non-finite loss)", skipped, skipped == 1 ? "" : "s");
         printf("\n");
         fflush(stdout);
-        history_row(hist, epoch, trm, vam, nval > 0, now() - p.start);
-        if (o->patience > 0 && wait >= o->patience) {
+        if (stop) {
             printf("early stop: no lower validation loss for %ld epoch%s\n", wait, wait == 1 ? "" : "s");
             break;
         }
