@@ -2,7 +2,10 @@
 # scripts/setup.sh - installs what nngen needs to build and test, on Debian
 # (run as root, or it re-runs itself with sudo). The package list is
 # scripts/debian-packages.txt (build: gcc, cmake, flex, bison; tests: CMocka,
-# clang; gzip unpacks the MNIST copy).
+# clang; gzip unpacks the MNIST copy; graphviz renders `nngen graph`; tests
+# of the user commands: libxml2-utils (xmllint parses the SVGs), pkgconf (the
+# install test), groff-base (the man page), bsdutils (`script`, a terminal
+# for the progress bar)).
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then exec sudo "$0" "$@"; fi
 cd "$(dirname "$0")"

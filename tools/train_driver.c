@@ -34,6 +34,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__linux__) || defined(__APPLE__)
+#include <sys/ioctl.h> /* TIOCGWINSZ: the progress bar's width */
+#endif
 
 /* NNT_KIND's values (macros: the preprocessor compares them) */
 #define KIND_NONE 0
@@ -390,6 +393,17 @@ static void clock_text(char *buf, size_t cap, double seconds) {
         snprintf(buf, cap, "%ld:%02ld", s / 60, s % 60);
 }
 
+/* the terminal's width: the window size of stderr, else $COLUMNS, else 80 */
+static int terminal_columns(void) {
+#ifdef TIOCGWINSZ
+    struct winsize ws;
+    if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 40)
+        return ws.ws_col;
+#endif
+    const char *env = getenv("COLUMNS");
+    return env && atoi(env) > 40 ? atoi(env) : 80;
+}
+
 typedef struct Progress {
     int on;
     double start, last, train_time; /* train_time: seconds spent in training steps */
@@ -408,9 +422,7 @@ static void progress_draw(Progress *p, long epoch, long epochs, long step, long 
     clock_text(eta, sizeof eta, per_step * (double)(p->steps_total - p->steps_done));
     snprintf(head, sizeof head, "epoch %ld/%ld ", epoch, epochs);
     snprintf(tail, sizeof tail, " %ld/%ld  %.0f steps/s  ETA %s  loss %.4f", step, steps, rate, eta, loss);
-    const char *cols_env = getenv("COLUMNS");
-    int cols = cols_env && atoi(cols_env) > 40 ? atoi(cols_env) : 80;
-    int width = cols - 1 - (int)strlen(head) - 56 - 2; /* 56: room for the longest usual tail */
+    int width = terminal_columns() - 1 - (int)strlen(head) - 50 - 2; /* 50: room for the usual tail */
     width = width > 30 ? 30 : width < 8 ? 8 : width;
     int filled = steps ? (int)((double)width * (double)step / (double)steps) : width;
     char bar[40];
@@ -569,7 +581,7 @@ static FILE *history_open(const char *path, int has_val) {
     return h;
 }
 
-static void describe(const nnt_model *m, const Data *tr, long ntrain, long nval, const Data *te, const Options *o) {
+static void describe(const nnt_model *m, long ntrain, long nval, const Data *te, const Options *o) {
     static const char *const what[] = {"the loss only", "classifier: accuracy of the argmax of output",
                                        "binary classifier: accuracy of output", "regression: mean squared error of output"};
     printf("network %s: %ld parameters; %s", NNT_NET, (long)NNT_PARAM_SCALARS, what[NNT_KIND]);
@@ -577,7 +589,7 @@ static void describe(const nnt_model *m, const Data *tr, long ntrain, long nval,
         printf(" %s against target %s%s", nnt_out_name[NNT_PRED > 0 ? NNT_PRED : 0], nnt_tg_name[0],
                NNT_KIND == KIND_BINARY ? " (p > 0.5)" : "");
     if (nval > 0)
-        printf("\ndata: %ld training, %ld validation (%g %% of %s)", ntrain, nval, 100.0 * o->val_split, tr->spec);
+        printf("\ndata: %ld training, %ld validation (%g %%)", ntrain, nval, 100.0 * o->val_split);
     else
         printf("\ndata: %ld training samples (no validation)", ntrain);
     if (te)
@@ -612,7 +624,7 @@ static int train(const Options *o) {
     if (o->lr >= 0)
         nnt_set_lr(m, (float)o->lr);
     batch_alloc(&b, NNT_MAX_BATCH);
-    describe(m, &tr, ntrain, nval, o->test ? &te : NULL, o);
+    describe(m, ntrain, nval, o->test ? &te : NULL, o);
     FILE *hist = history_open(o->history, nval > 0);
     Progress p = {0, 0, 0, 0, 0, 0};
     p.on = !strcmp(o->progress, "always") || (!strcmp(o->progress, "auto") && isatty(2));

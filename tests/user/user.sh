@@ -17,7 +17,7 @@ set -u
 
 cases="train_classifier train_regression train_binary_no_validation early_stop target_by_name
 progress_on_a_terminal cache predict_classifier predict_regression_and_inference_only
-predict_errors train_errors mnist check graph list_builtins_and_docs man_page driver_warnings"
+predict_errors train_errors mnist check graph list_builtins_and_docs man_page driver_warnings tutorial"
 
 if [ "${1:-}" = "--list" ]; then
     for c in $cases; do echo "$c"; done
@@ -103,7 +103,7 @@ case_train_classifier() {
     moons_train --save moons.nnw --plot curve.svg --history history.csv --progress never
     expect_rc 0
     contains "$work/out" "network moons: 17 parameters; classifier"
-    contains "$work/out" "data: 180 training, 20 validation (10 % of"
+    contains "$work/out" "data: 180 training, 20 validation (10 %), 200 test samples"
     [ "$(grep -c '^epoch ' "$work/out")" -eq 40 ] || fail "expected 40 epoch lines"
     contains "$work/out" "epoch  1/40  train loss "
     contains "$work/out" "val loss "
@@ -522,6 +522,43 @@ case_driver_warnings() {
         done
     done
     [ "$n" -eq 4 ] || fail "expected 4 drivers in the cache, found $n"
+}
+
+# docs/tutorial.md's ```sh blocks, as written, in order, in a copy of examples/
+# (blocks right after a "<!-- not run by the tutorial test: WHY -->" line are skipped)
+case_tutorial() {
+    cp -r "$ex" "$run/examples" || fail "cannot copy examples/"
+    awk '/^<!-- not run by the tutorial test/ { skip = 1; next }
+         /^```sh$/ { on = !skip; skip = 0; if (on) print "echo \"== block " ++n "\""; next }
+         /^```/ { on = 0; skip = 0; next }
+         on' "$root/docs/tutorial.md" >"$work/tutorial.sh"
+    [ "$(grep -c '^echo "== block' "$work/tutorial.sh")" -ge 8 ] || fail "the tutorial has fewer runnable blocks than expected"
+    last="docs/tutorial.md's commands"
+    (cd "$run" && PATH="$(dirname "$nngen"):$PATH" sh -e "$work/tutorial.sh") >"$work/out" 2>"$work/err"
+    rc=$?
+    expect_rc 0
+    contains "$work/out" "total parameters: 9"
+    contains "$work/out" "test (4 samples): loss 0.0010  accuracy 100.00 %"
+    contains "$work/out" "0 xor 1 = 0.999"
+    contains "$work/out" "early stop: no lower validation loss for 30 epochs"
+    contains "$work/out" "wrote moons.svg"
+    [ -s "$run/xor.dot" ] && [ -s "$run/moons.nnw" ] || fail "the tutorial's files were not written"
+    # every line of the output blocks the tutorial shows after a command it
+    # runs is a line that command printed ("..." stands for lines left out;
+    # times in seconds may differ)
+    # (an output block is a plain ``` block right after a run ```sh block)
+    awk '/^<!-- not run by the tutorial test/ { skip = 1; next }
+         /^```sh$/ { ran = !skip; skip = 0; inside = 1; next }
+         /^```$/ && inside { inside = 0; after = ran; next }
+         /^```$/ && after { shown = 1; after = 0; next }
+         /^```/ { shown = 0; after = 0; next }
+         shown && !/^ *\.\.\.$/ { print }
+         !shown && !inside && !/^$/ { after = 0 }' "$root/docs/tutorial.md" | sed 's/[0-9]*\.[0-9] s\b/T s/' >"$work/shown"
+    [ "$(lines "$work/shown")" -ge 15 ] || fail "expected more shown output in the tutorial"
+    sed 's/[0-9]*\.[0-9] s\b/T s/' "$work/out" >"$work/printed"
+    while IFS= read -r line; do
+        grep -q -F -x -- "$line" "$work/printed" || fail "docs/tutorial.md shows a line the commands do not print: '$line'"
+    done <"$work/shown"
 }
 
 case "$case" in
