@@ -45,8 +45,9 @@ int cli_opt(int argc, char **argv, int *i, const char *name, const char **value)
 int cli_parse_long(const char *s, long lo, long hi, long *out);   /* 0 or -1 */
 int cli_parse_double(const char *s, double lo, double hi, double *out);
 /* Runs argv[0] (searched in PATH) with the given stdout file (NULL: ours)
- * and waits. Returns its exit status, 128 + signal when killed, -1 when it
- * could not be started. */
+ * and waits, ignoring SIGINT / SIGQUIT meanwhile (as system()). Returns its
+ * exit status, 256 + the signal when one killed it, -1 when it could not be
+ * started. */
 int cli_run(char *const argv[], const char *stdout_path);
 /* Runs `sh -c cmd` in directory dir (NULL: here), stdout and stderr into
  * *out when out is given; returns as cli_run. */

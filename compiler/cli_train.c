@@ -14,6 +14,7 @@
  * in a range, a choice, a flag) and whether the driver takes it.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -313,14 +314,14 @@ static int run_driver(const Built *b, const char *mode, const Args *a, const cha
     int rc = cli_run((char *const *)argv, NULL);
     if (rc < 0)
         return cli_error("cannot run the trainer '%s': %s", b->entry.exe, strerror(errno));
-    if (rc == 128 + 2 || rc == 128 + 13) /* SIGINT: the user knows; SIGPIPE: `| head` closed the pipe */
-        return rc;
-    if (rc > 128)
-        return cli_error("the trainer stopped on signal %d", rc - 128);
-    return rc;
+    if (rc == 256 + SIGINT || rc == 256 + SIGPIPE) /* the user knows; `| head` closed the pipe */
+        return rc - 128;
+    if (rc > 256)
+        return cli_error("the trainer stopped on signal %d", rc - 256);
+    return rc; /* 0; 2 after its message; 130 interrupted by Ctrl-C, its results written */
 }
 
-/* the plot's directory must be writable before hours of training */
+/* the outputs' directories must be writable before hours of training */
 static int check_writable(const char *path, const char *what) {
     char *dir = cli_dirname(path);
     int ok = access(dir, W_OK) == 0;
@@ -372,8 +373,10 @@ int cli_train_main(int argc, char **argv) {
         cli_parse_long(a.val[O_BATCH], 1, 65536, &batch);
     if (patience > 0 && split <= 0)
         return cli_error("--early-stop needs validation data: give --val-split a fraction > 0");
-    if (a.val[O_PLOT] && (rc = check_writable(a.val[O_PLOT], "--plot")) != 0)
-        return rc;
+    static const int outputs[] = {O_PLOT, O_SAVE, O_HISTORY};
+    for (size_t k = 0; k < sizeof outputs / sizeof outputs[0]; k++)
+        if (a.val[outputs[k]] && (rc = check_writable(a.val[outputs[k]], opts[outputs[k]].name)) != 0)
+            return rc;
     if ((rc = build_driver(&a, 1, batch > 64 ? (int)batch : 64, &b)) != 0)
         return finish(rc, &w, owned, &b);
     if ((rc = resolve_all(&a, &w, owned)) != 0)
@@ -385,12 +388,13 @@ int cli_train_main(int argc, char **argv) {
         buf_printf(&hist, "%s/history.csv", w.tmp);
     }
     rc = run_driver(&b, "train", &a, hist.data);
-    if (rc == 0 && a.val[O_PLOT]) {
+    if ((rc == 0 || rc == 130) && a.val[O_PLOT]) {
         Buf title = {0};
         buf_printf(&title, "%s: training curves", b.net);
-        rc = plot_history(a.val[O_HISTORY] ? a.val[O_HISTORY] : hist.data, a.val[O_PLOT], title.data);
-        if (rc == 0)
+        int prc = plot_history(a.val[O_HISTORY] ? a.val[O_HISTORY] : hist.data, a.val[O_PLOT], title.data);
+        if (prc == 0)
             printf("wrote %s\n", a.val[O_PLOT]);
+        rc = prc ? prc : rc;
         buf_free(&title);
     }
     buf_free(&hist);

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -134,23 +135,45 @@ static int wait_child(pid_t pid) {
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
     if (WIFSIGNALED(status))
-        return 128 + WTERMSIG(status);
+        return 256 + WTERMSIG(status);
     return -1;
 }
 
+/* As system() does, the parent ignores SIGINT and SIGQUIT while the child
+ * runs (Ctrl-C reaches the child, which has the default actions back), so
+ * that nngen can clean up and report after it. */
 int cli_run(char *const argv[], const char *stdout_path) {
     posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    struct sigaction ign, old_int, old_quit;
+    sigset_t deflt;
     pid_t pid;
     posix_spawn_file_actions_init(&fa);
     if (stdout_path)
         posix_spawn_file_actions_addopen(&fa, 1, stdout_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawnattr_init(&attr);
+    sigemptyset(&deflt);
+    sigaddset(&deflt, SIGINT);
+    sigaddset(&deflt, SIGQUIT);
+    posix_spawnattr_setsigdefault(&attr, &deflt);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGINT, &ign, &old_int);
+    sigaction(SIGQUIT, &ign, &old_quit);
+    int rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
+    posix_spawnattr_destroy(&attr);
+    if (rc == 0) {
+        rc = wait_child(pid);
+    } else {
         errno = rc;
-        return -1;
+        rc = -1;
     }
-    return wait_child(pid);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGQUIT, &old_quit, NULL);
+    return rc;
 }
 
 /* the child's output through a pipe, into out */

@@ -15,7 +15,8 @@
  * DATA is IMAGES.idx,LABELS.idx (pixels scaled to [0, 1]), IMAGES.idx alone
  * (predict), or FILE.csv: the inputs' values in declaration order, then the
  * targets' (the last columns, or the columns from the one whose header is
- * --target NAME). Status: 0, 2 on any usage or data error.
+ * --target NAME). Status: 0, 2 on any usage or data error, 130 when
+ * training was interrupted (its results are written all the same).
  *
  * Training: the training data is shuffled (seeded) and its last --val-split
  * fraction held out for validation; each epoch visits the rest in a fresh
@@ -23,11 +24,13 @@
  * losses, its train metric an inference pass at the epoch's end. The best
  * epoch by validation loss is kept (its weights restored at the end, saved
  * with --save); --early-stop P stops after P epochs without a lower one.
- * Up to 50 epochs print a line each; longer runs print about 50 (every
+ * Ctrl-C stops after the current step and finishes as after the last
+ * epoch (status 130). Up to 50 epochs print a line each; longer runs print about 50 (every
  * k-th epoch, the first, the last), the history file has every epoch.
  */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,6 +216,8 @@ static void csv_store(Data *d, long r, int col, int start, long ntg, float v, co
     int rel = col - start;
     if (rel >= 0 && rel < ntg) { /* target columns, targets in declaration order */
         int j = 0;
+        if (!d->has_targets)
+            return;
         while (rel >= nnt_tg_size[j])
             rel -= (int)nnt_tg_size[j++];
         if (nnt_tg_classes[j]) {
@@ -239,13 +244,14 @@ static void load_csv(const char *path, const Options *o, int want_targets, Data 
         die("cannot read '%s': %s", path, st == NN_ERR_FORMAT ? "a line is not comma-separated numbers" : nnrt_strerror(st));
     if (rows < 1)
         die("'%s' holds no data rows", path);
-    d->has_targets = cols == nin + ntg && ntg > 0;
-    if (!d->has_targets && !(cols == nin && !want_targets))
+    int with_tg = cols == nin + ntg && ntg > 0; /* the file has target columns */
+    d->has_targets = with_tg && want_targets;    /* predict skips them unread */
+    if (!with_tg && !(cols == nin && !want_targets))
         die("'%s' has %d columns; %s takes %ld input value(s)%s and %ld target value(s) per sample (%ld columns%s)",
             path, cols, NNT_NET, nin, NNT_N_INPUTS > 1 ? " over its inputs" : "", ntg, nin + ntg,
             want_targets ? "" : ", or the inputs alone");
-    int start = d->has_targets ? cols - (int)ntg : cols;
-    if (d->has_targets && o->target) {
+    int start = with_tg ? cols - (int)ntg : cols;
+    if (with_tg && o->target) {
         start = csv_column(path, o->target, header);
         if (start + ntg > cols)
             die("'%s': the %ld target column(s) starting at '%s' run past the last column", path, ntg, o->target);
@@ -260,7 +266,7 @@ static void load_csv(const char *path, const Options *o, int want_targets, Data 
         d->t[j] = alloc(tg_elem(j) * (size_t)(rows * nnt_tg_size[j]));
     for (long r = 0; r < rows; r++)
         for (int c = 0; c < cols; c++)
-            csv_store(d, r, c, d->has_targets ? start : cols, d->has_targets ? ntg : 0, all[r * cols + c], path);
+            csv_store(d, r, c, start, with_tg ? ntg : 0, all[r * cols + c], path);
     free(all);
 }
 
@@ -497,6 +503,15 @@ static Metrics evaluate(nnt_model *m, const Data *d, const long *idx, long count
     return r;
 }
 
+/* Ctrl-C during training: finish the step, then stop as after the last
+ * epoch (restore the best weights, save, test); a second one kills. */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig) {
+    interrupted = 1;
+    signal(sig, SIG_DFL);
+}
+
 static void shuffle(long *a, long n, nnrt_rng *rng) {
     for (long i = n - 1; i > 0; i--) { /* Fisher-Yates */
         long j = (long)(nnrt_rng_u32(rng) % (uint32_t)(i + 1)), t = a[i];
@@ -526,6 +541,8 @@ static double run_epoch(nnt_model *m, const Data *d, long *idx, long count, cons
             ++*skipped;
         }
         progress_draw(p, epoch, o->epochs, step + 1, steps, counted ? total / (double)counted : NAN);
+        if (interrupted)
+            break;
     }
     return counted ? total / (double)counted : NAN;
 }
@@ -630,6 +647,7 @@ static int train(const Options *o) {
     p.on = !strcmp(o->progress, "always") || (!strcmp(o->progress, "auto") && isatty(2));
     p.start = now();
     p.steps_total = o->epochs * ((ntrain + o->batch - 1) / o->batch);
+    signal(SIGINT, on_interrupt);
     long best_epoch = 0, wait = 0, epoch, every = o->epochs <= 50 ? 1 : o->epochs / 50; /* about 50 lines */
     double best_loss = INFINITY;
     for (epoch = 1; epoch <= o->epochs; epoch++) {
@@ -637,6 +655,11 @@ static int train(const Options *o) {
         long skipped = 0;
         Metrics trm, vam = {NAN, NAN};
         trm.loss = run_epoch(m, &tr, idx, ntrain, o, &rng, &b, &p, epoch, &skipped);
+        if (interrupted) {
+            progress_clear(&p);
+            printf("interrupted in epoch %ld: training stops (that epoch is not counted)\n", epoch);
+            break;
+        }
         nnt_epoch_end(m);
         trm.metric = NNT_KIND != KIND_NONE ? evaluate(m, &tr, idx, ntrain, &b).metric : NAN;
         int improved = 0;
@@ -683,7 +706,10 @@ static int train(const Options *o) {
         int st = nnt_save(m, o->save);
         if (st < 0)
             die("cannot save '%s': %s", o->save, nnrt_strerror(st));
-        printf("saved %s (the weights of epoch %ld)\n", o->save, best_epoch ? best_epoch : epoch - 1);
+        if (best_epoch)
+            printf("saved %s (the weights of epoch %ld)\n", o->save, best_epoch);
+        else
+            printf("saved %s (the weights of the interrupted first epoch)\n", o->save);
     }
     if (o->test) {
         long *all = alloc(sizeof(long) * (size_t)te.count);
@@ -704,7 +730,7 @@ static int train(const Options *o) {
     free(idx);
     free(m);
     free(best);
-    return 0;
+    return interrupted ? 130 : 0;
 }
 #endif
 

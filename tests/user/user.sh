@@ -17,7 +17,7 @@ set -u
 
 cases="train_classifier train_regression train_binary_no_validation early_stop target_by_name
 progress_on_a_terminal cache predict_classifier predict_regression_and_inference_only
-predict_errors train_errors mnist check graph list_builtins_and_docs man_page driver_warnings tutorial"
+predict_errors train_errors mnist check graph list_builtins_and_docs man_page driver_warnings tutorial interrupt"
 
 if [ "${1:-}" = "--list" ]; then
     for c in $cases; do echo "$c"; done
@@ -345,6 +345,8 @@ case_train_errors() {
     expect_error "--early-stop needs validation data"
     nngen train "$ex/moons.nn" --train "$data/moons.csv" --plot nodir/c.svg
     expect_error "cannot write in 'nodir'"
+    nngen train "$ex/moons.nn" --train "$data/moons.csv" --save nodir/w.nnw
+    expect_error "--save 'nodir/w.nnw': cannot write in 'nodir'"
     nngen train "$ex/moons.nn" --train nosuch.csv
     expect_error "cannot read 'nosuch.csv'"
     nngen train "$ex/moons.nn" --train "$data/poly.csv"
@@ -559,6 +561,33 @@ case_tutorial() {
     while IFS= read -r line; do
         grep -q -F -x -- "$line" "$work/printed" || fail "docs/tutorial.md shows a line the commands do not print: '$line'"
     done <"$work/shown"
+}
+
+# Ctrl-C (SIGINT to the process group) stops training after the current
+# step; the best weights so far are restored, saved and tested, the curve
+# drawn, the status is 130 and nothing is left in TMPDIR
+case_interrupt() {
+    command -v setsid >/dev/null || fail "setsid (util-linux) is needed"
+    nngen train "$ex/moons.nn" --train "$data/moons.csv" --epochs 1 # the trainer is built before the clock runs
+    expect_rc 0
+    # setsid: nngen and its trainer in a process group of their own (pgid = $pid), as a terminal's job
+    (cd "$run" && exec setsid "$nngen" train "$ex/moons.nn" --train "$data/moons.csv" --test "$data/moons.csv" \
+        --epochs 100000 --batch 1 --save s.nnw --plot p.svg >"$work/out" 2>"$work/err") &
+    pid=$!
+    n=0
+    until grep -q '^epoch' "$work/out" 2>/dev/null || [ $n -ge 600 ]; do sleep 0.1; n=$((n + 1)); done
+    sleep 1
+    kill -s INT -- "-$pid" || { kill -s KILL -- "-$pid"; fail "cannot signal the process group $pid"; }
+    wait "$pid"
+    rc=$?
+    last="nngen train ... interrupted"
+    expect_rc 130
+    contains "$work/out" "interrupted in epoch"
+    contains "$work/out" "saved s.nnw (the weights of epoch"
+    contains "$work/out" "test (200 samples): loss"
+    contains "$work/out" "wrote p.svg"
+    [ "$(svg_paths "$run/p.svg")" = 4 ] || fail "p.svg: expected 4 paths"
+    [ "$(head -c 4 "$run/s.nnw")" = NNW1 ] || fail "s.nnw is not a weight file"
 }
 
 case "$case" in
