@@ -616,120 +616,156 @@ static void describe(const nnt_model *m, long ntrain, long nval, const Data *te,
     fflush(stdout);
 }
 
-static int train(const Options *o) {
+/* One training run: the data, the split, the model and the best copy. */
+typedef struct Run {
+    const Options *o;
     Data tr, te;
+    long *idx; /* train samples idx[0..ntrain), validation idx[ntrain..ntrain+nval) */
+    long ntrain, nval;
+    nnt_model *m, *best;
     Batch b;
     nnrt_rng rng;
+    Progress p;
+    FILE *hist;
+    long best_epoch, wait;
+    double best_loss;
+} Run;
+
+/* loads the data, splits it, initializes the model */
+static void run_setup(Run *r, const Options *o) {
+    memset(r, 0, sizeof *r);
+    r->o = o;
     if (!o->train)
         die("train needs --train DATA");
-    load(o->train, o, 1, &tr);
+    load(o->train, o, 1, &r->tr);
     if (o->test)
-        load(o->test, o, 1, &te);
-    long *idx = alloc(sizeof(long) * (size_t)tr.count);
-    for (long i = 0; i < tr.count; i++)
-        idx[i] = i;
-    long nval = (long)floor((double)tr.count * o->val_split + 0.5), ntrain = tr.count - nval;
-    if (ntrain < 1)
-        die("--val-split %g leaves no training sample of %ld", o->val_split, tr.count);
-    if (o->patience > 0 && nval == 0)
-        die("--early-stop needs validation data: --val-split > 0 (%ld samples give no validation sample)", tr.count);
-    nnrt_rng_seed(&rng, o->seed, 0x5917);
-    if (nval > 0)
-        shuffle(idx, tr.count, &rng); /* the split draws from the whole set */
-    nnt_model *m = alloc(sizeof *m), *best = alloc(sizeof *best);
-    nnt_init(m, o->seed);
+        load(o->test, o, 1, &r->te);
+    r->idx = alloc(sizeof(long) * (size_t)r->tr.count);
+    for (long i = 0; i < r->tr.count; i++)
+        r->idx[i] = i;
+    r->nval = (long)floor((double)r->tr.count * o->val_split + 0.5);
+    r->ntrain = r->tr.count - r->nval;
+    if (r->ntrain < 1)
+        die("--val-split %g leaves no training sample of %ld", o->val_split, r->tr.count);
+    if (o->patience > 0 && r->nval == 0)
+        die("--early-stop needs validation data: --val-split > 0 (%ld samples give no validation sample)",
+            r->tr.count);
+    nnrt_rng_seed(&r->rng, o->seed, 0x5917);
+    if (r->nval > 0)
+        shuffle(r->idx, r->tr.count, &r->rng); /* the split draws from the whole set */
+    r->m = alloc(sizeof *r->m);
+    r->best = alloc(sizeof *r->best);
+    nnt_init(r->m, o->seed);
     if (o->lr >= 0)
-        nnt_set_lr(m, (float)o->lr);
-    batch_alloc(&b, NNT_MAX_BATCH);
-    describe(m, ntrain, nval, o->test ? &te : NULL, o);
-    FILE *hist = history_open(o->history, nval > 0);
-    Progress p = {0, 0, 0, 0, 0, 0};
-    p.on = !strcmp(o->progress, "always") || (!strcmp(o->progress, "auto") && isatty(2));
-    p.start = now();
-    p.steps_total = o->epochs * ((ntrain + o->batch - 1) / o->batch);
-    signal(SIGINT, on_interrupt);
-    long best_epoch = 0, wait = 0, epoch, every = o->epochs <= 50 ? 1 : o->epochs / 50; /* about 50 lines */
-    double best_loss = INFINITY;
-    for (epoch = 1; epoch <= o->epochs; epoch++) {
-        double t0 = now();
-        long skipped = 0;
-        Metrics trm, vam = {NAN, NAN};
-        trm.loss = run_epoch(m, &tr, idx, ntrain, o, &rng, &b, &p, epoch, &skipped);
-        if (interrupted) {
-            progress_clear(&p);
-            printf("interrupted in epoch %ld: training stops (that epoch is not counted)\n", epoch);
-            break;
-        }
-        nnt_epoch_end(m);
-        trm.metric = NNT_KIND != KIND_NONE ? evaluate(m, &tr, idx, ntrain, &b).metric : NAN;
-        int improved = 0;
-        if (nval > 0) {
-            vam = evaluate(m, &tr, idx + ntrain, nval, &b);
-            improved = vam.loss < best_loss;
-        } else {
-            improved = 1; /* no validation: the last epoch is the one kept */
-        }
-        if (improved) {
-            best_loss = nval > 0 ? vam.loss : best_loss;
-            best_epoch = epoch;
-            *best = *m;
-            wait = 0;
-        } else {
-            wait++;
-        }
-        progress_clear(&p);
-        history_row(hist, epoch, trm, vam, nval > 0, now() - p.start);
-        int stop = o->patience > 0 && wait >= o->patience;
-        if (epoch % every && epoch != 1 && epoch != o->epochs && !stop)
-            continue;
-        printf("epoch %*ld/%ld", digits(o->epochs), epoch, o->epochs);
-        print_metrics("train", trm);
-        if (nval > 0)
-            print_metrics("  val", vam);
-        printf("  %.1f s%s", now() - t0, nval > 0 && improved ? "  *" : "");
-        if (skipped)
-            printf("  (%ld step%s skipped: non-finite loss)", skipped, skipped == 1 ? "" : "s");
-        printf("\n");
-        fflush(stdout);
-        if (stop) {
-            printf("early stop: no lower validation loss for %ld epoch%s\n", wait, wait == 1 ? "" : "s");
-            break;
-        }
+        nnt_set_lr(r->m, (float)o->lr);
+    batch_alloc(&r->b, NNT_MAX_BATCH);
+    r->hist = history_open(o->history, r->nval > 0);
+    r->p.on = !strcmp(o->progress, "always") || (!strcmp(o->progress, "auto") && isatty(2));
+    r->p.start = now();
+    r->p.steps_total = o->epochs * ((r->ntrain + o->batch - 1) / o->batch);
+    r->best_loss = INFINITY;
+}
+
+/* the epoch's line: losses, metrics, time, "*" for a new best */
+static void print_epoch(const Run *r, long epoch, Metrics trm, Metrics vam, double seconds, int improved,
+                        long skipped) {
+    printf("epoch %*ld/%ld", digits(r->o->epochs), epoch, r->o->epochs);
+    print_metrics("train", trm);
+    if (r->nval > 0)
+        print_metrics("  val", vam);
+    printf("  %.1f s%s", seconds, r->nval > 0 && improved ? "  *" : "");
+    if (skipped)
+        printf("  (%ld step%s skipped: non-finite loss)", skipped, skipped == 1 ? "" : "s");
+    printf("\n");
+    fflush(stdout);
+}
+
+/* one epoch: train, evaluate, keep the best; returns 1 when training stops */
+static int run_epoch_and_score(Run *r, long epoch, long every) {
+    const Options *o = r->o;
+    double t0 = now();
+    long skipped = 0;
+    Metrics trm, vam = {NAN, NAN};
+    trm.loss = run_epoch(r->m, &r->tr, r->idx, r->ntrain, o, &r->rng, &r->b, &r->p, epoch, &skipped);
+    if (interrupted) {
+        progress_clear(&r->p);
+        printf("interrupted in epoch %ld: training stops (that epoch is not counted)\n", epoch);
+        return 1;
     }
-    if (hist && fclose(hist) != 0)
+    nnt_epoch_end(r->m);
+    trm.metric = NNT_KIND != KIND_NONE ? evaluate(r->m, &r->tr, r->idx, r->ntrain, &r->b).metric : NAN;
+    int improved = 1; /* without validation the last epoch is the one kept */
+    if (r->nval > 0) {
+        vam = evaluate(r->m, &r->tr, r->idx + r->ntrain, r->nval, &r->b);
+        improved = vam.loss < r->best_loss;
+    }
+    if (improved) {
+        r->best_loss = r->nval > 0 ? vam.loss : r->best_loss;
+        r->best_epoch = epoch;
+        *r->best = *r->m;
+        r->wait = 0;
+    } else {
+        r->wait++;
+    }
+    progress_clear(&r->p);
+    history_row(r->hist, epoch, trm, vam, r->nval > 0, now() - r->p.start);
+    int stop = o->patience > 0 && r->wait >= o->patience;
+    if (epoch % every == 0 || epoch == 1 || epoch == o->epochs || stop)
+        print_epoch(r, epoch, trm, vam, now() - t0, improved, skipped);
+    if (stop)
+        printf("early stop: no lower validation loss for %ld epoch%s\n", r->wait, r->wait == 1 ? "" : "s");
+    return stop;
+}
+
+/* the best weights back, saved, scored on the test data */
+static void run_finish(Run *r) {
+    const Options *o = r->o;
+    if (r->hist && fclose(r->hist) != 0)
         die("cannot write '%s'", o->history);
-    if (nval > 0 && best_epoch > 0) {
-        *m = *best;
-        printf("best epoch %ld: validation loss %.4f; its weights are kept\n", best_epoch, best_loss);
+    if (r->nval > 0 && r->best_epoch > 0) {
+        *r->m = *r->best;
+        printf("best epoch %ld: validation loss %.4f; its weights are kept\n", r->best_epoch, r->best_loss);
     }
     if (o->save) {
-        int st = nnt_save(m, o->save);
+        int st = nnt_save(r->m, o->save);
         if (st < 0)
             die("cannot save '%s': %s", o->save, nnrt_strerror(st));
-        if (best_epoch)
-            printf("saved %s (the weights of epoch %ld)\n", o->save, best_epoch);
+        if (r->best_epoch)
+            printf("saved %s (the weights of epoch %ld)\n", o->save, r->best_epoch);
         else
             printf("saved %s (the weights of the interrupted first epoch)\n", o->save);
     }
     if (o->test) {
-        long *all = alloc(sizeof(long) * (size_t)te.count);
-        for (long i = 0; i < te.count; i++)
+        long *all = alloc(sizeof(long) * (size_t)r->te.count);
+        for (long i = 0; i < r->te.count; i++)
             all[i] = i;
-        Metrics tm = evaluate(m, &te, all, te.count, &b);
-        printf("test (%ld samples): loss %.4f", te.count, tm.loss);
+        Metrics tm = evaluate(r->m, &r->te, all, r->te.count, &r->b);
+        printf("test (%ld samples): loss %.4f", r->te.count, tm.loss);
         if (NNT_KIND == KIND_REGRESSION)
             printf("  mse %.6f", tm.metric);
         else if (NNT_KIND != KIND_NONE)
             printf("  accuracy %.2f %%", tm.metric);
         printf("\n");
         free(all);
-        data_free(&te);
+        data_free(&r->te);
     }
-    batch_free(&b);
-    data_free(&tr);
-    free(idx);
-    free(m);
-    free(best);
+    batch_free(&r->b);
+    data_free(&r->tr);
+    free(r->idx);
+    free(r->m);
+    free(r->best);
+}
+
+static int train(const Options *o) {
+    Run r;
+    run_setup(&r, o);
+    describe(r.m, r.ntrain, r.nval, o->test ? &r.te : NULL, o);
+    signal(SIGINT, on_interrupt);
+    long every = o->epochs <= 50 ? 1 : o->epochs / 50; /* about 50 lines */
+    for (long epoch = 1; epoch <= o->epochs; epoch++)
+        if (run_epoch_and_score(&r, epoch, every))
+            break;
+    run_finish(&r);
     return interrupted ? 130 : 0;
 }
 #endif
