@@ -247,9 +247,9 @@ static void load_csv(const char *path, const Options *o, int want_targets, Data 
     int with_tg = cols == nin + ntg && ntg > 0; /* the file has target columns */
     d->has_targets = with_tg && want_targets;    /* predict skips them unread */
     if (!with_tg && !(cols == nin && !want_targets))
-        die("'%s' has %d columns; %s takes %ld input value(s)%s and %ld target value(s) per sample (%ld columns%s)",
-            path, cols, NNT_NET, nin, NNT_N_INPUTS > 1 ? " over its inputs" : "", ntg, nin + ntg,
-            want_targets ? "" : ", or the inputs alone");
+        die("'%s' has %d column%s; %s takes %ld input value(s)%s and %ld target value(s) per sample (%ld columns%s)",
+            path, cols, cols == 1 ? "" : "s", NNT_NET, nin, NNT_N_INPUTS > 1 ? " over its inputs" : "", ntg,
+            nin + ntg, want_targets ? "" : ", or the inputs alone");
     int start = with_tg ? cols - (int)ntg : cols;
     if (with_tg && o->target) {
         start = csv_column(path, o->target, header);

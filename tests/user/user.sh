@@ -319,7 +319,7 @@ case_predict_errors() {
     expect_error "cannot load 'nosuch.nnw'"
     cut -d, -f1 "$data/xor.csv" >"$run/one.csv"
     nngen predict "$ex/xor.nn" --weights xor.nnw --input one.csv
-    expect_error "has 1 columns; xor takes 2 input value(s) and 1 target value(s) per sample (3 columns, or the inputs alone)"
+    expect_error "has 1 column; xor takes 2 input value(s) and 1 target value(s) per sample (3 columns, or the inputs alone)"
     nngen predict "$ex/xor.nn" --weights xor.nnw --input "$data/xor.csv" --bogus
     expect_error "unknown option '--bogus'"
 }
