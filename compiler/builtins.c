@@ -143,3 +143,11 @@ const char *builtin_kind_name(CallKind k) {
     }
     return "a function";
 }
+
+int builtin_count(void) {
+    return (int)(sizeof builtins / sizeof builtins[0]);
+}
+
+const Builtin *builtin_at(int i) {
+    return i >= 0 && i < builtin_count() ? &builtins[i] : NULL;
+}

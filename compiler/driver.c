@@ -52,14 +52,18 @@ int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c,
                            o->diag ? o->diag : stderr);
     if (rc == 0 && o->report)
         report_write(o->report, &g, o->opt_level ? o0_arena(text, len, o) : -1);
-    if (rc == 0 && o->emit && strcmp(o->emit, "ir") == 0) {
+    if (rc == 0 && o->inspect && o->inspect(&g, o->inspect_ctx) != 0)
+        rc = -1;
+    if (rc < 0 || o->no_emit)
+        ;
+    else if (o->emit && strcmp(o->emit, "ir") == 0) {
         FILE *f = open_memstream(&c->data, &c->len);
         if (!f)
             nn_unreachable("open_memstream failed");
         ir_dump(f, &g);
         fclose(f);
         c->cap = c->len;
-    } else if (rc == 0) {
+    } else {
         EmitOptions eo = {o->header_name ? o->header_name : "net.h", o->cmdline ? o->cmdline : "nngen",
                           o->path, o->standalone || o->freestanding, o->freestanding};
         rc = emit_c(&g, &eo, c, h);

@@ -252,3 +252,9 @@ void ir_dump(FILE *out, const Graph *g) {
     fwrite(b.data, 1, b.len, out);
     buf_free(&b);
 }
+
+/* " axis=0", " k=2", ...: a node's attributes as the IR dump writes them
+ * (nngen graph labels nodes with them). */
+void ir_node_attrs(Buf *b, const Node *n) {
+    dump_attrs(b, n);
+}

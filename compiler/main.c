@@ -13,10 +13,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "nngen.h"
 
 static const char usage[] =
     "usage: nngen NET.nn [-o NET.c] [options]\n"
+    "       nngen train|predict|check|graph NET.nn [options]   (see commands below)\n"
     "\n"
     "Compiles a network description into C: NET.c and NET.h (the header beside\n"
     "the source, same base name) with forward, backward and update functions.\n"
@@ -39,6 +41,8 @@ static const char usage[] =
     "  --report           print tensors, parameters, memory and FLOPs to stdout\n"
     "                     (writes C only when -o is given too)\n"
     "  -O0, -O2           passes: required only, or all (default -O2)\n"
+    "  --list-builtins    print the implemented builtins, one \"KIND NAME\" a line\n"
+    "                     (--list-builtins=all: every name, unimplemented ones marked)\n"
     "  --version          print the version\n"
     "  --help             this text\n";
 
@@ -80,6 +84,10 @@ static int parse_args(int argc, char **argv, Cli *cli) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(usage, stdout);
             print_passes(stdout);
+            cli_print_commands(stdout);
+            return 1;
+        } else if (!strcmp(a, "--list-builtins") || !strcmp(a, "--list-builtins=all")) {
+            cli_list_builtins(stdout, a[15] == '=');
             return 1;
         } else if (!strcmp(a, "--version")) {
             printf("nngen %s\n", NNGEN_VERSION);
@@ -261,7 +269,10 @@ static char *join_args(int argc, char **argv) {
 int main(int argc, char **argv) {
     Cli cli = {0};
     cli.co.opt_level = 2;
-    int rc = parse_args(argc, argv, &cli);
+    int rc;
+    if (cli_command(argc, argv, &rc))
+        return rc;
+    rc = parse_args(argc, argv, &cli);
     if (rc)
         return rc == 1 ? 0 : 2;
     size_t len, wlen = 0;

@@ -399,6 +399,7 @@ void shape_print(Buf *b, const Shape *s); /* "[N, 3]", "[2, 3]", "[]" */
 int shape_equal(const Shape *a, const Shape *b);
 void ir_dump(FILE *out, const Graph *g);
 void ir_dump_node(Buf *b, const Graph *g, const Node *n);
+void ir_node_attrs(Buf *b, const Node *n); /* " axis=0", " k=2": the dump's attribute text */
 /* Users of every node: counts of non-dead nodes reading it. */
 int *ir_use_counts(const Graph *g);
 
@@ -676,6 +677,8 @@ typedef struct Builtin {
 } Builtin;
 
 const Builtin *builtin_find(const char *name);
+int builtin_count(void);                    /* rows of the table */
+const Builtin *builtin_at(int i);           /* row i, 0 <= i < builtin_count() */
 const char *builtin_kind_name(CallKind k); /* "an activation", "a loss", ... */
 
 /* ---------------------------------------------------------------- lower.c */
@@ -946,6 +949,12 @@ typedef struct CompileOptions {
     FILE *diag;              /* where errors go */
     FILE *dump;              /* where --dump-after goes */
     FILE *report;            /* where --report goes (NULL: no report) */
+    /* Called once with the optimized, planned graph before C is emitted (the
+     * CLI's train, check and graph commands read ports, outputs and nodes
+     * there); a non-zero return fails the compilation. NULL: not called. */
+    int (*inspect)(const Graph *g, void *ctx);
+    void *inspect_ctx;
+    int no_emit;             /* stop after the passes (and inspect): c and h stay empty */
 } CompileOptions;
 
 /* The whole pipeline on one source text. On success returns 0 with net.c in

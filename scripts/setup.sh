@@ -3,7 +3,11 @@
 # (run as root, or it re-runs itself with sudo). The package list is
 # scripts/debian-packages.txt (build: gcc, cmake, flex, bison; tests: CMocka,
 # clang; gzip unpacks the MNIST copy; the firmware tests: gcc-arm-none-eabi,
-# libnewlib-arm-none-eabi, qemu-system-arm).
+# libnewlib-arm-none-eabi, qemu-system-arm; hostile-input tests: valgrind,
+# libclang-rt-14-dev (libFuzzer); graphviz renders `nngen graph`; tests of
+# the user commands: libxml2-utils (xmllint parses the SVGs), pkgconf (the
+# install test), groff-base (the man page), bsdutils (`script`, a terminal
+# for the progress bar)).
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then exec sudo "$0" "$@"; fi
 cd "$(dirname "$0")"

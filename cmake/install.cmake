@@ -1,0 +1,38 @@
+# install.cmake - what `cmake --install` (make install) puts under the prefix:
+#   bin/nngen                                the compiler
+#   lib/libnnrt.a, include/nngen/nn_runtime.h the runtime generated code links against
+#   lib/cmake/nngen/                         the CMake package: find_package(nngen) gives
+#                                            nngen::nngen, nngen::nnrt, nngen_add_network()
+#   lib/pkgconfig/nngen.pc                   for make users: pkg-config --cflags --libs nngen,
+#                                            pkg-config --variable=nngen nngen (the compiler)
+#   share/man/man1/nngen.1, share/doc/nngen/ the manual page and the docs
+# Everything is relocatable: the package and nngen.pc find the prefix from
+# their own location, so `cmake --install build --prefix DIR` works for any DIR.
+include(CMakePackageConfigHelpers)
+
+# the same names inside this build tree as in a user's project
+add_library(nngen::nnrt ALIAS nnrt)
+if(TARGET nngen)
+  add_executable(nngen::nngen ALIAS nngen)
+  install(TARGETS nngen EXPORT nngenTargets RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
+install(TARGETS nnrt EXPORT nngenTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(FILES runtime/nn_runtime.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/nngen)
+
+set(NNGEN_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/nngen)
+install(EXPORT nngenTargets NAMESPACE nngen:: DESTINATION ${NNGEN_CMAKE_DIR})
+configure_package_config_file(cmake/nngenConfig.cmake.in ${CMAKE_CURRENT_BINARY_DIR}/nngenConfig.cmake
+  INSTALL_DESTINATION ${NNGEN_CMAKE_DIR})
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/nngenConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/nngenConfig.cmake ${CMAKE_CURRENT_BINARY_DIR}/nngenConfigVersion.cmake
+  cmake/nngen_network.cmake DESTINATION ${NNGEN_CMAKE_DIR})
+
+# nngen.pc: prefix relative to the .pc file (pkg-config's ${pcfiledir})
+file(RELATIVE_PATH NNGEN_PC_UP /p/${CMAKE_INSTALL_LIBDIR}/pkgconfig /p)
+configure_file(cmake/nngen.pc.in ${CMAKE_CURRENT_BINARY_DIR}/nngen.pc @ONLY)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/nngen.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+install(FILES docs/nngen.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+install(FILES README.md docs/tutorial.md docs/language.md docs/c-api.md docs/adding-an-op.md
+  DESTINATION ${CMAKE_INSTALL_DOCDIR} OPTIONAL)

@@ -1,0 +1,163 @@
+/*
+ * cli.h - the subcommands of the nngen command line, for the user's day:
+ *
+ *   cli_commands.c the command table, nngen --list-builtins
+ *   cli_util.c     shared helpers: files, the compile call, child processes,
+ *                  temporary directories, hashing, number parsing
+ *   cli_check.c    nngen check NET.nn: parse, shape-check, the summary table
+ *   cli_graph.c    nngen graph NET.nn -o g.dot [--backward]: Graphviz DOT
+ *   cli_train.c    nngen train / nngen predict: generate, compile (cached),
+ *                  run the driver, plot
+ *   cli_cache.c    the build cache of train / predict
+ *   emit_driver.c  the network-specific half of the training driver
+ *   plot.c         the loss / accuracy curve as a self-contained SVG
+ *
+ * The compiler pipeline (nngen.h) knows nothing of these; they reach the
+ * graph through CompileOptions.inspect. Every command returns its exit
+ * status: 0 success, 1 errors in the .nn input (located), 2 usage, I/O,
+ * data or tool errors (one "nngen: error: ..." line, or a few).
+ */
+#ifndef NNGEN_CLI_H
+#define NNGEN_CLI_H
+
+#include <stdint.h>
+
+#include "nngen.h"
+
+/* ------------------------------------------------------------- cli_util.c */
+/* "nngen: error: <message>" on stderr; returns 2. */
+int cli_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+/* The whole file, NUL-terminated (len excludes the NUL); NULL on error. */
+char *cli_read_file(const char *path, size_t *len);
+/* Writes path atomically (path.tmp.PID, then rename); 0 or -1 (errno set). */
+int cli_write_file(const char *path, const void *data, size_t len);
+/* Reads path and runs the pipeline with co (path, header name and diag set
+ * here). Returns 0, 1 after located errors, 2 when the file is unreadable. */
+int cli_compile(const char *path, CompileOptions *co, Buf *c, Buf *h);
+/* Option parsing: "--name VALUE" or "--name=VALUE". When argv[*i] is the
+ * option, sets *value, advances *i past it and returns 1; a missing value
+ * reports a usage error and returns -1; another argument returns 0. */
+int cli_opt(int argc, char **argv, int *i, const char *name, const char **value);
+int cli_parse_long(const char *s, long lo, long hi, long *out);   /* 0 or -1 */
+int cli_parse_double(const char *s, double lo, double hi, double *out);
+/* Runs argv[0] (searched in PATH) with the given stdout file (NULL: ours)
+ * and waits, ignoring SIGINT / SIGQUIT meanwhile (as system()). Returns its
+ * exit status, 256 + the signal when one killed it, -1 when it could not be
+ * started. */
+int cli_run(char *const argv[], const char *stdout_path);
+/* Runs `sh -c cmd` in directory dir (NULL: here), stdout and stderr into
+ * *out when out is given; returns as cli_run. */
+int cli_shell(const char *cmd, const char *dir, Buf *out);
+/* The program's full path if it is found in PATH (malloc'd), else NULL. */
+char *cli_which(const char *prog);
+/* 'text' quoted for sh (single quotes, embedded ones escaped). */
+void cli_shell_quote(Buf *b, const char *text);
+/* A fresh private directory under $TMPDIR (or /tmp); NULL on error. */
+char *cli_temp_dir(const char *tag);
+/* Removes a directory tree made by this process (files and subdirectories). */
+void cli_remove_tree(const char *path);
+/* mkdir -p with mode 0700 for new directories; 0 or -1. */
+int cli_make_dirs(const char *path);
+/* FNV-1a, 64 bits, continuing from h (start with CLI_HASH_INIT). */
+#define CLI_HASH_INIT 0xcbf29ce484222325ULL
+uint64_t cli_hash(uint64_t h, const void *data, size_t len);
+/* The directory part of path ("." when none), malloc'd. */
+char *cli_dirname(const char *path);
+
+/* --------------------------------------------------------- cli_commands.c */
+/* Runs `nngen COMMAND ...` when argv[1] names a command: 1 with *status set;
+ * 0 when it does not (main.c then compiles argv as before). */
+int cli_command(int argc, char **argv, int *status);
+void cli_print_commands(FILE *f);
+/* "KIND NAME" per implemented builtin (with pending: all, marked "pending"). */
+void cli_list_builtins(FILE *f, int pending);
+
+/* ------------------------------------------------------------ cli_check.c */
+int cli_check_main(int argc, char **argv);
+
+/* ------------------------------------------------------------ cli_graph.c */
+int cli_graph_main(int argc, char **argv);
+/* The graph as DOT: the inference graph, or with backward the training
+ * forward, backward and update functions, in clusters. */
+void graph_write_dot(Buf *out, const Graph *g, int backward);
+
+/* ------------------------------------------------------------ cli_train.c */
+int cli_train_main(int argc, char **argv);
+int cli_predict_main(int argc, char **argv);
+
+/* ------------------------------------------------------------ cli_cache.c */
+/* A built driver: the directory holding net.c, net.h, driver.c, key and
+ * the executable nntrain. */
+typedef struct CacheEntry {
+    char *dir;     /* malloc'd */
+    char *exe;     /* dir/nntrain, malloc'd */
+    int temporary; /* not in the cache (it was unusable): remove after use */
+    int built;     /* compiled now (0: found in the cache) */
+} CacheEntry;
+
+typedef struct BuildRequest {
+    const char *nn_text;    /* the .nn source */
+    size_t nn_len;
+    const char *flags;      /* the nngen options that shaped the code ("--max-batch 64") */
+    const Buf *net_c, *net_h, *driver_c;
+    const char *cache_dir;  /* NULL: the default (cache_default_dir) */
+    int verbose;            /* say where the build goes and the compile command */
+} BuildRequest;
+
+/* --cache-dir, else $NNGEN_CACHE_DIR, else $XDG_CACHE_HOME/nngen, else
+ * $HOME/.cache/nngen (malloc'd; NULL when none can be formed). */
+char *cache_default_dir(void);
+/* Finds or builds the driver executable; 0, or 2 after an error message. */
+int cache_get(const BuildRequest *r, CacheEntry *out);
+void cache_release(CacheEntry *e);
+
+/* ---------------------------------------------------------- emit_driver.c */
+/* What the metrics read, decided from the graph (see emit_driver.c). */
+typedef enum DriverKind {
+    DK_NONE,       /* no target, or no output shaped like it: the loss only */
+    DK_CLASSIFIER, /* a class target: accuracy of the argmax */
+    DK_BINARY,     /* a real [1] target under bce / bce_logits: accuracy of p > 0.5 */
+    DK_REGRESSION  /* a real target: mean squared error */
+} DriverKind;
+
+typedef struct DriverInfo {
+    DriverKind kind;
+    int pred;        /* the output the metric reads, -1 for none */
+    int target;      /* the port of the first target, -1 for none */
+    int ninputs, ntargets;
+    int trainable;   /* has NET_train_step */
+} DriverInfo;
+
+void driver_info(const Graph *g, DriverInfo *info);
+/* The network-specific glue the fixed driver (tools/train_driver.c) is
+ * written against: port tables and nnt_* wrappers of the NET_* API. */
+void emit_driver_glue(const Graph *g, Buf *out);
+/* The fixed driver's text, embedded at build time (driver_embed.c). */
+extern const char nn_embedded_train_driver[];
+
+/* ------------------------------------------------------------------ plot.c */
+/* One curve: values per epoch (NaN where absent). */
+typedef struct PlotCurve {
+    const char *label;
+    const double *y;
+    int dashed;
+} PlotCurve;
+
+typedef struct PlotPanel {
+    const char *ylabel;
+    PlotCurve curves[4];
+    int ncurves;
+} PlotPanel;
+
+/* An SVG of one or two panels side by side, x = epochs 1..n. Only
+ * elements SVG 1.1 defines, no scripts, no external references. */
+void plot_svg(Buf *out, const char *title, int n, const PlotPanel *panels, int npanels);
+/* Reads the driver's history CSV and writes the curves of loss and of the
+ * metric (accuracy or MSE) to svg_path; 0, or 2 after an error message. */
+int plot_history(const char *history_path, const char *svg_path, const char *title);
+
+#endif

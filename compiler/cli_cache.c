@@ -1,0 +1,208 @@
+/*
+ * cli_cache.c - the build cache of `nngen train` and `nngen predict`.
+ *
+ * A driver is compiled once per content: the key is the text of
+ *   nngen's version, the .nn source, the nngen flags that shape the code,
+ *   the C compiler command ($CC, else cc), its `--version` output, the C
+ *   flags ($NNGEN_CFLAGS, else -O3: gcc vectorizes the kernels only
+ *   from -O3, three times faster than -O2 on MNIST; no -march=native, as
+ *   a cache directory may be shared between machines), and hashes of the
+ *   embedded runtime and driver sources (a rebuilt nngen never reuses a
+ *   stale driver);
+ * the entry is CACHE/<FNV-1a 64 of the key, 16 hex digits>/ holding key,
+ * net.c, net.h, driver.c and the executable nntrain. A hit compares the
+ * stored key byte for byte, so a hash collision costs a rebuild, never a
+ * wrong program. Entries are built in CACHE/tmp.XXXXXX and renamed into
+ * place, so concurrent runs never see half an entry; the loser of a race
+ * uses the winner's entry.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define DEFAULT_CFLAGS "-O3"
+
+char *cache_default_dir(void) {
+    const char *v = getenv("NNGEN_CACHE_DIR");
+    Buf b = {0};
+    if (v && *v)
+        buf_puts(&b, v);
+    else if ((v = getenv("XDG_CACHE_HOME")) && *v == '/')
+        buf_printf(&b, "%s/nngen", v);
+    else if ((v = getenv("HOME")) && *v)
+        buf_printf(&b, "%s/.cache/nngen", v);
+    return b.data;
+}
+
+static const char *compiler(void) {
+    const char *cc = getenv("CC");
+    return cc && *cc ? cc : "cc";
+}
+
+static const char *cflags(void) {
+    const char *f = getenv("NNGEN_CFLAGS");
+    return f ? f : DEFAULT_CFLAGS;
+}
+
+/* the key text; 2 after an error message when the compiler cannot run */
+static int make_key(const BuildRequest *r, Buf *key) {
+    Buf version = {0};
+    Buf cmd = {0};
+    buf_printf(&cmd, "%s --version", compiler());
+    int rc = cli_shell(cmd.data, NULL, &version);
+    buf_free(&cmd);
+    if (rc != 0) {
+        if (rc == 127)
+            cli_error("no C compiler: '%s' was not found (install gcc or clang, or set CC)", compiler());
+        else
+            cli_error("cannot run the C compiler '%s --version' (status %d): set CC to a C99 compiler", compiler(), rc);
+        if (version.len)
+            fprintf(stderr, "%s", version.data);
+        buf_free(&version);
+        return 2;
+    }
+    uint64_t rt = cli_hash(CLI_HASH_INIT, nnrt_embedded_h, strlen(nnrt_embedded_h));
+    rt = cli_hash(rt, nnrt_embedded_c, strlen(nnrt_embedded_c));
+    uint64_t dr = cli_hash(CLI_HASH_INIT, nn_embedded_train_driver, strlen(nn_embedded_train_driver));
+    buf_printf(key, "nngen %s\nflags: %s\ncc: %s\ncflags: %s\nruntime: %016llx\ndriver: %016llx\n", NNGEN_VERSION,
+               r->flags, compiler(), cflags(), (unsigned long long)rt, (unsigned long long)dr);
+    buf_printf(key, "compiler version:\n%s\nsource (%lu bytes):\n", version.data ? version.data : "",
+               (unsigned long)r->nn_len);
+    for (size_t i = 0; i < r->nn_len; i++)
+        buf_putc(key, r->nn_text[i]);
+    buf_free(&version);
+    return 0;
+}
+
+/* 1 when dir holds a finished entry for exactly this key */
+static int entry_valid(const char *dir, const Buf *key) {
+    Buf p = {0};
+    size_t len;
+    buf_printf(&p, "%s/key", dir);
+    char *stored = cli_read_file(p.data, &len);
+    buf_free(&p);
+    int ok = stored && len == key->len && memcmp(stored, key->data, len) == 0;
+    free(stored);
+    buf_printf(&p, "%s/nntrain", dir);
+    ok = ok && access(p.data, X_OK) == 0;
+    buf_free(&p);
+    return ok;
+}
+
+static int write_in(const char *dir, const char *name, const Buf *b) {
+    Buf p = {0};
+    buf_printf(&p, "%s/%s", dir, name);
+    FILE *f = fopen(p.data, "wb");
+    int ok = f && fwrite(b->data, 1, b->len, f) == b->len;
+    if (f)
+        ok &= fclose(f) == 0;
+    if (!ok)
+        cli_error("cannot write '%s': %s", p.data, strerror(errno));
+    buf_free(&p);
+    return ok ? 0 : -1;
+}
+
+static double seconds_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* writes the sources into dir and compiles nntrain there; 0 or 2 */
+static int build(const BuildRequest *r, const char *dir, const Buf *key) {
+    if (write_in(dir, "net.c", r->net_c) < 0 || write_in(dir, "net.h", r->net_h) < 0 ||
+        write_in(dir, "driver.c", r->driver_c) < 0)
+        return 2;
+    Buf cmd = {0}, out = {0};
+    buf_printf(&cmd, "%s -std=c99 %s -o nntrain driver.c -lm", compiler(), cflags());
+    double t0 = seconds_now();
+    int rc = cli_shell(cmd.data, dir, &out);
+    if (rc != 0) {
+        if (out.len)
+            fprintf(stderr, "%s", out.data);
+        cli_error("the C compiler failed on the generated trainer (status %d): %s (in %s)", rc, cmd.data, dir);
+    } else {
+        fprintf(stderr, "nngen: compiled the trainer in %.1f s (%s -std=c99 %s; cached: the next run starts at once)\n",
+                seconds_now() - t0, compiler(), cflags());
+        if (r->verbose)
+            fprintf(stderr, "nngen: built in %s\n", dir);
+    }
+    buf_free(&cmd);
+    buf_free(&out);
+    /* the key goes in last: an entry with a key is complete */
+    return rc == 0 && write_in(dir, "key", key) == 0 ? 0 : 2;
+}
+
+static void set_entry(CacheEntry *e, const char *dir, int temporary, int built) {
+    Buf exe = {0};
+    buf_printf(&exe, "%s/nntrain", dir);
+    e->dir = strdup(dir);
+    e->exe = exe.data;
+    e->temporary = temporary;
+    e->built = built;
+}
+
+int cache_get(const BuildRequest *r, CacheEntry *e) {
+    memset(e, 0, sizeof *e);
+    char *root = r->cache_dir ? strdup(r->cache_dir) : cache_default_dir();
+    if (!root)
+        return cli_error("no cache directory: set NNGEN_CACHE_DIR, XDG_CACHE_HOME or HOME, or pass --cache-dir");
+    if (cli_make_dirs(root) < 0) {
+        int rc = cli_error("cannot create the cache directory '%s': %s", root, strerror(errno));
+        free(root);
+        return rc;
+    }
+    Buf key = {0}, entry = {0}, tmp = {0};
+    int rc = make_key(r, &key);
+    if (rc) {
+        free(root);
+        return rc;
+    }
+    buf_printf(&entry, "%s/%016llx", root, (unsigned long long)cli_hash(CLI_HASH_INIT, key.data, key.len));
+    if (entry_valid(entry.data, &key)) {
+        if (r->verbose)
+            fprintf(stderr, "nngen: using the cached trainer in %s\n", entry.data);
+        set_entry(e, entry.data, 0, 0);
+        goto done;
+    }
+    buf_printf(&tmp, "%s/tmp.XXXXXX", root);
+    if (!mkdtemp(tmp.data)) {
+        rc = cli_error("cannot create a directory in the cache '%s': %s", root, strerror(errno));
+        goto done;
+    }
+    if ((rc = build(r, tmp.data, &key)) != 0) {
+        cli_remove_tree(tmp.data);
+        goto done;
+    }
+    if (rename(tmp.data, entry.data) == 0) {
+        set_entry(e, entry.data, 0, 1);
+    } else if (entry_valid(entry.data, &key)) { /* another run built it meanwhile */
+        cli_remove_tree(tmp.data);
+        set_entry(e, entry.data, 0, 1);
+    } else { /* a stale entry of another key (a collision, or damage): replace it */
+        cli_remove_tree(entry.data);
+        if (rename(tmp.data, entry.data) == 0)
+            set_entry(e, entry.data, 0, 1);
+        else
+            set_entry(e, tmp.data, 1, 1);
+    }
+done:
+    buf_free(&key);
+    buf_free(&entry);
+    buf_free(&tmp);
+    free(root);
+    return rc;
+}
+
+void cache_release(CacheEntry *e) {
+    if (e->temporary && e->dir)
+        cli_remove_tree(e->dir);
+    free(e->dir);
+    free(e->exe);
+    memset(e, 0, sizeof *e);
+}

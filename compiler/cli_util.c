@@ -1,0 +1,344 @@
+/*
+ * cli_util.c - what the subcommands share: reading and atomically writing
+ * files, the compile call, option and number parsing, child processes
+ * (posix_spawn, never system()), private temporary directories, hashing.
+ *
+ * Invariants: nothing here exits; every failure returns a status and the
+ * caller reports it (or cli_error has, when documented so).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+extern char **environ;
+
+int cli_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("nngen: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 2;
+}
+
+char *cli_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    Buf b = {0};
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        for (size_t i = 0; i < n; i++)
+            buf_putc(&b, chunk[i]);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        buf_free(&b);
+        return NULL;
+    }
+    buf_putc(&b, '\0');
+    *len = b.len - 1;
+    return b.data;
+}
+
+int cli_write_file(const char *path, const void *data, size_t len) {
+    Buf tmp = {0};
+    buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp.data, "wb");
+    int ok = f != NULL;
+    if (ok) {
+        ok = fwrite(data, 1, len, f) == len;
+        ok &= fclose(f) == 0;
+    }
+    if (ok)
+        ok = rename(tmp.data, path) == 0;
+    if (!ok) {
+        int e = errno;
+        remove(tmp.data);
+        errno = e;
+    }
+    buf_free(&tmp);
+    return ok ? 0 : -1;
+}
+
+int cli_compile(const char *path, CompileOptions *co, Buf *c, Buf *h) {
+    size_t len;
+    char *text = cli_read_file(path, &len);
+    if (!text)
+        return cli_error("cannot read '%s': %s", path, strerror(errno));
+    co->path = path;
+    if (!co->header_name)
+        co->header_name = "net.h";
+    if (!co->diag)
+        co->diag = stderr;
+    int rc = nngen_compile(text, len, co, c, h) < 0 ? 1 : 0;
+    free(text);
+    return rc;
+}
+
+int cli_opt(int argc, char **argv, int *i, const char *name, const char **value) {
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0)
+        return 0;
+    if (a[n] == '=') {
+        *value = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0')
+        return 0;
+    if (*i + 1 >= argc) {
+        cli_error("%s needs a value", name);
+        return -1;
+    }
+    *value = argv[++*i];
+    return 1;
+}
+
+int cli_parse_long(const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_double(const char *s, double lo, double hi, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int wait_child(pid_t pid) {
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 256 + WTERMSIG(status);
+    return -1;
+}
+
+/* As system() does, the parent ignores SIGINT and SIGQUIT while the child
+ * runs (Ctrl-C reaches the child, which has the default actions back), so
+ * that nngen can clean up and report after it. */
+int cli_run(char *const argv[], const char *stdout_path) {
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    struct sigaction ign, old_int, old_quit;
+    sigset_t deflt;
+    pid_t pid;
+    posix_spawn_file_actions_init(&fa);
+    if (stdout_path)
+        posix_spawn_file_actions_addopen(&fa, 1, stdout_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawnattr_init(&attr);
+    sigemptyset(&deflt);
+    sigaddset(&deflt, SIGINT);
+    sigaddset(&deflt, SIGQUIT);
+    posix_spawnattr_setsigdefault(&attr, &deflt);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGINT, &ign, &old_int);
+    sigaction(SIGQUIT, &ign, &old_quit);
+    int rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    if (rc == 0) {
+        rc = wait_child(pid);
+    } else {
+        errno = rc;
+        rc = -1;
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGQUIT, &old_quit, NULL);
+    return rc;
+}
+
+/* the child's output through a pipe, into out */
+static void drain(int fd, Buf *out) {
+    char chunk[4096];
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof chunk)) != 0) {
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        for (ssize_t k = 0; k < n; k++)
+            buf_putc(out, chunk[k]);
+    }
+}
+
+int cli_shell(const char *cmd, const char *dir, Buf *out) {
+    Buf full = {0};
+    if (dir) {
+        buf_puts(&full, "cd ");
+        cli_shell_quote(&full, dir);
+        buf_puts(&full, " && ");
+    }
+    buf_puts(&full, cmd);
+    char *argv[] = {"sh", "-c", full.data, NULL};
+    int fds[2] = {-1, -1};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    if (out) {
+        if (pipe(fds) < 0) {
+            posix_spawn_file_actions_destroy(&fa);
+            buf_free(&full);
+            return -1;
+        }
+        posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+        posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+        posix_spawn_file_actions_addclose(&fa, fds[0]);
+        posix_spawn_file_actions_addclose(&fa, fds[1]);
+    }
+    pid_t pid;
+    int rc = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    buf_free(&full);
+    if (out)
+        close(fds[1]);
+    if (rc != 0) {
+        if (out)
+            close(fds[0]);
+        errno = rc;
+        return -1;
+    }
+    if (out) {
+        drain(fds[0], out);
+        close(fds[0]);
+        buf_puts(out, ""); /* data != NULL */
+    }
+    return wait_child(pid);
+}
+
+char *cli_which(const char *prog) {
+    if (strchr(prog, '/'))
+        return access(prog, X_OK) == 0 ? strdup(prog) : NULL;
+    const char *path = getenv("PATH");
+    if (!path || !*path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    while (*path) {
+        const char *colon = strchr(path, ':');
+        size_t n = colon ? (size_t)(colon - path) : strlen(path);
+        Buf b = {0};
+        buf_printf(&b, "%.*s/%s", (int)n, n ? path : ".", prog);
+        struct stat st;
+        if (stat(b.data, &st) == 0 && S_ISREG(st.st_mode) && access(b.data, X_OK) == 0)
+            return b.data;
+        buf_free(&b);
+        path += n + (colon ? 1 : 0);
+    }
+    return NULL;
+}
+
+void cli_shell_quote(Buf *b, const char *text) {
+    buf_putc(b, '\'');
+    for (const char *p = text; *p; p++) {
+        if (*p == '\'')
+            buf_puts(b, "'\\''");
+        else
+            buf_putc(b, *p);
+    }
+    buf_putc(b, '\'');
+}
+
+char *cli_temp_dir(const char *tag) {
+    const char *base = getenv("TMPDIR");
+    Buf b = {0};
+    buf_printf(&b, "%s/nngen-%s.XXXXXX", base && *base ? base : "/tmp", tag);
+    if (!mkdtemp(b.data)) {
+        buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
+void cli_remove_tree(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                continue;
+            Buf child = {0};
+            buf_printf(&child, "%s/%s", path, de->d_name);
+            cli_remove_tree(child.data);
+            buf_free(&child);
+        }
+        if (d)
+            closedir(d);
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+int cli_make_dirs(const char *path) {
+    char *p = strdup(path);
+    if (!p)
+        return -1;
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != '\0')
+            continue;
+        char c = *s;
+        *s = '\0';
+        if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+            free(p);
+            return -1;
+        }
+        *s = c;
+        if (!c)
+            break;
+    }
+    struct stat st;
+    int ok = stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+    free(p);
+    if (!ok)
+        errno = ENOTDIR;
+    return ok ? 0 : -1;
+}
+
+/* FNV-1a: h = (h ^ byte) * 0x100000001b3 */
+uint64_t cli_hash(uint64_t h, const void *data, size_t len) {
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+char *cli_dirname(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return strdup(".");
+    if (slash == path)
+        return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}

@@ -1,0 +1,75 @@
+#!/bin/sh
+# tests/install/install.sh - `cmake --install` into a temporary prefix, then a
+# user's project built against it, twice: with CMake (find_package(nngen) +
+# nngen_add_network, plain and --standalone, regenerated when the .nn
+# changes) and with make + pkg-config.
+#
+#   install.sh BUILD ROOT WORK CASE     CASE: cmake_package | pkg_config
+set -u
+fail() {
+    echo "FAIL ($case): $*" >&2
+    [ -s "$work/log" ] && tail -n 30 "$work/log" >&2
+    exit 1
+}
+[ $# -eq 4 ] || { echo "usage: install.sh BUILD ROOT WORK CASE" >&2; exit 2; }
+build=$(cd "$1" && pwd)
+root=$(cd "$2" && pwd)
+work=$3
+case=$4
+rm -rf "$work" && mkdir -p "$work" || fail "cannot make $work"
+work=$(cd "$work" && pwd)
+prefix=$work/prefix
+
+cmake --install "$build" --prefix "$prefix" >"$work/log" 2>&1 || fail "cmake --install failed"
+for f in bin/nngen include/nngen/nn_runtime.h lib/cmake/nngen/nngenConfig.cmake \
+    lib/cmake/nngen/nngenConfigVersion.cmake lib/cmake/nngen/nngen_network.cmake \
+    share/man/man1/nngen.1; do
+    [ -f "$prefix/$f" ] || fail "the install has no $f"
+done
+ls "$prefix"/lib*/libnnrt.a >/dev/null 2>&1 || fail "the install has no libnnrt.a"
+"$prefix/bin/nngen" --version | grep -q '^nngen ' || fail "the installed nngen does not run"
+cp -r "$root/tests/install/project" "$work/project"
+
+case_cmake_package() {
+    cmake -S "$work/project" -B "$work/pbuild" -DCMAKE_PREFIX_PATH="$prefix" >"$work/log" 2>&1 ||
+        fail "configuring the user project failed"
+    cmake --build "$work/pbuild" >"$work/log" 2>&1 || fail "building the user project failed"
+    "$work/pbuild/app" >"$work/out" || fail "app failed: $(cat "$work/out")"
+    grep -q '^parameters 17 loss' "$work/out" || fail "app printed: $(cat "$work/out")"
+    "$work/pbuild/app_standalone" >"$work/out2" || fail "app_standalone failed"
+    cmp -s "$work/out" "$work/out2" || fail "standalone and library builds differ"
+    # the standalone build links nothing of nngen's
+    grep -q 'libnnrt' "$work/pbuild/CMakeFiles/app_standalone.dir/link.txt" &&
+        fail "app_standalone links libnnrt"
+    # editing the .nn regenerates the C and rebuilds the program
+    sed 's/dense(x, 4)/dense(x, 8)/' "$work/project/tiny.nn" >"$work/net.tmp" && mv "$work/net.tmp" "$work/project/tiny.nn"
+    cmake --build "$work/pbuild" >"$work/log" 2>&1 || fail "rebuilding after the .nn changed failed"
+    grep -q 'nngen .*tiny.nn -> tiny.c' "$work/log" || fail "the rebuild did not run nngen"
+    "$work/pbuild/app" >"$work/out" || fail "app failed after the change"
+    grep -q '^parameters 33 loss' "$work/out" || fail "app was not rebuilt from the new .nn: $(cat "$work/out")"
+    # nothing to do when nothing changed
+    cmake --build "$work/pbuild" >"$work/log" 2>&1
+    ! grep -q 'nngen .*tiny.nn' "$work/log" || fail "nngen ran again with nothing changed"
+}
+
+case_pkg_config() {
+    command -v pkg-config >/dev/null || fail "pkg-config is needed (Debian: pkgconf)"
+    PKG_CONFIG_PATH=$(dirname "$(ls "$prefix"/lib*/pkgconfig/nngen.pc | head -n 1)")
+    export PKG_CONFIG_PATH
+    pkg-config --exists nngen || fail "pkg-config does not find nngen.pc"
+    [ "$(pkg-config --modversion nngen)" = "$("$prefix/bin/nngen" --version | cut -d' ' -f2)" ] ||
+        fail "nngen.pc's version differs from nngen --version"
+    nngen=$(pkg-config --variable=nngen nngen)
+    [ -x "$nngen" ] || fail "pkg-config --variable=nngen gives '$nngen', not the installed compiler"
+    pkg-config --cflags nngen | grep -q -- "-I" || fail "no include flag"
+    make -C "$work/project" CC="${CC:-cc}" >"$work/log" 2>&1 || fail "make failed"
+    "$work/project/app" >"$work/out" || fail "app failed"
+    grep -q '^parameters 17 loss' "$work/out" || fail "app printed: $(cat "$work/out")"
+    # the prefix can move: nngen.pc is relative to itself
+    mv "$prefix" "$work/moved"
+    PKG_CONFIG_PATH=$(dirname "$(ls "$work"/moved/lib*/pkgconfig/nngen.pc | head -n 1)")
+    [ -x "$(pkg-config --variable=nngen nngen)" ] || fail "nngen.pc is not relocatable"
+}
+
+"case_$case"
+echo "ok: $case"

@@ -1,0 +1,599 @@
+#!/bin/sh
+# shellcheck disable=SC2317,SC2086 # cases run by name; $flags splits on purpose
+# tests/user/user.sh - the user's commands, run for real: nngen train,
+# predict, check, graph and --list-builtins, one CTest test per case.
+#
+#   user.sh --list                  the case names, one a line
+#   user.sh NNGEN ROOT WORK CASE    runs CASE; ROOT is the source tree, WORK a
+#                                   scratch directory (emptied first)
+#
+# Trainers are compiled with NNGEN_CFLAGS=-O0 (fast to build; the numbers
+# are the same) into the cache $NNGEN_CACHE_DIR (CMake gives every case the
+# same one, so a driver is built once per build tree), except where a case
+# says otherwise. Needs: a C compiler, gzip, xmllint (libxml2-utils) for the
+# SVG checks, script (util-linux) for the terminal case; Graphviz's dot is
+# used when installed.
+set -u
+
+cases="train_classifier train_regression train_binary_no_validation early_stop target_by_name
+progress_on_a_terminal cache predict_classifier predict_regression_and_inference_only
+predict_errors train_errors mnist check graph list_builtins_and_docs man_page driver_warnings tutorial interrupt"
+
+if [ "${1:-}" = "--list" ]; then
+    for c in $cases; do echo "$c"; done
+    exit 0
+fi
+
+fail() {
+    echo "FAIL ($case): $*" >&2
+    for f in out err; do
+        if [ -s "$work/$f" ]; then
+            echo "--- std$f of the last run:" >&2
+            tail -n 25 "$work/$f" >&2
+        fi
+    done
+    exit 1
+}
+
+[ $# -eq 4 ] || { echo "usage: user.sh --list | user.sh NNGEN ROOT WORK CASE" >&2; exit 2; }
+nngen=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+root=$(cd "$2" && pwd)
+work=$3
+case=$4
+[ -x "$nngen" ] || fail "no nngen at $nngen"
+{ rm -rf "$work" && mkdir -p "$work/run"; } || fail "cannot make $work"
+work=$(cd "$work" && pwd)
+run=$work/run
+ex=$root/examples
+data=$ex/data
+mnist=$data/mnist10k
+export NNGEN_CFLAGS="${NNGEN_CFLAGS--O0}"
+export NNGEN_CACHE_DIR="${NNGEN_CACHE_DIR:-$work/cache}"
+export TMPDIR="$work/tmp" # nngen's temporary directories (unpacked .gz, history) must not outlive a run
+mkdir -p "$TMPDIR"
+
+# ---- helpers
+
+# nngen ARGS...: runs nngen in $run; sets $rc, stdout in $work/out, stderr in $work/err
+nngen() {
+    last="nngen $*"
+    (cd "$run" && "$nngen" "$@") >"$work/out" 2>"$work/err"
+    rc=$?
+}
+expect_rc() {
+    [ "$rc" -eq "$1" ] || fail "'$last' exited with $rc, expected $1"
+}
+contains() { # contains FILE TEXT
+    grep -q -F -- "$2" "$1" || fail "$1 does not contain '$2' (after '$last')"
+}
+lacks() { # lacks FILE TEXT
+    ! grep -q -F -- "$2" "$1" || fail "$1 contains '$2' (after '$last')"
+}
+# a clear command-line error: exit 2, "nngen: error: ..." naming $1
+expect_error() {
+    expect_rc 2
+    grep -q '^nngen: error: ' "$work/err" || fail "'$last': no 'nngen: error:' line"
+    grep -q -F -- "$1" "$work/err" || fail "'$last': the message does not mention '$1'"
+}
+# the number after "accuracy" (or "mse") on the line starting with $2 in file $1
+number_after() { # number_after FILE LINE-PREFIX WORD
+    sed -n "s/^$2.* $3 *\([0-9.]*\).*/\1/p" "$1" | tail -n 1
+}
+at_least() { # at_least VALUE MIN WHAT
+    awk -v v="$1" -v m="$2" 'BEGIN { exit !(v != "" && v + 0 >= m + 0) }' || fail "$3 is '$1', expected >= $2"
+}
+at_most() {
+    awk -v v="$1" -v m="$2" 'BEGIN { exit !(v != "" && v + 0 <= m + 0) }' || fail "$3 is '$1', expected <= $2"
+}
+# svg_paths FILE: the number of <path> elements, after checking it is well-formed XML
+svg_paths() {
+    command -v xmllint >/dev/null || fail "xmllint is needed (Debian: libxml2-utils; scripts/setup.sh installs it)"
+    xmllint --noout "$1" || fail "$1 is not well-formed XML"
+    xmllint --xpath "count(//*[local-name()='path'])" "$1"
+}
+lines() { wc -l <"$1" | tr -d ' '; }
+moons_train() { # trains moons with extra options; weights in $run/moons.nnw
+    nngen train "$ex/moons.nn" --train "$data/moons.csv" --test "$data/moons.csv" --epochs 40 --batch 4 \
+        --lr 0.1 "$@"
+}
+
+# ---- cases
+
+case_train_classifier() {
+    moons_train --save moons.nnw --plot curve.svg --history history.csv --progress never
+    expect_rc 0
+    contains "$work/out" "network moons: 17 parameters; classifier"
+    contains "$work/out" "data: 180 training, 20 validation (10 %), 200 test samples"
+    [ "$(grep -c '^epoch ' "$work/out")" -eq 40 ] || fail "expected 40 epoch lines"
+    contains "$work/out" "epoch  1/40  train loss "
+    contains "$work/out" "val loss "
+    grep -q '^epoch.*  \*$' "$work/out" || fail "no epoch is marked as the best so far"
+    contains "$work/out" "best epoch "
+    contains "$work/out" "saved moons.nnw (the weights of epoch "
+    contains "$work/out" "wrote curve.svg"
+    acc=$(number_after "$work/out" "test (200 samples)" accuracy)
+    at_least "$acc" 90 "the test accuracy"
+    [ "$(head -c 4 "$run/moons.nnw")" = NNW1 ] || fail "moons.nnw is not a weight file"
+    [ "$(head -n 1 "$run/history.csv")" = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds" ] ||
+        fail "history.csv header: $(head -n 1 "$run/history.csv")"
+    [ "$(lines "$run/history.csv")" -eq 41 ] || fail "history.csv should have 40 epochs"
+    [ "$(svg_paths "$run/curve.svg")" = 4 ] || fail "curve.svg: expected 4 paths (train/val loss, train/val accuracy)"
+    contains "$run/curve.svg" ">validation accuracy</text>"
+    contains "$run/curve.svg" ">accuracy (%)</text>"
+    lacks "$run/curve.svg" "href"
+    [ ! -e "$run/moons.nnw.tmp" ] || fail "a temporary weight file was left"
+}
+
+case_train_regression() {
+    nngen train "$ex/poly.nn" --train "$data/poly.csv" --test "$data/poly.csv" --epochs 60 --batch 16 --plot p.svg
+    expect_rc 0
+    contains "$work/out" "regression: mean squared error of output p against target y"
+    contains "$work/out" "  mse "
+    lacks "$work/out" "accuracy"
+    mse=$(number_after "$work/out" "test (200 samples)" mse)
+    at_most "$mse" 0.05 "the test MSE"
+    [ "$(svg_paths "$run/p.svg")" = 4 ] || fail "p.svg: expected 4 paths"
+    contains "$run/p.svg" ">mean squared error</text>"
+}
+
+case_train_binary_no_validation() {
+    nngen train "$ex/xor.nn" --train "$data/xor.csv" --test "$data/xor.csv" --val-split 0 --epochs 2000 \
+        --batch 4 --seed 1 --plot x.svg --history h.csv
+    expect_rc 0
+    contains "$work/out" "binary classifier: accuracy of output p against target y (p > 0.5)"
+    contains "$work/out" "data: 4 training samples (no validation)"
+    lacks "$work/out" "val loss"
+    lacks "$work/out" "best epoch"
+    contains "$work/out" "test (4 samples): loss"
+    contains "$work/out" "accuracy 100.00 %"
+    n=$(grep -c '^epoch ' "$work/out")
+    [ "$n" -ge 40 ] && [ "$n" -le 52 ] || fail "2000 epochs should print about 50 lines, not $n"
+    [ "$(lines "$run/h.csv")" -eq 2001 ] || fail "the history should have every epoch"
+    [ "$(head -n 1 "$run/h.csv")" = "epoch,train_loss,train_accuracy,seconds" ] || fail "h.csv header"
+    [ "$(svg_paths "$run/x.svg")" = 2 ] || fail "x.svg: expected 2 paths (train loss, train accuracy)"
+}
+
+case_early_stop() {
+    nngen train "$ex/moons.nn" --train "$data/moons.csv" --epochs 300 --batch 1 --early-stop 3 --save m.nnw \
+        --history h.csv
+    expect_rc 0
+    contains "$work/out" "early stop: no lower validation loss for 3 epochs"
+    best=$(sed -n 's/^best epoch \([0-9]*\):.*/\1/p' "$work/out")
+    [ -n "$best" ] || fail "no best epoch line"
+    contains "$work/out" "saved m.nnw (the weights of epoch $best)"
+    last=$(tail -n 1 "$run/h.csv" | cut -d, -f1)
+    [ "$last" -eq $((best + 3)) ] || fail "stopped at epoch $last, expected best ($best) + 3"
+    # the saved weights are the best epoch's: their validation loss is the best one
+    best_loss=$(awk -F, -v e="$best" 'NR > 1 && $1 == e { print $4 }' "$run/h.csv")
+    min_loss=$(awk -F, 'NR > 1 && (m == "" || $4 < m) { m = $4 } END { print m }' "$run/h.csv")
+    [ "$best_loss" = "$min_loss" ] || fail "best epoch's val loss $best_loss is not the minimum $min_loss"
+}
+
+case_target_by_name() {
+    # the same data with the label first: --target label must give the same run
+    awk -F, 'BEGIN { OFS = "," } { print $3, $1, $2 }' "$data/moons.csv" >"$run/first.csv"
+    moons_train --progress never
+    expect_rc 0
+    grep -v '^data:' "$work/out" >"$work/a"
+    nngen train "$ex/moons.nn" --train first.csv --test first.csv --epochs 40 --batch 4 --lr 0.1 --target label
+    expect_rc 0
+    grep -v '^data:' "$work/out" >"$work/b"
+    cmp -s "$work/a" "$work/b" || fail "--target label on first.csv differs from the last-column run"
+    nngen train "$ex/moons.nn" --train first.csv --target nosuch
+    expect_error "has no column named 'nosuch'"
+    tail -n +2 "$run/first.csv" >"$run/noheader.csv"
+    nngen train "$ex/moons.nn" --train noheader.csv --target label
+    expect_error "has no header line"
+}
+
+case_progress_on_a_terminal() {
+    command -v script >/dev/null || fail "script (util-linux) is needed for a terminal"
+    cmd="cd '$run' && '$nngen' train '$ex/moons.nn' --train '$data/moons.csv' --epochs 3 --batch 1"
+    script -qec "$cmd" /dev/null >"$work/out" 2>"$work/err" </dev/null
+    rc=$?
+    last="$cmd (on a terminal)"
+    expect_rc 0
+    contains "$work/out" "steps/s"
+    contains "$work/out" "ETA "
+    contains "$work/out" "epoch 1/3 ["
+    grep -q "$(printf '\r')" "$work/out" || fail "the bar is not redrawn in place"
+    contains "$work/out" "epoch 1/3  train loss"
+    # not a terminal: plain lines only
+    nngen train "$ex/moons.nn" --train "$data/moons.csv" --epochs 3 --batch 1
+    expect_rc 0
+    lacks "$work/out" "steps/s"
+    lacks "$work/err" "steps/s"
+    [ "$(grep -c '^epoch ' "$work/out")" -eq 3 ] || fail "expected 3 plain epoch lines"
+    # forced
+    nngen train "$ex/moons.nn" --train "$data/moons.csv" --epochs 1 --batch 1 --progress always
+    expect_rc 0
+    contains "$work/err" "steps/s"
+    lacks "$work/out" "steps/s"
+}
+
+case_cache() {
+    export NNGEN_CACHE_DIR="$work/cache"
+    cp "$ex/xor.nn" "$run/x.nn"
+    nngen train x.nn --train "$data/xor.csv" --val-split 0 --epochs 2
+    expect_rc 0
+    contains "$work/err" "compiled the trainer"
+    nngen train x.nn --train "$data/xor.csv" --val-split 0 --epochs 2 --verbose
+    expect_rc 0
+    lacks "$work/err" "compiled the trainer"
+    contains "$work/err" "using the cached trainer in $work/cache/"
+    [ "$(ls "$work/cache" | wc -l)" -eq 1 ] || fail "expected one cache entry"
+    entry=$(ls -d "$work/cache"/*)
+    for f in key net.c net.h driver.c nntrain; do [ -f "$entry/$f" ] || fail "the cache entry has no $f"; done
+    contains "$entry/key" "network xor"
+    # a change of the source (a comment), of the flags or of the compiler is another entry
+    echo "# changed" >>"$run/x.nn"
+    nngen train x.nn --train "$data/xor.csv" --val-split 0 --epochs 2
+    contains "$work/err" "compiled the trainer"
+    NNGEN_CFLAGS=-O1 nngen train x.nn --train "$data/xor.csv" --val-split 0 --epochs 2
+    contains "$work/err" "compiled the trainer"
+    [ "$(ls "$work/cache" | wc -l)" -eq 3 ] || fail "expected three cache entries"
+    # --cache-dir wins over the environment
+    nngen train x.nn --train "$data/xor.csv" --val-split 0 --epochs 1 --cache-dir "$work/other"
+    expect_rc 0
+    [ -d "$work/other" ] && [ "$(ls "$work/other" | wc -l)" -eq 1 ] || fail "--cache-dir was not used"
+    # XDG_CACHE_HOME, then HOME
+    (unset NNGEN_CACHE_DIR; XDG_CACHE_HOME="$work/xdg" nngen train x.nn --train "$data/xor.csv" --val-split 0 --epochs 1)
+    [ -d "$work/xdg/nngen" ] || fail "XDG_CACHE_HOME/nngen was not used"
+    (unset NNGEN_CACHE_DIR XDG_CACHE_HOME; HOME="$work/home" nngen train x.nn --train "$data/xor.csv" --val-split 0 --epochs 1)
+    [ -d "$work/home/.cache/nngen" ] || fail "~/.cache/nngen was not used"
+    # two runs at once on an empty cache: both succeed, one entry, nothing half-built left
+    export NNGEN_CACHE_DIR="$work/race"
+    (cd "$run" && "$nngen" train x.nn --train "$data/xor.csv" --val-split 0 --epochs 1 >"$work/r1" 2>&1) &
+    (cd "$run" && "$nngen" train x.nn --train "$data/xor.csv" --val-split 0 --epochs 1 >"$work/r2" 2>&1) &
+    wait
+    grep -q "^epoch 1/1" "$work/r1" && grep -q "^epoch 1/1" "$work/r2" || fail "a concurrent run failed: $(cat "$work/r1" "$work/r2")"
+    [ "$(ls "$work/race")" = "$(ls "$work/race" | grep -v '^tmp\.')" ] || fail "a temporary build directory was left"
+    [ "$(ls "$work/race" | wc -l)" -eq 1 ] || fail "expected one entry after the race"
+    # no compiler: a clear error
+    CC=/nonexistent/cc nngen train x.nn --train "$data/xor.csv" --val-split 0 --epochs 1
+    expect_error "no C compiler: '/nonexistent/cc' was not found"
+    # a compiler that fails: its output and the command are shown
+    CC="$(command -v false)" nngen train x.nn --train "$data/xor.csv" --val-split 0 --epochs 1
+    expect_rc 2
+    grep -q '^nngen: error: ' "$work/err" || fail "no error for a failing compiler"
+    # an unwritable cache directory
+    nngen train x.nn --train "$data/xor.csv" --cache-dir /proc/nngen-cache
+    expect_error "cannot create the cache directory"
+}
+
+case_predict_classifier() {
+    moons_train --save moons.nnw --progress never
+    expect_rc 0
+    acc=$(number_after "$work/out" "test (200 samples)" accuracy)
+    nngen predict "$ex/moons.nn" --weights moons.nnw --input "$data/moons.csv"
+    expect_rc 0
+    cp "$work/out" "$run/pred.csv"
+    [ "$(head -n 1 "$run/pred.csv")" = "class,p_0,p_1" ] || fail "predict header: $(head -n 1 "$run/pred.csv")"
+    [ "$(lines "$run/pred.csv")" -eq 201 ] || fail "expected 200 prediction rows"
+    # class is the argmax, probabilities sum to 1
+    awk -F, 'NR > 1 { if (($2 > $3) != ($1 == 0)) exit 1; s = $2 + $3; if (s < 0.999 || s > 1.001) exit 1 }' \
+        "$run/pred.csv" || fail "a row's class is not its argmax, or its probabilities do not sum to 1"
+    # the predictions score exactly the test accuracy train printed
+    tail -n +2 "$data/moons.csv" >"$work/labels"
+    tail -n +2 "$run/pred.csv" >"$work/preds"
+    got=$(paste -d, "$work/labels" "$work/preds" | awk -F, '{ n++; r += ($3 == $4) } END { printf "%.2f", 100 * r / n }')
+    [ "$got" = "$acc" ] || fail "predict's accuracy $got differs from train's test accuracy $acc"
+    # an input without the label column works too
+    cut -d, -f1,2 "$data/moons.csv" >"$run/x.csv"
+    nngen predict "$ex/moons.nn" --weights moons.nnw --input x.csv
+    expect_rc 0
+    cmp -s "$work/out" "$run/pred.csv" || fail "predict on the inputs alone differs"
+}
+
+case_predict_regression_and_inference_only() {
+    nngen train "$ex/poly.nn" --train "$data/poly.csv" --epochs 5 --save poly.nnw
+    expect_rc 0
+    nngen predict "$ex/poly.nn" --weights poly.nnw --input "$data/poly.csv"
+    expect_rc 0
+    [ "$(head -n 1 "$work/out")" = "p" ] || fail "regression header: $(head -n 1 "$work/out")"
+    [ "$(lines "$work/out")" -eq 201 ] || fail "expected 200 rows"
+    # an inference-only file of the same network reads the weights and predicts the same
+    moons_train --save moons.nnw
+    nngen predict "$ex/moons.nn" --weights moons.nnw --input "$data/moons.csv"
+    cut -d, -f2,3 "$work/out" >"$work/trainable"
+    grep -v -e '^target' -e '^loss' -e '^regularize' -e '^optimizer' "$ex/moons.nn" >"$run/infer.nn"
+    nngen predict infer.nn --weights moons.nnw --input "$data/moons.csv"
+    expect_error "has 3 columns; moons takes 2 input value(s) and 0 target value(s)"
+    cut -d, -f1,2 "$data/moons.csv" >"$run/x.csv"
+    nngen predict infer.nn --weights moons.nnw --input x.csv
+    expect_rc 0
+    [ "$(head -n 1 "$work/out")" = "p_0,p_1" ] || fail "an inference-only network prints its outputs: $(head -n 1 "$work/out")"
+    cmp -s "$work/out" "$work/trainable" || fail "the inference-only network predicts differently"
+    nngen train infer.nn --train "$data/moons.csv"
+    expect_error "has no loss"
+}
+
+case_predict_errors() {
+    nngen train "$ex/xor.nn" --train "$data/xor.csv" --val-split 0 --epochs 1 --save xor.nnw
+    expect_rc 0
+    nngen predict "$ex/moons.nn" --input "$data/moons.csv"
+    expect_error "needs --weights"
+    nngen predict "$ex/moons.nn" --weights xor.nnw --input "$data/moons.csv"
+    expect_error "written by another network"
+    nngen predict "$ex/moons.nn" --weights nosuch.nnw --input "$data/moons.csv"
+    expect_error "cannot load 'nosuch.nnw'"
+    cut -d, -f1 "$data/xor.csv" >"$run/one.csv"
+    nngen predict "$ex/xor.nn" --weights xor.nnw --input one.csv
+    expect_error "has 1 column; xor takes 2 input value(s) and 1 target value(s) per sample (3 columns, or the inputs alone)"
+    nngen predict "$ex/xor.nn" --weights xor.nnw --input "$data/xor.csv" --bogus
+    expect_error "unknown option '--bogus'"
+}
+
+case_train_errors() {
+    nngen train "$ex/moons.nn"
+    expect_error "no training data"
+    nngen train
+    expect_error "no network file"
+    nngen train "$ex/moons.nn" --train "$data/moons.csv" --epochs 0
+    expect_error "--epochs takes an integer from 1"
+    nngen train "$ex/moons.nn" --train "$data/moons.csv" --val-split 1.5
+    expect_error "--val-split takes a number from 0 to 0.99"
+    nngen train "$ex/moons.nn" --train "$data/moons.csv" --seed -1
+    expect_error "--seed takes an integer"
+    nngen train "$ex/moons.nn" --train "$data/moons.csv" --progress sometimes
+    expect_error "--progress takes one of auto|always|never"
+    nngen train "$ex/moons.nn" --train "$data/moons.csv" --epochs
+    expect_error "--epochs needs a value"
+    nngen train "$ex/moons.nn" --train "$data/moons.csv" --bogus 3
+    expect_error "unknown option '--bogus'"
+    nngen train "$ex/moons.nn" --train "$data/moons.csv" --val-split 0 --early-stop 2
+    expect_error "--early-stop needs validation data"
+    nngen train "$ex/moons.nn" --train "$data/moons.csv" --plot nodir/c.svg
+    expect_error "cannot write in 'nodir'"
+    nngen train "$ex/moons.nn" --train "$data/moons.csv" --save nodir/w.nnw
+    expect_error "--save 'nodir/w.nnw': cannot write in 'nodir'"
+    nngen train "$ex/moons.nn" --train nosuch.csv
+    expect_error "cannot read 'nosuch.csv'"
+    nngen train "$ex/moons.nn" --train "$data/poly.csv"
+    expect_error "has 2 columns; moons takes 2 input value(s) and 1 target value(s)"
+    printf 'x0,x1,label\n0.5,0.5,2\n' >"$run/badlabel.csv"
+    nngen train "$ex/moons.nn" --train badlabel.csv --val-split 0
+    expect_error "data row 1: 2 is not a class of target y, an integer in [0, 2)"
+    printf 'x0,x1,label\n0.5,zz,1\n' >"$run/garbage.csv"
+    nngen train "$ex/moons.nn" --train garbage.csv
+    expect_error "cannot read 'garbage.csv'"
+    echo "not gzip" >"$run/fake.csv.gz"
+    nngen train "$ex/moons.nn" --train fake.csv.gz
+    expect_error "'fake.csv.gz' is not a valid gzip file"
+    nngen train "$ex/moons.nn" --train "$mnist/train-images.idx.gz,$mnist/train-labels.idx.gz"
+    expect_error "holds items of 784 values; input x takes 2"
+    nngen train "$ex/mnist_mlp.nn" --train "$mnist/train-images.idx.gz"
+    expect_error "need labels"
+    # an error in the network: located, exit 1, nothing run
+    cp "$root/tests/cli/bad.nn" "$run/bad.nn"
+    nngen train bad.nn --train "$data/moons.csv" --save w.nnw --plot c.svg
+    expect_rc 1
+    grep -q '^bad.nn:4:16: error: ' "$work/err" || fail "no located error for bad.nn"
+    [ ! -e "$run/w.nnw" ] && [ ! -e "$run/c.svg" ] || fail "files were written after an error"
+}
+
+case_mnist() {
+    # the README's main job, shortened to 1 epoch, with the default C flags
+    unset NNGEN_CFLAGS
+    nngen train "$ex/mnist_mlp.nn" --train "$mnist/train-images.idx.gz,$mnist/train-labels.idx.gz" \
+        --test "$mnist/test-images.idx.gz,$mnist/test-labels.idx.gz" --epochs 1 --plot mnist.svg --save mnist.nnw
+    expect_rc 0
+    contains "$work/out" "network mnist_mlp: 101770 parameters; classifier"
+    contains "$work/out" "data: 7200 training, 800 validation"
+    acc=$(number_after "$work/out" "test (2000 samples)" accuracy)
+    at_least "$acc" 88 "the MNIST test accuracy after one epoch"
+    [ "$(svg_paths "$run/mnist.svg")" = 4 ] || fail "mnist.svg: expected 4 paths"
+    nngen predict "$ex/mnist_mlp.nn" --weights mnist.nnw --input "$mnist/test-images.idx.gz"
+    expect_rc 0
+    [ "$(lines "$work/out")" -eq 2001 ] || fail "expected 2000 predictions"
+    contains "$work/out" "class,p_0,p_1,p_2,p_3,p_4,p_5,p_6,p_7,p_8,p_9"
+}
+
+case_check() {
+    nngen check "$ex/moons.nn"
+    expect_rc 0
+    contains "$work/out" "network moons"
+    contains "$work/out" "total parameters: 17"
+    contains "$work/out" "floating-point operations:"
+    [ ! -s "$work/err" ] || fail "check wrote to stderr"
+    [ -z "$(ls "$run")" ] || fail "check wrote files"
+    cp "$root/tests/cli/bad.nn" "$run/bad.nn"
+    nngen check bad.nn
+    expect_rc 1
+    grep -q '^bad.nn:4:16: error: ' "$work/err" || fail "no located error"
+    [ ! -s "$work/out" ] || fail "check printed a table for a bad network"
+    nngen check
+    expect_error "no input file"
+    nngen check "$ex/moons.nn" --max-batch 8
+    contains "$work/out" "for up to 8 samples per call"
+    nngen check --help
+    expect_rc 0
+    contains "$work/out" "usage: nngen check"
+}
+
+case_graph() {
+    nngen graph "$ex/moons.nn" -o g.dot
+    expect_rc 0
+    contains "$run/g.dot" "digraph \"moons\""
+    contains "$run/g.dot" "a1 = tanh\\n[N, 3]\\nmoons.nn:17"
+    contains "$run/g.dot" "cluster_infer"
+    lacks "$run/g.dot" "_grad"
+    nngen graph "$ex/moons.nn" -o gb.dot --backward
+    expect_rc 0
+    contains "$run/gb.dot" "cluster_backward"
+    contains "$run/gb.dot" "cluster_update"
+    contains "$run/gb.dot" "d(a1) = "
+    contains "$run/gb.dot" "sgd_update"
+    if command -v dot >/dev/null; then
+        for g in g gb; do
+            dot -Tsvg "$run/$g.dot" -o "$work/$g.check.svg" || fail "dot rejects $g.dot"
+            [ -s "$run/$g.svg" ] || fail "nngen graph did not render $g.svg"
+            xmllint --noout "$run/$g.svg" || fail "$g.svg is not XML"
+        done
+        contains "$work/out" "wrote gb.dot and gb.svg"
+    else
+        echo "note: Graphviz's dot is not installed: the DOT files were not rendered" >&2
+        [ ! -e "$run/g.svg" ] || fail "an SVG appeared without dot"
+    fi
+    nngen graph "$ex/moons.nn" -o n.dot --no-svg
+    expect_rc 0
+    [ -f "$run/n.dot" ] && [ ! -e "$run/n.svg" ] || fail "--no-svg"
+    nngen graph "$ex/moons.nn"
+    expect_rc 0
+    head -n 2 "$work/out" | grep -q '^digraph' || fail "no -o: the DOT goes to stdout"
+    grep -v -e '^loss' -e '^regularize' -e '^optimizer' "$ex/moons.nn" >"$run/infer.nn"
+    nngen graph infer.nn -o i.dot --backward
+    expect_error "has no loss"
+    cp "$root/tests/cli/bad.nn" "$run/bad.nn"
+    nngen graph bad.nn -o bad.dot
+    expect_rc 1
+    [ ! -e "$run/bad.dot" ] || fail "a DOT file was written for a bad network"
+}
+
+# every builtin nngen implements is named in docs/language.md's "Implemented"
+# table, and no unimplemented one is (nngen --list-builtins is the truth)
+case_list_builtins_and_docs() {
+    nngen --list-builtins
+    expect_rc 0
+    cp "$work/out" "$work/implemented"
+    nngen --list-builtins=all
+    grep ' pending$' "$work/out" | cut -d' ' -f2 >"$work/pending"
+    contains "$work/implemented" "layer dense"
+    # the words inside `backquotes` of the Implemented section
+    awk '/^## Implemented/ { on = 1; next } /^## / { on = 0 } on' "$root/docs/language.md" |
+        grep -o '`[^`]*`' | tr -c 'A-Za-z0-9_\n' '\n' | grep . | sort -u >"$work/documented"
+    [ -s "$work/documented" ] || fail "docs/language.md has no '## Implemented' section with names in backquotes"
+    missing=$(cut -d' ' -f2 "$work/implemented" | sort -u | comm -23 - "$work/documented" | tr '\n' ' ')
+    [ -z "$missing" ] || fail "docs/language.md's Implemented section does not name: $missing"
+    extra=$(sort -u "$work/pending" | comm -12 - "$work/documented" | tr '\n' ' ')
+    [ -z "$extra" ] || fail "docs/language.md lists as implemented what nngen does not implement: $extra"
+    # the Builtins reference names every builtin of the language
+    awk '/^## Builtins/ { on = 1; next } /^## / { on = 0 } on' "$root/docs/language.md" |
+        grep -o '`[^`]*`' | tr -c 'A-Za-z0-9_\n' '\n' | grep . | sort -u >"$work/reference"
+    missing=$(cut -d' ' -f2 "$work/out" | sort -u | comm -23 - "$work/reference" | tr '\n' ' ')
+    [ -z "$missing" ] || fail "docs/language.md's Builtins reference does not name: $missing"
+    # and the not-yet list names exactly the pending ones
+    for n in $(cat "$work/pending"); do
+        awk '/^Every other name/,/^$/' "$root/docs/language.md" | grep -q -w -- "$n" ||
+            fail "docs/language.md's list of names not supported yet misses '$n'"
+    done
+}
+
+case_man_page() {
+    page=$root/docs/nngen.1
+    [ -f "$page" ] || fail "no docs/nngen.1"
+    command -v groff >/dev/null || fail "groff is needed (Debian: groff-base)"
+    groff -man -Tutf8 -ww -z "$page" 2>"$work/err" || fail "groff rejects the man page"
+    [ ! -s "$work/err" ] || fail "groff warns: $(cat "$work/err")"
+    groff -man -Tascii -P-cbu "$page" >"$work/out" 2>/dev/null || fail "groff cannot format the man page"
+    for w in "nngen train" "nngen predict" "nngen check" "nngen graph" "--standalone" "--max-batch" \
+        "--early-stop" "--plot" "NNGEN_CACHE_DIR" "EXIT STATUS" "find_package"; do
+        contains "$work/out" "$w"
+    done
+    # every option of nngen --help is documented
+    last="nngen --help"
+    "$nngen" --help | grep -o -- '--[a-z][a-z-]*' | sort -u >"$work/opts"
+    for o in $(cat "$work/opts"); do contains "$work/out" "$o"; done
+}
+
+# the driver nngen compiles is clean C99 under gcc and clang with -Werror,
+# for a classifier, a binary classifier, a two-input regression and an
+# inference-only network
+case_driver_warnings() {
+    export NNGEN_CACHE_DIR="$work/cache"
+    printf 'network r\ninput a[2]\ninput b[3]\ntarget t[2]\noutput q = dense(concat(a, b), 2)\nloss mse(q, t)\noptimizer adam(lr=0.01)\n' >"$run/r.nn"
+    printf '1,2,3,4,5,6,7\n2,3,4,5,6,7,8\n' >"$run/r.csv"
+    grep -v -e '^loss' -e '^regularize' -e '^optimizer' "$ex/moons.nn" >"$run/infer.nn"
+    nngen train r.nn --train r.csv --val-split 0 --epochs 2 --save r.nnw
+    expect_rc 0
+    contains "$work/out" "regression: mean squared error of output q against target t"
+    nngen predict r.nn --weights r.nnw --input r.csv
+    expect_rc 0
+    [ "$(head -n 1 "$work/out")" = "q_0,q_1" ] || fail "two-value output header"
+    nngen predict infer.nn --weights nosuch --input "$data/moons.csv"
+    nngen train "$ex/moons.nn" --train "$data/moons.csv" --epochs 1
+    nngen train "$ex/xor.nn" --train "$data/xor.csv" --epochs 1 --val-split 0
+    n=0
+    for d in "$work/cache"/*/; do
+        n=$((n + 1))
+        # gcc at -O2 (some of its warnings need the optimizer), clang's front end
+        for c in "gcc -O2 -c -o /dev/null" "clang -fsyntax-only"; do
+            command -v ${c%% *} >/dev/null || continue
+            $c -std=c99 -Wall -Wextra -Wpedantic -Werror "$d/driver.c" 2>"$work/err" ||
+                fail "${c%% *} warns on $(grep -o 'network [a-z_]*' "$d/key" | head -1)'s driver"
+        done
+    done
+    [ "$n" -eq 4 ] || fail "expected 4 drivers in the cache, found $n"
+}
+
+# docs/tutorial.md's ```sh blocks, as written, in order, in a copy of examples/
+# (blocks right after a "<!-- not run by the tutorial test: WHY -->" line are skipped)
+case_tutorial() {
+    cp -r "$ex" "$run/examples" || fail "cannot copy examples/"
+    awk '/^<!-- not run by the tutorial test/ { skip = 1; next }
+         /^```sh$/ { on = !skip; skip = 0; if (on) print "echo \"== block " ++n "\""; next }
+         /^```/ { on = 0; skip = 0; next }
+         on' "$root/docs/tutorial.md" >"$work/tutorial.sh"
+    [ "$(grep -c '^echo "== block' "$work/tutorial.sh")" -ge 8 ] || fail "the tutorial has fewer runnable blocks than expected"
+    last="docs/tutorial.md's commands"
+    (cd "$run" && PATH="$(dirname "$nngen"):$PATH" sh -e "$work/tutorial.sh") >"$work/out" 2>"$work/err"
+    rc=$?
+    expect_rc 0
+    contains "$work/out" "total parameters: 9"
+    contains "$work/out" "test (4 samples): loss 0.0010  accuracy 100.00 %"
+    contains "$work/out" "0 xor 1 = 0.999"
+    contains "$work/out" "early stop: no lower validation loss for 30 epochs"
+    contains "$work/out" "wrote moons.svg"
+    [ -s "$run/xor.dot" ] && [ -s "$run/moons.nnw" ] || fail "the tutorial's files were not written"
+    # every line of the output blocks the tutorial shows after a command it
+    # runs is a line that command printed ("..." stands for lines left out;
+    # times in seconds may differ)
+    # (an output block is a plain ``` block right after a run ```sh block)
+    awk '/^<!-- not run by the tutorial test/ { skip = 1; next }
+         /^```sh$/ { ran = !skip; skip = 0; inside = 1; next }
+         /^```$/ && inside { inside = 0; after = ran; next }
+         /^```$/ && after { shown = 1; after = 0; next }
+         /^```/ { shown = 0; after = 0; next }
+         shown && !/^ *\.\.\.$/ { print }
+         !shown && !inside && !/^$/ { after = 0 }' "$root/docs/tutorial.md" | sed 's/[0-9]*\.[0-9] s\b/T s/' >"$work/shown"
+    [ "$(lines "$work/shown")" -ge 15 ] || fail "expected more shown output in the tutorial"
+    sed 's/[0-9]*\.[0-9] s\b/T s/' "$work/out" >"$work/printed"
+    while IFS= read -r line; do
+        grep -q -F -x -- "$line" "$work/printed" || fail "docs/tutorial.md shows a line the commands do not print: '$line'"
+    done <"$work/shown"
+}
+
+# Ctrl-C (SIGINT to the process group) stops training after the current
+# step; the best weights so far are restored, saved and tested, the curve
+# drawn, the status is 130 and nothing is left in TMPDIR
+case_interrupt() {
+    command -v setsid >/dev/null || fail "setsid (util-linux) is needed"
+    nngen train "$ex/moons.nn" --train "$data/moons.csv" --epochs 1 # the trainer is built before the clock runs
+    expect_rc 0
+    # setsid: nngen and its trainer in a process group of their own (pgid = $pid), as a terminal's job
+    (cd "$run" && exec setsid "$nngen" train "$ex/moons.nn" --train "$data/moons.csv" --test "$data/moons.csv" \
+        --epochs 100000 --batch 1 --save s.nnw --plot p.svg >"$work/out" 2>"$work/err") &
+    pid=$!
+    n=0
+    until grep -q '^epoch' "$work/out" 2>/dev/null || [ $n -ge 600 ]; do sleep 0.1; n=$((n + 1)); done
+    sleep 1
+    kill -s INT -- "-$pid" || { kill -s KILL -- "-$pid"; fail "cannot signal the process group $pid"; }
+    wait "$pid"
+    rc=$?
+    last="nngen train ... interrupted"
+    expect_rc 130
+    contains "$work/out" "interrupted in epoch"
+    contains "$work/out" "saved s.nnw (the weights of epoch"
+    contains "$work/out" "test (200 samples): loss"
+    contains "$work/out" "wrote p.svg"
+    [ "$(svg_paths "$run/p.svg")" = 4 ] || fail "p.svg: expected 4 paths"
+    [ "$(head -c 4 "$run/s.nnw")" = NNW1 ] || fail "s.nnw is not a weight file"
+}
+
+case "$case" in
+*[!a-z_]* | "") fail "bad case name" ;;
+esac
+echo " $cases " | tr '\n' ' ' | grep -q " $case " || fail "no case named $case"
+"case_$case"
+[ -z "$(ls -A "$work/tmp")" ] || fail "temporary files were left in TMPDIR: $(ls -A "$work/tmp")"
+echo "ok: $case"

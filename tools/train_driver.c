@@ -1,0 +1,872 @@
+/*
+ * train_driver.c - the fixed half of the program that `nngen train` and
+ * `nngen predict` compile for a network. nngen embeds this text and builds
+ * one C file from, in order: `#include "net.c"` (the network, generated with
+ * --standalone, so the runtime comes along and nothing but libm is linked),
+ * the glue of emit_driver.c (port tables and nnt_* wrappers of the NET_*
+ * API), and this file. It uses only the generated API and the runtime.
+ *
+ *   nntrain train --train DATA [--test DATA] [--epochs N] [--batch B]
+ *                 [--val-split F] [--seed S] [--early-stop P] [--lr LR]
+ *                 [--save FILE.nnw] [--history FILE.csv] [--target NAME]
+ *                 [--progress auto|always|never]
+ *   nntrain predict --weights FILE.nnw --input DATA [--target NAME]
+ *
+ * DATA is IMAGES.idx,LABELS.idx (pixels scaled to [0, 1]), IMAGES.idx alone
+ * (predict), or FILE.csv: the inputs' values in declaration order, then the
+ * targets' (the last columns, or the columns from the one whose header is
+ * --target NAME). Status: 0, 2 on any usage or data error, 130 when
+ * training was interrupted (its results are written all the same).
+ *
+ * Training: the training data is shuffled (seeded) and its last --val-split
+ * fraction held out for validation; each epoch visits the rest in a fresh
+ * order, in batches; the epoch's train loss is the mean of its steps'
+ * losses, its train metric an inference pass at the epoch's end. The best
+ * epoch by validation loss is kept (its weights restored at the end, saved
+ * with --save); --early-stop P stops after P epochs without a lower one.
+ * Ctrl-C stops after the current step and finishes as after the last
+ * epoch (status 130). Up to 50 epochs print a line each; longer runs print about 50 (every
+ * k-th epoch, the first, the last), the history file has every epoch.
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__linux__) || defined(__APPLE__)
+#include <sys/ioctl.h> /* TIOCGWINSZ: the progress bar's width */
+#endif
+
+/* NNT_KIND's values (macros: the preprocessor compares them) */
+#define KIND_NONE 0
+#define KIND_CLASSIFIER 1
+#define KIND_BINARY 2
+#define KIND_REGRESSION 3
+#define NI (NNT_N_INPUTS > 0 ? NNT_N_INPUTS : 1)
+#define NT (NNT_N_TARGETS > 0 ? NNT_N_TARGETS : 1)
+
+typedef struct Options {
+    const char *mode, *train, *test, *save, *history, *target, *weights, *input, *progress;
+    long epochs, batch, patience;
+    double val_split, lr;
+    unsigned long long seed;
+} Options;
+
+/* One data set in memory: per input count x size floats, per target count
+ * x size values (int32_t for class targets, float otherwise). */
+typedef struct Data {
+    const char *spec;
+    long count;
+    int has_targets;
+    float *x[NI];
+    void *t[NT];
+} Data;
+
+typedef struct Metrics {
+    double loss;   /* NAN when there is no loss to compute */
+    double metric; /* accuracy in percent, or MSE; NAN when none */
+} Metrics;
+
+/* ---- errors and memory --------------------------------------------------------------- */
+
+static void die(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fflush(stdout);
+    fputs("nngen: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(2);
+}
+
+static void *alloc(size_t n) {
+    void *p = calloc(n ? n : 1, 1);
+    if (!p)
+        die("out of memory (%lu bytes)", (unsigned long)n);
+    return p;
+}
+
+static long sum_sizes(const long *sizes, int n) {
+    long s = 0;
+    for (int i = 0; i < n; i++)
+        s += sizes[i];
+    return s;
+}
+
+static size_t tg_elem(int j) {
+    return nnt_tg_classes[j] ? sizeof(int32_t) : sizeof(float);
+}
+
+/* ---- IDX: IMAGES.idx[,LABELS.idx] -------------------------------------------------------- */
+
+static void idx_open(const char *path, nnrt_idx_info *info) {
+    int st = nnrt_idx_open(path, info);
+    if (st < 0)
+        die("cannot read '%s': %s", path, nnrt_strerror(st));
+}
+
+static void load_idx_labels(const char *path, Data *d) {
+    nnrt_idx_info li;
+    idx_open(path, &li);
+    if (NNT_N_TARGETS != 1 || nnt_tg_size[0] != 1)
+        die("'%s': IDX labels fit a network with one target of one value; %s has %d target(s): use CSV", path,
+            NNT_NET, NNT_N_TARGETS);
+    if (li.count != d->count || li.item_size != 1)
+        die("'%s' holds %ld labels of %ld value(s) for %ld images", path, li.count, li.item_size, d->count);
+    int32_t *labels = alloc(sizeof(int32_t) * (size_t)d->count);
+    if (nnrt_idx_read_i32(path, labels, d->count) != d->count)
+        die("cannot read '%s'", path);
+    if (nnt_tg_classes[0]) {
+        for (long r = 0; r < d->count; r++)
+            if (labels[r] < 0 || labels[r] >= nnt_tg_classes[0])
+                die("'%s': label %ld (item %ld) is not a class of target %s, [0, %d)", path, (long)labels[r], r,
+                    nnt_tg_name[0], nnt_tg_classes[0]);
+        d->t[0] = labels;
+    } else {
+        float *v = alloc(sizeof(float) * (size_t)d->count);
+        for (long r = 0; r < d->count; r++)
+            v[r] = (float)labels[r];
+        free(labels);
+        d->t[0] = v;
+    }
+    d->has_targets = 1;
+}
+
+static void load_idx(const char *spec, int want_targets, Data *d) {
+    const char *comma = strchr(spec, ',');
+    size_t n = comma ? (size_t)(comma - spec) : strlen(spec);
+    char *images = alloc(n + 1);
+    nnrt_idx_info ii;
+    memcpy(images, spec, n);
+    idx_open(images, &ii);
+    if (NNT_N_INPUTS != 1)
+        die("'%s': IDX images fit a network with one input; %s has %d: use CSV", images, NNT_NET, NNT_N_INPUTS);
+    if (ii.item_size != nnt_in_size[0])
+        die("'%s' holds items of %ld values; input %s takes %ld", images, ii.item_size, nnt_in_name[0],
+            nnt_in_size[0]);
+    if (ii.count < 1)
+        die("'%s' holds no items", images);
+    d->count = ii.count;
+    d->x[0] = alloc(sizeof(float) * (size_t)(d->count * ii.item_size));
+    if (nnrt_idx_read_f32(images, d->x[0], d->count * ii.item_size, 1.0f / 255.0f) != d->count * ii.item_size)
+        die("cannot read '%s'", images);
+    if (comma && want_targets) /* predict reads the images only */
+        load_idx_labels(comma + 1, d);
+    else if (want_targets)
+        die("'%s': training and test data need labels: IMAGES.idx,LABELS.idx", spec);
+    free(images);
+}
+
+/* ---- CSV ---------------------------------------------------------------------------------- */
+
+/* The column whose header is `name` in the first non-blank line of path. */
+static int csv_column(const char *path, const char *name, int has_header) {
+    if (!has_header)
+        die("'%s' has no header line: --target %s needs one to find the column", path, name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        die("cannot read '%s': %s", path, strerror(errno));
+    int c, col = 0, found = -1, started = 0;
+    size_t len = 0, cap = 256;
+    char *field = alloc(cap);
+    for (;;) {
+        c = getc(f);
+        if (!started && (c == '\n' || c == '\r' || c == ' ' || c == '\t'))
+            continue;
+        started = 1;
+        if (c == ',' || c == '\n' || c == '\r' || c == EOF) {
+            while (len && (field[len - 1] == ' ' || field[len - 1] == '\t'))
+                len--;
+            field[len] = '\0';
+            char *s = field;
+            while (*s == ' ' || *s == '\t')
+                s++;
+            size_t sl = strlen(s);
+            if (sl >= 2 && s[0] == '"' && s[sl - 1] == '"') {
+                s[sl - 1] = '\0';
+                s++;
+            }
+            if (found < 0 && strcmp(s, name) == 0)
+                found = col;
+            col++;
+            len = 0;
+            if (c != ',')
+                break;
+            continue;
+        }
+        if (len + 2 >= cap)
+            field = realloc(field, cap *= 2);
+        if (!field)
+            die("out of memory");
+        field[len++] = (char)c;
+    }
+    fclose(f);
+    free(field);
+    if (found < 0)
+        die("'%s' has no column named '%s' in its header line", path, name);
+    return found;
+}
+
+static void csv_store(Data *d, long r, int col, int start, long ntg, float v, const char *path) {
+    int rel = col - start;
+    if (rel >= 0 && rel < ntg) { /* target columns, targets in declaration order */
+        int j = 0;
+        if (!d->has_targets)
+            return;
+        while (rel >= nnt_tg_size[j])
+            rel -= (int)nnt_tg_size[j++];
+        if (nnt_tg_classes[j]) {
+            if (!(v >= 0 && v < nnt_tg_classes[j] && v == floorf(v)))
+                die("'%s', data row %ld: %g is not a class of target %s, an integer in [0, %d)", path, r + 1,
+                    (double)v, nnt_tg_name[j], nnt_tg_classes[j]);
+            ((int32_t *)d->t[j])[r] = (int32_t)v;
+        } else {
+            ((float *)d->t[j])[r * nnt_tg_size[j] + rel] = v;
+        }
+        return;
+    }
+    int k = col - (rel >= 0 ? (int)ntg : 0), i = 0; /* the k-th input value of the row */
+    while (k >= nnt_in_size[i])
+        k -= (int)nnt_in_size[i++];
+    d->x[i][r * nnt_in_size[i] + k] = v;
+}
+
+static void load_csv(const char *path, const Options *o, int want_targets, Data *d) {
+    long rows;
+    int cols, header, st;
+    long nin = sum_sizes(nnt_in_size, NNT_N_INPUTS), ntg = NNT_N_TARGETS ? sum_sizes(nnt_tg_size, NNT_N_TARGETS) : 0;
+    if ((st = nnrt_csv_info(path, &rows, &cols, &header)) < 0)
+        die("cannot read '%s': %s", path, st == NN_ERR_FORMAT ? "a line is not comma-separated numbers" : nnrt_strerror(st));
+    if (rows < 1)
+        die("'%s' holds no data rows", path);
+    int with_tg = cols == nin + ntg && ntg > 0; /* the file has target columns */
+    d->has_targets = with_tg && want_targets;    /* predict skips them unread */
+    if (!with_tg && !(cols == nin && !want_targets))
+        die("'%s' has %d column%s; %s takes %ld input value(s)%s and %ld target value(s) per sample (%ld columns%s)",
+            path, cols, cols == 1 ? "" : "s", NNT_NET, nin, NNT_N_INPUTS > 1 ? " over its inputs" : "", ntg,
+            nin + ntg, want_targets ? "" : ", or the inputs alone");
+    int start = with_tg ? cols - (int)ntg : cols;
+    if (with_tg && o->target) {
+        start = csv_column(path, o->target, header);
+        if (start + ntg > cols)
+            die("'%s': the %ld target column(s) starting at '%s' run past the last column", path, ntg, o->target);
+    }
+    float *all = alloc(sizeof(float) * (size_t)rows * (size_t)cols);
+    if (nnrt_csv_read(path, all, rows * cols) != rows * cols)
+        die("cannot read '%s'", path);
+    d->count = rows;
+    for (int i = 0; i < NNT_N_INPUTS; i++)
+        d->x[i] = alloc(sizeof(float) * (size_t)(rows * nnt_in_size[i]));
+    for (int j = 0; j < NNT_N_TARGETS && d->has_targets; j++)
+        d->t[j] = alloc(tg_elem(j) * (size_t)(rows * nnt_tg_size[j]));
+    for (long r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            csv_store(d, r, c, start, with_tg ? ntg : 0, all[r * cols + c], path);
+    free(all);
+}
+
+/* IMAGES.idx,LABELS.idx (a comma), an IDX file, or else a CSV file */
+static void load(const char *spec, const Options *o, int want_targets, Data *d) {
+    nnrt_idx_info info;
+    memset(d, 0, sizeof *d);
+    d->spec = spec;
+    if (strchr(spec, ',') || nnrt_idx_open(spec, &info) == 0)
+        load_idx(spec, want_targets, d);
+    else
+        load_csv(spec, o, want_targets, d);
+}
+
+static void data_free(Data *d) {
+    for (int i = 0; i < NI; i++)
+        free(d->x[i]);
+    for (int j = 0; j < NT; j++)
+        free(d->t[j]);
+}
+
+/* ---- batches and metrics ---------------------------------------------------------------- */
+
+typedef struct Batch {
+    float *x[NI];
+    void *t[NT];
+} Batch;
+
+static void batch_alloc(Batch *b, long n) {
+    for (int i = 0; i < NI; i++)
+        b->x[i] = alloc(sizeof(float) * (size_t)(n * (NNT_N_INPUTS ? nnt_in_size[i] : 1)));
+    for (int j = 0; j < NT; j++)
+        b->t[j] = alloc(sizeof(float) * (size_t)(n * (NNT_N_TARGETS ? nnt_tg_size[j] : 1)));
+}
+
+static void batch_free(Batch *b) {
+    for (int i = 0; i < NI; i++)
+        free(b->x[i]);
+    for (int j = 0; j < NT; j++)
+        free(b->t[j]);
+}
+
+/* copies samples idx[0..n) of d into b */
+static void gather(const Data *d, const long *idx, int n, Batch *b) {
+    for (int s = 0; s < n; s++) {
+        long r = idx[s];
+        for (int i = 0; i < NNT_N_INPUTS; i++)
+            memcpy(b->x[i] + s * nnt_in_size[i], d->x[i] + r * nnt_in_size[i], sizeof(float) * (size_t)nnt_in_size[i]);
+        for (int j = 0; j < NNT_N_TARGETS && d->has_targets; j++) {
+            size_t sz = tg_elem(j) * (size_t)nnt_tg_size[j];
+            memcpy((char *)b->t[j] + (size_t)s * sz, (const char *)d->t[j] + (size_t)r * sz, sz);
+        }
+    }
+}
+
+/* ---- options ----------------------------------------------------------------------------------- */
+
+static const char driver_usage[] =
+    "usage: nntrain train --train DATA [--test DATA] [--epochs N] [--batch B] [--val-split F]\n"
+    "                     [--seed S] [--early-stop P] [--lr LR] [--save FILE] [--history FILE]\n"
+    "                     [--target NAME] [--progress auto|always|never]\n"
+    "       nntrain predict --weights FILE --input DATA [--target NAME]\n";
+
+static double num(const char *opt, const char *v, double lo, double hi, int integer) {
+    char *end;
+    errno = 0;
+    double d = integer ? (double)strtoll(v, &end, 10) : strtod(v, &end);
+    if (errno || end == v || *end || !(d >= lo && d <= hi))
+        die("%s takes %s in [%g, %g], not '%s'", opt, integer ? "an integer" : "a number", lo, hi, v);
+    return d;
+}
+
+static unsigned long long seed_value(const char *v) {
+    char *end;
+    errno = 0;
+    unsigned long long s = strtoull(v, &end, 10);
+    if (errno || end == v || *end || v[0] == '-')
+        die("--seed takes an integer in [0, 2^64), not '%s'", v);
+    return s;
+}
+
+static void parse(int argc, char **argv, Options *o) {
+    if (argc < 2 || (strcmp(argv[1], "train") && strcmp(argv[1], "predict"))) {
+        fputs(driver_usage, stderr);
+        exit(2);
+    }
+    o->mode = argv[1];
+    for (int i = 2; i < argc; i++) {
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v)
+            die("%s needs a value", k);
+        i++;
+        if (!strcmp(k, "--train")) o->train = v;
+        else if (!strcmp(k, "--test")) o->test = v;
+        else if (!strcmp(k, "--save")) o->save = v;
+        else if (!strcmp(k, "--history")) o->history = v;
+        else if (!strcmp(k, "--target")) o->target = v;
+        else if (!strcmp(k, "--weights")) o->weights = v;
+        else if (!strcmp(k, "--input")) o->input = v;
+        else if (!strcmp(k, "--progress")) o->progress = v;
+        else if (!strcmp(k, "--epochs")) o->epochs = (long)num(k, v, 1, 1e9, 1);
+        else if (!strcmp(k, "--batch")) o->batch = (long)num(k, v, 1, NNT_MAX_BATCH, 1);
+        else if (!strcmp(k, "--early-stop")) o->patience = (long)num(k, v, 0, 1e9, 1);
+        else if (!strcmp(k, "--val-split")) o->val_split = num(k, v, 0, 0.99, 0);
+        else if (!strcmp(k, "--lr")) o->lr = num(k, v, 0, 1e30, 0);
+        else if (!strcmp(k, "--seed")) o->seed = seed_value(v);
+        else die("unknown option '%s'\n%s", k, driver_usage);
+    }
+    if (strcmp(o->progress, "auto") && strcmp(o->progress, "always") && strcmp(o->progress, "never"))
+        die("--progress takes auto, always or never, not '%s'", o->progress);
+}
+
+/* ---- training ----------------------------------------------------------------------------------- */
+
+#if NNT_TRAINABLE
+/* ---- progress ----------------------------------------------------------------------------------- */
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* "1:05", "2:03:04" */
+static void clock_text(char *buf, size_t cap, double seconds) {
+    long s = seconds > 0 && seconds < 1e8 ? (long)(seconds + 0.5) : 0;
+    if (s >= 3600)
+        snprintf(buf, cap, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+    else
+        snprintf(buf, cap, "%ld:%02ld", s / 60, s % 60);
+}
+
+/* the terminal's width: the window size of stderr, else $COLUMNS, else 80 */
+static int terminal_columns(void) {
+#ifdef TIOCGWINSZ
+    struct winsize ws;
+    if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 40)
+        return ws.ws_col;
+#endif
+    const char *env = getenv("COLUMNS");
+    return env && atoi(env) > 40 ? atoi(env) : 80;
+}
+
+typedef struct Progress {
+    int on;
+    double start, last, train_time; /* train_time: seconds spent in training steps */
+    long steps_done, steps_total;
+} Progress;
+
+/* epoch 2/5 [==========>         ]  120/225  1234 steps/s  ETA 0:03  loss 0.2563 */
+static void progress_draw(Progress *p, long epoch, long epochs, long step, long steps, double loss) {
+    double t = now();
+    if (!p->on || (t - p->last < 0.1 && step != steps))
+        return;
+    p->last = t;
+    double rate = p->train_time > 0 ? (double)p->steps_done / p->train_time : 0;
+    double per_step = p->steps_done ? (t - p->start) / (double)p->steps_done : 0;
+    char eta[32], head[64], tail[96];
+    clock_text(eta, sizeof eta, per_step * (double)(p->steps_total - p->steps_done));
+    snprintf(head, sizeof head, "epoch %ld/%ld ", epoch, epochs);
+    snprintf(tail, sizeof tail, " %ld/%ld  %.0f steps/s  ETA %s  loss %.4f", step, steps, rate, eta, loss);
+    int width = terminal_columns() - 1 - (int)strlen(head) - 50 - 2; /* 50: room for the usual tail */
+    width = width > 30 ? 30 : width < 8 ? 8 : width;
+    int filled = steps ? (int)((double)width * (double)step / (double)steps) : width;
+    char bar[40];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < filled ? '=' : i == filled ? '>' : ' ';
+    bar[width] = '\0';
+    fprintf(stderr, "\r%s[%s]%s\033[K", head, bar, tail);
+    fflush(stderr);
+}
+
+static void progress_clear(const Progress *p) {
+    if (p->on) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+    }
+}
+
+/* adds what the batch's outputs score against its targets: right answers or squared errors */
+static double score(const nnt_model *m, const Batch *b, int n) {
+    double acc = 0;
+#if NNT_KIND != KIND_NONE
+    const float *p = nnt_output(m, NNT_PRED);
+    long k = nnt_out_size[NNT_PRED];
+    for (int s = 0; s < n; s++) {
+        const float *ps = p + s * k;
+#if NNT_KIND == KIND_CLASSIFIER
+        long best = 0;
+        for (long c = 1; c < k; c++)
+            if (ps[c] > ps[best])
+                best = c;
+        acc += best == ((const int32_t *)b->t[NNT_TARGET])[s];
+#elif NNT_KIND == KIND_BINARY
+        acc += (ps[0] > 0.5f) == (((const float *)b->t[NNT_TARGET])[s] > 0.5f);
+#else
+        for (long c = 0; c < k; c++) {
+            double e = (double)ps[c] - ((const float *)b->t[NNT_TARGET])[s * k + c];
+            acc += e * e;
+        }
+#endif
+    }
+#else
+    (void)m, (void)b, (void)n;
+#endif
+    return acc;
+}
+
+static const char *metric_name(void) {
+    return NNT_KIND == KIND_REGRESSION ? "mse" : NNT_KIND == KIND_NONE ? "" : "accuracy";
+}
+
+/* loss and metric over samples idx[0..count) of d, in inference mode */
+static Metrics evaluate(nnt_model *m, const Data *d, const long *idx, long count, Batch *b) {
+    double loss = 0, sc = 0;
+    for (long s = 0; s < count; s += NNT_MAX_BATCH) {
+        int n = (int)(count - s < NNT_MAX_BATCH ? count - s : NNT_MAX_BATCH);
+        gather(d, idx + s, n, b);
+#if NNT_TRAINABLE
+        loss += (double)nnt_loss(m, (const float *const *)b->x, (const void *const *)b->t, n) * n;
+#endif
+        if (NNT_KIND != KIND_NONE) {
+            nnt_forward(m, (const float *const *)b->x, n);
+            sc += score(m, b, n);
+        }
+    }
+    Metrics r = {NAN, NAN};
+    if (NNT_TRAINABLE)
+        r.loss = loss / (double)count;
+    if (NNT_KIND == KIND_REGRESSION)
+        r.metric = sc / ((double)count * (double)nnt_out_size[NNT_PRED > 0 ? NNT_PRED : 0]);
+    else if (NNT_KIND != KIND_NONE)
+        r.metric = 100.0 * sc / (double)count;
+    return r;
+}
+
+/* Ctrl-C during training: finish the step, then stop as after the last
+ * epoch (restore the best weights, save, test); a second one kills. */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig) {
+    interrupted = 1;
+    signal(sig, SIG_DFL);
+}
+
+static void shuffle(long *a, long n, nnrt_rng *rng) {
+    for (long i = n - 1; i > 0; i--) { /* Fisher-Yates */
+        long j = (long)(nnrt_rng_u32(rng) % (uint32_t)(i + 1)), t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+    }
+}
+
+/* one epoch over train_idx in a fresh order; returns the mean step loss */
+static double run_epoch(nnt_model *m, const Data *d, long *idx, long count, const Options *o, nnrt_rng *rng,
+                        Batch *b, Progress *p, long epoch, long *skipped) {
+    long steps = (count + o->batch - 1) / o->batch, step = 0;
+    double total = 0;
+    long counted = 0;
+    shuffle(idx, count, rng);
+    for (long s = 0; s < count; s += o->batch, step++) {
+        int n = (int)(count - s < o->batch ? count - s : o->batch);
+        gather(d, idx + s, n, b);
+        double t0 = now();
+        float loss = nnt_train_step(m, (const float *const *)b->x, (const void *const *)b->t, n);
+        p->train_time += now() - t0;
+        p->steps_done++;
+        if (isfinite(loss)) {
+            total += (double)loss * n;
+            counted += n;
+        } else {
+            ++*skipped;
+        }
+        progress_draw(p, epoch, o->epochs, step + 1, steps, counted ? total / (double)counted : NAN);
+        if (interrupted)
+            break;
+    }
+    return counted ? total / (double)counted : NAN;
+}
+
+static int digits(long v) {
+    int d = 1;
+    while (v >= 10) {
+        v /= 10;
+        d++;
+    }
+    return d;
+}
+
+static void print_metrics(const char *what, Metrics r) {
+    printf("  %s loss %.4f", what, r.loss);
+    if (NNT_KIND == KIND_REGRESSION)
+        printf("  mse %.6f", r.metric);
+    else if (NNT_KIND != KIND_NONE)
+        printf("  accuracy %6.2f %%", r.metric);
+}
+
+static void history_row(FILE *h, long epoch, Metrics tr, Metrics va, int has_val, double seconds) {
+    if (!h)
+        return;
+    fprintf(h, "%ld,%.9g,", epoch, tr.loss);
+    if (NNT_KIND != KIND_NONE)
+        fprintf(h, "%.9g,", tr.metric);
+    if (has_val) {
+        fprintf(h, "%.9g,", va.loss);
+        if (NNT_KIND != KIND_NONE)
+            fprintf(h, "%.9g,", va.metric);
+    }
+    fprintf(h, "%.3f\n", seconds);
+    fflush(h);
+}
+
+static FILE *history_open(const char *path, int has_val) {
+    if (!path)
+        return NULL;
+    FILE *h = fopen(path, "w");
+    if (!h)
+        die("cannot write '%s': %s", path, strerror(errno));
+    const char *mn = metric_name();
+    fprintf(h, "epoch,train_loss,");
+    if (*mn)
+        fprintf(h, "train_%s,", mn);
+    if (has_val) {
+        fprintf(h, "val_loss,");
+        if (*mn)
+            fprintf(h, "val_%s,", mn);
+    }
+    fprintf(h, "seconds\n");
+    return h;
+}
+
+static void describe(const nnt_model *m, long ntrain, long nval, const Data *te, const Options *o) {
+    static const char *const what[] = {"the loss only", "classifier: accuracy of the argmax of output",
+                                       "binary classifier: accuracy of output", "regression: mean squared error of output"};
+    printf("network %s: %ld parameters; %s", NNT_NET, (long)NNT_PARAM_SCALARS, what[NNT_KIND]);
+    if (NNT_KIND != KIND_NONE)
+        printf(" %s against target %s%s", nnt_out_name[NNT_PRED > 0 ? NNT_PRED : 0], nnt_tg_name[0],
+               NNT_KIND == KIND_BINARY ? " (p > 0.5)" : "");
+    if (nval > 0)
+        printf("\ndata: %ld training, %ld validation (%g %%)", ntrain, nval, 100.0 * o->val_split);
+    else
+        printf("\ndata: %ld training samples (no validation)", ntrain);
+    if (te)
+        printf(", %ld test samples", te->count);
+    printf("; batch %ld, %ld epoch%s, learning rate %g, seed %llu\n", o->batch, o->epochs, o->epochs == 1 ? "" : "s",
+           (double)nnt_get_lr(m), o->seed);
+    fflush(stdout);
+}
+
+/* One training run: the data, the split, the model and the best copy. */
+typedef struct Run {
+    const Options *o;
+    Data tr, te;
+    long *idx; /* train samples idx[0..ntrain), validation idx[ntrain..ntrain+nval) */
+    long ntrain, nval;
+    nnt_model *m, *best;
+    Batch b;
+    nnrt_rng rng;
+    Progress p;
+    FILE *hist;
+    long best_epoch, wait;
+    double best_loss;
+} Run;
+
+/* loads the data, splits it, initializes the model */
+static void run_setup(Run *r, const Options *o) {
+    memset(r, 0, sizeof *r);
+    r->o = o;
+    if (!o->train)
+        die("train needs --train DATA");
+    load(o->train, o, 1, &r->tr);
+    if (o->test)
+        load(o->test, o, 1, &r->te);
+    r->idx = alloc(sizeof(long) * (size_t)r->tr.count);
+    for (long i = 0; i < r->tr.count; i++)
+        r->idx[i] = i;
+    r->nval = (long)floor((double)r->tr.count * o->val_split + 0.5);
+    r->ntrain = r->tr.count - r->nval;
+    if (r->ntrain < 1)
+        die("--val-split %g leaves no training sample of %ld", o->val_split, r->tr.count);
+    if (o->patience > 0 && r->nval == 0)
+        die("--early-stop needs validation data: --val-split > 0 (%ld samples give no validation sample)",
+            r->tr.count);
+    nnrt_rng_seed(&r->rng, o->seed, 0x5917);
+    if (r->nval > 0)
+        shuffle(r->idx, r->tr.count, &r->rng); /* the split draws from the whole set */
+    r->m = alloc(sizeof *r->m);
+    r->best = alloc(sizeof *r->best);
+    nnt_init(r->m, o->seed);
+    if (o->lr >= 0)
+        nnt_set_lr(r->m, (float)o->lr);
+    batch_alloc(&r->b, NNT_MAX_BATCH);
+    r->hist = history_open(o->history, r->nval > 0);
+    r->p.on = !strcmp(o->progress, "always") || (!strcmp(o->progress, "auto") && isatty(2));
+    r->p.start = now();
+    r->p.steps_total = o->epochs * ((r->ntrain + o->batch - 1) / o->batch);
+    r->best_loss = INFINITY;
+}
+
+/* the epoch's line: losses, metrics, time, "*" for a new best */
+static void print_epoch(const Run *r, long epoch, Metrics trm, Metrics vam, double seconds, int improved,
+                        long skipped) {
+    printf("epoch %*ld/%ld", digits(r->o->epochs), epoch, r->o->epochs);
+    print_metrics("train", trm);
+    if (r->nval > 0)
+        print_metrics("  val", vam);
+    printf("  %.1f s%s", seconds, r->nval > 0 && improved ? "  *" : "");
+    if (skipped)
+        printf("  (%ld step%s skipped: non-finite loss)", skipped, skipped == 1 ? "" : "s");
+    printf("\n");
+    fflush(stdout);
+}
+
+/* one epoch: train, evaluate, keep the best; returns 1 when training stops */
+static int run_epoch_and_score(Run *r, long epoch, long every) {
+    const Options *o = r->o;
+    double t0 = now();
+    long skipped = 0;
+    Metrics trm, vam = {NAN, NAN};
+    trm.loss = run_epoch(r->m, &r->tr, r->idx, r->ntrain, o, &r->rng, &r->b, &r->p, epoch, &skipped);
+    if (interrupted) {
+        progress_clear(&r->p);
+        printf("interrupted in epoch %ld: training stops (that epoch is not counted)\n", epoch);
+        return 1;
+    }
+    nnt_epoch_end(r->m);
+    trm.metric = NNT_KIND != KIND_NONE ? evaluate(r->m, &r->tr, r->idx, r->ntrain, &r->b).metric : NAN;
+    int improved = 1; /* without validation the last epoch is the one kept */
+    if (r->nval > 0) {
+        vam = evaluate(r->m, &r->tr, r->idx + r->ntrain, r->nval, &r->b);
+        improved = vam.loss < r->best_loss;
+    }
+    if (improved) {
+        r->best_loss = r->nval > 0 ? vam.loss : r->best_loss;
+        r->best_epoch = epoch;
+        *r->best = *r->m;
+        r->wait = 0;
+    } else {
+        r->wait++;
+    }
+    progress_clear(&r->p);
+    history_row(r->hist, epoch, trm, vam, r->nval > 0, now() - r->p.start);
+    int stop = o->patience > 0 && r->wait >= o->patience;
+    if (epoch % every == 0 || epoch == 1 || epoch == o->epochs || stop)
+        print_epoch(r, epoch, trm, vam, now() - t0, improved, skipped);
+    if (stop)
+        printf("early stop: no lower validation loss for %ld epoch%s\n", r->wait, r->wait == 1 ? "" : "s");
+    return stop;
+}
+
+/* the best weights back, saved, scored on the test data */
+static void run_finish(Run *r) {
+    const Options *o = r->o;
+    if (r->hist && fclose(r->hist) != 0)
+        die("cannot write '%s'", o->history);
+    if (r->nval > 0 && r->best_epoch > 0) {
+        *r->m = *r->best;
+        printf("best epoch %ld: validation loss %.4f; its weights are kept\n", r->best_epoch, r->best_loss);
+    }
+    if (o->save) {
+        int st = nnt_save(r->m, o->save);
+        if (st < 0)
+            die("cannot save '%s': %s", o->save, nnrt_strerror(st));
+        if (r->best_epoch)
+            printf("saved %s (the weights of epoch %ld)\n", o->save, r->best_epoch);
+        else
+            printf("saved %s (the weights of the interrupted first epoch)\n", o->save);
+    }
+    if (o->test) {
+        long *all = alloc(sizeof(long) * (size_t)r->te.count);
+        for (long i = 0; i < r->te.count; i++)
+            all[i] = i;
+        Metrics tm = evaluate(r->m, &r->te, all, r->te.count, &r->b);
+        printf("test (%ld samples): loss %.4f", r->te.count, tm.loss);
+        if (NNT_KIND == KIND_REGRESSION)
+            printf("  mse %.6f", tm.metric);
+        else if (NNT_KIND != KIND_NONE)
+            printf("  accuracy %.2f %%", tm.metric);
+        printf("\n");
+        free(all);
+        data_free(&r->te);
+    }
+    batch_free(&r->b);
+    data_free(&r->tr);
+    free(r->idx);
+    free(r->m);
+    free(r->best);
+}
+
+static int train(const Options *o) {
+    Run r;
+    run_setup(&r, o);
+    describe(r.m, r.ntrain, r.nval, o->test ? &r.te : NULL, o);
+    signal(SIGINT, on_interrupt);
+    long every = o->epochs <= 50 ? 1 : o->epochs / 50; /* about 50 lines */
+    for (long epoch = 1; epoch <= o->epochs; epoch++)
+        if (run_epoch_and_score(&r, epoch, every))
+            break;
+    run_finish(&r);
+    return interrupted ? 130 : 0;
+}
+#endif
+
+/* ---- prediction ----------------------------------------------------------------------------------- */
+
+/* the CSV header: class,p_0,...  or every output's columns */
+static void predict_header(void) {
+    if (NNT_KIND == KIND_CLASSIFIER || NNT_KIND == KIND_BINARY) {
+        int k = NNT_PRED > 0 ? NNT_PRED : 0;
+        printf("class");
+        if (nnt_out_size[k] == 1)
+            printf(",%s", nnt_out_name[k]);
+        else
+            for (long c = 0; c < nnt_out_size[k]; c++)
+                printf(",%s_%ld", nnt_out_name[k], c);
+        printf("\n");
+        return;
+    }
+    for (int k = 0; k < NNT_N_OUTPUTS; k++) {
+        if (nnt_out_size[k] == 1)
+            printf("%s%s", k ? "," : "", nnt_out_name[k]);
+        else
+            for (long c = 0; c < nnt_out_size[k]; c++)
+                printf("%s%s_%ld", k || c ? "," : "", nnt_out_name[k], c);
+    }
+    printf("\n");
+}
+
+static void predict_rows(const nnt_model *m, int n) {
+    for (int s = 0; s < n; s++) {
+        if (NNT_KIND == KIND_CLASSIFIER || NNT_KIND == KIND_BINARY) {
+            int k = NNT_PRED > 0 ? NNT_PRED : 0;
+            const float *p = nnt_output(m, k) + s * nnt_out_size[k];
+            long best = 0;
+            for (long c = 1; c < nnt_out_size[k]; c++)
+                if (p[c] > p[best])
+                    best = c;
+            printf("%ld", NNT_KIND == KIND_BINARY ? (long)(p[0] > 0.5f) : best);
+            for (long c = 0; c < nnt_out_size[k]; c++)
+                printf(",%.6g", (double)p[c]);
+        } else {
+            for (int k = 0; k < NNT_N_OUTPUTS; k++) {
+                const float *p = nnt_output(m, k) + s * nnt_out_size[k];
+                for (long c = 0; c < nnt_out_size[k]; c++)
+                    printf("%s%.6g", k || c ? "," : "", (double)p[c]);
+            }
+        }
+        printf("\n");
+    }
+}
+
+static int predict(const Options *o) {
+    Data d;
+    Batch b;
+    if (!o->weights || !o->input)
+        die("predict needs --weights FILE and --input DATA");
+    if (NNT_N_OUTPUTS == 0)
+        die("network %s has no output to predict", NNT_NET);
+    nnt_model *m = alloc(sizeof *m);
+    nnt_init(m, 0);
+    int st = nnt_load(m, o->weights);
+    if (st < 0)
+        die("cannot load '%s': %s", o->weights, nnrt_strerror(st));
+    load(o->input, o, 0, &d);
+    batch_alloc(&b, NNT_MAX_BATCH);
+    long *idx = alloc(sizeof(long) * (size_t)d.count);
+    for (long i = 0; i < d.count; i++)
+        idx[i] = i;
+    predict_header();
+    for (long s = 0; s < d.count; s += NNT_MAX_BATCH) {
+        int n = (int)(d.count - s < NNT_MAX_BATCH ? d.count - s : NNT_MAX_BATCH);
+        gather(&d, idx + s, n, &b);
+        nnt_forward(m, (const float *const *)b.x, n);
+        predict_rows(m, n);
+    }
+    if (fflush(stdout) != 0 || ferror(stdout))
+        die("cannot write the predictions: %s", strerror(errno));
+    free(idx);
+    batch_free(&b);
+    data_free(&d);
+    free(m);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    Options o;
+    memset(&o, 0, sizeof o);
+    o.epochs = 10;
+    o.batch = NNT_MAX_BATCH < 32 ? NNT_MAX_BATCH : 32;
+    o.val_split = 0.1;
+    o.seed = 1;
+    o.lr = -1;
+    o.progress = "auto";
+    parse(argc, argv, &o);
+    if (!strcmp(o.mode, "predict"))
+        return predict(&o);
+#if NNT_TRAINABLE
+    return train(&o);
+#else
+    die("network %s has no loss: there is nothing to train", NNT_NET);
+    return 2;
+#endif
+}
