@@ -764,7 +764,7 @@ static inline long nnrt_round_up(long x, long to)
 NNRT_API long nnrt_sgemm_ws_size(int M, int N, int K)
 {
     long kc, mc, nc;
-    if (M <= 0 || N <= 0 || K <= 0)
+    if (M <= 1 || N <= 0 || K <= 0) /* one row: the matrix-vector path packs nothing */
         return 0;
     kc = nnrt_min(K, NNRT_KC);
     mc = nnrt_round_up(nnrt_min(M, NNRT_MC), NNRT_MR);
@@ -947,10 +947,10 @@ NNRT_API void nnrt_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha, co
         return;
     if (alpha != 0.0f && K > 0 && (lda < (ta ? M : K) || ldb < (tb ? K : N)))
         return;
-    if (alpha == 0.0f || K == 0 || !work || (M > 1 && (double)M * N * K < NNRT_SMALL_FLOPS)) {
-        nnrt_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    } else if (M == 1) {
+    if (alpha != 0.0f && K > 0 && M == 1) { /* one row: no packing, no workspace */
         nnrt_gemv(tb, N, K, alpha, A, ta ? lda : 1, B, ldb, beta, C);
+    } else if (alpha == 0.0f || K == 0 || !work || (double)M * N * K < NNRT_SMALL_FLOPS) {
+        nnrt_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     } else {
         /* 64-byte aligned panels: op(B) block first, then the op(A) block */
         bp = work + ((16 - ((size_t)work / sizeof(float)) % 16) % 16);

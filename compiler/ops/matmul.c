@@ -101,13 +101,15 @@ static void gemm_dims(const Graph *g, const Node *n, int batch, long *M, long *N
  * agree): a KC x NC block of op(B) and an MC x KC block of op(A), NC and MC
  * rounded up to the register tile, plus 16 floats to align them. Products
  * below the runtime's NNRT_SMALL_FLOPS multiply-adds even at the largest
- * batch never pack: they get none (and the call passes NULL). */
+ * batch never pack: they get none (and the call passes NULL); neither do
+ * products of one row, which take the matrix-vector path (a firmware
+ * build at --max-batch 1 has no workspace in RAM). */
 long matmul_scratch(const Graph *g, const Node *n) {
     enum { MR = 6, NR = 32, KC = 256, MC = 120, NC = 512, SMALL = 16384 };
     long M, N, K;
     gemm_dims(g, n, g->max_batch, &M, &N, &K);
-    if (g->blas || M <= 0 || N <= 0 || K <= 0 || (double)M * N * K < SMALL)
-        return 0;
+    if (g->blas || M <= 1 || N <= 0 || K <= 0 || (double)M * N * K < SMALL)
+        return 0; /* one row (batch 1 inference) takes the matrix-vector path: no packing */
     long kc = K < KC ? K : KC;
     long mc = ((M < MC ? M : MC) + MR - 1) / MR * MR;
     long nc = ((N < NC ? N : NC) + NR - 1) / NR * NR;

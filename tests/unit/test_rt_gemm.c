@@ -159,13 +159,15 @@ static void test_ws_sizes(void **state)
 }
 
 /* The size grows with each of M, N, K (a workspace for the largest sizes
- * serves every smaller product); no workspace needed for empty products. */
+ * serves every smaller product); no workspace needed for empty products
+ * nor for one row (the matrix-vector path). */
 static void test_ws_size_monotone(void **state)
 {
     int M, N, K;
     (void)state;
     assert_int_equal(nnrt_sgemm_ws_size(0, 5, 5), 0);
-    for (M = 1; M < 700; M += 37)
+    assert_int_equal(nnrt_sgemm_ws_size(1, 500, 784), 0);
+    for (M = 2; M < 700; M += 37)
         for (N = 1; N < 1100; N += 53)
             for (K = 1; K < 600; K += 41) {
                 long s = nnrt_sgemm_ws_size(M, N, K);
