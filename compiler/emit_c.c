@@ -159,6 +159,24 @@ void emit_float(Buf *b, double v) {
     buf_putc(b, 'f');
 }
 
+const char *emit_float_lit(const Emit *e, double v) {
+    Buf b = {0};
+    emit_float(&b, v);
+    const char *s = arena_strdup(e->g->arena, b.data);
+    buf_free(&b);
+    return s;
+}
+
+const char *emit_double_lit(const Emit *e, double v) {
+    char s[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(s, sizeof s, "%.*g", prec, v);
+        if (strtod(s, NULL) == v)
+            break;
+    }
+    return arena_printf(e->g->arena, "%s%s", s, strpbrk(s, ".en") ? "" : ".0");
+}
+
 /* ---- storage references --------------------------------------------------------------- */
 
 const char *emit_ref(const Emit *e, int id) {

@@ -560,6 +560,10 @@ void adam_update_emit(Emit *e, const Node *n);
  * bias corrections), emitted once at the top of NET_run_update; optim.c's
  * table names one per optimizer. */
 void sgd_prologue(Emit *e, const Optimizer *o);
+/* Opens an update kernel's loop over one parameter: p, g and the optimizer's
+ * state arrays (named as their struct members) as locals, then
+ * "for (long i = 0; ...)" (close it with emit_close twice). */
+void update_loop_open(Emit *e, const Node *n, const char *const *state, int nstate);
 void adam_prologue(Emit *e, const Optimizer *o);
 
 /* --------------------------------------------------------- ops/loss_more.c hooks */
@@ -927,6 +931,10 @@ const char *emit_ref(const Emit *e, int id);
 void emit_count(Buf *b, const Graph *g, int id);
 /* The C literal of a float ("0.5f", "1e-08f"), exactly round-tripping. */
 void emit_float(Buf *b, double v);
+/* The same, as a string in the compilation's arena. */
+const char *emit_float_lit(const Emit *e, double v);
+/* The shortest double literal that reads back as v ("0.1", "20.0"), in the arena. */
+const char *emit_double_lit(const Emit *e, double v);
 /* Emits a loop computing elementwise node n (used for single ops and fused groups). */
 void emit_elementwise(Emit *e, const Node *n);
 /* Writes the epilogue function of kernel n (n->epilogue >= 0) into e->helpers

@@ -139,17 +139,6 @@ double sched_initial_lr(const Graph *g) {
 
 /* ---- the generated code ------------------------------------------------------------------ */
 
-/* the shortest double literal that reads back as v ("0.1", "20.0") */
-static const char *d(const Emit *e, double v) {
-    char s[40];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(s, sizeof s, "%.*g", prec, v);
-        if (strtod(s, NULL) == v)
-            break;
-    }
-    return arena_printf(e->g->arena, "%s%s", s, strpbrk(s, ".en") ? "" : ".0");
-}
-
 void sched_emit_member(Emit *e) {
     if (e->g->sched.kind == SCHED_NONE)
         return;
@@ -163,30 +152,32 @@ void sched_emit_init(Emit *e) {
         return;
     emit_line(e, "m->sched.base = m->lr;");
     if (s->kind == SCHED_COSINE_RESTARTS)
-        emit_line(e, "m->sched.t_i = %s;", d(e, s->a[0]));
+        emit_line(e, "m->sched.t_i = %s;", emit_double_lit(e, s->a[0]));
 }
 
 /* cosine: 1.13's recursive form */
 static void emit_cosine(Emit *e, const Schedule *s) {
-    const char *T = d(e, s->a[0]), *eta = d(e, s->a[1]);
+    const char *T = emit_double_lit(e, s->a[0]), *eta = emit_double_lit(e, s->a[1]);
     emit_line(e, "const double t = m->sched.t + 1.0;");
     emit_line(e, "m->sched.t = t;");
-    emit_line(e, "if (fmod(t - 1.0 - %s, %s) == 0.0)", T, d(e, 2 * s->a[0]));
+    emit_line(e, "if (fmod(t - 1.0 - %s, %s) == 0.0)", T, emit_double_lit(e, 2 * s->a[0]));
     emit_line(e, "    m->lr = m->lr + (m->sched.base - %s) * (1.0 - cos(3.141592653589793 / %s)) / 2.0;", eta, T);
     emit_line(e, "else");
-    emit_line(e, "    m->lr = (1.0 + cos(3.141592653589793 * t / %s)) / (1.0 + cos(3.141592653589793 * (t - 1.0) / %s)) *", T, T);
+    emit_line(e, "    m->lr = (1.0 + cos(3.141592653589793 * t / %s)) /", T);
+    emit_line(e, "            (1.0 + cos(3.141592653589793 * (t - 1.0) / %s)) *", T);
     emit_line(e, "            (m->lr - %s) + %s;", eta, eta);
 }
 
 /* cosine_restarts: t_cur, t_i as CosineAnnealingWarmRestarts.step() */
 static void emit_restarts(Emit *e, const Schedule *s) {
-    const char *eta = d(e, s->a[2]);
+    const char *eta = emit_double_lit(e, s->a[2]);
     emit_line(e, "m->sched.t += 1.0;");
     emit_open(e, "if (m->sched.t >= m->sched.t_i)");
     emit_line(e, "m->sched.t -= m->sched.t_i;");
-    emit_line(e, "m->sched.t_i *= %s;", d(e, s->a[1]));
+    emit_line(e, "m->sched.t_i *= %s;", emit_double_lit(e, s->a[1]));
     emit_close(e);
-    emit_line(e, "m->lr = %s + (m->sched.base - %s) * (1.0 + cos(3.141592653589793 * m->sched.t / m->sched.t_i)) / 2.0;",
+    emit_line(e,
+              "m->lr = %s + (m->sched.base - %s) * (1.0 + cos(3.141592653589793 * m->sched.t / m->sched.t_i)) / 2.0;",
               eta, eta);
 }
 
@@ -195,24 +186,26 @@ void sched_emit_epoch(Emit *e) {
     const Schedule *s = &e->g->sched;
     switch (s->kind) {
     case SCHED_STEP:
-        emit_line(e, "/* step(%s, gamma=%s): StepLR */", d(e, s->a[0]), d(e, s->a[1]));
+        emit_line(e, "/* step(%s, gamma=%s): StepLR */", emit_double_lit(e, s->a[0]), emit_double_lit(e, s->a[1]));
         emit_line(e, "m->sched.t += 1.0;");
-        emit_line(e, "if (fmod(m->sched.t, %s) == 0.0)", d(e, s->a[0]));
-        emit_line(e, "    m->lr *= %s;", d(e, s->a[1]));
+        emit_line(e, "if (fmod(m->sched.t, %s) == 0.0)", emit_double_lit(e, s->a[0]));
+        emit_line(e, "    m->lr *= %s;", emit_double_lit(e, s->a[1]));
         break;
     case SCHED_EXPONENTIAL:
-        emit_line(e, "/* exponential(%s): ExponentialLR */", d(e, s->a[0]));
+        emit_line(e, "/* exponential(%s): ExponentialLR */", emit_double_lit(e, s->a[0]));
         emit_line(e, "m->sched.t += 1.0;");
-        emit_line(e, "m->lr *= %s;", d(e, s->a[0]));
+        emit_line(e, "m->lr *= %s;", emit_double_lit(e, s->a[0]));
         break;
     case SCHED_COSINE:
-        emit_line(e, "/* cosine(%s, eta_min=%s): CosineAnnealingLR, 1.13's recursive form */", d(e, s->a[0]),
-                  d(e, s->a[1]));
+        emit_line(e, "/* cosine(%s, eta_min=%s): CosineAnnealingLR, 1.13's recursive form */", emit_double_lit(e,
+                  s->a[0]),
+                  emit_double_lit(e, s->a[1]));
         emit_cosine(e, s);
         break;
     case SCHED_COSINE_RESTARTS:
-        emit_line(e, "/* cosine_restarts(%s, t_mult=%s, eta_min=%s): CosineAnnealingWarmRestarts */", d(e, s->a[0]),
-                  d(e, s->a[1]), d(e, s->a[2]));
+        emit_line(e, "/* cosine_restarts(%s, t_mult=%s, eta_min=%s): CosineAnnealingWarmRestarts */",
+                  emit_double_lit(e, s->a[0]),
+                  emit_double_lit(e, s->a[1]), emit_double_lit(e, s->a[2]));
         emit_restarts(e, s);
         break;
     case SCHED_CYCLIC: /* stepped by NET_update */
@@ -225,20 +218,22 @@ void sched_emit_update(Emit *e) {
     const Schedule *s = &e->g->sched;
     if (s->kind != SCHED_CYCLIC)
         return;
-    const char *total = d(e, 2 * s->a[2]), *ratio = d(e, s->a[2] / (2 * s->a[2]));
-    emit_line(e, "/* cyclic(%s, %s, %s, mode=\"%s\", gamma=%s): CyclicLR, cycle_momentum=False */", d(e, s->a[0]),
-              d(e, s->a[1]), d(e, s->a[2]), cyclic_modes[(int)s->a[3]], d(e, s->a[4]));
+    const char *total = emit_double_lit(e, 2 * s->a[2]), *ratio = emit_double_lit(e, s->a[2] / (2 * s->a[2]));
+    emit_line(e, "/* cyclic(%s, %s, %s, mode=\"%s\", gamma=%s): CyclicLR, cycle_momentum=False */", emit_double_lit(e,
+              s->a[0]),
+              emit_double_lit(e, s->a[1]), emit_double_lit(e, s->a[2]), cyclic_modes[(int)s->a[3]], emit_double_lit(e,
+                              s->a[4]));
     emit_begin(e);
     emit_line(e, "const double t = m->sched.t + 1.0;");
     emit_line(e, "const double cycle = floor(1.0 + t / %s), x = 1.0 + t / %s - cycle;", total, total);
     emit_line(e, "const double scale = x <= %s ? x / %s : (x - 1.0) / (%s - 1.0);", ratio, ratio, ratio);
-    emit_line(e, "const double height = (%s - m->sched.base) * scale;", d(e, s->a[1]));
+    emit_line(e, "const double height = (%s - m->sched.base) * scale;", emit_double_lit(e, s->a[1]));
     if (s->a[3] == 0)
         emit_line(e, "m->lr = m->sched.base + height * 1.0;");
     else if (s->a[3] == 1)
         emit_line(e, "m->lr = m->sched.base + height * (1.0 / pow(2.0, cycle - 1.0));");
     else
-        emit_line(e, "m->lr = m->sched.base + height * pow(%s, t);", d(e, s->a[4]));
+        emit_line(e, "m->lr = m->sched.base + height * pow(%s, t);", emit_double_lit(e, s->a[4]));
     emit_line(e, "m->sched.t = t;");
     emit_close(e);
 }

@@ -33,36 +33,6 @@
 
 #include "nngen.h"
 
-static const char *lit(const Emit *e, double v) {
-    Buf b = {0};
-    emit_float(&b, v);
-    const char *s = arena_strdup(e->g->arena, b.data);
-    buf_free(&b);
-    return s;
-}
-
-/* the shortest double literal that reads back as v ("0.9", "1.0"), for the prologues */
-static const char *dlit(const Emit *e, double v) {
-    char s[40];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(s, sizeof s, "%.*g", prec, v);
-        if (strtod(s, NULL) == v)
-            break;
-    }
-    return arena_printf(e->g->arena, "%s%s", s, strpbrk(s, ".en") ? "" : ".0");
-}
-
-/* opens the loop over one parameter: p, g and the state arrays as locals */
-static void open_loop(Emit *e, const Node *n, const char *const *state, int nstate) {
-    const char *cname = emit_param_cname(e, n->in[0]);
-    emit_begin(e);
-    emit_line(e, "float *p = %s;", emit_ref(e, n->in[0]));
-    emit_line(e, "const float *g = %s;", emit_ref(e, n->in[1]));
-    for (int k = 0; k < nstate; k++)
-        emit_line(e, "float *%s = m->%s.%s;", state[k], state[k], cname);
-    emit_open(e, "for (long i = 0; i < %ld; i++)", shape_numel(&n->shape));
-}
-
 static void close_loop(Emit *e) {
     emit_close(e);
     emit_close(e);
@@ -71,7 +41,7 @@ static void close_loop(Emit *e) {
 /* gi = g + wd p: the L2 weight decay every optimizer but adamw folds into g */
 static void decayed_grad(Emit *e, double wd) {
     if (wd != 0)
-        emit_line(e, "const float gi = g[i] + %s * p[i];", lit(e, wd));
+        emit_line(e, "const float gi = g[i] + %s * p[i];", emit_float_lit(e, wd));
     else
         emit_line(e, "const float gi = g[i];");
 }
@@ -79,10 +49,10 @@ static void decayed_grad(Emit *e, double wd) {
 /* f: 0 eps, 1 weight_decay */
 void adagrad_update_emit(Emit *e, const Node *n) {
     static const char *const state[] = {"adagrad_sum"};
-    open_loop(e, n, state, 1);
+    update_loop_open(e, n, state, 1);
     decayed_grad(e, n->f[1]);
     emit_line(e, "adagrad_sum[i] += gi * gi;");
-    emit_line(e, "p[i] -= lr * gi / (sqrtf(adagrad_sum[i]) + %s);", lit(e, n->f[0]));
+    emit_line(e, "p[i] -= lr * gi / (sqrtf(adagrad_sum[i]) + %s);", emit_float_lit(e, n->f[0]));
     close_loop(e);
 }
 
@@ -90,12 +60,13 @@ void adagrad_update_emit(Emit *e, const Node *n) {
 void rmsprop_update_emit(Emit *e, const Node *n) {
     static const char *const state[] = {"rmsprop_sq", "rmsprop_buf"};
     double alpha = n->f[0], momentum = n->f[2];
-    open_loop(e, n, state, momentum > 0 ? 2 : 1);
+    update_loop_open(e, n, state, momentum > 0 ? 2 : 1);
     decayed_grad(e, n->f[3]);
-    emit_line(e, "rmsprop_sq[i] = rmsprop_sq[i] * %s + %s * gi * gi;", lit(e, alpha), lit(e, 1.0 - alpha));
-    emit_line(e, "const float avg = sqrtf(rmsprop_sq[i]) + %s;", lit(e, n->f[1]));
+    emit_line(e, "rmsprop_sq[i] = rmsprop_sq[i] * %s + %s * gi * gi;", emit_float_lit(e, alpha), emit_float_lit(e,
+              1.0 - alpha));
+    emit_line(e, "const float avg = sqrtf(rmsprop_sq[i]) + %s;", emit_float_lit(e, n->f[1]));
     if (momentum > 0) {
-        emit_line(e, "rmsprop_buf[i] = rmsprop_buf[i] * %s + gi / avg;", lit(e, momentum));
+        emit_line(e, "rmsprop_buf[i] = rmsprop_buf[i] * %s + gi / avg;", emit_float_lit(e, momentum));
         emit_line(e, "p[i] -= lr * rmsprop_buf[i];");
     } else
         emit_line(e, "p[i] -= lr * gi / avg;");
@@ -105,8 +76,9 @@ void rmsprop_update_emit(Emit *e, const Node *n) {
 /* f: 0 rho, 1 eps, 2 weight_decay */
 void adadelta_update_emit(Emit *e, const Node *n) {
     static const char *const state[] = {"adadelta_sq", "adadelta_acc"};
-    const char *rho = lit(e, n->f[0]), *rho1 = lit(e, 1.0 - n->f[0]), *eps = lit(e, n->f[1]);
-    open_loop(e, n, state, 2);
+    const char *rho = emit_float_lit(e, n->f[0]), *rho1 = emit_float_lit(e, 1.0 - n->f[0]), *eps = emit_float_lit(e,
+        n->f[1]);
+    update_loop_open(e, n, state, 2);
     decayed_grad(e, n->f[2]);
     emit_line(e, "adadelta_sq[i] = adadelta_sq[i] * %s + %s * gi * gi;", rho, rho1);
     emit_line(e, "const float delta = sqrtf(adadelta_acc[i] + %s) / sqrtf(adadelta_sq[i] + %s) * gi;", eps, eps);
@@ -120,15 +92,15 @@ void adamw_update_emit(Emit *e, const Node *n) {
     static const char *const state[] = {"adam_m", "adam_v", "adam_vmax"};
     double b1 = n->f[0], b2 = n->f[1];
     int ams = n->f[4] != 0;
-    open_loop(e, n, state, ams ? 3 : 2);
+    update_loop_open(e, n, state, ams ? 3 : 2);
     if (n->f[3] != 0)
         emit_line(e, "p[i] *= decay;");
-    emit_line(e, "adam_m[i] = adam_m[i] * %s + g[i] * %s;", lit(e, b1), lit(e, 1.0 - b1));
-    emit_line(e, "adam_v[i] = adam_v[i] * %s + %s * g[i] * g[i];", lit(e, b2), lit(e, 1.0 - b2));
+    emit_line(e, "adam_m[i] = adam_m[i] * %s + g[i] * %s;", emit_float_lit(e, b1), emit_float_lit(e, 1.0 - b1));
+    emit_line(e, "adam_v[i] = adam_v[i] * %s + %s * g[i] * g[i];", emit_float_lit(e, b2), emit_float_lit(e, 1.0 - b2));
     if (ams)
         emit_line(e, "if (adam_v[i] > adam_vmax[i]) adam_vmax[i] = adam_v[i];");
     emit_line(e, "p[i] -= step_size * adam_m[i] / (sqrtf(%s[i]) / bc2_sqrt + %s);", ams ? "adam_vmax" : "adam_v",
-              lit(e, n->f[2]));
+              emit_float_lit(e, n->f[2]));
     close_loop(e);
 }
 
@@ -136,10 +108,11 @@ void adamw_update_emit(Emit *e, const Node *n) {
 void adamax_update_emit(Emit *e, const Node *n) {
     static const char *const state[] = {"adam_m", "adamax_inf"};
     double b1 = n->f[0];
-    open_loop(e, n, state, 2);
+    update_loop_open(e, n, state, 2);
     decayed_grad(e, n->f[3]);
-    emit_line(e, "adam_m[i] = adam_m[i] * %s + gi * %s;", lit(e, b1), lit(e, 1.0 - b1));
-    emit_line(e, "const float decayed = adamax_inf[i] * %s, ag = fabsf(gi) + %s;", lit(e, n->f[1]), lit(e, n->f[2]));
+    emit_line(e, "adam_m[i] = adam_m[i] * %s + gi * %s;", emit_float_lit(e, b1), emit_float_lit(e, 1.0 - b1));
+    emit_line(e, "const float decayed = adamax_inf[i] * %s, ag = fabsf(gi) + %s;", emit_float_lit(e, n->f[1]),
+              emit_float_lit(e, n->f[2]));
     emit_line(e, "adamax_inf[i] = decayed > ag ? decayed : ag;");
     emit_line(e, "p[i] -= clr * adam_m[i] / adamax_inf[i];");
     close_loop(e);
@@ -149,11 +122,11 @@ void adamax_update_emit(Emit *e, const Node *n) {
 void nadam_update_emit(Emit *e, const Node *n) {
     static const char *const state[] = {"adam_m", "adam_v"};
     double b1 = n->f[0], b2 = n->f[1];
-    open_loop(e, n, state, 2);
+    update_loop_open(e, n, state, 2);
     decayed_grad(e, n->f[4]);
-    emit_line(e, "adam_m[i] = adam_m[i] * %s + gi * %s;", lit(e, b1), lit(e, 1.0 - b1));
-    emit_line(e, "adam_v[i] = adam_v[i] * %s + %s * gi * gi;", lit(e, b2), lit(e, 1.0 - b2));
-    emit_line(e, "const float denom = sqrtf(adam_v[i] / bc2) + %s;", lit(e, n->f[2]));
+    emit_line(e, "adam_m[i] = adam_m[i] * %s + gi * %s;", emit_float_lit(e, b1), emit_float_lit(e, 1.0 - b1));
+    emit_line(e, "adam_v[i] = adam_v[i] * %s + %s * gi * gi;", emit_float_lit(e, b2), emit_float_lit(e, 1.0 - b2));
+    emit_line(e, "const float denom = sqrtf(adam_v[i] / bc2) + %s;", emit_float_lit(e, n->f[2]));
     emit_line(e, "p[i] -= c_grad * gi / denom;");
     emit_line(e, "p[i] -= c_avg * adam_m[i] / denom;");
     close_loop(e);
@@ -165,28 +138,28 @@ void nadam_update_emit(Emit *e, const Node *n) {
 void adamw_prologue(Emit *e, const Optimizer *o) {
     adam_prologue(e, o);
     if (o->hp[3] != 0)
-        emit_line(e, "const float decay = (float)(1.0 - m->lr * %s);", dlit(e, o->hp[3]));
+        emit_line(e, "const float decay = (float)(1.0 - m->lr * %s);", emit_double_lit(e, o->hp[3]));
 }
 
 /* clr = lr / (1 - beta1^t) */
 void adamax_prologue(Emit *e, const Optimizer *o) {
     emit_line(e, "/* bias correction in double, as PyTorch computes it */");
     emit_line(e, "const double t = (double)(m->step + 1);");
-    emit_line(e, "const float clr = (float)(m->lr / (1.0 - pow(%s, t)));", dlit(e, o->hp[0]));
+    emit_line(e, "const float clr = (float)(m->lr / (1.0 - pow(%s, t)));", emit_double_lit(e, o->hp[0]));
 }
 
 /* the momentum schedule mu_t, mu_{t+1}, the running product m->mu_product
  * (advanced here: the prologue runs once per accepted step) and the two
  * step sizes */
 void nadam_prologue(Emit *e, const Optimizer *o) {
-    const char *b1 = dlit(e, o->hp[0]), *psi = dlit(e, o->hp[3]);
+    const char *b1 = emit_double_lit(e, o->hp[0]), *psi = emit_double_lit(e, o->hp[3]);
     emit_line(e, "/* in double, as PyTorch computes them */");
     emit_line(e, "const double t = (double)(m->step + 1);");
     emit_line(e, "const double mu = %s * (1.0 - 0.5 * pow(0.96, t * %s));", b1, psi);
     emit_line(e, "const double mu_next = %s * (1.0 - 0.5 * pow(0.96, (t + 1.0) * %s));", b1, psi);
     emit_line(e, "m->mu_product *= mu;");
     emit_line(e, "const double mu_product_next = m->mu_product * mu * mu_next; /* 1.13's formula */");
-    emit_line(e, "const float bc2 = (float)(1.0 - pow(%s, t));", dlit(e, o->hp[1]));
+    emit_line(e, "const float bc2 = (float)(1.0 - pow(%s, t));", emit_double_lit(e, o->hp[1]));
     emit_line(e, "const float c_grad = (float)(m->lr * (1.0 - mu) / (1.0 - m->mu_product));");
     emit_line(e, "const float c_avg = (float)(m->lr * mu_next / (1.0 - mu_product_next));");
 }

@@ -37,15 +37,6 @@ static void count_float(Buf *b, const Shape *s) {
         buf_putc(b, ')');
 }
 
-/* a float literal in the compilation's arena */
-static const char *lit(const Emit *e, double v) {
-    Buf b = {0};
-    emit_float(&b, v);
-    const char *s = arena_strdup(e->g->arena, b.data);
-    buf_free(&b);
-    return s;
-}
-
 /* kl_div's divisor: the batch size, or an unbatched tensor's first dim */
 static void batch_float(Buf *b, const Shape *s) {
     if (s->batched)
@@ -117,7 +108,7 @@ void hinge_emit(Emit *e, const Node *n) {
     emit_line(e, "if (k != yr && hv > 0.0f)");
     emit_line(e, "    sum += hv;");
     emit_close(e);
-    emit_line(e, "acc += sum / %s;", lit(e, (double)K));
+    emit_line(e, "acc += sum / %s;", emit_float_lit(e, (double)K));
     emit_close(e);
     emit_line(e, "%s[0] = acc / (float)n;", emit_ref(e, n->id));
     emit_close(e);
@@ -174,7 +165,7 @@ void hinge_grad_emit(Emit *e, const Node *n) {
     emit_elem(&dl, e, n->in[2]);
     emit_float(&margin, n->f[0]);
     emit_begin(e);
-    emit_line(e, "const float scale = %s / ((float)n * %s);", dl.data, lit(e, (double)K));
+    emit_line(e, "const float scale = %s / ((float)n * %s);", dl.data, emit_float_lit(e, (double)K));
     emit_open(e, "for (long r = 0; r < n; r++)");
     emit_line(e, "const float *zr = %s + r * %ld;", emit_ref(e, n->in[0]), K);
     emit_line(e, "float *dr = %s + r * %ld;", dz, K);

@@ -24,16 +24,7 @@ int update_shape(Graph *g, Node *n) {
     return 0;
 }
 
-static const char *lit(const Emit *e, double v) {
-    Buf b = {0};
-    emit_float(&b, v);
-    const char *s = arena_strdup(e->g->arena, b.data);
-    buf_free(&b);
-    return s;
-}
-
-/* opens the loop over one parameter: p, g and the state arrays as locals */
-static void open_param_loop(Emit *e, const Node *n, const char *const *state, int nstate) {
+void update_loop_open(Emit *e, const Node *n, const char *const *state, int nstate) {
     const char *cname = emit_param_cname(e, n->in[0]);
     emit_begin(e);
     emit_line(e, "float *p = %s;", emit_ref(e, n->in[0]));
@@ -47,15 +38,16 @@ void sgd_update_emit(Emit *e, const Node *n) {
     double momentum = n->f[0], dampening = n->f[1], wd = n->f[3];
     int nesterov = n->f[2] != 0;
     static const char *const state[] = {"momentum"};
-    open_param_loop(e, n, state, momentum != 0);
+    update_loop_open(e, n, state, momentum != 0);
     if (wd != 0)
-        emit_line(e, "float d = g[i] + %s * p[i];", lit(e, wd));
+        emit_line(e, "float d = g[i] + %s * p[i];", emit_float_lit(e, wd));
     else
         emit_line(e, "float d = g[i];");
     if (momentum != 0) {
-        emit_line(e, "momentum[i] = m->step == 0 ? d : %s * momentum[i] + %s * d;", lit(e, momentum),
-                  lit(e, 1.0 - dampening));
-        emit_line(e, nesterov ? "d += %s * momentum[i];" : "d = momentum[i];%s", nesterov ? lit(e, momentum) : "");
+        emit_line(e, "momentum[i] = m->step == 0 ? d : %s * momentum[i] + %s * d;", emit_float_lit(e, momentum),
+                  emit_float_lit(e, 1.0 - dampening));
+        emit_line(e, nesterov ? "d += %s * momentum[i];" : "d = momentum[i];%s", nesterov ? emit_float_lit(e,
+                  momentum) : "");
     }
     emit_line(e, "p[i] -= lr * d;");
     emit_close(e);
@@ -66,17 +58,17 @@ void adam_update_emit(Emit *e, const Node *n) {
     double b1 = n->f[0], b2 = n->f[1], eps = n->f[2], wd = n->f[3];
     int ams = n->f[4] != 0;
     static const char *const state[] = {"adam_m", "adam_v", "adam_vmax"};
-    open_param_loop(e, n, state, ams ? 3 : 2);
+    update_loop_open(e, n, state, ams ? 3 : 2);
     if (wd != 0)
-        emit_line(e, "const float gi = g[i] + %s * p[i];", lit(e, wd));
+        emit_line(e, "const float gi = g[i] + %s * p[i];", emit_float_lit(e, wd));
     else
         emit_line(e, "const float gi = g[i];");
-    emit_line(e, "adam_m[i] = adam_m[i] * %s + gi * %s;", lit(e, b1), lit(e, 1.0 - b1));
-    emit_line(e, "adam_v[i] = adam_v[i] * %s + %s * gi * gi;", lit(e, b2), lit(e, 1.0 - b2));
+    emit_line(e, "adam_m[i] = adam_m[i] * %s + gi * %s;", emit_float_lit(e, b1), emit_float_lit(e, 1.0 - b1));
+    emit_line(e, "adam_v[i] = adam_v[i] * %s + %s * gi * gi;", emit_float_lit(e, b2), emit_float_lit(e, 1.0 - b2));
     if (ams)
         emit_line(e, "if (adam_v[i] > adam_vmax[i]) adam_vmax[i] = adam_v[i];");
     emit_line(e, "p[i] -= step_size * (adam_m[i] / (sqrtf(%s[i]) / bc2_sqrt + %s));",
-              ams ? "adam_vmax" : "adam_v", lit(e, eps));
+              ams ? "adam_vmax" : "adam_v", emit_float_lit(e, eps));
     emit_close(e);
     emit_close(e);
 }
