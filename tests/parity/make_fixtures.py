@@ -42,8 +42,11 @@ end of the line; counts precede their numbers):
 Float32 data and initial values are written with %.9g (exact round trip),
 float64 results with %.17g.
 
-The convolution and pooling cases (CNN_CASES, below the dense ones) write
-the same format for networks on image inputs; see their section.
+The layer cases (LAYER_CASES) and the primitive op cases (OP_CASES: every
+primitive of LANGUAGE.md between parameters and an mse loss) add first-step
+gradients and the inference output; the convolution and pooling cases
+(CNN_CASES, below the dense ones) write the same format for networks on
+image inputs; see their sections.
 
 Every case is checked here to stay away from kinks (relu at 0, mae at
 p = t, huber at |p - t| = delta, ...) at every step by a margin that
