@@ -42,8 +42,11 @@ end of the line; counts precede their numbers):
 Float32 data and initial values are written with %.9g (exact round trip),
 float64 results with %.17g.
 
-The convolution and pooling cases (CNN_CASES, below the dense ones) write
-the same format for networks on image inputs; see their section.
+The layer cases (LAYER_CASES) and the primitive op cases (OP_CASES: every
+primitive of LANGUAGE.md between parameters and an mse loss) add first-step
+gradients and the inference output; the convolution and pooling cases
+(CNN_CASES, below the dense ones) write the same format for networks on
+image inputs; see their sections.
 
 Every case is checked here to stay away from kinks (relu at 0, mae at
 p = t, huber at |p - t| = delta, ...) at every step by a margin that
@@ -726,13 +729,17 @@ def layer_nn_text(case):
 
 
 def layer_draw(case):
-    rng = np.random.default_rng(zlib.crc32(case.name.encode()))
+    rng = np.random.default_rng(zlib.crc32(getattr(case, "draw_key", case.name).encode()))
     f32 = np.float32
     init = {}
     for name, dims, kind in case.params:
         if kind == "w":
             a = np.sqrt(6.0 / (dims[0] + dims[1]))
             init[name] = rng.uniform(-a, a, size=dims).astype(f32)
+        elif kind == "ones":
+            init[name] = np.ones(dims, f32)
+        elif isinstance(kind, tuple):   # (lo, hi): uniform in that range (op cases)
+            init[name] = rng.uniform(kind[0], kind[1], size=dims).astype(f32)
         else:
             lo, hi = {"b": (-0.3, 0.3), "alpha": (0.05, 0.5), "gamma": (0.5, 1.5), "beta": (-0.3, 0.3)}[kind]
             init[name] = rng.uniform(lo, hi, size=dims).astype(f32)
@@ -741,10 +748,11 @@ def layer_draw(case):
     return init, x, y
 
 
-def layer_train(case, init, x_np, y_np):
-    net = LayerNet(case, init)
+def layer_train(case, init, x_np, y_np, dtype=torch.float64):
+    """dtype float32 (with that default dtype): the same training in float32, for op_float32_error"""
+    net = LayerNet(case, init).to(dtype)   # parameters converted in place: net.P stays valid
     opt = torch.optim.SGD(list(net.parameters()), lr=0.1, foreach=False)
-    x, y = torch.from_numpy(x_np.astype(np.float64)), torch.from_numpy(y_np.astype(np.float64))
+    x, y = torch.from_numpy(x_np.astype(np.float64)).to(dtype), torch.from_numpy(y_np.astype(np.float64)).to(dtype)
     losses, grads = [], None
     value = lambda t: t.detach().contiguous().numpy().copy()
     for step in range(case.steps):
@@ -805,6 +813,243 @@ def layer_main():
         write(os.path.join(HERE, "fixtures", case.name + ".txt"),
               layer_fixture_text(case, init, x, y, losses, grads, final, buffers, out))
         print("%-22s loss %.6g -> %.6g" % (case.name, losses[0], losses[-1]))
+
+
+# ---- op cases: every primitive of LANGUAGE.md between parameters and the loss ----------
+#
+# Each op case is a layer case (the machinery above: raw parameters in
+# nngen's layout, sgd(lr=0.1) on mse, first-step gradients, the inference
+# output o after the last step) whose body computes a tensor h with the op
+# under test from dense layers and `param` tensors, followed by
+# z = dense(h, 3): the losses and the output o check the op's forward value,
+# the first-step gradients of everything upstream of it and the parameters
+# after 10 steps check its derivative. The PyTorch side writes the same
+# expression with torch operators (`+ - * / @ **`, torch.exp/log/sqrt/abs,
+# Tensor.sum/mean over the same dims, torch.maximum/minimum, reshape,
+# flatten, permute, torch.cat).
+#
+# Data stays away from kinks and domain edges at every step: abs inputs and
+# the two sides of max/min stay KINK_MARGIN apart (torch.maximum/minimum
+# split the gradient equally at a tie, like nngen, and the *_ties cases
+# check that on exact ties that persist: max(x * s, x * t) with s = t),
+# and the operands of log, sqrt, / and the fractional and negative powers
+# stay above POS_MARGIN (a dense layer with weights in +-0.2 and biases in
+# [1.5, 2.5] starts above 0.3 on inputs in [-1.5, 1.5]).
+
+POS_MARGIN = 0.1
+SMALL_W = (-0.25, 0.25)   # dense weights that keep x ^ 3, exp(x) moderate
+POS_W, POS_B = (-0.3, 0.3), (1.2, 2.0)
+
+
+def positive(t):
+    if t.min().item() < POS_MARGIN:
+        raise SystemExit("an operand that must stay positive reached %.3g; change the case" % t.min().item())
+    return t
+
+
+def gap(u, v):
+    return [(u - v).abs().min().item()]
+
+
+def small_dense(stmt, fi, fo):
+    return [(stmt + ".weight", (fi, fo), SMALL_W), (stmt + ".bias", (fo,), "b")]
+
+
+def pos_dense(stmt, fi, fo):
+    return [(stmt + ".weight", (fi, fo), POS_W), (stmt + ".bias", (fo,), POS_B)]
+
+
+def exact_ties(u, v):
+    assert torch.equal(u, v), "the ties case lost its ties"
+    return u, v
+
+
+def op_case(name, lines, params, hsize, h_of, comment, draw_key=None):
+    """lines compute h; h_of(D, P, x) -> (h, margins) with D(x, stmt) a dense layer;
+    draw_key (default: the name) seeds the draw, to leave one that comes near a kink"""
+    def fwd(net, x):
+        h, margins = h_of(net.dense, net.P, x)
+        return net.dense(h, "z"), margins
+    case = LayerCase(name, "\n".join(lines + ["z = dense(h, %d)" % K]), params + dense_params("z", hsize, K), fwd,
+                     comment=comment)
+    if draw_key:
+        case.draw_key = draw_key
+    return case
+
+
+A, AP = ["a = dense(x, 6)"], dense_params("a", IN, 6)
+SA, SAP = ["a = dense(x, 6)"], small_dense("a", IN, 6)
+PA, PAP = ["a = dense(x, 6)"], pos_dense("a", IN, 6)
+B, BP, PBP = ["b = dense(x, 6)"], dense_params("b", IN, 6), pos_dense("b", IN, 6)
+R43 = ["a = reshape(dense(x, 12), [4, 3])"]
+R232 = ["a = reshape(dense(x, 12), [2, 3, 2])"]
+A12 = dense_params("a", IN, 12)
+
+
+def r(t, *dims):
+    return t.reshape((-1,) + dims)
+
+
+OP_CASES = [
+    # binary arithmetic, both operands batched [N, 6]
+    op_case("op_add", A + B + ["h = tanh(a + b)"], AP + BP, 6,
+            lambda D, P, x: (torch.tanh(D(x, "a") + D(x, "b")), []), "a + b"),
+    op_case("op_sub", A + B + ["h = tanh(a - b)"], AP + BP, 6,
+            lambda D, P, x: (torch.tanh(D(x, "a") - D(x, "b")), []), "a - b"),
+    op_case("op_mul", A + B + ["h = a * b"], AP + BP, 6,
+            lambda D, P, x: (D(x, "a") * D(x, "b"), []), "a * b"),
+    op_case("op_div", A + B + ["h = a / b"], AP + PBP, 6,
+            lambda D, P, x: (D(x, "a") / positive(D(x, "b")), []), "a / b, b positive"),
+    # matrix products: [N, 2, 3] @ [3, 4] and [N, 4, 3] @ [3]
+    op_case("op_matmul", ["param W[3, 4]"] + ["a = reshape(dense(x, 6), [2, 3])", "h = a @ W"],
+            [("W", (3, 4), "w")] + dense_params("a", IN, 6), 8,
+            lambda D, P, x: (r(D(x, "a"), 2, 3) @ P["W"], []), "[N, 2, 3] @ [3, 4]"),
+    op_case("op_matmul_vector", ["param v[3]"] + R43 + ["h = a @ v"], [("v", (3,), (-1.0, 1.0))] + A12, 4,
+            lambda D, P, x: (r(D(x, "a"), 4, 3) @ P["v"], []), "[N, 4, 3] @ [3] (a vector: the last dim drops)"),
+    # powers by constants
+    op_case("op_pow2", SA + ["h = a ^ 2"], SAP, 6, lambda D, P, x: (D(x, "a") ** 2, []), "a ^ 2, a of both signs"),
+    op_case("op_pow3", SA + ["h = a ^ 3"], SAP, 6, lambda D, P, x: (D(x, "a") ** 3, []), "a ^ 3, a of both signs"),
+    op_case("op_pow_half", PA + ["h = a ^ 0.5"], PAP, 6,
+            lambda D, P, x: (positive(D(x, "a")) ** 0.5, []), "a ^ 0.5, a positive"),
+    op_case("op_pow_neg1", PA + ["h = a ^ -1"], PAP, 6,
+            lambda D, P, x: (positive(D(x, "a")) ** -1, []), "a ^ -1, a positive"),
+    op_case("op_pow_neg", PA + ["h = a ^ -1.5"], PAP, 6,
+            lambda D, P, x: (positive(D(x, "a")) ** -1.5, []), "a ^ -1.5, a positive"),
+    # unary minus, and its precedence below ^: -a ^ 2 is -(a ^ 2)
+    op_case("op_neg", A + ["h = tanh(-a)"], AP, 6, lambda D, P, x: (torch.tanh(-D(x, "a")), []), "-a"),
+    op_case("op_neg_pow", SA + B + ["h = -a ^ 2 + b"], SAP + BP, 6,
+            lambda D, P, x: (-(D(x, "a") ** 2) + D(x, "b"), []), "-a ^ 2 + b, which is -(a ^ 2) + b"),
+    # elementwise functions
+    op_case("op_exp", SA + ["h = exp(a)"], SAP, 6, lambda D, P, x: (torch.exp(D(x, "a")), []), "exp(a)"),
+    op_case("op_log", PA + ["h = log(a)"], PAP, 6,
+            lambda D, P, x: (torch.log(positive(D(x, "a"))), []), "log(a), a positive"),
+    op_case("op_sqrt", PA + ["h = sqrt(a)"], PAP, 6,
+            lambda D, P, x: (torch.sqrt(positive(D(x, "a"))), []), "sqrt(a), a positive"),
+    op_case("op_abs", A + ["h = abs(a)"], AP, 6,
+            lambda D, P, x: (D(x, "a").abs(), [D(x, "a").abs().min().item()]), "abs(a), a away from 0"),
+    # reductions over a per-sample axis (axis numbers skip the batch)
+    op_case("op_sum_axis0", R43 + ["h = sum(a, 0)"], A12, 3,
+            lambda D, P, x: (r(D(x, "a"), 4, 3).sum(1), []), "sum over axis 0 of [4, 3]"),
+    op_case("op_sum_axis_last", R43 + ["h = sum(a, axis=-1)"], A12, 4,
+            lambda D, P, x: (r(D(x, "a"), 4, 3).sum(2), []), "sum over axis -1 of [4, 3]"),
+    op_case("op_sum_axis_mid", R232 + ["h = sum(a, 1)"], A12, 4,
+            lambda D, P, x: (r(D(x, "a"), 2, 3, 2).sum(2), []), "sum over axis 1 of [2, 3, 2]"),
+    op_case("op_mean_axis0", R43 + ["h = mean(a, 0)"], A12, 3,
+            lambda D, P, x: (r(D(x, "a"), 4, 3).mean(1), []), "mean over axis 0 of [4, 3]"),
+    op_case("op_mean_axis1", R43 + ["h = mean(a, axis=1)"], A12, 4,
+            lambda D, P, x: (r(D(x, "a"), 4, 3).mean(2), []), "mean over axis 1 of [4, 3]"),
+    op_case("op_mean_axis_last", R232 + ["h = mean(a, -1)"], A12, 6,
+            lambda D, P, x: (r(D(x, "a"), 2, 3, 2).mean(3), []), "mean over axis -1 of [2, 3, 2]"),
+    # reductions without an axis: every element, the batch included, to a scalar
+    op_case("op_sum_all", SA + ["s = dense(x, 1)", "h = a * sum(s)"],
+            SAP + [("s.weight", (IN, 1), (-0.1, 0.1)), ("s.bias", (1,), (0.05, 0.15))], 6,
+            lambda D, P, x: (D(x, "a") * D(x, "s").sum(), []), "a * sum(s): a scalar over the batch"),
+    op_case("op_mean_all", A + ["h = tanh(a - mean(a))"], AP, 6,
+            lambda D, P, x: (torch.tanh(D(x, "a") - D(x, "a").mean()), []), "a - mean(a): a scalar over the batch"),
+    # elementwise max and min, away from ties; then on exact ties
+    op_case("op_max", A + B + ["h = max(a, b)"], AP + BP, 6,
+            lambda D, P, x: (torch.maximum(D(x, "a"), D(x, "b")), gap(D(x, "a"), D(x, "b"))), "max(a, b)"),
+    op_case("op_min", A + B + ["h = min(a, b)"], AP + BP, 6,
+            lambda D, P, x: (torch.minimum(D(x, "a"), D(x, "b")), gap(D(x, "a"), D(x, "b"))), "min(a, b)",
+            draw_key="op_min 2"),   # the first draw comes 8.7e-5 from a tie at step 7
+    op_case("op_max_param", ["param c[6]"] + A + ["h = max(a, c)"], [("c", (6,), (-0.5, 0.5))] + AP, 6,
+            lambda D, P, x: (torch.maximum(D(x, "a"), P["c"]), gap(D(x, "a"), P["c"])), "max(a, c), c a [6] param"),
+    op_case("op_min_param", ["param c[6]"] + A + ["h = min(c, a)"], [("c", (6,), (-0.5, 0.5))] + AP, 6,
+            lambda D, P, x: (torch.minimum(P["c"], D(x, "a")), gap(D(x, "a"), P["c"])), "min(c, a), c a [6] param"),
+    op_case("op_max_scalar", A + ["h = max(a, -0.2)"], AP, 6,
+            lambda D, P, x: (torch.maximum(D(x, "a"), torch.tensor(-0.2)), gap(D(x, "a"), -0.2)),
+            "max(a, -0.2)"),
+    op_case("op_min_scalar", A + ["h = min(0.3, a)"], AP, 6,
+            lambda D, P, x: (torch.minimum(torch.tensor(0.3), D(x, "a")), gap(D(x, "a"), 0.3)), "min(0.3, a)"),
+    op_case("op_max_ties", ["param s[4] init=ones", "param t[4] init=ones", "h = max(x * s, x * t)"],
+            [("s", (IN,), "ones"), ("t", (IN,), "ones")], IN,
+            lambda D, P, x: (torch.maximum(*exact_ties(x * P["s"], x * P["t"])), []),
+            "max on exact ties at every step: each side gets half the gradient"),
+    op_case("op_min_ties", ["param s[4] init=ones", "param t[4] init=ones", "h = min(x * s, x * t)"],
+            [("s", (IN,), "ones"), ("t", (IN,), "ones")], IN,
+            lambda D, P, x: (torch.minimum(*exact_ties(x * P["s"], x * P["t"])), []),
+            "min on exact ties at every step: each side gets half the gradient"),
+    # layout
+    op_case("op_reshape", ["param c[4]", "a = dense(x, 12)", "h = reshape(a, [3, 4]) * c"],
+            [("c", (4,), (0.5, 1.5))] + A12, 12,
+            lambda D, P, x: (r(D(x, "a"), 3, 4) * P["c"], []), "reshape [12] to [3, 4], then a [4] broadcast"),
+    op_case("op_reshape_infer", ["param c[3]", "a = dense(x, 12)", "h = reshape(a, [-1, 3]) * c"],
+            [("c", (3,), (0.5, 1.5))] + A12, 12,
+            lambda D, P, x: (r(D(x, "a"), 4, 3) * P["c"], []), "reshape [12] to [-1, 3] (an extension)"),
+    op_case("op_flatten", ["param c[3, 2]", "param W[12, 5]"] + R232 + ["h = flatten(a * c) @ W"],
+            [("c", (3, 2), (0.5, 1.5)), ("W", (12, 5), "w")] + A12, 5,
+            lambda D, P, x: ((r(D(x, "a"), 2, 3, 2) * P["c"]).flatten(1) @ P["W"], []),
+            "flatten [2, 3, 2] to [12] before a matrix product"),
+    op_case("op_transpose", ["param W[2, 4]", "a = reshape(dense(x, 6), [2, 3])", "h = transpose(a) @ W"],
+            [("W", (2, 4), "w")] + dense_params("a", IN, 6), 12,
+            lambda D, P, x: (r(D(x, "a"), 2, 3).transpose(1, 2) @ P["W"], []), "transpose [2, 3] to [3, 2]"),
+    op_case("op_transpose_3d", ["param c[3, 2]", "a = reshape(dense(x, 24), [2, 3, 4])", "h = transpose(a) * c"],
+            [("c", (3, 2), (0.5, 1.5))] + dense_params("a", IN, 24), 24,
+            lambda D, P, x: (r(D(x, "a"), 2, 3, 4).permute(0, 3, 2, 1) * P["c"], []),
+            "transpose [2, 3, 4] to [4, 3, 2] (the per-sample dims reversed)"),
+    op_case("op_concat", ["a = dense(x, 4)", "b = dense(x, 2)", "h = tanh(concat(a, b))"],
+            dense_params("a", IN, 4) + dense_params("b", IN, 2), 6,
+            lambda D, P, x: (torch.tanh(torch.cat([D(x, "a"), D(x, "b")], 1)), []), "concat [4] and [2]"),
+    op_case("op_concat_axis0", ["param W[3, 2]", "a = reshape(dense(x, 6), [2, 3])",
+                                "b = reshape(dense(x, 3), [1, 3])", "h = concat(a, b, axis=0) @ W"],
+            [("W", (3, 2), "w")] + dense_params("a", IN, 6) + dense_params("b", IN, 3), 6,
+            lambda D, P, x: (torch.cat([r(D(x, "a"), 2, 3), r(D(x, "b"), 1, 3)], 1) @ P["W"], []),
+            "concat [2, 3] and [1, 3] on axis 0"),
+    op_case("op_concat_axis1", ["param c[3]", "a = reshape(dense(x, 6), [3, 2])", "b = reshape(dense(x, 3), [3, 1])",
+                                "h = concat(a, b, 1) * c"],
+            [("c", (3,), (0.5, 1.5))] + dense_params("a", IN, 6) + dense_params("b", IN, 3), 9,
+            lambda D, P, x: (torch.cat([r(D(x, "a"), 3, 2), r(D(x, "b"), 3, 1)], 2) * P["c"], []),
+            "concat [3, 2] and [3, 1] on axis 1"),
+    # broadcasting: [N, 6] with [6] params on either side, [N, 2, 3] with [2, 3] and [3], scalars
+    op_case("op_broadcast_param", ["param c[6]", "param d[6]", "param e[6]", "param f[6]"] + A +
+            ["h = (c - a) * d / e + f"],
+            [("c", (6,), (-0.5, 0.5)), ("d", (6,), (0.5, 1.5)), ("e", (6,), (1.0, 2.0)), ("f", (6,), (-0.5, 0.5))]
+            + AP, 6,
+            lambda D, P, x: ((P["c"] - D(x, "a")) * P["d"] / positive(P["e"]) + P["f"], []),
+            "[6] params against [N, 6] through - * / +"),
+    op_case("op_broadcast_rank", ["param M[2, 3]", "param c[3]", "a = reshape(dense(x, 6), [2, 3])",
+                                  "h = a * M + c"],
+            [("M", (2, 3), (0.5, 1.5)), ("c", (3,), (-0.5, 0.5))] + dense_params("a", IN, 6), 6,
+            lambda D, P, x: (r(D(x, "a"), 2, 3) * P["M"] + P["c"], []), "[N, 2, 3] with [2, 3] and [3]"),
+    op_case("op_broadcast_scalar", A + B + ["h = (0.5 - 2 * a) * 0.25 + 1.5 / b - b / 4"], AP + PBP, 6,
+            lambda D, P, x: ((0.5 - 2 * D(x, "a")) * 0.25 + 1.5 / positive(D(x, "b")) - D(x, "b") / 4, []),
+            "numbers on either side of - * / with [N, 6]"),
+    op_case("op_broadcast_scalar_param", ["param s[1]"] + A + ["h = tanh(a * s + s)"],
+            [("s", (1,), (0.5, 1.5))] + AP, 6,
+            lambda D, P, x: (torch.tanh(D(x, "a") * P["s"] + P["s"]), []), "a [1] param against [N, 6]"),
+]
+
+
+def op_float32_error(case, init, x, y, losses, grads, final, out):
+    """How far the same training in float32 PyTorch ends from the float64
+    reference, in parity.c's measure, over everything the fixture compares
+    (losses, first gradients, final parameters, output o): as for the CNN
+    cases, a case whose float32 run comes within a factor 3 of the tolerance
+    (F32_LIMIT) is ill-conditioned (an output that is a small difference of
+    large terms, say) and would pass or fail on the rounding of the C code."""
+    torch.set_default_dtype(torch.float32)
+    try:
+        l32, g32, f32, _, o32 = layer_train(case, init, x, y, torch.float32)
+    finally:
+        torch.set_default_dtype(torch.float64)
+    return max([parity_error(l32, losses), parity_error(o32, out)] +
+               [parity_error(g32[n], grads[n]) for n in grads] + [parity_error(f32[n], final[n]) for n in final])
+
+
+def op_main():
+    names = [c.name for c in OP_CASES] + [c.name for c in LAYER_CASES] + [c.name for c in CASES]
+    assert len(set(names)) == len(names)
+    for case in OP_CASES:
+        init, x, y = layer_draw(case)
+        losses, grads, final, buffers, out = layer_train(case, init, x, y)
+        err32 = op_float32_error(case, init, x, y, losses, grads, final, out)
+        if err32 > F32_LIMIT:
+            raise SystemExit("%s: float32 training ends %.3g from float64 (limit %g): change the case"
+                             % (case.name, err32, F32_LIMIT))
+        write(os.path.join(HERE, "cases", case.name + ".nn"), layer_nn_text(case))
+        write(os.path.join(HERE, "fixtures", case.name + ".txt"),
+              layer_fixture_text(case, init, x, y, losses, grads, final, buffers, out))
+        print("%-26s loss %.6g -> %.6g  (float32 %.2g)" % (case.name, losses[0], losses[-1], err32))
 
 
 # ---- convolution and pooling (cnn) ------------------------------------------------------
@@ -1117,7 +1362,8 @@ def main():
         write(os.path.join(HERE, "fixtures", case.name + ".txt"), fixture_text(case, init, x, y, losses, grads, final, lrs))
         print("%-22s loss %.6g -> %.6g" % (case.name, losses[0], losses[-1]))
     layer_main()
-    assert not set(names) & set(c.name for c in CNN_CASES)
+    op_main()
+    assert not set(names + [c.name for c in OP_CASES]) & set(c.name for c in CNN_CASES)
     cnn_main()
 
 
