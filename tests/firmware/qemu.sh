@@ -42,7 +42,7 @@ case $mode in
 build)
     armgcc=$1 src=$2 build=$3 nngen=$4 weights=$5 mnist=$6
     [ -n "$armgcc" ] && [ -x "$armgcc" ] || skip "arm-none-eabi-gcc not found"
-    for f in "$weights/mnist_mlp32.nnw" "$weights/mnist_mlp.nnw"; do
+    for f in "$weights/mnist_mlp32.nnw" "$weights/mnist_mlp.nnw" "$weights/mnist_bn.nnw"; do
         [ -f "$f" ] || die "$f is missing: the host build trains it (target firmware_weights)"
     done
     cmake -S "$src" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$src/arm-none-eabi.cmake" -DNNGEN="$nngen" \
