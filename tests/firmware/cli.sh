@@ -365,12 +365,12 @@ int main(int argc, char **argv) {
 }
 EOF
 }
-# bn_build OUT FLAGS...: nngen bn.nn FLAGS into OUT.d/bn.c, compiled with
-# bn_main.c (macros in $defs) into OUT, the runtime library linked unless
-# the output holds the runtime
+# bn_build OUT DEFS FLAGS...: nngen bn.nn FLAGS into OUT.d/bn.c, compiled
+# with bn_main.c (DEFS: a -D option, or "") into OUT, the runtime library
+# linked unless the output holds the runtime
 bn_build() {
-    out=$1
-    shift
+    out=$1 defs=$2
+    shift 2
     mkdir -p "$run/$out.d" || fail "cannot make $out.d"
     nngen bn.nn "$@" -o "$out.d/bn.c"
     expect_rc 0
@@ -394,14 +394,14 @@ bn_run() {
 # network with the file embedded must print exactly the same outputs and
 # buffers, export the file back, and keep no buffer in its model struct
 bn_compare() {
-    defs=-DLOAD bn_build ref --infer-only
+    bn_build ref -DLOAD --infer-only
     bn_run ref
-    defs= bn_build init --infer-only # bn_init alone: what the file must change
+    bn_build init "" --infer-only # bn_init alone: what the file must change
     bn_run init
     cmp -s "$work/ref.txt" "$work/init.txt" && fail "the trained file does not change the outputs: a weak test"
     grep -q '^buffer h.running_var \[8\]: 1 1 1 1 1 1 1 1$' "$work/ref.txt" &&
         fail "the running variances are still 1 after training: a weak test"
-    defs=-DEXPORT bn_build emb --infer-only --weights bn.nnw "$@"
+    bn_build emb -DEXPORT --infer-only --weights bn.nnw "$@"
     bn_run emb
     diff "$work/ref.txt" "$work/emb.txt" >&2 || fail "embedded (--weights $*) and loaded (bn_load) outputs differ"
     contains "$run/emb.d/bn.c" "static const struct bn_weights_buffer {"
@@ -456,8 +456,9 @@ case_weights_buffers_report() {
     # shellcheck disable=SC2086
     set -- $ram $ram_file
     [ $# -eq 4 ] || fail "no RAM figures"
-    [ $(($3 - $1)) -eq 296 ] && [ $(($4 - $2)) -eq 296 ] ||
+    if [ $(($3 - $1)) -ne 296 ] || [ $(($4 - $2)) -ne 296 ]; then
         fail "RAM with --weights $1 / $2, without $3 / $4: the difference should be 296 bytes"
+    fi
     # and the 64-bit figure is sizeof on this host (size.sh does the 32-bit one)
     nngen bn.nn --weights bn.nnw --infer-only --max-batch 1 -o emb.c
     expect_rc 0
@@ -467,7 +468,7 @@ case_weights_buffers_report() {
         cat "$work/cc.log" >&2
         fail "host.c does not compile"
     }
-    # shellcheck disable=SC2046
+    # shellcheck disable=SC2046,SC2086
     set -- $(cd "$run" && ./host) $ram
     [ "$1" != 8 ] || [ "$2" = "$4" ] || fail "sizeof(bn) is $2 on this host, the report says $4"
 }
