@@ -764,8 +764,8 @@ static inline long nnrt_round_up(long x, long to)
 NNRT_API long nnrt_sgemm_ws_size(int M, int N, int K)
 {
     long kc, mc, nc;
-    if (M <= 0 || N <= 0 || K <= 0)
-        return 0;
+    if (M <= 1 || N <= 0 || K <= 0)
+        return 0; /* one row: nnrt_sgemm_ws runs nnrt_gemv, which packs nothing */
     kc = nnrt_min(K, NNRT_KC);
     mc = nnrt_round_up(nnrt_min(M, NNRT_MC), NNRT_MR);
     nc = nnrt_round_up(nnrt_min(N, NNRT_NC), NNRT_NR);
@@ -947,7 +947,10 @@ NNRT_API void nnrt_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha, co
         return;
     if (alpha != 0.0f && K > 0 && (lda < (ta ? M : K) || ldb < (tb ? K : N)))
         return;
-    if (alpha == 0.0f || K == 0 || !work || (M > 1 && (double)M * N * K < NNRT_SMALL_FLOPS)) {
+    /* one row (M == 1) needs no workspace: nnrt_gemv when there is one or
+     * the product is large (a --max-batch 1 build passes none) */
+    if (alpha == 0.0f || K == 0 || (M > 1 && (!work || (double)M * N * K < NNRT_SMALL_FLOPS)) ||
+        (M == 1 && !work && (double)N * K < NNRT_SMALL_FLOPS)) {
         nnrt_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     } else if (M == 1) {
         nnrt_gemv(tb, N, K, alpha, A, ta ? lda : 1, B, ldb, beta, C);

@@ -126,7 +126,9 @@ NNRT_API void nnrt_sgemm(int ta, int tb, int M, int N, int K, float alpha,
 /* The fast GEMM, for generated code: the same product as nnrt_sgemm, with a
  * caller-provided workspace of nnrt_sgemm_ws_size(M, N, K) floats (the
  * runtime never allocates) for packed copies of the operands. work == NULL
- * falls back to nnrt_sgemm's unpacked loops. epi, when not NULL, is called
+ * falls back to nnrt_sgemm's unpacked loops, except for a large product of
+ * one row (M == 1), which like any one-row product runs as a matrix-vector
+ * product that packs nothing: nnrt_sgemm_ws_size(1, N, K) is 0. epi, when not NULL, is called
  * once for every block of C as soon as the block holds its final value:
  * epi(ctx, i0, rows, j0, cols) may then read and rewrite C[i0.., j0..]
  * (an elementwise epilogue, e.g. bias and activation, while the block is in

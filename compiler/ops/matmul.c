@@ -101,12 +101,15 @@ static void gemm_dims(const Graph *g, const Node *n, int batch, long *M, long *N
  * agree): a KC x NC block of op(B) and an MC x KC block of op(A), NC and MC
  * rounded up to the register tile, plus 16 floats to align them. Products
  * below the runtime's NNRT_SMALL_FLOPS multiply-adds even at the largest
- * batch never pack: they get none (and the call passes NULL). */
+ * batch never pack: they get none (and the call passes NULL). Nor do
+ * products of one row at the largest batch (M = 1: --max-batch 1 inference,
+ * the firmware case): the runtime computes them as matrix-vector products
+ * (nnrt_gemv), which pack nothing. */
 long matmul_scratch(const Graph *g, const Node *n) {
     enum { MR = 6, NR = 32, KC = 256, MC = 120, NC = 512, SMALL = 16384 };
     long M, N, K;
     gemm_dims(g, n, g->max_batch, &M, &N, &K);
-    if (g->blas || M <= 0 || N <= 0 || K <= 0 || (double)M * N * K < SMALL)
+    if (g->blas || M <= 1 || N <= 0 || K <= 0 || (double)M * N * K < SMALL)
         return 0;
     long kc = K < KC ? K : KC;
     long mc = ((M < MC ? M : MC) + MR - 1) / MR * MR;
@@ -141,8 +144,12 @@ void matmul_emit(Emit *e, const Node *n) {
         return;
     }
     const char *A = emit_ref(e, n->in[0]), *B = emit_ref(e, n->in[1]), *C = emit_ref(e, n->id);
-    /* with a workspace: the packed kernel; without (a small product): the plain one */
-    int ws = n->scratch > 0 || n->epilogue >= 0;
+    /* with a workspace: the packed kernel; without (a small product): the
+     * plain one; a large product of one row: nnrt_sgemm_ws without a
+     * workspace, which takes it as a matrix-vector product */
+    long M1, N1, K1;
+    gemm_dims(e->g, n, e->g->max_batch, &M1, &N1, &K1);
+    int ws = n->scratch > 0 || n->epilogue >= 0 || (M1 == 1 && (double)N1 * K1 >= 16384);
     const char *epi = n->epilogue >= 0 ? arena_printf(e->g->arena, "%s, m", emit_epilogue(e, n)) : "NULL, NULL";
     const char *tail = ws ? arena_printf(e->g->arena, ", %s, %s", n->scratch > 0 ? emit_scratch(e, n) : "NULL", epi)
                           : "";
