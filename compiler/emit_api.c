@@ -113,7 +113,8 @@ static void emit_macros(Emit *e, const Names *nm) {
     emit_line(e, "#define %s_WEIGHTS_BYTES %ld /* the weight image %s_export writes */", nm->up, image_bytes(g),
               nm->net);
     if (embedded(g))
-        emit_line(e, "#define %s_WEIGHTS_EMBEDDED 1 /* nngen --weights: parameters are const data */", nm->up);
+        emit_line(e, "#define %s_WEIGHTS_EMBEDDED 1 /* nngen --weights: parameters and buffers are const data */",
+                  nm->up);
 }
 
 /* struct { float W1[6]; ... } NAME;   one member per parameter */
@@ -171,7 +172,7 @@ static void emit_struct(Emit *e, const Names *nm) {
                 emit_param_block(e, state[k], "optimizer state");
         }
     }
-    if (g->nbuffers)
+    if (g->nbuffers && !embedded(g))
         emit_buffer_block(e);
     emit_line(e, "float arena[%s_ARENA_FLOATS > 0 ? %s_ARENA_FLOATS : 1]; /* activations, their gradients, scratch */",
               nm->up, nm->up);
@@ -283,40 +284,69 @@ static void emit_header(Emit *e, const Names *nm) {
 
 /* ---- net.c: embedded weights (--weights) ------------------------------------------------------ */
 
-/* static const struct NET_weights { float W1[6]; ... } NET_weights = {{...}, ...};
- * the trained values, eight to a line, each the shortest literal that reads
- * back as the same float */
-static void emit_weights(Emit *e, const Names *nm) {
+/* static const struct TAG { float W1[6]; ... } TAG = {{...}, ...};   the
+ * count tensors' values, eight to a line, each the shortest literal that
+ * reads back as the same float */
+static void emit_const_struct(Emit *e, const char *tag, int count, const char *const *cnames,
+                              const char *const *names, const int *nodes, float *const *values) {
     const Graph *g = e->g;
-    if (!g->nparams)
-        return;
-    emit_line(e, "/* The trained parameters (nngen --weights): const data, in flash on a microcontroller. */");
-    emit_open(e, "static const struct %s_weights", nm->net);
-    for (int i = 0; i < g->nparams; i++)
-        emit_line(e, "float %s[%ld]; /* %s */", g->params[i].cname, shape_numel(&g->nodes[g->params[i].node].shape),
-                  g->params[i].name);
+    emit_open(e, "static const struct %s", tag);
+    for (int i = 0; i < count; i++)
+        emit_line(e, "float %s[%ld]; /* %s */", cnames[i], shape_numel(&g->nodes[nodes[i]].shape), names[i]);
     e->indent--;
-    emit_line(e, "} %s_weights = {", nm->net);
+    emit_line(e, "} %s = {", tag);
     e->indent++;
-    for (int i = 0; i < g->nparams; i++) {
-        long n = shape_numel(&g->nodes[g->params[i].node].shape);
-        emit_line(e, "{ /* %s */", g->params[i].name);
+    for (int i = 0; i < count; i++) {
+        long n = shape_numel(&g->nodes[nodes[i]].shape);
+        emit_line(e, "{ /* %s */", names[i]);
         e->indent++;
         for (long k = 0; k < n; k += 8) {
             Buf b = {0};
             for (long j = k; j < n && j < k + 8; j++) {
                 buf_puts(&b, j > k ? ", " : "");
-                emit_float(&b, g->weights[i][j]);
+                emit_float(&b, values[i][j]);
             }
             emit_line(e, "%s%s", b.data, k + 8 < n ? "," : "");
             buf_free(&b);
         }
         e->indent--;
-        emit_line(e, "}%s", i + 1 < g->nparams ? "," : "");
+        emit_line(e, "}%s", i + 1 < count ? "," : "");
     }
     e->indent--;
     emit_line(e, "};");
     emit_line(e, "%s", "");
+}
+
+/* --weights: the trained parameters as static const struct NET_weights and
+ * the buffers (running statistics) as static const struct
+ * NET_weights_buffer: a struct of their own, as their cnames are a
+ * namespace of their own (m->param.X and m->buffer.X may share X) */
+static void emit_weights(Emit *e, const Names *nm) {
+    const Graph *g = e->g;
+    int n = g->nparams > g->nbuffers ? g->nparams : g->nbuffers;
+    const char **cnames = arena_alloc(g->arena, sizeof(char *) * (size_t)(n + 1));
+    const char **names = arena_alloc(g->arena, sizeof(char *) * (size_t)(n + 1));
+    int *nodes = arena_alloc(g->arena, sizeof(int) * (size_t)(n + 1));
+    if (!g->nparams)
+        return;
+    for (int i = 0; i < g->nparams; i++) {
+        cnames[i] = g->params[i].cname;
+        names[i] = g->params[i].name;
+        nodes[i] = g->params[i].node;
+    }
+    emit_line(e, "/* The trained parameters (nngen --weights): const data, in flash on a microcontroller. */");
+    emit_const_struct(e, arena_printf(g->arena, "%s_weights", nm->net), g->nparams, cnames, names, nodes,
+                      g->weights);
+    if (!g->nbuffers)
+        return;
+    for (int i = 0; i < g->nbuffers; i++) {
+        cnames[i] = g->buffers[i].cname;
+        names[i] = g->buffers[i].name;
+        nodes[i] = g->buffers[i].node;
+    }
+    emit_line(e, "/* The saved buffers (running statistics, nngen --weights): const data too. */");
+    emit_const_struct(e, arena_printf(g->arena, "%s_weights_buffer", nm->net), g->nbuffers, cnames, names, nodes,
+                      g->buffer_values);
 }
 
 /* ---- net.c: the tensor table ---------------------------------------------------------------- */
@@ -326,14 +356,23 @@ static void emit_buffer_table(Emit *e, const Names *nm) {
     const Graph *g = e->g;
     if (!g->nbuffers)
         return;
-    emit_line(e, "/* The buffer table: running statistics, saved and loaded after the parameters. */");
+    if (embedded(g))
+        emit_line(e, "/* The buffer table: running statistics, in struct %s_weights_buffer (const data). */",
+                  nm->net);
+    else
+        emit_line(e, "/* The buffer table: running statistics, saved and loaded after the parameters. */");
     emit_line(e, "static const struct %s_tensor %s_buffers[%s_BUFFER_COUNT] = {", nm->net, nm->net, nm->up);
     e->indent++;
     for (int i = 0; i < g->nbuffers; i++) {
         const Buffer *b = &g->buffers[i];
         const Shape *s = &g->nodes[b->node].shape;
-        emit_line(e, "{\"%s\", %d, {%d, %d, %d, %d}, %ld, offsetof(%s, buffer.%s), 0},", b->name, s->rank,
-                  s->dims[0], s->dims[1], s->dims[2], s->dims[3], shape_numel(s), nm->net, b->cname);
+        if (embedded(g))
+            emit_line(e, "{\"%s\", %d, {%d, %d, %d, %d}, %ld, offsetof(struct %s_weights_buffer, %s), 0},",
+                      b->name, s->rank, s->dims[0], s->dims[1], s->dims[2], s->dims[3], shape_numel(s), nm->net,
+                      b->cname);
+        else
+            emit_line(e, "{\"%s\", %d, {%d, %d, %d, %d}, %ld, offsetof(%s, buffer.%s), 0},", b->name, s->rank,
+                      s->dims[0], s->dims[1], s->dims[2], s->dims[3], shape_numel(s), nm->net, b->cname);
     }
     e->indent--;
     emit_line(e, "};");
@@ -352,7 +391,8 @@ static void emit_tensor_table(Emit *e, const Names *nm) {
     emit_line(e, "int rank, dims[4];");
     emit_line(e, "long size;");
     if (embedded(g))
-        emit_line(e, "size_t value, grad; /* offsets in struct %s_weights (const data); no gradients */", nm->net);
+        emit_line(e, "size_t value, grad; /* offsets in struct %s_weights%s (const data); no gradients */",
+                  nm->net, g->nbuffers ? " or _weights_buffer" : "");
     else
         emit_line(e, "size_t value, grad; /* offsets in struct %s */", nm->net);
     e->indent--;
@@ -489,7 +529,8 @@ static void emit_init(Emit *e, const Names *nm) {
     for (int i = 0; i < g->nparams && !embedded(g); i++)
         random |= g->params[i].init_kind >= INIT_UNIFORM;
     if (embedded(g)) {
-        emit_line(e, "/* Zeroes the model (the activations): the parameters are trained");
+        emit_line(e, "/* Zeroes the model (the activations): the parameters%s are trained",
+                  g->nbuffers ? " and buffers" : "");
         emit_line(e, " * constants (nngen --weights). */");
     } else {
         emit_line(e, "/* Zeroes the model, then draws each parameter from its own PRNG stream");
@@ -563,9 +604,10 @@ static void emit_accessor(Emit *e, const Names *nm, const char *what, const char
         emit_line(e, "for (int k = 0; k < 4; k++)");
         emit_line(e, "    p.dims[k] = t->dims[k];");
         emit_line(e, "p.size = t->size;");
-        if (params && embedded(e->g)) {
+        if (embedded(e->g)) {
             emit_line(e, "(void)m;");
-            emit_line(e, "p.value = (float *)((const char *)&%s_weights + t->value); /* read-only */", N);
+            emit_line(e, "p.value = (float *)((const char *)&%s_weights%s + t->value); /* read-only */", N,
+                      params ? "" : "_buffer");
         } else {
             emit_line(e, "p.value = (float *)((char *)m + t->value);");
         }

@@ -380,6 +380,7 @@ typedef struct Graph {
     int opt_level;        /* set by pass_run_all: 0 plans without in-place reuse */
     int blas;             /* --blas=openblas: GEMMs call cblas_sgemm (no workspace) */
     float **weights;      /* --weights: each parameter's trained values (weights.c); NULL: none */
+    float **buffer_values;/* --weights: each buffer's saved values (NULL when nbuffers is 0) */
 } Graph;
 
 void ir_init(Graph *g, Arena *a);
@@ -972,8 +973,9 @@ int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c,
 
 /* -------------------------------------------------------------- weights.c */
 /* --weights: validates the weight file image (data, len) against g's
- * parameter table exactly as NET_load does, keeps its values in
- * g->weights and points the PARAM nodes at the const struct NET_weights.
+ * parameter and buffer tables exactly as NET_load does, keeps the values in
+ * g->weights and g->buffer_values, and points the PARAM nodes at the const
+ * struct NET_weights, the BUFFER nodes at the const struct NET_weights_buffer.
  * Reports to diag (naming path) and returns -1 on any error. */
 int weights_embed(Graph *g, const char *path, const void *data, size_t len, FILE *diag);
 

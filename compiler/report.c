@@ -111,7 +111,8 @@ static void memory_table(FILE *out, const Graph *g, long params, long o0_arena) 
         fprintf(out, "%s%s", k ? ", " : "  (", state[k]);
     fprintf(out, "%s\n", ns ? ")" : "");
     if (buffers)
-        fprintf(out, "  %-22s %14s  (running statistics)\n", "buffers", grouped(a, sizeof a, 4.0 * buffers));
+        fprintf(out, "  %-22s %14s  (running statistics%s)\n", "buffers", grouped(a, sizeof a, 4.0 * buffers),
+                g->weights ? "; const data, not in the model struct: --weights" : "");
     fprintf(out, "  %-22s %14s  (one arena, planned by liveness; %s if every value had its own)\n",
             "activations + scratch", grouped(a, sizeof a, 4.0 * g->arena_floats),
             grouped(b, sizeof b, 4.0 * unplanned));
@@ -122,7 +123,8 @@ static void memory_table(FILE *out, const Graph *g, long params, long o0_arena) 
         fprintf(out, "  %-22s %14s  (-O0: no fusion, no in-place reuse; -O2 saves %s)\n", "  arena at -O0",
                 grouped(a, sizeof a, 4.0 * o0_arena), grouped(b, sizeof b, 4.0 * (o0_arena - g->arena_floats)));
     fprintf(out, "  %-22s %14s  (the model struct, without padding)\n", "total",
-            grouped(a, sizeof a, 4.0 * ((double)params * (!g->weights + ns) + grads + buffers + g->arena_floats) + 64));
+            grouped(a, sizeof a, 4.0 * ((double)(params + buffers) * !g->weights + (double)params * ns + grads +
+                                        g->arena_floats) + 64));
 }
 
 static void flops_table(FILE *out, const Graph *g) {
@@ -176,8 +178,8 @@ static long model_struct_bytes(const Graph *g, long word) {
     long buffers = 0;
     for (int i = 0; i < g->nbuffers; i++)
         buffers += shape_numel(&g->nodes[g->buffers[i].node].shape);
-    if (buffers)
-        member(&l, 4 * buffers, 4); /* buffer */
+    if (buffers && !g->weights)
+        member(&l, 4 * buffers, 4); /* buffer (const data with --weights) */
     member(&l, 4 * (g->arena_floats > 0 ? g->arena_floats : 1), 4);
     if (g->uses_rng && training)
         member(&l, 16, 8); /* rng: two uint64_t */
@@ -200,13 +202,18 @@ static long model_struct_bytes(const Graph *g, long word) {
     return (l.size + l.align - 1) / l.align * l.align;
 }
 
-/* Flash: the parameters when --weights embeds them (code size is the C
+/* Flash: the parameters and buffers when --weights embeds them (code size is the C
  * compiler's business). RAM: the model struct, all the network's memory.
  * tests/firmware checks both against arm-none-eabi-size of a real build. */
 static void firmware_table(FILE *out, const Graph *g, long params) {
-    char a[32], b[32];
+    char a[32], b[32], c[32];
     fprintf(out, "\nfirmware (a 32-bit target such as a Cortex-M; code size depends on the compiler):\n");
-    if (g->weights)
+    long buffers = buffer_floats(g);
+    if (g->weights && buffers)
+        fprintf(out, "  %-22s %14s  (nngen --weights: %s of parameters, %s of buffers, as const data)\n",
+                "flash: const weights", grouped(a, sizeof a, 4.0 * (params + buffers)),
+                grouped(b, sizeof b, 4.0 * params), grouped(c, sizeof c, 4.0 * buffers));
+    else if (g->weights)
         fprintf(out, "  %-22s %14s  (nngen --weights: the parameters as const data)\n", "flash: const weights",
                 grouped(a, sizeof a, 4.0 * params));
     else

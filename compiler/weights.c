@@ -10,9 +10,13 @@
  * dims), so a file NET_load would refuse is refused here, with the same
  * sentence (nnrt_strerror) and, for an intact file of another network or
  * shape, what differs. Only then is anything changed: the values go to
- * arena buffers (g->weights) and each parameter's PARAM node is pointed at
- * the const struct net.c will hold (NET_weights.W1) instead of the model
- * struct (m->param.W1).
+ * arena buffers (g->weights, g->buffer_values) and each parameter's PARAM
+ * node is pointed at the const struct net.c will hold (NET_weights.W1)
+ * instead of the model struct (m->param.W1), each buffer's BUFFER node
+ * (batchnorm's running statistics) likewise at a second const struct
+ * (NET_weights_buffer.bn_running_mean instead of m->buffer.bn_running_mean):
+ * buffer cnames are a namespace of their own, so they get a struct of their
+ * own rather than members beside the parameters'.
  */
 #include <string.h>
 
@@ -94,32 +98,77 @@ static void explain(Buf *why, const Graph *g, const unsigned char *img, size_t l
             return; /* cannot happen in an image nnrt_import walked */
         r.pos += 4 * (size_t)numel;
     }
-    buf_printf(why, ": the buffers (running statistics) differ");
+    uint32_t nb = rd_u32(&r);
+    if (nb != (uint32_t)g->nbuffers) {
+        buf_printf(why, ": it holds %lu buffers (running statistics), network '%s' has %d", (unsigned long)nb, g->net,
+                   g->nbuffers);
+        return;
+    }
+    for (int i = 0; i < g->nbuffers; i++) {
+        const Shape *s = &g->nodes[g->buffers[i].node].shape;
+        const char *name = rd_str(&r, g->arena);
+        uint32_t rank = rd_u32(&r);
+        long fdims[NN_MAX_RANK] = {0}, ndims[NN_MAX_RANK];
+        uint64_t numel = 1;
+        for (uint32_t k = 0; k < rank && r.pos < r.n; k++) {
+            uint32_t d = rd_u32(&r);
+            if (k < NN_MAX_RANK)
+                fdims[k] = (long)d;
+            numel = d && numel > UINT64_MAX / 4 / d ? UINT64_MAX / 4 : numel * d;
+        }
+        for (int k = 0; k < s->rank; k++)
+            ndims[k] = s->dims[k];
+        if (strcmp(name, g->buffers[i].name) || rank != (uint32_t)s->rank ||
+            memcmp(fdims, ndims, sizeof(long) * (size_t)s->rank)) {
+            buf_printf(why, ": buffer %d is '%s' ", i, name);
+            dims_text(why, rank <= NN_MAX_RANK ? (int)rank : NN_MAX_RANK, fdims);
+            buf_printf(why, " in the file, '%s' ", g->buffers[i].name);
+            dims_text(why, s->rank, ndims);
+            buf_printf(why, " in network '%s'", g->net);
+            return;
+        }
+        if (numel > (r.n - (r.pos < r.n ? r.pos : r.n)) / 4)
+            return;
+        r.pos += 4 * (size_t)numel;
+    }
 }
 
 /* ---- embedding ---------------------------------------------------------------------- */
 
-int weights_embed(Graph *g, const char *path, const void *data, size_t len, FILE *diag) {
-    int np = g->nparams;
-    if (g->nbuffers) {
-        fprintf(diag, "nngen: error: %s: --weights does not embed buffers yet, and network '%s' has %d (%s...)\n",
-                path, g->net, g->nbuffers, g->buffers[0].name);
-        fprintf(diag, "nngen: note: compile without --weights and load the file with %s_load or %s_import\n", g->net,
-                g->net);
-        return -1;
-    }
-    nn_param *t = arena_alloc(g->arena, sizeof(nn_param) * (size_t)(np + 1));
-    float **values = arena_alloc(g->arena, sizeof(float *) * (size_t)(np + 1));
-    for (int i = 0; i < np; i++) {
-        const Shape *s = &g->nodes[g->params[i].node].shape;
-        t[i].name = g->params[i].name;
+/* a table for nnrt_import: name, shape and a fresh value array of each
+ * tensor (count nodes), the arrays also in *values */
+static nn_param *import_table(Graph *g, int count, const char *const *names, const int *nodes, float ***values) {
+    nn_param *t = arena_alloc(g->arena, sizeof(nn_param) * (size_t)(count + 1));
+    float **v = arena_alloc(g->arena, sizeof(float *) * (size_t)(count + 1));
+    for (int i = 0; i < count; i++) {
+        const Shape *s = &g->nodes[nodes[i]].shape;
+        t[i].name = names[i];
         t[i].rank = s->rank;
         for (int k = 0; k < s->rank; k++)
             t[i].dims[k] = s->dims[k];
         t[i].size = shape_numel(s);
-        t[i].value = values[i] = arena_alloc(g->arena, sizeof(float) * (size_t)(t[i].size + 1));
+        t[i].value = v[i] = arena_alloc(g->arena, sizeof(float) * (size_t)(t[i].size + 1));
     }
-    int st = nnrt_import(g->net, np ? t : NULL, np, NULL, 0, data, len);
+    *values = v;
+    return t;
+}
+
+int weights_embed(Graph *g, const char *path, const void *data, size_t len, FILE *diag) {
+    int np = g->nparams, nb = g->nbuffers;
+    const char **names = arena_alloc(g->arena, sizeof(char *) * (size_t)(np + nb + 1));
+    int *nodes = arena_alloc(g->arena, sizeof(int) * (size_t)(np + nb + 1));
+    for (int i = 0; i < np; i++) {
+        names[i] = g->params[i].name;
+        nodes[i] = g->params[i].node;
+    }
+    for (int i = 0; i < nb; i++) {
+        names[np + i] = g->buffers[i].name;
+        nodes[np + i] = g->buffers[i].node;
+    }
+    float **values, **bvalues;
+    nn_param *t = import_table(g, np, names, nodes, &values);
+    nn_param *b = import_table(g, nb, names + np, nodes + np, &bvalues);
+    int st = nnrt_import(g->net, np ? t : NULL, np, nb ? b : NULL, nb, data, len);
     if (st != NN_OK) {
         Buf why = {0};
         if (st == NN_ERR_NETWORK || st == NN_ERR_SHAPE)
@@ -131,6 +180,10 @@ int weights_embed(Graph *g, const char *path, const void *data, size_t len, FILE
     }
     for (int i = 0; i < np; i++)
         g->nodes[g->params[i].node].ref = arena_printf(g->arena, "%s_weights.%s", g->net, g->params[i].cname);
+    for (int i = 0; i < nb; i++)
+        g->nodes[g->buffers[i].node].ref =
+            arena_printf(g->arena, "%s_weights_buffer.%s", g->net, g->buffers[i].cname);
     g->weights = values;
+    g->buffer_values = nb ? bvalues : NULL;
     return 0;
 }

@@ -143,8 +143,12 @@ void matmul_emit(Emit *e, const Node *n) {
         return;
     }
     const char *A = emit_ref(e, n->in[0]), *B = emit_ref(e, n->in[1]), *C = emit_ref(e, n->id);
-    /* with a workspace: the packed kernel; without (a small product): the plain one */
-    int ws = n->scratch > 0 || n->epilogue >= 0;
+    /* with a workspace: the packed kernel; without (a small product): the
+     * plain one; a large product of one row: nnrt_sgemm_ws without a
+     * workspace, which takes it as a matrix-vector product */
+    long M1, N1, K1;
+    gemm_dims(e->g, n, e->g->max_batch, &M1, &N1, &K1);
+    int ws = n->scratch > 0 || n->epilogue >= 0 || (M1 == 1 && (double)N1 * K1 >= 16384);
     const char *epi = n->epilogue >= 0 ? arena_printf(e->g->arena, "%s, m", emit_epilogue(e, n)) : "NULL, NULL";
     const char *tail = ws ? arena_printf(e->g->arena, ", %s, %s", n->scratch > 0 ? emit_scratch(e, n) : "NULL", epi)
                           : "";

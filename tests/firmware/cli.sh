@@ -18,7 +18,8 @@ set -u
 cases="help freestanding_api weights_exported_exactly weights_freestanding_run weights_deterministic
 weights_other_network weights_other_shape weights_damaged weights_truncated weights_not_weights
 weights_missing weights_needs_infer_only weights_overwrite_refused weights_old_output_kept
-weights_checked_for_ir_and_report weights_report"
+weights_checked_for_ir_and_report weights_report weights_buffers weights_buffers_freestanding
+weights_buffers_other_shape weights_buffers_report"
 
 if [ "${1:-}" = "--list" ]; then
     for c in $cases; do echo "$c"; done
@@ -291,6 +292,185 @@ case_weights_report() {
     expect_rc 0
     grep -q '^  flash: const weights  *0  ' "$work/out" || fail "flash without --weights: $(grep flash "$work/out")"
     inputs_only
+}
+
+# ---- networks with buffers (batchnorm's running statistics)
+
+# bn.nn (2-8-2 with batchnorm, network bn) trained on moons by nngen train:
+# bn.nnw holds running statistics far from their initial 0 and 1
+bn_setup() {
+    cat >"$run/bn.nn" <<'EOF'
+network bn
+input  x[2]
+target y : class(2)
+h = relu(batchnorm(dense(x, 8)))
+z = dense(h, 2)
+output p = softmax(z)
+loss cross_entropy(z, y)
+optimizer sgd(lr=0.1, momentum=0.9)
+EOF
+    (cd "$run" && NNGEN_CACHE_DIR="$work/cache" "$nngen" train bn.nn --train "$root/examples/data/moons.csv" \
+        --epochs 5 --batch 8 --save bn.nnw) >"$work/train_bn.log" 2>&1 || {
+        cat "$work/train_bn.log" >&2
+        fail "nngen train bn.nn failed"
+    }
+    # bn_main.c: the outputs of 8 points and the buffers, printed exactly;
+    # -DLOAD: reads the file with bn_load (the reference), -DEXPORT: checks
+    # that the embedded model exports the file back byte for byte
+    cat >"$run/bn_main.c" <<'EOF'
+#include <stdio.h>
+#include <string.h>
+#include "bn.h"
+static bn m;
+static unsigned char image[BN_WEIGHTS_BYTES], file[BN_WEIGHTS_BYTES + 1];
+int main(int argc, char **argv) {
+    static const float x[16] = {-1, 0.5f, 0, 0, 0.5f, -0.3f, 1, 0.2f, 2, 0.5f, 1.5f, -0.4f, 0.2f, 0.9f, -0.7f, 0.8f};
+    int i, k;
+    bn_init(&m, 3);
+    if (argc != 2)
+        return 2;
+#ifdef LOAD
+    if (bn_load(&m, argv[1]) != 0) {
+        printf("bn_load failed\n");
+        return 1;
+    }
+#endif
+#ifdef EXPORT
+    {
+        FILE *f = fopen(argv[1], "rb");
+        size_t n = f ? fread(file, 1, sizeof file, f) : 0;
+        long len = bn_export(&m, image, sizeof image);
+        if (f)
+            fclose(f);
+        if (len != (long)n || memcmp(image, file, n)) {
+            printf("export: %ld bytes, the file %lu: not the same bytes\n", len, (unsigned long)n);
+            return 1;
+        }
+    }
+#endif
+    bn_forward(&m, x, 8);
+    for (i = 0; i < 8; i++)
+        printf("p %d: %.9g %.9g\n", i, (double)bn_output_p(&m)[2 * i], (double)bn_output_p(&m)[2 * i + 1]);
+    for (i = 0; i < bn_buffer_count(); i++) {
+        nn_param b = bn_buffer(&m, i);
+        printf("buffer %s [%ld]:", b.name, b.size);
+        for (k = 0; k < b.size; k++)
+            printf(" %.9g", (double)b.value[k]);
+        printf("\n");
+    }
+    (void)argv;
+    (void)image;
+    (void)file;
+    return 0;
+}
+EOF
+}
+# bn_build OUT DEFS FLAGS...: nngen bn.nn FLAGS into OUT.d/bn.c, compiled
+# with bn_main.c (DEFS: a -D option, or "") into OUT, the runtime library
+# linked unless the output holds the runtime
+bn_build() {
+    out=$1 defs=$2
+    shift 2
+    mkdir -p "$run/$out.d" || fail "cannot make $out.d"
+    nngen bn.nn "$@" -o "$out.d/bn.c"
+    expect_rc 0
+    rt="$root/runtime/nn_runtime.c"
+    ! grep -q 'NN_STANDALONE\|NN_FREESTANDING' "$run/$out.d/bn.c" || rt=
+    # shellcheck disable=SC2086 # $defs and $rt: zero or one word
+    (cd "$run/$out.d" && "$cc" -std=c99 -Wall -Wextra -Wpedantic -Werror $defs -I. -I"$root/runtime" ../bn_main.c bn.c \
+        $rt -lm -o "../$out") >"$work/cc.log" 2>&1 || {
+        cat "$work/cc.log" >&2
+        fail "bn.nn $*: the output does not compile"
+    }
+}
+bn_run() {
+    (cd "$run" && "./$1" bn.nnw) >"$work/$1.txt" 2>&1 || {
+        cat "$work/$1.txt" >&2
+        fail "$1 failed"
+    }
+}
+
+# the reference: bn.nn without --weights, bn_load reads the file; the same
+# network with the file embedded must print exactly the same outputs and
+# buffers, export the file back, and keep no buffer in its model struct
+bn_compare() {
+    bn_build ref -DLOAD --infer-only
+    bn_run ref
+    bn_build init "" --infer-only # bn_init alone: what the file must change
+    bn_run init
+    cmp -s "$work/ref.txt" "$work/init.txt" && fail "the trained file does not change the outputs: a weak test"
+    grep -q '^buffer h.running_var \[8\]: 1 1 1 1 1 1 1 1$' "$work/ref.txt" &&
+        fail "the running variances are still 1 after training: a weak test"
+    bn_build emb -DEXPORT --infer-only --weights bn.nnw "$@"
+    bn_run emb
+    diff "$work/ref.txt" "$work/emb.txt" >&2 || fail "embedded (--weights $*) and loaded (bn_load) outputs differ"
+    contains "$run/emb.d/bn.c" "static const struct bn_weights_buffer {"
+    contains "$run/emb.d/bn.c" "bn_weights_buffer.h_running_var"
+    contains "$run/ref.d/bn.h" "float h_running_mean[8]"
+    lacks "$run/emb.d/bn.h" "running_mean" # no buffer block in the model struct
+    lacks "$run/emb.d/bn.h" "bn_import"
+}
+
+case_weights_buffers() {
+    bn_setup
+    bn_compare
+}
+
+case_weights_buffers_freestanding() {
+    bn_setup
+    bn_compare --freestanding
+}
+
+# a file whose buffers are not the network's: refused, naming the difference
+case_weights_buffers_other_shape() {
+    bn_setup
+    sed 's/dense(x, 8)/dense(x, 8, bias=false)/' "$run/bn.nn" >"$run/nobias.nn"
+    nngen nobias.nn --weights bn.nnw --infer-only -o nobias.c
+    expect_weights_error bn.nnw "the tensor count, names, ranks or dims differ: it holds 6 parameter tensors, network 'bn' has 5"
+    # xor.nnw has no buffers; a xor with batchnorm wants two
+    sed 's/^h = sigmoid(dense(x, 2, init=uniform(-1, 1)))$/h = sigmoid(batchnorm(dense(x, 2, init=uniform(-1, 1), bias=false)))/' \
+        "$run/xor.nn" >"$run/xorbn.nn"
+    nngen xorbn.nn --weights xor.nnw --infer-only -o xorbn.c
+    expect_rc 1
+    [ -e "$run/xorbn.c" ] && fail "a refused file wrote xorbn.c"
+    head -n 1 "$work/err" | grep -q -F -- "nngen: error: xor.nnw: the tensor count, names, ranks or dims differ" ||
+        fail "xorbn: $(head -n 1 "$work/err")"
+}
+
+# flash: parameters and buffers (58 + 16 floats); RAM: the buffers leave the struct
+case_weights_buffers_report() {
+    bn_setup
+    nngen bn.nn --weights bn.nnw --infer-only --max-batch 1 --report
+    expect_rc 0
+    grep -q '^  flash: const weights  *296  (nngen --weights: 232 of parameters, 64 of buffers, as const data)' \
+        "$work/out" || fail "flash figure: $(grep flash "$work/out")"
+    grep -q '^  buffers  *64  (running statistics; const data, not in the model struct: --weights)' "$work/out" ||
+        fail "buffers line: $(grep buffers "$work/out")"
+    ram=$(sed -n 's/^  RAM: model struct *\([0-9,]*\) .*, \([0-9,]*\) on a 64-bit host)$/\1 \2/p' "$work/out" | tr -d ,)
+    nngen bn.nn --infer-only --max-batch 1 --report
+    expect_rc 0
+    grep -q '^  flash: const weights  *0  ' "$work/out" || fail "flash without --weights: $(grep flash "$work/out")"
+    ram_file=$(sed -n 's/^  RAM: model struct *\([0-9,]*\) .*, \([0-9,]*\) on a 64-bit host)$/\1 \2/p' "$work/out" | tr -d ,)
+    # without --weights the struct holds the parameters (232 bytes) and the
+    # buffers (64) too; 4-byte floats after 4-byte members: no padding changes
+    # shellcheck disable=SC2086
+    set -- $ram $ram_file
+    [ $# -eq 4 ] || fail "no RAM figures"
+    if [ $(($3 - $1)) -ne 296 ] || [ $(($4 - $2)) -ne 296 ]; then
+        fail "RAM with --weights $1 / $2, without $3 / $4: the difference should be 296 bytes"
+    fi
+    # and the 64-bit figure is sizeof on this host (size.sh does the 32-bit one)
+    nngen bn.nn --weights bn.nnw --infer-only --max-batch 1 -o emb.c
+    expect_rc 0
+    printf '#include <stdio.h>\n#include "emb.h"\nint main(void) { printf("%%d %%lu\\n", (int)sizeof(void *), (unsigned long)sizeof(bn)); return 0; }\n' \
+        >"$run/host.c"
+    (cd "$run" && "$cc" -std=c99 -I"$root/runtime" host.c -o host) >"$work/cc.log" 2>&1 || {
+        cat "$work/cc.log" >&2
+        fail "host.c does not compile"
+    }
+    # shellcheck disable=SC2046,SC2086
+    set -- $(cd "$run" && ./host) $ram
+    [ "$1" != 8 ] || [ "$2" = "$4" ] || fail "sizeof(bn) is $2 on this host, the report says $4"
 }
 
 case_fn=case_$case

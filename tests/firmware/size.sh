@@ -8,7 +8,9 @@
 #   - compiles NET.c (-O2 -ffreestanding): `arm-none-eabi-size` must show
 #     no .data and no .bss (no global mutable state: all of it is in the
 #     model struct); with --weights, `nm -S` must give NET_weights (the
-#     const parameters, in .rodata: flash) exactly the report's flash bytes;
+#     const parameters, in .rodata: flash) and NET_weights_buffer (the
+#     const buffers, when the network has any) together exactly the
+#     report's flash bytes;
 #   - compiles model.c, which holds nothing but one model struct
 #     (`NET nn_model;`): its .bss must be the report's RAM bytes exactly.
 # Prints the figures (text/data/bss of both objects). Exit 0 when they
@@ -66,15 +68,18 @@ if [ "$mdata" != 0 ] || [ "$mbss" != "$ram" ]; then
     echo "FAIL: the model struct takes $mbss bytes of .bss ($mdata of .data), the report says $ram"
     bad=1
 fi
-weights=$("$nm" -S net.o | awk -v s="${net}_weights" '$NF == s { print $2 }')
-if [ -n "$weights" ]; then
-    weights=$(printf '%d' "0x$weights")
-    sec=$("$nm" -S net.o | awk -v s="${net}_weights" '$NF == s { print $3 }')
-    echo "${net}_weights: $weights bytes, nm type '$sec' (r: read-only data, flash)"
-    [ "$sec" = r ] || [ "$sec" = R ] || { echo "FAIL: ${net}_weights is not read-only data"; bad=1; }
-else
-    weights=0
-fi
+# NET_weights (the parameters) and NET_weights_buffer (the buffers: running
+# statistics), when --weights made them
+weights=0
+for sym in "${net}_weights" "${net}_weights_buffer"; do
+    bytes=$("$nm" -S net.o | awk -v s="$sym" '$NF == s { print $2 }')
+    [ -n "$bytes" ] || continue
+    bytes=$(printf '%d' "0x$bytes")
+    sec=$("$nm" -S net.o | awk -v s="$sym" '$NF == s { print $3 }')
+    echo "$sym: $bytes bytes, nm type '$sec' (r: read-only data, flash)"
+    [ "$sec" = r ] || [ "$sec" = R ] || { echo "FAIL: $sym is not read-only data"; bad=1; }
+    weights=$((weights + bytes))
+done
 [ "$weights" = "$flash" ] || {
     echo "FAIL: the const weights take $weights bytes, the report says $flash"
     bad=1

@@ -167,15 +167,54 @@ static void test_ws_size_monotone(void **state)
     (void)state;
     assert_int_equal(nnrt_sgemm_ws_size(0, 5, 5), 0);
     assert_int_equal(nnrt_sgemm_ws_size(1, 500, 784), 0);
-    for (M = 2; M < 700; M += 37)
+    for (M = 1; M < 700; M += 37)
         for (N = 1; N < 1100; N += 53)
             for (K = 1; K < 600; K += 41) {
                 long s = nnrt_sgemm_ws_size(M, N, K);
-                assert_true(s > 0);
+                assert_true(M == 1 ? s == 0 : s > 0);
                 assert_true(nnrt_sgemm_ws_size(M + 1, N, K) >= s);
                 assert_true(nnrt_sgemm_ws_size(M, N + 1, K) >= s);
                 assert_true(nnrt_sgemm_ws_size(M, N, K + 1) >= s);
             }
+}
+
+/* One row of C, a large product (a --max-batch 1 dense layer, 784 -> 128):
+ * without a workspace nnrt_sgemm_ws gives bit for bit what it gives with
+ * one (the matrix-vector kernel either way), calls the epilogue on every
+ * element once, and is right; each transposition of B. */
+static void test_one_row_without_workspace(void **state)
+{
+    enum { N1 = 128, K1 = 784 };
+    static float a[K1], b[K1 * N1], c1[N1], c2[N1];
+    nnrt_rng r;
+    int tb, i, j, k;
+    (void)state;
+    nnrt_rng_seed(&r, 5u, 0u);
+    for (tb = 0; tb < 2; tb++) {
+        fill(&r, a, 1, K1, K1);
+        fill(&r, b, tb ? N1 : K1, tb ? K1 : N1, tb ? K1 : N1);
+        for (i = 0; i < 32; i++)
+            W[i] = NAN;
+        nnrt_sgemm_ws(0, tb, 1, N1, K1, 1.0f, a, K1, b, tb ? K1 : N1, 0.0f, c1, N1, W + 16, NULL, NULL);
+        for (i = 0; i < 32; i++)
+            assert_true(isnan(W[i])); /* the workspace is not touched */
+        memset(seen, 0, sizeof seen);
+        epi_ldc = N1;
+        epi_calls = 0;
+        nnrt_sgemm_ws(0, tb, 1, N1, K1, 1.0f, a, K1, b, tb ? K1 : N1, 0.0f, c2, N1, NULL, count_epi, NULL);
+        assert_memory_equal(c1, c2, sizeof c1);
+        assert_int_equal(epi_calls, 1);
+        for (j = 0; j < N1; j++) {
+            double ref = 0.0, mag = 0.0;
+            assert_int_equal(seen[j], 1);
+            for (k = 0; k < K1; k++) {
+                double p = (double)a[k] * (tb ? b[j * K1 + k] : b[k * N1 + j]);
+                ref += p;
+                mag += fabs(p);
+            }
+            assert_true(fabs(c2[j] - ref) <= 4e-7 * mag * (K1 + 2));
+        }
+    }
 }
 
 /* Small integers: every product and sum is exact, so the result is too. */
@@ -263,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_large_sizes),
         cmocka_unit_test(test_ws_sizes),
         cmocka_unit_test(test_ws_size_monotone),
+        cmocka_unit_test(test_one_row_without_workspace),
         cmocka_unit_test(test_exact_values),
         cmocka_unit_test(test_alpha_zero_and_empty_k),
         cmocka_unit_test(test_invalid_sizes),
