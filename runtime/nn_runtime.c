@@ -345,8 +345,9 @@ NNRT_API double nnrt_floor(double x)
     return t > x ? t - 1.0 : t;
 }
 
-/* fmod is exact: |x| is reduced by |y| 2^k, the largest such multiple not
- * above it, each subtraction exact (the operands are within a factor 2). */
+/* fmod is exact: binary long division of |x| by |y|, subtracting |y| 2^k
+ * from the largest k down; each subtraction is exact (the operands are
+ * within a factor 2), and halving m retraces the exact doublings. */
 NNRT_API double nnrt_fmod(double x, double y)
 {
     double ax = x < 0 ? -x : x, ay = y < 0 ? -y : y, m;
@@ -354,12 +355,12 @@ NNRT_API double nnrt_fmod(double x, double y)
         return NAN; /* NaN operands, y = 0, x infinite */
     if (ay - ay != 0.0 || ax < ay) /* y infinite, or |x| < |y| */
         return x;
-    while (ax >= ay) {
-        m = ay;
-        while (m <= ax * 0.5)
-            m *= 2.0;
-        ax -= m;
-    }
+    m = ay;
+    while (m <= ax * 0.5)
+        m *= 2.0;
+    for (; m >= ay; m *= 0.5) /* long division, one binary digit of the quotient a step */
+        if (ax >= m)
+            ax -= m;
     return x < 0 ? -ax : ax;
 }
 
