@@ -1441,15 +1441,23 @@ NNRT_API int nnrt_import(const char *net, nn_param *params, int np, nn_param *bu
 }
 
 /* ------------------------------------------- convolution and pooling (cnn) */
-/* Convolutions run as im2col + GEMM, one sample and one group at a time.
- * The group's receptive fields are unfolded into col, a matrix of
- * kg = c/G kh kw rows and oh ow columns (the scratch memory), and
+/* Convolutions run as im2col + the packed GEMM (nnrt_sgemm_ws), one sample
+ * and one group at a time. The group's receptive fields are unfolded into
+ * col, a matrix of kg = c/G kh kw rows and oh ow columns, and
  *   forward          y_g  = W_g col             W_g: f/G x kg, row-major
  *   backward input   col  = W_g^T dy_g, then folded back into dx (col2im)
  *   backward weight  dW_g = sum over samples of dy_g col^T
- * are single nnrt_sgemm calls. A 1 x 1 kernel with stride 1 and no padding
- * needs no unfolding: col is the sample's own channels. docs/cnn.md has the
- * measurements behind this choice (against direct loops). */
+ * The 6 x 32 register tile of the GEMM wastes the rows and columns it pads
+ * (f/G = 32 filters are 36 rows of tiles; 196 pixels 224 columns), so the
+ * forward and weight passes compute whichever of the product and its
+ * transpose pads less: y_g^T = col^T W_g^T (pixels x filters, transposed
+ * into y by the GEMM's epilogue while each block is in cache) and
+ * dW_g^T = col dy_g^T (summed in scratch, transposed into dw at the end).
+ * Scratch: col, the transposed result where one is used, and the GEMM's
+ * packing workspace (nnrt_conv2d_scratch). A 1 x 1 kernel with stride 1
+ * and no padding needs no unfolding: col is the sample's own channels, and
+ * the unpacked nnrt_sgemm runs without scratch. docs/cnn.md has the
+ * measurements behind these choices. */
 
 /* outputs of a window of k every s over in + 2 p elements (0 when none fits) */
 static inline int nnrt_conv2d_out(int in, int k, int s, int p)
@@ -1480,18 +1488,6 @@ NNRT_API int nnrt_conv2d_oh(const nnrt_conv2d *g)
 NNRT_API int nnrt_conv2d_ow(const nnrt_conv2d *g)
 {
     return nnrt_conv2d_ok(g) ? nnrt_conv2d_out(g->w, g->kw, g->sw, g->pw) : 0;
-}
-
-/* every pass unfolds one sample's group at a time: kg x (oh ow) floats */
-NNRT_API long nnrt_conv2d_scratch(const nnrt_conv2d *g, int pass, int max_n)
-{
-    (void)pass;
-    (void)max_n;
-    if (!nnrt_conv2d_ok(g))
-        return -1;
-    if (nnrt_conv2d_flat(g))
-        return 0;
-    return (long)(g->c / g->groups) * g->kh * g->kw * nnrt_conv2d_oh(g) * nnrt_conv2d_ow(g);
 }
 
 /* [*lo, *hi): the outputs j < count whose input j s + off lies in [0, size) */
@@ -1585,24 +1581,115 @@ static inline nnrt_conv2d_dims nnrt_conv2d_sizes(const nnrt_conv2d *g)
     return d;
 }
 
+/* Floats of the 6 x 32 tiles covering an m x n product, per useful float
+ * (times 1000, an integer): 1000 when both are multiples of the tile. */
+static inline long nnrt_tile_waste(long m, long n)
+{
+    return (m + 5) / 6 * 6 * ((n + 31) / 32 * 32) * 1000 / (m * n);
+}
+
+/* 1 when the forward pass computes y^T = col^T W^T (pixels x filters) */
+static inline int nnrt_conv2d_fwd_t(const nnrt_conv2d_dims *d)
+{
+    return nnrt_tile_waste(d->ohw, d->fg) < nnrt_tile_waste(d->fg, d->ohw);
+}
+
+/* 1 when the weight pass computes dW^T = col dy^T (kg x filters) */
+static inline int nnrt_conv2d_dw_t(const nnrt_conv2d_dims *d)
+{
+    return nnrt_tile_waste(d->kg, d->fg) < nnrt_tile_waste(d->fg, d->kg);
+}
+
+/* The scratch layout of a pass: col (kg x ohw floats) at 0, then the
+ * transposed result (if any), then the GEMM's workspace. */
+static inline long nnrt_conv2d_pass_scratch(const nnrt_conv2d_dims *d, int pass, long *ws_at)
+{
+    long col = (long)d->kg * d->ohw, t = 0, ws;
+    if (pass == NNRT_CONV2D_FORWARD) {
+        t = nnrt_conv2d_fwd_t(d) ? (long)d->ohw * d->fg : 0;
+        ws = t ? nnrt_sgemm_ws_size(d->ohw, d->fg, d->kg) : nnrt_sgemm_ws_size(d->fg, d->ohw, d->kg);
+    } else if (pass == NNRT_CONV2D_BACKWARD_INPUT) {
+        ws = nnrt_sgemm_ws_size(d->kg, d->ohw, d->fg);
+    } else {
+        t = nnrt_conv2d_dw_t(d) ? (long)d->kg * d->fg : 0;
+        ws = t ? nnrt_sgemm_ws_size(d->kg, d->fg, d->ohw) : nnrt_sgemm_ws_size(d->fg, d->kg, d->ohw);
+    }
+    *ws_at = col + t;
+    return col + t + ws;
+}
+
+/* per pass, for one sample and group at a time: independent of max_n */
+NNRT_API long nnrt_conv2d_scratch(const nnrt_conv2d *g, int pass, int max_n)
+{
+    nnrt_conv2d_dims d;
+    long ws_at;
+    (void)max_n;
+    if (!nnrt_conv2d_ok(g))
+        return -1;
+    if (nnrt_conv2d_flat(g))
+        return 0;
+    d = nnrt_conv2d_sizes(g);
+    return nnrt_conv2d_pass_scratch(&d, pass, &ws_at);
+}
+
+/* The forward epilogue of y^T = col^T W^T: block [i0, i0 + rows) x [j0,
+ * j0 + cols) of t (ohw x fg, pixels by filters) into y (fg x ohw). */
+typedef struct nnrt_conv2d_tctx {
+    const float *t;
+    float *y;
+    int fg, ohw;
+} nnrt_conv2d_tctx;
+
+static void nnrt_conv2d_untranspose(void *ctx, int i0, int rows, int j0, int cols)
+{
+    const nnrt_conv2d_tctx *c = (const nnrt_conv2d_tctx *)ctx;
+    int i, j;
+    for (j = j0; j < j0 + cols; j++) {
+        float *restrict y = c->y + (ptrdiff_t)j * c->ohw;
+        const float *restrict t = c->t + j;
+        for (i = i0; i < i0 + rows; i++)
+            y[i] = t[(ptrdiff_t)i * c->fg];
+    }
+}
+
 NNRT_API void nnrt_conv2d_forward(const nnrt_conv2d *g, int n, const float *x, const float *w,
                                   float *y, float *scratch)
 {
     nnrt_conv2d_dims d;
-    int s, gi, flat;
+    nnrt_conv2d_tctx tc;
+    long ws_at;
+    int s, gi, tr;
     if (n < 1 || !nnrt_conv2d_ok(g))
         return;
     d = nnrt_conv2d_sizes(g);
-    flat = nnrt_conv2d_flat(g);
+    if (nnrt_conv2d_flat(g)) {
+        for (s = 0; s < n; s++)
+            for (gi = 0; gi < g->groups; gi++)
+                nnrt_sgemm(0, 0, d.fg, d.ohw, d.kg, 1.0f, w + (ptrdiff_t)gi * d.fg * d.kg, d.kg,
+                           x + s * d.xs + gi * d.cg * d.hw, d.ohw, 0.0f,
+                           y + s * d.ys + (ptrdiff_t)gi * d.fg * d.ohw, d.ohw);
+        return;
+    }
+    nnrt_conv2d_pass_scratch(&d, NNRT_CONV2D_FORWARD, &ws_at);
+    tr = nnrt_conv2d_fwd_t(&d);
+    tc.t = scratch + (long)d.kg * d.ohw;
+    tc.fg = d.fg;
+    tc.ohw = d.ohw;
     for (s = 0; s < n; s++)
         for (gi = 0; gi < g->groups; gi++) {
-            const float *xg = x + s * d.xs + gi * d.cg * d.hw, *col = xg;
-            if (!flat) {
-                nnrt_im2col(g, d.cg, nnrt_conv2d_oh(g), nnrt_conv2d_ow(g), xg, scratch);
-                col = scratch;
+            const float *wg = w + (ptrdiff_t)gi * d.fg * d.kg;
+            float *yg = y + s * d.ys + (ptrdiff_t)gi * d.fg * d.ohw;
+            nnrt_im2col(g, d.cg, nnrt_conv2d_oh(g), nnrt_conv2d_ow(g), x + s * d.xs + gi * d.cg * d.hw,
+                        scratch);
+            if (tr) {
+                tc.y = yg;
+                nnrt_sgemm_ws(1, 1, d.ohw, d.fg, d.kg, 1.0f, scratch, d.ohw, wg, d.kg, 0.0f,
+                              scratch + (long)d.kg * d.ohw, d.fg, scratch + ws_at, nnrt_conv2d_untranspose,
+                              &tc);
+            } else {
+                nnrt_sgemm_ws(0, 0, d.fg, d.ohw, d.kg, 1.0f, wg, d.kg, scratch, d.ohw, 0.0f, yg, d.ohw,
+                              scratch + ws_at, NULL, NULL);
             }
-            nnrt_sgemm(0, 0, d.fg, d.ohw, d.kg, 1.0f, w + (ptrdiff_t)gi * d.fg * d.kg, d.kg, col,
-                       d.ohw, 0.0f, y + s * d.ys + (ptrdiff_t)gi * d.fg * d.ohw, d.ohw);
         }
 }
 
@@ -1610,11 +1697,14 @@ NNRT_API void nnrt_conv2d_backward_input(const nnrt_conv2d *g, int n, const floa
                                          const float *w, float *dx, float *scratch)
 {
     nnrt_conv2d_dims d;
+    long ws_at = 0;
     int s, gi, flat;
     if (n < 1 || !nnrt_conv2d_ok(g))
         return;
     d = nnrt_conv2d_sizes(g);
     flat = nnrt_conv2d_flat(g);
+    if (!flat)
+        nnrt_conv2d_pass_scratch(&d, NNRT_CONV2D_BACKWARD_INPUT, &ws_at);
     for (s = 0; s < n; s++) {
         float *dxs = dx + s * d.xs;
         if (!flat)
@@ -1623,10 +1713,13 @@ NNRT_API void nnrt_conv2d_backward_input(const nnrt_conv2d *g, int n, const floa
             const float *dyg = dy + s * d.ys + (ptrdiff_t)gi * d.fg * d.ohw;
             const float *wg = w + (ptrdiff_t)gi * d.fg * d.kg;
             float *dxg = dxs + gi * d.cg * d.hw;
-            nnrt_sgemm(1, 0, d.kg, d.ohw, d.fg, 1.0f, wg, d.kg, dyg, d.ohw, 0.0f, flat ? dxg : scratch,
-                       d.ohw);
-            if (!flat)
-                nnrt_col2im(g, d.cg, nnrt_conv2d_oh(g), nnrt_conv2d_ow(g), scratch, dxg);
+            if (flat) {
+                nnrt_sgemm(1, 0, d.kg, d.ohw, d.fg, 1.0f, wg, d.kg, dyg, d.ohw, 0.0f, dxg, d.ohw);
+                continue;
+            }
+            nnrt_sgemm_ws(1, 0, d.kg, d.ohw, d.fg, 1.0f, wg, d.kg, dyg, d.ohw, 0.0f, scratch, d.ohw,
+                          scratch + ws_at, NULL, NULL);
+            nnrt_col2im(g, d.cg, nnrt_conv2d_oh(g), nnrt_conv2d_ow(g), scratch, dxg);
         }
     }
 }
@@ -1635,21 +1728,39 @@ NNRT_API void nnrt_conv2d_backward_weight(const nnrt_conv2d *g, int n, const flo
                                           const float *dy, float *dw, float *scratch)
 {
     nnrt_conv2d_dims d;
-    int s, gi, flat;
+    long ws_at;
+    int s, gi, tr, i, j;
     if (n < 1 || !nnrt_conv2d_ok(g))
         return;
     d = nnrt_conv2d_sizes(g);
-    flat = nnrt_conv2d_flat(g);
-    for (s = 0; s < n; s++)
-        for (gi = 0; gi < g->groups; gi++) {
-            const float *xg = x + s * d.xs + gi * d.cg * d.hw, *col = xg;
-            if (!flat) {
-                nnrt_im2col(g, d.cg, nnrt_conv2d_oh(g), nnrt_conv2d_ow(g), xg, scratch);
-                col = scratch;
-            }
-            nnrt_sgemm(0, 1, d.fg, d.kg, d.ohw, 1.0f, dy + s * d.ys + (ptrdiff_t)gi * d.fg * d.ohw,
-                       d.ohw, col, d.ohw, s ? 1.0f : 0.0f, dw + (ptrdiff_t)gi * d.fg * d.kg, d.kg);
+    if (nnrt_conv2d_flat(g)) {
+        for (s = 0; s < n; s++)
+            for (gi = 0; gi < g->groups; gi++)
+                nnrt_sgemm(0, 1, d.fg, d.kg, d.ohw, 1.0f, dy + s * d.ys + (ptrdiff_t)gi * d.fg * d.ohw,
+                           d.ohw, x + s * d.xs + gi * d.cg * d.hw, d.ohw, s ? 1.0f : 0.0f,
+                           dw + (ptrdiff_t)gi * d.fg * d.kg, d.kg);
+        return;
+    }
+    nnrt_conv2d_pass_scratch(&d, NNRT_CONV2D_BACKWARD_WEIGHT, &ws_at);
+    tr = nnrt_conv2d_dw_t(&d);
+    for (gi = 0; gi < g->groups; gi++) {
+        float *dwg = dw + (ptrdiff_t)gi * d.fg * d.kg, *t = scratch + (long)d.kg * d.ohw;
+        for (s = 0; s < n; s++) {
+            const float *dyg = dy + s * d.ys + (ptrdiff_t)gi * d.fg * d.ohw;
+            nnrt_im2col(g, d.cg, nnrt_conv2d_oh(g), nnrt_conv2d_ow(g), x + s * d.xs + gi * d.cg * d.hw,
+                        scratch);
+            if (tr)
+                nnrt_sgemm_ws(0, 1, d.kg, d.fg, d.ohw, 1.0f, scratch, d.ohw, dyg, d.ohw, s ? 1.0f : 0.0f, t,
+                              d.fg, scratch + ws_at, NULL, NULL);
+            else
+                nnrt_sgemm_ws(0, 1, d.fg, d.kg, d.ohw, 1.0f, dyg, d.ohw, scratch, d.ohw, s ? 1.0f : 0.0f,
+                              dwg, d.kg, scratch + ws_at, NULL, NULL);
         }
+        if (tr)
+            for (i = 0; i < d.fg; i++)
+                for (j = 0; j < d.kg; j++)
+                    dwg[(ptrdiff_t)i * d.kg + j] = t[(ptrdiff_t)j * d.fg + i];
+    }
 }
 
 static inline int nnrt_pool2d_ok(const nnrt_pool2d *p)
