@@ -1787,6 +1787,88 @@ static inline int nnrt_window_argmax(const float *x, int w, int kh, int kw)
     return best;
 }
 
+/* The common 2 x 2 window with stride 2, for nnrt_maxpool2d_*: *m the
+ * maximum of a, b (first row), c, d (second row) with the scan order and
+ * NaN rule of nnrt_window_argmax, and the position it came from (0..3).
+ * Selects, no branches: a loop over windows vectorizes. */
+static inline float nnrt_max4(float a, float b, float c, float d, int *at)
+{
+    float m = a;
+    int k = 0, t;
+    t = (b > m) | (b != b);
+    m = t ? b : m;
+    k = t ? 1 : k;
+    t = (c > m) | (c != c);
+    m = t ? c : m;
+    k = t ? 2 : k;
+    t = (d > m) | (d != d);
+    m = t ? d : m;
+    k = t ? 3 : k;
+    *at = k;
+    return m;
+}
+
+static inline int nnrt_pool2d_is_2x2(const nnrt_pool2d *p)
+{
+    return p->kh == 2 && p->kw == 2 && p->sh == 2 && p->sw == 2;
+}
+
+/* Outputs [j0, j0 + cnt) of one output row of the 2 x 2 pool, r0 and r1
+ * the two input rows: the maxima into y (forward); dy where each window
+ * took its maximum, 0 elsewhere, into the rows d0, d1 (backward). Called
+ * with a constant cnt (8 or 4) the loops vectorize; rows shorter than the
+ * vectors (LeNet's are 14 and 7 wide) go in chunks of that constant, the
+ * last one overlapping the one before (writing the same values again), so
+ * that no scalar tail is left (nnrt_max2x2_row). */
+static inline void nnrt_max2x2_fwd(const float *restrict r0, const float *restrict r1, float *restrict y,
+                                   int j0, int cnt)
+{
+    int j, at;
+    for (j = j0; j < j0 + cnt; j++)
+        y[j] = nnrt_max4(r0[2 * j], r0[2 * j + 1], r1[2 * j], r1[2 * j + 1], &at);
+}
+
+static inline void nnrt_max2x2_bwd(const float *restrict r0, const float *restrict r1,
+                                   const float *restrict dy, float *restrict d0, float *restrict d1, int j0,
+                                   int cnt)
+{
+    const float zero = nnrt_fence_f(0.0f);
+    int j, at;
+    for (j = j0; j < j0 + cnt; j++) {
+        float g = zero + dy[j]; /* as 0 + dy: -0 becomes +0 */
+        nnrt_max4(r0[2 * j], r0[2 * j + 1], r1[2 * j], r1[2 * j + 1], &at);
+        d0[2 * j] = at == 0 ? g : zero;
+        d0[2 * j + 1] = at == 1 ? g : zero;
+        d1[2 * j] = at == 2 ? g : zero;
+        d1[2 * j + 1] = at == 3 ? g : zero;
+    }
+}
+
+/* One output row of ow windows: chunks of 8 (or 4), the last overlapping */
+static inline void nnrt_max2x2_row(const float *r0, const float *r1, float *y, const float *dy, float *d0,
+                                   float *d1, int ow, int back)
+{
+    int j0, c = ow >= 8 ? 8 : ow >= 4 ? 4 : 0;
+    if (!c) {
+        if (back)
+            nnrt_max2x2_bwd(r0, r1, dy, d0, d1, 0, ow);
+        else
+            nnrt_max2x2_fwd(r0, r1, y, 0, ow);
+        return;
+    }
+    for (j0 = 0; j0 < ow; j0 += c) {
+        int at = j0 + c <= ow ? j0 : ow - c;
+        if (back && c == 8)
+            nnrt_max2x2_bwd(r0, r1, dy, d0, d1, at, 8);
+        else if (back)
+            nnrt_max2x2_bwd(r0, r1, dy, d0, d1, at, 4);
+        else if (c == 8)
+            nnrt_max2x2_fwd(r0, r1, y, at, 8);
+        else
+            nnrt_max2x2_fwd(r0, r1, y, at, 4);
+    }
+}
+
 NNRT_API void nnrt_maxpool2d_forward(const nnrt_pool2d *p, int n, const float *x, float *y)
 {
     long plane, planes;
@@ -1796,6 +1878,14 @@ NNRT_API void nnrt_maxpool2d_forward(const nnrt_pool2d *p, int n, const float *x
     oh = (p->h - p->kh) / p->sh + 1;
     ow = (p->w - p->kw) / p->sw + 1;
     planes = (long)n * p->c;
+    if (nnrt_pool2d_is_2x2(p)) {
+        for (plane = 0; plane < planes; plane++)
+            for (i = 0; i < oh; i++) {
+                const float *r0 = x + plane * p->h * p->w + (ptrdiff_t)2 * i * p->w;
+                nnrt_max2x2_row(r0, r0 + p->w, y + (plane * oh + i) * ow, NULL, NULL, NULL, ow, 0);
+            }
+        return;
+    }
     for (plane = 0; plane < planes; plane++) {
         const float *xp = x + plane * p->h * p->w;
         float *yp = y + plane * oh * ow;
@@ -1817,6 +1907,20 @@ NNRT_API void nnrt_maxpool2d_backward(const nnrt_pool2d *p, int n, const float *
     oh = (p->h - p->kh) / p->sh + 1;
     ow = (p->w - p->kw) / p->sw + 1;
     planes = (long)n * p->c;
+    if (nnrt_pool2d_is_2x2(p)) {
+        /* the windows do not overlap: each covered element is written once,
+         * dy where the window took its maximum, else 0; only an odd last row
+         * or column, in no window, is zeroed apart */
+        if (p->h % 2 || p->w % 2)
+            nnrt_zero(dx, planes * p->h * p->w);
+        for (plane = 0; plane < planes; plane++)
+            for (i = 0; i < oh; i++) {
+                const float *r0 = x + plane * p->h * p->w + (ptrdiff_t)2 * i * p->w;
+                float *d0 = dx + plane * p->h * p->w + (ptrdiff_t)2 * i * p->w;
+                nnrt_max2x2_row(r0, r0 + p->w, NULL, dy + (plane * oh + i) * ow, d0, d0 + p->w, ow, 1);
+            }
+        return;
+    }
     nnrt_zero(dx, planes * p->h * p->w);
     for (plane = 0; plane < planes; plane++) {
         const float *xp = x + plane * p->h * p->w;
