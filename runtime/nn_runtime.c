@@ -1787,23 +1787,24 @@ static inline int nnrt_window_argmax(const float *x, int w, int kh, int kw)
     return best;
 }
 
-/* The common 2 x 2 window with stride 2, for nnrt_maxpool2d_*: *m the
+/* The common 2 x 2 window with stride 2, for nnrt_maxpool2d_*: the
  * maximum of a, b (first row), c, d (second row) with the scan order and
- * NaN rule of nnrt_window_argmax, and the position it came from (0..3).
- * Selects, no branches: a loop over windows vectorizes. */
-static inline float nnrt_max4(float a, float b, float c, float d, int *at)
+ * NaN rule of nnrt_window_argmax, and in *at the position it came from
+ * (0..3, as a float: gcc if-converts and vectorizes float selects of this
+ * shape, not int ones). */
+static inline float nnrt_max4(float a, float b, float c, float d, float *at)
 {
-    float m = a;
-    int k = 0, t;
+    float m = a, k = 0.0f;
+    int t;
     t = (b > m) | (b != b);
     m = t ? b : m;
-    k = t ? 1 : k;
+    k = t ? 1.0f : k;
     t = (c > m) | (c != c);
     m = t ? c : m;
-    k = t ? 2 : k;
+    k = t ? 2.0f : k;
     t = (d > m) | (d != d);
     m = t ? d : m;
-    k = t ? 3 : k;
+    k = t ? 3.0f : k;
     *at = k;
     return m;
 }
@@ -1823,7 +1824,8 @@ static inline int nnrt_pool2d_is_2x2(const nnrt_pool2d *p)
 static inline void nnrt_max2x2_fwd(const float *restrict r0, const float *restrict r1, float *restrict y,
                                    int j0, int cnt)
 {
-    int j, at;
+    int j;
+    float at;
     for (j = j0; j < j0 + cnt; j++)
         y[j] = nnrt_max4(r0[2 * j], r0[2 * j + 1], r1[2 * j], r1[2 * j + 1], &at);
 }
@@ -1833,15 +1835,45 @@ static inline void nnrt_max2x2_bwd(const float *restrict r0, const float *restri
                                    int cnt)
 {
     const float zero = nnrt_fence_f(0.0f);
-    int j, at;
+    int j;
+    float at;
     for (j = j0; j < j0 + cnt; j++) {
         float g = zero + dy[j]; /* as 0 + dy: -0 becomes +0 */
         nnrt_max4(r0[2 * j], r0[2 * j + 1], r1[2 * j], r1[2 * j + 1], &at);
-        d0[2 * j] = at == 0 ? g : zero;
-        d0[2 * j + 1] = at == 1 ? g : zero;
-        d1[2 * j] = at == 2 ? g : zero;
-        d1[2 * j + 1] = at == 3 ? g : zero;
+        d0[2 * j] = at == 0.0f ? g : zero;
+        d0[2 * j + 1] = at == 1.0f ? g : zero;
+        d1[2 * j] = at == 2.0f ? g : zero;
+        d1[2 * j + 1] = at == 3.0f ? g : zero;
     }
+}
+
+/* Fixed-size chunks as functions of their own (not inlined: inside the
+ * callers' loop nests gcc no longer vectorizes them) */
+#if defined(__GNUC__)
+#define NNRT_NOINLINE __attribute__((noinline))
+#else
+#define NNRT_NOINLINE
+#endif
+static NNRT_NOINLINE void nnrt_max2x2_fwd8(const float *r0, const float *r1, float *y, int j0)
+{
+    nnrt_max2x2_fwd(r0, r1, y, j0, 8);
+}
+
+static NNRT_NOINLINE void nnrt_max2x2_fwd4(const float *r0, const float *r1, float *y, int j0)
+{
+    nnrt_max2x2_fwd(r0, r1, y, j0, 4);
+}
+
+static NNRT_NOINLINE void nnrt_max2x2_bwd8(const float *r0, const float *r1, const float *dy, float *d0,
+                                           float *d1, int j0)
+{
+    nnrt_max2x2_bwd(r0, r1, dy, d0, d1, j0, 8);
+}
+
+static NNRT_NOINLINE void nnrt_max2x2_bwd4(const float *r0, const float *r1, const float *dy, float *d0,
+                                           float *d1, int j0)
+{
+    nnrt_max2x2_bwd(r0, r1, dy, d0, d1, j0, 4);
 }
 
 /* One output row of ow windows: chunks of 8 (or 4), the last overlapping */
@@ -1859,13 +1891,13 @@ static inline void nnrt_max2x2_row(const float *r0, const float *r1, float *y, c
     for (j0 = 0; j0 < ow; j0 += c) {
         int at = j0 + c <= ow ? j0 : ow - c;
         if (back && c == 8)
-            nnrt_max2x2_bwd(r0, r1, dy, d0, d1, at, 8);
+            nnrt_max2x2_bwd8(r0, r1, dy, d0, d1, at);
         else if (back)
-            nnrt_max2x2_bwd(r0, r1, dy, d0, d1, at, 4);
+            nnrt_max2x2_bwd4(r0, r1, dy, d0, d1, at);
         else if (c == 8)
-            nnrt_max2x2_fwd(r0, r1, y, at, 8);
+            nnrt_max2x2_fwd8(r0, r1, y, at);
         else
-            nnrt_max2x2_fwd(r0, r1, y, at, 4);
+            nnrt_max2x2_fwd4(r0, r1, y, at);
     }
 }
 
