@@ -1504,9 +1504,9 @@ static inline void nnrt_conv2d_span(int off, int s, int size, int count, int *lo
 /* col[(ci kh + a) kw + b][i ow + j] = x[ci, i sh - ph + a, j sw - pw + b]
  * (0 outside x) for the cg channels at x. */
 static inline void nnrt_im2col(const nnrt_conv2d *g, int cg, int oh, int ow, const float *x,
-                               float *col)
+                               float *restrict col)
 {
-    const float zero = nnrt_fence_f(0.0f);
+    const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
     int ci, a, b, i, j, j0, j1;
     for (ci = 0; ci < cg; ci++)
         for (a = 0; a < g->kh; a++)
@@ -1524,8 +1524,14 @@ static inline void nnrt_im2col(const nnrt_conv2d *g, int cg, int oh, int ow, con
                     src = x + ((ptrdiff_t)ci * g->h + r) * g->w;
                     for (j = 0; j < j0; j++)
                         dst[j] = zero;
-                    for (j = j0; j < j1; j++)
-                        dst[j] = src[j * g->sw - g->pw + b];
+                    if (g->sw == 1) { /* contiguous: vector moves (x one: not a memmove call) */
+                        const float *restrict s1 = src - g->pw + b;
+                        for (j = j0; j < j1; j++)
+                            dst[j] = s1[j] * one;
+                    } else {
+                        for (j = j0; j < j1; j++)
+                            dst[j] = src[j * g->sw - g->pw + b];
+                    }
                     for (j = j1; j < ow; j++)
                         dst[j] = zero;
                 }
@@ -1533,8 +1539,8 @@ static inline void nnrt_im2col(const nnrt_conv2d *g, int cg, int oh, int ow, con
 }
 
 /* The adjoint of nnrt_im2col: dx[ci, i sh - ph + a, j sw - pw + b] += col[...] */
-static inline void nnrt_col2im(const nnrt_conv2d *g, int cg, int oh, int ow, const float *col,
-                               float *dx)
+static inline void nnrt_col2im(const nnrt_conv2d *g, int cg, int oh, int ow, const float *restrict col,
+                               float *restrict dx)
 {
     int ci, a, b, i, j, j0, j1;
     for (ci = 0; ci < cg; ci++)
@@ -1548,8 +1554,14 @@ static inline void nnrt_col2im(const nnrt_conv2d *g, int cg, int oh, int ow, con
                     if (r < 0 || r >= g->h)
                         continue;
                     dst = dx + ((ptrdiff_t)ci * g->h + r) * g->w;
-                    for (j = j0; j < j1; j++)
-                        dst[j * g->sw - g->pw + b] += src[j];
+                    if (g->sw == 1) {
+                        float *restrict d1 = dst - g->pw + b;
+                        for (j = j0; j < j1; j++)
+                            d1[j] += src[j];
+                    } else {
+                        for (j = j0; j < j1; j++)
+                            dst[j * g->sw - g->pw + b] += src[j];
+                    }
                 }
             }
 }
