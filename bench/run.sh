@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/run.sh [--rounds R] [--quick] - nngen's generated code against
+# bench/run.sh [--rounds R] [--quick] [--only NET,...] - nngen's generated code against
 # PyTorch 1.13 on the same networks, batch sizes and one thread, in one run;
 # prints a table of median times and the ratios nngen/PyTorch, and the peak
 # RSS of a 5-epoch MNIST training in each. See bench/README.md.

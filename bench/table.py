@@ -46,7 +46,7 @@ def run(cmd, env):
 
 
 def main(argv):
-    build, rounds, samples, quick = "build", 3, 31, False
+    build, rounds, samples, quick, only = "build", 3, 31, False, None
     i = 0
     while i < len(argv):
         if argv[i] == "--build":
@@ -57,9 +57,19 @@ def main(argv):
             i += 1
         elif argv[i] == "--quick":
             rounds, samples, quick = 1, 5, True
+        elif argv[i] == "--only":
+            only = set(argv[i + 1].split(","))
+            unknown = only - {n for n, _ in CASES}
+            if unknown:
+                sys.exit("bench: --only: unknown network %s (networks: %s)"
+                         % (", ".join(sorted(unknown)), ", ".join(sorted({n for n, _ in CASES}))))
+            i += 1
         i += 1
     env = torch_env()
-    have = {n for n, _ in CASES if os.path.exists(os.path.join(build, "bench", "bench_%s_sgd" % n))}
+    missing = [n for n, _ in CASES if not os.path.exists(os.path.join(build, "bench", "bench_%s_sgd" % n))]
+    if missing:
+        sys.exit("bench: %s not built in %s (bench/run.sh builds them)" % (", ".join(sorted(set(missing))), build))
+    have = {n for n, _ in CASES if only is None or n in only}
     nn, pt = {}, {}
     torch_args = [sys.executable, os.path.join(HERE, "torch_bench.py"), "--samples", str(samples)]
     for r in range(rounds):
@@ -81,22 +91,19 @@ def main(argv):
           % run([sys.executable, "-c", "import torch; print(torch.__version__)"], env).strip())
     print("%-26s %12s %12s %8s %10s" % ("case", "nngen us", "PyTorch us", "ratio", "target"))
     for net, b in CASES:
+        if net not in have:
+            continue
         for kind, opt, label in (("infer", "sgd", "inference"), ("train", "sgd", "SGD step"),
                                  ("train", "adam", "Adam step")):
             name = "%s b%d %s" % ({"mlp": "784-128-10", "wide": "784-512-512-10", "lenet": "lenet",
                                    "tanh": "2-16-2 tanh"}[net], b, label)
             target = TARGETS.get((net, b, "infer" if kind == "infer" else opt))
             tgt = "<= %.2f" % target if target else ""
-            if net not in have:
-                print("%-26s %12s %12s %8s %10s" % (name, "pending", "", "", tgt))
-                continue
             a, t = med(nn, net, opt, kind, b), med(pt, net, opt, kind, b)
             ratio = a / t
             mark = "" if not target else (" met" if ratio <= target else " MISSED")
             print("%-26s %12.2f %12.2f %8.3f %10s%s" % (name, a, t, ratio, tgt, mark))
-    if "lenet" not in have:
-        print("(lenet: pending - conv2d and pooling are not in this compiler yet)")
-    if quick:
+    if quick or only is not None:
         return
     data = os.path.join(build, "examples", "data", "mnist10k")
     files = [os.path.join(data, f + ".idx") for f in ("train-images", "train-labels", "test-images", "test-labels")]

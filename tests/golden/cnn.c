@@ -254,7 +254,7 @@ static void cnn_run_backward(cnn *m) {
     float *const d_m_ = m->arena + 18432;
     float *const d_c = m->arena + 9216;
     float *const v45 = m->arena + 0;
-    float *const v46 = m->arena + 9552;
+    float *const v46 = m->arena + 10928;
     const int n = m->n;
     /* cnn.nn:12: loss cross_entropy(z, y) */
     /* d_z_ = cross_entropy_grad(z_, y, 1.0f)  [N, 3] */

@@ -23,9 +23,10 @@
 
 #define GUARD 8
 #define MAXF 100000
+#define MAXS 400000 /* scratch: the unfolded input, a transposed result, GEMM packing */
 
 static float X[MAXF + 2 * GUARD], W[MAXF + 2 * GUARD], Y[MAXF + 2 * GUARD], DY[MAXF + 2 * GUARD];
-static float DX[MAXF + 2 * GUARD], DW[MAXF + 2 * GUARD], S[MAXF + 2 * GUARD];
+static float DX[MAXF + 2 * GUARD], DW[MAXF + 2 * GUARD], S[MAXS + 2 * GUARD];
 static double R[MAXF];
 
 /* n values in [-1, 1) at buf + GUARD, NaN in the guards on both sides */
@@ -81,21 +82,33 @@ static void ref_forward(const nnrt_conv2d *g, int n, const float *x, const float
 static void check_conv(nnrt_rng *r, const nnrt_conv2d *g, int n) {
     int oh = nnrt_conv2d_oh(g), ow = nnrt_conv2d_ow(g), cg = g->c / g->groups, fg = g->f / g->groups;
     long xn = (long)n * g->c * g->h * g->w, wn = (long)g->f * cg * g->kh * g->kw;
-    long yn = (long)n * g->f * oh * ow, sn = nnrt_conv2d_scratch(g, NNRT_CONV2D_FORWARD, n);
+    long yn = (long)n * g->f * oh * ow, sn[3];
     assert_true(oh >= 1 && ow >= 1);
-    assert_true(xn <= MAXF && wn <= MAXF && yn <= MAXF && sn <= MAXF && sn >= 0);
+    assert_true(xn <= MAXF && wn <= MAXF && yn <= MAXF);
+    /* each pass gets exactly the scratch it asks for, NaN-guarded */
+    for (int pass = 0; pass < 3; pass++) {
+        sn[pass] = nnrt_conv2d_scratch(g, pass, n);
+        assert_true(sn[pass] >= 0 && sn[pass] <= MAXS);
+        /* independent of the sample count: the kernels go one sample at a time */
+        assert_int_equal(sn[pass], nnrt_conv2d_scratch(g, pass, 1));
+    }
     float *x = fill(r, X, xn), *w = fill(r, W, wn), *dy = fill(r, DY, yn);
     float *y = fill(r, Y, yn), *dx = fill(r, DX, xn), *dw = fill(r, DW, wn);
-    float *scratch = sn ? fill(r, S, sn) : NULL;
+    float *scratch = sn[NNRT_CONV2D_FORWARD] ? fill(r, S, sn[NNRT_CONV2D_FORWARD]) : NULL;
     double tol = 1e-5 * (cg * g->kh * g->kw + 1);
 
     nnrt_conv2d_forward(g, n, x, w, y, scratch);
+    if (scratch)
+        guards_intact(S, sn[NNRT_CONV2D_FORWARD], "forward scratch");
     ref_forward(g, n, x, w, R);
     close_enough(y, R, yn, tol, "forward", g);
     guards_intact(Y, yn, "forward");
 
     /* dx[s, c, r, q] = sum over the outputs reading x[s, c, r, q] of w dy */
+    scratch = sn[NNRT_CONV2D_BACKWARD_INPUT] ? fill(r, S, sn[NNRT_CONV2D_BACKWARD_INPUT]) : NULL;
     nnrt_conv2d_backward_input(g, n, dy, w, dx, scratch);
+    if (scratch)
+        guards_intact(S, sn[NNRT_CONV2D_BACKWARD_INPUT], "backward_input scratch");
     for (long i = 0; i < xn; i++)
         R[i] = 0;
     for (int s = 0; s < n; s++)
@@ -116,6 +129,7 @@ static void check_conv(nnrt_rng *r, const nnrt_conv2d *g, int n) {
     guards_intact(DX, xn, "backward_input");
 
     /* dw[o, ci, a, b] = sum over samples and outputs of x dy */
+    scratch = sn[NNRT_CONV2D_BACKWARD_WEIGHT] ? fill(r, S, sn[NNRT_CONV2D_BACKWARD_WEIGHT]) : NULL;
     nnrt_conv2d_backward_weight(g, n, x, dy, dw, scratch);
     for (long i = 0; i < wn; i++)
         R[i] = 0;
@@ -131,8 +145,8 @@ static void check_conv(nnrt_rng *r, const nnrt_conv2d *g, int n) {
                                     dy[(((long)s * g->f + o) * oh + i) * ow + j];
     close_enough(dw, R, wn, 1e-5 * ((long)n * oh * ow + 1), "backward_weight", g);
     guards_intact(DW, wn, "backward_weight");
-    if (sn)
-        guards_intact(S, sn, "scratch");
+    if (scratch)
+        guards_intact(S, sn[NNRT_CONV2D_BACKWARD_WEIGHT], "backward_weight scratch");
 }
 
 static void test_conv_grid(void **state) {
@@ -171,7 +185,19 @@ static void test_conv_lenet(void **state) {
     check_conv(&r, &dw, 2);
     check_conv(&r, &pw, 2);
     assert_int_equal(nnrt_conv2d_scratch(&pw, NNRT_CONV2D_BACKWARD_WEIGHT, 64), 0);
-    assert_int_equal(nnrt_conv2d_scratch(&c2, NNRT_CONV2D_FORWARD, 64), 16 * 25 * 14 * 14);
+    /* the unfolded input and the GEMM's workspace (y = W col: 4 filters pad less this way) */
+    assert_int_equal(nnrt_conv2d_scratch(&c2, NNRT_CONV2D_FORWARD, 64),
+                     16 * 25 * 14 * 14 + nnrt_sgemm_ws_size(4, 14 * 14, 16 * 25));
+    /* 32 filters (lenet's second layer) fill the GEMM's 32-wide tiles: the
+     * forward and weight passes compute the transposed products, which
+     * need room for their result too */
+    nnrt_conv2d c32 = {16, 14, 14, 32, 5, 5, 1, 1, 2, 2, 1}, g32 = {8, 6, 6, 64, 3, 3, 2, 1, 1, 1, 2};
+    check_conv(&r, &c32, 2);
+    check_conv(&r, &g32, 3);
+    assert_int_equal(nnrt_conv2d_scratch(&c32, NNRT_CONV2D_FORWARD, 64),
+                     16 * 25 * 14 * 14 + 14 * 14 * 32 + nnrt_sgemm_ws_size(14 * 14, 32, 16 * 25));
+    assert_int_equal(nnrt_conv2d_scratch(&c32, NNRT_CONV2D_BACKWARD_WEIGHT, 64),
+                     16 * 25 * 14 * 14 + 16 * 25 * 32 + nnrt_sgemm_ws_size(16 * 25, 32, 14 * 14));
 }
 
 /* invalid geometries: sizes report 0 / -1 and the kernels write nothing */
@@ -278,7 +304,16 @@ static void test_pool_grid(void **state) {
                         check_pool(&r, &p, 2, 1);
                         checked += 2;
                     }
-    assert_true(checked > 200);
+    /* the 2 x 2 window with stride 2 (the kernels' own path), even and odd
+     * sizes (an odd last row or column is in no window) */
+    for (int h = 2; h <= 7; h++)
+        for (int w = 2; w <= 7; w++) {
+            nnrt_pool2d p = {3, h, w, 2, 2, 2, 2};
+            check_pool(&r, &p, 2, 0);
+            check_pool(&r, &p, 2, 1);
+            checked += 2;
+        }
+    assert_true(checked > 270);
 }
 
 /* ties go to the first maximum in row-major window order; a NaN wins */
