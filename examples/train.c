@@ -45,9 +45,22 @@ typedef float target_t;
 
 typedef struct Data {
     long count;
-    float *x;    /* count x IN_SIZE */
-    target_t *y; /* count x TARGET_SIZE */
+    float *x;          /* count x IN_SIZE (CSV data), or NULL */
+    unsigned char *x8; /* count x IN_SIZE bytes (IDX images, value = byte / 255), or NULL */
+    target_t *y;       /* count x TARGET_SIZE */
 } Data;
+
+/* sample i's inputs as floats into dst (IDX images stay bytes until here:
+ * a quarter of the memory) */
+static void get_inputs(const Data *d, long i, float *dst) {
+    if (d->x) {
+        memcpy(dst, d->x + i * IN_SIZE, sizeof(float) * IN_SIZE);
+        return;
+    }
+    const unsigned char *b = d->x8 + i * IN_SIZE;
+    for (int k = 0; k < IN_SIZE; k++)
+        dst[k] = (float)b[k] * (1.0f / 255.0f);
+}
 
 typedef struct Options {
     const char *train, *test, *save;
@@ -87,9 +100,10 @@ static void load_idx(const char *spec, Data *d) {
     if (ii.item_size != IN_SIZE || li.count != ii.count || TARGET_SIZE != 1)
         die("shapes do not fit the network:", spec, 0);
     d->count = ii.count;
-    d->x = alloc(sizeof(float) * (size_t)(d->count * IN_SIZE));
+    d->x = NULL;
+    d->x8 = alloc((size_t)(d->count * IN_SIZE));
     d->y = alloc(sizeof(target_t) * (size_t)d->count);
-    if (nnrt_idx_read_f32(images, d->x, d->count * IN_SIZE, 1.0f / 255.0f) != d->count * IN_SIZE)
+    if (nnrt_idx_read_u8(images, d->x8, d->count * IN_SIZE) != d->count * IN_SIZE)
         die("cannot read", images, 0);
 #ifdef CLASS_TARGET
     if (nnrt_idx_read_i32(comma + 1, d->y, d->count) != d->count)
@@ -116,6 +130,7 @@ static void load_csv(const char *path, Data *d) {
     if (nnrt_csv_read(path, all, rows * cols) != rows * cols)
         die("cannot read", path, 0);
     d->count = rows;
+    d->x8 = NULL;
     d->x = alloc(sizeof(float) * (size_t)(rows * IN_SIZE));
     d->y = alloc(sizeof(target_t) * (size_t)(rows * TARGET_SIZE));
     for (long r = 0; r < rows; r++) {
@@ -137,11 +152,14 @@ static void load(const char *spec, Data *d) {
 /* The score of the model on d: accuracy in percent (classes, binary) in
  * *acc, mean squared error in *mse (real targets). */
 static void evaluate(NET *m, const Data *d, double *acc, double *mse) {
+    static float bx[MAX_BATCH * IN_SIZE];
     long right = 0;
     double se = 0;
     for (long s = 0; s < d->count; s += MAX_BATCH) {
         int n = (int)(d->count - s < MAX_BATCH ? d->count - s : MAX_BATCH);
-        API(forward)(m, d->x + s * IN_SIZE, n);
+        for (int i = 0; i < n; i++)
+            get_inputs(d, s + i, bx + (long)i * IN_SIZE);
+        API(forward)(m, bx, n);
         const float *p = API(output_p)(m);
         for (int i = 0; i < n; i++) {
             const float *pi = p + (long)i * OUT_SIZE;
@@ -174,7 +192,7 @@ static double run_epoch(NET *m, const Data *d, int batch, nnrt_rng *rng, long *o
     for (long s = 0; s < d->count; s += batch) {
         int n = (int)(d->count - s < batch ? d->count - s : batch);
         for (int i = 0; i < n; i++) {
-            memcpy(bx + (long)i * IN_SIZE, d->x + order[s + i] * IN_SIZE, sizeof(float) * IN_SIZE);
+            get_inputs(d, order[s + i], bx + (long)i * IN_SIZE);
             memcpy(by + (long)i * TARGET_SIZE, d->y + order[s + i] * TARGET_SIZE, sizeof(target_t) * TARGET_SIZE);
         }
         total += (double)API(train_step)(m, bx, by, n) * n;

@@ -2225,14 +2225,15 @@ NNRT_API int nnrt_idx_open(const char *path, nnrt_idx_info *info)
 
 /* Reads up to cap data bytes of an IDX file, as floats (byte * scale) when
  * df is set, as int32 otherwise. Returns the elements read. */
-static inline long nnrt_idx_read(const char *path, float *df, int32_t *di, long cap, float scale)
+static inline long nnrt_idx_read(const char *path, float *df, int32_t *di, unsigned char *du, long cap,
+                                 float scale)
 {
     unsigned char b[NNRT_IO_CHUNK];
     nnrt_idx_info info;
     long n, i = 0, j;
     FILE *f;
     int st;
-    if (!path || cap < 0 || (cap > 0 && !df && !di))
+    if (!path || cap < 0 || (cap > 0 && !df && !di && !du))
         return NN_ERR_ARG;
     if (!(f = fopen(path, "rb")))
         return NN_ERR_IO;
@@ -2248,8 +2249,10 @@ static inline long nnrt_idx_read(const char *path, float *df, int32_t *di, long 
         for (j = 0; j < m; j++) {
             if (df)
                 df[i + j] = (float)b[j] * scale;
-            else
+            else if (di)
                 di[i + j] = (int32_t)b[j];
+            else
+                du[i + j] = b[j];
         }
         i += m;
     }
@@ -2259,12 +2262,17 @@ static inline long nnrt_idx_read(const char *path, float *df, int32_t *di, long 
 
 NNRT_API long nnrt_idx_read_f32(const char *path, float *dst, long cap, float scale)
 {
-    return nnrt_idx_read(path, dst, NULL, cap, scale);
+    return nnrt_idx_read(path, dst, NULL, NULL, cap, scale);
 }
 
 NNRT_API long nnrt_idx_read_i32(const char *path, int32_t *dst, long cap)
 {
-    return nnrt_idx_read(path, NULL, dst, cap, 1.0f);
+    return nnrt_idx_read(path, NULL, dst, NULL, cap, 1.0f);
+}
+
+NNRT_API long nnrt_idx_read_u8(const char *path, unsigned char *dst, long cap)
+{
+    return nnrt_idx_read(path, NULL, NULL, dst, cap, 1.0f);
 }
 
 /* ---- CSV. line   = field { ',' field } ( '\n' | EOF )

@@ -303,6 +303,10 @@ NNRT_API long nnrt_idx_read_f32(const char *path, float *dst, long cap, float sc
 /* Reads up to cap elements as int32 (labels). Returns elements read, or a
  * negative status. */
 NNRT_API long nnrt_idx_read_i32(const char *path, int32_t *dst, long cap);
+/* Reads up to cap elements as they are stored, bytes (a quarter of the
+ * memory of floats: a trainer can keep a data set so and convert a batch at
+ * a time). Returns elements read, or a negative status. */
+NNRT_API long nnrt_idx_read_u8(const char *path, unsigned char *dst, long cap);
 
 /* CSV: comma-separated numbers, one row per line; a first line that does not
  * parse as numbers is a header and is skipped. Blank lines are skipped; blanks

@@ -88,6 +88,26 @@ static void test_idx_images(void **state)
     assert_true(pixel_sum(pix + 1999 * 784) == 24303.0);
 }
 
+/* The bytes as stored: the same values as the float reader's, capped alike */
+static void test_idx_bytes(void **state)
+{
+    static unsigned char b[8000 * 784 + 1];
+    long i;
+    (void)state;
+    assert_int_equal(nnrt_idx_read_f32(MNIST "train-images.idx", pix, 8000 * 784, 1.0f), 8000 * 784);
+    b[8000 * 784] = 0xab;
+    assert_int_equal(nnrt_idx_read_u8(MNIST "train-images.idx", b, 8000 * 784 + 1), 8000 * 784);
+    assert_true(b[8000 * 784] == 0xab);
+    for (i = 0; i < 8000 * 784; i++)
+        assert_true((float)b[i] == pix[i]);
+    b[784] = 0xcd;
+    assert_int_equal(nnrt_idx_read_u8(MNIST "test-images.idx", b, 784), 784);
+    assert_true(b[784] == 0xcd && b[0] == 0);
+    assert_int_equal(nnrt_idx_read_u8(NULL, b, 784), NN_ERR_ARG);
+    assert_int_equal(nnrt_idx_read_u8(MNIST "test-images.idx", NULL, 784), NN_ERR_ARG);
+    assert_int_equal(nnrt_idx_read_u8(MNIST "no-such-file.idx", b, 784), NN_ERR_IO);
+}
+
 static void test_idx_labels(void **state)
 {
     static const int32_t first[8] = {7, 7, 4, 3, 8, 6, 8, 4}, last[5] = {7, 2, 0, 7, 8};
@@ -238,6 +258,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idx_headers),
         cmocka_unit_test(test_idx_images),
+        cmocka_unit_test(test_idx_bytes),
         cmocka_unit_test(test_idx_labels),
         cmocka_unit_test(test_idx_rejections),
         cmocka_unit_test(test_csv_header_and_values),
