@@ -272,8 +272,10 @@ int main(int argc, char **argv) {
     free(bx);
     free(by);
     free(train.x);
+    free(train.x8);
     free(train.y);
     free(test.x);
+    free(test.x8);
     free(test.y);
     return ok ? 0 : 1;
 }
