@@ -31,7 +31,11 @@ int cli_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)))
 #endif
     ;
-/* The whole file, NUL-terminated (len excludes the NUL); NULL on error. */
+/* The most bytes a file nngen reads may have: an endless input (/dev/zero,
+ * a pipe that never closes its end) stops here instead of filling the memory. */
+#define CLI_MAX_FILE (64L << 20)
+/* The whole file, NUL-terminated (len excludes the NUL); NULL on error, with
+ * *len = SIZE_MAX when the file is larger than CLI_MAX_FILE. */
 char *cli_read_file(const char *path, size_t *len);
 /* Writes path atomically (path.tmp.PID, then rename); 0 or -1 (errno set). */
 int cli_write_file(const char *path, const void *data, size_t len);

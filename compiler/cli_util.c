@@ -34,18 +34,23 @@ int cli_error(const char *fmt, ...) {
 
 char *cli_read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
+    *len = 0;
     if (!f)
         return NULL;
     Buf b = {0};
     char chunk[65536];
     size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        for (size_t i = 0; i < n; i++)
+    int big = 0;
+    while (!big && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        big = b.len + n > (size_t)CLI_MAX_FILE;
+        for (size_t i = 0; i < n && !big; i++)
             buf_putc(&b, chunk[i]);
-    int bad = ferror(f);
+    }
+    int bad = ferror(f) || big;
     fclose(f);
     if (bad) {
         buf_free(&b);
+        *len = big ? SIZE_MAX : 0;
         return NULL;
     }
     buf_putc(&b, '\0');
@@ -76,6 +81,8 @@ int cli_write_file(const char *path, const void *data, size_t len) {
 int cli_compile(const char *path, CompileOptions *co, Buf *c, Buf *h) {
     size_t len;
     char *text = cli_read_file(path, &len);
+    if (!text && len == SIZE_MAX)
+        return cli_error("'%s' is larger than %ld MiB, the most a source file may hold", path, CLI_MAX_FILE >> 20);
     if (!text)
         return cli_error("cannot read '%s': %s", path, strerror(errno));
     co->path = path;

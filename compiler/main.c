@@ -152,38 +152,6 @@ static int parse_args(int argc, char **argv, Cli *cli) {
     return 0;
 }
 
-/* The most bytes a source may have: an endless input (/dev/zero, a pipe that
- * never closes its end) stops here instead of filling the memory. */
-#define NN_MAX_SOURCE (64L << 20)
-
-/* the whole file, NUL-terminated; NULL when unreadable, with *len = SIZE_MAX
- * when it is larger than NN_MAX_SOURCE */
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    *len = 0;
-    if (!f)
-        return NULL;
-    Buf b = {0};
-    char chunk[65536];
-    size_t n;
-    int big = 0;
-    while (!big && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        big = b.len + n > (size_t)NN_MAX_SOURCE;
-        for (size_t i = 0; i < n && !big; i++)
-            buf_putc(&b, chunk[i]);
-    }
-    int bad = ferror(f) || big;
-    fclose(f);
-    if (bad) {
-        buf_free(&b);
-        *len = big ? SIZE_MAX : 0;
-        return NULL;
-    }
-    buf_putc(&b, '\0');
-    *len = b.len - 1;
-    return b.data;
-}
-
 /* writes data to path.tmp.PID, ready for rename */
 static char *write_temp(const char *path, const Buf *data) {
     char *tmp = malloc(strlen(path) + 32);
@@ -276,12 +244,13 @@ int main(int argc, char **argv) {
     if (rc)
         return rc == 1 ? 0 : 2;
     size_t len, wlen = 0;
-    char *text = read_file(cli.input, &len), *weights = NULL;
+    char *text = cli_read_file(cli.input, &len), *weights = NULL;
     if (!text && len == SIZE_MAX)
-        return fail("'%s' is larger than 64 MiB, the most a source file may hold", cli.input);
+        return cli_error("'%s' is larger than %ld MiB, the most a source file may hold", cli.input,
+                         CLI_MAX_FILE >> 20);
     if (!text)
         return fail("cannot read '%s'", cli.input);
-    if (cli.weights && !(weights = read_file(cli.weights, &wlen))) {
+    if (cli.weights && !(weights = cli_read_file(cli.weights, &wlen))) {
         free(text);
         return fail("cannot read the weight file '%s'", cli.weights);
     }

@@ -4,6 +4,7 @@
 #   check.sh NNGEN WORK
 #
 #   - an endless input (/dev/zero): exit 2, "larger than 64 MiB", no output
+#     (nngen NET.nn and the commands, which read through the same function)
 #   - a sparse file of 64 MiB + 1 byte: the same
 #   - a FIFO fed a valid network: compiles like the file would
 set -u
@@ -27,6 +28,13 @@ too_big() { # too_big INPUT
 }
 
 too_big /dev/zero
+for command in check "graph -o g.dot"; do
+    "$nngen" $command /dev/zero >"$work/out" 2>"$work/err"
+    rc=$?
+    [ $rc -eq 2 ] || fail "nngen $command /dev/zero: exit status $rc, expected 2"
+    grep -q "^nngen: error: '/dev/zero' is larger than 64 MiB" "$work/err" || fail "nngen $command: no size message"
+    [ ! -e g.dot ] || fail "nngen $command /dev/zero wrote an output"
+done
 : >big.nn && truncate -s $((64 * 1024 * 1024 + 1)) big.nn || fail "cannot make big.nn"
 too_big big.nn
 rm -f big.nn
@@ -41,4 +49,4 @@ rc=$?
 wait
 [ $rc -eq 0 ] || fail "a FIFO input: exit status $rc"
 cmp a/net.c b/net.c && cmp a/net.h b/net.h || fail "a FIFO input gives other C than the file"
-echo "limits: endless input, oversized file and FIFO input as expected"
+echo "limits: endless input (compiler and commands), oversized file and FIFO input as expected"
