@@ -56,81 +56,62 @@ static void dims_text(Buf *b, int rank, const long *dims) {
     buf_putc(b, ']');
 }
 
-/* NN_ERR_NETWORK / NN_ERR_SHAPE: the first difference between the file's
- * table and the network's, as a clause for the error message. */
-static void explain(Buf *why, const Graph *g, const unsigned char *img, size_t len) {
-    Reader r = {img, len, 8};
-    const char *net = rd_str(&r, g->arena);
-    if (strcmp(net, g->net)) {
-        buf_printf(why, ": it holds network '%s', this is network '%s'", net, g->net);
-        return;
+/* Compares the file's tensor group at r (a count, then name, rank, dims and
+ * data per tensor) with the network's `count` tensors called `what`
+ * ("parameter" or "buffer"; `plural` names them in the count's message),
+ * given by names[] and their nodes[]; writes the
+ * first difference as a clause into why and returns 1, or returns 0 with r
+ * past the group when they agree. */
+static int explain_group(Buf *why, const Graph *g, Reader *r, const char *what, const char *plural, int count,
+                         const char *const *names, const int *nodes) {
+    uint32_t held = rd_u32(r);
+    if (held != (uint32_t)count) {
+        buf_printf(why, ": it holds %lu %s, network '%s' has %d", (unsigned long)held, plural, g->net, count);
+        return 1;
     }
-    uint32_t count = rd_u32(&r);
-    if (count != (uint32_t)g->nparams) {
-        buf_printf(why, ": it holds %lu parameter tensors, network '%s' has %d", (unsigned long)count, g->net,
-                   g->nparams);
-        return;
-    }
-    for (int i = 0; i < g->nparams; i++) {
-        const Shape *s = &g->nodes[g->params[i].node].shape;
-        const char *name = rd_str(&r, g->arena);
-        uint32_t rank = rd_u32(&r);
+    for (int i = 0; i < count; i++) {
+        const Shape *s = &g->nodes[nodes[i]].shape;
+        const char *name = rd_str(r, g->arena);
+        uint32_t rank = rd_u32(r);
         long fdims[NN_MAX_RANK] = {0}, ndims[NN_MAX_RANK];
         uint64_t numel = 1; /* saturating: the file's dims are anything */
-        for (uint32_t k = 0; k < rank && r.pos < r.n; k++) {
-            uint32_t d = rd_u32(&r);
+        for (uint32_t k = 0; k < rank && r->pos < r->n; k++) {
+            uint32_t d = rd_u32(r);
             if (k < NN_MAX_RANK)
                 fdims[k] = (long)d;
             numel = d && numel > UINT64_MAX / 4 / d ? UINT64_MAX / 4 : numel * d;
         }
         for (int k = 0; k < s->rank; k++)
             ndims[k] = s->dims[k];
-        if (strcmp(name, g->params[i].name) || rank != (uint32_t)s->rank ||
+        if (strcmp(name, names[i]) || rank != (uint32_t)s->rank ||
             memcmp(fdims, ndims, sizeof(long) * (size_t)s->rank)) {
-            buf_printf(why, ": parameter %d is '%s' ", i, name);
+            buf_printf(why, ": %s %d is '%s' ", what, i, name);
             dims_text(why, rank <= NN_MAX_RANK ? (int)rank : NN_MAX_RANK, fdims);
-            buf_printf(why, " in the file, '%s' ", g->params[i].name);
+            buf_printf(why, " in the file, '%s' ", names[i]);
             dims_text(why, s->rank, ndims);
             buf_printf(why, " in network '%s'", g->net);
-            return;
+            return 1;
         }
-        if (numel > (r.n - (r.pos < r.n ? r.pos : r.n)) / 4)
-            return; /* cannot happen in an image nnrt_import walked */
-        r.pos += 4 * (size_t)numel;
+        if (numel > (r->n - (r->pos < r->n ? r->pos : r->n)) / 4)
+            return 1; /* cannot happen in an image nnrt_import walked */
+        r->pos += 4 * (size_t)numel;
     }
-    uint32_t nb = rd_u32(&r);
-    if (nb != (uint32_t)g->nbuffers) {
-        buf_printf(why, ": it holds %lu buffers (running statistics), network '%s' has %d", (unsigned long)nb, g->net,
-                   g->nbuffers);
-        return;
-    }
-    for (int i = 0; i < g->nbuffers; i++) {
-        const Shape *s = &g->nodes[g->buffers[i].node].shape;
-        const char *name = rd_str(&r, g->arena);
-        uint32_t rank = rd_u32(&r);
-        long fdims[NN_MAX_RANK] = {0}, ndims[NN_MAX_RANK];
-        uint64_t numel = 1;
-        for (uint32_t k = 0; k < rank && r.pos < r.n; k++) {
-            uint32_t d = rd_u32(&r);
-            if (k < NN_MAX_RANK)
-                fdims[k] = (long)d;
-            numel = d && numel > UINT64_MAX / 4 / d ? UINT64_MAX / 4 : numel * d;
-        }
-        for (int k = 0; k < s->rank; k++)
-            ndims[k] = s->dims[k];
-        if (strcmp(name, g->buffers[i].name) || rank != (uint32_t)s->rank ||
-            memcmp(fdims, ndims, sizeof(long) * (size_t)s->rank)) {
-            buf_printf(why, ": buffer %d is '%s' ", i, name);
-            dims_text(why, rank <= NN_MAX_RANK ? (int)rank : NN_MAX_RANK, fdims);
-            buf_printf(why, " in the file, '%s' ", g->buffers[i].name);
-            dims_text(why, s->rank, ndims);
-            buf_printf(why, " in network '%s'", g->net);
-            return;
-        }
-        if (numel > (r.n - (r.pos < r.n ? r.pos : r.n)) / 4)
-            return;
-        r.pos += 4 * (size_t)numel;
-    }
+    return 0;
+}
+
+/* NN_ERR_NETWORK / NN_ERR_SHAPE: the first difference between the file's
+ * tables and the network's (np parameters, then the buffers, as names[] and
+ * nodes[] list them), as a clause for the error message. */
+static void explain(Buf *why, const Graph *g, const unsigned char *img, size_t len, const char *const *names,
+                    const int *nodes) {
+    Reader r = {img, len, 8};
+    const char *net = rd_str(&r, g->arena);
+    int np = g->nparams;
+    if (strcmp(net, g->net))
+        buf_printf(why, ": it holds network '%s', this is network '%s'", net, g->net);
+    else if (!explain_group(why, g, &r, "parameter", "parameter tensors", np, names, nodes))
+        explain_group(why, g, &r, "buffer", "buffers (running statistics)", g->nbuffers, names + np,
+                      nodes + np);
 }
 
 /* ---- embedding ---------------------------------------------------------------------- */
@@ -172,7 +153,7 @@ int weights_embed(Graph *g, const char *path, const void *data, size_t len, FILE
     if (st != NN_OK) {
         Buf why = {0};
         if (st == NN_ERR_NETWORK || st == NN_ERR_SHAPE)
-            explain(&why, g, data, len);
+            explain(&why, g, data, len, names, nodes);
         fprintf(diag, "nngen: error: %s: %s%s\n", path, nnrt_strerror(st), why.data ? why.data : "");
         fprintf(diag, "nngen: note: --weights takes a file that %s_save wrote for this very network\n", g->net);
         buf_free(&why);
