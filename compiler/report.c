@@ -175,9 +175,7 @@ static long model_struct_bytes(const Graph *g, long word) {
                 member(&l, 4 * params, 4);
         }
     }
-    long buffers = 0;
-    for (int i = 0; i < g->nbuffers; i++)
-        buffers += shape_numel(&g->nodes[g->buffers[i].node].shape);
+    long buffers = buffer_floats(g);
     if (buffers && !g->weights)
         member(&l, 4 * buffers, 4); /* buffer (const data with --weights) */
     member(&l, 4 * (g->arena_floats > 0 ? g->arena_floats : 1), 4);
