@@ -1,5 +1,5 @@
 # embed_file.cmake - writes OUT, a C file defining `const char VAR[]`: the
-# bytes of IN, NUL-terminated (nngen embeds tools/train_driver.c this way
+# bytes of IN, NUL-terminated (nngen embeds cli/trainer.c this way
 # for `nngen train`, as embed.cmake embeds the runtime for --standalone).
 #   cmake -DOUT=file.c -DVAR=name -DIN=source -P embed_file.cmake
 file(READ "${IN}" hex HEX)

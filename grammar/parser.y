@@ -17,7 +17,7 @@
  * any error has been reported.
  */
 %code requires {
-#include "nngen.h"
+#include "front/front.h"
 
 #ifndef YY_TYPEDEF_YY_SCANNER_T
 #define YY_TYPEDEF_YY_SCANNER_T

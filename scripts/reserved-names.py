@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes compiler/reserved.c: the ordinary identifiers and macros that the
+"""Writes compiler/lower/reserved.c: the ordinary identifiers and macros that the
 headers included by generated code declare (glibc, C99 with POSIX 2008:
 stddef stdint math, and for --standalone limits errno fcntl stdio stdlib
 unistd string). A network named like one of them would make
@@ -44,7 +44,7 @@ def main():
     with tempfile.NamedTemporaryFile("w", suffix=".c", delete=False) as f:
         f.write("".join("#include <%s>\n" % h for h in HEADERS))
     names = declared(f.name)
-    with open("compiler/reserved.c", "w") as out:
+    with open("compiler/lower/reserved.c", "w") as out:
         out.write("/*\n * reserved.c - the names the C library headers of generated code declare\n")
         out.write(" * (%s), sorted for bsearch.\n" % " ".join(HEADERS))
         out.write(" * Written by scripts/reserved-names.py: do not edit.\n */\n")

@@ -6,15 +6,21 @@
 #include "nngen.h"
 
 const OpInfo op_table[OP__COUNT] = {
-#define OP(id, name, arity, flags, shape, grad, expr, emit, flops, scratch) \
+#define OP(id, name, arity, flags, shape, grad, expr, emit, flops, scratch, attrs) \
     {name, arity, flags, shape, grad, expr, emit, flops, scratch},
-#include "ops.def"
+#include "ir/ops.def"
 #undef OP
 };
 
 /* elements of a node for `batch` samples */
 static double elements(const Shape *s, int batch) {
     return (double)shape_numel(s) * (s->batched ? batch : 1);
+}
+
+const OpInfo *op_info(Op op) {
+    if ((unsigned)op >= OP__COUNT)
+        nn_unreachable("op %d out of range", (int)op);
+    return &op_table[op];
 }
 
 double op_flops(const Graph *g, const Node *n, int batch) {

@@ -1,7 +1,7 @@
 /*
  * test_cli.c - the pieces of the user-facing commands that need no child
  * process: the SVG plot (one <path> per curve, gaps, escaping), the
- * driver's view of a network (driver_info's kinds and the glue it emits),
+ * driver's view of a network (glue_info's kinds and the glue it emits),
  * the DOT writer (which functions each mode draws, labels), the builtin
  * list, and the helpers (FNV-1a, shell quoting, number parsing).
  * tests/user runs the commands themselves.
@@ -68,7 +68,7 @@ static void test_plot_single_epoch_and_flat(void **state) {
     buf_free(&b);
 }
 
-/* ---- emit_driver.c */
+/* ---- cli/glue.c */
 
 static const char *classifier_src =
     "network c\ninput x[4]\ntarget y : class(3)\nz = dense(x, 3)\noutput p = softmax(z)\n"
@@ -84,9 +84,9 @@ static const char *inference_src = "network i\ninput x[2]\noutput p = relu(dense
 static void info_of(const char *src, DriverInfo *di, Buf *glue) {
     Phases t;
     assert_int_equal(ph_all(&t, src, 0, 2), 0);
-    driver_info(&t.g, di);
+    glue_info(&t.g, di);
     if (glue)
-        emit_driver_glue(&t.g, glue);
+        glue_write(&t.g, glue);
     ph_free(&t);
 }
 
@@ -123,7 +123,7 @@ static void test_driver_kinds(void **state) {
     buf_free(&glue);
 }
 
-/* ---- cli_graph.c */
+/* ---- cli/graph.c */
 
 static void test_graph_dot(void **state) {
     (void)state;
@@ -152,7 +152,7 @@ static void test_graph_dot(void **state) {
     buf_free(&bwd);
 }
 
-/* ---- cli_commands.c */
+/* ---- cli/commands.c */
 
 static void test_list_builtins(void **state) {
     (void)state;
@@ -175,7 +175,7 @@ static void test_list_builtins(void **state) {
     free(text);
 }
 
-/* ---- cli_util.c */
+/* ---- cli/util.c */
 
 static void test_util(void **state) {
     (void)state;

@@ -1,5 +1,5 @@
 /*
- * cli_graph.c - `nngen graph NET.nn -o g.dot [--backward]`: the optimized
+ * graph.c - `nngen graph NET.nn -o g.dot [--backward]`: the optimized
  * IR, as the generated C computes it, drawn as a Graphviz DOT digraph.
  *
  * Without --backward: the inference function (NET_forward and NET_loss:

@@ -1,5 +1,5 @@
 /*
- * emit_c.c - the C emitter's core: lines with an indent depth, literals,
+ * emit.c - the C emitter's core: lines with an indent depth, literals,
  * storage references, broadcasting loop nests, and the per-function bodies
  * (one static function per group of nodes: forward, loss, training
  * forward, backward, update). emit_api.c writes the header, the model

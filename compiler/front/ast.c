@@ -28,7 +28,7 @@
  *   unary -    (neg x)
  *   call       (call f a b (= name value))
  */
-#include "nngen.h"
+#include "front/front.h"
 
 #include <string.h>
 

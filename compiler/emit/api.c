@@ -1,5 +1,5 @@
 /*
- * emit_api.c - net.h and the public half of net.c, exactly as C-API.md
+ * api.c - net.h and the public half of net.c, exactly as C-API.md
  * words them: the macros, the complete model struct (parameters,
  * gradients, optimizer state, the planned arena, the training state), and
  * the NET_* functions wrapped around emit_c.c's run functions.

@@ -1,5 +1,5 @@
 /*
- * cli_util.c - what the subcommands share: reading and atomically writing
+ * util.c - what the subcommands share: reading and atomically writing
  * files, the compile call, option and number parsing, child processes
  * (posix_spawn, never system()), private temporary directories, hashing.
  *

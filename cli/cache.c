@@ -1,5 +1,5 @@
 /*
- * cli_cache.c - the build cache of `nngen train` and `nngen predict`.
+ * cache.c - the build cache of `nngen train` and `nngen predict`.
  *
  * A driver is compiled once per content: the key is the text of
  *   nngen's version, the .nn source, the nngen flags that shape the code,

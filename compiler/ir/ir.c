@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nngen.h"
+#include "ir/ir.h"
 
 void ir_init(Graph *g, Arena *a) {
     memset(g, 0, sizeof *g);
@@ -50,7 +50,7 @@ int ir_add(Graph *g, Op op, Func fn, Loc loc, int nin, const int *in) {
     memset(n, 0, sizeof *n);
     n->id = g->count;
     n->op = op;
-    n->func = (op_info(op)->flags & OPF_LEAF) ? FN_NONE : fn;
+    n->func = (ir_op_flags(op) & OPF_LEAF) ? FN_NONE : fn;
     n->loc = loc;
     n->fuse = n->epilogue = -1;
     n->nin = nin;
@@ -76,10 +76,32 @@ const Node *ir_cnode(const Graph *g, int id) {
     return &g->nodes[id];
 }
 
-const OpInfo *op_info(Op op) {
-    if ((int)op < 0 || op >= OP__COUNT)
-        nn_unreachable("bad op %d", (int)op);
-    return &op_table[op];
+/* ---- what ops.def says of each op to this library ---------------------- */
+
+typedef struct OpRow {
+    const char *name;
+    unsigned flags;
+    const char *attrs; /* the dump's attribute format (ops.def's last column) */
+} OpRow;
+
+static const OpRow op_rows[OP__COUNT] = {
+#define OP(id, name, arity, flags, shape, grad, expr, emit, flops, scratch, attrs) {name, flags, attrs},
+#include "ops.def"
+#undef OP
+};
+
+static const OpRow *op_row(Op op) {
+    if ((unsigned)op >= OP__COUNT)
+        nn_unreachable("op %d out of range", (int)op);
+    return &op_rows[op];
+}
+
+const char *ir_op_name(Op op) {
+    return op_row(op)->name;
+}
+
+unsigned ir_op_flags(Op op) {
+    return op_row(op)->flags;
 }
 
 /* ---- scheduling ---------------------------------------------------------- */
@@ -109,7 +131,7 @@ int ir_schedule_roots(const Graph *g, const int *roots, int nroots, int **out) {
             mark_cone(g, roots[r], mark);
     for (int v = 0; v < g->count; v++) {
         const Node *n = &g->nodes[v];
-        if (mark[v] && !n->dead && !(op_info(n->op)->flags & OPF_LEAF))
+        if (mark[v] && !n->dead && !(ir_op_flags(n->op) & OPF_LEAF))
             order[count++] = v;
     }
     free(mark);
@@ -178,46 +200,43 @@ static const char *func_name(Func f) {
     return names[f];
 }
 
-/* the attributes that change what an op computes, as "name=value" */
+/* The digit after a placeholder letter: an index into f[] or i[]. */
+static int attr_index(const char *p) {
+    if (*p < '0' || *p > '7')
+        nn_unreachable("bad attribute format near \"%s\"", p);
+    return *p - '0';
+}
+
+/* Prints n's attributes by its op's format (ops.def's last column): text with
+ * %f0 / %F0 / %d0 (f[0] as %g, %.9g, an integer), %i0 (i[0]) and ?i0(text). */
 static void dump_attrs(Buf *b, const Node *n) {
-    switch (n->op) {
-    case OP_CONST: buf_printf(b, " %.9g", n->f[0]); break;
-    case OP_POWC: case OP_POWC_GRAD: buf_printf(b, " k=%g", n->f[0]); break;
-    case OP_LEAKY_RELU: case OP_LEAKY_RELU_GRAD: case OP_ELU: case OP_ELU_GRAD:
-        buf_printf(b, " alpha=%g", n->f[0]);
-        break;
-    case OP_SWISH: case OP_SWISH_GRAD: buf_printf(b, " beta=%g", n->f[0]); break;
-    case OP_HUBER: case OP_HUBER_GRAD: buf_printf(b, " delta=%g", n->f[0]); break;
-    case OP_MATMUL:
-        if (n->i[0] || n->i[1])
-            buf_printf(b, " %s", n->i[0] ? "a^T" : "b^T");
-        break;
-    case OP_SUM_AXIS: case OP_MEAN_AXIS: case OP_CONCAT: case OP_SOFTMAX: case OP_LOG_SOFTMAX:
-    case OP_SOFTMAX_GRAD: case OP_LOG_SOFTMAX_GRAD:
-        buf_printf(b, " axis=%d", n->i[0]);
-        break;
-    case OP_SLICE: buf_printf(b, " axis=%d start=%d len=%d", n->i[0], n->i[1], n->i[2]); break;
-    case OP_PAD: buf_printf(b, " axis=%d start=%d", n->i[0], n->i[1]); break;
-    case OP_BROADCAST:
-        if (n->i[0])
-            buf_printf(b, " mean");
-        break;
-    case OP_GLU: case OP_GLU_GRAD: buf_printf(b, " axis=%d", n->i[0]); break;
-    case OP_MAXOUT: case OP_MAXOUT_GRAD: buf_printf(b, " pieces=%d", n->i[0]); break;
-    case OP_DROPOUT_MASK: buf_printf(b, " p=%g #%d", n->f[0], n->i[0]); break;
-    case OP_RUNNING_UPDATE: buf_printf(b, " momentum=%g%s", n->f[0], n->i[0] ? " unbiased" : ""); break;
-    case OP_CONV2D: case OP_CONV2D_GRAD_X: case OP_CONV2D_GRAD_W: case OP_MAXPOOL2D:
-    case OP_MAXPOOL2D_GRAD: case OP_AVGPOOL2D: case OP_AVGPOOL2D_GRAD:
-        cnn_dump_attrs(b, n);
-        break;
-    default: break;
+    for (const char *p = op_row(n->op)->attrs; *p; p++) {
+        if (*p == '?' && p[1] == 'i' && p[3] == '(') {
+            const char *end = strchr(p, ')');
+            if (!end)
+                nn_unreachable("unclosed ?i( in the attributes of %s", ir_op_name(n->op));
+            if (n->i[attr_index(p + 2)])
+                buf_printf(b, "%.*s", (int)(end - p - 4), p + 4);
+            p = end;
+        } else if (*p == '%' && p[1]) {
+            int k = attr_index(p + 2);
+            switch (p[1]) {
+            case 'f': buf_printf(b, "%g", n->f[k]); break;
+            case 'F': buf_printf(b, "%.9g", n->f[k]); break;
+            case 'd': buf_printf(b, "%d", (int)n->f[k]); break;
+            case 'i': buf_printf(b, "%d", n->i[k]); break;
+            default: nn_unreachable("bad attribute format %%%c", p[1]);
+            }
+            p += 2;
+        } else
+            buf_putc(b, *p);
     }
 }
 
 /* v12 = add v5, v9  [N, 3]  infer  moons.nn:11:13  ; a1 */
 void ir_dump_node(Buf *b, const Graph *g, const Node *n) {
     (void)g;
-    buf_printf(b, "v%d = %s", n->id, op_info(n->op)->name);
+    buf_printf(b, "v%d = %s", n->id, ir_op_name(n->op));
     for (int k = 0; k < n->nin; k++)
         buf_printf(b, "%s v%d", k ? "," : "", n->in[k]);
     dump_attrs(b, n);

@@ -1,9 +1,9 @@
 /*
- * emit_driver.c - the network-specific half of the training driver that
+ * glue.c - the network-specific half of the training driver that
  * `nngen train` and `nngen predict` compile: tables of the ports and
  * outputs (names, per-sample sizes, class counts) and nnt_* functions that
  * call the generated NET_* API with the ports in its argument order. The
- * fixed half, tools/train_driver.c, is written against these names only:
+ * fixed half, trainer.c, is written against these names only:
  *
  *   nnt_model, NNT_NET, NNT_MAX_BATCH, NNT_TRAINABLE, NNT_KIND, NNT_PRED,
  *   NNT_TARGET, NNT_PARAM_SCALARS, NNT_N_INPUTS / TARGETS / OUTPUTS,
@@ -14,7 +14,7 @@
  *   nnt_get_lr. Inputs are passed as `const float *const x[]`, targets as
  *   `const void *const t[]` (int32_t for class targets, float otherwise).
  *
- * What the metrics read (driver_info): the first target in declaration
+ * What the metrics read (glue_info): the first target in declaration
  * order; for a class target with K classes, the first output of K values
  * per sample (accuracy of the argmax); for a real target of one value under
  * a bce / bce_logits loss, the first one-value output (accuracy of
@@ -36,7 +36,7 @@ static long out_size(const Graph *g, int k) {
     return shape_numel(&g->nodes[g->outputs[k].node].shape);
 }
 
-void driver_info(const Graph *g, DriverInfo *info) {
+void glue_info(const Graph *g, DriverInfo *info) {
     memset(info, 0, sizeof *info);
     info->pred = info->target = -1;
     info->trainable = !g->infer_only && g->loss_train >= 0;
@@ -174,11 +174,11 @@ static void emit_wrappers(Emit *e, const Graph *g, const DriverInfo *di) {
     buf_free(&all);
 }
 
-void emit_driver_glue(const Graph *g, Buf *out) {
+void glue_write(const Graph *g, Buf *out) {
     DriverInfo di;
     EmitOptions eo = {.header_name = "net.h", .cmdline = "nngen train", .source = "", .standalone = 1};
     Emit e = {.out = out, .g = g, .o = &eo, .fn = FN_NONE};
-    driver_info(g, &di);
+    glue_info(g, &di);
     emit_line(&e, "/* ---- network %s: its ports and the nnt_* wrappers (nngen %s, emit_driver.c) ---- */", g->net,
               NNGEN_VERSION);
     emit_tables(&e, g, &di);

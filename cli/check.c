@@ -1,5 +1,5 @@
 /*
- * cli_check.c - `nngen check NET.nn`: parse, lower and shape-check the
+ * check.c - `nngen check NET.nn`: parse, lower and shape-check the
  * network without writing anything, then print report.c's summary table
  * (tensors and shapes, parameters, memory, FLOPs). The whole pipeline up
  * to the emitter runs, so every error `nngen NET.nn` would report is

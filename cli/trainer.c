@@ -1,5 +1,5 @@
 /*
- * train_driver.c - the fixed half of the program that `nngen train` and
+ * trainer.c - the fixed half of the program that `nngen train` and
  * `nngen predict` compile for a network. nngen embeds this text and builds
  * one C file from, in order: `#include "net.c"` (the network, generated with
  * --standalone, so the runtime comes along and nothing but libm is linked),

@@ -1,5 +1,5 @@
 /*
- * cli_commands.c - the subcommands of nngen (`nngen COMMAND ...`), as a
+ * commands.c - the subcommands of nngen (`nngen COMMAND ...`), as a
  * table main.c consults before it reads its own options, and
  * `nngen --list-builtins`: the callable names that are implemented, one
  * "KIND NAME" a line, read from builtins.c's table (the docs test checks

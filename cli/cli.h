@@ -1,19 +1,23 @@
 /*
  * cli.h - the subcommands of the nngen command line, for the user's day:
  *
- *   cli_commands.c the command table, nngen --list-builtins
- *   cli_util.c     shared helpers: files, the compile call, child processes,
- *                  temporary directories, hashing, number parsing
- *   cli_check.c    nngen check NET.nn: parse, shape-check, the summary table
- *   cli_graph.c    nngen graph NET.nn -o g.dot [--backward]: Graphviz DOT
- *   cli_train.c    nngen train / nngen predict: generate, compile (cached),
- *                  run the driver, plot
- *   cli_cache.c    the build cache of train / predict
- *   emit_driver.c  the network-specific half of the training driver
- *   plot.c         the loss / accuracy curve as a self-contained SVG
+ *   main.c      nngen NET.nn -o net.c [options]: the compiler's own command
+ *   commands.c  the command table, nngen --list-builtins
+ *   util.c      shared helpers: files, the compile call, child processes,
+ *               temporary directories, hashing, number parsing
+ *   check.c     nngen check NET.nn: parse, shape-check, the summary table
+ *   graph.c     nngen graph NET.nn -o g.dot [--backward]: Graphviz DOT
+ *   train.c     nngen train / nngen predict: generate, compile (cached),
+ *               run the trainer, plot
+ *   cache.c     the build cache of train / predict
+ *   glue.c      the network-specific half of the trainer program
+ *   trainer.c   its fixed half: not compiled into nngen, embedded as text
+ *               and compiled with the generated code by the user's compiler
+ *   plot.c      the loss / accuracy curve as a self-contained SVG
  *
- * The compiler pipeline (nngen.h) knows nothing of these; they reach the
- * graph through CompileOptions.inspect. Every command returns its exit
+ * This library sits on top of the compiler (nngen.h), which knows nothing
+ * of it (cmake/layering.cmake makes a call back a link error); the
+ * commands reach the graph through CompileOptions.inspect. Every command returns its exit
  * status: 0 success, 1 errors in the .nn input (located), 2 usage, I/O,
  * data or tool errors (one "nngen: error: ..." line, or a few).
  */
@@ -24,7 +28,7 @@
 
 #include "nngen.h"
 
-/* ------------------------------------------------------------- cli_util.c */
+/* ----------------------------------------------------------------- util.c */
 /* "nngen: error: <message>" on stderr; returns 2. */
 int cli_error(const char *fmt, ...)
 #if defined(__GNUC__)
@@ -72,7 +76,7 @@ uint64_t cli_hash(uint64_t h, const void *data, size_t len);
 /* The directory part of path ("." when none), malloc'd. */
 char *cli_dirname(const char *path);
 
-/* --------------------------------------------------------- cli_commands.c */
+/* ------------------------------------------------------------- commands.c */
 /* Runs `nngen COMMAND ...` when argv[1] names a command: 1 with *status set;
  * 0 when it does not (main.c then compiles argv as before). */
 int cli_command(int argc, char **argv, int *status);
@@ -80,20 +84,20 @@ void cli_print_commands(FILE *f);
 /* "KIND NAME" per implemented builtin (with pending: all, marked "pending"). */
 void cli_list_builtins(FILE *f, int pending);
 
-/* ------------------------------------------------------------ cli_check.c */
+/* ---------------------------------------------------------------- check.c */
 int cli_check_main(int argc, char **argv);
 
-/* ------------------------------------------------------------ cli_graph.c */
+/* ---------------------------------------------------------------- graph.c */
 int cli_graph_main(int argc, char **argv);
 /* The graph as DOT: the inference graph, or with backward the training
  * forward, backward and update functions, in clusters. */
 void graph_write_dot(Buf *out, const Graph *g, int backward);
 
-/* ------------------------------------------------------------ cli_train.c */
+/* ---------------------------------------------------------------- train.c */
 int cli_train_main(int argc, char **argv);
 int cli_predict_main(int argc, char **argv);
 
-/* ------------------------------------------------------------ cli_cache.c */
+/* ---------------------------------------------------------------- cache.c */
 /* A built driver: the directory holding net.c, net.h, driver.c, key and
  * the executable nntrain. */
 typedef struct CacheEntry {
@@ -119,7 +123,7 @@ char *cache_default_dir(void);
 int cache_get(const BuildRequest *r, CacheEntry *out);
 void cache_release(CacheEntry *e);
 
-/* ---------------------------------------------------------- emit_driver.c */
+/* ----------------------------------------------------------------- glue.c */
 /* What the metrics read, decided from the graph (see emit_driver.c). */
 typedef enum DriverKind {
     DK_NONE,       /* no target, or no output shaped like it: the loss only */
@@ -136,11 +140,11 @@ typedef struct DriverInfo {
     int trainable;   /* has NET_train_step */
 } DriverInfo;
 
-void driver_info(const Graph *g, DriverInfo *info);
-/* The network-specific glue the fixed driver (tools/train_driver.c) is
+void glue_info(const Graph *g, DriverInfo *info);
+/* The network-specific glue the fixed driver (trainer.c) is
  * written against: port tables and nnt_* wrappers of the NET_* API. */
-void emit_driver_glue(const Graph *g, Buf *out);
-/* The fixed driver's text, embedded at build time (driver_embed.c). */
+void glue_write(const Graph *g, Buf *out);
+/* The fixed half's text (trainer.c), embedded at build time (driver_embed.c). */
 extern const char nn_embedded_train_driver[];
 
 /* ------------------------------------------------------------------ plot.c */

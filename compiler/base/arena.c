@@ -13,7 +13,7 @@
  * Running out of memory is not an error the compiler can report usefully: it
  * prints one line and aborts.
  */
-#include "nngen.h"
+#include "base/base.h"
 
 #include <stdlib.h>
 #include <string.h>

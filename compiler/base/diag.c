@@ -20,7 +20,7 @@
  *    past the end of the text is printed without a quote as well.
  *  - Notes print like errors but do not count.
  */
-#include "nngen.h"
+#include "base/base.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * cli_train.c - `nngen train` and `nngen predict`.
+ * train.c - `nngen train` and `nngen predict`.
  *
  * Both compile the network in memory with --standalone (the runtime comes
  * inside net.c, so nothing but a C compiler and libm is needed at run
@@ -238,13 +238,13 @@ typedef struct NetCtx {
 static int inspect(const Graph *g, void *ctx) {
     NetCtx *nc = ctx;
     DriverInfo di;
-    driver_info(g, &di);
+    glue_info(g, &di);
     nc->net = strdup(g->net);
     if (nc->need_training && !di.trainable) {
         nc->untrainable = 1;
         return 0;
     }
-    emit_driver_glue(g, &nc->glue);
+    glue_write(g, &nc->glue);
     return 0;
 }
 

@@ -1,0 +1,90 @@
+/*
+ * base.h - what every phase of the compiler stands on, and nothing else:
+ *   arena.c   bump allocation (one arena per compilation, freed at once) and
+ *             a growable byte buffer
+ *   diag.c    the one diagnostics reporter: file:line:col, the line, a caret
+ * This library calls nothing of the compiler (tests/unit links it alone).
+ */
+#ifndef NNGEN_BASE_H
+#define NNGEN_BASE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define NNGEN_VERSION "0.1.0"
+
+#define NN_MAX_RANK 4       /* dims of a tensor, batch dimension not counted */
+#define NN_MAX_IN 4         /* inputs of one IR node */
+#define NN_MAX_LINE 65536   /* bytes in one source line (the language's limit) */
+#define NN_MAX_NEST 256     /* bracket depth (the language's limit) */
+
+/* ---------------------------------------------------------------- arena.c */
+/* A bump allocator: blocks chained, everything freed by arena_free. */
+typedef struct ArenaBlock ArenaBlock;
+typedef struct Arena {
+    ArenaBlock *head;
+} Arena;
+
+void *arena_alloc(Arena *a, size_t size);           /* zeroed, 16-aligned; aborts on OOM */
+char *arena_strdup(Arena *a, const char *s);
+char *arena_strndup(Arena *a, const char *s, size_t n);
+char *arena_printf(Arena *a, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void arena_free(Arena *a);
+
+/* A growable byte buffer (the emitter writes into these, never to files). */
+typedef struct Buf {
+    char *data;
+    size_t len, cap;
+} Buf;
+
+void buf_putc(Buf *b, char c);
+void buf_puts(Buf *b, const char *s);
+void buf_printf(Buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void buf_vprintf(Buf *b, const char *fmt, va_list ap);
+void buf_free(Buf *b);
+
+/* ----------------------------------------------------------------- diag.c */
+/* A source position: 1-based line and column (column counts bytes). */
+typedef struct Loc {
+    int line, col;
+} Loc;
+
+/* One compilation has one source file. diag_begin copies nothing: the text
+ * must outlive the compilation. Errors go to the stream set by diag_begin
+ * (stderr in the CLI, a memory stream in tests). */
+void diag_begin(const char *file, const char *text, size_t len, FILE *out);
+void diag_error(Loc loc, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void diag_note(Loc loc, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void diag_verror(Loc loc, const char *kind, const char *fmt, va_list ap);
+int diag_count(void);                  /* errors so far */
+const char *diag_file(void);
+/* The text of source line `line` (without newline) and its length; NULL if none. */
+const char *diag_line(int line, size_t *len);
+/* An internal compiler bug: prints and aborts. Never for user errors. */
+#define nn_unreachable(...) nn_fatal_bug(__FILE__, __LINE__, __VA_ARGS__)
+void nn_fatal_bug(const char *file, int line, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((noreturn, format(printf, 3, 4)))
+#endif
+    ;
+
+
+#endif
