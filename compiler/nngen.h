@@ -322,6 +322,8 @@ int lower_node1(LowerCtx *c, Op op, Loc loc, int a);
 int lower_node2(LowerCtx *c, Op op, Loc loc, int a, int b);
 int lower_const(LowerCtx *c, double v, Loc loc);
 int lower_reshape(LowerCtx *c, int x, const Shape *to, Loc loc);
+/* A node of op with its shape given (set before the op's rule checks it). */
+int lower_node_shaped(LowerCtx *c, Op op, Func fn, Loc loc, int nin, const int *in, const Shape *s);
 /* Evaluates a compile-time number (literal, const name, negation); -1 on error. */
 int lower_number(LowerCtx *c, const Expr *e, double *out);
 /* Binds a call's arguments against the builtin's signature. -1 on error. */
@@ -331,11 +333,26 @@ int lower_bind(LowerCtx *c, const Builtin *b, const Expr *call, Bound *out);
 int lower_layer_param(LowerCtx *c, const Expr *call, int slot, const char *suffix,
                       const Shape *shape, const Expr *init, const char *init_default,
                       int is_weight);
+/* The buffer `slot` of the current statement's layer call (as
+ * lower_layer_param: created by the first lowering, found by the second);
+ * every element starts at `init`. Returns its OP_BUFFER node or -1. */
+int lower_layer_buffer(LowerCtx *c, const Expr *call, int slot, const char *suffix,
+                       const Shape *shape, double init);
 /* Resolves an initializer expression into p (kind, arguments). -1 on error. */
 int lower_init(LowerCtx *c, const Expr *init, const char *def, Loc loc, Param *p);
+/* An axis argument counted from 0 over x's per-sample dims (negative from
+ * the end); a located error and -1 when x has no such axis. */
+int lower_axis(LowerCtx *c, int x, int axis, Loc loc);
+/* s with its per-sample dims flattened into one: [N, product]. */
+Shape lower_flat_shape(const Shape *s);
+/* x's per-sample shape with every dim after the first set to 1, unbatched:
+ * [C] for [F], [C, 1, 1] for [C, H, W] (a per-channel tensor that
+ * broadcasts against x). */
+Shape lower_channel_shape(const Shape *x);
 
-/* ---------------------------------------------------------------- layers.c */
-/* Lowering functions of the builtin table (one per callable). */
+/* --------------------------------------------------------- ops/: layer lowerings */
+/* Lowering functions of the builtin table (one per callable), each in the
+ * ops/ file of the op family it builds. */
 int layer_unary(LowerCtx *c, const Expr *call, const Bound *b);     /* exp, relu, ... */
 int layer_binary(LowerCtx *c, const Expr *call, const Bound *b);    /* max, min */
 int layer_reduce(LowerCtx *c, const Expr *call, const Bound *b);    /* sum, mean */
@@ -350,19 +367,11 @@ int layer_loss(LowerCtx *c, const Expr *call, const Bound *b);
 int layer_cross_entropy(LowerCtx *c, const Expr *call, const Bound *b);
 int layer_matmul(LowerCtx *c, Loc loc, int a, int b);                /* the @ operator */
 int layer_loss_arg(LowerCtx *c, const Expr *call, const Bound *b);   /* smooth_l1(beta), hinge(margin) */
-
-/* ----------------------------------------------------------- layers_more.c */
-/* The layers of LANGUAGE.md beyond dense: prelu, maxout, glu, dropout, batchnorm. */
 int layer_prelu(LowerCtx *c, const Expr *call, const Bound *b);
 int layer_maxout(LowerCtx *c, const Expr *call, const Bound *b);
 int layer_glu(LowerCtx *c, const Expr *call, const Bound *b);
 int layer_dropout(LowerCtx *c, const Expr *call, const Bound *b);
 int layer_batchnorm(LowerCtx *c, const Expr *call, const Bound *b);
-/* lower.c: the buffer `slot` of the current statement's layer call (as
- * lower_layer_param: created by the first lowering, found by the second);
- * every element starts at `init`. Returns its OP_BUFFER node or -1. */
-int lower_layer_buffer(LowerCtx *c, const Expr *call, int slot, const char *suffix,
-                       const Shape *shape, double init);
 
 /* ------------------------------------------------ ops/conv.c, ops/pool.c */
 /* Convolution and pooling over NCHW images (ops.def's last section). */

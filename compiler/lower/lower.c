@@ -114,18 +114,57 @@ int lower_const(LowerCtx *c, double v, Loc loc) {
     return id;
 }
 
-int lower_reshape(LowerCtx *c, int x, const Shape *to, Loc loc) {
-    if (x < 0)
-        return -1;
-    if (shape_equal(&c->g->nodes[x].shape, to))
-        return x;
-    int id = ir_add(c->g, OP_RESHAPE, c->fn, loc, 1, &x);
-    ir_node(c->g, id)->shape = *to;
+int lower_node_shaped(LowerCtx *c, Op op, Func fn, Loc loc, int nin, const int *in, const Shape *s) {
+    for (int k = 0; k < nin; k++)
+        if (in[k] < 0)
+            return -1;
+    int id = ir_add(c->g, op, fn, loc, nin, in);
+    ir_node(c->g, id)->shape = *s;
     if (shape_check_node(c->g, id) < 0) {
         ir_node(c->g, id)->dead = 1;
         return -1;
     }
     return id;
+}
+
+int lower_reshape(LowerCtx *c, int x, const Shape *to, Loc loc) {
+    if (x < 0)
+        return -1;
+    if (shape_equal(&c->g->nodes[x].shape, to))
+        return x;
+    return lower_node_shaped(c, OP_RESHAPE, c->fn, loc, 1, &x, to);
+}
+
+/* ---- shared by the layer lowerings of ops/ ------------------------------------- */
+
+int lower_axis(LowerCtx *c, int x, int axis, Loc loc) {
+    const Shape *s = &c->g->nodes[x].shape;
+    int a = axis < 0 ? axis + s->rank : axis;
+    if (s->rank == 0 || a < 0 || a >= s->rank) {
+        Buf b = {0};
+        shape_print(&b, s);
+        diag_error(loc, "axis %d is out of range for a tensor of shape %s (axes count the per-sample dims from 0)",
+                   axis, b.data);
+        buf_free(&b);
+        return -1;
+    }
+    return a;
+}
+
+Shape lower_flat_shape(const Shape *s) {
+    Shape f = {0};
+    f.batched = s->batched;
+    f.rank = 1;
+    f.dims[0] = (int)shape_numel(s);
+    return f;
+}
+
+Shape lower_channel_shape(const Shape *x) {
+    Shape s = *x;
+    s.batched = 0;
+    for (int d = 1; d < s.rank; d++)
+        s.dims[d] = 1;
+    return s;
 }
 
 /* ---- compile-time numbers ------------------------------------------------------ */

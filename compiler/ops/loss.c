@@ -1,7 +1,8 @@
 /*
  * loss.c - the losses, each one fused op (PyTorch 1.13, reduction="mean")
  * with a hand-derived derivative kernel, so that no loss costs more than one
- * pass over its inputs in each direction.
+ * pass over its inputs in each direction; the lowering of every loss call
+ * (loss_more.c's too).
  *
  *   mse    mean((p - t)^2)                     d/dp = 2 (p - t) / count
  *   mae    mean(|p - t|)                       d/dp = sign(p - t) / count
@@ -36,6 +37,44 @@ static const struct {
     {OP_SMOOTH_L1, OP_SMOOTH_L1_GRAD, 1}, {OP_LOG_COSH, OP_LOG_COSH_GRAD, 1}, {OP_MSLE, OP_MSLE_GRAD, 0},
     {OP_KL_DIV, OP_KL_DIV_GRAD, 0}, {OP_HINGE, OP_HINGE_GRAD, 0},
 };
+
+/* ---- lowering ------------------------------------------------------------------ */
+
+/* mse, mae, huber, bce, bce_logits, nll: one fused op; delta goes to f[0] */
+int layer_loss(LowerCtx *c, const Expr *call, const Bound *b) {
+    const Builtin *bi = builtin_find(call->str);
+    int id = lower_node2(c, bi->op, call->loc, b->node[0], b->node[1]);
+    if (id >= 0 && bi->nargs > 2) {
+        if (b->num[2] <= 0) {
+            diag_error(b->loc[2], "%s's %s must be > 0, got %g", bi->name, bi->args[2].name, b->num[2]);
+            return -1;
+        }
+        ir_node(c->g, id)->f[0] = b->num[2];
+    }
+    return id;
+}
+
+/* cross_entropy(z, y): y a class target (fused log-softmax + NLL) or a real
+ * target of probabilities of z's shape */
+int layer_cross_entropy(LowerCtx *c, const Expr *call, const Bound *b) {
+    int y = b->node[1];
+    Op op = c->g->nodes[y].op == OP_LABEL ? OP_CE_CLASS : OP_CE_PROB;
+    return lower_node2(c, op, call->loc, b->node[0], y);
+}
+
+/* smooth_l1(pred, t, beta): beta >= 0 (PyTorch refuses a negative one; 0 is
+ * the l1 loss); hinge(z, y, margin): any margin, as MultiMarginLoss */
+int layer_loss_arg(LowerCtx *c, const Expr *call, const Bound *b) {
+    const Builtin *bi = builtin_find(call->str);
+    if (bi->op == OP_SMOOTH_L1 && b->num[2] < 0) {
+        diag_error(b->loc[2], "smooth_l1's beta must be >= 0, got %g", b->num[2]);
+        return -1;
+    }
+    int id = lower_node2(c, bi->op, call->loc, b->node[0], b->node[1]);
+    if (id >= 0)
+        ir_node(c->g, id)->f[0] = b->num[2];
+    return id;
+}
 
 /* ---- shapes ------------------------------------------------------------------ */
 
