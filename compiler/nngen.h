@@ -157,7 +157,11 @@ void softmax_emit(Emit *e, const Node *n);
 void log_softmax_emit(Emit *e, const Node *n);
 void softmax_grad_emit(Emit *e, const Node *n);
 void log_softmax_grad_emit(Emit *e, const Node *n);
-void loss_emit(Emit *e, const Node *n);
+void mse_emit(Emit *e, const Node *n);
+void mae_emit(Emit *e, const Node *n);
+void huber_emit(Emit *e, const Node *n);
+void bce_emit(Emit *e, const Node *n);
+void bce_logits_emit(Emit *e, const Node *n);
 void ce_class_emit(Emit *e, const Node *n);
 void ce_prob_emit(Emit *e, const Node *n);
 void nll_emit(Emit *e, const Node *n);
@@ -178,15 +182,26 @@ void sgd_prologue(Emit *e, const Optimizer *o);
 void update_loop_open(Emit *e, const Node *n, const char *const *state, int nstate);
 void adam_prologue(Emit *e, const Optimizer *o);
 
-/* --------------------------------------------------------- ops/loss_more.c hooks */
-/* smooth_l1, log_cosh, msle, kl_div, hinge (shape and derivative rules: loss.c's) */
-void loss_more_emit(Emit *e, const Node *n);
+/* ------------------------------------------------- ops/loss_regression.c, loss_class.c */
+void smooth_l1_emit(Emit *e, const Node *n);
+void log_cosh_emit(Emit *e, const Node *n);
+void msle_emit(Emit *e, const Node *n);
+void kl_div_emit(Emit *e, const Node *n);
 void hinge_emit(Emit *e, const Node *n);
 void smooth_l1_grad_expr(Buf *out, const Node *n, const char *const *args);
 void log_cosh_grad_expr(Buf *out, const Node *n, const char *const *args);
 void msle_grad_expr(Buf *out, const Node *n, const char *const *args);
 void kl_div_grad_expr(Buf *out, const Node *n, const char *const *args);
 void hinge_grad_emit(Emit *e, const Node *n);
+/* ops/loss.c: pieces of the loss kernels. The element count of s as a
+ * float ("((float)n * 6.0f)" or "6.0f"); a sum over the elements of in[0]
+ * ("{ float acc = 0.0f; for (long i ...) {", the term lines, then out[0] =
+ * acc / div, div NULL: the element count); and an elementwise derivative
+ * term * dloss / the count of n's shape. */
+void loss_count_float(Buf *b, const Shape *s);
+void loss_sum_open(Emit *e, const Node *n);
+void loss_sum_close(Emit *e, const Node *n, const char *div);
+void loss_scaled(Buf *o, const Node *n, const char *dl, const char *term);
 
 /* ---------------------------------------------------------- ops/adaptive.c hooks */
 /* adagrad, rmsprop, adadelta, adamw, adamax, nadam: update kernels, their
