@@ -15,7 +15,7 @@
 #include "front/front.h"
 #include "ir/ir.h"
 
-/* --------------------------------------------------------------- ops/<op>.c */
+/* -------------------------------------------------------------- ops/ops.c */
 typedef struct AdCtx AdCtx;
 typedef struct Emit Emit;
 
@@ -47,131 +47,12 @@ double op_flops(const Graph *g, const Node *n, int batch);
 extern const OpInfo op_table[OP__COUNT];
 const OpInfo *op_info(Op op);
 
-/* ---------------------------------------------------------------- ops/<op>.c hooks */
-/* One prototype per hook that ops.def names (the op table does not compile without). */
-/* shape rules */
-int leaf_shape(Graph *g, Node *n);
-int ew_binary_shape(Graph *g, Node *n);
-int ew_unary_shape(Graph *g, Node *n);
-int ew_ternary_shape(Graph *g, Node *n);
-int reduce_all_shape(Graph *g, Node *n);
-int reduce_axis_shape(Graph *g, Node *n);
-int given_shape(Graph *g, Node *n);
-int transpose_shape(Graph *g, Node *n);
-int concat_shape(Graph *g, Node *n);
-int slice_shape(Graph *g, Node *n);
-int matmul_shape(Graph *g, Node *n);
-int axis_op_shape(Graph *g, Node *n);
-int loss_shape(Graph *g, Node *n);
-int class_loss_shape(Graph *g, Node *n);
-int loss_grad_shape(Graph *g, Node *n);
+/* ---------------------------------------------------- ops/update.c: optimizer prologues */
+/* the update ops' hooks (ops.def: "optimizer updates") */
 int update_shape(Graph *g, Node *n);
-/* derivative rules */
-int add_grad(AdCtx *ad, int n, int dy);
-int sub_grad(AdCtx *ad, int n, int dy);
-int mul_grad(AdCtx *ad, int n, int dy);
-int div_grad(AdCtx *ad, int n, int dy);
-int max_grad(AdCtx *ad, int n, int dy);
-int min_grad(AdCtx *ad, int n, int dy);
-int neg_grad(AdCtx *ad, int n, int dy);
-int exp_grad(AdCtx *ad, int n, int dy);
-int log_grad(AdCtx *ad, int n, int dy);
-int sqrt_grad(AdCtx *ad, int n, int dy);
-int abs_grad(AdCtx *ad, int n, int dy);
-int powc_grad(AdCtx *ad, int n, int dy);
-int act_grad(AdCtx *ad, int n, int dy);
-int sum_all_grad(AdCtx *ad, int n, int dy);
-int mean_all_grad(AdCtx *ad, int n, int dy);
-int sum_axis_grad(AdCtx *ad, int n, int dy);
-int mean_axis_grad(AdCtx *ad, int n, int dy);
-int sum_to_grad(AdCtx *ad, int n, int dy);
-int broadcast_grad(AdCtx *ad, int n, int dy);
-int reshape_grad(AdCtx *ad, int n, int dy);
-int transpose_grad(AdCtx *ad, int n, int dy);
-int concat_grad(AdCtx *ad, int n, int dy);
-int slice_grad(AdCtx *ad, int n, int dy);
-int pad_grad(AdCtx *ad, int n, int dy);
-int matmul_grad(AdCtx *ad, int n, int dy);
-int softmax_grad(AdCtx *ad, int n, int dy);
-int log_softmax_grad(AdCtx *ad, int n, int dy);
-int loss_grad(AdCtx *ad, int n, int dy);
-/* C expressions (elementwise ops) */
-void add_expr(Buf *out, const Node *n, const char *const *args);
-void sub_expr(Buf *out, const Node *n, const char *const *args);
-void mul_expr(Buf *out, const Node *n, const char *const *args);
-void div_expr(Buf *out, const Node *n, const char *const *args);
-void max_expr(Buf *out, const Node *n, const char *const *args);
-void min_expr(Buf *out, const Node *n, const char *const *args);
-void neg_expr(Buf *out, const Node *n, const char *const *args);
-void exp_expr(Buf *out, const Node *n, const char *const *args);
-void log_expr(Buf *out, const Node *n, const char *const *args);
-void sqrt_expr(Buf *out, const Node *n, const char *const *args);
-void abs_expr(Buf *out, const Node *n, const char *const *args);
-void powc_expr(Buf *out, const Node *n, const char *const *args);
-void abs_grad_expr(Buf *out, const Node *n, const char *const *args);
-void powc_grad_expr(Buf *out, const Node *n, const char *const *args);
-void sqrt_grad_expr(Buf *out, const Node *n, const char *const *args);
-void max_grad_expr(Buf *out, const Node *n, const char *const *args);
-void min_grad_expr(Buf *out, const Node *n, const char *const *args);
-void sigmoid_expr(Buf *out, const Node *n, const char *const *args);
-void tanh_expr(Buf *out, const Node *n, const char *const *args);
-void relu_expr(Buf *out, const Node *n, const char *const *args);
-void leaky_relu_expr(Buf *out, const Node *n, const char *const *args);
-void elu_expr(Buf *out, const Node *n, const char *const *args);
-void softplus_expr(Buf *out, const Node *n, const char *const *args);
-void swish_expr(Buf *out, const Node *n, const char *const *args);
-void gelu_expr(Buf *out, const Node *n, const char *const *args);
-void gelu_tanh_expr(Buf *out, const Node *n, const char *const *args);
-void sigmoid_grad_expr(Buf *out, const Node *n, const char *const *args);
-void tanh_grad_expr(Buf *out, const Node *n, const char *const *args);
-void relu_grad_expr(Buf *out, const Node *n, const char *const *args);
-void leaky_relu_grad_expr(Buf *out, const Node *n, const char *const *args);
-void elu_grad_expr(Buf *out, const Node *n, const char *const *args);
-void softplus_grad_expr(Buf *out, const Node *n, const char *const *args);
-void swish_grad_expr(Buf *out, const Node *n, const char *const *args);
-void gelu_grad_expr(Buf *out, const Node *n, const char *const *args);
-void gelu_tanh_grad_expr(Buf *out, const Node *n, const char *const *args);
-void broadcast_expr(Buf *out, const Node *n, const char *const *args);
-void mse_grad_expr(Buf *out, const Node *n, const char *const *args);
-void mae_grad_expr(Buf *out, const Node *n, const char *const *args);
-void huber_grad_expr(Buf *out, const Node *n, const char *const *args);
-void bce_grad_expr(Buf *out, const Node *n, const char *const *args);
-void bce_logits_grad_expr(Buf *out, const Node *n, const char *const *args);
-/* FLOP counts */
-double matmul_flops(const Graph *g, const Node *n, int batch);
-double softmax_flops(const Graph *g, const Node *n, int batch);
 double update_flops(const Graph *g, const Node *n, int batch);
-/* scratch sizes (floats at NET_MAX_BATCH) */
-long matmul_scratch(const Graph *g, const Node *n);
-/* C kernels */
-void sum_all_emit(Emit *e, const Node *n);
-void mean_all_emit(Emit *e, const Node *n);
-void reduce_axis_emit(Emit *e, const Node *n);
-void sum_to_emit(Emit *e, const Node *n);
-void transpose_emit(Emit *e, const Node *n);
-void concat_emit(Emit *e, const Node *n);
-void slice_emit(Emit *e, const Node *n);
-void pad_emit(Emit *e, const Node *n);
-void matmul_emit(Emit *e, const Node *n);
-void softmax_emit(Emit *e, const Node *n);
-void log_softmax_emit(Emit *e, const Node *n);
-void softmax_grad_emit(Emit *e, const Node *n);
-void log_softmax_grad_emit(Emit *e, const Node *n);
-void mse_emit(Emit *e, const Node *n);
-void mae_emit(Emit *e, const Node *n);
-void huber_emit(Emit *e, const Node *n);
-void bce_emit(Emit *e, const Node *n);
-void bce_logits_emit(Emit *e, const Node *n);
-void ce_class_emit(Emit *e, const Node *n);
-void ce_prob_emit(Emit *e, const Node *n);
-void nll_emit(Emit *e, const Node *n);
-void ce_class_grad_emit(Emit *e, const Node *n);
-void ce_prob_grad_emit(Emit *e, const Node *n);
-void nll_grad_emit(Emit *e, const Node *n);
 void sgd_update_emit(Emit *e, const Node *n);
 void adam_update_emit(Emit *e, const Node *n);
-
-/* ---------------------------------------------------- ops/update.c: optimizer prologues */
 /* The per-step scalars an optimizer's update kernels read (learning rate,
  * bias corrections), emitted once at the top of NET_run_update; optim.c's
  * table names one per optimizer. */
@@ -181,27 +62,6 @@ void sgd_prologue(Emit *e, const Optimizer *o);
  * "for (long i = 0; ...)" (close it with emit_close twice). */
 void update_loop_open(Emit *e, const Node *n, const char *const *state, int nstate);
 void adam_prologue(Emit *e, const Optimizer *o);
-
-/* ------------------------------------------------- ops/loss_regression.c, loss_class.c */
-void smooth_l1_emit(Emit *e, const Node *n);
-void log_cosh_emit(Emit *e, const Node *n);
-void msle_emit(Emit *e, const Node *n);
-void kl_div_emit(Emit *e, const Node *n);
-void hinge_emit(Emit *e, const Node *n);
-void smooth_l1_grad_expr(Buf *out, const Node *n, const char *const *args);
-void log_cosh_grad_expr(Buf *out, const Node *n, const char *const *args);
-void msle_grad_expr(Buf *out, const Node *n, const char *const *args);
-void kl_div_grad_expr(Buf *out, const Node *n, const char *const *args);
-void hinge_grad_emit(Emit *e, const Node *n);
-/* ops/loss.c: pieces of the loss kernels. The element count of s as a
- * float ("((float)n * 6.0f)" or "6.0f"); a sum over the elements of in[0]
- * ("{ float acc = 0.0f; for (long i ...) {", the term lines, then out[0] =
- * acc / div, div NULL: the element count); and an elementwise derivative
- * term * dloss / the count of n's shape. */
-void loss_count_float(Buf *b, const Shape *s);
-void loss_sum_open(Emit *e, const Node *n);
-void loss_sum_close(Emit *e, const Node *n, const char *div);
-void loss_scaled(Buf *o, const Node *n, const char *dl, const char *term);
 
 /* ---------------------------------------------------------- ops/adaptive.c hooks */
 /* adagrad, rmsprop, adadelta, adamw, adamax, nadam: update kernels, their
@@ -217,30 +77,6 @@ double adaptive_update_flops(const Graph *g, const Node *n, int batch);
 void adamw_prologue(Emit *e, const Optimizer *o);
 void adamax_prologue(Emit *e, const Optimizer *o);
 void nadam_prologue(Emit *e, const Optimizer *o);
-/* ------------------------------------- ops/<op>.c hooks: layers beyond dense */
-/* prelu.c, glu.c, maxout.c, dropout.c, batchnorm.c (ops.def's last section) */
-int prelu_grad(AdCtx *ad, int n, int dy);
-void prelu_expr(Buf *out, const Node *n, const char *const *args);
-void prelu_grad_expr(Buf *out, const Node *n, const char *const *args);
-void prelu_alpha_grad_expr(Buf *out, const Node *n, const char *const *args);
-int glu_shape(Graph *g, Node *n);
-int glu_grad_shape(Graph *g, Node *n);
-int glu_grad(AdCtx *ad, int n, int dy);
-void glu_emit(Emit *e, const Node *n);
-void glu_grad_emit(Emit *e, const Node *n);
-double glu_flops(const Graph *g, const Node *n, int batch);
-int maxout_shape(Graph *g, Node *n);
-int maxout_grad_shape(Graph *g, Node *n);
-int maxout_grad(AdCtx *ad, int n, int dy);
-void maxout_emit(Emit *e, const Node *n);
-void maxout_grad_emit(Emit *e, const Node *n);
-int dropout_mask_shape(Graph *g, Node *n);
-void dropout_mask_emit(Emit *e, const Node *n);
-int mean_to_shape(Graph *g, Node *n);
-int mean_to_grad(AdCtx *ad, int n, int dy);
-void mean_to_emit(Emit *e, const Node *n);
-int running_update_shape(Graph *g, Node *n);
-void running_update_emit(Emit *e, const Node *n);
 
 /* ------------------------------------------------------------- ops/check.c */
 int shape_check_node(Graph *g, int id);  /* runs the op's rule; -1 on error */
@@ -365,45 +201,226 @@ Shape lower_flat_shape(const Shape *s);
  * broadcasts against x). */
 Shape lower_channel_shape(const Shape *x);
 
-/* --------------------------------------------------------- ops/: layer lowerings */
-/* Lowering functions of the builtin table (one per callable), each in the
- * ops/ file of the op family it builds. */
-int layer_unary(LowerCtx *c, const Expr *call, const Bound *b);     /* exp, relu, ... */
+/* ----------------------------------------------------------- ops/<file>.c */
+/* One section per file of compiler/ops/, in ops.def's order: the lowering
+ * functions of the builtin table (one per callable; builtins.c's rows name
+ * them) and the hooks ops.def names (the op table does not compile
+ * without). Shape rules set n->shape or report a located error; derivative
+ * rules hand gradients to ad_accumulate; expressions write one element of an
+ * elementwise op; kernels write statements (ops.def's header, OpInfo). */
+
+/* ------------------------------------------------------------- ops/leaf.c */
+int leaf_shape(Graph *g, Node *n);
+
+/* ------------------------------------------------------------ ops/arith.c */
 int layer_binary(LowerCtx *c, const Expr *call, const Bound *b);    /* max, min */
+int ew_unary_shape(Graph *g, Node *n);
+int ew_binary_shape(Graph *g, Node *n);
+int ew_ternary_shape(Graph *g, Node *n);
+int add_grad(AdCtx *ad, int n, int dy);
+int sub_grad(AdCtx *ad, int n, int dy);
+int mul_grad(AdCtx *ad, int n, int dy);
+int div_grad(AdCtx *ad, int n, int dy);
+int max_grad(AdCtx *ad, int n, int dy);
+int min_grad(AdCtx *ad, int n, int dy);
+int neg_grad(AdCtx *ad, int n, int dy);
+int exp_grad(AdCtx *ad, int n, int dy);
+int log_grad(AdCtx *ad, int n, int dy);
+int sqrt_grad(AdCtx *ad, int n, int dy);
+int abs_grad(AdCtx *ad, int n, int dy);
+int powc_grad(AdCtx *ad, int n, int dy);
+void add_expr(Buf *out, const Node *n, const char *const *args);
+void sub_expr(Buf *out, const Node *n, const char *const *args);
+void mul_expr(Buf *out, const Node *n, const char *const *args);
+void div_expr(Buf *out, const Node *n, const char *const *args);
+void max_expr(Buf *out, const Node *n, const char *const *args);
+void min_expr(Buf *out, const Node *n, const char *const *args);
+void neg_expr(Buf *out, const Node *n, const char *const *args);
+void exp_expr(Buf *out, const Node *n, const char *const *args);
+void log_expr(Buf *out, const Node *n, const char *const *args);
+void sqrt_expr(Buf *out, const Node *n, const char *const *args);
+void abs_expr(Buf *out, const Node *n, const char *const *args);
+void powc_expr(Buf *out, const Node *n, const char *const *args);
+void abs_grad_expr(Buf *out, const Node *n, const char *const *args);
+void powc_grad_expr(Buf *out, const Node *n, const char *const *args);
+void sqrt_grad_expr(Buf *out, const Node *n, const char *const *args);
+void max_grad_expr(Buf *out, const Node *n, const char *const *args);
+void min_grad_expr(Buf *out, const Node *n, const char *const *args);
+
+/* ------------------------------------------------------- ops/activation.c */
+int layer_unary(LowerCtx *c, const Expr *call, const Bound *b);     /* exp, relu, ... */
+int layer_gelu(LowerCtx *c, const Expr *call, const Bound *b);
+int act_grad(AdCtx *ad, int n, int dy);
+void sigmoid_expr(Buf *out, const Node *n, const char *const *args);
+void tanh_expr(Buf *out, const Node *n, const char *const *args);
+void relu_expr(Buf *out, const Node *n, const char *const *args);
+void leaky_relu_expr(Buf *out, const Node *n, const char *const *args);
+void elu_expr(Buf *out, const Node *n, const char *const *args);
+void softplus_expr(Buf *out, const Node *n, const char *const *args);
+void swish_expr(Buf *out, const Node *n, const char *const *args);
+void gelu_expr(Buf *out, const Node *n, const char *const *args);
+void gelu_tanh_expr(Buf *out, const Node *n, const char *const *args);
+void sigmoid_grad_expr(Buf *out, const Node *n, const char *const *args);
+void tanh_grad_expr(Buf *out, const Node *n, const char *const *args);
+void relu_grad_expr(Buf *out, const Node *n, const char *const *args);
+void leaky_relu_grad_expr(Buf *out, const Node *n, const char *const *args);
+void elu_grad_expr(Buf *out, const Node *n, const char *const *args);
+void softplus_grad_expr(Buf *out, const Node *n, const char *const *args);
+void swish_grad_expr(Buf *out, const Node *n, const char *const *args);
+void gelu_grad_expr(Buf *out, const Node *n, const char *const *args);
+void gelu_tanh_grad_expr(Buf *out, const Node *n, const char *const *args);
+
+/* ----------------------------------------------------------- ops/reduce.c */
 int layer_reduce(LowerCtx *c, const Expr *call, const Bound *b);    /* sum, mean */
+int reduce_all_shape(Graph *g, Node *n);
+int reduce_axis_shape(Graph *g, Node *n);
+int given_shape(Graph *g, Node *n); /* the shape set by the builder, validated (also RESHAPE, PAD) */
+int sum_all_grad(AdCtx *ad, int n, int dy);
+int mean_all_grad(AdCtx *ad, int n, int dy);
+int sum_axis_grad(AdCtx *ad, int n, int dy);
+int mean_axis_grad(AdCtx *ad, int n, int dy);
+int sum_to_grad(AdCtx *ad, int n, int dy);
+int broadcast_grad(AdCtx *ad, int n, int dy);
+void broadcast_expr(Buf *out, const Node *n, const char *const *args);
+void sum_all_emit(Emit *e, const Node *n);
+void mean_all_emit(Emit *e, const Node *n);
+void reduce_axis_emit(Emit *e, const Node *n);
+void sum_to_emit(Emit *e, const Node *n);
+
+/* ----------------------------------------------------------- ops/layout.c */
 int layer_reshape(LowerCtx *c, const Expr *call, const Bound *b);
 int layer_flatten(LowerCtx *c, const Expr *call, const Bound *b);
 int layer_transpose(LowerCtx *c, const Expr *call, const Bound *b);
 int layer_concat(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_softmax(LowerCtx *c, const Expr *call, const Bound *b);   /* softmax, log_softmax */
-int layer_gelu(LowerCtx *c, const Expr *call, const Bound *b);
+int transpose_shape(Graph *g, Node *n);
+int concat_shape(Graph *g, Node *n);
+int slice_shape(Graph *g, Node *n);
+int reshape_grad(AdCtx *ad, int n, int dy);
+int transpose_grad(AdCtx *ad, int n, int dy);
+int concat_grad(AdCtx *ad, int n, int dy);
+int slice_grad(AdCtx *ad, int n, int dy);
+int pad_grad(AdCtx *ad, int n, int dy);
+void transpose_emit(Emit *e, const Node *n);
+void concat_emit(Emit *e, const Node *n);
+void slice_emit(Emit *e, const Node *n);
+void pad_emit(Emit *e, const Node *n);
+
+/* ----------------------------------------------------------- ops/matmul.c */
+int layer_matmul(LowerCtx *c, Loc loc, int a, int b);                /* the @ operator */
 int layer_dense(LowerCtx *c, const Expr *call, const Bound *b);
+int matmul_shape(Graph *g, Node *n);
+int matmul_grad(AdCtx *ad, int n, int dy);
+void matmul_emit(Emit *e, const Node *n);
+double matmul_flops(const Graph *g, const Node *n, int batch);
+long matmul_scratch(const Graph *g, const Node *n);
+
+/* ---------------------------------------------------------- ops/softmax.c */
+int layer_softmax(LowerCtx *c, const Expr *call, const Bound *b);   /* softmax, log_softmax */
+int axis_op_shape(Graph *g, Node *n);
+int softmax_grad(AdCtx *ad, int n, int dy);
+int log_softmax_grad(AdCtx *ad, int n, int dy);
+void softmax_emit(Emit *e, const Node *n);
+void log_softmax_emit(Emit *e, const Node *n);
+void softmax_grad_emit(Emit *e, const Node *n);
+void log_softmax_grad_emit(Emit *e, const Node *n);
+double softmax_flops(const Graph *g, const Node *n, int batch);
+
+/* ------------------------------------------------------------- ops/loss.c */
+/* every loss: lowering, shape rules, the derivative rule */
 int layer_loss(LowerCtx *c, const Expr *call, const Bound *b);
 int layer_cross_entropy(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_matmul(LowerCtx *c, Loc loc, int a, int b);                /* the @ operator */
 int layer_loss_arg(LowerCtx *c, const Expr *call, const Bound *b);   /* smooth_l1(beta), hinge(margin) */
-int layer_prelu(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_maxout(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_glu(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_dropout(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_batchnorm(LowerCtx *c, const Expr *call, const Bound *b);
+int loss_shape(Graph *g, Node *n);
+int class_loss_shape(Graph *g, Node *n);
+int loss_grad_shape(Graph *g, Node *n);
+int loss_grad(AdCtx *ad, int n, int dy);
+/* Pieces of the loss kernels. The element count of s as a float
+ * ("((float)n * 6.0f)" or "6.0f"); a sum over the elements of in[0]
+ * ("{ float acc = 0.0f; for (long i ...) {", the term lines, then out[0] =
+ * acc / div, div NULL: the element count); and an elementwise derivative
+ * term * dloss / the count of n's shape. */
+void loss_count_float(Buf *b, const Shape *s);
+void loss_sum_open(Emit *e, const Node *n);
+void loss_sum_close(Emit *e, const Node *n, const char *div);
+void loss_scaled(Buf *o, const Node *n, const char *dl, const char *term);
 
-/* ------------------------------------------------ ops/conv.c, ops/pool.c */
-/* Convolution and pooling over NCHW images (ops.def's last section). */
-/* the callables of builtins.c */
+/* -------------------------------------------------- ops/loss_regression.c */
+void mse_emit(Emit *e, const Node *n);
+void mae_emit(Emit *e, const Node *n);
+void huber_emit(Emit *e, const Node *n);
+void smooth_l1_emit(Emit *e, const Node *n);
+void log_cosh_emit(Emit *e, const Node *n);
+void msle_emit(Emit *e, const Node *n);
+void mse_grad_expr(Buf *out, const Node *n, const char *const *args);
+void mae_grad_expr(Buf *out, const Node *n, const char *const *args);
+void huber_grad_expr(Buf *out, const Node *n, const char *const *args);
+void smooth_l1_grad_expr(Buf *out, const Node *n, const char *const *args);
+void log_cosh_grad_expr(Buf *out, const Node *n, const char *const *args);
+void msle_grad_expr(Buf *out, const Node *n, const char *const *args);
+
+/* ------------------------------------------------------- ops/loss_class.c */
+void bce_emit(Emit *e, const Node *n);
+void bce_logits_emit(Emit *e, const Node *n);
+void ce_class_emit(Emit *e, const Node *n);
+void ce_prob_emit(Emit *e, const Node *n);
+void nll_emit(Emit *e, const Node *n);
+void kl_div_emit(Emit *e, const Node *n);
+void hinge_emit(Emit *e, const Node *n);
+void bce_grad_expr(Buf *out, const Node *n, const char *const *args);
+void bce_logits_grad_expr(Buf *out, const Node *n, const char *const *args);
+void ce_class_grad_emit(Emit *e, const Node *n);
+void ce_prob_grad_emit(Emit *e, const Node *n);
+void nll_grad_emit(Emit *e, const Node *n);
+void kl_div_grad_expr(Buf *out, const Node *n, const char *const *args);
+void hinge_grad_emit(Emit *e, const Node *n);
+
+/* ------------------------------------------------------------ ops/prelu.c */
+int layer_prelu(LowerCtx *c, const Expr *call, const Bound *b);
+int prelu_grad(AdCtx *ad, int n, int dy);
+void prelu_expr(Buf *out, const Node *n, const char *const *args);
+void prelu_grad_expr(Buf *out, const Node *n, const char *const *args);
+void prelu_alpha_grad_expr(Buf *out, const Node *n, const char *const *args);
+
+/* -------------------------------------------------------------- ops/glu.c */
+int layer_glu(LowerCtx *c, const Expr *call, const Bound *b);
+int glu_shape(Graph *g, Node *n);
+int glu_grad_shape(Graph *g, Node *n);
+int glu_grad(AdCtx *ad, int n, int dy);
+void glu_emit(Emit *e, const Node *n);
+void glu_grad_emit(Emit *e, const Node *n);
+double glu_flops(const Graph *g, const Node *n, int batch);
+
+/* ----------------------------------------------------------- ops/maxout.c */
+int layer_maxout(LowerCtx *c, const Expr *call, const Bound *b);
+int maxout_shape(Graph *g, Node *n);
+int maxout_grad_shape(Graph *g, Node *n);
+int maxout_grad(AdCtx *ad, int n, int dy);
+void maxout_emit(Emit *e, const Node *n);
+void maxout_grad_emit(Emit *e, const Node *n);
+
+/* ---------------------------------------------------------- ops/dropout.c */
+int layer_dropout(LowerCtx *c, const Expr *call, const Bound *b);
+int dropout_mask_shape(Graph *g, Node *n);
+void dropout_mask_emit(Emit *e, const Node *n);
+
+/* -------------------------------------------------------- ops/batchnorm.c */
+int layer_batchnorm(LowerCtx *c, const Expr *call, const Bound *b);
+int mean_to_shape(Graph *g, Node *n);
+int mean_to_grad(AdCtx *ad, int n, int dy);
+void mean_to_emit(Emit *e, const Node *n);
+int running_update_shape(Graph *g, Node *n);
+void running_update_emit(Emit *e, const Node *n);
+
+/* ------------------------------------------------------------- ops/conv.c */
+/* 2-D convolution over NCHW images, and the checks pool.c shares. */
 int layer_conv2d(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_maxpool2d(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_avgpool2d(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_global_avgpool(LowerCtx *c, const Expr *call, const Bound *b);
-/* shared checks (conv.c): x a batch of [C, H, W] images (dims into chw);
- * argument i, an int or [h, w], >= lo in both parts; a node of a windowed
- * op with i[0..3] = window and f[0..nf) = fattr set before its shape rule */
+/* x a batch of [C, H, W] images (dims into chw); argument i, an int or
+ * [h, w], >= lo in both parts; a node of a windowed op with i[0..3] =
+ * window and f[0..nf) = fattr set before its shape rule */
 int cnn_image(LowerCtx *c, const char *layer, int x, Loc loc, int chw[3]);
 int cnn_pair_at_least(const char *layer, const Bound *b, int i, const char *what, int lo);
 int cnn_node(LowerCtx *c, Op op, Loc loc, int nin, const int *in, const int window[4], const double *fattr,
              int nf);
-void cnn_dump_attrs(Buf *b, const Node *n); /* " kernel=5x5 stride=1,1 ..." for ir.c */
-/* hooks */
 int conv2d_shape(Graph *g, Node *n);
 int conv2d_grad_x_shape(Graph *g, Node *n);
 int conv2d_grad_w_shape(Graph *g, Node *n);
@@ -413,6 +430,11 @@ void conv2d_grad_x_emit(Emit *e, const Node *n);
 void conv2d_grad_w_emit(Emit *e, const Node *n);
 double conv2d_flops(const Graph *g, const Node *n, int batch);
 long conv2d_scratch(const Graph *g, const Node *n);
+
+/* ------------------------------------------------------------- ops/pool.c */
+int layer_maxpool2d(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_avgpool2d(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_global_avgpool(LowerCtx *c, const Expr *call, const Bound *b);
 int pool2d_shape(Graph *g, Node *n);
 int maxpool2d_grad_shape(Graph *g, Node *n);
 int avgpool2d_grad_shape(Graph *g, Node *n);
