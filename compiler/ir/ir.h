@@ -185,7 +185,7 @@ typedef struct Graph {
     int max_batch;
     long arena_floats;    /* set by plan */
     Schedule sched;       /* the learning-rate schedule (kind SCHED_NONE: none) */
-    /* buffers and training-forward state (layers_more.c) */
+    /* buffers and training-forward state (ops/batchnorm.c, ops/dropout.c) */
     Buffer *buffers;      /* table order, like params */
     int nbuffers;
     int min_train_batch;  /* NET_forward_train refuses n below this (batchnorm with one value per channel: 2) */

@@ -3,7 +3,9 @@
  *
  * One row per name, as LANGUAGE.md writes it: the arguments in signature
  * order, each with its kind and its default ("" = optional without default,
- * "=kernel" = defaults to the value of argument `kernel`, NULL = required).
+ * "=kernel" = defaults to the value of argument `kernel`, NULL = required),
+ * and its lowering function, which lives in the ops/ file of the op family
+ * it builds (layer_dense in ops/matmul.c, layer_conv2d in ops/conv.c).
  * lower.c binds calls against these rows; a row marked pending is part of
  * the language but not built yet, and a call to it is a located error.
  */

@@ -1,5 +1,9 @@
 /*
- * lower.c - AST to IR of primitive ops.
+ * lower.c - AST to IR of primitive ops, and the helpers the layer
+ * lowerings use: each callable's lowering function is in the ops/ file of
+ * its op family (builtins.c names it) and builds its nodes, parameters and
+ * buffers through lower_node*, lower_reshape, lower_layer_param,
+ * lower_layer_buffer, lower_axis.
  *
  * The program is lowered twice from the same AST: once in inference mode
  * (FN_INFER: NET_forward, NET_loss) and, when there is a loss, once in

@@ -92,7 +92,7 @@ static const char *c_ident(Arena *a, const char *name) {
         "adagrad_sum", "rmsprop_sq", "rmsprop_buf", "adadelta_sq", "adadelta_acc", "adamax_inf", "avg",
         "delta", "decay", "decayed", "ag", "denom", "clr", "bc2", "mu", "mu_next", "mu_product_next",
         "c_grad", "c_avg",
-        /* the other losses (ops/loss_more.c) */
+        /* the losses' kernels (ops/loss_regression.c, ops/loss_class.c) */
         "tt", "sh", "yr", "dr", "hv", "sinhf",
         /* the layers beyond dense (ops/glu.c, maxout.c, dropout.c, batchnorm.c) */
         "ia", "ib", "iy", "nnrt_rng", "nnrt_rng_uniform",
