@@ -2,10 +2,11 @@
  * test_optim.c - the optimizers' descriptors (compiler/optim/NAME.c) hold
  * every fact about them, and the rest of the compiler reads those facts:
  * each descriptor's signature is the builtin of its name (listed between
- * the losses and the schedules), its kernels and prologue declare only p,
- * g, i and the names it lists (state and locals), and plan.c keeps
- * parameters' C names off every one of those names, whichever optimizer the
- * network uses.
+ * the losses and the schedules), its update op is ops.def's NAME_update and
+ * prints every argument after lr by name (ops.def's attribute column, which
+ * repeats the names), its kernels and prologue declare only p, g, i and the
+ * names it lists (state and locals), and plan.c keeps parameters' C names
+ * off every one of those names, whichever optimizer the network uses.
  *
  * Each check runs over the whole table, so a new optimizer is tested by
  * its row alone.
@@ -75,6 +76,55 @@ static void test_signature_is_the_builtin(void **state) {
         assert_non_null(d->flops);
     }
     assert_null(optim_at(optim_count()));
+}
+
+/* the update op is NAME_update; its attributes name every argument after
+ * lr: NAME=VALUE for numbers, NAME alone for a true boolean */
+static void test_update_op_prints_the_arguments(void **state) {
+    (void)state;
+    for (int i = 0; i < optim_count(); i++) {
+        const OptimDesc *d = optim_at(i);
+        char *src = net_source(d, 0, "w");
+        Phases t;
+        if (ph_lower(&t, src, 0) < 0 || ph_autodiff(&t) < 0)
+            fail_msg("%s: %s", src, ph_diag(&t));
+        int u = -1;
+        for (int v = 0; v < t.g.count; v++)
+            if (t.g.nodes[v].func == FN_UPDATE)
+                u = v;
+        assert_true(u >= 0);
+        char name[64];
+        snprintf(name, sizeof name, "%s_update", d->call.name);
+        assert_string_equal(ir_op_name(t.g.nodes[u].op), name);
+        for (int bools = 0; bools < 2; bools++) {
+            Node n = t.g.nodes[u];
+            int nums = 0;
+            for (int k = 1; k < d->call.nargs; k++)
+                n.f[k - 1] = d->call.args[k].kind == AK_BOOL ? bools : 0.125 * k;
+            Buf attrs = {0};
+            ir_node_attrs(&attrs, &n);
+            for (int k = 1; k < d->call.nargs; k++) {
+                char want[64];
+                if (d->call.args[k].kind == AK_BOOL) {
+                    snprintf(want, sizeof want, " %s", d->call.args[k].name);
+                    if ((strstr(attrs.data, want) != NULL) != bools)
+                        fail_msg("%s: \"%s\" for %s=%d", name, attrs.data, d->call.args[k].name, bools);
+                } else {
+                    nums++;
+                    snprintf(want, sizeof want, " %s=%g", d->call.args[k].name, 0.125 * k);
+                    if (!strstr(attrs.data, want))
+                        fail_msg("%s: \"%s\" lacks \"%s\"", name, attrs.data, want);
+                }
+            }
+            int eqs = 0;
+            for (const char *c = attrs.data; *c; c++)
+                eqs += *c == '=';
+            assert_int_equal(eqs, nums);
+            buf_free(&attrs);
+        }
+        ph_free(&t);
+        free(src);
+    }
 }
 
 /* the names declared in `text`: "float x = ...", "const double a = ..., b = ...;" */
@@ -190,6 +240,7 @@ static void test_plan_keeps_params_off_optimizer_names(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_signature_is_the_builtin),
+        cmocka_unit_test(test_update_op_prints_the_arguments),
         cmocka_unit_test(test_kernels_declare_listed_names),
         cmocka_unit_test(test_plan_keeps_params_off_optimizer_names),
     };
