@@ -47,36 +47,6 @@ double op_flops(const Graph *g, const Node *n, int batch);
 extern const OpInfo op_table[OP__COUNT];
 const OpInfo *op_info(Op op);
 
-/* ---------------------------------------------------- ops/update.c: optimizer prologues */
-/* the update ops' hooks (ops.def: "optimizer updates") */
-int update_shape(Graph *g, Node *n);
-double update_flops(const Graph *g, const Node *n, int batch);
-void sgd_update_emit(Emit *e, const Node *n);
-void adam_update_emit(Emit *e, const Node *n);
-/* The per-step scalars an optimizer's update kernels read (learning rate,
- * bias corrections), emitted once at the top of NET_run_update; optim.c's
- * table names one per optimizer. */
-void sgd_prologue(Emit *e, const Optimizer *o);
-/* Opens an update kernel's loop over one parameter: p, g and the optimizer's
- * state arrays (named as their struct members) as locals, then
- * "for (long i = 0; ...)" (close it with emit_close twice). */
-void update_loop_open(Emit *e, const Node *n, const char *const *state, int nstate);
-void adam_prologue(Emit *e, const Optimizer *o);
-
-/* ---------------------------------------------------------- ops/adaptive.c hooks */
-/* adagrad, rmsprop, adadelta, adamw, adamax, nadam: update kernels, their
- * FLOP count and per-step prologues (adagrad, rmsprop, adadelta use
- * sgd_prologue: the learning rate alone). */
-void adagrad_update_emit(Emit *e, const Node *n);
-void rmsprop_update_emit(Emit *e, const Node *n);
-void adadelta_update_emit(Emit *e, const Node *n);
-void adamw_update_emit(Emit *e, const Node *n);
-void adamax_update_emit(Emit *e, const Node *n);
-void nadam_update_emit(Emit *e, const Node *n);
-double adaptive_update_flops(const Graph *g, const Node *n, int batch);
-void adamw_prologue(Emit *e, const Optimizer *o);
-void adamax_prologue(Emit *e, const Optimizer *o);
-void nadam_prologue(Emit *e, const Optimizer *o);
 
 /* ------------------------------------------------------------- ops/check.c */
 int shape_check_node(Graph *g, int id);  /* runs the op's rule; -1 on error */
@@ -462,18 +432,84 @@ int ad_needs_grad(AdCtx *ad, int x);
 /* Reduces gradient g to the shape of forward node x (sum over broadcast dims). */
 int ad_sum_to(AdCtx *ad, int g, int x);
 
-/* ---------------------------------------------------------------- optim.c */
+/* ------------------------------------------------------------ optim/ */
+/* The optimizers. Each is one descriptor, `const OptimDesc optim_NAME` in
+ * compiler/optim/NAME.c, and one OPTIMIZER row of ir/ops.def (its update
+ * op and its place in the table optim.c builds from those rows). Every
+ * other part of the compiler learns about optimizers from the descriptor,
+ * through the functions below: the builtins (its signature), the model
+ * struct and NET_init (its state), NET_run_update (its prologue and
+ * kernels), plan.c (the names it declares), --report (its state and FLOPs).
+ * Optimizer.hp[k] and an update node's f[k] are argument k + 1 of the
+ * signature; argument 0 is lr (runtime state m->lr, NET_set_lr). */
+#define OPTIM_MAX_STATE 4
+#define OPTIM_MAX_LOCALS 12
+
+typedef struct OptimDesc {
+    /* its name and signature: a CK_OPT row of the builtins (builtin_at lists
+     * it), arguments in LANGUAGE.md's order, lr first */
+    Builtin call;
+    /* PyTorch 1.13's constructor checks after lr >= 0 (which optim.c makes):
+     * a located error per bad argument (optim_check); 1 if any */
+    int (*validate)(const Bound *b);
+    /* its per-parameter state arrays: each a member of the model struct
+     * (one float per parameter element, zeroed by NET_init) and the local
+     * of the same name in its kernel. A configuration uses the first
+     * nstate(hp) of them (nstate NULL: all). */
+    const char *state[OPTIM_MAX_STATE];
+    int (*nstate)(const double *hp);
+    /* at most one scalar: a double member of the model struct, its value after NET_init */
+    const char *scalar;
+    double scalar_init;
+    /* every other name its prologue and kernel declare (plan.c keeps C names off them) */
+    const char *locals[OPTIM_MAX_LOCALS];
+    /* the per-step scalars (bias corrections, step sizes; m->step + 1 is the
+     * step), at the top of NET_run_update, which runs once per accepted step */
+    void (*prologue)(Emit *e, const Optimizer *o);
+    /* the statements of element i of one parameter: p[i], g[i] and the used
+     * state arrays are in scope (optim_update_emit writes the loop) */
+    void (*kernel)(Emit *e, const Node *n);
+    /* floating-point operations per parameter element */
+    double (*flops)(const double *hp);
+} OptimDesc;
+
+/* the descriptors, one per OPTIMIZER row of ops.def */
+#define OP(id, name, arity, flags, shape, grad, expr, emit, flops, scratch, attrs)
+#define OPTIMIZER(ID, name, attrs) extern const OptimDesc optim_##name;
+#include "ir/ops.def"
+#undef OP
+
+/* optim.c: the table, in ops.def's order */
+int optim_count(void);
+const OptimDesc *optim_at(int i);           /* 0 <= i < optim_count(), else NULL */
+const OptimDesc *optim_find(const char *name);
 /* optimizer OPT(k=v, ...): binds and validates the arguments into g->opt. */
 int optim_configure(LowerCtx *c, const Stmt *s);
 /* Adds FN_UPDATE nodes, one per parameter with a gradient, for g->opt. */
 int optim_build(Graph *g);
-/* The optimizer's per-parameter state arrays ("adam_m", ...) into names[4]. */
+/* The optimizer's per-parameter state arrays ("adam_m", ...) into names[OPTIM_MAX_STATE]. */
 int optim_state(const Optimizer *o, const char **names);
 /* The optimizer's per-step prologue of NET_run_update (emit_function's hook). */
 void optim_prologue(Emit *e);
 /* The optimizer's scalar state (a double member of the model struct, e.g.
  * nadam's "mu_product") and its initial value; NULL when it has none. */
 const char *optim_scalar(const Optimizer *o, double *init);
+/* 1 when some optimizer's code declares `name` (a local or a state array). */
+int optim_declares(const char *name);
+/* the hooks of every update op (ops.def): the parameter's shape; the loop
+ * over its elements around the descriptor's kernel; the descriptor's FLOPs */
+int optim_update_shape(Graph *g, Node *n);
+void optim_update_emit(Emit *e, const Node *n);
+double optim_update_flops(const Graph *g, const Node *n, int batch);
+/* for the descriptors: "invalid NAME: it must be COND, got V" at argument i
+ * unless ok (1 if bad); lr in float ("lr"); gi = g + wd p ("gi") */
+int optim_check(const Bound *b, int i, const char *name, int ok, const char *cond);
+void optim_lr_prologue(Emit *e, const Optimizer *o);
+void optim_decayed_grad(Emit *e, double wd);
+/* adam.c, shared with adamw.c (and the checks with adamax.c) */
+int optim_adam_validate(const Bound *b);
+int optim_adam_nstate(const double *hp);
+void optim_adam_prologue(Emit *e, const Optimizer *o);
 
 /* ------------------------------------------------------------- schedule.c */
 /* schedule SCHED(k=v, ...): binds and validates the arguments into g->sched. */

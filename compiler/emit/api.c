@@ -166,7 +166,7 @@ static void emit_struct(Emit *e, const Names *nm) {
         emit_param_block(e, "param", "the parameters, in the parameter table's order");
         if (has_training(g)) {
             emit_param_block(e, "grad", "d loss / d parameter after the last backward");
-            const char *state[4];
+            const char *state[OPTIM_MAX_STATE];
             int ns = optim_state(&g->opt, state);
             for (int k = 0; k < ns; k++)
                 emit_param_block(e, state[k], "optimizer state");

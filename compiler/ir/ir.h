@@ -131,11 +131,6 @@ typedef struct Output {
     int node;                   /* in FN_INFER */
 } Output;
 
-typedef enum OptKind {
-    OPT_NONE, OPT_SGD, OPT_ADAM,
-    OPT_ADAGRAD, OPT_RMSPROP, OPT_ADADELTA, OPT_ADAMW, OPT_ADAMAX, OPT_NADAM
-} OptKind;
-
 /* One buffer of the network (batchnorm's running statistics): model state
  * that is saved and loaded with the parameters but is not trained. Table
  * order as parameters (statement, layer, slot). */
@@ -148,11 +143,14 @@ typedef struct Buffer {
     Loc loc;
 } Buffer;
 
+struct OptimDesc; /* an optimizer's rules (nngen.h, compiler/optim/NAME.c) */
+
+/* The optimizer statement, bound and validated (compiler/optim/optim.c). */
 typedef struct Optimizer {
-    OptKind kind;
-    const char *name; /* as written */
-    double lr;
-    double hp[8];     /* per kind: see optim.c */
+    const struct OptimDesc *desc; /* NULL: none */
+    const char *name; /* its name ("adam") */
+    double lr;        /* the initial learning rate: argument 0 */
+    double hp[8];     /* hp[k] = argument k + 1 of the optimizer's signature */
     Loc loc;
 } Optimizer;
 

@@ -78,20 +78,17 @@ int plan_group(const Graph *g, int train, int **out) {
 
 /* A DSL name as a C identifier: dots become underscores; a name that is a C
  * keyword, starts with "nn", or is one of the names the emitted kernels
- * declare or call gets a '_' (kernels may declare only names of this list). */
+ * declare or call gets a '_' (kernels may declare only names of this list,
+ * and optimizers only the names their descriptors list: optim_declares). */
 static const char *c_ident(Arena *a, const char *name) {
     /* every local name the emitters declare, and the C names they call */
     static const char *const taken[] = {
         "m", "n", "i", "i0", "i1", "i2", "i3", "i4", "j", "k", "o", "r", "b", "p", "g", "d", "t", "z",
-        "acc", "ad", "base", "bc2_sqrt", "count", "dot", "gi", "lp", "lq", "lr", "lse", "mx", "rows",
-        "scale", "step_size", "sum", "tsum", "zr", "bytes", "rng", "seed", "path", "classes",
-        "momentum", "adam_m", "adam_v", "adam_vmax", "expf", "logf", "tanhf", "sqrtf", "fabsf", "powf",
+        "acc", "ad", "base", "count", "dot", "lp", "lq", "lr", "lse", "mx", "rows",
+        "scale", "sum", "tsum", "zr", "bytes", "rng", "seed", "path", "classes",
+        "expf", "logf", "tanhf", "sqrtf", "fabsf", "powf",
         "erff", "expm1f", "log1pf", "pow", "sqrt", "isfinite", "offsetof", "size_t", "int32_t",
         "uint32_t", "uint64_t", "NULL", "NAN", "INFINITY",
-        /* the other optimizers (ops/adaptive.c) */
-        "adagrad_sum", "rmsprop_sq", "rmsprop_buf", "adadelta_sq", "adadelta_acc", "adamax_inf", "avg",
-        "delta", "decay", "decayed", "ag", "denom", "clr", "bc2", "mu", "mu_next", "mu_product_next",
-        "c_grad", "c_avg",
         /* the losses' kernels (ops/loss_regression.c, ops/loss_class.c) */
         "tt", "sh", "yr", "dr", "hv", "sinhf",
         /* the layers beyond dense (ops/glu.c, maxout.c, dropout.c, batchnorm.c) */
@@ -102,7 +99,7 @@ static const char *c_ident(Arena *a, const char *name) {
     for (char *c = s; *c; c++)
         if (*c == '.')
             *c = '_';
-    int clash = lower_is_c_keyword(s) || strncmp(s, "nn", 2) == 0;
+    int clash = lower_is_c_keyword(s) || strncmp(s, "nn", 2) == 0 || optim_declares(s);
     for (size_t i = 0; i < sizeof taken / sizeof taken[0] && !clash; i++)
         clash = strcmp(s, taken[i]) == 0;
     return clash ? arena_printf(a, "%s_", s) : s;
