@@ -471,9 +471,6 @@ int pass_simplify(Graph *g); /* passes/simplify.c */
 int pass_cse(Graph *g);   /* passes/cse.c */
 int pass_fuse(Graph *g);  /* passes/fuse.c */
 int pass_plan(Graph *g);  /* passes/plan.c */
-/* pass.c, for the passes: 1 when v's value is something the API exposes or
- * owns storage of its own (an output, a loss, a parameter's gradient) */
-int pass_is_root(const Graph *g, int v);
 /* Every reader of `from` (and the outputs and losses) reads `to` instead. */
 void pass_replace_uses(Graph *g, int from, int to);
 /* fuse.c: the node whose code computes v (v itself when not fused) */
@@ -481,10 +478,6 @@ int fuse_top(const Graph *g, int v);
 /* plan.c: the nodes of the inference group (outputs and loss) and of the
  * training group (forward, backward, update), in execution order. */
 int plan_group(const Graph *g, int train, int **out);
-/* The parameter whose PARAM node is `node`, or NULL. */
-const Param *plan_param_of(const Graph *g, int node);
-/* The buffer whose BUFFER node is `node`, or NULL. */
-const Buffer *plan_buffer_of(const Graph *g, int node);
 
 /* --------------------------------------------------------------- emit_c.c */
 typedef struct EmitOptions {

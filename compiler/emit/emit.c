@@ -187,7 +187,7 @@ const char *emit_ref(const Emit *e, int id) {
 }
 
 const char *emit_param_cname(const Emit *e, int param_node) {
-    const Param *p = plan_param_of(e->g, param_node);
+    const Param *p = ir_param_of(e->g, param_node);
     if (!p)
         nn_unreachable("v%d is not a parameter", param_node);
     return p->cname;

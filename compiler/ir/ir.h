@@ -6,6 +6,8 @@
  *   ir.c      nodes in one growable array addressed by integer ids,
  *             schedules, use counts, the text dump
  *   shape.c   shapes: element counts, printing, broadcasting, size limits
+ *   query.c   what a node is to the network: the parameter, buffer or port
+ *             it stands for, whose gradient it is, output, loss
  * It calls no hook: what dispatches on an op's rules lives in the core.
  */
 #ifndef NNGEN_IR_H
@@ -221,6 +223,21 @@ void ir_node_attrs(Buf *b, const Node *n); /* " axis=0", " k=2": the dump's attr
 /* Users of every node: counts of non-dead nodes reading it. */
 int *ir_use_counts(const Graph *g);
 
+/* ---------------------------------------------------------------- query.c */
+/* The parameter whose PARAM node is `node`, or NULL. */
+const Param *ir_param_of(const Graph *g, int node);
+/* The buffer whose BUFFER node is `node`, or NULL. */
+const Buffer *ir_buffer_of(const Graph *g, int node);
+/* The input or target whose leaf is `node`, or NULL. */
+const Port *ir_port_of(const Graph *g, int node);
+/* The parameter whose gradient (Param.grad) v is, or NULL; and as a test. */
+const Param *ir_param_of_grad(const Graph *g, int v);
+int ir_is_param_grad(const Graph *g, int v);
+int ir_is_output(const Graph *g, int v);  /* some output's node */
+int ir_is_loss(const Graph *g, int v);    /* the inference or the training loss */
+/* 1 when v's value is something the API exposes or owns storage of its own
+ * (an output, a loss, a parameter's gradient): passes keep it where it is. */
+int ir_is_root(const Graph *g, int v);
 
 /* ---------------------------------------------------------------- shape.c */
 int shape_broadcast(Graph *g, Node *n, const Shape *a, const Shape *b, Shape *out);

@@ -80,14 +80,6 @@ static int same(const Node *a, const Node *b) {
     return 1;
 }
 
-/* a gradient owns its storage: it may absorb duplicates, never be one */
-static int is_grad(const Graph *g, int v) {
-    for (int i = 0; i < g->nparams; i++)
-        if (g->params[i].grad == v)
-            return 1;
-    return 0;
-}
-
 int pass_cse(Graph *g) {
     int cap = 64;
     while (cap < 2 * g->count)
@@ -108,7 +100,7 @@ int pass_cse(Graph *g) {
                 found = table[slot];
                 break;
             }
-        if (found < 0 || is_grad(g, v)) {
+        if (found < 0 || ir_is_param_grad(g, v)) { /* a gradient owns its storage: never merged away */
             if (found < 0)
                 table[slot] = v;
             continue;

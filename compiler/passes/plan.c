@@ -33,27 +33,6 @@
 
 #define PLAN_ALIGN 16
 
-const Param *plan_param_of(const Graph *g, int node) {
-    for (int i = 0; i < g->nparams; i++)
-        if (g->params[i].node == node)
-            return &g->params[i];
-    return NULL;
-}
-
-const Buffer *plan_buffer_of(const Graph *g, int node) {
-    for (int i = 0; i < g->nbuffers; i++)
-        if (g->buffers[i].node == node)
-            return &g->buffers[i];
-    return NULL;
-}
-
-static const Param *param_of_grad(const Graph *g, int node) {
-    for (int i = 0; i < g->nparams; i++)
-        if (g->params[i].grad == node)
-            return &g->params[i];
-    return NULL;
-}
-
 int plan_group(const Graph *g, int train, int **out) {
     if (!train) {
         int *roots = arena_alloc(g->arena, sizeof(int) * (size_t)(g->noutputs + 1));
@@ -214,22 +193,22 @@ static void assign_storage(Graph *g) {
         if (n->dead)
             continue;
         const OpInfo *info = op_info(n->op);
-        if (n->op == OP_PARAM && (p = plan_param_of(g, v))) {
+        if (n->op == OP_PARAM && (p = ir_param_of(g, v))) {
             n->storage = STO_MEMBER;
             n->cname = p->cname;
             n->ref = arena_printf(g->arena, "m->param.%s", p->cname);
-        } else if (n->op == OP_BUFFER && (buf = plan_buffer_of(g, v))) {
+        } else if (n->op == OP_BUFFER && (buf = ir_buffer_of(g, v))) {
             n->storage = STO_MEMBER;
             n->cname = buf->cname;
             n->ref = arena_printf(g->arena, "m->buffer.%s", buf->cname);
-        } else if ((p = param_of_grad(g, v))) {
+        } else if ((p = ir_param_of_grad(g, v))) {
             n->storage = STO_MEMBER;
             n->cname = p->cname;
             n->ref = arena_printf(g->arena, "m->grad.%s", p->cname);
         } else if (n->op == OP_INPUT || n->op == OP_TARGET || n->op == OP_LABEL) {
-            for (int i = 0; i < g->nports; i++)
-                if (g->ports[i].node == v)
-                    n->cname = n->ref = g->ports[i].cname;
+            const Port *port = ir_port_of(g, v);
+            if (port)
+                n->cname = n->ref = port->cname;
             n->storage = STO_ARG;
         } else if (n->op == OP_CONST) {
             n->storage = STO_CONST;
@@ -370,7 +349,7 @@ static long plan_offsets(Graph *g, const int *order, int count) {
         if (g->nodes[v].storage != STO_ARENA)
             continue;
         Slot s = {v, pos_start[v], pos_end[v] < 0 ? count : pos_end[v], slot_size(g, &g->nodes[v]), 0, 0};
-        if (v == g->loss_infer || v == g->loss_train)
+        if (ir_is_loss(g, v))
             s.end = count;
         int r = inplace_candidate(g, v, pos_end, s.start);
         if (r >= 0 && slot_of[r] >= 0 && slots[slot_of[r]].end == s.start) {
