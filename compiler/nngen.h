@@ -305,7 +305,8 @@ struct LowerCtx {
     const Expr **layers;  /* layer calls of the statement, in numbering order */
     int nlayers;
     int in_loss;          /* lowering the loss statement: no layer calls */
-    Sym *syms;            /* hash table of names */
+    StrMap names;         /* name -> its entry in syms */
+    Sym *syms;            /* the names defined so far, in definition order */
     int symcap, nsyms;
 };
 

@@ -44,24 +44,15 @@ static void operands(const Node *n, int *in) {
     }
 }
 
+/* FNV-1a of the key `same` compares (the string attribute left out: nodes
+ * that differ only there share a bucket and `same` tells them apart) */
 static unsigned hash_node(const Node *n) {
-    int in[NN_MAX_IN];
-    unsigned h = 2166136261u;
+    int head[3] = {(int)n->op, (int)n->func, n->nin}, in[NN_MAX_IN];
     operands(n, in);
-#define MIX(x) (h = (h ^ (unsigned)(x)) * 16777619u)
-    MIX(n->op);
-    MIX(n->func);
-    MIX(n->nin);
-    for (int k = 0; k < n->nin; k++)
-        MIX(in[k]);
-    for (int k = 0; k < 4; k++)
-        MIX(n->i[k]);
-    unsigned char bytes[sizeof n->f];
-    memcpy(bytes, n->f, sizeof bytes);
-    for (size_t k = 0; k < sizeof bytes; k++)
-        MIX(bytes[k]);
-#undef MIX
-    return h;
+    uint32_t h = hash_fnv32(HASH_FNV32_INIT, head, sizeof head);
+    h = hash_fnv32(h, in, sizeof(int) * (size_t)n->nin);
+    h = hash_fnv32(h, n->i, sizeof n->i);
+    return hash_fnv32(h, n->f, sizeof n->f);
 }
 
 static int same(const Node *a, const Node *b) {

@@ -114,43 +114,14 @@ static void name_params(Graph *g) {
     }
 }
 
-/* A set of names, open addressing (the names live in the graph's arena). */
-typedef struct NameSet {
-    const char **slot;
-    int cap;
-} NameSet;
-
-static unsigned name_hash(const char *s) {
-    unsigned h = 2166136261u;
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 16777619u;
-    return h;
-}
-
-/* Adds name; returns 0 if it was already there. */
-static int nameset_add(NameSet *set, const char *name) {
-    unsigned i = name_hash(name) & (unsigned)(set->cap - 1);
-    while (set->slot[i]) {
-        if (strcmp(set->slot[i], name) == 0)
-            return 0;
-        i = (i + 1) & (unsigned)(set->cap - 1);
-    }
-    set->slot[i] = name;
-    return 1;
-}
-
 /* Names the arena nodes of one group (one generated function's locals):
  * the statement's name, d_NAME for a gradient, else v<id>; a name taken
  * already in the group gets _<id>. Port names are taken from the start. */
 static void name_group(Graph *g, const int *order, int count) {
-    NameSet set = {NULL, 16};
-    while (set.cap < 2 * (count + g->nports) + 2)
-        set.cap *= 2;
-    set.slot = calloc((size_t)set.cap, sizeof *set.slot);
-    if (!set.slot)
-        nn_unreachable("out of memory");
+    StrMap taken; /* the names given so far (values unused) */
+    strmap_init(&taken, g->arena);
     for (int i = 0; i < g->nports; i++)
-        nameset_add(&set, g->ports[i].cname);
+        strmap_put(&taken, g->ports[i].cname, i);
     for (int i = 0; i < count; i++) {
         Node *n = &g->nodes[order[i]];
         if (n->storage != STO_ARENA)
@@ -163,13 +134,12 @@ static void name_group(Graph *g, const int *order, int count) {
             base = arena_printf(g->arena, "d_%s", c_ident(g->arena, g->nodes[src->grad_of].name));
         else
             base = arena_printf(g->arena, "v%d", n->id);
-        if (!nameset_add(&set, base)) {
+        if (!strmap_put(&taken, base, n->id)) {
             base = arena_printf(g->arena, "%s_%d", base, n->id);
-            nameset_add(&set, base);
+            strmap_put(&taken, base, n->id);
         }
         n->cname = n->ref = base;
     }
-    free(set.slot);
 }
 
 /* ---- storage classes -------------------------------------------------------------- */
