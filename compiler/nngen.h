@@ -476,6 +476,10 @@ int pass_plan(Graph *g);  /* passes/plan.c */
 void pass_replace_uses(Graph *g, int from, int to);
 /* fuse.c: the node whose code computes v (v itself when not fused) */
 int fuse_top(const Graph *g, int v);
+/* fuse.c's limits on one group, which the emitter's loops are sized by (it
+ * stops on a group beyond them): members, the root included, and distinct
+ * values the members read from outside the group (constants counted) */
+enum { FUSE_MAX_MEMBERS = 32, FUSE_MAX_OPERANDS = 12 };
 /* plan.c: the nodes of the inference group (outputs and loss) and of the
  * training group (forward, backward, update), in execution order. */
 int plan_group(const Graph *g, int train, int **out);

@@ -25,16 +25,14 @@
  * place (plan.c makes R an alias of K). Not when R is a gradient: that has
  * its own storage.
  *
- * Limits: a group has at most FUSE_MAX_MEMBERS members and reads at most
- * FUSE_MAX_OPERANDS distinct outside values (the loop nest's operand
- * table).
+ * Limits (nngen.h): a group has at most FUSE_MAX_MEMBERS members and reads
+ * at most FUSE_MAX_OPERANDS distinct outside values (the emitter's loop nest
+ * has room for that many operands and the output, and no more).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "nngen.h"
-
-enum { FUSE_MAX_MEMBERS = 32, FUSE_MAX_OPERANDS = 12 };
 
 int fuse_top(const Graph *g, int v) {
     while (g->nodes[v].fuse >= 0)

@@ -7,7 +7,8 @@
  *   simplify     "after simplify, 4 nodes remain" of a chain of identities;
  *                x + 0 and x * 0 stay; l2's broadcast constant folds
  *   cse          "after cse, 6 nodes remain" per function; gradients apart
- *   fuse         mnist's GEMM epilogues; group shapes, shared values, -O0
+ *   fuse         mnist's GEMM epilogues; group shapes, shared values, -O0;
+ *                the limits on members and operands, which the emitter holds to
  *   in place     an elementwise root writes over its dying operand at -O2
  *   plan         storage classes and C names; no two arena values whose
  *                lifetimes overlap share memory (an independent checker
@@ -709,6 +710,71 @@ static void test_fuse_elementwise_groups(void **state) {
     ph_free(&t);
 }
 
+/* the operands a group reads from outside it (constants included), as fuse.c counts them */
+static int group_operands(const Graph *g, int root) {
+    int seen[64], n = 0;
+    for (int v = 0; v <= root; v++) {
+        const Node *m = &g->nodes[v];
+        if (m->dead || (v != root && m->fuse != root))
+            continue;
+        for (int k = 0; k < m->nin; k++) {
+            int x = m->in[k], dup = x == root || g->nodes[x].fuse == root;
+            for (int j = 0; j < n && !dup; j++)
+                dup = seen[j] == x;
+            if (!dup && n < 64)
+                seen[n++] = x;
+        }
+    }
+    return n;
+}
+
+/* A chain of 40 elementwise ops splits into groups of at most
+ * FUSE_MAX_MEMBERS; a sum of 16 parameters into groups reading at most
+ * FUSE_MAX_OPERANDS outside values; and both emit (the emitter stops on a
+ * group beyond the limits) */
+static void test_fuse_limits(void **state) {
+    (void)state;
+    Buf src = {0};
+    buf_puts(&src, "network t\ninput x[4]\n");
+    for (int i = 0; i < 16; i++)
+        buf_printf(&src, "param a%d[4]\n", i);
+    buf_puts(&src, "output p = ");
+    for (int i = 0; i < 40; i++)
+        buf_puts(&src, "tanh(");
+    buf_puts(&src, "x");
+    for (int i = 0; i < 40; i++)
+        buf_puts(&src, ")");
+    buf_puts(&src, "\noutput q = x");
+    for (int i = 0; i < 16; i++)
+        buf_printf(&src, " * a%d", i);
+    buf_puts(&src, "\n");
+    Phases t;
+    all_ok(&t, src.data, 0, 2);
+    const Graph *g = &t.g;
+    int largest = 0, groups = 0;
+    for (int r = 0; r < g->count; r++) {
+        const Node *n = &g->nodes[r];
+        if (n->dead || n->fuse >= 0 || !(op_info(n->op)->flags & OPF_ELEMENTWISE))
+            continue;
+        int members = 1;
+        for (int v = 0; v < r; v++)
+            members += !g->nodes[v].dead && g->nodes[v].fuse == r;
+        assert_true(members <= FUSE_MAX_MEMBERS);
+        assert_true(group_operands(g, r) <= FUSE_MAX_OPERANDS);
+        largest = members > largest ? members : largest;
+        groups++;
+    }
+    assert_int_equal(largest, FUSE_MAX_MEMBERS); /* the chain filled one group */
+    assert_true(groups >= 4); /* p's chain in two, q's product in two at least */
+    ph_free(&t);
+    CompileOptions co = {.path = "t.nn", .opt_level = 2, .diag = stderr};
+    Buf c = {0}, h = {0};
+    assert_int_equal(nngen_compile(src.data, src.len, &co, &c, &h), 0);
+    buf_free(&c);
+    buf_free(&h);
+    buf_free(&src);
+}
+
 /* ---- in place */
 
 /* exp(s) * 2 reads softmax's s, which dies there: at -O2 p takes s's slot;
@@ -750,6 +816,7 @@ int main(void) {
         cmocka_unit_test(test_cse_keeps_gradients_apart),
         cmocka_unit_test(test_fuse_mnist_epilogues),
         cmocka_unit_test(test_fuse_elementwise_groups),
+        cmocka_unit_test(test_fuse_limits),
         cmocka_unit_test(test_plan_in_place),
         cmocka_unit_test(test_plan_storage_classes),
         cmocka_unit_test(test_plan_names),
