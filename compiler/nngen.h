@@ -484,6 +484,19 @@ enum { FUSE_MAX_MEMBERS = 32, FUSE_MAX_OPERANDS = 12 };
  * training group (forward, backward, update), in execution order. */
 int plan_group(const Graph *g, int train, int **out);
 
+/* ---------------------------------------------------------- emit/names.c */
+/* The C names of one compilation (names.c lists them), decided once from
+ * the planned graph, in its arena. */
+typedef struct CNames {
+    const char **param;   /* per parameter, table order: "W1", "h_weight" */
+    const char **port;    /* per input and target: "x", "n_" */
+    const char **output;  /* per output: "p" (NET_output_p) */
+    const char **buffer;  /* per buffer: "bn_running_mean" */
+    const char **ref;     /* per node id: its data pointer's C expression
+                             ("h", "m->param.W1", "x"); NULL when it has none */
+} CNames;
+const CNames *cnames_of(const Graph *g);
+
 /* --------------------------------------------------------------- emit_c.c */
 typedef struct EmitOptions {
     const char *header_name; /* "net.h" as included by net.c */
@@ -498,6 +511,7 @@ struct Emit {
     int indent;
     const Graph *g;
     const EmitOptions *o;
+    const CNames *names;     /* cnames_of(g), made once by emit_c */
     Func fn;                 /* function being emitted */
     Buf *helpers;            /* file-level functions the body needs (epilogues), written before it */
     const char *run;         /* the run function being emitted ("forward", "train", ...) */
@@ -576,10 +590,11 @@ int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c,
 
 /* -------------------------------------------------------------- weights.c */
 /* --weights: validates the weight file image (data, len) against g's
- * parameter and buffer tables exactly as NET_load does, keeps the values in
- * g->weights and g->buffer_values, and points the PARAM nodes at the const
- * struct NET_weights, the BUFFER nodes at the const struct NET_weights_buffer.
- * Reports to diag (naming path) and returns -1 on any error. */
+ * parameter and buffer tables exactly as NET_load does and keeps the values
+ * in g->weights and g->buffer_values (the emitter then writes them as the
+ * const structs NET_weights and NET_weights_buffer and names the parameters
+ * and buffers there). Reports to diag (naming path) and returns -1 on any
+ * error. */
 int weights_embed(Graph *g, const char *path, const void *data, size_t len, FILE *diag);
 
 /* --------------------------------------------------------------- report.c */

@@ -28,7 +28,7 @@ static void put_indent(Emit *e) {
  * calls of the runtime's replacements (nn_runtime.h, "libm replacements").
  * A name is replaced where it is called: an identifier on its own (not a
  * member, not part of a longer name) followed by '(', outside comments and
- * string literals. DSL names never collide: passes/plan.c gives a local
+ * string literals. DSL names never collide: emit/names.c gives a local
  * named like a C library function a trailing '_', and names starting with
  * nn one too. */
 static const char *const libm_map[][2] = {
@@ -180,17 +180,17 @@ const char *emit_double_lit(const Emit *e, double v) {
 /* ---- storage references --------------------------------------------------------------- */
 
 const char *emit_ref(const Emit *e, int id) {
-    const Node *n = &e->g->nodes[id];
-    if (!n->ref)
-        nn_unreachable("v%d (%s) has no storage", id, op_info(n->op)->name);
-    return n->ref;
+    const char *ref = e->names->ref[id];
+    if (!ref)
+        nn_unreachable("v%d (%s) has no storage", id, op_info(e->g->nodes[id].op)->name);
+    return ref;
 }
 
 const char *emit_param_cname(const Emit *e, int param_node) {
     const Param *p = ir_param_of(e->g, param_node);
     if (!p)
         nn_unreachable("v%d is not a parameter", param_node);
-    return p->cname;
+    return e->names->param[p - e->g->params];
 }
 
 const char *emit_scratch(const Emit *e, const Node *n) {
@@ -405,7 +405,7 @@ static void fused_collect(const Graph *g, const Node *root, Fused *f) {
     }
 }
 
-/* "nn_t12" for a member (a name no DSL name can take: c_ident gives those
+/* "nn_t12" for a member (a name no DSL name can take: names.c gives those
  * starting with "nn" a '_'), a literal for a constant, else operand[idx] */
 static void fused_arg(Buf *b, const Emit *e, const Fused *f, int x, const char *const *idx) {
     const Node *n = &e->g->nodes[x];
@@ -656,13 +656,13 @@ static void emit_locals(Emit *e, const char *text, const int *order, int count) 
     }
     for (int v = 0; v < g->count; v++) {
         const Node *n = &g->nodes[v];
-        if (!mine[v] || n->dead || !n->ref || !emit_uses_ident(body, n->ref))
+        const char *ref = e->names->ref[v];
+        if (!mine[v] || n->dead || !ref || !emit_uses_ident(body, ref))
             continue;
         if (n->storage == STO_ARENA)
-            emit_line(e, "float *const %s = m->arena + %ld;", n->ref, n->offset);
+            emit_line(e, "float *const %s = m->arena + %ld;", ref, n->offset);
         else if (n->storage == STO_ARG)
-            emit_line(e, "const %s *const %s = m->io.%s;", n->op == OP_LABEL ? "int32_t" : "float", n->ref,
-                      n->ref);
+            emit_line(e, "const %s *const %s = m->io.%s;", n->op == OP_LABEL ? "int32_t" : "float", ref, ref);
     }
     if (emit_uses_ident(body, "n"))
         emit_line(e, "const int n = m->n;");

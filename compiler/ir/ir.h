@@ -77,7 +77,6 @@ typedef struct Node {
     Func func;
     Loc loc;          /* source position; gradient nodes inherit their forward op's */
     const char *name; /* DSL name when the node is a named statement's value, else NULL */
-    const char *cname;/* the C identifier the emitter uses (set by plan) */
     double f[8];      /* float attributes (see each op's file) */
     int i[4];         /* integer attributes: axis, flags, ... */
     const char *s;    /* string attribute: param / input name */
@@ -92,7 +91,6 @@ typedef struct Node {
     Storage storage;
     long offset;      /* STO_ARENA: float offset into the arena */
     int alias;        /* STO_ALIAS: the node whose storage this one shares */
-    const char *ref;  /* the C expression of its data pointer ("a1", "m->param.W1") */
     long scratch;     /* floats of scratch its kernel uses (0: none), at scratch_offset */
     long scratch_offset;
 } Node;
@@ -100,7 +98,6 @@ typedef struct Node {
 /* One parameter tensor of the network, in LANGUAGE.md's table order. */
 typedef struct Param {
     const char *name;   /* "W1", "h.weight" */
-    const char *cname;  /* "W1", "h_weight" */
     int node;           /* the OP_PARAM node */
     int grad;           /* its gradient node after autodiff, -1 if none */
     int is_weight;      /* counts as a weight for regularize without names */
@@ -119,7 +116,6 @@ typedef enum InitKind {
 /* One input or target of the network, in declaration order. */
 typedef struct Port {
     const char *name;
-    const char *cname;          /* its C identifier */
     int node;                   /* its leaf node (shared by every function) */
     Shape shape;
     int is_class;               /* class target: int32, K classes */
@@ -129,7 +125,6 @@ typedef struct Port {
 
 typedef struct Output {
     const char *name;
-    const char *cname;          /* its C identifier (functions and macros) */
     int node;                   /* in FN_INFER */
 } Output;
 
@@ -143,7 +138,6 @@ typedef enum OptKind {
  * order as parameters (statement, layer, slot). */
 typedef struct Buffer {
     const char *name;   /* "bn.running_mean" */
-    const char *cname;  /* "bn_running_mean" (set by plan) */
     int node;           /* the OP_BUFFER leaf */
     double init;        /* every element's value after NET_init */
     long sort_key;
