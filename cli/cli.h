@@ -4,7 +4,7 @@
  *   main.c      nngen NET.nn -o net.c [options]: the compiler's own command
  *   commands.c  the command table, nngen --list-builtins
  *   util.c      shared helpers: files, the compile call, child processes,
- *               temporary directories, hashing, number parsing
+ *               temporary directories, number parsing
  *   check.c     nngen check NET.nn: parse, shape-check, the summary table
  *   graph.c     nngen graph NET.nn -o g.dot [--backward]: Graphviz DOT
  *   train.c     nngen train / nngen predict: generate, compile (cached),
@@ -70,9 +70,6 @@ char *cli_temp_dir(const char *tag);
 void cli_remove_tree(const char *path);
 /* mkdir -p with mode 0700 for new directories; 0 or -1. */
 int cli_make_dirs(const char *path);
-/* FNV-1a, 64 bits, continuing from h (start with CLI_HASH_INIT). */
-#define CLI_HASH_INIT 0xcbf29ce484222325ULL
-uint64_t cli_hash(uint64_t h, const void *data, size_t len);
 /* The directory part of path ("." when none), malloc'd. */
 char *cli_dirname(const char *path);
 

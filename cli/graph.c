@@ -43,13 +43,6 @@ static const char *base_name(const char *path) {
     return slash ? slash + 1 : path ? path : "?";
 }
 
-static int is_output(const Graph *g, int id) {
-    for (int i = 0; i < g->noutputs; i++)
-        if (g->outputs[i].node == id)
-            return 1;
-    return 0;
-}
-
 /* "v8  a1 = tanh\n[N, 3]\nmoons.nn:17" */
 static void node_label(Buf *b, const Graph *g, const Node *n) {
     Buf t = {0};
@@ -85,9 +78,9 @@ static const char *node_style(const Graph *g, const Node *n) {
     case OP_CONST: return "shape=plaintext, fontsize=10";
     default: break;
     }
-    if (n->id == g->loss_infer || n->id == g->loss_train)
+    if (ir_is_loss(g, n->id))
         return "shape=box, style=\"rounded,filled\", fillcolor=\"#f4cccc\"";
-    if (is_output(g, n->id))
+    if (ir_is_output(g, n->id))
         return "shape=box, style=\"rounded,filled,bold\", fillcolor=\"#d0e0e3\"";
     if (n->func == FN_UPDATE)
         return "shape=box, style=\"rounded,filled\", fillcolor=\"#eeeeee\"";

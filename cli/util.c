@@ -1,7 +1,7 @@
 /*
  * util.c - what the subcommands share: reading and atomically writing
  * files, the compile call, option and number parsing, child processes
- * (posix_spawn, never system()), private temporary directories, hashing.
+ * (posix_spawn, never system()), private temporary directories.
  *
  * Invariants: nothing here exits; every failure returns a status and the
  * caller reports it (or cli_error has, when documented so).
@@ -332,15 +332,6 @@ int cli_make_dirs(const char *path) {
 }
 
 /* FNV-1a: h = (h ^ byte) * 0x100000001b3 */
-uint64_t cli_hash(uint64_t h, const void *data, size_t len) {
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 char *cli_dirname(const char *path) {
     const char *slash = strrchr(path, '/');
     if (!slash)

@@ -126,7 +126,8 @@ struct LowerCtx {
     const Expr **layers;  /* layer calls of the statement, in numbering order */
     int nlayers;
     int in_loss;          /* lowering the loss statement: no layer calls */
-    Sym *syms;            /* hash table of names */
+    StrMap names;         /* name -> its entry in syms */
+    Sym *syms;            /* the names defined so far, in definition order */
     int symcap, nsyms;
 };
 
@@ -439,7 +440,7 @@ int ad_sum_to(AdCtx *ad, int g, int x);
  * other part of the compiler learns about optimizers from the descriptor,
  * through the functions below: the builtins (its signature), the model
  * struct and NET_init (its state), NET_run_update (its prologue and
- * kernels), plan.c (the names it declares), --report (its state and FLOPs).
+ * kernels), emit/names.c (the names it declares), --report (its state and FLOPs).
  * Optimizer.hp[k] and an update node's f[k] are argument k + 1 of the
  * signature; argument 0 is lr (runtime state m->lr, NET_set_lr). */
 #define OPTIM_MAX_STATE 4
@@ -461,7 +462,7 @@ typedef struct OptimDesc {
     /* at most one scalar: a double member of the model struct, its value after NET_init */
     const char *scalar;
     double scalar_init;
-    /* every other name its prologue and kernel declare (plan.c keeps C names off them) */
+    /* every other name its prologue and kernel declare (emit/names.c keeps C names off them) */
     const char *locals[OPTIM_MAX_LOCALS];
     /* the per-step scalars (bias corrections, step sizes; m->step + 1 is the
      * step), at the top of NET_run_update, which runs once per accepted step */
@@ -553,20 +554,30 @@ int pass_simplify(Graph *g); /* passes/simplify.c */
 int pass_cse(Graph *g);   /* passes/cse.c */
 int pass_fuse(Graph *g);  /* passes/fuse.c */
 int pass_plan(Graph *g);  /* passes/plan.c */
-/* pass.c, for the passes: 1 when v's value is something the API exposes or
- * owns storage of its own (an output, a loss, a parameter's gradient) */
-int pass_is_root(const Graph *g, int v);
 /* Every reader of `from` (and the outputs and losses) reads `to` instead. */
 void pass_replace_uses(Graph *g, int from, int to);
 /* fuse.c: the node whose code computes v (v itself when not fused) */
 int fuse_top(const Graph *g, int v);
+/* fuse.c's limits on one group, which the emitter's loops are sized by (it
+ * stops on a group beyond them): members, the root included, and distinct
+ * values the members read from outside the group (constants counted) */
+enum { FUSE_MAX_MEMBERS = 32, FUSE_MAX_OPERANDS = 12 };
 /* plan.c: the nodes of the inference group (outputs and loss) and of the
  * training group (forward, backward, update), in execution order. */
 int plan_group(const Graph *g, int train, int **out);
-/* The parameter whose PARAM node is `node`, or NULL. */
-const Param *plan_param_of(const Graph *g, int node);
-/* The buffer whose BUFFER node is `node`, or NULL. */
-const Buffer *plan_buffer_of(const Graph *g, int node);
+
+/* ---------------------------------------------------------- emit/names.c */
+/* The C names of one compilation (names.c lists them), decided once from
+ * the planned graph, in its arena. */
+typedef struct CNames {
+    const char **param;   /* per parameter, table order: "W1", "h_weight" */
+    const char **port;    /* per input and target: "x", "n_" */
+    const char **output;  /* per output: "p" (NET_output_p) */
+    const char **buffer;  /* per buffer: "bn_running_mean" */
+    const char **ref;     /* per node id: its data pointer's C expression
+                             ("h", "m->param.W1", "x"); NULL when it has none */
+} CNames;
+const CNames *cnames_of(const Graph *g);
 
 /* --------------------------------------------------------------- emit_c.c */
 typedef struct EmitOptions {
@@ -582,6 +593,7 @@ struct Emit {
     int indent;
     const Graph *g;
     const EmitOptions *o;
+    const CNames *names;     /* cnames_of(g), made once by emit_c */
     Func fn;                 /* function being emitted */
     Buf *helpers;            /* file-level functions the body needs (epilogues), written before it */
     const char *run;         /* the run function being emitted ("forward", "train", ...) */
@@ -660,10 +672,11 @@ int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c,
 
 /* -------------------------------------------------------------- weights.c */
 /* --weights: validates the weight file image (data, len) against g's
- * parameter and buffer tables exactly as NET_load does, keeps the values in
- * g->weights and g->buffer_values, and points the PARAM nodes at the const
- * struct NET_weights, the BUFFER nodes at the const struct NET_weights_buffer.
- * Reports to diag (naming path) and returns -1 on any error. */
+ * parameter and buffer tables exactly as NET_load does and keeps the values
+ * in g->weights and g->buffer_values (the emitter then writes them as the
+ * const structs NET_weights and NET_weights_buffer and names the parameters
+ * and buffers there). Reports to diag (naming path) and returns -1 on any
+ * error. */
 int weights_embed(Graph *g, const char *path, const void *data, size_t len, FILE *diag);
 
 /* --------------------------------------------------------------- report.c */

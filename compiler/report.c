@@ -57,9 +57,7 @@ static long tensor_table(FILE *out, const Graph *g) {
         row(out, g, g->buffers[i].name, "buffer", &g->nodes[g->buffers[i].node].shape, 0);
     for (int v = 0; v < g->count; v++) {
         const Node *n = &g->nodes[v];
-        int is_output = 0;
-        for (int i = 0; i < g->noutputs; i++)
-            is_output |= g->outputs[i].node == v;
+        int is_output = ir_is_output(g, v);
         if (!n->dead && n->func == FN_INFER && (n->name || is_output))
             row(out, g, n->name ? n->name : "?", is_output ? "output" : v == g->loss_infer ? "loss" : "value",
                 &n->shape, 0);

@@ -3,6 +3,7 @@
  *   arena.c   bump allocation (one arena per compilation, freed at once) and
  *             a growable byte buffer
  *   diag.c    the one diagnostics reporter: file:line:col, the line, a caret
+ *   hash.c    the one hash function (FNV-1a) and hash table (strings to ints)
  * This library calls nothing of the compiler (tests/unit links it alone).
  */
 #ifndef NNGEN_BASE_H
@@ -52,6 +53,29 @@ void buf_printf(Buf *b, const char *fmt, ...)
     ;
 void buf_vprintf(Buf *b, const char *fmt, va_list ap);
 void buf_free(Buf *b);
+
+/* ----------------------------------------------------------------- hash.c */
+/* FNV-1a over len bytes, continuing from h (start with the _INIT value). */
+#define HASH_FNV32_INIT 2166136261u
+#define HASH_FNV64_INIT 0xcbf29ce484222325ULL
+uint32_t hash_fnv32(uint32_t h, const void *data, size_t len);
+uint64_t hash_fnv64(uint64_t h, const void *data, size_t len);
+
+/* A map from strings to ints in an arena (open addressing). Keys are not
+ * copied: they must live as long as the map. */
+typedef struct StrMap {
+    Arena *arena;
+    const char **key; /* NULL: an empty slot */
+    int *value;
+    int cap, count;
+} StrMap;
+
+void strmap_init(StrMap *m, Arena *a);
+/* 1 and *value (when value is not NULL) if key is in the map, else 0. */
+int strmap_get(const StrMap *m, const char *key, int *value);
+/* Adds key -> value and returns 1; returns 0 (the map unchanged) when key is
+ * there already. */
+int strmap_put(StrMap *m, const char *key, int value);
 
 /* ----------------------------------------------------------------- diag.c */
 /* A source position: 1-based line and column (column counts bytes). */

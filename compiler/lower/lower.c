@@ -28,54 +28,39 @@
 typedef enum SymKind { SYM_TENSOR, SYM_CONST, SYM_POISON } SymKind;
 
 struct Sym {
-    const char *name; /* NULL: empty slot */
+    const char *name;
     SymKind kind;
     int node;
     double value;
     Loc loc;
 };
 
-/* ---- the symbol table: open addressing on the name's FNV-1a hash ------------ */
-
-static unsigned hash_name(const char *s) {
-    unsigned h = 2166136261u;
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 16777619u;
-    return h;
-}
-
-static Sym *sym_slot(Sym *tab, int cap, const char *name) {
-    unsigned i = hash_name(name) & (unsigned)(cap - 1);
-    while (tab[i].name && strcmp(tab[i].name, name) != 0)
-        i = (i + 1) & (unsigned)(cap - 1);
-    return &tab[i];
-}
+/* ---- the symbol table: an array of entries, found by name (base's StrMap) --- */
 
 static Sym *sym_find(LowerCtx *c, const char *name) {
-    Sym *s = sym_slot(c->syms, c->symcap, name);
-    return s->name ? s : NULL;
+    int i;
+    return strmap_get(&c->names, name, &i) ? &c->syms[i] : NULL;
 }
 
-static void sym_grow(LowerCtx *c) {
-    int cap = c->symcap ? c->symcap * 2 : 64;
-    Sym *tab = arena_alloc(c->g->arena, sizeof(Sym) * (size_t)cap);
-    for (int i = 0; i < c->symcap; i++)
-        if (c->syms[i].name)
-            *sym_slot(tab, cap, c->syms[i].name) = c->syms[i];
-    c->syms = tab;
-    c->symcap = cap;
-}
-
-/* Defines a name; a second definition is an error pointing at the first. */
+/* Defines a name; a second definition is an error pointing at the first.
+ * The entry returned stays valid until the next definition. */
 static Sym *sym_define(LowerCtx *c, const char *name, Loc loc, SymKind kind) {
-    if ((c->nsyms + 1) * 2 > c->symcap)
-        sym_grow(c);
-    Sym *s = sym_slot(c->syms, c->symcap, name);
-    if (s->name) {
+    const Sym *old = sym_find(c, name);
+    if (old) {
         diag_error(loc, "'%s' is already defined", name);
-        diag_note(s->loc, "'%s' was defined here", name);
+        diag_note(old->loc, "'%s' was defined here", name);
         return NULL;
     }
+    if (c->nsyms == c->symcap) {
+        int cap = c->symcap ? c->symcap * 2 : 64;
+        Sym *syms = arena_alloc(c->g->arena, sizeof(Sym) * (size_t)cap);
+        if (c->nsyms)
+            memcpy(syms, c->syms, sizeof(Sym) * (size_t)c->nsyms);
+        c->syms = syms;
+        c->symcap = cap;
+    }
+    strmap_put(&c->names, name, c->nsyms);
+    Sym *s = &c->syms[c->nsyms];
     s->name = name;
     s->kind = kind;
     s->loc = loc;
@@ -1106,7 +1091,7 @@ static void begin_mode(LowerCtx *c, Graph *g, const Program *p, Mode mode) {
     c->p = p;
     c->mode = mode;
     c->fn = mode == MODE_INFER ? FN_INFER : FN_TRAIN;
-    sym_grow(c);
+    strmap_init(&c->names, g->arena);
 }
 
 int lower_program(Graph *g, const Program *p, int infer_only) {
