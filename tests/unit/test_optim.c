@@ -211,7 +211,7 @@ static void test_kernels_declare_listed_names(void **state) {
 
 /* a parameter named like any optimizer's state or local gets a '_' in C,
  * whichever optimizer the network has */
-static void test_plan_keeps_params_off_optimizer_names(void **state) {
+static void test_names_keep_params_off_optimizer_names(void **state) {
     (void)state;
     for (int i = 0; i < optim_count(); i++) {
         const OptimDesc *d = optim_at(i);
@@ -229,7 +229,7 @@ static void test_plan_keeps_params_off_optimizer_names(void **state) {
                 fail_msg("%s: %s", src, ph_diag(&t));
             char want[64];
             snprintf(want, sizeof want, "%s_", names[k]);
-            assert_string_equal(ph_param(&t.g, names[k])->cname, want);
+            assert_string_equal(ph_param_cname(&t.g, names[k]), want);
             ph_free(&t);
             free(src);
         }
@@ -242,7 +242,7 @@ int main(void) {
         cmocka_unit_test(test_signature_is_the_builtin),
         cmocka_unit_test(test_update_op_prints_the_arguments),
         cmocka_unit_test(test_kernels_declare_listed_names),
-        cmocka_unit_test(test_plan_keeps_params_off_optimizer_names),
+        cmocka_unit_test(test_names_keep_params_off_optimizer_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
