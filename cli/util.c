@@ -1,6 +1,6 @@
 /*
  * util.c - what the subcommands share: reading and atomically writing
- * files, the compile call, option and number parsing, child processes
+ * files, the compile call, number parsing, child processes
  * (posix_spawn, never system()), private temporary directories, hashing.
  *
  * Invariants: nothing here exits; every failure returns a status and the
@@ -93,25 +93,6 @@ int cli_compile(const char *path, CompileOptions *co, Buf *c, Buf *h) {
     int rc = nngen_compile(text, len, co, c, h) < 0 ? 1 : 0;
     free(text);
     return rc;
-}
-
-int cli_opt(int argc, char **argv, int *i, const char *name, const char **value) {
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0)
-        return 0;
-    if (a[n] == '=') {
-        *value = a + n + 1;
-        return 1;
-    }
-    if (a[n] != '\0')
-        return 0;
-    if (*i + 1 >= argc) {
-        cli_error("%s needs a value", name);
-        return -1;
-    }
-    *value = argv[++*i];
-    return 1;
 }
 
 int cli_parse_long(const char *s, long lo, long hi, long *out) {
