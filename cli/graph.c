@@ -113,9 +113,7 @@ void graph_write_dot(Buf *out, const Graph *g, int backward) {
         {FN_BACKWARD, "backward", "backward (NET_backward)"},
         {FN_UPDATE, "update", "optimizer update (NET_update)"},
     };
-    char *leaf = calloc((size_t)g->count + 1, 1);
-    if (!leaf)
-        nn_unreachable("out of memory");
+    char *leaf = base_xcalloc((size_t)g->count + 1, 1);
     for (int v = 0; v < g->count; v++)
         if (wanted(&g->nodes[v], backward))
             for (int k = 0; k < g->nodes[v].nin; k++)

@@ -120,9 +120,7 @@ static int parse_args(int argc, char **argv, Cli *cli) {
 
 /* writes data to path.tmp.PID, ready for rename */
 static char *write_temp(const char *path, const Buf *data) {
-    char *tmp = malloc(strlen(path) + 32);
-    if (!tmp)
-        return NULL;
+    char *tmp = base_xmalloc(strlen(path) + 32);
     sprintf(tmp, "%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "wb");
     if (!f) {
@@ -142,9 +140,7 @@ static char *write_temp(const char *path, const Buf *data) {
 /* NET.c -> NET.h beside it; the include names the header without directory */
 static char *header_path(const char *c_path) {
     size_t n = strlen(c_path);
-    char *h = malloc(n + 3);
-    if (!h)
-        return NULL;
+    char *h = base_xmalloc(n + 3);
     strcpy(h, c_path);
     if (n > 2 && !strcmp(h + n - 2, ".c"))
         h[n - 1] = 'h';
@@ -176,9 +172,7 @@ static int write_outputs(const char *c_path, const char *h_path, const Buf *c, c
 static char *default_output(const char *input) {
     const char *base = strrchr(input, '/');
     base = base ? base + 1 : input;
-    char *out = malloc(strlen(base) + 3);
-    if (!out)
-        return NULL;
+    char *out = base_xmalloc(strlen(base) + 3);
     strcpy(out, base);
     char *dot = strrchr(out, '.');
     if (dot && dot != out)

@@ -138,7 +138,7 @@ static char *resolve_data(const char *spec, Work *w) {
     for (;;) {
         const char *comma = strchr(p, ',');
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        char *part = strndup(p, n);
+        char *part = base_xstrndup(p, n);
         if (n > 3 && !strcmp(part + n - 3, ".gz")) {
             if (access(part, R_OK) != 0 || !work_dir(w)) {
                 if (w->tmp)
@@ -186,7 +186,7 @@ static int inspect(const Graph *g, void *ctx) {
     NetCtx *nc = ctx;
     DriverInfo di;
     glue_info(g, &di);
-    nc->net = strdup(g->net);
+    nc->net = base_xstrdup(g->net);
     if (nc->need_training && !di.trainable) {
         nc->untrainable = 1;
         return 0;

@@ -3,8 +3,9 @@
  * files, the compile call, number parsing, child processes
  * (posix_spawn, never system()), private temporary directories, hashing.
  *
- * Invariants: nothing here exits; every failure returns a status and the
- * caller reports it (or cli_error has, when documented so).
+ * Invariants: nothing here exits but for running out of memory (base.h's
+ * policy: one message, status 2); every other failure returns a status and
+ * the caller reports it (or cli_error has, when documented so).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -224,7 +225,7 @@ int cli_shell(const char *cmd, const char *dir, Buf *out) {
 
 char *cli_which(const char *prog) {
     if (strchr(prog, '/'))
-        return access(prog, X_OK) == 0 ? strdup(prog) : NULL;
+        return access(prog, X_OK) == 0 ? base_xstrdup(prog) : NULL;
     const char *path = getenv("PATH");
     if (!path || !*path)
         path = "/usr/local/bin:/usr/bin:/bin";
@@ -288,9 +289,7 @@ void cli_remove_tree(const char *path) {
 }
 
 int cli_make_dirs(const char *path) {
-    char *p = strdup(path);
-    if (!p)
-        return -1;
+    char *p = base_xstrdup(path);
     for (char *s = p + 1;; s++) {
         if (*s != '/' && *s != '\0')
             continue;
@@ -325,8 +324,8 @@ uint64_t cli_hash(uint64_t h, const void *data, size_t len) {
 char *cli_dirname(const char *path) {
     const char *slash = strrchr(path, '/');
     if (!slash)
-        return strdup(".");
+        return base_xstrdup(".");
     if (slash == path)
-        return strdup("/");
-    return strndup(path, (size_t)(slash - path));
+        return base_xstrdup("/");
+    return base_xstrndup(path, (size_t)(slash - path));
 }
