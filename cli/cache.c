@@ -141,7 +141,7 @@ static int build(const BuildRequest *r, const char *dir, const Buf *key) {
 static void set_entry(CacheEntry *e, const char *dir, int temporary, int built) {
     Buf exe = {0};
     buf_printf(&exe, "%s/nntrain", dir);
-    e->dir = strdup(dir);
+    e->dir = base_xstrdup(dir);
     e->exe = exe.data;
     e->temporary = temporary;
     e->built = built;
@@ -149,7 +149,7 @@ static void set_entry(CacheEntry *e, const char *dir, int temporary, int built) 
 
 int cache_get(const BuildRequest *r, CacheEntry *e) {
     memset(e, 0, sizeof *e);
-    char *root = r->cache_dir ? strdup(r->cache_dir) : cache_default_dir();
+    char *root = r->cache_dir ? base_xstrdup(r->cache_dir) : cache_default_dir();
     if (!root)
         return cli_error("no cache directory: set NNGEN_CACHE_DIR, XDG_CACHE_HOME or HOME, or pass --cache-dir");
     if (cli_make_dirs(root) < 0) {

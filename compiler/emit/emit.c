@@ -626,10 +626,7 @@ int emit_uses_ident(const char *text, const char *id) {
 
 /* The text with its comments blanked out (so names in comments are not uses). */
 static char *strip_comments(const char *text) {
-    char *s = malloc(strlen(text) + 1);
-    if (!s)
-        nn_unreachable("out of memory");
-    strcpy(s, text);
+    char *s = base_xstrdup(text);
     for (char *p = strstr(s, "/*"); p; p = strstr(p, "/*")) {
         char *end = strstr(p + 2, "*/");
         char *stop = end ? end + 2 : p + strlen(p);
@@ -644,9 +641,7 @@ static char *strip_comments(const char *text) {
 static void emit_locals(Emit *e, const char *text, const int *order, int count) {
     const Graph *g = e->g;
     char *body = strip_comments(text);
-    char *mine = calloc((size_t)g->count + 1, 1);
-    if (!mine)
-        nn_unreachable("out of memory");
+    char *mine = base_xcalloc((size_t)g->count + 1, 1);
     for (int i = 0; i < count; i++) {
         const Node *n = &g->nodes[order[i]];
         mine[order[i]] = 1;

@@ -31,12 +31,7 @@ void ir_free(Graph *g) {
 
 static void grow_nodes(Graph *g) {
     int cap = g->cap ? g->cap * 2 : 256;
-    Node *nodes = realloc(g->nodes, (size_t)cap * sizeof *nodes);
-    if (!nodes) {
-        fprintf(stderr, "nngen: out of memory\n");
-        exit(2);
-    }
-    g->nodes = nodes;
+    g->nodes = base_xrealloc(g->nodes, (size_t)cap * sizeof *g->nodes);
     g->cap = cap;
 }
 
@@ -121,11 +116,9 @@ static void mark_cone(const Graph *g, int id, char *mark) {
 
 /* The nodes (non-leaf, live) needed for `roots`, in id order. */
 int ir_schedule_roots(const Graph *g, const int *roots, int nroots, int **out) {
-    char *mark = calloc((size_t)g->count + 1, 1);
+    char *mark = base_xcalloc((size_t)g->count + 1, 1);
     int *order = arena_alloc(g->arena, sizeof(int) * ((size_t)g->count + 1));
     int count = 0;
-    if (!mark)
-        nn_unreachable("out of memory");
     for (int r = 0; r < nroots; r++)
         if (roots[r] >= 0)
             mark_cone(g, roots[r], mark);

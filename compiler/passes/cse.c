@@ -75,9 +75,7 @@ int pass_cse(Graph *g) {
     int cap = 64;
     while (cap < 2 * g->count)
         cap *= 2;
-    int *table = malloc(sizeof(int) * (size_t)cap);
-    if (!table)
-        nn_unreachable("out of memory");
+    int *table = base_xcalloc((size_t)cap, sizeof(int));
     for (int i = 0; i < cap; i++)
         table[i] = -1;
     for (int v = 0; v < g->count; v++) {

@@ -9,9 +9,7 @@
 #include "nngen.h"
 
 int pass_dce(Graph *g) {
-    char *live = calloc((size_t)g->count + 1, 1);
-    if (!live)
-        nn_unreachable("out of memory");
+    char *live = base_xcalloc((size_t)g->count + 1, 1);
     for (int v = g->count - 1; v >= 0; v--) {
         Node *n = &g->nodes[v];
         if (n->dead)

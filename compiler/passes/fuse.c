@@ -168,9 +168,7 @@ static void try_epilogue(Graph *g, Group *gr, const int *uses) {
 int pass_fuse(Graph *g) {
     int *uses = ir_use_counts(g);
     Group gr;
-    gr.in = calloc((size_t)g->count + 1, 1);
-    if (!gr.in)
-        nn_unreachable("out of memory");
+    gr.in = base_xcalloc((size_t)g->count + 1, 1);
     for (int v = g->count - 1; v >= 0; v--) {
         Node *n = &g->nodes[v];
         if (!elementwise(n) || n->fuse >= 0)

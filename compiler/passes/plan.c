@@ -176,13 +176,11 @@ static int slot_cmp(const void *a, const void *b) {
  * kernel scratch, live at its node only; then offsets, largest slot first,
  * each at the lowest offset free over its lifetime. Returns the top. */
 static long plan_offsets(Graph *g, const int *order, int count) {
-    int *pos_start = malloc(sizeof(int) * (size_t)g->count), *pos_end = malloc(sizeof(int) * (size_t)g->count);
-    int *pos = malloc(sizeof(int) * (size_t)g->count), *slot_of = malloc(sizeof(int) * (size_t)g->count);
-    Slot *slots = malloc(sizeof(Slot) * (2 * (size_t)count + 1));
+    int *pos_start = base_xcalloc((size_t)g->count, sizeof(int)), *pos_end = base_xcalloc((size_t)g->count, sizeof(int));
+    int *pos = base_xcalloc((size_t)g->count, sizeof(int)), *slot_of = base_xcalloc((size_t)g->count, sizeof(int));
+    Slot *slots = base_xcalloc(2 * (size_t)count + 1, sizeof(Slot));
     long top = 0;
     int nslots = 0;
-    if (!pos_start || !pos_end || !pos || !slot_of || !slots)
-        nn_unreachable("out of memory");
     for (int v = 0; v < g->count; v++)
         pos_start[v] = pos_end[v] = pos[v] = slot_of[v] = -1;
     for (int i = 0; i < count; i++)
@@ -226,10 +224,8 @@ static long plan_offsets(Graph *g, const int *order, int count) {
         slots[nslots++] = s;
     }
     /* place in size order, then map the slots back to their nodes */
-    int *rank = malloc(sizeof(int) * ((size_t)nslots + 1));
-    Slot *sorted = malloc(sizeof(Slot) * ((size_t)nslots + 1));
-    if (!rank || !sorted)
-        nn_unreachable("out of memory");
+    int *rank = base_xcalloc((size_t)nslots + 1, sizeof(int));
+    Slot *sorted = base_xcalloc((size_t)nslots + 1, sizeof(Slot));
     memcpy(sorted, slots, sizeof(Slot) * (size_t)nslots);
     qsort(sorted, (size_t)nslots, sizeof(Slot), slot_cmp);
     for (int i = 0; i < nslots; i++) {
