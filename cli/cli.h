@@ -168,7 +168,7 @@ int cache_get(const BuildRequest *r, CacheEntry *out);
 void cache_release(CacheEntry *e);
 
 /* ----------------------------------------------------------------- glue.c */
-/* What the metrics read, decided from the graph (see emit_driver.c). */
+/* What the metrics read, decided from the graph (see glue.c). */
 typedef enum DriverKind {
     DK_NONE,       /* no target, or no output shaped like it: the loss only */
     DK_CLASSIFIER, /* a class target: accuracy of the argmax */

@@ -179,7 +179,7 @@ void glue_write(const Graph *g, Buf *out) {
     EmitOptions eo = {.header_name = "net.h", .cmdline = "nngen train", .source = "", .standalone = 1};
     Emit e = {.out = out, .g = g, .o = &eo, .names = cnames_of(g), .fn = FN_NONE};
     glue_info(g, &di);
-    emit_line(&e, "/* ---- network %s: its ports and the nnt_* wrappers (nngen %s, emit_driver.c) ---- */", g->net,
+    emit_line(&e, "/* ---- network %s: its ports and the nnt_* wrappers (nngen %s, cli/glue.c) ---- */", g->net,
               NNGEN_VERSION);
     emit_tables(&e, g, &di);
     emit_wrappers(&e, g, &di);

@@ -3,8 +3,8 @@
  *
  * Both compile the network in memory with --standalone (the runtime comes
  * inside net.c, so nothing but a C compiler and libm is needed at run
- * time), add the driver (emit_driver.c's glue + the embedded
- * tools/train_driver.c), build it through the cache (cli_cache.c) and run
+ * time), add the driver (glue.c's glue + the embedded
+ * trainer.c), build it through the cache (cache.c) and run
  * it with the options that concern it. nngen itself checks every option
  * first, unpacks gzip-compressed data files (DATA.gz, through `gzip -dc`)
  * into a private temporary directory, and after training draws the curve
@@ -220,8 +220,8 @@ static int build_driver(const Args *a, int training, int max_batch, Built *out) 
         size_t len;
         char *text = cli_read_file(a->input, &len);
         buf_printf(&driver, "/* The trainer of network %s, built by nngen %s for nngen train and predict.\n"
-                            " * net.c is the network (--standalone); the glue and train_driver.c follow. */\n"
-                            "#define _POSIX_C_SOURCE 200809L\n#include \"net.c\"\n\n%s\n#line 1 \"train_driver.c\"\n%s",
+                            " * net.c is the network (--standalone); the glue and trainer.c follow. */\n"
+                            "#define _POSIX_C_SOURCE 200809L\n#include \"net.c\"\n\n%s\n#line 1 \"trainer.c\"\n%s",
                    nc.net, NNGEN_VERSION, nc.glue.data, nn_embedded_train_driver);
         buf_printf(&flags, "--standalone --max-batch %d", max_batch);
         BuildRequest r = {text ? text : "", text ? len : 0, flags.data, &c, &h, &driver,

@@ -3,7 +3,7 @@
  * `nngen predict` compile for a network. nngen embeds this text and builds
  * one C file from, in order: `#include "net.c"` (the network, generated with
  * --standalone, so the runtime comes along and nothing but libm is linked),
- * the glue of emit_driver.c (port tables and nnt_* wrappers of the NET_*
+ * the glue of glue.c (port tables and nnt_* wrappers of the NET_*
  * API), and this file. It uses only the generated API and the runtime.
  *
  *   nntrain train --train DATA [--test DATA] [--epochs N] [--batch B]

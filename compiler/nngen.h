@@ -579,7 +579,7 @@ typedef struct CNames {
 } CNames;
 const CNames *cnames_of(const Graph *g);
 
-/* --------------------------------------------------------------- emit_c.c */
+/* ---------------------------------------------------------- emit/emit.c */
 typedef struct EmitOptions {
     const char *header_name; /* "net.h" as included by net.c */
     const char *cmdline;     /* for the banner */
@@ -599,9 +599,9 @@ struct Emit {
     const char *run;         /* the run function being emitted ("forward", "train", ...) */
 };
 
-/* emit_api.c: writes net.c into c and net.h into h. */
+/* emit/api.c: writes net.c into c and net.h into h. */
 int emit_c(const Graph *g, const EmitOptions *o, Buf *c, Buf *h);
-/* emit_c.c: one static run function over the nodes of `order`. */
+/* emit/emit.c: one static run function over the nodes of `order`. */
 void emit_function(Emit *e, const char *ret, const char *name, const int *order, int count,
                    void (*prologue)(Emit *), const char *epilogue);
 void emit_elem(Buf *b, const Emit *e, int id);  /* a scalar node's value: literal or ref[0] */

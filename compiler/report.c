@@ -156,7 +156,7 @@ static void member(Layout *l, long size, long align) {
         l->align = align;
 }
 
-/* sizeof(NET) as emit_api.c's emit_struct declares it, for pointers and
+/* sizeof(NET) as emit/api.c's emit_struct declares it, for pointers and
  * longs of `word` bytes (4: ILP32 such as arm-none-eabi, 8: LP64 hosts) */
 static long model_struct_bytes(const Graph *g, long word) {
     Layout l = {0, 1};

@@ -2,7 +2,7 @@
  * api.c - net.h and the public half of net.c, exactly as C-API.md
  * words them: the macros, the complete model struct (parameters,
  * gradients, optimizer state, the planned arena, the training state), and
- * the NET_* functions wrapped around emit_c.c's run functions.
+ * the NET_* functions wrapped around emit.c's run functions.
  *
  * Naming: NET is the network name as written; macros use it upper-cased;
  * members keep DSL names with dots as underscores (names.c's cnames).

@@ -2,7 +2,7 @@
  * emit.c - the C emitter's core: lines with an indent depth, literals,
  * storage references, broadcasting loop nests, and the per-function bodies
  * (one static function per group of nodes: forward, loss, training
- * forward, backward, update). emit_api.c writes the header, the model
+ * forward, backward, update). api.c writes the header, the model
  * struct and the public API around them.
  *
  * Everything is written into memory buffers; main.c writes files only when

@@ -7,7 +7,7 @@
  *
  * u_i = nnrt_rng_uniform, one PCG32 draw per element in row-major order of
  * [n, per-sample dims] (of the dims alone for a tensor without the batch), from the model's own PRNG m->rng (seeded by
- * NET_init on the dropout stream, see emit_api.c). Each training forward
+ * NET_init on the dropout stream, see emit/api.c). Each training forward
  * advances it, mask after mask in execution order. The mask lives in the
  * arena until the backward pass has read it (y's derivative is dy * mask,
  * the plain mul rule), so the backward always uses the forward's mask.

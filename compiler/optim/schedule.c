@@ -2,7 +2,7 @@
  * schedule.c - the learning-rate schedule: the `schedule` statement's
  * arguments (validated, a located error each), and the C that runs it,
  * written into the model struct, NET_init, NET_epoch_end, NET_update and
- * NET_set_lr by emit_api.c through the sched_emit_* hooks below.
+ * NET_set_lr by emit/api.c through the sched_emit_* hooks below.
  *
  * Each schedule is PyTorch 1.13's scheduler of the same idea, stepped the
  * way PyTorch's training loops step it, in double as Python computes it:

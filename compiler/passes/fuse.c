@@ -7,7 +7,7 @@
  * root R: every member has R's shape (so it is computed once per element of
  * R's loop, never recomputed for a broadcast) and every reader of a member
  * other than R is itself a member. The group is emitted as one loop at R's
- * place: each member a local temporary, only R stored (emit_c.c). Members
+ * place: each member a local temporary, only R stored (emit/emit.c). Members
  * get fuse = R and no storage (STO_FUSED). Roots that the API reads or that
  * own storage (outputs, losses, gradients) are never members; neither are
  * impure ops (OPF_IMPURE) nor integer ones. Groups are grown from the last
