@@ -3,7 +3,9 @@
 # a normal build (build/) and one under AddressSanitizer + UndefinedBehavior-
 # Sanitizer (build-asan/); then, when clang can link libFuzzer, a 60-second
 # fuzzing smoke run (scripts/fuzz.sh: 40 s on the compiler, 10 s each on the
-# weight reader and the data loaders). Exit status 0 only when all of it passes.
+# weight reader and the data loaders). Tests labelled `slow` (acceptance runs:
+# full-accuracy training) are left out: run them with `ctest -L slow`.
+# Exit status 0 only when all of it passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -13,7 +15,7 @@ run() {
     cmake -S . -B "$dir" "$@" >/dev/null
     cmake --build "$dir" -j"$jobs" >/dev/null
     echo "== $dir: ctest"
-    (cd "$dir" && ctest -j"$jobs" --output-on-failure)
+    (cd "$dir" && ctest -j"$jobs" -LE slow --output-on-failure)
 }
 run build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
