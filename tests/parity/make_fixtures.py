@@ -52,6 +52,7 @@ Every case is checked here to stay away from kinks (relu at 0, mae at
 p = t, huber at |p - t| = delta, ...) at every step by a margin that
 float32 rounding cannot cross, and huber to use both of its branches.
 """
+import gzip
 import os
 import warnings
 import zlib
@@ -1063,7 +1064,7 @@ def op_main():
 #   ("dense", NAME, K)   the logits, dense weights [in, out] as nngen stores them
 # Data: x uniform in [-1, 1] ("uniform"), in {-1, -0.5, 0, 0.5, 1} ("ties":
 # exact ties in every max-pooling window of a scale case), or the first
-# training images of the shared MNIST from `start` on ("mnist", pixels / 255). The PyTorch
+# training images of examples/data/mnist10k from `start` on ("mnist", pixels / 255). The PyTorch
 # side runs F.conv2d / F.max_pool2d / F.avg_pool2d in float64 on NCHW data.
 # Margins, checked at every step: relu inputs stay CNN_MARGIN away from 0,
 # and each max-pooling window's two largest values are equal (a tie, which
@@ -1076,7 +1077,7 @@ def op_main():
 # than 10 below 1e-5. A case with strict=False (lenet: 60,000 relu inputs
 # per step) only reports its smallest margins.
 
-MNIST = "/work/shared/data/mnist10k"
+MNIST = os.path.join(HERE, "..", "..", "examples", "data", "mnist10k")  # the repository's digits
 CNN_MARGIN = 1e-5
 F32_LIMIT = 3e-6   # a third of parity.c's RTOL
 
@@ -1207,7 +1208,8 @@ def cnn_nn_text(case):
 
 
 def read_idx(path):
-    with open(path, "rb") as f:
+    """An IDX file as the repository ships it, gzip-compressed (path + ".gz")."""
+    with gzip.open(path + ".gz", "rb") as f:
         b = f.read()
     rank = b[3]
     dims = [int.from_bytes(b[4 + 4 * i:8 + 4 * i], "big") for i in range(rank)]

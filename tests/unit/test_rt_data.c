@@ -1,7 +1,8 @@
 /*
- * test_rt_data.c - the IDX and CSV readers: the shared MNIST subset (headers,
- * known bytes, labels), malformed IDX files, CSV with and without a header,
- * blank lines and CRLF, malformed rows, missing files.
+ * test_rt_data.c - the IDX and CSV readers: the MNIST subset the repository
+ * ships (examples/data/mnist10k: headers, known bytes, labels), malformed
+ * IDX files, CSV with and without a header, blank lines and CRLF, malformed
+ * rows, missing files.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +18,11 @@
 
 #include "nn_runtime.h"
 
-#define MNIST NN_SOURCE_DIR "/../shared/data/mnist10k/"
+/* examples/data/mnist10k/*.idx.gz, unpacked into the build tree by the
+ * examples' mnist_data target (tests/CMakeLists.txt makes this test depend
+ * on it); the source directory holds the compressed files and README.md. */
+#define MNIST NN_BINARY_DIR "/examples/data/mnist10k/"
+#define MNIST_SRC NN_SOURCE_DIR "/examples/data/mnist10k/"
 
 static float pix[8000 * 784];
 static int32_t lab[8000];
@@ -179,7 +184,8 @@ static void test_idx_rejections(void **state)
     assert_int_equal(idx_status(h, 12, 12), NN_ERR_TRUNCATED);
     assert_int_equal(nnrt_idx_open(MNIST "no-such-file.idx", &info), NN_ERR_IO);
     assert_int_equal(nnrt_idx_read_i32(MNIST "no-such-file.idx", lab, 10), NN_ERR_IO);
-    assert_int_equal(nnrt_idx_open(MNIST "README.md", &info), NN_ERR_FORMAT);
+    assert_int_equal(nnrt_idx_open(MNIST_SRC "README.md", &info), NN_ERR_FORMAT);
+    assert_int_equal(nnrt_idx_open(MNIST_SRC "test-labels.idx.gz", &info), NN_ERR_FORMAT);
 }
 
 /* CSV text in a temporary file: nnrt_csv_info's status, then the values. */
