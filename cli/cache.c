@@ -66,9 +66,9 @@ static int make_key(const BuildRequest *r, Buf *key) {
         buf_free(&version);
         return 2;
     }
-    uint64_t rt = cli_hash(CLI_HASH_INIT, nnrt_embedded_h, strlen(nnrt_embedded_h));
-    rt = cli_hash(rt, nnrt_embedded_c, strlen(nnrt_embedded_c));
-    uint64_t dr = cli_hash(CLI_HASH_INIT, nn_embedded_train_driver, strlen(nn_embedded_train_driver));
+    uint64_t rt = hash_fnv64(HASH_FNV64_INIT, nnrt_embedded_h, strlen(nnrt_embedded_h));
+    rt = hash_fnv64(rt, nnrt_embedded_c, strlen(nnrt_embedded_c));
+    uint64_t dr = hash_fnv64(HASH_FNV64_INIT, nn_embedded_train_driver, strlen(nn_embedded_train_driver));
     buf_printf(key, "nngen %s\nflags: %s\ncc: %s\ncflags: %s\nruntime: %016llx\ndriver: %016llx\n", NNGEN_VERSION,
                r->flags, compiler(), cflags(), (unsigned long long)rt, (unsigned long long)dr);
     buf_printf(key, "compiler version:\n%s\nsource (%lu bytes):\n", version.data ? version.data : "",
@@ -141,7 +141,7 @@ static int build(const BuildRequest *r, const char *dir, const Buf *key) {
 static void set_entry(CacheEntry *e, const char *dir, int temporary, int built) {
     Buf exe = {0};
     buf_printf(&exe, "%s/nntrain", dir);
-    e->dir = strdup(dir);
+    e->dir = base_xstrdup(dir);
     e->exe = exe.data;
     e->temporary = temporary;
     e->built = built;
@@ -149,7 +149,7 @@ static void set_entry(CacheEntry *e, const char *dir, int temporary, int built) 
 
 int cache_get(const BuildRequest *r, CacheEntry *e) {
     memset(e, 0, sizeof *e);
-    char *root = r->cache_dir ? strdup(r->cache_dir) : cache_default_dir();
+    char *root = r->cache_dir ? base_xstrdup(r->cache_dir) : cache_default_dir();
     if (!root)
         return cli_error("no cache directory: set NNGEN_CACHE_DIR, XDG_CACHE_HOME or HOME, or pass --cache-dir");
     if (cli_make_dirs(root) < 0) {
@@ -163,7 +163,7 @@ int cache_get(const BuildRequest *r, CacheEntry *e) {
         free(root);
         return rc;
     }
-    buf_printf(&entry, "%s/%016llx", root, (unsigned long long)cli_hash(CLI_HASH_INIT, key.data, key.len));
+    buf_printf(&entry, "%s/%016llx", root, (unsigned long long)hash_fnv64(HASH_FNV64_INIT, key.data, key.len));
     if (entry_valid(entry.data, &key)) {
         if (r->verbose)
             fprintf(stderr, "nngen: using the cached trainer in %s\n", entry.data);

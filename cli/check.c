@@ -10,7 +10,7 @@
 #include "cli.h"
 
 static const char check_usage[] =
-    "usage: nngen check NET.nn [--max-batch N] [--infer-only]\n"
+    "usage: nngen check NET.nn [options]\n"
     "\n"
     "Parses and shape-checks NET.nn and prints its summary: every tensor with its\n"
     "shape, the parameter count, the memory of the model struct and the FLOPs of\n"
@@ -18,31 +18,20 @@ static const char check_usage[] =
     "network is valid, 1 after errors (file:line:col), 2 on usage errors.\n";
 
 int cli_check_main(int argc, char **argv) {
-    const char *input = NULL, *v;
+    const char *input;
     CompileOptions co = {0};
     co.opt_level = 2;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(check_usage, stdout);
-            return 0;
-        } else if ((r = cli_opt(argc, argv, &i, "--max-batch", &v)) != 0) {
-            long n;
-            if (r < 0 || cli_parse_long(v, 1, 2147483647L, &n) < 0)
-                return cli_error("--max-batch needs an integer >= 1");
-            co.max_batch = (int)n;
-        } else if (!strcmp(argv[i], "--infer-only")) {
-            co.infer_only = 1;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return cli_error("unknown option '%s' (see nngen check --help)", argv[i]);
-        } else if (input) {
-            return cli_error("one input file at a time ('%s' is a second)", argv[i]);
-        } else {
-            input = argv[i];
-        }
-    }
-    if (!input)
-        return cli_error("no input file (see nngen check --help)");
+    const CliOpt opts[] = {
+        {.name = "--max-batch", .kind = CLI_INT, .value = "N", .lo = 1, .hi = 2147483647.0, .ival = &co.max_batch,
+         .help = "samples per call the model struct has room for\n"
+                 "(default 64)"},
+        {.name = "--infer-only", .kind = CLI_FLAG, .set = 1, .ival = &co.infer_only,
+         .help = "the inference code only: no gradients, no optimizer state"},
+    };
+    const CliCommand cmd = {"nngen check", check_usage, "input file", opts, sizeof opts / sizeof opts[0], NULL};
+    int rc = cli_parse(&cmd, argc, argv, &input);
+    if (rc != CLI_PARSED)
+        return rc == CLI_EXIT ? 0 : rc;
     co.report = stdout;
     co.no_emit = 1;
     co.cmdline = "nngen check";

@@ -4,7 +4,8 @@
  *   main.c      nngen NET.nn -o net.c [options]: the compiler's own command
  *   commands.c  the command table, nngen --list-builtins
  *   util.c      shared helpers: files, the compile call, child processes,
- *               temporary directories, hashing, number parsing
+ *               temporary directories, number parsing
+ *   options.c   the option parser and --help of every command, from a table
  *   check.c     nngen check NET.nn: parse, shape-check, the summary table
  *   graph.c     nngen graph NET.nn -o g.dot [--backward]: Graphviz DOT
  *   train.c     nngen train / nngen predict: generate, compile (cached),
@@ -46,10 +47,8 @@ int cli_write_file(const char *path, const void *data, size_t len);
 /* Reads path and runs the pipeline with co (path, header name and diag set
  * here). Returns 0, 1 after located errors, 2 when the file is unreadable. */
 int cli_compile(const char *path, CompileOptions *co, Buf *c, Buf *h);
-/* Option parsing: "--name VALUE" or "--name=VALUE". When argv[*i] is the
- * option, sets *value, advances *i past it and returns 1; a missing value
- * reports a usage error and returns -1; another argument returns 0. */
-int cli_opt(int argc, char **argv, int *i, const char *name, const char **value);
+/* Numbers in [lo, hi], the whole string (no sign rules beyond strtol's,
+ * no NaN); 0 with *out set, or -1. */
 int cli_parse_long(const char *s, long lo, long hi, long *out);   /* 0 or -1 */
 int cli_parse_double(const char *s, double lo, double hi, double *out);
 /* Runs argv[0] (searched in PATH) with the given stdout file (NULL: ours)
@@ -70,11 +69,56 @@ char *cli_temp_dir(const char *tag);
 void cli_remove_tree(const char *path);
 /* mkdir -p with mode 0700 for new directories; 0 or -1. */
 int cli_make_dirs(const char *path);
-/* FNV-1a, 64 bits, continuing from h (start with CLI_HASH_INIT). */
-#define CLI_HASH_INIT 0xcbf29ce484222325ULL
-uint64_t cli_hash(uint64_t h, const void *data, size_t len);
 /* The directory part of path ("." when none), malloc'd. */
 char *cli_dirname(const char *path);
+
+/* -------------------------------------------------------------- options.c */
+/* Every command's options are one table of CliOpt: the parser reads it and
+ * --help prints it, so the help lists exactly what is accepted. A value
+ * follows its option as the next argument (--batch 8) or after an '='
+ * (--batch=8). Where a value is stored: any of ival, dval, text that is
+ * set (a table may be built at run time around the command's locals). */
+typedef enum CliOptKind {
+    CLI_FLAG,   /* no value: *ival = set */
+    CLI_STOP,   /* no value: *ival = set, and the parse ends (CLI_EXIT) */
+    CLI_TEXT,   /* a non-empty string */
+    CLI_INT,    /* an integer in [lo, hi] (within int): *ival */
+    CLI_NUM,    /* a number in [lo, hi]: *dval */
+    CLI_U64,    /* a decimal integer from 0 to 2^64 - 1: kept as its text */
+    CLI_CHOICE  /* one of the words of choices ("auto|always|never"): *ival = its place */
+} CliOptKind;
+
+typedef struct CliOpt {
+    const char *name;    /* "--max-batch", "-o" */
+    const char *alias;   /* a short spelling ("-h" of --help), or NULL */
+    CliOptKind kind;
+    const char *value;   /* the value's name in the help ("N"); NULL for flags */
+    const char *help;    /* one or more lines ('\n'); NULL: accepted, not listed */
+    double lo, hi;       /* CLI_INT, CLI_NUM: the accepted range */
+    const char *choices; /* CLI_CHOICE */
+    const char *needs;   /* a missing value, in "--weights needs a weight file"; NULL: "a value" */
+    int set;             /* CLI_FLAG, CLI_STOP: what *ival becomes */
+    int *ival;
+    double *dval;
+    const char **text;   /* the value as given; a flag's name for a flag */
+} CliOpt;
+
+typedef struct CliCommand {
+    const char *name;     /* "nngen check": in the messages */
+    const char *usage;    /* --help's text before the options: the usage line(s), what it does */
+    const char *operand;  /* what the one argument that is not an option is: "input file" */
+    const CliOpt *opts;
+    int nopts;
+    void (*more_help)(FILE *f); /* printed after the options, or NULL */
+} CliCommand;
+
+/* cli_parse's results besides 2 (a usage error, reported) */
+enum { CLI_PARSED = 0, CLI_EXIT = 1 /* --help printed, or a CLI_STOP option given: exit 0 */ };
+/* Reads argv[1..argc-1] against cmd's table; *operand is the one argument
+ * that is not an option (required: its absence is a usage error). */
+int cli_parse(const CliCommand *cmd, int argc, char **argv, const char **operand);
+/* cmd->usage, the options with their help, --help, cmd->more_help. */
+void cli_help(const CliCommand *cmd, FILE *f);
 
 /* ------------------------------------------------------------- commands.c */
 /* Runs `nngen COMMAND ...` when argv[1] names a command: 1 with *status set;

@@ -142,7 +142,7 @@ static void emit_wrappers(Emit *e, const Graph *g, const DriverInfo *di) {
     emit_close(e);
     emit_open(e, "static const float *nnt_output(const nnt_model *m, int k)");
     for (int k = 0; k < g->noutputs; k++)
-        emit_line(e, "if (k == %d) return %s_output_%s(m);", k, N, g->outputs[k].cname);
+        emit_line(e, "if (k == %d) return %s_output_%s(m);", k, N, e->names->output[k]);
     emit_line(e, "(void)m;");
     emit_line(e, "(void)k;");
     emit_line(e, "return NULL;");
@@ -177,7 +177,7 @@ static void emit_wrappers(Emit *e, const Graph *g, const DriverInfo *di) {
 void glue_write(const Graph *g, Buf *out) {
     DriverInfo di;
     EmitOptions eo = {.header_name = "net.h", .cmdline = "nngen train", .source = "", .standalone = 1};
-    Emit e = {.out = out, .g = g, .o = &eo, .fn = FN_NONE};
+    Emit e = {.out = out, .g = g, .o = &eo, .names = cnames_of(g), .fn = FN_NONE};
     glue_info(g, &di);
     emit_line(&e, "/* ---- network %s: its ports and the nnt_* wrappers (nngen %s, emit_driver.c) ---- */", g->net,
               NNGEN_VERSION);

@@ -18,13 +18,12 @@
 #include "cli.h"
 
 static const char graph_usage[] =
-    "usage: nngen graph NET.nn [-o FILE.dot] [--backward] [--no-svg] [-O0]\n"
+    "usage: nngen graph NET.nn [-o FILE.dot] [options]\n"
     "\n"
     "Writes the network's graph as Graphviz DOT: the inference graph, or with\n"
     "--backward the training forward, backward and update graphs. Nodes show the\n"
     "op, its shape and its source line. With -o, FILE.svg is rendered beside\n"
-    "FILE.dot when Graphviz's `dot` is installed (--no-svg: not); without -o the\n"
-    "DOT goes to stdout. -O0 draws the graph before the optional passes.\n";
+    "FILE.dot when Graphviz's `dot` is installed; without -o the DOT goes to stdout.\n";
 
 /* a DOT string body: quotes and backslashes escaped, newlines as \n */
 static void dot_text(Buf *b, const char *s) {
@@ -41,13 +40,6 @@ static void dot_text(Buf *b, const char *s) {
 static const char *base_name(const char *path) {
     const char *slash = path ? strrchr(path, '/') : NULL;
     return slash ? slash + 1 : path ? path : "?";
-}
-
-static int is_output(const Graph *g, int id) {
-    for (int i = 0; i < g->noutputs; i++)
-        if (g->outputs[i].node == id)
-            return 1;
-    return 0;
 }
 
 /* "v8  a1 = tanh\n[N, 3]\nmoons.nn:17" */
@@ -85,9 +77,9 @@ static const char *node_style(const Graph *g, const Node *n) {
     case OP_CONST: return "shape=plaintext, fontsize=10";
     default: break;
     }
-    if (n->id == g->loss_infer || n->id == g->loss_train)
+    if (ir_is_loss(g, n->id))
         return "shape=box, style=\"rounded,filled\", fillcolor=\"#f4cccc\"";
-    if (is_output(g, n->id))
+    if (ir_is_output(g, n->id))
         return "shape=box, style=\"rounded,filled,bold\", fillcolor=\"#d0e0e3\"";
     if (n->func == FN_UPDATE)
         return "shape=box, style=\"rounded,filled\", fillcolor=\"#eeeeee\"";
@@ -114,9 +106,7 @@ void graph_write_dot(Buf *out, const Graph *g, int backward) {
         {FN_BACKWARD, "backward", "backward (NET_backward)"},
         {FN_UPDATE, "update", "optimizer update (NET_update)"},
     };
-    char *leaf = calloc((size_t)g->count + 1, 1);
-    if (!leaf)
-        nn_unreachable("out of memory");
+    char *leaf = base_xcalloc((size_t)g->count + 1, 1);
     for (int v = 0; v < g->count; v++)
         if (wanted(&g->nodes[v], backward))
             for (int k = 0; k < g->nodes[v].nin; k++)
@@ -206,40 +196,30 @@ static int render_svg(const char *dot_path) {
 }
 
 int cli_graph_main(int argc, char **argv) {
-    const char *input = NULL, *output = NULL, *v;
+    const char *input, *output = NULL;
     int no_svg = 0;
     GraphCtx gc = {{0}, 0, 0};
     CompileOptions co = {0};
     co.opt_level = 2;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(graph_usage, stdout);
-            return 0;
-        } else if ((r = cli_opt(argc, argv, &i, "-o", &v)) != 0) {
-            if (r < 0)
-                return 2;
-            output = v;
-        } else if (!strcmp(argv[i], "--backward")) {
-            gc.backward = 1;
-        } else if (!strcmp(argv[i], "--no-svg")) {
-            no_svg = 1;
-        } else if (!strcmp(argv[i], "-O0") || !strcmp(argv[i], "-O2")) {
-            co.opt_level = argv[i][2] - '0';
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return cli_error("unknown option '%s' (see nngen graph --help)", argv[i]);
-        } else if (input) {
-            return cli_error("one input file at a time ('%s' is a second)", argv[i]);
-        } else {
-            input = argv[i];
-        }
-    }
-    if (!input)
-        return cli_error("no input file (see nngen graph --help)");
+    const CliOpt opts[] = {
+        {.name = "-o", .kind = CLI_TEXT, .value = "FILE.dot", .text = &output,
+         .help = "write the DOT to FILE.dot (and render FILE.svg beside it)"},
+        {.name = "--backward", .kind = CLI_FLAG, .set = 1, .ival = &gc.backward,
+         .help = "draw the training forward, backward and update graphs"},
+        {.name = "--no-svg", .kind = CLI_FLAG, .set = 1, .ival = &no_svg, .help = "with -o: do not render the SVG"},
+        {.name = "-O0", .kind = CLI_FLAG, .set = 0, .ival = &co.opt_level,
+         .help = "the graph after the required passes only"},
+        {.name = "-O2", .kind = CLI_FLAG, .set = 2, .ival = &co.opt_level,
+         .help = "the graph after all the passes (the default)"},
+    };
+    const CliCommand cmd = {"nngen graph", graph_usage, "input file", opts, sizeof opts / sizeof opts[0], NULL};
+    int rc = cli_parse(&cmd, argc, argv, &input);
+    if (rc != CLI_PARSED)
+        return rc == CLI_EXIT ? 0 : rc;
     co.inspect = collect;
     co.inspect_ctx = &gc;
     co.no_emit = 1;
-    int rc = cli_compile(input, &co, NULL, NULL);
+    rc = cli_compile(input, &co, NULL, NULL);
     if (rc == 0 && gc.no_training)
         rc = cli_error("%s has no loss: there is no backward graph to draw (drop --backward)", input);
     if (rc == 0 && !output) {

@@ -21,34 +21,14 @@ static const char usage[] =
     "       nngen train|predict|check|graph NET.nn [options]   (see commands below)\n"
     "\n"
     "Compiles a network description into C: NET.c and NET.h (the header beside\n"
-    "the source, same base name) with forward, backward and update functions.\n"
-    "\n"
-    "options:\n"
-    "  -o FILE            the C file to write (default: NET.c in the current directory)\n"
-    "  --max-batch N      samples per call the model struct has room for (default 64)\n"
-    "  --infer-only       no training code, no gradients, no optimizer state\n"
-    "  --standalone       paste the runtime in: the output needs only libm\n"
-    "  --blas=openblas    matrix products call cblas_sgemm (link -lopenblas);\n"
-    "                     --blas=builtin (default): the runtime's own GEMM\n"
-    "  --freestanding     for bare metal (implies --standalone): no stdio, no stdlib, no\n"
-    "                     files; libm's expf logf tanhf sqrtf only; NET_export/NET_import\n"
-    "                     on a caller's buffer instead of NET_save/NET_load\n"
-    "  --weights FILE     with --infer-only: embed the trained weights of FILE (written by\n"
-    "                     NET_save) as const data; RAM then holds the activations only\n"
-    "  --emit=c|ir        write C (default) or the optimized IR as text\n"
-    "  --dump-after=PASS  print the IR after a pass to stderr (PASS: a name below, or all)\n"
-    "  --verify           check the IR's invariants after every pass\n"
-    "  --report           print tensors, parameters, memory and FLOPs to stdout\n"
-    "                     (writes C only when -o is given too)\n"
-    "  -O0, -O2           passes: required only, or all (default -O2)\n"
-    "  --list-builtins    print the implemented builtins, one \"KIND NAME\" a line\n"
-    "                     (--list-builtins=all: every name, unimplemented ones marked)\n"
-    "  --version          print the version\n"
-    "  --help             this text\n";
+    "the source, same base name) with forward, backward and update functions.\n";
 
 typedef struct Cli {
     const char *input, *output;
     const char *weights; /* --weights FILE */
+    int report;          /* --report */
+    int list;            /* --list-builtins: 1, =all: 2 */
+    int version;
     CompileOptions co;
 } Cli;
 
@@ -66,97 +46,81 @@ static void print_passes(FILE *f) {
     fprintf(f, "\n");
 }
 
-/* --max-batch N: an integer in [1, 2^31) */
-static int parse_batch(const char *s, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < 1 || v > 2147483647L)
-        return -1;
-    *out = (int)v;
-    return 0;
+/* --help's end: the passes --dump-after names, the commands */
+static void more_help(FILE *f) {
+    print_passes(f);
+    cli_print_commands(f);
 }
 
-/* returns 0 to go on, 1 to exit 0 (help, version), 2 on a usage error */
+/* returns 0 to go on, CLI_EXIT to exit 0 (help, version, builtins), 2 on a usage error */
 static int parse_args(int argc, char **argv, Cli *cli) {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(usage, stdout);
-            print_passes(stdout);
-            cli_print_commands(stdout);
-            return 1;
-        } else if (!strcmp(a, "--list-builtins") || !strcmp(a, "--list-builtins=all")) {
-            cli_list_builtins(stdout, a[15] == '=');
-            return 1;
-        } else if (!strcmp(a, "--version")) {
-            printf("nngen %s\n", NNGEN_VERSION);
-            return 1;
-        } else if (!strcmp(a, "-o")) {
-            if (++i == argc)
-                return fail("-o needs a file name", "");
-            cli->output = argv[i];
-        } else if (!strcmp(a, "--max-batch")) {
-            if (++i == argc || parse_batch(argv[i], &cli->co.max_batch) < 0)
-                return fail("--max-batch needs an integer >= 1", "");
-        } else if (!strncmp(a, "--max-batch=", 12)) {
-            if (parse_batch(a + 12, &cli->co.max_batch) < 0)
-                return fail("--max-batch needs an integer >= 1", "");
-        } else if (!strcmp(a, "--infer-only")) {
-            cli->co.infer_only = 1;
-        } else if (!strcmp(a, "--standalone")) {
-            cli->co.standalone = 1;
-        } else if (!strncmp(a, "--blas=", 7)) {
-            if (strcmp(a + 7, "openblas") && strcmp(a + 7, "builtin"))
-                return fail("--blas takes builtin or openblas, not '%s'", a + 7);
-            cli->co.blas = !strcmp(a + 7, "openblas");
-        } else if (!strcmp(a, "--freestanding")) {
-            cli->co.freestanding = 1;
-        } else if (!strcmp(a, "--weights")) {
-            if (++i == argc || !argv[i][0])
-                return fail("--weights needs a weight file", "");
-            cli->weights = argv[i];
-        } else if (!strncmp(a, "--weights=", 10)) {
-            if (!a[10])
-                return fail("--weights needs a weight file", "");
-            cli->weights = a + 10;
-        } else if (!strcmp(a, "--verify")) {
-            cli->co.verify = 1;
-        } else if (!strcmp(a, "--report")) {
-            cli->co.report = stdout;
-        } else if (!strcmp(a, "-O0") || !strcmp(a, "-O1") || !strcmp(a, "-O2")) {
-            cli->co.opt_level = a[2] - '0';
-        } else if (!strncmp(a, "--emit=", 7)) {
-            cli->co.emit = a + 7;
-            if (strcmp(cli->co.emit, "c") && strcmp(cli->co.emit, "ir"))
-                return fail("--emit takes c or ir, not '%s'", cli->co.emit);
-        } else if (!strncmp(a, "--dump-after=", 13)) {
-            cli->co.dump_after = a + 13;
-            if (strcmp(a + 13, "all") && !pass_find(a + 13)) {
-                fail("no pass is named '%s'", a + 13);
-                print_passes(stderr);
-                return 2;
-            }
-        } else if (a[0] == '-' && a[1]) {
-            return fail("unknown option '%s' (see nngen --help)", a);
-        } else if (cli->input) {
-            return fail("one input file at a time ('%s' is a second)", a);
-        } else {
-            cli->input = a;
-        }
+    CompileOptions *co = &cli->co;
+    const CliOpt opts[] = {
+        {.name = "-o", .kind = CLI_TEXT, .value = "FILE", .text = &cli->output,
+         .help = "the C file to write (default: NET.c in the current\n"
+                 "directory; the header goes beside it)"},
+        {.name = "--max-batch", .kind = CLI_INT, .value = "N", .lo = 1, .hi = 2147483647.0, .ival = &co->max_batch,
+         .help = "samples per call the model struct has room for\n"
+                 "(default 64)"},
+        {.name = "--infer-only", .kind = CLI_FLAG, .set = 1, .ival = &co->infer_only,
+         .help = "no training code, no gradients, no optimizer state"},
+        {.name = "--standalone", .kind = CLI_FLAG, .set = 1, .ival = &co->standalone,
+         .help = "paste the runtime in: the output needs only libm"},
+        {.name = "--blas", .kind = CLI_CHOICE, .value = "LIB", .choices = "builtin|openblas", .ival = &co->blas,
+         .help = "builtin (default): the runtime's own GEMM; openblas:\n"
+                 "matrix products call cblas_sgemm (link -lopenblas)"},
+        {.name = "--freestanding", .kind = CLI_FLAG, .set = 1, .ival = &co->freestanding,
+         .help = "for bare metal (implies --standalone): no stdio, no\n"
+                 "stdlib, no files; libm's expf logf tanhf sqrtf only;\n"
+                 "NET_export/NET_import on a caller's buffer instead of\n"
+                 "NET_save/NET_load"},
+        {.name = "--weights", .kind = CLI_TEXT, .value = "FILE", .needs = "a weight file", .text = &cli->weights,
+         .help = "with --infer-only: embed the trained weights of FILE\n"
+                 "(written by NET_save) as const data; RAM then holds the\n"
+                 "activations only"},
+        {.name = "--emit", .kind = CLI_CHOICE, .value = "c|ir", .choices = "c|ir", .text = &co->emit,
+         .help = "write C (default) or the optimized IR as text"},
+        {.name = "--dump-after", .kind = CLI_TEXT, .value = "PASS", .text = &co->dump_after,
+         .help = "print the IR after a pass to stderr (PASS: a name\n"
+                 "below, or all)"},
+        {.name = "--verify", .kind = CLI_FLAG, .set = 1, .ival = &co->verify,
+         .help = "check the IR's invariants after every pass"},
+        {.name = "--report", .kind = CLI_FLAG, .set = 1, .ival = &cli->report,
+         .help = "print tensors, parameters, memory and FLOPs to stdout\n"
+                 "(writes C only when -o is given too)"},
+        {.name = "-O0", .kind = CLI_FLAG, .set = 0, .ival = &co->opt_level, .help = "the required passes only"},
+        {.name = "-O1", .kind = CLI_FLAG, .set = 1, .ival = &co->opt_level}, /* as -O2; accepted, not listed */
+        {.name = "-O2", .kind = CLI_FLAG, .set = 2, .ival = &co->opt_level, .help = "all the passes (the default)"},
+        {.name = "--list-builtins", .kind = CLI_STOP, .set = 1, .ival = &cli->list,
+         .help = "print the implemented builtins, one \"KIND NAME\" a\n"
+                 "line (--list-builtins=all: every name, unimplemented\n"
+                 "ones marked)"},
+        {.name = "--list-builtins=all", .kind = CLI_STOP, .set = 2, .ival = &cli->list}, /* listed above */
+        {.name = "--version", .kind = CLI_STOP, .set = 1, .ival = &cli->version, .help = "print the version"},
+    };
+    const CliCommand cmd = {"nngen", usage, "input file", opts, sizeof opts / sizeof opts[0], more_help};
+    int rc = cli_parse(&cmd, argc, argv, &cli->input);
+    if (cli->list)
+        cli_list_builtins(stdout, cli->list == 2);
+    else if (cli->version)
+        printf("nngen %s\n", NNGEN_VERSION);
+    if (rc != CLI_PARSED)
+        return rc;
+    if (co->dump_after && strcmp(co->dump_after, "all") && !pass_find(co->dump_after)) {
+        fail("no pass is named '%s'", co->dump_after);
+        print_passes(stderr);
+        return 2;
     }
-    if (!cli->input)
-        return fail("no input file (see nngen --help)", "");
-    if (cli->weights && !cli->co.infer_only)
+    if (cli->weights && !co->infer_only)
         return fail("--weights makes the parameters read-only data: add --infer-only", "");
+    if (cli->report)
+        co->report = stdout;
     return 0;
 }
 
 /* writes data to path.tmp.PID, ready for rename */
 static char *write_temp(const char *path, const Buf *data) {
-    char *tmp = malloc(strlen(path) + 32);
-    if (!tmp)
-        return NULL;
+    char *tmp = base_xmalloc(strlen(path) + 32);
     sprintf(tmp, "%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "wb");
     if (!f) {
@@ -176,9 +140,7 @@ static char *write_temp(const char *path, const Buf *data) {
 /* NET.c -> NET.h beside it; the include names the header without directory */
 static char *header_path(const char *c_path) {
     size_t n = strlen(c_path);
-    char *h = malloc(n + 3);
-    if (!h)
-        return NULL;
+    char *h = base_xmalloc(n + 3);
     strcpy(h, c_path);
     if (n > 2 && !strcmp(h + n - 2, ".c"))
         h[n - 1] = 'h';
@@ -210,9 +172,7 @@ static int write_outputs(const char *c_path, const char *h_path, const Buf *c, c
 static char *default_output(const char *input) {
     const char *base = strrchr(input, '/');
     base = base ? base + 1 : input;
-    char *out = malloc(strlen(base) + 3);
-    if (!out)
-        return NULL;
+    char *out = base_xmalloc(strlen(base) + 3);
     strcpy(out, base);
     char *dot = strrchr(out, '.');
     if (dot && dot != out)
@@ -242,7 +202,7 @@ int main(int argc, char **argv) {
         return rc;
     rc = parse_args(argc, argv, &cli);
     if (rc)
-        return rc == 1 ? 0 : 2;
+        return rc == CLI_EXIT ? 0 : 2;
     size_t len, wlen = 0;
     char *text = cli_read_file(cli.input, &len), *weights = NULL;
     if (!text && len == SIZE_MAX)

@@ -193,17 +193,17 @@ static int read_history(const char *text, History *h) {
     while (p < eol && h->ncols < MAX_COLS) {
         const char *c = memchr(p, ',', (size_t)(eol - p));
         const char *end = c ? c : eol;
-        h->names[h->ncols++] = strndup(p, (size_t)(end - p));
+        h->names[h->ncols++] = base_xstrndup(p, (size_t)(end - p));
         p = c ? c + 1 : eol;
     }
     int cap = 16;
     for (int k = 0; k < h->ncols; k++)
-        h->col[k] = malloc(sizeof(double) * (size_t)cap);
+        h->col[k] = base_xcalloc((size_t)cap, sizeof(double));
     for (p = eol + 1; *p; h->rows++) {
         if (h->rows == cap) {
             cap *= 2;
             for (int k = 0; k < h->ncols; k++)
-                h->col[k] = realloc(h->col[k], sizeof(double) * (size_t)cap);
+                h->col[k] = base_xrealloc(h->col[k], sizeof(double) * (size_t)cap);
         }
         for (int k = 0; k < h->ncols; k++) {
             char *end;

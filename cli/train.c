@@ -10,8 +10,9 @@
  * into a private temporary directory, and after training draws the curve
  * (plot.c) from the driver's history file.
  *
- * Option table: each option's name, kind (a path, an integer or a number
- * in a range, a choice, a flag) and whether the driver takes it.
+ * Option table (topts): each option's entry for the parser (options.c:
+ * its name, kind, range and help), whether the driver takes it and whether
+ * it names data. train and predict each use the part they accept.
  */
 #include <errno.h>
 #include <signal.h>
@@ -21,40 +22,56 @@
 
 #include "cli.h"
 
-typedef enum OptionKind { OV_TEXT, OV_INT, OV_NUM, OV_SEED, OV_CHOICE, OV_FLAG } OptionKind;
-
-typedef struct OptSpec {
-    const char *name;
-    OptionKind kind;
-    double lo, hi;       /* OV_INT, OV_NUM: the accepted range */
-    const char *choices; /* OV_CHOICE: "auto|always|never" */
-    int to_driver;       /* passed on as --name VALUE */
-    int data;            /* a DATA spec: .gz parts are unpacked first */
-} OptSpec;
-
 enum {
-    O_TRAIN, O_TEST, O_EPOCHS, O_BATCH, O_VAL_SPLIT, O_SEED, O_EARLY_STOP, O_LR, O_SAVE, O_HISTORY,
-    O_TARGET, O_PROGRESS, O_PLOT, O_CACHE_DIR, O_VERBOSE, O_WEIGHTS, O_INPUT, O__COUNT
+    O_TRAIN, O_TEST, O_WEIGHTS, O_INPUT, O_EPOCHS, O_BATCH, O_VAL_SPLIT, O_SEED, O_EARLY_STOP, O_LR, O_SAVE,
+    O_PLOT, O_HISTORY, O_TARGET, O_PROGRESS, O_CACHE_DIR, O_VERBOSE, O__COUNT
 };
 
-static const OptSpec opts[O__COUNT] = {
-    [O_TRAIN] = {"--train", OV_TEXT, 0, 0, NULL, 1, 1},
-    [O_TEST] = {"--test", OV_TEXT, 0, 0, NULL, 1, 1},
-    [O_EPOCHS] = {"--epochs", OV_INT, 1, 1e9, NULL, 1, 0},
-    [O_BATCH] = {"--batch", OV_INT, 1, 65536, NULL, 1, 0},
-    [O_VAL_SPLIT] = {"--val-split", OV_NUM, 0, 0.99, NULL, 1, 0},
-    [O_SEED] = {"--seed", OV_SEED, 0, 0, NULL, 1, 0},
-    [O_EARLY_STOP] = {"--early-stop", OV_INT, 0, 1e9, NULL, 1, 0},
-    [O_LR] = {"--lr", OV_NUM, 0, 1e30, NULL, 1, 0},
-    [O_SAVE] = {"--save", OV_TEXT, 0, 0, NULL, 1, 0},
-    [O_HISTORY] = {"--history", OV_TEXT, 0, 0, NULL, 1, 0},
-    [O_TARGET] = {"--target", OV_TEXT, 0, 0, NULL, 1, 0},
-    [O_PROGRESS] = {"--progress", OV_CHOICE, 0, 0, "auto|always|never", 1, 0},
-    [O_PLOT] = {"--plot", OV_TEXT, 0, 0, NULL, 0, 0},
-    [O_CACHE_DIR] = {"--cache-dir", OV_TEXT, 0, 0, NULL, 0, 0},
-    [O_VERBOSE] = {"--verbose", OV_FLAG, 0, 0, NULL, 0, 0},
-    [O_WEIGHTS] = {"--weights", OV_TEXT, 0, 0, NULL, 1, 0},
-    [O_INPUT] = {"--input", OV_TEXT, 0, 0, NULL, 1, 1},
+typedef struct TrainOpt {
+    CliOpt opt;    /* its value goes to Args.val (set when the table is used) */
+    int to_driver; /* passed on as --name VALUE */
+    int data;      /* a DATA spec: .gz parts are unpacked first */
+} TrainOpt;
+
+/* the options of both commands, in --help's order (the driver's ranges are the same: trainer.c) */
+static const TrainOpt topts[O__COUNT] = {
+    [O_TRAIN] = {{.name = "--train", .kind = CLI_TEXT, .value = "DATA", .help = "the training data (required)"}, 1, 1},
+    [O_TEST] = {{.name = "--test", .kind = CLI_TEXT, .value = "DATA",
+                 .help = "the test data, evaluated after training"}, 1, 1},
+    [O_WEIGHTS] = {{.name = "--weights", .kind = CLI_TEXT, .value = "FILE.nnw",
+                    .help = "the trained weights (from nngen train --save)"}, 1, 0},
+    [O_INPUT] = {{.name = "--input", .kind = CLI_TEXT, .value = "DATA", .help = "the samples to predict"}, 1, 1},
+    [O_EPOCHS] = {{.name = "--epochs", .kind = CLI_INT, .value = "N", .lo = 1, .hi = 1e9,
+                   .help = "passes over the training data (default 10)"}, 1, 0},
+    [O_BATCH] = {{.name = "--batch", .kind = CLI_INT, .value = "B", .lo = 1, .hi = 65536,
+                  .help = "samples per step (default 32)"}, 1, 0},
+    [O_VAL_SPLIT] = {{.name = "--val-split", .kind = CLI_NUM, .value = "F", .lo = 0, .hi = 0.99,
+                      .help = "fraction of the training data held out for\n"
+                              "validation (default 0.1)"}, 1, 0},
+    [O_SEED] = {{.name = "--seed", .kind = CLI_U64, .value = "S",
+                 .help = "initialization, split and shuffling (default 1)"}, 1, 0},
+    [O_EARLY_STOP] = {{.name = "--early-stop", .kind = CLI_INT, .value = "P", .lo = 0, .hi = 1e9,
+                       .help = "stop after P epochs without a lower validation\n"
+                               "loss (default 0: off)"}, 1, 0},
+    [O_LR] = {{.name = "--lr", .kind = CLI_NUM, .value = "LR", .lo = 0, .hi = 1e30,
+               .help = "override the optimizer's learning rate"}, 1, 0},
+    [O_SAVE] = {{.name = "--save", .kind = CLI_TEXT, .value = "FILE.nnw",
+                 .help = "save the weights of the best epoch (the lowest\n"
+                         "validation loss)"}, 1, 0},
+    [O_PLOT] = {{.name = "--plot", .kind = CLI_TEXT, .value = "FILE.svg",
+                 .help = "draw loss and accuracy (or MSE) per epoch as an SVG"}, 0, 0},
+    [O_HISTORY] = {{.name = "--history", .kind = CLI_TEXT, .value = "FILE.csv",
+                    .help = "write the per-epoch numbers as CSV"}, 1, 0},
+    [O_TARGET] = {{.name = "--target", .kind = CLI_TEXT, .value = "NAME",
+                   .help = "the CSV column (by header name) holding the target"}, 1, 0},
+    [O_PROGRESS] = {{.name = "--progress", .kind = CLI_CHOICE, .value = "WHEN", .choices = "auto|always|never",
+                     .help = "the progress bar: auto (on a terminal), always, never"}, 1, 0},
+    [O_CACHE_DIR] = {{.name = "--cache-dir", .kind = CLI_TEXT, .value = "DIR",
+                      .help = "where compiled trainers are kept (default\n"
+                              "$NNGEN_CACHE_DIR, $XDG_CACHE_HOME/nngen or\n"
+                              "~/.cache/nngen)"}, 0, 0},
+    [O_VERBOSE] = {{.name = "--verbose", .kind = CLI_FLAG, .set = 1,
+                    .help = "say where the trainer is built or found"}, 0, 0},
 };
 
 static const char train_usage[] =
@@ -65,110 +82,40 @@ static const char train_usage[] =
     "\n"
     "DATA: IMAGES.idx,LABELS.idx (MNIST-style IDX, pixels scaled to [0, 1]) or FILE.csv\n"
     "(the inputs' columns, then the target's: the last, or --target NAME); any file\n"
-    "may be gzip-compressed (NAME.gz).\n"
-    "\n"
-    "options:\n"
-    "  --epochs N          passes over the training data (default 10)\n"
-    "  --batch B           samples per step (default 32)\n"
-    "  --val-split F       fraction of the training data held out for validation (0.1)\n"
-    "  --seed S            initialization, split and shuffling (default 1)\n"
-    "  --early-stop P      stop after P epochs without a lower validation loss (0: off)\n"
-    "  --lr LR             override the optimizer's learning rate\n"
-    "  --save FILE.nnw     save the weights of the best epoch (lowest validation loss)\n"
-    "  --plot FILE.svg     draw loss and accuracy (or MSE) per epoch as an SVG\n"
-    "  --history FILE.csv  write the per-epoch numbers as CSV\n"
-    "  --target NAME       the CSV column (by header name) holding the target\n"
-    "  --progress WHEN     the progress bar: auto (on a terminal), always, never\n"
-    "  --cache-dir DIR     where compiled trainers are kept (default $NNGEN_CACHE_DIR,\n"
-    "                      $XDG_CACHE_HOME/nngen or ~/.cache/nngen)\n"
-    "  --verbose           say where the trainer is built or found\n";
+    "may be gzip-compressed (NAME.gz).\n";
 
 static const char predict_usage[] =
-    "usage: nngen predict NET.nn --weights FILE.nnw --input DATA [--target NAME]\n"
+    "usage: nngen predict NET.nn --weights FILE.nnw --input DATA [options]\n"
     "\n"
     "Prints the network's predictions for DATA as CSV on stdout, one row per sample:\n"
     "a classifier's rows are `class,P_0,...,P_K-1` (the argmax, then output P's\n"
     "values); other networks print every output's values (`NAME` or `NAME_i`).\n"
     "DATA as for nngen train; target columns or a labels file, if present, are\n"
-    "ignored. Options: --cache-dir DIR, --verbose.\n";
+    "ignored.\n";
 
 typedef struct Args {
     const char *input;
-    const char *val[O__COUNT];
+    const char *val[O__COUNT]; /* as given; a flag: its name */
+    int batch, patience;       /* --batch, --early-stop */
+    double split;              /* --val-split */
 } Args;
 
-static int check_value(const OptSpec *o, const char *v) {
-    double d;
-    long l;
-    switch (o->kind) {
-    case OV_INT:
-        if (cli_parse_long(v, (long)o->lo, (long)o->hi, &l) < 0)
-            return cli_error("%s takes an integer from %.0f to %.0f, not '%s'", o->name, o->lo, o->hi, v);
-        break;
-    case OV_NUM:
-        if (cli_parse_double(v, o->lo, o->hi, &d) < 0)
-            return cli_error("%s takes a number from %g to %g, not '%s'", o->name, o->lo, o->hi, v);
-        break;
-    case OV_SEED: {
-        char *end;
-        errno = 0;
-        strtoull(v, &end, 10);
-        if (errno || end == v || *end || v[0] == '-' || v[0] == '+')
-            return cli_error("--seed takes an integer from 0 to 2^64 - 1, not '%s'", v);
-        break;
-    }
-    case OV_CHOICE: {
-        size_t n = strlen(v);
-        const char *c = strstr(o->choices, v);
-        if (!n || !c || (c != o->choices && c[-1] != '|') || (c[n] && c[n] != '|'))
-            return cli_error("%s takes one of %s, not '%s'", o->name, o->choices, v);
-        break;
-    }
-    default:
-        if (!*v)
-            return cli_error("%s needs a non-empty value", o->name);
-        break;
-    }
-    return 0;
-}
-
-/* options allowed: a bit per O_*; returns 0, 1 (help printed) or 2 */
+/* The options allowed (a bit per O_*), each storing into a->val; returns
+ * CLI_PARSED, CLI_EXIT (help printed) or 2. */
 static int parse(int argc, char **argv, unsigned allowed, const char *cmd, const char *usage, Args *a) {
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i], *v;
-        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-            fputs(usage, stdout);
-            return 1;
-        }
-        int k, r = 0;
-        for (k = 0; k < O__COUNT; k++) {
-            if (!(allowed & (1u << k)))
-                continue;
-            if (opts[k].kind == OV_FLAG) {
-                if (!strcmp(arg, opts[k].name)) {
-                    a->val[k] = "1";
-                    break;
-                }
-            } else if ((r = cli_opt(argc, argv, &i, opts[k].name, &v)) != 0) {
-                break;
-            }
-        }
-        if (r < 0)
-            return 2;
-        if (k < O__COUNT) {
-            if (opts[k].kind != OV_FLAG && check_value(&opts[k], v))
-                return 2;
-            if (opts[k].kind != OV_FLAG)
-                a->val[k] = v;
-        } else if (arg[0] == '-' && arg[1]) {
-            return cli_error("unknown option '%s' (see nngen %s --help)", arg, cmd);
-        } else if (a->input) {
-            return cli_error("one network at a time ('%s' is a second)", arg);
-        } else {
-            a->input = arg;
-        }
+    CliOpt opts[O__COUNT];
+    int n = 0;
+    for (int k = 0; k < O__COUNT; k++) {
+        if (!(allowed & (1u << k)))
+            continue;
+        opts[n] = topts[k].opt;
+        opts[n].text = &a->val[k];
+        opts[n].ival = k == O_BATCH ? &a->batch : k == O_EARLY_STOP ? &a->patience : NULL;
+        opts[n].dval = k == O_VAL_SPLIT ? &a->split : NULL;
+        n++;
     }
-    return a->input ? 0 : cli_error("no network file (see nngen %s --help)", cmd);
+    const CliCommand c = {cmd, usage, "network file", opts, n, NULL};
+    return cli_parse(&c, argc, argv, &a->input);
 }
 
 /* ---- data: gzip-compressed files are unpacked first ------------------------------------------- */
@@ -191,7 +138,7 @@ static char *resolve_data(const char *spec, Work *w) {
     for (;;) {
         const char *comma = strchr(p, ',');
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        char *part = strndup(p, n);
+        char *part = base_xstrndup(p, n);
         if (n > 3 && !strcmp(part + n - 3, ".gz")) {
             if (access(part, R_OK) != 0 || !work_dir(w)) {
                 if (w->tmp)
@@ -239,7 +186,7 @@ static int inspect(const Graph *g, void *ctx) {
     NetCtx *nc = ctx;
     DriverInfo di;
     glue_info(g, &di);
-    nc->net = strdup(g->net);
+    nc->net = base_xstrdup(g->net);
     if (nc->need_training && !di.trainable) {
         nc->untrainable = 1;
         return 0;
@@ -300,9 +247,9 @@ static int run_driver(const Built *b, const char *mode, const Args *a, const cha
     argv[n++] = b->entry.exe;
     argv[n++] = mode;
     for (int k = 0; k < O__COUNT; k++) {
-        if (!opts[k].to_driver || !a->val[k])
+        if (!topts[k].to_driver || !a->val[k])
             continue;
-        argv[n++] = opts[k].name;
+        argv[n++] = topts[k].opt.name;
         argv[n++] = a->val[k];
     }
     if (history && !a->val[O_HISTORY]) {
@@ -332,7 +279,7 @@ static int check_writable(const char *path, const char *what) {
 
 static int resolve_all(Args *a, Work *w, char **owned) {
     for (int k = 0; k < O__COUNT; k++) {
-        if (!opts[k].data || !a->val[k])
+        if (!topts[k].data || !a->val[k])
             continue;
         if (!(owned[k] = resolve_data(a->val[k], w)))
             return 2;
@@ -353,31 +300,23 @@ static int finish(int rc, Work *w, char **owned, Built *b) {
 }
 
 int cli_train_main(int argc, char **argv) {
-    Args a = {0};
+    Args a = {NULL, {0}, 32, 0, 0.1}; /* the driver's defaults */
     Work w = {0};
     Built b = {{0}, 0};
     char *owned[O__COUNT] = {0};
-    unsigned allowed = ~0u & ~(1u << O_WEIGHTS) & ~(1u << O_INPUT);
-    int rc = parse(argc, argv, allowed, "train", train_usage, &a);
-    if (rc)
-        return rc == 1 ? 0 : rc;
+    unsigned allowed = ((1u << O__COUNT) - 1) & ~(1u << O_WEIGHTS) & ~(1u << O_INPUT);
+    int rc = parse(argc, argv, allowed, "nngen train", train_usage, &a);
+    if (rc != CLI_PARSED)
+        return rc == CLI_EXIT ? 0 : rc;
     if (!a.val[O_TRAIN])
         return cli_error("no training data: --train IMAGES.idx,LABELS.idx or --train FILE.csv");
-    double split = 0.1;
-    long patience = 0, batch = 32;
-    if (a.val[O_VAL_SPLIT])
-        cli_parse_double(a.val[O_VAL_SPLIT], 0, 1, &split);
-    if (a.val[O_EARLY_STOP])
-        cli_parse_long(a.val[O_EARLY_STOP], 0, 1000000000L, &patience);
-    if (a.val[O_BATCH])
-        cli_parse_long(a.val[O_BATCH], 1, 65536, &batch);
-    if (patience > 0 && split <= 0)
+    if (a.patience > 0 && a.split <= 0)
         return cli_error("--early-stop needs validation data: give --val-split a fraction > 0");
     static const int outputs[] = {O_PLOT, O_SAVE, O_HISTORY};
     for (size_t k = 0; k < sizeof outputs / sizeof outputs[0]; k++)
-        if (a.val[outputs[k]] && (rc = check_writable(a.val[outputs[k]], opts[outputs[k]].name)) != 0)
+        if (a.val[outputs[k]] && (rc = check_writable(a.val[outputs[k]], topts[outputs[k]].opt.name)) != 0)
             return rc;
-    if ((rc = build_driver(&a, 1, batch > 64 ? (int)batch : 64, &b)) != 0)
+    if ((rc = build_driver(&a, 1, a.batch > 64 ? a.batch : 64, &b)) != 0)
         return finish(rc, &w, owned, &b);
     if ((rc = resolve_all(&a, &w, owned)) != 0)
         return finish(rc, &w, owned, &b);
@@ -408,9 +347,9 @@ int cli_predict_main(int argc, char **argv) {
     char *owned[O__COUNT] = {0};
     unsigned allowed = (1u << O_WEIGHTS) | (1u << O_INPUT) | (1u << O_TARGET) | (1u << O_CACHE_DIR) |
                        (1u << O_VERBOSE);
-    int rc = parse(argc, argv, allowed, "predict", predict_usage, &a);
-    if (rc)
-        return rc == 1 ? 0 : rc;
+    int rc = parse(argc, argv, allowed, "nngen predict", predict_usage, &a);
+    if (rc != CLI_PARSED)
+        return rc == CLI_EXIT ? 0 : rc;
     if (!a.val[O_WEIGHTS] || !a.val[O_INPUT])
         return cli_error("nngen predict needs --weights FILE.nnw (from nngen train --save) and --input DATA");
     if ((rc = build_driver(&a, 0, 64, &b)) != 0)

@@ -1,10 +1,11 @@
 /*
  * util.c - what the subcommands share: reading and atomically writing
  * files, the compile call, option and number parsing, child processes
- * (posix_spawn, never system()), private temporary directories, hashing.
+ * (posix_spawn, never system()), private temporary directories.
  *
- * Invariants: nothing here exits; every failure returns a status and the
- * caller reports it (or cli_error has, when documented so).
+ * Invariants: nothing here exits but for running out of memory (base.h's
+ * policy: one message, status 2); every other failure returns a status and
+ * the caller reports it (or cli_error has, when documented so).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -93,25 +94,6 @@ int cli_compile(const char *path, CompileOptions *co, Buf *c, Buf *h) {
     int rc = nngen_compile(text, len, co, c, h) < 0 ? 1 : 0;
     free(text);
     return rc;
-}
-
-int cli_opt(int argc, char **argv, int *i, const char *name, const char **value) {
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0)
-        return 0;
-    if (a[n] == '=') {
-        *value = a + n + 1;
-        return 1;
-    }
-    if (a[n] != '\0')
-        return 0;
-    if (*i + 1 >= argc) {
-        cli_error("%s needs a value", name);
-        return -1;
-    }
-    *value = argv[++*i];
-    return 1;
 }
 
 int cli_parse_long(const char *s, long lo, long hi, long *out) {
@@ -243,7 +225,7 @@ int cli_shell(const char *cmd, const char *dir, Buf *out) {
 
 char *cli_which(const char *prog) {
     if (strchr(prog, '/'))
-        return access(prog, X_OK) == 0 ? strdup(prog) : NULL;
+        return access(prog, X_OK) == 0 ? base_xstrdup(prog) : NULL;
     const char *path = getenv("PATH");
     if (!path || !*path)
         path = "/usr/local/bin:/usr/bin:/bin";
@@ -307,9 +289,7 @@ void cli_remove_tree(const char *path) {
 }
 
 int cli_make_dirs(const char *path) {
-    char *p = strdup(path);
-    if (!p)
-        return -1;
+    char *p = base_xstrdup(path);
     for (char *s = p + 1;; s++) {
         if (*s != '/' && *s != '\0')
             continue;
@@ -332,20 +312,11 @@ int cli_make_dirs(const char *path) {
 }
 
 /* FNV-1a: h = (h ^ byte) * 0x100000001b3 */
-uint64_t cli_hash(uint64_t h, const void *data, size_t len) {
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 char *cli_dirname(const char *path) {
     const char *slash = strrchr(path, '/');
     if (!slash)
-        return strdup(".");
+        return base_xstrdup(".");
     if (slash == path)
-        return strdup("/");
-    return strndup(path, (size_t)(slash - path));
+        return base_xstrdup("/");
+    return base_xstrndup(path, (size_t)(slash - path));
 }

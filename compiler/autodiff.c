@@ -125,9 +125,7 @@ static int own_grad(AdCtx *ad, int param, int gnode, const char *claimed) {
 
 static void collect_param_grads(AdCtx *ad) {
     Graph *g = ad->g;
-    char *claimed = calloc((size_t)g->count + (size_t)g->nparams + 1, 1);
-    if (!claimed)
-        nn_unreachable("out of memory");
+    char *claimed = base_xcalloc((size_t)g->count + (size_t)g->nparams + 1, 1);
     for (int i = 0; i < g->nparams; i++) {
         Param *p = &g->params[i];
         int gn = ad->grad[p->node];
@@ -147,10 +145,8 @@ int ad_differentiate(Graph *g) {
     if (g->loss_train < 0)
         return 0;
     AdCtx ad = {g, g->count, NULL, NULL, 0};
-    ad.grad = malloc(sizeof(int) * (size_t)g->count);
-    ad.needs = calloc((size_t)g->count, 1);
-    if (!ad.grad || !ad.needs)
-        nn_unreachable("out of memory");
+    ad.grad = base_xcalloc((size_t)g->count, sizeof(int));
+    ad.needs = base_xcalloc((size_t)g->count, 1);
     for (int v = 0; v < g->count; v++)
         ad.grad[v] = -1;
     mark_needs(&ad);

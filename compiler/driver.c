@@ -59,7 +59,7 @@ int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c,
     else if (o->emit && strcmp(o->emit, "ir") == 0) {
         FILE *f = open_memstream(&c->data, &c->len);
         if (!f)
-            nn_unreachable("open_memstream failed");
+            base_out_of_memory(0); /* its only failure: no memory for the stream */
         ir_dump(f, &g);
         fclose(f);
         c->cap = c->len;

@@ -15,7 +15,7 @@
 #include "front/front.h"
 #include "ir/ir.h"
 
-/* --------------------------------------------------------------- ops/<op>.c */
+/* -------------------------------------------------------------- ops/ops.c */
 typedef struct AdCtx AdCtx;
 typedef struct Emit Emit;
 
@@ -47,185 +47,6 @@ double op_flops(const Graph *g, const Node *n, int batch);
 extern const OpInfo op_table[OP__COUNT];
 const OpInfo *op_info(Op op);
 
-/* ---------------------------------------------------------------- ops/<op>.c hooks */
-/* One prototype per hook that ops.def names (the op table does not compile without). */
-/* shape rules */
-int leaf_shape(Graph *g, Node *n);
-int ew_binary_shape(Graph *g, Node *n);
-int ew_unary_shape(Graph *g, Node *n);
-int ew_ternary_shape(Graph *g, Node *n);
-int reduce_all_shape(Graph *g, Node *n);
-int reduce_axis_shape(Graph *g, Node *n);
-int given_shape(Graph *g, Node *n);
-int transpose_shape(Graph *g, Node *n);
-int concat_shape(Graph *g, Node *n);
-int slice_shape(Graph *g, Node *n);
-int matmul_shape(Graph *g, Node *n);
-int axis_op_shape(Graph *g, Node *n);
-int loss_shape(Graph *g, Node *n);
-int class_loss_shape(Graph *g, Node *n);
-int loss_grad_shape(Graph *g, Node *n);
-int update_shape(Graph *g, Node *n);
-/* derivative rules */
-int add_grad(AdCtx *ad, int n, int dy);
-int sub_grad(AdCtx *ad, int n, int dy);
-int mul_grad(AdCtx *ad, int n, int dy);
-int div_grad(AdCtx *ad, int n, int dy);
-int max_grad(AdCtx *ad, int n, int dy);
-int min_grad(AdCtx *ad, int n, int dy);
-int neg_grad(AdCtx *ad, int n, int dy);
-int exp_grad(AdCtx *ad, int n, int dy);
-int log_grad(AdCtx *ad, int n, int dy);
-int sqrt_grad(AdCtx *ad, int n, int dy);
-int abs_grad(AdCtx *ad, int n, int dy);
-int powc_grad(AdCtx *ad, int n, int dy);
-int act_grad(AdCtx *ad, int n, int dy);
-int sum_all_grad(AdCtx *ad, int n, int dy);
-int mean_all_grad(AdCtx *ad, int n, int dy);
-int sum_axis_grad(AdCtx *ad, int n, int dy);
-int mean_axis_grad(AdCtx *ad, int n, int dy);
-int sum_to_grad(AdCtx *ad, int n, int dy);
-int broadcast_grad(AdCtx *ad, int n, int dy);
-int reshape_grad(AdCtx *ad, int n, int dy);
-int transpose_grad(AdCtx *ad, int n, int dy);
-int concat_grad(AdCtx *ad, int n, int dy);
-int slice_grad(AdCtx *ad, int n, int dy);
-int pad_grad(AdCtx *ad, int n, int dy);
-int matmul_grad(AdCtx *ad, int n, int dy);
-int softmax_grad(AdCtx *ad, int n, int dy);
-int log_softmax_grad(AdCtx *ad, int n, int dy);
-int loss_grad(AdCtx *ad, int n, int dy);
-/* C expressions (elementwise ops) */
-void add_expr(Buf *out, const Node *n, const char *const *args);
-void sub_expr(Buf *out, const Node *n, const char *const *args);
-void mul_expr(Buf *out, const Node *n, const char *const *args);
-void div_expr(Buf *out, const Node *n, const char *const *args);
-void max_expr(Buf *out, const Node *n, const char *const *args);
-void min_expr(Buf *out, const Node *n, const char *const *args);
-void neg_expr(Buf *out, const Node *n, const char *const *args);
-void exp_expr(Buf *out, const Node *n, const char *const *args);
-void log_expr(Buf *out, const Node *n, const char *const *args);
-void sqrt_expr(Buf *out, const Node *n, const char *const *args);
-void abs_expr(Buf *out, const Node *n, const char *const *args);
-void powc_expr(Buf *out, const Node *n, const char *const *args);
-void abs_grad_expr(Buf *out, const Node *n, const char *const *args);
-void powc_grad_expr(Buf *out, const Node *n, const char *const *args);
-void sqrt_grad_expr(Buf *out, const Node *n, const char *const *args);
-void max_grad_expr(Buf *out, const Node *n, const char *const *args);
-void min_grad_expr(Buf *out, const Node *n, const char *const *args);
-void sigmoid_expr(Buf *out, const Node *n, const char *const *args);
-void tanh_expr(Buf *out, const Node *n, const char *const *args);
-void relu_expr(Buf *out, const Node *n, const char *const *args);
-void leaky_relu_expr(Buf *out, const Node *n, const char *const *args);
-void elu_expr(Buf *out, const Node *n, const char *const *args);
-void softplus_expr(Buf *out, const Node *n, const char *const *args);
-void swish_expr(Buf *out, const Node *n, const char *const *args);
-void gelu_expr(Buf *out, const Node *n, const char *const *args);
-void gelu_tanh_expr(Buf *out, const Node *n, const char *const *args);
-void sigmoid_grad_expr(Buf *out, const Node *n, const char *const *args);
-void tanh_grad_expr(Buf *out, const Node *n, const char *const *args);
-void relu_grad_expr(Buf *out, const Node *n, const char *const *args);
-void leaky_relu_grad_expr(Buf *out, const Node *n, const char *const *args);
-void elu_grad_expr(Buf *out, const Node *n, const char *const *args);
-void softplus_grad_expr(Buf *out, const Node *n, const char *const *args);
-void swish_grad_expr(Buf *out, const Node *n, const char *const *args);
-void gelu_grad_expr(Buf *out, const Node *n, const char *const *args);
-void gelu_tanh_grad_expr(Buf *out, const Node *n, const char *const *args);
-void broadcast_expr(Buf *out, const Node *n, const char *const *args);
-void mse_grad_expr(Buf *out, const Node *n, const char *const *args);
-void mae_grad_expr(Buf *out, const Node *n, const char *const *args);
-void huber_grad_expr(Buf *out, const Node *n, const char *const *args);
-void bce_grad_expr(Buf *out, const Node *n, const char *const *args);
-void bce_logits_grad_expr(Buf *out, const Node *n, const char *const *args);
-/* FLOP counts */
-double matmul_flops(const Graph *g, const Node *n, int batch);
-double softmax_flops(const Graph *g, const Node *n, int batch);
-double update_flops(const Graph *g, const Node *n, int batch);
-/* scratch sizes (floats at NET_MAX_BATCH) */
-long matmul_scratch(const Graph *g, const Node *n);
-/* C kernels */
-void sum_all_emit(Emit *e, const Node *n);
-void mean_all_emit(Emit *e, const Node *n);
-void reduce_axis_emit(Emit *e, const Node *n);
-void sum_to_emit(Emit *e, const Node *n);
-void transpose_emit(Emit *e, const Node *n);
-void concat_emit(Emit *e, const Node *n);
-void slice_emit(Emit *e, const Node *n);
-void pad_emit(Emit *e, const Node *n);
-void matmul_emit(Emit *e, const Node *n);
-void softmax_emit(Emit *e, const Node *n);
-void log_softmax_emit(Emit *e, const Node *n);
-void softmax_grad_emit(Emit *e, const Node *n);
-void log_softmax_grad_emit(Emit *e, const Node *n);
-void loss_emit(Emit *e, const Node *n);
-void ce_class_emit(Emit *e, const Node *n);
-void ce_prob_emit(Emit *e, const Node *n);
-void nll_emit(Emit *e, const Node *n);
-void ce_class_grad_emit(Emit *e, const Node *n);
-void ce_prob_grad_emit(Emit *e, const Node *n);
-void nll_grad_emit(Emit *e, const Node *n);
-void sgd_update_emit(Emit *e, const Node *n);
-void adam_update_emit(Emit *e, const Node *n);
-
-/* ---------------------------------------------------- ops/update.c: optimizer prologues */
-/* The per-step scalars an optimizer's update kernels read (learning rate,
- * bias corrections), emitted once at the top of NET_run_update; optim.c's
- * table names one per optimizer. */
-void sgd_prologue(Emit *e, const Optimizer *o);
-/* Opens an update kernel's loop over one parameter: p, g and the optimizer's
- * state arrays (named as their struct members) as locals, then
- * "for (long i = 0; ...)" (close it with emit_close twice). */
-void update_loop_open(Emit *e, const Node *n, const char *const *state, int nstate);
-void adam_prologue(Emit *e, const Optimizer *o);
-
-/* --------------------------------------------------------- ops/loss_more.c hooks */
-/* smooth_l1, log_cosh, msle, kl_div, hinge (shape and derivative rules: loss.c's) */
-void loss_more_emit(Emit *e, const Node *n);
-void hinge_emit(Emit *e, const Node *n);
-void smooth_l1_grad_expr(Buf *out, const Node *n, const char *const *args);
-void log_cosh_grad_expr(Buf *out, const Node *n, const char *const *args);
-void msle_grad_expr(Buf *out, const Node *n, const char *const *args);
-void kl_div_grad_expr(Buf *out, const Node *n, const char *const *args);
-void hinge_grad_emit(Emit *e, const Node *n);
-
-/* ---------------------------------------------------------- ops/adaptive.c hooks */
-/* adagrad, rmsprop, adadelta, adamw, adamax, nadam: update kernels, their
- * FLOP count and per-step prologues (adagrad, rmsprop, adadelta use
- * sgd_prologue: the learning rate alone). */
-void adagrad_update_emit(Emit *e, const Node *n);
-void rmsprop_update_emit(Emit *e, const Node *n);
-void adadelta_update_emit(Emit *e, const Node *n);
-void adamw_update_emit(Emit *e, const Node *n);
-void adamax_update_emit(Emit *e, const Node *n);
-void nadam_update_emit(Emit *e, const Node *n);
-double adaptive_update_flops(const Graph *g, const Node *n, int batch);
-void adamw_prologue(Emit *e, const Optimizer *o);
-void adamax_prologue(Emit *e, const Optimizer *o);
-void nadam_prologue(Emit *e, const Optimizer *o);
-/* ------------------------------------- ops/<op>.c hooks: layers beyond dense */
-/* prelu.c, glu.c, maxout.c, dropout.c, batchnorm.c (ops.def's last section) */
-int prelu_grad(AdCtx *ad, int n, int dy);
-void prelu_expr(Buf *out, const Node *n, const char *const *args);
-void prelu_grad_expr(Buf *out, const Node *n, const char *const *args);
-void prelu_alpha_grad_expr(Buf *out, const Node *n, const char *const *args);
-int glu_shape(Graph *g, Node *n);
-int glu_grad_shape(Graph *g, Node *n);
-int glu_grad(AdCtx *ad, int n, int dy);
-void glu_emit(Emit *e, const Node *n);
-void glu_grad_emit(Emit *e, const Node *n);
-double glu_flops(const Graph *g, const Node *n, int batch);
-int maxout_shape(Graph *g, Node *n);
-int maxout_grad_shape(Graph *g, Node *n);
-int maxout_grad(AdCtx *ad, int n, int dy);
-void maxout_emit(Emit *e, const Node *n);
-void maxout_grad_emit(Emit *e, const Node *n);
-int dropout_mask_shape(Graph *g, Node *n);
-void dropout_mask_emit(Emit *e, const Node *n);
-int mean_to_shape(Graph *g, Node *n);
-int mean_to_grad(AdCtx *ad, int n, int dy);
-void mean_to_emit(Emit *e, const Node *n);
-int running_update_shape(Graph *g, Node *n);
-void running_update_emit(Emit *e, const Node *n);
 
 /* ------------------------------------------------------------- ops/check.c */
 int shape_check_node(Graph *g, int id);  /* runs the op's rule; -1 on error */
@@ -305,7 +126,8 @@ struct LowerCtx {
     const Expr **layers;  /* layer calls of the statement, in numbering order */
     int nlayers;
     int in_loss;          /* lowering the loss statement: no layer calls */
-    Sym *syms;            /* hash table of names */
+    StrMap names;         /* name -> its entry in syms */
+    Sym *syms;            /* the names defined so far, in definition order */
     int symcap, nsyms;
 };
 
@@ -322,6 +144,8 @@ int lower_node1(LowerCtx *c, Op op, Loc loc, int a);
 int lower_node2(LowerCtx *c, Op op, Loc loc, int a, int b);
 int lower_const(LowerCtx *c, double v, Loc loc);
 int lower_reshape(LowerCtx *c, int x, const Shape *to, Loc loc);
+/* A node of op with its shape given (set before the op's rule checks it). */
+int lower_node_shaped(LowerCtx *c, Op op, Func fn, Loc loc, int nin, const int *in, const Shape *s);
 /* Evaluates a compile-time number (literal, const name, negation); -1 on error. */
 int lower_number(LowerCtx *c, const Expr *e, double *out);
 /* Binds a call's arguments against the builtin's signature. -1 on error. */
@@ -331,55 +155,243 @@ int lower_bind(LowerCtx *c, const Builtin *b, const Expr *call, Bound *out);
 int lower_layer_param(LowerCtx *c, const Expr *call, int slot, const char *suffix,
                       const Shape *shape, const Expr *init, const char *init_default,
                       int is_weight);
-/* Resolves an initializer expression into p (kind, arguments). -1 on error. */
-int lower_init(LowerCtx *c, const Expr *init, const char *def, Loc loc, Param *p);
-
-/* ---------------------------------------------------------------- layers.c */
-/* Lowering functions of the builtin table (one per callable). */
-int layer_unary(LowerCtx *c, const Expr *call, const Bound *b);     /* exp, relu, ... */
-int layer_binary(LowerCtx *c, const Expr *call, const Bound *b);    /* max, min */
-int layer_reduce(LowerCtx *c, const Expr *call, const Bound *b);    /* sum, mean */
-int layer_reshape(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_flatten(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_transpose(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_concat(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_softmax(LowerCtx *c, const Expr *call, const Bound *b);   /* softmax, log_softmax */
-int layer_gelu(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_dense(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_loss(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_cross_entropy(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_matmul(LowerCtx *c, Loc loc, int a, int b);                /* the @ operator */
-int layer_loss_arg(LowerCtx *c, const Expr *call, const Bound *b);   /* smooth_l1(beta), hinge(margin) */
-
-/* ----------------------------------------------------------- layers_more.c */
-/* The layers of LANGUAGE.md beyond dense: prelu, maxout, glu, dropout, batchnorm. */
-int layer_prelu(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_maxout(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_glu(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_dropout(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_batchnorm(LowerCtx *c, const Expr *call, const Bound *b);
-/* lower.c: the buffer `slot` of the current statement's layer call (as
+/* The buffer `slot` of the current statement's layer call (as
  * lower_layer_param: created by the first lowering, found by the second);
  * every element starts at `init`. Returns its OP_BUFFER node or -1. */
 int lower_layer_buffer(LowerCtx *c, const Expr *call, int slot, const char *suffix,
                        const Shape *shape, double init);
+/* Resolves an initializer expression into p (kind, arguments). -1 on error. */
+int lower_init(LowerCtx *c, const Expr *init, const char *def, Loc loc, Param *p);
+/* An axis argument counted from 0 over x's per-sample dims (negative from
+ * the end); a located error and -1 when x has no such axis. */
+int lower_axis(LowerCtx *c, int x, int axis, Loc loc);
+/* s with its per-sample dims flattened into one: [N, product]. */
+Shape lower_flat_shape(const Shape *s);
+/* x's per-sample shape with every dim after the first set to 1, unbatched:
+ * [C] for [F], [C, 1, 1] for [C, H, W] (a per-channel tensor that
+ * broadcasts against x). */
+Shape lower_channel_shape(const Shape *x);
 
-/* ------------------------------------------------ ops/conv.c, ops/pool.c */
-/* Convolution and pooling over NCHW images (ops.def's last section). */
-/* the callables of builtins.c */
+/* ----------------------------------------------------------- ops/<file>.c */
+/* One section per file of compiler/ops/, in ops.def's order: the lowering
+ * functions of the builtin table (one per callable; builtins.c's rows name
+ * them) and the hooks ops.def names (the op table does not compile
+ * without). Shape rules set n->shape or report a located error; derivative
+ * rules hand gradients to ad_accumulate; expressions write one element of an
+ * elementwise op; kernels write statements (ops.def's header, OpInfo). */
+
+/* ------------------------------------------------------------- ops/leaf.c */
+int leaf_shape(Graph *g, Node *n);
+
+/* ------------------------------------------------------------ ops/arith.c */
+int layer_binary(LowerCtx *c, const Expr *call, const Bound *b);    /* max, min */
+int ew_unary_shape(Graph *g, Node *n);
+int ew_binary_shape(Graph *g, Node *n);
+int ew_ternary_shape(Graph *g, Node *n);
+int add_grad(AdCtx *ad, int n, int dy);
+int sub_grad(AdCtx *ad, int n, int dy);
+int mul_grad(AdCtx *ad, int n, int dy);
+int div_grad(AdCtx *ad, int n, int dy);
+int max_grad(AdCtx *ad, int n, int dy);
+int min_grad(AdCtx *ad, int n, int dy);
+int neg_grad(AdCtx *ad, int n, int dy);
+int exp_grad(AdCtx *ad, int n, int dy);
+int log_grad(AdCtx *ad, int n, int dy);
+int sqrt_grad(AdCtx *ad, int n, int dy);
+int abs_grad(AdCtx *ad, int n, int dy);
+int powc_grad(AdCtx *ad, int n, int dy);
+void add_expr(Buf *out, const Node *n, const char *const *args);
+void sub_expr(Buf *out, const Node *n, const char *const *args);
+void mul_expr(Buf *out, const Node *n, const char *const *args);
+void div_expr(Buf *out, const Node *n, const char *const *args);
+void max_expr(Buf *out, const Node *n, const char *const *args);
+void min_expr(Buf *out, const Node *n, const char *const *args);
+void neg_expr(Buf *out, const Node *n, const char *const *args);
+void exp_expr(Buf *out, const Node *n, const char *const *args);
+void log_expr(Buf *out, const Node *n, const char *const *args);
+void sqrt_expr(Buf *out, const Node *n, const char *const *args);
+void abs_expr(Buf *out, const Node *n, const char *const *args);
+void powc_expr(Buf *out, const Node *n, const char *const *args);
+void abs_grad_expr(Buf *out, const Node *n, const char *const *args);
+void powc_grad_expr(Buf *out, const Node *n, const char *const *args);
+void sqrt_grad_expr(Buf *out, const Node *n, const char *const *args);
+void max_grad_expr(Buf *out, const Node *n, const char *const *args);
+void min_grad_expr(Buf *out, const Node *n, const char *const *args);
+
+/* ------------------------------------------------------- ops/activation.c */
+int layer_unary(LowerCtx *c, const Expr *call, const Bound *b);     /* exp, relu, ... */
+int layer_gelu(LowerCtx *c, const Expr *call, const Bound *b);
+int act_grad(AdCtx *ad, int n, int dy);
+void sigmoid_expr(Buf *out, const Node *n, const char *const *args);
+void tanh_expr(Buf *out, const Node *n, const char *const *args);
+void relu_expr(Buf *out, const Node *n, const char *const *args);
+void leaky_relu_expr(Buf *out, const Node *n, const char *const *args);
+void elu_expr(Buf *out, const Node *n, const char *const *args);
+void softplus_expr(Buf *out, const Node *n, const char *const *args);
+void swish_expr(Buf *out, const Node *n, const char *const *args);
+void gelu_expr(Buf *out, const Node *n, const char *const *args);
+void gelu_tanh_expr(Buf *out, const Node *n, const char *const *args);
+void sigmoid_grad_expr(Buf *out, const Node *n, const char *const *args);
+void tanh_grad_expr(Buf *out, const Node *n, const char *const *args);
+void relu_grad_expr(Buf *out, const Node *n, const char *const *args);
+void leaky_relu_grad_expr(Buf *out, const Node *n, const char *const *args);
+void elu_grad_expr(Buf *out, const Node *n, const char *const *args);
+void softplus_grad_expr(Buf *out, const Node *n, const char *const *args);
+void swish_grad_expr(Buf *out, const Node *n, const char *const *args);
+void gelu_grad_expr(Buf *out, const Node *n, const char *const *args);
+void gelu_tanh_grad_expr(Buf *out, const Node *n, const char *const *args);
+
+/* ----------------------------------------------------------- ops/reduce.c */
+int layer_reduce(LowerCtx *c, const Expr *call, const Bound *b);    /* sum, mean */
+int reduce_all_shape(Graph *g, Node *n);
+int reduce_axis_shape(Graph *g, Node *n);
+int given_shape(Graph *g, Node *n); /* the shape set by the builder, validated (also RESHAPE, PAD) */
+int sum_all_grad(AdCtx *ad, int n, int dy);
+int mean_all_grad(AdCtx *ad, int n, int dy);
+int sum_axis_grad(AdCtx *ad, int n, int dy);
+int mean_axis_grad(AdCtx *ad, int n, int dy);
+int sum_to_grad(AdCtx *ad, int n, int dy);
+int broadcast_grad(AdCtx *ad, int n, int dy);
+void broadcast_expr(Buf *out, const Node *n, const char *const *args);
+void sum_all_emit(Emit *e, const Node *n);
+void mean_all_emit(Emit *e, const Node *n);
+void reduce_axis_emit(Emit *e, const Node *n);
+void sum_to_emit(Emit *e, const Node *n);
+
+/* ----------------------------------------------------------- ops/layout.c */
+int layer_reshape(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_flatten(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_transpose(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_concat(LowerCtx *c, const Expr *call, const Bound *b);
+int transpose_shape(Graph *g, Node *n);
+int concat_shape(Graph *g, Node *n);
+int slice_shape(Graph *g, Node *n);
+int reshape_grad(AdCtx *ad, int n, int dy);
+int transpose_grad(AdCtx *ad, int n, int dy);
+int concat_grad(AdCtx *ad, int n, int dy);
+int slice_grad(AdCtx *ad, int n, int dy);
+int pad_grad(AdCtx *ad, int n, int dy);
+void transpose_emit(Emit *e, const Node *n);
+void concat_emit(Emit *e, const Node *n);
+void slice_emit(Emit *e, const Node *n);
+void pad_emit(Emit *e, const Node *n);
+
+/* ----------------------------------------------------------- ops/matmul.c */
+int layer_matmul(LowerCtx *c, Loc loc, int a, int b);                /* the @ operator */
+int layer_dense(LowerCtx *c, const Expr *call, const Bound *b);
+int matmul_shape(Graph *g, Node *n);
+int matmul_grad(AdCtx *ad, int n, int dy);
+void matmul_emit(Emit *e, const Node *n);
+double matmul_flops(const Graph *g, const Node *n, int batch);
+long matmul_scratch(const Graph *g, const Node *n);
+
+/* ---------------------------------------------------------- ops/softmax.c */
+int layer_softmax(LowerCtx *c, const Expr *call, const Bound *b);   /* softmax, log_softmax */
+int axis_op_shape(Graph *g, Node *n);
+int softmax_grad(AdCtx *ad, int n, int dy);
+int log_softmax_grad(AdCtx *ad, int n, int dy);
+void softmax_emit(Emit *e, const Node *n);
+void log_softmax_emit(Emit *e, const Node *n);
+void softmax_grad_emit(Emit *e, const Node *n);
+void log_softmax_grad_emit(Emit *e, const Node *n);
+double softmax_flops(const Graph *g, const Node *n, int batch);
+
+/* ------------------------------------------------------------- ops/loss.c */
+/* every loss: lowering, shape rules, the derivative rule */
+int layer_loss(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_cross_entropy(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_loss_arg(LowerCtx *c, const Expr *call, const Bound *b);   /* smooth_l1(beta), hinge(margin) */
+int loss_shape(Graph *g, Node *n);
+int class_loss_shape(Graph *g, Node *n);
+int loss_grad_shape(Graph *g, Node *n);
+int loss_grad(AdCtx *ad, int n, int dy);
+/* Pieces of the loss kernels. The element count of s as a float
+ * ("((float)n * 6.0f)" or "6.0f"); a sum over the elements of in[0]
+ * ("{ float acc = 0.0f; for (long i ...) {", the term lines, then out[0] =
+ * acc / div, div NULL: the element count); and an elementwise derivative
+ * term * dloss / the count of n's shape. */
+void loss_count_float(Buf *b, const Shape *s);
+void loss_sum_open(Emit *e, const Node *n);
+void loss_sum_close(Emit *e, const Node *n, const char *div);
+void loss_scaled(Buf *o, const Node *n, const char *dl, const char *term);
+
+/* -------------------------------------------------- ops/loss_regression.c */
+void mse_emit(Emit *e, const Node *n);
+void mae_emit(Emit *e, const Node *n);
+void huber_emit(Emit *e, const Node *n);
+void smooth_l1_emit(Emit *e, const Node *n);
+void log_cosh_emit(Emit *e, const Node *n);
+void msle_emit(Emit *e, const Node *n);
+void mse_grad_expr(Buf *out, const Node *n, const char *const *args);
+void mae_grad_expr(Buf *out, const Node *n, const char *const *args);
+void huber_grad_expr(Buf *out, const Node *n, const char *const *args);
+void smooth_l1_grad_expr(Buf *out, const Node *n, const char *const *args);
+void log_cosh_grad_expr(Buf *out, const Node *n, const char *const *args);
+void msle_grad_expr(Buf *out, const Node *n, const char *const *args);
+
+/* ------------------------------------------------------- ops/loss_class.c */
+void bce_emit(Emit *e, const Node *n);
+void bce_logits_emit(Emit *e, const Node *n);
+void ce_class_emit(Emit *e, const Node *n);
+void ce_prob_emit(Emit *e, const Node *n);
+void nll_emit(Emit *e, const Node *n);
+void kl_div_emit(Emit *e, const Node *n);
+void hinge_emit(Emit *e, const Node *n);
+void bce_grad_expr(Buf *out, const Node *n, const char *const *args);
+void bce_logits_grad_expr(Buf *out, const Node *n, const char *const *args);
+void ce_class_grad_emit(Emit *e, const Node *n);
+void ce_prob_grad_emit(Emit *e, const Node *n);
+void nll_grad_emit(Emit *e, const Node *n);
+void kl_div_grad_expr(Buf *out, const Node *n, const char *const *args);
+void hinge_grad_emit(Emit *e, const Node *n);
+
+/* ------------------------------------------------------------ ops/prelu.c */
+int layer_prelu(LowerCtx *c, const Expr *call, const Bound *b);
+int prelu_grad(AdCtx *ad, int n, int dy);
+void prelu_expr(Buf *out, const Node *n, const char *const *args);
+void prelu_grad_expr(Buf *out, const Node *n, const char *const *args);
+void prelu_alpha_grad_expr(Buf *out, const Node *n, const char *const *args);
+
+/* -------------------------------------------------------------- ops/glu.c */
+int layer_glu(LowerCtx *c, const Expr *call, const Bound *b);
+int glu_shape(Graph *g, Node *n);
+int glu_grad_shape(Graph *g, Node *n);
+int glu_grad(AdCtx *ad, int n, int dy);
+void glu_emit(Emit *e, const Node *n);
+void glu_grad_emit(Emit *e, const Node *n);
+double glu_flops(const Graph *g, const Node *n, int batch);
+
+/* ----------------------------------------------------------- ops/maxout.c */
+int layer_maxout(LowerCtx *c, const Expr *call, const Bound *b);
+int maxout_shape(Graph *g, Node *n);
+int maxout_grad_shape(Graph *g, Node *n);
+int maxout_grad(AdCtx *ad, int n, int dy);
+void maxout_emit(Emit *e, const Node *n);
+void maxout_grad_emit(Emit *e, const Node *n);
+
+/* ---------------------------------------------------------- ops/dropout.c */
+int layer_dropout(LowerCtx *c, const Expr *call, const Bound *b);
+int dropout_mask_shape(Graph *g, Node *n);
+void dropout_mask_emit(Emit *e, const Node *n);
+
+/* -------------------------------------------------------- ops/batchnorm.c */
+int layer_batchnorm(LowerCtx *c, const Expr *call, const Bound *b);
+int mean_to_shape(Graph *g, Node *n);
+int mean_to_grad(AdCtx *ad, int n, int dy);
+void mean_to_emit(Emit *e, const Node *n);
+int running_update_shape(Graph *g, Node *n);
+void running_update_emit(Emit *e, const Node *n);
+
+/* ------------------------------------------------------------- ops/conv.c */
+/* 2-D convolution over NCHW images, and the checks pool.c shares. */
 int layer_conv2d(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_maxpool2d(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_avgpool2d(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_global_avgpool(LowerCtx *c, const Expr *call, const Bound *b);
-/* shared checks (conv.c): x a batch of [C, H, W] images (dims into chw);
- * argument i, an int or [h, w], >= lo in both parts; a node of a windowed
- * op with i[0..3] = window and f[0..nf) = fattr set before its shape rule */
+/* x a batch of [C, H, W] images (dims into chw); argument i, an int or
+ * [h, w], >= lo in both parts; a node of a windowed op with i[0..3] =
+ * window and f[0..nf) = fattr set before its shape rule */
 int cnn_image(LowerCtx *c, const char *layer, int x, Loc loc, int chw[3]);
 int cnn_pair_at_least(const char *layer, const Bound *b, int i, const char *what, int lo);
 int cnn_node(LowerCtx *c, Op op, Loc loc, int nin, const int *in, const int window[4], const double *fattr,
              int nf);
-void cnn_dump_attrs(Buf *b, const Node *n); /* " kernel=5x5 stride=1,1 ..." for ir.c */
-/* hooks */
 int conv2d_shape(Graph *g, Node *n);
 int conv2d_grad_x_shape(Graph *g, Node *n);
 int conv2d_grad_w_shape(Graph *g, Node *n);
@@ -389,6 +401,11 @@ void conv2d_grad_x_emit(Emit *e, const Node *n);
 void conv2d_grad_w_emit(Emit *e, const Node *n);
 double conv2d_flops(const Graph *g, const Node *n, int batch);
 long conv2d_scratch(const Graph *g, const Node *n);
+
+/* ------------------------------------------------------------- ops/pool.c */
+int layer_maxpool2d(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_avgpool2d(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_global_avgpool(LowerCtx *c, const Expr *call, const Bound *b);
 int pool2d_shape(Graph *g, Node *n);
 int maxpool2d_grad_shape(Graph *g, Node *n);
 int avgpool2d_grad_shape(Graph *g, Node *n);
@@ -416,18 +433,84 @@ int ad_needs_grad(AdCtx *ad, int x);
 /* Reduces gradient g to the shape of forward node x (sum over broadcast dims). */
 int ad_sum_to(AdCtx *ad, int g, int x);
 
-/* ---------------------------------------------------------------- optim.c */
+/* ------------------------------------------------------------ optim/ */
+/* The optimizers. Each is one descriptor, `const OptimDesc optim_NAME` in
+ * compiler/optim/NAME.c, and one OPTIMIZER row of ir/ops.def (its update
+ * op and its place in the table optim.c builds from those rows). Every
+ * other part of the compiler learns about optimizers from the descriptor,
+ * through the functions below: the builtins (its signature), the model
+ * struct and NET_init (its state), NET_run_update (its prologue and
+ * kernels), emit/names.c (the names it declares), --report (its state and FLOPs).
+ * Optimizer.hp[k] and an update node's f[k] are argument k + 1 of the
+ * signature; argument 0 is lr (runtime state m->lr, NET_set_lr). */
+#define OPTIM_MAX_STATE 4
+#define OPTIM_MAX_LOCALS 12
+
+typedef struct OptimDesc {
+    /* its name and signature: a CK_OPT row of the builtins (builtin_at lists
+     * it), arguments in LANGUAGE.md's order, lr first */
+    Builtin call;
+    /* PyTorch 1.13's constructor checks after lr >= 0 (which optim.c makes):
+     * a located error per bad argument (optim_check); 1 if any */
+    int (*validate)(const Bound *b);
+    /* its per-parameter state arrays: each a member of the model struct
+     * (one float per parameter element, zeroed by NET_init) and the local
+     * of the same name in its kernel. A configuration uses the first
+     * nstate(hp) of them (nstate NULL: all). */
+    const char *state[OPTIM_MAX_STATE];
+    int (*nstate)(const double *hp);
+    /* at most one scalar: a double member of the model struct, its value after NET_init */
+    const char *scalar;
+    double scalar_init;
+    /* every other name its prologue and kernel declare (emit/names.c keeps C names off them) */
+    const char *locals[OPTIM_MAX_LOCALS];
+    /* the per-step scalars (bias corrections, step sizes; m->step + 1 is the
+     * step), at the top of NET_run_update, which runs once per accepted step */
+    void (*prologue)(Emit *e, const Optimizer *o);
+    /* the statements of element i of one parameter: p[i], g[i] and the used
+     * state arrays are in scope (optim_update_emit writes the loop) */
+    void (*kernel)(Emit *e, const Node *n);
+    /* floating-point operations per parameter element */
+    double (*flops)(const double *hp);
+} OptimDesc;
+
+/* the descriptors, one per OPTIMIZER row of ops.def */
+#define OP(id, name, arity, flags, shape, grad, expr, emit, flops, scratch, attrs)
+#define OPTIMIZER(ID, name, attrs) extern const OptimDesc optim_##name;
+#include "ir/ops.def"
+#undef OP
+
+/* optim.c: the table, in ops.def's order */
+int optim_count(void);
+const OptimDesc *optim_at(int i);           /* 0 <= i < optim_count(), else NULL */
+const OptimDesc *optim_find(const char *name);
 /* optimizer OPT(k=v, ...): binds and validates the arguments into g->opt. */
 int optim_configure(LowerCtx *c, const Stmt *s);
 /* Adds FN_UPDATE nodes, one per parameter with a gradient, for g->opt. */
 int optim_build(Graph *g);
-/* The optimizer's per-parameter state arrays ("adam_m", ...) into names[4]. */
+/* The optimizer's per-parameter state arrays ("adam_m", ...) into names[OPTIM_MAX_STATE]. */
 int optim_state(const Optimizer *o, const char **names);
 /* The optimizer's per-step prologue of NET_run_update (emit_function's hook). */
 void optim_prologue(Emit *e);
 /* The optimizer's scalar state (a double member of the model struct, e.g.
  * nadam's "mu_product") and its initial value; NULL when it has none. */
 const char *optim_scalar(const Optimizer *o, double *init);
+/* 1 when some optimizer's code declares `name` (a local or a state array). */
+int optim_declares(const char *name);
+/* the hooks of every update op (ops.def): the parameter's shape; the loop
+ * over its elements around the descriptor's kernel; the descriptor's FLOPs */
+int optim_update_shape(Graph *g, Node *n);
+void optim_update_emit(Emit *e, const Node *n);
+double optim_update_flops(const Graph *g, const Node *n, int batch);
+/* for the descriptors: "invalid NAME: it must be COND, got V" at argument i
+ * unless ok (1 if bad); lr in float ("lr"); gi = g + wd p ("gi") */
+int optim_check(const Bound *b, int i, const char *name, int ok, const char *cond);
+void optim_lr_prologue(Emit *e, const Optimizer *o);
+void optim_decayed_grad(Emit *e, double wd);
+/* adam.c, shared with adamw.c (and the checks with adamax.c) */
+int optim_adam_validate(const Bound *b);
+int optim_adam_nstate(const double *hp);
+void optim_adam_prologue(Emit *e, const Optimizer *o);
 
 /* ------------------------------------------------------------- schedule.c */
 /* schedule SCHED(k=v, ...): binds and validates the arguments into g->sched. */
@@ -471,20 +554,30 @@ int pass_simplify(Graph *g); /* passes/simplify.c */
 int pass_cse(Graph *g);   /* passes/cse.c */
 int pass_fuse(Graph *g);  /* passes/fuse.c */
 int pass_plan(Graph *g);  /* passes/plan.c */
-/* pass.c, for the passes: 1 when v's value is something the API exposes or
- * owns storage of its own (an output, a loss, a parameter's gradient) */
-int pass_is_root(const Graph *g, int v);
 /* Every reader of `from` (and the outputs and losses) reads `to` instead. */
 void pass_replace_uses(Graph *g, int from, int to);
 /* fuse.c: the node whose code computes v (v itself when not fused) */
 int fuse_top(const Graph *g, int v);
+/* fuse.c's limits on one group, which the emitter's loops are sized by (it
+ * stops on a group beyond them): members, the root included, and distinct
+ * values the members read from outside the group (constants counted) */
+enum { FUSE_MAX_MEMBERS = 32, FUSE_MAX_OPERANDS = 12 };
 /* plan.c: the nodes of the inference group (outputs and loss) and of the
  * training group (forward, backward, update), in execution order. */
 int plan_group(const Graph *g, int train, int **out);
-/* The parameter whose PARAM node is `node`, or NULL. */
-const Param *plan_param_of(const Graph *g, int node);
-/* The buffer whose BUFFER node is `node`, or NULL. */
-const Buffer *plan_buffer_of(const Graph *g, int node);
+
+/* ---------------------------------------------------------- emit/names.c */
+/* The C names of one compilation (names.c lists them), decided once from
+ * the planned graph, in its arena. */
+typedef struct CNames {
+    const char **param;   /* per parameter, table order: "W1", "h_weight" */
+    const char **port;    /* per input and target: "x", "n_" */
+    const char **output;  /* per output: "p" (NET_output_p) */
+    const char **buffer;  /* per buffer: "bn_running_mean" */
+    const char **ref;     /* per node id: its data pointer's C expression
+                             ("h", "m->param.W1", "x"); NULL when it has none */
+} CNames;
+const CNames *cnames_of(const Graph *g);
 
 /* --------------------------------------------------------------- emit_c.c */
 typedef struct EmitOptions {
@@ -500,6 +593,7 @@ struct Emit {
     int indent;
     const Graph *g;
     const EmitOptions *o;
+    const CNames *names;     /* cnames_of(g), made once by emit_c */
     Func fn;                 /* function being emitted */
     Buf *helpers;            /* file-level functions the body needs (epilogues), written before it */
     const char *run;         /* the run function being emitted ("forward", "train", ...) */
@@ -578,10 +672,11 @@ int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c,
 
 /* -------------------------------------------------------------- weights.c */
 /* --weights: validates the weight file image (data, len) against g's
- * parameter and buffer tables exactly as NET_load does, keeps the values in
- * g->weights and g->buffer_values, and points the PARAM nodes at the const
- * struct NET_weights, the BUFFER nodes at the const struct NET_weights_buffer.
- * Reports to diag (naming path) and returns -1 on any error. */
+ * parameter and buffer tables exactly as NET_load does and keeps the values
+ * in g->weights and g->buffer_values (the emitter then writes them as the
+ * const structs NET_weights and NET_weights_buffer and names the parameters
+ * and buffers there). Reports to diag (naming path) and returns -1 on any
+ * error. */
 int weights_embed(Graph *g, const char *path, const void *data, size_t len, FILE *diag);
 
 /* --------------------------------------------------------------- report.c */

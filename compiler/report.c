@@ -57,9 +57,7 @@ static long tensor_table(FILE *out, const Graph *g) {
         row(out, g, g->buffers[i].name, "buffer", &g->nodes[g->buffers[i].node].shape, 0);
     for (int v = 0; v < g->count; v++) {
         const Node *n = &g->nodes[v];
-        int is_output = 0;
-        for (int i = 0; i < g->noutputs; i++)
-            is_output |= g->outputs[i].node == v;
+        int is_output = ir_is_output(g, v);
         if (!n->dead && n->func == FN_INFER && (n->name || is_output))
             row(out, g, n->name ? n->name : "?", is_output ? "output" : v == g->loss_infer ? "loss" : "value",
                 &n->shape, 0);
@@ -99,7 +97,7 @@ static long buffer_floats(const Graph *g) {
 static void memory_table(FILE *out, const Graph *g, long params, long o0_arena) {
     char a[32], b[32];
     long buffers = buffer_floats(g);
-    const char *state[4];
+    const char *state[OPTIM_MAX_STATE];
     int ns = g->infer_only ? 0 : optim_state(&g->opt, state);
     long grads = g->infer_only ? 0 : params, scratch, unplanned = unplanned_floats(g, &scratch);
     fprintf(out, "\nmemory (bytes, for up to %d samples per call):\n", g->max_batch);
@@ -162,7 +160,7 @@ static void member(Layout *l, long size, long align) {
  * longs of `word` bytes (4: ILP32 such as arm-none-eabi, 8: LP64 hosts) */
 static long model_struct_bytes(const Graph *g, long word) {
     Layout l = {0, 1};
-    const char *state[4];
+    const char *state[OPTIM_MAX_STATE];
     int training = !g->infer_only && g->loss_train >= 0;
     long params = 0;
     for (int i = 0; i < g->nparams; i++)

@@ -10,13 +10,13 @@
  * dims), so a file NET_load would refuse is refused here, with the same
  * sentence (nnrt_strerror) and, for an intact file of another network or
  * shape, what differs. Only then is anything changed: the values go to
- * arena buffers (g->weights, g->buffer_values) and each parameter's PARAM
- * node is pointed at the const struct net.c will hold (NET_weights.W1)
- * instead of the model struct (m->param.W1), each buffer's BUFFER node
- * (batchnorm's running statistics) likewise at a second const struct
+ * arena buffers (g->weights, g->buffer_values). With them the emitter reads
+ * each parameter from the const struct net.c will hold (NET_weights.W1)
+ * instead of the model struct (m->param.W1), each buffer (batchnorm's
+ * running statistics) likewise from a second const struct
  * (NET_weights_buffer.bn_running_mean instead of m->buffer.bn_running_mean):
  * buffer cnames are a namespace of their own, so they get a struct of their
- * own rather than members beside the parameters'.
+ * own rather than members beside the parameters' (emit/names.c).
  */
 #include <string.h>
 
@@ -159,11 +159,6 @@ int weights_embed(Graph *g, const char *path, const void *data, size_t len, FILE
         buf_free(&why);
         return -1;
     }
-    for (int i = 0; i < np; i++)
-        g->nodes[g->params[i].node].ref = arena_printf(g->arena, "%s_weights.%s", g->net, g->params[i].cname);
-    for (int i = 0; i < nb; i++)
-        g->nodes[g->buffers[i].node].ref =
-            arena_printf(g->arena, "%s_weights_buffer.%s", g->net, g->buffers[i].cname);
     g->weights = values;
     g->buffer_values = nb ? bvalues : NULL;
     return 0;

@@ -41,7 +41,12 @@ int lex_token(YYSTYPE *val, YYLTYPE *loc, yyscan_t sc);
 }
 
 %code {
+#include <stdlib.h>
 #include <string.h>
+
+/* a stack deeper than YYINITDEPTH: base.h's out-of-memory policy */
+#define YYMALLOC base_xmalloc
+#define YYFREE free
 
 #define yylex lex_token
 #define L(y) ((Loc){(y).first_line, (y).first_column})

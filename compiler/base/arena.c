@@ -10,8 +10,8 @@
  * Buf: data is NULL until the first write, then always NUL-terminated
  * (cap > len). buf_free returns it to the empty state.
  *
- * Running out of memory is not an error the compiler can report usefully: it
- * prints one line and aborts.
+ * Memory comes from alloc.c, whose policy applies: running out prints one
+ * line and exits with status 2.
  */
 #include "base/base.h"
 
@@ -27,18 +27,11 @@ struct ArenaBlock {
     unsigned char data[];
 };
 
-static void arena_oom(size_t size) {
-    fprintf(stderr, "nngen: out of memory (allocating %lu bytes)\n", (unsigned long)size);
-    abort();
-}
-
 /* A zeroed block with room for `cap` bytes plus the alignment slack. */
 static ArenaBlock *arena_block(size_t cap) {
     if (cap > (size_t)-1 - sizeof(ArenaBlock) - ARENA_ALIGN)
-        arena_oom(cap);
-    ArenaBlock *b = calloc(1, sizeof(ArenaBlock) + cap + ARENA_ALIGN);
-    if (!b)
-        arena_oom(cap);
+        base_out_of_memory((size_t)-1);
+    ArenaBlock *b = base_xcalloc(1, sizeof(ArenaBlock) + cap + ARENA_ALIGN);
     b->cap = cap + ARENA_ALIGN;
     return b;
 }
@@ -78,7 +71,7 @@ void *arena_alloc(Arena *a, size_t size) {
 
 char *arena_strndup(Arena *a, const char *s, size_t n) {
     if (n == (size_t)-1)
-        arena_oom(n);
+        base_out_of_memory(n);
     char *d = arena_alloc(a, n + 1);
     memcpy(d, s, n);
     d[n] = '\0';
@@ -116,17 +109,14 @@ void arena_free(Arena *a) {
 /* Makes room for `extra` more bytes plus the terminating NUL. */
 static void buf_reserve(Buf *b, size_t extra) {
     if (extra > (size_t)-1 / 2 - b->len)
-        arena_oom(extra);
+        base_out_of_memory((size_t)-1);
     size_t need = b->len + extra + 1;
     if (need <= b->cap)
         return;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap *= 2;
-    char *d = realloc(b->data, cap);
-    if (!d)
-        arena_oom(cap);
-    b->data = d;
+    b->data = base_xrealloc(b->data, cap);
     b->cap = cap;
 }
 

@@ -5,7 +5,7 @@
  * the NET_* functions wrapped around emit_c.c's run functions.
  *
  * Naming: NET is the network name as written; macros use it upper-cased;
- * members keep DSL names with dots as underscores (plan.c's cnames).
+ * members keep DSL names with dots as underscores (names.c's cnames).
  */
 #include <ctype.h>
 #include <string.h>
@@ -99,7 +99,7 @@ static void emit_macros(Emit *e, const Names *nm) {
             emit_line(e, "#define %s_TARGET_%s_SIZE %ld", nm->up, pn, shape_numel(&p->shape));
     }
     for (int i = 0; i < g->noutputs; i++)
-        emit_line(e, "#define %s_OUT_%s_SIZE %ld", nm->up, upper(g->arena, g->outputs[i].cname),
+        emit_line(e, "#define %s_OUT_%s_SIZE %ld", nm->up, upper(g->arena, e->names->output[i]),
                   shape_numel(&g->nodes[g->outputs[i].node].shape));
     for (int i = 0; i < g->nparams; i++)
         scalars += shape_numel(&g->nodes[g->params[i].node].shape);
@@ -125,7 +125,7 @@ static void emit_param_block(Emit *e, const char *member, const char *what) {
         const Node *n = &g->nodes[g->params[i].node];
         Buf s = {0};
         shape_print(&s, &n->shape);
-        emit_line(e, "float %s[%ld]; /* %s %s */", g->params[i].cname, shape_numel(&n->shape),
+        emit_line(e, "float %s[%ld]; /* %s %s */", e->names->param[i], shape_numel(&n->shape),
                   g->params[i].name, s.data);
         buf_free(&s);
     }
@@ -141,7 +141,7 @@ static void emit_buffer_block(Emit *e) {
         const Node *n = &g->nodes[g->buffers[i].node];
         Buf s = {0};
         shape_print(&s, &n->shape);
-        emit_line(e, "float %s[%ld]; /* %s %s */", g->buffers[i].cname, shape_numel(&n->shape),
+        emit_line(e, "float %s[%ld]; /* %s %s */", e->names->buffer[i], shape_numel(&n->shape),
                   g->buffers[i].name, s.data);
         buf_free(&s);
     }
@@ -166,7 +166,7 @@ static void emit_struct(Emit *e, const Names *nm) {
         emit_param_block(e, "param", "the parameters, in the parameter table's order");
         if (has_training(g)) {
             emit_param_block(e, "grad", "d loss / d parameter after the last backward");
-            const char *state[4];
+            const char *state[OPTIM_MAX_STATE];
             int ns = optim_state(&g->opt, state);
             for (int k = 0; k < ns; k++)
                 emit_param_block(e, state[k], "optimizer state");
@@ -185,7 +185,7 @@ static void emit_struct(Emit *e, const Names *nm) {
     if (g->nports) {
         emit_open(e, "struct");
         for (int i = 0; i < g->nports; i++)
-            emit_line(e, "const %s *%s;", g->ports[i].is_class ? "int32_t" : "float", g->ports[i].cname);
+            emit_line(e, "const %s *%s;", g->ports[i].is_class ? "int32_t" : "float", e->names->port[i]);
         e->indent--;
         emit_line(e, "} io; /* the caller's arrays in the current call */");
     }
@@ -208,12 +208,12 @@ static void emit_struct(Emit *e, const Names *nm) {
 }
 
 /* "const float *x, const int32_t *y" for the ports (inputs; targets too when train) */
-static void port_params(Buf *b, const Graph *g, int targets) {
-    for (int i = 0; i < g->nports; i++) {
-        const Port *p = &g->ports[i];
+static void port_params(Buf *b, const Emit *e, int targets) {
+    for (int i = 0; i < e->g->nports; i++) {
+        const Port *p = &e->g->ports[i];
         if (p->is_target && !targets)
             continue;
-        buf_printf(b, ", const %s *%s", p->is_class ? "int32_t" : "float", p->cname);
+        buf_printf(b, ", const %s *%s", p->is_class ? "int32_t" : "float", e->names->port[i]);
     }
 }
 
@@ -221,8 +221,8 @@ static void emit_prototypes(Emit *e, const Names *nm) {
     const Graph *g = e->g;
     const char *N = nm->net;
     Buf in = {0}, all = {0};
-    port_params(&in, g, 0);
-    port_params(&all, g, 1);
+    port_params(&in, e, 0);
+    port_params(&all, e, 1);
     emit_line(e, "void %s_init(%s *m, uint64_t seed);", N, N);
     emit_line(e, "int %s_param_count(void);", N);
     emit_line(e, "nn_param %s_param(%s *m, int i);", N, N);
@@ -230,7 +230,7 @@ static void emit_prototypes(Emit *e, const Names *nm) {
     emit_line(e, "nn_param %s_buffer(%s *m, int i);", N, N);
     emit_line(e, "void %s_forward(%s *m%s, int n);", N, N, in.data ? in.data : "");
     for (int i = 0; i < g->noutputs; i++)
-        emit_line(e, "const float *%s_output_%s(const %s *m);", N, g->outputs[i].cname, N);
+        emit_line(e, "const float *%s_output_%s(const %s *m);", N, e->names->output[i], N);
     if (has_training(g)) {
         emit_line(e, "float %s_train_step(%s *m%s, int n);", N, N, all.data ? all.data : "");
         emit_line(e, "float %s_loss(%s *m%s, int n);", N, N, all.data ? all.data : "");
@@ -330,7 +330,7 @@ static void emit_weights(Emit *e, const Names *nm) {
     if (!g->nparams)
         return;
     for (int i = 0; i < g->nparams; i++) {
-        cnames[i] = g->params[i].cname;
+        cnames[i] = e->names->param[i];
         names[i] = g->params[i].name;
         nodes[i] = g->params[i].node;
     }
@@ -340,7 +340,7 @@ static void emit_weights(Emit *e, const Names *nm) {
     if (!g->nbuffers)
         return;
     for (int i = 0; i < g->nbuffers; i++) {
-        cnames[i] = g->buffers[i].cname;
+        cnames[i] = e->names->buffer[i];
         names[i] = g->buffers[i].name;
         nodes[i] = g->buffers[i].node;
     }
@@ -369,10 +369,10 @@ static void emit_buffer_table(Emit *e, const Names *nm) {
         if (embedded(g))
             emit_line(e, "{\"%s\", %d, {%d, %d, %d, %d}, %ld, offsetof(struct %s_weights_buffer, %s), 0},",
                       b->name, s->rank, s->dims[0], s->dims[1], s->dims[2], s->dims[3], shape_numel(s), nm->net,
-                      b->cname);
+                      e->names->buffer[i]);
         else
             emit_line(e, "{\"%s\", %d, {%d, %d, %d, %d}, %ld, offsetof(%s, buffer.%s), 0},", b->name, s->rank,
-                      s->dims[0], s->dims[1], s->dims[2], s->dims[3], shape_numel(s), nm->net, b->cname);
+                      s->dims[0], s->dims[1], s->dims[2], s->dims[3], shape_numel(s), nm->net, e->names->buffer[i]);
     }
     e->indent--;
     emit_line(e, "};");
@@ -403,13 +403,14 @@ static void emit_tensor_table(Emit *e, const Names *nm) {
         const Shape *s = &g->nodes[p->node].shape;
         if (embedded(g)) {
             emit_line(e, "{\"%s\", %d, {%d, %d, %d, %d}, %ld, offsetof(struct %s_weights, %s), 0},", p->name,
-                      s->rank, s->dims[0], s->dims[1], s->dims[2], s->dims[3], shape_numel(s), nm->net, p->cname);
+                      s->rank, s->dims[0], s->dims[1], s->dims[2], s->dims[3], shape_numel(s), nm->net,
+                      e->names->param[i]);
             continue;
         }
         emit_line(e, "{\"%s\", %d, {%d, %d, %d, %d}, %ld, offsetof(%s, param.%s), %s%s%s},", p->name, s->rank,
-                  s->dims[0], s->dims[1], s->dims[2], s->dims[3], shape_numel(s), nm->net, p->cname,
+                  s->dims[0], s->dims[1], s->dims[2], s->dims[3], shape_numel(s), nm->net, e->names->param[i],
                   has_training(g) ? arena_printf(g->arena, "offsetof(%s, grad.", nm->net) : "0",
-                  has_training(g) ? p->cname : "", has_training(g) ? ")" : "");
+                  has_training(g) ? e->names->param[i] : "", has_training(g) ? ")" : "");
     }
     e->indent--;
     emit_line(e, "};");
@@ -460,16 +461,16 @@ static void emit_input_checks(Emit *e, const Names *nm, int targets, const char 
     buf_printf(&cond, "n < 1 || n > %s_MAX_BATCH", nm->up);
     for (int i = 0; i < g->nports; i++)
         if (!g->ports[i].is_target || targets)
-            buf_printf(&cond, " || !%s", g->ports[i].cname);
+            buf_printf(&cond, " || !%s", e->names->port[i]);
     for (int i = 0; i < g->nports && targets; i++)
         if (g->ports[i].is_class)
-            buf_printf(&cond, " || !%s_labels_ok(%s, n, %d)", nm->net, g->ports[i].cname, g->ports[i].classes);
+            buf_printf(&cond, " || !%s_labels_ok(%s, n, %d)", nm->net, e->names->port[i], g->ports[i].classes);
     emit_line(e, "if (%s)", cond.data);
     emit_line(e, "    %s", fail);
     emit_line(e, "m->n = n;");
     for (int i = 0; i < g->nports; i++)
         if (!g->ports[i].is_target || targets)
-            emit_line(e, "m->io.%s = %s;", g->ports[i].cname, g->ports[i].cname);
+            emit_line(e, "m->io.%s = %s;", e->names->port[i], e->names->port[i]);
     buf_free(&cond);
 }
 
@@ -503,7 +504,7 @@ static void emit_param_init(Emit *e, const Param *p, int index) {
     emit_float(&a, p->init_a);
     emit_float(&b, p->init_b);
     fans(s, &fi, &fo);
-    const char *w = arena_printf(e->g->arena, "m->param.%s", p->cname);
+    const char *w = arena_printf(e->g->arena, "m->param.%s", e->names->param[index]);
     emit_line(e, "/* %s: %s */", p->name, init_fn[p->init_kind]);
     if (p->init_kind >= INIT_UNIFORM)
         emit_line(e, "nnrt_rng_seed(&rng, seed, %d);", index);
@@ -558,7 +559,7 @@ static void emit_init(Emit *e, const Names *nm) {
         emit_float(&v, b->init);
         emit_line(e, "/* %s: %s */", b->name, v.data);
         if (b->init != 0)
-            emit_line(e, "nnrt_init_fill(m->buffer.%s, %ld, %s);", b->cname, shape_numel(&g->nodes[b->node].shape),
+            emit_line(e, "nnrt_init_fill(m->buffer.%s, %ld, %s);", e->names->buffer[i], shape_numel(&g->nodes[b->node].shape),
                       v.data);
         buf_free(&v);
     }
@@ -642,7 +643,7 @@ static void emit_inference_api(Emit *e, const Names *nm) {
     const Graph *g = e->g;
     const char *N = nm->net;
     Buf in = {0};
-    port_params(&in, g, 0);
+    port_params(&in, e, 0);
     emit_line(e, "/* Inference: dropout off, batchnorm on running statistics. */");
     emit_open(e, "void %s_forward(%s *m%s, int n)", N, N, in.data ? in.data : "");
     emit_input_checks(e, nm, 0, "return;");
@@ -655,11 +656,11 @@ static void emit_inference_api(Emit *e, const Names *nm) {
         while (o->storage == STO_ALIAS)
             o = &g->nodes[o->alias];
         emit_line(e, "%s", "");
-        emit_open(e, "const float *%s_output_%s(const %s *m)", N, g->outputs[i].cname, N);
+        emit_open(e, "const float *%s_output_%s(const %s *m)", N, e->names->output[i], N);
         if (o->storage == STO_ARENA)
             emit_line(e, "return m->arena + %ld;", o->offset);
         else
-            emit_line(e, "return m->io.%s;", o->ref);
+            emit_line(e, "return m->io.%s;", emit_ref(e, o->id));
         emit_close(e);
     }
     buf_free(&in);
@@ -669,9 +670,9 @@ static void emit_training_api(Emit *e, const Names *nm) {
     const Graph *g = e->g;
     const char *N = nm->net;
     Buf all = {0}, args = {0};
-    port_params(&all, g, 1);
+    port_params(&all, e, 1);
     for (int i = 0; i < g->nports; i++)
-        buf_printf(&args, "%s, ", g->ports[i].cname);
+        buf_printf(&args, "%s, ", e->names->port[i]);
     emit_line(e, "/* A step: forward, backward and, when loss and gradients are finite, update. */");
     emit_open(e, "float %s_train_step(%s *m%s, int n)", N, N, all.data);
     emit_line(e, "%s_forward_train(m, %sn);", N, args.data);
@@ -880,7 +881,7 @@ static void emit_source(Emit *e, const Names *nm) {
 int emit_c(const Graph *g, const EmitOptions *o, Buf *c, Buf *h) {
     Names nm;
     make_names(&nm, g->net);
-    Emit e = {h, 0, g, o, FN_NONE, NULL, NULL};
+    Emit e = {.out = h, .g = g, .o = o, .names = cnames_of(g), .fn = FN_NONE};
     emit_header(&e, &nm);
     e.out = c;
     emit_source(&e, &nm);

@@ -28,7 +28,7 @@ static void put_indent(Emit *e) {
  * calls of the runtime's replacements (nn_runtime.h, "libm replacements").
  * A name is replaced where it is called: an identifier on its own (not a
  * member, not part of a longer name) followed by '(', outside comments and
- * string literals. DSL names never collide: passes/plan.c gives a local
+ * string literals. DSL names never collide: emit/names.c gives a local
  * named like a C library function a trailing '_', and names starting with
  * nn one too. */
 static const char *const libm_map[][2] = {
@@ -180,17 +180,17 @@ const char *emit_double_lit(const Emit *e, double v) {
 /* ---- storage references --------------------------------------------------------------- */
 
 const char *emit_ref(const Emit *e, int id) {
-    const Node *n = &e->g->nodes[id];
-    if (!n->ref)
-        nn_unreachable("v%d (%s) has no storage", id, op_info(n->op)->name);
-    return n->ref;
+    const char *ref = e->names->ref[id];
+    if (!ref)
+        nn_unreachable("v%d (%s) has no storage", id, op_info(e->g->nodes[id].op)->name);
+    return ref;
 }
 
 const char *emit_param_cname(const Emit *e, int param_node) {
-    const Param *p = plan_param_of(e->g, param_node);
+    const Param *p = ir_param_of(e->g, param_node);
     if (!p)
         nn_unreachable("v%d is not a parameter", param_node);
-    return p->cname;
+    return e->names->param[p - e->g->params];
 }
 
 const char *emit_scratch(const Emit *e, const Node *n) {
@@ -223,7 +223,7 @@ void emit_count(Buf *b, const Graph *g, int id) {
 /* ---- loop nests over broadcast operands ------------------------------------------------ */
 
 #define LOOP_MAX (NN_MAX_RANK + 1)
-#define OPS_MAX 16 /* the output and up to 15 inputs (a fused group's, fuse.c) */
+#define OPS_MAX (FUSE_MAX_OPERANDS + 1) /* the output and a fused group's inputs (fuse.c's limit) */
 
 typedef struct Nest {
     int ndims;
@@ -306,6 +306,8 @@ static void index_text(Buf *b, const Nest *t, int k) {
 void emit_loops(Emit *e, const Shape *iter, int nops, const Shape *const *shapes,
                 void (*body)(Emit *, const char *const *, void *), void *ctx) {
     Nest t;
+    if (nops > OPS_MAX)
+        nn_unreachable("a loop nest over %d operands (at most %d)", nops, OPS_MAX);
     nest_build(&t, iter, nops, shapes);
     for (int d = 0; d < t.ndims; d++) {
         const char *var = t.ndims == 1 ? "i" : (const char *[]){"i0", "i1", "i2", "i3", "i4"}[d];
@@ -369,18 +371,23 @@ static void elementwise_body(Emit *e, const char *const *idx, void *ctx) {
  * reads from outside, and how each operand is indexed. */
 typedef struct Fused {
     const Node *root;
-    int members[64], nmembers;
+    int members[FUSE_MAX_MEMBERS], nmembers;
     int ops[OPS_MAX], nops;    /* ops[0] = the root (the output), then the inputs */
 } Fused;
 
+/* fuse.c bounds a group (FUSE_MAX_MEMBERS, FUSE_MAX_OPERANDS): one beyond
+ * them is a bug there, never cut short here */
 static void fused_collect(const Graph *g, const Node *root, Fused *f) {
     f->root = root;
     f->nmembers = 0;
-    for (int v = 0; v < root->id; v++)
-        if (!g->nodes[v].dead && g->nodes[v].fuse == root->id && g->nodes[v].storage == STO_FUSED &&
-            f->nmembers < 63)
-            f->members[f->nmembers++] = v;
-    f->members[f->nmembers++] = root->id;
+    for (int v = 0; v <= root->id; v++) {
+        const Node *n = &g->nodes[v];
+        if (v != root->id && (n->dead || n->fuse != root->id || n->storage != STO_FUSED))
+            continue;
+        if (f->nmembers == FUSE_MAX_MEMBERS)
+            nn_unreachable("the fused group of v%d has more than %d members", root->id, FUSE_MAX_MEMBERS);
+        f->members[f->nmembers++] = v;
+    }
     f->ops[0] = root->id;
     f->nops = 1;
     for (int m = 0; m < f->nmembers; m++) {
@@ -389,13 +396,16 @@ static void fused_collect(const Graph *g, const Node *root, Fused *f) {
             int x = n->in[k], dup = g->nodes[x].storage == STO_FUSED || g->nodes[x].op == OP_CONST;
             for (int o = 1; o < f->nops && !dup; o++)
                 dup = f->ops[o] == x;
-            if (!dup && f->nops < OPS_MAX)
-                f->ops[f->nops++] = x;
+            if (dup)
+                continue;
+            if (f->nops == OPS_MAX)
+                nn_unreachable("the fused group of v%d reads more than %d values", root->id, FUSE_MAX_OPERANDS);
+            f->ops[f->nops++] = x;
         }
     }
 }
 
-/* "nn_t12" for a member (a name no DSL name can take: c_ident gives those
+/* "nn_t12" for a member (a name no DSL name can take: names.c gives those
  * starting with "nn" a '_'), a literal for a constant, else operand[idx] */
 static void fused_arg(Buf *b, const Emit *e, const Fused *f, int x, const char *const *idx) {
     const Node *n = &e->g->nodes[x];
@@ -616,10 +626,7 @@ int emit_uses_ident(const char *text, const char *id) {
 
 /* The text with its comments blanked out (so names in comments are not uses). */
 static char *strip_comments(const char *text) {
-    char *s = malloc(strlen(text) + 1);
-    if (!s)
-        nn_unreachable("out of memory");
-    strcpy(s, text);
+    char *s = base_xstrdup(text);
     for (char *p = strstr(s, "/*"); p; p = strstr(p, "/*")) {
         char *end = strstr(p + 2, "*/");
         char *stop = end ? end + 2 : p + strlen(p);
@@ -634,9 +641,7 @@ static char *strip_comments(const char *text) {
 static void emit_locals(Emit *e, const char *text, const int *order, int count) {
     const Graph *g = e->g;
     char *body = strip_comments(text);
-    char *mine = calloc((size_t)g->count + 1, 1);
-    if (!mine)
-        nn_unreachable("out of memory");
+    char *mine = base_xcalloc((size_t)g->count + 1, 1);
     for (int i = 0; i < count; i++) {
         const Node *n = &g->nodes[order[i]];
         mine[order[i]] = 1;
@@ -646,13 +651,13 @@ static void emit_locals(Emit *e, const char *text, const int *order, int count) 
     }
     for (int v = 0; v < g->count; v++) {
         const Node *n = &g->nodes[v];
-        if (!mine[v] || n->dead || !n->ref || !emit_uses_ident(body, n->ref))
+        const char *ref = e->names->ref[v];
+        if (!mine[v] || n->dead || !ref || !emit_uses_ident(body, ref))
             continue;
         if (n->storage == STO_ARENA)
-            emit_line(e, "float *const %s = m->arena + %ld;", n->ref, n->offset);
+            emit_line(e, "float *const %s = m->arena + %ld;", ref, n->offset);
         else if (n->storage == STO_ARG)
-            emit_line(e, "const %s *const %s = m->io.%s;", n->op == OP_LABEL ? "int32_t" : "float", n->ref,
-                      n->ref);
+            emit_line(e, "const %s *const %s = m->io.%s;", n->op == OP_LABEL ? "int32_t" : "float", ref, ref);
     }
     if (emit_uses_ident(body, "n"))
         emit_line(e, "const int n = m->n;");

@@ -31,12 +31,7 @@ void ir_free(Graph *g) {
 
 static void grow_nodes(Graph *g) {
     int cap = g->cap ? g->cap * 2 : 256;
-    Node *nodes = realloc(g->nodes, (size_t)cap * sizeof *nodes);
-    if (!nodes) {
-        fprintf(stderr, "nngen: out of memory\n");
-        exit(2);
-    }
-    g->nodes = nodes;
+    g->nodes = base_xrealloc(g->nodes, (size_t)cap * sizeof *g->nodes);
     g->cap = cap;
 }
 
@@ -121,11 +116,9 @@ static void mark_cone(const Graph *g, int id, char *mark) {
 
 /* The nodes (non-leaf, live) needed for `roots`, in id order. */
 int ir_schedule_roots(const Graph *g, const int *roots, int nroots, int **out) {
-    char *mark = calloc((size_t)g->count + 1, 1);
+    char *mark = base_xcalloc((size_t)g->count + 1, 1);
     int *order = arena_alloc(g->arena, sizeof(int) * ((size_t)g->count + 1));
     int count = 0;
-    if (!mark)
-        nn_unreachable("out of memory");
     for (int r = 0; r < nroots; r++)
         if (roots[r] >= 0)
             mark_cone(g, roots[r], mark);
@@ -208,14 +201,16 @@ static int attr_index(const char *p) {
 }
 
 /* Prints n's attributes by its op's format (ops.def's last column): text with
- * %f0 / %F0 / %d0 (f[0] as %g, %.9g, an integer), %i0 (i[0]) and ?i0(text). */
+ * %f0 / %F0 / %d0 (f[0] as %g, %.9g, an integer), %i0 (i[0]) and ?i0(text) /
+ * ?f0(text) (the text when i[0] / f[0] is not zero). */
 static void dump_attrs(Buf *b, const Node *n) {
     for (const char *p = op_row(n->op)->attrs; *p; p++) {
-        if (*p == '?' && p[1] == 'i' && p[3] == '(') {
+        if (*p == '?' && (p[1] == 'i' || p[1] == 'f') && p[2] && p[3] == '(') {
             const char *end = strchr(p, ')');
             if (!end)
-                nn_unreachable("unclosed ?i( in the attributes of %s", ir_op_name(n->op));
-            if (n->i[attr_index(p + 2)])
+                nn_unreachable("unclosed ?%c( in the attributes of %s", p[1], ir_op_name(n->op));
+            int k = attr_index(p + 2);
+            if (p[1] == 'i' ? n->i[k] != 0 : n->f[k] != 0)
                 buf_printf(b, "%.*s", (int)(end - p - 4), p + 4);
             p = end;
         } else if (*p == '%' && p[1]) {

@@ -6,6 +6,8 @@
  *   ir.c      nodes in one growable array addressed by integer ids,
  *             schedules, use counts, the text dump
  *   shape.c   shapes: element counts, printing, broadcasting, size limits
+ *   query.c   what a node is to the network: the parameter, buffer or port
+ *             it stands for, whose gradient it is, output, loss
  * It calls no hook: what dispatches on an op's rules lives in the core.
  */
 #ifndef NNGEN_IR_H
@@ -75,7 +77,6 @@ typedef struct Node {
     Func func;
     Loc loc;          /* source position; gradient nodes inherit their forward op's */
     const char *name; /* DSL name when the node is a named statement's value, else NULL */
-    const char *cname;/* the C identifier the emitter uses (set by plan) */
     double f[8];      /* float attributes (see each op's file) */
     int i[4];         /* integer attributes: axis, flags, ... */
     const char *s;    /* string attribute: param / input name */
@@ -90,7 +91,6 @@ typedef struct Node {
     Storage storage;
     long offset;      /* STO_ARENA: float offset into the arena */
     int alias;        /* STO_ALIAS: the node whose storage this one shares */
-    const char *ref;  /* the C expression of its data pointer ("a1", "m->param.W1") */
     long scratch;     /* floats of scratch its kernel uses (0: none), at scratch_offset */
     long scratch_offset;
 } Node;
@@ -98,7 +98,6 @@ typedef struct Node {
 /* One parameter tensor of the network, in LANGUAGE.md's table order. */
 typedef struct Param {
     const char *name;   /* "W1", "h.weight" */
-    const char *cname;  /* "W1", "h_weight" */
     int node;           /* the OP_PARAM node */
     int grad;           /* its gradient node after autodiff, -1 if none */
     int is_weight;      /* counts as a weight for regularize without names */
@@ -117,7 +116,6 @@ typedef enum InitKind {
 /* One input or target of the network, in declaration order. */
 typedef struct Port {
     const char *name;
-    const char *cname;          /* its C identifier */
     int node;                   /* its leaf node (shared by every function) */
     Shape shape;
     int is_class;               /* class target: int32, K classes */
@@ -127,32 +125,28 @@ typedef struct Port {
 
 typedef struct Output {
     const char *name;
-    const char *cname;          /* its C identifier (functions and macros) */
     int node;                   /* in FN_INFER */
 } Output;
-
-typedef enum OptKind {
-    OPT_NONE, OPT_SGD, OPT_ADAM,
-    OPT_ADAGRAD, OPT_RMSPROP, OPT_ADADELTA, OPT_ADAMW, OPT_ADAMAX, OPT_NADAM
-} OptKind;
 
 /* One buffer of the network (batchnorm's running statistics): model state
  * that is saved and loaded with the parameters but is not trained. Table
  * order as parameters (statement, layer, slot). */
 typedef struct Buffer {
     const char *name;   /* "bn.running_mean" */
-    const char *cname;  /* "bn_running_mean" (set by plan) */
     int node;           /* the OP_BUFFER leaf */
     double init;        /* every element's value after NET_init */
     long sort_key;
     Loc loc;
 } Buffer;
 
+struct OptimDesc; /* an optimizer's rules (nngen.h, compiler/optim/NAME.c) */
+
+/* The optimizer statement, bound and validated (compiler/optim/optim.c). */
 typedef struct Optimizer {
-    OptKind kind;
-    const char *name; /* as written */
-    double lr;
-    double hp[8];     /* per kind: see optim.c */
+    const struct OptimDesc *desc; /* NULL: none */
+    const char *name; /* its name ("adam") */
+    double lr;        /* the initial learning rate: argument 0 */
+    double hp[8];     /* hp[k] = argument k + 1 of the optimizer's signature */
     Loc loc;
 } Optimizer;
 
@@ -185,7 +179,7 @@ typedef struct Graph {
     int max_batch;
     long arena_floats;    /* set by plan */
     Schedule sched;       /* the learning-rate schedule (kind SCHED_NONE: none) */
-    /* buffers and training-forward state (layers_more.c) */
+    /* buffers and training-forward state (ops/batchnorm.c, ops/dropout.c) */
     Buffer *buffers;      /* table order, like params */
     int nbuffers;
     int min_train_batch;  /* NET_forward_train refuses n below this (batchnorm with one value per channel: 2) */
@@ -221,6 +215,21 @@ void ir_node_attrs(Buf *b, const Node *n); /* " axis=0", " k=2": the dump's attr
 /* Users of every node: counts of non-dead nodes reading it. */
 int *ir_use_counts(const Graph *g);
 
+/* ---------------------------------------------------------------- query.c */
+/* The parameter whose PARAM node is `node`, or NULL. */
+const Param *ir_param_of(const Graph *g, int node);
+/* The buffer whose BUFFER node is `node`, or NULL. */
+const Buffer *ir_buffer_of(const Graph *g, int node);
+/* The input or target whose leaf is `node`, or NULL. */
+const Port *ir_port_of(const Graph *g, int node);
+/* The parameter whose gradient (Param.grad) v is, or NULL; and as a test. */
+const Param *ir_param_of_grad(const Graph *g, int v);
+int ir_is_param_grad(const Graph *g, int v);
+int ir_is_output(const Graph *g, int v);  /* some output's node */
+int ir_is_loss(const Graph *g, int v);    /* the inference or the training loss */
+/* 1 when v's value is something the API exposes or owns storage of its own
+ * (an output, a loss, a parameter's gradient): passes keep it where it is. */
+int ir_is_root(const Graph *g, int v);
 
 /* ---------------------------------------------------------------- shape.c */
 int shape_broadcast(Graph *g, Node *n, const Shape *a, const Shape *b, Shape *out);

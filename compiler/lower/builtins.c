@@ -3,9 +3,13 @@
  *
  * One row per name, as LANGUAGE.md writes it: the arguments in signature
  * order, each with its kind and its default ("" = optional without default,
- * "=kernel" = defaults to the value of argument `kernel`, NULL = required).
+ * "=kernel" = defaults to the value of argument `kernel`, NULL = required),
+ * and its lowering function, which lives in the ops/ file of the op family
+ * it builds (layer_dense in ops/matmul.c, layer_conv2d in ops/conv.c).
  * lower.c binds calls against these rows; a row marked pending is part of
  * the language but not built yet, and a call to it is a located error.
+ * The optimizers' rows are their descriptors' signatures (compiler/optim/),
+ * listed between the losses and the schedules.
  */
 #include <string.h>
 
@@ -79,23 +83,8 @@ static const Builtin builtins[] = {
     {"kl_div",     CK_LOSS, 2, {T("logq"), T("p")}, layer_loss, OP_KL_DIV, 0},
     {"hinge",      CK_LOSS, 3, {T("z"), T("y"), NUM("margin", "1.0")}, layer_loss_arg, OP_HINGE, 0},
 
-    /* optimizers: configured by optim.c */
-    {"sgd",      CK_OPT, 5, {NUM("lr", NULL), NUM("momentum", "0"), NUM("dampening", "0"),
-                  BOOL("nesterov", "false"), NUM("weight_decay", "0")}, 0, OP__COUNT, 0},
-    {"adagrad",  CK_OPT, 3, {NUM("lr", "0.01"), NUM("eps", "1e-10"), NUM("weight_decay", "0")}, 0, OP__COUNT, 0},
-    {"rmsprop",  CK_OPT, 5, {NUM("lr", "0.01"), NUM("alpha", "0.99"), NUM("eps", "1e-8"),
-                  NUM("momentum", "0"), NUM("weight_decay", "0")}, 0, OP__COUNT, 0},
-    {"adadelta", CK_OPT, 4, {NUM("lr", "1.0"), NUM("rho", "0.9"), NUM("eps", "1e-6"),
-                  NUM("weight_decay", "0")}, 0, OP__COUNT, 0},
-    {"adam",     CK_OPT, 6, {NUM("lr", "1e-3"), NUM("beta1", "0.9"), NUM("beta2", "0.999"),
-                  NUM("eps", "1e-8"), NUM("weight_decay", "0"), BOOL("amsgrad", "false")}, 0, OP__COUNT, 0},
-    {"adamw",    CK_OPT, 6, {NUM("lr", "1e-3"), NUM("beta1", "0.9"), NUM("beta2", "0.999"),
-                  NUM("eps", "1e-8"), NUM("weight_decay", "0.01"), BOOL("amsgrad", "false")}, 0, OP__COUNT, 0},
-    /* adamax and nadam: weight_decay is an extension (PyTorch has it), after LANGUAGE.md's arguments */
-    {"adamax",   CK_OPT, 5, {NUM("lr", "2e-3"), NUM("beta1", "0.9"), NUM("beta2", "0.999"),
-                  NUM("eps", "1e-8"), NUM("weight_decay", "0")}, 0, OP__COUNT, 0},
-    {"nadam",    CK_OPT, 6, {NUM("lr", "2e-3"), NUM("beta1", "0.9"), NUM("beta2", "0.999"),
-                  NUM("eps", "1e-8"), NUM("momentum_decay", "4e-3"), NUM("weight_decay", "0")}, 0, OP__COUNT, 0},
+    /* optimizers: not here; each is the signature of its descriptor
+     * (compiler/optim/NAME.c), which builtin_at lists after the losses */
 
     /* learning-rate schedules */
     {"step",        CK_SCHED, 2, {INT("step_size", NULL), NUM("gamma", "0.1")}, 0, OP__COUNT, 0},
@@ -123,11 +112,21 @@ static const Builtin builtins[] = {
 };
 /* clang-format on */
 
+/* rows of the table before the optimizers (the table is grouped by kind,
+ * in CallKind's order) */
+static int rows_before_optimizers(void) {
+    int i = 0;
+    while (i < (int)(sizeof builtins / sizeof builtins[0]) && builtins[i].kind < CK_OPT)
+        i++;
+    return i;
+}
+
 const Builtin *builtin_find(const char *name) {
     for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
         if (strcmp(builtins[i].name, name) == 0)
             return &builtins[i];
-    return NULL;
+    const OptimDesc *opt = optim_find(name);
+    return opt ? &opt->call : NULL;
 }
 
 const char *builtin_kind_name(CallKind k) {
@@ -145,9 +144,17 @@ const char *builtin_kind_name(CallKind k) {
 }
 
 int builtin_count(void) {
-    return (int)(sizeof builtins / sizeof builtins[0]);
+    return (int)(sizeof builtins / sizeof builtins[0]) + optim_count();
 }
 
+/* the table's rows, with the optimizers' signatures in their place */
 const Builtin *builtin_at(int i) {
-    return i >= 0 && i < builtin_count() ? &builtins[i] : NULL;
+    int before = rows_before_optimizers();
+    if (i < 0 || i >= builtin_count())
+        return NULL;
+    if (i < before)
+        return &builtins[i];
+    if (i < before + optim_count())
+        return &optim_at(i - before)->call;
+    return &builtins[i - optim_count()];
 }

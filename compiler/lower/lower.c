@@ -1,5 +1,9 @@
 /*
- * lower.c - AST to IR of primitive ops.
+ * lower.c - AST to IR of primitive ops, and the helpers the layer
+ * lowerings use: each callable's lowering function is in the ops/ file of
+ * its op family (builtins.c names it) and builds its nodes, parameters and
+ * buffers through lower_node*, lower_reshape, lower_layer_param,
+ * lower_layer_buffer, lower_axis.
  *
  * The program is lowered twice from the same AST: once in inference mode
  * (FN_INFER: NET_forward, NET_loss) and, when there is a loss, once in
@@ -24,54 +28,39 @@
 typedef enum SymKind { SYM_TENSOR, SYM_CONST, SYM_POISON } SymKind;
 
 struct Sym {
-    const char *name; /* NULL: empty slot */
+    const char *name;
     SymKind kind;
     int node;
     double value;
     Loc loc;
 };
 
-/* ---- the symbol table: open addressing on the name's FNV-1a hash ------------ */
-
-static unsigned hash_name(const char *s) {
-    unsigned h = 2166136261u;
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 16777619u;
-    return h;
-}
-
-static Sym *sym_slot(Sym *tab, int cap, const char *name) {
-    unsigned i = hash_name(name) & (unsigned)(cap - 1);
-    while (tab[i].name && strcmp(tab[i].name, name) != 0)
-        i = (i + 1) & (unsigned)(cap - 1);
-    return &tab[i];
-}
+/* ---- the symbol table: an array of entries, found by name (base's StrMap) --- */
 
 static Sym *sym_find(LowerCtx *c, const char *name) {
-    Sym *s = sym_slot(c->syms, c->symcap, name);
-    return s->name ? s : NULL;
+    int i;
+    return strmap_get(&c->names, name, &i) ? &c->syms[i] : NULL;
 }
 
-static void sym_grow(LowerCtx *c) {
-    int cap = c->symcap ? c->symcap * 2 : 64;
-    Sym *tab = arena_alloc(c->g->arena, sizeof(Sym) * (size_t)cap);
-    for (int i = 0; i < c->symcap; i++)
-        if (c->syms[i].name)
-            *sym_slot(tab, cap, c->syms[i].name) = c->syms[i];
-    c->syms = tab;
-    c->symcap = cap;
-}
-
-/* Defines a name; a second definition is an error pointing at the first. */
+/* Defines a name; a second definition is an error pointing at the first.
+ * The entry returned stays valid until the next definition. */
 static Sym *sym_define(LowerCtx *c, const char *name, Loc loc, SymKind kind) {
-    if ((c->nsyms + 1) * 2 > c->symcap)
-        sym_grow(c);
-    Sym *s = sym_slot(c->syms, c->symcap, name);
-    if (s->name) {
+    const Sym *old = sym_find(c, name);
+    if (old) {
         diag_error(loc, "'%s' is already defined", name);
-        diag_note(s->loc, "'%s' was defined here", name);
+        diag_note(old->loc, "'%s' was defined here", name);
         return NULL;
     }
+    if (c->nsyms == c->symcap) {
+        int cap = c->symcap ? c->symcap * 2 : 64;
+        Sym *syms = arena_alloc(c->g->arena, sizeof(Sym) * (size_t)cap);
+        if (c->nsyms)
+            memcpy(syms, c->syms, sizeof(Sym) * (size_t)c->nsyms);
+        c->syms = syms;
+        c->symcap = cap;
+    }
+    strmap_put(&c->names, name, c->nsyms);
+    Sym *s = &c->syms[c->nsyms];
     s->name = name;
     s->kind = kind;
     s->loc = loc;
@@ -114,18 +103,57 @@ int lower_const(LowerCtx *c, double v, Loc loc) {
     return id;
 }
 
-int lower_reshape(LowerCtx *c, int x, const Shape *to, Loc loc) {
-    if (x < 0)
-        return -1;
-    if (shape_equal(&c->g->nodes[x].shape, to))
-        return x;
-    int id = ir_add(c->g, OP_RESHAPE, c->fn, loc, 1, &x);
-    ir_node(c->g, id)->shape = *to;
+int lower_node_shaped(LowerCtx *c, Op op, Func fn, Loc loc, int nin, const int *in, const Shape *s) {
+    for (int k = 0; k < nin; k++)
+        if (in[k] < 0)
+            return -1;
+    int id = ir_add(c->g, op, fn, loc, nin, in);
+    ir_node(c->g, id)->shape = *s;
     if (shape_check_node(c->g, id) < 0) {
         ir_node(c->g, id)->dead = 1;
         return -1;
     }
     return id;
+}
+
+int lower_reshape(LowerCtx *c, int x, const Shape *to, Loc loc) {
+    if (x < 0)
+        return -1;
+    if (shape_equal(&c->g->nodes[x].shape, to))
+        return x;
+    return lower_node_shaped(c, OP_RESHAPE, c->fn, loc, 1, &x, to);
+}
+
+/* ---- shared by the layer lowerings of ops/ ------------------------------------- */
+
+int lower_axis(LowerCtx *c, int x, int axis, Loc loc) {
+    const Shape *s = &c->g->nodes[x].shape;
+    int a = axis < 0 ? axis + s->rank : axis;
+    if (s->rank == 0 || a < 0 || a >= s->rank) {
+        Buf b = {0};
+        shape_print(&b, s);
+        diag_error(loc, "axis %d is out of range for a tensor of shape %s (axes count the per-sample dims from 0)",
+                   axis, b.data);
+        buf_free(&b);
+        return -1;
+    }
+    return a;
+}
+
+Shape lower_flat_shape(const Shape *s) {
+    Shape f = {0};
+    f.batched = s->batched;
+    f.rank = 1;
+    f.dims[0] = (int)shape_numel(s);
+    return f;
+}
+
+Shape lower_channel_shape(const Shape *x) {
+    Shape s = *x;
+    s.batched = 0;
+    for (int d = 1; d < s.rank; d++)
+        s.dims[d] = 1;
+    return s;
 }
 
 /* ---- compile-time numbers ------------------------------------------------------ */
@@ -1063,7 +1091,7 @@ static void begin_mode(LowerCtx *c, Graph *g, const Program *p, Mode mode) {
     c->p = p;
     c->mode = mode;
     c->fn = mode == MODE_INFER ? FN_INFER : FN_TRAIN;
-    sym_grow(c);
+    strmap_init(&c->names, g->arena);
 }
 
 int lower_program(Graph *g, const Program *p, int infer_only) {

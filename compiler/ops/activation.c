@@ -1,5 +1,11 @@
 /*
- * activation.c - elementwise activations and their derivative kernels.
+ * activation.c - elementwise activations: their lowering, derivative rule
+ * and derivative kernels.
+ *
+ * sigmoid(x), tanh(x), relu(x), leaky_relu(x, alpha), elu(x, alpha),
+ * softplus(x), swish(x, beta), silu(x), gelu(x, approximate) lower to one op
+ * each (layer_unary, which the primitives exp, log, sqrt, abs of arith.c
+ * share; gelu's approximate="tanh" picks GELU_TANH).
  *
  * Each activation f has one derivative kernel f_grad taking (x, dy) or
  * (y, dy), whichever the derivative is cheaper from (the table below), so
@@ -10,7 +16,36 @@
  * Attributes: f[0] = alpha (leaky_relu, elu) or beta (swish; 1 for silu),
  * copied to the derivative kernel.
  */
+#include <string.h>
+
 #include "nngen.h"
+
+/* ---- lowering ------------------------------------------------------------------ */
+
+/* f(x[, alpha]): one elementwise op; alpha/beta go to f[0] */
+int layer_unary(LowerCtx *c, const Expr *call, const Bound *b) {
+    const Builtin *bi = builtin_find(call->str);
+    int id = lower_node1(c, bi->op, call->loc, b->node[0]);
+    if (id >= 0)
+        ir_node(c->g, id)->f[0] = bi->nargs > 1 ? b->num[1] : 1.0;
+    if (id >= 0 && bi->op == OP_ELU && b->num[1] < 0) {
+        diag_error(b->loc[1], "elu's alpha must be >= 0, got %g", b->num[1]);
+        return -1;
+    }
+    return id;
+}
+
+/* gelu(x, approximate="none"|"tanh") */
+int layer_gelu(LowerCtx *c, const Expr *call, const Bound *b) {
+    int tanh_form = strcmp(b->str[1], "tanh") == 0;
+    if (!tanh_form && strcmp(b->str[1], "none") != 0) {
+        diag_error(b->loc[1], "gelu's approximate is \"none\" or \"tanh\", not \"%s\"", b->str[1]);
+        return -1;
+    }
+    return lower_node1(c, tanh_form ? OP_GELU_TANH : OP_GELU, call->loc, b->node[0]);
+}
+
+/* ---- derivative rule ------------------------------------------------------------ */
 
 static const struct {
     Op op, grad;
@@ -36,6 +71,8 @@ int act_grad(AdCtx *ad, int n, int dy) {
     }
     nn_unreachable("no derivative kernel for %s", op_info(node->op)->name);
 }
+
+/* ---- C expressions -------------------------------------------------------------- */
 
 static void lit(Buf *o, double v) {
     emit_float(o, v);

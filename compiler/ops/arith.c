@@ -1,6 +1,8 @@
 /*
  * arith.c - elementwise arithmetic: + - * / max min, unary -, exp log sqrt
- * abs, x^k; their derivative rules and derivative kernels.
+ * abs, x^k; the lowering of max(a, b) and min(a, b), their derivative rules
+ * and derivative kernels. (The operators are lowered by lower.c; exp, log,
+ * sqrt, abs by activation.c's layer_unary.)
  *
  * All are elementwise with NumPy broadcasting: the shape rule broadcasts,
  * the expression hook writes one output element from input elements (the
@@ -12,6 +14,13 @@
  * Attributes: POWC f[0] = k (the exponent), copied to POWC_GRAD.
  */
 #include "nngen.h"
+
+/* ---- lowering ------------------------------------------------------------------ */
+
+/* max(a, b), min(a, b): elementwise, broadcasting */
+int layer_binary(LowerCtx *c, const Expr *call, const Bound *b) {
+    return lower_node2(c, builtin_find(call->str)->op, call->loc, b->node[0], b->node[1]);
+}
 
 /* ---- shapes ---------------------------------------------------------------- */
 

@@ -1,6 +1,13 @@
 /*
- * batchnorm.c - the two ops batch normalization needs beyond elementwise
- * arithmetic (layers_more.c builds the rest from sub, mul, div, sqrt):
+ * batchnorm.c - batchnorm(x, momentum=0.1, eps=1e-5): its lowering, and
+ * the two ops it needs beyond elementwise arithmetic.
+ *
+ * x is [N, F] (statistics per feature) or [N, C, H, W] (per channel, over
+ * N H W). In the training forward the layer takes the batch's mean and
+ * biased variance (MEAN_TO) and adds their running updates; in inference
+ * it reads the running statistics, two buffers. Then
+ *   y = (x - mean) / sqrt(var + eps) * gamma + beta
+ * from sub, div, sqrt, add, mul; gamma and beta are parameters [C].
  *
  * MEAN_TO: the mean of x over the batch and over its trailing per-sample
  * dims, per "channel" (the leading per-sample dims the given shape keeps):
@@ -22,6 +29,83 @@
  * s = the buffer's name.
  */
 #include "nngen.h"
+
+/* ---- lowering ------------------------------------------------------------------ */
+
+/* the update of one running statistic, run by NET_update */
+static int running_update(LowerCtx *c, Loc loc, int buffer, int stat, double momentum, double per, int unbiased) {
+    int in[2] = {buffer, stat};
+    if (stat < 0)
+        return -1;
+    int u = ir_add(c->g, OP_RUNNING_UPDATE, FN_UPDATE, loc, 2, in);
+    Node *n = ir_node(c->g, u);
+    n->f[0] = momentum;
+    n->f[1] = per;
+    n->i[0] = unbiased;
+    n->s = c->g->nodes[buffer].s;
+    return shape_check_node(c->g, u);
+}
+
+/* x - mean per channel into *d and the variance per channel into *var:
+ * the batch's mean and biased variance (training; their running updates
+ * are added too), or the running statistics (inference) */
+static int batch_stats(LowerCtx *c, const Expr *call, int x, int rm, int rv, double momentum, int *d,
+                       int *var) {
+    Shape xs = c->g->nodes[x].shape, cs = lower_channel_shape(&xs);
+    if (c->mode == MODE_INFER) {
+        *d = lower_node2(c, OP_SUB, call->loc, x, lower_reshape(c, rm, &cs, call->loc));
+        *var = lower_reshape(c, rv, &cs, call->loc);
+        return *d < 0 || *var < 0 ? -1 : 0;
+    }
+    long per = shape_numel(&xs) / xs.dims[0]; /* values per channel and sample */
+    int mean = lower_node_shaped(c, OP_MEAN_TO, c->fn, call->loc, 1, &x, &cs);
+    *d = lower_node2(c, OP_SUB, call->loc, x, mean);
+    int sq = lower_node2(c, OP_MUL, call->loc, *d, *d);
+    *var = lower_node_shaped(c, OP_MEAN_TO, c->fn, call->loc, 1, &sq, &cs);
+    if (per == 1 && c->g->min_train_batch < 2)
+        c->g->min_train_batch = 2; /* one value per channel: n = 1 has no variance */
+    if (running_update(c, call->loc, rm, mean, momentum, (double)per, 0) < 0 ||
+        running_update(c, call->loc, rv, *var, momentum, (double)per, 1) < 0)
+        return -1;
+    return 0;
+}
+
+/* batchnorm(x, momentum=0.1, eps=1e-5): x [N, F] or [N, C, H, W] */
+int layer_batchnorm(LowerCtx *c, const Expr *call, const Bound *b) {
+    double momentum = b->num[1], eps = b->num[2];
+    int x = b->node[0];
+    Shape xs = c->g->nodes[x].shape;
+    if (!(momentum >= 0 && momentum <= 1)) {
+        diag_error(b->loc[1], "batchnorm's momentum must be in [0, 1], got %g", momentum);
+        return -1;
+    }
+    if (!(eps >= 0)) {
+        diag_error(b->loc[2], "batchnorm's eps must be >= 0, got %g", eps);
+        return -1;
+    }
+    if (!xs.batched || (xs.rank != 1 && xs.rank != 3)) {
+        Buf s = {0};
+        shape_print(&s, &xs);
+        diag_error(call->loc, "batchnorm normalizes [N, F] (per feature) or [N, C, H, W] (per channel), "
+                   "not %s", s.data);
+        buf_free(&s);
+        return -1;
+    }
+    Shape ps = {0, 1, {xs.dims[0], 0, 0, 0}}, cs = lower_channel_shape(&xs);
+    int gamma = lower_layer_param(c, call, 0, "gamma", &ps, NULL, "ones", 0);
+    int beta = lower_layer_param(c, call, 1, "beta", &ps, NULL, "zeros", 0);
+    int rm = lower_layer_buffer(c, call, 0, "running_mean", &ps, 0.0);
+    int rv = lower_layer_buffer(c, call, 1, "running_var", &ps, 1.0);
+    int d, var;
+    if (gamma < 0 || beta < 0 || rm < 0 || rv < 0 || batch_stats(c, call, x, rm, rv, momentum, &d, &var) < 0)
+        return -1;
+    int den = lower_node1(c, OP_SQRT, call->loc, lower_node2(c, OP_ADD, call->loc, var, lower_const(c, eps, call->loc)));
+    int xhat = lower_node2(c, OP_DIV, call->loc, d, den);
+    int y = lower_node2(c, OP_MUL, call->loc, xhat, lower_reshape(c, gamma, &cs, call->loc));
+    return lower_node2(c, OP_ADD, call->loc, y, lower_reshape(c, beta, &cs, call->loc));
+}
+
+/* ---- MEAN_TO ------------------------------------------------------------- */
 
 /* the kept leading dims' product C and the averaged trailing dims' product inner */
 static void channel_split(const Shape *x, const Shape *to, long *c, long *inner) {
@@ -82,6 +166,8 @@ void mean_to_emit(Emit *e, const Node *n) {
     emit_close(e);
     buf_free(&div);
 }
+
+/* ---- RUNNING_UPDATE ------------------------------------------------------ */
 
 int running_update_shape(Graph *g, Node *n) {
     const Shape *buf = &g->nodes[n->in[0]].shape, *stat = &g->nodes[n->in[1]].shape;

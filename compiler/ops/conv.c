@@ -61,12 +61,6 @@ static Shape conv_out_shape(const nnrt_conv2d *g) {
     return s;
 }
 
-void cnn_dump_attrs(Buf *b, const Node *n) {
-    buf_printf(b, " kernel=%dx%d stride=%d,%d", n->i[0], n->i[1], n->i[2], n->i[3]);
-    if (n->op == OP_CONV2D || n->op == OP_CONV2D_GRAD_X || n->op == OP_CONV2D_GRAD_W)
-        buf_printf(b, " pad=%d,%d groups=%d", (int)n->f[0], (int)n->f[1], (int)n->f[2]);
-}
-
 /* ---- checks shared with pool.c ----------------------------------------------------- */
 
 /* x must be a batch of [C, H, W] images: its dims into chw. */

@@ -1,6 +1,7 @@
 /*
- * dropout.c - the mask of inverted dropout (training forward only; in
- * inference dropout is the identity and builds no node):
+ * dropout.c - dropout(x, p), 0 <= p < 1: its lowering and the mask of
+ * inverted dropout (training forward only; in inference, and for p = 0,
+ * dropout is the identity and builds no node):
  *
  *   mask[i] = u_i < 1 - p ? 1 / (1 - p) : 0,    y = x * mask
  *
@@ -18,6 +19,28 @@
  * the statement order (so no two masks look alike).
  */
 #include "nngen.h"
+
+/* ---- lowering ------------------------------------------------------------------ */
+
+/* dropout(x, p): 0 <= p < 1; identity in inference and for p = 0 */
+int layer_dropout(LowerCtx *c, const Expr *call, const Bound *b) {
+    double p = b->num[1];
+    int x = b->node[0];
+    if (!(p >= 0 && p < 1)) {
+        diag_error(b->loc[1], "dropout's p must satisfy 0 <= p < 1, got %g", p);
+        return -1;
+    }
+    if (c->mode == MODE_INFER || p == 0)
+        return x;
+    int mask = lower_node_shaped(c, OP_DROPOUT_MASK, c->fn, call->loc, 0, NULL, &c->g->nodes[x].shape);
+    if (mask < 0)
+        return -1;
+    ir_node(c->g, mask)->f[0] = p;
+    ir_node(c->g, mask)->i[0] = c->g->uses_rng++;
+    return lower_node2(c, OP_MUL, call->loc, x, mask);
+}
+
+/* ---- the mask ------------------------------------------------------------ */
 
 /* the shape is given: x's (a tensor without the batch dimension, a
  * parameter, gets one mask per training forward) */

@@ -1,6 +1,7 @@
 /*
- * glu.c - the gated linear unit along one per-sample axis, F.glu of
- * PyTorch 1.13: the axis (of even length 2h) splits into a = x[..., :h, ...]
+ * glu.c - glu(x, axis=-1), the gated linear unit along one per-sample
+ * axis, F.glu of PyTorch 1.13: its lowering, op and derivative kernel. The
+ * axis (of even length 2h) splits into a = x[..., :h, ...]
  * and b = x[..., h:, ...], and
  *
  *   y    = a * sigmoid(b)                       (the axis has length h)
@@ -15,11 +16,33 @@
  */
 #include "nngen.h"
 
+/* ---- lowering ------------------------------------------------------------------ */
+
+/* glu(x, axis=-1): the axis must have an even length */
+int layer_glu(LowerCtx *c, const Expr *call, const Bound *b) {
+    int x = b->node[0];
+    int axis = lower_axis(c, x, (int)b->num[1], b->loc[1]);
+    if (axis < 0)
+        return -1;
+    const Shape *xs = &c->g->nodes[x].shape;
+    if (xs->dims[axis] % 2) {
+        Buf s = {0};
+        shape_print(&s, xs);
+        diag_error(call->loc, "glu splits axis %d into two halves, but it has odd length %d (shape %s)", axis,
+                   xs->dims[axis], s.data);
+        buf_free(&s);
+        return -1;
+    }
+    return lower_node_axis(c, OP_GLU, call->loc, 1, &x, axis);
+}
+
+/* ---- rules and kernels --------------------------------------------------- */
+
 int glu_shape(Graph *g, Node *n) {
     const Shape *x = &g->nodes[n->in[0]].shape;
     int axis = n->i[0];
     if (axis < 0 || axis >= x->rank || x->dims[axis] % 2)
-        nn_unreachable("glu on axis %d of a tensor of rank %d", axis, x->rank); /* layers_more.c checks */
+        nn_unreachable("glu on axis %d of a tensor of rank %d", axis, x->rank); /* layer_glu checks */
     n->shape = *x;
     n->shape.dims[axis] = x->dims[axis] / 2;
     return 0;

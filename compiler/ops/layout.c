@@ -1,7 +1,8 @@
 /*
  * layout.c - ops that move data without arithmetic: reshape (a view: no
  * code, the planner gives it its input's storage), transpose, concat, and
- * slice / pad, the pair that concat's derivative is made of.
+ * slice / pad, the pair that concat's derivative is made of; and the
+ * lowering of reshape(x, dims), flatten(x), transpose(x), concat(a, b, axis).
  *
  * Attributes: CONCAT i[0] = axis; SLICE i[0] = axis, i[1] = start,
  * i[2] = length; PAD i[0] = axis, i[1] = start (its shape is given).
@@ -9,6 +10,74 @@
  * [outer, len, inner]: outer spans the batch and the dims before the axis.
  */
 #include "nngen.h"
+
+/* ---- lowering ------------------------------------------------------------------ */
+
+/* reshape(x, [dims]): per-sample dims; one of them may be -1 (inferred) */
+int layer_reshape(LowerCtx *c, const Expr *call, const Bound *b) {
+    const Node *x = ir_cnode(c->g, b->node[0]);
+    const Expr *list = b->given[1];
+    Shape to = {0};
+    int infer = -1, rank = ast_arg_count(list->args);
+    long xn = shape_numel(&x->shape);
+    double known = 1;
+    to.batched = x->shape.batched;
+    if (rank < 1 || rank > NN_MAX_RANK) {
+        diag_error(list->start, "reshape takes 1 to %d dimensions, got %d", NN_MAX_RANK, rank);
+        return -1;
+    }
+    int i = 0;
+    for (const Arg *a = list->args; a; a = a->next, i++) {
+        double d;
+        if (lower_number(c, a->value, &d) < 0)
+            return -1;
+        if (d == -1 && infer < 0)
+            infer = i;
+        else if (d < 1 || d > 2147483647.0 || d != (long)d) {
+            diag_error(a->value->start, "a dimension must be an integer >= 1 (or one -1), got %g", d);
+            return -1;
+        } else
+            known *= d;
+        to.dims[i] = (int)d;
+    }
+    to.rank = rank;
+    /* known <= xn < 2^31 before any long product of the new dims is taken */
+    int fits = known <= (double)xn;
+    if (fits && infer >= 0 && xn % (long)known == 0)
+        to.dims[infer] = (int)(xn / (long)known);
+    if (!fits || (infer >= 0 && to.dims[infer] < 1) || shape_numel(&to) != xn) {
+        Buf s = {0}, t = {0};
+        shape_print(&s, &x->shape);
+        shape_print(&t, &to);
+        diag_error(call->loc, "cannot reshape %s (%ld elements per sample) to %s", s.data, xn,
+                   t.data);
+        buf_free(&s);
+        buf_free(&t);
+        return -1;
+    }
+    return lower_reshape(c, b->node[0], &to, call->loc);
+}
+
+/* flatten(x): [N, product of the per-sample dims] */
+int layer_flatten(LowerCtx *c, const Expr *call, const Bound *b) {
+    Shape f = lower_flat_shape(&c->g->nodes[b->node[0]].shape);
+    return lower_reshape(c, b->node[0], &f, call->loc);
+}
+
+/* transpose(x): the per-sample dims reversed (all dims for an unbatched x) */
+int layer_transpose(LowerCtx *c, const Expr *call, const Bound *b) {
+    if (c->g->nodes[b->node[0]].shape.rank < 2)
+        return b->node[0]; /* nothing to reverse */
+    return lower_node1(c, OP_TRANSPOSE, call->loc, b->node[0]);
+}
+
+/* concat(a, b, axis=-1) */
+int layer_concat(LowerCtx *c, const Expr *call, const Bound *b) {
+    int axis = lower_axis(c, b->node[0], (int)b->num[2], b->loc[2]);
+    if (axis < 0)
+        return -1;
+    return lower_node_axis(c, OP_CONCAT, call->loc, 2, b->node, axis);
+}
 
 /* ---- shapes ----------------------------------------------------------------- */
 

@@ -1,5 +1,9 @@
 /*
- * matmul.c - the matrix product, its derivative rule and its kernel call.
+ * matmul.c - the matrix product: the @ operator and the dense layer that
+ * lower to it, its derivative rule and its kernel call.
+ *
+ * dense(x, units, bias=true, init=xavier_uniform, bias_init=zeros) is
+ * flatten(x) @ weight[in, units] + bias[units].
  *
  * a @ b multiplies the rows of a (all leading dims, the batch included,
  * flattened) by a matrix b without batch dimension:
@@ -13,6 +17,47 @@
  * products large enough to pay for packing, nnrt_sgemm for the others.
  */
 #include "nngen.h"
+
+/* ---- lowering ------------------------------------------------------------------ */
+
+/* x @ W: W a matrix [k, m] or a vector [k] (then the result drops the last dim) */
+int layer_matmul(LowerCtx *c, Loc loc, int a, int b) {
+    Shape sb = c->g->nodes[b].shape;
+    if (sb.rank == 1 && !sb.batched) {
+        Shape col = sb, out;
+        col.rank = 2;
+        col.dims[1] = 1;
+        int r = lower_node2(c, OP_MATMUL, loc, a, lower_reshape(c, b, &col, loc));
+        if (r < 0)
+            return -1;
+        out = c->g->nodes[r].shape;
+        out.rank--;
+        return lower_reshape(c, r, &out, loc);
+    }
+    return lower_node2(c, OP_MATMUL, loc, a, b);
+}
+
+/* dense(x, units, bias=true, init=xavier_uniform, bias_init=zeros):
+ * flatten(x) @ weight[in, units] + bias[units] */
+int layer_dense(LowerCtx *c, const Expr *call, const Bound *b) {
+    int units = (int)b->num[1];
+    if (units < 1) {
+        diag_error(b->loc[1], "dense needs units >= 1, got %d", units);
+        return -1;
+    }
+    Shape fs = lower_flat_shape(&c->g->nodes[b->node[0]].shape);
+    int x = lower_reshape(c, b->node[0], &fs, call->loc);
+    Shape ws = {0, 2, {fs.dims[0], units, 0, 0}};
+    int w = lower_layer_param(c, call, 0, "weight", &ws, b->init[3], "xavier_uniform", 1);
+    int z = lower_node2(c, OP_MATMUL, call->loc, x, w);
+    if (!b->num[2] || z < 0)
+        return z;
+    Shape bs = {0, 1, {units, 0, 0, 0}};
+    int bias = lower_layer_param(c, call, 1, "bias", &bs, b->init[4], "zeros", 0);
+    return lower_node2(c, OP_ADD, call->loc, z, bias);
+}
+
+/* ---- shape rule ------------------------------------------------------------------ */
 
 static int matmul_error(Graph *g, Node *n, const char *why) {
     shape_error2(g, n, "matmul", &g->nodes[n->in[0]].shape, "@", &g->nodes[n->in[1]].shape, why);
@@ -53,6 +98,8 @@ int matmul_shape(Graph *g, Node *n) {
     return 0;
 }
 
+/* ---- derivative rule ------------------------------------------------------------- */
+
 /* C = A B:  dA = dC B^T,  dB = A^T dC */
 int matmul_grad(AdCtx *ad, int n, int dy) {
     Graph *g = ad_graph(ad);
@@ -69,6 +116,8 @@ int matmul_grad(AdCtx *ad, int n, int dy) {
     }
     return 0;
 }
+
+/* ---- kernel ---------------------------------------------------------------------- */
 
 /* rows of a tensor seen as a matrix with its last dim as columns */
 static void rows_of(Buf *b, const Shape *s) {

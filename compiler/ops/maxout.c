@@ -1,5 +1,9 @@
 /*
- * maxout.c - the max over groups of `pieces` consecutive elements of the
+ * maxout.c - the maxout layer and its op.
+ *
+ * maxout(x, units, pieces, init=xavier_uniform, bias_init=zeros) lowers to
+ * z = flatten(x) @ weight[in, units pieces] + bias[units pieces], then the
+ * op MAXOUT: the max over groups of `pieces` consecutive elements of the
  * last dim (LANGUAGE.md: column u * pieces + k is piece k of unit u):
  *
  *   y[r, u]         = max_k z[r, u * pieces + k]
@@ -12,11 +16,40 @@
  */
 #include "nngen.h"
 
+/* ---- lowering ------------------------------------------------------------------ */
+
+/* maxout(x, units, pieces, init=xavier_uniform, bias_init=zeros) */
+int layer_maxout(LowerCtx *c, const Expr *call, const Bound *b) {
+    double units = b->num[1], pieces = b->num[2];
+    if (units < 1 || pieces < 1) {
+        int k = units < 1 ? 1 : 2;
+        diag_error(b->loc[k], "maxout needs %s >= 1, got %g", k == 1 ? "units" : "pieces", b->num[k]);
+        return -1;
+    }
+    if (units * pieces > 2147483647.0) {
+        diag_error(call->loc, "maxout's units * pieces = %.0f is too large (the limit is 2^31 - 1)",
+                   units * pieces);
+        return -1;
+    }
+    int cols = (int)(units * pieces);
+    Shape fs = lower_flat_shape(&c->g->nodes[b->node[0]].shape);
+    int x = lower_reshape(c, b->node[0], &fs, call->loc);
+    Shape ws = {0, 2, {fs.dims[0], cols, 0, 0}}, bs = {0, 1, {cols, 0, 0, 0}};
+    int w = lower_layer_param(c, call, 0, "weight", &ws, b->init[3], "xavier_uniform", 1);
+    int bias = lower_layer_param(c, call, 1, "bias", &bs, b->init[4], "zeros", 0);
+    int z = lower_node2(c, OP_ADD, call->loc, lower_node2(c, OP_MATMUL, call->loc, x, w), bias);
+    if (z < 0 || pieces == 1)
+        return z;
+    return lower_node_axis(c, OP_MAXOUT, call->loc, 1, &z, (int)pieces);
+}
+
+/* ---- rules and kernels --------------------------------------------------- */
+
 int maxout_shape(Graph *g, Node *n) {
     const Shape *z = &g->nodes[n->in[0]].shape;
     int pieces = n->i[0];
     if (z->rank < 1 || pieces < 1 || z->dims[z->rank - 1] % pieces)
-        nn_unreachable("maxout of %d pieces on a bad shape", pieces); /* layers_more.c builds it */
+        nn_unreachable("maxout of %d pieces on a bad shape", pieces); /* layer_maxout builds it */
     n->shape = *z;
     n->shape.dims[z->rank - 1] /= pieces;
     return 0;

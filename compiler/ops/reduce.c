@@ -1,15 +1,32 @@
 /*
- * reduce.c - sum and mean (over everything, or over one per-sample axis),
- * and the pair that autodiff uses to move between shapes: sum_to (reduce a
- * gradient over the dims its forward operand was broadcast in) and
- * broadcast (the adjoint: spread a gradient back over those dims).
+ * reduce.c - sum and mean (over everything, or over one per-sample axis):
+ * their lowering, rules and kernels; and the pair that autodiff uses to
+ * move between shapes: sum_to (reduce a gradient over the dims its forward
+ * operand was broadcast in) and broadcast (the adjoint: spread a gradient
+ * back over those dims).
  *
  * Attributes: SUM_AXIS / MEAN_AXIS i[0] = the per-sample axis;
  * BROADCAST i[0] = 1 divides by (out elements / in elements), the
  * derivative of a mean: f[0] elements per sample, times n when i[1]. SUM_TO and BROADCAST carry their result shape in
  * the node itself (set by autodiff); the rule only validates it.
  */
+#include <string.h>
+
 #include "nngen.h"
+
+/* ---- lowering ------------------------------------------------------------------ */
+
+/* sum(x) / mean(x): every element, batch included, to a scalar;
+ * sum(x, axis) / mean(x, axis): one per-sample axis removed */
+int layer_reduce(LowerCtx *c, const Expr *call, const Bound *b) {
+    int is_mean = strcmp(call->str, "mean") == 0;
+    if (!b->present[1])
+        return lower_node1(c, is_mean ? OP_MEAN_ALL : OP_SUM_ALL, call->loc, b->node[0]);
+    int axis = lower_axis(c, b->node[0], (int)b->num[1], b->loc[1]);
+    if (axis < 0)
+        return -1;
+    return lower_node_axis(c, is_mean ? OP_MEAN_AXIS : OP_SUM_AXIS, call->loc, 1, b->node, axis);
+}
 
 /* ---- shapes ---------------------------------------------------------------- */
 

@@ -1,7 +1,7 @@
 /*
- * softmax.c - softmax and log_softmax along one per-sample axis, computed
- * stably (the row maximum is subtracted first), with hand-derived
- * derivative kernels:
+ * softmax.c - softmax(x, axis=-1) and log_softmax(x, axis=-1) along one
+ * per-sample axis: their lowering, and kernels computed stably (the row
+ * maximum is subtracted first), with hand-derived derivative kernels:
  *   softmax:      dx = y * (dy - sum(dy * y))
  *   log_softmax:  dx = dy - exp(y) * sum(dy)
  * Attributes: i[0] = the axis, copied to the derivative kernels.
@@ -10,6 +10,18 @@
  * the row (o, j) is at base + k * inner with base = o * len * inner + j.
  */
 #include "nngen.h"
+
+/* ---- lowering ------------------------------------------------------------------ */
+
+/* softmax(x, axis=-1), log_softmax(x, axis=-1) */
+int layer_softmax(LowerCtx *c, const Expr *call, const Bound *b) {
+    int axis = lower_axis(c, b->node[0], (int)b->num[1], b->loc[1]);
+    if (axis < 0)
+        return -1;
+    return lower_node_axis(c, builtin_find(call->str)->op, call->loc, 1, b->node, axis);
+}
+
+/* ---- rules and kernels ---------------------------------------------------------- */
 
 int axis_op_shape(Graph *g, Node *n) {
     n->shape = g->nodes[n->in[0]].shape;

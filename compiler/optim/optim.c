@@ -1,240 +1,177 @@
 /*
- * optim.c - the optimizer statement: its arguments, validated as PyTorch
- * 1.13's constructors validate them, and the update nodes (one per
- * parameter that has a gradient, FN_UPDATE) that ops/update.c emits.
+ * optim.c - the optimizers' table and what the rest of the compiler asks of
+ * it. Each optimizer is one descriptor (OptimDesc, nngen.h) in its own file,
+ * compiler/optim/NAME.c; ops.def's OPTIMIZER rows list them, and this file
+ * builds its table from those rows, so the table, the update ops and the
+ * descriptors cannot disagree.
  *
- * Optimizer.hp[] per kind (the builtin row's arguments after lr, in order):
- *   sgd:      0 momentum, 1 dampening, 2 nesterov, 3 weight_decay
- *   adam:     0 beta1, 1 beta2, 2 eps, 3 weight_decay, 4 amsgrad
- *   adamw:    as adam (weight_decay decoupled)
- *   adagrad:  0 eps, 1 weight_decay
- *   rmsprop:  0 alpha, 1 eps, 2 momentum, 3 weight_decay
- *   adadelta: 0 rho, 1 eps, 2 weight_decay
- *   adamax:   0 beta1, 1 beta2, 2 eps, 3 weight_decay
- *   nadam:    0 beta1, 1 beta2, 2 eps, 3 momentum_decay, 4 weight_decay
- * The learning rate is runtime state (NET_set_lr); its initial value is lr.
+ * Phases: lowering binds the optimizer statement against the descriptor's
+ * signature and validates it into g->opt (optim_configure); after autodiff,
+ * optim_build adds one update node per parameter with a gradient (FN_UPDATE,
+ * f[] = g->opt.hp[]); the emitter writes each node's loop (optim_update_emit)
+ * after the per-step prologue (optim_prologue). The model struct, NET_init,
+ * plan's reserved names and --report read the state through optim_state,
+ * optim_scalar and optim_declares.
+ *
+ * Invariants: Optimizer.hp[k] and an update node's f[k] hold the argument
+ * k + 1 of the descriptor's signature (argument 0 is lr, runtime state
+ * m->lr); the state arrays a configuration uses are a prefix of the
+ * descriptor's state[], the same for the struct and for the kernel.
  */
 #include <string.h>
 
 #include "nngen.h"
 
-/* Reports "NAME must be COND, got V" at the argument; returns 1 if bad. */
-static int check(const Bound *b, int i, const char *name, int ok, const char *cond) {
+/* ---- the table: ops.def's OPTIMIZER rows, in their order ---------------------------- */
+
+typedef struct OptimRow {
+    Op update;             /* OP_<ID>_UPDATE */
+    const OptimDesc *desc; /* optim_<name> */
+} OptimRow;
+
+static const OptimRow optim_rows[] = {
+#define OP(id, name, arity, flags, shape, grad, expr, emit, flops, scratch, attrs)
+#define OPTIMIZER(ID, name, attrs) {OP_##ID##_UPDATE, &optim_##name},
+#include "ir/ops.def"
+#undef OP
+};
+
+#define OPTIM_COUNT ((int)(sizeof optim_rows / sizeof optim_rows[0]))
+
+int optim_count(void) {
+    return OPTIM_COUNT;
+}
+
+const OptimDesc *optim_at(int i) {
+    return i >= 0 && i < OPTIM_COUNT ? optim_rows[i].desc : NULL;
+}
+
+const OptimDesc *optim_find(const char *name) {
+    for (int i = 0; i < OPTIM_COUNT; i++)
+        if (strcmp(optim_rows[i].desc->call.name, name) == 0)
+            return optim_rows[i].desc;
+    return NULL;
+}
+
+/* the row of an update op; every update op has one (ops.def makes both) */
+static const OptimRow *row_of_op(Op op) {
+    for (int i = 0; i < OPTIM_COUNT; i++)
+        if (optim_rows[i].update == op)
+            return &optim_rows[i];
+    nn_unreachable("%s is not an optimizer's update", ir_op_name(op));
+}
+
+static const OptimRow *row_of_desc(const OptimDesc *d) {
+    for (int i = 0; i < OPTIM_COUNT; i++)
+        if (optim_rows[i].desc == d)
+            return &optim_rows[i];
+    nn_unreachable("an optimizer descriptor outside the table");
+}
+
+/* ---- the optimizer statement --------------------------------------------------------- */
+
+int optim_check(const Bound *b, int i, const char *name, int ok, const char *cond) {
     if (!ok)
         diag_error(b->loc[i], "invalid %s: it must be %s, got %g", name, cond, b->num[i]);
     return !ok;
 }
 
-/* PyTorch 1.13 SGD.__init__ checks */
-static int validate_sgd(const Bound *b) {
-    int bad = check(b, 0, "learning rate", b->num[0] >= 0, ">= 0");
-    bad |= check(b, 1, "momentum", b->num[1] >= 0, ">= 0");
-    bad |= check(b, 4, "weight_decay", b->num[4] >= 0, ">= 0");
-    if (b->num[3] && (b->num[1] <= 0 || b->num[2] != 0)) {
-        diag_error(b->loc[3], "nesterov momentum needs momentum > 0 and dampening = 0");
-        bad = 1;
+/* "sgd, adam, ...": the table's names, for the message naming what exists */
+static const char *names_list(Arena *a) {
+    Buf b = {0};
+    for (int i = 0; i < OPTIM_COUNT; i++)
+        buf_printf(&b, "%s%s", i ? ", " : "", optim_rows[i].desc->call.name);
+    const char *s = arena_strdup(a, b.data);
+    buf_free(&b);
+    return s;
+}
+
+/* optimizer NAME(args): every PyTorch 1.13 constructor checks lr >= 0 first,
+ * then the descriptor checks the rest */
+int optim_configure(LowerCtx *c, const Stmt *s) {
+    const Expr *call = s->expr;
+    const OptimDesc *d = optim_find(call->str);
+    if (!d) {
+        diag_error(call->loc, "'%s' is not an optimizer (%s)", call->str, names_list(c->g->arena));
+        return -1;
     }
-    return bad;
+    if (d->call.nargs > 1 + (int)(sizeof c->g->opt.hp / sizeof c->g->opt.hp[0]))
+        nn_unreachable("the optimizer %s has more arguments than Optimizer.hp holds", d->call.name);
+    Bound bound;
+    if (lower_bind(c, &d->call, call, &bound) < 0)
+        return -1;
+    Optimizer *o = &c->g->opt;
+    o->desc = d;
+    o->name = d->call.name;
+    o->loc = call->loc;
+    o->lr = bound.num[0];
+    for (int i = 1; i < d->call.nargs; i++)
+        o->hp[i - 1] = bound.num[i];
+    int bad = optim_check(&bound, 0, "learning rate", bound.num[0] >= 0, ">= 0");
+    bad |= d->validate(&bound);
+    return bad ? -1 : 0;
 }
 
-/* PyTorch 1.13 Adam.__init__ checks */
-static int validate_adam(const Bound *b) {
-    int bad = check(b, 0, "learning rate", b->num[0] >= 0, ">= 0");
-    bad |= check(b, 1, "beta1", b->num[1] >= 0 && b->num[1] < 1, "in [0, 1)");
-    bad |= check(b, 2, "beta2", b->num[2] >= 0 && b->num[2] < 1, "in [0, 1)");
-    bad |= check(b, 3, "eps", b->num[3] >= 0, ">= 0");
-    bad |= check(b, 4, "weight_decay", b->num[4] >= 0, ">= 0");
-    return bad;
-}
+/* ---- what the rest of the compiler asks ----------------------------------------------- */
 
-/* PyTorch 1.13 Adagrad.__init__ checks (lr_decay and initial_accumulator_value are 0) */
-static int validate_adagrad(const Bound *b) {
-    int bad = check(b, 0, "learning rate", b->num[0] >= 0, ">= 0");
-    bad |= check(b, 1, "eps", b->num[1] >= 0, ">= 0");
-    bad |= check(b, 2, "weight_decay", b->num[2] >= 0, ">= 0");
-    return bad;
-}
-
-/* PyTorch 1.13 RMSprop.__init__ checks (alpha > 1 passes there too) */
-static int validate_rmsprop(const Bound *b) {
-    int bad = check(b, 0, "learning rate", b->num[0] >= 0, ">= 0");
-    bad |= check(b, 1, "alpha", b->num[1] >= 0, ">= 0");
-    bad |= check(b, 2, "eps", b->num[2] >= 0, ">= 0");
-    bad |= check(b, 3, "momentum", b->num[3] >= 0, ">= 0");
-    bad |= check(b, 4, "weight_decay", b->num[4] >= 0, ">= 0");
-    return bad;
-}
-
-/* PyTorch 1.13 Adadelta.__init__ checks */
-static int validate_adadelta(const Bound *b) {
-    int bad = check(b, 0, "learning rate", b->num[0] >= 0, ">= 0");
-    bad |= check(b, 1, "rho", b->num[1] >= 0 && b->num[1] <= 1, "in [0, 1]");
-    bad |= check(b, 2, "eps", b->num[2] >= 0, ">= 0");
-    bad |= check(b, 3, "weight_decay", b->num[3] >= 0, ">= 0");
-    return bad;
-}
-
-/* PyTorch 1.13 NAdam.__init__ checks */
-static int validate_nadam(const Bound *b) {
-    int bad = check(b, 0, "learning rate", b->num[0] >= 0, ">= 0");
-    bad |= check(b, 1, "beta1", b->num[1] >= 0 && b->num[1] < 1, "in [0, 1)");
-    bad |= check(b, 2, "beta2", b->num[2] >= 0 && b->num[2] < 1, "in [0, 1)");
-    bad |= check(b, 3, "eps", b->num[3] >= 0, ">= 0");
-    bad |= check(b, 4, "momentum_decay", b->num[4] >= 0, ">= 0");
-    bad |= check(b, 5, "weight_decay", b->num[5] >= 0, ">= 0");
-    return bad;
-}
-
-/* ---- the optimizer table ---------------------------------------------------------- */
-
-/* sgd: a momentum buffer when momentum != 0 */
-static int state_sgd(const Optimizer *o, const char **names) {
+/* the state arrays a configuration with these arguments uses: a prefix of state[] */
+static int state_count(const OptimDesc *d, const double *hp) {
+    if (d->nstate)
+        return d->nstate(hp);
     int n = 0;
-    if (o->hp[0] != 0)
-        names[n++] = "momentum";
+    while (n < OPTIM_MAX_STATE && d->state[n])
+        n++;
     return n;
 }
 
-/* adam: first and second moments, and their running maximum with amsgrad */
-static int state_adam(const Optimizer *o, const char **names) {
-    names[0] = "adam_m";
-    names[1] = "adam_v";
-    if (o->hp[4])
-        names[2] = "adam_vmax";
-    return o->hp[4] ? 3 : 2;
-}
-
-static int state_adagrad(const Optimizer *o, const char **names) {
-    (void)o;
-    names[0] = "adagrad_sum";
-    return 1;
-}
-
-/* rmsprop: the square average, and a momentum buffer when momentum > 0 */
-static int state_rmsprop(const Optimizer *o, const char **names) {
-    names[0] = "rmsprop_sq";
-    names[1] = "rmsprop_buf";
-    return o->hp[2] > 0 ? 2 : 1;
-}
-
-static int state_adadelta(const Optimizer *o, const char **names) {
-    (void)o;
-    names[0] = "adadelta_sq";
-    names[1] = "adadelta_acc";
-    return 2;
-}
-
-static int state_adamax(const Optimizer *o, const char **names) {
-    (void)o;
-    names[0] = "adam_m";
-    names[1] = "adamax_inf";
-    return 2;
-}
-
-static int state_nadam(const Optimizer *o, const char **names) {
-    (void)o;
-    names[0] = "adam_m";
-    names[1] = "adam_v";
-    return 2;
-}
-
-/* One row per optimizer: everything nngen knows about it. Adding one is a
- * row here, its validation and state above, its update op (ops.def) with
- * its emitter and per-step prologue (ops/update.c). */
-typedef struct OptRule {
-    const char *name;
-    OptKind kind;
-    Op update;                                  /* the per-parameter update node */
-    int (*validate)(const Bound *b);            /* PyTorch 1.13's constructor checks; 1 if bad */
-    int (*state)(const Optimizer *o, const char **names); /* per-parameter state arrays */
-    void (*prologue)(Emit *e, const Optimizer *o);        /* per-step scalars of NET_run_update */
-    const char *scalar;                         /* a double of the model struct, or NULL */
-    double scalar_init;                         /* its value after NET_init */
-} OptRule;
-
-/* adamw and adamax validate as adam (the same checks, at the same argument positions) */
-static const OptRule opt_rules[] = {
-    {"sgd", OPT_SGD, OP_SGD_UPDATE, validate_sgd, state_sgd, sgd_prologue, NULL, 0},
-    {"adam", OPT_ADAM, OP_ADAM_UPDATE, validate_adam, state_adam, adam_prologue, NULL, 0},
-    {"adagrad", OPT_ADAGRAD, OP_ADAGRAD_UPDATE, validate_adagrad, state_adagrad, sgd_prologue, NULL, 0},
-    {"rmsprop", OPT_RMSPROP, OP_RMSPROP_UPDATE, validate_rmsprop, state_rmsprop, sgd_prologue, NULL, 0},
-    {"adadelta", OPT_ADADELTA, OP_ADADELTA_UPDATE, validate_adadelta, state_adadelta, sgd_prologue, NULL, 0},
-    {"adamw", OPT_ADAMW, OP_ADAMW_UPDATE, validate_adam, state_adam, adamw_prologue, NULL, 0},
-    {"adamax", OPT_ADAMAX, OP_ADAMAX_UPDATE, validate_adam, state_adamax, adamax_prologue, NULL, 0},
-    {"nadam", OPT_NADAM, OP_NADAM_UPDATE, validate_nadam, state_nadam, nadam_prologue, "mu_product", 1.0},
-};
-
-static const OptRule *find_rule(const char *name) {
-    for (size_t i = 0; i < sizeof opt_rules / sizeof opt_rules[0]; i++)
-        if (strcmp(opt_rules[i].name, name) == 0)
-            return &opt_rules[i];
-    return NULL;
-}
-
-static const OptRule *rule_of(const Optimizer *o) {
-    for (size_t i = 0; i < sizeof opt_rules / sizeof opt_rules[0]; i++)
-        if (opt_rules[i].kind == o->kind)
-            return &opt_rules[i];
-    return NULL;
-}
-
-int optim_configure(LowerCtx *c, const Stmt *s) {
-    const Expr *call = s->expr;
-    const Builtin *b = builtin_find(call->str);
-    if (!b || b->kind != CK_OPT) {
-        diag_error(call->loc, "'%s' is not an optimizer (sgd, adam, adamw, adagrad, rmsprop, adadelta, adamax, nadam)",
-                   call->str);
-        return -1;
-    }
-    if (b->pending) {
-        diag_error(call->loc, "the optimizer '%s' is not supported yet", call->str);
-        return -1;
-    }
-    Bound bound;
-    if (lower_bind(c, b, call, &bound) < 0)
-        return -1;
-    const OptRule *rule = find_rule(call->str);
-    if (!rule)
-        nn_unreachable("the optimizer %s has a builtin row but no optimizer rule", call->str);
-    Optimizer *o = &c->g->opt;
-    o->kind = rule->kind;
-    o->name = rule->name;
-    o->loc = call->loc;
-    o->lr = bound.num[0];
-    for (int i = 1; i < b->nargs; i++)
-        o->hp[i - 1] = bound.num[i];
-    return rule->validate(&bound) ? -1 : 0;
-}
-
 int optim_state(const Optimizer *o, const char **names) {
-    const OptRule *rule = rule_of(o);
-    return rule ? rule->state(o, names) : 0;
+    if (!o->desc)
+        return 0;
+    int n = state_count(o->desc, o->hp);
+    for (int k = 0; k < n; k++)
+        names[k] = o->desc->state[k];
+    return n;
 }
 
 const char *optim_scalar(const Optimizer *o, double *init) {
-    const OptRule *rule = rule_of(o);
-    if (!rule || !rule->scalar)
+    if (!o->desc || !o->desc->scalar)
         return NULL;
-    *init = rule->scalar_init;
-    return rule->scalar;
+    *init = o->desc->scalar_init;
+    return o->desc->scalar;
+}
+
+/* Over every optimizer, not only the configured one: a parameter's C name
+ * does not change with the optimizer. */
+int optim_declares(const char *name) {
+    for (int i = 0; i < OPTIM_COUNT; i++) {
+        const OptimDesc *d = optim_rows[i].desc;
+        for (int k = 0; k < OPTIM_MAX_STATE && d->state[k]; k++)
+            if (strcmp(d->state[k], name) == 0)
+                return 1;
+        for (int k = 0; k < OPTIM_MAX_LOCALS && d->locals[k]; k++)
+            if (strcmp(d->locals[k], name) == 0)
+                return 1;
+    }
+    return 0;
 }
 
 void optim_prologue(Emit *e) {
-    const OptRule *rule = rule_of(&e->g->opt);
-    if (rule)
-        rule->prologue(e, &e->g->opt);
+    if (e->g->opt.desc)
+        e->g->opt.desc->prologue(e, &e->g->opt);
 }
+
+/* ---- the update nodes ------------------------------------------------------------------ */
 
 int optim_build(Graph *g) {
     if (g->infer_only || g->loss_train < 0)
         return 0;
-    const OptRule *rule = find_rule(g->opt.name);
+    Op update = row_of_desc(g->opt.desc)->update;
     for (int i = 0; i < g->nparams; i++) {
         const Param *p = &g->params[i];
         if (p->grad < 0)
             continue;
         int in[2] = {p->node, p->grad};
-        int u = ir_add(g, rule->update, FN_UPDATE, g->opt.loc, 2, in);
+        int u = ir_add(g, update, FN_UPDATE, g->opt.loc, 2, in);
         Node *n = ir_node(g, u);
         n->s = p->name;
         for (int k = 0; k < 8; k++)
@@ -243,4 +180,50 @@ int optim_build(Graph *g) {
             return -1;
     }
     return 0;
+}
+
+/* the shape rule of every update op: the parameter's, which its gradient has */
+int optim_update_shape(Graph *g, Node *n) {
+    if (!shape_equal(&g->nodes[n->in[0]].shape, &g->nodes[n->in[1]].shape))
+        nn_unreachable("update of %s with a gradient of another shape", n->s);
+    n->shape = g->nodes[n->in[0]].shape;
+    return 0;
+}
+
+/* { float *p = PARAM; const float *g = GRAD; float *STATE = m->STATE.PARAM; ...
+ *   for (long i = 0; i < COUNT; i++) { KERNEL } } */
+void optim_update_emit(Emit *e, const Node *n) {
+    const OptimDesc *d = row_of_op(n->op)->desc;
+    const char *cname = emit_param_cname(e, n->in[0]);
+    emit_begin(e);
+    emit_line(e, "float *p = %s;", emit_ref(e, n->in[0]));
+    emit_line(e, "const float *g = %s;", emit_ref(e, n->in[1]));
+    for (int k = 0, ns = state_count(d, n->f); k < ns; k++)
+        emit_line(e, "float *%s = m->%s.%s;", d->state[k], d->state[k], cname);
+    emit_open(e, "for (long i = 0; i < %ld; i++)", shape_numel(&n->shape));
+    d->kernel(e, n);
+    emit_close(e);
+    emit_close(e);
+}
+
+double optim_update_flops(const Graph *g, const Node *n, int batch) {
+    (void)g;
+    (void)batch;
+    return row_of_op(n->op)->desc->flops(n->f) * (double)shape_numel(&n->shape);
+}
+
+/* ---- what several optimizers' code shares --------------------------------------------- */
+
+/* the learning rate in float, as the kernels use it */
+void optim_lr_prologue(Emit *e, const Optimizer *o) {
+    (void)o;
+    emit_line(e, "const float lr = (float)m->lr;");
+}
+
+/* gi = g + wd p: the L2 weight decay PyTorch folds into the gradient */
+void optim_decayed_grad(Emit *e, double wd) {
+    if (wd != 0)
+        emit_line(e, "const float gi = g[i] + %s * p[i];", emit_float_lit(e, wd));
+    else
+        emit_line(e, "const float gi = g[i];");
 }

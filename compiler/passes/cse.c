@@ -44,24 +44,15 @@ static void operands(const Node *n, int *in) {
     }
 }
 
+/* FNV-1a of the key `same` compares (the string attribute left out: nodes
+ * that differ only there share a bucket and `same` tells them apart) */
 static unsigned hash_node(const Node *n) {
-    int in[NN_MAX_IN];
-    unsigned h = 2166136261u;
+    int head[3] = {(int)n->op, (int)n->func, n->nin}, in[NN_MAX_IN];
     operands(n, in);
-#define MIX(x) (h = (h ^ (unsigned)(x)) * 16777619u)
-    MIX(n->op);
-    MIX(n->func);
-    MIX(n->nin);
-    for (int k = 0; k < n->nin; k++)
-        MIX(in[k]);
-    for (int k = 0; k < 4; k++)
-        MIX(n->i[k]);
-    unsigned char bytes[sizeof n->f];
-    memcpy(bytes, n->f, sizeof bytes);
-    for (size_t k = 0; k < sizeof bytes; k++)
-        MIX(bytes[k]);
-#undef MIX
-    return h;
+    uint32_t h = hash_fnv32(HASH_FNV32_INIT, head, sizeof head);
+    h = hash_fnv32(h, in, sizeof(int) * (size_t)n->nin);
+    h = hash_fnv32(h, n->i, sizeof n->i);
+    return hash_fnv32(h, n->f, sizeof n->f);
 }
 
 static int same(const Node *a, const Node *b) {
@@ -80,21 +71,11 @@ static int same(const Node *a, const Node *b) {
     return 1;
 }
 
-/* a gradient owns its storage: it may absorb duplicates, never be one */
-static int is_grad(const Graph *g, int v) {
-    for (int i = 0; i < g->nparams; i++)
-        if (g->params[i].grad == v)
-            return 1;
-    return 0;
-}
-
 int pass_cse(Graph *g) {
     int cap = 64;
     while (cap < 2 * g->count)
         cap *= 2;
-    int *table = malloc(sizeof(int) * (size_t)cap);
-    if (!table)
-        nn_unreachable("out of memory");
+    int *table = base_xcalloc((size_t)cap, sizeof(int));
     for (int i = 0; i < cap; i++)
         table[i] = -1;
     for (int v = 0; v < g->count; v++) {
@@ -108,7 +89,7 @@ int pass_cse(Graph *g) {
                 found = table[slot];
                 break;
             }
-        if (found < 0 || is_grad(g, v)) {
+        if (found < 0 || ir_is_param_grad(g, v)) { /* a gradient owns its storage: never merged away */
             if (found < 0)
                 table[slot] = v;
             continue;

@@ -9,23 +9,12 @@
 #include "nngen.h"
 
 int pass_dce(Graph *g) {
-    char *live = calloc((size_t)g->count + 1, 1);
-    if (!live)
-        nn_unreachable("out of memory");
-    for (int i = 0; i < g->noutputs; i++)
-        live[g->outputs[i].node] = 1;
-    if (g->loss_infer >= 0)
-        live[g->loss_infer] = 1;
-    if (g->loss_train >= 0)
-        live[g->loss_train] = 1;
-    for (int i = 0; i < g->nparams; i++)
-        if (g->params[i].grad >= 0)
-            live[g->params[i].grad] = 1;
+    char *live = base_xcalloc((size_t)g->count + 1, 1);
     for (int v = g->count - 1; v >= 0; v--) {
         Node *n = &g->nodes[v];
         if (n->dead)
             continue;
-        if (op_info(n->op)->flags & OPF_EFFECT)
+        if ((op_info(n->op)->flags & OPF_EFFECT) || ir_is_root(g, v))
             live[v] = 1;
         if (!live[v]) {
             if (!(op_info(n->op)->flags & OPF_LEAF))

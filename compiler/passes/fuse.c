@@ -25,16 +25,14 @@
  * place (plan.c makes R an alias of K). Not when R is a gradient: that has
  * its own storage.
  *
- * Limits: a group has at most FUSE_MAX_MEMBERS members and reads at most
- * FUSE_MAX_OPERANDS distinct outside values (the loop nest's operand
- * table).
+ * Limits (nngen.h): a group has at most FUSE_MAX_MEMBERS members and reads
+ * at most FUSE_MAX_OPERANDS distinct outside values (the emitter's loop nest
+ * has room for that many operands and the output, and no more).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "nngen.h"
-
-enum { FUSE_MAX_MEMBERS = 32, FUSE_MAX_OPERANDS = 12 };
 
 int fuse_top(const Graph *g, int v) {
     while (g->nodes[v].fuse >= 0)
@@ -90,7 +88,7 @@ static int can_join(const Graph *g, const Group *gr, const int *uses, int p) {
     int ops[FUSE_MAX_OPERANDS + 1];
     if (!elementwise(n) || n->fuse >= 0 || n->func != r->func || !shape_equal(&n->shape, &r->shape))
         return 0;
-    if (pass_is_root(g, p) || gr->nmembers == FUSE_MAX_MEMBERS || reads_in_group(g, gr, p) != uses[p])
+    if (ir_is_root(g, p) || gr->nmembers == FUSE_MAX_MEMBERS || reads_in_group(g, gr, p) != uses[p])
         return 0;
     return operands(g, gr, p, ops, FUSE_MAX_OPERANDS) <= FUSE_MAX_OPERANDS;
 }
@@ -145,14 +143,13 @@ static int available_before(const Graph *g, const Node *k, int x) {
 static void try_epilogue(Graph *g, Group *gr, const int *uses) {
     int ops[FUSE_MAX_OPERANDS + 1];
     int nops = operands(g, gr, -1, ops, FUSE_MAX_OPERANDS);
-    for (int i = 0; i < g->nparams; i++)
-        if (g->params[i].grad == gr->root)
-            return; /* a gradient is written to its own member, not over the kernel's output */
+    if (ir_is_param_grad(g, gr->root))
+        return; /* a gradient is written to its own member, not over the kernel's output */
     for (int c = 0; c < nops; c++) {
         Node *k = &g->nodes[ops[c]];
         if (!(op_info(k->op)->flags & OPF_EPILOGUE) || k->dead || k->func != g->nodes[gr->root].func)
             continue;
-        if (k->epilogue >= 0 || pass_is_root(g, k->id) || !shape_equal(&k->shape, &g->nodes[gr->root].shape))
+        if (k->epilogue >= 0 || ir_is_root(g, k->id) || !shape_equal(&k->shape, &g->nodes[gr->root].shape))
             continue;
         if (reads_in_group(g, gr, k->id) != uses[k->id])
             continue;
@@ -171,9 +168,7 @@ static void try_epilogue(Graph *g, Group *gr, const int *uses) {
 int pass_fuse(Graph *g) {
     int *uses = ir_use_counts(g);
     Group gr;
-    gr.in = calloc((size_t)g->count + 1, 1);
-    if (!gr.in)
-        nn_unreachable("out of memory");
+    gr.in = base_xcalloc((size_t)g->count + 1, 1);
     for (int v = g->count - 1; v >= 0; v--) {
         Node *n = &g->nodes[v];
         if (!elementwise(n) || n->fuse >= 0)

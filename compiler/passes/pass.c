@@ -20,18 +20,6 @@ const Pass pass_table[] = {
 };
 const int pass_count = (int)(sizeof pass_table / sizeof pass_table[0]);
 
-int pass_is_root(const Graph *g, int v) {
-    if (v == g->loss_infer || v == g->loss_train)
-        return 1;
-    for (int i = 0; i < g->noutputs; i++)
-        if (g->outputs[i].node == v)
-            return 1;
-    for (int i = 0; i < g->nparams; i++)
-        if (g->params[i].grad == v)
-            return 1;
-    return 0;
-}
-
 void pass_replace_uses(Graph *g, int from, int to) {
     for (int v = from + 1; v < g->count; v++) {
         Node *n = &g->nodes[v];

@@ -1,13 +1,14 @@
 /*
- * plan.c - storage for every node, and C names.
+ * plan.c - storage for every node: where its value lives, never what the
+ * C code calls it (emit/names.c names what plan placed).
  *
- *   parameters           struct members  m->param.W1
- *   their gradients      struct members  m->grad.W1
- *   buffers              struct members  m->buffer.bn_running_mean
- *   inputs and targets   the caller's pointers, kept in m->io
- *   scalar constants     literals
- *   views (reshape)      their input's storage
- *   everything else      one arena, m->arena, at planned offsets
+ *   parameters           struct members (STO_MEMBER)
+ *   their gradients      struct members
+ *   buffers              struct members
+ *   inputs and targets   the caller's pointers, kept in the struct (STO_ARG)
+ *   scalar constants     literals (STO_CONST)
+ *   views (reshape)      their input's storage (STO_ALIAS)
+ *   everything else      one arena at planned offsets (STO_ARENA)
  *
  * The arena serves two groups that never run interleaved: inference
  * (NET_forward and NET_loss: the nodes of the outputs and of the loss) and
@@ -33,27 +34,6 @@
 
 #define PLAN_ALIGN 16
 
-const Param *plan_param_of(const Graph *g, int node) {
-    for (int i = 0; i < g->nparams; i++)
-        if (g->params[i].node == node)
-            return &g->params[i];
-    return NULL;
-}
-
-const Buffer *plan_buffer_of(const Graph *g, int node) {
-    for (int i = 0; i < g->nbuffers; i++)
-        if (g->buffers[i].node == node)
-            return &g->buffers[i];
-    return NULL;
-}
-
-static const Param *param_of_grad(const Graph *g, int node) {
-    for (int i = 0; i < g->nparams; i++)
-        if (g->params[i].grad == node)
-            return &g->params[i];
-    return NULL;
-}
-
 int plan_group(const Graph *g, int train, int **out) {
     if (!train) {
         int *roots = arena_alloc(g->arena, sizeof(int) * (size_t)(g->noutputs + 1));
@@ -74,166 +54,21 @@ int plan_group(const Graph *g, int train, int **out) {
     return count;
 }
 
-/* ---- names --------------------------------------------------------------------- */
-
-/* A DSL name as a C identifier: dots become underscores; a name that is a C
- * keyword, starts with "nn", or is one of the names the emitted kernels
- * declare or call gets a '_' (kernels may declare only names of this list). */
-static const char *c_ident(Arena *a, const char *name) {
-    /* every local name the emitters declare, and the C names they call */
-    static const char *const taken[] = {
-        "m", "n", "i", "i0", "i1", "i2", "i3", "i4", "j", "k", "o", "r", "b", "p", "g", "d", "t", "z",
-        "acc", "ad", "base", "bc2_sqrt", "count", "dot", "gi", "lp", "lq", "lr", "lse", "mx", "rows",
-        "scale", "step_size", "sum", "tsum", "zr", "bytes", "rng", "seed", "path", "classes",
-        "momentum", "adam_m", "adam_v", "adam_vmax", "expf", "logf", "tanhf", "sqrtf", "fabsf", "powf",
-        "erff", "expm1f", "log1pf", "pow", "sqrt", "isfinite", "offsetof", "size_t", "int32_t",
-        "uint32_t", "uint64_t", "NULL", "NAN", "INFINITY",
-        /* the other optimizers (ops/adaptive.c) */
-        "adagrad_sum", "rmsprop_sq", "rmsprop_buf", "adadelta_sq", "adadelta_acc", "adamax_inf", "avg",
-        "delta", "decay", "decayed", "ag", "denom", "clr", "bc2", "mu", "mu_next", "mu_product_next",
-        "c_grad", "c_avg",
-        /* the other losses (ops/loss_more.c) */
-        "tt", "sh", "yr", "dr", "hv", "sinhf",
-        /* the layers beyond dense (ops/glu.c, maxout.c, dropout.c, batchnorm.c) */
-        "ia", "ib", "iy", "nnrt_rng", "nnrt_rng_uniform",
-        /* fused GEMM epilogues and --blas=openblas (passes/fuse.c, ops/matmul.c) */
-        "ctx", "cols", "j0", "cblas_sgemm", "CblasRowMajor", "CblasNoTrans", "CblasTrans"};
-    char *s = arena_strdup(a, name);
-    for (char *c = s; *c; c++)
-        if (*c == '.')
-            *c = '_';
-    int clash = lower_is_c_keyword(s) || strncmp(s, "nn", 2) == 0;
-    for (size_t i = 0; i < sizeof taken / sizeof taken[0] && !clash; i++)
-        clash = strcmp(s, taken[i]) == 0;
-    return clash ? arena_printf(a, "%s_", s) : s;
-}
-
-/* Parameters' C names: dotted names flattened; a clash gets the table index. */
-static void name_params(Graph *g) {
-    for (int i = 0; i < g->nparams; i++) {
-        Param *p = &g->params[i];
-        p->cname = c_ident(g->arena, p->name);
-        for (int j = 0; j < i; j++)
-            if (strcmp(g->params[j].cname, p->cname) == 0)
-                p->cname = arena_printf(g->arena, "%s_%d", p->cname, i);
-    }
-    for (int i = 0; i < g->nports; i++) {
-        Port *p = &g->ports[i];
-        p->cname = c_ident(g->arena, p->name); /* "n" and "n_" both give n_ */
-        for (int j = 0; j < i; j++)
-            if (strcmp(g->ports[j].cname, p->cname) == 0)
-                p->cname = arena_printf(g->arena, "%s_%d", p->cname, i);
-    }
-    for (int i = 0; i < g->noutputs; i++)
-        g->outputs[i].cname = g->outputs[i].name; /* only ever part of a longer name */
-    for (int i = 0; i < g->nbuffers; i++) { /* members of m->buffer, a namespace of their own */
-        Buffer *b = &g->buffers[i];
-        b->cname = c_ident(g->arena, b->name);
-        for (int j = 0; j < i; j++)
-            if (strcmp(g->buffers[j].cname, b->cname) == 0)
-                b->cname = arena_printf(g->arena, "%s_%d", b->cname, i);
-    }
-}
-
-/* A set of names, open addressing (the names live in the graph's arena). */
-typedef struct NameSet {
-    const char **slot;
-    int cap;
-} NameSet;
-
-static unsigned name_hash(const char *s) {
-    unsigned h = 2166136261u;
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 16777619u;
-    return h;
-}
-
-/* Adds name; returns 0 if it was already there. */
-static int nameset_add(NameSet *set, const char *name) {
-    unsigned i = name_hash(name) & (unsigned)(set->cap - 1);
-    while (set->slot[i]) {
-        if (strcmp(set->slot[i], name) == 0)
-            return 0;
-        i = (i + 1) & (unsigned)(set->cap - 1);
-    }
-    set->slot[i] = name;
-    return 1;
-}
-
-/* Names the arena nodes of one group (one generated function's locals):
- * the statement's name, d_NAME for a gradient, else v<id>; a name taken
- * already in the group gets _<id>. Port names are taken from the start. */
-static void name_group(Graph *g, const int *order, int count) {
-    NameSet set = {NULL, 16};
-    while (set.cap < 2 * (count + g->nports) + 2)
-        set.cap *= 2;
-    set.slot = calloc((size_t)set.cap, sizeof *set.slot);
-    if (!set.slot)
-        nn_unreachable("out of memory");
-    for (int i = 0; i < g->nports; i++)
-        nameset_add(&set, g->ports[i].cname);
-    for (int i = 0; i < count; i++) {
-        Node *n = &g->nodes[order[i]];
-        if (n->storage != STO_ARENA)
-            continue;
-        const char *base;
-        const Node *src = n->epilogue >= 0 ? &g->nodes[n->epilogue] : n; /* it holds that value last */
-        if (src->name)
-            base = c_ident(g->arena, src->name);
-        else if (src->grad_of >= 0 && g->nodes[src->grad_of].name)
-            base = arena_printf(g->arena, "d_%s", c_ident(g->arena, g->nodes[src->grad_of].name));
-        else
-            base = arena_printf(g->arena, "v%d", n->id);
-        if (!nameset_add(&set, base)) {
-            base = arena_printf(g->arena, "%s_%d", base, n->id);
-            nameset_add(&set, base);
-        }
-        n->cname = n->ref = base;
-    }
-    free(set.slot);
-}
-
 /* ---- storage classes -------------------------------------------------------------- */
-
-/* A constant that a kernel reads through a pointer (sum(1), mse(1, 2), a
- * view of one): a C99 compound literal, an array of one float. Elementwise
- * code inlines the value instead. */
-static const char *const_ref(Graph *g, float v) {
-    Buf b = {0};
-    emit_float(&b, v);
-    const char *ref = arena_printf(g->arena, "((float[1]){%s})", b.data);
-    buf_free(&b);
-    return ref;
-}
 
 static void assign_storage(Graph *g) {
     for (int v = 0; v < g->count; v++) {
         Node *n = &g->nodes[v];
-        const Param *p;
-        const Buffer *buf;
         if (n->dead)
             continue;
         const OpInfo *info = op_info(n->op);
-        if (n->op == OP_PARAM && (p = plan_param_of(g, v))) {
+        if ((n->op == OP_PARAM && ir_param_of(g, v)) || (n->op == OP_BUFFER && ir_buffer_of(g, v)) ||
+            ir_is_param_grad(g, v)) {
             n->storage = STO_MEMBER;
-            n->cname = p->cname;
-            n->ref = arena_printf(g->arena, "m->param.%s", p->cname);
-        } else if (n->op == OP_BUFFER && (buf = plan_buffer_of(g, v))) {
-            n->storage = STO_MEMBER;
-            n->cname = buf->cname;
-            n->ref = arena_printf(g->arena, "m->buffer.%s", buf->cname);
-        } else if ((p = param_of_grad(g, v))) {
-            n->storage = STO_MEMBER;
-            n->cname = p->cname;
-            n->ref = arena_printf(g->arena, "m->grad.%s", p->cname);
         } else if (n->op == OP_INPUT || n->op == OP_TARGET || n->op == OP_LABEL) {
-            for (int i = 0; i < g->nports; i++)
-                if (g->ports[i].node == v)
-                    n->cname = n->ref = g->ports[i].cname;
             n->storage = STO_ARG;
         } else if (n->op == OP_CONST) {
             n->storage = STO_CONST;
-            n->ref = const_ref(g, n->f[0]);
         } else if (n->fuse >= 0 && g->nodes[n->fuse].epilogue == v) {
             n->storage = STO_ALIAS; /* a kernel's epilogue: written over its output */
             n->alias = n->fuse;
@@ -341,13 +176,11 @@ static int slot_cmp(const void *a, const void *b) {
  * kernel scratch, live at its node only; then offsets, largest slot first,
  * each at the lowest offset free over its lifetime. Returns the top. */
 static long plan_offsets(Graph *g, const int *order, int count) {
-    int *pos_start = malloc(sizeof(int) * (size_t)g->count), *pos_end = malloc(sizeof(int) * (size_t)g->count);
-    int *pos = malloc(sizeof(int) * (size_t)g->count), *slot_of = malloc(sizeof(int) * (size_t)g->count);
-    Slot *slots = malloc(sizeof(Slot) * (2 * (size_t)count + 1));
+    int *pos_start = base_xcalloc((size_t)g->count, sizeof(int)), *pos_end = base_xcalloc((size_t)g->count, sizeof(int));
+    int *pos = base_xcalloc((size_t)g->count, sizeof(int)), *slot_of = base_xcalloc((size_t)g->count, sizeof(int));
+    Slot *slots = base_xcalloc(2 * (size_t)count + 1, sizeof(Slot));
     long top = 0;
     int nslots = 0;
-    if (!pos_start || !pos_end || !pos || !slot_of || !slots)
-        nn_unreachable("out of memory");
     for (int v = 0; v < g->count; v++)
         pos_start[v] = pos_end[v] = pos[v] = slot_of[v] = -1;
     for (int i = 0; i < count; i++)
@@ -370,7 +203,7 @@ static long plan_offsets(Graph *g, const int *order, int count) {
         if (g->nodes[v].storage != STO_ARENA)
             continue;
         Slot s = {v, pos_start[v], pos_end[v] < 0 ? count : pos_end[v], slot_size(g, &g->nodes[v]), 0, 0};
-        if (v == g->loss_infer || v == g->loss_train)
+        if (ir_is_loss(g, v))
             s.end = count;
         int r = inplace_candidate(g, v, pos_end, s.start);
         if (r >= 0 && slot_of[r] >= 0 && slots[slot_of[r]].end == s.start) {
@@ -391,10 +224,8 @@ static long plan_offsets(Graph *g, const int *order, int count) {
         slots[nslots++] = s;
     }
     /* place in size order, then map the slots back to their nodes */
-    int *rank = malloc(sizeof(int) * ((size_t)nslots + 1));
-    Slot *sorted = malloc(sizeof(Slot) * ((size_t)nslots + 1));
-    if (!rank || !sorted)
-        nn_unreachable("out of memory");
+    int *rank = base_xcalloc((size_t)nslots + 1, sizeof(int));
+    Slot *sorted = base_xcalloc((size_t)nslots + 1, sizeof(Slot));
     memcpy(sorted, slots, sizeof(Slot) * (size_t)nslots);
     qsort(sorted, (size_t)nslots, sizeof(Slot), slot_cmp);
     for (int i = 0; i < nslots; i++) {
@@ -423,20 +254,15 @@ static long plan_offsets(Graph *g, const int *order, int count) {
 }
 
 int pass_plan(Graph *g) {
-    name_params(g);
     assign_storage(g);
     long top = 0;
     for (int train = 0; train <= 1; train++) {
         int *order;
         int count = plan_group(g, train, &order);
-        name_group(g, order, count);
         long t = plan_offsets(g, order, count);
         if (t > top)
             top = t;
     }
-    for (int v = 0; v < g->count; v++)
-        if (!g->nodes[v].dead && g->nodes[v].storage == STO_ALIAS)
-            g->nodes[v].ref = g->nodes[root_of(g, v)].ref;
     g->arena_floats = top;
     return 0;
 }

@@ -35,19 +35,12 @@ static int is_const(const Graph *g, int id, double v) {
     return n->op == OP_CONST && memcmp(&a, &b, sizeof a) == 0;
 }
 
-static int is_grad(const Graph *g, int v) {
-    for (int i = 0; i < g->nparams; i++)
-        if (g->params[i].grad == v)
-            return 1;
-    return 0;
-}
-
 /* n's readers read x instead; 1 when done */
 static int replace(Graph *g, Node *n, int x) {
     const Node *to = &g->nodes[x];
-    if (!shape_equal(&n->shape, &to->shape) || is_grad(g, n->id))
+    if (!shape_equal(&n->shape, &to->shape) || ir_is_param_grad(g, n->id))
         return 0;
-    if (pass_is_root(g, n->id) && (to->func != n->func || (op_info(to->op)->flags & OPF_LEAF)))
+    if (ir_is_root(g, n->id) && (to->func != n->func || (op_info(to->op)->flags & OPF_LEAF)))
         return 0;
     pass_replace_uses(g, n->id, x);
     n->dead = 1;
@@ -72,7 +65,7 @@ static int scalar_ok_for_readers(Graph *g, int b) {
             reads |= r->in[k] == b;
         if (r->dead || !reads)
             continue;
-        if (!(op_info(r->op)->flags & OPF_ELEMENTWISE) || pass_is_root(g, b))
+        if (!(op_info(r->op)->flags & OPF_ELEMENTWISE) || ir_is_root(g, b))
             return 0;
         Node probe = *r;
         Shape before = r->shape;

@@ -118,6 +118,17 @@ static inline const Param *ph_param(const Graph *g, const char *name) {
     return NULL;
 }
 
+/* the C expression of node id's data (emit/names.c on the planned graph) */
+static inline const char *ph_ref(const Graph *g, int id) {
+    return cnames_of(g)->ref[id];
+}
+
+/* the C name of the parameter called `name` */
+static inline const char *ph_param_cname(const Graph *g, const char *name) {
+    const Param *p = ph_param(g, name);
+    return p ? cnames_of(g)->param[p - g->params] : NULL;
+}
+
 /* live nodes with op `op` (OP__COUNT: any) in function fn (FN__COUNT: any) */
 static inline int ph_count(const Graph *g, Op op, Func fn) {
     int c = 0;

@@ -3,7 +3,8 @@
  * process: the SVG plot (one <path> per curve, gaps, escaping), the
  * driver's view of a network (glue_info's kinds and the glue it emits),
  * the DOT writer (which functions each mode draws, labels), the builtin
- * list, and the helpers (FNV-1a, shell quoting, number parsing).
+ * list, the helpers (FNV-1a, shell quoting, number parsing), and the
+ * option parser and help writer every command uses.
  * tests/user runs the commands themselves.
  */
 #include <math.h>
@@ -11,6 +12,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -179,9 +182,6 @@ static void test_list_builtins(void **state) {
 
 static void test_util(void **state) {
     (void)state;
-    assert_true(cli_hash(CLI_HASH_INIT, "", 0) == 0xcbf29ce484222325ULL);
-    assert_true(cli_hash(CLI_HASH_INIT, "a", 1) == 0xaf63dc4c8601ec8cULL);
-    assert_true(cli_hash(CLI_HASH_INIT, "foobar", 6) == 0x85944171f73967e8ULL);
     Buf q = {0};
     cli_shell_quote(&q, "it's a dir");
     assert_string_equal(q.data, "'it'\\''s a dir'");
@@ -203,6 +203,122 @@ static void test_util(void **state) {
     free(dn);
 }
 
+/* ---- cli/options.c */
+
+typedef struct OptVals {
+    const char *out, *mode, *seed;
+    int n, flag, level, choice, stop;
+    double x;
+} OptVals;
+
+static int parse_with(OptVals *v, const char **operand, int argc, const char *const *args) {
+    const CliOpt opts[] = {
+        {.name = "-o", .kind = CLI_TEXT, .value = "FILE", .needs = "a file", .text = &v->out, .help = "output"},
+        {.name = "--n", .kind = CLI_INT, .value = "N", .lo = 1, .hi = 10, .ival = &v->n, .help = "a count\nover two lines"},
+        {.name = "--x", .kind = CLI_NUM, .value = "X", .lo = 0, .hi = 0.5, .dval = &v->x, .help = "a number"},
+        {.name = "--seed", .kind = CLI_U64, .value = "S", .text = &v->seed, .help = "a seed"},
+        {.name = "--mode", .kind = CLI_CHOICE, .value = "M", .choices = "a|bb|c", .ival = &v->choice,
+         .text = &v->mode, .help = "a choice"},
+        {.name = "--flag", .kind = CLI_FLAG, .set = 1, .ival = &v->flag, .help = "a flag"},
+        {.name = "-O0", .kind = CLI_FLAG, .set = 0, .ival = &v->level, .help = "level 0"},
+        {.name = "-O7", .kind = CLI_FLAG, .set = 7, .ival = &v->level}, /* accepted, not listed */
+        {.name = "--stop", .kind = CLI_STOP, .set = 3, .ival = &v->stop, .help = "stop"},
+    };
+    const CliCommand cmd = {"nngen t", "usage: nngen t IN\n", "input file", opts, sizeof opts / sizeof opts[0], NULL};
+    char *argv[16];
+    argv[0] = "nngen-t";
+    for (int i = 0; i < argc; i++)
+        argv[i + 1] = (char *)args[i];
+    memset(v, 0, sizeof *v);
+    v->level = 2;
+    return cli_parse(&cmd, argc + 1, argv, operand);
+}
+
+#define PARSE(v, in, ...) \
+    parse_with(v, in, (int)(sizeof(const char *[]){__VA_ARGS__} / sizeof(const char *)), (const char *[]){__VA_ARGS__})
+
+static void test_options_parse(void **state) {
+    (void)state;
+    OptVals v;
+    const char *in;
+    assert_int_equal(PARSE(&v, &in, "net.nn", "-o", "x.c", "--n=7", "--x", "0.25", "--seed", "18446744073709551615",
+                           "--mode=bb", "--flag", "-O0"), CLI_PARSED);
+    assert_string_equal(in, "net.nn");
+    assert_string_equal(v.out, "x.c");
+    assert_int_equal(v.n, 7);
+    assert_true(v.x == 0.25);
+    assert_string_equal(v.seed, "18446744073709551615");
+    assert_int_equal(v.choice, 1);
+    assert_string_equal(v.mode, "bb");
+    assert_int_equal(v.flag, 1);
+    assert_int_equal(v.level, 0);
+    /* the last of a repeated option counts; a hidden one is accepted */
+    assert_int_equal(PARSE(&v, &in, "--n", "3", "in", "--n", "4", "-O7"), CLI_PARSED);
+    assert_int_equal(v.n, 4);
+    assert_int_equal(v.level, 7);
+    assert_int_equal(PARSE(&v, &in, "-", "-o=-"), CLI_PARSED); /* "-" is an operand */
+    assert_string_equal(in, "-");
+    assert_string_equal(v.out, "-");
+    /* a stop option ends the parse where it stands: what follows is not read */
+    assert_int_equal(PARSE(&v, &in, "--stop", "--bogus"), CLI_EXIT);
+    assert_int_equal(v.stop, 3);
+    /* usage errors: 2, and nothing stored for the refused value */
+    assert_int_equal(PARSE(&v, &in, "in", "--bogus"), 2);
+    assert_int_equal(PARSE(&v, &in, "in", "--n"), 2);
+    assert_int_equal(PARSE(&v, &in, "in", "--n", "11"), 2);
+    assert_int_equal(v.n, 0);
+    assert_int_equal(PARSE(&v, &in, "in", "--n=3x"), 2);
+    assert_int_equal(PARSE(&v, &in, "in", "--x", "nan"), 2);
+    assert_int_equal(PARSE(&v, &in, "in", "--x", "0.6"), 2);
+    assert_true(v.x == 0);
+    assert_int_equal(PARSE(&v, &in, "in", "--seed", "-1"), 2);
+    assert_int_equal(PARSE(&v, &in, "in", "--seed", "18446744073709551616"), 2);
+    assert_int_equal(PARSE(&v, &in, "in", "--mode", "b"), 2);
+    assert_null(v.mode);
+    assert_int_equal(PARSE(&v, &in, "in", "-o", ""), 2);
+    assert_int_equal(PARSE(&v, &in, "in", "--flag=1"), 2);
+    assert_int_equal(PARSE(&v, &in, "in", "--fla"), 2); /* no abbreviations */
+    assert_int_equal(PARSE(&v, &in, "in", "in2"), 2);
+    assert_int_equal(PARSE(&v, &in, "--flag"), 2);      /* no operand */
+}
+
+/* --help prints the table: every listed option with its value name, the
+ * help's lines aligned, the hidden one not at all, --help itself */
+static void test_options_help(void **state) {
+    (void)state;
+    OptVals v;
+    const char *in;
+    char *text = NULL;
+    size_t len = 0;
+    fflush(stdout);
+    int saved = dup(1);
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    dup2(fileno(f), 1);
+    int rc = PARSE(&v, &in, "in", "--flag", "-h", "--bogus");
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    assert_int_equal(rc, CLI_EXIT);
+    assert_int_equal(v.flag, 1);
+    long size = ftell(f);
+    assert_true(size > 0);
+    text = calloc((size_t)size + 1, 1);
+    rewind(f);
+    len = fread(text, 1, (size_t)size, f);
+    fclose(f);
+    assert_int_equal(len, (size_t)size);
+    assert_true(strncmp(text, "usage: nngen t IN\n", 18) == 0);
+    assert_non_null(strstr(text, "\n  -o FILE              output\n"));
+    assert_non_null(strstr(text, "\n  --n N                a count\n                       over two lines\n"));
+    assert_non_null(strstr(text, "\n  --mode M             a choice\n"));
+    assert_non_null(strstr(text, "\n  --flag               a flag\n"));
+    assert_non_null(strstr(text, "\n  -O0                  level 0\n"));
+    assert_null(strstr(text, "-O7"));
+    assert_non_null(strstr(text, "\n  --help, -h           this text\n"));
+    free(text);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plot_one_path_per_curve),
@@ -211,6 +327,8 @@ int main(void) {
         cmocka_unit_test(test_graph_dot),
         cmocka_unit_test(test_list_builtins),
         cmocka_unit_test(test_util),
+        cmocka_unit_test(test_options_parse),
+        cmocka_unit_test(test_options_help),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,9 @@
  * API it writes (C-API.md's names, macros and parameter table, checked on
  * the text), and determinism: compiling the same text twice through
  * nngen_compile gives byte-identical net.c and net.h. A matmul's scratch
- * is the runtime's nnrt_sgemm_ws_size for its largest product.
+ * is the runtime's nnrt_sgemm_ws_size for its largest product. The C names
+ * of names.c: clashes with C and the kernels' locals, unique ports, and the
+ * const structs of --weights read through views too.
  *
  * Whether the generated code compiles under gcc and clang with -Werror is
  * tests/compile's business; this file looks at the text only.
@@ -110,7 +112,7 @@ static void test_emit_float_shortest(void **state) {
 static void test_emit_lines_and_indent(void **state) {
     (void)state;
     Buf out = {0};
-    Emit e = {&out, 0, NULL, NULL, FN_NONE, NULL, NULL};
+    Emit e = {.out = &out, .fn = FN_NONE};
     emit_line(&e, "int f(void);");
     emit_open(&e, "int f(void)");
     emit_line(&e, "int a = %d;", 3);
@@ -412,6 +414,72 @@ static void test_emit_ir(void **state) {
     free(diag);
 }
 
+/* every phase up to the plan, without a diagnostic */
+static void all_ok(Phases *t, const char *src, int infer_only, int opt_level) {
+    int rc = ph_all(t, src, infer_only, opt_level);
+    assert_string_equal(ph_diag(t), "");
+    assert_int_equal(rc, 0);
+}
+
+/* C names (names.c) that would clash with the kernels' locals or C get a '_' */
+static void test_cnames(void **state) {
+    (void)state;
+    Phases t;
+    all_ok(&t,
+           "network t\ninput n[2]\nparam int_[2]\nparam b[2]\nh = dense(n * b, 2)\n"
+           "i = exp(h)\noutput sum = i + int_\n",
+           0, 0); /* -O0: at -O2, i is fused into sum's loop and has no name of its own */
+    const Graph *g = &t.g;
+    assert_string_equal(cnames_of(g)->port[0], "n_");
+    assert_string_equal(ph_param_cname(g, "b"), "b_");
+    assert_string_equal(ph_param_cname(g, "int_"), "int_");
+    assert_string_equal(ph_param_cname(g, "h.weight"), "h_weight");
+    assert_string_equal(ph_ref(g, ph_named(g, "i", FN_INFER)), "i_");
+    assert_string_equal(ph_ref(g, ph_named(g, "sum", FN_INFER)), "sum_");
+    assert_string_equal(ph_ref(g, ph_named(g, "h", FN_INFER)), "h");
+    ph_free(&t);
+}
+
+/* two inputs whose C names would both be n_ (n is a kernel local) */
+static void test_cnames_ports_unique(void **state) {
+    (void)state;
+    Phases t;
+    all_ok(&t, "network t\ninput n[2]\ninput n_[2]\ninput n__1[2]\noutput p = n + n_ + n__1\n", 0, 2);
+    const CNames *cn = cnames_of(&t.g);
+    assert_string_equal(cn->port[0], "n_");
+    assert_string_equal(cn->port[1], "n__1");
+    assert_string_equal(cn->port[2], "n__1_2");
+    ph_free(&t);
+}
+
+/* --weights: a parameter read through a view (reshape, as conv2d's bias is)
+ * is read from the const struct like the parameter itself; the model struct
+ * has no m->param then */
+static void test_weights_through_a_view(void **state) {
+    (void)state;
+    float w[3] = {1, 2, 3};
+    nn_param p = {"w", 1, {3, 0, 0, 0}, 3, w, NULL};
+    unsigned char image[256];
+    long len = nnrt_export("t", &p, 1, NULL, 0, image, sizeof image);
+    assert_true(len > 0);
+    const char *src = "network t\ninput x[3, 4]\nparam w[3]\noutput y = x + reshape(w, [3, 1])\n";
+    CompileOptions co = {0};
+    co.path = "t.nn";
+    co.infer_only = 1;
+    co.opt_level = 2;
+    co.verify = 1;
+    co.diag = stderr;
+    co.weights_path = "t.nnw";
+    co.weights = image;
+    co.weights_len = (size_t)len;
+    Buf c = {0}, h = {0};
+    assert_int_equal(nngen_compile(src, strlen(src), &co, &c, &h), 0);
+    assert_contains(c.data, "+ t_weights.w[i1]");
+    assert_lacks(c.data, "m->param");
+    buf_free(&c);
+    buf_free(&h);
+}
+
 /* The compiler's copy of the GEMM workspace size agrees with the runtime's
  * for every form of matmul (plain, B^T, A^T) over a range of sizes; tiny
  * products get none. */
@@ -466,6 +534,9 @@ int main(void) {
         cmocka_unit_test(test_no_params_weight_files),
         cmocka_unit_test(test_errors_leave_no_output),
         cmocka_unit_test(test_emit_ir),
+        cmocka_unit_test(test_cnames),
+        cmocka_unit_test(test_cnames_ports_unique),
+        cmocka_unit_test(test_weights_through_a_view),
         cmocka_unit_test(test_matmul_scratch_matches_runtime),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -127,7 +127,7 @@ static void test_assign_output_loss_optimizer(void **state) {
     assert_int_equal(g->nodes[g->loss_train].func, FN_TRAIN);
     assert_string_equal(ph_shape(g, g->loss_train), "[]");
     assert_int_equal(g->infer_only, 0);
-    assert_int_equal(g->opt.kind, OPT_SGD);
+    assert_ptr_equal(g->opt.desc, &optim_sgd);
     assert_true(g->opt.lr == 0.5);
     assert_true(g->opt.hp[0] == 0.9); /* momentum */
     assert_true(g->opt.hp[1] == 0.0); /* dampening */
@@ -162,7 +162,7 @@ static void test_adam_defaults(void **state) {
              "network t\ninput x[1]\ntarget y[1]\nparam w[1]\n"
              "loss mse(x * w, y)\noptimizer adam(beta2=0.99)\n",
              0);
-    assert_int_equal(t.g.opt.kind, OPT_ADAM);
+    assert_ptr_equal(t.g.opt.desc, &optim_adam);
     assert_true(t.g.opt.lr == 1e-3);
     assert_true(t.g.opt.hp[0] == 0.9);
     assert_true(t.g.opt.hp[1] == 0.99);
@@ -178,19 +178,19 @@ static void test_every_optimizer(void **state) {
     (void)state;
     static const struct {
         const char *call;
-        OptKind kind;
+        const OptimDesc *desc;
         double lr, hp0, hp1;
         int nstate;
     } cases[] = {
-        {"sgd(0.5, 0.9)", OPT_SGD, 0.5, 0.9, 0, 1},
-        {"adam()", OPT_ADAM, 1e-3, 0.9, 0.999, 2},
-        {"adamw(amsgrad=true)", OPT_ADAMW, 1e-3, 0.9, 0.999, 3},
-        {"adagrad()", OPT_ADAGRAD, 0.01, 1e-10, 0, 1},
-        {"rmsprop(0.02, 0.9)", OPT_RMSPROP, 0.02, 0.9, 1e-8, 1},
-        {"rmsprop(momentum=0.5)", OPT_RMSPROP, 0.01, 0.99, 1e-8, 2},
-        {"adadelta()", OPT_ADADELTA, 1.0, 0.9, 1e-6, 2},
-        {"adamax()", OPT_ADAMAX, 2e-3, 0.9, 0.999, 2},
-        {"nadam(momentum_decay=0.01)", OPT_NADAM, 2e-3, 0.9, 0.999, 2},
+        {"sgd(0.5, 0.9)", &optim_sgd, 0.5, 0.9, 0, 1},
+        {"adam()", &optim_adam, 1e-3, 0.9, 0.999, 2},
+        {"adamw(amsgrad=true)", &optim_adamw, 1e-3, 0.9, 0.999, 3},
+        {"adagrad()", &optim_adagrad, 0.01, 1e-10, 0, 1},
+        {"rmsprop(0.02, 0.9)", &optim_rmsprop, 0.02, 0.9, 1e-8, 1},
+        {"rmsprop(momentum=0.5)", &optim_rmsprop, 0.01, 0.99, 1e-8, 2},
+        {"adadelta()", &optim_adadelta, 1.0, 0.9, 1e-6, 2},
+        {"adamax()", &optim_adamax, 2e-3, 0.9, 0.999, 2},
+        {"nadam(momentum_decay=0.01)", &optim_nadam, 2e-3, 0.9, 0.999, 2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char src[256];
@@ -198,13 +198,13 @@ static void test_every_optimizer(void **state) {
                  cases[i].call);
         Phases t;
         lower_ok(&t, src, 0);
-        const char *names[4];
-        assert_int_equal(t.g.opt.kind, cases[i].kind);
+        const char *names[OPTIM_MAX_STATE];
+        assert_ptr_equal(t.g.opt.desc, cases[i].desc);
         assert_true(t.g.opt.lr == cases[i].lr);
         assert_true(t.g.opt.hp[0] == cases[i].hp0 && t.g.opt.hp[1] == cases[i].hp1);
         assert_int_equal(optim_state(&t.g.opt, names), cases[i].nstate);
         double init = 0;
-        assert_true((optim_scalar(&t.g.opt, &init) != NULL) == (cases[i].kind == OPT_NADAM));
+        assert_true((optim_scalar(&t.g.opt, &init) != NULL) == (cases[i].desc == &optim_nadam));
         ph_free(&t);
     }
 }
