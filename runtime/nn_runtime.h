@@ -2,19 +2,23 @@
  * nn_runtime.h - the small runtime that nngen's generated code links against.
  *
  * Everything here is C99, allocation-free and has no global mutable state.
- * Three parts:
- *   - always: nn_param / nn_status, the PRNG, initializers, the GEMM kernel,
- *     finiteness checks, CRC-32 and weight (de)serialization to caller buffers,
- *     and the convolution and pooling kernels (caller-provided scratch);
+ *   - always: nn_param / nn_status, the PRNG, initializers, the libm
+ *     replacements of freestanding code, the GEMM kernels, finiteness checks,
+ *     CRC-32 and weight (de)serialization to caller buffers, and the
+ *     convolution and pooling kernels (caller-provided scratch);
  *   - hosted only (absent when NN_FREESTANDING is defined): weight files on
  *     disk (atomic save, validating load).
+ * The definitions are in runtime/src/, one part per concern (core.c,
+ * libm.c, gemm.c, conv.c, weights.c, files.c; internal.h says what each
+ * holds): libnnrt is compiled from them, and cmake/amalgamate.cmake pastes
+ * them into one nn_runtime.c in the build tree.
  *
- * `nngen --standalone` pastes this header and nn_runtime.c into the generated
- * source with NNRT_API defined as `static inline`, so that the output needs
- * nothing but libm and several networks can be linked into one program.
- * The IDX / CSV data loaders of the tools and examples are not part of the
- * runtime: generated code never reads data files. They are a library of
- * their own, nn_data (runtime/data/nn_data.h).
+ * `nngen --standalone` pastes this header and that nn_runtime.c into the
+ * generated source with NNRT_API defined as `static inline`, so that the
+ * output needs nothing but libm and several networks can be linked into one
+ * program. The IDX / CSV data loaders of the tools and examples are not part
+ * of the runtime: generated code never reads data files. They are a library
+ * of their own, nn_data (runtime/data/nn_data.h).
  */
 #ifndef NN_RUNTIME_H
 #define NN_RUNTIME_H
