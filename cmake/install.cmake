@@ -6,6 +6,10 @@
 #   lib/cmake/nngen/                         the CMake package: find_package(nngen) gives
 #                                            nngen::nngen, nngen::nnrt, nngen::nn_data,
 #                                            nngen_add_network()
+#   share/nngen/nn_runtime.c                 the runtime in one file (the build tree's
+#                                            amalgamation of runtime/src/), for a project
+#                                            that compiles it with its own (cross) compiler
+#                                            instead of linking libnnrt.a
 #   lib/pkgconfig/nngen.pc                   for make users: pkg-config --cflags --libs nngen,
 #                                            pkg-config --variable=nngen nngen (the compiler)
 #   share/man/man1/nngen.1, share/doc/nngen/ the manual page and the docs
@@ -22,6 +26,7 @@ if(TARGET nngen)
 endif()
 install(TARGETS nnrt nn_data EXPORT nngenTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES runtime/nn_runtime.h runtime/data/nn_data.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/nngen)
+install(FILES ${NNRT_AMALGAMATION} DESTINATION ${CMAKE_INSTALL_DATADIR}/nngen)
 
 set(NNGEN_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/nngen)
 install(EXPORT nngenTargets NAMESPACE nngen:: DESTINATION ${NNGEN_CMAKE_DIR})

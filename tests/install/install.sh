@@ -3,7 +3,8 @@
 # user's project built against it, twice: with CMake (find_package(nngen) +
 # nngen_add_network, plain and --standalone, regenerated when the .nn
 # changes; nngen::nn_data for a program reading a CSV) and with make +
-# pkg-config.
+# pkg-config (and the program once more with the installed runtime source,
+# share/nngen/nn_runtime.c, compiled in instead of libnnrt.a).
 #
 #   install.sh BUILD ROOT WORK CASE     CASE: cmake_package | pkg_config
 set -u
@@ -24,7 +25,7 @@ prefix=$work/prefix
 cmake --install "$build" --prefix "$prefix" >"$work/log" 2>&1 || fail "cmake --install failed"
 for f in bin/nngen include/nngen/nn_runtime.h include/nngen/nn_data.h lib/cmake/nngen/nngenConfig.cmake \
     lib/cmake/nngen/nngenConfigVersion.cmake lib/cmake/nngen/nngen_network.cmake \
-    share/man/man1/nngen.1; do
+    share/man/man1/nngen.1 share/nngen/nn_runtime.c; do
     [ -f "$prefix/$f" ] || fail "the install has no $f"
 done
 ls "$prefix"/lib*/libnnrt.a >/dev/null 2>&1 || fail "the install has no libnnrt.a"
@@ -75,6 +76,12 @@ case_pkg_config() {
     "$work/project/app" >"$work/out" || fail "app failed"
     grep -q '^parameters 17 loss' "$work/out" || fail "app printed: $(cat "$work/out")"
     check_data_app "$work/project/data_app"
+    # the runtime as one installed source file instead of the library
+    "${CC:-cc}" -std=c99 -O2 -I"$prefix/include/nngen" -o "$work/app_src" "$work/project/main.c" \
+        "$work/project/tiny.c" "$prefix/share/nngen/nn_runtime.c" -lm >"$work/log" 2>&1 ||
+        fail "main.c, tiny.c and the installed nn_runtime.c do not compile"
+    "$work/app_src" >"$work/out3" || fail "app_src failed"
+    cmp -s "$work/out" "$work/out3" || fail "the runtime's source and its library give other results"
     # the prefix can move: nngen.pc is relative to itself
     mv "$prefix" "$work/moved"
     PKG_CONFIG_PATH=$(dirname "$(ls "$work"/moved/lib*/pkgconfig/nngen.pc | head -n 1)")
