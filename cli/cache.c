@@ -7,8 +7,8 @@
  *   flags ($NNGEN_CFLAGS, else -O3: gcc vectorizes the kernels only
  *   from -O3, three times faster than -O2 on MNIST; no -march=native, as
  *   a cache directory may be shared between machines), and hashes of the
- *   embedded runtime and driver sources (a rebuilt nngen never reuses a
- *   stale driver);
+ *   embedded runtime and of the driver's embedded sources (trainer.c and
+ *   the data loaders: a rebuilt nngen never reuses a stale driver);
  * the entry is CACHE/<FNV-1a 64 of the key, 16 hex digits>/ holding key,
  * net.c, net.h, driver.c and the executable nntrain. A hit compares the
  * stored key byte for byte, so a hash collision costs a rebuild, never a
@@ -69,6 +69,8 @@ static int make_key(const BuildRequest *r, Buf *key) {
     uint64_t rt = hash_fnv64(HASH_FNV64_INIT, nnrt_embedded_h, strlen(nnrt_embedded_h));
     rt = hash_fnv64(rt, nnrt_embedded_c, strlen(nnrt_embedded_c));
     uint64_t dr = hash_fnv64(HASH_FNV64_INIT, nn_embedded_train_driver, strlen(nn_embedded_train_driver));
+    dr = hash_fnv64(dr, nn_embedded_data_h, strlen(nn_embedded_data_h));
+    dr = hash_fnv64(dr, nn_embedded_data_c, strlen(nn_embedded_data_c));
     buf_printf(key, "nngen %s\nflags: %s\ncc: %s\ncflags: %s\nruntime: %016llx\ndriver: %016llx\n", NNGEN_VERSION,
                r->flags, compiler(), cflags(), (unsigned long long)rt, (unsigned long long)dr);
     buf_printf(key, "compiler version:\n%s\nsource (%lu bytes):\n", version.data ? version.data : "",

@@ -188,8 +188,12 @@ void glue_info(const Graph *g, DriverInfo *info);
 /* The network-specific glue the fixed driver (trainer.c) is
  * written against: port tables and nnt_* wrappers of the NET_* API. */
 void glue_write(const Graph *g, Buf *out);
-/* The fixed half's text (trainer.c), embedded at build time (driver_embed.c). */
+/* The fixed half's text (trainer.c), embedded at build time (driver_embed.c),
+ * and the data loaders it calls (runtime/data/nn_data.h, nn_data.c:
+ * data_embed_h.c, data_embed_c.c), pasted before it. */
 extern const char nn_embedded_train_driver[];
+extern const char nn_embedded_data_h[];
+extern const char nn_embedded_data_c[];
 
 /* ------------------------------------------------------------------ plot.c */
 /* One curve: values per epoch (NaN where absent). */

@@ -3,8 +3,9 @@
  *
  * Both compile the network in memory with --standalone (the runtime comes
  * inside net.c, so nothing but a C compiler and libm is needed at run
- * time), add the driver (glue.c's glue + the embedded
- * trainer.c), build it through the cache (cache.c) and run
+ * time), add the driver (glue.c's glue, the embedded data loaders
+ * runtime/data/nn_data.h and nn_data.c, and the embedded cli/trainer.c),
+ * build it through the cache (cache.c) and run
  * it with the options that concern it. nngen itself checks every option
  * first, unpacks gzip-compressed data files (DATA.gz, through `gzip -dc`)
  * into a private temporary directory, and after training draws the curve
@@ -220,9 +221,13 @@ static int build_driver(const Args *a, int training, int max_batch, Built *out) 
         size_t len;
         char *text = cli_read_file(a->input, &len);
         buf_printf(&driver, "/* The trainer of network %s, built by nngen %s for nngen train and predict.\n"
-                            " * net.c is the network (--standalone); the glue and trainer.c follow. */\n"
-                            "#define _POSIX_C_SOURCE 200809L\n#include \"net.c\"\n\n%s\n#line 1 \"trainer.c\"\n%s",
-                   nc.net, NNGEN_VERSION, nc.glue.data, nn_embedded_train_driver);
+                            " * net.c is the network (--standalone); the glue, the data loaders (nn_data.h,\n"
+                            " * nn_data.c) and trainer.c follow. */\n"
+                            "#define _POSIX_C_SOURCE 200809L\n#include \"net.c\"\n\n%s\n"
+                            "#line 1 \"nn_data.h\"\n%s#line 1 \"nn_data.c\"\n%s"
+                            "#line 1 \"trainer.c\"\n%s",
+                   nc.net, NNGEN_VERSION, nc.glue.data, nn_embedded_data_h, nn_embedded_data_c,
+                   nn_embedded_train_driver);
         buf_printf(&flags, "--standalone --max-batch %d", max_batch);
         BuildRequest r = {text ? text : "", text ? len : 0, flags.data, &c, &h, &driver,
                           a->val[O_CACHE_DIR], a->val[O_VERBOSE] != NULL};

@@ -4,7 +4,8 @@
  * one C file from, in order: `#include "net.c"` (the network, generated with
  * --standalone, so the runtime comes along and nothing but libm is linked),
  * the glue of glue.c (port tables and nnt_* wrappers of the NET_*
- * API), and this file. It uses only the generated API and the runtime.
+ * API), the data loaders (runtime/data/nn_data.h and nn_data.c), and this
+ * file. It uses only the generated API, the runtime and the loaders.
  *
  *   nntrain train --train DATA [--test DATA] [--epochs N] [--batch B]
  *                 [--val-split F] [--seed S] [--early-stop P] [--lr LR]
@@ -104,14 +105,14 @@ static size_t tg_elem(int j) {
 
 /* ---- IDX: IMAGES.idx[,LABELS.idx] -------------------------------------------------------- */
 
-static void idx_open(const char *path, nnrt_idx_info *info) {
-    int st = nnrt_idx_open(path, info);
+static void idx_open(const char *path, nndata_idx_info *info) {
+    int st = nndata_idx_open(path, info);
     if (st < 0)
         die("cannot read '%s': %s", path, nnrt_strerror(st));
 }
 
 static void load_idx_labels(const char *path, Data *d) {
-    nnrt_idx_info li;
+    nndata_idx_info li;
     idx_open(path, &li);
     if (NNT_N_TARGETS != 1 || nnt_tg_size[0] != 1)
         die("'%s': IDX labels fit a network with one target of one value; %s has %d target(s): use CSV", path,
@@ -119,7 +120,7 @@ static void load_idx_labels(const char *path, Data *d) {
     if (li.count != d->count || li.item_size != 1)
         die("'%s' holds %ld labels of %ld value(s) for %ld images", path, li.count, li.item_size, d->count);
     int32_t *labels = alloc(sizeof(int32_t) * (size_t)d->count);
-    if (nnrt_idx_read_i32(path, labels, d->count) != d->count)
+    if (nndata_idx_read_i32(path, labels, d->count) != d->count)
         die("cannot read '%s'", path);
     if (nnt_tg_classes[0]) {
         for (long r = 0; r < d->count; r++)
@@ -141,7 +142,7 @@ static void load_idx(const char *spec, int want_targets, Data *d) {
     const char *comma = strchr(spec, ',');
     size_t n = comma ? (size_t)(comma - spec) : strlen(spec);
     char *images = alloc(n + 1);
-    nnrt_idx_info ii;
+    nndata_idx_info ii;
     memcpy(images, spec, n);
     idx_open(images, &ii);
     if (NNT_N_INPUTS != 1)
@@ -153,7 +154,7 @@ static void load_idx(const char *spec, int want_targets, Data *d) {
         die("'%s' holds no items", images);
     d->count = ii.count;
     d->x[0] = alloc(sizeof(float) * (size_t)(d->count * ii.item_size));
-    if (nnrt_idx_read_f32(images, d->x[0], d->count * ii.item_size, 1.0f / 255.0f) != d->count * ii.item_size)
+    if (nndata_idx_read_f32(images, d->x[0], d->count * ii.item_size, 1.0f / 255.0f) != d->count * ii.item_size)
         die("cannot read '%s'", images);
     if (comma && want_targets) /* predict reads the images only */
         load_idx_labels(comma + 1, d);
@@ -240,7 +241,7 @@ static void load_csv(const char *path, const Options *o, int want_targets, Data 
     long rows;
     int cols, header, st;
     long nin = sum_sizes(nnt_in_size, NNT_N_INPUTS), ntg = NNT_N_TARGETS ? sum_sizes(nnt_tg_size, NNT_N_TARGETS) : 0;
-    if ((st = nnrt_csv_info(path, &rows, &cols, &header)) < 0)
+    if ((st = nndata_csv_info(path, &rows, &cols, &header)) < 0)
         die("cannot read '%s': %s", path, st == NN_ERR_FORMAT ? "a line is not comma-separated numbers" : nnrt_strerror(st));
     if (rows < 1)
         die("'%s' holds no data rows", path);
@@ -257,7 +258,7 @@ static void load_csv(const char *path, const Options *o, int want_targets, Data 
             die("'%s': the %ld target column(s) starting at '%s' run past the last column", path, ntg, o->target);
     }
     float *all = alloc(sizeof(float) * (size_t)rows * (size_t)cols);
-    if (nnrt_csv_read(path, all, rows * cols) != rows * cols)
+    if (nndata_csv_read(path, all, rows * cols) != rows * cols)
         die("cannot read '%s'", path);
     d->count = rows;
     for (int i = 0; i < NNT_N_INPUTS; i++)
@@ -272,10 +273,10 @@ static void load_csv(const char *path, const Options *o, int want_targets, Data 
 
 /* IMAGES.idx,LABELS.idx (a comma), an IDX file, or else a CSV file */
 static void load(const char *spec, const Options *o, int want_targets, Data *d) {
-    nnrt_idx_info info;
+    nndata_idx_info info;
     memset(d, 0, sizeof *d);
     d->spec = spec;
-    if (strchr(spec, ',') || nnrt_idx_open(spec, &info) == 0)
+    if (strchr(spec, ',') || nndata_idx_open(spec, &info) == 0)
         load_idx(spec, want_targets, d);
     else
         load_csv(spec, o, want_targets, d);

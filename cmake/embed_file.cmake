@@ -1,6 +1,7 @@
 # embed_file.cmake - writes OUT, a C file defining `const char VAR[]`: the
-# bytes of IN, NUL-terminated (nngen embeds cli/trainer.c this way
-# for `nngen train`, as embed.cmake embeds the runtime for --standalone).
+# bytes of IN, NUL-terminated (nngen embeds cli/trainer.c and the data
+# loaders runtime/data/nn_data.h, nn_data.c this way for `nngen train`, as
+# embed.cmake embeds the runtime for --standalone).
 #   cmake -DOUT=file.c -DVAR=name -DIN=source -P embed_file.cmake
 file(READ "${IN}" hex HEX)
 string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")

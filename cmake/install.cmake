@@ -1,8 +1,15 @@
 # install.cmake - what `cmake --install` (make install) puts under the prefix:
 #   bin/nngen                                the compiler
 #   lib/libnnrt.a, include/nngen/nn_runtime.h the runtime generated code links against
+#   lib/libnn_data.a, include/nngen/nn_data.h the IDX / CSV data loaders, for a
+#                                            user's training program (as examples/train.c)
 #   lib/cmake/nngen/                         the CMake package: find_package(nngen) gives
-#                                            nngen::nngen, nngen::nnrt, nngen_add_network()
+#                                            nngen::nngen, nngen::nnrt, nngen::nn_data,
+#                                            nngen_add_network()
+#   share/nngen/nn_runtime.c                 the runtime in one file (the build tree's
+#                                            amalgamation of runtime/src/), for a project
+#                                            that compiles it with its own (cross) compiler
+#                                            instead of linking libnnrt.a
 #   lib/pkgconfig/nngen.pc                   for make users: pkg-config --cflags --libs nngen,
 #                                            pkg-config --variable=nngen nngen (the compiler)
 #   share/man/man1/nngen.1, share/doc/nngen/ the manual page and the docs
@@ -12,12 +19,14 @@ include(CMakePackageConfigHelpers)
 
 # the same names inside this build tree as in a user's project
 add_library(nngen::nnrt ALIAS nnrt)
+add_library(nngen::nn_data ALIAS nn_data)
 if(TARGET nngen)
   add_executable(nngen::nngen ALIAS nngen)
   install(TARGETS nngen EXPORT nngenTargets RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
-install(TARGETS nnrt EXPORT nngenTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
-install(FILES runtime/nn_runtime.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/nngen)
+install(TARGETS nnrt nn_data EXPORT nngenTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(FILES runtime/nn_runtime.h runtime/data/nn_data.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/nngen)
+install(FILES ${NNRT_AMALGAMATION} DESTINATION ${CMAKE_INSTALL_DATADIR}/nngen)
 
 set(NNGEN_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/nngen)
 install(EXPORT nngenTargets NAMESPACE nngen:: DESTINATION ${NNGEN_CMAKE_DIR})

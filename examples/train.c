@@ -1,11 +1,11 @@
 /*
  * train.c - a small training driver for any generated network that has one
  * input `x`, one target `y` and one output `p`, using only the generated C
- * API (C-API.md) and the runtime's data loaders.
+ * API (C-API.md) and the data loaders of nn_data (runtime/data/nn_data.h).
  *
  * Build (the CMake of examples/ does this for every example):
  *   cc -DNET=moons -DNETU=MOONS -DNET_HEADER='"moons.h"' -DCLASS_TARGET \
- *      train.c moons.c -lnnrt -lm
+ *      train.c moons.c -lnn_data -lnnrt -lm
  * CLASS_TARGET: y is a class label (accuracy = argmax of p); otherwise y is
  * real-valued (the score is the mean squared error of p), and BINARY adds
  * the accuracy of p > 0.5 against y (0/1 targets, e.g. xor).
@@ -30,6 +30,7 @@
 #define STR(x) STR_(x)
 
 #include NET_HEADER
+#include "nn_data.h"
 
 #define IN_SIZE MACRO(IN_X_SIZE)
 #define OUT_SIZE MACRO(OUT_P_SIZE)
@@ -87,15 +88,15 @@ static void *alloc(size_t n) {
 static void load_idx(const char *spec, Data *d) {
     char images[4096];
     const char *comma = strchr(spec, ',');
-    nnrt_idx_info ii, li;
+    nndata_idx_info ii, li;
     int st;
     if ((size_t)(comma - spec) >= sizeof images)
         die("path too long", spec, 0);
     memcpy(images, spec, (size_t)(comma - spec));
     images[comma - spec] = '\0';
-    if ((st = nnrt_idx_open(images, &ii)) < 0)
+    if ((st = nndata_idx_open(images, &ii)) < 0)
         die("cannot read", images, st);
-    if ((st = nnrt_idx_open(comma + 1, &li)) < 0)
+    if ((st = nndata_idx_open(comma + 1, &li)) < 0)
         die("cannot read", comma + 1, st);
     if (ii.item_size != IN_SIZE || li.count != ii.count || TARGET_SIZE != 1)
         die("shapes do not fit the network:", spec, 0);
@@ -103,14 +104,14 @@ static void load_idx(const char *spec, Data *d) {
     d->x = NULL;
     d->x8 = alloc((size_t)(d->count * IN_SIZE));
     d->y = alloc(sizeof(target_t) * (size_t)d->count);
-    if (nnrt_idx_read_u8(images, d->x8, d->count * IN_SIZE) != d->count * IN_SIZE)
+    if (nndata_idx_read_u8(images, d->x8, d->count * IN_SIZE) != d->count * IN_SIZE)
         die("cannot read", images, 0);
 #ifdef CLASS_TARGET
-    if (nnrt_idx_read_i32(comma + 1, d->y, d->count) != d->count)
+    if (nndata_idx_read_i32(comma + 1, d->y, d->count) != d->count)
         die("cannot read", comma + 1, 0);
 #else
     int32_t *labels = alloc(sizeof(int32_t) * (size_t)d->count);
-    if (nnrt_idx_read_i32(comma + 1, labels, d->count) != d->count)
+    if (nndata_idx_read_i32(comma + 1, labels, d->count) != d->count)
         die("cannot read", comma + 1, 0);
     for (long i = 0; i < d->count; i++)
         d->y[i] = (float)labels[i];
@@ -122,12 +123,12 @@ static void load_idx(const char *spec, Data *d) {
 static void load_csv(const char *path, Data *d) {
     long rows;
     int cols, header, st;
-    if ((st = nnrt_csv_info(path, &rows, &cols, &header)) < 0)
+    if ((st = nndata_csv_info(path, &rows, &cols, &header)) < 0)
         die("cannot read", path, st);
     if (cols != IN_SIZE + TARGET_SIZE)
         die("the column count does not fit the network:", path, 0);
     float *all = alloc(sizeof(float) * (size_t)(rows * cols));
-    if (nnrt_csv_read(path, all, rows * cols) != rows * cols)
+    if (nndata_csv_read(path, all, rows * cols) != rows * cols)
         die("cannot read", path, 0);
     d->count = rows;
     d->x8 = NULL;

@@ -2,16 +2,23 @@
  * nn_runtime.h - the small runtime that nngen's generated code links against.
  *
  * Everything here is C99, allocation-free and has no global mutable state.
- * Three parts:
- *   - always: nn_param / nn_status, the PRNG, initializers, the GEMM kernel,
- *     finiteness checks, CRC-32 and weight (de)serialization to caller buffers,
- *     and the convolution and pooling kernels (caller-provided scratch);
+ *   - always: nn_param / nn_status, the PRNG, initializers, the libm
+ *     replacements of freestanding code, the GEMM kernels, finiteness checks,
+ *     CRC-32 and weight (de)serialization to caller buffers, and the
+ *     convolution and pooling kernels (caller-provided scratch);
  *   - hosted only (absent when NN_FREESTANDING is defined): weight files on
- *     disk (atomic save, validating load) and the IDX / CSV data loaders.
+ *     disk (atomic save, validating load).
+ * The definitions are in runtime/src/, one part per concern (core.c,
+ * libm.c, gemm.c, conv.c, weights.c, files.c; internal.h says what each
+ * holds): libnnrt is compiled from them, and cmake/amalgamate.cmake pastes
+ * them into one nn_runtime.c in the build tree.
  *
- * `nngen --standalone` pastes this header and nn_runtime.c into the generated
- * source with NNRT_API defined as `static inline`, so that the output needs
- * nothing but libm and several networks can be linked into one program.
+ * `nngen --standalone` pastes this header and that nn_runtime.c into the
+ * generated source with NNRT_API defined as `static inline`, so that the
+ * output needs nothing but libm and several networks can be linked into one
+ * program. The IDX / CSV data loaders of the tools and examples are not part
+ * of the runtime: generated code never reads data files. They are a library
+ * of their own, nn_data (runtime/data/nn_data.h).
  */
 #ifndef NN_RUNTIME_H
 #define NN_RUNTIME_H
@@ -283,41 +290,6 @@ NNRT_API int nnrt_save(const char *path, const char *net, const nn_param *params
  * tensors, checking the CRC once more. */
 NNRT_API int nnrt_load(const char *path, const char *net, nn_param *params, int np,
                        nn_param *bufs, int nb);
-
-/* IDX files (MNIST's format): big-endian header, magic 0x00000800 | type << 8
- * | rank. Only type 0x08 (unsigned byte) is read. */
-typedef struct nnrt_idx_info {
-    int rank;
-    long dims[4];
-    long count;      /* dims[0] */
-    long item_size;  /* product of dims[1..] (1 for labels) */
-} nnrt_idx_info;
-
-/* 0, NN_ERR_IO, NN_ERR_FORMAT (bad magic, another type, rank 0 or > 4, a
- * dim >= 2^31, bytes after the data) or NN_ERR_TRUNCATED (shorter than the
- * header claims). info is written only on success. */
-NNRT_API int nnrt_idx_open(const char *path, nnrt_idx_info *info);
-/* Reads up to cap elements as floats, value = byte * scale. Returns elements
- * read, or a negative status (nnrt_idx_open's checks; NN_ERR_IO). */
-NNRT_API long nnrt_idx_read_f32(const char *path, float *dst, long cap, float scale);
-/* Reads up to cap elements as int32 (labels). Returns elements read, or a
- * negative status. */
-NNRT_API long nnrt_idx_read_i32(const char *path, int32_t *dst, long cap);
-/* Reads up to cap elements as they are stored, bytes (a quarter of the
- * memory of floats: a trainer can keep a data set so and convert a batch at
- * a time). Returns elements read, or a negative status. */
-NNRT_API long nnrt_idx_read_u8(const char *path, unsigned char *dst, long cap);
-
-/* CSV: comma-separated numbers, one row per line; a first line that does not
- * parse as numbers is a header and is skipped. Blank lines are skipped; blanks
- * around fields and CRLF are allowed. nnrt_csv_info returns 0, NN_ERR_IO, or
- * NN_ERR_FORMAT for a malformed line (as nnrt_csv_read). */
-NNRT_API int nnrt_csv_info(const char *path, long *rows, int *cols, int *has_header);
-/* Reads up to cap values row-major. Returns values read, or a negative status
- * on a malformed line (a row with another column count, a non-number: NaN,
- * infinity, out of float range or with a NUL byte in it). Lines
- * after the cap-th value are not read. */
-NNRT_API long nnrt_csv_read(const char *path, float *dst, long cap);
 #endif
 
 #endif

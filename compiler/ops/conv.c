@@ -16,7 +16,7 @@
  * with OH = floor((H + 2 PH - KH) / SH) + 1 >= 1, OW likewise.
  * Attributes: i[0..3] = kh, kw, sh, sw; f[0], f[1] = ph, pw; f[2] = groups.
  *
- * The kernels are the runtime's nnrt_conv2d_* (nn_runtime.c, im2col + GEMM):
+ * The kernels are the runtime's nnrt_conv2d_* (runtime/src/conv.c, im2col + GEMM):
  * this file writes one call per node with the geometry as a compound
  * literal, and asks the runtime itself (nnrt_conv2d_scratch, linked into
  * the compiler) how much scratch memory each pass needs, so that a faster

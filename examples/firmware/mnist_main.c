@@ -37,7 +37,7 @@ int main(void)
            MACRO(PARAM_SCALARS), (unsigned)sizeof model);
     for (int d = 0; d < NN_DIGITS; d++) {
         for (int i = 0; i < IN_SIZE; i++)
-            x[i] = (float)nn_digits[d][i] * (1.0f / 255.0f); /* as nnrt_idx_read_f32 scales */
+            x[i] = (float)nn_digits[d][i] * (1.0f / 255.0f); /* as nndata_idx_read_f32 scales */
         API(forward)(&model, x, 1);
         const float *p = API(output_p)(&model);
         int best = 0;

@@ -25,6 +25,7 @@
 #include "mnist_momentum.h"
 #include "mnist_rmsprop.h"
 #include "mnist_sgd.h"
+#include "nn_data.h"
 
 /* the networks: C name, column title, optimizer as written in its .nn */
 #define NETWORKS(X)                                                  \
@@ -61,20 +62,20 @@ static void *alloc(size_t n) {
 static void load(const char *spec, Data *d) {
     char images[4096];
     const char *comma = strchr(spec, ',');
-    nnrt_idx_info ii, li;
+    nndata_idx_info ii, li;
     if (!comma || (size_t)(comma - spec) >= sizeof images)
         die("expected IMAGES.idx,LABELS.idx, got", spec);
     memcpy(images, spec, (size_t)(comma - spec));
     images[comma - spec] = '\0';
-    if (nnrt_idx_open(images, &ii) < 0 || nnrt_idx_open(comma + 1, &li) < 0)
+    if (nndata_idx_open(images, &ii) < 0 || nndata_idx_open(comma + 1, &li) < 0)
         die("cannot read", spec);
     if (ii.item_size != IN || li.count != ii.count)
         die("not MNIST-shaped:", spec);
     d->count = ii.count;
     d->x = alloc(sizeof(float) * (size_t)(d->count * IN));
     d->y = alloc(sizeof(int32_t) * (size_t)d->count);
-    if (nnrt_idx_read_f32(images, d->x, d->count * IN, 1.0f / 255.0f) != d->count * IN ||
-        nnrt_idx_read_i32(comma + 1, d->y, d->count) != d->count)
+    if (nndata_idx_read_f32(images, d->x, d->count * IN, 1.0f / 255.0f) != d->count * IN ||
+        nndata_idx_read_i32(comma + 1, d->y, d->count) != d->count)
         die("cannot read", spec);
 }
 

@@ -4,10 +4,14 @@
 # command line, one CTest test per case.
 #
 #   cli.sh --list                            the case names, one a line
-#   cli.sh NNGEN ROOT TRAIN_XOR WORK CASE    runs CASE; ROOT is the source
-#                                            tree, TRAIN_XOR the example driver
-#                                            (it writes the weight file the
-#                                            cases use), WORK a scratch dir
+#   cli.sh NNGEN ROOT NN_RUNTIME_C TRAIN_XOR WORK CASE
+#                                            runs CASE; ROOT is the source
+#                                            tree, NN_RUNTIME_C the runtime in
+#                                            one file (the build tree's, pasted
+#                                            together from runtime/src/),
+#                                            TRAIN_XOR the example driver (it
+#                                            writes the weight file the cases
+#                                            use), WORK a scratch dir
 #
 # Each case runs in WORK/run, which holds xor.nn (examples/xor.nn), xor.nnw
 # (xor trained for 2000 epochs, seed 1) and variants of xor.nn; it checks
@@ -35,12 +39,13 @@ fail() {
     exit 1
 }
 
-[ $# -eq 5 ] || { echo "usage: cli.sh --list | cli.sh NNGEN ROOT TRAIN_XOR WORK CASE" >&2; exit 2; }
+[ $# -eq 6 ] || { echo "usage: cli.sh --list | cli.sh NNGEN ROOT NN_RUNTIME_C TRAIN_XOR WORK CASE" >&2; exit 2; }
 nngen=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 root=$(cd "$2" && pwd)
-train=$3
-work=$4
-case=$5
+rtc=$(cd "$(dirname "$3")" && pwd)/$(basename "$3")
+train=$4
+work=$5
+case=$6
 cc=${CC:-cc}
 { rm -rf "$work" && mkdir -p "$work/run"; } || fail "cannot make $work"
 work=$(cd "$work" && pwd)
@@ -161,7 +166,7 @@ case_weights_exported_exactly() {
     contains "$run/xor.c" "static const struct xor_weights {"
     export_main
     (cd "$run" && "$cc" -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$root/runtime" main.c xor.c \
-        "$root/runtime/nn_runtime.c" -lm -o main) >"$work/cc.log" 2>&1 || {
+        "$rtc" -lm -o main) >"$work/cc.log" 2>&1 || {
         cat "$work/cc.log" >&2
         fail "the --weights output does not compile"
     }
@@ -374,7 +379,7 @@ bn_build() {
     mkdir -p "$run/$out.d" || fail "cannot make $out.d"
     nngen bn.nn "$@" -o "$out.d/bn.c"
     expect_rc 0
-    rt="$root/runtime/nn_runtime.c"
+    rt="$rtc"
     ! grep -q 'NN_STANDALONE\|NN_FREESTANDING' "$run/$out.d/bn.c" || rt=
     # shellcheck disable=SC2086 # $defs and $rt: zero or one word
     (cd "$run/$out.d" && "$cc" -std=c99 -Wall -Wextra -Wpedantic -Werror $defs -I. -I"$root/runtime" ../bn_main.c bn.c \

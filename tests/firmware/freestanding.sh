@@ -22,8 +22,10 @@
 #         run-time helpers (__aeabi_*: soft double arithmetic, 64-bit
 #         division). -ffreestanding matters: without it gcc may turn a
 #         zero-filling loop into a call of memset.
-#   freestanding.sh runtime RUNTIME_DIR "" ARMGCC WORKDIR
-#     nn_runtime.c with NN_FREESTANDING, the same arm-none-eabi checks.
+#   freestanding.sh runtime NN_RUNTIME_C "" ARMGCC WORKDIR NN_RUNTIME_H
+#     the runtime in one file (the build tree's nn_runtime.c, pasted
+#     together from runtime/src/) beside its header, with NN_FREESTANDING:
+#     the same arm-none-eabi checks.
 #
 # Exit 0 when all passed, 1 on a failure, 77 (CTest: skipped) when the
 # host part passed but arm-none-eabi-gcc is missing.
@@ -221,10 +223,10 @@ net)
     check_variant "$work/infer-only" "$nn" -O2 --infer-only
     ;;
 runtime)
-    rtdir=$nngen
+    rtc=$nngen rth=$1
     if have_arm; then
         cd "$work" || exit 1
-        cp "$rtdir/nn_runtime.c" "$rtdir/nn_runtime.h" . || exit 1
+        cp "$rtc" "$rth" . || exit 1
         for o in -O0 -O2 -Os -O3; do
             arm_check nn_runtime.c -DNN_FREESTANDING "$o"
         done

@@ -17,6 +17,7 @@
 #define MACRO(m) CAT(NETU, CAT(_, m))
 
 #include NET_HEADER
+#include "nn_data.h"
 
 #define IN_SIZE MACRO(IN_X_SIZE)
 #define OUT_SIZE MACRO(OUT_P_SIZE)
@@ -36,8 +37,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "reference: cannot load %s\n", argv[1]);
         return 1;
     }
-    if (nnrt_idx_read_f32(argv[2], x, (long)count * IN_SIZE, 1.0f / 255.0f) != (long)count * IN_SIZE ||
-        nnrt_idx_read_i32(argv[3], y, count) != count) {
+    if (nndata_idx_read_f32(argv[2], x, (long)count * IN_SIZE, 1.0f / 255.0f) != (long)count * IN_SIZE ||
+        nndata_idx_read_i32(argv[3], y, count) != count) {
         fprintf(stderr, "reference: cannot read %d digits of %s / %s\n", count, argv[2], argv[3]);
         return 1;
     }

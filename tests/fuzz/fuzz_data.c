@@ -1,8 +1,8 @@
 /*
- * fuzz_data.c - libFuzzer harness over the runtime's data loaders, which
+ * fuzz_data.c - libFuzzer harness over the data loaders (nn_data), which
  * read files a user hands to a training program: the input bytes are written
- * to a file, then read as CSV (nnrt_csv_info, nnrt_csv_read) and as IDX
- * (nnrt_idx_open, nnrt_idx_read_f32, nnrt_idx_read_i32).
+ * to a file, then read as CSV (nndata_csv_info, nndata_csv_read) and as IDX
+ * (nndata_idx_open, nndata_idx_read_f32, nndata_idx_read_i32).
  *
  * Oracle, besides crashes and sanitizer reports (destinations are exactly
  * as large as the cap passed, so a write past it is caught):
@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nn_runtime.h"
+#include "nn_data.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -59,21 +59,21 @@ static const char *write_tmp(const uint8_t *data, size_t size) {
 static void check_csv(const char *path, size_t size) {
     long rows = -1, got;
     int cols = -1, header = -1;
-    int st = nnrt_csv_info(path, &rows, &cols, &header);
+    int st = nndata_csv_info(path, &rows, &cols, &header);
     if (st == NN_OK) {
         long want = rows * cols;
         if (rows < 0 || cols < 0 || (header != 0 && header != 1) || want > (long)size)
             fuzz_fail("csv_info: impossible counts", rows);
         float *dst = malloc(want > 0 ? (size_t)want * sizeof(float) : 1);
-        if ((got = nnrt_csv_read(path, dst, want)) != want)
+        if ((got = nndata_csv_read(path, dst, want)) != want)
             fuzz_fail("csv_read with cap rows * cols did not read them all", got);
-        if (want > 1 && (got = nnrt_csv_read(path, dst, want - 1)) != want - 1)
+        if (want > 1 && (got = nndata_csv_read(path, dst, want - 1)) != want - 1)
             fuzz_fail("csv_read with a smaller cap did not fill it", got);
         free(dst);
     } else if (st == NN_ERR_FORMAT) {
         long cap = (long)size + 1;
         float *dst = malloc((size_t)cap * sizeof(float));
-        if ((got = nnrt_csv_read(path, dst, cap)) != NN_ERR_FORMAT)
+        if ((got = nndata_csv_read(path, dst, cap)) != NN_ERR_FORMAT)
             fuzz_fail("csv_info says FORMAT, csv_read does not", got);
         free(dst);
     } else {
@@ -82,18 +82,18 @@ static void check_csv(const char *path, size_t size) {
 }
 
 static void check_idx(const char *path) {
-    nnrt_idx_info info;
+    nndata_idx_info info;
     long got;
-    int st = nnrt_idx_open(path, &info);
+    int st = nndata_idx_open(path, &info);
     if (st == NN_OK) {
         long n = info.count * info.item_size;
         if (info.rank < 1 || info.rank > 4 || info.count < 0 || info.item_size < 0)
             fuzz_fail("idx_open: impossible info", info.rank);
         float *f = malloc(n > 0 ? (size_t)n * sizeof(float) : 1);
         int32_t *i = malloc(n > 0 ? (size_t)n * sizeof(int32_t) : 1);
-        if ((got = nnrt_idx_read_f32(path, f, n, 0.5f)) != n)
+        if ((got = nndata_idx_read_f32(path, f, n, 0.5f)) != n)
             fuzz_fail("idx_read_f32 did not read count * item_size", got);
-        if ((got = nnrt_idx_read_i32(path, i, n)) != n)
+        if ((got = nndata_idx_read_i32(path, i, n)) != n)
             fuzz_fail("idx_read_i32 did not read count * item_size", got);
         for (long k = 0; k < n; k++)
             if (i[k] < 0 || i[k] > 255 || f[k] != 0.5f * (float)i[k])
@@ -103,7 +103,7 @@ static void check_idx(const char *path) {
     } else if (st == NN_ERR_FORMAT || st == NN_ERR_TRUNCATED) {
         float f[4];
         int32_t i[4];
-        if ((got = nnrt_idx_read_f32(path, f, 4, 1.0f)) != st || (got = nnrt_idx_read_i32(path, i, 4)) != st)
+        if ((got = nndata_idx_read_f32(path, f, 4, 1.0f)) != st || (got = nndata_idx_read_i32(path, i, 4)) != st)
             fuzz_fail("idx_open and idx_read disagree", got);
     } else {
         fuzz_fail("idx_open: an unexpected status", st);

@@ -2,7 +2,9 @@
 # tests/install/install.sh - `cmake --install` into a temporary prefix, then a
 # user's project built against it, twice: with CMake (find_package(nngen) +
 # nngen_add_network, plain and --standalone, regenerated when the .nn
-# changes) and with make + pkg-config.
+# changes; nngen::nn_data for a program reading a CSV) and with make +
+# pkg-config (and the program once more with the installed runtime source,
+# share/nngen/nn_runtime.c, compiled in instead of libnnrt.a).
 #
 #   install.sh BUILD ROOT WORK CASE     CASE: cmake_package | pkg_config
 set -u
@@ -21,14 +23,21 @@ work=$(cd "$work" && pwd)
 prefix=$work/prefix
 
 cmake --install "$build" --prefix "$prefix" >"$work/log" 2>&1 || fail "cmake --install failed"
-for f in bin/nngen include/nngen/nn_runtime.h lib/cmake/nngen/nngenConfig.cmake \
+for f in bin/nngen include/nngen/nn_runtime.h include/nngen/nn_data.h lib/cmake/nngen/nngenConfig.cmake \
     lib/cmake/nngen/nngenConfigVersion.cmake lib/cmake/nngen/nngen_network.cmake \
-    share/man/man1/nngen.1; do
+    share/man/man1/nngen.1 share/nngen/nn_runtime.c; do
     [ -f "$prefix/$f" ] || fail "the install has no $f"
 done
 ls "$prefix"/lib*/libnnrt.a >/dev/null 2>&1 || fail "the install has no libnnrt.a"
+ls "$prefix"/lib*/libnn_data.a >/dev/null 2>&1 || fail "the install has no libnn_data.a"
 "$prefix/bin/nngen" --version | grep -q '^nngen ' || fail "the installed nngen does not run"
 cp -r "$root/tests/install/project" "$work/project"
+
+# the user's data_app (the installed loaders, nn_data) reads examples/data/xor.csv
+check_data_app() {
+    "$1" "$root/examples/data/xor.csv" >"$work/data_out" || fail "data_app failed"
+    grep -q '^rows 4 cols 3 header 1 sum 6$' "$work/data_out" || fail "data_app printed: $(cat "$work/data_out")"
+}
 
 case_cmake_package() {
     cmake -S "$work/project" -B "$work/pbuild" -DCMAKE_PREFIX_PATH="$prefix" >"$work/log" 2>&1 ||
@@ -36,6 +45,7 @@ case_cmake_package() {
     cmake --build "$work/pbuild" >"$work/log" 2>&1 || fail "building the user project failed"
     "$work/pbuild/app" >"$work/out" || fail "app failed: $(cat "$work/out")"
     grep -q '^parameters 17 loss' "$work/out" || fail "app printed: $(cat "$work/out")"
+    check_data_app "$work/pbuild/data_app"
     "$work/pbuild/app_standalone" >"$work/out2" || fail "app_standalone failed"
     cmp -s "$work/out" "$work/out2" || fail "standalone and library builds differ"
     # the standalone build links nothing of nngen's
@@ -65,6 +75,13 @@ case_pkg_config() {
     make -C "$work/project" CC="${CC:-cc}" >"$work/log" 2>&1 || fail "make failed"
     "$work/project/app" >"$work/out" || fail "app failed"
     grep -q '^parameters 17 loss' "$work/out" || fail "app printed: $(cat "$work/out")"
+    check_data_app "$work/project/data_app"
+    # the runtime as one installed source file instead of the library
+    "${CC:-cc}" -std=c99 -O2 -I"$prefix/include/nngen" -o "$work/app_src" "$work/project/main.c" \
+        "$work/project/tiny.c" "$prefix/share/nngen/nn_runtime.c" -lm >"$work/log" 2>&1 ||
+        fail "main.c, tiny.c and the installed nn_runtime.c do not compile"
+    "$work/app_src" >"$work/out3" || fail "app_src failed"
+    cmp -s "$work/out" "$work/out3" || fail "the runtime's source and its library give other results"
     # the prefix can move: nngen.pc is relative to itself
     mv "$prefix" "$work/moved"
     PKG_CONFIG_PATH=$(dirname "$(ls "$work"/moved/lib*/pkgconfig/nngen.pc | head -n 1)")

@@ -16,11 +16,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nn_runtime.h"
+#include "nn_data.h"
 
-/* examples/data/mnist10k/*.idx.gz, unpacked into the build tree by the
- * examples' mnist_data target (tests/CMakeLists.txt makes this test depend
- * on it); the source directory holds the compressed files and README.md. */
+/* The .idx.gz files of examples/data/mnist10k, unpacked into the build tree
+ * by the examples' mnist_data target (tests/CMakeLists.txt makes this test
+ * depend on it); the source directory holds the compressed files and
+ * README.md. */
 #define MNIST NN_BINARY_DIR "/examples/data/mnist10k/"
 #define MNIST_SRC NN_SOURCE_DIR "/examples/data/mnist10k/"
 
@@ -40,23 +41,23 @@ static void temp_file(char *name, const void *text, size_t n)
 
 static void test_idx_headers(void **state)
 {
-    nnrt_idx_info info;
+    nndata_idx_info info;
     (void)state;
-    assert_int_equal(nnrt_idx_open(MNIST "train-images.idx", &info), NN_OK);
+    assert_int_equal(nndata_idx_open(MNIST "train-images.idx", &info), NN_OK);
     assert_int_equal(info.rank, 3);
     assert_int_equal(info.dims[0], 8000);
     assert_int_equal(info.dims[1], 28);
     assert_int_equal(info.dims[2], 28);
     assert_int_equal(info.count, 8000);
     assert_int_equal(info.item_size, 784);
-    assert_int_equal(nnrt_idx_open(MNIST "test-images.idx", &info), NN_OK);
+    assert_int_equal(nndata_idx_open(MNIST "test-images.idx", &info), NN_OK);
     assert_int_equal(info.count, 2000);
     assert_int_equal(info.item_size, 784);
-    assert_int_equal(nnrt_idx_open(MNIST "train-labels.idx", &info), NN_OK);
+    assert_int_equal(nndata_idx_open(MNIST "train-labels.idx", &info), NN_OK);
     assert_int_equal(info.rank, 1);
     assert_int_equal(info.count, 8000);
     assert_int_equal(info.item_size, 1);
-    assert_int_equal(nnrt_idx_open(MNIST "test-labels.idx", &info), NN_OK);
+    assert_int_equal(nndata_idx_open(MNIST "test-labels.idx", &info), NN_OK);
     assert_int_equal(info.count, 2000);
 }
 
@@ -75,7 +76,7 @@ static void test_idx_images(void **state)
 {
     long i;
     (void)state;
-    assert_int_equal(nnrt_idx_read_f32(MNIST "train-images.idx", pix, 8000 * 784, 1.0f), 8000 * 784);
+    assert_int_equal(nndata_idx_read_f32(MNIST "train-images.idx", pix, 8000 * 784, 1.0f), 8000 * 784);
     for (i = 0; i < 204; i++)
         assert_true(pix[i] == 0.0f);
     assert_true(pix[204] == 74.0f);
@@ -86,10 +87,10 @@ static void test_idx_images(void **state)
         assert_true(pix[i] >= 0.0f && pix[i] <= 255.0f);
     /* scaled, and capped at fewer elements than the file has */
     pix[784] = -1.0f;
-    assert_int_equal(nnrt_idx_read_f32(MNIST "test-images.idx", pix, 784, 1.0f / 255.0f), 784);
+    assert_int_equal(nndata_idx_read_f32(MNIST "test-images.idx", pix, 784, 1.0f / 255.0f), 784);
     assert_true(pix[784] == -1.0f);
     assert_true(fabs(pixel_sum(pix) - 15677.0 / 255.0) < 1e-3);
-    assert_int_equal(nnrt_idx_read_f32(MNIST "test-images.idx", pix, 8000 * 784, 1.0f), 2000 * 784);
+    assert_int_equal(nndata_idx_read_f32(MNIST "test-images.idx", pix, 8000 * 784, 1.0f), 2000 * 784);
     assert_true(pixel_sum(pix + 1999 * 784) == 24303.0);
 }
 
@@ -99,18 +100,18 @@ static void test_idx_bytes(void **state)
     static unsigned char b[8000 * 784 + 1];
     long i;
     (void)state;
-    assert_int_equal(nnrt_idx_read_f32(MNIST "train-images.idx", pix, 8000 * 784, 1.0f), 8000 * 784);
+    assert_int_equal(nndata_idx_read_f32(MNIST "train-images.idx", pix, 8000 * 784, 1.0f), 8000 * 784);
     b[8000 * 784] = 0xab;
-    assert_int_equal(nnrt_idx_read_u8(MNIST "train-images.idx", b, 8000 * 784 + 1), 8000 * 784);
+    assert_int_equal(nndata_idx_read_u8(MNIST "train-images.idx", b, 8000 * 784 + 1), 8000 * 784);
     assert_true(b[8000 * 784] == 0xab);
     for (i = 0; i < 8000 * 784; i++)
         assert_true((float)b[i] == pix[i]);
     b[784] = 0xcd;
-    assert_int_equal(nnrt_idx_read_u8(MNIST "test-images.idx", b, 784), 784);
+    assert_int_equal(nndata_idx_read_u8(MNIST "test-images.idx", b, 784), 784);
     assert_true(b[784] == 0xcd && b[0] == 0);
-    assert_int_equal(nnrt_idx_read_u8(NULL, b, 784), NN_ERR_ARG);
-    assert_int_equal(nnrt_idx_read_u8(MNIST "test-images.idx", NULL, 784), NN_ERR_ARG);
-    assert_int_equal(nnrt_idx_read_u8(MNIST "no-such-file.idx", b, 784), NN_ERR_IO);
+    assert_int_equal(nndata_idx_read_u8(NULL, b, 784), NN_ERR_ARG);
+    assert_int_equal(nndata_idx_read_u8(MNIST "test-images.idx", NULL, 784), NN_ERR_ARG);
+    assert_int_equal(nndata_idx_read_u8(MNIST "no-such-file.idx", b, 784), NN_ERR_IO);
 }
 
 static void test_idx_labels(void **state)
@@ -121,7 +122,7 @@ static void test_idx_labels(void **state)
     int seen[10] = {0};
     int i;
     (void)state;
-    assert_int_equal(nnrt_idx_read_i32(MNIST "train-labels.idx", lab, 8000), 8000);
+    assert_int_equal(nndata_idx_read_i32(MNIST "train-labels.idx", lab, 8000), 8000);
     assert_memory_equal(lab, first, sizeof first);
     assert_memory_equal(lab + 7995, last, sizeof last);
     for (i = 0; i < 8000; i++) {
@@ -130,10 +131,10 @@ static void test_idx_labels(void **state)
     }
     for (i = 0; i < 10; i++)
         assert_int_equal(seen[i], count[i]);
-    assert_int_equal(nnrt_idx_read_i32(MNIST "test-labels.idx", lab, 8000), 2000);
+    assert_int_equal(nndata_idx_read_i32(MNIST "test-labels.idx", lab, 8000), 2000);
     assert_memory_equal(lab, tfirst, sizeof tfirst);
     assert_memory_equal(lab + 1995, tlast, sizeof tlast);
-    assert_int_equal(nnrt_idx_read_i32(MNIST "test-labels.idx", lab, 3), 3);
+    assert_int_equal(nndata_idx_read_i32(MNIST "test-labels.idx", lab, 3), 3);
 }
 
 /* IDX file: header bytes h (hn of them), then nd data bytes. */
@@ -141,18 +142,18 @@ static int idx_status(const unsigned char *h, size_t hn, size_t nd)
 {
     unsigned char buf[64];
     char name[32];
-    nnrt_idx_info info;
+    nndata_idx_info info;
     int st;
     memcpy(buf, h, hn);
     memset(buf + hn, 5, nd);
     temp_file(name, buf, hn + nd);
-    st = nnrt_idx_open(name, &info);
+    st = nndata_idx_open(name, &info);
     if (st == NN_OK) {
-        assert_int_equal(nnrt_idx_read_i32(name, lab, 100), (long)nd);
+        assert_int_equal(nndata_idx_read_i32(name, lab, 100), (long)nd);
         assert_int_equal(lab[0], 5);
     } else {
-        assert_int_equal(nnrt_idx_read_i32(name, lab, 100), st);
-        assert_int_equal(nnrt_idx_read_f32(name, pix, 100, 1.0f), st);
+        assert_int_equal(nndata_idx_read_i32(name, lab, 100), st);
+        assert_int_equal(nndata_idx_read_f32(name, pix, 100, 1.0f), st);
     }
     unlink(name);
     return st;
@@ -162,7 +163,7 @@ static void test_idx_rejections(void **state)
 {
     const unsigned char ok[12] = {0, 0, 8, 2, 0, 0, 0, 3, 0, 0, 0, 4};
     unsigned char h[12];
-    nnrt_idx_info info;
+    nndata_idx_info info;
     (void)state;
     assert_int_equal(idx_status(ok, 12, 12), NN_OK);
     assert_int_equal(idx_status(ok, 12, 11), NN_ERR_TRUNCATED);
@@ -182,20 +183,20 @@ static void test_idx_rejections(void **state)
     assert_int_equal(idx_status(h, 12, 12), NN_ERR_FORMAT);
     memcpy(h, ok, 12), h[5] = 0x10; /* a huge count, not in the file */
     assert_int_equal(idx_status(h, 12, 12), NN_ERR_TRUNCATED);
-    assert_int_equal(nnrt_idx_open(MNIST "no-such-file.idx", &info), NN_ERR_IO);
-    assert_int_equal(nnrt_idx_read_i32(MNIST "no-such-file.idx", lab, 10), NN_ERR_IO);
-    assert_int_equal(nnrt_idx_open(MNIST_SRC "README.md", &info), NN_ERR_FORMAT);
-    assert_int_equal(nnrt_idx_open(MNIST_SRC "test-labels.idx.gz", &info), NN_ERR_FORMAT);
+    assert_int_equal(nndata_idx_open(MNIST "no-such-file.idx", &info), NN_ERR_IO);
+    assert_int_equal(nndata_idx_read_i32(MNIST "no-such-file.idx", lab, 10), NN_ERR_IO);
+    assert_int_equal(nndata_idx_open(MNIST_SRC "README.md", &info), NN_ERR_FORMAT);
+    assert_int_equal(nndata_idx_open(MNIST_SRC "test-labels.idx.gz", &info), NN_ERR_FORMAT);
 }
 
-/* CSV text in a temporary file: nnrt_csv_info's status, then the values. */
+/* CSV text in a temporary file: nndata_csv_info's status, then the values. */
 static int csv(const char *text, long *rows, int *cols, int *header, float *dst, long cap, long *got)
 {
     char name[32];
     int st;
     temp_file(name, text, strlen(text));
-    st = nnrt_csv_info(name, rows, cols, header);
-    *got = nnrt_csv_read(name, dst, cap);
+    st = nndata_csv_info(name, rows, cols, header);
+    *got = nndata_csv_read(name, dst, cap);
     unlink(name);
     return st;
 }
@@ -254,9 +255,9 @@ static void test_csv_malformed(void **state)
         assert_int_equal(csv(bad[i], &rows, &cols, &header, v, 16, &got), NN_ERR_FORMAT);
         assert_int_equal(got, NN_ERR_FORMAT);
     }
-    assert_int_equal(nnrt_csv_info("/nonexistent/x.csv", &rows, &cols, &header), NN_ERR_IO);
-    assert_int_equal(nnrt_csv_read("/nonexistent/x.csv", v, 16), NN_ERR_IO);
-    assert_int_equal(nnrt_csv_read(NULL, v, 16), NN_ERR_ARG);
+    assert_int_equal(nndata_csv_info("/nonexistent/x.csv", &rows, &cols, &header), NN_ERR_IO);
+    assert_int_equal(nndata_csv_read("/nonexistent/x.csv", v, 16), NN_ERR_IO);
+    assert_int_equal(nndata_csv_read(NULL, v, 16), NN_ERR_ARG);
 }
 
 int main(void)

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nn_runtime.h"
+#include "nn_data.h"
 
 /* n bytes of CSV in a temporary file: info's status; read's result in *got */
 static int csv_bytes(const char *text, size_t n, long *rows, int *cols, long *got) {
@@ -29,8 +29,8 @@ static int csv_bytes(const char *text, size_t n, long *rows, int *cols, long *go
     assert_true(fd >= 0);
     assert_int_equal(write(fd, text, n), (ssize_t)n);
     assert_int_equal(close(fd), 0);
-    st = nnrt_csv_info(name, rows, cols, &header);
-    *got = nnrt_csv_read(name, v, 64);
+    st = nndata_csv_info(name, rows, cols, &header);
+    *got = nndata_csv_read(name, v, 64);
     unlink(name);
     return st;
 }

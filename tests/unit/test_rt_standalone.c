@@ -1,6 +1,7 @@
 /*
  * test_rt_standalone.c - the runtime as `nngen --standalone` pastes it:
- * NNRT_API defined as `static inline`, the header, then nn_runtime.c. This
+ * NNRT_API defined as `static inline`, the header, then nn_runtime.c (the
+ * parts of runtime/src/ pasted into one file in the build tree). This
  * checks that the paste compiles and, since every function is then visible,
  * tests internals no API exposes: the runtime's own logarithm.
  */
@@ -14,7 +15,7 @@
 
 #define NNRT_API static inline
 #include "nn_runtime.h"
-#include "../../runtime/nn_runtime.c"
+#include "nn_runtime.c" /* NN_BINARY_DIR/runtime, made by cmake/amalgamate.cmake */
 
 /* nnrt_log against libm's log: within 1e-15 relative over the whole range
  * of positive doubles, subnormals included, and over [0.5, 2] finely. */

@@ -1,0 +1,597 @@
+/*
+ * conv.c - the convolution and pooling kernels of conv2d, maxpool2d and
+ * avgpool2d (nn_runtime.h, "convolution and pooling"): im2col and col2im
+ * around the packed GEMM (gemm.c), and direct pooling loops.
+ *
+ * Invariants: NCHW images; every function does nothing for an invalid
+ * geometry or n < 1; scratch is the caller's, nnrt_conv2d_scratch floats
+ * per pass (the compiler asks for it); outputs are overwritten, never
+ * accumulated into; no memset / memcpy calls (fenced zero and one).
+ */
+#include "internal.h"
+
+/* ------------------------------------------- convolution and pooling (cnn) */
+/* Convolutions run as im2col + the packed GEMM (nnrt_sgemm_ws), one sample
+ * and one group at a time. The group's receptive fields are unfolded into
+ * col, a matrix of kg = c/G kh kw rows and oh ow columns, and
+ *   forward          y_g  = W_g col             W_g: f/G x kg, row-major
+ *   backward input   col  = W_g^T dy_g, then folded back into dx (col2im)
+ *   backward weight  dW_g = sum over samples of dy_g col^T
+ * The 6 x 32 register tile of the GEMM wastes the rows and columns it pads
+ * (f/G = 32 filters are 36 rows of tiles; 196 pixels 224 columns), so the
+ * forward and weight passes compute whichever of the product and its
+ * transpose pads less: y_g^T = col^T W_g^T (pixels x filters, transposed
+ * into y by the GEMM's epilogue while each block is in cache) and
+ * dW_g^T = col dy_g^T (summed in scratch, transposed into dw at the end).
+ * Scratch: col, the transposed result where one is used, and the GEMM's
+ * packing workspace (nnrt_conv2d_scratch). A 1 x 1 kernel with stride 1
+ * and no padding needs no unfolding: col is the sample's own channels, and
+ * the unpacked nnrt_sgemm runs without scratch. docs/cnn.md has the
+ * measurements behind these choices. */
+
+/* outputs of a window of k every s over in + 2 p elements (0 when none fits) */
+static inline int nnrt_conv2d_out(int in, int k, int s, int p)
+{
+    long span = (long)in + 2L * p - k;
+    return span < 0 ? 0 : (int)(span / s + 1);
+}
+
+static inline int nnrt_conv2d_ok(const nnrt_conv2d *g)
+{
+    return g && g->c >= 1 && g->h >= 1 && g->w >= 1 && g->f >= 1 && g->kh >= 1 && g->kw >= 1 &&
+           g->sh >= 1 && g->sw >= 1 && g->ph >= 0 && g->pw >= 0 && g->groups >= 1 &&
+           g->c % g->groups == 0 && g->f % g->groups == 0 && (long)g->h + 2L * g->ph >= g->kh &&
+           (long)g->w + 2L * g->pw >= g->kw;
+}
+
+/* 1 when col is the input itself (1 x 1 kernel, stride 1, no padding) */
+static inline int nnrt_conv2d_flat(const nnrt_conv2d *g)
+{
+    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
+}
+
+NNRT_API int nnrt_conv2d_oh(const nnrt_conv2d *g)
+{
+    return nnrt_conv2d_ok(g) ? nnrt_conv2d_out(g->h, g->kh, g->sh, g->ph) : 0;
+}
+
+NNRT_API int nnrt_conv2d_ow(const nnrt_conv2d *g)
+{
+    return nnrt_conv2d_ok(g) ? nnrt_conv2d_out(g->w, g->kw, g->sw, g->pw) : 0;
+}
+
+/* [*lo, *hi): the outputs j < count whose input j s + off lies in [0, size) */
+static inline void nnrt_conv2d_span(int off, int s, int size, int count, int *lo, int *hi)
+{
+    int l = off >= 0 ? 0 : (-off + s - 1) / s;
+    int h = size - 1 - off < 0 ? 0 : (size - 1 - off) / s + 1;
+    if (h > count)
+        h = count;
+    *lo = l < h ? l : h;
+    *hi = h;
+}
+
+/* col[(ci kh + a) kw + b][i ow + j] = x[ci, i sh - ph + a, j sw - pw + b]
+ * (0 outside x) for the cg channels at x. */
+static inline void nnrt_im2col(const nnrt_conv2d *g, int cg, int oh, int ow, const float *x,
+                               float *restrict col)
+{
+    const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
+    int ci, a, b, i, j, j0, j1;
+    for (ci = 0; ci < cg; ci++)
+        for (a = 0; a < g->kh; a++)
+            for (b = 0; b < g->kw; b++) {
+                float *dst = col + ((ptrdiff_t)(ci * g->kh + a) * g->kw + b) * oh * ow;
+                nnrt_conv2d_span(b - g->pw, g->sw, g->w, ow, &j0, &j1);
+                for (i = 0; i < oh; i++, dst += ow) {
+                    int r = i * g->sh - g->ph + a;
+                    const float *src;
+                    if (r < 0 || r >= g->h) {
+                        for (j = 0; j < ow; j++)
+                            dst[j] = zero;
+                        continue;
+                    }
+                    src = x + ((ptrdiff_t)ci * g->h + r) * g->w;
+                    for (j = 0; j < j0; j++)
+                        dst[j] = zero;
+                    if (g->sw == 1) { /* contiguous: vector moves (x one: not a memmove call) */
+                        const float *restrict s1 = src - g->pw + b;
+                        for (j = j0; j < j1; j++)
+                            dst[j] = s1[j] * one;
+                    } else {
+                        for (j = j0; j < j1; j++)
+                            dst[j] = src[j * g->sw - g->pw + b];
+                    }
+                    for (j = j1; j < ow; j++)
+                        dst[j] = zero;
+                }
+            }
+}
+
+/* The adjoint of nnrt_im2col: dx[ci, i sh - ph + a, j sw - pw + b] += col[...] */
+static inline void nnrt_col2im(const nnrt_conv2d *g, int cg, int oh, int ow, const float *restrict col,
+                               float *restrict dx)
+{
+    int ci, a, b, i, j, j0, j1;
+    for (ci = 0; ci < cg; ci++)
+        for (a = 0; a < g->kh; a++)
+            for (b = 0; b < g->kw; b++) {
+                const float *src = col + ((ptrdiff_t)(ci * g->kh + a) * g->kw + b) * oh * ow;
+                nnrt_conv2d_span(b - g->pw, g->sw, g->w, ow, &j0, &j1);
+                for (i = 0; i < oh; i++, src += ow) {
+                    int r = i * g->sh - g->ph + a;
+                    float *dst;
+                    if (r < 0 || r >= g->h)
+                        continue;
+                    dst = dx + ((ptrdiff_t)ci * g->h + r) * g->w;
+                    if (g->sw == 1) {
+                        float *restrict d1 = dst - g->pw + b;
+                        for (j = j0; j < j1; j++)
+                            d1[j] += src[j];
+                    } else {
+                        for (j = j0; j < j1; j++)
+                            dst[j * g->sw - g->pw + b] += src[j];
+                    }
+                }
+            }
+}
+
+static inline void nnrt_zero(float *x, long n)
+{
+    const float zero = nnrt_fence_f(0.0f);
+    long i;
+    for (i = 0; i < n; i++)
+        x[i] = zero;
+}
+
+/* The sizes every pass uses, from a valid geometry. */
+typedef struct nnrt_conv2d_dims {
+    int cg, fg, kg, ohw; /* channels and filters per group, unfolded rows, output pixels */
+    long hw, xs, ys;     /* input pixels, floats per input and per output sample */
+} nnrt_conv2d_dims;
+
+static inline nnrt_conv2d_dims nnrt_conv2d_sizes(const nnrt_conv2d *g)
+{
+    nnrt_conv2d_dims d;
+    d.cg = g->c / g->groups;
+    d.fg = g->f / g->groups;
+    d.kg = d.cg * g->kh * g->kw;
+    d.ohw = nnrt_conv2d_oh(g) * nnrt_conv2d_ow(g);
+    d.hw = (long)g->h * g->w;
+    d.xs = g->c * d.hw;
+    d.ys = (long)g->f * d.ohw;
+    return d;
+}
+
+/* Floats of the 6 x 32 tiles covering an m x n product, per useful float
+ * (times 1000, an integer): 1000 when both are multiples of the tile. */
+static inline long nnrt_tile_waste(long m, long n)
+{
+    return (m + 5) / 6 * 6 * ((n + 31) / 32 * 32) * 1000 / (m * n);
+}
+
+/* 1 when the forward pass computes y^T = col^T W^T (pixels x filters) */
+static inline int nnrt_conv2d_fwd_t(const nnrt_conv2d_dims *d)
+{
+    return nnrt_tile_waste(d->ohw, d->fg) < nnrt_tile_waste(d->fg, d->ohw);
+}
+
+/* 1 when the weight pass computes dW^T = col dy^T (kg x filters) */
+static inline int nnrt_conv2d_dw_t(const nnrt_conv2d_dims *d)
+{
+    return nnrt_tile_waste(d->kg, d->fg) < nnrt_tile_waste(d->fg, d->kg);
+}
+
+/* The scratch layout of a pass: col (kg x ohw floats) at 0, then the
+ * transposed result (if any), then the GEMM's workspace. */
+static inline long nnrt_conv2d_pass_scratch(const nnrt_conv2d_dims *d, int pass, long *ws_at)
+{
+    long col = (long)d->kg * d->ohw, t = 0, ws;
+    if (pass == NNRT_CONV2D_FORWARD) {
+        t = nnrt_conv2d_fwd_t(d) ? (long)d->ohw * d->fg : 0;
+        ws = t ? nnrt_sgemm_ws_size(d->ohw, d->fg, d->kg) : nnrt_sgemm_ws_size(d->fg, d->ohw, d->kg);
+    } else if (pass == NNRT_CONV2D_BACKWARD_INPUT) {
+        ws = nnrt_sgemm_ws_size(d->kg, d->ohw, d->fg);
+    } else {
+        t = nnrt_conv2d_dw_t(d) ? (long)d->kg * d->fg : 0;
+        ws = t ? nnrt_sgemm_ws_size(d->kg, d->fg, d->ohw) : nnrt_sgemm_ws_size(d->fg, d->kg, d->ohw);
+    }
+    *ws_at = col + t;
+    return col + t + ws;
+}
+
+/* per pass, for one sample and group at a time: independent of max_n */
+NNRT_API long nnrt_conv2d_scratch(const nnrt_conv2d *g, int pass, int max_n)
+{
+    nnrt_conv2d_dims d;
+    long ws_at;
+    (void)max_n;
+    if (!nnrt_conv2d_ok(g))
+        return -1;
+    if (nnrt_conv2d_flat(g))
+        return 0;
+    d = nnrt_conv2d_sizes(g);
+    return nnrt_conv2d_pass_scratch(&d, pass, &ws_at);
+}
+
+/* The forward epilogue of y^T = col^T W^T: block [i0, i0 + rows) x [j0,
+ * j0 + cols) of t (ohw x fg, pixels by filters) into y (fg x ohw). */
+typedef struct nnrt_conv2d_tctx {
+    const float *t;
+    float *y;
+    int fg, ohw;
+} nnrt_conv2d_tctx;
+
+static void nnrt_conv2d_untranspose(void *ctx, int i0, int rows, int j0, int cols)
+{
+    const nnrt_conv2d_tctx *c = (const nnrt_conv2d_tctx *)ctx;
+    int i, j;
+    for (j = j0; j < j0 + cols; j++) {
+        float *restrict y = c->y + (ptrdiff_t)j * c->ohw;
+        const float *restrict t = c->t + j;
+        for (i = i0; i < i0 + rows; i++)
+            y[i] = t[(ptrdiff_t)i * c->fg];
+    }
+}
+
+NNRT_API void nnrt_conv2d_forward(const nnrt_conv2d *g, int n, const float *x, const float *w,
+                                  float *y, float *scratch)
+{
+    nnrt_conv2d_dims d;
+    nnrt_conv2d_tctx tc;
+    long ws_at;
+    int s, gi, tr;
+    if (n < 1 || !nnrt_conv2d_ok(g))
+        return;
+    d = nnrt_conv2d_sizes(g);
+    if (nnrt_conv2d_flat(g)) {
+        for (s = 0; s < n; s++)
+            for (gi = 0; gi < g->groups; gi++)
+                nnrt_sgemm(0, 0, d.fg, d.ohw, d.kg, 1.0f, w + (ptrdiff_t)gi * d.fg * d.kg, d.kg,
+                           x + s * d.xs + gi * d.cg * d.hw, d.ohw, 0.0f,
+                           y + s * d.ys + (ptrdiff_t)gi * d.fg * d.ohw, d.ohw);
+        return;
+    }
+    nnrt_conv2d_pass_scratch(&d, NNRT_CONV2D_FORWARD, &ws_at);
+    tr = nnrt_conv2d_fwd_t(&d);
+    tc.t = scratch + (long)d.kg * d.ohw;
+    tc.fg = d.fg;
+    tc.ohw = d.ohw;
+    for (s = 0; s < n; s++)
+        for (gi = 0; gi < g->groups; gi++) {
+            const float *wg = w + (ptrdiff_t)gi * d.fg * d.kg;
+            float *yg = y + s * d.ys + (ptrdiff_t)gi * d.fg * d.ohw;
+            nnrt_im2col(g, d.cg, nnrt_conv2d_oh(g), nnrt_conv2d_ow(g), x + s * d.xs + gi * d.cg * d.hw,
+                        scratch);
+            if (tr) {
+                tc.y = yg;
+                nnrt_sgemm_ws(1, 1, d.ohw, d.fg, d.kg, 1.0f, scratch, d.ohw, wg, d.kg, 0.0f,
+                              scratch + (long)d.kg * d.ohw, d.fg, scratch + ws_at, nnrt_conv2d_untranspose,
+                              &tc);
+            } else {
+                nnrt_sgemm_ws(0, 0, d.fg, d.ohw, d.kg, 1.0f, wg, d.kg, scratch, d.ohw, 0.0f, yg, d.ohw,
+                              scratch + ws_at, NULL, NULL);
+            }
+        }
+}
+
+NNRT_API void nnrt_conv2d_backward_input(const nnrt_conv2d *g, int n, const float *dy,
+                                         const float *w, float *dx, float *scratch)
+{
+    nnrt_conv2d_dims d;
+    long ws_at = 0;
+    int s, gi, flat;
+    if (n < 1 || !nnrt_conv2d_ok(g))
+        return;
+    d = nnrt_conv2d_sizes(g);
+    flat = nnrt_conv2d_flat(g);
+    if (!flat)
+        nnrt_conv2d_pass_scratch(&d, NNRT_CONV2D_BACKWARD_INPUT, &ws_at);
+    for (s = 0; s < n; s++) {
+        float *dxs = dx + s * d.xs;
+        if (!flat)
+            nnrt_zero(dxs, d.xs);
+        for (gi = 0; gi < g->groups; gi++) {
+            const float *dyg = dy + s * d.ys + (ptrdiff_t)gi * d.fg * d.ohw;
+            const float *wg = w + (ptrdiff_t)gi * d.fg * d.kg;
+            float *dxg = dxs + gi * d.cg * d.hw;
+            if (flat) {
+                nnrt_sgemm(1, 0, d.kg, d.ohw, d.fg, 1.0f, wg, d.kg, dyg, d.ohw, 0.0f, dxg, d.ohw);
+                continue;
+            }
+            nnrt_sgemm_ws(1, 0, d.kg, d.ohw, d.fg, 1.0f, wg, d.kg, dyg, d.ohw, 0.0f, scratch, d.ohw,
+                          scratch + ws_at, NULL, NULL);
+            nnrt_col2im(g, d.cg, nnrt_conv2d_oh(g), nnrt_conv2d_ow(g), scratch, dxg);
+        }
+    }
+}
+
+NNRT_API void nnrt_conv2d_backward_weight(const nnrt_conv2d *g, int n, const float *x,
+                                          const float *dy, float *dw, float *scratch)
+{
+    nnrt_conv2d_dims d;
+    long ws_at;
+    int s, gi, tr, i, j;
+    if (n < 1 || !nnrt_conv2d_ok(g))
+        return;
+    d = nnrt_conv2d_sizes(g);
+    if (nnrt_conv2d_flat(g)) {
+        for (s = 0; s < n; s++)
+            for (gi = 0; gi < g->groups; gi++)
+                nnrt_sgemm(0, 1, d.fg, d.kg, d.ohw, 1.0f, dy + s * d.ys + (ptrdiff_t)gi * d.fg * d.ohw,
+                           d.ohw, x + s * d.xs + gi * d.cg * d.hw, d.ohw, s ? 1.0f : 0.0f,
+                           dw + (ptrdiff_t)gi * d.fg * d.kg, d.kg);
+        return;
+    }
+    nnrt_conv2d_pass_scratch(&d, NNRT_CONV2D_BACKWARD_WEIGHT, &ws_at);
+    tr = nnrt_conv2d_dw_t(&d);
+    for (gi = 0; gi < g->groups; gi++) {
+        float *dwg = dw + (ptrdiff_t)gi * d.fg * d.kg, *t = scratch + (long)d.kg * d.ohw;
+        for (s = 0; s < n; s++) {
+            const float *dyg = dy + s * d.ys + (ptrdiff_t)gi * d.fg * d.ohw;
+            nnrt_im2col(g, d.cg, nnrt_conv2d_oh(g), nnrt_conv2d_ow(g), x + s * d.xs + gi * d.cg * d.hw,
+                        scratch);
+            if (tr)
+                nnrt_sgemm_ws(0, 1, d.kg, d.fg, d.ohw, 1.0f, scratch, d.ohw, dyg, d.ohw, s ? 1.0f : 0.0f, t,
+                              d.fg, scratch + ws_at, NULL, NULL);
+            else
+                nnrt_sgemm_ws(0, 1, d.fg, d.kg, d.ohw, 1.0f, dyg, d.ohw, scratch, d.ohw, s ? 1.0f : 0.0f,
+                              dwg, d.kg, scratch + ws_at, NULL, NULL);
+        }
+        if (tr)
+            for (i = 0; i < d.fg; i++)
+                for (j = 0; j < d.kg; j++)
+                    dwg[(ptrdiff_t)i * d.kg + j] = t[(ptrdiff_t)j * d.fg + i];
+    }
+}
+
+static inline int nnrt_pool2d_ok(const nnrt_pool2d *p)
+{
+    return p && p->c >= 1 && p->h >= 1 && p->w >= 1 && p->kh >= 1 && p->kw >= 1 && p->sh >= 1 &&
+           p->sw >= 1 && p->kh <= p->h && p->kw <= p->w;
+}
+
+/* The offset of the window's first maximum from its corner (x[0]): the
+ * first element greater than all before it, a NaN replacing any earlier
+ * choice, as PyTorch's CPU kernel scans. */
+static inline int nnrt_window_argmax(const float *x, int w, int kh, int kw)
+{
+    int a, b, best = 0;
+    float m = x[0];
+    for (a = 0; a < kh; a++)
+        for (b = 0; b < kw; b++) {
+            float v = x[a * w + b];
+            if (v > m || v != v) {
+                m = v;
+                best = a * w + b;
+            }
+        }
+    return best;
+}
+
+/* The common 2 x 2 window with stride 2, for nnrt_maxpool2d_*: the
+ * maximum of a, b (first row), c, d (second row) with the scan order and
+ * NaN rule of nnrt_window_argmax, and in *at the position it came from
+ * (0..3, as a float: gcc if-converts and vectorizes float selects of this
+ * shape, not int ones). */
+static inline float nnrt_max4(float a, float b, float c, float d, float *at)
+{
+    float m = a, k = 0.0f;
+    int t;
+    t = (b > m) | (b != b);
+    m = t ? b : m;
+    k = t ? 1.0f : k;
+    t = (c > m) | (c != c);
+    m = t ? c : m;
+    k = t ? 2.0f : k;
+    t = (d > m) | (d != d);
+    m = t ? d : m;
+    k = t ? 3.0f : k;
+    *at = k;
+    return m;
+}
+
+static inline int nnrt_pool2d_is_2x2(const nnrt_pool2d *p)
+{
+    return p->kh == 2 && p->kw == 2 && p->sh == 2 && p->sw == 2;
+}
+
+/* Outputs [j0, j0 + cnt) of one output row of the 2 x 2 pool, r0 and r1
+ * the two input rows: the maxima into y (forward); dy where each window
+ * took its maximum, 0 elsewhere, into the rows d0, d1 (backward). Called
+ * with a constant cnt (8 or 4) the loops vectorize; rows shorter than the
+ * vectors (LeNet's are 14 and 7 wide) go in chunks of that constant, the
+ * last one overlapping the one before (writing the same values again), so
+ * that no scalar tail is left (nnrt_max2x2_row). */
+static inline void nnrt_max2x2_fwd(const float *restrict r0, const float *restrict r1, float *restrict y,
+                                   int j0, int cnt)
+{
+    int j;
+    float at;
+    for (j = j0; j < j0 + cnt; j++)
+        y[j] = nnrt_max4(r0[2 * j], r0[2 * j + 1], r1[2 * j], r1[2 * j + 1], &at);
+}
+
+static inline void nnrt_max2x2_bwd(const float *restrict r0, const float *restrict r1,
+                                   const float *restrict dy, float *restrict d0, float *restrict d1, int j0,
+                                   int cnt)
+{
+    const float zero = nnrt_fence_f(0.0f);
+    int j;
+    float at;
+    for (j = j0; j < j0 + cnt; j++) {
+        float g = zero + dy[j]; /* as 0 + dy: -0 becomes +0 */
+        nnrt_max4(r0[2 * j], r0[2 * j + 1], r1[2 * j], r1[2 * j + 1], &at);
+        d0[2 * j] = at == 0.0f ? g : zero;
+        d0[2 * j + 1] = at == 1.0f ? g : zero;
+        d1[2 * j] = at == 2.0f ? g : zero;
+        d1[2 * j + 1] = at == 3.0f ? g : zero;
+    }
+}
+
+/* Fixed-size chunks as functions of their own (not inlined: inside the
+ * callers' loop nests gcc no longer vectorizes them) */
+#if defined(__GNUC__)
+#define NNRT_NOINLINE __attribute__((noinline))
+#else
+#define NNRT_NOINLINE
+#endif
+static NNRT_NOINLINE void nnrt_max2x2_fwd8(const float *r0, const float *r1, float *y, int j0)
+{
+    nnrt_max2x2_fwd(r0, r1, y, j0, 8);
+}
+
+static NNRT_NOINLINE void nnrt_max2x2_fwd4(const float *r0, const float *r1, float *y, int j0)
+{
+    nnrt_max2x2_fwd(r0, r1, y, j0, 4);
+}
+
+static NNRT_NOINLINE void nnrt_max2x2_bwd8(const float *r0, const float *r1, const float *dy, float *d0,
+                                           float *d1, int j0)
+{
+    nnrt_max2x2_bwd(r0, r1, dy, d0, d1, j0, 8);
+}
+
+static NNRT_NOINLINE void nnrt_max2x2_bwd4(const float *r0, const float *r1, const float *dy, float *d0,
+                                           float *d1, int j0)
+{
+    nnrt_max2x2_bwd(r0, r1, dy, d0, d1, j0, 4);
+}
+
+/* One output row of ow windows: chunks of 8 (or 4), the last overlapping */
+static inline void nnrt_max2x2_row(const float *r0, const float *r1, float *y, const float *dy, float *d0,
+                                   float *d1, int ow, int back)
+{
+    int j0, c = ow >= 8 ? 8 : ow >= 4 ? 4 : 0;
+    if (!c) {
+        if (back)
+            nnrt_max2x2_bwd(r0, r1, dy, d0, d1, 0, ow);
+        else
+            nnrt_max2x2_fwd(r0, r1, y, 0, ow);
+        return;
+    }
+    for (j0 = 0; j0 < ow; j0 += c) {
+        int at = j0 + c <= ow ? j0 : ow - c;
+        if (back && c == 8)
+            nnrt_max2x2_bwd8(r0, r1, dy, d0, d1, at);
+        else if (back)
+            nnrt_max2x2_bwd4(r0, r1, dy, d0, d1, at);
+        else if (c == 8)
+            nnrt_max2x2_fwd8(r0, r1, y, at);
+        else
+            nnrt_max2x2_fwd4(r0, r1, y, at);
+    }
+}
+
+NNRT_API void nnrt_maxpool2d_forward(const nnrt_pool2d *p, int n, const float *x, float *y)
+{
+    long plane, planes;
+    int oh, ow, i, j;
+    if (n < 1 || !nnrt_pool2d_ok(p))
+        return;
+    oh = (p->h - p->kh) / p->sh + 1;
+    ow = (p->w - p->kw) / p->sw + 1;
+    planes = (long)n * p->c;
+    if (nnrt_pool2d_is_2x2(p)) {
+        for (plane = 0; plane < planes; plane++)
+            for (i = 0; i < oh; i++) {
+                const float *r0 = x + plane * p->h * p->w + (ptrdiff_t)2 * i * p->w;
+                nnrt_max2x2_row(r0, r0 + p->w, y + (plane * oh + i) * ow, NULL, NULL, NULL, ow, 0);
+            }
+        return;
+    }
+    for (plane = 0; plane < planes; plane++) {
+        const float *xp = x + plane * p->h * p->w;
+        float *yp = y + plane * oh * ow;
+        for (i = 0; i < oh; i++)
+            for (j = 0; j < ow; j++) {
+                const float *win = xp + (ptrdiff_t)i * p->sh * p->w + j * p->sw;
+                yp[i * ow + j] = win[nnrt_window_argmax(win, p->w, p->kh, p->kw)];
+            }
+    }
+}
+
+NNRT_API void nnrt_maxpool2d_backward(const nnrt_pool2d *p, int n, const float *x,
+                                      const float *dy, float *dx)
+{
+    long plane, planes;
+    int oh, ow, i, j;
+    if (n < 1 || !nnrt_pool2d_ok(p))
+        return;
+    oh = (p->h - p->kh) / p->sh + 1;
+    ow = (p->w - p->kw) / p->sw + 1;
+    planes = (long)n * p->c;
+    if (nnrt_pool2d_is_2x2(p)) {
+        /* the windows do not overlap: each covered element is written once,
+         * dy where the window took its maximum, else 0; only an odd last row
+         * or column, in no window, is zeroed apart */
+        if (p->h % 2 || p->w % 2)
+            nnrt_zero(dx, planes * p->h * p->w);
+        for (plane = 0; plane < planes; plane++)
+            for (i = 0; i < oh; i++) {
+                const float *r0 = x + plane * p->h * p->w + (ptrdiff_t)2 * i * p->w;
+                float *d0 = dx + plane * p->h * p->w + (ptrdiff_t)2 * i * p->w;
+                nnrt_max2x2_row(r0, r0 + p->w, NULL, dy + (plane * oh + i) * ow, d0, d0 + p->w, ow, 1);
+            }
+        return;
+    }
+    nnrt_zero(dx, planes * p->h * p->w);
+    for (plane = 0; plane < planes; plane++) {
+        const float *xp = x + plane * p->h * p->w;
+        const float *dyp = dy + plane * oh * ow;
+        float *dxp = dx + plane * p->h * p->w;
+        for (i = 0; i < oh; i++)
+            for (j = 0; j < ow; j++) {
+                ptrdiff_t corner = (ptrdiff_t)i * p->sh * p->w + j * p->sw;
+                dxp[corner + nnrt_window_argmax(xp + corner, p->w, p->kh, p->kw)] += dyp[i * ow + j];
+            }
+    }
+}
+
+NNRT_API void nnrt_avgpool2d_forward(const nnrt_pool2d *p, int n, const float *x, float *y)
+{
+    long plane, planes;
+    int oh, ow, i, j, a, b;
+    if (n < 1 || !nnrt_pool2d_ok(p))
+        return;
+    oh = (p->h - p->kh) / p->sh + 1;
+    ow = (p->w - p->kw) / p->sw + 1;
+    planes = (long)n * p->c;
+    for (plane = 0; plane < planes; plane++) {
+        const float *xp = x + plane * p->h * p->w;
+        float *yp = y + plane * oh * ow;
+        for (i = 0; i < oh; i++)
+            for (j = 0; j < ow; j++) {
+                const float *win = xp + (ptrdiff_t)i * p->sh * p->w + j * p->sw;
+                float sum = 0.0f;
+                for (a = 0; a < p->kh; a++)
+                    for (b = 0; b < p->kw; b++)
+                        sum += win[a * p->w + b];
+                yp[i * ow + j] = sum / (float)(p->kh * p->kw);
+            }
+    }
+}
+
+NNRT_API void nnrt_avgpool2d_backward(const nnrt_pool2d *p, int n, const float *dy, float *dx)
+{
+    long plane, planes;
+    int oh, ow, i, j, a, b;
+    if (n < 1 || !nnrt_pool2d_ok(p))
+        return;
+    oh = (p->h - p->kh) / p->sh + 1;
+    ow = (p->w - p->kw) / p->sw + 1;
+    planes = (long)n * p->c;
+    nnrt_zero(dx, planes * p->h * p->w);
+    for (plane = 0; plane < planes; plane++) {
+        const float *dyp = dy + plane * oh * ow;
+        float *dxp = dx + plane * p->h * p->w;
+        for (i = 0; i < oh; i++)
+            for (j = 0; j < ow; j++) {
+                float *win = dxp + (ptrdiff_t)i * p->sh * p->w + j * p->sw;
+                float v = dyp[i * ow + j] / (float)(p->kh * p->kw);
+                for (a = 0; a < p->kh; a++)
+                    for (b = 0; b < p->kw; b++)
+                        win[a * p->w + b] += v;
+            }
+    }
+}

@@ -1,0 +1,460 @@
+/*
+ * gemm.c - the single-precision GEMM kernels behind nnrt_sgemm (unpacked
+ * loops, no workspace) and nnrt_sgemm_ws (packed and blocked, with a
+ * caller's workspace and an epilogue per finished block of C).
+ *
+ * Invariants: plain C that gcc and clang vectorize (no intrinsics); no
+ * allocation (the workspace is the caller's, sized by nnrt_sgemm_ws_size);
+ * no memset / memcpy calls (copies and zero fills go through fences);
+ * impossible sizes leave C untouched; beta == 0 never reads C.
+ */
+#include "internal.h"
+
+enum {
+    NNRT_GEMM_NC = 256, /* columns of C per block in the op(B) = B kernel */
+    NNRT_GEMM_KC = 256  /* length of the op(A) row chunk in the B^T kernel */
+};
+
+/* ---------------------------------------------------------------- kernels */
+/* C = beta C on M x N. beta == 0 stores zeros without reading C (NaN in C
+ * must not survive). The zero comes through nnrt_fence_f so that compilers
+ * cannot turn the loop into a memset call, which a freestanding build would
+ * have to provide. */
+static inline void nnrt_gemm_scale(int M, int N, float beta, float *C, int ldc)
+{
+    int i, j;
+    if (beta == 1.0f)
+        return;
+    for (i = 0; i < M; i++) {
+        float *c = C + (size_t)i * ldc;
+        if (beta == 0.0f) {
+            const float zero = nnrt_fence_f(0.0f);
+            for (j = 0; j < N; j++)
+                c[j] = zero;
+        } else {
+            for (j = 0; j < N; j++)
+                c[j] *= beta;
+        }
+    }
+}
+
+/* Offsets are computed in size_t (strides and indices are never negative),
+ * and nnrt_gemm_bn's remainder loop starts from a computed index: with int
+ * or 32-bit ptrdiff_t products, or a loop continuing another's counter, gcc
+ * for 32-bit targets (arm-none-eabi) finds iterations, on paths that cannot
+ * run, whose offsets would overflow, and warns about them wherever a call
+ * is inlined (-Waggressive-loop-optimizations, -O3's loop unswitching). */
+
+/* Four rows of C, nc columns: for each k, c_r[j] += (alpha a_rk) b_k[j].
+ * op(A)[r][k] is A[r sai + k sak]. Each row of B is read once for four rows
+ * of C, which stay in L1; the inner loop is contiguous in B and C and has no
+ * reduction, so gcc -O3 vectorizes it. */
+static inline void nnrt_gemm_bn4(int K, int nc, float alpha, const float *A, size_t sai,
+                                 size_t sak, const float *B, int ldb, float *C, int ldc)
+{
+    float *restrict c0 = C;
+    float *restrict c1 = C + ldc;
+    float *restrict c2 = C + 2 * (size_t)ldc;
+    float *restrict c3 = C + 3 * (size_t)ldc;
+    int k, j;
+    for (k = 0; k < K; k++) {
+        const float *restrict b = B + (size_t)k * ldb;
+        const float *a = A + k * sak;
+        float a0 = alpha * a[0], a1 = alpha * a[sai];
+        float a2 = alpha * a[2 * sai], a3 = alpha * a[3 * sai];
+        for (j = 0; j < nc; j++) {
+            float bj = b[j];
+            c0[j] += a0 * bj;
+            c1[j] += a1 * bj;
+            c2[j] += a2 * bj;
+            c3[j] += a3 * bj;
+        }
+    }
+}
+
+/* One row of C, nc columns: c[j] += (alpha a_k) b_k[j]. */
+static inline void nnrt_gemm_bn1(int K, int nc, float alpha, const float *A, size_t sak,
+                                 const float *B, int ldb, float *C)
+{
+    float *restrict c = C;
+    int k, j;
+    for (k = 0; k < K; k++) {
+        const float *restrict b = B + (size_t)k * ldb;
+        float a = alpha * A[k * sak];
+        for (j = 0; j < nc; j++)
+            c[j] += a * b[j];
+    }
+}
+
+/* op(B) = B (K x N): C += alpha op(A) B, i-k-j order in blocks of four rows
+ * and NNRT_GEMM_NC columns. Serves A (M x K) and A^T (A is K x M) alike
+ * through the strides of op(A). */
+static inline void nnrt_gemm_bn(int M, int N, int K, float alpha, const float *A, size_t sai,
+                                size_t sak, const float *B, int ldb, float *C, int ldc)
+{
+    int i, j0, m4 = M - M % 4; /* the remainder loop starts at m4, not where the */
+    for (j0 = 0; j0 < N; j0 += NNRT_GEMM_NC) { /* first stopped: see the note above */
+        int nc = N - j0 < NNRT_GEMM_NC ? N - j0 : NNRT_GEMM_NC;
+        for (i = 0; i < m4; i += 4)
+            nnrt_gemm_bn4(K, nc, alpha, A + i * sai, sai, sak, B + j0, ldb,
+                          C + (size_t)i * ldc + j0, ldc);
+        for (i = m4; i < M; i++)
+            nnrt_gemm_bn1(K, nc, alpha, A + i * sai, sak, B + j0, ldb, C + (size_t)i * ldc + j0);
+    }
+}
+
+/* <x, y> with 16 independent partial sums (a reduction gcc vectorizes
+ * without reassociating), added pairwise at the end. */
+static inline float nnrt_dot(const float *restrict x, const float *restrict y, int n)
+{
+    float acc[16];
+    const float zero = nnrt_fence_f(0.0f); /* not a memset call (see nnrt_gemm_scale) */
+    int k, u, w;
+    for (u = 0; u < 16; u++)
+        acc[u] = zero;
+    for (k = 0; k + 16 <= n; k += 16)
+        for (u = 0; u < 16; u++)
+            acc[u] += x[k + u] * y[k + u];
+    for (; k < n; k++)
+        acc[k & 15] += x[k] * y[k];
+    for (w = 8; w > 0; w >>= 1)
+        for (u = 0; u < w; u++)
+            acc[u] += acc[u + w];
+    return acc[0];
+}
+
+/* op(B) = B^T (B is N x K): C[i][j] += <alpha op(A) row i, B row j>. The row
+ * of op(A) (strided when ta) is gathered in chunks of NNRT_GEMM_KC into a
+ * stack buffer, so both operands of every dot product are contiguous. */
+static inline void nnrt_gemm_bt(int M, int N, int K, float alpha, const float *A, size_t sai,
+                                size_t sak, const float *B, int ldb, float *C, int ldc)
+{
+    float a[NNRT_GEMM_KC];
+    const float al = nnrt_fence_f(alpha); /* alpha == 1 would make the gather a memcpy call */
+    int i, j, k, k0;
+    for (i = 0; i < M; i++) {
+        float *c = C + (size_t)i * ldc;
+        for (k0 = 0; k0 < K; k0 += NNRT_GEMM_KC) {
+            int kc = K - k0 < NNRT_GEMM_KC ? K - k0 : NNRT_GEMM_KC;
+            for (k = 0; k < kc; k++)
+                a[k] = al * A[i * sai + (k0 + k) * sak];
+            if (kc < 16) { /* short products: sixteen partial sums would cost more than they save */
+                for (j = 0; j < N; j++) {
+                    const float *b = B + (size_t)j * ldb + k0;
+                    float s = 0.0f;
+                    for (k = 0; k < kc; k++)
+                        s += a[k] * b[k];
+                    c[j] += s;
+                }
+                continue;
+            }
+            for (j = 0; j < N; j++)
+                c[j] += nnrt_dot(a, B + (size_t)j * ldb + k0, kc);
+        }
+    }
+}
+
+
+/* C = alpha op(A) op(B) + beta C. Sizes that cannot be valid (M, N or K
+ * negative, a leading dimension below its row length) leave C untouched;
+ * alpha == 0 or K == 0 reads neither A nor B (C = beta C). */
+NNRT_API void nnrt_sgemm(int ta, int tb, int M, int N, int K, float alpha,
+                         const float *A, int lda, const float *B, int ldb,
+                         float beta, float *C, int ldc)
+{
+    int use_ab;
+    size_t sai, sak;
+    if (M <= 0 || N <= 0 || K < 0 || ldc < N)
+        return;
+    use_ab = alpha != 0.0f && K > 0;
+    if (use_ab && (lda < (ta ? M : K) || ldb < (tb ? K : N)))
+        return;
+    nnrt_gemm_scale(M, N, beta, C, ldc);
+    if (!use_ab)
+        return;
+    sai = ta ? 1 : lda;
+    sak = ta ? lda : 1;
+    if (tb)
+        nnrt_gemm_bt(M, N, K, alpha, A, sai, sak, B, ldb, C, ldc);
+    else
+        nnrt_gemm_bn(M, N, K, alpha, A, sai, sak, B, ldb, C, ldc);
+}
+
+/* ---------------------------------------------- packed, blocked GEMM */
+/* The workspace kernel (Goto / BLIS structure, plain C): op(B) is copied in
+ * blocks of NNRT_KC x NNRT_NC into panels NNRT_NR columns wide, op(A) in
+ * blocks of NNRT_MC x NNRT_KC into panels NNRT_MR rows high (zero padded),
+ * both k-major, so that the micro-kernel reads both operands contiguously
+ * whatever the transpositions. The micro-kernel keeps an MR x NR tile of C
+ * in registers (6 x 32 floats: twelve 512-bit or twenty-four 256-bit
+ * registers) for a whole KC panel; gcc -O3 vectorizes it for the target it
+ * compiles for (-march=native: AVX-512; plain x86-64: SSE2, slower).
+ * Measured on the reference machine (AVX-512, gcc 12 -O3 -march=native):
+ * 6 x 32 beats 6 x 16 and 4 x 32; see bench/README.md.
+ * Below NNRT_SMALL_FLOPS multiply-adds, and for a single row of C, packing
+ * costs more than it saves: the unpacked loop kernels serve those. */
+enum {
+    NNRT_MR = 6,
+    NNRT_NR = 32,
+    NNRT_KC = 256,
+    NNRT_MC = 120,
+    NNRT_NC = 512,
+    NNRT_SMALL_FLOPS = 16384 /* M N K below which the unpacked kernels run */
+};
+
+/* acc + a b. Strict ISO C modes (-std=c99) make gcc keep products and sums
+ * apart (-ffp-contract=off); where the target has a fused multiply-add
+ * (C99's FP_FAST_FMAF), fmaf is one instruction and gcc vectorizes it, which
+ * doubles the kernels' throughput. Elsewhere fmaf would be a slow library
+ * call: a product and a sum then. */
+#if defined(FP_FAST_FMAF) && defined(__GNUC__)
+#define NNRT_MADD(acc, a, b) __builtin_fmaf((a), (b), (acc)) /* an instruction even with -ffreestanding */
+#elif defined(FP_FAST_FMAF)
+#define NNRT_MADD(acc, a, b) fmaf((a), (b), (acc))
+#else
+#define NNRT_MADD(acc, a, b) ((acc) + (a) * (b))
+#endif
+
+static inline int nnrt_min(int a, int b)
+{
+    return a < b ? a : b;
+}
+
+static inline long nnrt_round_up(long x, long to)
+{
+    return (x + to - 1) / to * to;
+}
+
+NNRT_API long nnrt_sgemm_ws_size(int M, int N, int K)
+{
+    long kc, mc, nc;
+    if (M <= 1 || N <= 0 || K <= 0) /* one row: the matrix-vector path packs nothing */
+        return 0;
+    kc = nnrt_min(K, NNRT_KC);
+    mc = nnrt_round_up(nnrt_min(M, NNRT_MC), NNRT_MR);
+    nc = nnrt_round_up(nnrt_min(N, NNRT_NC), NNRT_NR);
+    return kc * (mc + nc) + 16; /* + 16: room to align the panels to 64 bytes */
+}
+
+/* op(A)[ic.., pc..] (mc x kc) into panels of MR rows: ap[p][k][r]. Copies
+ * multiply by a `one` the compiler cannot see (x 1 is exact, -0 and NaN
+ * included), so that gcc does not turn them into memmove calls, which a
+ * freestanding build would have to provide (and which cost more than the
+ * vector moves for these short rows). */
+static inline void nnrt_pack_a(int ta, int mc, int kc, const float *A, int lda, float *restrict ap)
+{
+    const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
+    int i0, r, k;
+    for (i0 = 0; i0 < mc; i0 += NNRT_MR, ap += (ptrdiff_t)NNRT_MR * kc) {
+        int mr = nnrt_min(NNRT_MR, mc - i0);
+        if (ta && mr == NNRT_MR) { /* op(A)[i][k] = A[k lda + i]: rows of A are contiguous in i */
+            for (k = 0; k < kc; k++) /* (a constant count: moves, not a memmove call per k) */
+                for (r = 0; r < NNRT_MR; r++)
+                    ap[k * NNRT_MR + r] = A[(ptrdiff_t)k * lda + i0 + r] * one;
+        } else if (ta) {
+            for (k = 0; k < kc; k++) {
+                const float *a = A + (ptrdiff_t)k * lda + i0;
+                for (r = 0; r < mr; r++)
+                    ap[k * NNRT_MR + r] = a[r] * one;
+                for (; r < NNRT_MR; r++)
+                    ap[k * NNRT_MR + r] = zero;
+            }
+        } else {
+            for (r = 0; r < mr; r++) {
+                const float *a = A + (ptrdiff_t)(i0 + r) * lda;
+                for (k = 0; k < kc; k++)
+                    ap[k * NNRT_MR + r] = a[k] * one;
+            }
+            for (; r < NNRT_MR; r++)
+                for (k = 0; k < kc; k++)
+                    ap[k * NNRT_MR + r] = zero;
+        }
+    }
+}
+
+/* op(B)[pc.., jc..] (kc x nc) into panels of NR columns: bp[p][k][c] */
+static inline void nnrt_pack_b(int tb, int kc, int nc, const float *B, int ldb, float *restrict bp)
+{
+    const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
+    int j0, c, k;
+    for (j0 = 0; j0 < nc; j0 += NNRT_NR, bp += (ptrdiff_t)NNRT_NR * kc) {
+        int nr = nnrt_min(NNRT_NR, nc - j0);
+        if (tb) { /* op(B)[k][j] = B[j ldb + k] */
+            for (c = 0; c < nr; c++) {
+                const float *b = B + (ptrdiff_t)(j0 + c) * ldb;
+                for (k = 0; k < kc; k++)
+                    bp[k * NNRT_NR + c] = b[k] * one;
+            }
+            for (; c < NNRT_NR; c++)
+                for (k = 0; k < kc; k++)
+                    bp[k * NNRT_NR + c] = zero;
+        } else {
+            for (k = 0; k < kc; k++) {
+                const float *b = B + (ptrdiff_t)k * ldb + j0;
+                if (nr == NNRT_NR) {
+                    for (c = 0; c < NNRT_NR; c++)
+                        bp[k * NNRT_NR + c] = b[c] * one;
+                } else {
+                    for (c = 0; c < nr; c++)
+                        bp[k * NNRT_NR + c] = b[c] * one;
+                    for (; c < NNRT_NR; c++)
+                        bp[k * NNRT_NR + c] = zero;
+                }
+            }
+        }
+    }
+}
+
+/* The micro-kernel: t = ap bp over kc (an MR x NR tile; row k of the op(B)
+ * panel at bp + k bs), then the mr x nr valid part of it into C:
+ * C = alpha t + beta C (beta == 0: C not read). */
+static inline void nnrt_micro(int kc, const float *restrict ap, const float *restrict bp, ptrdiff_t bs,
+                              float *restrict C, int ldc, int mr, int nr, float alpha, float beta)
+{
+    float t[NNRT_MR][NNRT_NR];
+    const float zero = nnrt_fence_f(0.0f);
+    int i, j, k;
+    for (i = 0; i < NNRT_MR; i++)
+        for (j = 0; j < NNRT_NR; j++)
+            t[i][j] = zero;
+    for (k = 0; k < kc; k++) {
+        const float *restrict a = ap + k * NNRT_MR;
+        const float *restrict b = bp + k * bs;
+        for (i = 0; i < NNRT_MR; i++)
+            for (j = 0; j < NNRT_NR; j++)
+                t[i][j] = NNRT_MADD(t[i][j], a[i], b[j]);
+    }
+    if (mr == NNRT_MR && nr == NNRT_NR) {
+        for (i = 0; i < NNRT_MR; i++) {
+            float *restrict c = C + (ptrdiff_t)i * ldc;
+            if (beta == 0.0f)
+                for (j = 0; j < NNRT_NR; j++)
+                    c[j] = alpha * t[i][j];
+            else if (beta == 1.0f)
+                for (j = 0; j < NNRT_NR; j++)
+                    c[j] += alpha * t[i][j];
+            else
+                for (j = 0; j < NNRT_NR; j++)
+                    c[j] = alpha * t[i][j] + beta * c[j];
+        }
+        return;
+    }
+    for (i = 0; i < mr; i++) {
+        float *restrict c = C + (ptrdiff_t)i * ldc;
+        for (j = 0; j < nr; j++)
+            c[j] = alpha * t[i][j] + (beta == 0.0f ? 0.0f : beta * c[j]);
+    }
+}
+
+/* y = alpha op(A) x-row times op(B): one row of C (M == 1, op(A) = a row
+ * with stride sak). op(B) = B: i-k-j over column chunks of 128 held in
+ * registers; op(B) = B^T: one dot product per column. */
+static inline void nnrt_gemv(int tb, int N, int K, float alpha, const float *a, ptrdiff_t sak, const float *B,
+                      int ldb, float beta, float *c)
+{
+    enum { W = 128 };
+    const float zero = nnrt_fence_f(0.0f);
+    int j0, j, k;
+    if (tb) {
+        for (j = 0; j < N; j++) {
+            const float *b = B + (ptrdiff_t)j * ldb;
+            float s[16];
+            int u;
+            for (u = 0; u < 16; u++)
+                s[u] = zero;
+            for (k = 0; k + 16 <= K && sak == 1; k += 16)
+                for (u = 0; u < 16; u++)
+                    s[u] = NNRT_MADD(s[u], a[k + u], b[k + u]);
+            if (sak != 1)
+                k = 0;
+            for (; k < K; k++)
+                s[k & 15] = NNRT_MADD(s[k & 15], a[k * sak], b[k]);
+            for (u = 8; u > 0; u >>= 1)
+                for (k = 0; k < u; k++)
+                    s[k] += s[k + u];
+            c[j] = alpha * s[0] + (beta == 0.0f ? 0.0f : beta * c[j]);
+        }
+        return;
+    }
+    for (j0 = 0; j0 < N; j0 += W) {
+        int w = nnrt_min(W, N - j0);
+        float s[W];
+        for (j = 0; j < W; j++)
+            s[j] = zero;
+        if (w == W) {
+            for (k = 0; k < K; k++) {
+                const float *restrict b = B + (ptrdiff_t)k * ldb + j0;
+                const float ak = a[k * sak];
+                for (j = 0; j < W; j++)
+                    s[j] = NNRT_MADD(s[j], ak, b[j]);
+            }
+        } else {
+            for (k = 0; k < K; k++) {
+                const float *restrict b = B + (ptrdiff_t)k * ldb + j0;
+                const float ak = a[k * sak];
+                for (j = 0; j < w; j++)
+                    s[j] = NNRT_MADD(s[j], ak, b[j]);
+            }
+        }
+        for (j = 0; j < w; j++)
+            c[j0 + j] = alpha * s[j] + (beta == 0.0f ? 0.0f : beta * c[j0 + j]);
+    }
+}
+
+NNRT_API void nnrt_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                            const float *B, int ldb, float beta, float *C, int ldc, float *work,
+                            nnrt_epilogue epi, void *ctx)
+{
+    float *ap, *bp;
+    int jc, pc, ic, jr, ir;
+    if (M <= 0 || N <= 0 || K < 0 || ldc < N)
+        return;
+    if (alpha != 0.0f && K > 0 && (lda < (ta ? M : K) || ldb < (tb ? K : N)))
+        return;
+    if (alpha != 0.0f && K > 0 && M == 1) { /* one row: no packing, no workspace */
+        nnrt_gemv(tb, N, K, alpha, A, ta ? lda : 1, B, ldb, beta, C);
+    } else if (alpha == 0.0f || K == 0 || !work || (double)M * N * K < NNRT_SMALL_FLOPS) {
+        nnrt_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    } else {
+        /* 64-byte aligned panels: op(B) block first, then the op(A) block */
+        bp = work + ((16 - ((size_t)work / sizeof(float)) % 16) % 16);
+        ap = bp + (ptrdiff_t)nnrt_min(K, NNRT_KC) * nnrt_round_up(nnrt_min(N, NNRT_NC), NNRT_NR);
+        /* K in blocks of equal size (at most KC): no short last
+         * block (784 = 4 x 196, not 3 x 256 + 16) */
+        int kb = (K + NNRT_KC - 1) / NNRT_KC, kstep = (K + kb - 1) / kb;
+        int mstep = NNRT_MC;
+        for (jc = 0; jc < N; jc += NNRT_NC) {
+            int nc = nnrt_min(NNRT_NC, N - jc);
+            for (pc = 0; pc < K; pc += kstep) {
+                int kc = nnrt_min(kstep, K - pc);
+                float b = pc == 0 ? beta : 1.0f;
+                /* op(B) = B: whole panels are read in place, rows ldb apart (a
+                 * copy costs more than it saves at these sizes); only the
+                 * last, partial panel is copied, zero padded. B^T: all copied. */
+                int edge = tb ? 0 : nc / NNRT_NR * NNRT_NR;
+                if (edge < nc)
+                    nnrt_pack_b(tb, kc, nc - edge,
+                                tb ? B + (ptrdiff_t)(jc + edge) * ldb + pc : B + (ptrdiff_t)pc * ldb + jc + edge,
+                                ldb, bp);
+                for (ic = 0; ic < M; ic += mstep) {
+                    int mc = nnrt_min(mstep, M - ic);
+                    nnrt_pack_a(ta, mc, kc, ta ? A + (ptrdiff_t)pc * lda + ic : A + (ptrdiff_t)ic * lda + pc,
+                                lda, ap);
+                    for (jr = 0; jr < nc; jr += NNRT_NR)
+                        for (ir = 0; ir < mc; ir += NNRT_MR) {
+                            int mr = nnrt_min(NNRT_MR, mc - ir), nr = nnrt_min(NNRT_NR, nc - jr);
+                            const float *panel = jr < edge ? B + (ptrdiff_t)pc * ldb + jc + jr
+                                                           : bp + (ptrdiff_t)(jr - edge) * kc;
+                            nnrt_micro(kc, ap + (ptrdiff_t)ir * kc, panel, jr < edge ? ldb : NNRT_NR,
+                                       C + (ptrdiff_t)(ic + ir) * ldc + jc + jr, ldc, mr, nr, alpha, b);
+                            if (epi && pc + kc == K)
+                                epi(ctx, ic + ir, mr, jc + jr, nr);
+                        }
+                }
+            }
+        }
+        return;
+    }
+    if (epi)
+        epi(ctx, 0, M, 0, N);
+}

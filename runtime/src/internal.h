@@ -1,0 +1,158 @@
+/*
+ * internal.h - what the parts of the runtime share: the feature macros and
+ * includes, the bit tools, the private functions one part defines for
+ * another, and the invariants every part keeps.
+ *
+ * The runtime behind nn_runtime.h is built from these parts (runtime/src/):
+ *   core.c     status strings, the PRNG and normal deviates, initializers,
+ *              the finiteness check, zeroing
+ *   libm.c     the freestanding maths replacements (and the logarithm the
+ *              PRNG's normal deviates use)
+ *   gemm.c     the GEMM kernels: unpacked loops, and packed / blocked with a
+ *              caller's workspace
+ *   conv.c     convolution (im2col + GEMM) and pooling
+ *   weights.c  CRC-32 and the weight image: size, export, import, and the
+ *              byte streams that files.c drives too
+ *   files.c    hosted only: weight files on disk (atomic save, validating load)
+ * libnnrt compiles each part on its own. cmake/amalgamate.cmake pastes this
+ * header and the parts, in that order, into one nn_runtime.c in the build
+ * tree (its `#include "internal.h"` lines dropped): the file `nngen
+ * --standalone` pastes into generated code, and that the firmware and
+ * amalgamation tests compile. The data loaders of the tools are not part of
+ * the runtime: runtime/data/nn_data.c.
+ *
+ * Invariants:
+ *   - no malloc, no file-scope mutable state, no rand(): all state lives in
+ *     caller-owned structs or on the stack (at most ~1 KiB per call outside
+ *     files.c, ~8 KiB in nnrt_save / nnrt_load);
+ *   - outside files.c (all of it inside `#ifndef NN_FREESTANDING`) no libc is
+ *     used, only <math.h>'s sqrtf (correctly rounded by IEEE 754), and expf
+ *     and logf in the libm replacements nnrt_expm1f and nnrt_log1pf; no call
+ *     of memset or memcpy either (compilers turn some loops into them: see
+ *     the fences);
+ *   - every definition of nn_runtime.h's functions starts with NNRT_API
+ *     (external linkage in the library, `static inline` when `nngen
+ *     --standalone` pastes the runtime after the header); functions one part
+ *     defines for another start with NNRT_PRIVATE (declared below); every
+ *     other helper is plain `static inline`, local to its part;
+ *   - the PRNG, normal deviates and initializers give bit-identical results
+ *     on every platform with IEEE-754 binary32/binary64 arithmetic: integers,
+ *     exact operations, one rounding per operation (nnrt_fence_* below stop
+ *     FMA contraction and excess precision) and the runtime's own logarithm;
+ *   - weight images are little-endian byte by byte, whatever the host;
+ *   - ASCII and C99 only (cmake/amalgamate.cmake checks the bytes; the
+ *     runtime.amalgamation tests compile the result with gcc and clang,
+ *     hosted and freestanding, -Wall -Wextra -Wpedantic -Werror).
+ */
+#ifndef NNRT_INTERNAL_H
+#define NNRT_INTERNAL_H
+
+#if !defined(_POSIX_C_SOURCE) && !defined(NN_FREESTANDING)
+#define _POSIX_C_SOURCE 200809L
+#endif
+#ifndef NN_RUNTIME_H
+#include "nn_runtime.h"
+#endif
+#include <math.h>
+
+/* Functions one part defines for another: external linkage between the
+ * parts of libnnrt, which are compiled one by one; the amalgamation, one
+ * translation unit, defines NNRT_PRIVATE as `static inline` before this
+ * header, so that nothing of them leaves it. */
+#ifndef NNRT_PRIVATE
+#define NNRT_PRIVATE
+#endif
+
+/* LONG_MAX without <limits.h>: freestanding output includes <stdint.h>,
+ * <stddef.h> and <math.h> only. */
+#define NNRT_LONG_MAX ((long)(~0UL >> 1))
+
+/* ------------------------------------------------------------- bit tools */
+/* Type punning through a union is defined in C99 (TC3, 6.5.2.3 note 82). */
+static inline uint32_t nnrt_f2u(float f)
+{
+    union { float f; uint32_t u; } c;
+    c.f = f;
+    return c.u;
+}
+
+static inline float nnrt_u2f(uint32_t u)
+{
+    union { float f; uint32_t u; } c;
+    c.u = u;
+    return c.f;
+}
+
+/* A value forced through memory: the compiler can neither fuse the product
+ * that produced it into an FMA (gcc contracts across statements outside
+ * strict ISO modes, clang within expressions) nor keep excess precision. */
+static inline double nnrt_fence_d(double x)
+{
+    volatile double v = x;
+    return v;
+}
+
+static inline float nnrt_fence_f(float x)
+{
+    volatile float v = x;
+    return v;
+}
+
+/* Length of s, at most UINT32_MAX (what a u32 length field can hold). The
+ * bound also keeps gcc from replacing the loop by a call to strlen. */
+static inline size_t nnrt_strlen(const char *s)
+{
+    size_t n = 0;
+    while (n < 0xffffffffu && s[n] != '\0')
+        n++;
+    return n;
+}
+
+/* ------------------------------------------------------------ libm.c */
+/* ln x for finite x > 0, with +, -, *, / only: the same bits on every
+ * platform (nnrt_pow, and nnrt_rng_normal in core.c). */
+NNRT_PRIVATE double nnrt_log(double x);
+
+/* --------------------------------------------------------- weights.c */
+/* The byte streams of the weight image. nnrt_export / nnrt_import run them
+ * over a caller's buffer; nnrt_save / nnrt_load (files.c) over a file,
+ * through flush / refill. */
+
+/* ---- writing: bytes go through a staging buffer; flush (hosted) empties it
+ * into a file, without flush the buffer is the whole destination. */
+typedef struct nnrt_out {
+    unsigned char *buf;
+    size_t cap, len;
+    uint32_t crc;                      /* CRC-32 of every byte put so far */
+    int (*flush)(struct nnrt_out *w); /* writes buf[0..len), sets len = 0 */
+    int fd;
+    int status;                        /* the first error, sticky */
+} nnrt_out;
+
+NNRT_PRIVATE void nnrt_out_init(nnrt_out *w, void *buf, size_t cap, int (*flush)(nnrt_out *), int fd);
+/* The whole image (C-API.md "Weight file"), ending with the CRC-32 of every
+ * byte before it; flushed at the end when w has a flush. The first error. */
+NNRT_PRIVATE int nnrt_out_image(nnrt_out *w, const char *net, const nn_param *params, int np,
+                                const nn_param *bufs, int nb);
+
+/* ---- reading: a chunk of bytes at a time; refill (hosted) loads the next
+ * chunk of a file, without refill the first chunk is the whole image. */
+typedef struct nnrt_in {
+    const unsigned char *p;
+    size_t n, pos;                   /* chunk length, position in it */
+    uint32_t crc;                    /* CRC-32 of every byte consumed */
+    int (*refill)(struct nnrt_in *r); /* NN_OK, NN_ERR_TRUNCATED at the end, NN_ERR_IO */
+    void *file;                      /* a FILE * */
+    unsigned char *store;
+    size_t cap;
+} nnrt_in;
+
+NNRT_PRIVATE void nnrt_in_init(nnrt_in *r, const void *p, size_t n, int (*refill)(nnrt_in *), void *file,
+                               unsigned char *store, size_t cap);
+/* Walks a whole image; the order of the checks (weights.c) decides which
+ * status wins. With store, matching tensors are filled: only ever called
+ * after a walk without store returned NN_OK. */
+NNRT_PRIVATE int nnrt_in_image(nnrt_in *r, const char *net, const nn_param *params, int np,
+                               const nn_param *bufs, int nb, int store);
+
+#endif
