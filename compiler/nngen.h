@@ -30,8 +30,9 @@ typedef struct OpInfo {
      * through ad_accumulate; dy is the node holding d(loss)/d(n). */
     int (*grad)(AdCtx *ad, int n, int dy);
     /* Elementwise ops: writes the C expression of one output element, given
-     * the C expressions of the input elements. */
-    void (*expr)(Buf *out, const Node *n, const char *const *args);
+     * the C expressions of the input elements; maths functions other than
+     * expf logf tanhf sqrtf by the name emit_libm(e, ...) gives. */
+    void (*expr)(const Emit *e, Buf *out, const Node *n, const char *const *args);
     /* Other ops: writes the statements computing the node. */
     void (*emit)(Emit *e, const Node *n);
     /* Floating-point operations of the node for `batch` samples (report.c). */
@@ -200,46 +201,46 @@ int log_grad(AdCtx *ad, int n, int dy);
 int sqrt_grad(AdCtx *ad, int n, int dy);
 int abs_grad(AdCtx *ad, int n, int dy);
 int powc_grad(AdCtx *ad, int n, int dy);
-void add_expr(Buf *out, const Node *n, const char *const *args);
-void sub_expr(Buf *out, const Node *n, const char *const *args);
-void mul_expr(Buf *out, const Node *n, const char *const *args);
-void div_expr(Buf *out, const Node *n, const char *const *args);
-void max_expr(Buf *out, const Node *n, const char *const *args);
-void min_expr(Buf *out, const Node *n, const char *const *args);
-void neg_expr(Buf *out, const Node *n, const char *const *args);
-void exp_expr(Buf *out, const Node *n, const char *const *args);
-void log_expr(Buf *out, const Node *n, const char *const *args);
-void sqrt_expr(Buf *out, const Node *n, const char *const *args);
-void abs_expr(Buf *out, const Node *n, const char *const *args);
-void powc_expr(Buf *out, const Node *n, const char *const *args);
-void abs_grad_expr(Buf *out, const Node *n, const char *const *args);
-void powc_grad_expr(Buf *out, const Node *n, const char *const *args);
-void sqrt_grad_expr(Buf *out, const Node *n, const char *const *args);
-void max_grad_expr(Buf *out, const Node *n, const char *const *args);
-void min_grad_expr(Buf *out, const Node *n, const char *const *args);
+void add_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void sub_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void mul_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void div_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void max_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void min_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void neg_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void exp_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void log_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void sqrt_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void abs_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void powc_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void abs_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void powc_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void sqrt_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void max_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void min_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
 
 /* ------------------------------------------------------- ops/activation.c */
 int layer_unary(LowerCtx *c, const Expr *call, const Bound *b);     /* exp, relu, ... */
 int layer_gelu(LowerCtx *c, const Expr *call, const Bound *b);
 int act_grad(AdCtx *ad, int n, int dy);
-void sigmoid_expr(Buf *out, const Node *n, const char *const *args);
-void tanh_expr(Buf *out, const Node *n, const char *const *args);
-void relu_expr(Buf *out, const Node *n, const char *const *args);
-void leaky_relu_expr(Buf *out, const Node *n, const char *const *args);
-void elu_expr(Buf *out, const Node *n, const char *const *args);
-void softplus_expr(Buf *out, const Node *n, const char *const *args);
-void swish_expr(Buf *out, const Node *n, const char *const *args);
-void gelu_expr(Buf *out, const Node *n, const char *const *args);
-void gelu_tanh_expr(Buf *out, const Node *n, const char *const *args);
-void sigmoid_grad_expr(Buf *out, const Node *n, const char *const *args);
-void tanh_grad_expr(Buf *out, const Node *n, const char *const *args);
-void relu_grad_expr(Buf *out, const Node *n, const char *const *args);
-void leaky_relu_grad_expr(Buf *out, const Node *n, const char *const *args);
-void elu_grad_expr(Buf *out, const Node *n, const char *const *args);
-void softplus_grad_expr(Buf *out, const Node *n, const char *const *args);
-void swish_grad_expr(Buf *out, const Node *n, const char *const *args);
-void gelu_grad_expr(Buf *out, const Node *n, const char *const *args);
-void gelu_tanh_grad_expr(Buf *out, const Node *n, const char *const *args);
+void sigmoid_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void tanh_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void relu_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void leaky_relu_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void elu_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void softplus_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void swish_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void gelu_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void gelu_tanh_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void sigmoid_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void tanh_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void relu_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void leaky_relu_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void elu_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void softplus_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void swish_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void gelu_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void gelu_tanh_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
 
 /* ----------------------------------------------------------- ops/reduce.c */
 int layer_reduce(LowerCtx *c, const Expr *call, const Bound *b);    /* sum, mean */
@@ -252,7 +253,7 @@ int sum_axis_grad(AdCtx *ad, int n, int dy);
 int mean_axis_grad(AdCtx *ad, int n, int dy);
 int sum_to_grad(AdCtx *ad, int n, int dy);
 int broadcast_grad(AdCtx *ad, int n, int dy);
-void broadcast_expr(Buf *out, const Node *n, const char *const *args);
+void broadcast_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
 void sum_all_emit(Emit *e, const Node *n);
 void mean_all_emit(Emit *e, const Node *n);
 void reduce_axis_emit(Emit *e, const Node *n);
@@ -322,12 +323,12 @@ void huber_emit(Emit *e, const Node *n);
 void smooth_l1_emit(Emit *e, const Node *n);
 void log_cosh_emit(Emit *e, const Node *n);
 void msle_emit(Emit *e, const Node *n);
-void mse_grad_expr(Buf *out, const Node *n, const char *const *args);
-void mae_grad_expr(Buf *out, const Node *n, const char *const *args);
-void huber_grad_expr(Buf *out, const Node *n, const char *const *args);
-void smooth_l1_grad_expr(Buf *out, const Node *n, const char *const *args);
-void log_cosh_grad_expr(Buf *out, const Node *n, const char *const *args);
-void msle_grad_expr(Buf *out, const Node *n, const char *const *args);
+void mse_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void mae_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void huber_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void smooth_l1_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void log_cosh_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void msle_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
 
 /* ------------------------------------------------------- ops/loss_class.c */
 void bce_emit(Emit *e, const Node *n);
@@ -337,20 +338,20 @@ void ce_prob_emit(Emit *e, const Node *n);
 void nll_emit(Emit *e, const Node *n);
 void kl_div_emit(Emit *e, const Node *n);
 void hinge_emit(Emit *e, const Node *n);
-void bce_grad_expr(Buf *out, const Node *n, const char *const *args);
-void bce_logits_grad_expr(Buf *out, const Node *n, const char *const *args);
+void bce_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void bce_logits_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
 void ce_class_grad_emit(Emit *e, const Node *n);
 void ce_prob_grad_emit(Emit *e, const Node *n);
 void nll_grad_emit(Emit *e, const Node *n);
-void kl_div_grad_expr(Buf *out, const Node *n, const char *const *args);
+void kl_div_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
 void hinge_grad_emit(Emit *e, const Node *n);
 
 /* ------------------------------------------------------------ ops/prelu.c */
 int layer_prelu(LowerCtx *c, const Expr *call, const Bound *b);
 int prelu_grad(AdCtx *ad, int n, int dy);
-void prelu_expr(Buf *out, const Node *n, const char *const *args);
-void prelu_grad_expr(Buf *out, const Node *n, const char *const *args);
-void prelu_alpha_grad_expr(Buf *out, const Node *n, const char *const *args);
+void prelu_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void prelu_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void prelu_alpha_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
 
 /* -------------------------------------------------------------- ops/glu.c */
 int layer_glu(LowerCtx *c, const Expr *call, const Bound *b);
@@ -612,6 +613,10 @@ const char *emit_scratch(const Emit *e, const Node *n);
 void emit_loops(Emit *e, const Shape *iter, int nops, const Shape *const *shapes,
                 void (*body)(Emit *, const char *const *, void *), void *ctx);
 void emit_comment_text(Buf *b, const char *s, size_t len, size_t max);
+/* The name generated code calls the maths function `name` by ("fabsf"):
+ * libm's, or under --freestanding the runtime's replacement ("nnrt_fabsf")
+ * when libm's is not one of expf logf tanhf sqrtf. */
+const char *emit_libm(const Emit *e, const char *name);
 int emit_uses_ident(const char *text, const char *id);
 void emit_line(Emit *e, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -23,93 +23,32 @@ static void put_indent(Emit *e) {
 }
 
 /* --freestanding: generated code may call expf, logf, tanhf and sqrtf of
- * libm and nothing else. Calls of the other maths functions the op hooks
- * write (whatever the op: one table here, not one test per hook) become
- * calls of the runtime's replacements (nn_runtime.h, "libm replacements").
- * A name is replaced where it is called: an identifier on its own (not a
- * member, not part of a longer name) followed by '(', outside comments and
- * string literals. DSL names never collide: emit/names.c gives a local
- * named like a C library function a trailing '_', and names starting with
- * nn one too. */
-static const char *const libm_map[][2] = {
-    {"fabsf", "nnrt_fabsf"}, {"fmaxf", "nnrt_fmaxf"}, {"fminf", "nnrt_fminf"},
-    {"expm1f", "nnrt_expm1f"}, {"log1pf", "nnrt_log1pf"}, {"erff", "nnrt_erff"},
-    {"powf", "nnrt_powf"}, {"sqrt", "nnrt_sqrt"}, {"exp", "nnrt_exp"},
-    {"log", "nnrt_log"}, {"pow", "nnrt_pow"}, {"floor", "nnrt_floor"}, {"fmod", "nnrt_fmod"},
-    {"cos", "nnrt_cos"}, {"sinhf", "nnrt_sinhf"},
+ * libm and nothing else; the runtime has replacements of the other maths
+ * functions the emitters call (nn_runtime.h, "libm replacements"). Every
+ * emitter writes such a call by the name emit_libm gives, one table for
+ * every op: {libm's name, the runtime's, NULL when libm's is allowed}.
+ * A name not in the table stops the compiler: add it here (and to the
+ * runtime) before an emitter writes it. */
+static const char *const libm_names[][2] = {
+    {"expf", NULL}, {"logf", NULL}, {"tanhf", NULL}, {"sqrtf", NULL},
+    {"fabsf", "nnrt_fabsf"}, {"expm1f", "nnrt_expm1f"}, {"log1pf", "nnrt_log1pf"},
+    {"erff", "nnrt_erff"}, {"powf", "nnrt_powf"}, {"sinhf", "nnrt_sinhf"},
+    {"sqrt", "nnrt_sqrt"}, {"pow", "nnrt_pow"}, {"floor", "nnrt_floor"}, {"fmod", "nnrt_fmod"},
+    {"cos", "nnrt_cos"},
 };
 
-static const char *libm_replacement(const char *id, size_t len) {
-    for (size_t i = 0; i < sizeof libm_map / sizeof libm_map[0]; i++)
-        if (strlen(libm_map[i][0]) == len && !strncmp(id, libm_map[i][0], len))
-            return libm_map[i][1];
-    return NULL;
-}
-
-static int ident_char(char c) {
-    return isalnum((unsigned char)c) || c == '_';
-}
-
-/* Appends one line of C to b, libm calls replaced (see libm_map). A line
- * that continues a comment (a star, then a blank, a slash or nothing) is
- * copied as it is. */
-static void put_freestanding(Buf *b, const char *s) {
-    const char *t = s + strspn(s, " ");
-    if (t[0] == '*' && (t[1] == ' ' || t[1] == '/' || t[1] == '\0')) {
-        buf_puts(b, s);
-        return;
-    }
-    for (const char *p = s; *p;) {
-        if (p[0] == '/' && p[1] == '*') { /* a comment, to its end */
-            const char *end = strstr(p + 2, "*/");
-            size_t n = end ? (size_t)(end + 2 - p) : strlen(p);
-            for (size_t i = 0; i < n; i++)
-                buf_putc(b, p[i]);
-            p += n;
-        } else if (*p == '"') { /* a string literal */
-            buf_putc(b, *p++);
-            while (*p && *p != '"') {
-                if (*p == '\\' && p[1])
-                    buf_putc(b, *p++);
-                buf_putc(b, *p++);
-            }
-            if (*p)
-                buf_putc(b, *p++);
-        } else if (ident_char(*p) && (p == s || (!ident_char(p[-1]) && p[-1] != '.' && p[-1] != '>'))) {
-            size_t n = 0;
-            while (ident_char(p[n]))
-                n++;
-            const char *q = p + n + strspn(p + n, " ");
-            const char *r = *q == '(' && !isdigit((unsigned char)*p) ? libm_replacement(p, n) : NULL;
-            if (r)
-                buf_puts(b, r);
-            else
-                for (size_t i = 0; i < n; i++)
-                    buf_putc(b, p[i]);
-            p += n;
-        } else {
-            buf_putc(b, *p++);
-        }
-    }
-}
-
-/* the formatted text, through put_freestanding when the output is freestanding */
-static void put_formatted(Emit *e, const char *fmt, va_list ap) {
-    if (!e->o || !e->o->freestanding) {
-        buf_vprintf(e->out, fmt, ap);
-        return;
-    }
-    Buf line = {0};
-    buf_vprintf(&line, fmt, ap);
-    put_freestanding(e->out, line.data ? line.data : "");
-    buf_free(&line);
+const char *emit_libm(const Emit *e, const char *name) {
+    for (size_t i = 0; i < sizeof libm_names / sizeof libm_names[0]; i++)
+        if (strcmp(libm_names[i][0], name) == 0)
+            return e->o && e->o->freestanding && libm_names[i][1] ? libm_names[i][1] : name;
+    nn_unreachable("maths function %s is not in emit.c's table", name);
 }
 
 void emit_line(Emit *e, const char *fmt, ...) {
     va_list ap;
     put_indent(e);
     va_start(ap, fmt);
-    put_formatted(e, fmt, ap);
+    buf_vprintf(e->out, fmt, ap);
     va_end(ap);
     buf_putc(e->out, '\n');
 }
@@ -119,7 +58,7 @@ void emit_open(Emit *e, const char *fmt, ...) {
     va_list ap;
     put_indent(e);
     va_start(ap, fmt);
-    put_formatted(e, fmt, ap);
+    buf_vprintf(e->out, fmt, ap);
     va_end(ap);
     buf_puts(e->out, " {\n");
     e->indent++;
@@ -345,7 +284,7 @@ static void elementwise_body(Emit *e, const char *const *idx, void *ctx) {
             buf_printf(&args[k], "%s[%s]", emit_ref(e, n->in[k]), idx[k + 1]);
         argv[k] = args[k].data;
     }
-    op_info(n->op)->expr(&expr, n, argv);
+    op_info(n->op)->expr(e, &expr, n, argv);
     const char *text = expr.data;
     size_t len = strlen(text); /* drop one pair of outer parentheses */
     if (len > 2 && text[0] == '(' && text[len - 1] == ')') {
@@ -433,7 +372,7 @@ static void fused_statements(Emit *e, const Fused *f, const char *const *idx, co
             fused_arg(&args[k], e, f, n->in[k], idx);
             argv[k] = args[k].data;
         }
-        op_info(n->op)->expr(&expr, n, argv);
+        op_info(n->op)->expr(e, &expr, n, argv);
         if (m + 1 < f->nmembers)
             emit_line(e, "const float nn_t%d = %s;", n->id, expr.data);
         else

@@ -157,7 +157,8 @@ void hinge_emit(Emit *e, const Node *n) {
 /* Elementwise ones get (p, t, dloss) element expressions; the count comes from
  * the node's own shape (that of p). */
 
-void bce_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void bce_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     Buf t = {0};
     buf_printf(&t, "(%s - %s) / ((1.0f - %s) * %s > 1e-12f ? (1.0f - %s) * %s : 1e-12f)", a[0], a[1], a[0],
                a[0], a[0], a[0]);
@@ -165,7 +166,8 @@ void bce_grad_expr(Buf *o, const Node *n, const char *const *a) {
     buf_free(&t);
 }
 
-void bce_logits_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void bce_logits_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     Buf t = {0};
     buf_printf(&t, "(1.0f / (1.0f + expf(-%s)) - %s)", a[0], a[1]);
     loss_scaled(o, n, a[2], t.data);
@@ -220,7 +222,8 @@ void nll_grad_emit(Emit *e, const Node *n) {
 }
 
 /* d/dlogq = -p * dloss / N */
-void kl_div_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void kl_div_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     buf_printf(o, "(-%s * %s / ", a[1], a[2]);
     batch_float(o, &n->shape);
     buf_putc(o, ')');

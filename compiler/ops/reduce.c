@@ -210,7 +210,8 @@ void sum_to_emit(Emit *e, const Node *n) {
 }
 
 /* out = x, or x / (out count / x count) for a mean's derivative */
-void broadcast_expr(Buf *o, const Node *n, const char *const *a) {
+void broadcast_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     if (!n->i[0]) {
         buf_puts(o, a[0]);
         return;
