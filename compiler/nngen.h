@@ -314,7 +314,7 @@ int loss_grad(AdCtx *ad, int n, int dy);
 void loss_count_float(Buf *b, const Shape *s);
 void loss_sum_open(Emit *e, const Node *n);
 void loss_sum_close(Emit *e, const Node *n, const char *div);
-void loss_scaled(Buf *o, const Node *n, const char *dl, const char *term);
+void loss_scaled(const Emit *e, Buf *o, const Node *n, const char *dl, const char *term);
 
 /* -------------------------------------------------- ops/loss_regression.c */
 void mse_emit(Emit *e, const Node *n);
@@ -577,6 +577,8 @@ typedef struct CNames {
     const char **buffer;  /* per buffer: "bn_running_mean" */
     const char **ref;     /* per node id: its data pointer's C expression
                              ("h", "m->param.W1", "x"); NULL when it has none */
+    const char *in_model; /* per node id: 1 when its ref is a member of the model
+                             struct (m->param.W1, not NET_weights.W1) */
 } CNames;
 const CNames *cnames_of(const Graph *g);
 
@@ -589,6 +591,16 @@ typedef struct EmitOptions {
     int freestanding;        /* implies standalone: libm calls routed to the runtime, no files */
 } EmitOptions;
 
+/* What the code of one generated function reads, recorded as it is written
+ * (emit_ref, emit_scratch, emit_reads_model, emit_reads_batch) so that the
+ * function declares exactly the locals its code uses. */
+typedef struct EmitUses {
+    char *node;              /* per node id: the code reads the storage node id owns */
+    int extent;              /* it reads a batched tensor (emit_ref): a whole-tensor loop runs to n */
+    int batch;               /* it writes n itself (emit_reads_batch): a divisor, a kernel's argument */
+    int model;               /* it reads the model struct m other than through locals */
+} EmitUses;
+
 struct Emit {
     Buf *out;
     int indent;
@@ -598,13 +610,16 @@ struct Emit {
     Func fn;                 /* function being emitted */
     Buf *helpers;            /* file-level functions the body needs (epilogues), written before it */
     const char *run;         /* the run function being emitted ("forward", "train", ...) */
+    EmitUses *uses;          /* of that function (NULL outside run functions) */
 };
 
 /* emit_api.c: writes net.c into c and net.h into h. */
 int emit_c(const Graph *g, const EmitOptions *o, Buf *c, Buf *h);
-/* emit_c.c: one static run function over the nodes of `order`. */
+/* emit_c.c: one static run function over the nodes of `order`, between the
+ * prologue and the epilogue hooks (either may be NULL); the locals its code
+ * recorded are declared at its top. */
 void emit_function(Emit *e, const char *ret, const char *name, const int *order, int count,
-                   void (*prologue)(Emit *), const char *epilogue);
+                   void (*prologue)(Emit *), void (*epilogue)(Emit *));
 void emit_elem(Buf *b, const Emit *e, int id);  /* a scalar node's value: literal or ref[0] */
 const char *emit_param_cname(const Emit *e, int param_node);
 /* "(m->arena + 4096)": the node's scratch memory (its op's scratch hook) */
@@ -617,7 +632,6 @@ void emit_comment_text(Buf *b, const char *s, size_t len, size_t max);
  * libm's, or under --freestanding the runtime's replacement ("nnrt_fabsf")
  * when libm's is not one of expf logf tanhf sqrtf. */
 const char *emit_libm(const Emit *e, const char *name);
-int emit_uses_ident(const char *text, const char *id);
 void emit_line(Emit *e, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
@@ -630,8 +644,16 @@ void emit_open(Emit *e, const char *fmt, ...)   /* the line, then " {", indent *
     ;
 void emit_begin(Emit *e);                        /* "{", indent */
 void emit_close(Emit *e);                        /* dedent, "}" */
-/* The C expression for node id's data pointer ("a1", "m->W1", "x"). */
+/* The C expression for node id's data pointer ("a1", "m->W1", "x"), the use
+ * recorded (e->uses): write it into code only, never into a comment. */
 const char *emit_ref(const Emit *e, int id);
+/* Records that the code being written reads the model struct m itself
+ * (m->rng, m->step, m as a callback's context). */
+void emit_reads_model(const Emit *e);
+/* Records that it writes the batch size n other than as the extent of a
+ * loop over a batched tensor it reads or writes (emit_ref records those):
+ * a divisor in an expression hook, which an epilogue's block needs too. */
+void emit_reads_batch(const Emit *e);
 /* The C expression for node id's total element count in this call ("n * 3", "6"). */
 void emit_count(Buf *b, const Graph *g, int id);
 /* The C literal of a float ("0.5f", "1e-08f"), exactly round-tripping. */
@@ -643,7 +665,8 @@ const char *emit_double_lit(const Emit *e, double v);
 /* Emits a loop computing elementwise node n (used for single ops and fused groups). */
 void emit_elementwise(Emit *e, const Node *n);
 /* Writes the epilogue function of kernel n (n->epilogue >= 0) into e->helpers
- * and returns its name, for nnrt_sgemm_ws's (epi, ctx) = (name, m). */
+ * and returns its name, for nnrt_sgemm_ws's (epi, ctx) = (name, m) (m's use
+ * is recorded). */
 const char *emit_epilogue(Emit *e, const Node *n);
 
 /* --------------------------------------------------------------- driver.c */

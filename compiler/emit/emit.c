@@ -118,11 +118,43 @@ const char *emit_double_lit(const Emit *e, double v) {
 
 /* ---- storage references --------------------------------------------------------------- */
 
-const char *emit_ref(const Emit *e, int id) {
+/* the ref of node id, recording nothing (for comments) */
+static const char *ref_text(const Emit *e, int id) {
     const char *ref = e->names->ref[id];
     if (!ref)
         nn_unreachable("v%d (%s) has no storage", id, op_info(e->g->nodes[id].op)->name);
     return ref;
+}
+
+/* Records that the code reads node id's storage: the owner's local (an
+ * arena value, a caller's pointer) is then declared; that it reads a
+ * batched tensor (whose loops run to n) when it is one; m when the storage
+ * is a member of the model. */
+static void record_use(const Emit *e, int id) {
+    if (!e->uses)
+        return;
+    int r = id;
+    while (e->g->nodes[r].storage == STO_ALIAS)
+        r = e->g->nodes[r].alias;
+    e->uses->node[r] = 1;
+    e->uses->extent |= e->g->nodes[r].shape.batched;
+    e->uses->model |= e->names->in_model[r];
+}
+
+const char *emit_ref(const Emit *e, int id) {
+    const char *ref = ref_text(e, id);
+    record_use(e, id);
+    return ref;
+}
+
+void emit_reads_model(const Emit *e) {
+    if (e->uses)
+        e->uses->model = 1;
+}
+
+void emit_reads_batch(const Emit *e) {
+    if (e->uses)
+        e->uses->batch = 1;
 }
 
 const char *emit_param_cname(const Emit *e, int param_node) {
@@ -135,6 +167,7 @@ const char *emit_param_cname(const Emit *e, int param_node) {
 const char *emit_scratch(const Emit *e, const Node *n) {
     if (n->scratch <= 0)
         nn_unreachable("v%d (%s) has no scratch", n->id, op_info(n->op)->name);
+    emit_reads_model(e);
     return arena_printf(e->g->arena, "(m->arena + %ld)", n->scratch_offset);
 }
 
@@ -278,7 +311,9 @@ static void elementwise_body(Emit *e, const char *const *idx, void *ctx) {
     const char *argv[NN_MAX_IN];
     for (int k = 0; k < n->nin; k++) {
         memset(&args[k], 0, sizeof args[k]);
-        if (e->g->nodes[n->in[k]].op == OP_CONST)
+        if (k == 0 && (op_info(n->op)->flags & OPF_SHAPE_IN0))
+            ; /* never read: no argument, no use recorded */
+        else if (e->g->nodes[n->in[k]].op == OP_CONST)
             emit_float(&args[k], e->g->nodes[n->in[k]].f[0]);
         else
             buf_printf(&args[k], "%s[%s]", emit_ref(e, n->in[k]), idx[k + 1]);
@@ -369,7 +404,8 @@ static void fused_statements(Emit *e, const Fused *f, const char *const *idx, co
         const char *argv[NN_MAX_IN];
         for (int k = 0; k < n->nin; k++) {
             memset(&args[k], 0, sizeof args[k]);
-            fused_arg(&args[k], e, f, n->in[k], idx);
+            if (k > 0 || !(op_info(n->op)->flags & OPF_SHAPE_IN0)) /* else never read: no use */
+                fused_arg(&args[k], e, f, n->in[k], idx);
             argv[k] = args[k].data;
         }
         op_info(n->op)->expr(e, &expr, n, argv);
@@ -404,7 +440,7 @@ static void comment_members(Emit *e, const Fused *f, const char *what) {
             else if (x->storage == STO_FUSED)
                 buf_printf(&b, "nn_t%d", x->id);
             else
-                buf_puts(&b, emit_ref(e, x->id));
+                buf_puts(&b, ref_text(e, x->id));
         }
         buf_puts(&b, ")");
         emit_line(e, "/* %s */", b.data);
@@ -429,7 +465,9 @@ void emit_elementwise(Emit *e, const Node *n) {
     emit_loops(e, &n->shape, n->nin + 1, shapes, elementwise_body, (void *)n);
 }
 
-static void emit_locals(Emit *e, const char *text, const int *order, int count);
+static void emit_locals(Emit *e, const EmitUses *u, int whole_tensors);
+static EmitUses *uses_new(const Graph *g);
+static void uses_free(EmitUses *u);
 
 /* static void NET_epi_K(void *ctx, int i0, int rows, int j0, int cols): the
  * group of root n->epilogue over one block of the kernel's output, seen as
@@ -439,6 +477,7 @@ static void emit_locals(Emit *e, const char *text, const int *order, int count);
 const char *emit_epilogue(Emit *e, const Node *n) {
     const Graph *g = e->g;
     Fused f;
+    emit_reads_model(e); /* the kernel passes m as the epilogue's context */
     fused_collect(g, &g->nodes[n->epilogue], &f);
     const char *name = arena_printf(g->arena, "%s_%s_epilogue_%d", g->net, e->run ? e->run : "run", n->id);
     long cols = n->shape.rank ? n->shape.dims[n->shape.rank - 1] : 1;
@@ -458,6 +497,7 @@ const char *emit_epilogue(Emit *e, const Node *n) {
     Emit be = *e;
     be.out = &body;
     be.indent = 1;
+    be.uses = uses_new(g);
     comment_members(&be, &f, "epilogue");
     emit_open(&be, "for (long i = i0; i < (long)i0 + rows; i++)");
     emit_open(&be, "for (long j = j0; j < (long)j0 + cols; j++)");
@@ -468,16 +508,17 @@ const char *emit_epilogue(Emit *e, const Node *n) {
     int indent = e->indent;
     e->out = e->helpers;
     e->indent = 0;
-    emit_line(e, "/* the epilogue of %s: %s over one block of it, while in cache */", emit_ref(e, n->id),
+    emit_line(e, "/* the epilogue of %s: %s over one block of it, while in cache */", ref_text(e, n->id),
               op_info(f.root->op)->name);
     emit_open(e, "static void %s(void *ctx, int i0, int rows, int j0, int cols)", name);
     emit_line(e, "struct %s *const m = ctx;", g->net); /* the tag: a network may be named m */
-    emit_locals(e, body.data, f.members, f.nmembers);
+    emit_locals(e, be.uses, 0); /* its loops run over the block it is given */
     buf_puts(e->out, body.data);
     emit_close(e);
     emit_line(e, "%s", "");
     e->out = saved;
     e->indent = indent;
+    uses_free(be.uses);
     buf_free(&body);
     return name;
 }
@@ -518,7 +559,7 @@ static void comment_node(Emit *e, const Node *n, int *last_line) {
         *last_line = n->loc.line;
     }
     Buf b = {0};
-    buf_printf(&b, "%s = %s(", n->storage == STO_NONE ? n->s : emit_ref(e, n->id), op_info(n->op)->name);
+    buf_printf(&b, "%s = %s(", n->storage == STO_NONE ? n->s : ref_text(e, n->id), op_info(n->op)->name);
     for (int k = 0; k < n->nin; k++) {
         if (k)
             buf_puts(&b, ", ");
@@ -527,7 +568,7 @@ static void comment_node(Emit *e, const Node *n, int *last_line) {
         else if (e->g->nodes[n->in[k]].storage == STO_FUSED)
             buf_printf(&b, "nn_t%d", n->in[k]);
         else
-            buf_puts(&b, emit_ref(e, n->in[k]));
+            buf_puts(&b, ref_text(e, n->in[k]));
     }
     buf_puts(&b, ")  ");
     shape_print(&b, &n->shape);
@@ -550,89 +591,70 @@ static void emit_node(Emit *e, const Node *n, int *last_line) {
         nn_unreachable("op %s has no emitter", info->name);
 }
 
-/* 1 when `id` occurs in text as a whole identifier */
-int emit_uses_ident(const char *text, const char *id) {
-    size_t len = strlen(id);
-    for (const char *p = strstr(text, id); p; p = strstr(p + 1, id)) {
-        int before = p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '.' ||
-                                  p[-1] == '>');
-        int after = isalnum((unsigned char)p[len]) || p[len] == '_';
-        if (!before && !after)
-            return 1;
-    }
-    return 0;
+static EmitUses *uses_new(const Graph *g) {
+    EmitUses *u = base_xcalloc(1, sizeof *u);
+    u->node = base_xcalloc((size_t)g->count + 1, 1);
+    return u;
 }
 
-/* The text with its comments blanked out (so names in comments are not uses). */
-static char *strip_comments(const char *text) {
-    char *s = base_xstrdup(text);
-    for (char *p = strstr(s, "/*"); p; p = strstr(p, "/*")) {
-        char *end = strstr(p + 2, "*/");
-        char *stop = end ? end + 2 : p + strlen(p);
-        memset(p, ' ', (size_t)(stop - p));
-        p = stop;
-    }
-    return s;
+static void uses_free(EmitUses *u) {
+    free(u->node);
+    free(u);
 }
 
-/* Declares the locals the body uses: the arena slots and caller's pointers
- * of the function's nodes and their inputs, in id order. */
-static void emit_locals(Emit *e, const char *text, const int *order, int count) {
+/* Declares the locals the code recorded (emit_ref): the arena slots and
+ * caller's pointers it reads, in id order; then n when the code writes n
+ * itself or, when its loops run over whole tensors (a run function, not an
+ * epilogue's block), reads a batched one. */
+static void emit_locals(Emit *e, const EmitUses *u, int whole_tensors) {
     const Graph *g = e->g;
-    char *body = strip_comments(text);
-    char *mine = base_xcalloc((size_t)g->count + 1, 1);
-    for (int i = 0; i < count; i++) {
-        const Node *n = &g->nodes[order[i]];
-        mine[order[i]] = 1;
-        for (int k = 0; k < n->nin; k++)
-            for (int v = n->in[k]; v >= 0; v = g->nodes[v].storage == STO_ALIAS ? g->nodes[v].alias : -1)
-                mine[v] = 1;
-    }
     for (int v = 0; v < g->count; v++) {
         const Node *n = &g->nodes[v];
-        const char *ref = e->names->ref[v];
-        if (!mine[v] || n->dead || !ref || !emit_uses_ident(body, ref))
+        if (!u->node[v])
             continue;
         if (n->storage == STO_ARENA)
-            emit_line(e, "float *const %s = m->arena + %ld;", ref, n->offset);
+            emit_line(e, "float *const %s = m->arena + %ld;", ref_text(e, v), n->offset);
         else if (n->storage == STO_ARG)
-            emit_line(e, "const %s *const %s = m->io.%s;", n->op == OP_LABEL ? "int32_t" : "float", ref, ref);
+            emit_line(e, "const %s *const %s = m->io.%s;", n->op == OP_LABEL ? "int32_t" : "float", ref_text(e, v),
+                      ref_text(e, v));
     }
-    if (emit_uses_ident(body, "n"))
+    if (u->batch || (whole_tensors && u->extent))
         emit_line(e, "const int n = m->n;");
-    free(body);
-    free(mine);
 }
 
-/* static void NET_run_NAME(NET *m): the nodes of `order`, in order */
+/* static RET NET_run_NAME(NET *m): the prologue (which reads the model:
+ * learning rate, step), the nodes of `order` in order, the epilogue; the
+ * locals their code recorded declared first */
 void emit_function(Emit *e, const char *ret, const char *name, const int *order, int count,
-                   void (*prologue)(Emit *), const char *epilogue) {
+                   void (*prologue)(Emit *), void (*epilogue)(Emit *)) {
     Buf body = {0}, helpers = {0};
     Emit be = *e;
     be.out = &body;
     be.indent = 1;
     be.helpers = &helpers;
     be.run = name;
+    be.uses = uses_new(e->g);
     int last_line = 0;
-    if (prologue)
+    if (prologue) {
+        emit_reads_model(&be);
         prologue(&be);
+    }
     for (int i = 0; i < count; i++)
         emit_node(&be, &e->g->nodes[order[i]], &last_line);
     if (epilogue)
-        emit_line(&be, "%s", epilogue);
+        epilogue(&be);
     if (helpers.data)
         buf_puts(e->out, helpers.data);
     buf_free(&helpers);
     emit_open(e, "static %s %s_run_%s(%s *m)", ret, e->g->net, name, e->g->net);
     size_t before = e->out->len;
-    emit_locals(e, body.data ? body.data : "", order, count);
-    char *code = strip_comments(body.data ? body.data : "");
-    if (e->out->len == before && !emit_uses_ident(code, "m"))
+    emit_locals(e, be.uses, 1);
+    if (e->out->len == before && !be.uses->model)
         emit_line(e, "(void)m;");
-    free(code);
     if (body.data)
         buf_puts(e->out, body.data);
     emit_close(e);
     emit_line(e, "%s", "");
+    uses_free(be.uses);
     buf_free(&body);
 }

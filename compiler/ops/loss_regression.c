@@ -88,7 +88,7 @@ void mse_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
     (void)e;
     Buf t = {0};
     buf_printf(&t, "2.0f * (%s - %s)", a[0], a[1]);
-    loss_scaled(o, n, a[2], t.data);
+    loss_scaled(e, o, n, a[2], t.data);
     buf_free(&t);
 }
 
@@ -96,7 +96,7 @@ void mae_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
     (void)e;
     Buf t = {0};
     buf_printf(&t, "(%s > %s ? 1.0f : (%s < %s ? -1.0f : 0.0f))", a[0], a[1], a[0], a[1]);
-    loss_scaled(o, n, a[2], t.data);
+    loss_scaled(e, o, n, a[2], t.data);
     buf_free(&t);
 }
 
@@ -106,7 +106,7 @@ void huber_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a)
     emit_float(&d, n->f[0]);
     buf_printf(&t, "(%s - %s <= -%s ? -%s : (%s - %s >= %s ? %s : %s - %s))", a[0], a[1], d.data, d.data,
                a[0], a[1], d.data, d.data, a[0], a[1]);
-    loss_scaled(o, n, a[2], t.data);
+    loss_scaled(e, o, n, a[2], t.data);
     buf_free(&t);
     buf_free(&d);
 }
@@ -117,7 +117,7 @@ void smooth_l1_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const
     emit_float(&b, n->f[0]);
     buf_printf(&t, "(%s - %s <= -%s ? -1.0f : (%s - %s >= %s ? 1.0f : (%s - %s) / %s))", a[0], a[1], b.data,
                a[0], a[1], b.data, a[0], a[1], b.data);
-    loss_scaled(o, n, a[2], t.data);
+    loss_scaled(e, o, n, a[2], t.data);
     buf_free(&t);
     buf_free(&b);
 }
@@ -126,7 +126,7 @@ void log_cosh_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const 
     (void)e;
     Buf t = {0};
     buf_printf(&t, "tanhf(%s - %s)", a[0], a[1]);
-    loss_scaled(o, n, a[2], t.data);
+    loss_scaled(e, o, n, a[2], t.data);
     buf_free(&t);
 }
 
@@ -134,6 +134,6 @@ void msle_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) 
     const char *log1p_fn = emit_libm(e, "log1pf");
     Buf t = {0};
     buf_printf(&t, "2.0f * (%s(%s) - %s(%s)) / (1.0f + %s)", log1p_fn, a[0], log1p_fn, a[1], a[0]);
-    loss_scaled(o, n, a[2], t.data);
+    loss_scaled(e, o, n, a[2], t.data);
     buf_free(&t);
 }
