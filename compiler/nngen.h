@@ -601,6 +601,14 @@ typedef struct EmitUses {
     int model;               /* it reads the model struct m other than through locals */
 } EmitUses;
 
+/* A file-level helper function written into net.c (an epilogue): the same
+ * code is written once per network, before the first run function calling
+ * it, under the name it was first given. */
+typedef struct EmitHelper {
+    const char *name, *text; /* text: from its first statement to its end */
+    struct EmitHelper *next;
+} EmitHelper;
+
 struct Emit {
     Buf *out;
     int indent;
@@ -609,7 +617,7 @@ struct Emit {
     const CNames *names;     /* cnames_of(g), made once by emit_c */
     Func fn;                 /* function being emitted */
     Buf *helpers;            /* file-level functions the body needs (epilogues), written before it */
-    const char *run;         /* the run function being emitted ("forward", "train", ...) */
+    EmitHelper **written;    /* the helpers net.c has so far (one list per emit_c) */
     EmitUses *uses;          /* of that function (NULL outside run functions) */
 };
 
@@ -665,8 +673,9 @@ const char *emit_double_lit(const Emit *e, double v);
 /* Emits a loop computing elementwise node n (used for single ops and fused groups). */
 void emit_elementwise(Emit *e, const Node *n);
 /* Writes the epilogue function of kernel n (n->epilogue >= 0) into e->helpers
- * and returns its name, for nnrt_sgemm_ws's (epi, ctx) = (name, m) (m's use
- * is recorded). */
+ * unless net.c has the same code already, and returns its name
+ * (NET_epilogue_ID, ID that of the kernel first written with it), for
+ * nnrt_sgemm_ws's (epi, ctx) = (name, m) (m's use is recorded). */
 const char *emit_epilogue(Emit *e, const Node *n);
 
 /* --------------------------------------------------------------- driver.c */

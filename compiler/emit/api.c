@@ -889,7 +889,8 @@ static void emit_source(Emit *e, const Names *nm) {
 int emit_c(const Graph *g, const EmitOptions *o, Buf *c, Buf *h) {
     Names nm;
     make_names(&nm, g->net);
-    Emit e = {.out = h, .g = g, .o = o, .names = cnames_of(g), .fn = FN_NONE};
+    EmitHelper *written = NULL;
+    Emit e = {.out = h, .g = g, .o = o, .names = cnames_of(g), .fn = FN_NONE, .written = &written};
     emit_header(&e, &nm);
     e.out = c;
     emit_source(&e, &nm);

@@ -469,7 +469,30 @@ static void emit_locals(Emit *e, const EmitUses *u, int whole_tensors);
 static EmitUses *uses_new(const Graph *g);
 static void uses_free(EmitUses *u);
 
-/* static void NET_epi_K(void *ctx, int i0, int rows, int j0, int cols): the
+/* The name of the file-level helper whose text, its name left out, is
+ * `text`: that of one written into this net.c before (the same code once
+ * per network), or `name`, recording the helper as written (the caller then
+ * writes it). One name never stands for two texts. */
+static const char *helper_name(const Emit *e, const char *name, const char *text, int *written) {
+    EmitHelper **list = e->written;
+    for (const EmitHelper *h = *list; h; h = h->next) {
+        if (strcmp(h->text, text) == 0) {
+            *written = 1;
+            return h->name;
+        }
+        if (strcmp(h->name, name) == 0)
+            nn_unreachable("two different helpers are named %s", name);
+    }
+    EmitHelper *h = arena_alloc(e->g->arena, sizeof *h);
+    h->name = name;
+    h->text = arena_strdup(e->g->arena, text);
+    h->next = *list;
+    *list = h;
+    *written = 0;
+    return name;
+}
+
+/* static void NET_epilogue_K(void *ctx, int i0, int rows, int j0, int cols): the
  * group of root n->epilogue over one block of the kernel's output, seen as
  * [rows of all leading dims, cols of the last]; operands of the kernel's
  * shape are indexed like it, vectors along the last dim by the column,
@@ -479,7 +502,7 @@ const char *emit_epilogue(Emit *e, const Node *n) {
     Fused f;
     emit_reads_model(e); /* the kernel passes m as the epilogue's context */
     fused_collect(g, &g->nodes[n->epilogue], &f);
-    const char *name = arena_printf(g->arena, "%s_%s_epilogue_%d", g->net, e->run ? e->run : "run", n->id);
+    const char *name = arena_printf(g->arena, "%s_epilogue_%d", g->net, n->id);
     long cols = n->shape.rank ? n->shape.dims[n->shape.rank - 1] : 1;
     const char *idx[OPS_MAX] = {0};
     for (int o = 0; o < f.nops; o++) {
@@ -504,22 +527,32 @@ const char *emit_epilogue(Emit *e, const Node *n) {
     fused_statements(&be, &f, idx, arena_printf(g->arena, "%s[%s]", emit_ref(e, n->id), idx[0]));
     emit_close(&be);
     emit_close(&be);
-    Buf *saved = e->out;
-    int indent = e->indent;
-    e->out = e->helpers;
-    e->indent = 0;
-    emit_line(e, "/* the epilogue of %s: %s over one block of it, while in cache */", ref_text(e, n->id),
-              op_info(f.root->op)->name);
-    emit_open(e, "static void %s(void *ctx, int i0, int rows, int j0, int cols)", name);
-    emit_line(e, "struct %s *const m = ctx;", g->net); /* the tag: a network may be named m */
-    emit_locals(e, be.uses, 0); /* its loops run over the block it is given */
-    buf_puts(e->out, body.data);
-    emit_close(e);
-    emit_line(e, "%s", "");
-    e->out = saved;
-    e->indent = indent;
+    Buf text = {0}; /* the function from its first statement */
+    Emit te = *e;
+    te.out = &text;
+    te.indent = 1;
+    emit_line(&te, "struct %s *const m = ctx;", g->net); /* the tag: a network may be named m */
+    emit_locals(&te, be.uses, 0); /* its loops run over the block it is given */
+    buf_puts(te.out, body.data);
     uses_free(be.uses);
     buf_free(&body);
+    int written;
+    name = helper_name(e, name, text.data, &written);
+    if (!written) {
+        Buf *saved = e->out;
+        int indent = e->indent;
+        e->out = e->helpers;
+        e->indent = 0;
+        emit_line(e, "/* the epilogue of %s: %s over one block of it, while in cache */", ref_text(e, n->id),
+                  op_info(f.root->op)->name);
+        emit_open(e, "static void %s(void *ctx, int i0, int rows, int j0, int cols)", name);
+        buf_puts(e->out, text.data);
+        emit_close(e);
+        emit_line(e, "%s", "");
+        e->out = saved;
+        e->indent = indent;
+    }
+    buf_free(&text);
     return name;
 }
 
@@ -632,7 +665,6 @@ void emit_function(Emit *e, const char *ret, const char *name, const int *order,
     be.out = &body;
     be.indent = 1;
     be.helpers = &helpers;
-    be.run = name;
     be.uses = uses_new(e->g);
     int last_line = 0;
     if (prologue) {

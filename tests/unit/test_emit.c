@@ -304,6 +304,71 @@ static void test_locals_as_recorded(void **state) {
     assert_true(functions > 40);
 }
 
+/* The epilogue definitions in code: each name defined once, no two with the
+ * same text (their names blanked), each defined before its first call;
+ * returns how many are called from more than one run function. */
+static int check_epilogues_once(const char *code) {
+    char *names[256], *bodies[256];
+    int count = 0, shared = 0;
+    for (const char *p = strstr(code, "\nstatic void "); p; p = strstr(p + 1, "\nstatic void ")) {
+        const char *name = p + 13, *paren = strchr(name, '(');
+        if (!strstr(name, "_epilogue_") || strstr(name, "_epilogue_") > paren)
+            continue;
+        assert_true(count < 256);
+        names[count] = strndup(name, (size_t)(paren - name));
+        const char *end = strstr(paren, "\n}\n");
+        assert_non_null(end);
+        bodies[count] = strndup(paren, (size_t)(end - paren));
+        for (int k = 0; k < count; k++) {
+            if (strcmp(names[k], names[count]) == 0)
+                fail_msg("%s defined twice", names[k]);
+            if (strcmp(bodies[k], bodies[count]) == 0)
+                fail_msg("%s and %s are the same function", names[k], names[count]);
+        }
+        char call[300];
+        snprintf(call, sizeof call, "%s, m);", names[count]);
+        const char *first = strstr(code, call);
+        assert_non_null(first);
+        assert_true(first > end);
+        int callers = 0;
+        const char *prev_run = NULL;
+        for (const char *c = first; c; c = strstr(c + 1, call)) {
+            const char *run = c; /* the run function holding the call */
+            while (run > code && strncmp(run, "\nstatic ", 8) != 0)
+                run--;
+            callers += run != prev_run;
+            prev_run = run;
+        }
+        shared += callers > 1;
+        count++;
+    }
+    for (int k = 0; k < count; k++) {
+        free(names[k]);
+        free(bodies[k]);
+    }
+    return shared;
+}
+
+/* a GEMM epilogue is written once per network, shared by the run functions
+ * calling it (forward and loss compute the same nodes) */
+static void test_epilogues_once_per_network(void **state) {
+    (void)state;
+    glob_t gl;
+    int shared = 0;
+    assert_int_equal(glob(NN_SOURCE_DIR "/examples/*.nn", 0, NULL, &gl), 0);
+    assert_int_equal(glob(NN_SOURCE_DIR "/tests/gradcheck/cases/*.nn", GLOB_APPEND, NULL, &gl), 0);
+    for (size_t i = 0; i < gl.gl_pathc; i++) {
+        char *text = ph_read_file(gl.gl_pathv[i]);
+        Out o = compile(text, gl.gl_pathv[i], 0, 0, 0);
+        assert_int_equal(o.rc, 0);
+        shared += check_epilogues_once(o.c.data);
+        out_free(&o);
+        free(text);
+    }
+    globfree(&gl);
+    assert_true(shared > 10);
+}
+
 /* same text, same flags: the same bytes, for every example and mode */
 static void test_deterministic_output(void **state) {
     (void)state;
@@ -603,6 +668,7 @@ int main(void) {
         cmocka_unit_test(test_emit_count),
         cmocka_unit_test(test_deterministic_output),
         cmocka_unit_test(test_locals_as_recorded),
+        cmocka_unit_test(test_epilogues_once_per_network),
         cmocka_unit_test(test_moons_api_text),
         cmocka_unit_test(test_mnist_scalars_and_options),
         cmocka_unit_test(test_standalone_header),
