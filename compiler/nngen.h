@@ -30,8 +30,9 @@ typedef struct OpInfo {
      * through ad_accumulate; dy is the node holding d(loss)/d(n). */
     int (*grad)(AdCtx *ad, int n, int dy);
     /* Elementwise ops: writes the C expression of one output element, given
-     * the C expressions of the input elements. */
-    void (*expr)(Buf *out, const Node *n, const char *const *args);
+     * the C expressions of the input elements; maths functions other than
+     * expf logf tanhf sqrtf by the name emit_libm(e, ...) gives. */
+    void (*expr)(const Emit *e, Buf *out, const Node *n, const char *const *args);
     /* Other ops: writes the statements computing the node. */
     void (*emit)(Emit *e, const Node *n);
     /* Floating-point operations of the node for `batch` samples (report.c). */
@@ -200,46 +201,46 @@ int log_grad(AdCtx *ad, int n, int dy);
 int sqrt_grad(AdCtx *ad, int n, int dy);
 int abs_grad(AdCtx *ad, int n, int dy);
 int powc_grad(AdCtx *ad, int n, int dy);
-void add_expr(Buf *out, const Node *n, const char *const *args);
-void sub_expr(Buf *out, const Node *n, const char *const *args);
-void mul_expr(Buf *out, const Node *n, const char *const *args);
-void div_expr(Buf *out, const Node *n, const char *const *args);
-void max_expr(Buf *out, const Node *n, const char *const *args);
-void min_expr(Buf *out, const Node *n, const char *const *args);
-void neg_expr(Buf *out, const Node *n, const char *const *args);
-void exp_expr(Buf *out, const Node *n, const char *const *args);
-void log_expr(Buf *out, const Node *n, const char *const *args);
-void sqrt_expr(Buf *out, const Node *n, const char *const *args);
-void abs_expr(Buf *out, const Node *n, const char *const *args);
-void powc_expr(Buf *out, const Node *n, const char *const *args);
-void abs_grad_expr(Buf *out, const Node *n, const char *const *args);
-void powc_grad_expr(Buf *out, const Node *n, const char *const *args);
-void sqrt_grad_expr(Buf *out, const Node *n, const char *const *args);
-void max_grad_expr(Buf *out, const Node *n, const char *const *args);
-void min_grad_expr(Buf *out, const Node *n, const char *const *args);
+void add_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void sub_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void mul_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void div_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void max_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void min_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void neg_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void exp_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void log_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void sqrt_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void abs_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void powc_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void abs_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void powc_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void sqrt_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void max_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void min_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
 
 /* ------------------------------------------------------- ops/activation.c */
 int layer_unary(LowerCtx *c, const Expr *call, const Bound *b);     /* exp, relu, ... */
 int layer_gelu(LowerCtx *c, const Expr *call, const Bound *b);
 int act_grad(AdCtx *ad, int n, int dy);
-void sigmoid_expr(Buf *out, const Node *n, const char *const *args);
-void tanh_expr(Buf *out, const Node *n, const char *const *args);
-void relu_expr(Buf *out, const Node *n, const char *const *args);
-void leaky_relu_expr(Buf *out, const Node *n, const char *const *args);
-void elu_expr(Buf *out, const Node *n, const char *const *args);
-void softplus_expr(Buf *out, const Node *n, const char *const *args);
-void swish_expr(Buf *out, const Node *n, const char *const *args);
-void gelu_expr(Buf *out, const Node *n, const char *const *args);
-void gelu_tanh_expr(Buf *out, const Node *n, const char *const *args);
-void sigmoid_grad_expr(Buf *out, const Node *n, const char *const *args);
-void tanh_grad_expr(Buf *out, const Node *n, const char *const *args);
-void relu_grad_expr(Buf *out, const Node *n, const char *const *args);
-void leaky_relu_grad_expr(Buf *out, const Node *n, const char *const *args);
-void elu_grad_expr(Buf *out, const Node *n, const char *const *args);
-void softplus_grad_expr(Buf *out, const Node *n, const char *const *args);
-void swish_grad_expr(Buf *out, const Node *n, const char *const *args);
-void gelu_grad_expr(Buf *out, const Node *n, const char *const *args);
-void gelu_tanh_grad_expr(Buf *out, const Node *n, const char *const *args);
+void sigmoid_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void tanh_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void relu_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void leaky_relu_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void elu_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void softplus_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void swish_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void gelu_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void gelu_tanh_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void sigmoid_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void tanh_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void relu_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void leaky_relu_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void elu_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void softplus_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void swish_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void gelu_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void gelu_tanh_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
 
 /* ----------------------------------------------------------- ops/reduce.c */
 int layer_reduce(LowerCtx *c, const Expr *call, const Bound *b);    /* sum, mean */
@@ -252,7 +253,7 @@ int sum_axis_grad(AdCtx *ad, int n, int dy);
 int mean_axis_grad(AdCtx *ad, int n, int dy);
 int sum_to_grad(AdCtx *ad, int n, int dy);
 int broadcast_grad(AdCtx *ad, int n, int dy);
-void broadcast_expr(Buf *out, const Node *n, const char *const *args);
+void broadcast_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
 void sum_all_emit(Emit *e, const Node *n);
 void mean_all_emit(Emit *e, const Node *n);
 void reduce_axis_emit(Emit *e, const Node *n);
@@ -313,7 +314,7 @@ int loss_grad(AdCtx *ad, int n, int dy);
 void loss_count_float(Buf *b, const Shape *s);
 void loss_sum_open(Emit *e, const Node *n);
 void loss_sum_close(Emit *e, const Node *n, const char *div);
-void loss_scaled(Buf *o, const Node *n, const char *dl, const char *term);
+void loss_scaled(const Emit *e, Buf *o, const Node *n, const char *dl, const char *term);
 
 /* -------------------------------------------------- ops/loss_regression.c */
 void mse_emit(Emit *e, const Node *n);
@@ -322,12 +323,12 @@ void huber_emit(Emit *e, const Node *n);
 void smooth_l1_emit(Emit *e, const Node *n);
 void log_cosh_emit(Emit *e, const Node *n);
 void msle_emit(Emit *e, const Node *n);
-void mse_grad_expr(Buf *out, const Node *n, const char *const *args);
-void mae_grad_expr(Buf *out, const Node *n, const char *const *args);
-void huber_grad_expr(Buf *out, const Node *n, const char *const *args);
-void smooth_l1_grad_expr(Buf *out, const Node *n, const char *const *args);
-void log_cosh_grad_expr(Buf *out, const Node *n, const char *const *args);
-void msle_grad_expr(Buf *out, const Node *n, const char *const *args);
+void mse_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void mae_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void huber_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void smooth_l1_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void log_cosh_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void msle_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
 
 /* ------------------------------------------------------- ops/loss_class.c */
 void bce_emit(Emit *e, const Node *n);
@@ -337,20 +338,20 @@ void ce_prob_emit(Emit *e, const Node *n);
 void nll_emit(Emit *e, const Node *n);
 void kl_div_emit(Emit *e, const Node *n);
 void hinge_emit(Emit *e, const Node *n);
-void bce_grad_expr(Buf *out, const Node *n, const char *const *args);
-void bce_logits_grad_expr(Buf *out, const Node *n, const char *const *args);
+void bce_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void bce_logits_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
 void ce_class_grad_emit(Emit *e, const Node *n);
 void ce_prob_grad_emit(Emit *e, const Node *n);
 void nll_grad_emit(Emit *e, const Node *n);
-void kl_div_grad_expr(Buf *out, const Node *n, const char *const *args);
+void kl_div_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
 void hinge_grad_emit(Emit *e, const Node *n);
 
 /* ------------------------------------------------------------ ops/prelu.c */
 int layer_prelu(LowerCtx *c, const Expr *call, const Bound *b);
 int prelu_grad(AdCtx *ad, int n, int dy);
-void prelu_expr(Buf *out, const Node *n, const char *const *args);
-void prelu_grad_expr(Buf *out, const Node *n, const char *const *args);
-void prelu_alpha_grad_expr(Buf *out, const Node *n, const char *const *args);
+void prelu_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void prelu_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
+void prelu_alpha_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
 
 /* -------------------------------------------------------------- ops/glu.c */
 int layer_glu(LowerCtx *c, const Expr *call, const Bound *b);
@@ -576,6 +577,8 @@ typedef struct CNames {
     const char **buffer;  /* per buffer: "bn_running_mean" */
     const char **ref;     /* per node id: its data pointer's C expression
                              ("h", "m->param.W1", "x"); NULL when it has none */
+    const char *in_model; /* per node id: 1 when its ref is a member of the model
+                             struct (m->param.W1, not NET_weights.W1) */
 } CNames;
 const CNames *cnames_of(const Graph *g);
 
@@ -588,6 +591,24 @@ typedef struct EmitOptions {
     int freestanding;        /* implies standalone: libm calls routed to the runtime, no files */
 } EmitOptions;
 
+/* What the code of one generated function reads, recorded as it is written
+ * (emit_ref, emit_scratch, emit_reads_model, emit_reads_batch) so that the
+ * function declares exactly the locals its code uses. */
+typedef struct EmitUses {
+    char *node;              /* per node id: the code reads the storage node id owns */
+    int extent;              /* it reads a batched tensor (emit_ref): a whole-tensor loop runs to n */
+    int batch;               /* it writes n itself (emit_reads_batch): a divisor, a kernel's argument */
+    int model;               /* it reads the model struct m other than through locals */
+} EmitUses;
+
+/* A file-level helper function written into net.c (an epilogue): the same
+ * code is written once per network, before the first run function calling
+ * it, under the name it was first given. */
+typedef struct EmitHelper {
+    const char *name, *text; /* text: from its first statement to its end */
+    struct EmitHelper *next;
+} EmitHelper;
+
 struct Emit {
     Buf *out;
     int indent;
@@ -596,14 +617,17 @@ struct Emit {
     const CNames *names;     /* cnames_of(g), made once by emit_c */
     Func fn;                 /* function being emitted */
     Buf *helpers;            /* file-level functions the body needs (epilogues), written before it */
-    const char *run;         /* the run function being emitted ("forward", "train", ...) */
+    EmitHelper **written;    /* the helpers net.c has so far (one list per emit_c) */
+    EmitUses *uses;          /* of that function (NULL outside run functions) */
 };
 
 /* emit/api.c: writes net.c into c and net.h into h. */
 int emit_c(const Graph *g, const EmitOptions *o, Buf *c, Buf *h);
-/* emit/emit.c: one static run function over the nodes of `order`. */
+/* emit/emit.c: one static run function over the nodes of `order`, between the
+ * prologue and the epilogue hooks (either may be NULL); the locals its code
+ * recorded are declared at its top. */
 void emit_function(Emit *e, const char *ret, const char *name, const int *order, int count,
-                   void (*prologue)(Emit *), const char *epilogue);
+                   void (*prologue)(Emit *), void (*epilogue)(Emit *));
 void emit_elem(Buf *b, const Emit *e, int id);  /* a scalar node's value: literal or ref[0] */
 const char *emit_param_cname(const Emit *e, int param_node);
 /* "(m->arena + 4096)": the node's scratch memory (its op's scratch hook) */
@@ -612,7 +636,10 @@ const char *emit_scratch(const Emit *e, const Node *n);
 void emit_loops(Emit *e, const Shape *iter, int nops, const Shape *const *shapes,
                 void (*body)(Emit *, const char *const *, void *), void *ctx);
 void emit_comment_text(Buf *b, const char *s, size_t len, size_t max);
-int emit_uses_ident(const char *text, const char *id);
+/* The name generated code calls the maths function `name` by ("fabsf"):
+ * libm's, or under --freestanding the runtime's replacement ("nnrt_fabsf")
+ * when libm's is not one of expf logf tanhf sqrtf. */
+const char *emit_libm(const Emit *e, const char *name);
 void emit_line(Emit *e, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
@@ -625,8 +652,16 @@ void emit_open(Emit *e, const char *fmt, ...)   /* the line, then " {", indent *
     ;
 void emit_begin(Emit *e);                        /* "{", indent */
 void emit_close(Emit *e);                        /* dedent, "}" */
-/* The C expression for node id's data pointer ("a1", "m->W1", "x"). */
+/* The C expression for node id's data pointer ("a1", "m->W1", "x"), the use
+ * recorded (e->uses): write it into code only, never into a comment. */
 const char *emit_ref(const Emit *e, int id);
+/* Records that the code being written reads the model struct m itself
+ * (m->rng, m->step, m as a callback's context). */
+void emit_reads_model(const Emit *e);
+/* Records that it writes the batch size n other than as the extent of a
+ * loop over a batched tensor it reads or writes (emit_ref records those):
+ * a divisor in an expression hook, which an epilogue's block needs too. */
+void emit_reads_batch(const Emit *e);
 /* The C expression for node id's total element count in this call ("n * 3", "6"). */
 void emit_count(Buf *b, const Graph *g, int id);
 /* The C literal of a float ("0.5f", "1e-08f"), exactly round-tripping. */
@@ -638,7 +673,9 @@ const char *emit_double_lit(const Emit *e, double v);
 /* Emits a loop computing elementwise node n (used for single ops and fused groups). */
 void emit_elementwise(Emit *e, const Node *n);
 /* Writes the epilogue function of kernel n (n->epilogue >= 0) into e->helpers
- * and returns its name, for nnrt_sgemm_ws's (epi, ctx) = (name, m). */
+ * unless net.c has the same code already, and returns its name
+ * (NET_epilogue_ID, ID that of the kernel first written with it), for
+ * nnrt_sgemm_ws's (epi, ctx) = (name, m) (m's use is recorded). */
 const char *emit_epilogue(Emit *e, const Node *n);
 
 /* --------------------------------------------------------------- driver.c */

@@ -96,7 +96,7 @@ NNRT_API void nnrt_init_he_normal(nnrt_rng *r, float *w, long n, long fan_in);
 /* ------------------------------------------------- libm replacements */
 /* `nngen --freestanding` output may call four libm functions only: expf,
  * logf, tanhf and sqrtf. Every other maths function generated code would
- * call is routed here instead (the table is compiler/emit_c.c's), computed
+ * call is routed here instead (the table is compiler/emit/emit.c's libm_names), computed
  * with +, -, *, / and those four. Accuracy against a correctly rounded
  * result: nnrt_sqrt exact (correctly rounded, as IEEE 754 requires of
  * sqrt); nnrt_exp, nnrt_pow within a few ulps of double; the float

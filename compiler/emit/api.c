@@ -420,6 +420,23 @@ static void emit_tensor_table(Emit *e, const Names *nm) {
 
 /* ---- net.c: run functions --------------------------------------------------------------------- */
 
+/* the end of NET_run_loss: return the loss */
+static void return_loss(Emit *e) {
+    Buf b = {0};
+    emit_elem(&b, e, e->g->loss_infer);
+    emit_line(e, "return %s;", b.data);
+    buf_free(&b);
+}
+
+/* the end of NET_run_train: the loss kept in the model */
+static void store_loss(Emit *e) {
+    Buf b = {0};
+    emit_elem(&b, e, e->g->loss_train);
+    emit_reads_model(e);
+    emit_line(e, "m->loss = %s;", b.data);
+    buf_free(&b);
+}
+
 static void emit_runs(Emit *e) {
     const Graph *g = e->g;
     int *order, count;
@@ -430,17 +447,10 @@ static void emit_runs(Emit *e) {
     emit_function(e, "void", "forward", order, count, NULL, NULL);
     if (!has_training(g))
         return;
-    Buf ret = {0}, store = {0};
-    buf_puts(&ret, "return ");
-    emit_elem(&ret, e, g->loss_infer);
-    buf_putc(&ret, ';');
     count = ir_schedule_roots(g, &g->loss_infer, 1, &order);
-    emit_function(e, "float", "loss", order, count, NULL, ret.data);
-    buf_puts(&store, "m->loss = ");
-    emit_elem(&store, e, g->loss_train);
-    buf_putc(&store, ';');
+    emit_function(e, "float", "loss", order, count, NULL, return_loss);
     count = ir_func_nodes(g, FN_TRAIN, &order);
-    emit_function(e, "void", "train", order, count, NULL, store.data);
+    emit_function(e, "void", "train", order, count, NULL, store_loss);
     count = ir_func_nodes(g, FN_BACKWARD, &order);
     emit_function(e, "void", "backward", order, count, NULL, NULL);
     count = ir_func_nodes(g, FN_UPDATE, &order);
@@ -448,8 +458,6 @@ static void emit_runs(Emit *e) {
     for (int i = 0; i < count; i++)
         param_updates |= g->nodes[g->nodes[order[i]].in[0]].op == OP_PARAM;
     emit_function(e, "void", "update", order, count, param_updates ? optim_prologue : NULL, NULL);
-    buf_free(&ret);
-    buf_free(&store);
 }
 
 /* ---- net.c: the public functions ------------------------------------------------------------------ */
@@ -881,7 +889,8 @@ static void emit_source(Emit *e, const Names *nm) {
 int emit_c(const Graph *g, const EmitOptions *o, Buf *c, Buf *h) {
     Names nm;
     make_names(&nm, g->net);
-    Emit e = {.out = h, .g = g, .o = o, .names = cnames_of(g), .fn = FN_NONE};
+    EmitHelper *written = NULL;
+    Emit e = {.out = h, .g = g, .o = o, .names = cnames_of(g), .fn = FN_NONE, .written = &written};
     emit_header(&e, &nm);
     e.out = c;
     emit_source(&e, &nm);

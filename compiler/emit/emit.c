@@ -23,93 +23,32 @@ static void put_indent(Emit *e) {
 }
 
 /* --freestanding: generated code may call expf, logf, tanhf and sqrtf of
- * libm and nothing else. Calls of the other maths functions the op hooks
- * write (whatever the op: one table here, not one test per hook) become
- * calls of the runtime's replacements (nn_runtime.h, "libm replacements").
- * A name is replaced where it is called: an identifier on its own (not a
- * member, not part of a longer name) followed by '(', outside comments and
- * string literals. DSL names never collide: emit/names.c gives a local
- * named like a C library function a trailing '_', and names starting with
- * nn one too. */
-static const char *const libm_map[][2] = {
-    {"fabsf", "nnrt_fabsf"}, {"fmaxf", "nnrt_fmaxf"}, {"fminf", "nnrt_fminf"},
-    {"expm1f", "nnrt_expm1f"}, {"log1pf", "nnrt_log1pf"}, {"erff", "nnrt_erff"},
-    {"powf", "nnrt_powf"}, {"sqrt", "nnrt_sqrt"}, {"exp", "nnrt_exp"},
-    {"log", "nnrt_log"}, {"pow", "nnrt_pow"}, {"floor", "nnrt_floor"}, {"fmod", "nnrt_fmod"},
-    {"cos", "nnrt_cos"}, {"sinhf", "nnrt_sinhf"},
+ * libm and nothing else; the runtime has replacements of the other maths
+ * functions the emitters call (nn_runtime.h, "libm replacements"). Every
+ * emitter writes such a call by the name emit_libm gives, one table for
+ * every op: {libm's name, the runtime's, NULL when libm's is allowed}.
+ * A name not in the table stops the compiler: add it here (and to the
+ * runtime) before an emitter writes it. */
+static const char *const libm_names[][2] = {
+    {"expf", NULL}, {"logf", NULL}, {"tanhf", NULL}, {"sqrtf", NULL},
+    {"fabsf", "nnrt_fabsf"}, {"expm1f", "nnrt_expm1f"}, {"log1pf", "nnrt_log1pf"},
+    {"erff", "nnrt_erff"}, {"powf", "nnrt_powf"}, {"sinhf", "nnrt_sinhf"},
+    {"sqrt", "nnrt_sqrt"}, {"pow", "nnrt_pow"}, {"floor", "nnrt_floor"}, {"fmod", "nnrt_fmod"},
+    {"cos", "nnrt_cos"},
 };
 
-static const char *libm_replacement(const char *id, size_t len) {
-    for (size_t i = 0; i < sizeof libm_map / sizeof libm_map[0]; i++)
-        if (strlen(libm_map[i][0]) == len && !strncmp(id, libm_map[i][0], len))
-            return libm_map[i][1];
-    return NULL;
-}
-
-static int ident_char(char c) {
-    return isalnum((unsigned char)c) || c == '_';
-}
-
-/* Appends one line of C to b, libm calls replaced (see libm_map). A line
- * that continues a comment (a star, then a blank, a slash or nothing) is
- * copied as it is. */
-static void put_freestanding(Buf *b, const char *s) {
-    const char *t = s + strspn(s, " ");
-    if (t[0] == '*' && (t[1] == ' ' || t[1] == '/' || t[1] == '\0')) {
-        buf_puts(b, s);
-        return;
-    }
-    for (const char *p = s; *p;) {
-        if (p[0] == '/' && p[1] == '*') { /* a comment, to its end */
-            const char *end = strstr(p + 2, "*/");
-            size_t n = end ? (size_t)(end + 2 - p) : strlen(p);
-            for (size_t i = 0; i < n; i++)
-                buf_putc(b, p[i]);
-            p += n;
-        } else if (*p == '"') { /* a string literal */
-            buf_putc(b, *p++);
-            while (*p && *p != '"') {
-                if (*p == '\\' && p[1])
-                    buf_putc(b, *p++);
-                buf_putc(b, *p++);
-            }
-            if (*p)
-                buf_putc(b, *p++);
-        } else if (ident_char(*p) && (p == s || (!ident_char(p[-1]) && p[-1] != '.' && p[-1] != '>'))) {
-            size_t n = 0;
-            while (ident_char(p[n]))
-                n++;
-            const char *q = p + n + strspn(p + n, " ");
-            const char *r = *q == '(' && !isdigit((unsigned char)*p) ? libm_replacement(p, n) : NULL;
-            if (r)
-                buf_puts(b, r);
-            else
-                for (size_t i = 0; i < n; i++)
-                    buf_putc(b, p[i]);
-            p += n;
-        } else {
-            buf_putc(b, *p++);
-        }
-    }
-}
-
-/* the formatted text, through put_freestanding when the output is freestanding */
-static void put_formatted(Emit *e, const char *fmt, va_list ap) {
-    if (!e->o || !e->o->freestanding) {
-        buf_vprintf(e->out, fmt, ap);
-        return;
-    }
-    Buf line = {0};
-    buf_vprintf(&line, fmt, ap);
-    put_freestanding(e->out, line.data ? line.data : "");
-    buf_free(&line);
+const char *emit_libm(const Emit *e, const char *name) {
+    for (size_t i = 0; i < sizeof libm_names / sizeof libm_names[0]; i++)
+        if (strcmp(libm_names[i][0], name) == 0)
+            return e->o && e->o->freestanding && libm_names[i][1] ? libm_names[i][1] : name;
+    nn_unreachable("maths function %s is not in emit.c's table", name);
 }
 
 void emit_line(Emit *e, const char *fmt, ...) {
     va_list ap;
     put_indent(e);
     va_start(ap, fmt);
-    put_formatted(e, fmt, ap);
+    buf_vprintf(e->out, fmt, ap);
     va_end(ap);
     buf_putc(e->out, '\n');
 }
@@ -119,7 +58,7 @@ void emit_open(Emit *e, const char *fmt, ...) {
     va_list ap;
     put_indent(e);
     va_start(ap, fmt);
-    put_formatted(e, fmt, ap);
+    buf_vprintf(e->out, fmt, ap);
     va_end(ap);
     buf_puts(e->out, " {\n");
     e->indent++;
@@ -179,11 +118,43 @@ const char *emit_double_lit(const Emit *e, double v) {
 
 /* ---- storage references --------------------------------------------------------------- */
 
-const char *emit_ref(const Emit *e, int id) {
+/* the ref of node id, recording nothing (for comments) */
+static const char *ref_text(const Emit *e, int id) {
     const char *ref = e->names->ref[id];
     if (!ref)
         nn_unreachable("v%d (%s) has no storage", id, op_info(e->g->nodes[id].op)->name);
     return ref;
+}
+
+/* Records that the code reads node id's storage: the owner's local (an
+ * arena value, a caller's pointer) is then declared; that it reads a
+ * batched tensor (whose loops run to n) when it is one; m when the storage
+ * is a member of the model. */
+static void record_use(const Emit *e, int id) {
+    if (!e->uses)
+        return;
+    int r = id;
+    while (e->g->nodes[r].storage == STO_ALIAS)
+        r = e->g->nodes[r].alias;
+    e->uses->node[r] = 1;
+    e->uses->extent |= e->g->nodes[r].shape.batched;
+    e->uses->model |= e->names->in_model[r];
+}
+
+const char *emit_ref(const Emit *e, int id) {
+    const char *ref = ref_text(e, id);
+    record_use(e, id);
+    return ref;
+}
+
+void emit_reads_model(const Emit *e) {
+    if (e->uses)
+        e->uses->model = 1;
+}
+
+void emit_reads_batch(const Emit *e) {
+    if (e->uses)
+        e->uses->batch = 1;
 }
 
 const char *emit_param_cname(const Emit *e, int param_node) {
@@ -196,6 +167,7 @@ const char *emit_param_cname(const Emit *e, int param_node) {
 const char *emit_scratch(const Emit *e, const Node *n) {
     if (n->scratch <= 0)
         nn_unreachable("v%d (%s) has no scratch", n->id, op_info(n->op)->name);
+    emit_reads_model(e);
     return arena_printf(e->g->arena, "(m->arena + %ld)", n->scratch_offset);
 }
 
@@ -339,13 +311,15 @@ static void elementwise_body(Emit *e, const char *const *idx, void *ctx) {
     const char *argv[NN_MAX_IN];
     for (int k = 0; k < n->nin; k++) {
         memset(&args[k], 0, sizeof args[k]);
-        if (e->g->nodes[n->in[k]].op == OP_CONST)
+        if (k == 0 && (op_info(n->op)->flags & OPF_SHAPE_IN0))
+            ; /* never read: no argument, no use recorded */
+        else if (e->g->nodes[n->in[k]].op == OP_CONST)
             emit_float(&args[k], e->g->nodes[n->in[k]].f[0]);
         else
             buf_printf(&args[k], "%s[%s]", emit_ref(e, n->in[k]), idx[k + 1]);
         argv[k] = args[k].data;
     }
-    op_info(n->op)->expr(&expr, n, argv);
+    op_info(n->op)->expr(e, &expr, n, argv);
     const char *text = expr.data;
     size_t len = strlen(text); /* drop one pair of outer parentheses */
     if (len > 2 && text[0] == '(' && text[len - 1] == ')') {
@@ -430,10 +404,11 @@ static void fused_statements(Emit *e, const Fused *f, const char *const *idx, co
         const char *argv[NN_MAX_IN];
         for (int k = 0; k < n->nin; k++) {
             memset(&args[k], 0, sizeof args[k]);
-            fused_arg(&args[k], e, f, n->in[k], idx);
+            if (k > 0 || !(op_info(n->op)->flags & OPF_SHAPE_IN0)) /* else never read: no use */
+                fused_arg(&args[k], e, f, n->in[k], idx);
             argv[k] = args[k].data;
         }
-        op_info(n->op)->expr(&expr, n, argv);
+        op_info(n->op)->expr(e, &expr, n, argv);
         if (m + 1 < f->nmembers)
             emit_line(e, "const float nn_t%d = %s;", n->id, expr.data);
         else
@@ -465,7 +440,7 @@ static void comment_members(Emit *e, const Fused *f, const char *what) {
             else if (x->storage == STO_FUSED)
                 buf_printf(&b, "nn_t%d", x->id);
             else
-                buf_puts(&b, emit_ref(e, x->id));
+                buf_puts(&b, ref_text(e, x->id));
         }
         buf_puts(&b, ")");
         emit_line(e, "/* %s */", b.data);
@@ -490,9 +465,34 @@ void emit_elementwise(Emit *e, const Node *n) {
     emit_loops(e, &n->shape, n->nin + 1, shapes, elementwise_body, (void *)n);
 }
 
-static void emit_locals(Emit *e, const char *text, const int *order, int count);
+static void emit_locals(Emit *e, const EmitUses *u, int whole_tensors);
+static EmitUses *uses_new(const Graph *g);
+static void uses_free(EmitUses *u);
 
-/* static void NET_epi_K(void *ctx, int i0, int rows, int j0, int cols): the
+/* The name of the file-level helper whose text, its name left out, is
+ * `text`: that of one written into this net.c before (the same code once
+ * per network), or `name`, recording the helper as written (the caller then
+ * writes it). One name never stands for two texts. */
+static const char *helper_name(const Emit *e, const char *name, const char *text, int *written) {
+    EmitHelper **list = e->written;
+    for (const EmitHelper *h = *list; h; h = h->next) {
+        if (strcmp(h->text, text) == 0) {
+            *written = 1;
+            return h->name;
+        }
+        if (strcmp(h->name, name) == 0)
+            nn_unreachable("two different helpers are named %s", name);
+    }
+    EmitHelper *h = arena_alloc(e->g->arena, sizeof *h);
+    h->name = name;
+    h->text = arena_strdup(e->g->arena, text);
+    h->next = *list;
+    *list = h;
+    *written = 0;
+    return name;
+}
+
+/* static void NET_epilogue_K(void *ctx, int i0, int rows, int j0, int cols): the
  * group of root n->epilogue over one block of the kernel's output, seen as
  * [rows of all leading dims, cols of the last]; operands of the kernel's
  * shape are indexed like it, vectors along the last dim by the column,
@@ -500,8 +500,9 @@ static void emit_locals(Emit *e, const char *text, const int *order, int count);
 const char *emit_epilogue(Emit *e, const Node *n) {
     const Graph *g = e->g;
     Fused f;
+    emit_reads_model(e); /* the kernel passes m as the epilogue's context */
     fused_collect(g, &g->nodes[n->epilogue], &f);
-    const char *name = arena_printf(g->arena, "%s_%s_epilogue_%d", g->net, e->run ? e->run : "run", n->id);
+    const char *name = arena_printf(g->arena, "%s_epilogue_%d", g->net, n->id);
     long cols = n->shape.rank ? n->shape.dims[n->shape.rank - 1] : 1;
     const char *idx[OPS_MAX] = {0};
     for (int o = 0; o < f.nops; o++) {
@@ -519,27 +520,39 @@ const char *emit_epilogue(Emit *e, const Node *n) {
     Emit be = *e;
     be.out = &body;
     be.indent = 1;
+    be.uses = uses_new(g);
     comment_members(&be, &f, "epilogue");
     emit_open(&be, "for (long i = i0; i < (long)i0 + rows; i++)");
     emit_open(&be, "for (long j = j0; j < (long)j0 + cols; j++)");
     fused_statements(&be, &f, idx, arena_printf(g->arena, "%s[%s]", emit_ref(e, n->id), idx[0]));
     emit_close(&be);
     emit_close(&be);
-    Buf *saved = e->out;
-    int indent = e->indent;
-    e->out = e->helpers;
-    e->indent = 0;
-    emit_line(e, "/* the epilogue of %s: %s over one block of it, while in cache */", emit_ref(e, n->id),
-              op_info(f.root->op)->name);
-    emit_open(e, "static void %s(void *ctx, int i0, int rows, int j0, int cols)", name);
-    emit_line(e, "struct %s *const m = ctx;", g->net); /* the tag: a network may be named m */
-    emit_locals(e, body.data, f.members, f.nmembers);
-    buf_puts(e->out, body.data);
-    emit_close(e);
-    emit_line(e, "%s", "");
-    e->out = saved;
-    e->indent = indent;
+    Buf text = {0}; /* the function from its first statement */
+    Emit te = *e;
+    te.out = &text;
+    te.indent = 1;
+    emit_line(&te, "struct %s *const m = ctx;", g->net); /* the tag: a network may be named m */
+    emit_locals(&te, be.uses, 0); /* its loops run over the block it is given */
+    buf_puts(te.out, body.data);
+    uses_free(be.uses);
     buf_free(&body);
+    int written;
+    name = helper_name(e, name, text.data, &written);
+    if (!written) {
+        Buf *saved = e->out;
+        int indent = e->indent;
+        e->out = e->helpers;
+        e->indent = 0;
+        emit_line(e, "/* the epilogue of %s: %s over one block of it, while in cache */", ref_text(e, n->id),
+                  op_info(f.root->op)->name);
+        emit_open(e, "static void %s(void *ctx, int i0, int rows, int j0, int cols)", name);
+        buf_puts(e->out, text.data);
+        emit_close(e);
+        emit_line(e, "%s", "");
+        e->out = saved;
+        e->indent = indent;
+    }
+    buf_free(&text);
     return name;
 }
 
@@ -579,7 +592,7 @@ static void comment_node(Emit *e, const Node *n, int *last_line) {
         *last_line = n->loc.line;
     }
     Buf b = {0};
-    buf_printf(&b, "%s = %s(", n->storage == STO_NONE ? n->s : emit_ref(e, n->id), op_info(n->op)->name);
+    buf_printf(&b, "%s = %s(", n->storage == STO_NONE ? n->s : ref_text(e, n->id), op_info(n->op)->name);
     for (int k = 0; k < n->nin; k++) {
         if (k)
             buf_puts(&b, ", ");
@@ -588,7 +601,7 @@ static void comment_node(Emit *e, const Node *n, int *last_line) {
         else if (e->g->nodes[n->in[k]].storage == STO_FUSED)
             buf_printf(&b, "nn_t%d", n->in[k]);
         else
-            buf_puts(&b, emit_ref(e, n->in[k]));
+            buf_puts(&b, ref_text(e, n->in[k]));
     }
     buf_puts(&b, ")  ");
     shape_print(&b, &n->shape);
@@ -611,89 +624,69 @@ static void emit_node(Emit *e, const Node *n, int *last_line) {
         nn_unreachable("op %s has no emitter", info->name);
 }
 
-/* 1 when `id` occurs in text as a whole identifier */
-int emit_uses_ident(const char *text, const char *id) {
-    size_t len = strlen(id);
-    for (const char *p = strstr(text, id); p; p = strstr(p + 1, id)) {
-        int before = p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '.' ||
-                                  p[-1] == '>');
-        int after = isalnum((unsigned char)p[len]) || p[len] == '_';
-        if (!before && !after)
-            return 1;
-    }
-    return 0;
+static EmitUses *uses_new(const Graph *g) {
+    EmitUses *u = base_xcalloc(1, sizeof *u);
+    u->node = base_xcalloc((size_t)g->count + 1, 1);
+    return u;
 }
 
-/* The text with its comments blanked out (so names in comments are not uses). */
-static char *strip_comments(const char *text) {
-    char *s = base_xstrdup(text);
-    for (char *p = strstr(s, "/*"); p; p = strstr(p, "/*")) {
-        char *end = strstr(p + 2, "*/");
-        char *stop = end ? end + 2 : p + strlen(p);
-        memset(p, ' ', (size_t)(stop - p));
-        p = stop;
-    }
-    return s;
+static void uses_free(EmitUses *u) {
+    free(u->node);
+    free(u);
 }
 
-/* Declares the locals the body uses: the arena slots and caller's pointers
- * of the function's nodes and their inputs, in id order. */
-static void emit_locals(Emit *e, const char *text, const int *order, int count) {
+/* Declares the locals the code recorded (emit_ref): the arena slots and
+ * caller's pointers it reads, in id order; then n when the code writes n
+ * itself or, when its loops run over whole tensors (a run function, not an
+ * epilogue's block), reads a batched one. */
+static void emit_locals(Emit *e, const EmitUses *u, int whole_tensors) {
     const Graph *g = e->g;
-    char *body = strip_comments(text);
-    char *mine = base_xcalloc((size_t)g->count + 1, 1);
-    for (int i = 0; i < count; i++) {
-        const Node *n = &g->nodes[order[i]];
-        mine[order[i]] = 1;
-        for (int k = 0; k < n->nin; k++)
-            for (int v = n->in[k]; v >= 0; v = g->nodes[v].storage == STO_ALIAS ? g->nodes[v].alias : -1)
-                mine[v] = 1;
-    }
     for (int v = 0; v < g->count; v++) {
         const Node *n = &g->nodes[v];
-        const char *ref = e->names->ref[v];
-        if (!mine[v] || n->dead || !ref || !emit_uses_ident(body, ref))
+        if (!u->node[v])
             continue;
         if (n->storage == STO_ARENA)
-            emit_line(e, "float *const %s = m->arena + %ld;", ref, n->offset);
+            emit_line(e, "float *const %s = m->arena + %ld;", ref_text(e, v), n->offset);
         else if (n->storage == STO_ARG)
-            emit_line(e, "const %s *const %s = m->io.%s;", n->op == OP_LABEL ? "int32_t" : "float", ref, ref);
+            emit_line(e, "const %s *const %s = m->io.%s;", n->op == OP_LABEL ? "int32_t" : "float", ref_text(e, v),
+                      ref_text(e, v));
     }
-    if (emit_uses_ident(body, "n"))
+    if (u->batch || (whole_tensors && u->extent))
         emit_line(e, "const int n = m->n;");
-    free(body);
-    free(mine);
 }
 
-/* static void NET_run_NAME(NET *m): the nodes of `order`, in order */
+/* static RET NET_run_NAME(NET *m): the prologue (which reads the model:
+ * learning rate, step), the nodes of `order` in order, the epilogue; the
+ * locals their code recorded declared first */
 void emit_function(Emit *e, const char *ret, const char *name, const int *order, int count,
-                   void (*prologue)(Emit *), const char *epilogue) {
+                   void (*prologue)(Emit *), void (*epilogue)(Emit *)) {
     Buf body = {0}, helpers = {0};
     Emit be = *e;
     be.out = &body;
     be.indent = 1;
     be.helpers = &helpers;
-    be.run = name;
+    be.uses = uses_new(e->g);
     int last_line = 0;
-    if (prologue)
+    if (prologue) {
+        emit_reads_model(&be);
         prologue(&be);
+    }
     for (int i = 0; i < count; i++)
         emit_node(&be, &e->g->nodes[order[i]], &last_line);
     if (epilogue)
-        emit_line(&be, "%s", epilogue);
+        epilogue(&be);
     if (helpers.data)
         buf_puts(e->out, helpers.data);
     buf_free(&helpers);
     emit_open(e, "static %s %s_run_%s(%s *m)", ret, e->g->net, name, e->g->net);
     size_t before = e->out->len;
-    emit_locals(e, body.data ? body.data : "", order, count);
-    char *code = strip_comments(body.data ? body.data : "");
-    if (e->out->len == before && !emit_uses_ident(code, "m"))
+    emit_locals(e, be.uses, 1);
+    if (e->out->len == before && !be.uses->model)
         emit_line(e, "(void)m;");
-    free(code);
     if (body.data)
         buf_puts(e->out, body.data);
     emit_close(e);
     emit_line(e, "%s", "");
+    uses_free(be.uses);
     buf_free(&body);
 }

@@ -119,16 +119,19 @@ static const char *const_ref(Arena *a, double v) {
     return ref;
 }
 
-/* m->param.W1 or, with --weights, NET_weights.W1; the buffers likewise */
-static const char *member_ref(const Graph *g, const CNames *cn, int v) {
+/* m->param.W1 or, with --weights, NET_weights.W1; the buffers likewise;
+ * in_model[v] says which of the two structs */
+static const char *member_ref(const Graph *g, CNames *cn, char *in_model, int v) {
     const Param *p;
     const Buffer *b;
+    in_model[v] = !g->weights;
     if ((p = ir_param_of(g, v)))
         return g->weights ? arena_printf(g->arena, "%s_weights.%s", g->net, cn->param[p - g->params])
                           : arena_printf(g->arena, "m->param.%s", cn->param[p - g->params]);
     if ((b = ir_buffer_of(g, v)))
         return g->weights ? arena_printf(g->arena, "%s_weights_buffer.%s", g->net, cn->buffer[b - g->buffers])
                           : arena_printf(g->arena, "m->buffer.%s", cn->buffer[b - g->buffers]);
+    in_model[v] = 1;
     if ((p = ir_param_of_grad(g, v)))
         return arena_printf(g->arena, "m->grad.%s", cn->param[p - g->params]);
     nn_unreachable("v%d is a struct member of no table", v);
@@ -144,6 +147,8 @@ const CNames *cnames_of(const Graph *g) {
     for (int i = 0; i < g->noutputs; i++)
         cn->output[i] = g->outputs[i].name; /* only ever part of a longer name */
     cn->ref = arena_alloc(a, sizeof(char *) * (size_t)(g->count + 1));
+    char *in_model = arena_alloc(a, (size_t)g->count + 1);
+    cn->in_model = in_model;
     for (int train = 0; train <= 1; train++) {
         int *order;
         int count = plan_group(g, train, &order);
@@ -155,7 +160,7 @@ const CNames *cnames_of(const Graph *g) {
         if (n->dead)
             continue;
         if (n->storage == STO_MEMBER)
-            cn->ref[v] = member_ref(g, cn, v);
+            cn->ref[v] = member_ref(g, cn, in_model, v);
         else if (n->storage == STO_ARG && (port = ir_port_of(g, v)))
             cn->ref[v] = cn->port[port - g->ports];
         else if (n->storage == STO_CONST)
@@ -165,8 +170,10 @@ const CNames *cnames_of(const Graph *g) {
         int r = v;
         while (!g->nodes[r].dead && g->nodes[r].storage == STO_ALIAS)
             r = g->nodes[r].alias;
-        if (r != v && !g->nodes[v].dead)
+        if (r != v && !g->nodes[v].dead) {
             cn->ref[v] = cn->ref[r];
+            in_model[v] = in_model[r];
+        }
     }
     return cn;
 }

@@ -36,8 +36,10 @@ enum {
     OPF_IMPURE = 1 << 7,      /* not a function of its inputs and attributes alone (random
                                  draws, state it reads or advances, as the dropout PRNG): cse
                                  never merges two of them, fuse never moves one */
-    OPF_EPILOGUE = 1 << 8     /* its kernel can apply an elementwise epilogue to its output
+    OPF_EPILOGUE = 1 << 8,    /* its kernel can apply an elementwise epilogue to its output
                                  blocks while they are in cache (fuse.c; Node.epilogue) */
+    OPF_SHAPE_IN0 = 1 << 9    /* elementwise, input 0 gives the shape only: the expression
+                                 never reads it (the emitter passes no argument for it) */
 };
 
 /* ------------------------------------------------------------------- ir.c */

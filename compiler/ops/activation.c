@@ -79,102 +79,115 @@ static void lit(Buf *o, double v) {
 }
 
 /* sigmoid(x) = 1 / (1 + exp(-x)) */
-void sigmoid_expr(Buf *o, const Node *n, const char *const *a) {
+void sigmoid_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     buf_printf(o, "(1.0f / (1.0f + expf(-%s)))", a[0]);
 }
 
-void tanh_expr(Buf *o, const Node *n, const char *const *a) {
+void tanh_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     buf_printf(o, "nnrt_tanhf(%s)", a[0]); /* the runtime's: vectorizes (nn_runtime.h) */
 }
 
 /* relu(x) = max(x, 0), NaN passes through */
-void relu_expr(Buf *o, const Node *n, const char *const *a) {
+void relu_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     buf_printf(o, "(%s < 0.0f ? 0.0f : %s)", a[0], a[0]);
 }
 
 /* leaky_relu(x) = x > 0 ? x : alpha x */
-void leaky_relu_expr(Buf *o, const Node *n, const char *const *a) {
+void leaky_relu_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     buf_printf(o, "(%s > 0.0f ? %s : ", a[0], a[0]);
     lit(o, n->f[0]);
     buf_printf(o, " * %s)", a[0]);
 }
 
 /* elu(x) = x > 0 ? x : alpha (exp(x) - 1) */
-void elu_expr(Buf *o, const Node *n, const char *const *a) {
+void elu_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
     buf_printf(o, "(%s > 0.0f ? %s : ", a[0], a[0]);
     lit(o, n->f[0]);
-    buf_printf(o, " * expm1f(%s))", a[0]);
+    buf_printf(o, " * %s(%s))", emit_libm(e, "expm1f"), a[0]);
 }
 
 /* softplus(x) = x > 20 ? x : log(1 + exp(x)) */
-void softplus_expr(Buf *o, const Node *n, const char *const *a) {
+void softplus_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
     (void)n;
-    buf_printf(o, "(%s > 20.0f ? %s : log1pf(expf(%s)))", a[0], a[0], a[0]);
+    buf_printf(o, "(%s > 20.0f ? %s : %s(expf(%s)))", a[0], a[0], emit_libm(e, "log1pf"), a[0]);
 }
 
 /* swish(x) = x sigmoid(beta x); silu is beta = 1 */
-void swish_expr(Buf *o, const Node *n, const char *const *a) {
+void swish_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     buf_printf(o, "(%s / (1.0f + expf(-", a[0]);
     lit(o, n->f[0]);
     buf_printf(o, " * %s)))", a[0]);
 }
 
 /* gelu(x) = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2 */
-void gelu_expr(Buf *o, const Node *n, const char *const *a) {
+void gelu_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
     (void)n;
-    buf_printf(o, "(0.5f * %s * (1.0f + erff(%s * 0.70710678118654752f)))", a[0], a[0]);
+    buf_printf(o, "(0.5f * %s * (1.0f + %s(%s * 0.70710678118654752f)))", a[0], emit_libm(e, "erff"), a[0]);
 }
 
 /* gelu_tanh(x) = x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2 */
-void gelu_tanh_expr(Buf *o, const Node *n, const char *const *a) {
+void gelu_tanh_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     buf_printf(o, "(0.5f * %s * (1.0f + tanhf(0.79788456080286536f * (%s + 0.044715f * %s * %s * %s))))",
                a[0], a[0], a[0], a[0], a[0]);
 }
 
 /* (y, dy) -> dy (1 - y) y */
-void sigmoid_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void sigmoid_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     buf_printf(o, "(%s * (1.0f - %s) * %s)", a[1], a[0], a[0]);
 }
 
 /* (y, dy) -> dy (1 - y^2) */
-void tanh_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void tanh_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     buf_printf(o, "(%s * (1.0f - %s * %s))", a[1], a[0], a[0]);
 }
 
 /* (y, dy) -> y > 0 ? dy : 0 */
-void relu_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void relu_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     buf_printf(o, "(%s > 0.0f ? %s : 0.0f)", a[0], a[1]);
 }
 
 /* (x, dy) -> x > 0 ? dy : alpha dy */
-void leaky_relu_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void leaky_relu_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     buf_printf(o, "(%s > 0.0f ? %s : %s * ", a[0], a[1], a[1]);
     lit(o, n->f[0]);
     buf_putc(o, ')');
 }
 
 /* (x, dy) -> x > 0 ? dy : dy alpha exp(x) */
-void elu_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void elu_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     buf_printf(o, "(%s > 0.0f ? %s : %s * ", a[0], a[1], a[1]);
     lit(o, n->f[0]);
     buf_printf(o, " * expf(%s))", a[0]);
 }
 
 /* (x, dy) -> x > 20 ? dy : dy sigmoid(x) */
-void softplus_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void softplus_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     buf_printf(o, "(%s > 20.0f ? %s : %s / (1.0f + expf(-%s)))", a[0], a[1], a[1], a[0]);
 }
 
 /* (x, dy) -> dy (s + beta x s (1 - s)), s = sigmoid(beta x) */
-void swish_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void swish_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     Buf s = {0};
     buf_puts(&s, "(1.0f / (1.0f + expf(-");
     lit(&s, n->f[0]);
@@ -186,16 +199,17 @@ void swish_grad_expr(Buf *o, const Node *n, const char *const *a) {
 }
 
 /* (x, dy) -> dy (Phi(x) + x phi(x)) */
-void gelu_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void gelu_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
     (void)n;
-    buf_printf(o, "(%s * (0.5f * (1.0f + erff(%s * 0.70710678118654752f)) + "
+    buf_printf(o, "(%s * (0.5f * (1.0f + %s(%s * 0.70710678118654752f)) + "
                   "%s * 0.39894228040143268f * expf(-0.5f * %s * %s)))",
-               a[1], a[0], a[0], a[0], a[0]);
+               a[1], emit_libm(e, "erff"), a[0], a[0], a[0], a[0]);
 }
 
 /* (x, dy) -> dy (0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 c x^2)),
  * t = tanh(k (x + c x^3)), k = sqrt(2/pi), c = 0.044715 (PyTorch's form) */
-void gelu_tanh_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void gelu_tanh_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     Buf t = {0};
     buf_printf(&t, "tanhf(0.79788456080286536f * (%s + 0.044715f * %s * %s * %s))", a[0], a[0], a[0], a[0]);

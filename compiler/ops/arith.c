@@ -159,64 +159,74 @@ static int ew_simple_binary(Buf *o, const char *a, const char *op, const char *b
     return 0;
 }
 
-void add_expr(Buf *o, const Node *n, const char *const *a) {
+void add_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     ew_simple_binary(o, a[0], "+", a[1]);
 }
 
-void sub_expr(Buf *o, const Node *n, const char *const *a) {
+void sub_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     ew_simple_binary(o, a[0], "-", a[1]);
 }
 
-void mul_expr(Buf *o, const Node *n, const char *const *a) {
+void mul_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     ew_simple_binary(o, a[0], "*", a[1]);
 }
 
-void div_expr(Buf *o, const Node *n, const char *const *a) {
+void div_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     ew_simple_binary(o, a[0], "/", a[1]);
 }
 
 /* NaN-propagating as PyTorch's maximum: a NaN in either operand wins */
-void max_expr(Buf *o, const Node *n, const char *const *a) {
+void max_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     buf_printf(o, "(%s < %s ? %s : %s)", a[0], a[1], a[1], a[0]);
 }
 
-void min_expr(Buf *o, const Node *n, const char *const *a) {
+void min_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     buf_printf(o, "(%s > %s ? %s : %s)", a[0], a[1], a[1], a[0]);
 }
 
-void neg_expr(Buf *o, const Node *n, const char *const *a) {
+void neg_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     buf_printf(o, "(-%s)", a[0]);
 }
 
-void exp_expr(Buf *o, const Node *n, const char *const *a) {
+void exp_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     buf_printf(o, "expf(%s)", a[0]);
 }
 
-void log_expr(Buf *o, const Node *n, const char *const *a) {
+void log_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     buf_printf(o, "logf(%s)", a[0]);
 }
 
-void sqrt_expr(Buf *o, const Node *n, const char *const *a) {
+void sqrt_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     buf_printf(o, "sqrtf(%s)", a[0]);
 }
 
-void abs_expr(Buf *o, const Node *n, const char *const *a) {
+void abs_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
     (void)n;
-    buf_printf(o, "fabsf(%s)", a[0]);
+    buf_printf(o, "%s(%s)", emit_libm(e, "fabsf"), a[0]);
 }
 
 /* x^k: small integer powers as products, the rest through powf */
-static void pow_text(Buf *o, const char *x, double k) {
+static void pow_text(const Emit *e, Buf *o, const char *x, double k) {
     if (k == 0)
         buf_puts(o, "1.0f");
     else if (k == 1)
@@ -230,18 +240,18 @@ static void pow_text(Buf *o, const char *x, double k) {
     else if (k == -1)
         buf_printf(o, "(1.0f / %s)", x);
     else {
-        buf_printf(o, "powf(%s, ", x);
+        buf_printf(o, "%s(%s, ", emit_libm(e, "powf"), x);
         emit_float(o, k);
         buf_putc(o, ')');
     }
 }
 
-void powc_expr(Buf *o, const Node *n, const char *const *a) {
-    pow_text(o, a[0], n->f[0]);
+void powc_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    pow_text(e, o, a[0], n->f[0]);
 }
 
 /* (x, dy) -> dy * k * x^(k-1); k = 0 gives 0, as PyTorch */
-void powc_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void powc_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
     double k = n->f[0];
     if (k == 0) {
         buf_puts(o, "0.0f");
@@ -250,29 +260,33 @@ void powc_grad_expr(Buf *o, const Node *n, const char *const *a) {
     buf_printf(o, "(%s * ", a[1]);
     emit_float(o, k);
     buf_puts(o, " * ");
-    pow_text(o, a[0], k - 1);
+    pow_text(e, o, a[0], k - 1);
     buf_putc(o, ')');
 }
 
 /* (x, dy) -> dy * sign(x) */
-void abs_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void abs_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     buf_printf(o, "(%s > 0.0f ? %s : (%s < 0.0f ? -%s : 0.0f))", a[0], a[1], a[0], a[1]);
 }
 
 /* (y, dy) -> dy / (2 y), y = sqrt(x) */
-void sqrt_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void sqrt_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     buf_printf(o, "(%s / (2.0f * %s))", a[1], a[0]);
 }
 
 /* (a, b, dy) -> d a of max(a, b): dy where a > b, dy / 2 at a tie */
-void max_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void max_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     buf_printf(o, "(%s > %s ? %s : (%s == %s ? 0.5f * %s : 0.0f))", a[0], a[1], a[2], a[0], a[1], a[2]);
 }
 
-void min_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void min_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     buf_printf(o, "(%s < %s ? %s : (%s == %s ? 0.5f * %s : 0.0f))", a[0], a[1], a[2], a[0], a[1], a[2]);
 }

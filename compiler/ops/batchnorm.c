@@ -186,6 +186,7 @@ void running_update_emit(Emit *e, const Node *n) {
     long size = shape_numel(&n->shape);
     if (n->i[0]) {
         emit_begin(e);
+        emit_reads_batch(e); /* the last training forward's n: no batched tensor read here */
         emit_line(e, "const float count = (float)n * %s; /* values per channel in the batch: training refuses fewer than 2 */", per.data);
         emit_line(e, "for (long i = 0; i < %ld; i++)", size);
         emit_line(e, "    %s[i] = %s * (%s[i] * (count / (count - 1.0f))) + %s * %s[i];", r, mom.data, s,

@@ -56,6 +56,7 @@ void dropout_mask_emit(Emit *e, const Node *n) {
     emit_float(&keep, 1.0 - n->f[0]);
     emit_float(&scale, 1.0 / (1.0 - n->f[0]));
     emit_begin(e);
+    emit_reads_model(e); /* m->rng */
     emit_line(e, "nnrt_rng rng;");
     emit_line(e, "rng.state = m->rng.state;");
     emit_line(e, "rng.inc = m->rng.inc;");

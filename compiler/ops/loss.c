@@ -181,7 +181,9 @@ void loss_sum_close(Emit *e, const Node *n, const char *div) {
     buf_free(&cnt);
 }
 
-void loss_scaled(Buf *o, const Node *n, const char *dl, const char *term) {
+void loss_scaled(const Emit *e, Buf *o, const Node *n, const char *dl, const char *term) {
+    if (n->shape.batched)
+        emit_reads_batch(e); /* the divisor (float)n */
     buf_printf(o, "(%s * %s / ", term, dl);
     loss_count_float(o, &n->shape);
     buf_putc(o, ')');

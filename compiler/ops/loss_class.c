@@ -157,18 +157,20 @@ void hinge_emit(Emit *e, const Node *n) {
 /* Elementwise ones get (p, t, dloss) element expressions; the count comes from
  * the node's own shape (that of p). */
 
-void bce_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void bce_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     Buf t = {0};
     buf_printf(&t, "(%s - %s) / ((1.0f - %s) * %s > 1e-12f ? (1.0f - %s) * %s : 1e-12f)", a[0], a[1], a[0],
                a[0], a[0], a[0]);
-    loss_scaled(o, n, a[2], t.data);
+    loss_scaled(e, o, n, a[2], t.data);
     buf_free(&t);
 }
 
-void bce_logits_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void bce_logits_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     Buf t = {0};
     buf_printf(&t, "(1.0f / (1.0f + expf(-%s)) - %s)", a[0], a[1]);
-    loss_scaled(o, n, a[2], t.data);
+    loss_scaled(e, o, n, a[2], t.data);
     buf_free(&t);
 }
 
@@ -219,8 +221,11 @@ void nll_grad_emit(Emit *e, const Node *n) {
     buf_free(&cnt);
 }
 
-/* d/dlogq = -p * dloss / N */
-void kl_div_grad_expr(Buf *o, const Node *n, const char *const *a) {
+/* d/dlogq = -p * dloss / N; of (logq, p, dloss) logq gives the shape only
+ * (OPF_SHAPE_IN0: a[0] is NULL) */
+void kl_div_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    if (n->shape.batched)
+        emit_reads_batch(e); /* the divisor (float)n */
     buf_printf(o, "(-%s * %s / ", a[1], a[2]);
     batch_float(o, &n->shape);
     buf_putc(o, ')');

@@ -36,14 +36,15 @@ void mse_emit(Emit *e, const Node *n) {
 
 void mae_emit(Emit *e, const Node *n) {
     loss_sum_open(e, n);
-    emit_line(e, "acc += fabsf(%s[i] - %s[i]);", emit_ref(e, n->in[0]), emit_ref(e, n->in[1]));
+    emit_line(e, "acc += %s(%s[i] - %s[i]);", emit_libm(e, "fabsf"), emit_ref(e, n->in[0]), emit_ref(e, n->in[1]));
     loss_sum_close(e, n, NULL);
 }
 
 void huber_emit(Emit *e, const Node *n) {
     const char *d = emit_float_lit(e, n->f[0]);
     loss_sum_open(e, n);
-    emit_line(e, "const float d = %s[i] - %s[i], ad = fabsf(d);", emit_ref(e, n->in[0]), emit_ref(e, n->in[1]));
+    emit_line(e, "const float d = %s[i] - %s[i], ad = %s(d);", emit_ref(e, n->in[0]), emit_ref(e, n->in[1]),
+              emit_libm(e, "fabsf"));
     emit_line(e, "acc += ad < %s ? 0.5f * d * d : %s * (ad - 0.5f * %s);", d, d, d);
     loss_sum_close(e, n, NULL);
 }
@@ -51,7 +52,8 @@ void huber_emit(Emit *e, const Node *n) {
 void smooth_l1_emit(Emit *e, const Node *n) {
     const char *beta = emit_float_lit(e, n->f[0]);
     loss_sum_open(e, n);
-    emit_line(e, "const float d = %s[i] - %s[i], ad = fabsf(d);", emit_ref(e, n->in[0]), emit_ref(e, n->in[1]));
+    emit_line(e, "const float d = %s[i] - %s[i], ad = %s(d);", emit_ref(e, n->in[0]), emit_ref(e, n->in[1]),
+              emit_libm(e, "fabsf"));
     if (n->f[0] > 0)
         emit_line(e, "acc += ad < %s ? 0.5f * d * d / %s : ad - 0.5f * %s;", beta, beta, beta);
     else
@@ -61,15 +63,19 @@ void smooth_l1_emit(Emit *e, const Node *n) {
 
 void log_cosh_emit(Emit *e, const Node *n) {
     loss_sum_open(e, n);
-    emit_line(e, "const float d = %s[i] - %s[i], ad = fabsf(d), sh = sinhf(0.5f * d);", emit_ref(e, n->in[0]),
-              emit_ref(e, n->in[1]));
-    emit_line(e, "acc += ad < 1.0f ? log1pf(2.0f * sh * sh) : ad + log1pf(expf(-2.0f * ad)) - 0.693147181f;");
+    const char *log1p_fn = emit_libm(e, "log1pf");
+    emit_line(e, "const float d = %s[i] - %s[i], ad = %s(d), sh = %s(0.5f * d);", emit_ref(e, n->in[0]),
+              emit_ref(e, n->in[1]), emit_libm(e, "fabsf"), emit_libm(e, "sinhf"));
+    emit_line(e, "acc += ad < 1.0f ? %s(2.0f * sh * sh) : ad + %s(expf(-2.0f * ad)) - 0.693147181f;", log1p_fn,
+              log1p_fn);
     loss_sum_close(e, n, NULL);
 }
 
 void msle_emit(Emit *e, const Node *n) {
     loss_sum_open(e, n);
-    emit_line(e, "const float d = log1pf(%s[i]) - log1pf(%s[i]);", emit_ref(e, n->in[0]), emit_ref(e, n->in[1]));
+    const char *log1p_fn = emit_libm(e, "log1pf");
+    emit_line(e, "const float d = %s(%s[i]) - %s(%s[i]);", log1p_fn, emit_ref(e, n->in[0]), log1p_fn,
+              emit_ref(e, n->in[1]));
     emit_line(e, "acc += d * d;");
     loss_sum_close(e, n, NULL);
 }
@@ -78,50 +84,56 @@ void msle_emit(Emit *e, const Node *n) {
 /* Elementwise: (p, t, dloss) element expressions; the count comes from the
  * node's own shape (that of p). */
 
-void mse_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void mse_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     Buf t = {0};
     buf_printf(&t, "2.0f * (%s - %s)", a[0], a[1]);
-    loss_scaled(o, n, a[2], t.data);
+    loss_scaled(e, o, n, a[2], t.data);
     buf_free(&t);
 }
 
-void mae_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void mae_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     Buf t = {0};
     buf_printf(&t, "(%s > %s ? 1.0f : (%s < %s ? -1.0f : 0.0f))", a[0], a[1], a[0], a[1]);
-    loss_scaled(o, n, a[2], t.data);
+    loss_scaled(e, o, n, a[2], t.data);
     buf_free(&t);
 }
 
-void huber_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void huber_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     Buf t = {0}, d = {0};
     emit_float(&d, n->f[0]);
     buf_printf(&t, "(%s - %s <= -%s ? -%s : (%s - %s >= %s ? %s : %s - %s))", a[0], a[1], d.data, d.data,
                a[0], a[1], d.data, d.data, a[0], a[1]);
-    loss_scaled(o, n, a[2], t.data);
+    loss_scaled(e, o, n, a[2], t.data);
     buf_free(&t);
     buf_free(&d);
 }
 
-void smooth_l1_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void smooth_l1_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     Buf t = {0}, b = {0};
     emit_float(&b, n->f[0]);
     buf_printf(&t, "(%s - %s <= -%s ? -1.0f : (%s - %s >= %s ? 1.0f : (%s - %s) / %s))", a[0], a[1], b.data,
                a[0], a[1], b.data, a[0], a[1], b.data);
-    loss_scaled(o, n, a[2], t.data);
+    loss_scaled(e, o, n, a[2], t.data);
     buf_free(&t);
     buf_free(&b);
 }
 
-void log_cosh_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void log_cosh_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     Buf t = {0};
     buf_printf(&t, "tanhf(%s - %s)", a[0], a[1]);
-    loss_scaled(o, n, a[2], t.data);
+    loss_scaled(e, o, n, a[2], t.data);
     buf_free(&t);
 }
 
-void msle_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void msle_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    const char *log1p_fn = emit_libm(e, "log1pf");
     Buf t = {0};
-    buf_printf(&t, "2.0f * (log1pf(%s) - log1pf(%s)) / (1.0f + %s)", a[0], a[1], a[0]);
-    loss_scaled(o, n, a[2], t.data);
+    buf_printf(&t, "2.0f * (%s(%s) - %s(%s)) / (1.0f + %s)", log1p_fn, a[0], log1p_fn, a[1], a[0]);
+    loss_scaled(e, o, n, a[2], t.data);
     buf_free(&t);
 }

@@ -51,19 +51,22 @@ int prelu_grad(AdCtx *ad, int n, int dy) {
 }
 
 /* x > 0 ? x : alpha x */
-void prelu_expr(Buf *o, const Node *n, const char *const *a) {
+void prelu_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     buf_printf(o, "(%s > 0.0f ? %s : %s * %s)", a[0], a[0], a[1], a[0]);
 }
 
 /* (x, alpha, dy) -> x > 0 ? dy : alpha dy */
-void prelu_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void prelu_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     buf_printf(o, "(%s > 0.0f ? %s : %s * %s)", a[0], a[2], a[1], a[2]);
 }
 
 /* (x, dy) -> x > 0 ? 0 : x dy */
-void prelu_alpha_grad_expr(Buf *o, const Node *n, const char *const *a) {
+void prelu_alpha_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
+    (void)e;
     (void)n;
     buf_printf(o, "(%s > 0.0f ? 0.0f : %s * %s)", a[0], a[0], a[1]);
 }

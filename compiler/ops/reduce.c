@@ -210,11 +210,13 @@ void sum_to_emit(Emit *e, const Node *n) {
 }
 
 /* out = x, or x / (out count / x count) for a mean's derivative */
-void broadcast_expr(Buf *o, const Node *n, const char *const *a) {
+void broadcast_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
     if (!n->i[0]) {
         buf_puts(o, a[0]);
         return;
     }
+    if (n->i[1])
+        emit_reads_batch(e); /* the divisor (float)n */
     buf_printf(o, "(%s / %s", a[0], n->i[1] ? "((float)n * " : "");
     emit_float(o, n->f[0]);
     buf_puts(o, n->i[1] ? "))" : ")");

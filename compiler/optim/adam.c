@@ -40,8 +40,9 @@ void optim_adam_prologue(Emit *e, const Optimizer *o) {
     buf_printf(&b2, "%.17g", o->hp[BETA2]);
     emit_line(e, "/* bias corrections in double, as PyTorch computes them */");
     emit_line(e, "const double t = (double)(m->step + 1);");
-    emit_line(e, "const float step_size = (float)(m->lr / (1.0 - pow(%s, t)));", b1.data);
-    emit_line(e, "const float bc2_sqrt = (float)sqrt(1.0 - pow(%s, t));", b2.data);
+    emit_line(e, "const float step_size = (float)(m->lr / (1.0 - %s(%s, t)));", emit_libm(e, "pow"), b1.data);
+    emit_line(e, "const float bc2_sqrt = (float)%s(1.0 - %s(%s, t));", emit_libm(e, "sqrt"), emit_libm(e, "pow"),
+              b2.data);
     buf_free(&b1);
     buf_free(&b2);
 }

@@ -18,15 +18,16 @@ enum { BETA1, BETA2, EPS, WEIGHT_DECAY };
 static void prologue(Emit *e, const Optimizer *o) {
     emit_line(e, "/* bias correction in double, as PyTorch computes it */");
     emit_line(e, "const double t = (double)(m->step + 1);");
-    emit_line(e, "const float clr = (float)(m->lr / (1.0 - pow(%s, t)));", emit_double_lit(e, o->hp[BETA1]));
+    emit_line(e, "const float clr = (float)(m->lr / (1.0 - %s(%s, t)));", emit_libm(e, "pow"),
+              emit_double_lit(e, o->hp[BETA1]));
 }
 
 static void kernel(Emit *e, const Node *n) {
     double b1 = n->f[BETA1];
     optim_decayed_grad(e, n->f[WEIGHT_DECAY]);
     emit_line(e, "adam_m[i] = adam_m[i] * %s + gi * %s;", emit_float_lit(e, b1), emit_float_lit(e, 1.0 - b1));
-    emit_line(e, "const float decayed = adamax_inf[i] * %s, ag = fabsf(gi) + %s;", emit_float_lit(e, n->f[BETA2]),
-              emit_float_lit(e, n->f[EPS]));
+    emit_line(e, "const float decayed = adamax_inf[i] * %s, ag = %s(gi) + %s;", emit_float_lit(e, n->f[BETA2]),
+              emit_libm(e, "fabsf"), emit_float_lit(e, n->f[EPS]));
     emit_line(e, "adamax_inf[i] = decayed > ag ? decayed : ag;");
     emit_line(e, "p[i] -= clr * adam_m[i] / adamax_inf[i];");
 }

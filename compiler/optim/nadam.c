@@ -34,11 +34,12 @@ static void prologue(Emit *e, const Optimizer *o) {
     const char *b1 = emit_double_lit(e, o->hp[BETA1]), *psi = emit_double_lit(e, o->hp[MOMENTUM_DECAY]);
     emit_line(e, "/* in double, as PyTorch computes them */");
     emit_line(e, "const double t = (double)(m->step + 1);");
-    emit_line(e, "const double mu = %s * (1.0 - 0.5 * pow(0.96, t * %s));", b1, psi);
-    emit_line(e, "const double mu_next = %s * (1.0 - 0.5 * pow(0.96, (t + 1.0) * %s));", b1, psi);
+    const char *pow_fn = emit_libm(e, "pow");
+    emit_line(e, "const double mu = %s * (1.0 - 0.5 * %s(0.96, t * %s));", b1, pow_fn, psi);
+    emit_line(e, "const double mu_next = %s * (1.0 - 0.5 * %s(0.96, (t + 1.0) * %s));", b1, pow_fn, psi);
     emit_line(e, "m->mu_product *= mu;");
     emit_line(e, "const double mu_product_next = m->mu_product * mu * mu_next; /* 1.13's formula */");
-    emit_line(e, "const float bc2 = (float)(1.0 - pow(%s, t));", emit_double_lit(e, o->hp[BETA2]));
+    emit_line(e, "const float bc2 = (float)(1.0 - %s(%s, t));", pow_fn, emit_double_lit(e, o->hp[BETA2]));
     emit_line(e, "const float c_grad = (float)(m->lr * (1.0 - mu) / (1.0 - m->mu_product));");
     emit_line(e, "const float c_avg = (float)(m->lr * mu_next / (1.0 - mu_product_next));");
 }

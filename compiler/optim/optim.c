@@ -195,6 +195,7 @@ int optim_update_shape(Graph *g, Node *n) {
 void optim_update_emit(Emit *e, const Node *n) {
     const OptimDesc *d = row_of_op(n->op)->desc;
     const char *cname = emit_param_cname(e, n->in[0]);
+    emit_reads_model(e); /* the state arrays m->STATE.PARAM, m->step */
     emit_begin(e);
     emit_line(e, "float *p = %s;", emit_ref(e, n->in[0]));
     emit_line(e, "const float *g = %s;", emit_ref(e, n->in[1]));

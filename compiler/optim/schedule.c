@@ -157,14 +157,15 @@ void sched_emit_init(Emit *e) {
 
 /* cosine: 1.13's recursive form */
 static void emit_cosine(Emit *e, const Schedule *s) {
-    const char *T = emit_double_lit(e, s->a[0]), *eta = emit_double_lit(e, s->a[1]);
+    const char *T = emit_double_lit(e, s->a[0]), *eta = emit_double_lit(e, s->a[1]), *cos_fn = emit_libm(e, "cos");
     emit_line(e, "const double t = m->sched.t + 1.0;");
     emit_line(e, "m->sched.t = t;");
-    emit_line(e, "if (fmod(t - 1.0 - %s, %s) == 0.0)", T, emit_double_lit(e, 2 * s->a[0]));
-    emit_line(e, "    m->lr = m->lr + (m->sched.base - %s) * (1.0 - cos(3.141592653589793 / %s)) / 2.0;", eta, T);
+    emit_line(e, "if (%s(t - 1.0 - %s, %s) == 0.0)", emit_libm(e, "fmod"), T, emit_double_lit(e, 2 * s->a[0]));
+    emit_line(e, "    m->lr = m->lr + (m->sched.base - %s) * (1.0 - %s(3.141592653589793 / %s)) / 2.0;", eta, cos_fn,
+              T);
     emit_line(e, "else");
-    emit_line(e, "    m->lr = (1.0 + cos(3.141592653589793 * t / %s)) /", T);
-    emit_line(e, "            (1.0 + cos(3.141592653589793 * (t - 1.0) / %s)) *", T);
+    emit_line(e, "    m->lr = (1.0 + %s(3.141592653589793 * t / %s)) /", cos_fn, T);
+    emit_line(e, "            (1.0 + %s(3.141592653589793 * (t - 1.0) / %s)) *", cos_fn, T);
     emit_line(e, "            (m->lr - %s) + %s;", eta, eta);
 }
 
@@ -177,8 +178,8 @@ static void emit_restarts(Emit *e, const Schedule *s) {
     emit_line(e, "m->sched.t_i *= %s;", emit_double_lit(e, s->a[1]));
     emit_close(e);
     emit_line(e,
-              "m->lr = %s + (m->sched.base - %s) * (1.0 + cos(3.141592653589793 * m->sched.t / m->sched.t_i)) / 2.0;",
-              eta, eta);
+              "m->lr = %s + (m->sched.base - %s) * (1.0 + %s(3.141592653589793 * m->sched.t / m->sched.t_i)) / 2.0;",
+              eta, eta, emit_libm(e, "cos"));
 }
 
 /* the body of NET_epoch_end after m->epoch++: the epoch schedules' step */
@@ -188,7 +189,7 @@ void sched_emit_epoch(Emit *e) {
     case SCHED_STEP:
         emit_line(e, "/* step(%s, gamma=%s): StepLR */", emit_double_lit(e, s->a[0]), emit_double_lit(e, s->a[1]));
         emit_line(e, "m->sched.t += 1.0;");
-        emit_line(e, "if (fmod(m->sched.t, %s) == 0.0)", emit_double_lit(e, s->a[0]));
+        emit_line(e, "if (%s(m->sched.t, %s) == 0.0)", emit_libm(e, "fmod"), emit_double_lit(e, s->a[0]));
         emit_line(e, "    m->lr *= %s;", emit_double_lit(e, s->a[1]));
         break;
     case SCHED_EXPONENTIAL:
@@ -225,15 +226,16 @@ void sched_emit_update(Emit *e) {
                               s->a[4]));
     emit_begin(e);
     emit_line(e, "const double t = m->sched.t + 1.0;");
-    emit_line(e, "const double cycle = floor(1.0 + t / %s), x = 1.0 + t / %s - cycle;", total, total);
+    emit_line(e, "const double cycle = %s(1.0 + t / %s), x = 1.0 + t / %s - cycle;", emit_libm(e, "floor"), total,
+              total);
     emit_line(e, "const double scale = x <= %s ? x / %s : (x - 1.0) / (%s - 1.0);", ratio, ratio, ratio);
     emit_line(e, "const double height = (%s - m->sched.base) * scale;", emit_double_lit(e, s->a[1]));
     if (s->a[3] == 0)
         emit_line(e, "m->lr = m->sched.base + height * 1.0;");
     else if (s->a[3] == 1)
-        emit_line(e, "m->lr = m->sched.base + height * (1.0 / pow(2.0, cycle - 1.0));");
+        emit_line(e, "m->lr = m->sched.base + height * (1.0 / %s(2.0, cycle - 1.0));", emit_libm(e, "pow"));
     else
-        emit_line(e, "m->lr = m->sched.base + height * pow(%s, t);", emit_double_lit(e, s->a[4]));
+        emit_line(e, "m->lr = m->sched.base + height * %s(%s, t);", emit_libm(e, "pow"), emit_double_lit(e, s->a[4]));
     emit_line(e, "m->sched.t = t;");
     emit_close(e);
 }

@@ -28,7 +28,7 @@ static int cnn_labels_ok(const int32_t *y, int n, int32_t classes) {
 }
 
 /* the epilogue of z_: add over one block of it, while in cache */
-static void cnn_forward_epilogue_15(void *ctx, int i0, int rows, int j0, int cols) {
+static void cnn_epilogue_15(void *ctx, int i0, int rows, int j0, int cols) {
     struct cnn *const m = ctx;
     float *const z_ = m->arena + 256;
     for (long i = i0; i < (long)i0 + rows; i++) {
@@ -81,7 +81,7 @@ static void cnn_run_forward(cnn *m) {
         }
     }
     /* z_ = matmul(v13, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm_ws(0, 0, n, 3, 4, 1.0f, v13, 4, m->param.z_weight, 3, 0.0f, z_, 3, NULL, cnn_forward_epilogue_15, m);
+    nnrt_sgemm_ws(0, 0, n, 3, 4, 1.0f, v13, 4, m->param.z_weight, 3, 0.0f, z_, 3, NULL, cnn_epilogue_15, m);
     /* cnn.nn:11: output p = softmax(z) */
     /* p_ = softmax(z_)  [N, 3] */
     for (long o = 0; o < (long)n; o++) {
@@ -91,17 +91,6 @@ static void cnn_run_forward(cnn *m) {
         float sum = 0.0f;
         for (long k = 0; k < 3; k++) sum += (p_[base + k] = expf(z_[base + k] - mx));
         for (long k = 0; k < 3; k++) p_[base + k] /= sum;
-    }
-}
-
-/* the epilogue of z_: add over one block of it, while in cache */
-static void cnn_loss_epilogue_15(void *ctx, int i0, int rows, int j0, int cols) {
-    struct cnn *const m = ctx;
-    float *const z_ = m->arena + 256;
-    for (long i = i0; i < (long)i0 + rows; i++) {
-        for (long j = j0; j < (long)j0 + cols; j++) {
-            z_[i * 3 + j] = (z_[i * 3 + j] + m->param.z_bias[j]);
-        }
     }
 }
 
@@ -149,7 +138,7 @@ static float cnn_run_loss(cnn *m) {
         }
     }
     /* z_ = matmul(v13, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm_ws(0, 0, n, 3, 4, 1.0f, v13, 4, m->param.z_weight, 3, 0.0f, z_, 3, NULL, cnn_loss_epilogue_15, m);
+    nnrt_sgemm_ws(0, 0, n, 3, 4, 1.0f, v13, 4, m->param.z_weight, 3, 0.0f, z_, 3, NULL, cnn_epilogue_15, m);
     /* cnn.nn:12: loss cross_entropy(z, y) */
     /* loss = cross_entropy(z_, y)  [] */
     {
@@ -168,7 +157,7 @@ static float cnn_run_loss(cnn *m) {
 }
 
 /* the epilogue of z_: add over one block of it, while in cache */
-static void cnn_train_epilogue_29(void *ctx, int i0, int rows, int j0, int cols) {
+static void cnn_epilogue_29(void *ctx, int i0, int rows, int j0, int cols) {
     struct cnn *const m = ctx;
     float *const z_ = m->arena + 11776;
     for (long i = i0; i < (long)i0 + rows; i++) {
@@ -222,7 +211,7 @@ static void cnn_run_train(cnn *m) {
         }
     }
     /* z_ = matmul(v28, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm_ws(0, 0, n, 3, 4, 1.0f, v28, 4, m->param.z_weight, 3, 0.0f, z_, 3, NULL, cnn_train_epilogue_29, m);
+    nnrt_sgemm_ws(0, 0, n, 3, 4, 1.0f, v28, 4, m->param.z_weight, 3, 0.0f, z_, 3, NULL, cnn_epilogue_29, m);
     /* cnn.nn:12: loss cross_entropy(z, y) */
     /* loss = cross_entropy(z_, y)  [] */
     {

@@ -21,7 +21,7 @@ static const struct infer_only_tensor {
 };
 
 /* the epilogue of h: gelu_tanh over one block of it, while in cache */
-static void infer_only_forward_epilogue_2(void *ctx, int i0, int rows, int j0, int cols) {
+static void infer_only_epilogue_2(void *ctx, int i0, int rows, int j0, int cols) {
     struct infer_only *const m = ctx;
     float *const h = m->arena + 0;
     /* epilogue: nn_t4 = add(h, m->param.h_bias) */
@@ -34,7 +34,7 @@ static void infer_only_forward_epilogue_2(void *ctx, int i0, int rows, int j0, i
 }
 
 /* the epilogue of g_: swish over one block of it, while in cache */
-static void infer_only_forward_epilogue_7(void *ctx, int i0, int rows, int j0, int cols) {
+static void infer_only_epilogue_7(void *ctx, int i0, int rows, int j0, int cols) {
     struct infer_only *const m = ctx;
     float *const g_ = m->arena + 448;
     /* epilogue: nn_t9 = add(g_, m->param.g_bias) */
@@ -47,7 +47,7 @@ static void infer_only_forward_epilogue_7(void *ctx, int i0, int rows, int j0, i
 }
 
 /* the epilogue of logits: add over one block of it, while in cache */
-static void infer_only_forward_epilogue_12(void *ctx, int i0, int rows, int j0, int cols) {
+static void infer_only_epilogue_12(void *ctx, int i0, int rows, int j0, int cols) {
     struct infer_only *const m = ctx;
     float *const logits = m->arena + 0;
     for (long i = i0; i < (long)i0 + rows; i++) {
@@ -66,13 +66,13 @@ static void infer_only_run_forward(infer_only *m) {
     const int n = m->n;
     /* infer_only.nn:6: h = gelu(dense(x, 7), approximate="tanh") */
     /* h = matmul(x, m->param.h_weight)  [N, 7] */
-    nnrt_sgemm_ws(0, 0, n, 7, 5, 1.0f, x, 5, m->param.h_weight, 7, 0.0f, h, 7, NULL, infer_only_forward_epilogue_2, m);
+    nnrt_sgemm_ws(0, 0, n, 7, 5, 1.0f, x, 5, m->param.h_weight, 7, 0.0f, h, 7, NULL, infer_only_epilogue_2, m);
     /* infer_only.nn:7: g = swish(dense(h, 7), beta=2) */
     /* g_ = matmul(h, m->param.g_weight)  [N, 7] */
-    nnrt_sgemm_ws(0, 0, n, 7, 7, 1.0f, h, 7, m->param.g_weight, 7, 0.0f, g_, 7, NULL, infer_only_forward_epilogue_7, m);
+    nnrt_sgemm_ws(0, 0, n, 7, 7, 1.0f, h, 7, m->param.g_weight, 7, 0.0f, g_, 7, NULL, infer_only_epilogue_7, m);
     /* infer_only.nn:8: output logits = dense(g, 3) */
     /* logits = matmul(g_, m->param.logits_weight)  [N, 3] */
-    nnrt_sgemm_ws(0, 0, n, 3, 7, 1.0f, g_, 7, m->param.logits_weight, 3, 0.0f, logits, 3, NULL, infer_only_forward_epilogue_12, m);
+    nnrt_sgemm_ws(0, 0, n, 3, 7, 1.0f, g_, 7, m->param.logits_weight, 3, 0.0f, logits, 3, NULL, infer_only_epilogue_12, m);
     /* infer_only.nn:9: output probs = softmax(logits) */
     /* probs = softmax(logits)  [N, 3] */
     for (long o = 0; o < (long)n; o++) {

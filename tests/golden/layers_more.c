@@ -40,7 +40,7 @@ static int layers_more_labels_ok(const int32_t *y, int n, int32_t classes) {
 }
 
 /* the epilogue of v25: add over one block of it, while in cache */
-static void layers_more_forward_epilogue_25(void *ctx, int i0, int rows, int j0, int cols) {
+static void layers_more_epilogue_25(void *ctx, int i0, int rows, int j0, int cols) {
     struct layers_more *const m = ctx;
     float *const v25 = m->arena + 0;
     for (long i = i0; i < (long)i0 + rows; i++) {
@@ -51,7 +51,7 @@ static void layers_more_forward_epilogue_25(void *ctx, int i0, int rows, int j0,
 }
 
 /* the epilogue of z_: add over one block of it, while in cache */
-static void layers_more_forward_epilogue_40(void *ctx, int i0, int rows, int j0, int cols) {
+static void layers_more_epilogue_40(void *ctx, int i0, int rows, int j0, int cols) {
     struct layers_more *const m = ctx;
     float *const z_ = m->arena + 0;
     for (long i = i0; i < (long)i0 + rows; i++) {
@@ -107,7 +107,7 @@ static void layers_more_run_forward(layers_more *m) {
     }
     /* layers_more.nn:9: h = dropout(maxout(g, 4, 2), 0.25) */
     /* v25 = matmul(g_, m->param.h_1_weight)  [N, 8] */
-    nnrt_sgemm_ws(0, 0, n, 8, 6, 1.0f, g_, 6, m->param.h_1_weight, 8, 0.0f, v25, 8, NULL, layers_more_forward_epilogue_25, m);
+    nnrt_sgemm_ws(0, 0, n, 8, 6, 1.0f, g_, 6, m->param.h_1_weight, 8, 0.0f, v25, 8, NULL, layers_more_epilogue_25, m);
     /* h = maxout(v25)  [N, 4] */
     for (long i = 0; i < (long)n * 4; i++) {
         const long base = i * 2;
@@ -137,29 +137,7 @@ static void layers_more_run_forward(layers_more *m) {
         }
     }
     /* z_ = matmul(v38, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm_ws(0, 0, n, 3, 4, 1.0f, v38, 4, m->param.z_weight, 3, 0.0f, z_, 3, NULL, layers_more_forward_epilogue_40, m);
-}
-
-/* the epilogue of v25: add over one block of it, while in cache */
-static void layers_more_loss_epilogue_25(void *ctx, int i0, int rows, int j0, int cols) {
-    struct layers_more *const m = ctx;
-    float *const v25 = m->arena + 0;
-    for (long i = i0; i < (long)i0 + rows; i++) {
-        for (long j = j0; j < (long)j0 + cols; j++) {
-            v25[i * 8 + j] = (v25[i * 8 + j] + m->param.h_1_bias[j]);
-        }
-    }
-}
-
-/* the epilogue of z_: add over one block of it, while in cache */
-static void layers_more_loss_epilogue_40(void *ctx, int i0, int rows, int j0, int cols) {
-    struct layers_more *const m = ctx;
-    float *const z_ = m->arena + 0;
-    for (long i = i0; i < (long)i0 + rows; i++) {
-        for (long j = j0; j < (long)j0 + cols; j++) {
-            z_[i * 3 + j] = (z_[i * 3 + j] + m->param.z_bias[j]);
-        }
-    }
+    nnrt_sgemm_ws(0, 0, n, 3, 4, 1.0f, v38, 4, m->param.z_weight, 3, 0.0f, z_, 3, NULL, layers_more_epilogue_40, m);
 }
 
 static float layers_more_run_loss(layers_more *m) {
@@ -210,7 +188,7 @@ static float layers_more_run_loss(layers_more *m) {
     }
     /* layers_more.nn:9: h = dropout(maxout(g, 4, 2), 0.25) */
     /* v25 = matmul(g_, m->param.h_1_weight)  [N, 8] */
-    nnrt_sgemm_ws(0, 0, n, 8, 6, 1.0f, g_, 6, m->param.h_1_weight, 8, 0.0f, v25, 8, NULL, layers_more_loss_epilogue_25, m);
+    nnrt_sgemm_ws(0, 0, n, 8, 6, 1.0f, g_, 6, m->param.h_1_weight, 8, 0.0f, v25, 8, NULL, layers_more_epilogue_25, m);
     /* h = maxout(v25)  [N, 4] */
     for (long i = 0; i < (long)n * 4; i++) {
         const long base = i * 2;
@@ -240,7 +218,7 @@ static float layers_more_run_loss(layers_more *m) {
         }
     }
     /* z_ = matmul(v38, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm_ws(0, 0, n, 3, 4, 1.0f, v38, 4, m->param.z_weight, 3, 0.0f, z_, 3, NULL, layers_more_loss_epilogue_40, m);
+    nnrt_sgemm_ws(0, 0, n, 3, 4, 1.0f, v38, 4, m->param.z_weight, 3, 0.0f, z_, 3, NULL, layers_more_epilogue_40, m);
     /* layers_more.nn:12: loss cross_entropy(z, y) */
     /* loss = cross_entropy(z_, y)  [] */
     {
@@ -259,7 +237,7 @@ static float layers_more_run_loss(layers_more *m) {
 }
 
 /* the epilogue of v63: add over one block of it, while in cache */
-static void layers_more_train_epilogue_63(void *ctx, int i0, int rows, int j0, int cols) {
+static void layers_more_epilogue_63(void *ctx, int i0, int rows, int j0, int cols) {
     struct layers_more *const m = ctx;
     float *const v63 = m->arena + 2304;
     for (long i = i0; i < (long)i0 + rows; i++) {
@@ -270,7 +248,7 @@ static void layers_more_train_epilogue_63(void *ctx, int i0, int rows, int j0, i
 }
 
 /* the epilogue of z_: add over one block of it, while in cache */
-static void layers_more_train_epilogue_80(void *ctx, int i0, int rows, int j0, int cols) {
+static void layers_more_epilogue_80(void *ctx, int i0, int rows, int j0, int cols) {
     struct layers_more *const m = ctx;
     float *const z_ = m->arena + 4224;
     for (long i = i0; i < (long)i0 + rows; i++) {
@@ -385,7 +363,7 @@ static void layers_more_run_train(layers_more *m) {
     }
     /* layers_more.nn:9: h = dropout(maxout(g, 4, 2), 0.25) */
     /* v63 = matmul(g_, m->param.h_1_weight)  [N, 8] */
-    nnrt_sgemm_ws(0, 0, n, 8, 6, 1.0f, g_, 6, m->param.h_1_weight, 8, 0.0f, v63, 8, NULL, layers_more_train_epilogue_63, m);
+    nnrt_sgemm_ws(0, 0, n, 8, 6, 1.0f, g_, 6, m->param.h_1_weight, 8, 0.0f, v63, 8, NULL, layers_more_epilogue_63, m);
     /* v65 = maxout(v63)  [N, 4] */
     for (long i = 0; i < (long)n * 4; i++) {
         const long base = i * 2;
@@ -454,7 +432,7 @@ static void layers_more_run_train(layers_more *m) {
         }
     }
     /* z_ = matmul(v79, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm_ws(0, 0, n, 3, 4, 1.0f, v79, 4, m->param.z_weight, 3, 0.0f, z_, 3, NULL, layers_more_train_epilogue_80, m);
+    nnrt_sgemm_ws(0, 0, n, 3, 4, 1.0f, v79, 4, m->param.z_weight, 3, 0.0f, z_, 3, NULL, layers_more_epilogue_80, m);
     /* layers_more.nn:12: loss cross_entropy(z, y) */
     /* loss = cross_entropy(z_, y)  [] */
     {

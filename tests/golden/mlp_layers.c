@@ -28,7 +28,7 @@ static int mlp_layers_labels_ok(const int32_t *y, int n, int32_t classes) {
 }
 
 /* the epilogue of h1: relu over one block of it, while in cache */
-static void mlp_layers_forward_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
+static void mlp_layers_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
     struct mlp_layers *const m = ctx;
     float *const h1 = m->arena + 0;
     /* epilogue: nn_t5 = add(h1, m->param.h1_bias) */
@@ -41,7 +41,7 @@ static void mlp_layers_forward_epilogue_3(void *ctx, int i0, int rows, int j0, i
 }
 
 /* the epilogue of h2: tanh over one block of it, while in cache */
-static void mlp_layers_forward_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
+static void mlp_layers_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
     struct mlp_layers *const m = ctx;
     float *const h2 = m->arena + 512;
     /* epilogue: nn_t10 = add(h2, m->param.h2_bias) */
@@ -62,10 +62,10 @@ static void mlp_layers_run_forward(mlp_layers *m) {
     const int n = m->n;
     /* mlp_layers.nn:7: h1 = relu(dense(x, 8)) */
     /* h1 = matmul(x, m->param.h1_weight)  [N, 8] */
-    nnrt_sgemm_ws(0, 0, n, 8, 6, 1.0f, x, 6, m->param.h1_weight, 8, 0.0f, h1, 8, NULL, mlp_layers_forward_epilogue_3, m);
+    nnrt_sgemm_ws(0, 0, n, 8, 6, 1.0f, x, 6, m->param.h1_weight, 8, 0.0f, h1, 8, NULL, mlp_layers_epilogue_3, m);
     /* mlp_layers.nn:8: h2 = tanh(dense(h1, 5, init=he_normal, bias_init=constant(0.1))) */
     /* h2 = matmul(h1, m->param.h2_weight)  [N, 5] */
-    nnrt_sgemm_ws(0, 0, n, 5, 8, 1.0f, h1, 8, m->param.h2_weight, 5, 0.0f, h2, 5, NULL, mlp_layers_forward_epilogue_8, m);
+    nnrt_sgemm_ws(0, 0, n, 5, 8, 1.0f, h1, 8, m->param.h2_weight, 5, 0.0f, h2, 5, NULL, mlp_layers_epilogue_8, m);
     /* mlp_layers.nn:9: z = dense(h2, 3, bias=false) */
     /* z_ = matmul(h2, m->param.z_weight)  [N, 3] */
     nnrt_sgemm(0, 0, n, 3, 5, 1.0f, h2, 5, m->param.z_weight, 3, 0.0f, z_, 3);
@@ -81,32 +81,6 @@ static void mlp_layers_run_forward(mlp_layers *m) {
     }
 }
 
-/* the epilogue of h1: relu over one block of it, while in cache */
-static void mlp_layers_loss_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
-    struct mlp_layers *const m = ctx;
-    float *const h1 = m->arena + 0;
-    /* epilogue: nn_t5 = add(h1, m->param.h1_bias) */
-    for (long i = i0; i < (long)i0 + rows; i++) {
-        for (long j = j0; j < (long)j0 + cols; j++) {
-            const float nn_t5 = (h1[i * 8 + j] + m->param.h1_bias[j]);
-            h1[i * 8 + j] = (nn_t5 < 0.0f ? 0.0f : nn_t5);
-        }
-    }
-}
-
-/* the epilogue of h2: tanh over one block of it, while in cache */
-static void mlp_layers_loss_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
-    struct mlp_layers *const m = ctx;
-    float *const h2 = m->arena + 512;
-    /* epilogue: nn_t10 = add(h2, m->param.h2_bias) */
-    for (long i = i0; i < (long)i0 + rows; i++) {
-        for (long j = j0; j < (long)j0 + cols; j++) {
-            const float nn_t10 = (h2[i * 5 + j] + m->param.h2_bias[j]);
-            h2[i * 5 + j] = nnrt_tanhf(nn_t10);
-        }
-    }
-}
-
 static float mlp_layers_run_loss(mlp_layers *m) {
     const float *const x = m->io.x;
     const int32_t *const y = m->io.y;
@@ -117,10 +91,10 @@ static float mlp_layers_run_loss(mlp_layers *m) {
     const int n = m->n;
     /* mlp_layers.nn:7: h1 = relu(dense(x, 8)) */
     /* h1 = matmul(x, m->param.h1_weight)  [N, 8] */
-    nnrt_sgemm_ws(0, 0, n, 8, 6, 1.0f, x, 6, m->param.h1_weight, 8, 0.0f, h1, 8, NULL, mlp_layers_loss_epilogue_3, m);
+    nnrt_sgemm_ws(0, 0, n, 8, 6, 1.0f, x, 6, m->param.h1_weight, 8, 0.0f, h1, 8, NULL, mlp_layers_epilogue_3, m);
     /* mlp_layers.nn:8: h2 = tanh(dense(h1, 5, init=he_normal, bias_init=constant(0.1))) */
     /* h2 = matmul(h1, m->param.h2_weight)  [N, 5] */
-    nnrt_sgemm_ws(0, 0, n, 5, 8, 1.0f, h1, 8, m->param.h2_weight, 5, 0.0f, h2, 5, NULL, mlp_layers_loss_epilogue_8, m);
+    nnrt_sgemm_ws(0, 0, n, 5, 8, 1.0f, h1, 8, m->param.h2_weight, 5, 0.0f, h2, 5, NULL, mlp_layers_epilogue_8, m);
     /* mlp_layers.nn:9: z = dense(h2, 3, bias=false) */
     /* z_ = matmul(h2, m->param.z_weight)  [N, 3] */
     nnrt_sgemm(0, 0, n, 3, 5, 1.0f, h2, 5, m->param.z_weight, 3, 0.0f, z_, 3);
@@ -142,7 +116,7 @@ static float mlp_layers_run_loss(mlp_layers *m) {
 }
 
 /* the epilogue of h1: relu over one block of it, while in cache */
-static void mlp_layers_train_epilogue_16(void *ctx, int i0, int rows, int j0, int cols) {
+static void mlp_layers_epilogue_16(void *ctx, int i0, int rows, int j0, int cols) {
     struct mlp_layers *const m = ctx;
     float *const h1 = m->arena + 0;
     /* epilogue: nn_t17 = add(h1, m->param.h1_bias) */
@@ -155,7 +129,7 @@ static void mlp_layers_train_epilogue_16(void *ctx, int i0, int rows, int j0, in
 }
 
 /* the epilogue of h2: tanh over one block of it, while in cache */
-static void mlp_layers_train_epilogue_19(void *ctx, int i0, int rows, int j0, int cols) {
+static void mlp_layers_epilogue_19(void *ctx, int i0, int rows, int j0, int cols) {
     struct mlp_layers *const m = ctx;
     float *const h2 = m->arena + 512;
     /* epilogue: nn_t20 = add(h2, m->param.h2_bias) */
@@ -177,10 +151,10 @@ static void mlp_layers_run_train(mlp_layers *m) {
     const int n = m->n;
     /* mlp_layers.nn:7: h1 = relu(dense(x, 8)) */
     /* h1 = matmul(x, m->param.h1_weight)  [N, 8] */
-    nnrt_sgemm_ws(0, 0, n, 8, 6, 1.0f, x, 6, m->param.h1_weight, 8, 0.0f, h1, 8, NULL, mlp_layers_train_epilogue_16, m);
+    nnrt_sgemm_ws(0, 0, n, 8, 6, 1.0f, x, 6, m->param.h1_weight, 8, 0.0f, h1, 8, NULL, mlp_layers_epilogue_16, m);
     /* mlp_layers.nn:8: h2 = tanh(dense(h1, 5, init=he_normal, bias_init=constant(0.1))) */
     /* h2 = matmul(h1, m->param.h2_weight)  [N, 5] */
-    nnrt_sgemm_ws(0, 0, n, 5, 8, 1.0f, h1, 8, m->param.h2_weight, 5, 0.0f, h2, 5, NULL, mlp_layers_train_epilogue_19, m);
+    nnrt_sgemm_ws(0, 0, n, 5, 8, 1.0f, h1, 8, m->param.h2_weight, 5, 0.0f, h2, 5, NULL, mlp_layers_epilogue_19, m);
     /* mlp_layers.nn:9: z = dense(h2, 3, bias=false) */
     /* z_ = matmul(h2, m->param.z_weight)  [N, 3] */
     nnrt_sgemm(0, 0, n, 3, 5, 1.0f, h2, 5, m->param.z_weight, 3, 0.0f, z_, 3);
@@ -202,7 +176,7 @@ static void mlp_layers_run_train(mlp_layers *m) {
 }
 
 /* the epilogue of v27: tanh_grad over one block of it, while in cache */
-static void mlp_layers_backward_epilogue_27(void *ctx, int i0, int rows, int j0, int cols) {
+static void mlp_layers_epilogue_27(void *ctx, int i0, int rows, int j0, int cols) {
     struct mlp_layers *const m = ctx;
     float *const h2 = m->arena + 512;
     float *const v27 = m->arena + 1024;
@@ -214,7 +188,7 @@ static void mlp_layers_backward_epilogue_27(void *ctx, int i0, int rows, int j0,
 }
 
 /* the epilogue of v31: relu_grad over one block of it, while in cache */
-static void mlp_layers_backward_epilogue_31(void *ctx, int i0, int rows, int j0, int cols) {
+static void mlp_layers_epilogue_31(void *ctx, int i0, int rows, int j0, int cols) {
     struct mlp_layers *const m = ctx;
     float *const h1 = m->arena + 0;
     float *const v31 = m->arena + 512;
@@ -251,7 +225,7 @@ static void mlp_layers_run_backward(mlp_layers *m) {
     }
     /* mlp_layers.nn:9: z = dense(h2, 3, bias=false) */
     /* v27 = matmul(d_z_, m->param.z_weight)  [N, 5] */
-    nnrt_sgemm_ws(0, 1, n, 5, 3, 1.0f, d_z_, 3, m->param.z_weight, 3, 0.0f, v27, 5, NULL, mlp_layers_backward_epilogue_27, m);
+    nnrt_sgemm_ws(0, 1, n, 5, 3, 1.0f, d_z_, 3, m->param.z_weight, 3, 0.0f, v27, 5, NULL, mlp_layers_epilogue_27, m);
     /* m->grad.z_weight = matmul(h2, d_z_)  [5, 3] */
     nnrt_sgemm(1, 0, 5, 3, n, 1.0f, h2, 5, d_z_, 3, 0.0f, m->grad.z_weight, 3);
     /* mlp_layers.nn:8: h2 = tanh(dense(h1, 5, init=he_normal, bias_init=constant(0.1))) */
@@ -263,7 +237,7 @@ static void mlp_layers_run_backward(mlp_layers *m) {
         }
     }
     /* v31 = matmul(v27, m->param.h2_weight)  [N, 8] */
-    nnrt_sgemm_ws(0, 1, n, 8, 5, 1.0f, v27, 5, m->param.h2_weight, 5, 0.0f, v31, 8, NULL, mlp_layers_backward_epilogue_31, m);
+    nnrt_sgemm_ws(0, 1, n, 8, 5, 1.0f, v27, 5, m->param.h2_weight, 5, 0.0f, v31, 8, NULL, mlp_layers_epilogue_31, m);
     /* m->grad.h2_weight = matmul(h1, v27)  [8, 5] */
     nnrt_sgemm(1, 0, 8, 5, n, 1.0f, h1, 8, v27, 5, 0.0f, m->grad.h2_weight, 5);
     /* mlp_layers.nn:7: h1 = relu(dense(x, 8)) */

@@ -29,7 +29,7 @@ static int multi_io_labels_ok(const int32_t *y, int n, int32_t classes) {
 }
 
 /* the epilogue of h: relu over one block of it, while in cache */
-static void multi_io_forward_epilogue_7(void *ctx, int i0, int rows, int j0, int cols) {
+static void multi_io_epilogue_7(void *ctx, int i0, int rows, int j0, int cols) {
     struct multi_io *const m = ctx;
     float *const h = m->arena + 704;
     /* epilogue: nn_t9 = add(h, m->param.h_bias) */
@@ -42,7 +42,7 @@ static void multi_io_forward_epilogue_7(void *ctx, int i0, int rows, int j0, int
 }
 
 /* the epilogue of scores: add over one block of it, while in cache */
-static void multi_io_forward_epilogue_12(void *ctx, int i0, int rows, int j0, int cols) {
+static void multi_io_epilogue_12(void *ctx, int i0, int rows, int j0, int cols) {
     struct multi_io *const m = ctx;
     float *const scores = m->arena + 0;
     for (long i = i0; i < (long)i0 + rows; i++) {
@@ -53,7 +53,7 @@ static void multi_io_forward_epilogue_12(void *ctx, int i0, int rows, int j0, in
 }
 
 /* the epilogue of value: add over one block of it, while in cache */
-static void multi_io_forward_epilogue_17(void *ctx, int i0, int rows, int j0, int cols) {
+static void multi_io_epilogue_17(void *ctx, int i0, int rows, int j0, int cols) {
     struct multi_io *const m = ctx;
     float *const value = m->arena + 0;
     for (long i = i0; i < (long)i0 + rows; i++) {
@@ -80,10 +80,10 @@ static void multi_io_run_forward(multi_io *m) {
     }
     /* multi_io.nn:11: h = relu(dense(joint, 6)) */
     /* h = matmul(joint, m->param.h_weight)  [N, 6] */
-    nnrt_sgemm_ws(0, 0, n, 6, 11, 1.0f, joint, 11, m->param.h_weight, 6, 0.0f, h, 6, NULL, multi_io_forward_epilogue_7, m);
+    nnrt_sgemm_ws(0, 0, n, 6, 11, 1.0f, joint, 11, m->param.h_weight, 6, 0.0f, h, 6, NULL, multi_io_epilogue_7, m);
     /* multi_io.nn:12: scores = dense(h, 4) */
     /* scores = matmul(h, m->param.scores_weight)  [N, 4] */
-    nnrt_sgemm_ws(0, 0, n, 4, 6, 1.0f, h, 6, m->param.scores_weight, 4, 0.0f, scores, 4, NULL, multi_io_forward_epilogue_12, m);
+    nnrt_sgemm_ws(0, 0, n, 4, 6, 1.0f, h, 6, m->param.scores_weight, 4, 0.0f, scores, 4, NULL, multi_io_epilogue_12, m);
     /* multi_io.nn:13: output klass = log_softmax(scores) */
     /* klass = log_softmax(scores)  [N, 4] */
     for (long o = 0; o < (long)n; o++) {
@@ -97,42 +97,7 @@ static void multi_io_run_forward(multi_io *m) {
     }
     /* multi_io.nn:14: output value = dense(h, 2) */
     /* value = matmul(h, m->param.value_weight)  [N, 2] */
-    nnrt_sgemm_ws(0, 0, n, 2, 6, 1.0f, h, 6, m->param.value_weight, 2, 0.0f, value, 2, NULL, multi_io_forward_epilogue_17, m);
-}
-
-/* the epilogue of h: relu over one block of it, while in cache */
-static void multi_io_loss_epilogue_7(void *ctx, int i0, int rows, int j0, int cols) {
-    struct multi_io *const m = ctx;
-    float *const h = m->arena + 704;
-    /* epilogue: nn_t9 = add(h, m->param.h_bias) */
-    for (long i = i0; i < (long)i0 + rows; i++) {
-        for (long j = j0; j < (long)j0 + cols; j++) {
-            const float nn_t9 = (h[i * 6 + j] + m->param.h_bias[j]);
-            h[i * 6 + j] = (nn_t9 < 0.0f ? 0.0f : nn_t9);
-        }
-    }
-}
-
-/* the epilogue of scores: add over one block of it, while in cache */
-static void multi_io_loss_epilogue_12(void *ctx, int i0, int rows, int j0, int cols) {
-    struct multi_io *const m = ctx;
-    float *const scores = m->arena + 0;
-    for (long i = i0; i < (long)i0 + rows; i++) {
-        for (long j = j0; j < (long)j0 + cols; j++) {
-            scores[i * 4 + j] = (scores[i * 4 + j] + m->param.scores_bias[j]);
-        }
-    }
-}
-
-/* the epilogue of value: add over one block of it, while in cache */
-static void multi_io_loss_epilogue_17(void *ctx, int i0, int rows, int j0, int cols) {
-    struct multi_io *const m = ctx;
-    float *const value = m->arena + 0;
-    for (long i = i0; i < (long)i0 + rows; i++) {
-        for (long j = j0; j < (long)j0 + cols; j++) {
-            value[i * 2 + j] = (value[i * 2 + j] + m->param.value_bias[j]);
-        }
-    }
+    nnrt_sgemm_ws(0, 0, n, 2, 6, 1.0f, h, 6, m->param.value_weight, 2, 0.0f, value, 2, NULL, multi_io_epilogue_17, m);
 }
 
 static float multi_io_run_loss(multi_io *m) {
@@ -157,10 +122,10 @@ static float multi_io_run_loss(multi_io *m) {
     }
     /* multi_io.nn:11: h = relu(dense(joint, 6)) */
     /* h = matmul(joint, m->param.h_weight)  [N, 6] */
-    nnrt_sgemm_ws(0, 0, n, 6, 11, 1.0f, joint, 11, m->param.h_weight, 6, 0.0f, h, 6, NULL, multi_io_loss_epilogue_7, m);
+    nnrt_sgemm_ws(0, 0, n, 6, 11, 1.0f, joint, 11, m->param.h_weight, 6, 0.0f, h, 6, NULL, multi_io_epilogue_7, m);
     /* multi_io.nn:12: scores = dense(h, 4) */
     /* scores = matmul(h, m->param.scores_weight)  [N, 4] */
-    nnrt_sgemm_ws(0, 0, n, 4, 6, 1.0f, h, 6, m->param.scores_weight, 4, 0.0f, scores, 4, NULL, multi_io_loss_epilogue_12, m);
+    nnrt_sgemm_ws(0, 0, n, 4, 6, 1.0f, h, 6, m->param.scores_weight, 4, 0.0f, scores, 4, NULL, multi_io_epilogue_12, m);
     /* multi_io.nn:13: output klass = log_softmax(scores) */
     /* klass = log_softmax(scores)  [N, 4] */
     for (long o = 0; o < (long)n; o++) {
@@ -174,7 +139,7 @@ static float multi_io_run_loss(multi_io *m) {
     }
     /* multi_io.nn:14: output value = dense(h, 2) */
     /* value = matmul(h, m->param.value_weight)  [N, 2] */
-    nnrt_sgemm_ws(0, 0, n, 2, 6, 1.0f, h, 6, m->param.value_weight, 2, 0.0f, value, 2, NULL, multi_io_loss_epilogue_17, m);
+    nnrt_sgemm_ws(0, 0, n, 2, 6, 1.0f, h, 6, m->param.value_weight, 2, 0.0f, value, 2, NULL, multi_io_epilogue_17, m);
     /* multi_io.nn:16: loss nll(klass, cls) + 0.5 * mse(value, val) */
     /* v20 = nll(klass, cls)  [] */
     {
@@ -199,7 +164,7 @@ static float multi_io_run_loss(multi_io *m) {
 }
 
 /* the epilogue of h: relu over one block of it, while in cache */
-static void multi_io_train_epilogue_27(void *ctx, int i0, int rows, int j0, int cols) {
+static void multi_io_epilogue_27(void *ctx, int i0, int rows, int j0, int cols) {
     struct multi_io *const m = ctx;
     float *const h = m->arena + 704;
     /* epilogue: nn_t28 = add(h, m->param.h_bias) */
@@ -212,7 +177,7 @@ static void multi_io_train_epilogue_27(void *ctx, int i0, int rows, int j0, int 
 }
 
 /* the epilogue of scores: add over one block of it, while in cache */
-static void multi_io_train_epilogue_30(void *ctx, int i0, int rows, int j0, int cols) {
+static void multi_io_epilogue_30(void *ctx, int i0, int rows, int j0, int cols) {
     struct multi_io *const m = ctx;
     float *const scores = m->arena + 1088;
     for (long i = i0; i < (long)i0 + rows; i++) {
@@ -223,7 +188,7 @@ static void multi_io_train_epilogue_30(void *ctx, int i0, int rows, int j0, int 
 }
 
 /* the epilogue of value: add over one block of it, while in cache */
-static void multi_io_train_epilogue_33(void *ctx, int i0, int rows, int j0, int cols) {
+static void multi_io_epilogue_33(void *ctx, int i0, int rows, int j0, int cols) {
     struct multi_io *const m = ctx;
     float *const value = m->arena + 1984;
     for (long i = i0; i < (long)i0 + rows; i++) {
@@ -255,10 +220,10 @@ static void multi_io_run_train(multi_io *m) {
     }
     /* multi_io.nn:11: h = relu(dense(joint, 6)) */
     /* h = matmul(joint, m->param.h_weight)  [N, 6] */
-    nnrt_sgemm_ws(0, 0, n, 6, 11, 1.0f, joint, 11, m->param.h_weight, 6, 0.0f, h, 6, NULL, multi_io_train_epilogue_27, m);
+    nnrt_sgemm_ws(0, 0, n, 6, 11, 1.0f, joint, 11, m->param.h_weight, 6, 0.0f, h, 6, NULL, multi_io_epilogue_27, m);
     /* multi_io.nn:12: scores = dense(h, 4) */
     /* scores = matmul(h, m->param.scores_weight)  [N, 4] */
-    nnrt_sgemm_ws(0, 0, n, 4, 6, 1.0f, h, 6, m->param.scores_weight, 4, 0.0f, scores, 4, NULL, multi_io_train_epilogue_30, m);
+    nnrt_sgemm_ws(0, 0, n, 4, 6, 1.0f, h, 6, m->param.scores_weight, 4, 0.0f, scores, 4, NULL, multi_io_epilogue_30, m);
     /* multi_io.nn:13: output klass = log_softmax(scores) */
     /* klass = log_softmax(scores)  [N, 4] */
     for (long o = 0; o < (long)n; o++) {
@@ -272,7 +237,7 @@ static void multi_io_run_train(multi_io *m) {
     }
     /* multi_io.nn:14: output value = dense(h, 2) */
     /* value = matmul(h, m->param.value_weight)  [N, 2] */
-    nnrt_sgemm_ws(0, 0, n, 2, 6, 1.0f, h, 6, m->param.value_weight, 2, 0.0f, value, 2, NULL, multi_io_train_epilogue_33, m);
+    nnrt_sgemm_ws(0, 0, n, 2, 6, 1.0f, h, 6, m->param.value_weight, 2, 0.0f, value, 2, NULL, multi_io_epilogue_33, m);
     /* multi_io.nn:16: loss nll(klass, cls) + 0.5 * mse(value, val) */
     /* v35 = nll(klass, cls)  [] */
     {
@@ -297,7 +262,7 @@ static void multi_io_run_train(multi_io *m) {
 }
 
 /* the epilogue of v49: relu_grad over one block of it, while in cache */
-static void multi_io_backward_epilogue_49(void *ctx, int i0, int rows, int j0, int cols) {
+static void multi_io_epilogue_49(void *ctx, int i0, int rows, int j0, int cols) {
     struct multi_io *const m = ctx;
     float *const h = m->arena + 704;
     float *const d_h = m->arena + 1088;
@@ -361,7 +326,7 @@ static void multi_io_run_backward(multi_io *m) {
         }
     }
     /* v49 = matmul(d_scores, m->param.scores_weight)  [N, 6] */
-    nnrt_sgemm_ws(0, 1, n, 6, 4, 1.0f, d_scores, 4, m->param.scores_weight, 4, 0.0f, v49, 6, NULL, multi_io_backward_epilogue_49, m);
+    nnrt_sgemm_ws(0, 1, n, 6, 4, 1.0f, d_scores, 4, m->param.scores_weight, 4, 0.0f, v49, 6, NULL, multi_io_epilogue_49, m);
     /* m->grad.scores_weight = matmul(h, d_scores)  [6, 4] */
     nnrt_sgemm(1, 0, 6, 4, n, 1.0f, h, 6, d_scores, 4, 0.0f, m->grad.scores_weight, 4);
     /* multi_io.nn:11: h = relu(dense(joint, 6)) */

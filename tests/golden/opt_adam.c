@@ -19,7 +19,7 @@ static const struct opt_adam_tensor {
 };
 
 /* the epilogue of h: elu over one block of it, while in cache */
-static void opt_adam_forward_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
+static void opt_adam_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
     struct opt_adam *const m = ctx;
     float *const h = m->arena + 0;
     /* epilogue: nn_t5 = add(h, m->param.h_bias) */
@@ -32,7 +32,7 @@ static void opt_adam_forward_epilogue_3(void *ctx, int i0, int rows, int j0, int
 }
 
 /* the epilogue of y: add over one block of it, while in cache */
-static void opt_adam_forward_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
+static void opt_adam_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
     struct opt_adam *const m = ctx;
     float *const y = m->arena + 384;
     for (long i = i0; i < (long)i0 + rows; i++) {
@@ -49,34 +49,10 @@ static void opt_adam_run_forward(opt_adam *m) {
     const int n = m->n;
     /* opt_adam.nn:7: h = elu(dense(x, 6), alpha=0.5) */
     /* h = matmul(x, m->param.h_weight)  [N, 6] */
-    nnrt_sgemm_ws(0, 0, n, 6, 4, 1.0f, x, 4, m->param.h_weight, 6, 0.0f, h, 6, NULL, opt_adam_forward_epilogue_3, m);
+    nnrt_sgemm_ws(0, 0, n, 6, 4, 1.0f, x, 4, m->param.h_weight, 6, 0.0f, h, 6, NULL, opt_adam_epilogue_3, m);
     /* opt_adam.nn:8: output y = dense(h, 1) */
     /* y = matmul(h, m->param.y_weight)  [N, 1] */
-    nnrt_sgemm_ws(0, 0, n, 1, 6, 1.0f, h, 6, m->param.y_weight, 1, 0.0f, y, 1, NULL, opt_adam_forward_epilogue_8, m);
-}
-
-/* the epilogue of h: elu over one block of it, while in cache */
-static void opt_adam_loss_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
-    struct opt_adam *const m = ctx;
-    float *const h = m->arena + 0;
-    /* epilogue: nn_t5 = add(h, m->param.h_bias) */
-    for (long i = i0; i < (long)i0 + rows; i++) {
-        for (long j = j0; j < (long)j0 + cols; j++) {
-            const float nn_t5 = (h[i * 6 + j] + m->param.h_bias[j]);
-            h[i * 6 + j] = (nn_t5 > 0.0f ? nn_t5 : 0.5f * expm1f(nn_t5));
-        }
-    }
-}
-
-/* the epilogue of y: add over one block of it, while in cache */
-static void opt_adam_loss_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
-    struct opt_adam *const m = ctx;
-    float *const y = m->arena + 384;
-    for (long i = i0; i < (long)i0 + rows; i++) {
-        for (long j = j0; j < (long)j0 + cols; j++) {
-            y[i * 1 + j] = (y[i * 1 + j] + m->param.y_bias[j]);
-        }
-    }
+    nnrt_sgemm_ws(0, 0, n, 1, 6, 1.0f, h, 6, m->param.y_weight, 1, 0.0f, y, 1, NULL, opt_adam_epilogue_8, m);
 }
 
 static float opt_adam_run_loss(opt_adam *m) {
@@ -88,10 +64,10 @@ static float opt_adam_run_loss(opt_adam *m) {
     const int n = m->n;
     /* opt_adam.nn:7: h = elu(dense(x, 6), alpha=0.5) */
     /* h = matmul(x, m->param.h_weight)  [N, 6] */
-    nnrt_sgemm_ws(0, 0, n, 6, 4, 1.0f, x, 4, m->param.h_weight, 6, 0.0f, h, 6, NULL, opt_adam_loss_epilogue_3, m);
+    nnrt_sgemm_ws(0, 0, n, 6, 4, 1.0f, x, 4, m->param.h_weight, 6, 0.0f, h, 6, NULL, opt_adam_epilogue_3, m);
     /* opt_adam.nn:8: output y = dense(h, 1) */
     /* y = matmul(h, m->param.y_weight)  [N, 1] */
-    nnrt_sgemm_ws(0, 0, n, 1, 6, 1.0f, h, 6, m->param.y_weight, 1, 0.0f, y, 1, NULL, opt_adam_loss_epilogue_8, m);
+    nnrt_sgemm_ws(0, 0, n, 1, 6, 1.0f, h, 6, m->param.y_weight, 1, 0.0f, y, 1, NULL, opt_adam_epilogue_8, m);
     /* opt_adam.nn:10: loss huber(y, t, delta=0.5) */
     /* loss = huber(y, t_)  [] */
     {
@@ -106,7 +82,7 @@ static float opt_adam_run_loss(opt_adam *m) {
 }
 
 /* the epilogue of v12: add over one block of it, while in cache */
-static void opt_adam_train_epilogue_12(void *ctx, int i0, int rows, int j0, int cols) {
+static void opt_adam_epilogue_12(void *ctx, int i0, int rows, int j0, int cols) {
     struct opt_adam *const m = ctx;
     float *const v12 = m->arena + 0;
     for (long i = i0; i < (long)i0 + rows; i++) {
@@ -117,7 +93,7 @@ static void opt_adam_train_epilogue_12(void *ctx, int i0, int rows, int j0, int 
 }
 
 /* the epilogue of y: add over one block of it, while in cache */
-static void opt_adam_train_epilogue_15(void *ctx, int i0, int rows, int j0, int cols) {
+static void opt_adam_epilogue_15(void *ctx, int i0, int rows, int j0, int cols) {
     struct opt_adam *const m = ctx;
     float *const y = m->arena + 1152;
     for (long i = i0; i < (long)i0 + rows; i++) {
@@ -137,14 +113,14 @@ static void opt_adam_run_train(opt_adam *m) {
     const int n = m->n;
     /* opt_adam.nn:7: h = elu(dense(x, 6), alpha=0.5) */
     /* v12 = matmul(x, m->param.h_weight)  [N, 6] */
-    nnrt_sgemm_ws(0, 0, n, 6, 4, 1.0f, x, 4, m->param.h_weight, 6, 0.0f, v12, 6, NULL, opt_adam_train_epilogue_12, m);
+    nnrt_sgemm_ws(0, 0, n, 6, 4, 1.0f, x, 4, m->param.h_weight, 6, 0.0f, v12, 6, NULL, opt_adam_epilogue_12, m);
     /* h = elu(v12)  [N, 6] */
     for (long i = 0; i < (long)n * 6; i++) {
         h[i] = v12[i] > 0.0f ? v12[i] : 0.5f * expm1f(v12[i]);
     }
     /* opt_adam.nn:8: output y = dense(h, 1) */
     /* y = matmul(h, m->param.y_weight)  [N, 1] */
-    nnrt_sgemm_ws(0, 0, n, 1, 6, 1.0f, h, 6, m->param.y_weight, 1, 0.0f, y, 1, NULL, opt_adam_train_epilogue_15, m);
+    nnrt_sgemm_ws(0, 0, n, 1, 6, 1.0f, h, 6, m->param.y_weight, 1, 0.0f, y, 1, NULL, opt_adam_epilogue_15, m);
     /* opt_adam.nn:10: loss huber(y, t, delta=0.5) */
     /* loss = huber(y, t_)  [] */
     {
@@ -159,7 +135,7 @@ static void opt_adam_run_train(opt_adam *m) {
 }
 
 /* the epilogue of v21: elu_grad over one block of it, while in cache */
-static void opt_adam_backward_epilogue_21(void *ctx, int i0, int rows, int j0, int cols) {
+static void opt_adam_epilogue_21(void *ctx, int i0, int rows, int j0, int cols) {
     struct opt_adam *const m = ctx;
     float *const v12 = m->arena + 0;
     float *const v21 = m->arena + 768;
@@ -190,7 +166,7 @@ static void opt_adam_run_backward(opt_adam *m) {
         m->grad.y_bias[0] += d_y[i];
     }
     /* v21 = matmul(d_y, m->param.y_weight)  [N, 6] */
-    nnrt_sgemm_ws(0, 1, n, 6, 1, 1.0f, d_y, 1, m->param.y_weight, 1, 0.0f, v21, 6, NULL, opt_adam_backward_epilogue_21, m);
+    nnrt_sgemm_ws(0, 1, n, 6, 1, 1.0f, d_y, 1, m->param.y_weight, 1, 0.0f, v21, 6, NULL, opt_adam_epilogue_21, m);
     /* m->grad.y_weight = matmul(h, d_y)  [6, 1] */
     nnrt_sgemm(1, 0, 6, 1, n, 1.0f, h, 6, d_y, 1, 0.0f, m->grad.y_weight, 1);
     /* opt_adam.nn:7: h = elu(dense(x, 6), alpha=0.5) */

@@ -19,7 +19,7 @@ static const struct opt_sgd_momentum_tensor {
 };
 
 /* the epilogue of h: leaky_relu over one block of it, while in cache */
-static void opt_sgd_momentum_forward_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
+static void opt_sgd_momentum_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
     struct opt_sgd_momentum *const m = ctx;
     float *const h = m->arena + 0;
     /* epilogue: nn_t5 = add(h, m->param.h_bias) */
@@ -32,7 +32,7 @@ static void opt_sgd_momentum_forward_epilogue_3(void *ctx, int i0, int rows, int
 }
 
 /* the epilogue of z_: add over one block of it, while in cache */
-static void opt_sgd_momentum_forward_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
+static void opt_sgd_momentum_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
     struct opt_sgd_momentum *const m = ctx;
     float *const z_ = m->arena + 256;
     for (long i = i0; i < (long)i0 + rows; i++) {
@@ -50,38 +50,14 @@ static void opt_sgd_momentum_run_forward(opt_sgd_momentum *m) {
     const int n = m->n;
     /* opt_sgd_momentum.nn:7: h = leaky_relu(dense(x, 4, init=uniform(-1, 1)), alpha=0.1) */
     /* h = matmul(x, m->param.h_weight)  [N, 4] */
-    nnrt_sgemm_ws(0, 0, n, 4, 2, 1.0f, x, 2, m->param.h_weight, 4, 0.0f, h, 4, NULL, opt_sgd_momentum_forward_epilogue_3, m);
+    nnrt_sgemm_ws(0, 0, n, 4, 2, 1.0f, x, 2, m->param.h_weight, 4, 0.0f, h, 4, NULL, opt_sgd_momentum_epilogue_3, m);
     /* opt_sgd_momentum.nn:8: z = dense(h, 1) */
     /* z_ = matmul(h, m->param.z_weight)  [N, 1] */
-    nnrt_sgemm_ws(0, 0, n, 1, 4, 1.0f, h, 4, m->param.z_weight, 1, 0.0f, z_, 1, NULL, opt_sgd_momentum_forward_epilogue_8, m);
+    nnrt_sgemm_ws(0, 0, n, 1, 4, 1.0f, h, 4, m->param.z_weight, 1, 0.0f, z_, 1, NULL, opt_sgd_momentum_epilogue_8, m);
     /* opt_sgd_momentum.nn:9: output p = sigmoid(z) */
     /* p_ = sigmoid(z_)  [N, 1] */
     for (long i = 0; i < (long)n; i++) {
         p_[i] = 1.0f / (1.0f + expf(-z_[i]));
-    }
-}
-
-/* the epilogue of h: leaky_relu over one block of it, while in cache */
-static void opt_sgd_momentum_loss_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
-    struct opt_sgd_momentum *const m = ctx;
-    float *const h = m->arena + 0;
-    /* epilogue: nn_t5 = add(h, m->param.h_bias) */
-    for (long i = i0; i < (long)i0 + rows; i++) {
-        for (long j = j0; j < (long)j0 + cols; j++) {
-            const float nn_t5 = (h[i * 4 + j] + m->param.h_bias[j]);
-            h[i * 4 + j] = (nn_t5 > 0.0f ? nn_t5 : 0.1f * nn_t5);
-        }
-    }
-}
-
-/* the epilogue of z_: add over one block of it, while in cache */
-static void opt_sgd_momentum_loss_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
-    struct opt_sgd_momentum *const m = ctx;
-    float *const z_ = m->arena + 256;
-    for (long i = i0; i < (long)i0 + rows; i++) {
-        for (long j = j0; j < (long)j0 + cols; j++) {
-            z_[i * 1 + j] = (z_[i * 1 + j] + m->param.z_bias[j]);
-        }
     }
 }
 
@@ -94,10 +70,10 @@ static float opt_sgd_momentum_run_loss(opt_sgd_momentum *m) {
     const int n = m->n;
     /* opt_sgd_momentum.nn:7: h = leaky_relu(dense(x, 4, init=uniform(-1, 1)), alpha=0.1) */
     /* h = matmul(x, m->param.h_weight)  [N, 4] */
-    nnrt_sgemm_ws(0, 0, n, 4, 2, 1.0f, x, 2, m->param.h_weight, 4, 0.0f, h, 4, NULL, opt_sgd_momentum_loss_epilogue_3, m);
+    nnrt_sgemm_ws(0, 0, n, 4, 2, 1.0f, x, 2, m->param.h_weight, 4, 0.0f, h, 4, NULL, opt_sgd_momentum_epilogue_3, m);
     /* opt_sgd_momentum.nn:8: z = dense(h, 1) */
     /* z_ = matmul(h, m->param.z_weight)  [N, 1] */
-    nnrt_sgemm_ws(0, 0, n, 1, 4, 1.0f, h, 4, m->param.z_weight, 1, 0.0f, z_, 1, NULL, opt_sgd_momentum_loss_epilogue_8, m);
+    nnrt_sgemm_ws(0, 0, n, 1, 4, 1.0f, h, 4, m->param.z_weight, 1, 0.0f, z_, 1, NULL, opt_sgd_momentum_epilogue_8, m);
     /* opt_sgd_momentum.nn:11: loss bce_logits(z, t) */
     /* loss = bce_logits(z_, t_)  [] */
     {
@@ -112,7 +88,7 @@ static float opt_sgd_momentum_run_loss(opt_sgd_momentum *m) {
 }
 
 /* the epilogue of v13: add over one block of it, while in cache */
-static void opt_sgd_momentum_train_epilogue_13(void *ctx, int i0, int rows, int j0, int cols) {
+static void opt_sgd_momentum_epilogue_13(void *ctx, int i0, int rows, int j0, int cols) {
     struct opt_sgd_momentum *const m = ctx;
     float *const v13 = m->arena + 0;
     for (long i = i0; i < (long)i0 + rows; i++) {
@@ -123,7 +99,7 @@ static void opt_sgd_momentum_train_epilogue_13(void *ctx, int i0, int rows, int 
 }
 
 /* the epilogue of z_: add over one block of it, while in cache */
-static void opt_sgd_momentum_train_epilogue_16(void *ctx, int i0, int rows, int j0, int cols) {
+static void opt_sgd_momentum_epilogue_16(void *ctx, int i0, int rows, int j0, int cols) {
     struct opt_sgd_momentum *const m = ctx;
     float *const z_ = m->arena + 768;
     for (long i = i0; i < (long)i0 + rows; i++) {
@@ -143,14 +119,14 @@ static void opt_sgd_momentum_run_train(opt_sgd_momentum *m) {
     const int n = m->n;
     /* opt_sgd_momentum.nn:7: h = leaky_relu(dense(x, 4, init=uniform(-1, 1)), alpha=0.1) */
     /* v13 = matmul(x, m->param.h_weight)  [N, 4] */
-    nnrt_sgemm_ws(0, 0, n, 4, 2, 1.0f, x, 2, m->param.h_weight, 4, 0.0f, v13, 4, NULL, opt_sgd_momentum_train_epilogue_13, m);
+    nnrt_sgemm_ws(0, 0, n, 4, 2, 1.0f, x, 2, m->param.h_weight, 4, 0.0f, v13, 4, NULL, opt_sgd_momentum_epilogue_13, m);
     /* h = leaky_relu(v13)  [N, 4] */
     for (long i = 0; i < (long)n * 4; i++) {
         h[i] = v13[i] > 0.0f ? v13[i] : 0.1f * v13[i];
     }
     /* opt_sgd_momentum.nn:8: z = dense(h, 1) */
     /* z_ = matmul(h, m->param.z_weight)  [N, 1] */
-    nnrt_sgemm_ws(0, 0, n, 1, 4, 1.0f, h, 4, m->param.z_weight, 1, 0.0f, z_, 1, NULL, opt_sgd_momentum_train_epilogue_16, m);
+    nnrt_sgemm_ws(0, 0, n, 1, 4, 1.0f, h, 4, m->param.z_weight, 1, 0.0f, z_, 1, NULL, opt_sgd_momentum_epilogue_16, m);
     /* opt_sgd_momentum.nn:11: loss bce_logits(z, t) */
     /* loss = bce_logits(z_, t_)  [] */
     {
@@ -165,7 +141,7 @@ static void opt_sgd_momentum_run_train(opt_sgd_momentum *m) {
 }
 
 /* the epilogue of v23: leaky_relu_grad over one block of it, while in cache */
-static void opt_sgd_momentum_backward_epilogue_23(void *ctx, int i0, int rows, int j0, int cols) {
+static void opt_sgd_momentum_epilogue_23(void *ctx, int i0, int rows, int j0, int cols) {
     struct opt_sgd_momentum *const m = ctx;
     float *const v13 = m->arena + 0;
     float *const v23 = m->arena + 512;
@@ -196,7 +172,7 @@ static void opt_sgd_momentum_run_backward(opt_sgd_momentum *m) {
         m->grad.z_bias[0] += d_z_[i];
     }
     /* v23 = matmul(d_z_, m->param.z_weight)  [N, 4] */
-    nnrt_sgemm_ws(0, 1, n, 4, 1, 1.0f, d_z_, 1, m->param.z_weight, 1, 0.0f, v23, 4, NULL, opt_sgd_momentum_backward_epilogue_23, m);
+    nnrt_sgemm_ws(0, 1, n, 4, 1, 1.0f, d_z_, 1, m->param.z_weight, 1, 0.0f, v23, 4, NULL, opt_sgd_momentum_epilogue_23, m);
     /* m->grad.z_weight = matmul(h, d_z_)  [4, 1] */
     nnrt_sgemm(1, 0, 4, 1, n, 1.0f, h, 4, d_z_, 1, 0.0f, m->grad.z_weight, 1);
     /* opt_sgd_momentum.nn:7: h = leaky_relu(dense(x, 4, init=uniform(-1, 1)), alpha=0.1) */

@@ -20,7 +20,7 @@ static const struct params_reg_tensor {
 };
 
 /* the epilogue of a1: sigmoid over one block of it, while in cache */
-static void params_reg_forward_epilogue_7(void *ctx, int i0, int rows, int j0, int cols) {
+static void params_reg_epilogue_7(void *ctx, int i0, int rows, int j0, int cols) {
     struct params_reg *const m = ctx;
     float *const a1 = m->arena + 0;
     /* epilogue: nn_t8 = add(a1, m->param.b1) */
@@ -33,7 +33,7 @@ static void params_reg_forward_epilogue_7(void *ctx, int i0, int rows, int j0, i
 }
 
 /* the epilogue of y: mul over one block of it, while in cache */
-static void params_reg_forward_epilogue_10(void *ctx, int i0, int rows, int j0, int cols) {
+static void params_reg_epilogue_10(void *ctx, int i0, int rows, int j0, int cols) {
     struct params_reg *const m = ctx;
     float *const y = m->arena + 256;
     /* epilogue: nn_t11 = add(y, m->param.b2) */
@@ -52,36 +52,10 @@ static void params_reg_run_forward(params_reg *m) {
     const int n = m->n;
     /* params_reg.nn:15: a1 = sigmoid(x @ W1 + b1) */
     /* a1 = matmul(x, m->param.W1)  [N, 4] */
-    nnrt_sgemm_ws(0, 0, n, 4, 3, 1.0f, x, 3, m->param.W1, 4, 0.0f, a1, 4, NULL, params_reg_forward_epilogue_7, m);
+    nnrt_sgemm_ws(0, 0, n, 4, 3, 1.0f, x, 3, m->param.W1, 4, 0.0f, a1, 4, NULL, params_reg_epilogue_7, m);
     /* params_reg.nn:16: output y = (a1 @ W2 + b2) * s */
     /* y = matmul(a1, m->param.W2)  [N, 2] */
-    nnrt_sgemm_ws(0, 0, n, 2, 4, 1.0f, a1, 4, m->param.W2, 2, 0.0f, y, 2, NULL, params_reg_forward_epilogue_10, m);
-}
-
-/* the epilogue of a1: sigmoid over one block of it, while in cache */
-static void params_reg_loss_epilogue_7(void *ctx, int i0, int rows, int j0, int cols) {
-    struct params_reg *const m = ctx;
-    float *const a1 = m->arena + 0;
-    /* epilogue: nn_t8 = add(a1, m->param.b1) */
-    for (long i = i0; i < (long)i0 + rows; i++) {
-        for (long j = j0; j < (long)j0 + cols; j++) {
-            const float nn_t8 = (a1[i * 4 + j] + m->param.b1[j]);
-            a1[i * 4 + j] = (1.0f / (1.0f + expf(-nn_t8)));
-        }
-    }
-}
-
-/* the epilogue of y: mul over one block of it, while in cache */
-static void params_reg_loss_epilogue_10(void *ctx, int i0, int rows, int j0, int cols) {
-    struct params_reg *const m = ctx;
-    float *const y = m->arena + 256;
-    /* epilogue: nn_t11 = add(y, m->param.b2) */
-    for (long i = i0; i < (long)i0 + rows; i++) {
-        for (long j = j0; j < (long)j0 + cols; j++) {
-            const float nn_t11 = (y[i * 2 + j] + m->param.b2[j]);
-            y[i * 2 + j] = (nn_t11 * m->param.s[j]);
-        }
-    }
+    nnrt_sgemm_ws(0, 0, n, 2, 4, 1.0f, a1, 4, m->param.W2, 2, 0.0f, y, 2, NULL, params_reg_epilogue_10, m);
 }
 
 static float params_reg_run_loss(params_reg *m) {
@@ -102,10 +76,10 @@ static float params_reg_run_loss(params_reg *m) {
     const int n = m->n;
     /* params_reg.nn:15: a1 = sigmoid(x @ W1 + b1) */
     /* a1 = matmul(x, m->param.W1)  [N, 4] */
-    nnrt_sgemm_ws(0, 0, n, 4, 3, 1.0f, x, 3, m->param.W1, 4, 0.0f, a1, 4, NULL, params_reg_loss_epilogue_7, m);
+    nnrt_sgemm_ws(0, 0, n, 4, 3, 1.0f, x, 3, m->param.W1, 4, 0.0f, a1, 4, NULL, params_reg_epilogue_7, m);
     /* params_reg.nn:16: output y = (a1 @ W2 + b2) * s */
     /* y = matmul(a1, m->param.W2)  [N, 2] */
-    nnrt_sgemm_ws(0, 0, n, 2, 4, 1.0f, a1, 4, m->param.W2, 2, 0.0f, y, 2, NULL, params_reg_loss_epilogue_10, m);
+    nnrt_sgemm_ws(0, 0, n, 2, 4, 1.0f, a1, 4, m->param.W2, 2, 0.0f, y, 2, NULL, params_reg_epilogue_10, m);
     /* params_reg.nn:18: loss mse(y, t) */
     /* v13 = mse(y, t_)  [] */
     {
@@ -182,7 +156,7 @@ static float params_reg_run_loss(params_reg *m) {
 }
 
 /* the epilogue of a1: sigmoid over one block of it, while in cache */
-static void params_reg_train_epilogue_34(void *ctx, int i0, int rows, int j0, int cols) {
+static void params_reg_epilogue_34(void *ctx, int i0, int rows, int j0, int cols) {
     struct params_reg *const m = ctx;
     float *const a1 = m->arena + 0;
     /* epilogue: nn_t35 = add(a1, m->param.b1) */
@@ -195,7 +169,7 @@ static void params_reg_train_epilogue_34(void *ctx, int i0, int rows, int j0, in
 }
 
 /* the epilogue of v37: add over one block of it, while in cache */
-static void params_reg_train_epilogue_37(void *ctx, int i0, int rows, int j0, int cols) {
+static void params_reg_epilogue_37(void *ctx, int i0, int rows, int j0, int cols) {
     struct params_reg *const m = ctx;
     float *const v37 = m->arena + 256;
     for (long i = i0; i < (long)i0 + rows; i++) {
@@ -224,10 +198,10 @@ static void params_reg_run_train(params_reg *m) {
     const int n = m->n;
     /* params_reg.nn:15: a1 = sigmoid(x @ W1 + b1) */
     /* a1 = matmul(x, m->param.W1)  [N, 4] */
-    nnrt_sgemm_ws(0, 0, n, 4, 3, 1.0f, x, 3, m->param.W1, 4, 0.0f, a1, 4, NULL, params_reg_train_epilogue_34, m);
+    nnrt_sgemm_ws(0, 0, n, 4, 3, 1.0f, x, 3, m->param.W1, 4, 0.0f, a1, 4, NULL, params_reg_epilogue_34, m);
     /* params_reg.nn:16: output y = (a1 @ W2 + b2) * s */
     /* v37 = matmul(a1, m->param.W2)  [N, 2] */
-    nnrt_sgemm_ws(0, 0, n, 2, 4, 1.0f, a1, 4, m->param.W2, 2, 0.0f, v37, 2, NULL, params_reg_train_epilogue_37, m);
+    nnrt_sgemm_ws(0, 0, n, 2, 4, 1.0f, a1, 4, m->param.W2, 2, 0.0f, v37, 2, NULL, params_reg_epilogue_37, m);
     /* y = mul(v37, m->param.s)  [N, 2] */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 2; i1++) {
@@ -310,7 +284,7 @@ static void params_reg_run_train(params_reg *m) {
 }
 
 /* the epilogue of v80: sigmoid_grad over one block of it, while in cache */
-static void params_reg_backward_epilogue_80(void *ctx, int i0, int rows, int j0, int cols) {
+static void params_reg_epilogue_80(void *ctx, int i0, int rows, int j0, int cols) {
     struct params_reg *const m = ctx;
     float *const a1 = m->arena + 0;
     float *const v80 = m->arena + 256;
@@ -369,7 +343,7 @@ static void params_reg_run_backward(params_reg *m) {
     }
     /* params_reg.nn:16: output y = (a1 @ W2 + b2) * s */
     /* v80 = matmul(v76, m->param.W2)  [N, 4] */
-    nnrt_sgemm_ws(0, 1, n, 4, 2, 1.0f, v76, 2, m->param.W2, 2, 0.0f, v80, 4, NULL, params_reg_backward_epilogue_80, m);
+    nnrt_sgemm_ws(0, 1, n, 4, 2, 1.0f, v76, 2, m->param.W2, 2, 0.0f, v80, 4, NULL, params_reg_epilogue_80, m);
     /* v81 = matmul(a1, v76)  [4, 2] */
     nnrt_sgemm(1, 0, 4, 2, n, 1.0f, a1, 4, v76, 2, 0.0f, v81, 2);
     /* params_reg.nn:11: param W2[hidden, 2]  init=xavier_normal */

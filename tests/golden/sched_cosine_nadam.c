@@ -19,7 +19,7 @@ static const struct sched_cosine_nadam_tensor {
 };
 
 /* the epilogue of h: tanh over one block of it, while in cache */
-static void sched_cosine_nadam_forward_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
+static void sched_cosine_nadam_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
     struct sched_cosine_nadam *const m = ctx;
     float *const h = m->arena + 0;
     /* epilogue: nn_t5 = add(h, m->param.h_bias) */
@@ -32,7 +32,7 @@ static void sched_cosine_nadam_forward_epilogue_3(void *ctx, int i0, int rows, i
 }
 
 /* the epilogue of z_: add over one block of it, while in cache */
-static void sched_cosine_nadam_forward_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
+static void sched_cosine_nadam_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
     struct sched_cosine_nadam *const m = ctx;
     float *const z_ = m->arena + 320;
     for (long i = i0; i < (long)i0 + rows; i++) {
@@ -50,10 +50,10 @@ static void sched_cosine_nadam_run_forward(sched_cosine_nadam *m) {
     const int n = m->n;
     /* sched_cosine_nadam.nn:8: h = tanh(dense(x, 5)) */
     /* h = matmul(x, m->param.h_weight)  [N, 5] */
-    nnrt_sgemm_ws(0, 0, n, 5, 4, 1.0f, x, 4, m->param.h_weight, 5, 0.0f, h, 5, NULL, sched_cosine_nadam_forward_epilogue_3, m);
+    nnrt_sgemm_ws(0, 0, n, 5, 4, 1.0f, x, 4, m->param.h_weight, 5, 0.0f, h, 5, NULL, sched_cosine_nadam_epilogue_3, m);
     /* sched_cosine_nadam.nn:9: z = dense(h, 3) */
     /* z_ = matmul(h, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm_ws(0, 0, n, 3, 5, 1.0f, h, 5, m->param.z_weight, 3, 0.0f, z_, 3, NULL, sched_cosine_nadam_forward_epilogue_8, m);
+    nnrt_sgemm_ws(0, 0, n, 3, 5, 1.0f, h, 5, m->param.z_weight, 3, 0.0f, z_, 3, NULL, sched_cosine_nadam_epilogue_8, m);
     /* sched_cosine_nadam.nn:10: output q = softmax(z) */
     /* q = softmax(z_)  [N, 3] */
     for (long o = 0; o < (long)n; o++) {
@@ -63,30 +63,6 @@ static void sched_cosine_nadam_run_forward(sched_cosine_nadam *m) {
         float sum = 0.0f;
         for (long k = 0; k < 3; k++) sum += (q[base + k] = expf(z_[base + k] - mx));
         for (long k = 0; k < 3; k++) q[base + k] /= sum;
-    }
-}
-
-/* the epilogue of h: tanh over one block of it, while in cache */
-static void sched_cosine_nadam_loss_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
-    struct sched_cosine_nadam *const m = ctx;
-    float *const h = m->arena + 0;
-    /* epilogue: nn_t5 = add(h, m->param.h_bias) */
-    for (long i = i0; i < (long)i0 + rows; i++) {
-        for (long j = j0; j < (long)j0 + cols; j++) {
-            const float nn_t5 = (h[i * 5 + j] + m->param.h_bias[j]);
-            h[i * 5 + j] = nnrt_tanhf(nn_t5);
-        }
-    }
-}
-
-/* the epilogue of z_: add over one block of it, while in cache */
-static void sched_cosine_nadam_loss_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
-    struct sched_cosine_nadam *const m = ctx;
-    float *const z_ = m->arena + 320;
-    for (long i = i0; i < (long)i0 + rows; i++) {
-        for (long j = j0; j < (long)j0 + cols; j++) {
-            z_[i * 3 + j] = (z_[i * 3 + j] + m->param.z_bias[j]);
-        }
     }
 }
 
@@ -100,10 +76,10 @@ static float sched_cosine_nadam_run_loss(sched_cosine_nadam *m) {
     const int n = m->n;
     /* sched_cosine_nadam.nn:8: h = tanh(dense(x, 5)) */
     /* h = matmul(x, m->param.h_weight)  [N, 5] */
-    nnrt_sgemm_ws(0, 0, n, 5, 4, 1.0f, x, 4, m->param.h_weight, 5, 0.0f, h, 5, NULL, sched_cosine_nadam_loss_epilogue_3, m);
+    nnrt_sgemm_ws(0, 0, n, 5, 4, 1.0f, x, 4, m->param.h_weight, 5, 0.0f, h, 5, NULL, sched_cosine_nadam_epilogue_3, m);
     /* sched_cosine_nadam.nn:9: z = dense(h, 3) */
     /* z_ = matmul(h, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm_ws(0, 0, n, 3, 5, 1.0f, h, 5, m->param.z_weight, 3, 0.0f, z_, 3, NULL, sched_cosine_nadam_loss_epilogue_8, m);
+    nnrt_sgemm_ws(0, 0, n, 3, 5, 1.0f, h, 5, m->param.z_weight, 3, 0.0f, z_, 3, NULL, sched_cosine_nadam_epilogue_8, m);
     /* sched_cosine_nadam.nn:12: loss kl_div(log_softmax(z), p) */
     /* v12 = log_softmax(z_)  [N, 3] */
     for (long o = 0; o < (long)n; o++) {
@@ -128,7 +104,7 @@ static float sched_cosine_nadam_run_loss(sched_cosine_nadam *m) {
 }
 
 /* the epilogue of h: tanh over one block of it, while in cache */
-static void sched_cosine_nadam_train_epilogue_14(void *ctx, int i0, int rows, int j0, int cols) {
+static void sched_cosine_nadam_epilogue_14(void *ctx, int i0, int rows, int j0, int cols) {
     struct sched_cosine_nadam *const m = ctx;
     float *const h = m->arena + 0;
     /* epilogue: nn_t15 = add(h, m->param.h_bias) */
@@ -136,17 +112,6 @@ static void sched_cosine_nadam_train_epilogue_14(void *ctx, int i0, int rows, in
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_t15 = (h[i * 5 + j] + m->param.h_bias[j]);
             h[i * 5 + j] = nnrt_tanhf(nn_t15);
-        }
-    }
-}
-
-/* the epilogue of z_: add over one block of it, while in cache */
-static void sched_cosine_nadam_train_epilogue_17(void *ctx, int i0, int rows, int j0, int cols) {
-    struct sched_cosine_nadam *const m = ctx;
-    float *const z_ = m->arena + 320;
-    for (long i = i0; i < (long)i0 + rows; i++) {
-        for (long j = j0; j < (long)j0 + cols; j++) {
-            z_[i * 3 + j] = (z_[i * 3 + j] + m->param.z_bias[j]);
         }
     }
 }
@@ -161,10 +126,10 @@ static void sched_cosine_nadam_run_train(sched_cosine_nadam *m) {
     const int n = m->n;
     /* sched_cosine_nadam.nn:8: h = tanh(dense(x, 5)) */
     /* h = matmul(x, m->param.h_weight)  [N, 5] */
-    nnrt_sgemm_ws(0, 0, n, 5, 4, 1.0f, x, 4, m->param.h_weight, 5, 0.0f, h, 5, NULL, sched_cosine_nadam_train_epilogue_14, m);
+    nnrt_sgemm_ws(0, 0, n, 5, 4, 1.0f, x, 4, m->param.h_weight, 5, 0.0f, h, 5, NULL, sched_cosine_nadam_epilogue_14, m);
     /* sched_cosine_nadam.nn:9: z = dense(h, 3) */
     /* z_ = matmul(h, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm_ws(0, 0, n, 3, 5, 1.0f, h, 5, m->param.z_weight, 3, 0.0f, z_, 3, NULL, sched_cosine_nadam_train_epilogue_17, m);
+    nnrt_sgemm_ws(0, 0, n, 3, 5, 1.0f, h, 5, m->param.z_weight, 3, 0.0f, z_, 3, NULL, sched_cosine_nadam_epilogue_8, m);
     /* sched_cosine_nadam.nn:12: loss kl_div(log_softmax(z), p) */
     /* v20 = log_softmax(z_)  [N, 3] */
     for (long o = 0; o < (long)n; o++) {
@@ -189,7 +154,7 @@ static void sched_cosine_nadam_run_train(sched_cosine_nadam *m) {
 }
 
 /* the epilogue of v26: tanh_grad over one block of it, while in cache */
-static void sched_cosine_nadam_backward_epilogue_26(void *ctx, int i0, int rows, int j0, int cols) {
+static void sched_cosine_nadam_epilogue_26(void *ctx, int i0, int rows, int j0, int cols) {
     struct sched_cosine_nadam *const m = ctx;
     float *const h = m->arena + 0;
     float *const v26 = m->arena + 320;
@@ -230,7 +195,7 @@ static void sched_cosine_nadam_run_backward(sched_cosine_nadam *m) {
         }
     }
     /* v26 = matmul(d_z_, m->param.z_weight)  [N, 5] */
-    nnrt_sgemm_ws(0, 1, n, 5, 3, 1.0f, d_z_, 3, m->param.z_weight, 3, 0.0f, v26, 5, NULL, sched_cosine_nadam_backward_epilogue_26, m);
+    nnrt_sgemm_ws(0, 1, n, 5, 3, 1.0f, d_z_, 3, m->param.z_weight, 3, 0.0f, v26, 5, NULL, sched_cosine_nadam_epilogue_26, m);
     /* m->grad.z_weight = matmul(h, d_z_)  [5, 3] */
     nnrt_sgemm(1, 0, 5, 3, n, 1.0f, h, 5, d_z_, 3, 0.0f, m->grad.z_weight, 3);
     /* sched_cosine_nadam.nn:8: h = tanh(dense(x, 5)) */

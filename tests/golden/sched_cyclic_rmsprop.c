@@ -27,7 +27,7 @@ static int sched_cyclic_rmsprop_labels_ok(const int32_t *y, int n, int32_t class
 }
 
 /* the epilogue of v3: relu over one block of it, while in cache */
-static void sched_cyclic_rmsprop_forward_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
+static void sched_cyclic_rmsprop_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
     struct sched_cyclic_rmsprop *const m = ctx;
     float *const v3 = m->arena + 0;
     /* epilogue: nn_t5 = add(v3, m->param.z_1_bias) */
@@ -40,7 +40,7 @@ static void sched_cyclic_rmsprop_forward_epilogue_3(void *ctx, int i0, int rows,
 }
 
 /* the epilogue of z_: add over one block of it, while in cache */
-static void sched_cyclic_rmsprop_forward_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
+static void sched_cyclic_rmsprop_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
     struct sched_cyclic_rmsprop *const m = ctx;
     float *const z_ = m->arena + 320;
     for (long i = i0; i < (long)i0 + rows; i++) {
@@ -58,9 +58,9 @@ static void sched_cyclic_rmsprop_run_forward(sched_cyclic_rmsprop *m) {
     const int n = m->n;
     /* sched_cyclic_rmsprop.nn:8: z = dense(relu(dense(x, 5)), 3) */
     /* v3 = matmul(x, m->param.z_1_weight)  [N, 5] */
-    nnrt_sgemm_ws(0, 0, n, 5, 4, 1.0f, x, 4, m->param.z_1_weight, 5, 0.0f, v3, 5, NULL, sched_cyclic_rmsprop_forward_epilogue_3, m);
+    nnrt_sgemm_ws(0, 0, n, 5, 4, 1.0f, x, 4, m->param.z_1_weight, 5, 0.0f, v3, 5, NULL, sched_cyclic_rmsprop_epilogue_3, m);
     /* z_ = matmul(v3, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm_ws(0, 0, n, 3, 5, 1.0f, v3, 5, m->param.z_weight, 3, 0.0f, z_, 3, NULL, sched_cyclic_rmsprop_forward_epilogue_8, m);
+    nnrt_sgemm_ws(0, 0, n, 3, 5, 1.0f, v3, 5, m->param.z_weight, 3, 0.0f, z_, 3, NULL, sched_cyclic_rmsprop_epilogue_8, m);
     /* sched_cyclic_rmsprop.nn:9: output p = softmax(z) */
     /* p_ = softmax(z_)  [N, 3] */
     for (long o = 0; o < (long)n; o++) {
@@ -73,30 +73,6 @@ static void sched_cyclic_rmsprop_run_forward(sched_cyclic_rmsprop *m) {
     }
 }
 
-/* the epilogue of v3: relu over one block of it, while in cache */
-static void sched_cyclic_rmsprop_loss_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
-    struct sched_cyclic_rmsprop *const m = ctx;
-    float *const v3 = m->arena + 0;
-    /* epilogue: nn_t5 = add(v3, m->param.z_1_bias) */
-    for (long i = i0; i < (long)i0 + rows; i++) {
-        for (long j = j0; j < (long)j0 + cols; j++) {
-            const float nn_t5 = (v3[i * 5 + j] + m->param.z_1_bias[j]);
-            v3[i * 5 + j] = (nn_t5 < 0.0f ? 0.0f : nn_t5);
-        }
-    }
-}
-
-/* the epilogue of z_: add over one block of it, while in cache */
-static void sched_cyclic_rmsprop_loss_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
-    struct sched_cyclic_rmsprop *const m = ctx;
-    float *const z_ = m->arena + 320;
-    for (long i = i0; i < (long)i0 + rows; i++) {
-        for (long j = j0; j < (long)j0 + cols; j++) {
-            z_[i * 3 + j] = (z_[i * 3 + j] + m->param.z_bias[j]);
-        }
-    }
-}
-
 static float sched_cyclic_rmsprop_run_loss(sched_cyclic_rmsprop *m) {
     const float *const x = m->io.x;
     const int32_t *const y = m->io.y;
@@ -106,9 +82,9 @@ static float sched_cyclic_rmsprop_run_loss(sched_cyclic_rmsprop *m) {
     const int n = m->n;
     /* sched_cyclic_rmsprop.nn:8: z = dense(relu(dense(x, 5)), 3) */
     /* v3 = matmul(x, m->param.z_1_weight)  [N, 5] */
-    nnrt_sgemm_ws(0, 0, n, 5, 4, 1.0f, x, 4, m->param.z_1_weight, 5, 0.0f, v3, 5, NULL, sched_cyclic_rmsprop_loss_epilogue_3, m);
+    nnrt_sgemm_ws(0, 0, n, 5, 4, 1.0f, x, 4, m->param.z_1_weight, 5, 0.0f, v3, 5, NULL, sched_cyclic_rmsprop_epilogue_3, m);
     /* z_ = matmul(v3, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm_ws(0, 0, n, 3, 5, 1.0f, v3, 5, m->param.z_weight, 3, 0.0f, z_, 3, NULL, sched_cyclic_rmsprop_loss_epilogue_8, m);
+    nnrt_sgemm_ws(0, 0, n, 3, 5, 1.0f, v3, 5, m->param.z_weight, 3, 0.0f, z_, 3, NULL, sched_cyclic_rmsprop_epilogue_8, m);
     /* sched_cyclic_rmsprop.nn:11: loss hinge(z, y, margin=0.5) */
     /* loss = hinge(z_, y)  [] */
     {
@@ -130,7 +106,7 @@ static float sched_cyclic_rmsprop_run_loss(sched_cyclic_rmsprop *m) {
 }
 
 /* the epilogue of v13: relu over one block of it, while in cache */
-static void sched_cyclic_rmsprop_train_epilogue_13(void *ctx, int i0, int rows, int j0, int cols) {
+static void sched_cyclic_rmsprop_epilogue_13(void *ctx, int i0, int rows, int j0, int cols) {
     struct sched_cyclic_rmsprop *const m = ctx;
     float *const v13 = m->arena + 0;
     /* epilogue: nn_t14 = add(v13, m->param.z_1_bias) */
@@ -138,17 +114,6 @@ static void sched_cyclic_rmsprop_train_epilogue_13(void *ctx, int i0, int rows, 
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_t14 = (v13[i * 5 + j] + m->param.z_1_bias[j]);
             v13[i * 5 + j] = (nn_t14 < 0.0f ? 0.0f : nn_t14);
-        }
-    }
-}
-
-/* the epilogue of z_: add over one block of it, while in cache */
-static void sched_cyclic_rmsprop_train_epilogue_16(void *ctx, int i0, int rows, int j0, int cols) {
-    struct sched_cyclic_rmsprop *const m = ctx;
-    float *const z_ = m->arena + 320;
-    for (long i = i0; i < (long)i0 + rows; i++) {
-        for (long j = j0; j < (long)j0 + cols; j++) {
-            z_[i * 3 + j] = (z_[i * 3 + j] + m->param.z_bias[j]);
         }
     }
 }
@@ -162,9 +127,9 @@ static void sched_cyclic_rmsprop_run_train(sched_cyclic_rmsprop *m) {
     const int n = m->n;
     /* sched_cyclic_rmsprop.nn:8: z = dense(relu(dense(x, 5)), 3) */
     /* v13 = matmul(x, m->param.z_1_weight)  [N, 5] */
-    nnrt_sgemm_ws(0, 0, n, 5, 4, 1.0f, x, 4, m->param.z_1_weight, 5, 0.0f, v13, 5, NULL, sched_cyclic_rmsprop_train_epilogue_13, m);
+    nnrt_sgemm_ws(0, 0, n, 5, 4, 1.0f, x, 4, m->param.z_1_weight, 5, 0.0f, v13, 5, NULL, sched_cyclic_rmsprop_epilogue_13, m);
     /* z_ = matmul(v13, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm_ws(0, 0, n, 3, 5, 1.0f, v13, 5, m->param.z_weight, 3, 0.0f, z_, 3, NULL, sched_cyclic_rmsprop_train_epilogue_16, m);
+    nnrt_sgemm_ws(0, 0, n, 3, 5, 1.0f, v13, 5, m->param.z_weight, 3, 0.0f, z_, 3, NULL, sched_cyclic_rmsprop_epilogue_8, m);
     /* sched_cyclic_rmsprop.nn:11: loss hinge(z, y, margin=0.5) */
     /* loss = hinge(z_, y)  [] */
     {
@@ -186,7 +151,7 @@ static void sched_cyclic_rmsprop_run_train(sched_cyclic_rmsprop *m) {
 }
 
 /* the epilogue of v23: relu_grad over one block of it, while in cache */
-static void sched_cyclic_rmsprop_backward_epilogue_23(void *ctx, int i0, int rows, int j0, int cols) {
+static void sched_cyclic_rmsprop_epilogue_23(void *ctx, int i0, int rows, int j0, int cols) {
     struct sched_cyclic_rmsprop *const m = ctx;
     float *const v13 = m->arena + 0;
     float *const v23 = m->arena + 320;
@@ -230,7 +195,7 @@ static void sched_cyclic_rmsprop_run_backward(sched_cyclic_rmsprop *m) {
         }
     }
     /* v23 = matmul(d_z_, m->param.z_weight)  [N, 5] */
-    nnrt_sgemm_ws(0, 1, n, 5, 3, 1.0f, d_z_, 3, m->param.z_weight, 3, 0.0f, v23, 5, NULL, sched_cyclic_rmsprop_backward_epilogue_23, m);
+    nnrt_sgemm_ws(0, 1, n, 5, 3, 1.0f, d_z_, 3, m->param.z_weight, 3, 0.0f, v23, 5, NULL, sched_cyclic_rmsprop_epilogue_23, m);
     /* m->grad.z_weight = matmul(v13, d_z_)  [5, 3] */
     nnrt_sgemm(1, 0, 5, 3, n, 1.0f, v13, 5, d_z_, 3, 0.0f, m->grad.z_weight, 3);
     /* m->grad.z_1_bias = sum_to(v23)  [5] */

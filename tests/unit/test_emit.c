@@ -1,6 +1,7 @@
 /*
  * test_emit.c - the C emitter: its utilities (emit_float, emit_line and
- * the indent, comment sanitizing, identifier search, element counts), the
+ * the indent, comment sanitizing, element counts), the locals each generated
+ * function declares against what its code reads, the
  * API it writes (C-API.md's names, macros and parameter table, checked on
  * the text), and determinism: compiling the same text twice through
  * nngen_compile gives byte-identical net.c and net.h. A matmul's scratch
@@ -11,6 +12,7 @@
  * Whether the generated code compiles under gcc and clang with -Werror is
  * tests/compile's business; this file looks at the text only.
  */
+#include <ctype.h>
 #include <float.h>
 #include <glob.h>
 #include <math.h>
@@ -153,18 +155,6 @@ static void test_emit_comment_text(void **state) {
     assert_string_equal(comment("", 10), "");
 }
 
-static void test_emit_uses_ident(void **state) {
-    (void)state;
-    assert_true(emit_uses_ident("y = x + 1;", "x"));
-    assert_false(emit_uses_ident("y = xx + 1;", "x"));
-    assert_false(emit_uses_ident("y = x_1 + 1;", "x"));
-    assert_false(emit_uses_ident("y = m->x;", "x"));     /* a member, not the local */
-    assert_false(emit_uses_ident("y = m->io.x;", "x"));
-    assert_true(emit_uses_ident("y = m->x + x[i];", "x"));
-    assert_true(emit_uses_ident("n", "n"));
-    assert_false(emit_uses_ident("", "n"));
-}
-
 static void test_emit_count(void **state) {
     (void)state;
     Phases t;
@@ -225,6 +215,158 @@ static void assert_contains(const char *text, const char *what) {
 static void assert_lacks(const char *text, const char *what) {
     if (strstr(text, what))
         fail_msg("unexpected: %s", what);
+}
+
+/* 1 when id occurs in code as a whole identifier, not after '.' or "->" */
+static int uses_ident(const char *code, const char *id) {
+    size_t len = strlen(id);
+    for (const char *p = strstr(code, id); p; p = strstr(p + 1, id)) {
+        int before = p > code && (isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '.' || p[-1] == '>');
+        if (!before && !isalnum((unsigned char)p[len]) && p[len] != '_')
+            return 1;
+    }
+    return 0;
+}
+
+/* One generated function (from "static" to the closing "}" at column 0),
+ * checked against the locals its code recorded: each local declared at its
+ * top is read below, n is declared exactly when the code reads it, and
+ * (void)m stands exactly when nothing else reads m. Comments do not count. */
+static void check_function(const char *start, const char *end) {
+    char *f = strndup(start, (size_t)(end - start));
+    assert_non_null(f);
+    for (char *c = strstr(f, "/*"); c; c = strstr(c, "/*")) { /* comments out */
+        char *stop = strstr(c + 2, "*/");
+        size_t n = stop ? (size_t)(stop + 2 - c) : strlen(c);
+        memset(c, ' ', n);
+        c += n;
+    }
+    char *body = strchr(f, '\n') + 1; /* past the signature */
+    char *code = body;
+    int declared_n = 0, voided = 0;
+    for (;;) { /* the declarations the emitter put first */
+        char name[128];
+        if (sscanf(code, " float *const %127[A-Za-z0-9_] = m->arena", name) == 1 ||
+            sscanf(code, " const float *const %127[A-Za-z0-9_] = m->io.", name) == 1 ||
+            sscanf(code, " const int32_t *const %127[A-Za-z0-9_] = m->io.", name) == 1) {
+            char *rest = strchr(code, '\n') + 1;
+            if (!uses_ident(rest, name))
+                fail_msg("%s declared, not read, in %.60s", name, f);
+            code = rest;
+        } else if (strncmp(code, "    const int n = m->n;\n", 24) == 0) {
+            declared_n = 1;
+            code += 24;
+        } else if (strncmp(code, "    (void)m;\n", 13) == 0) {
+            voided = 1;
+            code += 13;
+        } else if (strncmp(code, "    struct ", 11) == 0 && strstr(code, " *const m = ctx;")) {
+            code = strchr(code, '\n') + 1; /* an epilogue's model */
+        } else {
+            break;
+        }
+    }
+    if (declared_n != uses_ident(code, "n"))
+        fail_msg("n %s but %s in %.60s", declared_n ? "declared" : "not declared", declared_n ? "unread" : "read", f);
+    if (voided && uses_ident(code, "m"))
+        fail_msg("(void)m but m read in %.60s", f);
+    if (!voided && code == body && !uses_ident(code, "m"))
+        fail_msg("m unread and not voided in %.60s", f);
+    free(f);
+}
+
+/* every run function and epilogue of the examples and of the gradient
+ * check cases (every op, loss and optimizer), trained and not */
+static void test_locals_as_recorded(void **state) {
+    (void)state;
+    glob_t gl;
+    int functions = 0;
+    assert_int_equal(glob(NN_SOURCE_DIR "/examples/*.nn", 0, NULL, &gl), 0);
+    assert_int_equal(glob(NN_SOURCE_DIR "/tests/gradcheck/cases/*.nn", GLOB_APPEND, NULL, &gl), 0);
+    for (size_t i = 0; i < gl.gl_pathc; i++) {
+        char *text = ph_read_file(gl.gl_pathv[i]);
+        for (int mode = 0; mode < 2; mode++) {
+            Out o = compile(text, gl.gl_pathv[i], 0, mode, 0);
+            assert_int_equal(o.rc, 0);
+            for (const char *p = strstr(o.c.data, "\nstatic "); p; p = strstr(p + 1, "\nstatic ")) {
+                const char *eol = strchr(p + 1, '\n'), *run = strstr(p, "_run_"), *epi = strstr(p, "_epilogue_");
+                if (!((run && run < eol) || (epi && epi < eol)) || eol[-1] != '{')
+                    continue;
+                const char *end = strstr(p, "\n}\n");
+                assert_non_null(end);
+                check_function(p + 1, end + 2);
+                functions++;
+            }
+            out_free(&o);
+        }
+        free(text);
+    }
+    globfree(&gl);
+    assert_true(functions > 40);
+}
+
+/* The epilogue definitions in code: each name defined once, no two with the
+ * same text (their names blanked), each defined before its first call;
+ * returns how many are called from more than one run function. */
+static int check_epilogues_once(const char *code) {
+    char *names[256], *bodies[256];
+    int count = 0, shared = 0;
+    for (const char *p = strstr(code, "\nstatic void "); p; p = strstr(p + 1, "\nstatic void ")) {
+        const char *name = p + 13, *paren = strchr(name, '(');
+        if (!strstr(name, "_epilogue_") || strstr(name, "_epilogue_") > paren)
+            continue;
+        assert_true(count < 256);
+        names[count] = strndup(name, (size_t)(paren - name));
+        const char *end = strstr(paren, "\n}\n");
+        assert_non_null(end);
+        bodies[count] = strndup(paren, (size_t)(end - paren));
+        for (int k = 0; k < count; k++) {
+            if (strcmp(names[k], names[count]) == 0)
+                fail_msg("%s defined twice", names[k]);
+            if (strcmp(bodies[k], bodies[count]) == 0)
+                fail_msg("%s and %s are the same function", names[k], names[count]);
+        }
+        char call[300];
+        snprintf(call, sizeof call, "%s, m);", names[count]);
+        const char *first = strstr(code, call);
+        assert_non_null(first);
+        assert_true(first > end);
+        int callers = 0;
+        const char *prev_run = NULL;
+        for (const char *c = first; c; c = strstr(c + 1, call)) {
+            const char *run = c; /* the run function holding the call */
+            while (run > code && strncmp(run, "\nstatic ", 8) != 0)
+                run--;
+            callers += run != prev_run;
+            prev_run = run;
+        }
+        shared += callers > 1;
+        count++;
+    }
+    for (int k = 0; k < count; k++) {
+        free(names[k]);
+        free(bodies[k]);
+    }
+    return shared;
+}
+
+/* a GEMM epilogue is written once per network, shared by the run functions
+ * calling it (forward and loss compute the same nodes) */
+static void test_epilogues_once_per_network(void **state) {
+    (void)state;
+    glob_t gl;
+    int shared = 0;
+    assert_int_equal(glob(NN_SOURCE_DIR "/examples/*.nn", 0, NULL, &gl), 0);
+    assert_int_equal(glob(NN_SOURCE_DIR "/tests/gradcheck/cases/*.nn", GLOB_APPEND, NULL, &gl), 0);
+    for (size_t i = 0; i < gl.gl_pathc; i++) {
+        char *text = ph_read_file(gl.gl_pathv[i]);
+        Out o = compile(text, gl.gl_pathv[i], 0, 0, 0);
+        assert_int_equal(o.rc, 0);
+        shared += check_epilogues_once(o.c.data);
+        out_free(&o);
+        free(text);
+    }
+    globfree(&gl);
+    assert_true(shared > 10);
 }
 
 /* same text, same flags: the same bytes, for every example and mode */
@@ -523,9 +665,10 @@ int main(void) {
         cmocka_unit_test(test_emit_float_shortest),
         cmocka_unit_test(test_emit_lines_and_indent),
         cmocka_unit_test(test_emit_comment_text),
-        cmocka_unit_test(test_emit_uses_ident),
         cmocka_unit_test(test_emit_count),
         cmocka_unit_test(test_deterministic_output),
+        cmocka_unit_test(test_locals_as_recorded),
+        cmocka_unit_test(test_epilogues_once_per_network),
         cmocka_unit_test(test_moons_api_text),
         cmocka_unit_test(test_mnist_scalars_and_options),
         cmocka_unit_test(test_standalone_header),

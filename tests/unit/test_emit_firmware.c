@@ -1,67 +1,81 @@
 /*
  * test_emit_firmware.c - the emitter's --freestanding and --weights parts:
- * the libm routing of emit_line (what is replaced and what is left alone),
- * the options' effect on the whole output through nngen_compile, and
- * weights_embed's checks against a graph.
+ * the maths function names of emit_libm, lines written as given, every
+ * maths call of every op, loss, optimizer and schedule routed to the
+ * runtime under --freestanding, the options' effect on the whole output
+ * through nngen_compile, and weights_embed's checks against a graph.
  */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 
 #include "phase_util.h"
 #include "nn_runtime.h"
 
-/* one line through emit_line of a freestanding emitter */
-static const char *fs_line(const char *text) {
-    static char out[512];
-    Buf b = {0};
-    EmitOptions o = {"net.h", "nngen", "t.nn", 1, 1};
-    Emit e = {.out = &b, .o = &o, .fn = FN_NONE};
-    emit_line(&e, "%s", text);
-    snprintf(out, sizeof out, "%s", b.data);
-    buf_free(&b);
-    return out;
+/* the name emit_libm gives under the options (hosted or freestanding) */
+static const char *libm_name(int freestanding, const char *name) {
+    EmitOptions o = {"net.h", "nngen", "t.nn", freestanding, freestanding};
+    Emit e = {.o = &o, .fn = FN_NONE};
+    return emit_libm(&e, name);
 }
 
-static void test_libm_calls_routed(void **state) {
+/* the runtime's name for each maths function but the four libm ones */
+static const char *const replaced[] = {"fabsf", "expm1f", "log1pf", "erff", "powf", "sinhf",
+                                       "sqrt",  "pow",    "floor",  "fmod", "cos"};
+
+static void test_libm_names(void **state) {
     (void)state;
-    assert_string_equal(fs_line("y[i] = fabsf(x[i]) + powf(x[i], 1.5f);"),
-                        "y[i] = nnrt_fabsf(x[i]) + nnrt_powf(x[i], 1.5f);\n");
-    assert_string_equal(fs_line("a = erff(b) * expm1f(c) - log1pf (d);"),
-                        "a = nnrt_erff(b) * nnrt_expm1f(c) - nnrt_log1pf (d);\n");
-    assert_string_equal(fs_line("s = (float)(lr / (1.0 - pow(0.9, t))) + (float)sqrt(v);"),
-                        "s = (float)(lr / (1.0 - nnrt_pow(0.9, t))) + (float)nnrt_sqrt(v);\n");
-    assert_string_equal(fs_line("m = fmaxf(a, fminf(b, c));"), "m = nnrt_fmaxf(a, nnrt_fminf(b, c));\n");
+    char want[32];
+    for (size_t i = 0; i < sizeof replaced / sizeof replaced[0]; i++) {
+        snprintf(want, sizeof want, "nnrt_%s", replaced[i]);
+        assert_string_equal(libm_name(1, replaced[i]), want);
+        assert_string_equal(libm_name(0, replaced[i]), replaced[i]);
+    }
     /* the four libm functions freestanding code may call stay */
-    assert_string_equal(fs_line("y = expf(a) + logf(b) + tanhf(c) + sqrtf(d);"),
-                        "y = expf(a) + logf(b) + tanhf(c) + sqrtf(d);\n");
+    static const char *const allowed[] = {"expf", "logf", "tanhf", "sqrtf"};
+    for (size_t i = 0; i < 4; i++) {
+        assert_string_equal(libm_name(1, allowed[i]), allowed[i]);
+        assert_string_equal(libm_name(0, allowed[i]), allowed[i]);
+    }
 }
 
-static void test_libm_names_left_alone(void **state) {
+/* emit_line writes its text as given, freestanding or not: names are
+ * decided where a call is written, never rewritten afterwards */
+static void test_lines_verbatim(void **state) {
     (void)state;
-    /* not calls, members, longer names, comments, strings */
-    assert_string_equal(fs_line("float *pow_ = m->arena + 3; float powf_x = pow_[0];"),
-                        "float *pow_ = m->arena + 3; float powf_x = pow_[0];\n");
-    assert_string_equal(fs_line("m->param.powf[0] = s.erff(1);"), "m->param.powf[0] = s.erff(1);\n");
-    assert_string_equal(fs_line("/* h = pow(x) and fabsf(y) */ z = 1;"), "/* h = pow(x) and fabsf(y) */ z = 1;\n");
-    assert_string_equal(fs_line("{\"pow(\", 1}, nnrt_powf(a, b), mypow(c)"),
-                        "{\"pow(\", 1}, nnrt_powf(a, b), mypow(c)\n");
-    assert_string_equal(fs_line(" * continues a comment: pow(x)"), " * continues a comment: pow(x)\n");
-    /* a dereference is code */
-    assert_string_equal(fs_line("*p = fabsf(*q);"), "*p = nnrt_fabsf(*q);\n");
+    for (int fs = 0; fs <= 1; fs++) {
+        Buf b = {0};
+        EmitOptions o = {"net.h", "nngen", "t.nn", fs, fs};
+        Emit e = {.out = &b, .o = &o, .fn = FN_NONE};
+        emit_line(&e, "y = fabsf(x) + pow(2.0, t);");
+        assert_string_equal(b.data, "y = fabsf(x) + pow(2.0, t);\n");
+        buf_free(&b);
+    }
 }
 
-/* a hosted emitter writes the line as it is */
-static void test_hosted_unchanged(void **state) {
-    (void)state;
-    Buf b = {0};
-    EmitOptions o = {"net.h", "nngen", "t.nn", 0, 0};
-    Emit e = {.out = &b, .o = &o, .fn = FN_NONE};
-    emit_line(&e, "y = fabsf(x) + pow(2.0, t);");
-    assert_string_equal(b.data, "y = fabsf(x) + pow(2.0, t);\n");
-    buf_free(&b);
+/* 1 when code calls `name` (an identifier on its own, then '('), comments
+ * left out (they name ops: "pow(v3)") */
+static int calls(const char *code, const char *name) {
+    size_t len = strlen(name);
+    char *text = strdup(code);
+    assert_non_null(text);
+    for (char *c = strstr(text, "/*"); c; c = strstr(c, "/*")) {
+        char *end = strstr(c + 2, "*/");
+        size_t n = end ? (size_t)(end + 2 - c) : strlen(c);
+        memset(c, ' ', n);
+        c += n;
+    }
+    int found = 0;
+    for (const char *p = strstr(text, name); p && !found; p = strstr(p + 1, name)) {
+        int before = p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_');
+        found = !before && p[len] == '(';
+    }
+    free(text);
+    return found;
 }
 
 static const char *const adam_net = "network a\n"
@@ -82,6 +96,49 @@ static int compile_text(const char *src, CompileOptions *co, Buf *c, Buf *h) {
     int rc = nngen_compile(src, strlen(src), co, c, h);
     fclose(co->diag);
     return rc;
+}
+
+/* every op, loss, optimizer and schedule whose code calls a maths function
+ * beyond the four (one network each where the language allows one) */
+static const char *const libm_nets[] = {
+    "network a\ninput x[3]\ntarget t[2]\n"
+    "h = abs(dense(x, 4)) ^ 1.5\nz = dense(gelu(elu(softplus(h))), 2)\noutput p = z\n"
+    "loss smooth_l1(z, t) + log_cosh(z, t) + msle(z, t) + mae(z, t) + huber(z, t)\n"
+    "optimizer adamax(lr=0.01)\nschedule cosine(t_max=10)\n",
+    "network b\ninput x[3]\ntarget t[2]\nz = dense(x, 2)\noutput p = z\nloss mse(z, t)\n"
+    "optimizer adam(lr=0.01)\nschedule cyclic(1e-4, 1e-2, 5, mode=\"exp_range\", gamma=0.9)\n",
+    "network c\ninput x[3]\ntarget t[2]\nz = dense(x, 2)\noutput p = z\nloss mse(z, t)\n"
+    "optimizer nadam(lr=0.01)\nschedule cosine_restarts(t0=3)\n",
+    "network d\ninput x[3]\ntarget t[2]\nz = dense(x, 2)\noutput p = z\nloss mse(z, t)\n"
+    "optimizer sgd(lr=0.01)\nschedule step(step_size=2)\n",
+    "network e\ninput x[3]\ntarget t[2]\nz = dense(x, 2)\noutput p = z\nloss mse(z, t)\n"
+    "optimizer sgd(lr=0.01)\nschedule cyclic(1e-4, 1e-2, 5, mode=\"triangular2\")\n",
+};
+
+/* freestanding: none of them calls a maths function beyond the four (the
+ * runtime's replacements instead); hosted: libm's, all of them in all */
+static void test_freestanding_every_libm_call(void **state) {
+    (void)state;
+    int hosted_calls[sizeof replaced / sizeof replaced[0]] = {0};
+    for (size_t k = 0; k < sizeof libm_nets / sizeof libm_nets[0]; k++)
+        for (int fs = 0; fs <= 1; fs++) {
+            CompileOptions co = {0};
+            Buf c = {0}, h = {0};
+            co.freestanding = fs;
+            assert_int_equal(compile_text(libm_nets[k], &co, &c, &h), 0);
+            const char *net = fs ? strstr(c.data, "/* ---- network ") : c.data; /* after the runtime */
+            assert_non_null(net);
+            for (size_t i = 0; i < sizeof replaced / sizeof replaced[0]; i++) {
+                if (fs && calls(net, replaced[i]))
+                    fail_msg("network %zu calls %s under --freestanding", k, replaced[i]);
+                hosted_calls[i] += !fs && calls(net, replaced[i]);
+            }
+            buf_free(&c);
+            buf_free(&h);
+        }
+    for (size_t i = 0; i < sizeof replaced / sizeof replaced[0]; i++)
+        if (!hosted_calls[i])
+            fail_msg("no network here calls %s: the test lost its reach", replaced[i]);
 }
 
 /* freestanding output: no libm call but the four, no file functions */
@@ -191,9 +248,9 @@ static void test_weights_refused(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_libm_calls_routed),
-        cmocka_unit_test(test_libm_names_left_alone),
-        cmocka_unit_test(test_hosted_unchanged),
+        cmocka_unit_test(test_libm_names),
+        cmocka_unit_test(test_lines_verbatim),
+        cmocka_unit_test(test_freestanding_every_libm_call),
         cmocka_unit_test(test_freestanding_output),
         cmocka_unit_test(test_weights_embedded),
         cmocka_unit_test(test_weights_refused),
