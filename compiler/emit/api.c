@@ -117,11 +117,14 @@ static void emit_macros(Emit *e, const Names *nm) {
                   nm->up);
 }
 
-/* struct { float W1[6]; ... } NAME;   one member per parameter */
-static void emit_param_block(Emit *e, const char *member, const char *what) {
+/* struct { float W1[6]; ... } NAME;   one member per parameter (per
+ * trainable one when trainable: gradients and optimizer state) */
+static void emit_param_block(Emit *e, const char *member, const char *what, int trainable) {
     const Graph *g = e->g;
     emit_open(e, "struct");
     for (int i = 0; i < g->nparams; i++) {
+        if (trainable && g->params[i].frozen)
+            continue;
         const Node *n = &g->nodes[g->params[i].node];
         Buf s = {0};
         shape_print(&s, &n->shape);
@@ -163,13 +166,15 @@ static void emit_struct(Emit *e, const Names *nm) {
     emit_line(e, "/* The model: every byte the network uses, for up to %s_MAX_BATCH samples. */", nm->up);
     emit_open(e, "struct %s", nm->net);
     if (g->nparams && !embedded(g)) {
-        emit_param_block(e, "param", "the parameters, in the parameter table's order");
+        emit_param_block(e, "param", "the parameters, in the parameter table's order", 0);
         if (has_training(g)) {
-            emit_param_block(e, "grad", "d loss / d parameter after the last backward");
+            emit_param_block(e, "grad", g->nfrozen ? "d loss / d parameter after the last backward (trainable ones)"
+                                                   : "d loss / d parameter after the last backward", 1);
             const char *state[OPTIM_MAX_STATE];
             int ns = optim_state(&g->opt, state);
             for (int k = 0; k < ns; k++)
-                emit_param_block(e, state[k], "optimizer state");
+                emit_param_block(e, state[k], g->nfrozen ? "optimizer state (trainable parameters)" : "optimizer state",
+                                 1);
         }
     }
     if (g->nbuffers && !embedded(g))
@@ -407,10 +412,11 @@ static void emit_tensor_table(Emit *e, const Names *nm) {
                       e->names->param[i]);
             continue;
         }
+        int grad = has_training(g) && !p->frozen; /* frozen: no gradient (offset 0, NULL in NET_param) */
         emit_line(e, "{\"%s\", %d, {%d, %d, %d, %d}, %ld, offsetof(%s, param.%s), %s%s%s},", p->name, s->rank,
                   s->dims[0], s->dims[1], s->dims[2], s->dims[3], shape_numel(s), nm->net, e->names->param[i],
-                  has_training(g) ? arena_printf(g->arena, "offsetof(%s, grad.", nm->net) : "0",
-                  has_training(g) ? e->names->param[i] : "", has_training(g) ? ")" : "");
+                  grad ? arena_printf(g->arena, "offsetof(%s, grad.", nm->net) : "0",
+                  grad ? e->names->param[i] : "", grad ? ")" : "");
     }
     e->indent--;
     emit_line(e, "};");
@@ -612,7 +618,9 @@ static void emit_accessor(Emit *e, const Names *nm, const char *what, const char
         } else {
             emit_line(e, "p.value = (float *)((char *)m + t->value);");
         }
-        if (params && has_training(e->g))
+        if (params && has_training(e->g) && e->g->nfrozen)
+            emit_line(e, "p.grad = t->grad ? (float *)((char *)m + t->grad) : NULL; /* NULL: frozen */");
+        else if (params && has_training(e->g))
             emit_line(e, "p.grad = (float *)((char *)m + t->grad);");
         emit_close(e);
     }
@@ -717,7 +725,12 @@ static void emit_training_api(Emit *e, const Names *nm) {
     emit_line(e, "    return;");
     if (g->nparams) {
         emit_line(e, "for (int i = 0; i < %s_PARAM_COUNT; i++)", nm->up);
-        emit_line(e, "    if (!nnrt_all_finite((const float *)((const char *)m + %s_tensors[i].grad), %s_tensors[i].size))", N, N);
+        if (g->nfrozen)
+            emit_line(e, "    if (%s_tensors[i].grad && /* 0: frozen, no gradient */ "
+                      "!nnrt_all_finite((const float *)((const char *)m + %s_tensors[i].grad), %s_tensors[i].size))",
+                      N, N, N);
+        else
+            emit_line(e, "    if (!nnrt_all_finite((const float *)((const char *)m + %s_tensors[i].grad), %s_tensors[i].size))", N, N);
         emit_line(e, "        return;");
     }
     emit_line(e, "%s_run_update(m);", N);

@@ -106,6 +106,8 @@ typedef struct Param {
     double init_a, init_b; /* initializer arguments after defaults */
     long sort_key;      /* statement, layer, slot: the table order */
     Loc loc;
+    int frozen;         /* named by a freeze statement: no gradient, state or decay */
+    Loc frozen_at;      /* the freeze statement's name that covers it */
 } Param;
 
 typedef enum InitKind {
@@ -137,6 +139,7 @@ typedef struct Buffer {
     double init;        /* every element's value after NET_init */
     long sort_key;
     Loc loc;
+    int frozen;         /* of a frozen batchnorm: read, never updated */
 } Buffer;
 
 struct OptimDesc; /* an optimizer's rules (nngen.h, compiler/optim/NAME.c) */
@@ -188,6 +191,9 @@ typedef struct Graph {
     int blas;             /* --blas=openblas: GEMMs call cblas_sgemm (no workspace) */
     float **weights;      /* --weights: each parameter's trained values (weights.c); NULL: none */
     float **buffer_values;/* --weights: each buffer's saved values (NULL when nbuffers is 0) */
+    /* freeze (lower.c): per statement index, 1 when a freeze names the statement */
+    char *frozen_stmts;
+    int nfrozen;          /* frozen parameters */
 } Graph;
 
 /* An op's name ("matmul") and OPF_* flags, from ops.def. */
