@@ -665,6 +665,7 @@ typedef struct CompileOptions {
     int (*inspect)(const Graph *g, void *ctx);
     void *inspect_ctx;
     int no_emit;             /* stop after the passes (and inspect): c and h stay empty */
+    int ignore_freeze;       /* compile as if the file had no freeze statement */
 } CompileOptions;
 
 /* The whole pipeline on one source text. On success returns 0 with net.c in
@@ -684,7 +685,16 @@ int weights_embed(Graph *g, const char *path, const void *data, size_t len, FILE
 /* --------------------------------------------------------------- report.c */
 /* The summary table of --report: tensors, parameters, memory, FLOPs.
  * o0_arena_floats: the arena of the same network at -O0, or -1 (not shown). */
-int report_write(FILE *out, const Graph *g, long o0_arena_floats);
+typedef struct ReportCost {
+    long struct32;      /* sizeof the model struct on a 32-bit target */
+    long arena_floats;
+    long trainable;     /* trainable scalars */
+    double train_flops; /* of a training step for one sample */
+} ReportCost;
+void report_cost(const Graph *g, ReportCost *out);
+/* unfrozen: the same network compiled without its freeze statements, or
+ * NULL (no comparison shown). */
+int report_write(FILE *out, const Graph *g, long o0_arena_floats, const ReportCost *unfrozen);
 
 /* -------------------------------------------------------- runtime embed */
 /* The runtime sources, embedded by the build (runtime_embed.c, generated). */

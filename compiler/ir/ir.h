@@ -194,6 +194,7 @@ typedef struct Graph {
     /* freeze (lower.c): per statement index, 1 when a freeze names the statement */
     char *frozen_stmts;
     int nfrozen;          /* frozen parameters */
+    int ignore_freeze;    /* lower as if there were no freeze (--report's comparison) */
 } Graph;
 
 /* An op's name ("matmul") and OPF_* flags, from ops.def. */
@@ -231,6 +232,15 @@ const Port *ir_port_of(const Graph *g, int node);
 /* The parameter whose gradient (Param.grad) v is, or NULL; and as a test. */
 const Param *ir_param_of_grad(const Graph *g, int v);
 int ir_is_param_grad(const Graph *g, int v);
+/* Held as const data in net.c, not in the model struct (--weights). */
+int ir_param_const(const Graph *g, const Param *p);
+int ir_buffer_const(const Graph *g, const Buffer *b);
+/* Scalars of the parameters (buffers) of a kind: every one; the trainable ones
+ * (not frozen, 0 for inference-only builds; buffers: none); those in the model
+ * struct; those held as const data. */
+enum { IR_ALL, IR_TRAINABLE, IR_WRITABLE, IR_CONST };
+long ir_param_scalars(const Graph *g, int which);
+long ir_buffer_scalars(const Graph *g, int which);
 int ir_is_output(const Graph *g, int v);  /* some output's node */
 int ir_is_loss(const Graph *g, int v);    /* the inference or the training loss */
 /* 1 when v's value is something the API exposes or owns storage of its own

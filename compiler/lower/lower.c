@@ -1136,7 +1136,7 @@ static int lower_mode(LowerCtx *c) {
         c->stmt_index = index;
         lower_statement(c, s, &loss);
     }
-    if (c->mode == MODE_INFER)
+    if (c->mode == MODE_INFER && !c->g->ignore_freeze)
         freeze_resolve(c, loss >= 0);
     for (const Stmt *s = c->p->first; s; s = s->next) {
         if (s->kind != ST_REGULARIZE)
