@@ -105,6 +105,8 @@ static void emit_macros(Emit *e, const Names *nm) {
         scalars += shape_numel(&g->nodes[g->params[i].node].shape);
     emit_line(e, "#define %s_PARAM_COUNT %d", nm->up, g->nparams);
     emit_line(e, "#define %s_PARAM_SCALARS %ld", nm->up, scalars);
+    emit_line(e, "#define %s_TRAINABLE_SCALARS %ld /* scalars that training updates (frozen ones excluded) */",
+              nm->up, ir_param_scalars(g, IR_TRAINABLE));
     emit_line(e, "#define %s_BUFFER_COUNT %d /* buffers: running statistics, saved but not trained */", nm->up,
               g->nbuffers);
     emit_line(e, "#define %s_ARENA_FLOATS %ld /* activations and scratch, planned by liveness */", nm->up,
@@ -247,12 +249,16 @@ static void emit_prototypes(Emit *e, const Names *nm) {
         emit_line(e, "float %s_get_lr(const %s *m);", N, N);
     }
     emit_line(e, "long %s_export(const %s *m, void *buf, size_t cap);", N, N);
-    if (!embedded(g))
+    if (!embedded(g)) {
         emit_line(e, "int %s_import(%s *m, const void *buf, size_t len);", N, N);
+        emit_line(e, "int %s_import_pretrained(%s *m, const void *buf, size_t len);", N, N);
+    }
     if (!e->o->freestanding) {
         emit_line(e, "int %s_save(const %s *m, const char *path);", N, N);
-        if (!embedded(g))
+        if (!embedded(g)) {
             emit_line(e, "int %s_load(%s *m, const char *path);", N, N);
+            emit_line(e, "int %s_load_pretrained(%s *m, const char *path);", N, N);
+        }
     }
     buf_free(&in);
     buf_free(&all);
@@ -788,6 +794,53 @@ static const char *param_array(Emit *e, const Names *nm, int is_const) {
     return "p";
 }
 
+/* nn_param t[...]: the tensors the model may write, parameters then
+ * buffers (every one unless --weights made some const data); "t" */
+static const char *writable_array(Emit *e, const Names *nm) {
+    const Graph *g = e->g;
+    emit_line(e, "nn_param t[%s_PARAM_COUNT + %s_BUFFER_COUNT];", nm->up, nm->up);
+    emit_line(e, "int nt = 0;");
+    if (g->nparams) {
+        emit_line(e, "for (int i = 0; i < %s_PARAM_COUNT; i++)", nm->up);
+        emit_line(e, "    t[nt++] = %s_param(m, i);", nm->net);
+    }
+    if (g->nbuffers) {
+        emit_line(e, "for (int i = 0; i < %s_BUFFER_COUNT; i++)", nm->up);
+        emit_line(e, "    t[nt++] = %s_buffer(m, i);", nm->net);
+    }
+    return "t";
+}
+
+/* NET_import_pretrained / NET_load_pretrained: the matching tensors of any
+ * network's weight image (C-API.md, fine-tuning) */
+static void emit_pretrained_api(Emit *e, const Names *nm) {
+    const char *N = nm->net;
+    emit_line(e, "%s", "");
+    emit_line(e, "/* From the weight image of any network: every tensor whose name and shape equal");
+    emit_line(e, " * one of m's writable ones; the count copied, or a negative nn_status (m unchanged). */");
+    emit_open(e, "int %s_import_pretrained(%s *m, const void *buf, size_t len)", N, N);
+    if (e->g->nparams + e->g->nbuffers == 0) {
+        emit_line(e, "(void)m;");
+        emit_line(e, "return nnrt_import_pretrained(NULL, 0, buf, len);");
+    } else {
+        writable_array(e, nm);
+        emit_line(e, "return nnrt_import_pretrained(t, nt, buf, len);");
+    }
+    emit_close(e);
+    if (e->o->freestanding)
+        return;
+    emit_line(e, "%s", "");
+    emit_open(e, "int %s_load_pretrained(%s *m, const char *path)", N, N);
+    if (e->g->nparams + e->g->nbuffers == 0) {
+        emit_line(e, "(void)m;");
+        emit_line(e, "return nnrt_load_pretrained(path, NULL, 0);");
+    } else {
+        writable_array(e, nm);
+        emit_line(e, "return nnrt_load_pretrained(path, t, nt);");
+    }
+    emit_close(e);
+}
+
 /* NET_export / NET_import: the weight image in a caller's buffer (every
  * build); NET_save / NET_load: weight files (hosted builds). With --weights
  * the parameters are read-only: no import, no load. */
@@ -889,6 +942,8 @@ static void emit_source(Emit *e, const Names *nm) {
         emit_line(e, "%s", "");
     }
     emit_file_api(e, nm);
+    if (!embedded(e->g))
+        emit_pretrained_api(e, nm);
 }
 
 int emit_c(const Graph *g, const EmitOptions *o, Buf *c, Buf *h) {
