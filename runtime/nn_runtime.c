@@ -2399,9 +2399,7 @@ NNRT_API long nnrt_csv_read(const char *path, float *dst, long cap)
  * name and the tensor list are not compared) and only then read again into
  * the tensors: on error nothing is written. A name longer than
  * NNRT_NAME_MAX bytes matches nothing. Returns the number of tensors copied
- * or a negative status. nnrt_check_image / nnrt_check_file run nnrt_import's
- * and nnrt_load's validation alone (a build whose frozen tensors are const
- * loads its own files with them and then the pretrained copy). */
+ * or a negative status. */
 enum { NNRT_NAME_MAX = 255 };
 
 static inline int nnrt_same_name(const unsigned char *a, uint32_t n, const char *b)
@@ -2487,16 +2485,6 @@ NNRT_API int nnrt_import_pretrained(const nn_param *ts, int nt, const void *buf,
     return st == NN_OK ? copied : st;
 }
 
-NNRT_API int nnrt_check_image(const char *net, const nn_param *params, int np, const nn_param *bufs, int nb,
-                              const void *buf, size_t len)
-{
-    nnrt_in r;
-    if (nnrt_weights_size(net, params, np, bufs, nb) == 0 || (!buf && len > 0))
-        return NN_ERR_ARG;
-    nnrt_in_init(&r, buf, len, NULL, NULL, NULL, 0);
-    return nnrt_in_image(&r, net, params, np, bufs, nb, 0);
-}
-
 #ifndef NN_FREESTANDING
 NNRT_API int nnrt_load_pretrained(const char *path, const nn_param *ts, int nt)
 {
@@ -2518,23 +2506,6 @@ NNRT_API int nnrt_load_pretrained(const char *path, const nn_param *ts, int nt)
     }
     fclose(f);
     return st == NN_OK ? copied : st;
-}
-
-NNRT_API int nnrt_check_file(const char *path, const char *net, const nn_param *params, int np,
-                             const nn_param *bufs, int nb)
-{
-    unsigned char stage[NNRT_IO_CHUNK];
-    nnrt_in r;
-    FILE *f;
-    int st;
-    if (!path || nnrt_weights_size(net, params, np, bufs, nb) == 0)
-        return NN_ERR_ARG;
-    if (!(f = fopen(path, "rb")))
-        return NN_ERR_IO;
-    nnrt_in_init(&r, NULL, 0, nnrt_file_refill, f, stage, sizeof stage);
-    st = nnrt_in_image(&r, net, params, np, bufs, nb, 0);
-    fclose(f);
-    return st;
 }
 #endif /* NN_FREESTANDING */
 

@@ -325,15 +325,10 @@ NNRT_API long nnrt_csv_read(const char *path, float *dst, long cap);
  * the model may write); the rest of the image is skipped. The whole image is
  * checked first (magic, version, structure, length, CRC; not the network
  * name): on error nothing is written. Returns the number of tensors copied
- * (>= 0) or a negative status. nnrt_check_image / nnrt_check_file: the
- * validation of nnrt_import / nnrt_load alone, nothing written. */
+ * (>= 0) or a negative status. */
 NNRT_API int nnrt_import_pretrained(const nn_param *ts, int nt, const void *buf, size_t len);
-NNRT_API int nnrt_check_image(const char *net, const nn_param *params, int np, const nn_param *bufs, int nb,
-                              const void *buf, size_t len);
 #ifndef NN_FREESTANDING
 NNRT_API int nnrt_load_pretrained(const char *path, const nn_param *ts, int nt);
-NNRT_API int nnrt_check_file(const char *path, const char *net, const nn_param *params, int np,
-                             const nn_param *bufs, int nb);
 #endif
 
 #endif
