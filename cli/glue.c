@@ -151,6 +151,9 @@ static void emit_wrappers(Emit *e, const Graph *g, const DriverInfo *di) {
     emit_line(e, "return %s_load(m, path);", N);
     emit_close(e);
     if (di->trainable) {
+        emit_open(e, "static int nnt_load_pretrained(nnt_model *m, const char *path)");
+        emit_line(e, "return %s_load_pretrained(m, path);", N);
+        emit_close(e);
         emit_open(e, "static int nnt_save(const nnt_model *m, const char *path)");
         emit_line(e, "return %s_save(m, path);", N);
         emit_close(e);

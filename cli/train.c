@@ -24,7 +24,7 @@
 #include "cli.h"
 
 enum {
-    O_TRAIN, O_TEST, O_WEIGHTS, O_INPUT, O_EPOCHS, O_BATCH, O_VAL_SPLIT, O_SEED, O_EARLY_STOP, O_LR, O_SAVE,
+    O_TRAIN, O_TEST, O_WEIGHTS, O_INIT, O_INPUT, O_EPOCHS, O_BATCH, O_VAL_SPLIT, O_SEED, O_EARLY_STOP, O_LR, O_SAVE,
     O_PLOT, O_HISTORY, O_TARGET, O_PROGRESS, O_CACHE_DIR, O_VERBOSE, O__COUNT
 };
 
@@ -41,6 +41,9 @@ static const TrainOpt topts[O__COUNT] = {
                  .help = "the test data, evaluated after training"}, 1, 1},
     [O_WEIGHTS] = {{.name = "--weights", .kind = CLI_TEXT, .value = "FILE.nnw",
                     .help = "the trained weights (from nngen train --save)"}, 1, 0},
+    [O_INIT] = {{.name = "--init", .kind = CLI_TEXT, .value = "FILE.nnw",
+                 .help = "start from the tensors of FILE (any network's weights)\n"
+                         "whose name and shape match: fine-tuning"}, 1, 0},
     [O_INPUT] = {{.name = "--input", .kind = CLI_TEXT, .value = "DATA", .help = "the samples to predict"}, 1, 1},
     [O_EPOCHS] = {{.name = "--epochs", .kind = CLI_INT, .value = "N", .lo = 1, .hi = 1e9,
                    .help = "passes over the training data (default 10)"}, 1, 0},

@@ -10,7 +10,7 @@
  *   nntrain train --train DATA [--test DATA] [--epochs N] [--batch B]
  *                 [--val-split F] [--seed S] [--early-stop P] [--lr LR]
  *                 [--save FILE.nnw] [--history FILE.csv] [--target NAME]
- *                 [--progress auto|always|never]
+ *                 [--progress auto|always|never] [--init FILE.nnw]
  *   nntrain predict --weights FILE.nnw --input DATA [--target NAME]
  *
  * DATA is IMAGES.idx,LABELS.idx (pixels scaled to [0, 1]), IMAGES.idx alone
@@ -51,7 +51,7 @@
 #define NT (NNT_N_TARGETS > 0 ? NNT_N_TARGETS : 1)
 
 typedef struct Options {
-    const char *mode, *train, *test, *save, *history, *target, *weights, *input, *progress;
+    const char *mode, *train, *test, *save, *history, *target, *weights, *input, *progress, *init;
     long epochs, batch, patience;
     double val_split, lr;
     unsigned long long seed;
@@ -328,7 +328,7 @@ static void gather(const Data *d, const long *idx, int n, Batch *b) {
 static const char driver_usage[] =
     "usage: nntrain train --train DATA [--test DATA] [--epochs N] [--batch B] [--val-split F]\n"
     "                     [--seed S] [--early-stop P] [--lr LR] [--save FILE] [--history FILE]\n"
-    "                     [--target NAME] [--progress auto|always|never]\n"
+    "                     [--target NAME] [--progress auto|always|never] [--init FILE]\n"
     "       nntrain predict --weights FILE --input DATA [--target NAME]\n";
 
 static double num(const char *opt, const char *v, double lo, double hi, int integer) {
@@ -366,6 +366,7 @@ static void parse(int argc, char **argv, Options *o) {
         else if (!strcmp(k, "--history")) o->history = v;
         else if (!strcmp(k, "--target")) o->target = v;
         else if (!strcmp(k, "--weights")) o->weights = v;
+        else if (!strcmp(k, "--init")) o->init = v;
         else if (!strcmp(k, "--input")) o->input = v;
         else if (!strcmp(k, "--progress")) o->progress = v;
         else if (!strcmp(k, "--epochs")) o->epochs = (long)num(k, v, 1, 1e9, 1);
@@ -657,6 +658,12 @@ static void run_setup(Run *r, const Options *o) {
     r->m = alloc(sizeof *r->m);
     r->best = alloc(sizeof *r->best);
     nnt_init(r->m, o->seed);
+    if (o->init) { /* fine-tuning: the matching tensors of any network's weights */
+        int got = nnt_load_pretrained(r->m, o->init);
+        if (got < 0)
+            die("cannot read '%s': %s", o->init, nnrt_strerror(got));
+        printf("took %d tensor%s from %s\n", got, got == 1 ? "" : "s", o->init);
+    }
     if (o->lr >= 0)
         nnt_set_lr(r->m, (float)o->lr);
     batch_alloc(&r->b, NNT_MAX_BATCH);

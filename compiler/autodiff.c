@@ -97,15 +97,20 @@ void ad_accumulate(AdCtx *ad, int x, int g) {
         ad->g->nodes[g].grad_of = x;
 }
 
-/* needs[v]: v is a parameter, or a training node reading one that needs it. */
+/* needs[v]: v is a trainable (not frozen) parameter, or a training node
+ * reading one that needs it. So the backward pass stops at the lowest
+ * trainable layer: below it nothing needs a gradient, no derivative rule
+ * runs, and the forward values only a pruned rule would read are not kept. */
 static void mark_needs(AdCtx *ad) {
     Graph *g = ad->g;
     for (int v = 0; v < ad->nforward; v++) {
         const Node *n = &g->nodes[v];
         if (n->dead)
             continue;
-        if (n->op == OP_PARAM)
-            ad->needs[v] = 1;
+        if (n->op == OP_PARAM) {
+            const Param *p = ir_param_of(g, v);
+            ad->needs[v] = !(p && p->frozen);
+        }
         else if (n->func == FN_TRAIN)
             for (int k = 0; k < n->nin; k++)
                 ad->needs[v] |= ad->needs[n->in[k]];

@@ -15,6 +15,7 @@ static int run_phases(Graph *g, Arena *a, const char *text, size_t len, const Co
     if (!p || diag_count())
         return -1;
     g->max_batch = o->max_batch > 0 ? o->max_batch : 64;
+    g->ignore_freeze = o->ignore_freeze;
     g->blas = o->blas;
     if (lower_program(g, p, o->infer_only) < 0)
         return -1;
@@ -41,6 +42,23 @@ static long o0_arena(const char *text, size_t len, const CompileOptions *o) {
     return floats;
 }
 
+/* The same text without its freeze statements (for --report's comparison). */
+static int unfrozen_cost(const char *text, size_t len, const CompileOptions *o, ReportCost *out) {
+    CompileOptions uf = *o;
+    Arena arena = {0};
+    Graph g;
+    uf.ignore_freeze = 1;
+    uf.dump_after = NULL;
+    uf.verify = 0;
+    ir_init(&g, &arena);
+    int rc = run_phases(&g, &arena, text, len, &uf);
+    if (rc == 0)
+        report_cost(&g, out);
+    ir_free(&g);
+    arena_free(&arena);
+    return rc;
+}
+
 int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c, Buf *h) {
     Arena arena = {0};
     Graph g;
@@ -50,8 +68,11 @@ int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c,
     if (rc == 0 && o->weights)
         rc = weights_embed(&g, o->weights_path ? o->weights_path : "weights", o->weights, o->weights_len,
                            o->diag ? o->diag : stderr);
-    if (rc == 0 && o->report)
-        report_write(o->report, &g, o->opt_level ? o0_arena(text, len, o) : -1);
+    if (rc == 0 && o->report) {
+        ReportCost uf;
+        int cmp = g.nfrozen && unfrozen_cost(text, len, o, &uf) == 0;
+        report_write(o->report, &g, o->opt_level ? o0_arena(text, len, o) : -1, cmp ? &uf : NULL);
+    }
     if (rc == 0 && o->inspect && o->inspect(&g, o->inspect_ctx) != 0)
         rc = -1;
     if (rc < 0 || o->no_emit)

@@ -133,6 +133,8 @@ struct LowerCtx {
 };
 
 int lower_is_c_keyword(const char *s);
+/* The statement being lowered is named by a freeze (batchnorm: running statistics in training too). */
+int lower_stmt_frozen(const LowerCtx *c);
 int lower_is_library_name(const char *s); /* reserved.c: declared by the headers generated code includes */
 /* Lowers the program to IR: FN_INFER always, FN_TRAIN too when there is a
  * loss and !infer_only. Returns -1 after reporting errors. */
@@ -700,6 +702,7 @@ typedef struct CompileOptions {
     int (*inspect)(const Graph *g, void *ctx);
     void *inspect_ctx;
     int no_emit;             /* stop after the passes (and inspect): c and h stay empty */
+    int ignore_freeze;       /* compile as if the file had no freeze statement */
 } CompileOptions;
 
 /* The whole pipeline on one source text. On success returns 0 with net.c in
@@ -719,7 +722,16 @@ int weights_embed(Graph *g, const char *path, const void *data, size_t len, FILE
 /* --------------------------------------------------------------- report.c */
 /* The summary table of --report: tensors, parameters, memory, FLOPs.
  * o0_arena_floats: the arena of the same network at -O0, or -1 (not shown). */
-int report_write(FILE *out, const Graph *g, long o0_arena_floats);
+typedef struct ReportCost {
+    long struct32;      /* sizeof the model struct on a 32-bit target */
+    long arena_floats;
+    long trainable;     /* trainable scalars */
+    double train_flops; /* of a training step for one sample */
+} ReportCost;
+void report_cost(const Graph *g, ReportCost *out);
+/* unfrozen: the same network compiled without its freeze statements, or
+ * NULL (no comparison shown). */
+int report_write(FILE *out, const Graph *g, long o0_arena_floats, const ReportCost *unfrozen);
 
 /* -------------------------------------------------------- runtime embed */
 /* The runtime sources, embedded by the build (runtime_embed.c, generated). */

@@ -6,6 +6,8 @@
  * when compiled at -O2: the driver plans it too), the floating-point
  * operations of an inference and of a training step, and the flash and RAM
  * a microcontroller build needs, all read off the optimized, planned graph.
+ * With freeze statements, the same figures for the network unfrozen (the
+ * driver compiles it a second time) show what freezing saves.
  */
 #include <string.h>
 
@@ -96,21 +98,27 @@ static long buffer_floats(const Graph *g) {
 
 static void memory_table(FILE *out, const Graph *g, long params, long o0_arena) {
     char a[32], b[32];
-    long buffers = buffer_floats(g);
+    long buffers = buffer_floats(g), cparams = ir_param_scalars(g, IR_CONST), cbuffers = ir_buffer_scalars(g, IR_CONST);
     const char *state[OPTIM_MAX_STATE];
     int ns = g->infer_only ? 0 : optim_state(&g->opt, state);
-    long grads = g->infer_only ? 0 : params, scratch, unplanned = unplanned_floats(g, &scratch);
+    long grads = ir_param_scalars(g, IR_TRAINABLE), scratch, unplanned = unplanned_floats(g, &scratch);
     fprintf(out, "\nmemory (bytes, for up to %d samples per call):\n", g->max_batch);
-    fprintf(out, "  %-22s %14s%s\n", "parameters", grouped(a, sizeof a, 4.0 * params),
-            g->weights ? "  (const data, not in the model struct: --weights)" : "");
-    fprintf(out, "  %-22s %14s\n", "gradients", grouped(a, sizeof a, 4.0 * grads));
-    fprintf(out, "  %-22s %14s", "optimizer state", grouped(a, sizeof a, 4.0 * params * ns));
+    if (cparams && cparams < params)
+        fprintf(out, "  %-22s %14s  (%s of them frozen, const data, not in the model struct: --weights)\n",
+                "parameters", grouped(a, sizeof a, 4.0 * params), grouped(b, sizeof b, 4.0 * cparams));
+    else
+        fprintf(out, "  %-22s %14s%s\n", "parameters", grouped(a, sizeof a, 4.0 * params),
+                cparams ? "  (const data, not in the model struct: --weights)" : "");
+    fprintf(out, "  %-22s %14s%s\n", "gradients", grouped(a, sizeof a, 4.0 * grads),
+            g->nfrozen && !g->infer_only ? "  (trainable parameters only)" : "");
+    fprintf(out, "  %-22s %14s", "optimizer state", grouped(a, sizeof a, 4.0 * grads * ns));
     for (int k = 0; k < ns; k++)
         fprintf(out, "%s%s", k ? ", " : "  (", state[k]);
     fprintf(out, "%s\n", ns ? ")" : "");
     if (buffers)
         fprintf(out, "  %-22s %14s  (running statistics%s)\n", "buffers", grouped(a, sizeof a, 4.0 * buffers),
-                g->weights ? "; const data, not in the model struct: --weights" : "");
+                cbuffers == buffers ? "; const data, not in the model struct: --weights"
+                : cbuffers ? "; the frozen ones const data: --weights" : "");
     fprintf(out, "  %-22s %14s  (one arena, planned by liveness; %s if every value had its own)\n",
             "activations + scratch", grouped(a, sizeof a, 4.0 * g->arena_floats),
             grouped(b, sizeof b, 4.0 * unplanned));
@@ -121,8 +129,13 @@ static void memory_table(FILE *out, const Graph *g, long params, long o0_arena) 
         fprintf(out, "  %-22s %14s  (-O0: no fusion, no in-place reuse; -O2 saves %s)\n", "  arena at -O0",
                 grouped(a, sizeof a, 4.0 * o0_arena), grouped(b, sizeof b, 4.0 * (o0_arena - g->arena_floats)));
     fprintf(out, "  %-22s %14s  (the model struct, without padding)\n", "total",
-            grouped(a, sizeof a, 4.0 * ((double)(params + buffers) * !g->weights + (double)params * ns + grads +
-                                        g->arena_floats) + 64));
+            grouped(a, sizeof a, 4.0 * ((double)(params - cparams + buffers - cbuffers) + (double)grads * ns +
+                                        grads + g->arena_floats) + 64));
+}
+
+static double train_flops(const Graph *g, int batch) {
+    int *order, count = plan_group(g, 1, &order);
+    return sum_flops(g, order, count, batch);
 }
 
 static void flops_table(FILE *out, const Graph *g) {
@@ -162,19 +175,17 @@ static long model_struct_bytes(const Graph *g, long word) {
     Layout l = {0, 1};
     const char *state[OPTIM_MAX_STATE];
     int training = !g->infer_only && g->loss_train >= 0;
-    long params = 0;
-    for (int i = 0; i < g->nparams; i++)
-        params += shape_numel(&g->nodes[g->params[i].node].shape);
-    if (g->nparams && !g->weights) {
-        member(&l, 4 * params, 4); /* param */
-        if (training) {
-            member(&l, 4 * params, 4); /* grad */
+    long params = ir_param_scalars(g, IR_WRITABLE), trainable = ir_param_scalars(g, IR_TRAINABLE);
+    if (params) {
+        member(&l, 4 * params, 4); /* param (without the const ones of --weights) */
+        if (training && trainable) {
+            member(&l, 4 * trainable, 4); /* grad: trainable parameters only */
             for (int k = optim_state(&g->opt, state); k > 0; k--)
-                member(&l, 4 * params, 4);
+                member(&l, 4 * trainable, 4);
         }
     }
-    long buffers = buffer_floats(g);
-    if (buffers && !g->weights)
+    long buffers = ir_buffer_scalars(g, IR_WRITABLE);
+    if (buffers)
         member(&l, 4 * buffers, 4); /* buffer (const data with --weights) */
     member(&l, 4 * (g->arena_floats > 0 ? g->arena_floats : 1), 4);
     if (g->uses_rng && training)
@@ -201,17 +212,18 @@ static long model_struct_bytes(const Graph *g, long word) {
 /* Flash: the parameters and buffers when --weights embeds them (code size is the C
  * compiler's business). RAM: the model struct, all the network's memory.
  * tests/firmware checks both against arm-none-eabi-size of a real build. */
-static void firmware_table(FILE *out, const Graph *g, long params) {
+static void firmware_table(FILE *out, const Graph *g) {
     char a[32], b[32], c[32];
     fprintf(out, "\nfirmware (a 32-bit target such as a Cortex-M; code size depends on the compiler):\n");
-    long buffers = buffer_floats(g);
+    long params = ir_param_scalars(g, IR_CONST), buffers = ir_buffer_scalars(g, IR_CONST);
+    const char *which = g->infer_only ? "" : "frozen ";
     if (g->weights && buffers)
-        fprintf(out, "  %-22s %14s  (nngen --weights: %s of parameters, %s of buffers, as const data)\n",
+        fprintf(out, "  %-22s %14s  (nngen --weights: %s of %sparameters, %s of buffers, as const data)\n",
                 "flash: const weights", grouped(a, sizeof a, 4.0 * (params + buffers)),
-                grouped(b, sizeof b, 4.0 * params), grouped(c, sizeof c, 4.0 * buffers));
+                grouped(b, sizeof b, 4.0 * params), which, grouped(c, sizeof c, 4.0 * buffers));
     else if (g->weights)
-        fprintf(out, "  %-22s %14s  (nngen --weights: the parameters as const data)\n", "flash: const weights",
-                grouped(a, sizeof a, 4.0 * params));
+        fprintf(out, "  %-22s %14s  (nngen --weights: the %sparameters as const data)\n", "flash: const weights",
+                grouped(a, sizeof a, 4.0 * params), which);
     else
         fprintf(out, "  %-22s %14s  (the parameters live in the model struct; --weights puts them in flash)\n",
                 "flash: const weights", "0");
@@ -220,13 +232,42 @@ static void firmware_table(FILE *out, const Graph *g, long params) {
             grouped(b, sizeof b, (double)model_struct_bytes(g, 8)));
 }
 
-int report_write(FILE *out, const Graph *g, long o0_arena_floats) {
+void report_cost(const Graph *g, ReportCost *out) {
+    out->struct32 = model_struct_bytes(g, 4);
+    out->arena_floats = g->arena_floats;
+    out->trainable = ir_param_scalars(g, IR_TRAINABLE);
+    out->train_flops = g->infer_only || g->loss_train < 0 ? 0 : train_flops(g, 1);
+}
+
+/* freeze: what the frozen parameters save against the same network unfrozen */
+static void freeze_table(FILE *out, const Graph *g, const ReportCost *unfrozen) {
+    char a[32], b[32], c[32];
+    ReportCost now;
+    if (!g->nfrozen || !unfrozen || g->infer_only)
+        return;
+    report_cost(g, &now);
+    fprintf(out, "\nfreeze (%d of %d parameter tensors frozen), against the same network unfrozen:\n", g->nfrozen,
+            g->nparams);
+    fprintf(out, "  %-22s %14s  (of %s; NET_TRAINABLE_SCALARS)\n", "trainable scalars",
+            grouped(a, sizeof a, (double)now.trainable), grouped(b, sizeof b, (double)unfrozen->trainable));
+    fprintf(out, "  %-22s %14s  (unfrozen %s: saves %s)\n", "RAM: model struct", grouped(a, sizeof a, (double)now.struct32),
+            grouped(b, sizeof b, (double)unfrozen->struct32),
+            grouped(c, sizeof c, (double)(unfrozen->struct32 - now.struct32)));
+    fprintf(out, "  %-22s %14s  (unfrozen %s: saves %s)\n", "activations + scratch",
+            grouped(a, sizeof a, 4.0 * now.arena_floats), grouped(b, sizeof b, 4.0 * unfrozen->arena_floats),
+            grouped(c, sizeof c, 4.0 * (unfrozen->arena_floats - now.arena_floats)));
+    fprintf(out, "  %-22s %14s  (unfrozen %s, for 1 sample)\n", "training step flops",
+            grouped(a, sizeof a, now.train_flops), grouped(b, sizeof b, unfrozen->train_flops));
+}
+
+int report_write(FILE *out, const Graph *g, long o0_arena_floats, const ReportCost *unfrozen) {
     fprintf(out, "network %s%s\n\n", g->net, g->infer_only ? " (inference only)" : "");
     long params = tensor_table(out, g);
     char a[32];
     fprintf(out, "  total parameters: %s\n", grouped(a, sizeof a, (double)params));
     memory_table(out, g, params, o0_arena_floats);
     flops_table(out, g);
-    firmware_table(out, g, params);
+    firmware_table(out, g);
+    freeze_table(out, g, unfrozen);
     return 0;
 }

@@ -83,11 +83,12 @@ static void parse_word(yyscan_t scanner, const char *got, Loc at, const char *wa
 %token KW_CONST "'const'" KW_OUTPUT "'output'" KW_LOSS "'loss'"
 %token KW_REGULARIZE "'regularize'" KW_OPTIMIZER "'optimizer'" KW_SCHEDULE "'schedule'"
 %token KW_TRUE "'true'" KW_FALSE "'false'"
+%token KW_FREEZE "'freeze'"
 
 %type <stmt> stmt
-%type <expr> expr sum term unary power exponent primary call list init
+%type <expr> expr sum term unary power exponent primary call list init frozen_name
 %type <arg> arg item
-%type <args> args arglist items itemlist
+%type <args> args arglist items itemlist frozen
 %type <negs> negs
 
 %%
@@ -106,7 +107,8 @@ line: NEWLINE
 /* stmt -> network NAME | input NAME list | target NAME list
  *       | target NAME ':' class '(' expr ')' | param NAME list [init '=' init]
  *       | const NAME '=' expr | NAME '=' expr | output NAME '=' expr
- *       | loss expr | regularize call | optimizer call | schedule call */
+ *       | loss expr | regularize call | optimizer call | schedule call
+ *       | freeze frozen */
 stmt: KW_NETWORK NAME
         { $$ = ast_stmt_make(arena, ST_NETWORK, L(@1), $2, L(@2), NULL, NULL, NULL); }
     | KW_INPUT NAME list
@@ -133,6 +135,17 @@ stmt: KW_NETWORK NAME
         { $$ = ast_stmt_make(arena, ST_OPTIMIZER, L(@1), NULL, NOLOC, NULL, $2, NULL); }
     | KW_SCHEDULE call
         { $$ = ast_stmt_make(arena, ST_SCHEDULE, L(@1), NULL, NOLOC, NULL, $2, NULL); }
+    | KW_FREEZE frozen
+        { $$ = ast_stmt_make(arena, ST_FREEZE, L(@1), NULL, NOLOC, NULL,
+                             ast_list(arena, L(@2), $2.head, L(@2)), NULL); }
+    ;
+
+/* frozen -> (NAME | DOTTED) {',' (NAME | DOTTED)}   (freeze h, h2.weight, W) */
+frozen: frozen_name     { $$ = ast_args_add((ArgList){NULL, NULL}, ast_arg(arena, NULL, NOLOC, $1)); }
+    | frozen ',' frozen_name { $$ = ast_args_add($1, ast_arg(arena, NULL, NOLOC, $3)); }
+    ;
+frozen_name: NAME       { $$ = ast_name(arena, L(@1), $1); }
+    | DOTTED            { $$ = ast_name(arena, L(@1), $1); }
     ;
 
 /* `class` and `init` are ordinary names, keywords only in these places. */

@@ -292,4 +292,15 @@ NNRT_API int nnrt_load(const char *path, const char *net, nn_param *params, int 
                        nn_param *bufs, int nb);
 #endif
 
+/* Pretrained weights (fine-tuning): from a weight image of any network, copy
+ * every tensor whose name, rank and dims equal one of ts[0..nt) (the tensors
+ * the model may write); the rest of the image is skipped. The whole image is
+ * checked first (magic, version, structure, length, CRC; not the network
+ * name): on error nothing is written. Returns the number of tensors copied
+ * (>= 0) or a negative status. */
+NNRT_API int nnrt_import_pretrained(const nn_param *ts, int nt, const void *buf, size_t len);
+#ifndef NN_FREESTANDING
+NNRT_API int nnrt_load_pretrained(const char *path, const nn_param *ts, int nt);
+#endif
+
 #endif

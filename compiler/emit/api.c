@@ -105,6 +105,8 @@ static void emit_macros(Emit *e, const Names *nm) {
         scalars += shape_numel(&g->nodes[g->params[i].node].shape);
     emit_line(e, "#define %s_PARAM_COUNT %d", nm->up, g->nparams);
     emit_line(e, "#define %s_PARAM_SCALARS %ld", nm->up, scalars);
+    emit_line(e, "#define %s_TRAINABLE_SCALARS %ld /* scalars that training updates (frozen ones excluded) */",
+              nm->up, ir_param_scalars(g, IR_TRAINABLE));
     emit_line(e, "#define %s_BUFFER_COUNT %d /* buffers: running statistics, saved but not trained */", nm->up,
               g->nbuffers);
     emit_line(e, "#define %s_ARENA_FLOATS %ld /* activations and scratch, planned by liveness */", nm->up,
@@ -117,11 +119,14 @@ static void emit_macros(Emit *e, const Names *nm) {
                   nm->up);
 }
 
-/* struct { float W1[6]; ... } NAME;   one member per parameter */
-static void emit_param_block(Emit *e, const char *member, const char *what) {
+/* struct { float W1[6]; ... } NAME;   one member per parameter (per
+ * trainable one when trainable: gradients and optimizer state) */
+static void emit_param_block(Emit *e, const char *member, const char *what, int trainable) {
     const Graph *g = e->g;
     emit_open(e, "struct");
     for (int i = 0; i < g->nparams; i++) {
+        if (trainable && g->params[i].frozen)
+            continue;
         const Node *n = &g->nodes[g->params[i].node];
         Buf s = {0};
         shape_print(&s, &n->shape);
@@ -163,13 +168,15 @@ static void emit_struct(Emit *e, const Names *nm) {
     emit_line(e, "/* The model: every byte the network uses, for up to %s_MAX_BATCH samples. */", nm->up);
     emit_open(e, "struct %s", nm->net);
     if (g->nparams && !embedded(g)) {
-        emit_param_block(e, "param", "the parameters, in the parameter table's order");
+        emit_param_block(e, "param", "the parameters, in the parameter table's order", 0);
         if (has_training(g)) {
-            emit_param_block(e, "grad", "d loss / d parameter after the last backward");
+            emit_param_block(e, "grad", g->nfrozen ? "d loss / d parameter after the last backward (trainable ones)"
+                                                   : "d loss / d parameter after the last backward", 1);
             const char *state[OPTIM_MAX_STATE];
             int ns = optim_state(&g->opt, state);
             for (int k = 0; k < ns; k++)
-                emit_param_block(e, state[k], "optimizer state");
+                emit_param_block(e, state[k], g->nfrozen ? "optimizer state (trainable parameters)" : "optimizer state",
+                                 1);
         }
     }
     if (g->nbuffers && !embedded(g))
@@ -242,12 +249,16 @@ static void emit_prototypes(Emit *e, const Names *nm) {
         emit_line(e, "float %s_get_lr(const %s *m);", N, N);
     }
     emit_line(e, "long %s_export(const %s *m, void *buf, size_t cap);", N, N);
-    if (!embedded(g))
+    if (!embedded(g)) {
         emit_line(e, "int %s_import(%s *m, const void *buf, size_t len);", N, N);
+        emit_line(e, "int %s_import_pretrained(%s *m, const void *buf, size_t len);", N, N);
+    }
     if (!e->o->freestanding) {
         emit_line(e, "int %s_save(const %s *m, const char *path);", N, N);
-        if (!embedded(g))
+        if (!embedded(g)) {
             emit_line(e, "int %s_load(%s *m, const char *path);", N, N);
+            emit_line(e, "int %s_load_pretrained(%s *m, const char *path);", N, N);
+        }
     }
     buf_free(&in);
     buf_free(&all);
@@ -407,10 +418,11 @@ static void emit_tensor_table(Emit *e, const Names *nm) {
                       e->names->param[i]);
             continue;
         }
+        int grad = has_training(g) && !p->frozen; /* frozen: no gradient (offset 0, NULL in NET_param) */
         emit_line(e, "{\"%s\", %d, {%d, %d, %d, %d}, %ld, offsetof(%s, param.%s), %s%s%s},", p->name, s->rank,
                   s->dims[0], s->dims[1], s->dims[2], s->dims[3], shape_numel(s), nm->net, e->names->param[i],
-                  has_training(g) ? arena_printf(g->arena, "offsetof(%s, grad.", nm->net) : "0",
-                  has_training(g) ? e->names->param[i] : "", has_training(g) ? ")" : "");
+                  grad ? arena_printf(g->arena, "offsetof(%s, grad.", nm->net) : "0",
+                  grad ? e->names->param[i] : "", grad ? ")" : "");
     }
     e->indent--;
     emit_line(e, "};");
@@ -620,7 +632,9 @@ static void emit_accessor(Emit *e, const Names *nm, const char *what, const char
         } else {
             emit_line(e, "p.value = (float *)((char *)m + t->value);");
         }
-        if (params && has_training(e->g))
+        if (params && has_training(e->g) && e->g->nfrozen)
+            emit_line(e, "p.grad = t->grad ? (float *)((char *)m + t->grad) : NULL; /* NULL: frozen */");
+        else if (params && has_training(e->g))
             emit_line(e, "p.grad = (float *)((char *)m + t->grad);");
         emit_close(e);
     }
@@ -725,7 +739,12 @@ static void emit_training_api(Emit *e, const Names *nm) {
     emit_line(e, "    return;");
     if (g->nparams) {
         emit_line(e, "for (int i = 0; i < %s_PARAM_COUNT; i++)", nm->up);
-        emit_line(e, "    if (!nnrt_all_finite((const float *)((const char *)m + %s_tensors[i].grad), %s_tensors[i].size))", N, N);
+        if (g->nfrozen)
+            emit_line(e, "    if (%s_tensors[i].grad && /* 0: frozen, no gradient */ "
+                      "!nnrt_all_finite((const float *)((const char *)m + %s_tensors[i].grad), %s_tensors[i].size))",
+                      N, N, N);
+        else
+            emit_line(e, "    if (!nnrt_all_finite((const float *)((const char *)m + %s_tensors[i].grad), %s_tensors[i].size))", N, N);
         emit_line(e, "        return;");
     }
     emit_line(e, "%s_run_update(m);", N);
@@ -781,6 +800,53 @@ static const char *param_array(Emit *e, const Names *nm, int is_const) {
     else
         emit_line(e, "    p[i] = %s_param(m, i);", nm->net);
     return "p";
+}
+
+/* nn_param t[...]: the tensors the model may write, parameters then
+ * buffers (every one unless --weights made some const data); "t" */
+static const char *writable_array(Emit *e, const Names *nm) {
+    const Graph *g = e->g;
+    emit_line(e, "nn_param t[%s_PARAM_COUNT + %s_BUFFER_COUNT];", nm->up, nm->up);
+    emit_line(e, "int nt = 0;");
+    if (g->nparams) {
+        emit_line(e, "for (int i = 0; i < %s_PARAM_COUNT; i++)", nm->up);
+        emit_line(e, "    t[nt++] = %s_param(m, i);", nm->net);
+    }
+    if (g->nbuffers) {
+        emit_line(e, "for (int i = 0; i < %s_BUFFER_COUNT; i++)", nm->up);
+        emit_line(e, "    t[nt++] = %s_buffer(m, i);", nm->net);
+    }
+    return "t";
+}
+
+/* NET_import_pretrained / NET_load_pretrained: the matching tensors of any
+ * network's weight image (C-API.md, fine-tuning) */
+static void emit_pretrained_api(Emit *e, const Names *nm) {
+    const char *N = nm->net;
+    emit_line(e, "%s", "");
+    emit_line(e, "/* From the weight image of any network: every tensor whose name and shape equal");
+    emit_line(e, " * one of m's writable ones; the count copied, or a negative nn_status (m unchanged). */");
+    emit_open(e, "int %s_import_pretrained(%s *m, const void *buf, size_t len)", N, N);
+    if (e->g->nparams + e->g->nbuffers == 0) {
+        emit_line(e, "(void)m;");
+        emit_line(e, "return nnrt_import_pretrained(NULL, 0, buf, len);");
+    } else {
+        writable_array(e, nm);
+        emit_line(e, "return nnrt_import_pretrained(t, nt, buf, len);");
+    }
+    emit_close(e);
+    if (e->o->freestanding)
+        return;
+    emit_line(e, "%s", "");
+    emit_open(e, "int %s_load_pretrained(%s *m, const char *path)", N, N);
+    if (e->g->nparams + e->g->nbuffers == 0) {
+        emit_line(e, "(void)m;");
+        emit_line(e, "return nnrt_load_pretrained(path, NULL, 0);");
+    } else {
+        writable_array(e, nm);
+        emit_line(e, "return nnrt_load_pretrained(path, t, nt);");
+    }
+    emit_close(e);
 }
 
 /* NET_export / NET_import: the weight image in a caller's buffer (every
@@ -884,6 +950,8 @@ static void emit_source(Emit *e, const Names *nm) {
         emit_line(e, "%s", "");
     }
     emit_file_api(e, nm);
+    if (!embedded(e->g))
+        emit_pretrained_api(e, nm);
 }
 
 int emit_c(const Graph *g, const EmitOptions *o, Buf *c, Buf *h) {

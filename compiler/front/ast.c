@@ -294,6 +294,7 @@ static const char *const ast_stmt_names[] = {
     [ST_TARGET_CLASS] = "target", [ST_PARAM] = "param", [ST_CONST] = "const",
     [ST_ASSIGN] = "assign", [ST_OUTPUT] = "output", [ST_LOSS] = "loss",
     [ST_REGULARIZE] = "regularize", [ST_OPTIMIZER] = "optimizer", [ST_SCHEDULE] = "schedule",
+    [ST_FREEZE] = "freeze",
 };
 
 /* (kind [name] [dims] [class] [expr] [init]) */

@@ -58,7 +58,8 @@ typedef enum StmtKind {
     ST_LOSS,         /* expr */
     ST_REGULARIZE,   /* expr: EX_CALL l1(...) / l2(...) */
     ST_OPTIMIZER,    /* expr: EX_CALL */
-    ST_SCHEDULE      /* expr: EX_CALL */
+    ST_SCHEDULE,     /* expr: EX_CALL */
+    ST_FREEZE        /* expr: EX_LIST of EX_NAME items (statement, parameter or param names) */
 } StmtKind;
 
 typedef struct Stmt {

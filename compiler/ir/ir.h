@@ -108,6 +108,8 @@ typedef struct Param {
     double init_a, init_b; /* initializer arguments after defaults */
     long sort_key;      /* statement, layer, slot: the table order */
     Loc loc;
+    int frozen;         /* named by a freeze statement: no gradient, state or decay */
+    Loc frozen_at;      /* the freeze statement's name that covers it */
 } Param;
 
 typedef enum InitKind {
@@ -139,6 +141,7 @@ typedef struct Buffer {
     double init;        /* every element's value after NET_init */
     long sort_key;
     Loc loc;
+    int frozen;         /* of a frozen batchnorm: read, never updated */
 } Buffer;
 
 struct OptimDesc; /* an optimizer's rules (nngen.h, compiler/optim/NAME.c) */
@@ -190,6 +193,10 @@ typedef struct Graph {
     int blas;             /* --blas=openblas: GEMMs call cblas_sgemm (no workspace) */
     float **weights;      /* --weights: each parameter's trained values (weights.c); NULL: none */
     float **buffer_values;/* --weights: each buffer's saved values (NULL when nbuffers is 0) */
+    /* freeze (lower.c): per statement index, 1 when a freeze names the statement */
+    char *frozen_stmts;
+    int nfrozen;          /* frozen parameters */
+    int ignore_freeze;    /* lower as if there were no freeze (--report's comparison) */
 } Graph;
 
 /* An op's name ("matmul") and OPF_* flags, from ops.def. */
@@ -227,6 +234,15 @@ const Port *ir_port_of(const Graph *g, int node);
 /* The parameter whose gradient (Param.grad) v is, or NULL; and as a test. */
 const Param *ir_param_of_grad(const Graph *g, int v);
 int ir_is_param_grad(const Graph *g, int v);
+/* Held as const data in net.c, not in the model struct (--weights). */
+int ir_param_const(const Graph *g, const Param *p);
+int ir_buffer_const(const Graph *g, const Buffer *b);
+/* Scalars of the parameters (buffers) of a kind: every one; the trainable ones
+ * (not frozen, 0 for inference-only builds; buffers: none); those in the model
+ * struct; those held as const data. */
+enum { IR_ALL, IR_TRAINABLE, IR_WRITABLE, IR_CONST };
+long ir_param_scalars(const Graph *g, int which);
+long ir_buffer_scalars(const Graph *g, int which);
 int ir_is_output(const Graph *g, int v);  /* some output's node */
 int ir_is_loss(const Graph *g, int v);    /* the inference or the training loss */
 /* 1 when v's value is something the API exposes or owns storage of its own

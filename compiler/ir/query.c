@@ -41,6 +41,41 @@ const Param *ir_param_of_grad(const Graph *g, int v) {
     return NULL;
 }
 
+/* const data (net.c's NET_weights) rather than a member of the model
+ * struct: every tensor of an inference-only build with --weights, the
+ * frozen ones (frozen batchnorms' buffers) of a training build with --weights */
+int ir_param_const(const Graph *g, const Param *p) {
+    return g->weights && (g->infer_only || p->frozen);
+}
+
+int ir_buffer_const(const Graph *g, const Buffer *b) {
+    return g->weights && (g->infer_only || b->frozen);
+}
+
+long ir_param_scalars(const Graph *g, int which) {
+    long n = 0;
+    for (int i = 0; i < g->nparams; i++) {
+        const Param *p = &g->params[i];
+        int take = which == IR_ALL || (which == IR_TRAINABLE && !p->frozen && !g->infer_only) ||
+                   (which == IR_WRITABLE && !ir_param_const(g, p)) || (which == IR_CONST && ir_param_const(g, p));
+        if (take)
+            n += shape_numel(&g->nodes[p->node].shape);
+    }
+    return n;
+}
+
+long ir_buffer_scalars(const Graph *g, int which) {
+    long n = 0;
+    for (int i = 0; i < g->nbuffers; i++) {
+        const Buffer *b = &g->buffers[i];
+        int take = which == IR_ALL || (which == IR_WRITABLE && !ir_buffer_const(g, b)) ||
+                   (which == IR_CONST && ir_buffer_const(g, b));
+        if (take)
+            n += shape_numel(&g->nodes[b->node].shape);
+    }
+    return n;
+}
+
 int ir_is_param_grad(const Graph *g, int v) {
     return ir_param_of_grad(g, v) != NULL;
 }

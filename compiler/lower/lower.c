@@ -925,6 +925,20 @@ static int lower_assign(LowerCtx *c, const Stmt *s) {
     return 0;
 }
 
+/* A frozen parameter named in regularize: an error (it is never trained). */
+static int regularized_frozen(LowerCtx *c, const Expr *name) {
+    for (int i = 0; i < c->g->nparams; i++) {
+        const Param *p = &c->g->params[i];
+        if (strcmp(p->name, name->str) != 0 || !p->frozen)
+            continue;
+        diag_error(name->start, "cannot regularize '%s': it is frozen, and a frozen parameter is never trained",
+                   name->str);
+        diag_note(p->frozen_at, "'%s' is frozen here", p->name);
+        return 1;
+    }
+    return 0;
+}
+
 /* regularize l1|l2(LAMBDA[, P...]): the term added to the loss. */
 static int lower_regularizer(LowerCtx *c, const Stmt *s) {
     const Expr *call = s->expr;
@@ -953,7 +967,7 @@ static int lower_regularizer(LowerCtx *c, const Stmt *s) {
         Param *p = &c->g->params[i];
         int use = 0;
         if (!named)
-            use = p->is_weight;
+            use = p->is_weight && !p->frozen; /* a frozen parameter is not trained */
         for (const Arg *q = a->next; q && !use; q = q->next)
             use = q->value->kind == EX_NAME && strcmp(q->value->str, p->name) == 0;
         if (!use)
@@ -974,7 +988,8 @@ static int lower_regularizer(LowerCtx *c, const Stmt *s) {
             diag_error(q->value->start, "expected the name of a parameter%s",
                        q->value->kind == EX_NAME ? arena_printf(c->g->arena, ", but '%s' is not one", q->value->str) : "");
             bad = 1;
-        }
+        } else if (regularized_frozen(c, q->value))
+            bad = 1;
     }
     return bad ? -2 : term;
 }
@@ -1012,8 +1027,105 @@ static int lower_statement(LowerCtx *c, const Stmt *s, int *loss) {
     case ST_OPTIMIZER: return c->mode == MODE_INFER ? optim_configure(c, s) : 0;
     case ST_SCHEDULE: return c->mode == MODE_INFER ? sched_configure(c, s) : 0;
     case ST_REGULARIZE: return 0; /* after the loss: see lower_mode */
+    case ST_FREEZE: return 0;     /* after the statements: see lower_mode */
     }
     return -1;
+}
+
+/* ---- freeze NAME, ...: which parameters training leaves alone -------------------
+ *
+ * Resolved once, after the inference lowering has created every parameter
+ * and before the regularizers (which skip frozen parameters) and the
+ * training lowering (where a frozen statement's batchnorm reads its running
+ * statistics). A NAME is, in this order of lookup:
+ *   a parameter's full name (h.weight, h.1.bias) or a `param` name: that tensor;
+ *   a statement that calls layers: every parameter of every layer in it, and
+ *     the statement is marked frozen (its batchnorm buffers too);
+ * anything else is a located error: a name defined nowhere, or one that owns
+ * no parameters. */
+
+int lower_stmt_frozen(const LowerCtx *c) {
+    return c->g->frozen_stmts && c->stmt && c->g->frozen_stmts[c->stmt_index];
+}
+
+static void freeze_param(Graph *g, Param *p, Loc at) {
+    if (p->frozen)
+        return;
+    p->frozen = 1;
+    p->frozen_at = at;
+    g->nfrozen++;
+}
+
+/* The index of the statement that defines `name` with '=', or -1. */
+static int stmt_index_of(const Program *p, const char *name, const Stmt **out) {
+    int index = 0;
+    for (const Stmt *s = p->first; s; s = s->next, index++)
+        if ((s->kind == ST_ASSIGN || s->kind == ST_OUTPUT) && s->name && strcmp(s->name, name) == 0) {
+            *out = s;
+            return index;
+        }
+    return -1;
+}
+
+/* Freezes every parameter and buffer of statement k; 0 when it owns none. */
+static int freeze_statement(Graph *g, int k, Loc at) {
+    int owned = 0;
+    for (int i = 0; i < g->nparams; i++)
+        if ((g->params[i].sort_key >> 24) == k) {
+            freeze_param(g, &g->params[i], at);
+            owned++;
+        }
+    for (int i = 0; i < g->nbuffers; i++)
+        if ((g->buffers[i].sort_key >> 24) == k)
+            g->buffers[i].frozen = 1;
+    if (owned)
+        g->frozen_stmts[k] = 1;
+    return owned;
+}
+
+static void freeze_name(LowerCtx *c, const Expr *e) {
+    Graph *g = c->g;
+    for (int i = 0; i < g->nparams; i++)
+        if (strcmp(g->params[i].name, e->str) == 0) {
+            freeze_param(g, &g->params[i], e->loc);
+            return;
+        }
+    const Stmt *def = NULL;
+    int k = stmt_index_of(c->p, e->str, &def);
+    if (k >= 0 && freeze_statement(g, k, e->loc))
+        return;
+    const Sym *sym = sym_find(c, e->str);
+    if (k >= 0)
+        diag_error(e->loc, "cannot freeze '%s': it calls no layer with parameters", e->str);
+    else if (sym && sym->kind != SYM_POISON)
+        diag_error(e->loc, "cannot freeze '%s': it owns no parameters (freeze names a statement that calls "
+                   "layers, a parameter such as h.weight, or a param)", e->str);
+    else if (!sym)
+        diag_error(e->loc, "cannot freeze '%s': it is defined nowhere", e->str);
+    if (def)
+        diag_note(def->name_loc, "'%s' is defined here", e->str);
+    else if (sym && sym->kind != SYM_POISON)
+        diag_note(sym->loc, "'%s' is defined here", e->str);
+}
+
+static void freeze_resolve(LowerCtx *c, int has_loss) {
+    const Stmt *first = NULL;
+    int nstmts = 0;
+    for (const Stmt *s = c->p->first; s; s = s->next)
+        nstmts++;
+    for (const Stmt *s = c->p->first; s; s = s->next) {
+        if (s->kind != ST_FREEZE)
+            continue;
+        if (!first) {
+            first = s;
+            c->g->frozen_stmts = arena_alloc(c->g->arena, (size_t)nstmts + 1);
+            memset(c->g->frozen_stmts, 0, (size_t)nstmts + 1);
+        }
+        for (const Arg *q = s->expr->args; q; q = q->next)
+            freeze_name(c, q->value);
+    }
+    if (first && has_loss && !diag_count() && c->g->nfrozen == c->g->nparams)
+        diag_error(first->loc, "nothing to train: every parameter of the network is frozen");
 }
 
 /* The whole program in one mode; returns the loss node or -1 when none. */
@@ -1024,6 +1136,8 @@ static int lower_mode(LowerCtx *c) {
         c->stmt_index = index;
         lower_statement(c, s, &loss);
     }
+    if (c->mode == MODE_INFER && !c->g->ignore_freeze)
+        freeze_resolve(c, loss >= 0);
     for (const Stmt *s = c->p->first; s; s = s->next) {
         if (s->kind != ST_REGULARIZE)
             continue;

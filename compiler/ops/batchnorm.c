@@ -52,7 +52,7 @@ static int running_update(LowerCtx *c, Loc loc, int buffer, int stat, double mom
 static int batch_stats(LowerCtx *c, const Expr *call, int x, int rm, int rv, double momentum, int *d,
                        int *var) {
     Shape xs = c->g->nodes[x].shape, cs = lower_channel_shape(&xs);
-    if (c->mode == MODE_INFER) {
+    if (c->mode == MODE_INFER || lower_stmt_frozen(c)) { /* frozen: as in inference, no updates */
         *d = lower_node2(c, OP_SUB, call->loc, x, lower_reshape(c, rm, &cs, call->loc));
         *var = lower_reshape(c, rv, &cs, call->loc);
         return *d < 0 || *var < 0 ? -1 : 0;

@@ -139,4 +139,26 @@ NNRT_API int nnrt_load(const char *path, const char *net, nn_param *params, int 
     fclose(f);
     return st;
 }
+
+NNRT_API int nnrt_load_pretrained(const char *path, const nn_param *ts, int nt)
+{
+    unsigned char stage[NNRT_IO_CHUNK];
+    nnrt_in r;
+    FILE *f;
+    int st, copied = 0;
+    if (!path || !nnrt_group_ok(ts, nt))
+        return NN_ERR_ARG;
+    if (!(f = fopen(path, "rb")))
+        return NN_ERR_IO;
+    nnrt_in_init(&r, NULL, 0, nnrt_file_refill, f, stage, sizeof stage);
+    st = nnrt_in_pretrained(&r, ts, nt, 0, &copied);
+    if (st == NN_OK && fseek(f, 0L, SEEK_SET) != 0)
+        st = NN_ERR_IO;
+    if (st == NN_OK) {
+        nnrt_in_init(&r, NULL, 0, nnrt_file_refill, f, stage, sizeof stage);
+        st = nnrt_in_pretrained(&r, ts, nt, 1, &copied);
+    }
+    fclose(f);
+    return st == NN_OK ? copied : st;
+}
 #endif /* NN_FREESTANDING */

@@ -154,5 +154,10 @@ NNRT_PRIVATE void nnrt_in_init(nnrt_in *r, const void *p, size_t n, int (*refill
  * after a walk without store returned NN_OK. */
 NNRT_PRIVATE int nnrt_in_image(nnrt_in *r, const char *net, const nn_param *params, int np,
                                const nn_param *bufs, int nb, int store);
+/* weights.c: whether ps[0..n) are well-formed tensor descriptions. */
+NNRT_PRIVATE int nnrt_group_ok(const nn_param *ps, int n);
+/* weights.c: one walk over a weight image of any network, copying (when
+ * store) every tensor that matches one of ts by name, rank and dims. */
+NNRT_PRIVATE int nnrt_in_pretrained(nnrt_in *r, const nn_param *ts, int nt, int store, int *copied);
 
 #endif

@@ -112,7 +112,7 @@ static inline int nnrt_param_ok(const nn_param *p)
     return prod == p->size;
 }
 
-static inline int nnrt_group_ok(const nn_param *ps, int n)
+NNRT_PRIVATE int nnrt_group_ok(const nn_param *ps, int n)
 {
     int i;
     if (n < 0 || (n > 0 && !ps))
@@ -446,4 +446,100 @@ NNRT_API int nnrt_import(const char *net, nn_param *params, int np, nn_param *bu
         return st;
     nnrt_in_init(&r, buf, len, NULL, NULL, NULL, 0);
     return nnrt_in_image(&r, net, params, np, bufs, nb, 1);
+}
+
+/* ------------------------------------------ pretrained weights (fine-tuning)
+ * nnrt_import_pretrained / nnrt_load_pretrained copy from a weight image of
+ * any network every tensor (parameter or buffer, from either group of the
+ * image) whose name, rank and dims equal one of ts[0..nt): the tensors the
+ * model may write (the caller leaves const ones out). Tensors of the image
+ * that match nothing are skipped. As nnrt_import, the whole image is walked
+ * and checked first (magic, version, structure, length, CRC; the network
+ * name and the tensor list are not compared) and only then read again into
+ * the tensors: on error nothing is written. A name longer than
+ * NNRT_NAME_MAX bytes matches nothing. Returns the number of tensors copied
+ * or a negative status. */
+enum { NNRT_NAME_MAX = 255 };
+
+static inline int nnrt_same_name(const unsigned char *a, uint32_t n, const char *b)
+{
+    uint32_t i;
+    for (i = 0; i < n; i++)
+        if (b[i] == '\0' || (unsigned char)b[i] != a[i])
+            return 0;
+    return b[n] == '\0';
+}
+
+/* One tensor record; its data go to the matching tensor of ts when store. */
+static inline int nnrt_in_pretrained_tensor(nnrt_in *r, const nn_param *ts, int nt, int store, int *copied)
+{
+    unsigned char name[NNRT_NAME_MAX];
+    uint32_t len, rank, d, i, dims[4];
+    uint64_t count = 1;
+    int st, k, j, known;
+    if ((st = nnrt_in_u32(r, &len)) != NN_OK)
+        return st;
+    known = len <= NNRT_NAME_MAX;
+    if ((st = nnrt_in_take(r, known ? name : NULL, len)) != NN_OK || (st = nnrt_in_u32(r, &rank)) != NN_OK)
+        return st;
+    for (i = 0; i < rank; i++) {
+        if ((st = nnrt_in_u32(r, &d)) != NN_OK)
+            return st;
+        if (i < 4)
+            dims[i] = d;
+        count = nnrt_mul_sat(count, d);
+    }
+    for (k = 0; known && rank <= 4 && k < nt; k++) {
+        const nn_param *t = &ts[k];
+        int match = (uint32_t)t->rank == rank && nnrt_same_name(name, len, t->name);
+        for (j = 0; match && j < t->rank; j++)
+            match = dims[j] == (uint32_t)t->dims[j];
+        if (!match)
+            continue;
+        ++*copied;
+        return store ? nnrt_in_floats(r, t->value, t->size) : nnrt_in_take(r, NULL, nnrt_mul_sat(count, 4));
+    }
+    return nnrt_in_take(r, NULL, nnrt_mul_sat(count, 4));
+}
+
+NNRT_PRIVATE int nnrt_in_pretrained(nnrt_in *r, const nn_param *ts, int nt, int store, int *copied)
+{
+    uint32_t version, count, crc_file, crc_calc, i;
+    unsigned char extra;
+    int st, g, dummy = 1;
+    *copied = 0;
+    if ((st = nnrt_in_magic(r)) != NN_OK || (st = nnrt_in_u32(r, &version)) != NN_OK)
+        return st;
+    if (version != 1u)
+        return NN_ERR_VERSION;
+    if ((st = nnrt_in_name(r, NULL, &dummy)) != NN_OK)
+        return st;
+    for (g = 0; g < 2; g++) { /* the parameters, then the buffers */
+        if ((st = nnrt_in_u32(r, &count)) != NN_OK)
+            return st;
+        for (i = 0; i < count; i++)
+            if ((st = nnrt_in_pretrained_tensor(r, ts, nt, store, copied)) != NN_OK)
+                return st;
+    }
+    crc_calc = r->crc;
+    if ((st = nnrt_in_u32(r, &crc_file)) != NN_OK)
+        return st;
+    st = nnrt_in_take(r, &extra, 1);
+    if (st != NN_ERR_TRUNCATED)
+        return st == NN_OK ? NN_ERR_FORMAT : st;
+    return crc_calc == crc_file ? NN_OK : NN_ERR_CHECKSUM;
+}
+
+NNRT_API int nnrt_import_pretrained(const nn_param *ts, int nt, const void *buf, size_t len)
+{
+    nnrt_in r;
+    int st, copied;
+    if (!nnrt_group_ok(ts, nt) || (!buf && len > 0))
+        return NN_ERR_ARG;
+    nnrt_in_init(&r, buf, len, NULL, NULL, NULL, 0);
+    if ((st = nnrt_in_pretrained(&r, ts, nt, 0, &copied)) != NN_OK)
+        return st;
+    nnrt_in_init(&r, buf, len, NULL, NULL, NULL, 0);
+    st = nnrt_in_pretrained(&r, ts, nt, 1, &copied);
+    return st == NN_OK ? copied : st;
 }

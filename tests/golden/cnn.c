@@ -533,3 +533,21 @@ int cnn_load(cnn *m, const char *path) {
         p[i] = cnn_param(m, i);
     return nnrt_load(path, "cnn", p, CNN_PARAM_COUNT, NULL, CNN_BUFFER_COUNT);
 }
+
+/* From the weight image of any network: every tensor whose name and shape equal
+ * one of m's writable ones; the count copied, or a negative nn_status (m unchanged). */
+int cnn_import_pretrained(cnn *m, const void *buf, size_t len) {
+    nn_param t[CNN_PARAM_COUNT + CNN_BUFFER_COUNT];
+    int nt = 0;
+    for (int i = 0; i < CNN_PARAM_COUNT; i++)
+        t[nt++] = cnn_param(m, i);
+    return nnrt_import_pretrained(t, nt, buf, len);
+}
+
+int cnn_load_pretrained(cnn *m, const char *path) {
+    nn_param t[CNN_PARAM_COUNT + CNN_BUFFER_COUNT];
+    int nt = 0;
+    for (int i = 0; i < CNN_PARAM_COUNT; i++)
+        t[nt++] = cnn_param(m, i);
+    return nnrt_load_pretrained(path, t, nt);
+}

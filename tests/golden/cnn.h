@@ -18,6 +18,7 @@ extern "C" {
 #define CNN_OUT_P_SIZE 3
 #define CNN_PARAM_COUNT 5
 #define CNN_PARAM_SCALARS 71
+#define CNN_TRAINABLE_SCALARS 71 /* scalars that training updates (frozen ones excluded) */
 #define CNN_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define CNN_ARENA_FLOATS 20752 /* activations and scratch, planned by liveness */
 #define CNN_ARENA_BYTES (CNN_ARENA_FLOATS * 4)
@@ -70,8 +71,10 @@ void cnn_set_lr(cnn *m, float lr);
 float cnn_get_lr(const cnn *m);
 long cnn_export(const cnn *m, void *buf, size_t cap);
 int cnn_import(cnn *m, const void *buf, size_t len);
+int cnn_import_pretrained(cnn *m, const void *buf, size_t len);
 int cnn_save(const cnn *m, const char *path);
 int cnn_load(cnn *m, const char *path);
+int cnn_load_pretrained(cnn *m, const char *path);
 
 #ifdef __cplusplus
 }

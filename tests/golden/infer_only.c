@@ -196,3 +196,21 @@ int infer_only_load(infer_only *m, const char *path) {
         p[i] = infer_only_param(m, i);
     return nnrt_load(path, "infer_only", p, INFER_ONLY_PARAM_COUNT, NULL, INFER_ONLY_BUFFER_COUNT);
 }
+
+/* From the weight image of any network: every tensor whose name and shape equal
+ * one of m's writable ones; the count copied, or a negative nn_status (m unchanged). */
+int infer_only_import_pretrained(infer_only *m, const void *buf, size_t len) {
+    nn_param t[INFER_ONLY_PARAM_COUNT + INFER_ONLY_BUFFER_COUNT];
+    int nt = 0;
+    for (int i = 0; i < INFER_ONLY_PARAM_COUNT; i++)
+        t[nt++] = infer_only_param(m, i);
+    return nnrt_import_pretrained(t, nt, buf, len);
+}
+
+int infer_only_load_pretrained(infer_only *m, const char *path) {
+    nn_param t[INFER_ONLY_PARAM_COUNT + INFER_ONLY_BUFFER_COUNT];
+    int nt = 0;
+    for (int i = 0; i < INFER_ONLY_PARAM_COUNT; i++)
+        t[nt++] = infer_only_param(m, i);
+    return nnrt_load_pretrained(path, t, nt);
+}

@@ -18,6 +18,7 @@ extern "C" {
 #define INFER_ONLY_OUT_PROBS_SIZE 3
 #define INFER_ONLY_PARAM_COUNT 6
 #define INFER_ONLY_PARAM_SCALARS 122
+#define INFER_ONLY_TRAINABLE_SCALARS 0 /* scalars that training updates (frozen ones excluded) */
 #define INFER_ONLY_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define INFER_ONLY_ARENA_FLOATS 896 /* activations and scratch, planned by liveness */
 #define INFER_ONLY_ARENA_BYTES (INFER_ONLY_ARENA_FLOATS * 4)
@@ -51,8 +52,10 @@ const float *infer_only_output_logits(const infer_only *m);
 const float *infer_only_output_probs(const infer_only *m);
 long infer_only_export(const infer_only *m, void *buf, size_t cap);
 int infer_only_import(infer_only *m, const void *buf, size_t len);
+int infer_only_import_pretrained(infer_only *m, const void *buf, size_t len);
 int infer_only_save(const infer_only *m, const char *path);
 int infer_only_load(infer_only *m, const char *path);
+int infer_only_load_pretrained(infer_only *m, const char *path);
 
 #ifdef __cplusplus
 }

@@ -1033,3 +1033,25 @@ int layers_more_load(layers_more *m, const char *path) {
         b[i] = layers_more_buffer(m, i);
     return nnrt_load(path, "layers_more", p, LAYERS_MORE_PARAM_COUNT, b, LAYERS_MORE_BUFFER_COUNT);
 }
+
+/* From the weight image of any network: every tensor whose name and shape equal
+ * one of m's writable ones; the count copied, or a negative nn_status (m unchanged). */
+int layers_more_import_pretrained(layers_more *m, const void *buf, size_t len) {
+    nn_param t[LAYERS_MORE_PARAM_COUNT + LAYERS_MORE_BUFFER_COUNT];
+    int nt = 0;
+    for (int i = 0; i < LAYERS_MORE_PARAM_COUNT; i++)
+        t[nt++] = layers_more_param(m, i);
+    for (int i = 0; i < LAYERS_MORE_BUFFER_COUNT; i++)
+        t[nt++] = layers_more_buffer(m, i);
+    return nnrt_import_pretrained(t, nt, buf, len);
+}
+
+int layers_more_load_pretrained(layers_more *m, const char *path) {
+    nn_param t[LAYERS_MORE_PARAM_COUNT + LAYERS_MORE_BUFFER_COUNT];
+    int nt = 0;
+    for (int i = 0; i < LAYERS_MORE_PARAM_COUNT; i++)
+        t[nt++] = layers_more_param(m, i);
+    for (int i = 0; i < LAYERS_MORE_BUFFER_COUNT; i++)
+        t[nt++] = layers_more_buffer(m, i);
+    return nnrt_load_pretrained(path, t, nt);
+}

@@ -18,6 +18,7 @@ extern "C" {
 #define LAYERS_MORE_OUT_P_SIZE 3
 #define LAYERS_MORE_PARAM_COUNT 9
 #define LAYERS_MORE_PARAM_SCALARS 85
+#define LAYERS_MORE_TRAINABLE_SCALARS 85 /* scalars that training updates (frozen ones excluded) */
 #define LAYERS_MORE_BUFFER_COUNT 4 /* buffers: running statistics, saved but not trained */
 #define LAYERS_MORE_ARENA_FLOATS 4768 /* activations and scratch, planned by liveness */
 #define LAYERS_MORE_ARENA_BYTES (LAYERS_MORE_ARENA_FLOATS * 4)
@@ -98,8 +99,10 @@ void layers_more_set_lr(layers_more *m, float lr);
 float layers_more_get_lr(const layers_more *m);
 long layers_more_export(const layers_more *m, void *buf, size_t cap);
 int layers_more_import(layers_more *m, const void *buf, size_t len);
+int layers_more_import_pretrained(layers_more *m, const void *buf, size_t len);
 int layers_more_save(const layers_more *m, const char *path);
 int layers_more_load(layers_more *m, const char *path);
+int layers_more_load_pretrained(layers_more *m, const char *path);
 
 #ifdef __cplusplus
 }

@@ -454,3 +454,21 @@ int layout_axes_load(layout_axes *m, const char *path) {
         p[i] = layout_axes_param(m, i);
     return nnrt_load(path, "layout_axes", p, LAYOUT_AXES_PARAM_COUNT, NULL, LAYOUT_AXES_BUFFER_COUNT);
 }
+
+/* From the weight image of any network: every tensor whose name and shape equal
+ * one of m's writable ones; the count copied, or a negative nn_status (m unchanged). */
+int layout_axes_import_pretrained(layout_axes *m, const void *buf, size_t len) {
+    nn_param t[LAYOUT_AXES_PARAM_COUNT + LAYOUT_AXES_BUFFER_COUNT];
+    int nt = 0;
+    for (int i = 0; i < LAYOUT_AXES_PARAM_COUNT; i++)
+        t[nt++] = layout_axes_param(m, i);
+    return nnrt_import_pretrained(t, nt, buf, len);
+}
+
+int layout_axes_load_pretrained(layout_axes *m, const char *path) {
+    nn_param t[LAYOUT_AXES_PARAM_COUNT + LAYOUT_AXES_BUFFER_COUNT];
+    int nt = 0;
+    for (int i = 0; i < LAYOUT_AXES_PARAM_COUNT; i++)
+        t[nt++] = layout_axes_param(m, i);
+    return nnrt_load_pretrained(path, t, nt);
+}

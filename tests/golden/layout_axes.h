@@ -19,6 +19,7 @@ extern "C" {
 #define LAYOUT_AXES_OUT_F_SIZE 12
 #define LAYOUT_AXES_PARAM_COUNT 1
 #define LAYOUT_AXES_PARAM_SCALARS 9
+#define LAYOUT_AXES_TRAINABLE_SCALARS 9 /* scalars that training updates (frozen ones excluded) */
 #define LAYOUT_AXES_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define LAYOUT_AXES_ARENA_FLOATS 2112 /* activations and scratch, planned by liveness */
 #define LAYOUT_AXES_ARENA_BYTES (LAYOUT_AXES_ARENA_FLOATS * 4)
@@ -64,8 +65,10 @@ void layout_axes_set_lr(layout_axes *m, float lr);
 float layout_axes_get_lr(const layout_axes *m);
 long layout_axes_export(const layout_axes *m, void *buf, size_t cap);
 int layout_axes_import(layout_axes *m, const void *buf, size_t len);
+int layout_axes_import_pretrained(layout_axes *m, const void *buf, size_t len);
 int layout_axes_save(const layout_axes *m, const char *path);
 int layout_axes_load(layout_axes *m, const char *path);
+int layout_axes_load_pretrained(layout_axes *m, const char *path);
 
 #ifdef __cplusplus
 }

@@ -476,3 +476,21 @@ int mlp_layers_load(mlp_layers *m, const char *path) {
         p[i] = mlp_layers_param(m, i);
     return nnrt_load(path, "mlp_layers", p, MLP_LAYERS_PARAM_COUNT, NULL, MLP_LAYERS_BUFFER_COUNT);
 }
+
+/* From the weight image of any network: every tensor whose name and shape equal
+ * one of m's writable ones; the count copied, or a negative nn_status (m unchanged). */
+int mlp_layers_import_pretrained(mlp_layers *m, const void *buf, size_t len) {
+    nn_param t[MLP_LAYERS_PARAM_COUNT + MLP_LAYERS_BUFFER_COUNT];
+    int nt = 0;
+    for (int i = 0; i < MLP_LAYERS_PARAM_COUNT; i++)
+        t[nt++] = mlp_layers_param(m, i);
+    return nnrt_import_pretrained(t, nt, buf, len);
+}
+
+int mlp_layers_load_pretrained(mlp_layers *m, const char *path) {
+    nn_param t[MLP_LAYERS_PARAM_COUNT + MLP_LAYERS_BUFFER_COUNT];
+    int nt = 0;
+    for (int i = 0; i < MLP_LAYERS_PARAM_COUNT; i++)
+        t[nt++] = mlp_layers_param(m, i);
+    return nnrt_load_pretrained(path, t, nt);
+}

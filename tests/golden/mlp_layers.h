@@ -18,6 +18,7 @@ extern "C" {
 #define MLP_LAYERS_OUT_P_SIZE 3
 #define MLP_LAYERS_PARAM_COUNT 5
 #define MLP_LAYERS_PARAM_SCALARS 116
+#define MLP_LAYERS_TRAINABLE_SCALARS 116 /* scalars that training updates (frozen ones excluded) */
 #define MLP_LAYERS_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define MLP_LAYERS_ARENA_FLOATS 1552 /* activations and scratch, planned by liveness */
 #define MLP_LAYERS_ARENA_BYTES (MLP_LAYERS_ARENA_FLOATS * 4)
@@ -70,8 +71,10 @@ void mlp_layers_set_lr(mlp_layers *m, float lr);
 float mlp_layers_get_lr(const mlp_layers *m);
 long mlp_layers_export(const mlp_layers *m, void *buf, size_t cap);
 int mlp_layers_import(mlp_layers *m, const void *buf, size_t len);
+int mlp_layers_import_pretrained(mlp_layers *m, const void *buf, size_t len);
 int mlp_layers_save(const mlp_layers *m, const char *path);
 int mlp_layers_load(mlp_layers *m, const char *path);
+int mlp_layers_load_pretrained(mlp_layers *m, const char *path);
 
 #ifdef __cplusplus
 }

@@ -610,3 +610,21 @@ int multi_io_load(multi_io *m, const char *path) {
         p[i] = multi_io_param(m, i);
     return nnrt_load(path, "multi_io", p, MULTI_IO_PARAM_COUNT, NULL, MULTI_IO_BUFFER_COUNT);
 }
+
+/* From the weight image of any network: every tensor whose name and shape equal
+ * one of m's writable ones; the count copied, or a negative nn_status (m unchanged). */
+int multi_io_import_pretrained(multi_io *m, const void *buf, size_t len) {
+    nn_param t[MULTI_IO_PARAM_COUNT + MULTI_IO_BUFFER_COUNT];
+    int nt = 0;
+    for (int i = 0; i < MULTI_IO_PARAM_COUNT; i++)
+        t[nt++] = multi_io_param(m, i);
+    return nnrt_import_pretrained(t, nt, buf, len);
+}
+
+int multi_io_load_pretrained(multi_io *m, const char *path) {
+    nn_param t[MULTI_IO_PARAM_COUNT + MULTI_IO_BUFFER_COUNT];
+    int nt = 0;
+    for (int i = 0; i < MULTI_IO_PARAM_COUNT; i++)
+        t[nt++] = multi_io_param(m, i);
+    return nnrt_load_pretrained(path, t, nt);
+}

@@ -21,6 +21,7 @@ extern "C" {
 #define MULTI_IO_OUT_VALUE_SIZE 2
 #define MULTI_IO_PARAM_COUNT 6
 #define MULTI_IO_PARAM_SCALARS 114
+#define MULTI_IO_TRAINABLE_SCALARS 114 /* scalars that training updates (frozen ones excluded) */
 #define MULTI_IO_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define MULTI_IO_ARENA_FLOATS 2256 /* activations and scratch, planned by liveness */
 #define MULTI_IO_ARENA_BYTES (MULTI_IO_ARENA_FLOATS * 4)
@@ -94,8 +95,10 @@ void multi_io_set_lr(multi_io *m, float lr);
 float multi_io_get_lr(const multi_io *m);
 long multi_io_export(const multi_io *m, void *buf, size_t cap);
 int multi_io_import(multi_io *m, const void *buf, size_t len);
+int multi_io_import_pretrained(multi_io *m, const void *buf, size_t len);
 int multi_io_save(const multi_io *m, const char *path);
 int multi_io_load(multi_io *m, const char *path);
+int multi_io_load_pretrained(multi_io *m, const char *path);
 
 #ifdef __cplusplus
 }

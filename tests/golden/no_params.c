@@ -125,3 +125,15 @@ int no_params_load(no_params *m, const char *path) {
     (void)m;
     return nnrt_load(path, "no_params", NULL, NO_PARAMS_PARAM_COUNT, NULL, NO_PARAMS_BUFFER_COUNT);
 }
+
+/* From the weight image of any network: every tensor whose name and shape equal
+ * one of m's writable ones; the count copied, or a negative nn_status (m unchanged). */
+int no_params_import_pretrained(no_params *m, const void *buf, size_t len) {
+    (void)m;
+    return nnrt_import_pretrained(NULL, 0, buf, len);
+}
+
+int no_params_load_pretrained(no_params *m, const char *path) {
+    (void)m;
+    return nnrt_load_pretrained(path, NULL, 0);
+}

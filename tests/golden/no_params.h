@@ -19,6 +19,7 @@ extern "C" {
 #define NO_PARAMS_OUT_BOTH_SIZE 6
 #define NO_PARAMS_PARAM_COUNT 0
 #define NO_PARAMS_PARAM_SCALARS 0
+#define NO_PARAMS_TRAINABLE_SCALARS 0 /* scalars that training updates (frozen ones excluded) */
 #define NO_PARAMS_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define NO_PARAMS_ARENA_FLOATS 448 /* activations and scratch, planned by liveness */
 #define NO_PARAMS_ARENA_BYTES (NO_PARAMS_ARENA_FLOATS * 4)
@@ -45,8 +46,10 @@ const float *no_params_output_dist(const no_params *m);
 const float *no_params_output_both(const no_params *m);
 long no_params_export(const no_params *m, void *buf, size_t cap);
 int no_params_import(no_params *m, const void *buf, size_t len);
+int no_params_import_pretrained(no_params *m, const void *buf, size_t len);
 int no_params_save(const no_params *m, const char *path);
 int no_params_load(no_params *m, const char *path);
+int no_params_load_pretrained(no_params *m, const char *path);
 
 #ifdef __cplusplus
 }

@@ -419,3 +419,21 @@ int opt_adam_load(opt_adam *m, const char *path) {
         p[i] = opt_adam_param(m, i);
     return nnrt_load(path, "opt_adam", p, OPT_ADAM_PARAM_COUNT, NULL, OPT_ADAM_BUFFER_COUNT);
 }
+
+/* From the weight image of any network: every tensor whose name and shape equal
+ * one of m's writable ones; the count copied, or a negative nn_status (m unchanged). */
+int opt_adam_import_pretrained(opt_adam *m, const void *buf, size_t len) {
+    nn_param t[OPT_ADAM_PARAM_COUNT + OPT_ADAM_BUFFER_COUNT];
+    int nt = 0;
+    for (int i = 0; i < OPT_ADAM_PARAM_COUNT; i++)
+        t[nt++] = opt_adam_param(m, i);
+    return nnrt_import_pretrained(t, nt, buf, len);
+}
+
+int opt_adam_load_pretrained(opt_adam *m, const char *path) {
+    nn_param t[OPT_ADAM_PARAM_COUNT + OPT_ADAM_BUFFER_COUNT];
+    int nt = 0;
+    for (int i = 0; i < OPT_ADAM_PARAM_COUNT; i++)
+        t[nt++] = opt_adam_param(m, i);
+    return nnrt_load_pretrained(path, t, nt);
+}

@@ -18,6 +18,7 @@ extern "C" {
 #define OPT_ADAM_OUT_Y_SIZE 1
 #define OPT_ADAM_PARAM_COUNT 4
 #define OPT_ADAM_PARAM_SCALARS 37
+#define OPT_ADAM_TRAINABLE_SCALARS 37 /* scalars that training updates (frozen ones excluded) */
 #define OPT_ADAM_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define OPT_ADAM_ARENA_FLOATS 1232 /* activations and scratch, planned by liveness */
 #define OPT_ADAM_ARENA_BYTES (OPT_ADAM_ARENA_FLOATS * 4)
@@ -86,8 +87,10 @@ void opt_adam_set_lr(opt_adam *m, float lr);
 float opt_adam_get_lr(const opt_adam *m);
 long opt_adam_export(const opt_adam *m, void *buf, size_t cap);
 int opt_adam_import(opt_adam *m, const void *buf, size_t len);
+int opt_adam_import_pretrained(opt_adam *m, const void *buf, size_t len);
 int opt_adam_save(const opt_adam *m, const char *path);
 int opt_adam_load(opt_adam *m, const char *path);
+int opt_adam_load_pretrained(opt_adam *m, const char *path);
 
 #ifdef __cplusplus
 }

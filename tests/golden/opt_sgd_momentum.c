@@ -410,3 +410,21 @@ int opt_sgd_momentum_load(opt_sgd_momentum *m, const char *path) {
         p[i] = opt_sgd_momentum_param(m, i);
     return nnrt_load(path, "opt_sgd_momentum", p, OPT_SGD_MOMENTUM_PARAM_COUNT, NULL, OPT_SGD_MOMENTUM_BUFFER_COUNT);
 }
+
+/* From the weight image of any network: every tensor whose name and shape equal
+ * one of m's writable ones; the count copied, or a negative nn_status (m unchanged). */
+int opt_sgd_momentum_import_pretrained(opt_sgd_momentum *m, const void *buf, size_t len) {
+    nn_param t[OPT_SGD_MOMENTUM_PARAM_COUNT + OPT_SGD_MOMENTUM_BUFFER_COUNT];
+    int nt = 0;
+    for (int i = 0; i < OPT_SGD_MOMENTUM_PARAM_COUNT; i++)
+        t[nt++] = opt_sgd_momentum_param(m, i);
+    return nnrt_import_pretrained(t, nt, buf, len);
+}
+
+int opt_sgd_momentum_load_pretrained(opt_sgd_momentum *m, const char *path) {
+    nn_param t[OPT_SGD_MOMENTUM_PARAM_COUNT + OPT_SGD_MOMENTUM_BUFFER_COUNT];
+    int nt = 0;
+    for (int i = 0; i < OPT_SGD_MOMENTUM_PARAM_COUNT; i++)
+        t[nt++] = opt_sgd_momentum_param(m, i);
+    return nnrt_load_pretrained(path, t, nt);
+}

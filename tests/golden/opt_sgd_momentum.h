@@ -18,6 +18,7 @@ extern "C" {
 #define OPT_SGD_MOMENTUM_OUT_P_SIZE 1
 #define OPT_SGD_MOMENTUM_PARAM_COUNT 4
 #define OPT_SGD_MOMENTUM_PARAM_SCALARS 17
+#define OPT_SGD_MOMENTUM_TRAINABLE_SCALARS 17 /* scalars that training updates (frozen ones excluded) */
 #define OPT_SGD_MOMENTUM_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define OPT_SGD_MOMENTUM_ARENA_FLOATS 848 /* activations and scratch, planned by liveness */
 #define OPT_SGD_MOMENTUM_ARENA_BYTES (OPT_SGD_MOMENTUM_ARENA_FLOATS * 4)
@@ -74,8 +75,10 @@ void opt_sgd_momentum_set_lr(opt_sgd_momentum *m, float lr);
 float opt_sgd_momentum_get_lr(const opt_sgd_momentum *m);
 long opt_sgd_momentum_export(const opt_sgd_momentum *m, void *buf, size_t cap);
 int opt_sgd_momentum_import(opt_sgd_momentum *m, const void *buf, size_t len);
+int opt_sgd_momentum_import_pretrained(opt_sgd_momentum *m, const void *buf, size_t len);
 int opt_sgd_momentum_save(const opt_sgd_momentum *m, const char *path);
 int opt_sgd_momentum_load(opt_sgd_momentum *m, const char *path);
+int opt_sgd_momentum_load_pretrained(opt_sgd_momentum *m, const char *path);
 
 #ifdef __cplusplus
 }

@@ -623,3 +623,21 @@ int params_reg_load(params_reg *m, const char *path) {
         p[i] = params_reg_param(m, i);
     return nnrt_load(path, "params_reg", p, PARAMS_REG_PARAM_COUNT, NULL, PARAMS_REG_BUFFER_COUNT);
 }
+
+/* From the weight image of any network: every tensor whose name and shape equal
+ * one of m's writable ones; the count copied, or a negative nn_status (m unchanged). */
+int params_reg_import_pretrained(params_reg *m, const void *buf, size_t len) {
+    nn_param t[PARAMS_REG_PARAM_COUNT + PARAMS_REG_BUFFER_COUNT];
+    int nt = 0;
+    for (int i = 0; i < PARAMS_REG_PARAM_COUNT; i++)
+        t[nt++] = params_reg_param(m, i);
+    return nnrt_import_pretrained(t, nt, buf, len);
+}
+
+int params_reg_load_pretrained(params_reg *m, const char *path) {
+    nn_param t[PARAMS_REG_PARAM_COUNT + PARAMS_REG_BUFFER_COUNT];
+    int nt = 0;
+    for (int i = 0; i < PARAMS_REG_PARAM_COUNT; i++)
+        t[nt++] = params_reg_param(m, i);
+    return nnrt_load_pretrained(path, t, nt);
+}

@@ -18,6 +18,7 @@ extern "C" {
 #define PARAMS_REG_OUT_Y_SIZE 2
 #define PARAMS_REG_PARAM_COUNT 5
 #define PARAMS_REG_PARAM_SCALARS 28
+#define PARAMS_REG_TRAINABLE_SCALARS 28 /* scalars that training updates (frozen ones excluded) */
 #define PARAMS_REG_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define PARAMS_REG_ARENA_FLOATS 672 /* activations and scratch, planned by liveness */
 #define PARAMS_REG_ARENA_BYTES (PARAMS_REG_ARENA_FLOATS * 4)
@@ -77,8 +78,10 @@ void params_reg_set_lr(params_reg *m, float lr);
 float params_reg_get_lr(const params_reg *m);
 long params_reg_export(const params_reg *m, void *buf, size_t cap);
 int params_reg_import(params_reg *m, const void *buf, size_t len);
+int params_reg_import_pretrained(params_reg *m, const void *buf, size_t len);
 int params_reg_save(const params_reg *m, const char *path);
 int params_reg_load(params_reg *m, const char *path);
+int params_reg_load_pretrained(params_reg *m, const char *path);
 
 #ifdef __cplusplus
 }

@@ -465,3 +465,21 @@ int sched_cosine_nadam_load(sched_cosine_nadam *m, const char *path) {
         p[i] = sched_cosine_nadam_param(m, i);
     return nnrt_load(path, "sched_cosine_nadam", p, SCHED_COSINE_NADAM_PARAM_COUNT, NULL, SCHED_COSINE_NADAM_BUFFER_COUNT);
 }
+
+/* From the weight image of any network: every tensor whose name and shape equal
+ * one of m's writable ones; the count copied, or a negative nn_status (m unchanged). */
+int sched_cosine_nadam_import_pretrained(sched_cosine_nadam *m, const void *buf, size_t len) {
+    nn_param t[SCHED_COSINE_NADAM_PARAM_COUNT + SCHED_COSINE_NADAM_BUFFER_COUNT];
+    int nt = 0;
+    for (int i = 0; i < SCHED_COSINE_NADAM_PARAM_COUNT; i++)
+        t[nt++] = sched_cosine_nadam_param(m, i);
+    return nnrt_import_pretrained(t, nt, buf, len);
+}
+
+int sched_cosine_nadam_load_pretrained(sched_cosine_nadam *m, const char *path) {
+    nn_param t[SCHED_COSINE_NADAM_PARAM_COUNT + SCHED_COSINE_NADAM_BUFFER_COUNT];
+    int nt = 0;
+    for (int i = 0; i < SCHED_COSINE_NADAM_PARAM_COUNT; i++)
+        t[nt++] = sched_cosine_nadam_param(m, i);
+    return nnrt_load_pretrained(path, t, nt);
+}

@@ -18,6 +18,7 @@ extern "C" {
 #define SCHED_COSINE_NADAM_OUT_Q_SIZE 3
 #define SCHED_COSINE_NADAM_PARAM_COUNT 4
 #define SCHED_COSINE_NADAM_PARAM_SCALARS 43
+#define SCHED_COSINE_NADAM_TRAINABLE_SCALARS 43 /* scalars that training updates (frozen ones excluded) */
 #define SCHED_COSINE_NADAM_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define SCHED_COSINE_NADAM_ARENA_FLOATS 912 /* activations and scratch, planned by liveness */
 #define SCHED_COSINE_NADAM_ARENA_BYTES (SCHED_COSINE_NADAM_ARENA_FLOATS * 4)
@@ -82,8 +83,10 @@ void sched_cosine_nadam_set_lr(sched_cosine_nadam *m, float lr);
 float sched_cosine_nadam_get_lr(const sched_cosine_nadam *m);
 long sched_cosine_nadam_export(const sched_cosine_nadam *m, void *buf, size_t cap);
 int sched_cosine_nadam_import(sched_cosine_nadam *m, const void *buf, size_t len);
+int sched_cosine_nadam_import_pretrained(sched_cosine_nadam *m, const void *buf, size_t len);
 int sched_cosine_nadam_save(const sched_cosine_nadam *m, const char *path);
 int sched_cosine_nadam_load(sched_cosine_nadam *m, const char *path);
+int sched_cosine_nadam_load_pretrained(sched_cosine_nadam *m, const char *path);
 
 #ifdef __cplusplus
 }

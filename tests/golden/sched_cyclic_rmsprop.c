@@ -451,3 +451,21 @@ int sched_cyclic_rmsprop_load(sched_cyclic_rmsprop *m, const char *path) {
         p[i] = sched_cyclic_rmsprop_param(m, i);
     return nnrt_load(path, "sched_cyclic_rmsprop", p, SCHED_CYCLIC_RMSPROP_PARAM_COUNT, NULL, SCHED_CYCLIC_RMSPROP_BUFFER_COUNT);
 }
+
+/* From the weight image of any network: every tensor whose name and shape equal
+ * one of m's writable ones; the count copied, or a negative nn_status (m unchanged). */
+int sched_cyclic_rmsprop_import_pretrained(sched_cyclic_rmsprop *m, const void *buf, size_t len) {
+    nn_param t[SCHED_CYCLIC_RMSPROP_PARAM_COUNT + SCHED_CYCLIC_RMSPROP_BUFFER_COUNT];
+    int nt = 0;
+    for (int i = 0; i < SCHED_CYCLIC_RMSPROP_PARAM_COUNT; i++)
+        t[nt++] = sched_cyclic_rmsprop_param(m, i);
+    return nnrt_import_pretrained(t, nt, buf, len);
+}
+
+int sched_cyclic_rmsprop_load_pretrained(sched_cyclic_rmsprop *m, const char *path) {
+    nn_param t[SCHED_CYCLIC_RMSPROP_PARAM_COUNT + SCHED_CYCLIC_RMSPROP_BUFFER_COUNT];
+    int nt = 0;
+    for (int i = 0; i < SCHED_CYCLIC_RMSPROP_PARAM_COUNT; i++)
+        t[nt++] = sched_cyclic_rmsprop_param(m, i);
+    return nnrt_load_pretrained(path, t, nt);
+}

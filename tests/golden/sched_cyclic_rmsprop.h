@@ -18,6 +18,7 @@ extern "C" {
 #define SCHED_CYCLIC_RMSPROP_OUT_P_SIZE 3
 #define SCHED_CYCLIC_RMSPROP_PARAM_COUNT 4
 #define SCHED_CYCLIC_RMSPROP_PARAM_SCALARS 43
+#define SCHED_CYCLIC_RMSPROP_TRAINABLE_SCALARS 43 /* scalars that training updates (frozen ones excluded) */
 #define SCHED_CYCLIC_RMSPROP_BUFFER_COUNT 0 /* buffers: running statistics, saved but not trained */
 #define SCHED_CYCLIC_RMSPROP_ARENA_FLOATS 848 /* activations and scratch, planned by liveness */
 #define SCHED_CYCLIC_RMSPROP_ARENA_BYTES (SCHED_CYCLIC_RMSPROP_ARENA_FLOATS * 4)
@@ -81,8 +82,10 @@ void sched_cyclic_rmsprop_set_lr(sched_cyclic_rmsprop *m, float lr);
 float sched_cyclic_rmsprop_get_lr(const sched_cyclic_rmsprop *m);
 long sched_cyclic_rmsprop_export(const sched_cyclic_rmsprop *m, void *buf, size_t cap);
 int sched_cyclic_rmsprop_import(sched_cyclic_rmsprop *m, const void *buf, size_t len);
+int sched_cyclic_rmsprop_import_pretrained(sched_cyclic_rmsprop *m, const void *buf, size_t len);
 int sched_cyclic_rmsprop_save(const sched_cyclic_rmsprop *m, const char *path);
 int sched_cyclic_rmsprop_load(sched_cyclic_rmsprop *m, const char *path);
+int sched_cyclic_rmsprop_load_pretrained(sched_cyclic_rmsprop *m, const char *path);
 
 #ifdef __cplusplus
 }

@@ -10,7 +10,9 @@
  *
  * Pass: |numeric - analytic| <= RTOL * max(|numeric|, |analytic|) + ATOL * G
  * for every element, G the largest gradient magnitude of the case; the loss
- * of the training forward equals NET_loss; everything is finite.
+ * of the training forward equals NET_loss; everything is finite. A frozen
+ * parameter (NET_param(...).grad NULL) is not checked; a case where every
+ * gradient is zero fails.
  *
  * TRAIN_MODE (cases marked "# gradcheck: train": dropout, batchnorm): the
  * loss differentiated is the training forward's (NET_forward_train, the
@@ -204,6 +206,8 @@ int main(void) {
     for (int i = 0; i < MACRO(PARAM_COUNT); i++) {
         nn_param p = API(param)(&model, i);
         const float *gr = grad_of(i);
+        if (!gr) /* frozen: no gradient */
+            continue;
         for (long j = 0; j < p.size; j++)
             gscale = fmax(gscale, fabs(gr[j]));
     }
@@ -217,9 +221,14 @@ int main(void) {
         return 1;
     }
 #endif
-    for (int i = 0; i < MACRO(PARAM_COUNT); i++)
-        bad += check_param(i, gscale, &worst);
-    printf("%s: loss %.6g, %d parameters, %d failing elements, worst error/tolerance %.3f\n", STR(NET),
-           train_loss, MACRO(PARAM_COUNT), bad, worst);
+    int frozen = 0;
+    for (int i = 0; i < MACRO(PARAM_COUNT); i++) {
+        if (grad_of(i))
+            bad += check_param(i, gscale, &worst);
+        else
+            frozen++;
+    }
+    printf("%s: loss %.6g, %d parameters (%d frozen), %d failing elements, worst error/tolerance %.3f\n",
+           STR(NET), train_loss, MACRO(PARAM_COUNT), frozen, bad, worst);
     return bad ? 1 : 0;
 }

@@ -18,7 +18,7 @@ set -u
 cases="train_classifier train_regression train_binary_no_validation early_stop target_by_name
 progress_on_a_terminal cache predict_classifier predict_regression_and_inference_only
 predict_errors train_errors mnist check graph list_builtins_and_docs man_page driver_warnings tutorial tutorial_mnist
-interrupt"
+interrupt fine_tune"
 
 if [ "${1:-}" = "--list" ]; then
     for c in $cases; do echo "$c"; done
@@ -123,6 +123,31 @@ case_train_classifier() {
     contains "$run/curve.svg" ">accuracy (%)</text>"
     lacks "$run/curve.svg" "href"
     [ ! -e "$run/moons.nnw.tmp" ] || fail "a temporary weight file was left"
+}
+
+# nngen train --init: a network with moons' hidden layer frozen starts from
+# moons' trained weights, reports the tensors it took, and keeps the frozen
+# ones: its saved W1 equals the pre-trained one byte for byte
+case_fine_tune() {
+    moons_train --save moons.nnw --progress never
+    expect_rc 0
+    sed 's/^optimizer /freeze W1, b1\noptimizer /; s/^regularize l2(0.001, W1, W2)$/regularize l2(0.001, W2)/' \
+        "$ex/moons.nn" >"$run/ft.nn"
+    nngen train "$run/ft.nn" --train "$data/moons.csv" --epochs 3 --batch 4 --init "$run/moons.nnw" \
+        --save ft.nnw --progress never
+    expect_rc 0
+    contains "$work/out" "took 4 tensors from $run/moons.nnw"
+    # after the 21-byte header (magic, version, "moons", count) the records
+    # of W1 [2, 3] (42 bytes) and b1 [3] (26), then W2 [3, 2] (42) and b2 [2] (22)
+    a=$(od -An -tx1 -j 21 -N 68 "$run/moons.nnw")
+    b=$(od -An -tx1 -j 21 -N 68 "$run/ft.nnw")
+    [ -n "$a" ] && [ "$a" = "$b" ] || fail "the frozen W1, b1 changed in fine-tuning"
+    c=$(od -An -tx1 -j 89 -N 64 "$run/moons.nnw")
+    d=$(od -An -tx1 -j 89 -N 64 "$run/ft.nnw")
+    [ "$c" != "$d" ] || fail "the trainable W2, b2 did not change"
+    nngen train "$run/ft.nn" --train "$data/moons.csv" --epochs 1 --init "$run/nosuch.nnw"
+    expect_rc 2
+    contains "$work/err" "cannot read '$run/nosuch.nnw'"
 }
 
 case_train_regression() {
