@@ -71,6 +71,15 @@ void cli_remove_tree(const char *path);
 int cli_make_dirs(const char *path);
 /* The directory part of path ("." when none), malloc'd. */
 char *cli_dirname(const char *path);
+/* NET.c -> NET.h beside it (malloc'd); the default output of NET.nn:
+ * NET.c in the current directory (malloc'd); 1 when both paths name one
+ * existing file. */
+char *cli_header_path(const char *c_path);
+char *cli_default_output(const char *input);
+int cli_same_file(const char *a, const char *b);
+/* Writes both files or neither (each to a temporary file, then renamed);
+ * h may be NULL. 0, or 2 after the error message. */
+int cli_write_pair(const char *c_path, const char *h_path, const Buf *c, const Buf *h);
 
 /* -------------------------------------------------------------- options.c */
 /* Every command's options are one table of CliOpt: the parser reads it and
@@ -137,8 +146,21 @@ int cli_graph_main(int argc, char **argv);
  * forward, backward and update functions, in clusters. */
 void graph_write_dot(Buf *out, const Graph *g, int backward);
 
+/* ------------------------------------------------------------- quantize.c */
+int cli_quantize_main(int argc, char **argv);
+
 /* ---------------------------------------------------------------- train.c */
 int cli_train_main(int argc, char **argv);
+/* A private temporary directory made on first need (cli_work_dir; NULL
+ * after an error message), for unpacked data files. */
+typedef struct CliWork {
+    char *tmp;
+    int files;
+} CliWork;
+const char *cli_work_dir(CliWork *w);
+/* A DATA spec with its gzip-compressed parts unpacked into w's directory:
+ * "a.idx.gz,b.idx" -> "TMP/1-a.idx,b.idx" (malloc'd); NULL after an error. */
+char *cli_resolve_data(const char *spec, CliWork *w);
 int cli_predict_main(int argc, char **argv);
 
 /* ---------------------------------------------------------------- cache.c */

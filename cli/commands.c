@@ -18,6 +18,7 @@ static const struct {
     {"predict", cli_predict_main, "print a trained network's predictions as CSV"},
     {"check", cli_check_main, "parse and shape-check; print tensors, parameters, memory, FLOPs"},
     {"graph", cli_graph_main, "draw the forward (or backward) graph as Graphviz DOT / SVG"},
+    {"quantize", cli_quantize_main, "the int8 C of a trained network, calibrated on data"},
 };
 
 int cli_command(int argc, char **argv, int *status) {

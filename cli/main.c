@@ -118,75 +118,6 @@ static int parse_args(int argc, char **argv, Cli *cli) {
     return 0;
 }
 
-/* writes data to path.tmp.PID, ready for rename */
-static char *write_temp(const char *path, const Buf *data) {
-    char *tmp = base_xmalloc(strlen(path) + 32);
-    sprintf(tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        free(tmp);
-        return NULL;
-    }
-    int ok = fwrite(data->data, 1, data->len, f) == data->len;
-    ok &= fclose(f) == 0;
-    if (!ok) {
-        remove(tmp);
-        free(tmp);
-        return NULL;
-    }
-    return tmp;
-}
-
-/* NET.c -> NET.h beside it; the include names the header without directory */
-static char *header_path(const char *c_path) {
-    size_t n = strlen(c_path);
-    char *h = base_xmalloc(n + 3);
-    strcpy(h, c_path);
-    if (n > 2 && !strcmp(h + n - 2, ".c"))
-        h[n - 1] = 'h';
-    else
-        strcat(h, ".h");
-    return h;
-}
-
-/* both files or neither */
-static int write_outputs(const char *c_path, const char *h_path, const Buf *c, const Buf *h) {
-    char *tc = write_temp(c_path, c), *th = h ? write_temp(h_path, h) : NULL;
-    int ok = tc && (!h || th);
-    if (ok && h)
-        ok = rename(th, h_path) == 0;
-    if (ok)
-        ok = rename(tc, c_path) == 0;
-    if (!ok) {
-        if (tc)
-            remove(tc);
-        if (th)
-            remove(th);
-        fprintf(stderr, "nngen: error: cannot write '%s': %s\n", c_path, strerror(errno));
-    }
-    free(tc);
-    free(th);
-    return ok ? 0 : 2;
-}
-
-static char *default_output(const char *input) {
-    const char *base = strrchr(input, '/');
-    base = base ? base + 1 : input;
-    char *out = base_xmalloc(strlen(base) + 3);
-    strcpy(out, base);
-    char *dot = strrchr(out, '.');
-    if (dot && dot != out)
-        *dot = '\0';
-    strcat(out, ".c");
-    return out;
-}
-
-/* 1 when both paths name one existing file (nngen net.nn -o net.nn) */
-static int same_file(const char *a, const char *b) {
-    struct stat sa, sb;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
 static char *join_args(int argc, char **argv) {
     Buf b = {0};
     for (int i = 0; i < argc; i++)
@@ -218,9 +149,9 @@ int main(int argc, char **argv) {
     cli.co.weights = weights;
     cli.co.weights_len = wlen;
     int ir = cli.co.emit && !strcmp(cli.co.emit, "ir");
-    char *out = cli.output ? NULL : default_output(cli.input);
+    char *out = cli.output ? NULL : cli_default_output(cli.input);
     const char *c_path = cli.output ? cli.output : out;
-    char *h_path = header_path(c_path);
+    char *h_path = cli_header_path(c_path);
     const char *slash = strrchr(h_path, '/');
     cli.co.path = cli.input;
     cli.co.header_name = slash ? slash + 1 : h_path;
@@ -228,10 +159,10 @@ int main(int argc, char **argv) {
         rc = fail("the header name '%s' cannot stand in an #include: choose an -o name without "
                   "'\"', '\\' or a newline", cli.co.header_name);
     else if ((cli.output || !ir) &&
-             (same_file(cli.input, c_path) || (!ir && same_file(cli.input, h_path))))
+             (cli_same_file(cli.input, c_path) || (!ir && cli_same_file(cli.input, h_path))))
         rc = fail("the output would overwrite the input '%s'", cli.input);
     else if (cli.weights && (cli.output || !ir) &&
-             (same_file(cli.weights, c_path) || (!ir && same_file(cli.weights, h_path))))
+             (cli_same_file(cli.weights, c_path) || (!ir && cli_same_file(cli.weights, h_path))))
         rc = fail("the output would overwrite the weight file '%s'", cli.weights);
     if (rc) {
         free(text);
@@ -248,7 +179,7 @@ int main(int argc, char **argv) {
     else if (rc == 0 && cli.co.report && !cli.output)
         ; /* --report alone writes no file */
     else if (rc == 0)
-        rc = write_outputs(c_path, h_path, &c, ir ? NULL : &h);
+        rc = cli_write_pair(c_path, h_path, &c, ir ? NULL : &h);
     buf_free(&c);
     buf_free(&h);
     free(text);

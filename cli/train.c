@@ -124,19 +124,15 @@ static int parse(int argc, char **argv, unsigned allowed, const char *cmd, const
 
 /* ---- data: gzip-compressed files are unpacked first ------------------------------------------- */
 
-typedef struct Work {
-    char *tmp; /* private temporary directory, made on first need */
-    int files;
-} Work;
 
-static const char *work_dir(Work *w) {
+const char *cli_work_dir(CliWork *w) {
     if (!w->tmp && !(w->tmp = cli_temp_dir("train")))
         cli_error("cannot create a temporary directory: %s", strerror(errno));
     return w->tmp;
 }
 
 /* "a.idx.gz,b.idx" -> "TMP/1-a.idx,b.idx"; NULL after an error */
-static char *resolve_data(const char *spec, Work *w) {
+char *cli_resolve_data(const char *spec, CliWork *w) {
     Buf out = {0};
     const char *p = spec;
     for (;;) {
@@ -144,7 +140,7 @@ static char *resolve_data(const char *spec, Work *w) {
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
         char *part = base_xstrndup(p, n);
         if (n > 3 && !strcmp(part + n - 3, ".gz")) {
-            if (access(part, R_OK) != 0 || !work_dir(w)) {
+            if (access(part, R_OK) != 0 || !cli_work_dir(w)) {
                 if (w->tmp)
                     cli_error("cannot read '%s': %s", part, strerror(errno));
                 free(part);
@@ -285,18 +281,18 @@ static int check_writable(const char *path, const char *what) {
     return rc;
 }
 
-static int resolve_all(Args *a, Work *w, char **owned) {
+static int resolve_all(Args *a, CliWork *w, char **owned) {
     for (int k = 0; k < O__COUNT; k++) {
         if (!topts[k].data || !a->val[k])
             continue;
-        if (!(owned[k] = resolve_data(a->val[k], w)))
+        if (!(owned[k] = cli_resolve_data(a->val[k], w)))
             return 2;
         a->val[k] = owned[k];
     }
     return 0;
 }
 
-static int finish(int rc, Work *w, char **owned, Built *b) {
+static int finish(int rc, CliWork *w, char **owned, Built *b) {
     for (int k = 0; k < O__COUNT; k++)
         free(owned[k]);
     if (w->tmp)
@@ -309,7 +305,7 @@ static int finish(int rc, Work *w, char **owned, Built *b) {
 
 int cli_train_main(int argc, char **argv) {
     Args a = {NULL, {0}, 32, 0, 0.1}; /* the driver's defaults */
-    Work w = {0};
+    CliWork w = {0};
     Built b = {{0}, 0};
     char *owned[O__COUNT] = {0};
     unsigned allowed = ((1u << O__COUNT) - 1) & ~(1u << O_WEIGHTS) & ~(1u << O_INPUT);
@@ -330,7 +326,7 @@ int cli_train_main(int argc, char **argv) {
         return finish(rc, &w, owned, &b);
     Buf hist = {0};
     if (a.val[O_PLOT] && !a.val[O_HISTORY]) {
-        if (!work_dir(&w))
+        if (!cli_work_dir(&w))
             return finish(2, &w, owned, &b);
         buf_printf(&hist, "%s/history.csv", w.tmp);
     }
@@ -350,7 +346,7 @@ int cli_train_main(int argc, char **argv) {
 
 int cli_predict_main(int argc, char **argv) {
     Args a = {0};
-    Work w = {0};
+    CliWork w = {0};
     Built b = {{0}, 0};
     char *owned[O__COUNT] = {0};
     unsigned allowed = (1u << O_WEIGHTS) | (1u << O_INPUT) | (1u << O_TARGET) | (1u << O_CACHE_DIR) |

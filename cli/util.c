@@ -320,3 +320,74 @@ char *cli_dirname(const char *path) {
         return base_xstrdup("/");
     return base_xstrndup(path, (size_t)(slash - path));
 }
+
+/* ---- the generated pair net.c / net.h (nngen NET.nn, nngen quantize) ---- */
+
+/* writes data to path.tmp.PID, ready for rename */
+static char *write_temp(const char *path, const Buf *data) {
+    char *tmp = base_xmalloc(strlen(path) + 32);
+    sprintf(tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        free(tmp);
+        return NULL;
+    }
+    int ok = fwrite(data->data, 1, data->len, f) == data->len;
+    ok &= fclose(f) == 0;
+    if (!ok) {
+        remove(tmp);
+        free(tmp);
+        return NULL;
+    }
+    return tmp;
+}
+
+/* NET.c -> NET.h beside it; the include names the header without directory */
+char *cli_header_path(const char *c_path) {
+    size_t n = strlen(c_path);
+    char *h = base_xmalloc(n + 3);
+    strcpy(h, c_path);
+    if (n > 2 && !strcmp(h + n - 2, ".c"))
+        h[n - 1] = 'h';
+    else
+        strcat(h, ".h");
+    return h;
+}
+
+/* both files or neither */
+int cli_write_pair(const char *c_path, const char *h_path, const Buf *c, const Buf *h) {
+    char *tc = write_temp(c_path, c), *th = h ? write_temp(h_path, h) : NULL;
+    int ok = tc && (!h || th);
+    if (ok && h)
+        ok = rename(th, h_path) == 0;
+    if (ok)
+        ok = rename(tc, c_path) == 0;
+    if (!ok) {
+        if (tc)
+            remove(tc);
+        if (th)
+            remove(th);
+        fprintf(stderr, "nngen: error: cannot write '%s': %s\n", c_path, strerror(errno));
+    }
+    free(tc);
+    free(th);
+    return ok ? 0 : 2;
+}
+
+char *cli_default_output(const char *input) {
+    const char *base = strrchr(input, '/');
+    base = base ? base + 1 : input;
+    char *out = base_xmalloc(strlen(base) + 3);
+    strcpy(out, base);
+    char *dot = strrchr(out, '.');
+    if (dot && dot != out)
+        *dot = '\0';
+    strcat(out, ".c");
+    return out;
+}
+
+/* 1 when both paths name one existing file (nngen net.nn -o net.nn) */
+int cli_same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}

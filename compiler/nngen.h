@@ -719,6 +719,27 @@ int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c,
  * error. */
 int weights_embed(Graph *g, const char *path, const void *data, size_t len, FILE *diag);
 
+/* ----------------------------------------------------------- emit/int8.c */
+/* nngen quantize: the int8 model of a trained network (see int8.c's header).
+ * q8_plan reads g (optimized, inference-only, with --weights) into a chain
+ * of int8 layers and float islands, copying what it needs; NULL after
+ * located errors. q8_calibrate widens every tensor's range with n samples
+ * of the one input (q8_input_size floats each); q8_quantize then fixes
+ * scales, zero points, int8 weights, int32 biases and rescaling; q8_emit
+ * writes net.c / net.h. */
+typedef struct Q8Net Q8Net;
+Q8Net *q8_plan(const Graph *g);
+int q8_input_size(const Q8Net *q);
+void q8_calibrate(Q8Net *q, const float *x, int n);
+void q8_quantize(Q8Net *q);
+void q8_emit(const Q8Net *q, const EmitOptions *o, Buf *c, Buf *h);
+void q8_report(const Q8Net *q, FILE *f);   /* layers, float islands, flash and RAM */
+long q8_flash_bytes(const Q8Net *q);       /* const data of the int8 build */
+long q8_ram_bytes(const Q8Net *q);         /* its model struct's activations */
+/* TFLite's QuantizeMultiplier: real = mult * 2^(shift - 31), mult in [2^30, 2^31) (0 for 0) */
+void q8_quantize_multiplier(double real, int32_t *mult, int *shift);
+void q8_free(Q8Net *q);
+
 /* --------------------------------------------------------------- report.c */
 /* The summary table of --report: tensors, parameters, memory, FLOPs.
  * o0_arena_floats: the arena of the same network at -O0, or -1 (not shown). */

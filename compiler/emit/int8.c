@@ -1,0 +1,1282 @@
+/*
+ * int8.c - `nngen quantize`: the int8 model of a trained network, in three
+ * phases the command (cli/quantize.c) runs in order:
+ *
+ *   q8_plan       (inside the compilation, on the optimized inference graph
+ *                 with --weights loaded) reads the network as a chain of
+ *                 layers: dense and conv2d with their bias, a batchnorm and
+ *                 a relu folded in; max / average pooling; reshape as a view;
+ *                 softmax, log_softmax, sigmoid and tanh as float islands.
+ *                 Copies every float it needs, so the plan outlives the graph.
+ *   q8_calibrate  runs that chain in float (inference mode) over batches of
+ *                 calibration samples and widens each tensor's [min, max].
+ *   q8_quantize   turns ranges and float weights into the integer model
+ *                 (TensorFlow Lite's int8 scheme, below); q8_emit writes it
+ *                 as net.c / net.h with the float API of an --infer-only
+ *                 --weights build.
+ *
+ * The scheme (real = scale * (q - zero_point)):
+ *   activations  int8, per tensor:  lo = min(min, 0), hi = max(max, 0),
+ *                scale = (hi - lo) / 255 (1 when hi = lo),
+ *                zp = clamp(round(-128 - lo / scale), -128, 127)
+ *   weights      int8, per output channel c, symmetric (zp 0):
+ *                s_w[c] = max |w[c]| / 127 (1 when all are 0),
+ *                q = clamp(round(w / s_w[c]), -127, 127)
+ *   biases       int32 with scale s_in * s_w[c]: round(b / (s_in s_w[c]))
+ *   rescaling    M = s_in s_w[c] / s_out as a Q31 multiplier and a shift
+ *                (M = m 2^shift, m in [0.5, 1)), applied as TFLite's
+ *                MultiplyByQuantizedMultiplier: a saturating rounding
+ *                doubling high multiply, then a rounding divide by 2^-shift
+ *   relu         the clamp of the output to [zp_out, 127]
+ * round() is half away from zero. The integer arithmetic is written out
+ * once, in q8_runtime_text (emitted verbatim), and modelled bit for bit by
+ * tests/quantize/reference.py.
+ *
+ * Invariants: the chain is linear (each int8 tensor is read before the
+ * layer after next overwrites it: two ping-pong int8 slots); outputs are
+ * float members of the model struct; the int8 inner loops hold no float.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nngen.h"
+
+typedef enum LKind {
+    L_QUANT,      /* float -> int8 */
+    L_DEQUANT,    /* int8 -> float */
+    L_DENSE,      /* int8 dense (+ folded affine, + relu) */
+    L_CONV,       /* int8 conv2d */
+    L_MAXPOOL,
+    L_AVGPOOL,
+    L_RELU,       /* int8 clamp at the zero point */
+    L_VIEW,       /* reshape / flatten: the same bytes */
+    L_SOFTMAX,    /* float islands */
+    L_LOG_SOFTMAX,
+    L_SIGMOID,
+    L_TANH
+} LKind;
+
+typedef struct QTensor {
+    long numel;      /* per sample */
+    int is_float;
+    double lo, hi;   /* calibration range (float tensors fed to a quantize, int8 results) */
+    int seen;        /* lo/hi hold a value */
+    double scale;
+    int zp;
+    int slot;        /* int8: ping-pong slot 0/1; float: index of its own buffer */
+    int output;      /* -1, or the index of the output it is */
+    int src;         /* for int8 tensors with inherited parameters: the tensor they copy (-1) */
+} QTensor;
+
+typedef struct QLayer {
+    LKind kind;
+    int in, out;
+    Loc loc;
+    const char *op;         /* the IR op it came from, for the report */
+    /* dense: K inputs, M outputs; conv: the geometry; pools: kh kw sh sw */
+    int K, M;
+    int c, h, w, f, kh, kw, sh, sw, ph, pw, groups, oh, ow;
+    int relu;
+    float *wf, *bf;         /* folded float weights ([M][K] / [F][C/G][KH][KW]) and bias */
+    long wcount;            /* elements of wf */
+    int8_t *wq;
+    int32_t *bq, *mult;
+    int8_t *shift;
+} QLayer;
+
+struct Q8Net {
+    const char *net;
+    int max_batch;
+    int input_port_size;
+    const char *input_name;
+    QTensor *t;
+    int nt, tcap;
+    QLayer *l;
+    int nl, lcap;
+    char **out_names;       /* per output: its name; out_tensor[k] its tensor */
+    int *out_tensor;
+    int nout;
+    char **in_names;        /* every target port, for the TARGET macros */
+    int *tg_classes;
+    long *tg_size;
+    int ntg;
+    char **param_names;     /* the float network's parameter table, for NET_param */
+    int (*param_dims)[5];   /* rank, dims[4] */
+    long *param_size;
+    int nparams;
+    long float_param_bytes;
+    long float_arena_bytes;
+    int islands;            /* float-island layers (report) */
+};
+
+/* ---- building ------------------------------------------------------------------------------- */
+
+static int add_tensor(Q8Net *q, long numel, int is_float) {
+    if (q->nt == q->tcap)
+        q->t = base_xrealloc(q->t, sizeof *q->t * (size_t)(q->tcap = q->tcap ? 2 * q->tcap : 16));
+    QTensor *t = &q->t[q->nt];
+    memset(t, 0, sizeof *t);
+    t->numel = numel;
+    t->is_float = is_float;
+    t->output = -1;
+    t->src = -1;
+    return q->nt++;
+}
+
+static QLayer *add_layer(Q8Net *q, LKind kind, int in, int out, Loc loc, const char *op) {
+    if (q->nl == q->lcap)
+        q->l = base_xrealloc(q->l, sizeof *q->l * (size_t)(q->lcap = q->lcap ? 2 * q->lcap : 16));
+    QLayer *l = &q->l[q->nl++];
+    memset(l, 0, sizeof *l);
+    l->kind = kind;
+    l->in = in;
+    l->out = out;
+    l->loc = loc;
+    l->op = op;
+    return l;
+}
+
+/* A constant node's values (params, buffers, literals and arithmetic on
+ * them), malloc'd, with its element count; NULL when it is not constant. */
+static float *eval_const(const Graph *g, int id, long *count) {
+    const Node *n = ir_cnode(g, id);
+    long numel = shape_numel(&n->shape);
+    if (n->shape.batched)
+        return NULL;
+    if (n->op == OP_PARAM || n->op == OP_BUFFER) {
+        const float *src = NULL;
+        for (int i = 0; n->op == OP_PARAM && i < g->nparams; i++)
+            if (g->params[i].node == id && g->weights)
+                src = g->weights[i];
+        for (int i = 0; n->op == OP_BUFFER && i < g->nbuffers; i++)
+            if (g->buffers[i].node == id && g->buffer_values)
+                src = g->buffer_values[i];
+        if (!src)
+            return NULL;
+        float *v = base_xmalloc(sizeof(float) * (size_t)numel);
+        memcpy(v, src, sizeof(float) * (size_t)numel);
+        *count = numel;
+        return v;
+    }
+    if (n->op == OP_CONST) {
+        float *v = base_xmalloc(sizeof(float));
+        v[0] = (float)n->f[0];
+        *count = 1;
+        return v;
+    }
+    if (n->op == OP_RESHAPE || n->op == OP_SQRT) {
+        float *v = eval_const(g, n->in[0], count);
+        for (long i = 0; v && n->op == OP_SQRT && i < *count; i++)
+            v[i] = sqrtf(v[i]);
+        return v;
+    }
+    if (n->op != OP_ADD && n->op != OP_SUB && n->op != OP_MUL && n->op != OP_DIV)
+        return NULL;
+    long ca = 0, cb = 0;
+    float *a = eval_const(g, n->in[0], &ca), *b = a ? eval_const(g, n->in[1], &cb) : NULL;
+    if (!a || !b || (ca != cb && ca != 1 && cb != 1)) {
+        free(a);
+        free(b);
+        return NULL;
+    }
+    long cn = ca > cb ? ca : cb;
+    float *v = base_xmalloc(sizeof(float) * (size_t)cn);
+    for (long i = 0; i < cn; i++) {
+        float x = a[ca == 1 ? 0 : i], y = b[cb == 1 ? 0 : i];
+        v[i] = n->op == OP_ADD ? x + y : n->op == OP_SUB ? x - y : n->op == OP_MUL ? x * y : x / y;
+    }
+    free(a);
+    free(b);
+    *count = cn;
+    return v;
+}
+
+static int is_const_node(const Graph *g, int id) {
+    const Node *n = ir_cnode(g, id);
+    if (n->op == OP_PARAM || n->op == OP_BUFFER || n->op == OP_CONST)
+        return 1;
+    if (n->op == OP_INPUT || n->op == OP_LABEL || n->op == OP_TARGET || (ir_op_flags(n->op) & OPF_LEAF))
+        return 0;
+    for (int k = 0; k < n->nin; k++)
+        if (!is_const_node(g, n->in[k]))
+            return 0;
+    return 1;
+}
+
+/* The one live inference node reading id (-1: none or several). */
+static int sole_user(const Graph *g, int id, const int *order, int count) {
+    int user = -1;
+    for (int i = 0; i < count; i++) {
+        const Node *n = ir_cnode(g, order[i]);
+        for (int k = 0; k < n->nin; k++)
+            if (n->in[k] == id) {
+                if (user >= 0 && user != n->id)
+                    return -1;
+                user = n->id;
+            }
+    }
+    return user;
+}
+
+/* A per-channel constant of a kernel's output (channels ch, per-channel
+ * block `inner` elements): the constant's values, one per channel, or NULL. */
+static float *channel_const(const Graph *g, int id, int ch, const Shape *out) {
+    const Node *n = ir_cnode(g, id);
+    long count = 0;
+    if (!is_const_node(g, id))
+        return NULL;
+    /* its shape must broadcast along the channel axis only: [ch] for dense, [ch, 1, 1] for conv */
+    long numel = shape_numel(&n->shape);
+    int ok = numel == 1 || (out->rank == 1 && n->shape.rank == 1 && n->shape.dims[0] == ch) ||
+             (out->rank == 3 && n->shape.rank == 3 && n->shape.dims[0] == ch && n->shape.dims[1] == 1 &&
+              n->shape.dims[2] == 1);
+    float *v = ok ? eval_const(g, id, &count) : NULL;
+    if (!v)
+        return NULL;
+    float *per = base_xmalloc(sizeof(float) * (size_t)ch);
+    for (int c = 0; c < ch; c++)
+        per[c] = v[count == 1 ? 0 : c];
+    free(v);
+    return per;
+}
+
+/* Folds the elementwise chain after a dense / conv node into y = a * acc + b
+ * per channel (bias, batchnorm in inference form, any add / sub / mul / div
+ * by a per-channel constant), then a relu. Stops at an output. Returns the
+ * last node folded; a and b (ch each) hold the affine map. */
+static int fold_chain(const Graph *g, int id, int ch, float *a, float *b, int *relu, const int *order, int count,
+                      unsigned char *done) {
+    const Shape *out = &ir_cnode(g, id)->shape;
+    for (;;) {
+        if (ir_is_output(g, id))
+            return id;
+        int u = sole_user(g, id, order, count);
+        if (u < 0)
+            return id;
+        const Node *n = ir_cnode(g, u);
+        if (n->op == OP_RELU && !*relu) {
+            *relu = 1;
+            done[u] = 1;
+            id = u;
+            continue;
+        }
+        if (*relu || n->nin != 2 || (n->op != OP_ADD && n->op != OP_SUB && n->op != OP_MUL && n->op != OP_DIV))
+            return id;
+        int side = n->in[0] == id ? 1 : 0; /* the constant's operand */
+        if (n->in[side] == id)
+            return id;
+        float *v = channel_const(g, n->in[side], ch, out);
+        if (!v || (n->op == OP_DIV && side == 0)) {
+            free(v);
+            return id;
+        }
+        for (int c = 0; c < ch; c++) {
+            switch (n->op) {
+            case OP_ADD: b[c] += v[c]; break;
+            case OP_SUB:
+                if (side == 1)
+                    b[c] -= v[c];
+                else {
+                    a[c] = -a[c];
+                    b[c] = v[c] - b[c];
+                }
+                break;
+            case OP_MUL: a[c] *= v[c]; b[c] *= v[c]; break;
+            default: a[c] /= v[c]; b[c] /= v[c]; break;
+            }
+        }
+        free(v);
+        done[u] = 1;
+        id = u;
+    }
+}
+
+/* The int8 tensor standing for node id's value (a quantize after a float one). */
+static int int8_of(Q8Net *q, int *map, int id, Loc loc) {
+    int t = map[id];
+    if (!q->t[t].is_float)
+        return t;
+    int o = add_tensor(q, q->t[t].numel, 0);
+    add_layer(q, L_QUANT, t, o, loc, "quantize");
+    return o;
+}
+
+static int float_of(Q8Net *q, int *map, int id, Loc loc) {
+    int t = map[id];
+    if (q->t[t].is_float)
+        return t;
+    int o = add_tensor(q, q->t[t].numel, 1);
+    add_layer(q, L_DEQUANT, t, o, loc, "dequantize");
+    return o;
+}
+
+static int plan_dense(Q8Net *q, const Graph *g, const Node *n, int *map, const int *order, int count,
+                      unsigned char *done) {
+    const Node *x = ir_cnode(g, n->in[0]), *w = ir_cnode(g, n->in[1]);
+    long wc = 0;
+    float *wv;
+    if (n->i[0] || n->i[1] || !x->shape.batched || x->shape.rank != 1 || w->shape.batched || w->shape.rank != 2 ||
+        !(wv = eval_const(g, w->id, &wc))) {
+        diag_error(n->loc, "nngen quantize: this matrix product is not a dense layer (a batch of vectors times "
+                           "a constant matrix), and has no int8 kernel");
+        return -1;
+    }
+    int K = w->shape.dims[0], M = w->shape.dims[1];
+    float *a = base_xmalloc(sizeof(float) * (size_t)M), *b = base_xcalloc((size_t)M, sizeof(float));
+    for (int c = 0; c < M; c++)
+        a[c] = 1.0f;
+    int relu = 0, last = fold_chain(g, n->id, M, a, b, &relu, order, count, done);
+    int in = int8_of(q, map, x->id, n->loc);
+    int out = add_tensor(q, M, 0);
+    QLayer *l = add_layer(q, L_DENSE, in, out, ir_cnode(g, last)->loc, "dense");
+    l->K = K;
+    l->M = M;
+    l->relu = relu;
+    l->wcount = (long)K * M;
+    l->wf = base_xmalloc(sizeof(float) * (size_t)l->wcount);
+    for (int c = 0; c < M; c++)
+        for (int k = 0; k < K; k++)
+            l->wf[(long)c * K + k] = wv[(long)k * M + c] * a[c]; /* [K, M] -> [M][K], scaled */
+    l->bf = b;
+    free(a);
+    free(wv);
+    map[last] = out;
+    return 0;
+}
+
+static int plan_conv(Q8Net *q, const Graph *g, const Node *n, int *map, const int *order, int count,
+                     unsigned char *done) {
+    const Node *x = ir_cnode(g, n->in[0]), *w = ir_cnode(g, n->in[1]);
+    long wc = 0;
+    float *wv = eval_const(g, w->id, &wc);
+    if (!wv) {
+        diag_error(n->loc, "nngen quantize: the filters of this convolution are not constant");
+        return -1;
+    }
+    int F = w->shape.dims[0];
+    float *a = base_xmalloc(sizeof(float) * (size_t)F), *b = base_xcalloc((size_t)F, sizeof(float));
+    for (int c = 0; c < F; c++)
+        a[c] = 1.0f;
+    int relu = 0, last = fold_chain(g, n->id, F, a, b, &relu, order, count, done);
+    int in = int8_of(q, map, x->id, n->loc);
+    int out = add_tensor(q, shape_numel(&n->shape), 0);
+    QLayer *l = add_layer(q, L_CONV, in, out, ir_cnode(g, last)->loc, "conv2d");
+    l->c = x->shape.dims[0];
+    l->h = x->shape.dims[1];
+    l->w = x->shape.dims[2];
+    l->f = F;
+    l->kh = n->i[0];
+    l->kw = n->i[1];
+    l->sh = n->i[2];
+    l->sw = n->i[3];
+    l->ph = (int)n->f[0];
+    l->pw = (int)n->f[1];
+    l->groups = (int)n->f[2];
+    l->oh = n->shape.dims[1];
+    l->ow = n->shape.dims[2];
+    l->M = F;
+    l->K = (int)(wc / F);
+    l->relu = relu;
+    l->wcount = wc;
+    l->wf = wv;
+    for (int f = 0; f < F; f++)
+        for (int k = 0; k < l->K; k++)
+            wv[(long)f * l->K + k] *= a[f];
+    l->bf = b;
+    free(a);
+    map[last] = out;
+    return 0;
+}
+
+static int plan_node(Q8Net *q, const Graph *g, const Node *n, int *map, const int *order, int count,
+                     unsigned char *done) {
+    int in = n->nin ? map[n->in[0]] : -1;
+    if (n->nin && in < 0) {
+        diag_error(n->loc, "nngen quantize: %s reads a value the int8 chain does not compute", ir_op_name(n->op));
+        return -1;
+    }
+    switch (n->op) {
+    case OP_MATMUL: return plan_dense(q, g, n, map, order, count, done);
+    case OP_CONV2D: return plan_conv(q, g, n, map, order, count, done);
+    case OP_RESHAPE: {
+        int o = add_tensor(q, q->t[in].numel, q->t[in].is_float);
+        add_layer(q, L_VIEW, in, o, n->loc, "reshape");
+        map[n->id] = o;
+        return 0;
+    }
+    case OP_MAXPOOL2D:
+    case OP_AVGPOOL2D:
+    case OP_RELU: {
+        int i8 = int8_of(q, map, n->in[0], n->loc);
+        int o = add_tensor(q, shape_numel(&n->shape), 0);
+        LKind k = n->op == OP_MAXPOOL2D ? L_MAXPOOL : n->op == OP_AVGPOOL2D ? L_AVGPOOL : L_RELU;
+        QLayer *l = add_layer(q, k, i8, o, n->loc, ir_op_name(n->op));
+        if (k != L_RELU) {
+            const Shape *xs = &ir_cnode(g, n->in[0])->shape;
+            l->c = xs->dims[0];
+            l->h = xs->dims[1];
+            l->w = xs->dims[2];
+            l->kh = n->i[0];
+            l->kw = n->i[1];
+            l->sh = n->i[2];
+            l->sw = n->i[3];
+            l->oh = n->shape.dims[1];
+            l->ow = n->shape.dims[2];
+        }
+        map[n->id] = o;
+        return 0;
+    }
+    case OP_SOFTMAX:
+    case OP_LOG_SOFTMAX:
+    case OP_SIGMOID:
+    case OP_TANH: {
+        if ((n->op == OP_SOFTMAX || n->op == OP_LOG_SOFTMAX) && (n->shape.rank != 1 || n->i[0] != 0)) {
+            diag_error(n->loc, "nngen quantize: %s over an axis of a tensor of rank %d has no float island; "
+                               "only over a vector", ir_op_name(n->op), n->shape.rank);
+            return -1;
+        }
+        int fi = float_of(q, map, n->in[0], n->loc);
+        int o = add_tensor(q, shape_numel(&n->shape), 1);
+        LKind k = n->op == OP_SOFTMAX ? L_SOFTMAX : n->op == OP_LOG_SOFTMAX ? L_LOG_SOFTMAX
+                  : n->op == OP_SIGMOID ? L_SIGMOID : L_TANH;
+        QLayer *l = add_layer(q, k, fi, o, n->loc, ir_op_name(n->op));
+        l->K = (int)shape_numel(&n->shape);
+        q->islands++;
+        map[n->id] = o;
+        return 0;
+    }
+    default:
+        diag_error(n->loc, "nngen quantize: %s has no int8 kernel and no float island yet (int8: dense, conv2d, "
+                           "batchnorm folded, relu, maxpool2d, avgpool2d, reshape; float: softmax, log_softmax, "
+                           "sigmoid, tanh)", ir_op_name(n->op));
+        return -1;
+    }
+}
+
+static void plan_tables(Q8Net *q, const Graph *g) {
+    q->param_names = base_xcalloc((size_t)g->nparams + 1, sizeof(char *));
+    q->param_dims = base_xcalloc((size_t)g->nparams + 1, sizeof *q->param_dims);
+    q->param_size = base_xcalloc((size_t)g->nparams + 1, sizeof(long));
+    q->nparams = g->nparams;
+    for (int i = 0; i < g->nparams; i++) {
+        const Node *p = ir_cnode(g, g->params[i].node);
+        q->param_names[i] = base_xstrdup(g->params[i].name);
+        q->param_dims[i][0] = p->shape.rank;
+        for (int k = 0; k < p->shape.rank && k < 4; k++)
+            q->param_dims[i][k + 1] = p->shape.dims[k];
+        q->param_size[i] = shape_numel(&p->shape);
+        q->float_param_bytes += 4 * q->param_size[i];
+    }
+    for (int i = 0; i < g->nbuffers; i++)
+        q->float_param_bytes += 4 * shape_numel(&ir_cnode(g, g->buffers[i].node)->shape);
+    q->float_arena_bytes = 4 * g->arena_floats;
+    q->tg_classes = base_xcalloc((size_t)g->nports + 1, sizeof(int));
+    q->tg_size = base_xcalloc((size_t)g->nports + 1, sizeof(long));
+    q->in_names = base_xcalloc((size_t)g->nports + 1, sizeof(char *));
+    for (int i = 0; i < g->nports; i++)
+        if (g->ports[i].is_target) {
+            q->in_names[q->ntg] = base_xstrdup(g->ports[i].name);
+            q->tg_classes[q->ntg] = g->ports[i].is_class ? g->ports[i].classes : 0;
+            q->tg_size[q->ntg++] = shape_numel(&g->ports[i].shape);
+        }
+}
+
+/* Ping-pong slots for int8 tensors, own buffers for float ones; checks that
+ * every int8 tensor is still in its slot when a layer reads it. */
+static int plan_slots(Q8Net *q) {
+    int holder[2] = {-1, -1}, nfloat = 0;
+    for (int i = 0; i < q->nt; i++)
+        if (q->t[i].is_float)
+            q->t[i].slot = nfloat++;
+    for (int i = 0; i < q->nl; i++) {
+        QLayer *l = &q->l[i];
+        QTensor *in = &q->t[l->in], *out = &q->t[l->out];
+        if (!in->is_float && holder[in->slot] != l->in) {
+            diag_error(l->loc, "nngen quantize: this network branches; the int8 chain is linear (one reader "
+                               "per int8 value)");
+            return -1;
+        }
+        if (out->is_float)
+            continue;
+        if (l->kind == L_VIEW)
+            out->slot = in->slot;
+        else
+            out->slot = in->is_float ? 0 : 1 - in->slot;
+        if (l->kind == L_VIEW || l->kind == L_MAXPOOL || l->kind == L_AVGPOOL || l->kind == L_RELU)
+            out->src = in->src >= 0 ? in->src : l->in; /* the same scale and zero point */
+        holder[out->slot] = l->out;
+    }
+    return 0;
+}
+
+Q8Net *q8_plan(const Graph *g) {
+    int in_port = -1, ninputs = 0;
+    for (int i = 0; i < g->nports; i++)
+        if (!g->ports[i].is_target) {
+            in_port = i;
+            ninputs++;
+        }
+    if (ninputs != 1) {
+        diag_error(ninputs ? ir_cnode(g, g->ports[in_port].node)->loc : (Loc){1, 1},
+                   "nngen quantize: the network needs exactly one input (it has %d)", ninputs);
+        return NULL;
+    }
+    Q8Net *q = base_xcalloc(1, sizeof *q);
+    q->net = base_xstrdup(g->net);
+    q->max_batch = g->max_batch;
+    const Port *p = &g->ports[in_port];
+    q->input_name = base_xstrdup(p->name);
+    q->input_port_size = (int)shape_numel(&p->shape);
+    int *map = base_xmalloc(sizeof(int) * (size_t)g->count);
+    unsigned char *done = base_xcalloc((size_t)g->count, 1);
+    for (int i = 0; i < g->count; i++)
+        map[i] = -1;
+    map[p->node] = add_tensor(q, q->input_port_size, 1);
+    int *order;
+    int count = ir_func_nodes(g, FN_INFER, &order), rc = 0;
+    for (int i = 0; i < count && rc == 0; i++) {
+        const Node *n = ir_cnode(g, order[i]);
+        if (done[n->id] || is_const_node(g, n->id))
+            continue;
+        rc = plan_node(q, g, n, map, order, count, done);
+    }
+    q->nout = g->noutputs;
+    q->out_names = base_xcalloc((size_t)g->noutputs + 1, sizeof(char *));
+    q->out_tensor = base_xcalloc((size_t)g->noutputs + 1, sizeof(int));
+    for (int k = 0; k < g->noutputs && rc == 0; k++) {
+        int node = g->outputs[k].node, t = map[node];
+        Loc loc = ir_cnode(g, node)->loc;
+        q->out_names[k] = base_xstrdup(g->outputs[k].name);
+        if (t < 0) {
+            diag_error(loc, "nngen quantize: output %s is not computed by the int8 chain", g->outputs[k].name);
+            rc = -1;
+            break;
+        }
+        /* every output is a float member of its own */
+        t = q->t[t].is_float && q->t[t].output < 0 ? t : float_of(q, map, node, loc);
+        if (q->t[t].output >= 0) { /* the same tensor twice: a copy through a dequantize-free view */
+            int o = add_tensor(q, q->t[t].numel, 1);
+            add_layer(q, L_VIEW, t, o, loc, "copy");
+            t = o;
+        }
+        q->t[t].output = k;
+        q->out_tensor[k] = t;
+    }
+    int kernels = 0;
+    for (int i = 0; i < q->nl; i++)
+        kernels += q->l[i].kind == L_DENSE || q->l[i].kind == L_CONV;
+    if (rc == 0 && !kernels) {
+        diag_error(ir_cnode(g, p->node)->loc, "nngen quantize: network %s has no dense or conv2d layer: it would "
+                                              "run in float islands only, nothing to quantize", g->net);
+        rc = -1;
+    }
+    if (rc == 0)
+        rc = plan_slots(q);
+    plan_tables(q, g);
+    free(map);
+    free(done);
+    if (rc < 0) {
+        q8_free(q);
+        return NULL;
+    }
+    return q;
+}
+
+void q8_free(Q8Net *q) {
+    if (!q)
+        return;
+    for (int i = 0; i < q->nl; i++) {
+        free(q->l[i].wf);
+        free(q->l[i].bf);
+        free(q->l[i].wq);
+        free(q->l[i].bq);
+        free(q->l[i].mult);
+        free(q->l[i].shift);
+    }
+    for (int k = 0; k < q->nout; k++)
+        free(q->out_names[k]);
+    for (int k = 0; k < q->ntg; k++)
+        free(q->in_names[k]);
+    for (int k = 0; k < q->nparams; k++)
+        free(q->param_names[k]);
+    free(q->param_names);
+    free(q->param_dims);
+    free(q->param_size);
+    free(q->in_names);
+    free(q->tg_classes);
+    free(q->tg_size);
+    free(q->out_names);
+    free(q->out_tensor);
+    free(q->t);
+    free(q->l);
+    free((char *)q->net);
+    free((char *)q->input_name);
+    free(q);
+}
+
+int q8_input_size(const Q8Net *q) {
+    return q->input_port_size;
+}
+
+/* ---- calibration: the chain in float --------------------------------------------------------- */
+
+static void widen(QTensor *t, const float *v, long count) {
+    for (long i = 0; i < count; i++) {
+        double x = v[i];
+        if (x != x)
+            continue;
+        if (!t->seen || x < t->lo)
+            t->lo = x;
+        if (!t->seen || x > t->hi)
+            t->hi = x;
+        t->seen = 1;
+    }
+}
+
+static void run_dense_f(const QLayer *l, const float *x, float *y, int n) {
+    for (int s = 0; s < n; s++)
+        for (int c = 0; c < l->M; c++) {
+            double acc = l->bf[c];
+            for (int k = 0; k < l->K; k++)
+                acc += (double)x[(long)s * l->K + k] * l->wf[(long)c * l->K + k];
+            y[(long)s * l->M + c] = l->relu && acc < 0 ? 0.0f : (float)acc;
+        }
+}
+
+static void run_conv_f(const QLayer *l, const float *x, float *y, int n) {
+    int cg = l->c / l->groups, fg = l->f / l->groups;
+    for (int s = 0; s < n; s++)
+        for (int f = 0; f < l->f; f++)
+            for (int oy = 0; oy < l->oh; oy++)
+                for (int ox = 0; ox < l->ow; ox++) {
+                    double acc = l->bf[f];
+                    for (int c = 0; c < cg; c++) {
+                        int ci = (f / fg) * cg + c;
+                        for (int ky = 0; ky < l->kh; ky++) {
+                            int iy = oy * l->sh - l->ph + ky;
+                            for (int kx = 0; kx < l->kw && iy >= 0 && iy < l->h; kx++) {
+                                int ix = ox * l->sw - l->pw + kx;
+                                if (ix >= 0 && ix < l->w)
+                                    acc += (double)x[(((long)s * l->c + ci) * l->h + iy) * l->w + ix] *
+                                           l->wf[(((long)f * cg + c) * l->kh + ky) * l->kw + kx];
+                            }
+                        }
+                    }
+                    y[(((long)s * l->f + f) * l->oh + oy) * l->ow + ox] = l->relu && acc < 0 ? 0.0f : (float)acc;
+                }
+}
+
+static void run_pool_f(const QLayer *l, const float *x, float *y, int n) {
+    for (int s = 0; s < n; s++)
+        for (int c = 0; c < l->c; c++)
+            for (int oy = 0; oy < l->oh; oy++)
+                for (int ox = 0; ox < l->ow; ox++) {
+                    double acc = l->kind == L_MAXPOOL ? -INFINITY : 0;
+                    for (int ky = 0; ky < l->kh; ky++)
+                        for (int kx = 0; kx < l->kw; kx++) {
+                            float v = x[(((long)s * l->c + c) * l->h + oy * l->sh + ky) * l->w + ox * l->sw + kx];
+                            acc = l->kind == L_MAXPOOL ? (v > acc ? v : acc) : acc + v;
+                        }
+                    if (l->kind == L_AVGPOOL)
+                        acc /= l->kh * l->kw;
+                    y[(((long)s * l->c + c) * l->oh + oy) * l->ow + ox] = (float)acc;
+                }
+}
+
+static void run_island_f(const QLayer *l, const float *x, float *y, long count, int K) {
+    if (l->kind == L_SIGMOID || l->kind == L_TANH) {
+        for (long i = 0; i < count; i++)
+            y[i] = l->kind == L_SIGMOID ? 1.0f / (1.0f + expf(-x[i])) : tanhf(x[i]);
+        return;
+    }
+    for (long r = 0; r < count / K; r++) {
+        const float *a = x + r * K;
+        float *b = y + r * K, mx = a[0];
+        double sum = 0;
+        for (int k = 1; k < K; k++)
+            mx = a[k] > mx ? a[k] : mx;
+        for (int k = 0; k < K; k++)
+            sum += exp((double)a[k] - mx);
+        for (int k = 0; k < K; k++)
+            b[k] = l->kind == L_SOFTMAX ? (float)(exp((double)a[k] - mx) / sum)
+                                        : (float)((double)a[k] - mx - log(sum));
+    }
+}
+
+void q8_calibrate(Q8Net *q, const float *x, int n) {
+    float **v = base_xcalloc((size_t)q->nt, sizeof(float *));
+    v[0] = (float *)x;
+    widen(&q->t[0], x, (long)n * q->t[0].numel);
+    for (int i = 0; i < q->nl; i++) {
+        const QLayer *l = &q->l[i];
+        QTensor *out = &q->t[l->out];
+        long count = (long)n * out->numel;
+        const float *in = v[l->in];
+        float *y = v[l->out] = base_xmalloc(sizeof(float) * (size_t)(count ? count : 1));
+        switch (l->kind) {
+        case L_DENSE: run_dense_f(l, in, y, n); break;
+        case L_CONV: run_conv_f(l, in, y, n); break;
+        case L_MAXPOOL:
+        case L_AVGPOOL: run_pool_f(l, in, y, n); break;
+        case L_RELU:
+            for (long k = 0; k < count; k++)
+                y[k] = in[k] < 0 ? 0.0f : in[k];
+            break;
+        case L_QUANT:
+        case L_DEQUANT:
+        case L_VIEW: memcpy(y, in, sizeof(float) * (size_t)count); break;
+        default: run_island_f(l, in, y, count, l->K); break;
+        }
+        if (l->kind == L_QUANT)
+            widen(&q->t[l->in], in, count);
+        if (!out->is_float)
+            widen(out, y, count);
+    }
+    for (int i = 1; i < q->nt; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* ---- quantization --------------------------------------------------------------------------- */
+
+/* round half away from zero */
+static double round_away(double x) {
+    return x < 0 ? -floor(-x + 0.5) : floor(x + 0.5);
+}
+
+/* TFLite's QuantizeMultiplier: M = m * 2^shift, m in [0.5, 1) as Q31. */
+void q8_quantize_multiplier(double real, int32_t *mult, int *shift) {
+    if (real == 0) {
+        *mult = 0;
+        *shift = 0;
+        return;
+    }
+    int e;
+    double m = frexp(real, &e);
+    long long qm = (long long)round_away(m * 2147483648.0);
+    if (qm == 2147483648LL) {
+        qm /= 2;
+        e++;
+    }
+    if (e < -31) {
+        e = 0;
+        qm = 0;
+    }
+    *mult = (int32_t)qm;
+    *shift = e;
+}
+
+/* scale and zero point of an activation range */
+static void choose_params(QTensor *t) {
+    double lo = t->seen && t->lo < 0 ? t->lo : 0, hi = t->seen && t->hi > 0 ? t->hi : 0;
+    t->scale = hi > lo ? (hi - lo) / 255.0 : 1.0;
+    /* the scale as the generated code holds it (float) */
+    t->scale = (double)(float)t->scale;
+    double zp = round_away(-128.0 - lo / t->scale);
+    t->zp = zp < -128 ? -128 : zp > 127 ? 127 : (int)zp;
+}
+
+static void quantize_kernel(QLayer *l, const QTensor *in, const QTensor *out) {
+    int M = l->M;
+    long K = l->wcount / M;
+    l->wq = base_xmalloc((size_t)l->wcount);
+    l->bq = base_xmalloc(sizeof(int32_t) * (size_t)M);
+    l->mult = base_xmalloc(sizeof(int32_t) * (size_t)M);
+    l->shift = base_xmalloc((size_t)M);
+    for (int c = 0; c < M; c++) {
+        double mx = 0;
+        for (long k = 0; k < K; k++)
+            mx = fmax(mx, fabs(l->wf[c * K + k]));
+        double sw = mx > 0 ? mx / 127.0 : 1.0;
+        long long wsum = 0;
+        for (long k = 0; k < K; k++) {
+            double r = round_away(l->wf[c * K + k] / sw);
+            l->wq[c * K + k] = (int8_t)(r < -127 ? -127 : r > 127 ? 127 : r);
+            wsum += l->wq[c * K + k];
+        }
+        double bias = round_away(l->bf[c] / (in->scale * sw));
+        /* dense folds the input's zero point into the bias: sum (x - zp) w = sum x w - zp sum w */
+        if (l->kind == L_DENSE)
+            bias -= (double)in->zp * (double)wsum;
+        bias = bias < -2147483648.0 ? -2147483648.0 : bias > 2147483647.0 ? 2147483647.0 : bias;
+        l->bq[c] = (int32_t)bias;
+        int sh;
+        q8_quantize_multiplier(in->scale * sw / out->scale, &l->mult[c], &sh);
+        l->shift[c] = (int8_t)(sh < -31 ? -31 : sh > 30 ? 30 : sh);
+    }
+}
+
+void q8_quantize(Q8Net *q) {
+    for (int i = 0; i < q->nt; i++)
+        if (q->t[i].src < 0)
+            choose_params(&q->t[i]);
+    for (int i = 0; i < q->nt; i++)
+        if (q->t[i].src >= 0) {
+            q->t[i].scale = q->t[q->t[i].src].scale;
+            q->t[i].zp = q->t[q->t[i].src].zp;
+        }
+    for (int i = 0; i < q->nl; i++)
+        if (q->l[i].kind == L_DENSE || q->l[i].kind == L_CONV)
+            quantize_kernel(&q->l[i], &q->t[q->l[i].in], &q->t[q->l[i].out]);
+}
+
+/* ---- sizes and the report ------------------------------------------------------------------- */
+
+static long slot_bytes(const Q8Net *q) {
+    long mx = 1;
+    for (int i = 0; i < q->nt; i++)
+        if (!q->t[i].is_float && q->t[i].numel > mx)
+            mx = q->t[i].numel;
+    return mx;
+}
+
+long q8_flash_bytes(const Q8Net *q) {
+    long b = 0;
+    for (int i = 0; i < q->nl; i++)
+        if (q->l[i].kind == L_DENSE || q->l[i].kind == L_CONV)
+            b += q->l[i].wcount + 9L * q->l[i].M; /* int8 weights; int32 bias and multiplier, int8 shift */
+    return b;
+}
+
+long q8_ram_bytes(const Q8Net *q) {
+    long b = 2 * slot_bytes(q) * q->max_batch;
+    for (int i = 0; i < q->nt; i++)
+        if (q->t[i].is_float && i != 0)
+            b += 4 * q->t[i].numel * q->max_batch;
+    return b;
+}
+
+void q8_report(const Q8Net *q, FILE *f) {
+    fprintf(f, "int8 model of %s (nngen quantize)\n", q->net);
+    fprintf(f, "  %-12s %-10s %12s %12s  %s\n", "layer", "runs in", "scale", "zero point", "line");
+    for (int i = 0; i < q->nl; i++) {
+        const QLayer *l = &q->l[i];
+        const QTensor *o = &q->t[l->out];
+        if (l->kind == L_VIEW)
+            continue;
+        int fl = l->kind >= L_SOFTMAX || l->kind == L_DEQUANT;
+        if (o->is_float)
+            fprintf(f, "  %-12s %-10s %12s %12s  %d\n", l->op, fl ? "float" : "int8", "-", "-", l->loc.line);
+        else
+            fprintf(f, "  %-12s %-10s %12.6g %12d  %d%s\n", l->op, "int8", o->scale, o->zp, l->loc.line,
+                    l->relu ? " (relu fused)" : "");
+    }
+    fprintf(f, "float islands: %d", q->islands);
+    for (int i = 0, first = 1; i < q->nl; i++)
+        if (q->l[i].kind >= L_SOFTMAX) {
+            fprintf(f, "%s %s (line %d)", first ? ":" : ",", q->l[i].op, q->l[i].loc.line);
+            first = 0;
+        }
+    fprintf(f, "\n");
+    fprintf(f, "flash (const data): %ld bytes int8 (float build: %ld bytes of weights)\n", q8_flash_bytes(q),
+            q->float_param_bytes);
+    fprintf(f, "RAM (model struct, max batch %d): %ld bytes int8 (float build: %ld bytes of activations)\n",
+            q->max_batch, q8_ram_bytes(q), q->float_arena_bytes);
+}
+
+/* ---- the C ---------------------------------------------------------------------------------- */
+
+/* The integer arithmetic of the generated code, verbatim (static: several
+ * networks link together). Each piece is written only when a layer uses it
+ * (an unused static function is a warning). The rescaling is TFLite's
+ * MultiplyByQuantizedMultiplier; `>>` of a negative value is an arithmetic
+ * shift, as on every compiler nngen targets (the typedef refuses others). */
+static const char q8_text_scale[] =
+    "typedef char nnq_arithmetic_shift[(-1 >> 1) == -1 ? 1 : -1];\n"
+    "/* round(a * b / 2^31), saturating the one overflow (TFLite's SaturatingRoundingDoublingHighMul) */\n"
+    "static int32_t nnq_high_mul(int32_t a, int32_t b) {\n"
+    "    if (a == b && a == INT32_MIN)\n"
+    "        return INT32_MAX;\n"
+    "    int64_t ab = (int64_t)a * b;\n"
+    "    int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : 1 - ((int64_t)1 << 30);\n"
+    "    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));\n"
+    "}\n"
+    "/* x / 2^e rounded to nearest, ties away from zero (TFLite's RoundingDivideByPOT) */\n"
+    "static int32_t nnq_div_pot(int32_t x, int e) {\n"
+    "    int32_t mask = (int32_t)(((int64_t)1 << e) - 1), rem = x & mask, thr = (mask >> 1) + (x < 0 ? 1 : 0);\n"
+    "    return (x >> e) + (rem > thr ? 1 : 0);\n"
+    "}\n"
+    "/* x * mult * 2^(shift - 31), rounded (TFLite's MultiplyByQuantizedMultiplier; x * 2^shift saturates) */\n"
+    "static int32_t nnq_scale(int32_t x, int32_t mult, int shift) {\n"
+    "    if (shift > 0) {\n"
+    "        int64_t v = (int64_t)x * ((int64_t)1 << shift);\n"
+    "        x = v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;\n"
+    "    }\n"
+    "    return nnq_div_pot(nnq_high_mul(x, mult), shift > 0 ? 0 : -shift);\n"
+    "}\n"
+    "static int8_t nnq_clamp(int32_t v, int32_t lo, int32_t hi) {\n"
+    "    return (int8_t)(v < lo ? lo : v > hi ? hi : v);\n"
+    "}\n";
+
+static const char q8_text_dense[] =
+    "/* y[s][c] = clamp(scale(bias[c] + sum_k x[s][k] w[c][k]) + zo): the input's zero point is in bias */\n"
+    "static void nnq_dense(const int8_t *x, int8_t *y, int n, int K, int M, const int8_t *w, const int32_t *bias,\n"
+    "                      const int32_t *mult, const int8_t *shift, int32_t zo, int32_t lo, int32_t hi) {\n"
+    "    for (int s = 0; s < n; s++) {\n"
+    "        const int8_t *xs = x + (long)s * K;\n"
+    "        for (int c = 0; c < M; c++) {\n"
+    "            const int8_t *wc = w + (long)c * K;\n"
+    "            int32_t acc = 0;\n"
+    "            for (int k = 0; k < K; k++)\n"
+    "                acc += (int32_t)xs[k] * (int32_t)wc[k];\n"
+    "            y[(long)s * M + c] = nnq_clamp(nnq_scale(acc + bias[c], mult[c], shift[c]) + zo, lo, hi);\n"
+    "        }\n"
+    "    }\n"
+    "}\n";
+
+static const char q8_text_conv[] =
+    "typedef struct nnq_geom { int c, h, w, f, kh, kw, sh, sw, ph, pw, groups, oh, ow; } nnq_geom;\n"
+    "/* direct convolution, [C, H, W] per sample, filters [F][C/G][KH][KW]; padding reads the input's zero point */\n"
+    "static void nnq_conv(const int8_t *x, int8_t *y, int n, const nnq_geom *g, const int8_t *w, const int32_t *bias,\n"
+    "                     const int32_t *mult, const int8_t *shift, int32_t zi, int32_t zo, int32_t lo, int32_t hi) {\n"
+    "    const int cg = g->c / g->groups, fg = g->f / g->groups;\n"
+    "    for (int s = 0; s < n; s++)\n"
+    "        for (int f = 0; f < g->f; f++) {\n"
+    "            const int8_t *wf = w + (long)f * cg * g->kh * g->kw;\n"
+    "            const int8_t *xs = x + ((long)s * g->c + (long)(f / fg) * cg) * g->h * g->w;\n"
+    "            int8_t *ys = y + ((long)s * g->f + f) * g->oh * g->ow;\n"
+    "            for (int oy = 0; oy < g->oh; oy++)\n"
+    "                for (int ox = 0; ox < g->ow; ox++) {\n"
+    "                    int32_t acc = bias[f];\n"
+    "                    for (int c = 0; c < cg; c++)\n"
+    "                        for (int ky = 0; ky < g->kh; ky++) {\n"
+    "                            const int iy = oy * g->sh - g->ph + ky;\n"
+    "                            if (iy < 0 || iy >= g->h)\n"
+    "                                continue;\n"
+    "                            const int8_t *xr = xs + ((long)c * g->h + iy) * g->w;\n"
+    "                            const int8_t *wr = wf + ((long)c * g->kh + ky) * g->kw;\n"
+    "                            for (int kx = 0; kx < g->kw; kx++) {\n"
+    "                                const int ix = ox * g->sw - g->pw + kx;\n"
+    "                                if (ix >= 0 && ix < g->w)\n"
+    "                                    acc += ((int32_t)xr[ix] - zi) * (int32_t)wr[kx];\n"
+    "                            }\n"
+    "                        }\n"
+    "                    ys[oy * g->ow + ox] = nnq_clamp(nnq_scale(acc, mult[f], shift[f]) + zo, lo, hi);\n"
+    "                }\n"
+    "        }\n"
+    "}\n";
+
+static const char q8_text_pool[] =
+    "/* max or average (rounded half away from zero) pooling on int8 values: the same scale in and out */\n"
+    "static void nnq_pool(const int8_t *x, int8_t *y, int n, int c, int h, int w, int kh, int kw, int sh, int sw,\n"
+    "                     int oh, int ow, int avg) {\n"
+    "    const int32_t count = kh * kw;\n"
+    "    for (long p = 0; p < (long)n * c; p++)\n"
+    "        for (int oy = 0; oy < oh; oy++)\n"
+    "            for (int ox = 0; ox < ow; ox++) {\n"
+    "                const int8_t *xp = x + (p * h + (long)oy * sh) * w + (long)ox * sw;\n"
+    "                int32_t acc = avg ? 0 : -128;\n"
+    "                for (int ky = 0; ky < kh; ky++)\n"
+    "                    for (int kx = 0; kx < kw; kx++) {\n"
+    "                        const int32_t v = xp[(long)ky * w + kx];\n"
+    "                        acc = avg ? acc + v : v > acc ? v : acc;\n"
+    "                    }\n"
+    "                if (avg)\n"
+    "                    acc = acc >= 0 ? (acc + count / 2) / count : (acc - count / 2) / count;\n"
+    "                y[(p * oh + oy) * ow + ox] = (int8_t)acc;\n"
+    "            }\n"
+    "}\n";
+
+static const char q8_text_relu[] =
+    "static void nnq_relu(const int8_t *x, int8_t *y, long count, int32_t zp) {\n"
+    "    for (long i = 0; i < count; i++)\n"
+    "        y[i] = x[i] < zp ? (int8_t)zp : x[i];\n"
+    "}\n";
+
+static const char q8_text_quant[] =
+    "/* q = clamp(round(x / scale) + zp): round half away from zero, NaN to the lowest value */\n"
+    "static void nnq_quantize(const float *x, int8_t *q, long count, float inv_scale, int32_t zp) {\n"
+    "    for (long i = 0; i < count; i++) {\n"
+    "        float v = x[i] * inv_scale;\n"
+    "        v = v >= -1024.0f ? (v <= 1024.0f ? v : 1024.0f) : -1024.0f;\n"
+    "        int32_t r = (int32_t)v;\n"
+    "        const float frac = v - (float)r;\n"
+    "        r += frac >= 0.5f ? 1 : frac <= -0.5f ? -1 : 0;\n"
+    "        q[i] = nnq_clamp(r + zp, -128, 127);\n"
+    "    }\n"
+    "}\n";
+
+static const char q8_text_dequant[] =
+    "static void nnq_dequantize(const int8_t *q, float *x, long count, float scale, int32_t zp) {\n"
+    "    for (long i = 0; i < count; i++)\n"
+    "        x[i] = (float)((int32_t)q[i] - zp) * scale;\n"
+    "}\n";
+
+static const char q8_text_island[] =
+    "/* the float islands: softmax (log = 0) or log_softmax (log = 1) over rows of K */\n"
+    "static void nnq_softmax(const float *x, float *y, long rows, int K, int log) {\n"
+    "    for (long r = 0; r < rows; r++) {\n"
+    "        const float *a = x + r * K;\n"
+    "        float *b = y + r * K, mx = a[0], sum = 0.0f;\n"
+    "        for (int k = 1; k < K; k++)\n"
+    "            mx = a[k] > mx ? a[k] : mx;\n"
+    "        for (int k = 0; k < K; k++)\n"
+    "            sum += expf(a[k] - mx);\n"
+    "        for (int k = 0; k < K; k++)\n"
+    "            b[k] = log ? a[k] - mx - logf(sum) : expf(a[k] - mx) / sum;\n"
+    "    }\n"
+    "}\n";
+
+static void put_float(Buf *b, double v) {
+    char s[40];
+    snprintf(s, sizeof s, "%.9g", (double)(float)v);
+    buf_puts(b, s);
+    if (!strpbrk(s, ".en"))
+        buf_puts(b, ".0");
+    buf_puts(b, "f");
+}
+
+static void put_i8(Buf *b, const char *name, const int8_t *v, long count) {
+    buf_printf(b, "static const int8_t %s[%ld] = {", name, count);
+    for (long i = 0; i < count; i++)
+        buf_printf(b, "%s%d%s", i % 32 ? " " : "\n    ", v[i], i + 1 < count ? "," : "");
+    buf_puts(b, "\n};\n");
+}
+
+static void put_i32(Buf *b, const char *name, const int32_t *v, long count) {
+    buf_printf(b, "static const int32_t %s[%ld] = {", name, count);
+    for (long i = 0; i < count; i++)
+        buf_printf(b, "%s%ld%s", i % 8 ? " " : "\n    ", (long)v[i], i + 1 < count ? "," : "");
+    buf_puts(b, "\n};\n");
+}
+
+static void banner(Buf *b, const Q8Net *q, const EmitOptions *o, const char *what) {
+    Buf src = {0}, cmd = {0};
+    emit_comment_text(&src, o->source, strlen(o->source), 200);
+    emit_comment_text(&cmd, o->cmdline, strlen(o->cmdline), 400);
+    buf_printf(b, "/* %s of network %s, quantized to int8 by nngen %s from %s: do not edit.\n", what, q->net,
+               NNGEN_VERSION, src.data);
+    buf_printf(b, " * Command: %s\n", cmd.data);
+    buf_printf(b, " * The API is the float one of an --infer-only --weights build (see docs/quantize.md). */\n");
+    buf_free(&src);
+    buf_free(&cmd);
+}
+
+static char *upper_dup(const char *s) {
+    char *u = base_xstrdup(s);
+    for (char *c = u; *c; c++)
+        if (*c >= 'a' && *c <= 'z')
+            *c = (char)(*c - 'a' + 'A');
+    return u;
+}
+
+static void emit_header(const Q8Net *q, const EmitOptions *o, Buf *h) {
+    char *up = upper_dup(q->net), *in = upper_dup(q->input_name);
+    long scalars = 0;
+    for (int i = 0; i < q->nparams; i++)
+        scalars += q->param_size[i];
+    banner(h, q, o, "The C API");
+    buf_printf(h, "#ifndef NNGEN_%s_H\n#define NNGEN_%s_H\n\n#include <stddef.h>\n#include <stdint.h>\n", up, up);
+    if (o->standalone) {
+        const char *start = strstr(nnrt_embedded_h, "#ifndef NN_PARAM_DEFINED");
+        const char *end = start ? strstr(start, "#endif") : NULL;
+        if (!start || !end)
+            nn_unreachable("runtime header without its NN_PARAM_DEFINED block");
+        buf_printf(h, "%.*s#endif\n", (int)(end - start), start);
+    } else {
+        buf_puts(h, "#include \"nn_runtime.h\"\n");
+    }
+    buf_puts(h, "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
+    buf_printf(h, "#define %s_MAX_BATCH %d\n#define %s_IN_%s_SIZE %d\n", up, q->max_batch, up, in, q->input_port_size);
+    for (int k = 0; k < q->ntg; k++) {
+        char *tn = upper_dup(q->in_names[k]);
+        if (q->tg_classes[k])
+            buf_printf(h, "#define %s_TARGET_%s_CLASSES %d\n", up, tn, q->tg_classes[k]);
+        else
+            buf_printf(h, "#define %s_TARGET_%s_SIZE %ld\n", up, tn, q->tg_size[k]);
+        free(tn);
+    }
+    for (int k = 0; k < q->nout; k++) {
+        char *on = upper_dup(q->out_names[k]);
+        buf_printf(h, "#define %s_OUT_%s_SIZE %ld\n", up, on, q->t[q->out_tensor[k]].numel);
+        free(on);
+    }
+    buf_printf(h, "#define %s_PARAM_COUNT %d\n#define %s_PARAM_SCALARS %ld\n", up, q->nparams, up, scalars);
+    buf_printf(h, "#define %s_BUFFER_COUNT 0 /* batchnorm statistics are folded into the weights */\n", up);
+    buf_printf(h, "#define %s_WEIGHTS_EMBEDDED 1 /* the weights are const data */\n", up);
+    buf_printf(h, "#define %s_QUANTIZED 1 /* nngen quantize: int8 weights and activations */\n", up);
+    buf_printf(h, "#define %s_INT8_WEIGHT_BYTES %ld /* weights, biases, multipliers and shifts */\n", up,
+               q8_flash_bytes(q));
+    buf_printf(h, "#define %s_SLOT_BYTES %ld /* one int8 activation buffer per sample */\n\n", up, slot_bytes(q));
+    buf_printf(h, "typedef struct %s %s;\n", q->net, q->net);
+    buf_printf(h, "/* The model: every byte the network uses, for up to %s_MAX_BATCH samples. */\n", up);
+    buf_printf(h, "struct %s {\n    int8_t q8[2][%s_MAX_BATCH * %s_SLOT_BYTES]; /* int8 activations, ping-pong */\n",
+               q->net, up, up);
+    for (int i = 1; i < q->nt; i++)
+        if (q->t[i].is_float)
+            buf_printf(h, "    float f%d[%s_MAX_BATCH * %ld];%s\n", q->t[i].slot, up, q->t[i].numel,
+                       q->t[i].output >= 0 ? " /* an output */" : " /* a float island's values */");
+    buf_puts(h, "    int n; /* samples in the last call */\n};\n\n");
+    const char *N = q->net;
+    buf_printf(h, "void %s_init(%s *m, uint64_t seed);\nint %s_param_count(void);\nnn_param %s_param(%s *m, int i);\n",
+               N, N, N, N, N);
+    buf_printf(h, "int %s_buffer_count(void);\nnn_param %s_buffer(%s *m, int i);\n", N, N, N);
+    buf_printf(h, "void %s_forward(%s *m, const float *%s, int n);\n", N, N, q->input_name);
+    for (int k = 0; k < q->nout; k++)
+        buf_printf(h, "const float *%s_output_%s(const %s *m);\n", N, q->out_names[k], N);
+    buf_puts(h, "\n#ifdef __cplusplus\n}\n#endif\n#endif\n");
+    free(up);
+    free(in);
+}
+
+/* "m->q8[1]" or "m->f3" */
+static void ref(Buf *b, const Q8Net *q, int t) {
+    if (q->t[t].is_float)
+        buf_printf(b, t == 0 ? "x" : "m->f%d", q->t[t].slot);
+    else
+        buf_printf(b, "m->q8[%d]", q->t[t].slot);
+}
+
+static void emit_layer(const Q8Net *q, int i, Buf *c) {
+    const QLayer *l = &q->l[i];
+    const QTensor *in = &q->t[l->in], *out = &q->t[l->out];
+    Buf x = {0}, y = {0};
+    ref(&x, q, l->in);
+    ref(&y, q, l->out);
+    int lo = l->relu ? out->zp : -128;
+    buf_printf(c, "    /* line %d: %s */\n", l->loc.line, l->op);
+    switch (l->kind) {
+    case L_QUANT:
+        buf_printf(c, "    nnq_quantize(%s, %s, (long)n * %ld, ", x.data, y.data, in->numel);
+        put_float(c, 1.0 / out->scale);
+        buf_printf(c, ", %d);\n", out->zp);
+        break;
+    case L_DEQUANT:
+        buf_printf(c, "    nnq_dequantize(%s, %s, (long)n * %ld, ", x.data, y.data, in->numel);
+        put_float(c, in->scale);
+        buf_printf(c, ", %d);\n", in->zp);
+        break;
+    case L_DENSE:
+        buf_printf(c, "    nnq_dense(%s, %s, n, %d, %d, nnq_w%d, nnq_b%d, nnq_m%d, nnq_s%d, %d, %d, 127);\n", x.data,
+                   y.data, l->K, l->M, i, i, i, i, out->zp, lo);
+        break;
+    case L_CONV:
+        buf_printf(c, "    nnq_conv(%s, %s, n, &nnq_g%d, nnq_w%d, nnq_b%d, nnq_m%d, nnq_s%d, %d, %d, %d, 127);\n", x.data,
+                   y.data, i, i, i, i, i, in->zp, out->zp, lo);
+        break;
+    case L_MAXPOOL:
+    case L_AVGPOOL:
+        buf_printf(c, "    nnq_pool(%s, %s, n, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d);\n", x.data, y.data, l->c, l->h,
+                   l->w, l->kh, l->kw, l->sh, l->sw, l->oh, l->ow, l->kind == L_AVGPOOL);
+        break;
+    case L_RELU: buf_printf(c, "    nnq_relu(%s, %s, (long)n * %ld, %d);\n", x.data, y.data, in->numel, in->zp); break;
+    case L_VIEW:
+        if (out->is_float && out->output >= 0)
+            buf_printf(c, "    for (long i = 0; i < (long)n * %ld; i++)\n        %s[i] = %s[i];\n", in->numel, y.data,
+                       x.data);
+        else
+            buf_puts(c, "    /* a view: the same bytes */\n");
+        break;
+    case L_SOFTMAX:
+    case L_LOG_SOFTMAX:
+        buf_printf(c, "    nnq_softmax(%s, %s, n, %d, %d);\n", x.data, y.data, l->K, l->kind == L_LOG_SOFTMAX);
+        break;
+    case L_SIGMOID:
+    case L_TANH:
+        buf_printf(c, "    for (long i = 0; i < (long)n * %ld; i++)\n", in->numel);
+        if (l->kind == L_SIGMOID)
+            buf_printf(c, "        %s[i] = 1.0f / (1.0f + expf(-%s[i]));\n", y.data, x.data);
+        else
+            buf_printf(c, "        %s[i] = tanhf(%s[i]);\n", y.data, x.data);
+        break;
+    }
+    buf_free(&x);
+    buf_free(&y);
+}
+
+static int uses(const Q8Net *q, LKind a, LKind b) {
+    for (int i = 0; i < q->nl; i++)
+        if (q->l[i].kind == a || q->l[i].kind == b)
+            return 1;
+    return 0;
+}
+
+static void emit_data(const Q8Net *q, Buf *c) {
+    for (int i = 0; i < q->nl; i++) {
+        const QLayer *l = &q->l[i];
+        if (l->kind != L_DENSE && l->kind != L_CONV)
+            continue;
+        char name[32];
+        buf_printf(c, "/* line %d: %s, %d output channels: int8 weights (one scale per channel), int32 biases,\n"
+                      " * Q31 multipliers and shifts of the rescaling */\n", l->loc.line, l->op, l->M);
+        snprintf(name, sizeof name, "nnq_w%d", i);
+        put_i8(c, name, l->wq, l->wcount);
+        snprintf(name, sizeof name, "nnq_b%d", i);
+        put_i32(c, name, l->bq, l->M);
+        snprintf(name, sizeof name, "nnq_m%d", i);
+        put_i32(c, name, l->mult, l->M);
+        snprintf(name, sizeof name, "nnq_s%d", i);
+        put_i8(c, name, l->shift, l->M);
+        if (l->kind == L_CONV)
+            buf_printf(c, "static const nnq_geom nnq_g%d = {%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d};\n", i,
+                       l->c, l->h, l->w, l->f, l->kh, l->kw, l->sh, l->sw, l->ph, l->pw, l->groups, l->oh, l->ow);
+    }
+}
+
+static void emit_api(const Q8Net *q, Buf *c) {
+    const char *N = q->net;
+    char *up = upper_dup(N);
+    buf_printf(c, "/* Zeroes the model (the activations): the weights are constants. */\n");
+    buf_printf(c, "void %s_init(%s *m, uint64_t seed) {\n    unsigned char *bytes = (unsigned char *)m;\n    (void)seed;\n"
+                  "    for (size_t i = 0; i < sizeof *m; i++)\n        bytes[i] = 0;\n}\n", N, N);
+    buf_printf(c, "int %s_param_count(void) {\n    return %s_PARAM_COUNT;\n}\n", N, up);
+    buf_printf(c, "/* The float network's parameter table: names and shapes; value and grad are NULL (the\n"
+                  " * weights exist as int8 only). */\n");
+    buf_printf(c, "static const struct { const char *name; int rank, dims[4]; long size; } nnq_params[%d] = {\n",
+               q->nparams ? q->nparams : 1);
+    for (int i = 0; i < q->nparams; i++)
+        buf_printf(c, "    {\"%s\", %d, {%d, %d, %d, %d}, %ld},\n", q->param_names[i], q->param_dims[i][0],
+                   q->param_dims[i][1], q->param_dims[i][2], q->param_dims[i][3], q->param_dims[i][4],
+                   q->param_size[i]);
+    if (!q->nparams)
+        buf_puts(c, "    {0, 0, {0, 0, 0, 0}, 0},\n");
+    buf_puts(c, "};\n");
+    buf_printf(c, "nn_param %s_param(%s *m, int i) {\n    nn_param p;\n    (void)m;\n    p.name = NULL;\n"
+                  "    p.rank = 0;\n    for (int k = 0; k < 4; k++)\n        p.dims[k] = 0;\n    p.size = 0;\n"
+                  "    p.value = p.grad = NULL;\n    if (i >= 0 && i < %s_PARAM_COUNT) {\n"
+                  "        p.name = nnq_params[i].name;\n        p.rank = nnq_params[i].rank;\n"
+                  "        for (int k = 0; k < 4; k++)\n            p.dims[k] = nnq_params[i].dims[k];\n"
+                  "        p.size = nnq_params[i].size;\n    }\n    return p;\n}\n", N, N, up);
+    buf_printf(c, "int %s_buffer_count(void) {\n    return 0;\n}\n", N);
+    buf_printf(c, "nn_param %s_buffer(%s *m, int i) {\n    nn_param p;\n    (void)m;\n    (void)i;\n    p.name = NULL;\n"
+                  "    p.rank = 0;\n    for (int k = 0; k < 4; k++)\n        p.dims[k] = 0;\n    p.size = 0;\n"
+                  "    p.value = p.grad = NULL;\n    return p;\n}\n", N, N);
+    buf_printf(c, "/* Inference: quantize the input, the int8 layers, dequantize the outputs. */\n");
+    buf_printf(c, "void %s_forward(%s *m, const float *x, int n) {\n    if (n < 1 || n > %s_MAX_BATCH || !x)\n"
+                  "        return;\n    m->n = n;\n", N, N, up);
+    for (int i = 0; i < q->nl; i++)
+        emit_layer(q, i, c);
+    buf_puts(c, "}\n");
+    for (int k = 0; k < q->nout; k++)
+        buf_printf(c, "const float *%s_output_%s(const %s *m) {\n    return m->f%d;\n}\n", N, q->out_names[k], N,
+                   q->t[q->out_tensor[k]].slot);
+    free(up);
+}
+
+void q8_emit(const Q8Net *q, const EmitOptions *o, Buf *c, Buf *h) {
+    emit_header(q, o, h);
+    banner(c, q, o, "The implementation");
+    buf_printf(c, "#include \"%s\"\n", o->header_name);
+    if (q->islands)
+        buf_puts(c, "#include <math.h>\n");
+    buf_puts(c, "\n/* ---- the integer kernels ---- */\n");
+    buf_puts(c, q8_text_scale);
+    if (uses(q, L_DENSE, L_DENSE))
+        buf_puts(c, q8_text_dense);
+    if (uses(q, L_CONV, L_CONV))
+        buf_puts(c, q8_text_conv);
+    if (uses(q, L_MAXPOOL, L_AVGPOOL))
+        buf_puts(c, q8_text_pool);
+    if (uses(q, L_RELU, L_RELU))
+        buf_puts(c, q8_text_relu);
+    buf_puts(c, q8_text_quant);
+    if (uses(q, L_DEQUANT, L_DEQUANT))
+        buf_puts(c, q8_text_dequant);
+    if (uses(q, L_SOFTMAX, L_LOG_SOFTMAX))
+        buf_puts(c, q8_text_island);
+    buf_puts(c, "\n/* ---- the quantized weights: const data, in flash on a microcontroller ---- */\n");
+    emit_data(q, c);
+    buf_puts(c, "\n/* ---- the API ---- */\n");
+    emit_api(q, c);
+}

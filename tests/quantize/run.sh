@@ -1,0 +1,84 @@
+#!/bin/sh
+# run.sh - the tests of nngen quantize (CMakeLists.txt here runs each):
+#   run.sh exact NNGEN SRC WORK        tiny.nn quantized: the C equals reference.py bit for bit
+#                                      (rescaling and whole network), gcc and clang -Werror
+#                                      in every mode (plain, --standalone, --freestanding)
+#   run.sh accuracy NNGEN SRC WORK NET DATA EPOCHS   train NET, quantize it on the training
+#                                      images, test accuracy of float and int8 (within 0.5 points)
+#   run.sh errors NNGEN SRC WORK       misuse: located or one-line errors, inputs untouched
+set -eu
+mode=$1 nngen=$2 src=$3 work=$4
+root=$src/../..
+rm -rf "$work" && mkdir -p "$work" && cd "$work"
+W="-std=c99 -Wall -Wextra -Wpedantic -Werror"
+fail() { echo "FAIL: $*"; exit 1; }
+
+case $mode in
+exact)
+    for cc in gcc clang; do
+        command -v $cc >/dev/null || continue
+        for flags in "" --standalone --freestanding; do
+            "$nngen" quantize "$src/tiny.nn" --weights "$src/tiny.nnw" --calibrate "$src/tiny.csv" -o tiny.c $flags
+            $cc $W -O2 -I. -I"$root/runtime" -DNET_SOURCE='"tiny.c"' "$src/exact.c" -lm -o exact \
+                || fail "$cc $flags"
+            ./exact rescale "$src/rescale.txt" >/dev/null || { ./exact rescale "$src/rescale.txt"; fail "rescale ($cc $flags)"; }
+            ./exact run "$src/tiny.csv" > tiny.out
+            cmp tiny.out "$src/tiny.expected" || { diff tiny.out "$src/tiny.expected" | head; fail "outputs ($cc $flags)"; }
+        done
+        echo "$cc: rescaling and outputs equal the reference bit for bit (plain, standalone, freestanding)"
+    done
+    ;;
+accuracy)
+    net=$5 data=$6 epochs=$7
+    d="$data"
+    for f in train-images train-labels test-images test-labels; do gzip -dc "$d/$f.idx.gz" > $f.idx; done
+    "$nngen" train "$root/examples/$net.nn" --train train-images.idx,train-labels.idx --epochs "$epochs" \
+        --batch 32 --seed 1 --save net.nnw --progress never --cache-dir cache > train.log || { cat train.log; fail train; }
+    "$nngen" "$root/examples/$net.nn" --infer-only --weights net.nnw -o float.c
+    "$nngen" quantize "$root/examples/$net.nn" --weights net.nnw --calibrate train-images.idx -o int8.c --report > report.txt
+    up=$(echo "$net" | tr a-z A-Z)
+    for v in float int8; do
+        gcc $W -O2 -I. -I"$root/runtime" -DNET=$net -DNETU=$up -DNET_HEADER="\"$v.h\"" "$src/accuracy.c" $v.c \
+            "$root/runtime/nn_runtime.c" -lm -o acc_$v || fail "compile $v"
+    done
+    fa=$(./acc_float test-images.idx test-labels.idx | awk '{print $2}')
+    qa=$(./acc_int8 test-images.idx test-labels.idx | awk '{print $2}')
+    cat report.txt
+    echo "$net: float $fa %, int8 $qa % on the 2000 test digits"
+    awk -v f="$fa" -v q="$qa" 'BEGIN { exit !(q >= f - 0.5) }' || fail "int8 accuracy $qa % is more than 0.5 points below float $fa %"
+    ;;
+errors)
+    cp "$root/examples/xor.nn" xor.nn
+    "$nngen" quantize xor.nn --calibrate "$root/examples/data/xor.csv" 2> e1 && fail "no --weights accepted"
+    grep -q "needs the trained weights: --weights" e1 || fail "no --weights: $(cat e1)"
+    d="$root/examples/data/mnist10k"
+    gzip -dc "$d/test-images.idx.gz" > imgs.idx
+    printf 'network m\ninput x[784]\nh = relu(dense(x, 4))\noutput p = softmax(h)\n' > m.nn
+    printf 'network m\ninput x[784]\noutput p = softmax(x)\n' > islands.nn
+    # weights of m.nn: an inference build saves its initial ones
+    "$nngen" m.nn --infer-only -o m0.c >/dev/null
+    cat > save.c <<'C'
+#include "m0.h"
+static m net;
+int main(int argc, char **argv) { (void)argc; m_init(&net, 1); return m_save(&net, argv[1]) != 0; }
+C
+    gcc -std=c99 -I. -I"$root/runtime" save.c m0.c "$root/runtime/nn_runtime.c" -lm -o save && ./save m.nnw
+    "$nngen" quantize m.nn --weights m.nnw --calibrate "$root/examples/data/xor.csv" -o out.c 2> e2 && fail "wrong shape accepted"
+    grep -q "xor.csv' has 3 columns; the network's input takes 784" e2 || fail "wrong shape: $(cat e2)"
+    [ ! -e out.c ] || fail "out.c written after an error"
+    "$nngen" quantize m.nn --weights m.nnw --calibrate imgs.idx -o out.c || fail "a valid run"
+    cp m.nn m.keep
+    "$nngen" quantize m.nn --weights m.nnw --calibrate imgs.idx -o m.nn 2> e3 && fail "overwrote the network"
+    grep -q "would overwrite the network" e3 && cmp m.nn m.keep || fail "overwrite: $(cat e3)"
+    "$nngen" quantize m.nn --weights m.nnw --calibrate imgs.idx -o imgs.idx 2> e4 && fail "overwrote the data"
+    grep -q "would overwrite the calibration data" e4 || fail "data: $(cat e4)"
+    set +e
+    "$nngen" quantize islands.nn --weights m.nnw --calibrate imgs.idx -o i.c 2> e5; rc=$?
+    set -e
+    [ $rc = 1 ] || fail "islands only: status $rc"
+    # the weight file names another network: NET_load's check, located at nothing but named
+    grep -q "islands.nn:2:8: error: nngen quantize: network m has no dense or conv2d layer" e5 \
+        || grep -q "weight" e5 || fail "islands: $(cat e5)"
+    echo "errors: all reported, no input overwritten"
+    ;;
+esac
