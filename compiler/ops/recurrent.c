@@ -131,16 +131,15 @@ static int rec_setup(LowerCtx *c, const Expr *call, const Bound *b, const char *
     r->loc = call->loc;
     int U = r->units;
     Shape wi = {0, 2, {r->F, G * U, 0, 0}}, wh = {0, 2, {U, G * U, 0, 0}}, bs = {0, 1, {G * U, 0, 0, 0}};
-    r->w_ih = rec_param(c, call, 0, "weight_ih", &wi, b->init[init_arg], U, 1);
-    r->w_hh = rec_param(c, call, 1, "weight_hh", &wh, b->init[init_arg], U, 1);
+    /* one initializer for two tensors: stop at its first error */
     r->b_ih = r->b_hh = -1;
-    if (bias) {
-        r->b_ih = rec_param(c, call, 2, "bias_ih", &bs, b->init[init_arg + 1], U, 0);
-        r->b_hh = rec_param(c, call, 3, "bias_hh", &bs, b->init[init_arg + 1], U, 0);
-        if (r->b_ih < 0 || r->b_hh < 0)
-            return -1;
-    }
-    return r->w_ih < 0 || r->w_hh < 0 ? -1 : 0;
+    if ((r->w_ih = rec_param(c, call, 0, "weight_ih", &wi, b->init[init_arg], U, 1)) < 0 ||
+        (r->w_hh = rec_param(c, call, 1, "weight_hh", &wh, b->init[init_arg], U, 1)) < 0)
+        return -1;
+    if (bias && ((r->b_ih = rec_param(c, call, 2, "bias_ih", &bs, b->init[init_arg + 1], U, 0)) < 0 ||
+                 (r->b_hh = rec_param(c, call, 3, "bias_hh", &bs, b->init[init_arg + 1], U, 0)) < 0))
+        return -1;
+    return 0;
 }
 
 /* A = x @ W_ih (+ b_ih (+ b_hh when fold_hh)) : [N, T, G U] */
