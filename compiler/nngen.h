@@ -372,6 +372,13 @@ int maxout_grad(AdCtx *ad, int n, int dy);
 void maxout_emit(Emit *e, const Node *n);
 void maxout_grad_emit(Emit *e, const Node *n);
 
+/* -------------------------------------------------------- ops/recurrent.c */
+/* rnn, lstm, gru unrolled over T into existing ops; last(x) */
+int layer_rnn(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_lstm(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_gru(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_last(LowerCtx *c, const Expr *call, const Bound *b);
+
 /* ---------------------------------------------------------- ops/dropout.c */
 int layer_dropout(LowerCtx *c, const Expr *call, const Bound *b);
 int dropout_mask_shape(Graph *g, Node *n);

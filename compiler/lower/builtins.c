@@ -39,6 +39,7 @@ static const Builtin builtins[] = {
     {"flatten",   CK_PRIM, 1, {T("x")}, layer_flatten, OP_RESHAPE, 0},
     {"transpose", CK_PRIM, 1, {T("x")}, layer_transpose, OP_TRANSPOSE, 0},
     {"concat",    CK_PRIM, 3, {T("a"), T("b"), INT("axis", "-1")}, layer_concat, OP_CONCAT, 0},
+    {"last",      CK_PRIM, 1, {T("x")}, layer_last, OP_SLICE, 0},
 
     /* activations */
     {"sigmoid",    CK_ACT, 1, {T("x")}, layer_unary, OP_SIGMOID, 0},
@@ -68,6 +69,13 @@ static const Builtin builtins[] = {
     {"prelu",     CK_LAYER, 1, {T("x")}, layer_prelu, OP_PRELU, 0},
     {"maxout",    CK_LAYER, 5, {T("x"), INT("units", NULL), INT("pieces", NULL),
                    INIT("init", "xavier_uniform"), INIT("bias_init", "zeros")}, layer_maxout, OP_MAXOUT, 0},
+    /* recurrent layers: init= / bias_init= default to uniform(-1/sqrt(units), 1/sqrt(units)) */
+    {"rnn",  CK_LAYER, 6, {T("x"), INT("units", NULL), STR("nonlinearity", "\"tanh\""), BOOL("bias", "true"),
+              INIT("init", ""), INIT("bias_init", "")}, layer_rnn, OP_MATMUL, 0},
+    {"lstm", CK_LAYER, 5, {T("x"), INT("units", NULL), BOOL("bias", "true"), INIT("init", ""),
+              INIT("bias_init", "")}, layer_lstm, OP_MATMUL, 0},
+    {"gru",  CK_LAYER, 5, {T("x"), INT("units", NULL), BOOL("bias", "true"), INIT("init", ""),
+              INIT("bias_init", "")}, layer_gru, OP_MATMUL, 0},
 
     /* losses (reduction = "mean") */
     {"mse",        CK_LOSS, 2, {T("pred"), T("t")}, layer_loss, OP_MSE, 0},
