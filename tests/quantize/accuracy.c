@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include NET_HEADER
+#include "nn_data.h"
 #include "nn_runtime.h"
 
 #define CAT2(a, b) a##b
@@ -21,16 +22,16 @@
 static NET model;
 
 int main(int argc, char **argv) {
-    nnrt_idx_info ii, li;
-    if (argc < 3 || nnrt_idx_open(argv[1], &ii) < 0 || nnrt_idx_open(argv[2], &li) < 0 ||
+    nndata_idx_info ii, li;
+    if (argc < 3 || nndata_idx_open(argv[1], &ii) < 0 || nndata_idx_open(argv[2], &li) < 0 ||
         ii.item_size != MAC(_IN_X_SIZE) || li.count != ii.count) {
         fprintf(stderr, "usage: accuracy IMAGES.idx LABELS.idx [MIN_PERCENT] (MNIST-shaped)\n");
         return 2;
     }
     float *x = malloc(sizeof(float) * (size_t)(ii.count * ii.item_size));
     int32_t *y = malloc(sizeof(int32_t) * (size_t)ii.count);
-    if (!x || !y || nnrt_idx_read_f32(argv[1], x, ii.count * ii.item_size, 1.0f / 255.0f) != ii.count * ii.item_size ||
-        nnrt_idx_read_i32(argv[2], y, ii.count) != ii.count)
+    if (!x || !y || nndata_idx_read_f32(argv[1], x, ii.count * ii.item_size, 1.0f / 255.0f) != ii.count * ii.item_size ||
+        nndata_idx_read_i32(argv[2], y, ii.count) != ii.count)
         return 2;
     FN(_init)(&model, 1);
     long right = 0;

@@ -38,8 +38,8 @@ accuracy)
     "$nngen" quantize "$root/examples/$net.nn" --weights net.nnw --calibrate train-images.idx -o int8.c --report > report.txt
     up=$(echo "$net" | tr a-z A-Z)
     for v in float int8; do
-        gcc $W -O2 -I. -I"$root/runtime" -DNET=$net -DNETU=$up -DNET_HEADER="\"$v.h\"" "$src/accuracy.c" $v.c \
-            "$root/runtime/nn_runtime.c" -lm -o acc_$v || fail "compile $v"
+        gcc $W -O2 -I. -I"$root/runtime" -I"$root/runtime/data" -DNET=$net -DNETU=$up -DNET_HEADER="\"$v.h\"" "$src/accuracy.c" "$root/runtime/data/nn_data.c" $v.c \
+            "${NNRT_C:?the runtime amalgamation (NNRT_C) is not set}" -lm -o acc_$v || fail "compile $v"
     done
     fa=$(./acc_float test-images.idx test-labels.idx | awk '{print $2}')
     qa=$(./acc_int8 test-images.idx test-labels.idx | awk '{print $2}')
@@ -62,7 +62,7 @@ errors)
 static m net;
 int main(int argc, char **argv) { (void)argc; m_init(&net, 1); return m_save(&net, argv[1]) != 0; }
 C
-    gcc -std=c99 -I. -I"$root/runtime" save.c m0.c "$root/runtime/nn_runtime.c" -lm -o save && ./save m.nnw
+    gcc -std=c99 -I. -I"$root/runtime" save.c m0.c "${NNRT_C:?the runtime amalgamation (NNRT_C) is not set}" -lm -o save && ./save m.nnw
     "$nngen" quantize m.nn --weights m.nnw --calibrate "$root/examples/data/xor.csv" -o out.c 2> e2 && fail "wrong shape accepted"
     grep -q "xor.csv' has 3 columns; the network's input takes 784" e2 || fail "wrong shape: $(cat e2)"
     [ ! -e out.c ] || fail "out.c written after an error"
