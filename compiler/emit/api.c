@@ -249,6 +249,7 @@ static void emit_prototypes(Emit *e, const Names *nm) {
         emit_line(e, "float %s_get_lr(const %s *m);", N, N);
     }
     emit_line(e, "long %s_export(const %s *m, void *buf, size_t cap);", N, N);
+    emit_line(e, "const char *%s_strerror(int status);", N);
     if (!embedded(g)) {
         emit_line(e, "int %s_import(%s *m, const void *buf, size_t len);", N, N);
         emit_line(e, "int %s_import_pretrained(%s *m, const void *buf, size_t len);", N, N);
@@ -849,12 +850,19 @@ static void emit_pretrained_api(Emit *e, const Names *nm) {
     emit_close(e);
 }
 
-/* NET_export / NET_import: the weight image in a caller's buffer (every
+/* NET_strerror (every build: the runtime's nnrt_strerror is static in
+ * --standalone and --freestanding code, so each network exports its own);
+ * NET_export / NET_import: the weight image in a caller's buffer (every
  * build); NET_save / NET_load: weight files (hosted builds). With --weights
  * the parameters are read-only: no import, no load. */
 static void emit_file_api(Emit *e, const Names *nm) {
     const char *N = nm->net, *p, *b;
     int ro = embedded(e->g);
+    emit_line(e, "/* A sentence for a status code the functions below return (never NULL). */");
+    emit_open(e, "const char *%s_strerror(int status)", N);
+    emit_line(e, "return nnrt_strerror(status);");
+    emit_close(e);
+    emit_line(e, "%s", "");
     emit_line(e, "/* The weight image (C-API.md's file format) in a caller's buffer: the byte");
     emit_line(e, " * count (%s_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */", nm->up);
     emit_open(e, "long %s_export(const %s *m, void *buf, size_t cap)", N, N);

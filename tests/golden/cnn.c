@@ -502,6 +502,11 @@ float cnn_get_lr(const cnn *m) {
     return (float)m->lr;
 }
 
+/* A sentence for a status code the functions below return (never NULL). */
+const char *cnn_strerror(int status) {
+    return nnrt_strerror(status);
+}
+
 /* The weight image (C-API.md's file format) in a caller's buffer: the byte
  * count (CNN_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */
 long cnn_export(const cnn *m, void *buf, size_t cap) {

@@ -70,6 +70,7 @@ void cnn_epoch_end(cnn *m);
 void cnn_set_lr(cnn *m, float lr);
 float cnn_get_lr(const cnn *m);
 long cnn_export(const cnn *m, void *buf, size_t cap);
+const char *cnn_strerror(int status);
 int cnn_import(cnn *m, const void *buf, size_t len);
 int cnn_import_pretrained(cnn *m, const void *buf, size_t len);
 int cnn_save(const cnn *m, const char *path);

@@ -165,6 +165,11 @@ const float *infer_only_output_probs(const infer_only *m) {
     return m->arena + 192;
 }
 
+/* A sentence for a status code the functions below return (never NULL). */
+const char *infer_only_strerror(int status) {
+    return nnrt_strerror(status);
+}
+
 /* The weight image (C-API.md's file format) in a caller's buffer: the byte
  * count (INFER_ONLY_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */
 long infer_only_export(const infer_only *m, void *buf, size_t cap) {

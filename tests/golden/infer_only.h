@@ -51,6 +51,7 @@ void infer_only_forward(infer_only *m, const float *x, int n);
 const float *infer_only_output_logits(const infer_only *m);
 const float *infer_only_output_probs(const infer_only *m);
 long infer_only_export(const infer_only *m, void *buf, size_t cap);
+const char *infer_only_strerror(int status);
 int infer_only_import(infer_only *m, const void *buf, size_t len);
 int infer_only_import_pretrained(infer_only *m, const void *buf, size_t len);
 int infer_only_save(const infer_only *m, const char *path);

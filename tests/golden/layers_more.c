@@ -990,6 +990,11 @@ float layers_more_get_lr(const layers_more *m) {
     return (float)m->lr;
 }
 
+/* A sentence for a status code the functions below return (never NULL). */
+const char *layers_more_strerror(int status) {
+    return nnrt_strerror(status);
+}
+
 /* The weight image (C-API.md's file format) in a caller's buffer: the byte
  * count (LAYERS_MORE_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */
 long layers_more_export(const layers_more *m, void *buf, size_t cap) {

@@ -98,6 +98,7 @@ void layers_more_epoch_end(layers_more *m);
 void layers_more_set_lr(layers_more *m, float lr);
 float layers_more_get_lr(const layers_more *m);
 long layers_more_export(const layers_more *m, void *buf, size_t cap);
+const char *layers_more_strerror(int status);
 int layers_more_import(layers_more *m, const void *buf, size_t len);
 int layers_more_import_pretrained(layers_more *m, const void *buf, size_t len);
 int layers_more_save(const layers_more *m, const char *path);

@@ -423,6 +423,11 @@ float layout_axes_get_lr(const layout_axes *m) {
     return (float)m->lr;
 }
 
+/* A sentence for a status code the functions below return (never NULL). */
+const char *layout_axes_strerror(int status) {
+    return nnrt_strerror(status);
+}
+
 /* The weight image (C-API.md's file format) in a caller's buffer: the byte
  * count (LAYOUT_AXES_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */
 long layout_axes_export(const layout_axes *m, void *buf, size_t cap) {

@@ -64,6 +64,7 @@ void layout_axes_epoch_end(layout_axes *m);
 void layout_axes_set_lr(layout_axes *m, float lr);
 float layout_axes_get_lr(const layout_axes *m);
 long layout_axes_export(const layout_axes *m, void *buf, size_t cap);
+const char *layout_axes_strerror(int status);
 int layout_axes_import(layout_axes *m, const void *buf, size_t len);
 int layout_axes_import_pretrained(layout_axes *m, const void *buf, size_t len);
 int layout_axes_save(const layout_axes *m, const char *path);

@@ -445,6 +445,11 @@ float mlp_layers_get_lr(const mlp_layers *m) {
     return (float)m->lr;
 }
 
+/* A sentence for a status code the functions below return (never NULL). */
+const char *mlp_layers_strerror(int status) {
+    return nnrt_strerror(status);
+}
+
 /* The weight image (C-API.md's file format) in a caller's buffer: the byte
  * count (MLP_LAYERS_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */
 long mlp_layers_export(const mlp_layers *m, void *buf, size_t cap) {

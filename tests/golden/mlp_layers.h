@@ -70,6 +70,7 @@ void mlp_layers_epoch_end(mlp_layers *m);
 void mlp_layers_set_lr(mlp_layers *m, float lr);
 float mlp_layers_get_lr(const mlp_layers *m);
 long mlp_layers_export(const mlp_layers *m, void *buf, size_t cap);
+const char *mlp_layers_strerror(int status);
 int mlp_layers_import(mlp_layers *m, const void *buf, size_t len);
 int mlp_layers_import_pretrained(mlp_layers *m, const void *buf, size_t len);
 int mlp_layers_save(const mlp_layers *m, const char *path);

@@ -579,6 +579,11 @@ float multi_io_get_lr(const multi_io *m) {
     return (float)m->lr;
 }
 
+/* A sentence for a status code the functions below return (never NULL). */
+const char *multi_io_strerror(int status) {
+    return nnrt_strerror(status);
+}
+
 /* The weight image (C-API.md's file format) in a caller's buffer: the byte
  * count (MULTI_IO_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */
 long multi_io_export(const multi_io *m, void *buf, size_t cap) {

@@ -94,6 +94,7 @@ void multi_io_epoch_end(multi_io *m);
 void multi_io_set_lr(multi_io *m, float lr);
 float multi_io_get_lr(const multi_io *m);
 long multi_io_export(const multi_io *m, void *buf, size_t cap);
+const char *multi_io_strerror(int status);
 int multi_io_import(multi_io *m, const void *buf, size_t len);
 int multi_io_import_pretrained(multi_io *m, const void *buf, size_t len);
 int multi_io_save(const multi_io *m, const char *path);

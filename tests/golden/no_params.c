@@ -102,6 +102,11 @@ const float *no_params_output_both(const no_params *m) {
     return m->arena + 0;
 }
 
+/* A sentence for a status code the functions below return (never NULL). */
+const char *no_params_strerror(int status) {
+    return nnrt_strerror(status);
+}
+
 /* The weight image (C-API.md's file format) in a caller's buffer: the byte
  * count (NO_PARAMS_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */
 long no_params_export(const no_params *m, void *buf, size_t cap) {

@@ -45,6 +45,7 @@ void no_params_forward(no_params *m, const float *a, const float *b_, int n);
 const float *no_params_output_dist(const no_params *m);
 const float *no_params_output_both(const no_params *m);
 long no_params_export(const no_params *m, void *buf, size_t cap);
+const char *no_params_strerror(int status);
 int no_params_import(no_params *m, const void *buf, size_t len);
 int no_params_import_pretrained(no_params *m, const void *buf, size_t len);
 int no_params_save(const no_params *m, const char *path);

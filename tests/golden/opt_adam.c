@@ -388,6 +388,11 @@ float opt_adam_get_lr(const opt_adam *m) {
     return (float)m->lr;
 }
 
+/* A sentence for a status code the functions below return (never NULL). */
+const char *opt_adam_strerror(int status) {
+    return nnrt_strerror(status);
+}
+
 /* The weight image (C-API.md's file format) in a caller's buffer: the byte
  * count (OPT_ADAM_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */
 long opt_adam_export(const opt_adam *m, void *buf, size_t cap) {

@@ -86,6 +86,7 @@ void opt_adam_epoch_end(opt_adam *m);
 void opt_adam_set_lr(opt_adam *m, float lr);
 float opt_adam_get_lr(const opt_adam *m);
 long opt_adam_export(const opt_adam *m, void *buf, size_t cap);
+const char *opt_adam_strerror(int status);
 int opt_adam_import(opt_adam *m, const void *buf, size_t len);
 int opt_adam_import_pretrained(opt_adam *m, const void *buf, size_t len);
 int opt_adam_save(const opt_adam *m, const char *path);

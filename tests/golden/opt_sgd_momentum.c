@@ -379,6 +379,11 @@ float opt_sgd_momentum_get_lr(const opt_sgd_momentum *m) {
     return (float)m->lr;
 }
 
+/* A sentence for a status code the functions below return (never NULL). */
+const char *opt_sgd_momentum_strerror(int status) {
+    return nnrt_strerror(status);
+}
+
 /* The weight image (C-API.md's file format) in a caller's buffer: the byte
  * count (OPT_SGD_MOMENTUM_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */
 long opt_sgd_momentum_export(const opt_sgd_momentum *m, void *buf, size_t cap) {

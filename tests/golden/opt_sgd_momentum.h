@@ -74,6 +74,7 @@ void opt_sgd_momentum_epoch_end(opt_sgd_momentum *m);
 void opt_sgd_momentum_set_lr(opt_sgd_momentum *m, float lr);
 float opt_sgd_momentum_get_lr(const opt_sgd_momentum *m);
 long opt_sgd_momentum_export(const opt_sgd_momentum *m, void *buf, size_t cap);
+const char *opt_sgd_momentum_strerror(int status);
 int opt_sgd_momentum_import(opt_sgd_momentum *m, const void *buf, size_t len);
 int opt_sgd_momentum_import_pretrained(opt_sgd_momentum *m, const void *buf, size_t len);
 int opt_sgd_momentum_save(const opt_sgd_momentum *m, const char *path);

@@ -592,6 +592,11 @@ float params_reg_get_lr(const params_reg *m) {
     return (float)m->lr;
 }
 
+/* A sentence for a status code the functions below return (never NULL). */
+const char *params_reg_strerror(int status) {
+    return nnrt_strerror(status);
+}
+
 /* The weight image (C-API.md's file format) in a caller's buffer: the byte
  * count (PARAMS_REG_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */
 long params_reg_export(const params_reg *m, void *buf, size_t cap) {

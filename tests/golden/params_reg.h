@@ -77,6 +77,7 @@ void params_reg_epoch_end(params_reg *m);
 void params_reg_set_lr(params_reg *m, float lr);
 float params_reg_get_lr(const params_reg *m);
 long params_reg_export(const params_reg *m, void *buf, size_t cap);
+const char *params_reg_strerror(int status);
 int params_reg_import(params_reg *m, const void *buf, size_t len);
 int params_reg_import_pretrained(params_reg *m, const void *buf, size_t len);
 int params_reg_save(const params_reg *m, const char *path);

@@ -434,6 +434,11 @@ float sched_cosine_nadam_get_lr(const sched_cosine_nadam *m) {
     return (float)m->lr;
 }
 
+/* A sentence for a status code the functions below return (never NULL). */
+const char *sched_cosine_nadam_strerror(int status) {
+    return nnrt_strerror(status);
+}
+
 /* The weight image (C-API.md's file format) in a caller's buffer: the byte
  * count (SCHED_COSINE_NADAM_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */
 long sched_cosine_nadam_export(const sched_cosine_nadam *m, void *buf, size_t cap) {

@@ -82,6 +82,7 @@ void sched_cosine_nadam_epoch_end(sched_cosine_nadam *m);
 void sched_cosine_nadam_set_lr(sched_cosine_nadam *m, float lr);
 float sched_cosine_nadam_get_lr(const sched_cosine_nadam *m);
 long sched_cosine_nadam_export(const sched_cosine_nadam *m, void *buf, size_t cap);
+const char *sched_cosine_nadam_strerror(int status);
 int sched_cosine_nadam_import(sched_cosine_nadam *m, const void *buf, size_t len);
 int sched_cosine_nadam_import_pretrained(sched_cosine_nadam *m, const void *buf, size_t len);
 int sched_cosine_nadam_save(const sched_cosine_nadam *m, const char *path);

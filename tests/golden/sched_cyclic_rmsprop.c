@@ -420,6 +420,11 @@ float sched_cyclic_rmsprop_get_lr(const sched_cyclic_rmsprop *m) {
     return (float)m->lr;
 }
 
+/* A sentence for a status code the functions below return (never NULL). */
+const char *sched_cyclic_rmsprop_strerror(int status) {
+    return nnrt_strerror(status);
+}
+
 /* The weight image (C-API.md's file format) in a caller's buffer: the byte
  * count (SCHED_CYCLIC_RMSPROP_WEIGHTS_BYTES), or NN_ERR_CAPACITY when cap is too small. */
 long sched_cyclic_rmsprop_export(const sched_cyclic_rmsprop *m, void *buf, size_t cap) {

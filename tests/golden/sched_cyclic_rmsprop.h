@@ -81,6 +81,7 @@ void sched_cyclic_rmsprop_epoch_end(sched_cyclic_rmsprop *m);
 void sched_cyclic_rmsprop_set_lr(sched_cyclic_rmsprop *m, float lr);
 float sched_cyclic_rmsprop_get_lr(const sched_cyclic_rmsprop *m);
 long sched_cyclic_rmsprop_export(const sched_cyclic_rmsprop *m, void *buf, size_t cap);
+const char *sched_cyclic_rmsprop_strerror(int status);
 int sched_cyclic_rmsprop_import(sched_cyclic_rmsprop *m, const void *buf, size_t len);
 int sched_cyclic_rmsprop_import_pretrained(sched_cyclic_rmsprop *m, const void *buf, size_t len);
 int sched_cyclic_rmsprop_save(const sched_cyclic_rmsprop *m, const char *path);
