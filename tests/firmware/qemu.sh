@@ -10,10 +10,6 @@
 #       runs the inference firmware and the host reference (the same network
 #       on the host, weights loaded from the file); every line must agree:
 #       label and prediction equal, each output within 1e-5 of the host's
-#   qemu.sh tutorial QEMU ELF DOC WORKDIR
-#       runs the firmware of the QEMU command docs/tutorial.md shows (the
-#       block marked for firmware.tutorial): the lines shown after it must
-#       be lines it prints
 #   qemu.sh train QEMU ELF MIN_RIGHT WORKDIR
 #       runs a training firmware: exit status 0 (its export/import check),
 #       the loss of the last epoch below half the first's, and at least
@@ -125,39 +121,8 @@ train)
             printf "loss %s -> %s, %d right (at least %d)\n", first, last, right, min
         }' "$out" || die "training on the device did not converge"
     ;;
-tutorial)
-    qemu=$1 elf=$2 doc=$3 work=$4
-    [ -n "$qemu" ] && [ -x "$qemu" ] || skip "qemu-system-arm not found"
-    [ -f "$elf" ] || skip "no $elf (firmware.build did not run or failed)"
-    rm -rf "$work" && mkdir -p "$work" || exit 1
-    # the ```sh block after the comment naming firmware.tutorial, and the
-    # output block right after it: every line shown but "..." must be a line
-    # the firmware prints
-    awk '/^<!-- not run by the tutorial test: .*firmware\.tutorial/ { mark = 1; next }
-         /^```sh$/ { inside = mark; mark = 0; next }
-         inside && /^```$/ { inside = 0; after = 1; next }
-         inside { print > cmd; next }
-         shown && /^```$/ { shown = 0; exit }
-         after && /^```$/ { shown = 1; after = 0; next }
-         shown && !/^ *\.\.\.$/ { print }
-         !shown && !/^$/ { after = 0 }' cmd="$work/command" "$doc" >"$work/shown"
-    grep -q -F -- "-kernel build-fw/$(basename "$elf")" "$work/command" 2>/dev/null ||
-        die "$doc: no block marked for firmware.tutorial that runs $(basename "$elf")"
-    [ "$(wc -l <"$work/shown")" -ge 2 ] || die "$doc: fewer than 2 lines shown after the QEMU command"
-    qemu_run "$qemu" "$elf" "$work/device.txt" || {
-        cat "$work/device.txt" "$work/device.txt.err"
-        die "the firmware exited with status $?"
-    }
-    while IFS= read -r line; do
-        grep -q -F -x -- "$line" "$work/device.txt" || {
-            cat "$work/device.txt"
-            die "$doc shows a line the firmware does not print: '$line'"
-        }
-    done <"$work/shown"
-    echo "$(wc -l <"$work/shown") lines of $doc printed by $(basename "$elf")"
-    ;;
 *)
-    echo "usage: qemu.sh build|mnist|train|tutorial ..." >&2
+    echo "usage: qemu.sh build|mnist|train ..." >&2
     exit 2
     ;;
 esac

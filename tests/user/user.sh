@@ -17,7 +17,7 @@ set -u
 
 cases="train_classifier train_regression train_binary_no_validation early_stop target_by_name
 progress_on_a_terminal cache predict_classifier predict_regression_and_inference_only
-predict_errors train_errors mnist check graph list_builtins_and_docs man_page driver_warnings tutorial tutorial_mnist
+predict_errors train_errors mnist check graph list_builtins_and_docs man_page driver_warnings
 interrupt fine_tune"
 
 if [ "${1:-}" = "--list" ]; then
@@ -550,75 +550,6 @@ case_driver_warnings() {
         done
     done
     [ "$n" -eq 4 ] || fail "expected 4 drivers in the cache, found $n"
-}
-
-# docs/tutorial.md's ```sh blocks, as written, in order, in a copy of
-# examples/, and the output blocks shown after them. A comment line right
-# before a ```sh block marks it:
-#   <!-- not run by the tutorial test: WHY -->       run by no case
-#   <!-- run by the slow tutorial test: WHY -->      run by case tutorial_mnist
-#                                                    only (the MNIST trainings,
-#                                                    a minute of CPU; plain
-#                                                    build only, as case mnist)
-#   (no comment)                                     run by case tutorial
-# Each case runs its blocks in one shell (sh -e), then checks that every
-# line of the output blocks the tutorial shows after a block it ran is a
-# line those commands printed ("..." stands for lines left out; times in
-# seconds may differ). An output block is a plain ``` block right after a
-# run ```sh block.
-tutorial_run() { # tutorial_run fast|slow MIN-BLOCKS MIN-SHOWN-LINES
-    cp -r "$ex" "$run/examples" || fail "cannot copy examples/"
-    awk -v mode="$1" '
-         /^<!-- not run by the tutorial test/ { mark = "none"; next }
-         /^<!-- run by the slow tutorial test/ { mark = "slow"; next }
-         /^```sh$/ { on = mark == "" ? mode == "fast" : mark == mode; mark = ""
-                     if (on) print "echo \"== block " ++n "\""; next }
-         /^```/ { on = 0; mark = ""; next }
-         on' "$root/docs/tutorial.md" >"$work/tutorial.sh"
-    [ "$(grep -c '^echo "== block' "$work/tutorial.sh")" -ge "$2" ] ||
-        fail "the tutorial has fewer $1 blocks than expected ($2)"
-    last="docs/tutorial.md's commands ($1)"
-    (cd "$run" && PATH="$(dirname "$nngen"):$PATH" sh -e "$work/tutorial.sh") >"$work/out" 2>"$work/err"
-    rc=$?
-    expect_rc 0
-    awk -v mode="$1" '
-         /^<!-- not run by the tutorial test/ { mark = "none"; next }
-         /^<!-- run by the slow tutorial test/ { mark = "slow"; next }
-         /^```sh$/ { ran = mark == "" ? mode == "fast" : mark == mode; mark = ""; inside = 1; next }
-         /^```$/ && inside { inside = 0; after = ran; next }
-         /^```$/ && after { shown = 1; after = 0; next }
-         /^```/ { shown = 0; after = 0; mark = ""; next }
-         shown && !/^ *\.\.\.$/ { print }
-         !shown && !inside && !/^$/ { after = 0 }' "$root/docs/tutorial.md" | sed 's/[0-9]*\.[0-9] s\b/T s/' >"$work/shown"
-    [ "$(lines "$work/shown")" -ge "$3" ] || fail "expected more shown output in the tutorial ($1)"
-    sed 's/[0-9]*\.[0-9] s\b/T s/' "$work/out" >"$work/printed"
-    while IFS= read -r line; do
-        grep -q -F -x -- "$line" "$work/printed" || fail "docs/tutorial.md shows a line the commands do not print: '$line'"
-    done <"$work/shown"
-}
-
-case_tutorial() {
-    tutorial_run fast 8 15
-    contains "$work/out" "total parameters: 9"
-    contains "$work/out" "test (4 samples): loss 0.0010  accuracy 100.00 %"
-    contains "$work/out" "0 xor 1 = 0.999"
-    contains "$work/out" "early stop: no lower validation loss for 30 epochs"
-    contains "$work/out" "wrote moons.svg"
-    [ -s "$run/xor.dot" ] && [ -s "$run/moons.nnw" ] || fail "the tutorial's files were not written"
-}
-
-# the MNIST steps as the tutorial shows them: the MLP for 5 epochs, LeNet
-# for 3 (at least 97 %), the MLP for the firmware with its flash and RAM;
-# with the default C flags (-O3), as a user runs them
-case_tutorial_mnist() {
-    unset NNGEN_CFLAGS
-    tutorial_run slow 4 20
-    contains "$work/out" "network lenet: 28938 parameters"
-    acc=$(number_after "$work/out" "test (2000 samples)" accuracy)
-    at_least "$acc" 97 "LeNet's test accuracy after 3 epochs"
-    [ "$(svg_paths "$run/lenet.svg")" = 4 ] || fail "lenet.svg: expected 4 paths"
-    [ -s "$run/mnist_fw.c" ] && [ -s "$run/mnist_fw.h" ] || fail "the firmware C was not written"
-    contains "$run/mnist_fw.c" "static const struct mnist_mlp_weights {"
 }
 
 # Ctrl-C (SIGINT to the process group) stops training after the current
