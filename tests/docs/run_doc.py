@@ -31,10 +31,11 @@ that exits with a non-zero status fails the test unless the next command
 of the block is "echo $?" (which then shows the status).
 
 The blocks of one label run in order in one shell (sh), so variables and
-files carry from block to block, in a scratch directory WORK/run holding a
-copy of the repository's examples/ (pages run from the repository's root,
-as they say) and a link build -> BUILD (so build/nngen is the build's
-nngen); BUILD is first on PATH (nngen is the build's). The page is never
+files carry from block to block, in a scratch directory WORK/run standing
+for the repository's root (pages run from there, as they say): a copy of
+examples/, a link build -> BUILD (so build/nngen is the build's nngen),
+links to the other entries of the root (runtime/, docs/, ...); BUILD is
+first on PATH (nngen is the build's). The page is never
 changed; the scratch directory is emptied first.
 """
 import argparse
@@ -207,6 +208,9 @@ def prepare(work, source, build):
     os.makedirs(run)
     shutil.copytree(os.path.join(source, 'examples'), os.path.join(run, 'examples'), symlinks=True)
     os.symlink(build, os.path.join(run, 'build'))
+    for name in sorted(os.listdir(source)):  # runtime/, docs/, ...: read, never written
+        if not name.startswith('.') and not os.path.exists(os.path.join(run, name)):
+            os.symlink(os.path.join(source, name), os.path.join(run, name))
     return run
 
 

@@ -6,6 +6,11 @@
 #
 #   qemu.sh build ARMGCC SOURCE_DIR BUILD_DIR NNGEN WEIGHTS_DIR MNIST_DIR
 #       configures and builds the cross project (arm-none-eabi.cmake)
+#   qemu.sh toolchain ARMGCC REPO_ROOT WORKDIR NNGEN WEIGHTS_DIR MNIST_DIR
+#       configures (only) the cross project from the repository's root as
+#       the docs show it: with no -DCMAKE_TOOLCHAIN_FILE (the default,
+#       examples/firmware/arm-none-eabi.cmake) and with that path given
+#       relative to the root; both must pick arm-none-eabi-gcc
 #   qemu.sh mnist QEMU ELF REFERENCE WEIGHTS.nnw MNIST_DIR COUNT WORKDIR
 #       runs the inference firmware and the host reference (the same network
 #       on the host, weights loaded from the file); every line must agree:
@@ -51,6 +56,28 @@ build)
         die "configuring the cross build"
     }
     cmake --build "$build" -j2 || die "the cross build"
+    ;;
+toolchain)
+    armgcc=$1 root=$2 work=$3 nngen=$4 weights=$5 mnist=$6
+    [ -n "$armgcc" ] && [ -x "$armgcc" ] || skip "arm-none-eabi-gcc not found"
+    rm -rf "$work" && mkdir -p "$work" || exit 1
+    cd "$root" || exit 1
+    for how in default relative; do
+        case $how in
+        default) tc= ;;
+        relative) tc=-DCMAKE_TOOLCHAIN_FILE=examples/firmware/arm-none-eabi.cmake ;;
+        esac
+        # the build directory is relative too, as in the docs (build-fw)
+        rel=$(python3 -c 'import os,sys; print(os.path.relpath(sys.argv[1]))' "$work/$how")
+        cmake -S examples/firmware -B "$rel" $tc -DNNGEN="$nngen" -DNN_WEIGHTS_DIR="$weights" \
+            -DNN_MNIST_DIR="$mnist" >"$work/$how.log" 2>&1 || {
+            cat "$work/$how.log"
+            die "configuring the cross build ($how toolchain path)"
+        }
+        grep -q '^set(CMAKE_C_COMPILER ".*arm-none-eabi-gcc")' "$work/$how"/CMakeFiles/*/CMakeCCompiler.cmake ||
+            die "the $how toolchain path did not select arm-none-eabi-gcc"
+    done
+    echo "the default and the relative toolchain path both configure the cross build"
     ;;
 mnist)
     qemu=$1 elf=$2 ref=$3 nnw=$4 mnist=$5 count=$6 work=$7
