@@ -39,6 +39,7 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/nngenConfig.cmake ${CMAKE_CURRENT_BINA
 
 # nngen.pc: prefix relative to the .pc file (pkg-config's ${pcfiledir})
 file(RELATIVE_PATH NNGEN_PC_UP /p/${CMAKE_INSTALL_LIBDIR}/pkgconfig /p)
+string(REGEX REPLACE "/$" "" NNGEN_PC_UP "${NNGEN_PC_UP}") # ../.. (no bin path with //)
 configure_file(cmake/nngen.pc.in ${CMAKE_CURRENT_BINARY_DIR}/nngen.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/nngen.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 

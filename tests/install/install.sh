@@ -71,6 +71,9 @@ case_pkg_config() {
         fail "nngen.pc's version differs from nngen --version"
     nngen=$(pkg-config --variable=nngen nngen)
     [ -x "$nngen" ] || fail "pkg-config --variable=nngen gives '$nngen', not the installed compiler"
+    case $nngen in *//*) fail "pkg-config --variable=nngen gives '$nngen' (a // in the path)" ;; esac
+    [ -f "$(pkg-config --variable=docdir nngen)/tutorial.md" ] || fail "pkg-config --variable=docdir is not the installed docs"
+    ! grep -q '^URL: docs/' "$(ls "$prefix"/lib*/pkgconfig/nngen.pc | head -n 1)" || fail "nngen.pc has a URL that is a path"
     pkg-config --cflags nngen | grep -q -- "-I" || fail "no include flag"
     make -C "$work/project" CC="${CC:-cc}" >"$work/log" 2>&1 || fail "make failed"
     "$work/project/app" >"$work/out" || fail "app failed"
