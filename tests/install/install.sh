@@ -85,6 +85,17 @@ case_pkg_config() {
         fail "main.c, tiny.c and the installed nn_runtime.c do not compile"
     "$work/app_src" >"$work/out3" || fail "app_src failed"
     cmp -s "$work/out" "$work/out3" || fail "the runtime's source and its library give other results"
+    # the man page's examples that compile net.nn, as printed (the prefix for /usr/local,
+    # LIBRARY_PATH for the linker's default /usr/local/lib)
+    mkdir -p "$work/man" && cp "$work/project/tiny.nn" "$work/man/net.nn" || fail "cannot copy tiny.nn"
+    printf '#include "net.h"\nint main(void) { return 0; }\n' >"$work/man/main.c"
+    grep '^nngen net\.nn ' "$prefix/share/man/man1/nngen.1" | sed 's/\\-/-/g' >"$work/man/examples"
+    [ "$(wc -l <"$work/man/examples")" -ge 3 ] || fail "the man page has no examples compiling net.nn"
+    while IFS= read -r line; do
+        (cd "$work/man" && rm -f a.out && PATH="$prefix/bin:$PATH" && LIBRARY_PATH=$(echo "$prefix"/lib*) && export LIBRARY_PATH &&
+            eval "$(printf '%s\n' "$line" | sed "s|/usr/local|$prefix|g")" && [ -x a.out ]) \
+            >"$work/log" 2>&1 || fail "the man page's example fails: $line"
+    done <"$work/man/examples"
     # the prefix can move: nngen.pc is relative to itself
     mv "$prefix" "$work/moved"
     PKG_CONFIG_PATH=$(dirname "$(ls "$work"/moved/lib*/pkgconfig/nngen.pc | head -n 1)")
