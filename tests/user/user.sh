@@ -464,6 +464,30 @@ case_graph() {
     nngen graph "$ex/moons.nn" -o n.dot --no-svg
     expect_rc 0
     [ -f "$run/n.dot" ] && [ ! -e "$run/n.svg" ] || fail "--no-svg"
+    # -o follows its extension: .svg and .png are the picture alone
+    if command -v dot >/dev/null; then
+        nngen graph "$ex/moons.nn" -o p.svg
+        expect_rc 0
+        contains "$work/out" "wrote p.svg"
+        xmllint --noout "$run/p.svg" || fail "-o p.svg did not write an SVG"
+        contains "$run/p.svg" "<svg"
+        nngen graph "$ex/moons.nn" -o p.png --backward
+        expect_rc 0
+        [ "$(head -c 4 "$run/p.png" | od -An -tx1 | tr -d ' \n')" = "89504e47" ] || fail "-o p.png did not write a PNG"
+        ls "$run" | grep -q -e '\.tmp' -e '\.svg\.svg' -e '\.png\.svg' && fail "nngen graph left other files: $(ls "$run")"
+    fi
+    nngen graph "$ex/moons.nn" -o p.txt
+    expect_error "the extension names the format"
+    [ ! -e "$run/p.txt" ] || fail "-o p.txt wrote a file"
+    nngen graph "$ex/moons.nn" -o q.svg --no-svg
+    expect_error "--no-svg goes with -o NAME.dot"
+    # without dot: -o q.svg is an error and writes nothing
+    mkdir -p "$work/nodot"
+    last="nngen graph -o q.svg (no dot in PATH)"
+    (cd "$run" && PATH="$work/nodot" "$nngen" graph "$ex/moons.nn" -o q.svg) >"$work/out" 2>"$work/err"
+    rc=$?
+    expect_error "needs Graphviz's \`dot\`, which is not in PATH"
+    [ -z "$(ls "$run" | grep '^q\.')" ] || fail "-o q.svg without dot wrote $(ls "$run" | grep '^q\.')"
     nngen graph "$ex/moons.nn"
     expect_rc 0
     head -n 2 "$work/out" | grep -q '^digraph' || fail "no -o: the DOT goes to stdout"
