@@ -109,6 +109,7 @@ typedef struct Builtin {
 } Builtin;
 
 const Builtin *builtin_find(const char *name);
+const char *builtin_suggest(const char *name); /* "did you mean": a close function of tensors, or NULL */
 int builtin_count(void);                    /* rows of the table */
 const Builtin *builtin_at(int i);           /* row i, 0 <= i < builtin_count() */
 const char *builtin_kind_name(CallKind k); /* "an activation", "a loss", ... */

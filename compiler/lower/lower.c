@@ -633,7 +633,11 @@ static void number_layers(LowerCtx *c, const Expr *e) {
 static int lower_call(LowerCtx *c, const Expr *e) {
     const Builtin *b = builtin_find(e->str);
     if (!b) {
-        diag_error(e->loc, "unknown function '%s'", e->str);
+        const char *near = builtin_suggest(e->str);
+        if (near)
+            diag_error(e->loc, "unknown function '%s'; did you mean '%s'?", e->str, near);
+        else
+            diag_error(e->loc, "unknown function '%s'", e->str);
         return -1;
     }
     if (b->kind != CK_PRIM && b->kind != CK_ACT && b->kind != CK_LAYER && b->kind != CK_LOSS) {
