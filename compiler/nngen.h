@@ -711,6 +711,7 @@ typedef struct CompileOptions {
     void *inspect_ctx;
     int no_emit;             /* stop after the passes (and inspect): c and h stay empty */
     int ignore_freeze;       /* compile as if the file had no freeze statement */
+    int no_warnings;         /* skip lint.c's warnings (a second compilation of the same text) */
 } CompileOptions;
 
 /* The whole pipeline on one source text. On success returns 0 with net.c in

@@ -18,7 +18,7 @@ set -u
 cases="train_classifier train_regression train_binary_no_validation early_stop target_by_name
 progress_on_a_terminal cache predict_classifier predict_regression_and_inference_only
 predict_errors train_errors mnist check graph list_builtins_and_docs man_page driver_warnings
-interrupt fine_tune"
+interrupt fine_tune loss_warnings"
 
 if [ "${1:-}" = "--list" ]; then
     for c in $cases; do echo "$c"; done
@@ -498,6 +498,52 @@ case_graph() {
     nngen graph bad.nn -o bad.dot
     expect_rc 1
     [ ! -e "$run/bad.dot" ] || fail "a DOT file was written for a bad network"
+}
+
+# a loss given the output of the activation it applies itself (or the wrong
+# one) compiles with a located warning, a note on where the name is defined
+# and how to silence it; '# nngen: no-warn' on the loss's line silences it
+case_loss_warnings() {
+    net() { # net FILE OUTPUT-EXPR LOSS-LINE [TARGET]
+        printf 'network w\ninput x[4]\n%s\nz = dense(x, 3)\noutput p = %s\nloss %s\noptimizer sgd(lr=0.1)\n' \
+            "${4:-target y : class(3)}" "$2" "$3" >"$run/$1"
+    }
+    net ce_softmax.nn 'softmax(z)' 'cross_entropy(p, y)'
+    net ce_log_softmax.nn 'log_softmax(z)' 'cross_entropy(p, y)'
+    net bce_sigmoid.nn 'sigmoid(z)' 'bce_logits(p, t)' 'target t[3]'
+    net nll_softmax.nn 'softmax(z)' 'nll(p, y)'
+    net ce_inline.nn 'z * 1' 'cross_entropy(softmax(z), y)'
+    for f in ce_softmax ce_log_softmax bce_sigmoid nll_softmax ce_inline; do
+        nngen $f.nn -o $f.c
+        expect_rc 0
+        [ -s "$run/$f.c" ] || fail "$f.nn: no C written (a warning is not an error)"
+        [ "$(grep -c ': warning: ' "$work/err")" -eq 1 ] || fail "$f.nn: not one warning"
+        contains "$work/err" "no-warn"
+    done
+    nngen ce_softmax.nn -o ce_softmax.c
+    contains "$work/err" "ce_softmax.nn:6:20: warning: 'p' is softmax(...): cross_entropy applies softmax itself, so softmax is applied twice"
+    contains "$work/err" "ce_softmax.nn:5:8: note: 'p' is defined here"
+    contains "$work/err" "give cross_entropy the logits"
+    nngen ce_log_softmax.nn -o ce_log_softmax.c
+    contains "$work/err" "cross_entropy applies log_softmax itself"
+    nngen bce_sigmoid.nn -o bce_sigmoid.c
+    contains "$work/err" "bce_sigmoid.nn:6:17: warning: 'p' is sigmoid(...): bce_logits applies sigmoid itself"
+    nngen nll_softmax.nn -o nll_softmax.c
+    contains "$work/err" "nll expects log-probabilities, but softmax gives probabilities"
+    nngen ce_inline.nn -o ce_inline.c
+    contains "$work/err" "ce_inline.nn:6:20: warning: cross_entropy applies softmax itself"
+    # once per command, also with --report (which compiles twice)
+    nngen ce_softmax.nn -o ce_softmax.c --report
+    [ "$(grep -c ': warning: ' "$work/err")" -eq 1 ] || fail "--report: not one warning"
+    # silenced; and the right inputs give none
+    net quiet.nn 'softmax(z)' 'cross_entropy(p, y)   # nngen: no-warn'
+    net right.nn 'softmax(z)' 'cross_entropy(z, y)'
+    net right_nll.nn 'log_softmax(z)' 'nll(p, y)'
+    for f in quiet right right_nll; do
+        nngen $f.nn -o $f.c
+        expect_rc 0
+        [ ! -s "$work/err" ] || fail "$f.nn: a warning: $(cat "$work/err")"
+    done
 }
 
 # every builtin nngen implements is named in docs/language.md's "Implemented"
