@@ -17,7 +17,8 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include "nngen.h"
+#include "base/base.h"
+#include "front/front.h"
 
 typedef struct LintRule {
     const char *loss, *act;
