@@ -375,6 +375,13 @@ case_train_errors() {
     expect_error "--save 'nodir/w.nnw': cannot write in 'nodir'"
     nngen train "$ex/moons.nn" --train nosuch.csv
     expect_error "cannot read 'nosuch.csv'"
+    # a malformed CSV line is named: its line number and what is wrong
+    printf 'x0,x1,label\n0.5,0.5,1\n\n0.1,oops,0\n' >"$run/badfield.csv"
+    nngen train "$ex/moons.nn" --train badfield.csv
+    expect_error "cannot read 'badfield.csv': line 4: field 2, 'oops', is not a number"
+    printf 'x0,x1,label\n0.5,0.5,1\n0.1,0\n' >"$run/badcols.csv"
+    nngen train "$ex/moons.nn" --train badcols.csv
+    expect_error "cannot read 'badcols.csv': line 3: 2 fields where the first line has 3"
     nngen train "$ex/moons.nn" --train "$data/poly.csv"
     expect_error "has 2 columns; moons takes 2 input value(s) and 1 target value(s)"
     printf 'x0,x1,label\n0.5,0.5,2\n' >"$run/badlabel.csv"
