@@ -75,7 +75,7 @@ typedef enum ArgKind {
 typedef struct ArgSpec {
     const char *name;
     ArgKind kind;
-    const char *def; /* the default as written in LANGUAGE.md; NULL = required,
+    const char *def; /* the default as written in docs/language.md; NULL = required,
                         "" = optional with no default, "=NAME" = the value of arg NAME */
 } ArgSpec;
 
@@ -459,7 +459,7 @@ int ad_sum_to(AdCtx *ad, int g, int x);
 
 typedef struct OptimDesc {
     /* its name and signature: a CK_OPT row of the builtins (builtin_at lists
-     * it), arguments in LANGUAGE.md's order, lr first */
+     * it), arguments in docs/language.md's order, lr first */
     Builtin call;
     /* PyTorch 1.13's constructor checks after lr >= 0 (which optim.c makes):
      * a located error per bad argument (optim_check); 1 if any */

@@ -1,7 +1,7 @@
 /*
  * parser.y - tokens -> AST (bison 3.8: pure, locations, custom error messages).
  *
- * The statements and expressions of LANGUAGE.md. Each action is one ast_*
+ * The statements and expressions of docs/language.md. Each action is one ast_*
  * call; the tree's locations follow nngen.h (operators at the operator,
  * calls at the callee, statements at the keyword or the defined name).
  *

@@ -1,7 +1,7 @@
 /*
  * builtins.c - every callable name of the language, with its signature.
  *
- * One row per name, as LANGUAGE.md writes it: the arguments in signature
+ * One row per name, as docs/language.md writes it: the arguments in signature
  * order, each with its kind and its default ("" = optional without default,
  * "=kernel" = defaults to the value of argument `kernel`, NULL = required),
  * and its lowering function, which lives in the ops/ file of the op family
