@@ -9,6 +9,7 @@
 set -eu
 mode=$1 nngen=$2 src=$3 work=$4
 root=$src/../..
+rt_source=${NNRT_SOURCE:-$root/runtime/nn_runtime.c} # the runtime in one file: the build tree's amalgamation
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
 W="-std=c99 -Wall -Wextra -Wpedantic -Werror"
 fail() { echo "FAIL: $*"; exit 1; }
@@ -39,7 +40,7 @@ accuracy)
     up=$(echo "$net" | tr a-z A-Z)
     for v in float int8; do
         gcc $W -O2 -I. -I"$root/runtime" -DNET=$net -DNETU=$up -DNET_HEADER="\"$v.h\"" "$src/accuracy.c" $v.c \
-            "$root/runtime/nn_runtime.c" -lm -o acc_$v || fail "compile $v"
+            "$rt_source" -lm -o acc_$v || fail "compile $v"
     done
     fa=$(./acc_float test-images.idx test-labels.idx | awk '{print $2}')
     qa=$(./acc_int8 test-images.idx test-labels.idx | awk '{print $2}')
@@ -62,7 +63,7 @@ errors)
 static m net;
 int main(int argc, char **argv) { (void)argc; m_init(&net, 1); return m_save(&net, argv[1]) != 0; }
 C
-    gcc -std=c99 -I. -I"$root/runtime" save.c m0.c "$root/runtime/nn_runtime.c" -lm -o save && ./save m.nnw
+    gcc -std=c99 -I. -I"$root/runtime" save.c m0.c "$rt_source" -lm -o save && ./save m.nnw
     "$nngen" quantize m.nn --weights m.nnw --calibrate "$root/examples/data/xor.csv" -o out.c 2> e2 && fail "wrong shape accepted"
     grep -q "xor.csv' has 3 columns; the network's input takes 784" e2 || fail "wrong shape: $(cat e2)"
     [ ! -e out.c ] || fail "out.c written after an error"
