@@ -442,6 +442,13 @@ case_check() {
     nngen check --help
     expect_rc 0
     contains "$work/out" "usage: nngen check"
+    # --report's total is the model struct's real sizeof on this (64-bit) host
+    nngen "$ex/xor.nn" -o xs.c --report
+    expect_rc 0
+    total=$(sed -n 's/^  total  *\([0-9,]*\) .*/\1/p' "$work/out" | tr -d ,)
+    printf '#include <stdio.h>\n#include "xs.h"\nint main(void) { printf("%%zu\\n", sizeof(xor)); return 0; }\n' >"$run/sz.c"
+    (cd "$run" && ${CC:-cc} -std=c99 -I"$root/runtime" sz.c -o sz) || fail "sz.c does not compile"
+    [ "$("$run/sz")" = "$total" ] || fail "--report's total is '$total', sizeof the struct $("$run/sz")"
 }
 
 case_graph() {
