@@ -72,7 +72,14 @@ case_pkg_config() {
     nngen=$(pkg-config --variable=nngen nngen)
     [ -x "$nngen" ] || fail "pkg-config --variable=nngen gives '$nngen', not the installed compiler"
     case $nngen in *//*) fail "pkg-config --variable=nngen gives '$nngen' (a // in the path)" ;; esac
-    [ -f "$(pkg-config --variable=docdir nngen)/tutorial.md" ] || fail "pkg-config --variable=docdir is not the installed docs"
+    [ -f "$(pkg-config --variable=docdir nngen)/docs/tutorial.md" ] || fail "pkg-config --variable=docdir is not the installed docs"
+    # every relative link of the installed pages leads to an installed file
+    docdir=$(pkg-config --variable=docdir nngen)
+    for page in "$docdir"/README.md "$docdir"/docs/*.md; do
+        for link in $(grep -o '](\([a-z][^):#]*\.md\)' "$page" | sed 's/^](//' | sort -u); do
+            [ -f "$(dirname "$page")/$link" ] || fail "the installed $(basename "$page") links to $link, which is not installed"
+        done
+    done
     ! grep -q '^URL: docs/' "$(ls "$prefix"/lib*/pkgconfig/nngen.pc | head -n 1)" || fail "nngen.pc has a URL that is a path"
     pkg-config --cflags nngen | grep -q -- "-I" || fail "no include flag"
     make -C "$work/project" CC="${CC:-cc}" >"$work/log" 2>&1 || fail "make failed"
