@@ -9,21 +9,26 @@
  * outside the clusters. Each node is labelled with its IR id, its DSL name
  * if it has one (gradients: d(name)), its op and attributes, its shape and
  * its source line; edges run from operand to user in operand order.
- * When -o is given and `dot` is in PATH, g.svg is rendered beside g.dot.
+ * -o's extension names the format: g.dot (g.gv) is the DOT, with g.svg
+ * rendered beside it when `dot` is in PATH; g.svg and g.png are the picture
+ * alone, rendered by `dot` (an error, nothing written, without it).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 
 static const char graph_usage[] =
-    "usage: nngen graph NET.nn [-o FILE.dot] [options]\n"
+    "usage: nngen graph NET.nn [-o FILE.dot|FILE.svg|FILE.png] [options]\n"
     "\n"
-    "Writes the network's graph as Graphviz DOT: the inference graph, or with\n"
-    "--backward the training forward, backward and update graphs. Nodes show the\n"
-    "op, its shape and its source line. With -o, FILE.svg is rendered beside\n"
-    "FILE.dot when Graphviz's `dot` is installed; without -o the DOT goes to stdout.\n";
+    "Draws the network's graph: the inference graph, or with --backward the\n"
+    "training forward, backward and update graphs. Nodes show the op, its shape\n"
+    "and its source line. -o's extension names the format: FILE.dot (or .gv) is\n"
+    "Graphviz DOT, with FILE.svg rendered beside it when Graphviz's `dot` is\n"
+    "installed; FILE.svg and FILE.png are the picture alone, rendered by `dot`\n"
+    "(an error without it). Without -o the DOT goes to stdout.\n";
 
 /* a DOT string body: quotes and backslashes escaped, newlines as \n */
 static void dot_text(Buf *b, const char *s) {
@@ -158,41 +163,93 @@ static int collect(const Graph *g, void *ctx) {
     return 0;
 }
 
-/* g.dot -> g.svg (any other name: NAME.svg) */
+/* what -o's extension asks for: DOT text, or a picture dot renders */
+typedef enum { GRAPH_DOT, GRAPH_SVG, GRAPH_PNG, GRAPH_UNKNOWN } GraphFormat;
+
+static int has_ext(const char *path, const char *ext) {
+    size_t n = strlen(path), e = strlen(ext);
+    return n > e && !strcasecmp(path + n - e, ext);
+}
+
+static GraphFormat format_of(const char *path) {
+    if (has_ext(path, ".dot") || has_ext(path, ".gv"))
+        return GRAPH_DOT;
+    if (has_ext(path, ".svg"))
+        return GRAPH_SVG;
+    if (has_ext(path, ".png"))
+        return GRAPH_PNG;
+    return GRAPH_UNKNOWN;
+}
+
+/* g.dot -> g.svg, g.gv -> g.svg */
 static char *svg_path(const char *dot_path) {
     size_t n = strlen(dot_path);
     Buf b = {0};
-    if (n > 4 && !strcmp(dot_path + n - 4, ".dot"))
-        n -= 4;
-    else if (n > 3 && !strcmp(dot_path + n - 3, ".gv"))
-        n -= 3;
+    n -= has_ext(dot_path, ".dot") ? 4 : 3;
     buf_printf(&b, "%.*s.svg", (int)n, dot_path);
     return b.data;
 }
 
-static int render_svg(const char *dot_path) {
-    char *dot = cli_which("dot");
-    if (!dot) {
-        fprintf(stderr, "nngen: note: Graphviz's `dot` is not installed: wrote %s only\n", dot_path);
-        return 0;
-    }
-    char *svg = svg_path(dot_path);
-    Buf tmp = {0};
-    buf_printf(&tmp, "%s.tmp.svg", svg);
-    char *argv[] = {dot, "-Tsvg", (char *)dot_path, "-o", tmp.data, NULL};
+/* dot -TFMT dot_path into out: rendered beside (out.tmp), then renamed, so
+ * out is whole or untouched; 0, or an error printed and 2 */
+static int render(const char *dot, const char *dot_path, const char *fmt, const char *out) {
+    Buf tmp = {0}, flag = {0};
+    buf_printf(&tmp, "%s.tmp", out);
+    buf_printf(&flag, "-T%s", fmt);
+    char *argv[] = {(char *)dot, flag.data, (char *)dot_path, "-o", tmp.data, NULL};
     int rc = cli_run(argv, NULL);
-    if (rc == 0 && rename(tmp.data, svg) != 0)
+    if (rc == 0 && rename(tmp.data, out) != 0)
         rc = -1;
     if (rc != 0) {
         remove(tmp.data);
-        cli_error("`dot -Tsvg %s` failed (status %d): no %s written", dot_path, rc, svg);
-    } else {
-        printf("wrote %s and %s\n", dot_path, svg);
+        cli_error("`dot %s` failed (status %d): no %s written", flag.data, rc, out);
     }
+    buf_free(&tmp);
+    buf_free(&flag);
+    return rc == 0 ? 0 : 2;
+}
+
+/* -o g.dot: the DOT, and g.svg beside it when dot is installed (not --no-svg) */
+static int write_dot(const Buf *text, const char *path, int no_svg) {
+    if (cli_write_file(path, text->data, text->len) < 0)
+        return cli_error("cannot write '%s': %s", path, strerror(errno));
+    char *dot = no_svg ? NULL : cli_which("dot");
+    if (!dot) {
+        if (!no_svg)
+            fprintf(stderr, "nngen: note: Graphviz's `dot` is not installed: wrote %s only\n", path);
+        printf("wrote %s\n", path);
+        return 0;
+    }
+    char *svg = svg_path(path);
+    int rc = render(dot, path, "svg", svg);
+    if (rc == 0)
+        printf("wrote %s and %s\n", path, svg);
     free(dot);
     free(svg);
-    buf_free(&tmp);
-    return rc == 0 ? 0 : 2;
+    return rc;
+}
+
+/* -o g.svg / g.png: the picture only, rendered by dot from a DOT file that
+ * is removed afterwards; nothing is written when dot is missing or fails */
+static int write_picture(const Buf *text, const char *path, const char *fmt) {
+    char *dot = cli_which("dot");
+    if (!dot)
+        return cli_error("writing %s needs Graphviz's `dot`, which is not in PATH: install Graphviz "
+                         "(Debian: apt-get install graphviz), or write the DOT text with -o NAME.dot",
+                         path);
+    Buf src = {0};
+    buf_printf(&src, "%s.tmp.dot", path);
+    int rc = 0;
+    if (cli_write_file(src.data, text->data, text->len) < 0)
+        rc = cli_error("cannot write '%s': %s", src.data, strerror(errno));
+    else
+        rc = render(dot, src.data, fmt, path);
+    remove(src.data);
+    if (rc == 0)
+        printf("wrote %s\n", path);
+    buf_free(&src);
+    free(dot);
+    return rc;
 }
 
 int cli_graph_main(int argc, char **argv) {
@@ -202,8 +259,8 @@ int cli_graph_main(int argc, char **argv) {
     CompileOptions co = {0};
     co.opt_level = 2;
     const CliOpt opts[] = {
-        {.name = "-o", .kind = CLI_TEXT, .value = "FILE.dot", .text = &output,
-         .help = "write the DOT to FILE.dot (and render FILE.svg beside it)"},
+        {.name = "-o", .kind = CLI_TEXT, .value = "FILE", .text = &output,
+         .help = "FILE.dot: the DOT (and FILE.svg beside it); FILE.svg, FILE.png: the picture"},
         {.name = "--backward", .kind = CLI_FLAG, .set = 1, .ival = &gc.backward,
          .help = "draw the training forward, backward and update graphs"},
         {.name = "--no-svg", .kind = CLI_FLAG, .set = 1, .ival = &no_svg, .help = "with -o: do not render the SVG"},
@@ -216,6 +273,11 @@ int cli_graph_main(int argc, char **argv) {
     int rc = cli_parse(&cmd, argc, argv, &input);
     if (rc != CLI_PARSED)
         return rc == CLI_EXIT ? 0 : rc;
+    if (output && format_of(output) == GRAPH_UNKNOWN)
+        return cli_error("-o %s: the extension names the format: .dot or .gv (DOT text), .svg or .png "
+                         "(rendered by Graphviz's `dot`)", output);
+    if (output && no_svg && format_of(output) != GRAPH_DOT)
+        return cli_error("--no-svg goes with -o NAME.dot; -o %s asks for the picture", output);
     co.inspect = collect;
     co.inspect_ctx = &gc;
     co.no_emit = 1;
@@ -224,13 +286,10 @@ int cli_graph_main(int argc, char **argv) {
         rc = cli_error("%s has no loss: there is no backward graph to draw (drop --backward)", input);
     if (rc == 0 && !output) {
         fwrite(gc.dot.data, 1, gc.dot.len, stdout);
+    } else if (rc == 0 && format_of(output) == GRAPH_DOT) {
+        rc = write_dot(&gc.dot, output, no_svg);
     } else if (rc == 0) {
-        if (cli_write_file(output, gc.dot.data, gc.dot.len) < 0)
-            rc = cli_error("cannot write '%s': %s", output, strerror(errno));
-        else if (!no_svg)
-            rc = render_svg(output);
-        else
-            printf("wrote %s\n", output);
+        rc = write_picture(&gc.dot, output, format_of(output) == GRAPH_SVG ? "svg" : "png");
     }
     buf_free(&gc.dot);
     return rc;

@@ -81,8 +81,13 @@ static float *load_csv(const char *path, int size, long *count) {
     long rows;
     int cols, header, st = nndata_csv_info(path, &rows, &cols, &header);
     if (st < 0) {
-        cli_error("cannot read '%s': %s", path,
-                  st == NN_ERR_FORMAT ? "a line is not comma-separated numbers" : nnrt_strerror(st));
+        char why[128];
+        long line = st == NN_ERR_FORMAT ? nndata_csv_find_error(path, why, sizeof why) : 0;
+        if (line > 0)
+            cli_error("cannot read '%s': line %ld: %s", path, line, why);
+        else
+            cli_error("cannot read '%s': %s", path,
+                      st == NN_ERR_FORMAT ? "a line is not comma-separated numbers" : nnrt_strerror(st));
         return NULL;
     }
     if (rows < 1) {

@@ -241,8 +241,13 @@ static void load_csv(const char *path, const Options *o, int want_targets, Data 
     long rows;
     int cols, header, st;
     long nin = sum_sizes(nnt_in_size, NNT_N_INPUTS), ntg = NNT_N_TARGETS ? sum_sizes(nnt_tg_size, NNT_N_TARGETS) : 0;
-    if ((st = nndata_csv_info(path, &rows, &cols, &header)) < 0)
+    if ((st = nndata_csv_info(path, &rows, &cols, &header)) < 0) {
+        char why[128];
+        long line = st == NN_ERR_FORMAT ? nndata_csv_find_error(path, why, sizeof why) : 0;
+        if (line > 0)
+            die("cannot read '%s': line %ld: %s", path, line, why);
         die("cannot read '%s': %s", path, st == NN_ERR_FORMAT ? "a line is not comma-separated numbers" : nnrt_strerror(st));
+    }
     if (rows < 1)
         die("'%s' holds no data rows", path);
     int with_tg = cols == nin + ntg && ntg > 0; /* the file has target columns */

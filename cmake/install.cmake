@@ -12,7 +12,7 @@
 #                                            instead of linking libnnrt.a
 #   lib/pkgconfig/nngen.pc                   for make users: pkg-config --cflags --libs nngen,
 #                                            pkg-config --variable=nngen nngen (the compiler)
-#   share/man/man1/nngen.1, share/doc/nngen/ the manual page and the docs
+#   share/man/man1/nngen.1, share/doc/nngen/ the manual page, README.md and docs/*.md
 # Everything is relocatable: the package and nngen.pc find the prefix from
 # their own location, so `cmake --install build --prefix DIR` works for any DIR.
 include(CMakePackageConfigHelpers)
@@ -39,9 +39,13 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/nngenConfig.cmake ${CMAKE_CURRENT_BINA
 
 # nngen.pc: prefix relative to the .pc file (pkg-config's ${pcfiledir})
 file(RELATIVE_PATH NNGEN_PC_UP /p/${CMAKE_INSTALL_LIBDIR}/pkgconfig /p)
+string(REGEX REPLACE "/$" "" NNGEN_PC_UP "${NNGEN_PC_UP}") # ../.. (no bin path with //)
 configure_file(cmake/nngen.pc.in ${CMAKE_CURRENT_BINARY_DIR}/nngen.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/nngen.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
 install(FILES docs/nngen.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
-install(FILES README.md docs/tutorial.md docs/language.md docs/c-api.md docs/adding-an-op.md
-  DESTINATION ${CMAKE_INSTALL_DOCDIR} OPTIONAL)
+# README.md and every page of docs/, laid out as in the repository so that
+# their links between each other hold (README.md -> docs/tutorial.md -> c-api.md)
+file(GLOB NNGEN_DOC_PAGES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/docs/*.md)
+install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${NNGEN_DOC_PAGES} DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)

@@ -1,6 +1,6 @@
 /*
  * driver.c - the pipeline, in order, on one source text:
- *   parse -> lower (shapes checked as nodes are built) -> autodiff ->
+ *   parse -> [lint: warnings] -> lower (shapes checked as nodes are built) -> autodiff ->
  *   optimizer updates -> passes (pass table) -> [--weights] -> emit
  * Each phase runs only when the ones before it reported no error. One
  * arena holds everything a compilation allocates and is freed at the end,
@@ -14,6 +14,8 @@ static int run_phases(Graph *g, Arena *a, const char *text, size_t len, const Co
     Program *p = parse_program(a, o->path, text, len);
     if (!p || diag_count())
         return -1;
+    if (!o->no_warnings)
+        lint_program(p);
     g->max_batch = o->max_batch > 0 ? o->max_batch : 64;
     g->ignore_freeze = o->ignore_freeze;
     g->blas = o->blas;
@@ -33,6 +35,7 @@ static long o0_arena(const char *text, size_t len, const CompileOptions *o) {
     Arena arena = {0};
     Graph g;
     o0.opt_level = 0;
+    o0.no_warnings = 1;
     o0.dump_after = NULL;
     o0.verify = 0;
     ir_init(&g, &arena);

@@ -75,7 +75,7 @@ typedef enum ArgKind {
 typedef struct ArgSpec {
     const char *name;
     ArgKind kind;
-    const char *def; /* the default as written in LANGUAGE.md; NULL = required,
+    const char *def; /* the default as written in docs/language.md; NULL = required,
                         "" = optional with no default, "=NAME" = the value of arg NAME */
 } ArgSpec;
 
@@ -109,6 +109,7 @@ typedef struct Builtin {
 } Builtin;
 
 const Builtin *builtin_find(const char *name);
+const char *builtin_suggest(const char *name); /* "did you mean": a close function of tensors, or NULL */
 int builtin_count(void);                    /* rows of the table */
 const Builtin *builtin_at(int i);           /* row i, 0 <= i < builtin_count() */
 const char *builtin_kind_name(CallKind k); /* "an activation", "a loss", ... */
@@ -458,7 +459,7 @@ int ad_sum_to(AdCtx *ad, int g, int x);
 
 typedef struct OptimDesc {
     /* its name and signature: a CK_OPT row of the builtins (builtin_at lists
-     * it), arguments in LANGUAGE.md's order, lr first */
+     * it), arguments in docs/language.md's order, lr first */
     Builtin call;
     /* PyTorch 1.13's constructor checks after lr >= 0 (which optim.c makes):
      * a located error per bad argument (optim_check); 1 if any */
@@ -710,6 +711,7 @@ typedef struct CompileOptions {
     void *inspect_ctx;
     int no_emit;             /* stop after the passes (and inspect): c and h stay empty */
     int ignore_freeze;       /* compile as if the file had no freeze statement */
+    int no_warnings;         /* skip lint.c's warnings (a second compilation of the same text) */
 } CompileOptions;
 
 /* The whole pipeline on one source text. On success returns 0 with net.c in

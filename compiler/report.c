@@ -96,6 +96,8 @@ static long buffer_floats(const Graph *g) {
     return n;
 }
 
+static long model_struct_bytes(const Graph *g, long word);
+
 static void memory_table(FILE *out, const Graph *g, long params, long o0_arena) {
     char a[32], b[32];
     long buffers = buffer_floats(g), cparams = ir_param_scalars(g, IR_CONST), cbuffers = ir_buffer_scalars(g, IR_CONST);
@@ -128,9 +130,8 @@ static void memory_table(FILE *out, const Graph *g, long params, long o0_arena) 
     if (o0_arena >= 0)
         fprintf(out, "  %-22s %14s  (-O0: no fusion, no in-place reuse; -O2 saves %s)\n", "  arena at -O0",
                 grouped(a, sizeof a, 4.0 * o0_arena), grouped(b, sizeof b, 4.0 * (o0_arena - g->arena_floats)));
-    fprintf(out, "  %-22s %14s  (the model struct, without padding)\n", "total",
-            grouped(a, sizeof a, 4.0 * ((double)(params - cparams + buffers - cbuffers) + (double)grads * ns +
-                                        grads + g->arena_floats) + 64));
+    fprintf(out, "  %-22s %14s  (sizeof the model struct on a 64-bit host, %s on a 32-bit target)\n", "total",
+            grouped(a, sizeof a, (double)model_struct_bytes(g, 8)), grouped(b, sizeof b, (double)model_struct_bytes(g, 4)));
 }
 
 static double train_flops(const Graph *g, int batch) {

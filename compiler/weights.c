@@ -1,6 +1,6 @@
 /*
  * weights.c - `nngen --weights trained.nnw --infer-only`: a weight file
- * (C-API.md's format) compiled into the generated code as const data, so
+ * (docs/c-api.md's format) compiled into the generated code as const data, so
  * that on a microcontroller the parameters stay in flash and RAM holds the
  * activations alone.
  *

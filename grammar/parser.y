@@ -1,7 +1,7 @@
 /*
  * parser.y - tokens -> AST (bison 3.8: pure, locations, custom error messages).
  *
- * The statements and expressions of LANGUAGE.md. Each action is one ast_*
+ * The statements and expressions of docs/language.md. Each action is one ast_*
  * call; the tree's locations follow nngen.h (operators at the operator,
  * calls at the callee, statements at the keyword or the defined name).
  *
@@ -41,6 +41,8 @@ int lex_token(YYSTYPE *val, YYLTYPE *loc, yyscan_t sc);
 }
 
 %code {
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -275,6 +277,40 @@ static void parse_list_expected(const yysymbol_kind_t *exp, int n, char *out, si
  *   a name                   expected a name, found X
  *   else                     expected '[' or ':', found X
  */
+/* "did you mean": a statement that begins with a misspelled keyword
+ * (`ouput p = ...`, `Optimizer adam()`) reads as NAME NAME and fails where
+ * '=' was expected, at the second word. When the first word of the line
+ * ends right before `at` and is close to a statement keyword, the error
+ * names that word and the keyword, located at the word; returns 1 then. */
+static int parse_keyword_error(Loc at) {
+    static const char *const keywords[] = {"network", "input", "target", "param", "const", "output",
+                                           "loss", "regularize", "optimizer", "schedule", "freeze"};
+    size_t len;
+    const char *line = diag_line(at.line, &len);
+    if (!line)
+        return 0;
+    size_t i = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    size_t start = i;
+    while (i < len && (isalnum((unsigned char)line[i]) || line[i] == '_'))
+        i++;
+    char word[64];
+    if (i == start || i - start >= sizeof word)
+        return 0;
+    memcpy(word, line + start, i - start);
+    word[i - start] = '\0';
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    if (i + 1 != (size_t)at.col || i == start + strlen(word))
+        return 0; /* the error is not at the word after the first */
+    const char *near = base_suggest(word, keywords, (int)(sizeof keywords / sizeof keywords[0]));
+    if (!near)
+        return 0;
+    diag_error((Loc){at.line, (int)start + 1}, "'%s' is not a statement keyword; did you mean '%s'?", word, near);
+    return 1;
+}
+
 static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Arena *arena,
                                  Program *prog) {
     (void)arena, (void)prog;
@@ -305,6 +341,8 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Aren
         snprintf(what, sizeof what, "expected a name");
     else
         parse_list_expected(exp, n, what, sizeof what);
+    if (la == YYSYMBOL_NAME && parse_expects(exp, n, YYTRANSLATE('=')) && parse_keyword_error(at))
+        return 0;
     diag_error(at, "%s, found %s", what, found);
     return 0;
 }

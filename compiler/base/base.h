@@ -99,6 +99,12 @@ int strmap_get(const StrMap *m, const char *key, int *value);
  * there already. */
 int strmap_put(StrMap *m, const char *key, int value);
 
+/* -------------------------------------------------------------- suggest.c */
+/* The candidate closest to a misspelled word ("did you mean"): one equal but
+ * for case, else the closest within 1 edit (words up to 4 bytes) or 2 (longer;
+ * a swap of neighbours is one edit); NULL when none is that close. */
+const char *base_suggest(const char *word, const char *const *cands, int n);
+
 /* ----------------------------------------------------------------- diag.c */
 /* A source position: 1-based line and column (column counts bytes). */
 typedef struct Loc {

@@ -110,6 +110,9 @@ void ast_print(FILE *out, const Program *p);
 /* Parses a whole file. Returns NULL after reporting errors through diag.
  * `text` must stay alive (and NUL-free or not: NUL is a located error). */
 Program *parse_program(Arena *a, const char *file, const char *text, size_t len);
+/* lint.c: located warnings for losses given the wrong activation's output
+ * (softmax into cross_entropy, ...); never errors. */
+void lint_program(const Program *p);
 
 
 #endif

@@ -97,7 +97,7 @@ typedef struct Node {
     long scratch_offset;
 } Node;
 
-/* One parameter tensor of the network, in LANGUAGE.md's table order. */
+/* One parameter tensor of the network, in docs/language.md's table order. */
 typedef struct Param {
     const char *name;   /* "W1", "h.weight" */
     int node;           /* the OP_PARAM node */

@@ -69,7 +69,7 @@ int shape_broadcast(Graph *g, Node *n, const Shape *a, const Shape *b, Shape *ou
     return 0;
 }
 
-/* LANGUAGE.md: a tensor's per-sample size times NET_MAX_BATCH stays below
+/* docs/language.md: a tensor's per-sample size times NET_MAX_BATCH stays below
  * 2^31 (so every index fits an int and every size a long). Doubles hold
  * the product exactly far past that. */
 int shape_check_size(Graph *g, Loc loc, const char *what, const Shape *s) {

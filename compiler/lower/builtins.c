@@ -1,7 +1,7 @@
 /*
  * builtins.c - every callable name of the language, with its signature.
  *
- * One row per name, as LANGUAGE.md writes it: the arguments in signature
+ * One row per name, as docs/language.md writes it: the arguments in signature
  * order, each with its kind and its default ("" = optional without default,
  * "=kernel" = defaults to the value of argument `kernel`, NULL = required),
  * and its lowering function, which lives in the ops/ file of the op family
@@ -135,6 +135,19 @@ const Builtin *builtin_find(const char *name) {
             return &builtins[i];
     const OptimDesc *opt = optim_find(name);
     return opt ? &opt->call : NULL;
+}
+
+/* the implemented function of tensors (primitive, activation, layer, loss)
+ * closest to a misspelled name, or NULL (base_suggest says how close) */
+const char *builtin_suggest(const char *name) {
+    const char *names[sizeof builtins / sizeof builtins[0]];
+    int n = 0;
+    for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++) {
+        CallKind k = builtins[i].kind;
+        if (!builtins[i].pending && (k == CK_PRIM || k == CK_ACT || k == CK_LAYER || k == CK_LOSS))
+            names[n++] = builtins[i].name;
+    }
+    return base_suggest(name, names, n);
 }
 
 const char *builtin_kind_name(CallKind k) {

@@ -432,7 +432,7 @@ static int init_kind_of(const char *name) {
     return -1;
 }
 
-/* init := NAME | NAME '(' args ')' naming an initializer of LANGUAGE.md */
+/* init := NAME | NAME '(' args ')' naming an initializer of docs/language.md */
 int lower_init(LowerCtx *c, const Expr *init, const char *def, Loc loc, Param *p) {
     const char *name = init ? init->str : def;
     if (init && init->kind != EX_NAME && init->kind != EX_CALL) {
@@ -633,7 +633,11 @@ static void number_layers(LowerCtx *c, const Expr *e) {
 static int lower_call(LowerCtx *c, const Expr *e) {
     const Builtin *b = builtin_find(e->str);
     if (!b) {
-        diag_error(e->loc, "unknown function '%s'", e->str);
+        const char *near = builtin_suggest(e->str);
+        if (near)
+            diag_error(e->loc, "unknown function '%s'; did you mean '%s'?", e->str, near);
+        else
+            diag_error(e->loc, "unknown function '%s'", e->str);
         return -1;
     }
     if (b->kind != CK_PRIM && b->kind != CK_ACT && b->kind != CK_LAYER && b->kind != CK_LOSS) {
@@ -769,7 +773,7 @@ static Port *add_port(Graph *g) {
     return p;
 }
 
-/* C-API.md upper-cases names in macros (NET_IN_X_SIZE, NET_OUT_P_SIZE):
+/* docs/c-api.md upper-cases names in macros (NET_IN_X_SIZE, NET_OUT_P_SIZE):
  * two names that differ only in case would define one macro twice. */
 static int same_upper(const char *a, const char *b) {
     for (; *a && *b; a++, b++)

@@ -4,13 +4,13 @@
  * maxout(x, units, pieces, init=xavier_uniform, bias_init=zeros) lowers to
  * z = flatten(x) @ weight[in, units pieces] + bias[units pieces], then the
  * op MAXOUT: the max over groups of `pieces` consecutive elements of the
- * last dim (LANGUAGE.md: column u * pieces + k is piece k of unit u):
+ * last dim (docs/language.md: column u * pieces + k is piece k of unit u):
  *
  *   y[r, u]         = max_k z[r, u * pieces + k]
  *   dz[r, u * p + k] = dy[r, u] for the first k that attains the maximum, else 0
  *
  * Ties send the whole gradient to the first maximum (lowest k), as a
- * maxpool tie does (LANGUAGE.md). NaN propagates as in torch.max: once a
+ * maxpool tie does (docs/language.md). NaN propagates as in torch.max: once a
  * piece is NaN, the maximum is NaN (and its gradient goes to that piece).
  * Attributes: i[0] = pieces, copied to MAXOUT_GRAD.
  */

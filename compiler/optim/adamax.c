@@ -6,7 +6,7 @@
  *   p -= lr / (1 - beta1^t) m / u
  *
  * t = m->step + 1; the bias correction is computed in double. weight_decay
- * is an extension of LANGUAGE.md's signature (PyTorch has it), after its
+ * is an extension of docs/language.md's signature (PyTorch has it), after its
  * arguments; the checks are Adam's (adam.c), at the same positions.
  */
 #include "nngen.h"

@@ -12,7 +12,7 @@
  * t = m->step + 1; the per-step scalars are computed in double. The running
  * product mu_product is model state (a double, 1 after NET_init), advanced
  * by the prologue, which runs once per accepted step. weight_decay is an
- * extension of LANGUAGE.md's signature (PyTorch has it), after its arguments.
+ * extension of docs/language.md's signature (PyTorch has it), after its arguments.
  */
 #include "nngen.h"
 

@@ -2,7 +2,7 @@
 # Cortex-M4 with its single-precision FPU (hard-float ABI), bare metal,
 # newlib with semihosting (rdimon) for printf and exit.
 #
-#   cmake -S examples/firmware -B build-fw -DCMAKE_TOOLCHAIN_FILE=examples/firmware/arm-none-eabi.cmake ...
+#   the default of examples/firmware/CMakeLists.txt (cmake -S examples/firmware -B build-fw ...)
 set(CMAKE_SYSTEM_NAME Generic)
 set(CMAKE_SYSTEM_PROCESSOR arm)
 

@@ -17,6 +17,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #ifndef NN_DATA_H
 #include "nn_data.h"
@@ -189,9 +190,12 @@ static int nndata_csv_field(FILE *f, char *buf, size_t cap, int *end)
 }
 
 /* One line: *cols fields (0 for a blank line), *numeric when all are
- * numbers; values go to dst[0..room). Returns 0 at end of file, 1 after a
- * line, NN_ERR_IO. */
-static int nndata_csv_line(FILE *f, float *dst, long room, int *cols, int *numeric)
+ * numbers; values go to dst[0..room). When bad is given, *bad gets the
+ * 1-based index of the first field that is not a number (0: none) and
+ * bad_text (64 bytes) its text. Returns 0 at end of file, 1 after a line,
+ * NN_ERR_IO. */
+static int nndata_csv_line(FILE *f, float *dst, long room, int *cols, int *numeric, int *bad,
+                           char *bad_text)
 {
     char buf[64], *e;
     int c, end, len, n = 0;
@@ -199,15 +203,21 @@ static int nndata_csv_line(FILE *f, float *dst, long room, int *cols, int *numer
         return ferror(f) ? NN_ERR_IO : 0;
     ungetc(c, f);
     *numeric = 1;
+    if (bad)
+        *bad = 0;
     do {
         float v;
         len = nndata_csv_field(f, buf, sizeof buf, &end);
         if (n == 0 && len == 0 && end != ',')
             break; /* a blank line */
         v = len > 0 ? strtof(buf, &e) : 0.0f;
-        if (len <= 0 || e != buf + len || !isfinite(v)) /* all of it (a NUL ends strtof early), finite */
+        if (len <= 0 || e != buf + len || !isfinite(v)) { /* all of it (a NUL ends strtof early), finite */
+            if (bad && *numeric) {
+                *bad = n + 1;
+                memcpy(bad_text, buf, sizeof buf);
+            }
             *numeric = 0;
-        else if (n < room)
+        } else if (n < room)
             dst[n] = v;
         n++;
     } while (end == ',');
@@ -226,7 +236,7 @@ static long nndata_csv_walk(const char *path, float *dst, long cap, long *rows, 
     if (!(f = fopen(path, "r")))
         return NN_ERR_IO;
     while ((!dst || got < cap) &&
-           (st = nndata_csv_line(f, dst ? dst + got : NULL, cap - got, &c, &numeric)) == 1) {
+           (st = nndata_csv_line(f, dst ? dst + got : NULL, cap - got, &c, &numeric, NULL, NULL)) == 1) {
         if (c == 0)
             continue;
         if (lines++ == 0 && !numeric) {
@@ -267,4 +277,43 @@ long nndata_csv_read(const char *path, float *dst, long cap)
     if (!path || cap < 0 || (cap > 0 && !dst))
         return NN_ERR_ARG;
     return nndata_csv_walk(path, dst, cap, &rows, &cols, &has_header);
+}
+
+/* The first malformed line (as nndata_csv_info finds it): its 1-based line
+ * number, with what is wrong in why ("field 2, 'x', is not a number", "3
+ * fields where the first line has 2"); 0 when every line is well formed,
+ * or a negative status. */
+long nndata_csv_find_error(const char *path, char *why, size_t cap)
+{
+    char text[64];
+    long line = 0, found = 0, lines = 0;
+    int st, c, numeric, bad, ncols = 0;
+    FILE *f;
+    if (!path || !why || cap == 0)
+        return NN_ERR_ARG;
+    why[0] = '\0';
+    if (!(f = fopen(path, "r")))
+        return NN_ERR_IO;
+    while ((st = nndata_csv_line(f, NULL, 0, &c, &numeric, &bad, text)) == 1) {
+        line++;
+        if (c == 0)
+            continue;
+        if (lines++ == 0 && !numeric) {
+            ncols = c; /* the header */
+            continue;
+        }
+        if (!numeric) {
+            snprintf(why, cap, "field %d, '%.40s', is not a number", bad, text);
+            found = line;
+            break;
+        }
+        if (ncols != 0 && c != ncols) {
+            snprintf(why, cap, "%d field%s where the first line has %d", c, c == 1 ? "" : "s", ncols);
+            found = line;
+            break;
+        }
+        ncols = c;
+    }
+    fclose(f);
+    return st < 0 ? st : found;
 }

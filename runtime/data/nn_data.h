@@ -53,5 +53,9 @@ int nndata_csv_info(const char *path, long *rows, int *cols, int *has_header);
  * infinity, out of float range or with a NUL byte in it). Lines
  * after the cap-th value are not read. */
 long nndata_csv_read(const char *path, float *dst, long cap);
+/* The first malformed line's 1-based number, what is wrong with it in why
+ * (cap bytes: "field 2, 'x', is not a number"); 0 when there is none, or a
+ * negative status. */
+long nndata_csv_find_error(const char *path, char *why, size_t cap);
 
 #endif

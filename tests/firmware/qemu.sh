@@ -6,14 +6,15 @@
 #
 #   qemu.sh build ARMGCC SOURCE_DIR BUILD_DIR NNGEN WEIGHTS_DIR MNIST_DIR
 #       configures and builds the cross project (arm-none-eabi.cmake)
+#   qemu.sh toolchain ARMGCC REPO_ROOT WORKDIR NNGEN WEIGHTS_DIR MNIST_DIR
+#       configures (only) the cross project from the repository's root as
+#       the docs show it: with no -DCMAKE_TOOLCHAIN_FILE (the default,
+#       examples/firmware/arm-none-eabi.cmake) and with that path given
+#       relative to the root; both must pick arm-none-eabi-gcc
 #   qemu.sh mnist QEMU ELF REFERENCE WEIGHTS.nnw MNIST_DIR COUNT WORKDIR
 #       runs the inference firmware and the host reference (the same network
 #       on the host, weights loaded from the file); every line must agree:
 #       label and prediction equal, each output within 1e-5 of the host's
-#   qemu.sh tutorial QEMU ELF DOC WORKDIR
-#       runs the firmware of the QEMU command docs/tutorial.md shows (the
-#       block marked for firmware.tutorial): the lines shown after it must
-#       be lines it prints
 #   qemu.sh train QEMU ELF MIN_RIGHT WORKDIR
 #       runs a training firmware: exit status 0 (its export/import check),
 #       the loss of the last epoch below half the first's, and at least
@@ -55,6 +56,28 @@ build)
         die "configuring the cross build"
     }
     cmake --build "$build" -j2 || die "the cross build"
+    ;;
+toolchain)
+    armgcc=$1 root=$2 work=$3 nngen=$4 weights=$5 mnist=$6
+    [ -n "$armgcc" ] && [ -x "$armgcc" ] || skip "arm-none-eabi-gcc not found"
+    rm -rf "$work" && mkdir -p "$work" || exit 1
+    cd "$root" || exit 1
+    for how in default relative; do
+        case $how in
+        default) tc= ;;
+        relative) tc=-DCMAKE_TOOLCHAIN_FILE=examples/firmware/arm-none-eabi.cmake ;;
+        esac
+        # the build directory is relative too, as in the docs (build-fw)
+        rel=$(python3 -c 'import os,sys; print(os.path.relpath(sys.argv[1]))' "$work/$how")
+        cmake -S examples/firmware -B "$rel" $tc -DNNGEN="$nngen" -DNN_WEIGHTS_DIR="$weights" \
+            -DNN_MNIST_DIR="$mnist" >"$work/$how.log" 2>&1 || {
+            cat "$work/$how.log"
+            die "configuring the cross build ($how toolchain path)"
+        }
+        grep -q '^set(CMAKE_C_COMPILER ".*arm-none-eabi-gcc")' "$work/$how"/CMakeFiles/*/CMakeCCompiler.cmake ||
+            die "the $how toolchain path did not select arm-none-eabi-gcc"
+    done
+    echo "the default and the relative toolchain path both configure the cross build"
     ;;
 mnist)
     qemu=$1 elf=$2 ref=$3 nnw=$4 mnist=$5 count=$6 work=$7
@@ -125,39 +148,8 @@ train)
             printf "loss %s -> %s, %d right (at least %d)\n", first, last, right, min
         }' "$out" || die "training on the device did not converge"
     ;;
-tutorial)
-    qemu=$1 elf=$2 doc=$3 work=$4
-    [ -n "$qemu" ] && [ -x "$qemu" ] || skip "qemu-system-arm not found"
-    [ -f "$elf" ] || skip "no $elf (firmware.build did not run or failed)"
-    rm -rf "$work" && mkdir -p "$work" || exit 1
-    # the ```sh block after the comment naming firmware.tutorial, and the
-    # output block right after it: every line shown but "..." must be a line
-    # the firmware prints
-    awk '/^<!-- not run by the tutorial test: .*firmware\.tutorial/ { mark = 1; next }
-         /^```sh$/ { inside = mark; mark = 0; next }
-         inside && /^```$/ { inside = 0; after = 1; next }
-         inside { print > cmd; next }
-         shown && /^```$/ { shown = 0; exit }
-         after && /^```$/ { shown = 1; after = 0; next }
-         shown && !/^ *\.\.\.$/ { print }
-         !shown && !/^$/ { after = 0 }' cmd="$work/command" "$doc" >"$work/shown"
-    grep -q -F -- "-kernel build-fw/$(basename "$elf")" "$work/command" 2>/dev/null ||
-        die "$doc: no block marked for firmware.tutorial that runs $(basename "$elf")"
-    [ "$(wc -l <"$work/shown")" -ge 2 ] || die "$doc: fewer than 2 lines shown after the QEMU command"
-    qemu_run "$qemu" "$elf" "$work/device.txt" || {
-        cat "$work/device.txt" "$work/device.txt.err"
-        die "the firmware exited with status $?"
-    }
-    while IFS= read -r line; do
-        grep -q -F -x -- "$line" "$work/device.txt" || {
-            cat "$work/device.txt"
-            die "$doc shows a line the firmware does not print: '$line'"
-        }
-    done <"$work/shown"
-    echo "$(wc -l <"$work/shown") lines of $doc printed by $(basename "$elf")"
-    ;;
 *)
-    echo "usage: qemu.sh build|mnist|train|tutorial ..." >&2
+    echo "usage: qemu.sh build|mnist|train ..." >&2
     exit 2
     ;;
 esac

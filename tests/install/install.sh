@@ -71,6 +71,16 @@ case_pkg_config() {
         fail "nngen.pc's version differs from nngen --version"
     nngen=$(pkg-config --variable=nngen nngen)
     [ -x "$nngen" ] || fail "pkg-config --variable=nngen gives '$nngen', not the installed compiler"
+    case $nngen in *//*) fail "pkg-config --variable=nngen gives '$nngen' (a // in the path)" ;; esac
+    [ -f "$(pkg-config --variable=docdir nngen)/docs/tutorial.md" ] || fail "pkg-config --variable=docdir is not the installed docs"
+    # every relative link of the installed pages leads to an installed file
+    docdir=$(pkg-config --variable=docdir nngen)
+    for page in "$docdir"/README.md "$docdir"/docs/*.md; do
+        for link in $(grep -o '](\([a-z][^):#]*\.md\)' "$page" | sed 's/^](//' | sort -u); do
+            [ -f "$(dirname "$page")/$link" ] || fail "the installed $(basename "$page") links to $link, which is not installed"
+        done
+    done
+    ! grep -q '^URL: docs/' "$(ls "$prefix"/lib*/pkgconfig/nngen.pc | head -n 1)" || fail "nngen.pc has a URL that is a path"
     pkg-config --cflags nngen | grep -q -- "-I" || fail "no include flag"
     make -C "$work/project" CC="${CC:-cc}" >"$work/log" 2>&1 || fail "make failed"
     "$work/project/app" >"$work/out" || fail "app failed"
@@ -82,6 +92,17 @@ case_pkg_config() {
         fail "main.c, tiny.c and the installed nn_runtime.c do not compile"
     "$work/app_src" >"$work/out3" || fail "app_src failed"
     cmp -s "$work/out" "$work/out3" || fail "the runtime's source and its library give other results"
+    # the man page's examples that compile net.nn, as printed (the prefix for /usr/local,
+    # LIBRARY_PATH for the linker's default /usr/local/lib)
+    mkdir -p "$work/man" && cp "$work/project/tiny.nn" "$work/man/net.nn" || fail "cannot copy tiny.nn"
+    printf '#include "net.h"\nint main(void) { return 0; }\n' >"$work/man/main.c"
+    grep '^nngen net\.nn ' "$prefix/share/man/man1/nngen.1" | sed 's/\\-/-/g' >"$work/man/examples"
+    [ "$(wc -l <"$work/man/examples")" -ge 3 ] || fail "the man page has no examples compiling net.nn"
+    while IFS= read -r line; do
+        (cd "$work/man" && rm -f a.out && PATH="$prefix/bin:$PATH" && LIBRARY_PATH=$(echo "$prefix"/lib*) && export LIBRARY_PATH &&
+            eval "$(printf '%s\n' "$line" | sed "s|/usr/local|$prefix|g")" && [ -x a.out ]) \
+            >"$work/log" 2>&1 || fail "the man page's example fails: $line"
+    done <"$work/man/examples"
     # the prefix can move: nngen.pc is relative to itself
     mv "$prefix" "$work/moved"
     PKG_CONFIG_PATH=$(dirname "$(ls "$work"/moved/lib*/pkgconfig/nngen.pc | head -n 1)")

@@ -17,8 +17,8 @@ set -u
 
 cases="train_classifier train_regression train_binary_no_validation early_stop target_by_name
 progress_on_a_terminal cache predict_classifier predict_regression_and_inference_only
-predict_errors train_errors mnist check graph list_builtins_and_docs man_page driver_warnings tutorial tutorial_mnist
-interrupt fine_tune"
+predict_errors train_errors mnist check graph list_builtins_and_docs man_page driver_warnings
+interrupt fine_tune loss_warnings"
 
 if [ "${1:-}" = "--list" ]; then
     for c in $cases; do echo "$c"; done
@@ -375,6 +375,13 @@ case_train_errors() {
     expect_error "--save 'nodir/w.nnw': cannot write in 'nodir'"
     nngen train "$ex/moons.nn" --train nosuch.csv
     expect_error "cannot read 'nosuch.csv'"
+    # a malformed CSV line is named: its line number and what is wrong
+    printf 'x0,x1,label\n0.5,0.5,1\n\n0.1,oops,0\n' >"$run/badfield.csv"
+    nngen train "$ex/moons.nn" --train badfield.csv
+    expect_error "cannot read 'badfield.csv': line 4: field 2, 'oops', is not a number"
+    printf 'x0,x1,label\n0.5,0.5,1\n0.1,0\n' >"$run/badcols.csv"
+    nngen train "$ex/moons.nn" --train badcols.csv
+    expect_error "cannot read 'badcols.csv': line 3: 2 fields where the first line has 3"
     nngen train "$ex/moons.nn" --train "$data/poly.csv"
     expect_error "has 2 columns; moons takes 2 input value(s) and 1 target value(s)"
     printf 'x0,x1,label\n0.5,0.5,2\n' >"$run/badlabel.csv"
@@ -435,6 +442,13 @@ case_check() {
     nngen check --help
     expect_rc 0
     contains "$work/out" "usage: nngen check"
+    # --report's total is the model struct's real sizeof on this (64-bit) host
+    nngen "$ex/xor.nn" -o xs.c --report
+    expect_rc 0
+    total=$(sed -n 's/^  total  *\([0-9,]*\) .*/\1/p' "$work/out" | tr -d ,)
+    printf '#include <stdio.h>\n#include "xs.h"\nint main(void) { printf("%%zu\\n", sizeof(xor)); return 0; }\n' >"$run/sz.c"
+    (cd "$run" && ${CC:-cc} -std=c99 -I"$root/runtime" sz.c -o sz) || fail "sz.c does not compile"
+    [ "$("$run/sz")" = "$total" ] || fail "--report's total is '$total', sizeof the struct $("$run/sz")"
 }
 
 case_graph() {
@@ -464,6 +478,30 @@ case_graph() {
     nngen graph "$ex/moons.nn" -o n.dot --no-svg
     expect_rc 0
     [ -f "$run/n.dot" ] && [ ! -e "$run/n.svg" ] || fail "--no-svg"
+    # -o follows its extension: .svg and .png are the picture alone
+    if command -v dot >/dev/null; then
+        nngen graph "$ex/moons.nn" -o p.svg
+        expect_rc 0
+        contains "$work/out" "wrote p.svg"
+        xmllint --noout "$run/p.svg" || fail "-o p.svg did not write an SVG"
+        contains "$run/p.svg" "<svg"
+        nngen graph "$ex/moons.nn" -o p.png --backward
+        expect_rc 0
+        [ "$(head -c 4 "$run/p.png" | od -An -tx1 | tr -d ' \n')" = "89504e47" ] || fail "-o p.png did not write a PNG"
+        ls "$run" | grep -q -e '\.tmp' -e '\.svg\.svg' -e '\.png\.svg' && fail "nngen graph left other files: $(ls "$run")"
+    fi
+    nngen graph "$ex/moons.nn" -o p.txt
+    expect_error "the extension names the format"
+    [ ! -e "$run/p.txt" ] || fail "-o p.txt wrote a file"
+    nngen graph "$ex/moons.nn" -o q.svg --no-svg
+    expect_error "--no-svg goes with -o NAME.dot"
+    # without dot: -o q.svg is an error and writes nothing
+    mkdir -p "$work/nodot"
+    last="nngen graph -o q.svg (no dot in PATH)"
+    (cd "$run" && PATH="$work/nodot" "$nngen" graph "$ex/moons.nn" -o q.svg) >"$work/out" 2>"$work/err"
+    rc=$?
+    expect_error "needs Graphviz's \`dot\`, which is not in PATH"
+    [ -z "$(ls "$run" | grep '^q\.')" ] || fail "-o q.svg without dot wrote $(ls "$run" | grep '^q\.')"
     nngen graph "$ex/moons.nn"
     expect_rc 0
     head -n 2 "$work/out" | grep -q '^digraph' || fail "no -o: the DOT goes to stdout"
@@ -474,6 +512,52 @@ case_graph() {
     nngen graph bad.nn -o bad.dot
     expect_rc 1
     [ ! -e "$run/bad.dot" ] || fail "a DOT file was written for a bad network"
+}
+
+# a loss given the output of the activation it applies itself (or the wrong
+# one) compiles with a located warning, a note on where the name is defined
+# and how to silence it; '# nngen: no-warn' on the loss's line silences it
+case_loss_warnings() {
+    net() { # net FILE OUTPUT-EXPR LOSS-LINE [TARGET]
+        printf 'network w\ninput x[4]\n%s\nz = dense(x, 3)\noutput p = %s\nloss %s\noptimizer sgd(lr=0.1)\n' \
+            "${4:-target y : class(3)}" "$2" "$3" >"$run/$1"
+    }
+    net ce_softmax.nn 'softmax(z)' 'cross_entropy(p, y)'
+    net ce_log_softmax.nn 'log_softmax(z)' 'cross_entropy(p, y)'
+    net bce_sigmoid.nn 'sigmoid(z)' 'bce_logits(p, t)' 'target t[3]'
+    net nll_softmax.nn 'softmax(z)' 'nll(p, y)'
+    net ce_inline.nn 'z * 1' 'cross_entropy(softmax(z), y)'
+    for f in ce_softmax ce_log_softmax bce_sigmoid nll_softmax ce_inline; do
+        nngen $f.nn -o $f.c
+        expect_rc 0
+        [ -s "$run/$f.c" ] || fail "$f.nn: no C written (a warning is not an error)"
+        [ "$(grep -c ': warning: ' "$work/err")" -eq 1 ] || fail "$f.nn: not one warning"
+        contains "$work/err" "no-warn"
+    done
+    nngen ce_softmax.nn -o ce_softmax.c
+    contains "$work/err" "ce_softmax.nn:6:20: warning: 'p' is softmax(...): cross_entropy applies softmax itself, so softmax is applied twice"
+    contains "$work/err" "ce_softmax.nn:5:8: note: 'p' is defined here"
+    contains "$work/err" "give cross_entropy the logits"
+    nngen ce_log_softmax.nn -o ce_log_softmax.c
+    contains "$work/err" "cross_entropy applies log_softmax itself"
+    nngen bce_sigmoid.nn -o bce_sigmoid.c
+    contains "$work/err" "bce_sigmoid.nn:6:17: warning: 'p' is sigmoid(...): bce_logits applies sigmoid itself"
+    nngen nll_softmax.nn -o nll_softmax.c
+    contains "$work/err" "nll expects log-probabilities, but softmax gives probabilities"
+    nngen ce_inline.nn -o ce_inline.c
+    contains "$work/err" "ce_inline.nn:6:20: warning: cross_entropy applies softmax itself"
+    # once per command, also with --report (which compiles twice)
+    nngen ce_softmax.nn -o ce_softmax.c --report
+    [ "$(grep -c ': warning: ' "$work/err")" -eq 1 ] || fail "--report: not one warning"
+    # silenced; and the right inputs give none
+    net quiet.nn 'softmax(z)' 'cross_entropy(p, y)   # nngen: no-warn'
+    net right.nn 'softmax(z)' 'cross_entropy(z, y)'
+    net right_nll.nn 'log_softmax(z)' 'nll(p, y)'
+    for f in quiet right right_nll; do
+        nngen $f.nn -o $f.c
+        expect_rc 0
+        [ ! -s "$work/err" ] || fail "$f.nn: a warning: $(cat "$work/err")"
+    done
 }
 
 # every builtin nngen implements is named in docs/language.md's "Implemented"
@@ -550,75 +634,6 @@ case_driver_warnings() {
         done
     done
     [ "$n" -eq 4 ] || fail "expected 4 drivers in the cache, found $n"
-}
-
-# docs/tutorial.md's ```sh blocks, as written, in order, in a copy of
-# examples/, and the output blocks shown after them. A comment line right
-# before a ```sh block marks it:
-#   <!-- not run by the tutorial test: WHY -->       run by no case
-#   <!-- run by the slow tutorial test: WHY -->      run by case tutorial_mnist
-#                                                    only (the MNIST trainings,
-#                                                    a minute of CPU; plain
-#                                                    build only, as case mnist)
-#   (no comment)                                     run by case tutorial
-# Each case runs its blocks in one shell (sh -e), then checks that every
-# line of the output blocks the tutorial shows after a block it ran is a
-# line those commands printed ("..." stands for lines left out; times in
-# seconds may differ). An output block is a plain ``` block right after a
-# run ```sh block.
-tutorial_run() { # tutorial_run fast|slow MIN-BLOCKS MIN-SHOWN-LINES
-    cp -r "$ex" "$run/examples" || fail "cannot copy examples/"
-    awk -v mode="$1" '
-         /^<!-- not run by the tutorial test/ { mark = "none"; next }
-         /^<!-- run by the slow tutorial test/ { mark = "slow"; next }
-         /^```sh$/ { on = mark == "" ? mode == "fast" : mark == mode; mark = ""
-                     if (on) print "echo \"== block " ++n "\""; next }
-         /^```/ { on = 0; mark = ""; next }
-         on' "$root/docs/tutorial.md" >"$work/tutorial.sh"
-    [ "$(grep -c '^echo "== block' "$work/tutorial.sh")" -ge "$2" ] ||
-        fail "the tutorial has fewer $1 blocks than expected ($2)"
-    last="docs/tutorial.md's commands ($1)"
-    (cd "$run" && PATH="$(dirname "$nngen"):$PATH" sh -e "$work/tutorial.sh") >"$work/out" 2>"$work/err"
-    rc=$?
-    expect_rc 0
-    awk -v mode="$1" '
-         /^<!-- not run by the tutorial test/ { mark = "none"; next }
-         /^<!-- run by the slow tutorial test/ { mark = "slow"; next }
-         /^```sh$/ { ran = mark == "" ? mode == "fast" : mark == mode; mark = ""; inside = 1; next }
-         /^```$/ && inside { inside = 0; after = ran; next }
-         /^```$/ && after { shown = 1; after = 0; next }
-         /^```/ { shown = 0; after = 0; mark = ""; next }
-         shown && !/^ *\.\.\.$/ { print }
-         !shown && !inside && !/^$/ { after = 0 }' "$root/docs/tutorial.md" | sed 's/[0-9]*\.[0-9] s\b/T s/' >"$work/shown"
-    [ "$(lines "$work/shown")" -ge "$3" ] || fail "expected more shown output in the tutorial ($1)"
-    sed 's/[0-9]*\.[0-9] s\b/T s/' "$work/out" >"$work/printed"
-    while IFS= read -r line; do
-        grep -q -F -x -- "$line" "$work/printed" || fail "docs/tutorial.md shows a line the commands do not print: '$line'"
-    done <"$work/shown"
-}
-
-case_tutorial() {
-    tutorial_run fast 8 15
-    contains "$work/out" "total parameters: 9"
-    contains "$work/out" "test (4 samples): loss 0.0010  accuracy 100.00 %"
-    contains "$work/out" "0 xor 1 = 0.999"
-    contains "$work/out" "early stop: no lower validation loss for 30 epochs"
-    contains "$work/out" "wrote moons.svg"
-    [ -s "$run/xor.dot" ] && [ -s "$run/moons.nnw" ] || fail "the tutorial's files were not written"
-}
-
-# the MNIST steps as the tutorial shows them: the MLP for 5 epochs, LeNet
-# for 3 (at least 97 %), the MLP for the firmware with its flash and RAM;
-# with the default C flags (-O3), as a user runs them
-case_tutorial_mnist() {
-    unset NNGEN_CFLAGS
-    tutorial_run slow 4 20
-    contains "$work/out" "network lenet: 28938 parameters"
-    acc=$(number_after "$work/out" "test (2000 samples)" accuracy)
-    at_least "$acc" 97 "LeNet's test accuracy after 3 epochs"
-    [ "$(svg_paths "$run/lenet.svg")" = 4 ] || fail "lenet.svg: expected 4 paths"
-    [ -s "$run/mnist_fw.c" ] && [ -s "$run/mnist_fw.h" ] || fail "the firmware C was not written"
-    contains "$run/mnist_fw.c" "static const struct mnist_mlp_weights {"
 }
 
 # Ctrl-C (SIGINT to the process group) stops training after the current
