@@ -626,7 +626,7 @@ case_tutorial() {
 
 # the MNIST steps as the tutorial shows them: the MLP for 5 epochs, LeNet
 # for 3 (at least 97 %), the MLP for the firmware with its flash and RAM;
-# with the default C flags (-O3), as a user runs them
+# with the default C flags (-O3 -march=native), as a user runs them
 case_tutorial_mnist() {
     unset NNGEN_CFLAGS
     tutorial_run slow 4 20
