@@ -4,9 +4,12 @@
  * A driver is compiled once per content: the key is the text of
  *   nngen's version, the .nn source, the nngen flags that shape the code,
  *   the C compiler command ($CC, else cc), its `--version` output, the C
- *   flags ($NNGEN_CFLAGS, else -O3: gcc vectorizes the kernels only
- *   from -O3, three times faster than -O2 on MNIST; no -march=native, as
- *   a cache directory may be shared between machines), and hashes of the
+ *   flags ($NNGEN_CFLAGS, else -O3 -march=native, the -march=native only
+ *   when one probe finds that the compiler accepts it: gcc vectorizes the
+ *   kernels only from -O3, and -march=native gives them the machine's
+ *   vector width), the CPU (/proc/cpuinfo's model name and a hash of its
+ *   flags line, or $NNGEN_CPUINFO's: a cache directory shared between
+ *   machines never runs a trainer built for another CPU), and hashes of the
  *   embedded runtime and of the driver's embedded sources (trainer.c and
  *   the data loaders: a rebuilt nngen never reuses a stale driver);
  * the entry is CACHE/<FNV-1a 64 of the key, 16 hex digits>/ holding key,
@@ -44,9 +47,66 @@ static const char *compiler(void) {
     return cc && *cc ? cc : "cc";
 }
 
+/* 1 when the compiler accepts -march=native (asked once per run) */
+static int accepts_march_native(void) {
+    static int answer = -1;
+    if (answer < 0) {
+        Buf cmd = {0}, out = {0};
+        buf_printf(&cmd, "%s -march=native -E -x c /dev/null", compiler());
+        answer = cli_shell(cmd.data, NULL, &out) == 0;
+        buf_free(&cmd);
+        buf_free(&out);
+    }
+    return answer;
+}
+
 static const char *cflags(void) {
     const char *f = getenv("NNGEN_CFLAGS");
-    return f ? f : DEFAULT_CFLAGS;
+    if (f)
+        return f;
+    return accepts_march_native() ? DEFAULT_CFLAGS " -march=native" : DEFAULT_CFLAGS;
+}
+
+/* the value of the first line of text that starts with field, up to eol */
+static void find_field(const char *text, const char *field, const char **start, size_t *len) {
+    *start = NULL;
+    *len = 0;
+    size_t n = strlen(field);
+    for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncmp(l, field, n) != 0)
+            continue;
+        const char *v = strchr(l, ':');
+        const char *eol = strchr(l, '\n');
+        if (!v || (eol && v > eol))
+            continue;
+        for (v++; *v == ' ' || *v == '\t'; v++)
+            ;
+        *start = v;
+        *len = eol ? (size_t)(eol - v) : strlen(v);
+        return;
+    }
+}
+
+/* "cpu: MODEL NAME, flags FNV" from /proc/cpuinfo (or $NNGEN_CPUINFO) */
+static void put_cpu(Buf *key) {
+    const char *path = getenv("NNGEN_CPUINFO");
+    size_t len;
+    char *text = cli_read_file(path && *path ? path : "/proc/cpuinfo", &len);
+    const char *model, *flags;
+    size_t model_len, flags_len;
+    find_field(text ? text : "", "model name", &model, &model_len);
+    find_field(text ? text : "", "flags", &flags, &flags_len);
+    if (!flags) /* arm64's /proc/cpuinfo says Features */
+        find_field(text ? text : "", "Features", &flags, &flags_len);
+    buf_puts(key, "cpu: ");
+    if (model)
+        for (size_t i = 0; i < model_len; i++)
+            buf_putc(key, model[i]);
+    else
+        buf_puts(key, "unknown");
+    buf_printf(key, ", flags %016llx\n",
+               (unsigned long long)hash_fnv64(HASH_FNV64_INIT, flags ? flags : "", flags_len));
+    free(text);
 }
 
 /* the key text; 2 after an error message when the compiler cannot run */
@@ -73,6 +133,7 @@ static int make_key(const BuildRequest *r, Buf *key) {
     dr = hash_fnv64(dr, nn_embedded_data_c, strlen(nn_embedded_data_c));
     buf_printf(key, "nngen %s\nflags: %s\ncc: %s\ncflags: %s\nruntime: %016llx\ndriver: %016llx\n", NNGEN_VERSION,
                r->flags, compiler(), cflags(), (unsigned long long)rt, (unsigned long long)dr);
+    put_cpu(key);
     buf_printf(key, "compiler version:\n%s\nsource (%lu bytes):\n", version.data ? version.data : "",
                (unsigned long)r->nn_len);
     for (size_t i = 0; i < r->nn_len; i++)

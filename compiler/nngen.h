@@ -650,6 +650,7 @@ void emit_comment_text(Buf *b, const char *s, size_t len, size_t max);
  * libm's, or under --freestanding the runtime's replacement ("nnrt_fabsf")
  * when libm's is not one of expf logf tanhf sqrtf. */
 const char *emit_libm(const Emit *e, const char *name);
+void emit_libm_decls(Emit *e);
 void emit_line(Emit *e, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))

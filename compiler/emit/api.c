@@ -929,6 +929,7 @@ static void emit_source(Emit *e, const Names *nm) {
     emit_line(e, "#include \"%s\"", e->o->header_name);
     emit_line(e, "%s", "");
     emit_line(e, "#include <math.h>");
+    emit_libm_decls(e);
     if (e->g->blas)
         emit_line(e, "#include <cblas.h> /* --blas=openblas: link with -lopenblas */");
     emit_line(e, "%s", "");

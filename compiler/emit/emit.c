@@ -26,15 +26,16 @@ static void put_indent(Emit *e) {
  * libm and nothing else; the runtime has replacements of the other maths
  * functions the emitters call (nn_runtime.h, "libm replacements"). Every
  * emitter writes such a call by the name emit_libm gives, one table for
- * every op: {libm's name, the runtime's, NULL when libm's is allowed}.
+ * every op: {libm's name, the runtime's or NULL when libm's is allowed,
+ * the parameter list of a float function the hot loops call or NULL}.
  * A name not in the table stops the compiler: add it here (and to the
  * runtime) before an emitter writes it. */
-static const char *const libm_names[][2] = {
-    {"expf", NULL}, {"logf", NULL}, {"tanhf", NULL}, {"sqrtf", NULL},
-    {"fabsf", "nnrt_fabsf"}, {"expm1f", "nnrt_expm1f"}, {"log1pf", "nnrt_log1pf"},
-    {"erff", "nnrt_erff"}, {"powf", "nnrt_powf"}, {"sinhf", "nnrt_sinhf"},
-    {"sqrt", "nnrt_sqrt"}, {"pow", "nnrt_pow"}, {"floor", "nnrt_floor"}, {"fmod", "nnrt_fmod"},
-    {"cos", "nnrt_cos"},
+static const char *const libm_names[][3] = {
+    {"expf", NULL, "float"}, {"logf", NULL, "float"}, {"tanhf", NULL, "float"}, {"sqrtf", NULL, "float"},
+    {"fabsf", "nnrt_fabsf", "float"}, {"expm1f", "nnrt_expm1f", "float"}, {"log1pf", "nnrt_log1pf", "float"},
+    {"erff", "nnrt_erff", "float"}, {"powf", "nnrt_powf", "float, float"}, {"sinhf", "nnrt_sinhf", "float"},
+    {"sqrt", "nnrt_sqrt", NULL}, {"pow", "nnrt_pow", NULL}, {"floor", "nnrt_floor", NULL},
+    {"fmod", "nnrt_fmod", NULL}, {"cos", "nnrt_cos", NULL},
 };
 
 const char *emit_libm(const Emit *e, const char *name) {
@@ -42,6 +43,28 @@ const char *emit_libm(const Emit *e, const char *name) {
         if (strcmp(libm_names[i][0], name) == 0)
             return e->o && e->o->freestanding && libm_names[i][1] ? libm_names[i][1] : name;
     nn_unreachable("maths function %s is not in emit.c's table", name);
+}
+
+/* After <math.h>: the float functions of libm the generated loops call,
+ * declared const for gcc and clang. C99 lets them set errno (sqrtf of a
+ * negative, expf's overflow), so with errno on, the default, the compilers
+ * keep one scalar call per element and no vector loop: Adam's sqrtf costs
+ * it 3x (docs/performance.md, "Flags"). Declared const, the call may not
+ * write errno, exactly as under -fno-math-errno: sqrtf becomes the vector
+ * instruction, with the same correctly rounded results. Nothing in the
+ * output reads errno after a maths function, and the hot loops' square
+ * roots are of non-negative numbers (second moments, variances + eps),
+ * for which sqrtf never sets it. Only the functions the output calls by
+ * libm's name: the runtime's replacements under --freestanding. The name
+ * in parentheses is never a macro's; C++ (other exception specifications
+ * in <math.h>) is left alone. */
+void emit_libm_decls(Emit *e) {
+    emit_line(e, "/* no errno read below: libm's float functions without errno, as -fno-math-errno (emit.c) */");
+    emit_line(e, "#if defined(__GNUC__) && !defined(__cplusplus)");
+    for (size_t i = 0; i < sizeof libm_names / sizeof libm_names[0]; i++)
+        if (libm_names[i][2] && !(e->o->freestanding && libm_names[i][1]))
+            emit_line(e, "float (%s)(%s) __attribute__((const));", libm_names[i][0], libm_names[i][2]);
+    emit_line(e, "#endif");
 }
 
 void emit_line(Emit *e, const char *fmt, ...) {

@@ -4,6 +4,19 @@
 #include "sched_cyclic_rmsprop.h"
 
 #include <math.h>
+/* no errno read below: libm's float functions without errno, as -fno-math-errno (emit.c) */
+#if defined(__GNUC__) && !defined(__cplusplus)
+float (expf)(float) __attribute__((const));
+float (logf)(float) __attribute__((const));
+float (tanhf)(float) __attribute__((const));
+float (sqrtf)(float) __attribute__((const));
+float (fabsf)(float) __attribute__((const));
+float (expm1f)(float) __attribute__((const));
+float (log1pf)(float) __attribute__((const));
+float (erff)(float) __attribute__((const));
+float (powf)(float, float) __attribute__((const));
+float (sinhf)(float) __attribute__((const));
+#endif
 
 /* The parameter table: name, stored shape, where value and gradient live. */
 static const struct sched_cyclic_rmsprop_tensor {

@@ -258,6 +258,23 @@ case_cache() {
     NNGEN_CFLAGS=-O1 nngen train x.nn --train "$data/xor.csv" --val-split 0 --epochs 2
     contains "$work/err" "compiled the trainer"
     [ "$(ls "$work/cache" | wc -l)" -eq 3 ] || fail "expected three cache entries"
+    # the CPU is in the key: another model name or flags line is another entry, the same is a hit
+    printf 'processor\t: 0\nmodel name\t: Test CPU 1\nflags\t\t: fpu sse2 avx2\n' >"$work/cpu1"
+    printf 'processor\t: 0\nmodel name\t: Test CPU 1\nflags\t\t: fpu sse2 avx2 avx512f\n' >"$work/cpu2"
+    printf 'processor\t: 0\nmodel name\t: Test CPU 2\nflags\t\t: fpu sse2 avx2\n' >"$work/cpu3"
+    for c in cpu1 cpu2 cpu3 cpu1; do
+        NNGEN_CPUINFO="$work/$c" nngen train x.nn --train "$data/xor.csv" --val-split 0 --epochs 1
+        expect_rc 0
+    done
+    [ "$(ls "$work/cache" | wc -l)" -eq 6 ] || fail "expected six cache entries after three CPUs"
+    grep -l "^cpu: Test CPU 2, flags " "$work/cache"/*/key >/dev/null || fail "no key names the CPU"
+    # the default flags (the tests set NNGEN_CFLAGS=-O0): -march=native when the compiler takes it
+    (unset NNGEN_CFLAGS; nngen train x.nn --train "$data/xor.csv" --val-split 0 --epochs 1 --cache-dir "$work/native")
+    if "${CC:-cc}" -march=native -E -x c /dev/null >/dev/null 2>&1; then
+        grep -q "^cflags: -O3 -march=native$" "$work/native"/*/key || fail "the default flags lack -march=native"
+    else
+        grep -q "^cflags: -O3$" "$work/native"/*/key || fail "the default flags are not -O3"
+    fi
     # --cache-dir wins over the environment
     nngen train x.nn --train "$data/xor.csv" --val-split 0 --epochs 1 --cache-dir "$work/other"
     expect_rc 0
