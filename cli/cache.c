@@ -92,12 +92,12 @@ static void put_cpu(Buf *key) {
     const char *path = getenv("NNGEN_CPUINFO");
     size_t len;
     char *text = cli_read_file(path && *path ? path : "/proc/cpuinfo", &len);
-    const char *model, *flags;
+    const char *info = text ? text : "", *model, *flags;
     size_t model_len, flags_len;
-    find_field(text ? text : "", "model name", &model, &model_len);
-    find_field(text ? text : "", "flags", &flags, &flags_len);
+    find_field(info, "model name", &model, &model_len);
+    find_field(info, "flags", &flags, &flags_len);
     if (!flags) /* arm64's /proc/cpuinfo says Features */
-        find_field(text ? text : "", "Features", &flags, &flags_len);
+        find_field(info, "Features", &flags, &flags_len);
     buf_puts(key, "cpu: ");
     if (model)
         for (size_t i = 0; i < model_len; i++)
