@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "nn_data.h"
 #include "nn_runtime.h"
 
 static const char quantize_usage[] =
@@ -53,9 +54,9 @@ static int inspect(const Graph *g, void *ctx) {
 static float *load_idx(const char *spec, int size, long *count) {
     const char *comma = strchr(spec, ',');
     char *images = base_xstrndup(spec, comma ? (size_t)(comma - spec) : strlen(spec));
-    nnrt_idx_info ii;
+    nndata_idx_info ii;
     float *x = NULL;
-    int st = nnrt_idx_open(images, &ii);
+    int st = nndata_idx_open(images, &ii);
     if (st < 0)
         cli_error("cannot read '%s': %s", images, nnrt_strerror(st));
     else if (ii.item_size != size)
@@ -64,7 +65,7 @@ static float *load_idx(const char *spec, int size, long *count) {
         cli_error("'%s' holds no items", images);
     else {
         x = base_xmalloc(sizeof(float) * (size_t)(ii.count * ii.item_size));
-        if (nnrt_idx_read_f32(images, x, ii.count * ii.item_size, 1.0f / 255.0f) != ii.count * ii.item_size) {
+        if (nndata_idx_read_f32(images, x, ii.count * ii.item_size, 1.0f / 255.0f) != ii.count * ii.item_size) {
             cli_error("cannot read '%s'", images);
             free(x);
             x = NULL;
@@ -78,7 +79,7 @@ static float *load_idx(const char *spec, int size, long *count) {
 /* a CSV file's inputs: the first `size` columns (any after them are targets) */
 static float *load_csv(const char *path, int size, long *count) {
     long rows;
-    int cols, header, st = nnrt_csv_info(path, &rows, &cols, &header);
+    int cols, header, st = nndata_csv_info(path, &rows, &cols, &header);
     if (st < 0) {
         cli_error("cannot read '%s': %s", path,
                   st == NN_ERR_FORMAT ? "a line is not comma-separated numbers" : nnrt_strerror(st));
@@ -94,7 +95,7 @@ static float *load_csv(const char *path, int size, long *count) {
         return NULL;
     }
     float *all = base_xmalloc(sizeof(float) * (size_t)rows * (size_t)cols);
-    if (nnrt_csv_read(path, all, rows * cols) != rows * cols) {
+    if (nndata_csv_read(path, all, rows * cols) != rows * cols) {
         free(all);
         cli_error("cannot read '%s'", path);
         return NULL;
@@ -106,8 +107,8 @@ static float *load_csv(const char *path, int size, long *count) {
 }
 
 static float *load_data(const char *spec, int size, long *count) {
-    nnrt_idx_info info;
-    if (strchr(spec, ',') || nnrt_idx_open(spec, &info) == 0)
+    nndata_idx_info info;
+    if (strchr(spec, ',') || nndata_idx_open(spec, &info) == 0)
         return load_idx(spec, size, count);
     return load_csv(spec, size, count);
 }
