@@ -22,7 +22,10 @@
 #
 # Exit 0 when it passed, 1 when not, 77 (CTest: skipped) when the tool the
 # mode needs (arm-none-eabi-gcc, qemu-system-arm) is missing or, for the
-# runs, when the build fixture did not produce the firmware.
+# runs, when the cross build never ran (no arm-none-eabi-gcc). The build
+# leaves BUILD_DIR.attempted before it starts and checks that every ELF of
+# the example exists afterwards; a run whose ELF is missing after a build
+# was attempted fails, it is not skipped.
 set -u
 
 skip() {
@@ -33,6 +36,15 @@ skip() {
 die() {
     echo "FAIL: $*"
     exit 1
+}
+
+# need_elf ELF: fails when ELF is missing though the cross build ran (its
+# BUILD_DIR.attempted marker, BUILD_DIR the ELF's directory), skips when the
+# build never ran
+need_elf() {
+    [ -f "$1" ] && return 0
+    [ -f "$(dirname "$1").attempted" ] && die "no $1: the cross build ran but did not produce it"
+    skip "no $1 (firmware.build did not run: no cross compiler)"
 }
 
 # qemu_run QEMU ELF OUT: the firmware's stdout in OUT; its status returned
@@ -47,6 +59,7 @@ case $mode in
 build)
     armgcc=$1 src=$2 build=$3 nngen=$4 weights=$5 mnist=$6
     [ -n "$armgcc" ] && [ -x "$armgcc" ] || skip "arm-none-eabi-gcc not found"
+    mkdir -p "$(dirname "$build")" && : >"$build.attempted" || die "cannot write $build.attempted"
     for f in "$weights/mnist_mlp32.nnw" "$weights/mnist_mlp.nnw" "$weights/mnist_bn.nnw"; do
         [ -f "$f" ] || die "$f is missing: the host build trains it (target firmware_weights)"
     done
@@ -56,6 +69,9 @@ build)
         die "configuring the cross build"
     }
     cmake --build "$build" -j2 || die "the cross build"
+    for elf in fw_mnist_mlp32 fw_mnist_mlp fw_mnist_bn fw_xor fw_moons; do
+        [ -f "$build/$elf.elf" ] || die "the cross build succeeded but $build/$elf.elf is missing"
+    done
     ;;
 toolchain)
     armgcc=$1 root=$2 work=$3 nngen=$4 weights=$5 mnist=$6
@@ -82,7 +98,7 @@ toolchain)
 mnist)
     qemu=$1 elf=$2 ref=$3 nnw=$4 mnist=$5 count=$6 work=$7
     [ -n "$qemu" ] && [ -x "$qemu" ] || skip "qemu-system-arm not found"
-    [ -f "$elf" ] || skip "no $elf (firmware.build did not run or failed)"
+    need_elf "$elf"
     rm -rf "$work" && mkdir -p "$work" || exit 1
     qemu_run "$qemu" "$elf" "$work/device.txt" || {
         cat "$work/device.txt" "$work/device.txt.err"
@@ -130,7 +146,7 @@ mnist)
 train)
     qemu=$1 elf=$2 min=$3 work=$4
     [ -n "$qemu" ] && [ -x "$qemu" ] || skip "qemu-system-arm not found"
-    [ -f "$elf" ] || skip "no $elf (firmware.build did not run or failed)"
+    need_elf "$elf"
     rm -rf "$work" && mkdir -p "$work" || exit 1
     out=$work/device.txt
     qemu_run "$qemu" "$elf" "$out"

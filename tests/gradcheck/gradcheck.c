@@ -8,11 +8,19 @@
  * (L(w + h) - L(w - h)) / 2h of NET_loss. Parameters keep the values their
  * init= gave them, so each case chooses values away from kinks and poles.
  *
- * Pass: |numeric - analytic| <= RTOL * max(|numeric|, |analytic|) + ATOL * G
- * for every element, G the largest gradient magnitude of the case; the loss
- * of the training forward equals NET_loss; everything is finite. A frozen
- * parameter (NET_param(...).grad NULL) is not checked; a case where every
- * gradient is zero fails.
+ * Pass: |numeric - analytic| <= RTOL * max(|numeric|, |analytic|)
+ * + ATOL * max(G, FLOOR) for every element, G the largest analytic gradient
+ * magnitude of that element's parameter tensor (not of the whole case: a
+ * tensor with small gradients must not borrow the tolerance of one with
+ * large ones) and FLOOR = FLOOR_REL * max(1, |loss|), the level where the
+ * float rounding of the loss dominates a central difference. The loss of
+ * the training forward equals NET_loss; everything is finite. A frozen
+ * parameter (NET_param(...).grad NULL) is not checked. A checked tensor
+ * whose analytic and numeric gradients are all below ATOL * FLOOR is
+ * checked vacuously (even a flipped sign would pass) and fails the case,
+ * unless a case line "# gradcheck: zero NAME..." declares it zero by
+ * construction (batchnorm's shift before another batchnorm, ...): then it
+ * must be ~0, and is.
  *
  * TRAIN_MODE (cases marked "# gradcheck: train": dropout, batchnorm): the
  * loss differentiated is the training forward's (NET_forward_train, the
@@ -35,11 +43,12 @@
  *
  * Macros: NET, NETU, NET_HEADER; CLASS_TARGET when the target y is a class;
  * TRAIN_MODE as above; POOL_OUT and POOL_GEOM (C,H,W,KH,KW,SH,SW) from a
- * pool line.
+ * pool line; ZERO_PARAMS ("name", ...) from a zero line.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -54,6 +63,7 @@
 #define H 2e-3f
 #define RTOL 1e-2
 #define ATOL 2e-3
+#define FLOOR_REL 5e-2 /* ATOL * FLOOR ~ 1e-4 * |loss|: a few float ulps of the loss over 2H */
 
 #ifdef CLASS_TARGET
 typedef int32_t target_t;
@@ -148,10 +158,28 @@ static int pool_unmoved(void) {
 }
 #endif
 
-/* checks one parameter; returns the number of failing elements */
-static int check_param(int i, double gscale, double *worst) {
+/* 1 when the case declares parameter name zero by construction */
+static int declared_zero(const char *name) {
+#ifdef ZERO_PARAMS
+    static const char *const zero[] = {ZERO_PARAMS};
+    for (size_t k = 0; k < sizeof zero / sizeof zero[0]; k++)
+        if (strcmp(zero[k], name) == 0)
+            return 1;
+#else
+    (void)name;
+#endif
+    return 0;
+}
+
+/* checks one parameter against the tolerance floor; returns the number of
+ * failing elements (a vacuous check of an undeclared tensor counts as one) */
+static int check_param(int i, double floor, double *worst) {
     nn_param p = API(param)(&model, i);
+    const float *gr = grad_of(i);
+    double gscale = 0, nscale = 0;
     int bad = 0;
+    for (long j = 0; j < p.size; j++)
+        gscale = fmax(gscale, fabs(gr[j]));
     for (long j = 0; j < p.size; j++) {
         float w = p.value[j];
         p.value[j] = w + H;
@@ -168,15 +196,26 @@ static int check_param(int i, double gscale, double *worst) {
             bad++;
             continue;
         }
-        double num = (lp - lm) / (2.0 * (double)H), ana = grad_of(i)[j];
-        double err = fabs(num - ana), tol = RTOL * fmax(fabs(num), fabs(ana)) + ATOL * gscale;
-        if (err / (tol > 0 ? tol : 1) > *worst)
-            *worst = err / (tol > 0 ? tol : 1);
+        double num = (lp - lm) / (2.0 * (double)H), ana = gr[j];
+        double err = fabs(num - ana), tol = RTOL * fmax(fabs(num), fabs(ana)) + ATOL * fmax(gscale, floor);
+        nscale = fmax(nscale, fabs(num));
+        if (err / tol > *worst)
+            *worst = err / tol;
         if (!(err <= tol)) {
             if (bad < 5)
                 printf("  %s[%ld]: analytic %.6g, numeric %.6g\n", p.name, j, ana, num);
             bad++;
         }
+    }
+    int zero = !(fmax(gscale, nscale) >= ATOL * floor); /* below it, even a flipped sign passes */
+    if (zero && !declared_zero(p.name)) {
+        printf("  %s: every gradient is ~0 (largest %.3g analytic, %.3g numeric): the check proves nothing "
+               "(declare it with '# gradcheck: zero %s' if it is zero by construction)\n",
+               p.name, gscale, nscale, p.name);
+        bad++;
+    } else if (!zero && declared_zero(p.name)) {
+        printf("  %s: declared zero but its gradient reaches %.3g\n", p.name, fmax(gscale, nscale));
+        bad++;
     }
     return bad;
 }
@@ -224,7 +263,7 @@ int main(void) {
     int frozen = 0;
     for (int i = 0; i < MACRO(PARAM_COUNT); i++) {
         if (grad_of(i))
-            bad += check_param(i, gscale, &worst);
+            bad += check_param(i, FLOOR_REL * fmax(1.0, fabs(train_loss)), &worst);
         else
             frozen++;
     }

@@ -4,7 +4,9 @@
 #   check.sh NNGEN WORK
 #
 #   - an endless input (/dev/zero): exit 2, "larger than 64 MiB", no output
-#     (nngen NET.nn and the commands, which read through the same function)
+#     (nngen NET.nn and the commands check, graph, train and predict, which
+#     read through the same function; train and predict get valid other
+#     arguments, so the source is what they refuse)
 #   - a sparse file of 64 MiB + 1 byte: the same
 #   - a FIFO fed a valid network: compiles like the file would
 set -u
@@ -28,13 +30,22 @@ too_big() { # too_big INPUT
 }
 
 too_big /dev/zero
-for command in check "graph -o g.dot"; do
-    "$nngen" $command /dev/zero >"$work/out" 2>"$work/err"
+printf 'x,y\n0,0\n1,1\n' >d.csv && printf 'not weights\n' >w.nnw || fail "cannot write d.csv, w.nnw"
+for command in check graph train predict; do
+    case $command in
+    check) args= ;;
+    graph) args="-o g.dot" ;;
+    train) args="--train d.csv --save s.nnw --history h.csv --cache-dir $work/cache" ;;
+    predict) args="--weights w.nnw --input d.csv --cache-dir $work/cache" ;;
+    esac
+    "$nngen" $command /dev/zero $args >"$work/out" 2>"$work/err"
     rc=$?
     [ $rc -eq 2 ] || fail "nngen $command /dev/zero: exit status $rc, expected 2"
     grep -q "^nngen: error: '/dev/zero' is larger than 64 MiB" "$work/err" || fail "nngen $command: no size message"
-    [ ! -e g.dot ] || fail "nngen $command /dev/zero wrote an output"
+    [ ! -e g.dot ] && [ ! -e s.nnw ] && [ ! -e h.csv ] && [ ! -s "$work/out" ] ||
+        fail "nngen $command /dev/zero wrote an output"
 done
+rm -f d.csv w.nnw
 : >big.nn && truncate -s $((64 * 1024 * 1024 + 1)) big.nn || fail "cannot make big.nn"
 too_big big.nn
 rm -f big.nn

@@ -1,0 +1,117 @@
+#!/bin/sh
+# scripts/mutate.sh - mutation testing: does a small break fail a test?
+#
+#   scripts/mutate.sh [-b BUILD] [NAME...]
+#
+# Applies each mutant of the list below (all, or those NAMEd) one at a time:
+# a sed expression on one source file, which must change it; rebuilds the
+# mutant's targets in BUILD (default: build, configured already); runs the
+# ctest regex; restores the file (also on error or interrupt: a trap) and
+# rebuilds those targets once more. A mutant that fails a test is killed; one
+# that passes every test it ran survived, and is the finding. Prints one
+# line per mutant and the survivors at the end; exit status 1 when any
+# survived. Not in CI: a mutant rebuilds nngen and regenerates its targets.
+#
+# A mutant: NAME|FILE|SED EXPRESSION|TARGETS|CTEST REGEX ('|' separates the
+# fields, so no field may hold one). A mutant whose tests all report
+# "skipped" (the OpenBLAS ones without libopenblas) is listed as skipped.
+set -u
+build=build
+if [ "${1:-}" = "-b" ]; then
+    build=$2
+    shift 2
+fi
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root" || exit 2
+[ -f "$build/CMakeCache.txt" ] || { echo "mutate.sh: $build is not a configured build" >&2; exit 2; }
+
+MUTANTS='
+softplus_large_sign|compiler/ops/activation.c|s/? %s : %s \/ (1.0f + expf/? -%s : %s \/ (1.0f + expf/|gradcheck_large_softplus gradcheck_act_softplus|^gradcheck\.(large_softplus|act_softplus)$
+tanh_grad_sign|compiler/ops/activation.c|s/"(%s \* (1.0f - %s \* %s))"/"(%s * (1.0f + %s * %s))"/|gradcheck_act_tanh gradcheck_large_sigmoid_tanh|^gradcheck\.(act_tanh|large_sigmoid_tanh)$
+sigmoid_grad_sign|compiler/ops/activation.c|s/"(%s \* (1.0f - %s) \* %s)"/"(%s * (1.0f + %s) * %s)"/|gradcheck_act_sigmoid gradcheck_large_sigmoid_tanh|^gradcheck\.(act_sigmoid|large_sigmoid_tanh)$
+log_cosh_grad_sign|compiler/ops/loss_regression.c|s/"tanhf(%s - %s)"/"tanhf(%s + %s)"/|gradcheck_loss_log_cosh_msle gradcheck_large_log_cosh|^gradcheck\.(loss_log_cosh_msle|large_log_cosh)$
+bce_logits_grad|compiler/ops/loss_class.c|s/"(1.0f \/ (1.0f + expf(-%s)) - %s)"/"(1.0f \/ (1.0f + expf(%s)) - %s)"/|gradcheck_loss_bce gradcheck_large_bce_logits|^gradcheck\.(loss_bce|large_bce_logits)$
+adam_eps_default|compiler/optim/adam.c|s/{"eps", AK_NUM, "1e-8"}/{"eps", AK_NUM, "1e-6"}/|parity_opt_adam_default parity_opt_adam|^parity\.opt_adam(_default)?$
+adam_beta2_default|compiler/optim/adam.c|s/{"beta2", AK_NUM, "0.999"}/{"beta2", AK_NUM, "0.99"}/|parity_opt_adam_default parity_opt_adam|^parity\.opt_adam(_default)?$
+maxpool_backward_sign|runtime/src/conv.c|s/)\] += dyp\[i \* ow + j\];/)] -= dyp[i * ow + j];/|gradcheck_maxpool2d gradcheck_maxpool2d_rect|^gradcheck\.maxpool2d
+pool_tie_last|runtime/src/conv.c|s/if (v > m /if (v >= m /|gradcheck_maxpool2d_ties parity_maxpool2d_ties|^(gradcheck|parity)\.maxpool2d_ties$
+conv1x1_backward_alpha|runtime/src/conv.c|s/nnrt_sgemm(1, 0, d.kg, d.ohw, d.fg, 1.0f, wg/nnrt_sgemm(1, 0, d.kg, d.ohw, d.fg, -1.0f, wg/|gradcheck_conv2d_1x1|^gradcheck\.conv2d_1x1$
+conv1x1_backward_transpose|runtime/src/conv.c|s/nnrt_sgemm(1, 0, d.kg, d.ohw, d.fg, 1.0f, wg/nnrt_sgemm(0, 0, d.kg, d.ohw, d.fg, 1.0f, wg/|gradcheck_conv2d_1x1|^gradcheck\.conv2d_1x1$
+cosine_schedule|compiler/optim/schedule.c|s/(1.0 + %s(3.141592653589793 \* t \/ %s))/(1.0 + %s(3.14159 * t \/ %s))/|parity_sched_cosine parity_sched_cosine_default|^parity\.sched_cosine(_default)?$
+weights_crc_check|runtime/src/weights.c|s/    if (crc_calc != crc_file)/    if (0 \&\& crc_calc != crc_file)/|test_rt_weights baddata_bd_adam|^(unit\.test_rt_weights|baddata\.bd_adam)$
+pretrained_crc_check|runtime/src/weights.c|s/return crc_calc == crc_file ? NN_OK : NN_ERR_CHECKSUM;/return NN_OK;/|test_rt_weights baddata_bd_adam|^(unit\.test_rt_weights|baddata\.bd_adam)$
+blas_beta|compiler/ops/matmul.c|s/%s, %ld, 0.0f, %s, %ld);/%s, %ld, 1.0f, %s, %ld);/|nngen|^parity\.blas\.
+'
+
+mutated=
+backup=
+restore() {
+    if [ -n "$mutated" ]; then
+        cp "$backup" "$mutated" && rm -f "$backup"
+        mutated=
+    fi
+}
+trap 'restore; exit 130' INT TERM HUP
+trap 'restore' EXIT
+
+build_targets() { # build_targets TARGETS LOG
+    # shellcheck disable=SC2086
+    nice -n 10 cmake --build "$build" -j2 --target nngen $1 >"$2" 2>&1
+}
+
+wanted() { # wanted NAME: listed on the command line, or no names given
+    [ -z "$names" ] && return 0
+    for w in $names; do [ "$w" = "$1" ] && return 0; done
+    return 1
+}
+
+names="$*"
+log=$(mktemp)
+: >"$log.result"
+while IFS='|' read -r name file expr targets regex; do
+    [ -n "$name" ] && wanted "$name" || continue
+    backup=$(mktemp)
+    cp "$file" "$backup" || exit 2
+    mutated=$file
+    if ! sed "$expr" "$backup" >"$file" || cmp -s "$file" "$backup"; then
+        restore
+        echo "$name: the expression changes nothing in $file (the source moved on: update the list)"
+        echo "STALE $name" >>"$log.result"
+        continue
+    fi
+    start=$(date +%s)
+    if ! build_targets "$targets" "$log"; then
+        verdict="killed (the build fails)"
+    else
+        nice -n 10 ctest --test-dir "$build" -R "$regex" >"$log" 2>&1
+        rc=$?
+        total=$(sed -n 's/.*tests passed, [0-9]* tests failed out of \([0-9]*\).*/\1/p' "$log")
+        failed=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of.*/\1/p' "$log")
+        skipped=$(grep -c '\*\*\*Skipped' "$log")
+        if [ -z "$total" ]; then
+            verdict="SKIPPED (no test matches $regex)"
+        elif [ "$skipped" -eq "$total" ]; then
+            verdict="SKIPPED (all $total tests skipped)"
+        elif [ $rc -ne 0 ]; then
+            verdict="killed ($failed of $total tests failed)"
+        else
+            verdict="SURVIVED ($total tests passed)"
+        fi
+    fi
+    restore
+    echo "$name: $verdict, $(($(date +%s) - start)) s"
+    echo "$verdict" | grep -q '^SURVIVED' && echo "SURVIVED $name" >>"$log.result"
+    build_targets "$targets" "$log" || build_targets "$targets" "$log" || { echo "mutate.sh: the restored tree does not build" >&2; exit 2; }
+done <<EOF
+$MUTANTS
+EOF
+status=0
+if [ -s "$log.result" ]; then
+    echo "not killed:"
+    sed 's/^/  /' "$log.result"
+    grep -q '^SURVIVED' "$log.result" && status=1
+else
+    echo "every mutant run was killed (or skipped)"
+fi
+rm -f "$log" "$log.result"
+exit $status
