@@ -3,6 +3,7 @@
 # "Rules for generated code"), run by CTest from tests/compile/CMakeLists.txt.
 #
 #   check.sh one   NNGEN RUNTIME_DIR LIBNNRT WORKDIR "CC..." NET.nn
+#   check.sh ops   NNGEN RUNTIME_DIR LIBNNRT WORKDIR "CC..." NET.nn
 #   check.sh multi NNGEN RUNTIME_DIR LIBNNRT WORKDIR "CC..." A.nn B.nn ...
 #
 # one: NET.nn is compiled by nngen four ways (plain, --standalone,
@@ -21,6 +22,13 @@
 #       libnnrt and -lm (plain), and runs. (Linking and running once is
 #       enough: the second compiler's warnings are what this test adds;
 #       each link costs more than the compile it checks.)
+# ops: as one for plain and --infer-only; the two --standalone outputs are
+#   generated (twice, identical) but not compiled: their network code must
+#   equal the plain and --infer-only outputs' byte for byte (the .c after the
+#   pasted runtime, the .h but for its nn_param/nn_status block), so they add
+#   only the pasted runtime, which the examples', compile.case.* and
+#   runtime.amalgamation.* tests compile. For the ~50 gradient-check
+#   networks, whose point is each op's code: half the compiler calls.
 # multi: the networks' headers are included in one main.c, their sources
 #   linked together, and a forward pass of each runs: all standalone, all
 #   plain (with libnnrt), and mixed (the first standalone, the rest plain).
@@ -168,8 +176,21 @@ generate() {
     done
 }
 
+# same_network PLAIN_DIR STANDALONE_DIR BASE: the standalone output is the
+# plain one plus the pasted runtime (ops mode)
+same_network() {
+    awk 'f { print } /^#endif$/ && !f { f = 1 }' "$1/$3.c" >"$2/net.plain"
+    awk 'f { print } /^\/\* ---- network / { f = 1 }' "$2/$3.c" >"$2/net.standalone"
+    [ -s "$2/net.plain" ] && cmp -s "$2/net.plain" "$2/net.standalone" ||
+        fail "$2/$3.c: the network code differs from the plain output's ($1/$3.c)"
+    sed -e 2d -e '/^#include "nn_runtime.h"$/d' "$1/$3.h" >"$2/h.plain"
+    sed -e 2d -e '/^#ifndef NN_PARAM_DEFINED$/,/^#endif$/d' "$2/$3.h" >"$2/h.standalone"
+    cmp -s "$2/h.plain" "$2/h.standalone" ||
+        fail "$2/$3.h: differs from the plain header ($1/$3.h) beyond the nn_param/nn_status block"
+}
+
 check_one() {
-    nn=$1
+    nn=$1 compile_standalone=$2
     base=$(basename "$nn" .nn)
     for variant in plain standalone infer-only standalone+infer-only; do
         case $variant in
@@ -181,6 +202,12 @@ check_one() {
         dir=$work/$variant
         # shellcheck disable=SC2086
         generate "$dir" "$nn" $flags || continue
+        if [ "$compile_standalone" = 0 ]; then
+            case $variant in
+            standalone) same_network "$work/plain" "$dir" "$base"; continue ;;
+            standalone+infer-only) same_network "$work/infer-only" "$dir" "$base"; continue ;;
+            esac
+        fi
         case $variant in
         standalone*) inc= lib= ;;
         *) inc="-I$rtdir" lib=$libnnrt ;;
@@ -256,10 +283,11 @@ check_multi() {
 rm -rf "$work"
 mkdir -p "$work" || exit 1
 case $mode in
-one) check_one "$1" ;;
+one) check_one "$1" 1 ;;
+ops) check_one "$1" 0 ;;
 multi) check_multi "$@" ;;
 *)
-    echo "usage: check.sh one|multi NNGEN RUNTIME_DIR LIBNNRT WORKDIR COMPILERS FILE.nn..."
+    echo "usage: check.sh one|ops|multi NNGEN RUNTIME_DIR LIBNNRT WORKDIR COMPILERS FILE.nn..."
     exit 2
     ;;
 esac
