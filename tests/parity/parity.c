@@ -1,9 +1,10 @@
 /*
  * parity.c - generated code against a committed PyTorch 1.13 fixture.
  *
- * Compiled once per case (tests/parity/cases/NAME.nn) against the C that
- * nngen generated for it, using the generated API only (NET_init,
- * NET_param, NET_train_step) and the runtime's nn_param. Run as
+ * Compiled once, linked in every case (tests/parity/cases/NAME.nn) with
+ * the C nngen generated for it and adapter.c compiled for it (parity.h):
+ * it uses the generated API only (NET_init, NET_param, NET_train_step) and
+ * the runtime's nn_param. Run as
  * `parity_NAME fixtures/NAME.txt`; the fixture (format in README.md and
  * make_fixtures.py) holds one batch, every parameter's initial value, the
  * loss PyTorch's step returned at each of its steps, and the parameters
@@ -51,8 +52,7 @@
  *                            last step (NET_forward; needs PARITY_OUTPUT)
  * each compared with the same rule (S per tensor).
  *
- * Macros: NET, NETU, NET_HEADER; CLASS_TARGET when the target y is a class;
- * PARITY_OUTPUT when the network has `output o`.
+ * The network's sizes and functions come from parity_net (parity.h).
  */
 #include <ctype.h>
 #include <math.h>
@@ -60,46 +60,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define API(f) CAT(NET, CAT(_, f))
-#define MACRO(m) CAT(NETU, CAT(_, m))
-#define STR_(x) #x
-#define STR(x) STR_(x)
-
-#include NET_HEADER
+#include "parity.h"
 
 #define RTOL 1e-5
 #define RTOL_LONG 1e-4  /* runs of more than LONG_RUN steps */
 #define LONG_RUN 50
 #define FLOOR 0.1
 #define MAX_STEPS 1000
-#define NPARAM MACRO(PARAM_COUNT)
-#define NBUFFER MACRO(BUFFER_COUNT)
+#define P (&parity_net)
+#define NPARAM (P->nparam)
+#define NBUFFER (P->nbuffer)
 
-#ifdef CLASS_TARGET
-typedef int32_t target_t;
-#define TARGET_SIZE 1
-#define TARGET_KIND "class"
-#else
-typedef float target_t;
-#define TARGET_SIZE MACRO(TARGET_Y_SIZE)
-#define TARGET_KIND "real"
-#endif
-
-static NET model;
-static float x[MACRO(MAX_BATCH) * MACRO(IN_X_SIZE)];
-static target_t y[MACRO(MAX_BATCH) * TARGET_SIZE];
+static float *x;          /* max_batch x in_x_size */
+static float *y_real;     /* max_batch x target_size, a real target */
+static int32_t *y_class;  /* max_batch, a class target */
 static double want_loss[MAX_STEPS];
-static double *want_final[NPARAM + 1]; /* +1: never a zero-length array */
-static double *want_grad[NPARAM + 1];  /* the first step's gradients, when the fixture has them */
-static int batch = -1, steps = -1, have_init[NPARAM + 1];
+static double **want_final, **want_grad; /* per parameter; want_grad: the first step's gradients */
+static double **want_buffer, *want_output;
+static int *have_init;
+static int batch = -1, steps = -1;
 static double want_lr[MAX_STEPS];
 static int lr_mode = 0;             /* 'e': NET_epoch_end after every step, 's': not; 0: no lr trace */
 static int set_lr_at = -1;          /* NET_set_lr(set_lr_value) before this step */
 static double set_lr_value;
 static double rtol = RTOL;
-static double *want_buffer[NBUFFER + 1], *want_output;
 static int have_grads;
 
 /* ---- the fixture reader: whitespace-separated tokens, '#' comments ------------ */
@@ -108,7 +92,7 @@ static FILE *fx;
 static const char *fx_path;
 
 static int fail(const char *fmt, const char *arg) {
-    printf("%s: %s: ", STR(NET), fx_path);
+    printf("%s: %s: ", P->name, fx_path);
     printf(fmt, arg);
     printf("\n");
     return 0;
@@ -152,7 +136,7 @@ static int numbers(double *out, long want, const char *what) {
     if (!number(&cnt))
         return 0;
     if (cnt != (double)want) {
-        printf("%s: %s: %s has %.0f numbers, the model needs %ld\n", STR(NET), fx_path, what, cnt, want);
+        printf("%s: %s: %s has %.0f numbers, the model needs %ld\n", P->name, fx_path, what, cnt, want);
         return 0;
     }
     for (long i = 0; i < want; i++)
@@ -163,14 +147,14 @@ static int numbers(double *out, long want, const char *what) {
 
 static int param_index(const char *name) {
     for (int i = 0; i < NPARAM; i++)
-        if (strcmp(API(param)(&model, i).name, name) == 0)
+        if (strcmp(P->param(i).name, name) == 0)
             return i;
     return -1;
 }
 
 static int buffer_index(const char *name) {
     for (int i = 0; i < NBUFFER; i++)
-        if (strcmp(API(buffer)(&model, i).name, name) == 0)
+        if (strcmp(P->buffer(i).name, name) == 0)
             return i;
     return -1;
 }
@@ -197,7 +181,7 @@ static int read_grad(void) {
     if (i < 0)
         return fail("the model has no parameter '%s'", name);
     have_grads = 1;
-    return read_values(&want_grad[i], API(param)(&model, i).size, name);
+    return read_values(&want_grad[i], P->param(i).size, name);
 }
 
 /* "buffer NAME COUNT v..." */
@@ -208,7 +192,7 @@ static int read_buffer(void) {
     int i = buffer_index(name);
     if (i < 0)
         return fail("the model has no buffer '%s'", name);
-    return read_values(&want_buffer[i], API(buffer)(&model, i).size, name);
+    return read_values(&want_buffer[i], P->buffer(i).size, name);
 }
 
 /* "output o COUNT v..." */
@@ -216,13 +200,11 @@ static int read_output(void) {
     char name[64];
     if (!token(name, sizeof name) || strcmp(name, "o") != 0)
         return fail("expected 'output o'%s", "");
-#ifdef PARITY_OUTPUT
+    if (P->out_o_size == 0)
+        return fail("the model has no output o%s", "");
     if (batch < 0)
         return fail("'output' before 'batch'%s", "");
-    return read_values(&want_output, (long)batch * MACRO(OUT_O_SIZE), "output o");
-#else
-    return fail("the model has no output o%s", "");
-#endif
+    return read_values(&want_output, (long)batch * P->out_o_size, "output o");
 }
 
 /* "init NAME COUNT v..." or "final NAME COUNT v..." (kind 'i' or 'f') */
@@ -233,7 +215,7 @@ static int read_param(int kind) {
     int i = param_index(name);
     if (i < 0)
         return fail("the model has no parameter '%s'", name);
-    nn_param p = API(param)(&model, i);
+    nn_param p = P->param(i);
     double **keep = kind == 'f' ? &want_final[i] : NULL;
     if (keep ? *keep != NULL : have_init[i])
         return fail("parameter '%s' given twice", name);
@@ -257,41 +239,48 @@ static int read_batch(void) {
     double v;
     if (!number(&v))
         return 0;
-    if (v < 1 || v > MACRO(MAX_BATCH) || v != floor(v))
+    if (v < 1 || v > P->max_batch || v != floor(v))
         return fail("bad batch size%s", "");
     batch = (int)v;
     return 1;
 }
 
 static int read_input(void) {
-    static double buf[MACRO(MAX_BATCH) * MACRO(IN_X_SIZE)];
     char name[64];
     if (batch < 0 || !token(name, sizeof name) || strcmp(name, "x") != 0)
         return fail("expected 'input x' after 'batch'%s", "");
-    if (!numbers(buf, (long)batch * MACRO(IN_X_SIZE), "input x"))
-        return 0;
-    for (long i = 0; i < (long)batch * MACRO(IN_X_SIZE); i++)
+    long n = (long)batch * P->in_x_size;
+    double *buf = malloc(sizeof(double) * (size_t)n);
+    int ok = buf && numbers(buf, n, "input x");
+    for (long i = 0; ok && i < n; i++)
         x[i] = (float)buf[i];
-    return 1;
+    free(buf);
+    return ok;
 }
 
 static int read_target(void) {
-    static double buf[MACRO(MAX_BATCH) * TARGET_SIZE];
     char name[64], kind[64];
+    const char *want_kind = P->target_classes > 0 ? "class" : "real";
     if (batch < 0 || !token(name, sizeof name) || strcmp(name, "y") != 0 || !token(kind, sizeof kind))
         return fail("expected 'target y KIND' after 'batch'%s", "");
-    if (strcmp(kind, TARGET_KIND) != 0)
-        return fail("the fixture's target is '%s', the model's is " TARGET_KIND, kind);
-    if (!numbers(buf, (long)batch * TARGET_SIZE, "target y"))
+    if (strcmp(kind, want_kind) != 0) {
+        printf("%s: %s: the fixture's target is '%s', the model's is %s\n", P->name, fx_path, kind, want_kind);
         return 0;
-    for (long i = 0; i < (long)batch * TARGET_SIZE; i++) {
-#ifdef CLASS_TARGET
-        if (buf[i] != floor(buf[i]) || buf[i] < 0 || buf[i] >= MACRO(TARGET_Y_CLASSES))
-            return fail("a class label is not in [0, classes)%s", "");
-#endif
-        y[i] = (target_t)buf[i];
     }
-    return 1;
+    long n = (long)batch * P->target_size;
+    double *buf = malloc(sizeof(double) * (size_t)n);
+    int ok = buf && numbers(buf, n, "target y");
+    for (long i = 0; ok && i < n; i++) {
+        if (P->target_classes > 0) {
+            if (buf[i] != floor(buf[i]) || buf[i] < 0 || buf[i] >= P->target_classes)
+                ok = fail("a class label is not in [0, classes)%s", "");
+            else
+                y_class[i] = (int32_t)buf[i];
+        } else
+            y_real[i] = (float)buf[i];
+    }
+    free(buf);
+    return ok;
 }
 
 static int read_losses(void) {
@@ -342,7 +331,7 @@ static int read_fixture(void) {
         int ok;
         if (strcmp(tok, "network") == 0) {
             ok = token(tok, sizeof tok);
-            if (!ok || strcmp(tok, STR(NET)) != 0)
+            if (!ok || strcmp(tok, P->name) != 0)
                 return fail("the fixture is for network '%s'", ok ? tok : "?");
             have_net = 1;
         } else if (strcmp(tok, "batch") == 0)
@@ -374,10 +363,10 @@ static int read_fixture(void) {
         return fail("the fixture lacks network, input, target or loss%s", "");
     for (int i = 0; i < NPARAM; i++)
         if (!have_init[i] || !want_final[i] || (have_grads && !want_grad[i]))
-            return fail("the fixture lacks the init, final or grad value of '%s'", API(param)(&model, i).name);
+            return fail("the fixture lacks the init, final or grad value of '%s'", P->param(i).name);
     for (int i = 0; i < NBUFFER; i++)
         if (!want_buffer[i])
-            return fail("the fixture lacks the final value of the buffer '%s'", API(buffer)(&model, i).name);
+            return fail("the fixture lacks the final value of the buffer '%s'", P->buffer(i).name);
     return 1;
 }
 
@@ -389,6 +378,26 @@ static void free_fixture(void) {
     for (int i = 0; i < NBUFFER; i++)
         free(want_buffer[i]);
     free(want_output);
+    free(want_final);
+    free(want_grad);
+    free(want_buffer);
+    free(have_init);
+    free(x);
+    free(y_real);
+    free(y_class);
+}
+
+/* the model's arrays, sized by parity_net; 0 when out of memory */
+static int alloc_arrays(void) {
+    size_t np = (size_t)NPARAM + 1, nb = (size_t)NBUFFER + 1; /* +1: never a zero-size request */
+    want_final = calloc(np, sizeof *want_final);
+    want_grad = calloc(np, sizeof *want_grad);
+    want_buffer = calloc(nb, sizeof *want_buffer);
+    have_init = calloc(np, sizeof *have_init);
+    x = calloc((size_t)P->max_batch * (size_t)P->in_x_size, sizeof *x);
+    y_real = calloc((size_t)P->max_batch * (size_t)P->target_size, sizeof *y_real);
+    y_class = calloc((size_t)P->max_batch, sizeof *y_class);
+    return want_final && want_grad && want_buffer && have_init && x && y_real && y_class;
 }
 
 /* ---- comparison ---------------------------------------------------------------- */
@@ -428,10 +437,16 @@ int main(int argc, char **argv) {
     fx_path = argv[1];
     fx = fopen(fx_path, "r");
     if (!fx) {
-        printf("%s: cannot open %s\n", STR(NET), fx_path);
+        printf("%s: cannot open %s\n", P->name, fx_path);
         return 1;
     }
-    API(init)(&model, 1); /* state zeroed; every parameter is then set from the fixture */
+    if (!alloc_arrays()) {
+        printf("%s: out of memory\n", P->name);
+        fclose(fx);
+        free_fixture();
+        return 1;
+    }
+    P->init(1); /* state zeroed; every parameter is then set from the fixture */
     int ok = read_fixture();
     fclose(fx);
     if (!ok) {
@@ -440,55 +455,54 @@ int main(int argc, char **argv) {
     }
 
     static float got_loss[MAX_STEPS], got_lr[MAX_STEPS];
+    const void *y = P->target_classes > 0 ? (const void *)y_class : (const void *)y_real;
     long bad = 0;
     if (steps > LONG_RUN)
         rtol = RTOL_LONG;
     for (int s = 0; s < steps; s++) {
         if (s == set_lr_at)
-            API(set_lr)(&model, (float)set_lr_value);
-        got_lr[s] = API(get_lr)(&model);
+            P->set_lr((float)set_lr_value);
+        got_lr[s] = P->get_lr();
         if (s > 0 || !have_grads) {
-            got_loss[s] = API(train_step)(&model, x, y, batch);
+            got_loss[s] = P->train_step(x, y, batch);
         } else {
-            API(forward_train)(&model, x, y, batch); /* step 1 in its phases: the gradients before the update */
-            API(backward)(&model);
-            got_loss[s] = model.loss;
+            P->forward_train(x, y, batch); /* step 1 in its phases: the gradients before the update */
+            P->backward();
+            got_loss[s] = P->loss();
             for (int i = 0; i < NPARAM; i++) {
-                nn_param p = API(param)(&model, i);
+                nn_param p = P->param(i);
                 char what[300];
                 snprintf(what, sizeof what, "grad %s", p.name);
                 bad += compare(what, p.grad, want_grad[i], p.size);
             }
-            API(update)(&model);
+            P->update();
         }
         if (lr_mode == 'e')
-            API(epoch_end)(&model);
+            P->epoch_end();
     }
     bad += compare("loss", got_loss, want_loss, steps);
     if (lr_mode)
         bad += compare("lr", got_lr, want_lr, steps);
     for (int i = 0; i < NPARAM; i++) {
-        nn_param p = API(param)(&model, i);
+        nn_param p = P->param(i);
         bad += compare(p.name, p.value, want_final[i], p.size);
     }
     for (int i = 0; i < NBUFFER; i++) {
-        nn_param b = API(buffer)(&model, i);
+        nn_param b = P->buffer(i);
         bad += compare(b.name, b.value, want_buffer[i], b.size);
     }
-#ifdef PARITY_OUTPUT
     /* a network with `output o` is compared there too: a fixture without
      * the line would let the inference path go unchecked */
-    if (!want_output) {
-        printf("%s: the network has output o but the fixture has no 'output o' line\n", STR(NET));
+    if (P->out_o_size > 0 && !want_output) {
+        printf("%s: the network has output o but the fixture has no 'output o' line\n", P->name);
         bad++;
-    } else {
-        API(forward)(&model, x, batch);
-        bad += compare("output o", API(output_o)(&model), want_output, (long)batch * MACRO(OUT_O_SIZE));
+    } else if (P->out_o_size > 0) {
+        P->forward(x, batch);
+        bad += compare("output o", P->output_o(), want_output, (long)batch * P->out_o_size);
     }
-#endif
     free_fixture();
     printf("%s: %d steps, %d parameters, %ld failing elements, worst relative error %.3g at %s"
            " (tolerance %.0e)\n",
-           STR(NET), steps, NPARAM, bad, worst, worst_at, rtol);
+           P->name, steps, NPARAM, bad, worst, worst_at, rtol);
     return bad ? 1 : 0;
 }
