@@ -34,7 +34,7 @@ bce_logits_grad|compiler/ops/loss_class.c|s/"(1.0f \/ (1.0f + expf(-%s)) - %s)"/
 adam_eps_default|compiler/optim/adam.c|s/{"eps", AK_NUM, "1e-8"}/{"eps", AK_NUM, "1e-6"}/|parity_opt_adam_default parity_opt_adam|^parity\.opt_adam(_default)?$
 adam_beta2_default|compiler/optim/adam.c|s/{"beta2", AK_NUM, "0.999"}/{"beta2", AK_NUM, "0.99"}/|parity_opt_adam_default parity_opt_adam|^parity\.opt_adam(_default)?$
 maxpool_backward_sign|runtime/src/conv.c|s/)\] += dyp\[i \* ow + j\];/)] -= dyp[i * ow + j];/|gradcheck_maxpool2d gradcheck_maxpool2d_rect|^gradcheck\.maxpool2d
-pool_tie_last|runtime/src/conv.c|s/if (v > m /if (v >= m /|gradcheck_maxpool2d_ties parity_maxpool2d_ties|^(gradcheck|parity)\.maxpool2d_ties$
+pool_tie_last|runtime/src/conv.c|s/if (v > m /if (v >= m /|gradcheck_maxpool2d_ties parity_maxpool2d_ties test_rt_conv|^((gradcheck|parity)\.maxpool2d_ties|unit\.test_rt_conv)$
 conv1x1_backward_alpha|runtime/src/conv.c|s/nnrt_sgemm(1, 0, d.kg, d.ohw, d.fg, 1.0f, wg/nnrt_sgemm(1, 0, d.kg, d.ohw, d.fg, -1.0f, wg/|gradcheck_conv2d_1x1|^gradcheck\.conv2d_1x1$
 conv1x1_backward_transpose|runtime/src/conv.c|s/nnrt_sgemm(1, 0, d.kg, d.ohw, d.fg, 1.0f, wg/nnrt_sgemm(0, 0, d.kg, d.ohw, d.fg, 1.0f, wg/|gradcheck_conv2d_1x1|^gradcheck\.conv2d_1x1$
 cosine_schedule|compiler/optim/schedule.c|s/(1.0 + %s(3.141592653589793 \* t \/ %s))/(1.0 + %s(3.14159 * t \/ %s))/|parity_sched_cosine parity_sched_cosine_default|^parity\.sched_cosine(_default)?$

@@ -334,11 +334,31 @@ static void test_maxpool_ties_nan(void **state) {
     assert_memory_equal(dx, want_nan, sizeof want_nan);
 }
 
+/* the same rule through the general window scan (3 x 3 and 2 x 3 windows,
+ * not the 2 x 2 stride-2 fast path): the first of tied maxima gets dy */
+static void test_maxpool_ties_general(void **state) {
+    (void)state;
+    nnrt_pool2d p = {1, 3, 3, 3, 3, 1, 1};
+    float x[9] = {1, 5, 2, /**/ 5, 0, 5, /**/ 1, 1, 5}, y[1], dy[1] = {10}, dx[9];
+    nnrt_maxpool2d_forward(&p, 1, x, y);
+    nnrt_maxpool2d_backward(&p, 1, x, dy, dx);
+    assert_true(y[0] == 5);
+    float want[9] = {0, 10, 0, 0, 0, 0, 0, 0, 0};
+    assert_memory_equal(dx, want, sizeof want);
+    nnrt_pool2d q = {1, 2, 4, 2, 3, 1, 1}; /* two windows of 2 x 3, overlapping */
+    float x2[8] = {4, 2, 4, 4, /**/ 4, 4, 1, 4}, y2[2], dy2[2] = {1, 100}, dx2[8];
+    nnrt_maxpool2d_forward(&q, 1, x2, y2);
+    nnrt_maxpool2d_backward(&q, 1, x2, dy2, dx2);
+    float want2[8] = {1, 0, 100, 0, /**/ 0, 0, 0, 0};
+    assert_memory_equal(dx2, want2, sizeof want2);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_grid),        cmocka_unit_test(test_conv_lenet),
         cmocka_unit_test(test_conv_invalid),     cmocka_unit_test(test_pool_grid),
         cmocka_unit_test(test_maxpool_ties_nan),
+        cmocka_unit_test(test_maxpool_ties_general),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -280,6 +280,32 @@ static void test_reject_flipped_bits(void **state)
     }
 }
 
+/* The pretrained reader (fine-tuning: nnrt_import_pretrained) checks the
+ * CRC like nnrt_import: an intact image copies every matching tensor; one
+ * flipped bit in the data or in the CRC itself is NN_ERR_CHECKSUM, with
+ * nothing written. */
+static void test_pretrained_crc(void **state)
+{
+    long n, offs[2];
+    int i;
+    (void)state;
+    model_make(&src, 1.5f);
+    n = export_model("another_net", &src, 3, 1, img);
+    model_make(&dst, -3.0f);
+    assert_int_equal(nnrt_import_pretrained(dst.p, 3, img, (size_t)n), 3);
+    assert_memory_equal(dst.w2, src.w2, sizeof dst.w2);
+    offs[0] = n / 2; /* inside fc2.weight's data */
+    offs[1] = n - 1; /* the CRC's last byte */
+    for (i = 0; i < 2; i++) {
+        memcpy(bad, img, (size_t)n);
+        bad[offs[i]] ^= 0x10u;
+        model_make(&dst, -3.0f);
+        assert_int_equal(nnrt_import_pretrained(dst.p, 3, bad, (size_t)n), NN_ERR_CHECKSUM);
+        model_make(&snap, -3.0f);
+        assert_same_data(&dst, &snap);
+    }
+}
+
 /* ---- files */
 static char dir[64], path[128], tmp_path[160];
 
@@ -439,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_reject_mismatches),
         cmocka_unit_test(test_reject_format),
         cmocka_unit_test(test_reject_flipped_bits),
+        cmocka_unit_test(test_pretrained_crc),
         cmocka_unit_test_setup_teardown(test_save_load, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_save_failures, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_load_rejections, setup_dir, teardown_dir),
