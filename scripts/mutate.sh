@@ -26,11 +26,11 @@ cd "$root" || exit 2
 [ -f "$build/CMakeCache.txt" ] || { echo "mutate.sh: $build is not a configured build" >&2; exit 2; }
 
 MUTANTS='
-softplus_large_sign|compiler/ops/activation.c|s/? %s : %s \/ (1.0f + expf/? -%s : %s \/ (1.0f + expf/|gradcheck_large_softplus gradcheck_act_softplus|^gradcheck\.(large_softplus|act_softplus)$
-tanh_grad_sign|compiler/ops/activation.c|s/"(%s \* (1.0f - %s \* %s))"/"(%s * (1.0f + %s * %s))"/|gradcheck_act_tanh gradcheck_large_sigmoid_tanh|^gradcheck\.(act_tanh|large_sigmoid_tanh)$
-sigmoid_grad_sign|compiler/ops/activation.c|s/"(%s \* (1.0f - %s) \* %s)"/"(%s * (1.0f + %s) * %s)"/|gradcheck_act_sigmoid gradcheck_large_sigmoid_tanh|^gradcheck\.(act_sigmoid|large_sigmoid_tanh)$
+softplus_large_sign|compiler/ops/activation.c|s/? %s : %s \/ (1.0f + expf/? -%s : %s \/ (1.0f + expf/|gradcheck_large_softplus gradcheck_act_softplus parity_large_softplus|^(gradcheck\.(large_softplus|act_softplus)|parity\.large_softplus)$
+tanh_grad_sign|compiler/ops/activation.c|s/"(%s \* (1.0f - %s \* %s))"/"(%s * (1.0f + %s * %s))"/|gradcheck_act_tanh gradcheck_large_sigmoid_tanh parity_large_tanh|^(gradcheck\.(act_tanh|large_sigmoid_tanh)|parity\.large_tanh)$
+sigmoid_grad_sign|compiler/ops/activation.c|s/"(%s \* (1.0f - %s) \* %s)"/"(%s * (1.0f + %s) * %s)"/|gradcheck_act_sigmoid gradcheck_large_sigmoid_tanh parity_large_sigmoid|^(gradcheck\.(act_sigmoid|large_sigmoid_tanh)|parity\.large_sigmoid)$
 log_cosh_grad_sign|compiler/ops/loss_regression.c|s/"tanhf(%s - %s)"/"tanhf(%s + %s)"/|gradcheck_loss_log_cosh_msle gradcheck_large_log_cosh|^gradcheck\.(loss_log_cosh_msle|large_log_cosh)$
-bce_logits_grad|compiler/ops/loss_class.c|s/"(1.0f \/ (1.0f + expf(-%s)) - %s)"/"(1.0f \/ (1.0f + expf(%s)) - %s)"/|gradcheck_loss_bce gradcheck_large_bce_logits|^gradcheck\.(loss_bce|large_bce_logits)$
+bce_logits_grad|compiler/ops/loss_class.c|s/"(1.0f \/ (1.0f + expf(-%s)) - %s)"/"(1.0f \/ (1.0f + expf(%s)) - %s)"/|gradcheck_loss_bce gradcheck_large_bce_logits parity_large_bce_logits|^(gradcheck\.(loss_bce|large_bce_logits)|parity\.large_bce_logits)$
 adam_eps_default|compiler/optim/adam.c|s/{"eps", AK_NUM, "1e-8"}/{"eps", AK_NUM, "1e-6"}/|parity_opt_adam_default parity_opt_adam|^parity\.opt_adam(_default)?$
 adam_beta2_default|compiler/optim/adam.c|s/{"beta2", AK_NUM, "0.999"}/{"beta2", AK_NUM, "0.99"}/|parity_opt_adam_default parity_opt_adam|^parity\.opt_adam(_default)?$
 maxpool_backward_sign|runtime/src/conv.c|s/)\] += dyp\[i \* ow + j\];/)] -= dyp[i * ow + j];/|gradcheck_maxpool2d gradcheck_maxpool2d_rect|^gradcheck\.maxpool2d

@@ -249,8 +249,11 @@ def schedule(name, *pos, **kw):
 
 class Case:
     def __init__(self, name, loss="mse", act="tanh", opt=None, reg=(), style="dense", comment="",
-                 sched=None, steps=STEPS, set_lr=None):
+                 sched=None, steps=STEPS, set_lr=None, x_scale=1.5, reach=None):
         self.name, self.loss, self.act, self.reg, self.style = name, loss, act, list(reg), style
+        # inputs uniform in [-x_scale, x_scale]; reach(pre, z): the branch a
+        # large-input case exists for is taken at the first step
+        self.x_scale, self.reach = x_scale, reach
         self.opt = opt if opt is not None else sgd(0.1)
         self.comment = comment
         self.sched, self.steps, self.set_lr = sched, steps, set_lr   # set_lr: (step, float32 value)
@@ -324,6 +327,24 @@ for name, reg, style, o in [
     CASES.append(Case(name, loss="mse", reg=reg, style=style, opt=o,
                       comment="regularize %s with %s" % (", ".join("%s(%g%s)" % (k, lam, "".join(", " + n for n in names))
                                                                   for k, lam, names in reg), o[0])))
+
+# Large inputs (x in [-12, 12], [-30, 30]): the branches of the activations and losses
+# that inputs within +-1.5 never reach: softplus above its threshold 20,
+# saturated sigmoid and tanh, elu's exp far below 0, gelu's tails, and
+# bce_logits at large |z| (its two stable forms). Plain sgd, lr 0.001: the
+# gradients are large.
+for name, act, loss, scale, reach, why in [
+        ("large_softplus", "softplus", "mse", 30.0, lambda pre, z: (pre > 20).any() and (pre < 20).any(),
+         "softplus above its threshold 20 (x) and below"),
+        ("large_sigmoid", "sigmoid", "mse", 12.0, lambda pre, z: (pre.abs() > 10).any(), "sigmoid saturated"),
+        ("large_tanh", "tanh", "mse", 12.0, lambda pre, z: (pre.abs() > 10).any(), "tanh saturated"),
+        ("large_elu", "elu", "mse", 12.0, lambda pre, z: (pre < -10).any(), "elu far below 0"),
+        ("large_gelu", "gelu", "mse", 12.0, lambda pre, z: (pre.abs() > 6).any(), "gelu's tails"),
+        ("large_bce_logits", "relu", "bce_logits", 30.0, lambda pre, z: (z > 10).any() and (z < -10).any(),
+         "bce_logits at large positive and negative logits"),
+]:
+    CASES.append(Case(name, loss=loss, act=act, opt=sgd(0.001), x_scale=scale, reach=reach,
+                      comment="large inputs: " + why))
 
 EPOCHS = 40
 for name, sched, o, steps, set_lr in [
@@ -413,7 +434,7 @@ def draw(case):
         init[name] = rng.uniform(-a, a, size=(fi, fo)).astype(f32)      # stored [in, out]
     for name, n in zip(names[1::2], [HIDDEN, K]):
         init[name] = rng.uniform(-0.3, 0.3, size=(n,)).astype(f32)
-    x = rng.uniform(-1.5, 1.5, size=(BATCH, IN)).astype(f32)
+    x = rng.uniform(-case.x_scale, case.x_scale, size=(BATCH, IN)).astype(f32)
     kind = LOSSES[case.loss][0]
     if kind == "real":
         y = rng.uniform(-1.2, 1.2, size=(BATCH, K)).astype(f32)
@@ -1561,6 +1582,9 @@ def main():
     assert len(set(names)) == len(names)
     for case in CASES:
         init, x, y = draw(case)
+        if case.reach:
+            pre, z = Net(case, init)(torch.from_numpy(x.astype(np.float64)))
+            assert case.reach(pre, z), "%s: the inputs miss the branch it is for" % case.name
         losses, grads, final, lrs = train(case, init, x, y)
         write(os.path.join(HERE, "cases", case.name + ".nn"), nn_text(case))
         write(os.path.join(HERE, "fixtures", case.name + ".txt"), fixture_text(case, init, x, y, losses, grads, final, lrs))
