@@ -21,8 +21,8 @@
  * weight [filters, C/groups, k] and bias [filters] and lowers to the same op
  * on a one-row image, through views that cost nothing (reshapes share
  * storage; [F, C/G, k] and [F, C/G, 1, k] are the same floats):
- *     reshape(conv2d(reshape(x, [C, 1, L]), reshape(weight, [F, C/G, 1, k])),
- *             [F, OL]) + reshape(bias, [filters, 1])
+ *     reshape(conv2d(reshape(x, [C, 1, L]), reshape(weight, [F, C/G, 1, k]))
+ *             + reshape(bias, [filters, 1, 1]), [F, OL])
  * with kernel 1 x k, stride 1 x s, pad 0 x pad: the derivative rules and
  * kernels are conv2d's, and the IR dump shows a conv2d with kernel=1xk.
  *
@@ -274,12 +274,12 @@ int layer_conv1d(LowerCtx *c, const Expr *call, const Bound *b) {
     Shape unfolded = {0, 2, {(cl[0] / groups) * kernel, nnrt_conv2d_ow(&geo), 0, 0}};
     if (shape_check_size(c->g, call->loc, "conv1d's unfolded input (its scratch memory)", &unfolded) < 0)
         return -1;
-    y = cnn_unrows(c, y, call->loc);
-    if (!b->num[6] || y < 0)
-        return y;
-    Shape bs = {0, 1, {filters, 0, 0, 0}}, bview = {0, 2, {filters, 1, 0, 0}};
-    int bias = lower_layer_param(c, call, 1, "bias", &bs, b->init[8], "zeros", 0);
-    return lower_node2(c, OP_ADD, call->loc, y, lower_reshape(c, bias, &bview, call->loc));
+    if (b->num[6]) { /* added to the one-row image, as conv2d adds its bias (quantize folds it there) */
+        Shape bs = {0, 1, {filters, 0, 0, 0}}, bview = {0, 3, {filters, 1, 1, 0}};
+        int bias = lower_layer_param(c, call, 1, "bias", &bs, b->init[8], "zeros", 0);
+        y = lower_node2(c, OP_ADD, call->loc, y, lower_reshape(c, bias, &bview, call->loc));
+    }
+    return cnn_unrows(c, y, call->loc);
 }
 
 /* ---- shape rules --------------------------------------------------------------------- */
