@@ -79,11 +79,14 @@ int cnn_sequence(LowerCtx *c, const char *layer, int x, Loc loc, int cl[2]) {
     if (!s->batched || s->rank != 2) {
         Buf b = {0};
         shape_print(&b, s);
-        diag_error(loc, "%s needs an input of one [C, L] sequence per sample ([N, C, L]: channels, then length), "
-                   "not %s%s", layer, b.data,
-                   !s->batched ? " (it has no batch dimension)"
-                   : s->rank < 2 ? " (a per-sample vector: reshape it to [1, L] for one channel)"
-                   : s->rank == 3 ? " ([C, H, W] images take the 2-D layers)" : "");
+        diag_error(loc,
+                   "%s needs an input of one [C, L] sequence per sample ([N, C, L]: channels, then length), "
+                   "not %s%s",
+                   layer, b.data,
+                   !s->batched    ? " (it has no batch dimension)"
+                   : s->rank < 2  ? " (a per-sample vector: reshape it to [1, L] for one channel)"
+                   : s->rank == 3 ? " ([C, H, W] images take the 2-D layers)"
+                                  : "");
         buf_free(&b);
         return -1;
     }
@@ -122,10 +125,10 @@ int cnn_image(LowerCtx *c, const char *layer, int x, Loc loc, int chw[3]) {
     if (!s->batched || s->rank != 3) {
         Buf b = {0};
         shape_print(&b, s);
-        diag_error(loc, "%s needs an input of one [C, H, W] image per sample ([N, C, H, W]), not %s%s", layer,
-                   b.data, !s->batched      ? " (it has no batch dimension)"
-                           : s->rank == 2 ? " ([C, L] sequences take conv1d, maxpool1d, avgpool1d)"
-                                          : "");
+        diag_error(loc, "%s needs an input of one [C, H, W] image per sample ([N, C, H, W]), not %s%s", layer, b.data,
+                   !s->batched    ? " (it has no batch dimension)"
+                   : s->rank == 2 ? " ([C, L] sequences take conv1d, maxpool1d, avgpool1d)"
+                                  : "");
         buf_free(&b);
         return -1;
     }
@@ -232,9 +235,10 @@ int layer_conv2d(LowerCtx *c, const Expr *call, const Bound *b) {
 /* conv1d's checks of its integer arguments and its input [C, L] into cl */
 static int conv1d_args(LowerCtx *c, const Bound *b, int cl[2]) {
     int filters = (int)b->num[1], kernel = (int)b->num[2], pad = (int)b->num[4], groups = (int)b->num[5];
-    if (cnn_sequence(c, "conv1d", b->node[0], b->loc[0], cl) < 0 || cnn_int_at_least("conv1d", b, 1, "filters", 1) < 0 ||
-        cnn_int_at_least("conv1d", b, 2, "kernel", 1) < 0 || cnn_int_at_least("conv1d", b, 3, "stride", 1) < 0 ||
-        cnn_int_at_least("conv1d", b, 4, "pad", 0) < 0 || cnn_int_at_least("conv1d", b, 5, "groups", 1) < 0)
+    if (cnn_sequence(c, "conv1d", b->node[0], b->loc[0], cl) < 0 ||
+        cnn_int_at_least("conv1d", b, 1, "filters", 1) < 0 || cnn_int_at_least("conv1d", b, 2, "kernel", 1) < 0 ||
+        cnn_int_at_least("conv1d", b, 3, "stride", 1) < 0 || cnn_int_at_least("conv1d", b, 4, "pad", 0) < 0 ||
+        cnn_int_at_least("conv1d", b, 5, "groups", 1) < 0)
         return -1;
     if (cl[0] % groups) {
         diag_error(b->loc[5], "conv1d's groups=%d does not divide the input's %d channels", groups, cl[0]);
