@@ -394,7 +394,8 @@ int running_update_shape(Graph *g, Node *n);
 void running_update_emit(Emit *e, const Node *n);
 
 /* ------------------------------------------------------------- ops/conv.c */
-/* 2-D convolution over NCHW images, and the checks pool.c shares. */
+/* 2-D convolution over NCHW images, conv1d over [N, C, L] as one-row images,
+ * and the checks pool.c shares. */
 int layer_conv2d(LowerCtx *c, const Expr *call, const Bound *b);
 /* x a batch of [C, H, W] images (dims into chw); argument i, an int or
  * [h, w], >= lo in both parts; a node of a windowed op with i[0..3] =
@@ -403,6 +404,13 @@ int cnn_image(LowerCtx *c, const char *layer, int x, Loc loc, int chw[3]);
 int cnn_pair_at_least(const char *layer, const Bound *b, int i, const char *what, int lo);
 int cnn_node(LowerCtx *c, Op op, Loc loc, int nin, const int *in, const int window[4], const double *fattr,
              int nf);
+/* 1-D: x a batch of [C, L] sequences (dims into cl); argument i, an int,
+ * >= lo; [C, L] as the one-row image [C, 1, L] and back (views) */
+int layer_conv1d(LowerCtx *c, const Expr *call, const Bound *b);
+int cnn_sequence(LowerCtx *c, const char *layer, int x, Loc loc, int cl[2]);
+int cnn_int_at_least(const char *layer, const Bound *b, int i, const char *what, int lo);
+int cnn_rows(LowerCtx *c, int x, Loc loc);
+int cnn_unrows(LowerCtx *c, int y, Loc loc);
 int conv2d_shape(Graph *g, Node *n);
 int conv2d_grad_x_shape(Graph *g, Node *n);
 int conv2d_grad_w_shape(Graph *g, Node *n);
@@ -417,6 +425,8 @@ long conv2d_scratch(const Graph *g, const Node *n);
 int layer_maxpool2d(LowerCtx *c, const Expr *call, const Bound *b);
 int layer_avgpool2d(LowerCtx *c, const Expr *call, const Bound *b);
 int layer_global_avgpool(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_maxpool1d(LowerCtx *c, const Expr *call, const Bound *b);
+int layer_avgpool1d(LowerCtx *c, const Expr *call, const Bound *b);
 int pool2d_shape(Graph *g, Node *n);
 int maxpool2d_grad_shape(Graph *g, Node *n);
 int avgpool2d_grad_shape(Graph *g, Node *n);

@@ -400,6 +400,10 @@ static int plan_node(Q8Net *q, const Graph *g, const Node *n, int *map, const in
     case OP_MATMUL: return plan_dense(q, g, n, map, order, count, done);
     case OP_CONV2D: return plan_conv(q, g, n, map, order, count, done);
     case OP_RESHAPE: {
+        if (q->t[in].is_float && !ir_is_output(g, n->id)) { /* a float view is its source: the same floats */
+            map[n->id] = in;
+            return 0;
+        }
         int o = add_tensor(q, q->t[in].numel, q->t[in].is_float);
         add_layer(q, L_VIEW, in, o, n->loc, "reshape");
         map[n->id] = o;

@@ -2,7 +2,8 @@
  * batchnorm.c - batchnorm(x, momentum=0.1, eps=1e-5): its lowering, and
  * the two ops it needs beyond elementwise arithmetic.
  *
- * x is [N, F] (statistics per feature) or [N, C, H, W] (per channel, over
+ * x is [N, F] (statistics per feature), [N, C, L] (per channel, over N L:
+ * PyTorch's BatchNorm1d on (N, C, L)) or [N, C, H, W] (per channel, over
  * N H W). In the training forward the layer takes the batch's mean and
  * biased variance (MEAN_TO) and adds their running updates; in inference
  * it reads the running statistics, two buffers. Then
@@ -70,7 +71,7 @@ static int batch_stats(LowerCtx *c, const Expr *call, int x, int rm, int rv, dou
     return 0;
 }
 
-/* batchnorm(x, momentum=0.1, eps=1e-5): x [N, F] or [N, C, H, W] */
+/* batchnorm(x, momentum=0.1, eps=1e-5): x [N, F], [N, C, L] or [N, C, H, W] */
 int layer_batchnorm(LowerCtx *c, const Expr *call, const Bound *b) {
     double momentum = b->num[1], eps = b->num[2];
     int x = b->node[0];
@@ -83,10 +84,10 @@ int layer_batchnorm(LowerCtx *c, const Expr *call, const Bound *b) {
         diag_error(b->loc[2], "batchnorm's eps must be >= 0, got %g", eps);
         return -1;
     }
-    if (!xs.batched || (xs.rank != 1 && xs.rank != 3)) {
+    if (!xs.batched || xs.rank < 1 || xs.rank > 3) {
         Buf s = {0};
         shape_print(&s, &xs);
-        diag_error(call->loc, "batchnorm normalizes [N, F] (per feature) or [N, C, H, W] (per channel), "
+        diag_error(call->loc, "batchnorm normalizes [N, F] (per feature), [N, C, L] or [N, C, H, W] (per channel), "
                    "not %s", s.data);
         buf_free(&s);
         return -1;

@@ -16,6 +16,16 @@
  * with OH = floor((H + 2 PH - KH) / SH) + 1 >= 1, OW likewise.
  * Attributes: i[0..3] = kh, kw, sh, sw; f[0], f[1] = ph, pw; f[2] = groups.
  *
+ * conv1d(x, filters, kernel, stride=1, pad=0, groups=1, bias=true,
+ *        init=he_uniform, bias_init=zeros) over sequences x [N, C, L] owns
+ * weight [filters, C/groups, k] and bias [filters] and lowers to the same op
+ * on a one-row image, through views that cost nothing (reshapes share
+ * storage; [F, C/G, k] and [F, C/G, 1, k] are the same floats):
+ *     reshape(conv2d(reshape(x, [C, 1, L]), reshape(weight, [F, C/G, 1, k]))
+ *             + reshape(bias, [filters, 1, 1]), [F, OL])
+ * with kernel 1 x k, stride 1 x s, pad 0 x pad: the derivative rules and
+ * kernels are conv2d's, and the IR dump shows a conv2d with kernel=1xk.
+ *
  * The kernels are the runtime's nnrt_conv2d_* (runtime/src/conv.c, im2col + GEMM):
  * this file writes one call per node with the geometry as a compound
  * literal, and asks the runtime itself (nnrt_conv2d_scratch, linked into
@@ -63,14 +73,62 @@ static Shape conv_out_shape(const nnrt_conv2d *g) {
 
 /* ---- checks shared with pool.c ----------------------------------------------------- */
 
+/* x must be a batch of [C, L] sequences: its dims into cl. */
+int cnn_sequence(LowerCtx *c, const char *layer, int x, Loc loc, int cl[2]) {
+    const Shape *s = &c->g->nodes[x].shape;
+    if (!s->batched || s->rank != 2) {
+        Buf b = {0};
+        shape_print(&b, s);
+        diag_error(loc,
+                   "%s needs an input of one [C, L] sequence per sample ([N, C, L]: channels, then length), "
+                   "not %s%s",
+                   layer, b.data,
+                   !s->batched    ? " (it has no batch dimension)"
+                   : s->rank < 2  ? " (a per-sample vector: reshape it to [1, L] for one channel)"
+                   : s->rank == 3 ? " ([C, H, W] images take the 2-D layers)"
+                                  : "");
+        buf_free(&b);
+        return -1;
+    }
+    cl[0] = s->dims[0];
+    cl[1] = s->dims[1];
+    return 0;
+}
+
+/* Argument i of the call, an int, must be >= lo. */
+int cnn_int_at_least(const char *layer, const Bound *b, int i, const char *what, int lo) {
+    if (b->num[i] >= lo)
+        return 0;
+    diag_error(b->loc[i], "%s's %s must be >= %d, got %d", layer, what, lo, (int)b->num[i]);
+    return -1;
+}
+
+/* A batch of [C, L] sequences as one-row images [C, 1, L] (a view). */
+int cnn_rows(LowerCtx *c, int x, Loc loc) {
+    const Shape *s = &c->g->nodes[x].shape;
+    Shape img = {1, 3, {s->dims[0], 1, s->dims[1], 0}};
+    return lower_reshape(c, x, &img, loc);
+}
+
+/* A batch of one-row images [C, 1, W] back as [C, W] sequences (a view). */
+int cnn_unrows(LowerCtx *c, int y, Loc loc) {
+    if (y < 0)
+        return -1;
+    const Shape *s = &c->g->nodes[y].shape;
+    Shape seq = {1, 2, {s->dims[0], s->dims[2], 0, 0}};
+    return lower_reshape(c, y, &seq, loc);
+}
+
 /* x must be a batch of [C, H, W] images: its dims into chw. */
 int cnn_image(LowerCtx *c, const char *layer, int x, Loc loc, int chw[3]) {
     const Shape *s = &c->g->nodes[x].shape;
     if (!s->batched || s->rank != 3) {
         Buf b = {0};
         shape_print(&b, s);
-        diag_error(loc, "%s needs an input of one [C, H, W] image per sample ([N, C, H, W]), not %s%s", layer,
-                   b.data, s->batched ? "" : " (it has no batch dimension)");
+        diag_error(loc, "%s needs an input of one [C, H, W] image per sample ([N, C, H, W]), not %s%s", layer, b.data,
+                   !s->batched    ? " (it has no batch dimension)"
+                   : s->rank == 2 ? " ([C, L] sequences take conv1d, maxpool1d, avgpool1d)"
+                                  : "");
         buf_free(&b);
         return -1;
     }
@@ -172,6 +230,60 @@ int layer_conv2d(LowerCtx *c, const Expr *call, const Bound *b) {
     Shape bs = {0, 1, {filters, 0, 0, 0}}, bview = {0, 3, {filters, 1, 1, 0}};
     int bias = lower_layer_param(c, call, 1, "bias", &bs, b->init[8], "zeros", 0);
     return lower_node2(c, OP_ADD, call->loc, y, lower_reshape(c, bias, &bview, call->loc));
+}
+
+/* conv1d's checks of its integer arguments and its input [C, L] into cl */
+static int conv1d_args(LowerCtx *c, const Bound *b, int cl[2]) {
+    int filters = (int)b->num[1], kernel = (int)b->num[2], pad = (int)b->num[4], groups = (int)b->num[5];
+    if (cnn_sequence(c, "conv1d", b->node[0], b->loc[0], cl) < 0 ||
+        cnn_int_at_least("conv1d", b, 1, "filters", 1) < 0 || cnn_int_at_least("conv1d", b, 2, "kernel", 1) < 0 ||
+        cnn_int_at_least("conv1d", b, 3, "stride", 1) < 0 || cnn_int_at_least("conv1d", b, 4, "pad", 0) < 0 ||
+        cnn_int_at_least("conv1d", b, 5, "groups", 1) < 0)
+        return -1;
+    if (cl[0] % groups) {
+        diag_error(b->loc[5], "conv1d's groups=%d does not divide the input's %d channels", groups, cl[0]);
+        return -1;
+    }
+    if (filters % groups) {
+        diag_error(b->loc[5], "conv1d's groups=%d does not divide filters=%d", groups, filters);
+        return -1;
+    }
+    if (kernel > (long)cl[1] + 2L * pad) {
+        diag_error(b->loc[2],
+                   "conv1d's kernel %d is longer than the padded input %ld (the input length is %d, pad %d): "
+                   "the output length floor((L + 2*pad - kernel) / stride) + 1 would be 0",
+                   kernel, (long)cl[1] + 2L * pad, cl[1], pad);
+        return -1;
+    }
+    return 0;
+}
+
+/* conv1d(x, filters, kernel, stride=1, pad=0, groups=1, bias=true,
+ *        init=he_uniform, bias_init=zeros): arguments 0..8 in that order,
+ * lowered to conv2d over one-row images (see the header) */
+int layer_conv1d(LowerCtx *c, const Expr *call, const Bound *b) {
+    int cl[2];
+    if (conv1d_args(c, b, cl) < 0)
+        return -1;
+    int filters = (int)b->num[1], kernel = (int)b->num[2], stride = (int)b->num[3], groups = (int)b->num[5];
+    Shape ws = {0, 3, {filters, cl[0] / groups, kernel, 0}}, wrow = {0, 4, {filters, cl[0] / groups, 1, kernel}};
+    int w = lower_layer_param(c, call, 0, "weight", &ws, b->init[7], "he_uniform", 1);
+    int in[2] = {cnn_rows(c, b->node[0], call->loc), lower_reshape(c, w, &wrow, call->loc)};
+    int window[4] = {1, kernel, 1, stride};
+    double fattr[3] = {0, b->num[4], groups};
+    int y = cnn_node(c, OP_CONV2D, call->loc, 2, in, window, fattr, 3);
+    if (y < 0)
+        return -1;
+    nnrt_conv2d geo = conv_geom(c->g, ir_cnode(c->g, y));
+    Shape unfolded = {0, 2, {(cl[0] / groups) * kernel, nnrt_conv2d_ow(&geo), 0, 0}};
+    if (shape_check_size(c->g, call->loc, "conv1d's unfolded input (its scratch memory)", &unfolded) < 0)
+        return -1;
+    if (b->num[6]) { /* added to the one-row image, as conv2d adds its bias (quantize folds it there) */
+        Shape bs = {0, 1, {filters, 0, 0, 0}}, bview = {0, 3, {filters, 1, 1, 0}};
+        int bias = lower_layer_param(c, call, 1, "bias", &bs, b->init[8], "zeros", 0);
+        y = lower_node2(c, OP_ADD, call->loc, y, lower_reshape(c, bias, &bview, call->loc));
+    }
+    return cnn_unrows(c, y, call->loc);
 }
 
 /* ---- shape rules --------------------------------------------------------------------- */

@@ -3,6 +3,11 @@
  * their ops, derivative rules and kernel calls, and global_avgpool (a mean
  * over H*W built from reshape and mean_axis, which have derivatives).
  *
+ * maxpool1d(x, kernel, stride=kernel), avgpool1d(...) over sequences
+ * [N, C, L] are the 2-D ops over one-row images (views, conv.c's cnn_rows):
+ * a 1 x k window every (1, s), OL = floor((L - k) / s) + 1 >= 1.
+ * global_avgpool of [C, L] is mean_axis over L.
+ *
  * maxpool2d(x, kernel, stride=kernel), avgpool2d(x, kernel, stride=kernel):
  * windows of KH x KW every (SH, SW), no padding; the output [N, C, OH, OW]
  * has OH = floor((H - KH) / SH) + 1 >= 1 (windows that do not fit are
@@ -73,12 +78,47 @@ int layer_avgpool2d(LowerCtx *c, const Expr *call, const Bound *b) {
     return pool_layer(c, call, b, OP_AVGPOOL2D);
 }
 
-/* global_avgpool(x): [N, C, H, W] -> [N, C], mean(reshape(x, [C, H*W]), axis 1) */
-int layer_global_avgpool(LowerCtx *c, const Expr *call, const Bound *b) {
-    int chw[3];
-    if (cnn_image(c, "global_avgpool", b->node[0], b->loc[0], chw) < 0)
+/* maxpool1d / avgpool1d (x, kernel, stride=kernel) over [N, C, L] */
+static int pool1d_layer(LowerCtx *c, const Expr *call, const Bound *b, Op op) {
+    const char *layer = call->str;
+    int cl[2], kernel = (int)b->num[1];
+    if (cnn_sequence(c, layer, b->node[0], b->loc[0], cl) < 0 || cnn_int_at_least(layer, b, 1, "kernel", 1) < 0 ||
+        cnn_int_at_least(layer, b, 2, "stride", 1) < 0)
         return -1;
-    Shape planes = {1, 2, {chw[0], chw[1] * chw[2], 0, 0}};
+    if (kernel > cl[1]) {
+        diag_error(b->loc[1],
+                   "%s's window %d is longer than the input's length %d (pooling has no padding): the output "
+                   "length floor((L - kernel) / stride) + 1 would be 0",
+                   layer, kernel, cl[1]);
+        return -1;
+    }
+    int window[4] = {1, kernel, 1, (int)b->num[2]}, x = cnn_rows(c, b->node[0], call->loc);
+    return cnn_unrows(c, cnn_node(c, op, call->loc, 1, &x, window, NULL, 0), call->loc);
+}
+
+int layer_maxpool1d(LowerCtx *c, const Expr *call, const Bound *b) {
+    return pool1d_layer(c, call, b, OP_MAXPOOL2D);
+}
+
+int layer_avgpool1d(LowerCtx *c, const Expr *call, const Bound *b) {
+    return pool1d_layer(c, call, b, OP_AVGPOOL2D);
+}
+
+/* global_avgpool(x): [N, C, H, W] -> [N, C], mean(reshape(x, [C, H*W]), axis 1);
+ * [N, C, L] -> [N, C], mean(x, axis 1) */
+int layer_global_avgpool(LowerCtx *c, const Expr *call, const Bound *b) {
+    const Shape *s = &c->g->nodes[b->node[0]].shape;
+    if (!s->batched || (s->rank != 2 && s->rank != 3)) {
+        Buf t = {0};
+        shape_print(&t, s);
+        diag_error(b->loc[0], "global_avgpool needs one [C, L] sequence or one [C, H, W] image per sample, not %s%s",
+                   t.data, s->batched ? "" : " (it has no batch dimension)");
+        buf_free(&t);
+        return -1;
+    }
+    if (s->rank == 2)
+        return lower_node_axis(c, OP_MEAN_AXIS, call->loc, 1, &b->node[0], 1);
+    Shape planes = {1, 2, {s->dims[0], s->dims[1] * s->dims[2], 0, 0}};
     int v = lower_reshape(c, b->node[0], &planes, call->loc);
     return v < 0 ? -1 : lower_node_axis(c, OP_MEAN_AXIS, call->loc, 1, &v, 1);
 }

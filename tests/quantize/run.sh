@@ -3,8 +3,9 @@
 #   run.sh exact NNGEN SRC WORK        tiny.nn quantized: the C equals reference.py bit for bit
 #                                      (rescaling and whole network), gcc and clang -Werror
 #                                      in every mode (plain, --standalone, --freestanding)
-#   run.sh accuracy NNGEN SRC WORK NET DATA EPOCHS   train NET, quantize it on the training
-#                                      images, test accuracy of float and int8 (within 0.5 points)
+#   run.sh accuracy NNGEN SRC WORK NET DATA EPOCHS   train NET (SRC/NET.nn, else
+#                                      examples/NET.nn), quantize it on the training images,
+#                                      test accuracy of float and int8 (within 0.5 points)
 #   run.sh errors NNGEN SRC WORK       misuse: located or one-line errors, inputs untouched
 set -eu
 mode=$1 nngen=$2 src=$3 work=$4
@@ -30,12 +31,14 @@ exact)
     ;;
 accuracy)
     net=$5 data=$6 epochs=$7
+    nn="$root/examples/$net.nn"
+    [ -f "$src/$net.nn" ] && nn="$src/$net.nn" # a network of this directory
     d="$data"
     for f in train-images train-labels test-images test-labels; do gzip -dc "$d/$f.idx.gz" > $f.idx; done
-    "$nngen" train "$root/examples/$net.nn" --train train-images.idx,train-labels.idx --epochs "$epochs" \
+    "$nngen" train "$nn" --train train-images.idx,train-labels.idx --epochs "$epochs" \
         --batch 32 --seed 1 --save net.nnw --progress never --cache-dir cache > train.log || { cat train.log; fail train; }
-    "$nngen" "$root/examples/$net.nn" --infer-only --weights net.nnw -o float.c
-    "$nngen" quantize "$root/examples/$net.nn" --weights net.nnw --calibrate train-images.idx -o int8.c --report > report.txt
+    "$nngen" "$nn" --infer-only --weights net.nnw -o float.c
+    "$nngen" quantize "$nn" --weights net.nnw --calibrate train-images.idx -o int8.c --report > report.txt
     up=$(echo "$net" | tr a-z A-Z)
     for v in float int8; do
         gcc $W -O2 -I. -I"$root/runtime" -I"$root/runtime/data" -DNET=$net -DNETU=$up -DNET_HEADER="\"$v.h\"" "$src/accuracy.c" "$root/runtime/data/nn_data.c" $v.c \

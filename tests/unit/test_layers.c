@@ -332,10 +332,12 @@ static void test_errors(void **state) {
                  "t.nn:3:18: error: maxout needs pieces >= 1, got 0");
     expect_error("network t\ninput x[4]\nh = maxout(x, -1, 2)\noutput o = h\n",
                  "t.nn:3:15: error: maxout needs units >= 1, got -1");
-    expect_error("network t\ninput x[4, 4]\nh = batchnorm(x)\noutput o = h\n",
-                 "t.nn:3:5: error: batchnorm normalizes [N, F] (per feature) or [N, C, H, W] (per channel), not [N, 4, 4]");
+    expect_error("network t\ninput x[16]\nh = batchnorm(reshape(x, [2, 2, 2, 2]))\noutput o = h\n",
+                 "t.nn:3:5: error: batchnorm normalizes [N, F] (per feature), [N, C, L] or [N, C, H, W] (per channel), "
+                 "not [N, 2, 2, 2, 2]");
     expect_error("network t\ninput x[4]\nh = batchnorm(sum(x, 0))\noutput o = h\n",
-                 "t.nn:3:5: error: batchnorm normalizes [N, F] (per feature) or [N, C, H, W] (per channel), not [N]");
+                 "t.nn:3:5: error: batchnorm normalizes [N, F] (per feature), [N, C, L] or [N, C, H, W] (per channel), "
+                 "not [N]");
     expect_error("network t\ninput x[4]\nh = batchnorm(x, -0.5)\noutput o = h\n",
                  "t.nn:3:18: error: batchnorm's momentum must be in [0, 1], got -0.5");
     expect_error("network t\ninput x[4]\nh = batchnorm(x, eps=-1)\noutput o = h\n",
