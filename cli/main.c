@@ -125,7 +125,16 @@ static char *join_args(int argc, char **argv) {
     return b.data;
 }
 
-int main(int argc, char **argv) {
+/* -o and the header beside it: not an input, a file that may be written */
+static int check_outputs(const Cli *cli, const char *c_path, const char *h_path) {
+    const CliInput inputs[] = {{cli->input, "the input"}, {cli->weights, "the weight file"}};
+    int rc = cli_check_output(c_path, "the output", 1, inputs, 2);
+    if (rc == 0 && h_path)
+        rc = cli_check_output(h_path, "the header", 1, inputs, 2);
+    return rc;
+}
+
+static int run(int argc, char **argv) {
     Cli cli = {0};
     cli.co.opt_level = 2;
     int rc;
@@ -158,12 +167,8 @@ int main(int argc, char **argv) {
     if (!ir && strpbrk(cli.co.header_name, "\"\\\n")) /* it goes into #include "..." */
         rc = fail("the header name '%s' cannot stand in an #include: choose an -o name without "
                   "'\"', '\\' or a newline", cli.co.header_name);
-    else if ((cli.output || !ir) &&
-             (cli_same_file(cli.input, c_path) || (!ir && cli_same_file(cli.input, h_path))))
-        rc = fail("the output would overwrite the input '%s'", cli.input);
-    else if (cli.weights && (cli.output || !ir) &&
-             (cli_same_file(cli.weights, c_path) || (!ir && cli_same_file(cli.weights, h_path))))
-        rc = fail("the output would overwrite the weight file '%s'", cli.weights);
+    else if (cli.output || (!ir && !cli.co.report))
+        rc = check_outputs(&cli, c_path, ir ? NULL : h_path);
     if (rc) {
         free(text);
         free(weights);
@@ -188,4 +193,9 @@ int main(int argc, char **argv) {
     free(h_path);
     free((char *)cli.co.cmdline);
     return rc;
+}
+
+/* every command; then stdout must have been written (nngen check > /dev/full) */
+int main(int argc, char **argv) {
+    return cli_flush_stdout(run(argc, argv));
 }

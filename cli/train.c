@@ -272,13 +272,29 @@ static int run_driver(const Built *b, const char *mode, const Args *a, const cha
     return rc; /* 0; 2 after its message; 130 interrupted by Ctrl-C, its results written */
 }
 
-/* the outputs' directories must be writable before hours of training */
-static int check_writable(const char *path, const char *what) {
-    char *dir = cli_dirname(path);
-    int ok = access(dir, W_OK) == 0;
-    int rc = ok ? 0 : cli_error("%s '%s': cannot write in '%s': %s", what, path, dir, strerror(errno));
-    free(dir);
-    return rc;
+/* Before hours of training: every output (--save, --plot, --history) may
+ * be written (output.c's rules: not an input, not a directory or symlink,
+ * its directory there; --save a regular file, as NET_save replaces only
+ * those) and no two name one file. 0, or 2 after a message. */
+static int check_outputs(const Args *a) {
+    static const int outputs[] = {O_SAVE, O_PLOT, O_HISTORY};
+    const CliInput inputs[] = {{a->input, "the network"}, {a->val[O_TRAIN], "the training data"},
+                               {a->val[O_TEST], "the test data"}, {a->val[O_INIT], "the initial weights"}};
+    for (size_t k = 0; k < sizeof outputs / sizeof outputs[0]; k++) {
+        const char *path = a->val[outputs[k]], *name = topts[outputs[k]].opt.name;
+        if (!path)
+            continue;
+        int rc = cli_check_output(path, name, outputs[k] != O_SAVE, inputs, 4);
+        for (size_t j = 0; rc == 0 && j < k; j++) {
+            const char *other = a->val[outputs[j]];
+            if (other && cli_same_target(other, path))
+                rc = cli_error("%s '%s' and %s '%s' are one file: give each output its own", name, path,
+                               topts[outputs[j]].opt.name, other);
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 static int resolve_all(Args *a, CliWork *w, char **owned) {
@@ -316,10 +332,8 @@ int cli_train_main(int argc, char **argv) {
         return cli_error("no training data: --train IMAGES.idx,LABELS.idx or --train FILE.csv");
     if (a.patience > 0 && a.split <= 0)
         return cli_error("--early-stop needs validation data: give --val-split a fraction > 0");
-    static const int outputs[] = {O_PLOT, O_SAVE, O_HISTORY};
-    for (size_t k = 0; k < sizeof outputs / sizeof outputs[0]; k++)
-        if (a.val[outputs[k]] && (rc = check_writable(a.val[outputs[k]], topts[outputs[k]].opt.name)) != 0)
-            return rc;
+    if ((rc = check_outputs(&a)) != 0)
+        return rc;
     if ((rc = build_driver(&a, 1, a.batch > 64 ? a.batch : 64, &b)) != 0)
         return finish(rc, &w, owned, &b);
     if ((rc = resolve_all(&a, &w, owned)) != 0)

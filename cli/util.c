@@ -1,6 +1,6 @@
 /*
- * util.c - what the subcommands share: reading and atomically writing
- * files, the compile call, option and number parsing, child processes
+ * util.c - what the subcommands share: reading files (output.c writes
+ * them), the compile call, option and number parsing, child processes
  * (posix_spawn, never system()), private temporary directories.
  *
  * Invariants: nothing here exits but for running out of memory (base.h's
@@ -57,26 +57,6 @@ char *cli_read_file(const char *path, size_t *len) {
     buf_putc(&b, '\0');
     *len = b.len - 1;
     return b.data;
-}
-
-int cli_write_file(const char *path, const void *data, size_t len) {
-    Buf tmp = {0};
-    buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp.data, "wb");
-    int ok = f != NULL;
-    if (ok) {
-        ok = fwrite(data, 1, len, f) == len;
-        ok &= fclose(f) == 0;
-    }
-    if (ok)
-        ok = rename(tmp.data, path) == 0;
-    if (!ok) {
-        int e = errno;
-        remove(tmp.data);
-        errno = e;
-    }
-    buf_free(&tmp);
-    return ok ? 0 : -1;
 }
 
 int cli_compile(const char *path, CompileOptions *co, Buf *c, Buf *h) {
@@ -323,25 +303,6 @@ char *cli_dirname(const char *path) {
 
 /* ---- the generated pair net.c / net.h (nngen NET.nn, nngen quantize) ---- */
 
-/* writes data to path.tmp.PID, ready for rename */
-static char *write_temp(const char *path, const Buf *data) {
-    char *tmp = base_xmalloc(strlen(path) + 32);
-    sprintf(tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        free(tmp);
-        return NULL;
-    }
-    int ok = fwrite(data->data, 1, data->len, f) == data->len;
-    ok &= fclose(f) == 0;
-    if (!ok) {
-        remove(tmp);
-        free(tmp);
-        return NULL;
-    }
-    return tmp;
-}
-
 /* NET.c -> NET.h beside it; the include names the header without directory */
 char *cli_header_path(const char *c_path) {
     size_t n = strlen(c_path);
@@ -352,26 +313,6 @@ char *cli_header_path(const char *c_path) {
     else
         strcat(h, ".h");
     return h;
-}
-
-/* both files or neither */
-int cli_write_pair(const char *c_path, const char *h_path, const Buf *c, const Buf *h) {
-    char *tc = write_temp(c_path, c), *th = h ? write_temp(h_path, h) : NULL;
-    int ok = tc && (!h || th);
-    if (ok && h)
-        ok = rename(th, h_path) == 0;
-    if (ok)
-        ok = rename(tc, c_path) == 0;
-    if (!ok) {
-        if (tc)
-            remove(tc);
-        if (th)
-            remove(th);
-        fprintf(stderr, "nngen: error: cannot write '%s': %s\n", c_path, strerror(errno));
-    }
-    free(tc);
-    free(th);
-    return ok ? 0 : 2;
 }
 
 char *cli_default_output(const char *input) {

@@ -387,9 +387,9 @@ case_train_errors() {
     nngen train "$ex/moons.nn" --train "$data/moons.csv" --val-split 0 --early-stop 2
     expect_error "--early-stop needs validation data"
     nngen train "$ex/moons.nn" --train "$data/moons.csv" --plot nodir/c.svg
-    expect_error "cannot write in 'nodir'"
+    expect_error "cannot write 'nodir/c.svg' (--plot): the directory 'nodir' does not exist"
     nngen train "$ex/moons.nn" --train "$data/moons.csv" --save nodir/w.nnw
-    expect_error "--save 'nodir/w.nnw': cannot write in 'nodir'"
+    expect_error "cannot write 'nodir/w.nnw' (--save): the directory 'nodir' does not exist"
     nngen train "$ex/moons.nn" --train nosuch.csv
     expect_error "cannot read 'nosuch.csv'"
     # a malformed CSV line is named: its line number and what is wrong
