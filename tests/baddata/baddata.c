@@ -280,6 +280,22 @@ static void refused_step(const char *what, const float *x, const target_t *y, in
     free(ref);
 }
 
+/* NET_set_lr refuses a learning rate that is NaN, infinite or negative
+ * (NN_ERR_ARG, the model byte-identical) and takes 0 and a finite one */
+static void test_set_lr(void) {
+    NET *m = trained_model(5), *copy = new_model();
+    static const float bad[4] = {NAN, INFINITY, -INFINITY, -1e-3f};
+    memcpy(copy, m, sizeof *m);
+    for (int k = 0; k < 4; k++) {
+        check(API(set_lr)(m, bad[k]) == NN_ERR_ARG, "set_lr(%g) is not NN_ERR_ARG", (double)bad[k]);
+        check(!memcmp(m, copy, sizeof *m), "set_lr(%g) changed the model", (double)bad[k]);
+    }
+    check(API(set_lr)(m, 0.0f) == NN_OK && API(get_lr)(m) == 0.0f, "set_lr(0) refused");
+    check(API(set_lr)(m, 0.25f) == NN_OK && API(get_lr)(m) == 0.25f, "set_lr(0.25) refused");
+    free(m);
+    free(copy);
+}
+
 static void test_nonfinite(void) {
     float x[BATCH * IN_SIZE];
     target_t y[BATCH * TARGET_SIZE];
@@ -766,6 +782,7 @@ int main(int argc, char **argv) {
     test_param_index();
     test_labels();
     test_nonfinite();
+    test_set_lr();
     test_load_damaged();
     test_load_foreign();
     test_save_failures();

@@ -18,7 +18,7 @@ set -u
 cases="train_classifier train_regression train_binary_no_validation early_stop target_by_name
 progress_on_a_terminal cache predict_classifier predict_regression_and_inference_only
 predict_errors train_errors mnist check graph list_builtins_and_docs man_page driver_warnings
-interrupt fine_tune loss_warnings"
+interrupt fine_tune loss_warnings train_diverged"
 
 if [ "${1:-}" = "--list" ]; then
     for c in $cases; do echo "$c"; done
@@ -365,6 +365,20 @@ case_predict_errors() {
     expect_error "has 1 column; xor takes 2 input value(s) and 1 target value(s) per sample (3 columns, or the inputs alone)"
     nngen predict "$ex/xor.nn" --weights xor.nnw --input "$data/xor.csv" --bogus
     expect_error "unknown option '--bogus'"
+}
+
+# --lr 1e30: the first epoch's loss is not finite: reported, training stops,
+# nothing saved (no epoch had a finite loss), exit 2; with validation and
+# without (then the training loss of the epoch's weights tells)
+case_train_diverged() {
+    for split in 0.1 0; do
+        nngen train "$ex/moons.nn" --train "$data/moons.csv" --lr 1e30 --epochs 3 --val-split $split --save w.nnw
+        expect_error "training diverged in epoch 1"
+        contains "$work/out" "diverged in epoch 1: the loss is not finite"
+        contains "$work/out" "nothing saved to w.nnw"
+        lacks "$work/out" "epoch 2/3"
+        [ ! -e "$run/w.nnw" ] || fail "'$last' saved diverged weights"
+    done
 }
 
 case_train_errors() {
