@@ -54,6 +54,13 @@ int cli_parse_double(const char *s, double lo, double hi, double *out);
  * exit status, 256 + the signal when one killed it, -1 when it could not be
  * started. */
 int cli_run(char *const argv[], const char *stdout_path);
+/* From now on SIGTERM, SIGHUP and SIGINT do not kill nngen: they are
+ * passed on to the running child (cli_run, cli_shell; a SIGINT only when
+ * sent by kill, the terminal's reached it already), no new child starts,
+ * and the command cleans up and exits 128 + cli_stop_signal(). */
+void cli_catch_stop_signals(void);
+/* the first stop signal received since, or 0 */
+int cli_stop_signal(void);
 /* Runs `sh -c cmd` in directory dir (NULL: here), stdout and stderr into
  * *out when out is given; returns as cli_run. */
 int cli_shell(const char *cmd, const char *dir, Buf *out);

@@ -265,6 +265,8 @@ static int run_driver(const Built *b, const char *mode, const Args *a, const cha
     int rc = cli_run((char *const *)argv, NULL);
     if (rc < 0)
         return cli_error("cannot run the trainer '%s': %s", b->entry.exe, strerror(errno));
+    if (cli_stop_signal()) /* finish reports it */
+        return rc;
     if (rc == 256 + SIGINT || rc == 256 + SIGPIPE) /* the user knows; `| head` closed the pipe */
         return rc - 128;
     if (rc > 256)
@@ -308,14 +310,26 @@ static int resolve_all(Args *a, CliWork *w, char **owned) {
     return 0;
 }
 
+/* Cleans up: the unpacked data, a trainer built outside the cache. After
+ * a stop signal (SIGTERM, SIGHUP, SIGINT; passed on to the trainer, which
+ * has ended), the status is 128 + the signal's number, as a shell reports a
+ * process the signal killed; an interrupted trainer's own 130 stays. */
 static int finish(int rc, CliWork *w, char **owned, Built *b) {
     for (int k = 0; k < O__COUNT; k++)
         free(owned[k]);
     if (w->tmp)
         cli_remove_tree(w->tmp);
     free(w->tmp);
+    int had_trainer = b->entry.exe != NULL;
     cache_release(&b->entry);
     free(b->net);
+    int sig = cli_stop_signal();
+    if (sig && !(sig == SIGINT && rc == 130)) {
+        fprintf(stderr, "nngen: stopped by signal %d (%s)%s\n", sig,
+                sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGINT",
+                had_trainer ? ": the trainer was stopped too" : "");
+        rc = 128 + sig;
+    }
     return rc;
 }
 
@@ -328,6 +342,7 @@ int cli_train_main(int argc, char **argv) {
     int rc = parse(argc, argv, allowed, "nngen train", train_usage, &a);
     if (rc != CLI_PARSED)
         return rc == CLI_EXIT ? 0 : rc;
+    cli_catch_stop_signals();
     if (!a.val[O_TRAIN])
         return cli_error("no training data: --train IMAGES.idx,LABELS.idx or --train FILE.csv");
     if (a.patience > 0 && a.split <= 0)
@@ -368,6 +383,7 @@ int cli_predict_main(int argc, char **argv) {
     int rc = parse(argc, argv, allowed, "nngen predict", predict_usage, &a);
     if (rc != CLI_PARSED)
         return rc == CLI_EXIT ? 0 : rc;
+    cli_catch_stop_signals();
     if (!a.val[O_WEIGHTS] || !a.val[O_INPUT])
         return cli_error("nngen predict needs --weights FILE.nnw (from nngen train --save) and --input DATA");
     if ((rc = build_driver(&a, 0, 64, &b)) != 0)

@@ -18,7 +18,7 @@ set -u
 cases="train_classifier train_regression train_binary_no_validation early_stop target_by_name
 progress_on_a_terminal cache predict_classifier predict_regression_and_inference_only
 predict_errors train_errors mnist check graph list_builtins_and_docs man_page driver_warnings
-interrupt fine_tune loss_warnings train_diverged"
+interrupt fine_tune loss_warnings train_diverged stop_signals"
 
 if [ "${1:-}" = "--list" ]; then
     for c in $cases; do echo "$c"; done
@@ -692,6 +692,39 @@ case_interrupt() {
     contains "$work/out" "wrote p.svg"
     [ "$(svg_paths "$run/p.svg")" = 4 ] || fail "p.svg: expected 4 paths"
     [ "$(head -c 4 "$run/s.nnw")" = NNW1 ] || fail "s.nnw is not a weight file"
+}
+
+# SIGTERM, SIGHUP, and SIGINT sent by kill to nngen alone (not its process
+# group) reach the trainer: it stops, nngen reaps it, removes the unpacked
+# data (a .gz file: a directory in TMPDIR, checked empty after every case)
+# and exits 128 + the signal (SIGINT: the trainer finishes as after Ctrl-C,
+# 130). No trainer is left running.
+case_stop_signals() {
+    gzip -c "$data/moons.csv" >"$run/moons.csv.gz"
+    nngen train "$ex/moons.nn" --train moons.csv.gz --epochs 1 # the trainer is built before the clock runs
+    expect_rc 0
+    for sig in TERM HUP INT; do
+        (cd "$run" && exec "$nngen" train "$ex/moons.nn" --train moons.csv.gz --epochs 100000 --batch 1 \
+            --progress never >"$work/out" 2>"$work/err") &
+        pid=$!
+        n=0
+        until grep -q '^epoch' "$work/out" 2>/dev/null || [ $n -ge 600 ]; do sleep 0.1; n=$((n + 1)); done
+        child=$(ps -o pid= --ppid "$pid" | tr -d ' ')
+        [ -n "$child" ] || { kill -s KILL "$pid"; fail "no trainer under nngen ($pid)"; }
+        [ -n "$(ls -A "$work/tmp")" ] || fail "no unpacked data in TMPDIR while training"
+        kill -s "$sig" "$pid"
+        wait "$pid"
+        rc=$?
+        last="nngen train ... (kill -$sig)"
+        case $sig in TERM) expect_rc 143 ;; HUP) expect_rc 129 ;; INT) expect_rc 130 ;; esac
+        if kill -0 "$child" 2>/dev/null; then
+            kill -s KILL "$child"
+            fail "'$last' left its trainer ($child) running"
+        fi
+        [ -z "$(ls -A "$work/tmp")" ] || fail "'$last' left files in TMPDIR: $(ls -A "$work/tmp")"
+        [ "$sig" = INT ] && contains "$work/out" "interrupted in epoch"
+        [ "$sig" = INT ] || contains "$work/err" "stopped by signal"
+    done
 }
 
 case "$case" in
