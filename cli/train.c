@@ -264,13 +264,15 @@ static int run_driver(const Built *b, const char *mode, const Args *a, const cha
     fflush(stdout);
     int rc = cli_run((char *const *)argv, NULL);
     if (rc < 0)
-        return cli_error("cannot run the trainer '%s': %s", b->entry.exe, strerror(errno));
+        return cli_error("cannot run the trainer '%s': %s (delete its cache directory '%s' to rebuild it)",
+                         b->entry.exe, strerror(errno), b->entry.dir);
     if (cli_stop_signal()) /* finish reports it */
         return rc;
     if (rc == 256 + SIGINT || rc == 256 + SIGPIPE) /* the user knows; `| head` closed the pipe */
         return rc - 128;
     if (rc > 256)
-        return cli_error("the trainer stopped on signal %d", rc - 256);
+        return cli_error("the trainer '%s' stopped on signal %d (if it keeps doing so, delete its cache directory "
+                         "'%s' to rebuild it)", b->entry.exe, rc - 256, b->entry.dir);
     return rc; /* 0; 2 after its message; 130 interrupted by Ctrl-C, its results written */
 }
 

@@ -18,7 +18,7 @@ set -u
 cases="train_classifier train_regression train_binary_no_validation early_stop target_by_name
 progress_on_a_terminal cache predict_classifier predict_regression_and_inference_only
 predict_errors train_errors mnist check graph list_builtins_and_docs man_page driver_warnings
-interrupt fine_tune loss_warnings train_diverged stop_signals"
+interrupt fine_tune loss_warnings train_diverged stop_signals cache_damaged"
 
 if [ "${1:-}" = "--list" ]; then
     for c in $cases; do echo "$c"; done
@@ -692,6 +692,30 @@ case_interrupt() {
     contains "$work/out" "wrote p.svg"
     [ "$(svg_paths "$run/p.svg")" = 4 ] || fail "p.svg: expected 4 paths"
     [ "$(head -c 4 "$run/s.nnw")" = NNW1 ] || fail "s.nnw is not a weight file"
+}
+
+# a damaged cached trainer (cut short: a crash, a full disk) is found out by its
+# digest and rebuilt, the message naming it; never run as it is. A cache of
+# its own, -O0 builds (about a second each)
+case_cache_damaged() {
+    c="$work/cache"
+    for damage in truncate; do
+        NNGEN_CFLAGS=-O0 nngen train "$ex/xor.nn" --train "$data/xor.csv" --val-split 0 --epochs 1 --cache-dir "$c"
+        expect_rc 0
+        exe=$(ls "$c"/*/nntrain)
+        [ -x "$exe" ] || fail "no cached trainer in $c"
+        if [ "$damage" = garbage ]; then printf 'not a program\n' >"$exe"; else
+            head -c 1000 "$exe" >"$work/cut" && cat "$work/cut" >"$exe"; fi
+        NNGEN_CFLAGS=-O0 nngen train "$ex/xor.nn" --train "$data/xor.csv" --val-split 0 --epochs 1 --cache-dir "$c"
+        expect_rc 0
+        contains "$work/err" "the cached trainer $exe is damaged"
+        contains "$work/err" "compiled the trainer"
+        contains "$work/out" "epoch 1/1"
+        NNGEN_CFLAGS=-O0 nngen train "$ex/xor.nn" --train "$data/xor.csv" --val-split 0 --epochs 1 --cache-dir "$c"
+        expect_rc 0
+        lacks "$work/err" "compiled the trainer"
+        rm -rf "$c"
+    done
 }
 
 # SIGTERM, SIGHUP, and SIGINT sent by kill to nngen alone (not its process
