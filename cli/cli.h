@@ -42,6 +42,8 @@ int cli_error(const char *fmt, ...)
 /* The whole file, NUL-terminated (len excludes the NUL); NULL on error, with
  * *len = SIZE_MAX when the file is larger than CLI_MAX_FILE. */
 char *cli_read_file(const char *path, size_t *len);
+/* The same with another bound: max bytes. */
+char *cli_read_file_max(const char *path, long max, size_t *len);
 /* Reads path and runs the pipeline with co (path, header name and diag set
  * here). Returns 0, 1 after located errors, 2 when the file is unreadable. */
 int cli_compile(const char *path, CompileOptions *co, Buf *c, Buf *h);

@@ -125,6 +125,24 @@ static char *join_args(int argc, char **argv) {
     return b.data;
 }
 
+/* The weight file of --weights, whole: a regular file as large as it is
+ * (a weight file is sized by its network, which nnrt_import checks against
+ * the file's header: 69 MB for 17 M parameters), anything else (a pipe,
+ * /dev/zero) up to CLI_MAX_FILE. NULL after a message naming the file. */
+static char *read_weights(const char *path, size_t *len) {
+    struct stat st;
+    long max = CLI_MAX_FILE;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (long)st.st_size > max)
+        max = (long)st.st_size;
+    char *data = cli_read_file_max(path, max, len);
+    if (!data && *len == SIZE_MAX)
+        cli_error("cannot read the weight file '%s': it is not a regular file and holds more than %ld MiB "
+                  "(or it grew while it was read)", path, CLI_MAX_FILE >> 20);
+    else if (!data)
+        cli_error("cannot read the weight file '%s': %s", path, strerror(errno));
+    return data;
+}
+
 /* -o and the header beside it: not an input, a file that may be written */
 static int check_outputs(const Cli *cli, const char *c_path, const char *h_path) {
     const CliInput inputs[] = {{cli->input, "the input"}, {cli->weights, "the weight file"}};
@@ -150,9 +168,9 @@ static int run(int argc, char **argv) {
                          CLI_MAX_FILE >> 20);
     if (!text)
         return fail("cannot read '%s'", cli.input);
-    if (cli.weights && !(weights = cli_read_file(cli.weights, &wlen))) {
+    if (cli.weights && !(weights = read_weights(cli.weights, &wlen))) {
         free(text);
-        return fail("cannot read the weight file '%s'", cli.weights);
+        return 2;
     }
     cli.co.weights_path = cli.weights;
     cli.co.weights = weights;

@@ -34,6 +34,10 @@ int cli_error(const char *fmt, ...) {
 }
 
 char *cli_read_file(const char *path, size_t *len) {
+    return cli_read_file_max(path, CLI_MAX_FILE, len);
+}
+
+char *cli_read_file_max(const char *path, long max, size_t *len) {
     FILE *f = fopen(path, "rb");
     *len = 0;
     if (!f)
@@ -43,7 +47,7 @@ char *cli_read_file(const char *path, size_t *len) {
     size_t n;
     int big = 0;
     while (!big && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        big = b.len + n > (size_t)CLI_MAX_FILE;
+        big = b.len + n > (size_t)max;
         for (size_t i = 0; i < n && !big; i++)
             buf_putc(&b, chunk[i]);
     }

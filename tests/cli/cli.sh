@@ -17,7 +17,8 @@ unreadable_input input_error emit_ir_stdout emit_ir_file bad_emit bad_blas blas_
 dump_after_all dump_after_nosuch output_dir output_name_without_c default_output
 unwritable_dir failed_compile_keeps_old_output header_name_refused
 overwrite_input_refused max_batch determinism infer_only standalone opt_levels
-crlf_input limits_ok output_is_input output_not_regular output_checked_first stdout_full"
+crlf_input limits_ok output_is_input output_not_regular output_checked_first stdout_full
+weights_over_64mib"
 
 if [ "${1:-}" = "--list" ]; then
     for c in $cases; do echo "$c"; done
@@ -526,6 +527,28 @@ case_stdout_full() {
     expect_usage_error "cannot write '/dev/full'"
     [ -c /dev/full ] || fail "/dev/full is no longer a character device"
     inputs_only
+}
+
+# --weights takes a valid weight file over 64 MiB (17 M parameters: 68 MB;
+# the bound of a regular weight file is its size, which the import checks
+# against the network); a stream over 64 MiB is refused naming the file.
+# Slow (CTest label): 68 MB of weights become 200 MB of C (about 10 s)
+case_weights_over_64mib() {
+    printf 'network big\ninput x[1]\nparam w[17000000] init=zeros\noutput y = x * sum(w)\n' >"$run/big.nn"
+    nngen big.nn --infer-only -o big.c
+    expect_rc 0
+    printf '#include "big.h"\n#include <stdlib.h>\nint main(void) { big *m = malloc(sizeof *m);\n' >"$run/mk.c"
+    printf '    big_init(m, 1); return !m || big_save(m, "big.nnw") != 0; }\n' >>"$run/mk.c"
+    (cd "$run" && "$cc" -std=c99 -I"$root/runtime" mk.c big.c -L"$(dirname "$nngen")" -lnnrt -lm -o mk && ./mk) ||
+        fail "cannot write big.nnw"
+    [ "$(wc -c <"$run/big.nnw")" -gt $((64 << 20)) ] || fail "big.nnw is not over 64 MiB"
+    nngen big.nn --infer-only --weights big.nnw -o /dev/null
+    expect_rc 0
+    mkfifo "$run/pipe.nnw"
+    cat "$run/big.nnw" >"$run/pipe.nnw" 2>/dev/null &
+    nngen big.nn --infer-only --weights pipe.nnw -o /dev/null
+    expect_usage_error "cannot read the weight file 'pipe.nnw': it is not a regular file and holds more than 64 MiB"
+    wait
 }
 
 # ---- run the case
