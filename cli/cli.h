@@ -96,6 +96,8 @@ typedef struct CliInput {
  * spellings too), not a directory or symlink, its directory writable; a
  * FIFO or character device only when streams_ok. 0, or 2 after a message. */
 int cli_check_output(const char *path, const char *what, int streams_ok, const CliInput *inputs, int ninputs);
+/* 1 when path is a FIFO or character device (through a symlink too) */
+int cli_is_stream(const char *path);
 /* 1 when a and b name one file, existing or to be created ("h.csv",
  * "./h.csv"): the same file, or the same name in the same directory */
 int cli_same_target(const char *a, const char *b);

@@ -147,6 +147,9 @@ static char *read_weights(const char *path, size_t *len) {
 static int check_outputs(const Cli *cli, const char *c_path, const char *h_path) {
     const CliInput inputs[] = {{cli->input, "the input"}, {cli->weights, "the weight file"}};
     int rc = cli_check_output(c_path, "the output", 1, inputs, 2);
+    if (rc == 0 && h_path && cli_is_stream(c_path))
+        rc = cli_error("the output '%s' is a device or FIFO: the header would go beside it, as '%s'; give a file "
+                       "name (or --emit=ir, which writes no header)", c_path, h_path);
     if (rc == 0 && h_path)
         rc = cli_check_output(h_path, "the header", 1, inputs, 2);
     return rc;

@@ -28,8 +28,7 @@
 
 #include "cli.h"
 
-/* a FIFO or character device (through a symlink too): written directly */
-static int is_stream(const char *path) {
+int cli_is_stream(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode));
 }
@@ -97,7 +96,7 @@ int cli_check_output(const char *path, const char *what, int streams_ok, const C
         return check_parent(path, what);
     if (S_ISDIR(st.st_mode))
         return cli_error("cannot write '%s' (%s): it is a directory; give a file name", path, what);
-    if (is_stream(path)) {
+    if (cli_is_stream(path)) {
         if (streams_ok)
             return 0;
         return cli_error("cannot write '%s' (%s): not a regular file (this output is written to a temporary and "
@@ -196,7 +195,7 @@ int cli_rename_over(const char *tmp, const char *path) {
 
 int cli_write_file(const char *path, const void *data, size_t len) {
     struct stat st;
-    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) && is_stream(path))
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) && cli_is_stream(path))
         return write_stream(path, data, len);
     if (replaceable(path) != 0)
         return -1;
@@ -215,7 +214,7 @@ int cli_write_pair(const char *c_path, const char *h_path, const Buf *c, const B
     const char *bad = NULL;
     /* the temporaries first: a failure there leaves both targets as they were */
     for (int k = 0; k < 2 && !bad; k++)
-        if (paths[k] && !is_stream(paths[k]) && !(tmp[k] = cli_write_temp(paths[k], data[k]->data, data[k]->len)))
+        if (paths[k] && !cli_is_stream(paths[k]) && !(tmp[k] = cli_write_temp(paths[k], data[k]->data, data[k]->len)))
             bad = paths[k];
     for (int k = 0; k < 2 && !bad; k++) {
         if (!paths[k])
