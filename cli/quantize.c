@@ -181,6 +181,9 @@ static int check_outputs(const QArgs *a, const char *c_path, const char *h_path)
     const CliInput inputs[] = {{a->input, "the network"}, {a->weights, "the weight file"},
                                {a->calibrate, "the calibration data"}};
     int rc = cli_check_output(c_path, "the output", 1, inputs, 3);
+    if (rc == 0 && cli_is_stream(c_path))
+        rc = cli_error("the output '%s' is a device or FIFO: the header would go beside it, as '%s'; give a file "
+                       "name", c_path, h_path);
     if (rc == 0)
         rc = cli_check_output(h_path, "the header", 1, inputs, 3);
     if (rc)
