@@ -13,9 +13,11 @@
  *   embedded runtime and of the driver's embedded sources (trainer.c and
  *   the data loaders: a rebuilt nngen never reuses a stale driver);
  * the entry is CACHE/<FNV-1a 64 of the key, 16 hex digits>/ holding key,
- * net.c, net.h, driver.c and the executable nntrain. A hit compares the
- * stored key byte for byte, so a hash collision costs a rebuild, never a
- * wrong program. Entries are built in CACHE/tmp.XXXXXX and renamed into
+ * net.c, net.h, driver.c, the executable nntrain and digest (nntrain's
+ * FNV-1a 64 and size when it was built). A hit compares the stored key
+ * byte for byte, so a hash collision costs a rebuild, never a wrong
+ * program, and nntrain against its digest, so a damaged binary (a full
+ * disk, a crash, an edit) is rebuilt instead of failing on every run. Entries are built in CACHE/tmp.XXXXXX and renamed into
  * place, so concurrent runs never see half an entry; the loser of a race
  * uses the winner's entry.
  */
@@ -142,19 +144,42 @@ static int make_key(const BuildRequest *r, Buf *key) {
     return 0;
 }
 
-/* 1 when dir holds a finished entry for exactly this key */
-static int entry_valid(const char *dir, const Buf *key) {
+/* "<FNV-1a 64 of the file, 16 hex digits> <bytes>\n"; 0, or -1 when unreadable */
+static int file_digest(const char *path, Buf *out) {
+    size_t len;
+    char *data = cli_read_file(path, &len);
+    if (!data)
+        return -1;
+    buf_printf(out, "%016llx %lu\n", (unsigned long long)hash_fnv64(HASH_FNV64_INIT, data, len), (unsigned long)len);
+    free(data);
+    return 0;
+}
+
+/* 1 when dir/name holds exactly want's bytes */
+static int holds(const char *dir, const char *name, const Buf *want) {
     Buf p = {0};
     size_t len;
-    buf_printf(&p, "%s/key", dir);
+    buf_printf(&p, "%s/%s", dir, name);
     char *stored = cli_read_file(p.data, &len);
     buf_free(&p);
-    int ok = stored && len == key->len && memcmp(stored, key->data, len) == 0;
+    int ok = stored && len == want->len && memcmp(stored, want->data, len) == 0;
     free(stored);
-    buf_printf(&p, "%s/nntrain", dir);
-    ok = ok && access(p.data, X_OK) == 0;
-    buf_free(&p);
     return ok;
+}
+
+/* 1 when dir holds a finished entry for exactly this key whose nntrain is
+ * the program that was built (its digest, stored when it was built: a
+ * damaged or replaced binary is rebuilt, never run again and again); 0
+ * when there is none, -1 when there is one with a damaged nntrain */
+static int entry_valid(const char *dir, const Buf *key) {
+    if (!holds(dir, "key", key))
+        return 0;
+    Buf p = {0}, digest = {0};
+    buf_printf(&p, "%s/nntrain", dir);
+    int ok = access(p.data, X_OK) == 0 && file_digest(p.data, &digest) == 0 && holds(dir, "digest", &digest);
+    buf_free(&p);
+    buf_free(&digest);
+    return ok ? 1 : -1;
 }
 
 static int write_in(const char *dir, const char *name, const Buf *b) {
@@ -197,8 +222,15 @@ static int build(const BuildRequest *r, const char *dir, const Buf *key) {
     }
     buf_free(&cmd);
     buf_free(&out);
-    /* the key goes in last: an entry with a key is complete */
-    return rc == 0 && write_in(dir, "key", key) == 0 ? 0 : 2;
+    /* the digest of the program, then the key last: an entry with a key is complete */
+    Buf exe = {0}, digest = {0};
+    buf_printf(&exe, "%s/nntrain", dir);
+    if (rc == 0 && file_digest(exe.data, &digest) != 0)
+        rc = cli_error("cannot read the trainer just built, '%s': %s", exe.data, strerror(errno));
+    rc = rc == 0 && write_in(dir, "digest", &digest) == 0 && write_in(dir, "key", key) == 0 ? 0 : 2;
+    buf_free(&exe);
+    buf_free(&digest);
+    return rc;
 }
 
 static void set_entry(CacheEntry *e, const char *dir, int temporary, int built) {
@@ -227,12 +259,16 @@ int cache_get(const BuildRequest *r, CacheEntry *e) {
         return rc;
     }
     buf_printf(&entry, "%s/%016llx", root, (unsigned long long)hash_fnv64(HASH_FNV64_INIT, key.data, key.len));
-    if (entry_valid(entry.data, &key)) {
+    int valid = entry_valid(entry.data, &key);
+    if (valid > 0) {
         if (r->verbose)
             fprintf(stderr, "nngen: using the cached trainer in %s\n", entry.data);
         set_entry(e, entry.data, 0, 0);
         goto done;
     }
+    if (valid < 0)
+        fprintf(stderr, "nngen: the cached trainer %s/nntrain is damaged (it is not the program that was built): "
+                        "building it again\n", entry.data);
     buf_printf(&tmp, "%s/tmp.XXXXXX", root);
     if (!mkdtemp(tmp.data)) {
         rc = cli_error("cannot create a directory in the cache '%s': %s", root, strerror(errno));
@@ -244,7 +280,7 @@ int cache_get(const BuildRequest *r, CacheEntry *e) {
     }
     if (rename(tmp.data, entry.data) == 0) {
         set_entry(e, entry.data, 0, 1);
-    } else if (entry_valid(entry.data, &key)) { /* another run built it meanwhile */
+    } else if (entry_valid(entry.data, &key) > 0) { /* another run built it meanwhile */
         cli_remove_tree(tmp.data);
         set_entry(e, entry.data, 0, 1);
     } else { /* a stale entry of another key (a collision, or damage): replace it */

@@ -42,8 +42,8 @@ int cli_error(const char *fmt, ...)
 /* The whole file, NUL-terminated (len excludes the NUL); NULL on error, with
  * *len = SIZE_MAX when the file is larger than CLI_MAX_FILE. */
 char *cli_read_file(const char *path, size_t *len);
-/* Writes path atomically (path.tmp.PID, then rename); 0 or -1 (errno set). */
-int cli_write_file(const char *path, const void *data, size_t len);
+/* The same with another bound: max bytes. */
+char *cli_read_file_max(const char *path, long max, size_t *len);
 /* Reads path and runs the pipeline with co (path, header name and diag set
  * here). Returns 0, 1 after located errors, 2 when the file is unreadable. */
 int cli_compile(const char *path, CompileOptions *co, Buf *c, Buf *h);
@@ -56,6 +56,13 @@ int cli_parse_double(const char *s, double lo, double hi, double *out);
  * exit status, 256 + the signal when one killed it, -1 when it could not be
  * started. */
 int cli_run(char *const argv[], const char *stdout_path);
+/* From now on SIGTERM, SIGHUP and SIGINT do not kill nngen: they are
+ * passed on to the running child (cli_run, cli_shell; a SIGINT only when
+ * sent by kill, the terminal's reached it already), no new child starts,
+ * and the command cleans up and exits 128 + cli_stop_signal(). */
+void cli_catch_stop_signals(void);
+/* the first stop signal received since, or 0 */
+int cli_stop_signal(void);
 /* Runs `sh -c cmd` in directory dir (NULL: here), stdout and stderr into
  * *out when out is given; returns as cli_run. */
 int cli_shell(const char *cmd, const char *dir, Buf *out);
@@ -77,9 +84,37 @@ char *cli_dirname(const char *path);
 char *cli_header_path(const char *c_path);
 char *cli_default_output(const char *input);
 int cli_same_file(const char *a, const char *b);
-/* Writes both files or neither (each to a temporary file, then renamed);
- * h may be NULL. 0, or 2 after the error message. */
+
+/* --------------------------------------------------------------- output.c */
+/* An input a command reads: a file, or a data spec IMAGES,LABELS (each
+ * part counts); what it is in messages ("the network"); path NULL: none. */
+typedef struct CliInput {
+    const char *path, *what;
+} CliInput;
+/* Before any work: path (the option or role `what`, "-o", "--save") may be
+ * written: not one of the inputs (same device and inode: links and other
+ * spellings too), not a directory or symlink, its directory writable; a
+ * FIFO or character device only when streams_ok. 0, or 2 after a message. */
+int cli_check_output(const char *path, const char *what, int streams_ok, const CliInput *inputs, int ninputs);
+/* 1 when path is a FIFO or character device (through a symlink too) */
+int cli_is_stream(const char *path);
+/* 1 when a and b name one file, existing or to be created ("h.csv",
+ * "./h.csv"): the same file, or the same name in the same directory */
+int cli_same_target(const char *a, const char *b);
+/* Writes path: a FIFO or character device directly, else to a new O_EXCL
+ * temporary beside it renamed over it (only over a regular file); 0 or -1
+ * (errno set). */
+int cli_write_file(const char *path, const void *data, size_t len);
+/* The two halves: data in a new temporary beside path (malloc'd name, NULL
+ * with errno set); renamed over path if that is absent or a regular file,
+ * else removed (-1, errno set). */
+char *cli_write_temp(const char *path, const void *data, size_t len);
+int cli_rename_over(const char *tmp, const char *path);
+/* Writes both files or neither (the temporaries are made first); h may be
+ * NULL. 0, or 2 after the error message. */
 int cli_write_pair(const char *c_path, const char *h_path, const Buf *c, const Buf *h);
+/* rc, or 2 after a message when stdout could not be written (/dev/full) */
+int cli_flush_stdout(int rc);
 
 /* -------------------------------------------------------------- options.c */
 /* Every command's options are one table of CliOpt: the parser reads it and

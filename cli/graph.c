@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -190,21 +191,25 @@ static char *svg_path(const char *dot_path) {
     return b.data;
 }
 
-/* dot -TFMT dot_path into out: rendered beside (out.tmp), then renamed, so
- * out is whole or untouched; 0, or an error printed and 2 */
+/* dot -TFMT dot_path into out: rendered beside (into a new O_EXCL
+ * temporary of ours, so dot follows no planted link), then renamed, so out
+ * is whole or untouched; 0, or an error printed and 2 */
 static int render(const char *dot, const char *dot_path, const char *fmt, const char *out) {
-    Buf tmp = {0}, flag = {0};
-    buf_printf(&tmp, "%s.tmp", out);
+    Buf flag = {0};
     buf_printf(&flag, "-T%s", fmt);
-    char *argv[] = {(char *)dot, flag.data, (char *)dot_path, "-o", tmp.data, NULL};
-    int rc = cli_run(argv, NULL);
-    if (rc == 0 && rename(tmp.data, out) != 0)
-        rc = -1;
-    if (rc != 0) {
-        remove(tmp.data);
-        cli_error("`dot %s` failed (status %d): no %s written", flag.data, rc, out);
+    char *tmp = cli_write_temp(out, "", 0);
+    int rc = -1;
+    if (tmp) {
+        char *argv[] = {(char *)dot, flag.data, (char *)dot_path, "-o", tmp, NULL};
+        rc = cli_run(argv, NULL);
+        if (rc != 0)
+            unlink(tmp);
+        else if (cli_rename_over(tmp, out) != 0)
+            rc = -1;
     }
-    buf_free(&tmp);
+    if (rc != 0)
+        cli_error("`dot %s` failed (status %d): no %s written", flag.data, rc, out);
+    free(tmp);
     buf_free(&flag);
     return rc == 0 ? 0 : 2;
 }
@@ -237,18 +242,32 @@ static int write_picture(const Buf *text, const char *path, const char *fmt) {
         return cli_error("writing %s needs Graphviz's `dot`, which is not in PATH: install Graphviz "
                          "(Debian: apt-get install graphviz), or write the DOT text with -o NAME.dot",
                          path);
-    Buf src = {0};
-    buf_printf(&src, "%s.tmp.dot", path);
+    char *src = cli_write_temp(path, text->data, text->len);
     int rc = 0;
-    if (cli_write_file(src.data, text->data, text->len) < 0)
-        rc = cli_error("cannot write '%s': %s", src.data, strerror(errno));
+    if (!src)
+        rc = cli_error("cannot write a temporary beside '%s': %s", path, strerror(errno));
     else
-        rc = render(dot, src.data, fmt, path);
-    remove(src.data);
+        rc = render(dot, src, fmt, path);
+    if (src)
+        unlink(src);
     if (rc == 0)
         printf("wrote %s\n", path);
-    buf_free(&src);
+    free(src);
     free(dot);
+    return rc;
+}
+
+/* -o and, for a DOT file, the SVG beside it: not the input, files that may
+ * be written; a DOT file may go to a FIFO or device */
+static int check_outputs(const char *input, const char *output, int no_svg) {
+    const CliInput inputs[] = {{input, "the network"}};
+    int dot = format_of(output) == GRAPH_DOT;
+    int rc = cli_check_output(output, "-o", dot, inputs, 1);
+    if (rc == 0 && dot && !no_svg) {
+        char *svg = svg_path(output);
+        rc = cli_check_output(svg, "the SVG beside -o", 0, inputs, 1);
+        free(svg);
+    }
     return rc;
 }
 
@@ -278,6 +297,8 @@ int cli_graph_main(int argc, char **argv) {
                          "(rendered by Graphviz's `dot`)", output);
     if (output && no_svg && format_of(output) != GRAPH_DOT)
         return cli_error("--no-svg goes with -o NAME.dot; -o %s asks for the picture", output);
+    if (output && (rc = check_outputs(input, output, no_svg)) != 0)
+        return rc;
     co.inspect = collect;
     co.inspect_ctx = &gc;
     co.no_emit = 1;

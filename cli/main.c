@@ -125,7 +125,37 @@ static char *join_args(int argc, char **argv) {
     return b.data;
 }
 
-int main(int argc, char **argv) {
+/* The weight file of --weights, whole: a regular file as large as it is
+ * (a weight file is sized by its network, which nnrt_import checks against
+ * the file's header: 69 MB for 17 M parameters), anything else (a pipe,
+ * /dev/zero) up to CLI_MAX_FILE. NULL after a message naming the file. */
+static char *read_weights(const char *path, size_t *len) {
+    struct stat st;
+    long max = CLI_MAX_FILE;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (long)st.st_size > max)
+        max = (long)st.st_size;
+    char *data = cli_read_file_max(path, max, len);
+    if (!data && *len == SIZE_MAX)
+        cli_error("cannot read the weight file '%s': it is not a regular file and holds more than %ld MiB "
+                  "(or it grew while it was read)", path, CLI_MAX_FILE >> 20);
+    else if (!data)
+        cli_error("cannot read the weight file '%s': %s", path, strerror(errno));
+    return data;
+}
+
+/* -o and the header beside it: not an input, a file that may be written */
+static int check_outputs(const Cli *cli, const char *c_path, const char *h_path) {
+    const CliInput inputs[] = {{cli->input, "the input"}, {cli->weights, "the weight file"}};
+    int rc = cli_check_output(c_path, "the output", 1, inputs, 2);
+    if (rc == 0 && h_path && cli_is_stream(c_path))
+        rc = cli_error("the output '%s' is a device or FIFO: the header would go beside it, as '%s'; give a file "
+                       "name (or --emit=ir, which writes no header)", c_path, h_path);
+    if (rc == 0 && h_path)
+        rc = cli_check_output(h_path, "the header", 1, inputs, 2);
+    return rc;
+}
+
+static int run(int argc, char **argv) {
     Cli cli = {0};
     cli.co.opt_level = 2;
     int rc;
@@ -141,9 +171,9 @@ int main(int argc, char **argv) {
                          CLI_MAX_FILE >> 20);
     if (!text)
         return fail("cannot read '%s'", cli.input);
-    if (cli.weights && !(weights = cli_read_file(cli.weights, &wlen))) {
+    if (cli.weights && !(weights = read_weights(cli.weights, &wlen))) {
         free(text);
-        return fail("cannot read the weight file '%s'", cli.weights);
+        return 2;
     }
     cli.co.weights_path = cli.weights;
     cli.co.weights = weights;
@@ -158,12 +188,8 @@ int main(int argc, char **argv) {
     if (!ir && strpbrk(cli.co.header_name, "\"\\\n")) /* it goes into #include "..." */
         rc = fail("the header name '%s' cannot stand in an #include: choose an -o name without "
                   "'\"', '\\' or a newline", cli.co.header_name);
-    else if ((cli.output || !ir) &&
-             (cli_same_file(cli.input, c_path) || (!ir && cli_same_file(cli.input, h_path))))
-        rc = fail("the output would overwrite the input '%s'", cli.input);
-    else if (cli.weights && (cli.output || !ir) &&
-             (cli_same_file(cli.weights, c_path) || (!ir && cli_same_file(cli.weights, h_path))))
-        rc = fail("the output would overwrite the weight file '%s'", cli.weights);
+    else if (cli.output || (!ir && !cli.co.report))
+        rc = check_outputs(&cli, c_path, ir ? NULL : h_path);
     if (rc) {
         free(text);
         free(weights);
@@ -188,4 +214,9 @@ int main(int argc, char **argv) {
     free(h_path);
     free((char *)cli.co.cmdline);
     return rc;
+}
+
+/* every command; then stdout must have been written (nngen check > /dev/full) */
+int main(int argc, char **argv) {
+    return cli_flush_stdout(run(argc, argv));
 }

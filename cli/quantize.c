@@ -176,32 +176,18 @@ static int parse(int argc, char **argv, QArgs *a) {
     return CLI_PARSED;
 }
 
-/* 1 when path is one of the files DATA names */
-static int names_data(const char *spec, const char *path) {
-    for (const char *p = spec;;) {
-        const char *comma = strchr(p, ',');
-        char *part = base_xstrndup(p, comma ? (size_t)(comma - p) : strlen(p));
-        int same = cli_same_file(part, path);
-        free(part);
-        if (same)
-            return 1;
-        if (!comma)
-            return 0;
-        p = comma + 1;
-    }
-}
-
-/* The outputs must not be an input: 0 or 2. */
+/* The outputs must not be an input, and must be writable: 0 or 2. */
 static int check_outputs(const QArgs *a, const char *c_path, const char *h_path) {
-    const char *paths[2] = {c_path, h_path};
-    for (int k = 0; k < 2; k++) {
-        if (cli_same_file(a->input, paths[k]))
-            return cli_error("the output '%s' would overwrite the network '%s'", paths[k], a->input);
-        if (cli_same_file(a->weights, paths[k]))
-            return cli_error("the output '%s' would overwrite the weight file '%s'", paths[k], a->weights);
-        if (names_data(a->calibrate, paths[k]))
-            return cli_error("the output '%s' would overwrite the calibration data '%s'", paths[k], a->calibrate);
-    }
+    const CliInput inputs[] = {{a->input, "the network"}, {a->weights, "the weight file"},
+                               {a->calibrate, "the calibration data"}};
+    int rc = cli_check_output(c_path, "the output", 1, inputs, 3);
+    if (rc == 0 && cli_is_stream(c_path))
+        rc = cli_error("the output '%s' is a device or FIFO: the header would go beside it, as '%s'; give a file "
+                       "name", c_path, h_path);
+    if (rc == 0)
+        rc = cli_check_output(h_path, "the header", 1, inputs, 3);
+    if (rc)
+        return rc;
     const char *slash = strrchr(h_path, '/');
     if (strpbrk(slash ? slash + 1 : h_path, "\"\\\n"))
         return cli_error("the header name '%s' cannot stand in an #include: choose an -o name without '\"', "

@@ -264,21 +264,41 @@ static int run_driver(const Built *b, const char *mode, const Args *a, const cha
     fflush(stdout);
     int rc = cli_run((char *const *)argv, NULL);
     if (rc < 0)
-        return cli_error("cannot run the trainer '%s': %s", b->entry.exe, strerror(errno));
+        return cli_error("cannot run the trainer '%s': %s (delete its cache directory '%s' to rebuild it)",
+                         b->entry.exe, strerror(errno), b->entry.dir);
+    if (cli_stop_signal()) /* finish reports it */
+        return rc;
     if (rc == 256 + SIGINT || rc == 256 + SIGPIPE) /* the user knows; `| head` closed the pipe */
         return rc - 128;
     if (rc > 256)
-        return cli_error("the trainer stopped on signal %d", rc - 256);
+        return cli_error("the trainer '%s' stopped on signal %d (if it keeps doing so, delete its cache directory "
+                         "'%s' to rebuild it)", b->entry.exe, rc - 256, b->entry.dir);
     return rc; /* 0; 2 after its message; 130 interrupted by Ctrl-C, its results written */
 }
 
-/* the outputs' directories must be writable before hours of training */
-static int check_writable(const char *path, const char *what) {
-    char *dir = cli_dirname(path);
-    int ok = access(dir, W_OK) == 0;
-    int rc = ok ? 0 : cli_error("%s '%s': cannot write in '%s': %s", what, path, dir, strerror(errno));
-    free(dir);
-    return rc;
+/* Before hours of training: every output (--save, --plot, --history) may
+ * be written (output.c's rules: not an input, not a directory or symlink,
+ * its directory there; --save a regular file, as NET_save replaces only
+ * those) and no two name one file. 0, or 2 after a message. */
+static int check_outputs(const Args *a) {
+    static const int outputs[] = {O_SAVE, O_PLOT, O_HISTORY};
+    const CliInput inputs[] = {{a->input, "the network"}, {a->val[O_TRAIN], "the training data"},
+                               {a->val[O_TEST], "the test data"}, {a->val[O_INIT], "the initial weights"}};
+    for (size_t k = 0; k < sizeof outputs / sizeof outputs[0]; k++) {
+        const char *path = a->val[outputs[k]], *name = topts[outputs[k]].opt.name;
+        if (!path)
+            continue;
+        int rc = cli_check_output(path, name, outputs[k] != O_SAVE, inputs, 4);
+        for (size_t j = 0; rc == 0 && j < k; j++) {
+            const char *other = a->val[outputs[j]];
+            if (other && cli_same_target(other, path))
+                rc = cli_error("%s '%s' and %s '%s' are one file: give each output its own", name, path,
+                               topts[outputs[j]].opt.name, other);
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 static int resolve_all(Args *a, CliWork *w, char **owned) {
@@ -292,14 +312,26 @@ static int resolve_all(Args *a, CliWork *w, char **owned) {
     return 0;
 }
 
+/* Cleans up: the unpacked data, a trainer built outside the cache. After
+ * a stop signal (SIGTERM, SIGHUP, SIGINT; passed on to the trainer, which
+ * has ended), the status is 128 + the signal's number, as a shell reports a
+ * process the signal killed; an interrupted trainer's own 130 stays. */
 static int finish(int rc, CliWork *w, char **owned, Built *b) {
     for (int k = 0; k < O__COUNT; k++)
         free(owned[k]);
     if (w->tmp)
         cli_remove_tree(w->tmp);
     free(w->tmp);
+    int had_trainer = b->entry.exe != NULL;
     cache_release(&b->entry);
     free(b->net);
+    int sig = cli_stop_signal();
+    if (sig && !(sig == SIGINT && rc == 130)) {
+        fprintf(stderr, "nngen: stopped by signal %d (%s)%s\n", sig,
+                sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGINT",
+                had_trainer ? ": the trainer was stopped too" : "");
+        rc = 128 + sig;
+    }
     return rc;
 }
 
@@ -312,14 +344,13 @@ int cli_train_main(int argc, char **argv) {
     int rc = parse(argc, argv, allowed, "nngen train", train_usage, &a);
     if (rc != CLI_PARSED)
         return rc == CLI_EXIT ? 0 : rc;
+    cli_catch_stop_signals();
     if (!a.val[O_TRAIN])
         return cli_error("no training data: --train IMAGES.idx,LABELS.idx or --train FILE.csv");
     if (a.patience > 0 && a.split <= 0)
         return cli_error("--early-stop needs validation data: give --val-split a fraction > 0");
-    static const int outputs[] = {O_PLOT, O_SAVE, O_HISTORY};
-    for (size_t k = 0; k < sizeof outputs / sizeof outputs[0]; k++)
-        if (a.val[outputs[k]] && (rc = check_writable(a.val[outputs[k]], topts[outputs[k]].opt.name)) != 0)
-            return rc;
+    if ((rc = check_outputs(&a)) != 0)
+        return rc;
     if ((rc = build_driver(&a, 1, a.batch > 64 ? a.batch : 64, &b)) != 0)
         return finish(rc, &w, owned, &b);
     if ((rc = resolve_all(&a, &w, owned)) != 0)
@@ -354,6 +385,7 @@ int cli_predict_main(int argc, char **argv) {
     int rc = parse(argc, argv, allowed, "nngen predict", predict_usage, &a);
     if (rc != CLI_PARSED)
         return rc == CLI_EXIT ? 0 : rc;
+    cli_catch_stop_signals();
     if (!a.val[O_WEIGHTS] || !a.val[O_INPUT])
         return cli_error("nngen predict needs --weights FILE.nnw (from nngen train --save) and --input DATA");
     if ((rc = build_driver(&a, 0, 64, &b)) != 0)

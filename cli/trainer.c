@@ -16,8 +16,9 @@
  * DATA is IMAGES.idx,LABELS.idx (pixels scaled to [0, 1]), IMAGES.idx alone
  * (predict), or FILE.csv: the inputs' values in declaration order, then the
  * targets' (the last columns, or the columns from the one whose header is
- * --target NAME). Status: 0, 2 on any usage or data error, 130 when
- * training was interrupted (its results are written all the same).
+ * --target NAME). Status: 0, 2 on any usage or data error and when
+ * training diverged, 130 when training was interrupted (its results are
+ * written all the same).
  *
  * Training: the training data is shuffled (seeded) and its last --val-split
  * fraction held out for validation; each epoch visits the rest in a fresh
@@ -26,7 +27,10 @@
  * epoch by validation loss is kept (its weights restored at the end, saved
  * with --save); --early-stop P stops after P epochs without a lower one.
  * Ctrl-C stops after the current step and finishes as after the last
- * epoch (status 130). Up to 50 epochs print a line each; longer runs print about 50 (every
+ * epoch (status 130). An epoch whose train loss (or validation loss, with
+ * validation) is not finite has diverged: training stops there, the last
+ * epoch with a finite loss is kept and saved (nothing is saved when there
+ * is none), status 2. Up to 50 epochs print a line each; longer runs print about 50 (every
  * k-th epoch, the first, the last), the history file has every epoch.
  */
 #include <errno.h>
@@ -635,6 +639,7 @@ typedef struct Run {
     Progress p;
     FILE *hist;
     long best_epoch, wait;
+    long diverged; /* the first epoch whose loss is not finite, or 0 */
     double best_loss;
 } Run;
 
@@ -706,12 +711,19 @@ static int run_epoch_and_score(Run *r, long epoch, long every) {
         return 1;
     }
     nnt_epoch_end(r->m);
-    trm.metric = NNT_KIND != KIND_NONE ? evaluate(r->m, &r->tr, r->idx, r->ntrain, &r->b).metric : NAN;
-    int improved = 1; /* without validation the last epoch is the one kept */
+    /* the epoch's weights on the training data: the metric, and without
+     * validation the loss that tells a diverged model */
+    Metrics fit = {NAN, NAN};
+    if (NNT_KIND != KIND_NONE || r->nval == 0)
+        fit = evaluate(r->m, &r->tr, r->idx, r->ntrain, &r->b);
+    trm.metric = NNT_KIND != KIND_NONE ? fit.metric : NAN;
+    int improved = isfinite(fit.loss); /* without validation the last finite epoch is the one kept */
     if (r->nval > 0) {
         vam = evaluate(r->m, &r->tr, r->idx + r->ntrain, r->nval, &r->b);
         improved = vam.loss < r->best_loss;
     }
+    if (!isfinite(trm.loss) || !isfinite(r->nval > 0 ? vam.loss : fit.loss))
+        r->diverged = epoch;
     if (improved) {
         r->best_loss = r->nval > 0 ? vam.loss : r->best_loss;
         r->best_epoch = epoch;
@@ -723,8 +735,12 @@ static int run_epoch_and_score(Run *r, long epoch, long every) {
     progress_clear(&r->p);
     history_row(r->hist, epoch, trm, vam, r->nval > 0, now() - r->p.start);
     int stop = o->patience > 0 && r->wait >= o->patience;
-    if (epoch % every == 0 || epoch == 1 || epoch == o->epochs || stop)
+    if (epoch % every == 0 || epoch == 1 || epoch == o->epochs || stop || r->diverged)
         print_epoch(r, epoch, trm, vam, now() - t0, improved, skipped);
+    if (r->diverged) {
+        printf("diverged in epoch %ld: the loss is not finite; training stops (a lower --lr may help)\n", epoch);
+        return 1;
+    }
     if (stop)
         printf("early stop: no lower validation loss for %ld epoch%s\n", r->wait, r->wait == 1 ? "" : "s");
     return stop;
@@ -738,8 +754,13 @@ static void run_finish(Run *r) {
     if (r->nval > 0 && r->best_epoch > 0) {
         *r->m = *r->best;
         printf("best epoch %ld: validation loss %.4f; its weights are kept\n", r->best_epoch, r->best_loss);
+    } else if (r->diverged && r->best_epoch > 0) {
+        *r->m = *r->best;
+        printf("epoch %ld, the last with a finite loss, is kept\n", r->best_epoch);
     }
-    if (o->save) {
+    if (o->save && r->diverged && r->best_epoch == 0) {
+        printf("nothing saved to %s: no epoch had a finite loss\n", o->save);
+    } else if (o->save) {
         int st = nnt_save(r->m, o->save);
         if (st < 0)
             die("cannot save '%s': %s", o->save, nnrt_strerror(st));
@@ -779,6 +800,10 @@ static int train(const Options *o) {
         if (run_epoch_and_score(&r, epoch, every))
             break;
     run_finish(&r);
+    if (r.diverged) {
+        fprintf(stderr, "nngen: error: training diverged in epoch %ld (the loss is not finite)\n", r.diverged);
+        return 2;
+    }
     return interrupted ? 130 : 0;
 }
 #endif

@@ -1,6 +1,6 @@
 /*
- * util.c - what the subcommands share: reading and atomically writing
- * files, the compile call, option and number parsing, child processes
+ * util.c - what the subcommands share: reading files (output.c writes
+ * them), the compile call, option and number parsing, child processes
  * (posix_spawn, never system()), private temporary directories.
  *
  * Invariants: nothing here exits but for running out of memory (base.h's
@@ -34,6 +34,10 @@ int cli_error(const char *fmt, ...) {
 }
 
 char *cli_read_file(const char *path, size_t *len) {
+    return cli_read_file_max(path, CLI_MAX_FILE, len);
+}
+
+char *cli_read_file_max(const char *path, long max, size_t *len) {
     FILE *f = fopen(path, "rb");
     *len = 0;
     if (!f)
@@ -43,7 +47,7 @@ char *cli_read_file(const char *path, size_t *len) {
     size_t n;
     int big = 0;
     while (!big && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        big = b.len + n > (size_t)CLI_MAX_FILE;
+        big = b.len + n > (size_t)max;
         for (size_t i = 0; i < n && !big; i++)
             buf_putc(&b, chunk[i]);
     }
@@ -57,26 +61,6 @@ char *cli_read_file(const char *path, size_t *len) {
     buf_putc(&b, '\0');
     *len = b.len - 1;
     return b.data;
-}
-
-int cli_write_file(const char *path, const void *data, size_t len) {
-    Buf tmp = {0};
-    buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp.data, "wb");
-    int ok = f != NULL;
-    if (ok) {
-        ok = fwrite(data, 1, len, f) == len;
-        ok &= fclose(f) == 0;
-    }
-    if (ok)
-        ok = rename(tmp.data, path) == 0;
-    if (!ok) {
-        int e = errno;
-        remove(tmp.data);
-        errno = e;
-    }
-    buf_free(&tmp);
-    return ok ? 0 : -1;
 }
 
 int cli_compile(const char *path, CompileOptions *co, Buf *c, Buf *h) {
@@ -128,9 +112,77 @@ static int wait_child(pid_t pid) {
     return -1;
 }
 
+/* ---- stop signals: SIGTERM, SIGHUP and SIGINT while a command runs children */
+
+static volatile sig_atomic_t stop_signal; /* the first one received, or 0 */
+static volatile sig_atomic_t catching;    /* cli_catch_stop_signals was called */
+static volatile pid_t running_child;      /* the child being waited for, or 0 */
+
+/* Records the signal and passes it on to the running child. A SIGINT from
+ * the terminal reached the child already (one process group): only one
+ * sent by kill() (SI_USER) is passed on, so the trainer's "a second Ctrl-C
+ * kills" never counts one keypress twice. */
+static void on_stop_signal(int sig, siginfo_t *si, void *ctx) {
+    (void)ctx;
+    if (!stop_signal)
+        stop_signal = sig;
+    if (running_child > 0 && (sig != SIGINT || (si && si->si_code == SI_USER)))
+        kill(running_child, sig);
+}
+
+void cli_catch_stop_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_stop_signal;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    catching = 1;
+}
+
+int cli_stop_signal(void) {
+    return stop_signal;
+}
+
+/* posix_spawn(p) with the stop signals blocked until the child's pid is
+ * known to the handler (a signal in between is passed on, not lost); a
+ * stop signal received before: no child, as if it had been killed by it */
+static int spawn_tracked(pid_t *pid, int search, const char *prog, const posix_spawn_file_actions_t *fa,
+                         posix_spawnattr_t *attr, char *const argv[]) {
+    sigset_t stops, old;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGHUP);
+    sigaddset(&stops, SIGINT);
+    sigprocmask(SIG_BLOCK, &stops, &old);
+    if (stop_signal) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return -2;
+    }
+    posix_spawnattr_setsigmask(attr, &old); /* the child starts with the mask we had */
+    short flags = 0;
+    posix_spawnattr_getflags(attr, &flags);
+    posix_spawnattr_setflags(attr, flags | POSIX_SPAWN_SETSIGMASK);
+    int rc = search ? posix_spawnp(pid, prog, fa, attr, argv, environ) : posix_spawn(pid, prog, fa, attr, argv, environ);
+    if (rc == 0)
+        running_child = *pid;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+/* the child's status as wait_child's, and it is no longer the running one */
+static int wait_tracked(pid_t pid) {
+    int rc = wait_child(pid);
+    running_child = 0;
+    return rc;
+}
+
 /* As system() does, the parent ignores SIGINT and SIGQUIT while the child
  * runs (Ctrl-C reaches the child, which has the default actions back), so
- * that nngen can clean up and report after it. */
+ * that nngen can clean up and report after it; after cli_catch_stop_signals
+ * SIGINT is caught instead (and passed on when it was sent by kill). */
 int cli_run(char *const argv[], const char *stdout_path) {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
@@ -149,18 +201,22 @@ int cli_run(char *const argv[], const char *stdout_path) {
     memset(&ign, 0, sizeof ign);
     ign.sa_handler = SIG_IGN;
     sigemptyset(&ign.sa_mask);
-    sigaction(SIGINT, &ign, &old_int);
+    if (!catching)
+        sigaction(SIGINT, &ign, &old_int);
     sigaction(SIGQUIT, &ign, &old_quit);
-    int rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
+    int rc = spawn_tracked(&pid, 1, argv[0], &fa, &attr, argv);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     if (rc == 0) {
-        rc = wait_child(pid);
+        rc = wait_tracked(pid);
+    } else if (rc == -2) {
+        rc = 256 + stop_signal;
     } else {
         errno = rc;
         rc = -1;
     }
-    sigaction(SIGINT, &old_int, NULL);
+    if (!catching)
+        sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGQUIT, &old_quit, NULL);
     return rc;
 }
@@ -204,7 +260,10 @@ int cli_shell(const char *cmd, const char *dir, Buf *out) {
         posix_spawn_file_actions_addclose(&fa, fds[1]);
     }
     pid_t pid;
-    int rc = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    int rc = spawn_tracked(&pid, 0, "/bin/sh", &fa, &attr, argv);
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
     buf_free(&full);
     if (out)
@@ -212,6 +271,8 @@ int cli_shell(const char *cmd, const char *dir, Buf *out) {
     if (rc != 0) {
         if (out)
             close(fds[0]);
+        if (rc == -2)
+            return 256 + stop_signal;
         errno = rc;
         return -1;
     }
@@ -220,7 +281,7 @@ int cli_shell(const char *cmd, const char *dir, Buf *out) {
         close(fds[0]);
         buf_puts(out, ""); /* data != NULL */
     }
-    return wait_child(pid);
+    return wait_tracked(pid);
 }
 
 char *cli_which(const char *prog) {
@@ -323,25 +384,6 @@ char *cli_dirname(const char *path) {
 
 /* ---- the generated pair net.c / net.h (nngen NET.nn, nngen quantize) ---- */
 
-/* writes data to path.tmp.PID, ready for rename */
-static char *write_temp(const char *path, const Buf *data) {
-    char *tmp = base_xmalloc(strlen(path) + 32);
-    sprintf(tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        free(tmp);
-        return NULL;
-    }
-    int ok = fwrite(data->data, 1, data->len, f) == data->len;
-    ok &= fclose(f) == 0;
-    if (!ok) {
-        remove(tmp);
-        free(tmp);
-        return NULL;
-    }
-    return tmp;
-}
-
 /* NET.c -> NET.h beside it; the include names the header without directory */
 char *cli_header_path(const char *c_path) {
     size_t n = strlen(c_path);
@@ -352,26 +394,6 @@ char *cli_header_path(const char *c_path) {
     else
         strcat(h, ".h");
     return h;
-}
-
-/* both files or neither */
-int cli_write_pair(const char *c_path, const char *h_path, const Buf *c, const Buf *h) {
-    char *tc = write_temp(c_path, c), *th = h ? write_temp(h_path, h) : NULL;
-    int ok = tc && (!h || th);
-    if (ok && h)
-        ok = rename(th, h_path) == 0;
-    if (ok)
-        ok = rename(tc, c_path) == 0;
-    if (!ok) {
-        if (tc)
-            remove(tc);
-        if (th)
-            remove(th);
-        fprintf(stderr, "nngen: error: cannot write '%s': %s\n", c_path, strerror(errno));
-    }
-    free(tc);
-    free(th);
-    return ok ? 0 : 2;
 }
 
 char *cli_default_output(const char *input) {

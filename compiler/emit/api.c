@@ -245,7 +245,7 @@ static void emit_prototypes(Emit *e, const Names *nm) {
         emit_line(e, "void %s_backward(%s *m);", N, N);
         emit_line(e, "void %s_update(%s *m);", N, N);
         emit_line(e, "void %s_epoch_end(%s *m);", N, N);
-        emit_line(e, "void %s_set_lr(%s *m, float lr);", N, N);
+        emit_line(e, "int %s_set_lr(%s *m, float lr);", N, N);
         emit_line(e, "float %s_get_lr(const %s *m);", N, N);
     }
     emit_line(e, "long %s_export(const %s *m, void *buf, size_t cap);", N, N);
@@ -758,9 +758,13 @@ static void emit_training_api(Emit *e, const Names *nm) {
     sched_emit_epoch(e);
     emit_close(e);
     emit_line(e, "%s", "");
-    emit_open(e, "void %s_set_lr(%s *m, float lr)", N, N);
+    emit_line(e, "/* a learning rate that is negative or not finite is refused: m is unchanged */");
+    emit_open(e, "int %s_set_lr(%s *m, float lr)", N, N);
+    emit_line(e, "if (!(lr >= 0.0f) || !isfinite(lr))");
+    emit_line(e, "    return NN_ERR_ARG;");
     emit_line(e, "m->lr = lr;");
     sched_emit_set_lr(e);
+    emit_line(e, "return NN_OK;");
     emit_close(e);
     emit_line(e, "%s", "");
     emit_open(e, "float %s_get_lr(const %s *m)", N, N);

@@ -5,7 +5,9 @@
  *
  * Invariants: all of it inside `#ifndef NN_FREESTANDING` (a freestanding
  * build has no files); no allocation: ~8 KiB of stack per call; a failed
- * save leaves the old file untouched and removes its temporary.
+ * save leaves the old file untouched and removes its temporary; the
+ * temporary is a new file of a name no other save uses (O_EXCL: never an
+ * existing file or symlink); nnrt_save replaces only a regular file.
  */
 #include "internal.h"
 
@@ -13,14 +15,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum { NNRT_IO_CHUNK = 4096 /* stack staging buffer of nnrt_save / nnrt_load */ };
 
 /* ------------------------------------------------------ hosted: files */
-/* Plain POSIX open/write/fsync/close (declared by <fcntl.h> and <unistd.h>
- * whatever the feature macros, which matters when this file is pasted after
- * other headers) and C's fopen/fread/rename/remove. */
+/* POSIX open/write/fsync/close/lstat/getpid/unlink (internal.h, or the
+ * generated net.c before its first include, defines _POSIX_C_SOURCE) and
+ * C's fopen/fread/rename. */
 
 /* Empties w's buffer into its descriptor; write may be partial or interrupted. */
 static inline int nnrt_fd_flush(nnrt_out *w)
@@ -68,19 +71,65 @@ static inline void nnrt_sync_dir(char *buf, size_t len)
     }
 }
 
-/* Write "<path>.tmp", fsync, close, rename over path, fsync the directory.
- * On any failure the temporary is removed and path is untouched. */
+/* dst = path + ".tmp." + hex(a) + "." + hex(b); 0 when it does not fit in cap bytes. */
+static inline int nnrt_temp_name(char *dst, size_t cap, const char *path, unsigned long a, unsigned long b)
+{
+    static const char hex[] = "0123456789abcdef";
+    char suffix[48];
+    size_t n = 0;
+    int k, part;
+    suffix[n++] = '.';
+    suffix[n++] = 't';
+    suffix[n++] = 'm';
+    suffix[n++] = 'p';
+    for (part = 0; part < 2; part++) {
+        unsigned long v = part ? b : a;
+        suffix[n++] = '.';
+        for (k = (int)(2 * sizeof v) - 1; k >= 0; k--)
+            if ((v >> (4 * k)) != 0 || k == 0)
+                suffix[n++] = hex[(v >> (4 * k)) & 15u];
+    }
+    suffix[n] = '\0';
+    return nnrt_path_cat(dst, cap, path, suffix);
+}
+
+/* Creates a new temporary beside path, "<path>.tmp.PID.N", N counting this
+ * process's saves: O_CREAT | O_EXCL, so it is never an existing file or a
+ * symlink planted there; another name is tried when one exists (another
+ * thread, a leftover of a killed process). Mode 0666 less the umask, as any
+ * new file. Returns the descriptor (its name in tmp), or -1. */
+static inline int nnrt_temp_open(char *tmp, size_t cap, const char *path)
+{
+    static unsigned long counter;
+    unsigned long pid = (unsigned long)getpid();
+    int attempt, fd;
+    for (attempt = 0; attempt < 100; attempt++) {
+        if (!nnrt_temp_name(tmp, cap, path, pid, counter++))
+            return -1;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    return -1;
+}
+
+/* Write a new temporary beside path, fsync, close, rename over path, fsync
+ * the directory. path must be absent or a regular file (not a symlink, a
+ * directory, a FIFO or a device, which rename would replace). On any
+ * failure the temporary is removed and path is untouched. */
 NNRT_API int nnrt_save(const char *path, const char *net, const nn_param *params,
                        int np, const nn_param *bufs, int nb)
 {
     char tmp[NNRT_IO_CHUNK];
     unsigned char stage[NNRT_IO_CHUNK];
+    struct stat st_path;
     nnrt_out w;
     int fd, st;
-    if (!path || nnrt_weights_size(net, params, np, bufs, nb) == 0 ||
-        !nnrt_path_cat(tmp, sizeof tmp, path, ".tmp"))
+    if (!path || nnrt_weights_size(net, params, np, bufs, nb) == 0)
         return NN_ERR_ARG;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (lstat(path, &st_path) == 0 ? !S_ISREG(st_path.st_mode) : errno != ENOENT)
+        return NN_ERR_IO;
+    fd = nnrt_temp_open(tmp, sizeof tmp, path);
     if (fd < 0)
         return NN_ERR_IO;
     nnrt_out_init(&w, stage, sizeof stage, nnrt_fd_flush, fd);
@@ -92,7 +141,7 @@ NNRT_API int nnrt_save(const char *path, const char *net, const nn_param *params
     if (st == NN_OK && rename(tmp, path) != 0)
         st = NN_ERR_IO;
     if (st != NN_OK) {
-        (void)remove(tmp);
+        (void)unlink(tmp);
         return st;
     }
     nnrt_sync_dir(tmp, nnrt_strlen(path));

@@ -17,7 +17,8 @@ unreadable_input input_error emit_ir_stdout emit_ir_file bad_emit bad_blas blas_
 dump_after_all dump_after_nosuch output_dir output_name_without_c default_output
 unwritable_dir failed_compile_keeps_old_output header_name_refused
 overwrite_input_refused max_batch determinism infer_only standalone opt_levels
-crlf_input limits_ok"
+crlf_input limits_ok output_is_input output_not_regular output_checked_first stdout_full
+weights_over_64mib"
 
 if [ "${1:-}" = "--list" ]; then
     for c in $cases; do echo "$c"; done
@@ -414,6 +415,145 @@ case_limits_ok() {
     nngen limits.nn -o limits.c
     expect_rc 0
     expect_quiet
+}
+
+# ---- outputs never destroy inputs (docs/hostile-input.md, "Files, saves
+# and processes"): the same file under another spelling or a hard link is
+# refused, exit 2, nothing written; train's outputs are checked before any
+# work (no trainer is built: --cache-dir stays absent)
+
+# refused ARGS...: exit 2 naming "would overwrite", net.nn and d.csv unchanged
+refused_overwrite() {
+    nngen "$@"
+    expect_usage_error "would overwrite"
+    cmp -s "$run/net.nn" "$work/net.orig" || fail "'$last' changed net.nn"
+    cmp -s "$run/d.csv" "$work/d.orig" || fail "'$last' changed d.csv"
+}
+case_output_is_input() {
+    printf '0.1,0.2,0.3,1\n0.3,0.2,0.1,0\n' >"$run/d.csv"
+    cp "$run/net.nn" "$work/net.orig" && cp "$run/d.csv" "$work/d.orig"
+    ln "$run/net.nn" "$run/hard.nn" && ln "$run/net.nn" "$run/hard.dot" && ln "$run/d.csv" "$run/hard.csv"
+    mkdir "$run/sub"
+    refused_overwrite net.nn -o hard.nn
+    refused_overwrite net.nn --emit=ir -o sub/../hard.nn
+    refused_overwrite graph net.nn -o hard.dot
+    c="--cache-dir $work/cache"
+    refused_overwrite train net.nn --train d.csv --history d.csv $c
+    refused_overwrite train net.nn --train d.csv --history ./sub/../hard.csv $c
+    refused_overwrite train net.nn --train d.csv --save net.nn $c
+    refused_overwrite train net.nn --train d.csv --plot "$run/net.nn" $c
+    refused_overwrite train net.nn --train d.csv --plot hard.nn $c
+    refused_overwrite train net.nn --train d.csv --test hard.csv --history d.csv $c
+    refused_overwrite train net.nn --train d.csv,hard.nn --save net.nn $c
+    refused_overwrite train net.nn --train d.csv --init hard.nn --save net.nn $c
+    nngen train net.nn --train d.csv --history h.csv --plot ./h.csv $c
+    expect_usage_error "are one file"
+    [ ! -e "$work/cache" ] || fail "a trainer was built before the outputs were refused"
+    files "$run" net.nn bad.nn d.csv hard.nn hard.dot hard.csv sub
+}
+
+# a symlink is refused (not followed, not replaced); a FIFO or character
+# device is written directly (never replaced) where a stream may go, and
+# refused for --save (whose rename would replace it); a directory is refused
+case_output_not_regular() {
+    ln -s victim.c "$run/link.c"
+    printf 'precious\n' >"$run/victim.c"
+    nngen net.nn -o link.c
+    expect_usage_error "symbolic link"
+    [ -L "$run/link.c" ] || fail "the symlink link.c was replaced"
+    [ "$(cat "$run/victim.c")" = precious ] || fail "the symlink was followed"
+    ln -s nowhere.dot "$run/dangling.dot"
+    nngen graph net.nn -o dangling.dot
+    expect_usage_error "symbolic link"
+    [ ! -e "$run/nowhere.dot" ] || fail "graph -o followed a dangling symlink"
+    mkdir "$run/dir.c"
+    nngen net.nn -o dir.c
+    expect_usage_error "is a directory"
+    [ -c /dev/null ] || { echo "/dev/null is not a character device here: skipped"; exit 77; }
+    nngen net.nn --emit=ir -o /dev/null
+    expect_rc 0
+    [ -c /dev/null ] || fail "/dev/null is no longer a character device"
+    nngen net.nn -o /dev/null
+    expect_usage_error "the header would go beside it"
+    [ ! -e /dev/null.h ] || fail "nngen wrote /dev/null.h"
+    mkfifo "$run/fifo" || fail "mkfifo"
+    cat "$run/fifo" >"$work/from_fifo" &
+    reader=$!
+    nngen net.nn --emit=ir -o fifo
+    expect_rc 0
+    wait "$reader"
+    [ -p "$run/fifo" ] || fail "the FIFO was replaced"
+    grep -q . "$work/from_fifo" || fail "nothing came through the FIFO"
+    nngen net.nn --emit=ir
+    cmp -s "$work/out" "$work/from_fifo" || fail "the FIFO got other text than stdout"
+    c="--cache-dir $work/cache"
+    printf '0.1,0.2,0.3,1\n' >"$run/d.csv"
+    nngen train net.nn --train d.csv --save fifo $c
+    expect_usage_error "not a regular file"
+    nngen train net.nn --train d.csv --history link.c $c
+    expect_usage_error "symbolic link"
+    [ -p "$run/fifo" ] && [ -L "$run/link.c" ] || fail "train replaced an output"
+    [ ! -e "$work/cache" ] || fail "a trainer was built before the outputs were refused"
+    files "$run" net.nn bad.nn d.csv link.c victim.c dangling.dot dir.c fifo
+}
+
+# nngen train checks --save, --plot and --history before it builds or
+# trains anything: a directory, a missing parent
+case_output_checked_first() {
+    printf '0.1,0.2,0.3,1\n' >"$run/d.csv"
+    mkdir "$run/out"
+    c="--cache-dir $work/cache"
+    nngen train net.nn --train d.csv --save out $c
+    expect_usage_error "'out' (--save): it is a directory"
+    nngen train net.nn --train d.csv --plot out $c
+    expect_usage_error "'out' (--plot): it is a directory"
+    nngen train net.nn --train d.csv --history nodir/h.csv $c
+    expect_usage_error "the directory 'nodir' does not exist"
+    nngen train net.nn --train d.csv --save d.csv/w.nnw $c
+    expect_usage_error "'d.csv' is not a directory"
+    [ ! -e "$work/cache" ] || fail "a trainer was built before the outputs were refused"
+    files "$run" net.nn bad.nn d.csv out
+}
+
+# what cannot be written is an error (exit 2, a message), never exit 0:
+# stdout on a full disk, -o /dev/full
+case_stdout_full() {
+    [ -c /dev/full ] || { echo "no /dev/full: skipped"; exit 77; }
+    for args in "check net.nn" "graph net.nn" "net.nn --emit=ir" "net.nn --report"; do
+        # shellcheck disable=SC2086
+        (cd "$run" && "$nngen" $args) >/dev/full 2>"$work/err"
+        rc=$?
+        last="nngen $args >/dev/full"
+        expect_rc 2
+        grep -q "cannot write to the standard output" "$work/err" || fail "'$last': no message"
+    done
+    nngen net.nn --emit=ir -o /dev/full
+    expect_usage_error "cannot write '/dev/full'"
+    [ -c /dev/full ] || fail "/dev/full is no longer a character device"
+    inputs_only
+}
+
+# --weights takes a valid weight file over 64 MiB (17 M parameters: 68 MB;
+# the bound of a regular weight file is its size, which the import checks
+# against the network); a stream over 64 MiB is refused naming the file.
+# Slow (CTest label): 68 MB of weights become 200 MB of C (about 10 s)
+case_weights_over_64mib() {
+    printf 'network big\ninput x[1]\nparam w[17000000] init=zeros\noutput y = x * sum(w)\n' >"$run/big.nn"
+    nngen big.nn --infer-only -o big.c
+    expect_rc 0
+    printf '#include "big.h"\n#include <stdlib.h>\nint main(void) { big *m = malloc(sizeof *m);\n' >"$run/mk.c"
+    printf '    big_init(m, 1); return !m || big_save(m, "big.nnw") != 0; }\n' >>"$run/mk.c"
+    (cd "$run" && "$cc" -std=c99 -I"$root/runtime" mk.c big.c -L"$(dirname "$nngen")" -lnnrt -lm -o mk && ./mk) ||
+        fail "cannot write big.nnw"
+    [ "$(wc -c <"$run/big.nnw")" -gt $((64 << 20)) ] || fail "big.nnw is not over 64 MiB"
+    nngen big.nn --infer-only --weights big.nnw --report
+    expect_rc 0
+    contains "$work/out" "big"
+    mkfifo "$run/pipe.nnw"
+    cat "$run/big.nnw" >"$run/pipe.nnw" 2>/dev/null &
+    nngen big.nn --infer-only --weights pipe.nnw --report
+    expect_usage_error "cannot read the weight file 'pipe.nnw': it is not a regular file and holds more than 64 MiB"
+    wait
 }
 
 # ---- run the case

@@ -507,8 +507,12 @@ void cnn_epoch_end(cnn *m) {
     m->epoch++;
 }
 
-void cnn_set_lr(cnn *m, float lr) {
+/* a learning rate that is negative or not finite is refused: m is unchanged */
+int cnn_set_lr(cnn *m, float lr) {
+    if (!(lr >= 0.0f) || !isfinite(lr))
+        return NN_ERR_ARG;
     m->lr = lr;
+    return NN_OK;
 }
 
 float cnn_get_lr(const cnn *m) {

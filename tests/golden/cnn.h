@@ -67,7 +67,7 @@ void cnn_forward_train(cnn *m, const float *x, const int32_t *y, int n);
 void cnn_backward(cnn *m);
 void cnn_update(cnn *m);
 void cnn_epoch_end(cnn *m);
-void cnn_set_lr(cnn *m, float lr);
+int cnn_set_lr(cnn *m, float lr);
 float cnn_get_lr(const cnn *m);
 long cnn_export(const cnn *m, void *buf, size_t cap);
 const char *cnn_strerror(int status);

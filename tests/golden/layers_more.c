@@ -995,8 +995,12 @@ void layers_more_epoch_end(layers_more *m) {
     m->epoch++;
 }
 
-void layers_more_set_lr(layers_more *m, float lr) {
+/* a learning rate that is negative or not finite is refused: m is unchanged */
+int layers_more_set_lr(layers_more *m, float lr) {
+    if (!(lr >= 0.0f) || !isfinite(lr))
+        return NN_ERR_ARG;
     m->lr = lr;
+    return NN_OK;
 }
 
 float layers_more_get_lr(const layers_more *m) {

@@ -95,7 +95,7 @@ void layers_more_forward_train(layers_more *m, const float *x, const int32_t *y,
 void layers_more_backward(layers_more *m);
 void layers_more_update(layers_more *m);
 void layers_more_epoch_end(layers_more *m);
-void layers_more_set_lr(layers_more *m, float lr);
+int layers_more_set_lr(layers_more *m, float lr);
 float layers_more_get_lr(const layers_more *m);
 long layers_more_export(const layers_more *m, void *buf, size_t cap);
 const char *layers_more_strerror(int status);

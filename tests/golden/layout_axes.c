@@ -428,8 +428,12 @@ void layout_axes_epoch_end(layout_axes *m) {
     m->epoch++;
 }
 
-void layout_axes_set_lr(layout_axes *m, float lr) {
+/* a learning rate that is negative or not finite is refused: m is unchanged */
+int layout_axes_set_lr(layout_axes *m, float lr) {
+    if (!(lr >= 0.0f) || !isfinite(lr))
+        return NN_ERR_ARG;
     m->lr = lr;
+    return NN_OK;
 }
 
 float layout_axes_get_lr(const layout_axes *m) {

@@ -61,7 +61,7 @@ void layout_axes_forward_train(layout_axes *m, const float *x, const float *t_, 
 void layout_axes_backward(layout_axes *m);
 void layout_axes_update(layout_axes *m);
 void layout_axes_epoch_end(layout_axes *m);
-void layout_axes_set_lr(layout_axes *m, float lr);
+int layout_axes_set_lr(layout_axes *m, float lr);
 float layout_axes_get_lr(const layout_axes *m);
 long layout_axes_export(const layout_axes *m, void *buf, size_t cap);
 const char *layout_axes_strerror(int status);

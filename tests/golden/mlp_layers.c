@@ -450,8 +450,12 @@ void mlp_layers_epoch_end(mlp_layers *m) {
     m->epoch++;
 }
 
-void mlp_layers_set_lr(mlp_layers *m, float lr) {
+/* a learning rate that is negative or not finite is refused: m is unchanged */
+int mlp_layers_set_lr(mlp_layers *m, float lr) {
+    if (!(lr >= 0.0f) || !isfinite(lr))
+        return NN_ERR_ARG;
     m->lr = lr;
+    return NN_OK;
 }
 
 float mlp_layers_get_lr(const mlp_layers *m) {

@@ -67,7 +67,7 @@ void mlp_layers_forward_train(mlp_layers *m, const float *x, const int32_t *y, i
 void mlp_layers_backward(mlp_layers *m);
 void mlp_layers_update(mlp_layers *m);
 void mlp_layers_epoch_end(mlp_layers *m);
-void mlp_layers_set_lr(mlp_layers *m, float lr);
+int mlp_layers_set_lr(mlp_layers *m, float lr);
 float mlp_layers_get_lr(const mlp_layers *m);
 long mlp_layers_export(const mlp_layers *m, void *buf, size_t cap);
 const char *mlp_layers_strerror(int status);

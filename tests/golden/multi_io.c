@@ -584,8 +584,12 @@ void multi_io_epoch_end(multi_io *m) {
     m->epoch++;
 }
 
-void multi_io_set_lr(multi_io *m, float lr) {
+/* a learning rate that is negative or not finite is refused: m is unchanged */
+int multi_io_set_lr(multi_io *m, float lr) {
+    if (!(lr >= 0.0f) || !isfinite(lr))
+        return NN_ERR_ARG;
     m->lr = lr;
+    return NN_OK;
 }
 
 float multi_io_get_lr(const multi_io *m) {

@@ -91,7 +91,7 @@ void multi_io_forward_train(multi_io *m, const float *img, const float *meta, co
 void multi_io_backward(multi_io *m);
 void multi_io_update(multi_io *m);
 void multi_io_epoch_end(multi_io *m);
-void multi_io_set_lr(multi_io *m, float lr);
+int multi_io_set_lr(multi_io *m, float lr);
 float multi_io_get_lr(const multi_io *m);
 long multi_io_export(const multi_io *m, void *buf, size_t cap);
 const char *multi_io_strerror(int status);

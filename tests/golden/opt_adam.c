@@ -393,8 +393,12 @@ void opt_adam_epoch_end(opt_adam *m) {
     m->epoch++;
 }
 
-void opt_adam_set_lr(opt_adam *m, float lr) {
+/* a learning rate that is negative or not finite is refused: m is unchanged */
+int opt_adam_set_lr(opt_adam *m, float lr) {
+    if (!(lr >= 0.0f) || !isfinite(lr))
+        return NN_ERR_ARG;
     m->lr = lr;
+    return NN_OK;
 }
 
 float opt_adam_get_lr(const opt_adam *m) {

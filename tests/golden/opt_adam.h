@@ -83,7 +83,7 @@ void opt_adam_forward_train(opt_adam *m, const float *x, const float *t_, int n)
 void opt_adam_backward(opt_adam *m);
 void opt_adam_update(opt_adam *m);
 void opt_adam_epoch_end(opt_adam *m);
-void opt_adam_set_lr(opt_adam *m, float lr);
+int opt_adam_set_lr(opt_adam *m, float lr);
 float opt_adam_get_lr(const opt_adam *m);
 long opt_adam_export(const opt_adam *m, void *buf, size_t cap);
 const char *opt_adam_strerror(int status);

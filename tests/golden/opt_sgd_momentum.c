@@ -384,8 +384,12 @@ void opt_sgd_momentum_epoch_end(opt_sgd_momentum *m) {
     m->epoch++;
 }
 
-void opt_sgd_momentum_set_lr(opt_sgd_momentum *m, float lr) {
+/* a learning rate that is negative or not finite is refused: m is unchanged */
+int opt_sgd_momentum_set_lr(opt_sgd_momentum *m, float lr) {
+    if (!(lr >= 0.0f) || !isfinite(lr))
+        return NN_ERR_ARG;
     m->lr = lr;
+    return NN_OK;
 }
 
 float opt_sgd_momentum_get_lr(const opt_sgd_momentum *m) {

@@ -71,7 +71,7 @@ void opt_sgd_momentum_forward_train(opt_sgd_momentum *m, const float *x, const f
 void opt_sgd_momentum_backward(opt_sgd_momentum *m);
 void opt_sgd_momentum_update(opt_sgd_momentum *m);
 void opt_sgd_momentum_epoch_end(opt_sgd_momentum *m);
-void opt_sgd_momentum_set_lr(opt_sgd_momentum *m, float lr);
+int opt_sgd_momentum_set_lr(opt_sgd_momentum *m, float lr);
 float opt_sgd_momentum_get_lr(const opt_sgd_momentum *m);
 long opt_sgd_momentum_export(const opt_sgd_momentum *m, void *buf, size_t cap);
 const char *opt_sgd_momentum_strerror(int status);

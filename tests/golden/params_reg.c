@@ -597,8 +597,12 @@ void params_reg_epoch_end(params_reg *m) {
     m->epoch++;
 }
 
-void params_reg_set_lr(params_reg *m, float lr) {
+/* a learning rate that is negative or not finite is refused: m is unchanged */
+int params_reg_set_lr(params_reg *m, float lr) {
+    if (!(lr >= 0.0f) || !isfinite(lr))
+        return NN_ERR_ARG;
     m->lr = lr;
+    return NN_OK;
 }
 
 float params_reg_get_lr(const params_reg *m) {

@@ -74,7 +74,7 @@ void params_reg_forward_train(params_reg *m, const float *x, const float *t_, in
 void params_reg_backward(params_reg *m);
 void params_reg_update(params_reg *m);
 void params_reg_epoch_end(params_reg *m);
-void params_reg_set_lr(params_reg *m, float lr);
+int params_reg_set_lr(params_reg *m, float lr);
 float params_reg_get_lr(const params_reg *m);
 long params_reg_export(const params_reg *m, void *buf, size_t cap);
 const char *params_reg_strerror(int status);

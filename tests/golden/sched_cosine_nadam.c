@@ -438,9 +438,13 @@ void sched_cosine_nadam_epoch_end(sched_cosine_nadam *m) {
                 (m->lr - 1e-05) + 1e-05;
 }
 
-void sched_cosine_nadam_set_lr(sched_cosine_nadam *m, float lr) {
+/* a learning rate that is negative or not finite is refused: m is unchanged */
+int sched_cosine_nadam_set_lr(sched_cosine_nadam *m, float lr) {
+    if (!(lr >= 0.0f) || !isfinite(lr))
+        return NN_ERR_ARG;
     m->lr = lr;
     m->sched.base = lr;
+    return NN_OK;
 }
 
 float sched_cosine_nadam_get_lr(const sched_cosine_nadam *m) {

@@ -79,7 +79,7 @@ void sched_cosine_nadam_forward_train(sched_cosine_nadam *m, const float *x, con
 void sched_cosine_nadam_backward(sched_cosine_nadam *m);
 void sched_cosine_nadam_update(sched_cosine_nadam *m);
 void sched_cosine_nadam_epoch_end(sched_cosine_nadam *m);
-void sched_cosine_nadam_set_lr(sched_cosine_nadam *m, float lr);
+int sched_cosine_nadam_set_lr(sched_cosine_nadam *m, float lr);
 float sched_cosine_nadam_get_lr(const sched_cosine_nadam *m);
 long sched_cosine_nadam_export(const sched_cosine_nadam *m, void *buf, size_t cap);
 const char *sched_cosine_nadam_strerror(int status);

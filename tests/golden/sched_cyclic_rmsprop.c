@@ -424,9 +424,13 @@ void sched_cyclic_rmsprop_epoch_end(sched_cyclic_rmsprop *m) {
     m->epoch++;
 }
 
-void sched_cyclic_rmsprop_set_lr(sched_cyclic_rmsprop *m, float lr) {
+/* a learning rate that is negative or not finite is refused: m is unchanged */
+int sched_cyclic_rmsprop_set_lr(sched_cyclic_rmsprop *m, float lr) {
+    if (!(lr >= 0.0f) || !isfinite(lr))
+        return NN_ERR_ARG;
     m->lr = lr;
     m->sched.base = lr;
+    return NN_OK;
 }
 
 float sched_cyclic_rmsprop_get_lr(const sched_cyclic_rmsprop *m) {

@@ -78,7 +78,7 @@ void sched_cyclic_rmsprop_forward_train(sched_cyclic_rmsprop *m, const float *x,
 void sched_cyclic_rmsprop_backward(sched_cyclic_rmsprop *m);
 void sched_cyclic_rmsprop_update(sched_cyclic_rmsprop *m);
 void sched_cyclic_rmsprop_epoch_end(sched_cyclic_rmsprop *m);
-void sched_cyclic_rmsprop_set_lr(sched_cyclic_rmsprop *m, float lr);
+int sched_cyclic_rmsprop_set_lr(sched_cyclic_rmsprop *m, float lr);
 float sched_cyclic_rmsprop_get_lr(const sched_cyclic_rmsprop *m);
 long sched_cyclic_rmsprop_export(const sched_cyclic_rmsprop *m, void *buf, size_t cap);
 const char *sched_cyclic_rmsprop_strerror(int status);

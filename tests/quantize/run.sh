@@ -72,7 +72,7 @@ C
     "$nngen" quantize m.nn --weights m.nnw --calibrate imgs.idx -o out.c || fail "a valid run"
     cp m.nn m.keep
     "$nngen" quantize m.nn --weights m.nnw --calibrate imgs.idx -o m.nn 2> e3 && fail "overwrote the network"
-    grep -q "would overwrite the network" e3 && cmp m.nn m.keep || fail "overwrite: $(cat e3)"
+    grep -q "would overwrite the network 'm.nn'" e3 && cmp m.nn m.keep || fail "overwrite: $(cat e3)"
     "$nngen" quantize m.nn --weights m.nnw --calibrate imgs.idx -o imgs.idx 2> e4 && fail "overwrote the data"
     grep -q "would overwrite the calibration data" e4 || fail "data: $(cat e4)"
     set +e

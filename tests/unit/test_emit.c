@@ -423,7 +423,7 @@ static void test_moons_api_text(void **state) {
     assert_contains(h, "void moons_backward(moons *m);\n");
     assert_contains(h, "void moons_update(moons *m);\n");
     assert_contains(h, "void moons_epoch_end(moons *m);\n");
-    assert_contains(h, "void moons_set_lr(moons *m, float lr);\n");
+    assert_contains(h, "int moons_set_lr(moons *m, float lr);\n");
     assert_contains(h, "float moons_get_lr(const moons *m);\n");
     assert_contains(h, "int moons_save(const moons *m, const char *path);\n");
     assert_contains(h, "int moons_load(moons *m, const char *path);\n");

@@ -11,8 +11,12 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nn_runtime.h"
@@ -320,12 +324,32 @@ static int setup_dir(void **state)
     return 0;
 }
 
+/* the names in dir but "." and ".."; the first in first (when not NULL) */
+static int dir_entries(char *first, size_t cap)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        if (n++ == 0 && first)
+            snprintf(first, cap, "%s", de->d_name);
+    }
+    closedir(d);
+    return n;
+}
+
 static int teardown_dir(void **state)
 {
+    char name[256], p[400];
     (void)state;
-    unlink(path);
-    rmdir(tmp_path);
-    unlink(tmp_path);
+    while (dir_entries(name, sizeof name) > 0) {
+        snprintf(p, sizeof p, "%s/%s", dir, name);
+        if (rmdir(p) != 0 && unlink(p) != 0)
+            return -1;
+    }
     return rmdir(dir);
 }
 
@@ -368,7 +392,7 @@ static void test_save_load(void **state)
     (void)state;
     model_make(&src, 1.5f);
     assert_int_equal(nnrt_save(path, NET, src.p, 3, src.b, 1), NN_OK);
-    assert_false(exists(tmp_path));
+    assert_int_equal(dir_entries(NULL, 0), 1);
     n = export_model(NET, &src, 3, 1, img);
     assert_int_equal(file_read(path, bad, sizeof bad), n); /* the file is the image */
     assert_memory_equal(bad, img, (size_t)n);
@@ -382,31 +406,119 @@ static void test_save_load(void **state)
     assert_int_equal(nnrt_load(path, NET, dst.p, 3, dst.b, 1), NN_OK);
     assert_memory_equal(dst.w1, other.w1, sizeof other.w1);
     assert_memory_equal(dst.w2, other.w2, sizeof other.w2);
-    assert_false(exists(tmp_path));
+    assert_int_equal(dir_entries(NULL, 0), 1); /* no temporary left */
 }
 
-/* A failed save (the temporary cannot be created) keeps the old file; a
- * save into a missing directory creates nothing. */
+/* A save never goes through a symlink planted at the old temporary name
+ * "PATH.tmp", and replaces only a regular file: a symlink, a directory or a
+ * FIFO at PATH is refused (NN_ERR_IO) and left as it was; a save into a
+ * missing directory creates nothing. */
 static void test_save_failures(void **state)
 {
-    char missing[192];
+    char missing[192], victim[192], link_target[192];
     long n;
     (void)state;
     model_make(&src, 1.5f);
+    snprintf(victim, sizeof victim, "%s/victim", dir);
+    file_write(victim, "precious", 8);
+    assert_int_equal(symlink(victim, tmp_path), 0);
     assert_int_equal(nnrt_save(path, NET, src.p, 3, src.b, 1), NN_OK);
+    assert_int_equal(file_read(victim, bad, sizeof bad), 8);
+    assert_memory_equal(bad, "precious", 8);
+    assert_int_equal(readlink(tmp_path, link_target, sizeof link_target), (long)strlen(victim));
     n = file_read(path, img, sizeof img);
-    assert_int_equal(mkdir(tmp_path, 0700), 0);
+    assert_int_equal(dir_entries(NULL, 0), 3); /* path, the symlink, victim: no temporary */
+    unlink(tmp_path);
     model_make(&other, 4.25f);
+    /* path a symlink (to victim): refused, neither replaced nor followed */
+    unlink(path);
+    assert_int_equal(symlink(victim, path), 0);
     assert_int_equal(nnrt_save(path, NET, other.p, 3, other.b, 1), NN_ERR_IO);
-    assert_int_equal(file_read(path, bad, sizeof bad), n);
-    assert_memory_equal(bad, img, (size_t)n);
-    assert_int_equal(rmdir(tmp_path), 0);
+    assert_int_equal(file_read(victim, bad, sizeof bad), 8);
+    assert_int_equal(readlink(path, link_target, sizeof link_target), (long)strlen(victim));
+    unlink(path);
+    /* a FIFO, a directory: refused, left in place */
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_int_equal(nnrt_save(path, NET, other.p, 3, other.b, 1), NN_ERR_IO);
+    {
+        struct stat st;
+        assert_int_equal(lstat(path, &st), 0);
+        assert_true(S_ISFIFO(st.st_mode));
+    }
+    unlink(path);
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(nnrt_save(path, NET, other.p, 3, other.b, 1), NN_ERR_IO);
+    assert_int_equal(rmdir(path), 0);
+    unlink(victim);
+    assert_int_equal(dir_entries(NULL, 0), 0);
+    (void)n;
     snprintf(missing, sizeof missing, "%s/nope/w.nnw", dir);
     assert_int_equal(nnrt_save(missing, NET, src.p, 3, src.b, 1), NN_ERR_IO);
     assert_false(exists(missing));
-    strcat(missing, ".tmp");
-    assert_false(exists(missing));
+    assert_int_equal(dir_entries(NULL, 0), 0);
     assert_int_equal(nnrt_save(NULL, NET, src.p, 3, src.b, 1), NN_ERR_ARG);
+}
+
+/* Concurrent saves (C-API.md: "the old or the new, never half"): 4
+ * processes each save their own model to one path and load it back, in a
+ * loop for 0.6 s. Every load must succeed (CRC and all) and give one of the
+ * four models whole; no temporary is left. (With one fixed temporary name,
+ * saves failed, and loads saw files of two writers.) */
+enum { WRITERS = 4 };
+
+static double seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* the writer k's loop: exit status 0, or 1 on a failed save, 2 on a failed
+ * load, 3 on a load that is no writer's model */
+static int writer(int k)
+{
+    static model mine, seen;
+    double end = seconds() + 0.6;
+    int rounds = 0, j;
+    model_make(&mine, 1.0f + (float)k);
+    while (seconds() < end || rounds < 5) {
+        if (nnrt_save(path, NET, mine.p, 3, mine.b, 1) != NN_OK)
+            return 1;
+        model_make(&seen, -9.0f);
+        if (nnrt_load(path, NET, seen.p, 3, seen.b, 1) != NN_OK)
+            return 2;
+        for (j = 0; j < WRITERS; j++) {
+            model_make(&other, 1.0f + (float)j);
+            if (!memcmp(seen.w1, other.w1, sizeof seen.w1) && !memcmp(seen.w2, other.w2, sizeof seen.w2) &&
+                !memcmp(seen.rm, other.rm, sizeof seen.rm))
+                break;
+        }
+        if (j == WRITERS)
+            return 3;
+        rounds++;
+    }
+    return 0;
+}
+
+static void test_concurrent_saves(void **state)
+{
+    pid_t pids[WRITERS];
+    int k, status;
+    char name[256];
+    (void)state;
+    for (k = 0; k < WRITERS; k++) {
+        pids[k] = fork();
+        assert_true(pids[k] >= 0);
+        if (pids[k] == 0)
+            _exit(writer(k));
+    }
+    for (k = 0; k < WRITERS; k++) {
+        assert_int_equal(waitpid(pids[k], &status, 0), pids[k]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    assert_int_equal(dir_entries(name, sizeof name), 1);
+    assert_string_equal(name, "w.nnw");
 }
 
 static void test_load_rejections(void **state)
@@ -468,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_pretrained_crc),
         cmocka_unit_test_setup_teardown(test_save_load, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_save_failures, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_concurrent_saves, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_load_rejections, setup_dir, teardown_dir),
         cmocka_unit_test(test_strerror),
     };

@@ -18,7 +18,7 @@ set -u
 cases="train_classifier train_regression train_binary_no_validation early_stop target_by_name
 progress_on_a_terminal cache predict_classifier predict_regression_and_inference_only
 predict_errors train_errors mnist check graph list_builtins_and_docs man_page driver_warnings
-interrupt fine_tune loss_warnings"
+interrupt fine_tune loss_warnings train_diverged stop_signals cache_damaged"
 
 if [ "${1:-}" = "--list" ]; then
     for c in $cases; do echo "$c"; done
@@ -122,7 +122,7 @@ case_train_classifier() {
     contains "$run/curve.svg" ">validation accuracy</text>"
     contains "$run/curve.svg" ">accuracy (%)</text>"
     lacks "$run/curve.svg" "href"
-    [ ! -e "$run/moons.nnw.tmp" ] || fail "a temporary weight file was left"
+    ! ls "$run" | grep -q "moons[.]nnw[.]tmp" || fail "a temporary weight file was left"
 }
 
 # nngen train --init: a network with moons' hidden layer frozen starts from
@@ -367,6 +367,20 @@ case_predict_errors() {
     expect_error "unknown option '--bogus'"
 }
 
+# --lr 1e30: the first epoch's loss is not finite: reported, training stops,
+# nothing saved (no epoch had a finite loss), exit 2; with validation and
+# without (then the training loss of the epoch's weights tells)
+case_train_diverged() {
+    for split in 0.1 0; do
+        nngen train "$ex/moons.nn" --train "$data/moons.csv" --lr 1e30 --epochs 3 --val-split $split --save w.nnw
+        expect_error "training diverged in epoch 1"
+        contains "$work/out" "diverged in epoch 1: the loss is not finite"
+        contains "$work/out" "nothing saved to w.nnw"
+        lacks "$work/out" "epoch 2/3"
+        [ ! -e "$run/w.nnw" ] || fail "'$last' saved diverged weights"
+    done
+}
+
 case_train_errors() {
     nngen train "$ex/moons.nn"
     expect_error "no training data"
@@ -387,9 +401,9 @@ case_train_errors() {
     nngen train "$ex/moons.nn" --train "$data/moons.csv" --val-split 0 --early-stop 2
     expect_error "--early-stop needs validation data"
     nngen train "$ex/moons.nn" --train "$data/moons.csv" --plot nodir/c.svg
-    expect_error "cannot write in 'nodir'"
+    expect_error "cannot write 'nodir/c.svg' (--plot): the directory 'nodir' does not exist"
     nngen train "$ex/moons.nn" --train "$data/moons.csv" --save nodir/w.nnw
-    expect_error "--save 'nodir/w.nnw': cannot write in 'nodir'"
+    expect_error "cannot write 'nodir/w.nnw' (--save): the directory 'nodir' does not exist"
     nngen train "$ex/moons.nn" --train nosuch.csv
     expect_error "cannot read 'nosuch.csv'"
     # a malformed CSV line is named: its line number and what is wrong
@@ -678,6 +692,63 @@ case_interrupt() {
     contains "$work/out" "wrote p.svg"
     [ "$(svg_paths "$run/p.svg")" = 4 ] || fail "p.svg: expected 4 paths"
     [ "$(head -c 4 "$run/s.nnw")" = NNW1 ] || fail "s.nnw is not a weight file"
+}
+
+# a damaged cached trainer (cut short: a crash, a full disk) is found out by its
+# digest and rebuilt, the message naming it; never run as it is. A cache of
+# its own, -O0 builds (about a second each)
+case_cache_damaged() {
+    c="$work/cache"
+    for damage in truncate; do
+        NNGEN_CFLAGS=-O0 nngen train "$ex/xor.nn" --train "$data/xor.csv" --val-split 0 --epochs 1 --cache-dir "$c"
+        expect_rc 0
+        exe=$(ls "$c"/*/nntrain)
+        [ -x "$exe" ] || fail "no cached trainer in $c"
+        if [ "$damage" = garbage ]; then printf 'not a program\n' >"$exe"; else
+            head -c 1000 "$exe" >"$work/cut" && cat "$work/cut" >"$exe"; fi
+        NNGEN_CFLAGS=-O0 nngen train "$ex/xor.nn" --train "$data/xor.csv" --val-split 0 --epochs 1 --cache-dir "$c"
+        expect_rc 0
+        contains "$work/err" "the cached trainer $exe is damaged"
+        contains "$work/err" "compiled the trainer"
+        contains "$work/out" "epoch 1/1"
+        NNGEN_CFLAGS=-O0 nngen train "$ex/xor.nn" --train "$data/xor.csv" --val-split 0 --epochs 1 --cache-dir "$c"
+        expect_rc 0
+        lacks "$work/err" "compiled the trainer"
+        rm -rf "$c"
+    done
+}
+
+# SIGTERM, SIGHUP, and SIGINT sent by kill to nngen alone (not its process
+# group) reach the trainer: it stops, nngen reaps it, removes the unpacked
+# data (a .gz file: a directory in TMPDIR, checked empty after every case)
+# and exits 128 + the signal (SIGINT: the trainer finishes as after Ctrl-C,
+# 130). No trainer is left running.
+case_stop_signals() {
+    gzip -c "$data/moons.csv" >"$run/moons.csv.gz"
+    nngen train "$ex/moons.nn" --train moons.csv.gz --epochs 1 # the trainer is built before the clock runs
+    expect_rc 0
+    for sig in TERM HUP INT; do
+        (cd "$run" && exec "$nngen" train "$ex/moons.nn" --train moons.csv.gz --epochs 100000 --batch 1 \
+            --progress never >"$work/out" 2>"$work/err") &
+        pid=$!
+        n=0
+        until grep -q '^epoch' "$work/out" 2>/dev/null || [ $n -ge 600 ]; do sleep 0.1; n=$((n + 1)); done
+        child=$(ps -o pid= --ppid "$pid" | tr -d ' ')
+        [ -n "$child" ] || { kill -s KILL "$pid"; fail "no trainer under nngen ($pid)"; }
+        [ -n "$(ls -A "$work/tmp")" ] || fail "no unpacked data in TMPDIR while training"
+        kill -s "$sig" "$pid"
+        wait "$pid"
+        rc=$?
+        last="nngen train ... (kill -$sig)"
+        case $sig in TERM) expect_rc 143 ;; HUP) expect_rc 129 ;; INT) expect_rc 130 ;; esac
+        if kill -0 "$child" 2>/dev/null; then
+            kill -s KILL "$child"
+            fail "'$last' left its trainer ($child) running"
+        fi
+        [ -z "$(ls -A "$work/tmp")" ] || fail "'$last' left files in TMPDIR: $(ls -A "$work/tmp")"
+        [ "$sig" = INT ] && contains "$work/out" "interrupted in epoch"
+        [ "$sig" = INT ] || contains "$work/err" "stopped by signal"
+    done
 }
 
 case "$case" in
