@@ -1,7 +1,7 @@
 /*
  * train.c - a small training driver for any generated network that has one
  * input `x`, one target `y` and one output `p`, using only the generated C
- * API (C-API.md) and the data loaders of nn_data (runtime/data/nn_data.h).
+ * API (docs/c-api.md) and the data loaders of nn_data (runtime/data/nn_data.h).
  *
  * Build (the CMake of examples/ does this for every example):
  *   cc -DNET=moons -DNETU=MOONS -DNET_HEADER='"moons.h"' -DCLASS_TARGET \
