@@ -1,8 +1,8 @@
 #!/bin/sh
 # tests/install/install.sh - `cmake --install` into a temporary prefix, then a
 # user's project built against it, twice: with CMake (find_package(nngen) +
-# nngen_add_network, plain and --standalone, regenerated when the .nn
-# changes; nngen::nn_data for a program reading a CSV) and with make +
+# nngen_add_network, plain, --standalone and --freestanding, regenerated
+# when the .nn changes; nngen::nn_data for a program reading a CSV) and with make +
 # pkg-config (and the program once more with the installed runtime source,
 # share/nngen/nn_runtime.c, compiled in instead of libnnrt.a). Both cases
 # first check that the installed libnnrt.a is portable (no AVX on x86-64).
@@ -65,6 +65,13 @@ case_cmake_package() {
     # the standalone build links nothing of nngen's
     grep -q 'libnnrt' "$work/pbuild/CMakeFiles/app_standalone.dir/link.txt" &&
         fail "app_standalone links libnnrt"
+    # nor does the freestanding one (its C holds the runtime it needs), and
+    # it gives the same results
+    [ -f "$work/pbuild/CMakeFiles/app_freestanding.dir/link.txt" ] || fail "no link line for app_freestanding"
+    grep -q 'libnnrt' "$work/pbuild/CMakeFiles/app_freestanding.dir/link.txt" &&
+        fail "app_freestanding links libnnrt"
+    "$work/pbuild/app_freestanding" >"$work/out2" || fail "app_freestanding failed"
+    cmp -s "$work/out" "$work/out2" || fail "freestanding and library builds differ"
     # editing the .nn regenerates the C and rebuilds the program
     sed 's/dense(x, 4)/dense(x, 8)/' "$work/project/tiny.nn" >"$work/net.tmp" && mv "$work/net.tmp" "$work/project/tiny.nn"
     cmake --build "$work/pbuild" >"$work/log" 2>&1 || fail "rebuilding after the .nn changed failed"
