@@ -397,7 +397,6 @@ static double now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* "1:05", "2:03:04" */
 /* A loss or metric as Keras prints it: 4 decimals, in e-notation when that
  * would hide its digits (|v| < 1e-3: "2.5000e-05", not "0.0000") or print
  * dozens of them (|v| >= 1e6, a diverging run). buf: 32 bytes. */
@@ -407,6 +406,7 @@ static const char *figure_text(char *buf, double v) {
     return buf;
 }
 
+/* "1:05", "2:03:04" */
 static void clock_text(char *buf, size_t cap, double seconds) {
     long s = seconds > 0 && seconds < 1e8 ? (long)(seconds + 0.5) : 0;
     if (s >= 3600)
