@@ -401,6 +401,15 @@ static double now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* A loss or metric as Keras prints it: 4 decimals, in e-notation when that
+ * would hide its digits (|v| < 1e-3: "2.5000e-05", not "0.0000") or print
+ * dozens of them (|v| >= 1e6, a diverging run). buf: 32 bytes. */
+static const char *figure_text(char *buf, double v) {
+    double a = fabs(v);
+    snprintf(buf, 32, a != 0 && (a < 1e-3 || a >= 1e6) ? "%.4e" : "%.4f", v);
+    return buf;
+}
+
 /* "1:05", "2:03:04" */
 static void clock_text(char *buf, size_t cap, double seconds) {
     long s = seconds > 0 && seconds < 1e8 ? (long)(seconds + 0.5) : 0;
@@ -438,7 +447,9 @@ static void progress_draw(Progress *p, long epoch, long epochs, long step, long 
     char eta[32], head[64], tail[96];
     clock_text(eta, sizeof eta, per_step * (double)(p->steps_total - p->steps_done));
     snprintf(head, sizeof head, "epoch %ld/%ld ", epoch, epochs);
-    snprintf(tail, sizeof tail, " %ld/%ld  %.0f steps/s  ETA %s  loss %.4f", step, steps, rate, eta, loss);
+    char lt[32];
+    snprintf(tail, sizeof tail, " %ld/%ld  %.0f steps/s  ETA %s  loss %s", step, steps, rate, eta,
+             figure_text(lt, loss));
     int width = terminal_columns() - 1 - (int)strlen(head) - 50 - 2; /* 50: room for the usual tail */
     width = width > 30 ? 30 : width < 8 ? 8 : width;
     int filled = steps ? (int)((double)width * (double)step / (double)steps) : width;
@@ -568,9 +579,10 @@ static int digits(long v) {
 }
 
 static void print_metrics(const char *what, Metrics r) {
-    printf("  %s loss %.4f", what, r.loss);
+    char t[32];
+    printf("  %s loss %s", what, figure_text(t, r.loss));
     if (NNT_KIND == KIND_REGRESSION)
-        printf("  mse %.6f", r.metric);
+        printf("  mse %s", figure_text(t, r.metric));
     else if (NNT_KIND != KIND_NONE)
         printf("  accuracy %6.2f %%", r.metric);
 }
@@ -624,6 +636,12 @@ static void describe(const nnt_model *m, long ntrain, long nval, const Data *te,
         printf(", %ld test samples", te->count);
     printf("; batch %ld, %ld epoch%s, learning rate %g, seed %llu\n", o->batch, o->epochs, o->epochs == 1 ? "" : "s",
            (double)nnt_get_lr(m), o->seed);
+    /* the train loss comes free with the steps, so it is their running mean
+     * (as Keras's "loss"); every other figure is an inference pass over the
+     * data with the epoch's final weights: the two differ, say why once */
+    if (NNT_KIND != KIND_NONE || nval > 0)
+        printf("train loss: the mean over the epoch's steps as the weights change; the other figures: "
+               "the weights at the epoch's end\n");
     fflush(stdout);
 }
 
@@ -753,7 +771,9 @@ static void run_finish(Run *r) {
         die("cannot write '%s'", o->history);
     if (r->nval > 0 && r->best_epoch > 0) {
         *r->m = *r->best;
-        printf("best epoch %ld: validation loss %.4f; its weights are kept\n", r->best_epoch, r->best_loss);
+        char t[32];
+        printf("best epoch %ld: validation loss %s; its weights are kept\n", r->best_epoch,
+               figure_text(t, r->best_loss));
     } else if (r->diverged && r->best_epoch > 0) {
         *r->m = *r->best;
         printf("epoch %ld, the last with a finite loss, is kept\n", r->best_epoch);
@@ -774,9 +794,10 @@ static void run_finish(Run *r) {
         for (long i = 0; i < r->te.count; i++)
             all[i] = i;
         Metrics tm = evaluate(r->m, &r->te, all, r->te.count, &r->b);
-        printf("test (%ld samples): loss %.4f", r->te.count, tm.loss);
+        char t[32];
+        printf("test (%ld samples): loss %s", r->te.count, figure_text(t, tm.loss));
         if (NNT_KIND == KIND_REGRESSION)
-            printf("  mse %.6f", tm.metric);
+            printf("  mse %s", figure_text(t, tm.metric));
         else if (NNT_KIND != KIND_NONE)
             printf("  accuracy %.2f %%", tm.metric);
         printf("\n");

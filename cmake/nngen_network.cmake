@@ -23,7 +23,8 @@ endfunction()
 #   ${CMAKE_CURRENT_BINARY_DIR}/nngen/<target>/<base>.c and .h (<base>: the .nn
 #   file's name without extension, or NAME), regenerated whenever <net.nn> or
 #   nngen changes. Linking <target> gives its users the header directory and
-#   the runtime (nngen::nnrt), or only libm when OPTIONS has --standalone.
+#   the runtime (nngen::nnrt), or only libm when OPTIONS has --standalone or
+#   --freestanding (the generated C then holds the runtime it needs).
 #     nngen_add_network(moons_net moons.nn OPTIONS --max-batch 16)
 #     target_link_libraries(app PRIVATE moons_net)   # then: #include "moons.h"
 function(nngen_add_network target nn)
@@ -53,8 +54,8 @@ function(nngen_add_network target nn)
   add_library(${target} STATIC ${dir}/${N_NAME}.c ${dir}/${N_NAME}.h)
   target_include_directories(${target} PUBLIC ${dir})
   set_target_properties(${target} PROPERTIES C_STANDARD 99 C_STANDARD_REQUIRED ON)
-  if("--standalone" IN_LIST N_OPTIONS)
-    target_link_libraries(${target} PUBLIC m)
+  if("--standalone" IN_LIST N_OPTIONS OR "--freestanding" IN_LIST N_OPTIONS)
+    target_link_libraries(${target} PUBLIC m) # the runtime is in the generated C
   else()
     target_link_libraries(${target} PUBLIC nngen::nnrt)
   endif()

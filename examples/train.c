@@ -1,7 +1,7 @@
 /*
  * train.c - a small training driver for any generated network that has one
  * input `x`, one target `y` and one output `p`, using only the generated C
- * API (C-API.md) and the data loaders of nn_data (runtime/data/nn_data.h).
+ * API (docs/c-api.md) and the data loaders of nn_data (runtime/data/nn_data.h).
  *
  * Build (the CMake of examples/ does this for every example):
  *   cc -DNET=moons -DNETU=MOONS -DNET_HEADER='"moons.h"' -DCLASS_TARGET \
@@ -18,6 +18,7 @@
  * skipped). --min-accuracy / --max-mse make the exit status 1 when the
  * final test score misses the bar (the tests use this).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,6 +184,14 @@ static void evaluate(NET *m, const Data *d, double *acc, double *mse) {
 }
 
 /* One epoch over a fresh permutation, in batches; returns the mean loss. */
+/* a loss or an mse as Keras prints it: 4 decimals, e-notation below 1e-3
+ * (and from 1e6 on) so that small values keep their digits; buf: 32 bytes */
+static const char *figure(char *buf, double v) {
+    double a = fabs(v);
+    snprintf(buf, 32, a != 0 && (a < 1e-3 || a >= 1e6) ? "%.4e" : "%.4f", v);
+    return buf;
+}
+
 static double run_epoch(NET *m, const Data *d, int batch, nnrt_rng *rng, long *order, float *bx, target_t *by) {
     double total = 0;
     for (long i = d->count - 1; i > 0; i--) { /* Fisher-Yates */
@@ -238,6 +247,8 @@ int main(int argc, char **argv) {
     API(init)(&model, o.seed);
     printf("network %s: %d parameters, %ld training and %ld test samples, batch %d\n",
            STR(NET), MACRO(PARAM_SCALARS), train.count, test.count, o.batch);
+    printf("loss: the mean over the epoch's steps as the weights change; train and test: the weights at its end\n");
+    char f1[32];
     double acc = 0, mse = 0, tacc, tmse;
     int every = o.epochs <= 20 ? 1 : o.epochs / 20; /* about 20 lines per run */
     for (int epoch = 1; epoch <= o.epochs; epoch++) {
@@ -248,11 +259,15 @@ int main(int argc, char **argv) {
         evaluate(&model, &train, &tacc, &tmse);
         evaluate(&model, &test, &acc, &mse);
 #ifdef CLASS_TARGET
-        printf("epoch %3d  loss %.6f  train accuracy %6.2f %%  test accuracy %6.2f %%\n", epoch, loss, tacc, acc);
+        printf("epoch %3d  loss %s  train accuracy %6.2f %%  test accuracy %6.2f %%\n", epoch, figure(f1, loss), tacc,
+               acc);
 #elif defined(BINARY)
-        printf("epoch %3d  loss %.6f  train accuracy %6.2f %%  test accuracy %6.2f %%\n", epoch, loss, tacc, acc);
+        printf("epoch %3d  loss %s  train accuracy %6.2f %%  test accuracy %6.2f %%\n", epoch, figure(f1, loss), tacc,
+               acc);
 #else
-        printf("epoch %3d  loss %.6f  train mse %.6f  test mse %.6f\n", epoch, loss, tmse, mse);
+        char f2[32], f3[32];
+        printf("epoch %3d  loss %s  train mse %s  test mse %s\n", epoch, figure(f1, loss), figure(f2, tmse),
+               figure(f3, mse));
 #endif
     }
     if (o.save) {
@@ -266,7 +281,7 @@ int main(int argc, char **argv) {
     printf("final test accuracy %.2f %%\n", acc);
     ok = o.min_accuracy < 0 || acc >= o.min_accuracy;
 #else
-    printf("final test mse %.6f\n", mse);
+    printf("final test mse %s\n", figure(f1, mse));
     ok = o.max_mse < 0 || mse <= o.max_mse;
 #endif
     free(order);

@@ -34,7 +34,7 @@
 #define NN_PARAM_DEFINED
 /* One parameter (or buffer) tensor of a generated network. */
 typedef struct nn_param {
-    const char *name; /* "W1", "fc1.weight", ... as in LANGUAGE.md */
+    const char *name; /* "W1", "fc1.weight", ... as in docs/language.md */
     int rank;
     int dims[4];      /* stored shape */
     long size;        /* element count */
@@ -80,7 +80,7 @@ NNRT_API float nnrt_rng_uniform(nnrt_rng *r);
 NNRT_API float nnrt_rng_normal(nnrt_rng *r);
 
 /* ----------------------------------------------------------- initializers */
-/* fan_in / fan_out as LANGUAGE.md computes them (the compiler passes them). */
+/* fan_in / fan_out as docs/language.md computes them (the compiler passes them). */
 NNRT_API void nnrt_init_fill(float *w, long n, float v);
 NNRT_API void nnrt_init_uniform(nnrt_rng *r, float *w, long n, float a, float b);   /* a + (b-a)*u */
 NNRT_API void nnrt_init_normal(nnrt_rng *r, float *w, long n, float mean, float std);
@@ -197,7 +197,7 @@ NNRT_API int nnrt_all_finite(const float *x, long n);
 /* CRC-32 (IEEE 802.3, reflected, poly 0xEDB88320) continuing from crc; as
  * zlib's crc32(crc, data, n): start with 0. */
 NNRT_API uint32_t nnrt_crc32(uint32_t crc, const void *data, size_t n);
-/* Bytes of the weight file (C-API.md layout) for these tensors; 0 when they
+/* Bytes of the weight file (docs/c-api.md layout) for these tensors; 0 when they
  * cannot be described (NULL name, rank outside 0..4, size != product of dims,
  * NULL value with size > 0, negative count). */
 NNRT_API size_t nnrt_weights_size(const char *net, const nn_param *params, int np,

@@ -9,7 +9,7 @@ test images. Run with Debian's torch (docs/cnn.md has the figures):
 
     /usr/bin/python3 scripts/lenet-torch.py nngen,torch 1,2,3
 
-INITS: "nngen" initializes as lenet.nn does by LANGUAGE.md's defaults
+INITS: "nngen" initializes as lenet.nn does by docs/language.md's defaults
 (he_uniform conv weights, xavier_uniform dense weight, zero biases),
 "torch" keeps PyTorch's defaults (U(-1/sqrt(fan_in), 1/sqrt(fan_in))).
 """

@@ -130,7 +130,7 @@ typedef struct nnrt_out {
 } nnrt_out;
 
 NNRT_PRIVATE void nnrt_out_init(nnrt_out *w, void *buf, size_t cap, int (*flush)(nnrt_out *), int fd);
-/* The whole image (C-API.md "Weight file"), ending with the CRC-32 of every
+/* The whole image (docs/c-api.md "Weight file"), ending with the CRC-32 of every
  * byte before it; flushed at the end when w has a flush. The first error. */
 NNRT_PRIVATE int nnrt_out_image(nnrt_out *w, const char *net, const nn_param *params, int np,
                                 const nn_param *bufs, int nb);

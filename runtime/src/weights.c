@@ -1,5 +1,5 @@
 /*
- * weights.c - CRC-32 and the weight image (C-API.md "Weight file"): its
+ * weights.c - CRC-32 and the weight image (docs/c-api.md "Weight file"): its
  * size, export into a caller's buffer, validating import from one, and the
  * byte streams (nnrt_out, nnrt_in: internal.h) behind them, which files.c
  * runs over files.
@@ -213,7 +213,7 @@ static inline void nnrt_out_group(nnrt_out *w, const nn_param *ps, int n)
     }
 }
 
-/* The whole image (C-API.md "Weight file"), ending with the CRC-32 of every
+/* The whole image (docs/c-api.md "Weight file"), ending with the CRC-32 of every
  * byte before it; flushed at the end when w has a flush. */
 NNRT_PRIVATE int nnrt_out_image(nnrt_out *w, const char *net, const nn_param *params, int np,
                                 const nn_param *bufs, int nb)

@@ -1,5 +1,5 @@
 /*
- * baddata.c - the generated C API under bad data (C-API.md "n must satisfy",
+ * baddata.c - the generated C API under bad data (docs/c-api.md "n must satisfy",
  * docs/c-api.md "Bad input" and "Weight files"), through the generated API
  * only. Compiled once per network of tests/baddata/NAME.nn; every network has
  * one input x and one target y.

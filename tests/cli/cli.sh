@@ -397,7 +397,7 @@ case_crlf_input() {
     cmp "$run/lf/net.h" "$run/crlf/net.h" || fail "CRLF line ends change net.h"
 }
 
-# LANGUAGE.md's limits are inclusive: a line of exactly 65,536 bytes and
+# docs/language.md's limits are inclusive: a line of exactly 65,536 bytes and
 # brackets 256 deep compile
 case_limits_ok() {
     {

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests/compile/check.sh - generated code compiles everywhere (C-API.md,
+# tests/compile/check.sh - generated code compiles everywhere (docs/c-api.md,
 # "Rules for generated code"), run by CTest from tests/compile/CMakeLists.txt.
 #
 #   check.sh one   NNGEN RUNTIME_DIR LIBNNRT WORKDIR "CC..." NET.nn

@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/determinism/check.sh - the same .nn file and flags give byte-identical
-# output (C-API.md "Deterministic"), for every network the project ships and
+# output (docs/c-api.md "Deterministic"), for every network the project ships and
 # one flag combination per CTest test.
 #
 #   check.sh --list                   the flag combinations' names

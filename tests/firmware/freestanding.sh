@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/firmware/freestanding.sh - `nngen --freestanding` output is what
-# LANGUAGE.md's firmware users need: standard headers <stdint.h>,
+# docs/language.md's firmware users need: standard headers <stdint.h>,
 # <stddef.h> and <math.h> only, no file functions, and an object that
 # references no symbol outside libm's expf, logf, tanhf and sqrtf.
 #

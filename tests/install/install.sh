@@ -1,10 +1,11 @@
 #!/bin/sh
 # tests/install/install.sh - `cmake --install` into a temporary prefix, then a
 # user's project built against it, twice: with CMake (find_package(nngen) +
-# nngen_add_network, plain and --standalone, regenerated when the .nn
-# changes; nngen::nn_data for a program reading a CSV) and with make +
+# nngen_add_network, plain, --standalone and --freestanding, regenerated
+# when the .nn changes; nngen::nn_data for a program reading a CSV) and with make +
 # pkg-config (and the program once more with the installed runtime source,
-# share/nngen/nn_runtime.c, compiled in instead of libnnrt.a).
+# share/nngen/nn_runtime.c, compiled in instead of libnnrt.a). Both cases
+# first check that the installed libnnrt.a is portable (no AVX on x86-64).
 #
 #   install.sh BUILD ROOT WORK CASE     CASE: cmake_package | pkg_config
 set -u
@@ -31,6 +32,19 @@ done
 ls "$prefix"/lib*/libnnrt.a >/dev/null 2>&1 || fail "the install has no libnnrt.a"
 ls "$prefix"/lib*/libnn_data.a >/dev/null 2>&1 || fail "the install has no libnn_data.a"
 "$prefix/bin/nngen" --version | grep -q '^nngen ' || fail "the installed nngen does not run"
+
+# the installed libnnrt.a runs on any machine of its architecture: built
+# without -march=native unless the build asked for it (NN_NATIVE=ON, from
+# CMake's NNGEN_NATIVE). On x86-64 the baseline has SSE2 only, so the
+# library's code names no AVX register (%ymm, %zmm): the vectorized GEMM
+# kernels of a -march=native build on an AVX2 or AVX-512 machine do.
+if [ "${NN_NATIVE:-OFF}" = OFF ] && [ "$(uname -m)" = x86_64 ] && command -v objdump >/dev/null; then
+    objdump -d "$(ls "$prefix"/lib*/libnnrt.a | head -n 1)" >"$work/nnrt.dis" 2>"$work/log" ||
+        fail "objdump cannot read the installed libnnrt.a"
+    grep -q 'xmm' "$work/nnrt.dis" || fail "objdump shows no SSE code in libnnrt.a (not x86-64 code?)"
+    ! grep -q '%[yz]mm' "$work/nnrt.dis" ||
+        fail "the installed libnnrt.a uses AVX registers (built for this machine, not portable): $(grep -m1 '%[yz]mm' "$work/nnrt.dis")"
+fi
 cp -r "$root/tests/install/project" "$work/project"
 
 # the user's data_app (the installed loaders, nn_data) reads examples/data/xor.csv
@@ -53,6 +67,13 @@ case_cmake_package() {
     [ -s "$link" ] || fail "no $link: cannot tell what app_standalone links"
     grep -q 'app_standalone' "$link" || fail "$link is not app_standalone's link line"
     grep -q 'libnnrt' "$link" && fail "app_standalone links libnnrt"
+    # nor does the freestanding one (its C holds the runtime it needs), and
+    # it gives the same results
+    [ -f "$work/pbuild/CMakeFiles/app_freestanding.dir/link.txt" ] || fail "no link line for app_freestanding"
+    grep -q 'libnnrt' "$work/pbuild/CMakeFiles/app_freestanding.dir/link.txt" &&
+        fail "app_freestanding links libnnrt"
+    "$work/pbuild/app_freestanding" >"$work/out2" || fail "app_freestanding failed"
+    cmp -s "$work/out" "$work/out2" || fail "freestanding and library builds differ"
     # editing the .nn regenerates the C and rebuilds the program
     sed 's/dense(x, 4)/dense(x, 8)/' "$work/project/tiny.nn" >"$work/net.tmp" && mv "$work/net.tmp" "$work/project/tiny.nn"
     cmake --build "$work/pbuild" >"$work/log" 2>&1 || fail "rebuilding after the .nn changed failed"

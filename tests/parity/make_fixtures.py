@@ -23,7 +23,7 @@ Training: STEPS steps on the SAME batch, each
     opt.zero_grad(); loss = f(params, batch); record loss.item();
     loss.backward(); opt.step()
 so the recorded loss is the one before that step's update, as
-NET_train_step returns it, and it includes the regularize terms (LANGUAGE.md:
+NET_train_step returns it, and it includes the regularize terms (docs/language.md:
 "The loss a step returns is the full loss expression").
 
 Format of a fixture (whitespace-separated tokens; '#' starts a comment to the
@@ -43,7 +43,7 @@ Float32 data and initial values are written with %.9g (exact round trip),
 float64 results with %.17g.
 
 The layer cases (LAYER_CASES) and the primitive op cases (OP_CASES: every
-primitive of LANGUAGE.md between parameters and an mse loss) add first-step
+primitive of docs/language.md between parameters and an mse loss) add first-step
 gradients and the inference output; the convolution and pooling cases
 (CNN_CASES, below the dense ones) write the same format for networks on
 image inputs; see their sections.
@@ -385,7 +385,7 @@ def param_names(case):
 
 
 def is_weight(name):
-    """LANGUAGE.md: dense weights and rank >= 2 params are weights."""
+    """docs/language.md: dense weights and rank >= 2 params are weights."""
     return name in ("h.weight", "z.weight", "W1", "W2")
 
 
@@ -486,7 +486,7 @@ class Net(torch.nn.Module):
 
 
 def loss_of(case, net, x, y):
-    """the full loss: the loss term plus the regularize terms of LANGUAGE.md"""
+    """the full loss: the loss term plus the regularize terms of docs/language.md"""
     _, head, _, fn, kinks = LOSSES[case.loss]
     pre, z = net(x)
     out = (torch.sigmoid(z) if head == "sigmoid" else F.log_softmax(z, dim=-1) if head == "log_softmax"
@@ -573,7 +573,7 @@ def write(path, text):
         f.write(text)
 
 
-# ---- layer cases: each layer of LANGUAGE.md beyond dense in a 2-layer network ----------
+# ---- layer cases: each layer of docs/language.md beyond dense in a 2-layer network ----------
 #
 # Written with raw parameters in nngen's layout (dense weights [in, out], so
 # dense(x, k) is x @ W + b) and PyTorch 1.13's own layer functions and
@@ -837,7 +837,7 @@ def layer_main():
         print("%-22s loss %.6g -> %.6g" % (case.name, losses[0], losses[-1]))
 
 
-# ---- op cases: every primitive of LANGUAGE.md between parameters and the loss ----------
+# ---- op cases: every primitive of docs/language.md between parameters and the loss ----------
 #
 # Each op case is a layer case (the machinery above: raw parameters in
 # nngen's layout, sgd(lr=0.1) on mse, first-step gradients, the inference

@@ -1,6 +1,6 @@
 /*
  * state.c - the training state around the schedules, through the
- * generated API (C-API.md): a refused step (non-finite loss or gradients)
+ * generated API (docs/c-api.md): a refused step (non-finite loss or gradients)
  * leaves the parameters, the optimizer state (arrays and scalars), the step
  * count, the learning rate and the schedule as they were; an accepted step
  * moves cyclic's learning rate; NET_epoch_end moves an epoch schedule and

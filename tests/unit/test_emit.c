@@ -2,7 +2,7 @@
  * test_emit.c - the C emitter: its utilities (emit_float, emit_line and
  * the indent, comment sanitizing, element counts), the locals each generated
  * function declares against what its code reads, the
- * API it writes (C-API.md's names, macros and parameter table, checked on
+ * API it writes (docs/c-api.md's names, macros and parameter table, checked on
  * the text), and determinism: compiling the same text twice through
  * nngen_compile gives byte-identical net.c and net.h. A matmul's scratch
  * is the runtime's nnrt_sgemm_ws_size for its largest product. The C names
@@ -427,7 +427,7 @@ static void test_moons_api_text(void **state) {
     assert_contains(h, "float moons_get_lr(const moons *m);\n");
     assert_contains(h, "int moons_save(const moons *m, const char *path);\n");
     assert_contains(h, "int moons_load(moons *m, const char *path);\n");
-    /* the parameter table, in LANGUAGE.md's order */
+    /* the parameter table, in docs/language.md's order */
     const char *w1 = strstr(c, "{\"W1\", 2, {2, 3, 0, 0}, 6,");
     const char *b1 = strstr(c, "{\"b1\", 1, {3, 0, 0, 0}, 3,");
     const char *w2 = strstr(c, "{\"W2\", 2, {3, 2, 0, 0}, 6,");
@@ -449,7 +449,7 @@ static void test_mnist_scalars_and_options(void **state) {
     assert_non_null(text);
     Out o = compile(text, "mnist_mlp.nn", 0, 1, 8);
     assert_int_equal(o.rc, 0);
-    /* C-API.md's own numbers: 784*128 + 128 + 128*10 + 10 */
+    /* docs/c-api.md's own numbers: 784*128 + 128 + 128*10 + 10 */
     assert_contains(o.h.data, "#define MNIST_MLP_PARAM_SCALARS 101770\n");
     assert_contains(o.h.data, "#define MNIST_MLP_PARAM_COUNT 4\n");
     assert_contains(o.h.data, "#define MNIST_MLP_MAX_BATCH 8\n");

@@ -69,7 +69,7 @@ static void expect_diag(const char *src, const char *want) {
     parsed_free(&r);
 }
 
-/* ---- the examples of LANGUAGE.md */
+/* ---- the examples of docs/language.md */
 
 static void test_moons_example(void **state) {
     (void)state;

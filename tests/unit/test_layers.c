@@ -1,7 +1,7 @@
 /*
  * test_layers.c - the layers beyond dense (prelu, maxout, glu, dropout,
  * batchnorm) through lower_program and the later phases' APIs: parameter
- * and buffer names, shapes, initializers and table order (LANGUAGE.md,
+ * and buffer names, shapes, initializers and table order (docs/language.md,
  * Precise semantics), which of them count as weights, what each layer
  * becomes in inference and in the training forward, the running-statistic
  * updates of batchnorm and where they run, the smallest training batch,
@@ -38,7 +38,7 @@ static const Buffer *buffer_named(const Graph *g, const char *name) {
 
 /* ---- names and the parameter table */
 
-/* LANGUAGE.md's own example: in h = prelu(dense(x, 8)) prelu is first */
+/* docs/language.md's own example: in h = prelu(dense(x, 8)) prelu is first */
 static void test_prelu_dense_numbering(void **state) {
     (void)state;
     Phases t;

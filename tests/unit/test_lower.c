@@ -1,7 +1,7 @@
 /*
  * test_lower.c - lower_program through its API: what every statement kind
  * becomes in the graph, layer parameter names and the parameter table's
- * order (LANGUAGE.md, Precise semantics), default and explicit
+ * order (docs/language.md, Precise semantics), default and explicit
  * initializers, compile-time constants, and the argument binding rules
  * with their exact, located errors.
  *
@@ -172,7 +172,7 @@ static void test_adam_defaults(void **state) {
     ph_free(&t);
 }
 
-/* every optimizer of LANGUAGE.md lowers with its defaults (PyTorch 1.13's),
+/* every optimizer of docs/language.md lowers with its defaults (PyTorch 1.13's),
  * binds positional arguments in signature order, and has its state arrays */
 static void test_every_optimizer(void **state) {
     (void)state;
@@ -334,7 +334,7 @@ static void test_statement_errors(void **state) {
                  "'output NAME = ...' statements");
 }
 
-/* C-API.md upper-cases names in macros: names equal but for case would clash */
+/* docs/c-api.md upper-cases names in macros: names equal but for case would clash */
 static void test_macro_name_clashes(void **state) {
     (void)state;
     expect_error("network t\ninput x[2]\noutput p = x * 2\noutput P = x + 1\n",
@@ -354,7 +354,7 @@ static void test_macro_name_clashes(void **state) {
 
 /* ---- layer parameters: names and table order */
 
-/* LANGUAGE.md: "a second layer call inside one statement gets STMT.1.weight" */
+/* docs/language.md: "a second layer call inside one statement gets STMT.1.weight" */
 static void test_two_denses_in_one_statement(void **state) {
     (void)state;
     Phases t;

@@ -1,5 +1,5 @@
 /*
- * test_rt_weights.c - the weight format (C-API.md "Weight file"): CRC-32,
+ * test_rt_weights.c - the weight format (docs/c-api.md "Weight file"): CRC-32,
  * the exact byte layout, export/import and save/load round trips, and every
  * rejection, each followed by a check that the tensors were not touched.
  */

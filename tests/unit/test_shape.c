@@ -190,7 +190,7 @@ static void test_matmul_shapes(void **state) {
 
 static void test_matmul_errors(void **state) {
     (void)state;
-    /* LANGUAGE.md's own example */
+    /* docs/language.md's own example */
     expect_error("network t\ninput x[3]\nparam W2[4, 2]\noutput z = x @ W2\n",
                  "t.nn:4:14: error: matmul shapes [N, 3] @ [4, 2] do not agree (3 != 4)");
     expect_error("network t\ninput x[3]\nparam v[4]\noutput z = x @ v\n",
