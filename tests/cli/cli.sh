@@ -17,7 +17,7 @@ unreadable_input input_error emit_ir_stdout emit_ir_file bad_emit bad_blas blas_
 dump_after_all dump_after_nosuch output_dir output_name_without_c default_output
 unwritable_dir failed_compile_keeps_old_output header_name_refused
 overwrite_input_refused max_batch determinism infer_only standalone opt_levels
-crlf_input limits_ok"
+crlf_input limits_ok comment_start_escaped"
 
 if [ "${1:-}" = "--list" ]; then
     for c in $cases; do echo "$c"; done
@@ -374,6 +374,21 @@ case_standalone() {
     (cd "$run/sa" && "$cc" -std=c99 -Wall -Wextra -Wpedantic -Werror clinet.c main.c -o prog -lm) ||
         fail "the standalone output does not build with libm alone"
     "$run/sa/prog" || fail "the standalone program failed"
+}
+
+# "/*" in a .nn comment and in the input's path is copied into C comments:
+# it must not open one there (gcc -Wall: -Wcomment, an error with -Werror)
+case_comment_start_escaped() {
+    mkdir "$run/a*" "$run/out"
+    sed 's|^h = relu(dense(x, 4))$|h = relu(dense(x, 4))  # hidden /* layer */ /*|' "$run/net.nn" >"$run/a*/net.nn"
+    grep -q '/\*' "$run/a*/net.nn" || fail "the test network lacks its /*"
+    nngen "a*/net.nn" -o out/clinet.c
+    expect_rc 0
+    nngen "a*/net.nn" --standalone -o out/sa.c
+    expect_rc 0
+    (cd "$run/out" && "$cc" -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$root/runtime" -c clinet.c -o c.o &&
+        "$cc" -std=c99 -Wall -Wextra -Wpedantic -Werror -c sa.c -o sa.o) ||
+        fail "a /* in a comment or path breaks -Wall -Werror"
 }
 
 case_opt_levels() {
