@@ -18,7 +18,7 @@ set -u
 cases="train_classifier train_regression train_binary_no_validation early_stop target_by_name
 progress_on_a_terminal cache predict_classifier predict_regression_and_inference_only
 predict_errors train_errors mnist check graph list_builtins_and_docs man_page driver_warnings
-interrupt fine_tune loss_warnings data_sources data_names"
+interrupt fine_tune loss_warnings data_sources data_names huge_numbers"
 
 if [ "${1:-}" = "--list" ]; then
     for c in $cases; do echo "$c"; done
@@ -523,6 +523,15 @@ case_data_names() {
     expect_rc 0
     contains "$work/out" "training data -v.csv.gz: CSV, 4 rows of 3 columns, header: yes"
     lacks "$work/err" "gzip"
+}
+
+# a diverged regression's MSE (1e+60) prints as %.6g, not as 60 digits
+# (the exit status of a diverged run is not what this case checks)
+case_huge_numbers() {
+    nngen train "$ex/poly.nn" --train "$data/poly.csv" --test "$data/poly.csv" --epochs 2 --lr 1e30 \
+        --progress never
+    grep -q 'mse 1e+60' "$work/out" || fail "no 'mse 1e+60' line"
+    ! grep -q '[0-9]\{16\}' "$work/out" || fail "a number of 16 digits or more is printed"
 }
 
 case_mnist() {
