@@ -17,7 +17,7 @@ unreadable_input input_error emit_ir_stdout emit_ir_file bad_emit bad_blas blas_
 dump_after_all dump_after_nosuch output_dir output_name_without_c default_output
 unwritable_dir failed_compile_keeps_old_output header_name_refused
 overwrite_input_refused max_batch determinism infer_only standalone opt_levels
-crlf_input limits_ok comment_start_escaped"
+crlf_input limits_ok comment_start_escaped standalone_wconversion"
 
 if [ "${1:-}" = "--list" ]; then
     for c in $cases; do echo "$c"; done
@@ -389,6 +389,19 @@ case_comment_start_escaped() {
     (cd "$run/out" && "$cc" -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$root/runtime" -c clinet.c -o c.o &&
         "$cc" -std=c99 -Wall -Wextra -Wpedantic -Werror -c sa.c -o sa.o) ||
         fail "a /* in a comment or path breaks -Wall -Werror"
+}
+
+# the runtime that --standalone and --freestanding paste is -Wconversion
+# clean (it used to give 16 -Wsign-conversion warnings in the GEMM)
+case_standalone_wconversion() {
+    mkdir "$run/wc"
+    nngen net.nn --standalone -o wc/sa.c
+    expect_rc 0
+    nngen net.nn --freestanding -o wc/fs.c
+    expect_rc 0
+    (cd "$run/wc" && "$cc" -std=c99 -Wall -Wextra -Wpedantic -Wconversion -Werror -c sa.c -o sa.o &&
+        "$cc" -std=c99 -Wall -Wextra -Wpedantic -Wconversion -Werror -c fs.c -o fs.o) ||
+        fail "the pasted runtime warns under -Wconversion"
 }
 
 case_opt_levels() {
