@@ -17,7 +17,8 @@ unreadable_input input_error emit_ir_stdout emit_ir_file bad_emit bad_blas blas_
 dump_after_all dump_after_nosuch output_dir output_name_without_c default_output
 unwritable_dir failed_compile_keeps_old_output header_name_refused
 overwrite_input_refused max_batch determinism infer_only standalone opt_levels
-crlf_input limits_ok comment_start_escaped standalone_wconversion"
+crlf_input limits_ok comment_start_escaped standalone_wconversion
+check_32bit_warning"
 
 if [ "${1:-}" = "--list" ]; then
     for c in $cases; do echo "$c"; done
@@ -402,6 +403,19 @@ case_standalone_wconversion() {
     (cd "$run/wc" && "$cc" -std=c99 -Wall -Wextra -Wpedantic -Wconversion -Werror -c sa.c -o sa.o &&
         "$cc" -std=c99 -Wall -Wextra -Wpedantic -Wconversion -Werror -c fs.c -o fs.o) ||
         fail "the pasted runtime warns under -Wconversion"
+}
+
+# nngen check warns when the model struct cannot exist on a 32-bit target
+# (over 2 GiB: 4 GB of arena at --max-batch 1000000), and only then
+case_check_32bit_warning() {
+    printf 'network big\ninput x[1000]\ntarget y[1000]\nh = dense(x, 1000)\noutput p = h\nloss mse(h, y)\noptimizer sgd(lr=0.1)\n' \
+        >"$run/big.nn"
+    nngen check big.nn --max-batch 1000000
+    expect_rc 0
+    contains "$work/out" "warning: the model struct exceeds 2 GiB, the largest object a 32-bit target can hold"
+    nngen check big.nn --max-batch 1000
+    expect_rc 0
+    ! grep -q "warning" "$work/out" || fail "a 4 MB model struct is warned about"
 }
 
 case_opt_levels() {
