@@ -163,7 +163,7 @@ static void source_read(const char *path, const char *shown, Source *s) {
     if (regular && (unsigned long long)st.st_size > limit)
         source_too_big(s, limit);
     if (regular)
-        cap = (size_t)st.st_size + 1;
+        cap = (size_t)st.st_size + 2; /* the NUL, and a byte to see the end without growing */
     s->bytes = alloc(cap);
     for (;;) {
         if (s->len + 1 >= cap) { /* a stream, or a file that grew */
