@@ -12,11 +12,15 @@
  *                 [--save FILE.nnw] [--history FILE.csv] [--target NAME]
  *                 [--progress auto|always|never] [--init FILE.nnw]
  *   nntrain predict --weights FILE.nnw --input DATA [--target NAME]
+ *   (both: --train-name, --test-name, --input-name NAME: the name messages
+ *   give a DATA that nngen unpacked from NAME.gz)
  *
  * DATA is IMAGES.idx,LABELS.idx (pixels scaled to [0, 1]), IMAGES.idx alone
  * (predict), or FILE.csv: the inputs' values in declaration order, then the
  * targets' (the last columns, or the columns from the one whose header is
- * --target NAME). Status: 0, 2 on any usage or data error, 130 when
+ * --target NAME); a DATA naming an existing file is that file, commas and
+ * all. Each file is read once, whole, into memory (a FIFO or a pipe works),
+ * up to $NNGEN_DATA_MAX bytes. Status: 0, 2 on any usage or data error, 130 when
  * training was interrupted (its results are written all the same).
  *
  * Training: the training data is shuffled (seeded) and its last --val-split
