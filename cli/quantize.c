@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "nn_data.h"
@@ -50,9 +51,10 @@ static int inspect(const Graph *g, void *ctx) {
     return q->plan ? 0 : -1;
 }
 
-/* the samples of an IDX images file (with or without ",LABELS") */
+/* the samples of an IDX images file (with or without ",LABELS"; a spec that
+ * names an existing file is that file, as cli_resolve_data decides) */
 static float *load_idx(const char *spec, int size, long *count) {
-    const char *comma = strchr(spec, ',');
+    const char *comma = access(spec, F_OK) == 0 ? NULL : strchr(spec, ',');
     char *images = base_xstrndup(spec, comma ? (size_t)(comma - spec) : strlen(spec));
     nndata_idx_info ii;
     float *x = NULL;
@@ -113,7 +115,7 @@ static float *load_csv(const char *path, int size, long *count) {
 
 static float *load_data(const char *spec, int size, long *count) {
     nndata_idx_info info;
-    if (strchr(spec, ',') || nndata_idx_open(spec, &info) == 0)
+    if ((access(spec, F_OK) != 0 && strchr(spec, ',')) || nndata_idx_open(spec, &info) == 0)
         return load_idx(spec, size, count);
     return load_csv(spec, size, count);
 }

@@ -100,6 +100,7 @@ static const char predict_usage[] =
 typedef struct Args {
     const char *input;
     const char *val[O__COUNT]; /* as given; a flag: its name */
+    const char *given[O__COUNT]; /* a DATA spec as given, val[] the unpacked one */
     int batch, patience;       /* --batch, --early-stop */
     double split;              /* --val-split */
 } Args;
@@ -131,40 +132,48 @@ const char *cli_work_dir(CliWork *w) {
     return w->tmp;
 }
 
-/* "a.idx.gz,b.idx" -> "TMP/1-a.idx,b.idx"; NULL after an error */
+/* part, a NAME.gz file, unpacked into the work directory; appends the
+ * unpacked file's path to out; 0 or 2 after a message naming part */
+static int unpack_gz(const char *part, CliWork *w, Buf *out) {
+    if (access(part, R_OK) != 0)
+        return cli_error("cannot read '%s': %s", part, strerror(errno));
+    if (!cli_work_dir(w))
+        return 2;
+    const char *base = strrchr(part, '/') ? strrchr(part, '/') + 1 : part;
+    Buf dst = {0};
+    buf_printf(&dst, "%s/%d-%.*s", w->tmp, ++w->files, (int)(strlen(base) - 3), base);
+    char *argv[] = {"gzip", "-dc", "--", (char *)part, NULL}; /* "--": a name starting with '-' is no option */
+    int rc = cli_run(argv, dst.data);
+    if (rc != 0)
+        rc = cli_error(rc < 0 ? "cannot run gzip to unpack '%s'" : "'%s' is not a valid gzip file", part);
+    else
+        buf_puts(out, dst.data);
+    buf_free(&dst);
+    return rc;
+}
+
+/* "a.idx.gz,b.idx" -> "TMP/1-a.idx,b.idx"; NULL after an error. A spec that
+ * names an existing file as a whole is that one file (a comma in a CSV
+ * file's name); otherwise its commas separate IMAGES,LABELS. The trainer
+ * splits alike (trainer.c, spec_part). */
 char *cli_resolve_data(const char *spec, CliWork *w) {
     Buf out = {0};
     const char *p = spec;
+    int whole = access(spec, F_OK) == 0;
     for (;;) {
-        const char *comma = strchr(p, ',');
+        const char *comma = whole ? NULL : strchr(p, ',');
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
         char *part = base_xstrndup(p, n);
-        if (n > 3 && !strcmp(part + n - 3, ".gz")) {
-            if (access(part, R_OK) != 0 || !cli_work_dir(w)) {
-                if (w->tmp)
-                    cli_error("cannot read '%s': %s", part, strerror(errno));
-                free(part);
-                buf_free(&out);
-                return NULL;
-            }
-            const char *base = strrchr(part, '/') ? strrchr(part, '/') + 1 : part;
-            Buf dst = {0};
-            buf_printf(&dst, "%s/%d-%.*s", w->tmp, ++w->files, (int)(strlen(base) - 3), base);
-            char *argv[] = {"gzip", "-dc", part, NULL};
-            int rc = cli_run(argv, dst.data);
-            if (rc != 0) {
-                cli_error(rc < 0 ? "cannot run gzip to unpack '%s'" : "'%s' is not a valid gzip file", part);
-                buf_free(&dst);
-                free(part);
-                buf_free(&out);
-                return NULL;
-            }
-            buf_puts(&out, dst.data);
-            buf_free(&dst);
-        } else {
+        int rc = 0;
+        if (n > 3 && !strcmp(part + n - 3, ".gz"))
+            rc = unpack_gz(part, w, &out);
+        else
             buf_puts(&out, part);
-        }
         free(part);
+        if (rc != 0) {
+            buf_free(&out);
+            return NULL;
+        }
         if (!comma)
             break;
         buf_putc(&out, ',');
@@ -246,7 +255,7 @@ static int build_driver(const Args *a, int training, int max_batch, Built *out) 
 
 /* exe MODE --opt value ... for the options the driver takes */
 static int run_driver(const Built *b, const char *mode, const Args *a, const char *history) {
-    const char *argv[2 * O__COUNT + 6];
+    const char *argv[4 * O__COUNT + 6];
     int n = 0;
     argv[n++] = b->entry.exe;
     argv[n++] = mode;
@@ -256,6 +265,11 @@ static int run_driver(const Built *b, const char *mode, const Args *a, const cha
         argv[n++] = topts[k].opt.name;
         argv[n++] = a->val[k];
     }
+    for (int k = 0; k < O__COUNT; k++) /* the user's names of unpacked data, for the trainer's messages */
+        if (topts[k].data && a->val[k] && a->given[k] && strcmp(a->val[k], a->given[k]) != 0) {
+            argv[n++] = k == O_TRAIN ? "--train-name" : k == O_TEST ? "--test-name" : "--input-name";
+            argv[n++] = a->given[k];
+        }
     if (history && !a->val[O_HISTORY]) {
         argv[n++] = "--history";
         argv[n++] = history;
@@ -307,6 +321,7 @@ static int resolve_all(Args *a, CliWork *w, char **owned) {
             continue;
         if (!(owned[k] = cli_resolve_data(a->val[k], w)))
             return 2;
+        a->given[k] = a->val[k];
         a->val[k] = owned[k];
     }
     return 0;
@@ -336,7 +351,7 @@ static int finish(int rc, CliWork *w, char **owned, Built *b) {
 }
 
 int cli_train_main(int argc, char **argv) {
-    Args a = {NULL, {0}, 32, 0, 0.1}; /* the driver's defaults */
+    Args a = {.batch = 32, .split = 0.1}; /* the driver's defaults */
     CliWork w = {0};
     Built b = {{0}, 0};
     char *owned[O__COUNT] = {0};

@@ -12,13 +12,17 @@
  *                 [--save FILE.nnw] [--history FILE.csv] [--target NAME]
  *                 [--progress auto|always|never] [--init FILE.nnw]
  *   nntrain predict --weights FILE.nnw --input DATA [--target NAME]
+ *   (both: --train-name, --test-name, --input-name NAME: the name messages
+ *   give a DATA that nngen unpacked from NAME.gz)
  *
  * DATA is IMAGES.idx,LABELS.idx (pixels scaled to [0, 1]), IMAGES.idx alone
  * (predict), or FILE.csv: the inputs' values in declaration order, then the
  * targets' (the last columns, or the columns from the one whose header is
- * --target NAME). Status: 0, 2 on any usage or data error and when
- * training diverged, 130 when training was interrupted (its results are
- * written all the same).
+ * --target NAME); a DATA naming an existing file is that file, commas and
+ * all. Each file is read once, whole, into memory (a FIFO or a pipe works),
+ * up to $NNGEN_DATA_MAX bytes. Status: 0, 2 on any usage or data error and
+ * when training diverged, 130 when training was interrupted (its results
+ * are written all the same).
  *
  * Training: the training data is shuffled (seeded) and its last --val-split
  * fraction held out for validation; each epoch visits the rest in a fresh
@@ -41,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #if defined(__linux__) || defined(__APPLE__)
 #include <sys/ioctl.h> /* TIOCGWINSZ: the progress bar's width */
@@ -56,6 +61,7 @@
 
 typedef struct Options {
     const char *mode, *train, *test, *save, *history, *target, *weights, *input, *progress, *init;
+    const char *train_name, *test_name, *input_name; /* the DATA specs as the user gave them (nngen unpacks .gz) */
     long epochs, batch, patience;
     double val_split, lr;
     unsigned long long seed;
@@ -67,6 +73,7 @@ typedef struct Data {
     const char *spec;
     long count;
     int has_targets;
+    int csv, header, cols; /* read from CSV; with a header line; its columns */
     float *x[NI];
     void *t[NT];
 } Data;
@@ -107,24 +114,112 @@ static size_t tg_elem(int j) {
     return nnt_tg_classes[j] ? sizeof(int32_t) : sizeof(float);
 }
 
-/* ---- IDX: IMAGES.idx[,LABELS.idx] -------------------------------------------------------- */
+/* ---- sources: each data file is read once, whole, into memory (a FIFO or
+ * a pipe can be read only once; /dev/zero never ends) ---------------------- */
 
-static void idx_open(const char *path, nndata_idx_info *info) {
-    int st = nndata_idx_open(path, info);
-    if (st < 0)
-        die("cannot read '%s': %s", path, nnrt_strerror(st));
+/* One file's bytes, NUL-terminated (the CSV readers need that); shown is
+ * the name messages give (the user's, not an unpacked temporary file's). */
+typedef struct Source {
+    char *bytes;
+    size_t len;
+    const char *shown;
+} Source;
+
+/* The most bytes one data source may hold: $NNGEN_DATA_MAX (bytes, or with
+ * a suffix K, M, G: KiB, MiB, GiB), 1 GiB by default. */
+static size_t data_limit(void) {
+    const char *v = getenv("NNGEN_DATA_MAX");
+    if (!v || !*v)
+        return (size_t)1 << 30;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    int shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+    if (shift)
+        end++;
+    if (errno || end == v || *end || v[0] == '-' || n == 0 || n > (SIZE_MAX >> (shift + 1)))
+        die("NNGEN_DATA_MAX takes a number of bytes (a suffix K, M or G allowed), not '%s'", v);
+    return (size_t)n << shift;
 }
 
-static void load_idx_labels(const char *path, Data *d) {
+static void source_too_big(const Source *s, size_t limit) {
+    die("'%s' holds more than %zu bytes, the limit of one data source (NNGEN_DATA_MAX raises it)", s->shown,
+        limit);
+}
+
+/* A stream (FIFO, pipe, device) whose first bytes are neither IDX (0 0 8
+ * rank) nor text without NUL bytes cannot be data: said at once. */
+static void source_sniff(const Source *s, size_t from) {
+    const unsigned char *b = (const unsigned char *)s->bytes;
+    if (s->len >= 3 && b[0] == 0 && b[1] == 0 && b[2] == 8)
+        return;
+    const char *nul = memchr(s->bytes + from, '\0', s->len - from);
+    if (nul)
+        die("'%s' is neither an IDX file nor CSV text (a NUL byte at offset %zu)", s->shown,
+            (size_t)(nul - s->bytes));
+}
+
+static void source_read(const char *path, const char *shown, Source *s) {
+    size_t limit = data_limit(), cap = 65536;
+    struct stat st;
+    s->shown = shown;
+    s->len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        die("cannot read '%s': %s", shown, strerror(errno));
+    int regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+    if (regular && (unsigned long long)st.st_size > limit)
+        source_too_big(s, limit);
+    if (regular)
+        cap = (size_t)st.st_size + 2; /* the NUL, and a byte to see the end without growing */
+    s->bytes = alloc(cap);
+    for (;;) {
+        if (s->len + 1 >= cap) { /* a stream, or a file that grew */
+            if (cap > limit)
+                source_too_big(s, limit);
+            cap = cap * 2 > limit + 2 ? limit + 2 : cap * 2;
+            if (!(s->bytes = realloc(s->bytes, cap)))
+                die("out of memory reading '%s' (%zu bytes)", shown, cap);
+        }
+        size_t before = s->len, got = fread(s->bytes + s->len, 1, cap - 1 - s->len, f);
+        s->len += got;
+        if (s->len > limit)
+            source_too_big(s, limit);
+        if (!regular)
+            source_sniff(s, before);
+        if (got == 0)
+            break;
+    }
+    if (ferror(f))
+        die("cannot read '%s': %s", shown, strerror(errno));
+    fclose(f);
+    s->bytes[s->len] = '\0';
+}
+
+static void source_free(Source *s) {
+    free(s->bytes);
+    s->bytes = NULL;
+}
+
+/* ---- IDX: IMAGES.idx[,LABELS.idx] -------------------------------------------------------- */
+
+static void idx_open(const Source *s, nndata_idx_info *info) {
+    int st = nndata_idx_open_mem(s->bytes, s->len, info);
+    if (st < 0)
+        die("cannot read '%s': %s", s->shown, nnrt_strerror(st));
+}
+
+static void load_idx_labels(const Source *s, Data *d) {
     nndata_idx_info li;
-    idx_open(path, &li);
+    idx_open(s, &li);
+    const char *path = s->shown;
     if (NNT_N_TARGETS != 1 || nnt_tg_size[0] != 1)
         die("'%s': IDX labels fit a network with one target of one value; %s has %d target(s): use CSV", path,
             NNT_NET, NNT_N_TARGETS);
     if (li.count != d->count || li.item_size != 1)
         die("'%s' holds %ld labels of %ld value(s) for %ld images", path, li.count, li.item_size, d->count);
     int32_t *labels = alloc(sizeof(int32_t) * (size_t)d->count);
-    if (nndata_idx_read_i32(path, labels, d->count) != d->count)
+    if (nndata_idx_read_i32_mem(s->bytes, s->len, labels, d->count) != d->count)
         die("cannot read '%s'", path);
     if (nnt_tg_classes[0]) {
         for (long r = 0; r < d->count; r++)
@@ -142,13 +237,11 @@ static void load_idx_labels(const char *path, Data *d) {
     d->has_targets = 1;
 }
 
-static void load_idx(const char *spec, int want_targets, Data *d) {
-    const char *comma = strchr(spec, ',');
-    size_t n = comma ? (size_t)(comma - spec) : strlen(spec);
-    char *images = alloc(n + 1);
+/* images, then (labels given and wanted) the labels */
+static void load_idx(const Source *im, const char *labels, const char *labels_shown, int want_targets, Data *d) {
     nndata_idx_info ii;
-    memcpy(images, spec, n);
-    idx_open(images, &ii);
+    const char *images = im->shown;
+    idx_open(im, &ii);
     if (NNT_N_INPUTS != 1)
         die("'%s': IDX images fit a network with one input; %s has %d: use CSV", images, NNT_NET, NNT_N_INPUTS);
     if (ii.item_size != nnt_in_size[0])
@@ -158,63 +251,51 @@ static void load_idx(const char *spec, int want_targets, Data *d) {
         die("'%s' holds no items", images);
     d->count = ii.count;
     d->x[0] = alloc(sizeof(float) * (size_t)(d->count * ii.item_size));
-    if (nndata_idx_read_f32(images, d->x[0], d->count * ii.item_size, 1.0f / 255.0f) != d->count * ii.item_size)
+    if (nndata_idx_read_f32_mem(im->bytes, im->len, d->x[0], d->count * ii.item_size, 1.0f / 255.0f) !=
+        d->count * ii.item_size)
         die("cannot read '%s'", images);
-    if (comma && want_targets) /* predict reads the images only */
-        load_idx_labels(comma + 1, d);
-    else if (want_targets)
-        die("'%s': training and test data need labels: IMAGES.idx,LABELS.idx", spec);
-    free(images);
+    if (labels && want_targets) { /* predict reads the images only */
+        Source ls;
+        source_read(labels, labels_shown, &ls);
+        load_idx_labels(&ls, d);
+        source_free(&ls);
+    } else if (want_targets) {
+        die("'%s': training and test data need labels: IMAGES.idx,LABELS.idx", images);
+    }
 }
 
 /* ---- CSV ---------------------------------------------------------------------------------- */
 
-/* The column whose header is `name` in the first non-blank line of path. */
-static int csv_column(const char *path, const char *name, int has_header) {
+/* The column whose header is `name` in the first non-blank line of s (a
+ * UTF-8 byte-order mark skipped; fields trimmed, one pair of quotes off). */
+static int csv_column(const Source *s, const char *name, int has_header) {
     if (!has_header)
-        die("'%s' has no header line: --target %s needs one to find the column", path, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        die("cannot read '%s': %s", path, strerror(errno));
-    int c, col = 0, found = -1, started = 0;
-    size_t len = 0, cap = 256;
-    char *field = alloc(cap);
-    for (;;) {
-        c = getc(f);
-        if (!started && (c == '\n' || c == '\r' || c == ' ' || c == '\t'))
-            continue;
-        started = 1;
-        if (c == ',' || c == '\n' || c == '\r' || c == EOF) {
-            while (len && (field[len - 1] == ' ' || field[len - 1] == '\t'))
-                len--;
-            field[len] = '\0';
-            char *s = field;
-            while (*s == ' ' || *s == '\t')
-                s++;
-            size_t sl = strlen(s);
-            if (sl >= 2 && s[0] == '"' && s[sl - 1] == '"') {
-                s[sl - 1] = '\0';
-                s++;
-            }
-            if (found < 0 && strcmp(s, name) == 0)
-                found = col;
-            col++;
-            len = 0;
-            if (c != ',')
-                break;
-            continue;
-        }
-        if (len + 2 >= cap)
-            field = realloc(field, cap *= 2);
-        if (!field)
-            die("out of memory");
-        field[len++] = (char)c;
+        die("'%s' has no header line: --target %s needs one to find the column", s->shown, name);
+    const char *p = s->bytes, *end = s->bytes + s->len;
+    if (s->len >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3))
+        p += 3;
+    while (p < end && (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t'))
+        p++;
+    size_t nlen = strlen(name);
+    for (int col = 0; p <= end; col++) {
+        const char *f = p, *e;
+        while (p < end && *p != ',' && *p != '\n' && *p != '\r')
+            p++;
+        e = p;
+        while (f < e && (*f == ' ' || *f == '\t'))
+            f++;
+        while (e > f && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        if (e - f >= 2 && *f == '"' && e[-1] == '"')
+            f++, e--;
+        if ((size_t)(e - f) == nlen && !memcmp(f, name, nlen))
+            return col;
+        if (p == end || *p != ',')
+            break;
+        p++;
     }
-    fclose(f);
-    free(field);
-    if (found < 0)
-        die("'%s' has no column named '%s' in its header line", path, name);
-    return found;
+    die("'%s' has no column named '%s' in its header line", s->shown, name);
+    return -1;
 }
 
 static void csv_store(Data *d, long r, int col, int start, long ntg, float v, const char *path) {
@@ -241,19 +322,23 @@ static void csv_store(Data *d, long r, int col, int start, long ntg, float v, co
     d->x[i][r * nnt_in_size[i] + k] = v;
 }
 
-static void load_csv(const char *path, const Options *o, int want_targets, Data *d) {
+static void load_csv(const Source *s, const Options *o, int want_targets, Data *d) {
     long rows;
     int cols, header, st;
+    const char *path = s->shown;
     long nin = sum_sizes(nnt_in_size, NNT_N_INPUTS), ntg = NNT_N_TARGETS ? sum_sizes(nnt_tg_size, NNT_N_TARGETS) : 0;
-    if ((st = nndata_csv_info(path, &rows, &cols, &header)) < 0) {
+    if ((st = nndata_csv_info_mem(s->bytes, s->len, &rows, &cols, &header)) < 0) {
         char why[128];
-        long line = st == NN_ERR_FORMAT ? nndata_csv_find_error(path, why, sizeof why) : 0;
+        long line = st == NN_ERR_FORMAT ? nndata_csv_find_error_mem(s->bytes, s->len, why, sizeof why) : 0;
         if (line > 0)
             die("cannot read '%s': line %ld: %s", path, line, why);
         die("cannot read '%s': %s", path, st == NN_ERR_FORMAT ? "a line is not comma-separated numbers" : nnrt_strerror(st));
     }
     if (rows < 1)
         die("'%s' holds no data rows", path);
+    d->csv = 1;
+    d->header = header;
+    d->cols = cols;
     int with_tg = cols == nin + ntg && ntg > 0; /* the file has target columns */
     d->has_targets = with_tg && want_targets;    /* predict skips them unread */
     if (!with_tg && !(cols == nin && !want_targets))
@@ -262,12 +347,12 @@ static void load_csv(const char *path, const Options *o, int want_targets, Data 
             nin + ntg, want_targets ? "" : ", or the inputs alone");
     int start = with_tg ? cols - (int)ntg : cols;
     if (with_tg && o->target) {
-        start = csv_column(path, o->target, header);
+        start = csv_column(s, o->target, header);
         if (start + ntg > cols)
             die("'%s': the %ld target column(s) starting at '%s' run past the last column", path, ntg, o->target);
     }
     float *all = alloc(sizeof(float) * (size_t)rows * (size_t)cols);
-    if (nndata_csv_read(path, all, rows * cols) != rows * cols)
+    if (nndata_csv_read_mem(s->bytes, s->len, all, rows * cols) != rows * cols)
         die("cannot read '%s'", path);
     d->count = rows;
     for (int i = 0; i < NNT_N_INPUTS; i++)
@@ -280,15 +365,39 @@ static void load_csv(const char *path, const Options *o, int want_targets, Data 
     free(all);
 }
 
-/* IMAGES.idx,LABELS.idx (a comma), an IDX file, or else a CSV file */
-static void load(const char *spec, const Options *o, int want_targets, Data *d) {
+/* The parts of a DATA spec: the whole spec when a file has that name (a
+ * comma in a CSV file's name), else IMAGES,LABELS split at the first comma.
+ * shown (the user's spec, when nngen unpacked .gz files) splits alike. */
+static char *spec_part(const char *spec, int second) {
+    const char *comma = access(spec, F_OK) == 0 ? NULL : strchr(spec, ',');
+    if (second)
+        return comma ? strcpy(alloc(strlen(comma)), comma + 1) : NULL;
+    size_t n = comma ? (size_t)(comma - spec) : strlen(spec);
+    char *p = alloc(n + 1);
+    memcpy(p, spec, n);
+    return p;
+}
+
+/* IMAGES.idx,LABELS.idx, an IDX file, or else a CSV file; each read once */
+static void load(const char *spec, const char *shown, const Options *o, int want_targets, Data *d) {
     nndata_idx_info info;
     memset(d, 0, sizeof *d);
     d->spec = spec;
-    if (strchr(spec, ',') || nndata_idx_open(spec, &info) == 0)
-        load_idx(spec, want_targets, d);
+    char *first = spec_part(spec, 0), *second = spec_part(spec, 1);
+    char *first_shown = spec_part(shown ? shown : spec, 0), *second_shown = spec_part(shown ? shown : spec, 1);
+    if (second && !second_shown) /* a shown spec that does not split alike: the real names */
+        free(first_shown), first_shown = spec_part(spec, 0), second_shown = spec_part(spec, 1);
+    Source s;
+    source_read(first, first_shown, &s);
+    if (second || nndata_idx_open_mem(s.bytes, s.len, &info) == 0)
+        load_idx(&s, second, second_shown, want_targets, d);
     else
-        load_csv(spec, o, want_targets, d);
+        load_csv(&s, o, want_targets, d);
+    source_free(&s);
+    free(first);
+    free(second);
+    free(first_shown);
+    free(second_shown);
 }
 
 static void data_free(Data *d) {
@@ -377,6 +486,9 @@ static void parse(int argc, char **argv, Options *o) {
         else if (!strcmp(k, "--weights")) o->weights = v;
         else if (!strcmp(k, "--init")) o->init = v;
         else if (!strcmp(k, "--input")) o->input = v;
+        else if (!strcmp(k, "--train-name")) o->train_name = v;
+        else if (!strcmp(k, "--test-name")) o->test_name = v;
+        else if (!strcmp(k, "--input-name")) o->input_name = v;
         else if (!strcmp(k, "--progress")) o->progress = v;
         else if (!strcmp(k, "--epochs")) o->epochs = (long)num(k, v, 1, 1e9, 1);
         else if (!strcmp(k, "--batch")) o->batch = (long)num(k, v, 1, NNT_MAX_BATCH, 1);
@@ -444,7 +556,7 @@ static void progress_draw(Progress *p, long epoch, long epochs, long step, long 
     p->last = t;
     double rate = p->train_time > 0 ? (double)p->steps_done / p->train_time : 0;
     double per_step = p->steps_done ? (t - p->start) / (double)p->steps_done : 0;
-    char eta[32], head[64], tail[96];
+    char eta[32], head[64], tail[160];
     clock_text(eta, sizeof eta, per_step * (double)(p->steps_total - p->steps_done));
     snprintf(head, sizeof head, "epoch %ld/%ld ", epoch, epochs);
     char lt[32];
@@ -621,7 +733,14 @@ static FILE *history_open(const char *path, int has_val) {
     return h;
 }
 
-static void describe(const nnt_model *m, long ntrain, long nval, const Data *te, const Options *o) {
+/* "training data moons.csv: CSV, 200 rows of 3 columns, header: yes": what the CSV reader decided */
+static void describe_csv(const Data *d, const char *what, const char *shown) {
+    if (d->csv)
+        printf("%s data %s: CSV, %ld rows of %d columns, header: %s\n", what, shown ? shown : d->spec, d->count,
+               d->cols, d->header ? "yes" : "no");
+}
+
+static void describe(const nnt_model *m, long ntrain, long nval, const Data *tr, const Data *te, const Options *o) {
     static const char *const what[] = {"the loss only", "classifier: accuracy of the argmax of output",
                                        "binary classifier: accuracy of output", "regression: mean squared error of output"};
     printf("network %s: %ld parameters; %s", NNT_NET, (long)NNT_PARAM_SCALARS, what[NNT_KIND]);
@@ -636,6 +755,9 @@ static void describe(const nnt_model *m, long ntrain, long nval, const Data *te,
         printf(", %ld test samples", te->count);
     printf("; batch %ld, %ld epoch%s, learning rate %g, seed %llu\n", o->batch, o->epochs, o->epochs == 1 ? "" : "s",
            (double)nnt_get_lr(m), o->seed);
+    describe_csv(tr, "training", o->train_name);
+    if (te)
+        describe_csv(te, "test", o->test_name);
     /* the train loss comes free with the steps, so it is their running mean
      * (as Keras's "loss"); every other figure is an inference pass over the
      * data with the epoch's final weights: the two differ, say why once */
@@ -667,9 +789,9 @@ static void run_setup(Run *r, const Options *o) {
     r->o = o;
     if (!o->train)
         die("train needs --train DATA");
-    load(o->train, o, 1, &r->tr);
+    load(o->train, o->train_name, o, 1, &r->tr);
     if (o->test)
-        load(o->test, o, 1, &r->te);
+        load(o->test, o->test_name, o, 1, &r->te);
     r->idx = alloc(sizeof(long) * (size_t)r->tr.count);
     for (long i = 0; i < r->tr.count; i++)
         r->idx[i] = i;
@@ -814,7 +936,7 @@ static void run_finish(Run *r) {
 static int train(const Options *o) {
     Run r;
     run_setup(&r, o);
-    describe(r.m, r.ntrain, r.nval, o->test ? &r.te : NULL, o);
+    describe(r.m, r.ntrain, r.nval, &r.tr, o->test ? &r.te : NULL, o);
     signal(SIGINT, on_interrupt);
     long every = o->epochs <= 50 ? 1 : o->epochs / 50; /* about 50 lines */
     for (long epoch = 1; epoch <= o->epochs; epoch++)
@@ -889,7 +1011,7 @@ static int predict(const Options *o) {
     int st = nnt_load(m, o->weights);
     if (st < 0)
         die("cannot load '%s': %s", o->weights, nnrt_strerror(st));
-    load(o->input, o, 0, &d);
+    load(o->input, o->input_name, o, 0, &d);
     batch_alloc(&b, NNT_MAX_BATCH);
     long *idx = alloc(sizeof(long) * (size_t)d.count);
     for (long i = 0; i < d.count; i++)

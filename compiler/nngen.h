@@ -136,7 +136,7 @@ struct LowerCtx {
 int lower_is_c_keyword(const char *s);
 /* The statement being lowered is named by a freeze (batchnorm: running statistics in training too). */
 int lower_stmt_frozen(const LowerCtx *c);
-int lower_is_library_name(const char *s); /* reserved.c: declared by the headers generated code includes */
+int lower_is_library_name(const char *s); /* reserved.c: declared by the headers generated code or the trainer include, or the trainer's own */
 /* Lowers the program to IR: FN_INFER always, FN_TRAIN too when there is a
  * loss and !infer_only. Returns -1 after reporting errors. */
 int lower_program(Graph *g, const Program *p, int infer_only);

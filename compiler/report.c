@@ -132,6 +132,9 @@ static void memory_table(FILE *out, const Graph *g, long params, long o0_arena) 
                 grouped(a, sizeof a, 4.0 * o0_arena), grouped(b, sizeof b, 4.0 * (o0_arena - g->arena_floats)));
     fprintf(out, "  %-22s %14s  (sizeof the model struct on a 64-bit host, %s on a 32-bit target)\n", "total",
             grouped(a, sizeof a, (double)model_struct_bytes(g, 8)), grouped(b, sizeof b, (double)model_struct_bytes(g, 4)));
+    if (model_struct_bytes(g, 4) > 2147483647L) /* PTRDIFF_MAX of ILP32: the largest object there */
+        fprintf(out, "  warning: the model struct exceeds 2 GiB, the largest object a 32-bit target can hold: "
+                     "this build fits 64-bit hosts only (a smaller --max-batch shrinks the arena)\n");
 }
 
 static double train_flops(const Graph *g, int batch) {

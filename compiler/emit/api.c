@@ -239,6 +239,8 @@ static void emit_prototypes(Emit *e, const Names *nm) {
     for (int i = 0; i < g->noutputs; i++)
         emit_line(e, "const float *%s_output_%s(const %s *m);", N, e->names->output[i], N);
     if (has_training(g)) {
+        emit_line(e, "/* The arrays given to %s_forward and the calls below must not point into m (its", N);
+        emit_line(e, " * outputs, arena, parameters): a call writes there while it reads them. Copy first. */");
         emit_line(e, "float %s_train_step(%s *m%s, int n);", N, N, all.data ? all.data : "");
         emit_line(e, "float %s_loss(%s *m%s, int n);", N, N, all.data ? all.data : "");
         emit_line(e, "void %s_forward_train(%s *m%s, int n);", N, N, all.data ? all.data : "");

@@ -582,7 +582,8 @@ const char *emit_epilogue(Emit *e, const Node *n) {
 /* ---- comments ------------------------------------------------------------------------- */
 
 /* Source text made safe inside a C comment: printable ASCII, no comment
- * end, no trigraph, no line splice, at most `max` bytes. */
+ * end or start ("* /", "/ *": -Wcomment), no trigraph, no line splice, at
+ * most `max` bytes. */
 void emit_comment_text(Buf *b, const char *s, size_t len, size_t max) {
     size_t i = 0;
     while (i < len && (s[i] == ' ' || s[i] == '\t'))
@@ -591,7 +592,7 @@ void emit_comment_text(Buf *b, const char *s, size_t len, size_t max) {
         char c = s[i];
         if (!isprint((unsigned char)c) || c == '\\')
             c = c == '\t' ? ' ' : '?';
-        if ((c == '/' && i > 0 && s[i - 1] == '*') || (c == '?' && i > 0 && s[i - 1] == '?'))
+        if (i > 0 && ((c == '/' && s[i - 1] == '*') || (c == '*' && s[i - 1] == '/') || (c == '?' && s[i - 1] == '?')))
             buf_putc(b, ' ');
         buf_putc(b, c);
     }

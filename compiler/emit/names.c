@@ -17,12 +17,17 @@
  *                  storage it shares; fused nodes and effects: none
  *
  * A DSL name becomes a C identifier with dots as underscores; one that is a
- * C keyword, starts with "nn", or is a name the kernels declare or call (the
- * reserved list below) gets a trailing '_'. Within a table (parameters,
+ * C keyword, starts with "nn" in any case (nngen's prefixes: nn_, nnrt_, NN_,
+ * nnt_, nndata_), is a name the kernels declare or call (the reserved list
+ * below), a name the headers of generated code or of the trainer declare
+ * (lower_is_library_name: EOF, M_PI, Data, ...), the network's name, or
+ * starts with the network's name or its upper-case form and '_' (its
+ * functions and macros: NET_init, NETU_MAX_BATCH) gets a trailing '_'. Within a table (parameters,
  * ports, buffers) a name taken already gets _<index>; the arena locals of
  * one group of functions (inference; training) are unique within it, a name
  * taken already getting _<id>, the port names taken from the start.
  */
+#include <ctype.h>
 #include <string.h>
 
 #include "nngen.h"
@@ -43,23 +48,42 @@ static const char *const reserved[] = {
     /* fused GEMM epilogues and --blas=openblas (passes/fuse.c, ops/matmul.c) */
     "ctx", "cols", "j0", "cblas_sgemm", "CblasRowMajor", "CblasNoTrans", "CblasTrans"};
 
+static int names_is_local(const char *s) {
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+        if (strcmp(s, reserved[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* s starts with the network's name, or its upper-case form, and '_' */
+static int names_net_prefixed(const char *s, const char *net) {
+    size_t n = strlen(net), i;
+    if (n == 0 || strlen(s) <= n || s[n] != '_')
+        return 0;
+    if (strncmp(s, net, n) == 0)
+        return 1;
+    for (i = 0; i < n && toupper((unsigned char)net[i]) == s[i]; i++)
+        ;
+    return i == n;
+}
+
 /* A DSL name as a C identifier (see the top of the file). */
-static const char *c_ident(Arena *a, const char *name) {
-    char *s = arena_strdup(a, name);
+static const char *c_ident(const Graph *g, const char *name) {
+    char *s = arena_strdup(g->arena, name);
     for (char *c = s; *c; c++)
         if (*c == '.')
             *c = '_';
-    int clash = lower_is_c_keyword(s) || strncmp(s, "nn", 2) == 0 || optim_declares(s);
-    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0] && !clash; i++)
-        clash = strcmp(s, reserved[i]) == 0;
-    return clash ? arena_printf(a, "%s_", s) : s;
+    int clash = lower_is_c_keyword(s) || (tolower((unsigned char)s[0]) == 'n' && tolower((unsigned char)s[1]) == 'n') ||
+                optim_declares(s) || names_is_local(s) || lower_is_library_name(s) ||
+                (g->net && (strcmp(s, g->net) == 0 || names_net_prefixed(s, g->net)));
+    return clash ? arena_printf(g->arena, "%s_", s) : s;
 }
 
 /* names[i] = c_ident(dsl[i]), a name an earlier entry has taken getting _<i> */
 static const char **name_table(Arena *a, int count, const char *(*dsl)(const Graph *, int), const Graph *g) {
     const char **names = arena_alloc(a, sizeof(char *) * (size_t)(count + 1));
     for (int i = 0; i < count; i++) {
-        names[i] = c_ident(a, dsl(g, i));
+        names[i] = c_ident(g, dsl(g, i));
         for (int j = 0; j < i; j++)
             if (strcmp(names[j], names[i]) == 0)
                 names[i] = arena_printf(a, "%s_%d", names[i], i);
@@ -95,9 +119,9 @@ static void name_group(const Graph *g, CNames *cn, const int *order, int count) 
         const char *base;
         const Node *src = n->epilogue >= 0 ? &g->nodes[n->epilogue] : n;
         if (src->name)
-            base = c_ident(g->arena, src->name);
+            base = c_ident(g, src->name);
         else if (src->grad_of >= 0 && g->nodes[src->grad_of].name)
-            base = arena_printf(g->arena, "d_%s", c_ident(g->arena, g->nodes[src->grad_of].name));
+            base = arena_printf(g->arena, "d_%s", c_ident(g, g->nodes[src->grad_of].name));
         else
             base = arena_printf(g->arena, "v%d", n->id);
         if (!strmap_put(&taken, base, n->id)) {

@@ -735,19 +735,23 @@ int lower_is_c_keyword(const char *s) {
     return 0;
 }
 
-/* network NAME: a C identifier, no keyword, not nn, not nn_* or nnrt_*, and
- * no name the C library headers of the generated code declare */
+/* network NAME: a C identifier, no keyword, nothing starting with "nn" in
+ * any case (nngen's own prefixes), and no name the headers of the generated
+ * code or of the trainer declare (a network named like a local of the
+ * generated functions, m or n, compiles: the local hides the type) */
 static int lower_network(LowerCtx *c, const Stmt *s) {
     const char *n = s->name;
-    if (lower_is_c_keyword(n) || strcmp(n, "nn") == 0 || strncmp(n, "nn_", 3) == 0 ||
-        strncmp(n, "nnrt_", 5) == 0 || (n[0] == '_' && (n[1] == '_' || (n[1] >= 'A' && n[1] <= 'Z')))) {
+    if (lower_is_c_keyword(n) || (tolower((unsigned char)n[0]) == 'n' && tolower((unsigned char)n[1]) == 'n') ||
+        (n[0] == '_' && (n[1] == '_' || (n[1] >= 'A' && n[1] <= 'Z')))) {
         diag_error(s->name_loc, "'%s' cannot name a network: it prefixes the generated C symbols, so it "
-                   "may not be a C keyword, a reserved identifier, 'nn', or start with 'nn_' or 'nnrt_'", n);
+                   "may not be a C keyword, a reserved identifier, or start with 'nn' in any case (nngen's "
+                   "own prefixes: nn_, nnrt_, NN_, nnt_, nndata_)", n);
         return -1;
     }
     if (lower_is_library_name(n)) {
-        diag_error(s->name_loc, "'%s' cannot name a network: the generated code includes C library headers "
-                   "that declare '%s', and the model type 'typedef struct %s %s' would clash with it", n, n, n, n);
+        diag_error(s->name_loc, "'%s' cannot name a network: the generated code or nngen train's trainer "
+                   "includes C library headers that declare '%s' or declares it itself, and the model type "
+                   "'typedef struct %s %s' would clash with it", n, n, n, n);
         return -1;
     }
     c->g->net = n;

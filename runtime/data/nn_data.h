@@ -13,6 +13,7 @@
 #ifndef NN_DATA_H
 #define NN_DATA_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifndef NN_PARAM_DEFINED
@@ -43,19 +44,35 @@ long nndata_idx_read_i32(const char *path, int32_t *dst, long cap);
  * a time). Returns elements read, or a negative status. */
 long nndata_idx_read_u8(const char *path, unsigned char *dst, long cap);
 
-/* CSV: comma-separated numbers, one row per line; a first line that does not
- * parse as numbers is a header and is skipped. Blank lines are skipped; blanks
- * around fields and CRLF are allowed. nndata_csv_info returns 0, NN_ERR_IO, or
- * NN_ERR_FORMAT for a malformed line (as nndata_csv_read). */
+/* CSV: comma-separated numbers, one row per line. Line ends are LF, CR or
+ * CR LF; a UTF-8 byte-order mark at the start is skipped; blank lines are
+ * skipped; blanks (spaces, tabs) around fields are allowed. The first line is
+ * a header, and skipped, only when none of its fields parses as a number
+ * (strtof takes all of it); a first line with some numbers is data, and an
+ * error if any of its fields is not one ("0.5,O.3,1", "nan,1,0"). Every data
+ * field must be a finite float; fields read from a file are at most 319
+ * characters (a buffer's, below, any length). nndata_csv_info returns 0,
+ * NN_ERR_IO, or NN_ERR_FORMAT for a malformed line (as nndata_csv_read). */
 int nndata_csv_info(const char *path, long *rows, int *cols, int *has_header);
 /* Reads up to cap values row-major. Returns values read, or a negative status
  * on a malformed line (a row with another column count, a non-number: NaN,
  * infinity, out of float range or with a NUL byte in it). Lines
  * after the cap-th value are not read. */
 long nndata_csv_read(const char *path, float *dst, long cap);
-/* The first malformed line's 1-based number, what is wrong with it in why
- * (cap bytes: "field 2, 'x', is not a number"); 0 when there is none, or a
+/* The first malformed line's 1-based number (LF, CR and CR LF each end one),
+ * what is wrong with it in why (cap bytes: "field 2, 'x', is not a number",
+ * "2 fields where the first line has 3"); 0 when there is none, or a
  * negative status. */
 long nndata_csv_find_error(const char *path, char *why, size_t cap);
+
+/* The same readers over bytes the caller read once (a pipe or a FIFO cannot
+ * be read twice): buf[0..len). CSV text must be followed by a NUL byte
+ * (text[len] == '\0', not part of the data; NN_ERR_ARG otherwise). */
+int nndata_idx_open_mem(const void *buf, size_t len, nndata_idx_info *info);
+long nndata_idx_read_f32_mem(const void *buf, size_t len, float *dst, long cap, float scale);
+long nndata_idx_read_i32_mem(const void *buf, size_t len, int32_t *dst, long cap);
+int nndata_csv_info_mem(const char *text, size_t len, long *rows, int *cols, int *has_header);
+long nndata_csv_read_mem(const char *text, size_t len, float *dst, long cap);
+long nndata_csv_find_error_mem(const char *text, size_t len, char *why, size_t cap);
 
 #endif

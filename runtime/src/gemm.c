@@ -26,7 +26,7 @@ static inline void nnrt_gemm_scale(int M, int N, float beta, float *C, int ldc)
     if (beta == 1.0f)
         return;
     for (i = 0; i < M; i++) {
-        float *c = C + (size_t)i * ldc;
+        float *c = C + (size_t)i * (size_t)ldc;
         if (beta == 0.0f) {
             const float zero = nnrt_fence_f(0.0f);
             for (j = 0; j < N; j++)
@@ -58,8 +58,8 @@ static inline void nnrt_gemm_bn4(int K, int nc, float alpha, const float *A, siz
     float *restrict c3 = C + 3 * (size_t)ldc;
     int k, j;
     for (k = 0; k < K; k++) {
-        const float *restrict b = B + (size_t)k * ldb;
-        const float *a = A + k * sak;
+        const float *restrict b = B + (size_t)k * (size_t)ldb;
+        const float *a = A + (size_t)k * sak;
         float a0 = alpha * a[0], a1 = alpha * a[sai];
         float a2 = alpha * a[2 * sai], a3 = alpha * a[3 * sai];
         for (j = 0; j < nc; j++) {
@@ -79,8 +79,8 @@ static inline void nnrt_gemm_bn1(int K, int nc, float alpha, const float *A, siz
     float *restrict c = C;
     int k, j;
     for (k = 0; k < K; k++) {
-        const float *restrict b = B + (size_t)k * ldb;
-        float a = alpha * A[k * sak];
+        const float *restrict b = B + (size_t)k * (size_t)ldb;
+        float a = alpha * A[(size_t)k * sak];
         for (j = 0; j < nc; j++)
             c[j] += a * b[j];
     }
@@ -96,10 +96,10 @@ static inline void nnrt_gemm_bn(int M, int N, int K, float alpha, const float *A
     for (j0 = 0; j0 < N; j0 += NNRT_GEMM_NC) { /* first stopped: see the note above */
         int nc = N - j0 < NNRT_GEMM_NC ? N - j0 : NNRT_GEMM_NC;
         for (i = 0; i < m4; i += 4)
-            nnrt_gemm_bn4(K, nc, alpha, A + i * sai, sai, sak, B + j0, ldb,
-                          C + (size_t)i * ldc + j0, ldc);
+            nnrt_gemm_bn4(K, nc, alpha, A + (size_t)i * sai, sai, sak, B + j0, ldb,
+                          C + (size_t)i * (size_t)ldc + j0, ldc);
         for (i = m4; i < M; i++)
-            nnrt_gemm_bn1(K, nc, alpha, A + i * sai, sak, B + j0, ldb, C + (size_t)i * ldc + j0);
+            nnrt_gemm_bn1(K, nc, alpha, A + (size_t)i * sai, sak, B + j0, ldb, C + (size_t)i * (size_t)ldc + j0);
     }
 }
 
@@ -133,14 +133,14 @@ static inline void nnrt_gemm_bt(int M, int N, int K, float alpha, const float *A
     const float al = nnrt_fence_f(alpha); /* alpha == 1 would make the gather a memcpy call */
     int i, j, k, k0;
     for (i = 0; i < M; i++) {
-        float *c = C + (size_t)i * ldc;
+        float *c = C + (size_t)i * (size_t)ldc;
         for (k0 = 0; k0 < K; k0 += NNRT_GEMM_KC) {
             int kc = K - k0 < NNRT_GEMM_KC ? K - k0 : NNRT_GEMM_KC;
             for (k = 0; k < kc; k++)
-                a[k] = al * A[i * sai + (k0 + k) * sak];
+                a[k] = al * A[(size_t)i * sai + (size_t)(k0 + k) * sak];
             if (kc < 16) { /* short products: sixteen partial sums would cost more than they save */
                 for (j = 0; j < N; j++) {
-                    const float *b = B + (size_t)j * ldb + k0;
+                    const float *b = B + (size_t)j * (size_t)ldb + k0;
                     float s = 0.0f;
                     for (k = 0; k < kc; k++)
                         s += a[k] * b[k];
@@ -149,7 +149,7 @@ static inline void nnrt_gemm_bt(int M, int N, int K, float alpha, const float *A
                 continue;
             }
             for (j = 0; j < N; j++)
-                c[j] += nnrt_dot(a, B + (size_t)j * ldb + k0, kc);
+                c[j] += nnrt_dot(a, B + (size_t)j * (size_t)ldb + k0, kc);
         }
     }
 }
@@ -172,8 +172,8 @@ NNRT_API void nnrt_sgemm(int ta, int tb, int M, int N, int K, float alpha,
     nnrt_gemm_scale(M, N, beta, C, ldc);
     if (!use_ab)
         return;
-    sai = ta ? 1 : lda;
-    sak = ta ? lda : 1;
+    sai = ta ? 1 : (size_t)lda;
+    sak = ta ? (size_t)lda : 1;
     if (tb)
         nnrt_gemm_bt(M, N, K, alpha, A, sai, sak, B, ldb, C, ldc);
     else

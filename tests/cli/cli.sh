@@ -18,7 +18,7 @@ dump_after_all dump_after_nosuch output_dir output_name_without_c default_output
 unwritable_dir failed_compile_keeps_old_output header_name_refused
 overwrite_input_refused max_batch determinism infer_only standalone opt_levels
 crlf_input limits_ok output_is_input output_not_regular output_checked_first stdout_full
-weights_over_64mib"
+weights_over_64mib comment_start_escaped standalone_wconversion check_32bit_warning"
 
 if [ "${1:-}" = "--list" ]; then
     for c in $cases; do echo "$c"; done
@@ -375,6 +375,47 @@ case_standalone() {
     (cd "$run/sa" && "$cc" -std=c99 -Wall -Wextra -Wpedantic -Werror clinet.c main.c -o prog -lm) ||
         fail "the standalone output does not build with libm alone"
     "$run/sa/prog" || fail "the standalone program failed"
+}
+
+# "/*" in a .nn comment and in the input's path is copied into C comments:
+# it must not open one there (gcc -Wall: -Wcomment, an error with -Werror)
+case_comment_start_escaped() {
+    mkdir "$run/a*" "$run/out"
+    sed 's|^h = relu(dense(x, 4))$|h = relu(dense(x, 4))  # hidden /* layer */ /*|' "$run/net.nn" >"$run/a*/net.nn"
+    grep -q '/\*' "$run/a*/net.nn" || fail "the test network lacks its /*"
+    nngen "a*/net.nn" -o out/clinet.c
+    expect_rc 0
+    nngen "a*/net.nn" --standalone -o out/sa.c
+    expect_rc 0
+    (cd "$run/out" && "$cc" -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$root/runtime" -c clinet.c -o c.o &&
+        "$cc" -std=c99 -Wall -Wextra -Wpedantic -Werror -c sa.c -o sa.o) ||
+        fail "a /* in a comment or path breaks -Wall -Werror"
+}
+
+# the runtime that --standalone and --freestanding paste is -Wconversion
+# clean (it used to give 16 -Wsign-conversion warnings in the GEMM)
+case_standalone_wconversion() {
+    mkdir "$run/wc"
+    nngen net.nn --standalone -o wc/sa.c
+    expect_rc 0
+    nngen net.nn --freestanding -o wc/fs.c
+    expect_rc 0
+    (cd "$run/wc" && "$cc" -std=c99 -Wall -Wextra -Wpedantic -Wconversion -Werror -c sa.c -o sa.o &&
+        "$cc" -std=c99 -Wall -Wextra -Wpedantic -Wconversion -Werror -c fs.c -o fs.o) ||
+        fail "the pasted runtime warns under -Wconversion"
+}
+
+# nngen check warns when the model struct cannot exist on a 32-bit target
+# (over 2 GiB: 4 GB of arena at --max-batch 1000000), and only then
+case_check_32bit_warning() {
+    printf 'network big\ninput x[1000]\ntarget y[1000]\nh = dense(x, 1000)\noutput p = h\nloss mse(h, y)\noptimizer sgd(lr=0.1)\n' \
+        >"$run/big.nn"
+    nngen check big.nn --max-batch 1000000
+    expect_rc 0
+    contains "$work/out" "warning: the model struct exceeds 2 GiB, the largest object a 32-bit target can hold"
+    nngen check big.nn --max-batch 1000
+    expect_rc 0
+    ! grep -q "warning" "$work/out" || fail "a 4 MB model struct is warned about"
 }
 
 case_opt_levels() {

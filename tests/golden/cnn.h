@@ -61,6 +61,8 @@ int cnn_buffer_count(void);
 nn_param cnn_buffer(cnn *m, int i);
 void cnn_forward(cnn *m, const float *x, int n);
 const float *cnn_output_p(const cnn *m);
+/* The arrays given to cnn_forward and the calls below must not point into m (its
+ * outputs, arena, parameters): a call writes there while it reads them. Copy first. */
 float cnn_train_step(cnn *m, const float *x, const int32_t *y, int n);
 float cnn_loss(cnn *m, const float *x, const int32_t *y, int n);
 void cnn_forward_train(cnn *m, const float *x, const int32_t *y, int n);

@@ -89,6 +89,8 @@ int layers_more_buffer_count(void);
 nn_param layers_more_buffer(layers_more *m, int i);
 void layers_more_forward(layers_more *m, const float *x, int n);
 const float *layers_more_output_p(const layers_more *m);
+/* The arrays given to layers_more_forward and the calls below must not point into m (its
+ * outputs, arena, parameters): a call writes there while it reads them. Copy first. */
 float layers_more_train_step(layers_more *m, const float *x, const int32_t *y, int n);
 float layers_more_loss(layers_more *m, const float *x, const int32_t *y, int n);
 void layers_more_forward_train(layers_more *m, const float *x, const int32_t *y, int n);

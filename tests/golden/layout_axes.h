@@ -55,6 +55,8 @@ nn_param layout_axes_buffer(layout_axes *m, int i);
 void layout_axes_forward(layout_axes *m, const float *x, int n);
 const float *layout_axes_output_y(const layout_axes *m);
 const float *layout_axes_output_f(const layout_axes *m);
+/* The arrays given to layout_axes_forward and the calls below must not point into m (its
+ * outputs, arena, parameters): a call writes there while it reads them. Copy first. */
 float layout_axes_train_step(layout_axes *m, const float *x, const float *t_, int n);
 float layout_axes_loss(layout_axes *m, const float *x, const float *t_, int n);
 void layout_axes_forward_train(layout_axes *m, const float *x, const float *t_, int n);

@@ -61,6 +61,8 @@ int mlp_layers_buffer_count(void);
 nn_param mlp_layers_buffer(mlp_layers *m, int i);
 void mlp_layers_forward(mlp_layers *m, const float *x, int n);
 const float *mlp_layers_output_p(const mlp_layers *m);
+/* The arrays given to mlp_layers_forward and the calls below must not point into m (its
+ * outputs, arena, parameters): a call writes there while it reads them. Copy first. */
 float mlp_layers_train_step(mlp_layers *m, const float *x, const int32_t *y, int n);
 float mlp_layers_loss(mlp_layers *m, const float *x, const int32_t *y, int n);
 void mlp_layers_forward_train(mlp_layers *m, const float *x, const int32_t *y, int n);

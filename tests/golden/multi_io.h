@@ -85,6 +85,8 @@ nn_param multi_io_buffer(multi_io *m, int i);
 void multi_io_forward(multi_io *m, const float *img, const float *meta, int n);
 const float *multi_io_output_klass(const multi_io *m);
 const float *multi_io_output_value(const multi_io *m);
+/* The arrays given to multi_io_forward and the calls below must not point into m (its
+ * outputs, arena, parameters): a call writes there while it reads them. Copy first. */
 float multi_io_train_step(multi_io *m, const float *img, const float *meta, const int32_t *cls, const float *val, int n);
 float multi_io_loss(multi_io *m, const float *img, const float *meta, const int32_t *cls, const float *val, int n);
 void multi_io_forward_train(multi_io *m, const float *img, const float *meta, const int32_t *cls, const float *val, int n);

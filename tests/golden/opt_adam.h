@@ -77,6 +77,8 @@ int opt_adam_buffer_count(void);
 nn_param opt_adam_buffer(opt_adam *m, int i);
 void opt_adam_forward(opt_adam *m, const float *x, int n);
 const float *opt_adam_output_y(const opt_adam *m);
+/* The arrays given to opt_adam_forward and the calls below must not point into m (its
+ * outputs, arena, parameters): a call writes there while it reads them. Copy first. */
 float opt_adam_train_step(opt_adam *m, const float *x, const float *t_, int n);
 float opt_adam_loss(opt_adam *m, const float *x, const float *t_, int n);
 void opt_adam_forward_train(opt_adam *m, const float *x, const float *t_, int n);

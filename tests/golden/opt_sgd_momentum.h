@@ -65,6 +65,8 @@ int opt_sgd_momentum_buffer_count(void);
 nn_param opt_sgd_momentum_buffer(opt_sgd_momentum *m, int i);
 void opt_sgd_momentum_forward(opt_sgd_momentum *m, const float *x, int n);
 const float *opt_sgd_momentum_output_p(const opt_sgd_momentum *m);
+/* The arrays given to opt_sgd_momentum_forward and the calls below must not point into m (its
+ * outputs, arena, parameters): a call writes there while it reads them. Copy first. */
 float opt_sgd_momentum_train_step(opt_sgd_momentum *m, const float *x, const float *t_, int n);
 float opt_sgd_momentum_loss(opt_sgd_momentum *m, const float *x, const float *t_, int n);
 void opt_sgd_momentum_forward_train(opt_sgd_momentum *m, const float *x, const float *t_, int n);

@@ -68,6 +68,8 @@ int params_reg_buffer_count(void);
 nn_param params_reg_buffer(params_reg *m, int i);
 void params_reg_forward(params_reg *m, const float *x, int n);
 const float *params_reg_output_y(const params_reg *m);
+/* The arrays given to params_reg_forward and the calls below must not point into m (its
+ * outputs, arena, parameters): a call writes there while it reads them. Copy first. */
 float params_reg_train_step(params_reg *m, const float *x, const float *t_, int n);
 float params_reg_loss(params_reg *m, const float *x, const float *t_, int n);
 void params_reg_forward_train(params_reg *m, const float *x, const float *t_, int n);

@@ -73,6 +73,8 @@ int sched_cosine_nadam_buffer_count(void);
 nn_param sched_cosine_nadam_buffer(sched_cosine_nadam *m, int i);
 void sched_cosine_nadam_forward(sched_cosine_nadam *m, const float *x, int n);
 const float *sched_cosine_nadam_output_q(const sched_cosine_nadam *m);
+/* The arrays given to sched_cosine_nadam_forward and the calls below must not point into m (its
+ * outputs, arena, parameters): a call writes there while it reads them. Copy first. */
 float sched_cosine_nadam_train_step(sched_cosine_nadam *m, const float *x, const float *p_, int n);
 float sched_cosine_nadam_loss(sched_cosine_nadam *m, const float *x, const float *p_, int n);
 void sched_cosine_nadam_forward_train(sched_cosine_nadam *m, const float *x, const float *p_, int n);

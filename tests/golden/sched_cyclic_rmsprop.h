@@ -72,6 +72,8 @@ int sched_cyclic_rmsprop_buffer_count(void);
 nn_param sched_cyclic_rmsprop_buffer(sched_cyclic_rmsprop *m, int i);
 void sched_cyclic_rmsprop_forward(sched_cyclic_rmsprop *m, const float *x, int n);
 const float *sched_cyclic_rmsprop_output_p(const sched_cyclic_rmsprop *m);
+/* The arrays given to sched_cyclic_rmsprop_forward and the calls below must not point into m (its
+ * outputs, arena, parameters): a call writes there while it reads them. Copy first. */
 float sched_cyclic_rmsprop_train_step(sched_cyclic_rmsprop *m, const float *x, const int32_t *y, int n);
 float sched_cyclic_rmsprop_loss(sched_cyclic_rmsprop *m, const float *x, const int32_t *y, int n);
 void sched_cyclic_rmsprop_forward_train(sched_cyclic_rmsprop *m, const float *x, const int32_t *y, int n);

@@ -69,6 +69,10 @@ C
     "$nngen" quantize m.nn --weights m.nnw --calibrate "$root/examples/data/xor.csv" -o out.c 2> e2 && fail "wrong shape accepted"
     grep -q "xor.csv' has 3 columns; the network's input takes 784" e2 || fail "wrong shape: $(cat e2)"
     [ ! -e out.c ] || fail "out.c written after an error"
+    # a comma in an existing file's name is part of the name, not IMAGES,LABELS
+    cp "$root/examples/data/xor.csv" "x,y.csv"
+    "$nngen" quantize m.nn --weights m.nnw --calibrate "x,y.csv" -o out.c 2> e5 && fail "wrong shape accepted"
+    grep -q "x,y.csv' has 3 columns; the network's input takes 784" e5 || fail "comma in a name: $(cat e5)"
     "$nngen" quantize m.nn --weights m.nnw --calibrate imgs.idx -o out.c || fail "a valid run"
     cp m.nn m.keep
     "$nngen" quantize m.nn --weights m.nnw --calibrate imgs.idx -o m.nn 2> e3 && fail "overwrote the network"

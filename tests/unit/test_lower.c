@@ -322,7 +322,8 @@ static void test_statement_errors(void **state) {
     expect_error("network t\ninput x[2]\nh = relu(q)\n", "t.nn:3:10: error: undefined name 'q'");
     expect_error("network int\ninput x[2]\n",
                  "t.nn:1:9: error: 'int' cannot name a network: it prefixes the generated C symbols, so it "
-                 "may not be a C keyword, a reserved identifier, 'nn', or start with 'nn_' or 'nnrt_'");
+                 "may not be a C keyword, a reserved identifier, or start with 'nn' in any case (nngen's own "
+                 "prefixes: nn_, nnrt_, NN_, nnt_, nndata_)");
     expect_error("network t\ninput x[2]\nparam W[2, 2]\noutput p = W\n",
                  "t.nn:4:12: error: an output must depend on an input (it is returned per sample), "
                  "but 'p' has no batch dimension");

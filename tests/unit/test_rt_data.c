@@ -189,16 +189,42 @@ static void test_idx_rejections(void **state)
     assert_int_equal(nndata_idx_open(MNIST_SRC "test-labels.idx.gz", &info), NN_ERR_FORMAT);
 }
 
-/* CSV text in a temporary file: nndata_csv_info's status, then the values. */
+/* CSV text in a temporary file: nndata_csv_info's status, then the values;
+ * the buffer readers (the *_mem functions) must agree on all of it. */
 static int csv(const char *text, long *rows, int *cols, int *header, float *dst, long cap, long *got)
 {
     char name[32];
-    int st;
-    temp_file(name, text, strlen(text));
+    float mv[16];
+    long mrows = -1, mgot;
+    int st, mcols = -1, mheader = -1;
+    size_t len = strlen(text);
+    temp_file(name, text, len);
     st = nndata_csv_info(name, rows, cols, header);
     *got = nndata_csv_read(name, dst, cap);
     unlink(name);
+    assert_true(cap <= 16);
+    assert_int_equal(nndata_csv_info_mem(text, len, &mrows, &mcols, &mheader), st);
+    mgot = nndata_csv_read_mem(text, len, mv, cap);
+    assert_int_equal(mgot, *got);
+    if (st == NN_OK) {
+        assert_true(mrows == *rows && mcols == *cols && mheader == *header);
+        if (mgot > 0)
+            assert_memory_equal(mv, dst, (size_t)mgot * sizeof(float));
+    }
     return st;
+}
+
+/* The first malformed line of text, by file and by buffer (they agree). */
+static long csv_error(const char *text, char *why, size_t cap)
+{
+    char name[32], mwhy[128];
+    long line;
+    temp_file(name, text, strlen(text));
+    line = nndata_csv_find_error(name, why, cap);
+    unlink(name);
+    assert_int_equal(nndata_csv_find_error_mem(text, strlen(text), mwhy, sizeof mwhy), line);
+    assert_string_equal(mwhy, why);
+    return line;
 }
 
 static void test_csv_header_and_values(void **state)
@@ -260,6 +286,61 @@ static void test_csv_malformed(void **state)
     assert_int_equal(nndata_csv_read(NULL, v, 16), NN_ERR_ARG);
 }
 
+/* The header rule: a first line is a header only when none of its fields
+ * parses; a typo or "nan" in a first data line is an error on line 1, not a
+ * header that loses a sample. A UTF-8 BOM is skipped; CR alone ends lines. */
+static void test_csv_header_rule(void **state)
+{
+    const float want[4] = {1.0f, 2.0f, 3.0f, 4.0f};
+    char why[128];
+    float v[16];
+    long rows, got;
+    int cols, header;
+    (void)state;
+    assert_int_equal(csv("0.5,O.3,1\n0.1,0.2,0\n", &rows, &cols, &header, v, 16, &got), NN_ERR_FORMAT);
+    assert_int_equal(csv_error("0.5,O.3,1\n0.1,0.2,0\n", why, sizeof why), 1);
+    assert_string_equal(why, "field 2, 'O.3', is not a number (and the line is no header: a header holds no number)");
+    assert_int_equal(csv("nan,0.3,1\n0.1,0.2,0\n", &rows, &cols, &header, v, 16, &got), NN_ERR_FORMAT);
+    assert_int_equal(csv("\n\nnan,nan\n1,2\n", &rows, &cols, &header, v, 16, &got), NN_ERR_FORMAT);
+    assert_int_equal(csv_error("\n\nnan,nan\n1,2\n", why, sizeof why), 3);
+    /* a BOM before a header and before data */
+    assert_int_equal(csv("\xEF\xBB\xBF" "x,y\n1,2\n3,4\n", &rows, &cols, &header, v, 16, &got), NN_OK);
+    assert_true(rows == 2 && cols == 2 && header == 1 && got == 4);
+    assert_memory_equal(v, want, sizeof want);
+    assert_int_equal(csv("\xEF\xBB\xBF" "1,2\n3,4\n", &rows, &cols, &header, v, 16, &got), NN_OK);
+    assert_true(rows == 2 && header == 0 && got == 4);
+    assert_memory_equal(v, want, sizeof want);
+    /* CR alone, and mixed line ends */
+    assert_int_equal(csv("x,y\r1,2\r3,4\r", &rows, &cols, &header, v, 16, &got), NN_OK);
+    assert_true(rows == 2 && cols == 2 && header == 1 && got == 4);
+    assert_memory_equal(v, want, sizeof want);
+    assert_int_equal(csv("1,2\r\n\r3,4\n", &rows, &cols, &header, v, 16, &got), NN_OK);
+    assert_true(rows == 2 && got == 4);
+    assert_int_equal(csv_error("1,2\r3,4\r5\r", why, sizeof why), 3);
+    assert_string_equal(why, "1 field where the first line has 2");
+}
+
+/* Numbers longer than 63 characters: any length in a buffer, 319 in a file. */
+static void test_csv_long_numbers(void **state)
+{
+    static char text[4200];
+    float v[4];
+    long rows, got;
+    int cols, header, n;
+    (void)state;
+    n = snprintf(text, sizeof text, "0.%0200d1,2\n", 0); /* 1e-201 rounds to 0 */
+    assert_true(n > 200);
+    assert_int_equal(csv(text, &rows, &cols, &header, v, 4, &got), NN_OK);
+    assert_true(rows == 1 && cols == 2 && header == 0 && got == 2 && v[0] == 0.0f && v[1] == 2.0f);
+    memset(text, '0', 4000); /* 4000 zeros then 1.5 */
+    memcpy(text + 4000, "1.5,2\n", 7);
+    assert_int_equal(nndata_csv_info_mem(text, strlen(text), &rows, &cols, &header), NN_OK);
+    assert_int_equal(nndata_csv_read_mem(text, strlen(text), v, 4), 2);
+    assert_true(v[0] == 1.5f && v[1] == 2.0f);
+    /* a buffer must be NUL-terminated: strtof reads up to a non-number */
+    assert_int_equal(nndata_csv_info_mem("1,2\n3", 4, &rows, &cols, &header), NN_ERR_ARG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +351,8 @@ int main(void)
         cmocka_unit_test(test_idx_rejections),
         cmocka_unit_test(test_csv_header_and_values),
         cmocka_unit_test(test_csv_malformed),
+        cmocka_unit_test(test_csv_header_rule),
+        cmocka_unit_test(test_csv_long_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,7 +18,8 @@ set -u
 cases="train_classifier train_regression train_binary_no_validation early_stop target_by_name
 progress_on_a_terminal cache predict_classifier predict_regression_and_inference_only
 predict_errors train_errors mnist check graph list_builtins_and_docs man_page driver_warnings
-interrupt fine_tune loss_warnings train_diverged stop_signals cache_damaged"
+interrupt fine_tune loss_warnings train_diverged stop_signals cache_damaged
+data_sources data_names huge_numbers"
 
 if [ "${1:-}" = "--list" ]; then
     for c in $cases; do echo "$c"; done
@@ -200,10 +201,10 @@ case_target_by_name() {
     awk -F, 'BEGIN { OFS = "," } { print $3, $1, $2 }' "$data/moons.csv" >"$run/first.csv"
     moons_train --progress never
     expect_rc 0
-    grep -v '^data:' "$work/out" >"$work/a"
+    grep -v -e '^data:' -e '^training data ' -e '^test data ' "$work/out" >"$work/a"
     nngen train "$ex/moons.nn" --train first.csv --test first.csv --epochs 40 --batch 4 --lr 0.1 --target label
     expect_rc 0
-    grep -v '^data:' "$work/out" >"$work/b"
+    grep -v -e '^data:' -e '^training data ' -e '^test data ' "$work/out" >"$work/b"
     cmp -s "$work/a" "$work/b" || fail "--target label on first.csv differs from the last-column run"
     nngen train "$ex/moons.nn" --train first.csv --target nosuch
     expect_error "has no column named 'nosuch'"
@@ -434,6 +435,118 @@ case_train_errors() {
     expect_rc 1
     grep -q '^bad.nn:4:16: error: ' "$work/err" || fail "no located error for bad.nn"
     [ ! -e "$run/w.nnw" ] && [ ! -e "$run/c.svg" ] || fail "files were written after an error"
+}
+
+# Data sources (xor: 4 samples, one epoch, so each run takes milliseconds
+# once the trainer is cached). Each source is read once, with a bound:
+# /dev/zero is refused at once, a FIFO and a pipe (what <(cmd) gives) train
+# like the file, NNGEN_DATA_MAX bounds a source.
+xor_line() { # the test line of a run of xor on $1 (DATA), from $work/out
+    nngen train "$ex/xor.nn" --train "$1" --test "$data/xor.csv" --val-split 0 --epochs 3 --batch 4 \
+        --progress never
+}
+case_data_sources() {
+    xor_line "$data/xor.csv"
+    expect_rc 0
+    contains "$work/out" "training data $data/xor.csv: CSV, 4 rows of 3 columns, header: yes"
+    want=$(grep '^test ' "$work/out")
+    [ -n "$want" ] || fail "no test line"
+    last="nngen train --train /dev/zero"
+    (cd "$run" && timeout 60 "$nngen" train "$ex/xor.nn" --train /dev/zero) >"$work/out" 2>"$work/err"
+    rc=$?
+    expect_error "'/dev/zero' is neither an IDX file nor CSV text (a NUL byte at offset 0)"
+    mkfifo "$run/fifo" || fail "mkfifo"
+    timeout 60 sh -c "cat \"$data/xor.csv\" >\"$run/fifo\"" &
+    xor_line fifo
+    wait
+    expect_rc 0
+    [ "$(grep '^test ' "$work/out")" = "$want" ] || fail "a FIFO trains otherwise than the file"
+    contains "$work/out" "training data fifo: CSV, 4 rows of 3 columns, header: yes"
+    last="nngen train --train /dev/stdin (a pipe)"
+    (cd "$run" && gzip -c "$data/xor.csv" | gzip -dc | timeout 60 "$nngen" train "$ex/xor.nn" --train /dev/stdin \
+        --test "$data/xor.csv" --val-split 0 --epochs 3 --batch 4 --progress never) >"$work/out" 2>"$work/err"
+    rc=$?
+    expect_rc 0
+    [ "$(grep '^test ' "$work/out")" = "$want" ] || fail "a pipe trains otherwise than the file"
+    NNGEN_DATA_MAX=20 nngen train "$ex/xor.nn" --train "$data/xor.csv"
+    expect_error "'$data/xor.csv' holds more than 20 bytes, the limit of one data source (NNGEN_DATA_MAX raises it)"
+    timeout 60 sh -c "cat \"$data/xor.csv\" >\"$run/fifo\"" &
+    NNGEN_DATA_MAX=1K nngen train "$ex/xor.nn" --train fifo --epochs 1
+    wait
+    expect_rc 0
+    NNGEN_DATA_MAX=lots nngen train "$ex/xor.nn" --train "$data/xor.csv"
+    expect_error "NNGEN_DATA_MAX takes a number of bytes"
+    # what the CSV reader decides is said; a first row with a typo or a nan is
+    # an error on line 1, not a header; a BOM is skipped; CR alone ends lines
+    printf '0.5,O.3,1\n0,0,0\n0,1,1\n' >"$run/typo.csv"
+    nngen train "$ex/xor.nn" --train typo.csv
+    expect_error "cannot read 'typo.csv': line 1: field 2, 'O.3', is not a number (and the line is no header"
+    printf 'nan,0,1\n0,0,0\n0,1,1\n' >"$run/nan.csv"
+    nngen train "$ex/xor.nn" --train nan.csv
+    expect_error "cannot read 'nan.csv': line 1: field 1, 'nan', is not a number"
+    printf '\357\273\277' >"$run/bom.csv"
+    cat "$data/xor.csv" >>"$run/bom.csv"
+    xor_line bom.csv
+    expect_rc 0
+    contains "$work/out" "training data bom.csv: CSV, 4 rows of 3 columns, header: yes"
+    [ "$(grep '^test ' "$work/out")" = "$want" ] || fail "a BOM changes training"
+    sed 1d "$data/xor.csv" | tr '\n' '\r' >"$run/cr.csv"
+    xor_line cr.csv
+    expect_rc 0
+    contains "$work/out" "training data cr.csv: CSV, 4 rows of 3 columns, header: no"
+    [ "$(grep '^test ' "$work/out")" = "$want" ] || fail "CR line ends change training"
+    printf 'a,b,y\r0,0,0\r1\r' >"$run/crbad.csv"
+    nngen train "$ex/xor.nn" --train crbad.csv
+    expect_error "cannot read 'crbad.csv': line 3: 1 field where the first line has 3"
+    long=0.$(printf '%0100d' 0)
+    sed "s/^0,/$long,/" "$data/xor.csv" >"$run/long.csv"
+    xor_line long.csv
+    expect_rc 0
+    [ "$(grep '^test ' "$work/out")" = "$want" ] || fail "a 102-character number changes training"
+}
+
+# Data names: a missing .gz file is named; errors inside a .gz file name it,
+# not the temporary file it was unpacked to; a comma in an existing file's
+# name is part of the name; a name starting with '-' never reaches gzip as
+# an option.
+case_data_names() {
+    nngen train "$ex/xor.nn" --train nosuch.csv.gz
+    expect_error "cannot read 'nosuch.csv.gz': No such file or directory"
+    nngen train "$ex/xor.nn" --train "$data/xor.csv" --test nosuch.csv.gz
+    expect_error "cannot read 'nosuch.csv.gz'"
+    nngen train "$ex/mnist_mlp.nn" --train "$mnist/train-images.idx.gz,nosuch.idx.gz"
+    expect_error "cannot read 'nosuch.idx.gz'"
+    nngen predict "$ex/xor.nn" --weights w.nnw --input nosuch.csv.gz
+    expect_error "cannot read 'nosuch.csv.gz'"
+    printf 'x0,x1,y\n0,0,0\n0,oops,1\n' | gzip >"$run/bad.csv.gz"
+    nngen train "$ex/xor.nn" --train bad.csv.gz
+    expect_error "cannot read 'bad.csv.gz': line 3: field 2, 'oops', is not a number"
+    lacks "$work/err" "$TMPDIR"
+    nngen train "$ex/mnist_mlp.nn" --train "$mnist/train-images.idx.gz,bad.csv.gz"
+    expect_error "cannot read 'bad.csv.gz': "
+    lacks "$work/err" "$TMPDIR"
+    cp "$data/xor.csv" "$run/a,b.csv"
+    nngen train "$ex/xor.nn" --train a,b.csv --epochs 1
+    expect_rc 0
+    contains "$work/out" "training data a,b.csv: CSV, 4 rows of 3 columns, header: yes"
+    gzip -c "$data/xor.csv" >"$run/c,d.csv.gz"
+    nngen train "$ex/xor.nn" --train c,d.csv.gz --epochs 1
+    expect_rc 0
+    contains "$work/out" "training data c,d.csv.gz: CSV, 4 rows of 3 columns, header: yes"
+    gzip -c "$data/xor.csv" >"$run/-v.csv.gz"
+    nngen train "$ex/xor.nn" --train -v.csv.gz --epochs 1
+    expect_rc 0
+    contains "$work/out" "training data -v.csv.gz: CSV, 4 rows of 3 columns, header: yes"
+    lacks "$work/err" "gzip"
+}
+
+# a diverged regression's MSE (1e+60) prints in e-notation (1.0000e+60), not as 60 digits
+# (the exit status of a diverged run is not what this case checks)
+case_huge_numbers() {
+    nngen train "$ex/poly.nn" --train "$data/poly.csv" --test "$data/poly.csv" --epochs 2 --lr 1e30 \
+        --progress never
+    grep -q 'mse 1.0000e+60' "$work/out" || fail "no 'mse 1.0000e+60' line"
+    ! grep -q '[0-9]\{16\}' "$work/out" || fail "a number of 16 digits or more is printed"
 }
 
 case_mnist() {
