@@ -267,8 +267,10 @@ int cache_get(const BuildRequest *r, CacheEntry *e) {
         goto done;
     }
     if (valid < 0)
-        fprintf(stderr, "nngen: the cached trainer %s/nntrain is damaged (it is not the program that was built): "
-                        "building it again\n", entry.data);
+        fprintf(stderr,
+                "nngen: the cached trainer %s/nntrain is damaged (it is not the program that was built): "
+                "building it again\n",
+                entry.data);
     buf_printf(&tmp, "%s/tmp.XXXXXX", root);
     if (!mkdtemp(tmp.data)) {
         rc = cli_error("cannot create a directory in the cache '%s': %s", root, strerror(errno));

@@ -9,18 +9,19 @@
 
 #include "cli.h"
 
-static const char check_usage[] =
-    "usage: nngen check NET.nn [options]\n"
-    "\n"
-    "Parses and shape-checks NET.nn and prints its summary: every tensor with its\n"
-    "shape, the parameter count, the memory of the model struct and the FLOPs of\n"
-    "an inference and of a training step. Writes no file. Exit status 0 when the\n"
-    "network is valid, 1 after errors (file:line:col), 2 on usage errors.\n";
+static const char check_usage[] = "usage: nngen check NET.nn [options]\n"
+                                  "\n"
+                                  "Parses and shape-checks NET.nn and prints its summary: every tensor with its\n"
+                                  "shape, the parameter count, the memory of the model struct and the FLOPs of\n"
+                                  "an inference and of a training step. Writes no file. Exit status 0 when the\n"
+                                  "network is valid, 1 after errors (file:line:col), 2 on usage errors.\n";
 
 int cli_check_main(int argc, char **argv) {
     const char *input;
     CompileOptions co = {0};
     co.opt_level = 2;
+    /* one option per entry, fields packed (not reflowed by clang-format) */
+    /* clang-format off */
     const CliOpt opts[] = {
         {.name = "--max-batch", .kind = CLI_INT, .value = "N", .lo = 1, .hi = 2147483647.0, .ival = &co.max_batch,
          .help = "samples per call the model struct has room for\n"
@@ -28,6 +29,7 @@ int cli_check_main(int argc, char **argv) {
         {.name = "--infer-only", .kind = CLI_FLAG, .set = 1, .ival = &co.infer_only,
          .help = "the inference code only: no gradients, no optimizer state"},
     };
+    /* clang-format on */
     const CliCommand cmd = {"nngen check", check_usage, "input file", opts, sizeof opts / sizeof opts[0], NULL};
     int rc = cli_parse(&cmd, argc, argv, &input);
     if (rc != CLI_PARSED)

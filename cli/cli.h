@@ -49,7 +49,7 @@ char *cli_read_file_max(const char *path, long max, size_t *len);
 int cli_compile(const char *path, CompileOptions *co, Buf *c, Buf *h);
 /* Numbers in [lo, hi], the whole string (no sign rules beyond strtol's,
  * no NaN); 0 with *out set, or -1. */
-int cli_parse_long(const char *s, long lo, long hi, long *out);   /* 0 or -1 */
+int cli_parse_long(const char *s, long lo, long hi, long *out); /* 0 or -1 */
 int cli_parse_double(const char *s, double lo, double hi, double *out);
 /* Runs argv[0] (searched in PATH) with the given stdout file (NULL: ours)
  * and waits, ignoring SIGINT / SIGQUIT meanwhile (as system()). Returns its
@@ -123,18 +123,18 @@ int cli_flush_stdout(int rc);
  * (--batch=8). Where a value is stored: any of ival, dval, text that is
  * set (a table may be built at run time around the command's locals). */
 typedef enum CliOptKind {
-    CLI_FLAG,   /* no value: *ival = set */
-    CLI_STOP,   /* no value: *ival = set, and the parse ends (CLI_EXIT) */
-    CLI_TEXT,   /* a non-empty string */
-    CLI_INT,    /* an integer in [lo, hi] (within int): *ival */
-    CLI_NUM,    /* a number in [lo, hi]: *dval */
-    CLI_U64,    /* a decimal integer from 0 to 2^64 - 1: kept as its text */
-    CLI_CHOICE  /* one of the words of choices ("auto|always|never"): *ival = its place */
+    CLI_FLAG,  /* no value: *ival = set */
+    CLI_STOP,  /* no value: *ival = set, and the parse ends (CLI_EXIT) */
+    CLI_TEXT,  /* a non-empty string */
+    CLI_INT,   /* an integer in [lo, hi] (within int): *ival */
+    CLI_NUM,   /* a number in [lo, hi]: *dval */
+    CLI_U64,   /* a decimal integer from 0 to 2^64 - 1: kept as its text */
+    CLI_CHOICE /* one of the words of choices ("auto|always|never"): *ival = its place */
 } CliOptKind;
 
 typedef struct CliOpt {
-    const char *name;    /* "--max-batch", "-o" */
-    const char *alias;   /* a short spelling ("-h" of --help), or NULL */
+    const char *name;  /* "--max-batch", "-o" */
+    const char *alias; /* a short spelling ("-h" of --help), or NULL */
     CliOptKind kind;
     const char *value;   /* the value's name in the help ("N"); NULL for flags */
     const char *help;    /* one or more lines ('\n'); NULL: accepted, not listed */
@@ -144,13 +144,13 @@ typedef struct CliOpt {
     int set;             /* CLI_FLAG, CLI_STOP: what *ival becomes */
     int *ival;
     double *dval;
-    const char **text;   /* the value as given; a flag's name for a flag */
+    const char **text; /* the value as given; a flag's name for a flag */
 } CliOpt;
 
 typedef struct CliCommand {
-    const char *name;     /* "nngen check": in the messages */
-    const char *usage;    /* --help's text before the options: the usage line(s), what it does */
-    const char *operand;  /* what the one argument that is not an option is: "input file" */
+    const char *name;    /* "nngen check": in the messages */
+    const char *usage;   /* --help's text before the options: the usage line(s), what it does */
+    const char *operand; /* what the one argument that is not an option is: "input file" */
     const CliOpt *opts;
     int nopts;
     void (*more_help)(FILE *f); /* printed after the options, or NULL */
@@ -209,12 +209,12 @@ typedef struct CacheEntry {
 } CacheEntry;
 
 typedef struct BuildRequest {
-    const char *nn_text;    /* the .nn source */
+    const char *nn_text; /* the .nn source */
     size_t nn_len;
-    const char *flags;      /* the nngen options that shaped the code ("--max-batch 64") */
+    const char *flags; /* the nngen options that shaped the code ("--max-batch 64") */
     const Buf *net_c, *net_h, *driver_c;
-    const char *cache_dir;  /* NULL: the default (cache_default_dir) */
-    int verbose;            /* say where the build goes and the compile command */
+    const char *cache_dir; /* NULL: the default (cache_default_dir) */
+    int verbose;           /* say where the build goes and the compile command */
 } BuildRequest;
 
 /* --cache-dir, else $NNGEN_CACHE_DIR, else $XDG_CACHE_HOME/nngen, else
@@ -235,10 +235,10 @@ typedef enum DriverKind {
 
 typedef struct DriverInfo {
     DriverKind kind;
-    int pred;        /* the output the metric reads, -1 for none */
-    int target;      /* the port of the first target, -1 for none */
+    int pred;   /* the output the metric reads, -1 for none */
+    int target; /* the port of the first target, -1 for none */
     int ninputs, ntargets;
-    int trainable;   /* has NET_train_step */
+    int trainable; /* has NET_train_step */
 } DriverInfo;
 
 void glue_info(const Graph *g, DriverInfo *info);

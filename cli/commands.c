@@ -40,8 +40,8 @@ void cli_print_commands(FILE *f) {
 
 static const char *kind_word(CallKind k) {
     static const char *const words[] = {
-        [CK_PRIM] = "primitive", [CK_ACT] = "activation", [CK_LAYER] = "layer", [CK_LOSS] = "loss",
-        [CK_OPT] = "optimizer", [CK_SCHED] = "schedule", [CK_INIT] = "initializer", [CK_REG] = "regularizer",
+        [CK_PRIM] = "primitive", [CK_ACT] = "activation", [CK_LAYER] = "layer",      [CK_LOSS] = "loss",
+        [CK_OPT] = "optimizer",  [CK_SCHED] = "schedule", [CK_INIT] = "initializer", [CK_REG] = "regularizer",
     };
     return words[k];
 }

@@ -21,15 +21,14 @@
 
 #include "cli.h"
 
-static const char graph_usage[] =
-    "usage: nngen graph NET.nn [-o FILE.dot|FILE.svg|FILE.png] [options]\n"
-    "\n"
-    "Draws the network's graph: the inference graph, or with --backward the\n"
-    "training forward, backward and update graphs. Nodes show the op, its shape\n"
-    "and its source line. -o's extension names the format: FILE.dot (or .gv) is\n"
-    "Graphviz DOT, with FILE.svg rendered beside it when Graphviz's `dot` is\n"
-    "installed; FILE.svg and FILE.png are the picture alone, rendered by `dot`\n"
-    "(an error without it). Without -o the DOT goes to stdout.\n";
+static const char graph_usage[] = "usage: nngen graph NET.nn [-o FILE.dot|FILE.svg|FILE.png] [options]\n"
+                                  "\n"
+                                  "Draws the network's graph: the inference graph, or with --backward the\n"
+                                  "training forward, backward and update graphs. Nodes show the op, its shape\n"
+                                  "and its source line. -o's extension names the format: FILE.dot (or .gv) is\n"
+                                  "Graphviz DOT, with FILE.svg rendered beside it when Graphviz's `dot` is\n"
+                                  "installed; FILE.svg and FILE.png are the picture alone, rendered by `dot`\n"
+                                  "(an error without it). Without -o the DOT goes to stdout.\n";
 
 /* a DOT string body: quotes and backslashes escaped, newlines as \n */
 static void dot_text(Buf *b, const char *s) {
@@ -77,11 +76,17 @@ static void node_label(Buf *b, const Graph *g, const Node *n) {
 
 static const char *node_style(const Graph *g, const Node *n) {
     switch (n->op) {
-    case OP_INPUT: return "shape=ellipse, style=filled, fillcolor=\"#cfe2f3\"";
-    case OP_TARGET: case OP_LABEL: return "shape=ellipse, style=filled, fillcolor=\"#d9ead3\"";
-    case OP_PARAM: return "shape=box, style=filled, fillcolor=\"#fff2cc\"";
-    case OP_CONST: return "shape=plaintext, fontsize=10";
-    default: break;
+    case OP_INPUT:
+        return "shape=ellipse, style=filled, fillcolor=\"#cfe2f3\"";
+    case OP_TARGET:
+    case OP_LABEL:
+        return "shape=ellipse, style=filled, fillcolor=\"#d9ead3\"";
+    case OP_PARAM:
+        return "shape=box, style=filled, fillcolor=\"#fff2cc\"";
+    case OP_CONST:
+        return "shape=plaintext, fontsize=10";
+    default:
+        break;
     }
     if (ir_is_loss(g, n->id))
         return "shape=box, style=\"rounded,filled\", fillcolor=\"#f4cccc\"";
@@ -101,12 +106,14 @@ static void write_node(Buf *b, const Graph *g, const Node *n, const char *indent
 static int wanted(const Node *n, int backward) {
     if (n->dead || (op_info(n->op)->flags & OPF_LEAF))
         return 0;
-    return backward ? (n->func == FN_TRAIN || n->func == FN_BACKWARD || n->func == FN_UPDATE)
-                    : n->func == FN_INFER;
+    return backward ? (n->func == FN_TRAIN || n->func == FN_BACKWARD || n->func == FN_UPDATE) : n->func == FN_INFER;
 }
 
 void graph_write_dot(Buf *out, const Graph *g, int backward) {
-    static const struct { Func fn; const char *name, *label; } clusters[] = {
+    static const struct {
+        Func fn;
+        const char *name, *label;
+    } clusters[] = {
         {FN_INFER, "infer", "inference (NET_forward, NET_loss)"},
         {FN_TRAIN, "train", "training forward (NET_forward_train)"},
         {FN_BACKWARD, "backward", "backward (NET_backward)"},
@@ -130,8 +137,8 @@ void graph_write_dot(Buf *out, const Graph *g, int backward) {
     for (size_t c = 0; c < sizeof clusters / sizeof clusters[0]; c++) {
         if ((clusters[c].fn == FN_INFER) == (backward != 0))
             continue;
-        buf_printf(out, "  subgraph cluster_%s {\n    label=\"%s\";\n    color=\"#999999\";\n",
-                   clusters[c].name, clusters[c].label);
+        buf_printf(out, "  subgraph cluster_%s {\n    label=\"%s\";\n    color=\"#999999\";\n", clusters[c].name,
+                   clusters[c].label);
         for (int v = 0; v < g->count; v++)
             if (wanted(&g->nodes[v], backward) && g->nodes[v].func == clusters[c].fn)
                 write_node(out, g, &g->nodes[v], "    ");
@@ -277,6 +284,8 @@ int cli_graph_main(int argc, char **argv) {
     GraphCtx gc = {{0}, 0, 0};
     CompileOptions co = {0};
     co.opt_level = 2;
+    /* one option per entry, fields packed (not reflowed by clang-format) */
+    /* clang-format off */
     const CliOpt opts[] = {
         {.name = "-o", .kind = CLI_TEXT, .value = "FILE", .text = &output,
          .help = "FILE.dot: the DOT (and FILE.svg beside it); FILE.svg, FILE.png: the picture"},
@@ -288,13 +297,15 @@ int cli_graph_main(int argc, char **argv) {
         {.name = "-O2", .kind = CLI_FLAG, .set = 2, .ival = &co.opt_level,
          .help = "the graph after all the passes (the default)"},
     };
+    /* clang-format on */
     const CliCommand cmd = {"nngen graph", graph_usage, "input file", opts, sizeof opts / sizeof opts[0], NULL};
     int rc = cli_parse(&cmd, argc, argv, &input);
     if (rc != CLI_PARSED)
         return rc == CLI_EXIT ? 0 : rc;
     if (output && format_of(output) == GRAPH_UNKNOWN)
         return cli_error("-o %s: the extension names the format: .dot or .gv (DOT text), .svg or .png "
-                         "(rendered by Graphviz's `dot`)", output);
+                         "(rendered by Graphviz's `dot`)",
+                         output);
     if (output && no_svg && format_of(output) != GRAPH_DOT)
         return cli_error("--no-svg goes with -o NAME.dot; -o %s asks for the picture", output);
     if (output && (rc = check_outputs(input, output, no_svg)) != 0)

@@ -16,12 +16,11 @@
 #include "cli.h"
 #include "nngen.h"
 
-static const char usage[] =
-    "usage: nngen NET.nn [-o NET.c] [options]\n"
-    "       nngen train|predict|check|graph NET.nn [options]   (see commands below)\n"
-    "\n"
-    "Compiles a network description into C: NET.c and NET.h (the header beside\n"
-    "the source, same base name) with forward, backward and update functions.\n";
+static const char usage[] = "usage: nngen NET.nn [-o NET.c] [options]\n"
+                            "       nngen train|predict|check|graph NET.nn [options]   (see commands below)\n"
+                            "\n"
+                            "Compiles a network description into C: NET.c and NET.h (the header beside\n"
+                            "the source, same base name) with forward, backward and update functions.\n";
 
 typedef struct Cli {
     const char *input, *output;
@@ -55,6 +54,8 @@ static void more_help(FILE *f) {
 /* returns 0 to go on, CLI_EXIT to exit 0 (help, version, builtins), 2 on a usage error */
 static int parse_args(int argc, char **argv, Cli *cli) {
     CompileOptions *co = &cli->co;
+    /* one option per entry, fields packed (not reflowed by clang-format) */
+    /* clang-format off */
     const CliOpt opts[] = {
         {.name = "-o", .kind = CLI_TEXT, .value = "FILE", .text = &cli->output,
          .help = "the C file to write (default: NET.c in the current\n"
@@ -98,6 +99,7 @@ static int parse_args(int argc, char **argv, Cli *cli) {
         {.name = "--list-builtins=all", .kind = CLI_STOP, .set = 2, .ival = &cli->list}, /* listed above */
         {.name = "--version", .kind = CLI_STOP, .set = 1, .ival = &cli->version, .help = "print the version"},
     };
+    /* clang-format on */
     const CliCommand cmd = {"nngen", usage, "input file", opts, sizeof opts / sizeof opts[0], more_help};
     int rc = cli_parse(&cmd, argc, argv, &cli->input);
     if (cli->list)
@@ -137,7 +139,8 @@ static char *read_weights(const char *path, size_t *len) {
     char *data = cli_read_file_max(path, max, len);
     if (!data && *len == SIZE_MAX)
         cli_error("cannot read the weight file '%s': it is not a regular file and holds more than %ld MiB "
-                  "(or it grew while it was read)", path, CLI_MAX_FILE >> 20);
+                  "(or it grew while it was read)",
+                  path, CLI_MAX_FILE >> 20);
     else if (!data)
         cli_error("cannot read the weight file '%s': %s", path, strerror(errno));
     return data;
@@ -149,7 +152,8 @@ static int check_outputs(const Cli *cli, const char *c_path, const char *h_path)
     int rc = cli_check_output(c_path, "the output", 1, inputs, 2);
     if (rc == 0 && h_path && cli_is_stream(c_path))
         rc = cli_error("the output '%s' is a device or FIFO: the header would go beside it, as '%s'; give a file "
-                       "name (or --emit=ir, which writes no header)", c_path, h_path);
+                       "name (or --emit=ir, which writes no header)",
+                       c_path, h_path);
     if (rc == 0 && h_path)
         rc = cli_check_output(h_path, "the header", 1, inputs, 2);
     return rc;
@@ -167,8 +171,7 @@ static int run(int argc, char **argv) {
     size_t len, wlen = 0;
     char *text = cli_read_file(cli.input, &len), *weights = NULL;
     if (!text && len == SIZE_MAX)
-        return cli_error("'%s' is larger than %ld MiB, the most a source file may hold", cli.input,
-                         CLI_MAX_FILE >> 20);
+        return cli_error("'%s' is larger than %ld MiB, the most a source file may hold", cli.input, CLI_MAX_FILE >> 20);
     if (!text)
         return fail("cannot read '%s'", cli.input);
     if (cli.weights && !(weights = read_weights(cli.weights, &wlen))) {
@@ -187,7 +190,8 @@ static int run(int argc, char **argv) {
     cli.co.header_name = slash ? slash + 1 : h_path;
     if (!ir && strpbrk(cli.co.header_name, "\"\\\n")) /* it goes into #include "..." */
         rc = fail("the header name '%s' cannot stand in an #include: choose an -o name without "
-                  "'\"', '\\' or a newline", cli.co.header_name);
+                  "'\"', '\\' or a newline",
+                  cli.co.header_name);
     else if (cli.output || (!ir && !cli.co.report))
         rc = check_outputs(&cli, c_path, ir ? NULL : h_path);
     if (rc) {

@@ -100,11 +100,13 @@ int cli_check_output(const char *path, const char *what, int streams_ok, const C
         if (streams_ok)
             return 0;
         return cli_error("cannot write '%s' (%s): not a regular file (this output is written to a temporary and "
-                         "renamed, which would replace it); give a file name", path, what);
+                         "renamed, which would replace it); give a file name",
+                         path, what);
     }
     if (S_ISLNK(st.st_mode))
         return cli_error("cannot write '%s' (%s): it is a symbolic link; nngen neither writes through links (one "
-                         "may have been planted) nor replaces them: give the file's own path", path, what);
+                         "may have been planted) nor replaces them: give the file's own path",
+                         path, what);
     return cli_error("cannot write '%s' (%s): not a regular file (a device or socket)", path, what);
 }
 

@@ -29,11 +29,21 @@ static const char *const colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"}
 static void xml_text(Buf *b, const char *s) {
     for (; *s; s++) {
         switch (*s) {
-        case '&': buf_puts(b, "&amp;"); break;
-        case '<': buf_puts(b, "&lt;"); break;
-        case '>': buf_puts(b, "&gt;"); break;
-        case '"': buf_puts(b, "&quot;"); break;
-        default: buf_putc(b, *s); break;
+        case '&':
+            buf_puts(b, "&amp;");
+            break;
+        case '<':
+            buf_puts(b, "&lt;");
+            break;
+        case '>':
+            buf_puts(b, "&gt;");
+            break;
+        case '"':
+            buf_puts(b, "&quot;");
+            break;
+        default:
+            buf_putc(b, *s);
+            break;
         }
     }
 }
@@ -85,7 +95,8 @@ static double fy(const Frame *f, double v) {
 }
 
 static void axes(Buf *b, const Frame *f, const char *ylabel) {
-    buf_printf(b, "  <rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#ffffff\" stroke=\"#333333\"/>\n",
+    buf_printf(b,
+               "  <rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#ffffff\" stroke=\"#333333\"/>\n",
                f->x0, f->y0, f->w, f->h);
     for (double v = f->ya.lo; v <= f->ya.hi + f->ya.step * 1e-6; v += f->ya.step) {
         double y = fy(f, v);
@@ -105,8 +116,9 @@ static void axes(Buf *b, const Frame *f, const char *ylabel) {
     }
     buf_printf(b, "  <text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\">epoch</text>\n",
                f->x0 + f->w / 2, f->y0 + f->h + 38);
-    buf_printf(b, "  <text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\" "
-                  "transform=\"rotate(-90 %.1f %.1f)\">",
+    buf_printf(b,
+               "  <text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\" "
+               "transform=\"rotate(-90 %.1f %.1f)\">",
                f->x0 - 52, f->y0 + f->h / 2, f->x0 - 52, f->y0 + f->h / 2);
     xml_text(b, ylabel);
     buf_puts(b, "</text>\n");
@@ -140,8 +152,8 @@ static void curve(Buf *b, const Frame *f, const PlotCurve *c, const char *color)
 static void legend(Buf *b, const Frame *f, const PlotPanel *p) {
     double x = f->x0 + 10, y = f->y0 - 12;
     for (int c = 0; c < p->ncurves; c++) {
-        buf_printf(b, "  <line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"%s/>\n", x,
-                   y, x + 22, y, colors[c % 4], p->curves[c].dashed ? " stroke-dasharray=\"6 4\"" : "");
+        buf_printf(b, "  <line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"%s/>\n",
+                   x, y, x + 22, y, colors[c % 4], p->curves[c].dashed ? " stroke-dasharray=\"6 4\"" : "");
         buf_printf(b, "  <text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">", x + 27, y + 4);
         xml_text(b, p->curves[c].label);
         buf_puts(b, "</text>\n");
@@ -151,9 +163,10 @@ static void legend(Buf *b, const Frame *f, const PlotPanel *p) {
 
 void plot_svg(Buf *out, const char *title, int n, const PlotPanel *panels, int npanels) {
     int width = PANEL_W * npanels, height = PANEL_H;
-    buf_printf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                    "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
-                    "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n  <title>",
+    buf_printf(out,
+               "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+               "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
+               "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n  <title>",
                width, height, width, height);
     xml_text(out, title);
     buf_printf(out, "</title>\n  <rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#fafafa\"/>\n", width, height);

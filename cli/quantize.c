@@ -98,7 +98,8 @@ static float *load_csv(const char *path, int size, long *count) {
     }
     if (cols < size) {
         cli_error("'%s' has %d column%s; the network's input takes %d values per sample (then, optionally, "
-                  "the targets)", path, cols, cols == 1 ? "" : "s", size);
+                  "the targets)",
+                  path, cols, cols == 1 ? "" : "s", size);
         return NULL;
     }
     float *all = base_xmalloc(sizeof(float) * (size_t)rows * (size_t)cols);
@@ -143,6 +144,8 @@ static int calibrate(const QArgs *a, Q8Net *plan) {
 }
 
 static int parse(int argc, char **argv, QArgs *a) {
+    /* one option per entry, fields packed (not reflowed by clang-format) */
+    /* clang-format off */
     const CliOpt opts[] = {
         {.name = "--weights", .kind = CLI_TEXT, .value = "W.nnw", .needs = "a weight file", .text = &a->weights,
          .help = "the trained weights (from nngen train --save or\n"
@@ -166,6 +169,7 @@ static int parse(int argc, char **argv, QArgs *a) {
          .help = "print the layers with their scales, the float\n"
                  "islands, flash and RAM"},
     };
+    /* clang-format on */
     const CliCommand cmd = {"nngen quantize", quantize_usage, "network file", opts, sizeof opts / sizeof opts[0], NULL};
     int rc = cli_parse(&cmd, argc, argv, &a->input);
     if (rc != CLI_PARSED)
@@ -180,12 +184,13 @@ static int parse(int argc, char **argv, QArgs *a) {
 
 /* The outputs must not be an input, and must be writable: 0 or 2. */
 static int check_outputs(const QArgs *a, const char *c_path, const char *h_path) {
-    const CliInput inputs[] = {{a->input, "the network"}, {a->weights, "the weight file"},
-                               {a->calibrate, "the calibration data"}};
+    const CliInput inputs[] = {
+        {a->input, "the network"}, {a->weights, "the weight file"}, {a->calibrate, "the calibration data"}};
     int rc = cli_check_output(c_path, "the output", 1, inputs, 3);
     if (rc == 0 && cli_is_stream(c_path))
         rc = cli_error("the output '%s' is a device or FIFO: the header would go beside it, as '%s'; give a file "
-                       "name", c_path, h_path);
+                       "name",
+                       c_path, h_path);
     if (rc == 0)
         rc = cli_check_output(h_path, "the header", 1, inputs, 3);
     if (rc)
@@ -193,7 +198,8 @@ static int check_outputs(const QArgs *a, const char *c_path, const char *h_path)
     const char *slash = strrchr(h_path, '/');
     if (strpbrk(slash ? slash + 1 : h_path, "\"\\\n"))
         return cli_error("the header name '%s' cannot stand in an #include: choose an -o name without '\"', "
-                         "'\\' or a newline", h_path);
+                         "'\\' or a newline",
+                         h_path);
     return 0;
 }
 
@@ -237,8 +243,7 @@ int cli_quantize_main(int argc, char **argv) {
         rc = calibrate(&a, ctx.plan);
     if (rc == 0) {
         Buf c = {0}, h = {0};
-        EmitOptions eo = {slash ? slash + 1 : h_path, cmdline, a.input, a.standalone || a.freestanding,
-                          a.freestanding};
+        EmitOptions eo = {slash ? slash + 1 : h_path, cmdline, a.input, a.standalone || a.freestanding, a.freestanding};
         q8_emit(ctx.plan, &eo, &c, &h);
         if (a.report)
             q8_report(ctx.plan, stdout);

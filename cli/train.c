@@ -23,10 +23,13 @@
 
 #include "cli.h"
 
+/* the options packed, in --help's order (not reflowed by clang-format) */
+/* clang-format off */
 enum {
     O_TRAIN, O_TEST, O_WEIGHTS, O_INIT, O_INPUT, O_EPOCHS, O_BATCH, O_VAL_SPLIT, O_SEED, O_EARLY_STOP, O_LR, O_SAVE,
     O_PLOT, O_HISTORY, O_TARGET, O_PROGRESS, O_CACHE_DIR, O_VERBOSE, O__COUNT
 };
+/* clang-format on */
 
 typedef struct TrainOpt {
     CliOpt opt;    /* its value goes to Args.val (set when the table is used) */
@@ -35,6 +38,8 @@ typedef struct TrainOpt {
 } TrainOpt;
 
 /* the options of both commands, in --help's order (the driver's ranges are the same: trainer.c) */
+/* one option per entry, fields packed (not reflowed by clang-format) */
+/* clang-format off */
 static const TrainOpt topts[O__COUNT] = {
     [O_TRAIN] = {{.name = "--train", .kind = CLI_TEXT, .value = "DATA", .help = "the training data (required)"}, 1, 1},
     [O_TEST] = {{.name = "--test", .kind = CLI_TEXT, .value = "DATA",
@@ -77,32 +82,31 @@ static const TrainOpt topts[O__COUNT] = {
     [O_VERBOSE] = {{.name = "--verbose", .kind = CLI_FLAG, .set = 1,
                     .help = "say where the trainer is built or found"}, 0, 0},
 };
+/* clang-format on */
 
-static const char train_usage[] =
-    "usage: nngen train NET.nn --train DATA [--test DATA] [options]\n"
-    "\n"
-    "Generates C for NET.nn, compiles it with a driver (cc, or $CC; cached), trains\n"
-    "it and evaluates it on the test data.\n"
-    "\n"
-    "DATA: IMAGES.idx,LABELS.idx (MNIST-style IDX, pixels scaled to [0, 1]) or FILE.csv\n"
-    "(the inputs' columns, then the target's: the last, or --target NAME); any file\n"
-    "may be gzip-compressed (NAME.gz).\n";
+static const char train_usage[] = "usage: nngen train NET.nn --train DATA [--test DATA] [options]\n"
+                                  "\n"
+                                  "Generates C for NET.nn, compiles it with a driver (cc, or $CC; cached), trains\n"
+                                  "it and evaluates it on the test data.\n"
+                                  "\n"
+                                  "DATA: IMAGES.idx,LABELS.idx (MNIST-style IDX, pixels scaled to [0, 1]) or FILE.csv\n"
+                                  "(the inputs' columns, then the target's: the last, or --target NAME); any file\n"
+                                  "may be gzip-compressed (NAME.gz).\n";
 
-static const char predict_usage[] =
-    "usage: nngen predict NET.nn --weights FILE.nnw --input DATA [options]\n"
-    "\n"
-    "Prints the network's predictions for DATA as CSV on stdout, one row per sample:\n"
-    "a classifier's rows are `class,P_0,...,P_K-1` (the argmax, then output P's\n"
-    "values); other networks print every output's values (`NAME` or `NAME_i`).\n"
-    "DATA as for nngen train; target columns or a labels file, if present, are\n"
-    "ignored.\n";
+static const char predict_usage[] = "usage: nngen predict NET.nn --weights FILE.nnw --input DATA [options]\n"
+                                    "\n"
+                                    "Prints the network's predictions for DATA as CSV on stdout, one row per sample:\n"
+                                    "a classifier's rows are `class,P_0,...,P_K-1` (the argmax, then output P's\n"
+                                    "values); other networks print every output's values (`NAME` or `NAME_i`).\n"
+                                    "DATA as for nngen train; target columns or a labels file, if present, are\n"
+                                    "ignored.\n";
 
 typedef struct Args {
     const char *input;
-    const char *val[O__COUNT]; /* as given; a flag: its name */
+    const char *val[O__COUNT];   /* as given; a flag: its name */
     const char *given[O__COUNT]; /* a DATA spec as given, val[] the unpacked one */
-    int batch, patience;       /* --batch, --early-stop */
-    double split;              /* --val-split */
+    int batch, patience;         /* --batch, --early-stop */
+    double split;                /* --val-split */
 } Args;
 
 /* The options allowed (a bit per O_*), each storing into a->val; returns
@@ -124,7 +128,6 @@ static int parse(int argc, char **argv, unsigned allowed, const char *cmd, const
 }
 
 /* ---- data: gzip-compressed files are unpacked first ------------------------------------------- */
-
 
 const char *cli_work_dir(CliWork *w) {
     if (!w->tmp && !(w->tmp = cli_temp_dir("train")))
@@ -187,7 +190,7 @@ char *cli_resolve_data(const char *spec, CliWork *w) {
 typedef struct NetCtx {
     int need_training; /* train: a network without a loss is refused */
     int untrainable;
-    char *net;         /* the network name */
+    char *net; /* the network name */
     Buf glue;
 } NetCtx;
 
@@ -224,20 +227,22 @@ static int build_driver(const Args *a, int training, int max_batch, Built *out) 
     int rc = cli_compile(a->input, &co, &c, &h);
     if (rc == 0 && nc.untrainable)
         rc = cli_error("%s: network %s has no loss (or is inference-only): there is nothing to train; "
-                       "nngen predict runs it", a->input, nc.net);
+                       "nngen predict runs it",
+                       a->input, nc.net);
     if (rc == 0) {
         size_t len;
         char *text = cli_read_file(a->input, &len);
-        buf_printf(&driver, "/* The trainer of network %s, built by nngen %s for nngen train and predict.\n"
-                            " * net.c is the network (--standalone); the glue, the data loaders (nn_data.h,\n"
-                            " * nn_data.c) and trainer.c follow. */\n"
-                            "#define _POSIX_C_SOURCE 200809L\n#include \"net.c\"\n\n%s\n"
-                            "#line 1 \"nn_data.h\"\n%s#line 1 \"nn_data.c\"\n%s"
-                            "#line 1 \"trainer.c\"\n%s",
+        buf_printf(&driver,
+                   "/* The trainer of network %s, built by nngen %s for nngen train and predict.\n"
+                   " * net.c is the network (--standalone); the glue, the data loaders (nn_data.h,\n"
+                   " * nn_data.c) and trainer.c follow. */\n"
+                   "#define _POSIX_C_SOURCE 200809L\n#include \"net.c\"\n\n%s\n"
+                   "#line 1 \"nn_data.h\"\n%s#line 1 \"nn_data.c\"\n%s"
+                   "#line 1 \"trainer.c\"\n%s",
                    nc.net, NNGEN_VERSION, nc.glue.data, nn_embedded_data_h, nn_embedded_data_c,
                    nn_embedded_train_driver);
         buf_printf(&flags, "--standalone --max-batch %d", max_batch);
-        BuildRequest r = {text ? text : "", text ? len : 0, flags.data, &c, &h, &driver,
+        BuildRequest r = {text ? text : "",    text ? len : 0,           flags.data, &c, &h, &driver,
                           a->val[O_CACHE_DIR], a->val[O_VERBOSE] != NULL};
         rc = text ? cache_get(&r, &out->entry) : cli_error("cannot read '%s': %s", a->input, strerror(errno));
         free(text);
@@ -286,7 +291,8 @@ static int run_driver(const Built *b, const char *mode, const Args *a, const cha
         return rc - 128;
     if (rc > 256)
         return cli_error("the trainer '%s' stopped on signal %d (if it keeps doing so, delete its cache directory "
-                         "'%s' to rebuild it)", b->entry.exe, rc - 256, b->entry.dir);
+                         "'%s' to rebuild it)",
+                         b->entry.exe, rc - 256, b->entry.dir);
     return rc; /* 0; 2 after its message; 130 interrupted by Ctrl-C, its results written */
 }
 
@@ -296,8 +302,10 @@ static int run_driver(const Built *b, const char *mode, const Args *a, const cha
  * those) and no two name one file. 0, or 2 after a message. */
 static int check_outputs(const Args *a) {
     static const int outputs[] = {O_SAVE, O_PLOT, O_HISTORY};
-    const CliInput inputs[] = {{a->input, "the network"}, {a->val[O_TRAIN], "the training data"},
-                               {a->val[O_TEST], "the test data"}, {a->val[O_INIT], "the initial weights"}};
+    const CliInput inputs[] = {{a->input, "the network"},
+                               {a->val[O_TRAIN], "the training data"},
+                               {a->val[O_TEST], "the test data"},
+                               {a->val[O_INIT], "the initial weights"}};
     for (size_t k = 0; k < sizeof outputs / sizeof outputs[0]; k++) {
         const char *path = a->val[outputs[k]], *name = topts[outputs[k]].opt.name;
         if (!path)
@@ -343,7 +351,9 @@ static int finish(int rc, CliWork *w, char **owned, Built *b) {
     int sig = cli_stop_signal();
     if (sig && !(sig == SIGINT && rc == 130)) {
         fprintf(stderr, "nngen: stopped by signal %d (%s)%s\n", sig,
-                sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGINT",
+                sig == SIGTERM  ? "SIGTERM"
+                : sig == SIGHUP ? "SIGHUP"
+                                : "SIGINT",
                 had_trainer ? ": the trainer was stopped too" : "");
         rc = 128 + sig;
     }
@@ -395,8 +405,7 @@ int cli_predict_main(int argc, char **argv) {
     CliWork w = {0};
     Built b = {{0}, 0};
     char *owned[O__COUNT] = {0};
-    unsigned allowed = (1u << O_WEIGHTS) | (1u << O_INPUT) | (1u << O_TARGET) | (1u << O_CACHE_DIR) |
-                       (1u << O_VERBOSE);
+    unsigned allowed = (1u << O_WEIGHTS) | (1u << O_INPUT) | (1u << O_TARGET) | (1u << O_CACHE_DIR) | (1u << O_VERBOSE);
     int rc = parse(argc, argv, allowed, "nngen predict", predict_usage, &a);
     if (rc != CLI_PARSED)
         return rc == CLI_EXIT ? 0 : rc;

@@ -143,8 +143,7 @@ static size_t data_limit(void) {
 }
 
 static void source_too_big(const Source *s, size_t limit) {
-    die("'%s' holds more than %zu bytes, the limit of one data source (NNGEN_DATA_MAX raises it)", s->shown,
-        limit);
+    die("'%s' holds more than %zu bytes, the limit of one data source (NNGEN_DATA_MAX raises it)", s->shown, limit);
 }
 
 /* A stream (FIFO, pipe, device) whose first bytes are neither IDX (0 0 8
@@ -155,8 +154,7 @@ static void source_sniff(const Source *s, size_t from) {
         return;
     const char *nul = memchr(s->bytes + from, '\0', s->len - from);
     if (nul)
-        die("'%s' is neither an IDX file nor CSV text (a NUL byte at offset %zu)", s->shown,
-            (size_t)(nul - s->bytes));
+        die("'%s' is neither an IDX file nor CSV text (a NUL byte at offset %zu)", s->shown, (size_t)(nul - s->bytes));
 }
 
 static void source_read(const char *path, const char *shown, Source *s) {
@@ -214,8 +212,8 @@ static void load_idx_labels(const Source *s, Data *d) {
     idx_open(s, &li);
     const char *path = s->shown;
     if (NNT_N_TARGETS != 1 || nnt_tg_size[0] != 1)
-        die("'%s': IDX labels fit a network with one target of one value; %s has %d target(s): use CSV", path,
-            NNT_NET, NNT_N_TARGETS);
+        die("'%s': IDX labels fit a network with one target of one value; %s has %d target(s): use CSV", path, NNT_NET,
+            NNT_N_TARGETS);
     if (li.count != d->count || li.item_size != 1)
         die("'%s' holds %ld labels of %ld value(s) for %ld images", path, li.count, li.item_size, d->count);
     int32_t *labels = alloc(sizeof(int32_t) * (size_t)d->count);
@@ -245,8 +243,7 @@ static void load_idx(const Source *im, const char *labels, const char *labels_sh
     if (NNT_N_INPUTS != 1)
         die("'%s': IDX images fit a network with one input; %s has %d: use CSV", images, NNT_NET, NNT_N_INPUTS);
     if (ii.item_size != nnt_in_size[0])
-        die("'%s' holds items of %ld values; input %s takes %ld", images, ii.item_size, nnt_in_name[0],
-            nnt_in_size[0]);
+        die("'%s' holds items of %ld values; input %s takes %ld", images, ii.item_size, nnt_in_name[0], nnt_in_size[0]);
     if (ii.count < 1)
         die("'%s' holds no items", images);
     d->count = ii.count;
@@ -308,8 +305,8 @@ static void csv_store(Data *d, long r, int col, int start, long ntg, float v, co
             rel -= (int)nnt_tg_size[j++];
         if (nnt_tg_classes[j]) {
             if (!(v >= 0 && v < nnt_tg_classes[j] && v == floorf(v)))
-                die("'%s', data row %ld: %g is not a class of target %s, an integer in [0, %d)", path, r + 1,
-                    (double)v, nnt_tg_name[j], nnt_tg_classes[j]);
+                die("'%s', data row %ld: %g is not a class of target %s, an integer in [0, %d)", path, r + 1, (double)v,
+                    nnt_tg_name[j], nnt_tg_classes[j]);
             ((int32_t *)d->t[j])[r] = (int32_t)v;
         } else {
             ((float *)d->t[j])[r * nnt_tg_size[j] + rel] = v;
@@ -332,7 +329,8 @@ static void load_csv(const Source *s, const Options *o, int want_targets, Data *
         long line = st == NN_ERR_FORMAT ? nndata_csv_find_error_mem(s->bytes, s->len, why, sizeof why) : 0;
         if (line > 0)
             die("cannot read '%s': line %ld: %s", path, line, why);
-        die("cannot read '%s': %s", path, st == NN_ERR_FORMAT ? "a line is not comma-separated numbers" : nnrt_strerror(st));
+        die("cannot read '%s': %s", path,
+            st == NN_ERR_FORMAT ? "a line is not comma-separated numbers" : nnrt_strerror(st));
     }
     if (rows < 1)
         die("'%s' holds no data rows", path);
@@ -340,11 +338,11 @@ static void load_csv(const Source *s, const Options *o, int want_targets, Data *
     d->header = header;
     d->cols = cols;
     int with_tg = cols == nin + ntg && ntg > 0; /* the file has target columns */
-    d->has_targets = with_tg && want_targets;    /* predict skips them unread */
+    d->has_targets = with_tg && want_targets;   /* predict skips them unread */
     if (!with_tg && !(cols == nin && !want_targets))
         die("'%s' has %d column%s; %s takes %ld input value(s)%s and %ld target value(s) per sample (%ld columns%s)",
-            path, cols, cols == 1 ? "" : "s", NNT_NET, nin, NNT_N_INPUTS > 1 ? " over its inputs" : "", ntg,
-            nin + ntg, want_targets ? "" : ", or the inputs alone");
+            path, cols, cols == 1 ? "" : "s", NNT_NET, nin, NNT_N_INPUTS > 1 ? " over its inputs" : "", ntg, nin + ntg,
+            want_targets ? "" : ", or the inputs alone");
     int start = with_tg ? cols - (int)ntg : cols;
     if (with_tg && o->target) {
         start = csv_column(s, o->target, header);
@@ -478,25 +476,44 @@ static void parse(int argc, char **argv, Options *o) {
         if (!v)
             die("%s needs a value", k);
         i++;
-        if (!strcmp(k, "--train")) o->train = v;
-        else if (!strcmp(k, "--test")) o->test = v;
-        else if (!strcmp(k, "--save")) o->save = v;
-        else if (!strcmp(k, "--history")) o->history = v;
-        else if (!strcmp(k, "--target")) o->target = v;
-        else if (!strcmp(k, "--weights")) o->weights = v;
-        else if (!strcmp(k, "--init")) o->init = v;
-        else if (!strcmp(k, "--input")) o->input = v;
-        else if (!strcmp(k, "--train-name")) o->train_name = v;
-        else if (!strcmp(k, "--test-name")) o->test_name = v;
-        else if (!strcmp(k, "--input-name")) o->input_name = v;
-        else if (!strcmp(k, "--progress")) o->progress = v;
-        else if (!strcmp(k, "--epochs")) o->epochs = (long)num(k, v, 1, 1e9, 1);
-        else if (!strcmp(k, "--batch")) o->batch = (long)num(k, v, 1, NNT_MAX_BATCH, 1);
-        else if (!strcmp(k, "--early-stop")) o->patience = (long)num(k, v, 0, 1e9, 1);
-        else if (!strcmp(k, "--val-split")) o->val_split = num(k, v, 0, 0.99, 0);
-        else if (!strcmp(k, "--lr")) o->lr = num(k, v, 0, 1e30, 0);
-        else if (!strcmp(k, "--seed")) o->seed = seed_value(v);
-        else die("unknown option '%s'\n%s", k, driver_usage);
+        if (!strcmp(k, "--train"))
+            o->train = v;
+        else if (!strcmp(k, "--test"))
+            o->test = v;
+        else if (!strcmp(k, "--save"))
+            o->save = v;
+        else if (!strcmp(k, "--history"))
+            o->history = v;
+        else if (!strcmp(k, "--target"))
+            o->target = v;
+        else if (!strcmp(k, "--weights"))
+            o->weights = v;
+        else if (!strcmp(k, "--init"))
+            o->init = v;
+        else if (!strcmp(k, "--input"))
+            o->input = v;
+        else if (!strcmp(k, "--train-name"))
+            o->train_name = v;
+        else if (!strcmp(k, "--test-name"))
+            o->test_name = v;
+        else if (!strcmp(k, "--input-name"))
+            o->input_name = v;
+        else if (!strcmp(k, "--progress"))
+            o->progress = v;
+        else if (!strcmp(k, "--epochs"))
+            o->epochs = (long)num(k, v, 1, 1e9, 1);
+        else if (!strcmp(k, "--batch"))
+            o->batch = (long)num(k, v, 1, NNT_MAX_BATCH, 1);
+        else if (!strcmp(k, "--early-stop"))
+            o->patience = (long)num(k, v, 0, 1e9, 1);
+        else if (!strcmp(k, "--val-split"))
+            o->val_split = num(k, v, 0, 0.99, 0);
+        else if (!strcmp(k, "--lr"))
+            o->lr = num(k, v, 0, 1e30, 0);
+        else if (!strcmp(k, "--seed"))
+            o->seed = seed_value(v);
+        else
+            die("unknown option '%s'\n%s", k, driver_usage);
     }
     if (strcmp(o->progress, "auto") && strcmp(o->progress, "always") && strcmp(o->progress, "never"))
         die("--progress takes auto, always or never, not '%s'", o->progress);
@@ -655,8 +672,8 @@ static void shuffle(long *a, long n, nnrt_rng *rng) {
 }
 
 /* one epoch over train_idx in a fresh order; returns the mean step loss */
-static double run_epoch(nnt_model *m, const Data *d, long *idx, long count, const Options *o, nnrt_rng *rng,
-                        Batch *b, Progress *p, long epoch, long *skipped) {
+static double run_epoch(nnt_model *m, const Data *d, long *idx, long count, const Options *o, nnrt_rng *rng, Batch *b,
+                        Progress *p, long epoch, long *skipped) {
     long steps = (count + o->batch - 1) / o->batch, step = 0;
     double total = 0;
     long counted = 0;
@@ -742,7 +759,8 @@ static void describe_csv(const Data *d, const char *what, const char *shown) {
 
 static void describe(const nnt_model *m, long ntrain, long nval, const Data *tr, const Data *te, const Options *o) {
     static const char *const what[] = {"the loss only", "classifier: accuracy of the argmax of output",
-                                       "binary classifier: accuracy of output", "regression: mean squared error of output"};
+                                       "binary classifier: accuracy of output",
+                                       "regression: mean squared error of output"};
     printf("network %s: %ld parameters; %s", NNT_NET, (long)NNT_PARAM_SCALARS, what[NNT_KIND]);
     if (NNT_KIND != KIND_NONE)
         printf(" %s against target %s%s", nnt_out_name[NNT_PRED > 0 ? NNT_PRED : 0], nnt_tg_name[0],
@@ -800,8 +818,7 @@ static void run_setup(Run *r, const Options *o) {
     if (r->ntrain < 1)
         die("--val-split %g leaves no training sample of %ld", o->val_split, r->tr.count);
     if (o->patience > 0 && r->nval == 0)
-        die("--early-stop needs validation data: --val-split > 0 (%ld samples give no validation sample)",
-            r->tr.count);
+        die("--early-stop needs validation data: --val-split > 0 (%ld samples give no validation sample)", r->tr.count);
     nnrt_rng_seed(&r->rng, o->seed, 0x5917);
     if (r->nval > 0)
         shuffle(r->idx, r->tr.count, &r->rng); /* the split draws from the whole set */

@@ -165,7 +165,8 @@ static int spawn_tracked(pid_t *pid, int search, const char *prog, const posix_s
     short flags = 0;
     posix_spawnattr_getflags(attr, &flags);
     posix_spawnattr_setflags(attr, flags | POSIX_SPAWN_SETSIGMASK);
-    int rc = search ? posix_spawnp(pid, prog, fa, attr, argv, environ) : posix_spawn(pid, prog, fa, attr, argv, environ);
+    int rc =
+        search ? posix_spawnp(pid, prog, fa, attr, argv, environ) : posix_spawn(pid, prog, fa, attr, argv, environ);
     if (rc == 0)
         running_child = *pid;
     sigprocmask(SIG_SETMASK, &old, NULL);

@@ -22,9 +22,9 @@
 
 struct AdCtx {
     Graph *g;
-    int nforward;   /* nodes that existed before differentiation */
-    int *grad;      /* per forward node: its accumulated gradient, or -1 */
-    char *needs;    /* per forward node: the loss's gradient flows through it */
+    int nforward; /* nodes that existed before differentiation */
+    int *grad;    /* per forward node: its accumulated gradient, or -1 */
+    char *needs;  /* per forward node: the loss's gradient flows through it */
     int bad;
 };
 
@@ -38,8 +38,7 @@ int ad_needs_grad(AdCtx *ad, int x) {
 
 /* A backward node with the location and attributes of forward node `like`
  * (iattr, when given, replaces the integer attributes i[0..2]). */
-static int add_like(AdCtx *ad, Op op, int like, int nin, const int *in, const Shape *shape,
-                    const int *iattr) {
+static int add_like(AdCtx *ad, Op op, int like, int nin, const int *in, const Shape *shape, const int *iattr) {
     Graph *g = ad->g;
     int id = ir_add(g, op, FN_BACKWARD, g->nodes[like].loc, nin, in);
     Node *n = ir_node(g, id);
@@ -110,8 +109,7 @@ static void mark_needs(AdCtx *ad) {
         if (n->op == OP_PARAM) {
             const Param *p = ir_param_of(g, v);
             ad->needs[v] = !(p && p->frozen);
-        }
-        else if (n->func == FN_TRAIN)
+        } else if (n->func == FN_TRAIN)
             for (int k = 0; k < n->nin; k++)
                 ad->needs[v] |= ad->needs[n->in[k]];
     }

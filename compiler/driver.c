@@ -88,8 +88,8 @@ int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c,
         fclose(f);
         c->cap = c->len;
     } else {
-        EmitOptions eo = {o->header_name ? o->header_name : "net.h", o->cmdline ? o->cmdline : "nngen",
-                          o->path, o->standalone || o->freestanding, o->freestanding};
+        EmitOptions eo = {o->header_name ? o->header_name : "net.h", o->cmdline ? o->cmdline : "nngen", o->path,
+                          o->standalone || o->freestanding, o->freestanding};
         rc = emit_c(&g, &eo, c, h);
     }
     ir_free(&g);

@@ -48,9 +48,8 @@ double op_flops(const Graph *g, const Node *n, int batch);
 extern const OpInfo op_table[OP__COUNT];
 const OpInfo *op_info(Op op);
 
-
 /* ------------------------------------------------------------- ops/check.c */
-int shape_check_node(Graph *g, int id);  /* runs the op's rule; -1 on error */
+int shape_check_node(Graph *g, int id); /* runs the op's rule; -1 on error */
 /* Checks the graph's invariants (inputs defined before use, shapes re-derive
  * to the same thing, storage planned when `planned`); reports and returns -1. */
 int shape_verify(Graph *g, int planned);
@@ -79,9 +78,7 @@ typedef struct ArgSpec {
                         "" = optional with no default, "=NAME" = the value of arg NAME */
 } ArgSpec;
 
-typedef enum CallKind {
-    CK_PRIM, CK_ACT, CK_LAYER, CK_LOSS, CK_OPT, CK_SCHED, CK_INIT, CK_REG
-} CallKind;
+typedef enum CallKind { CK_PRIM, CK_ACT, CK_LAYER, CK_LOSS, CK_OPT, CK_SCHED, CK_INIT, CK_REG } CallKind;
 
 /* One call's arguments after binding, in signature order. */
 typedef struct Bound {
@@ -103,16 +100,16 @@ typedef struct Builtin {
     CallKind kind;
     int nargs;
     ArgSpec args[NN_MAX_ARGS];
-    LowerFn lower;       /* expression kinds: builds the nodes */
-    Op op;               /* for simple ops: the op the lowering builds */
-    int pending;         /* in the language, not implemented yet: a located error */
+    LowerFn lower; /* expression kinds: builds the nodes */
+    Op op;         /* for simple ops: the op the lowering builds */
+    int pending;   /* in the language, not implemented yet: a located error */
 } Builtin;
 
 const Builtin *builtin_find(const char *name);
 const char *builtin_suggest(const char *name); /* "did you mean": a close function of tensors, or NULL */
-int builtin_count(void);                    /* rows of the table */
-const Builtin *builtin_at(int i);           /* row i, 0 <= i < builtin_count() */
-const char *builtin_kind_name(CallKind k); /* "an activation", "a loss", ... */
+int builtin_count(void);                       /* rows of the table */
+const Builtin *builtin_at(int i);              /* row i, 0 <= i < builtin_count() */
+const char *builtin_kind_name(CallKind k);     /* "an activation", "a loss", ... */
 
 /* ---------------------------------------------------------------- lower.c */
 typedef enum Mode { MODE_INFER, MODE_TRAIN } Mode;
@@ -123,20 +120,22 @@ struct LowerCtx {
     const Program *p;
     Mode mode;
     Func fn;
-    const Stmt *stmt;     /* being lowered */
+    const Stmt *stmt; /* being lowered */
     int stmt_index;
-    const Expr **layers;  /* layer calls of the statement, in numbering order */
+    const Expr **layers; /* layer calls of the statement, in numbering order */
     int nlayers;
-    int in_loss;          /* lowering the loss statement: no layer calls */
-    StrMap names;         /* name -> its entry in syms */
-    Sym *syms;            /* the names defined so far, in definition order */
+    int in_loss;  /* lowering the loss statement: no layer calls */
+    StrMap names; /* name -> its entry in syms */
+    Sym *syms;    /* the names defined so far, in definition order */
     int symcap, nsyms;
 };
 
 int lower_is_c_keyword(const char *s);
 /* The statement being lowered is named by a freeze (batchnorm: running statistics in training too). */
 int lower_stmt_frozen(const LowerCtx *c);
-int lower_is_library_name(const char *s); /* reserved.c: declared by the headers generated code or the trainer include, or the trainer's own */
+int lower_is_library_name(
+    const char
+        *s); /* reserved.c: declared by the headers generated code or the trainer include, or the trainer's own */
 /* Lowers the program to IR: FN_INFER always, FN_TRAIN too when there is a
  * loss and !infer_only. Returns -1 after reporting errors. */
 int lower_program(Graph *g, const Program *p, int infer_only);
@@ -156,14 +155,12 @@ int lower_number(LowerCtx *c, const Expr *e, double *out);
 int lower_bind(LowerCtx *c, const Builtin *b, const Expr *call, Bound *out);
 /* The parameter `slot` (0, 1, ...) of the current statement's layer call:
  * created in the first lowering, found again in the second. */
-int lower_layer_param(LowerCtx *c, const Expr *call, int slot, const char *suffix,
-                      const Shape *shape, const Expr *init, const char *init_default,
-                      int is_weight);
+int lower_layer_param(LowerCtx *c, const Expr *call, int slot, const char *suffix, const Shape *shape, const Expr *init,
+                      const char *init_default, int is_weight);
 /* The buffer `slot` of the current statement's layer call (as
  * lower_layer_param: created by the first lowering, found by the second);
  * every element starts at `init`. Returns its OP_BUFFER node or -1. */
-int lower_layer_buffer(LowerCtx *c, const Expr *call, int slot, const char *suffix,
-                       const Shape *shape, double init);
+int lower_layer_buffer(LowerCtx *c, const Expr *call, int slot, const char *suffix, const Shape *shape, double init);
 /* Resolves an initializer expression into p (kind, arguments). -1 on error. */
 int lower_init(LowerCtx *c, const Expr *init, const char *def, Loc loc, Param *p);
 /* An axis argument counted from 0 over x's per-sample dims (negative from
@@ -188,7 +185,7 @@ Shape lower_channel_shape(const Shape *x);
 int leaf_shape(Graph *g, Node *n);
 
 /* ------------------------------------------------------------ ops/arith.c */
-int layer_binary(LowerCtx *c, const Expr *call, const Bound *b);    /* max, min */
+int layer_binary(LowerCtx *c, const Expr *call, const Bound *b); /* max, min */
 int ew_unary_shape(Graph *g, Node *n);
 int ew_binary_shape(Graph *g, Node *n);
 int ew_ternary_shape(Graph *g, Node *n);
@@ -223,7 +220,7 @@ void max_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *ar
 void min_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
 
 /* ------------------------------------------------------- ops/activation.c */
-int layer_unary(LowerCtx *c, const Expr *call, const Bound *b);     /* exp, relu, ... */
+int layer_unary(LowerCtx *c, const Expr *call, const Bound *b); /* exp, relu, ... */
 int layer_gelu(LowerCtx *c, const Expr *call, const Bound *b);
 int act_grad(AdCtx *ad, int n, int dy);
 void sigmoid_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
@@ -246,7 +243,7 @@ void gelu_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *a
 void gelu_tanh_grad_expr(const Emit *e, Buf *out, const Node *n, const char *const *args);
 
 /* ----------------------------------------------------------- ops/reduce.c */
-int layer_reduce(LowerCtx *c, const Expr *call, const Bound *b);    /* sum, mean */
+int layer_reduce(LowerCtx *c, const Expr *call, const Bound *b); /* sum, mean */
 int reduce_all_shape(Graph *g, Node *n);
 int reduce_axis_shape(Graph *g, Node *n);
 int given_shape(Graph *g, Node *n); /* the shape set by the builder, validated (also RESHAPE, PAD) */
@@ -281,7 +278,7 @@ void slice_emit(Emit *e, const Node *n);
 void pad_emit(Emit *e, const Node *n);
 
 /* ----------------------------------------------------------- ops/matmul.c */
-int layer_matmul(LowerCtx *c, Loc loc, int a, int b);                /* the @ operator */
+int layer_matmul(LowerCtx *c, Loc loc, int a, int b); /* the @ operator */
 int layer_dense(LowerCtx *c, const Expr *call, const Bound *b);
 int matmul_shape(Graph *g, Node *n);
 int matmul_grad(AdCtx *ad, int n, int dy);
@@ -290,7 +287,7 @@ double matmul_flops(const Graph *g, const Node *n, int batch);
 long matmul_scratch(const Graph *g, const Node *n);
 
 /* ---------------------------------------------------------- ops/softmax.c */
-int layer_softmax(LowerCtx *c, const Expr *call, const Bound *b);   /* softmax, log_softmax */
+int layer_softmax(LowerCtx *c, const Expr *call, const Bound *b); /* softmax, log_softmax */
 int axis_op_shape(Graph *g, Node *n);
 int softmax_grad(AdCtx *ad, int n, int dy);
 int log_softmax_grad(AdCtx *ad, int n, int dy);
@@ -304,7 +301,7 @@ double softmax_flops(const Graph *g, const Node *n, int batch);
 /* every loss: lowering, shape rules, the derivative rule */
 int layer_loss(LowerCtx *c, const Expr *call, const Bound *b);
 int layer_cross_entropy(LowerCtx *c, const Expr *call, const Bound *b);
-int layer_loss_arg(LowerCtx *c, const Expr *call, const Bound *b);   /* smooth_l1(beta), hinge(margin) */
+int layer_loss_arg(LowerCtx *c, const Expr *call, const Bound *b); /* smooth_l1(beta), hinge(margin) */
 int loss_shape(Graph *g, Node *n);
 int class_loss_shape(Graph *g, Node *n);
 int loss_grad_shape(Graph *g, Node *n);
@@ -402,8 +399,7 @@ int layer_conv2d(LowerCtx *c, const Expr *call, const Bound *b);
  * window and f[0..nf) = fattr set before its shape rule */
 int cnn_image(LowerCtx *c, const char *layer, int x, Loc loc, int chw[3]);
 int cnn_pair_at_least(const char *layer, const Bound *b, int i, const char *what, int lo);
-int cnn_node(LowerCtx *c, Op op, Loc loc, int nin, const int *in, const int window[4], const double *fattr,
-             int nf);
+int cnn_node(LowerCtx *c, Op op, Loc loc, int nin, const int *in, const int window[4], const double *fattr, int nf);
 /* 1-D: x a batch of [C, L] sequences (dims into cl); argument i, an int,
  * >= lo; [C, L] as the one-row image [C, 1, L] and back (views) */
 int layer_conv1d(LowerCtx *c, const Expr *call, const Bound *b);
@@ -503,7 +499,7 @@ typedef struct OptimDesc {
 
 /* optim.c: the table, in ops.def's order */
 int optim_count(void);
-const OptimDesc *optim_at(int i);           /* 0 <= i < optim_count(), else NULL */
+const OptimDesc *optim_at(int i); /* 0 <= i < optim_count(), else NULL */
 const OptimDesc *optim_find(const char *name);
 /* optimizer OPT(k=v, ...): binds and validates the arguments into g->opt. */
 int optim_configure(LowerCtx *c, const Stmt *s);
@@ -559,8 +555,8 @@ typedef struct PassOptions {
 typedef struct Pass {
     const char *name;
     int (*run)(Graph *g);
-    int required;   /* runs at -O0 too */
-    const char *why;/* the reason for its place in the order */
+    int required;    /* runs at -O0 too */
+    const char *why; /* the reason for its place in the order */
 } Pass;
 
 extern const Pass pass_table[];
@@ -568,13 +564,13 @@ extern const int pass_count;
 int pass_run_all(Graph *g, const PassOptions *o);
 const Pass *pass_find(const char *name);
 
-int pass_verify(Graph *g);/* passes/pass.c: shape_verify as a pass */
-int pass_dce(Graph *g);   /* passes/dce.c */
-int pass_fold(Graph *g);  /* passes/fold.c */
+int pass_verify(Graph *g);   /* passes/pass.c: shape_verify as a pass */
+int pass_dce(Graph *g);      /* passes/dce.c */
+int pass_fold(Graph *g);     /* passes/fold.c */
 int pass_simplify(Graph *g); /* passes/simplify.c */
-int pass_cse(Graph *g);   /* passes/cse.c */
-int pass_fuse(Graph *g);  /* passes/fuse.c */
-int pass_plan(Graph *g);  /* passes/plan.c */
+int pass_cse(Graph *g);      /* passes/cse.c */
+int pass_fuse(Graph *g);     /* passes/fuse.c */
+int pass_plan(Graph *g);     /* passes/plan.c */
 /* Every reader of `from` (and the outputs and losses) reads `to` instead. */
 void pass_replace_uses(Graph *g, int from, int to);
 /* fuse.c: the node whose code computes v (v itself when not fused) */
@@ -608,17 +604,17 @@ typedef struct EmitOptions {
     const char *cmdline;     /* for the banner */
     const char *source;      /* the .nn path, for the banner */
     int standalone;
-    int freestanding;        /* implies standalone: libm calls routed to the runtime, no files */
+    int freestanding; /* implies standalone: libm calls routed to the runtime, no files */
 } EmitOptions;
 
 /* What the code of one generated function reads, recorded as it is written
  * (emit_ref, emit_scratch, emit_reads_model, emit_reads_batch) so that the
  * function declares exactly the locals its code uses. */
 typedef struct EmitUses {
-    char *node;              /* per node id: the code reads the storage node id owns */
-    int extent;              /* it reads a batched tensor (emit_ref): a whole-tensor loop runs to n */
-    int batch;               /* it writes n itself (emit_reads_batch): a divisor, a kernel's argument */
-    int model;               /* it reads the model struct m other than through locals */
+    char *node; /* per node id: the code reads the storage node id owns */
+    int extent; /* it reads a batched tensor (emit_ref): a whole-tensor loop runs to n */
+    int batch;  /* it writes n itself (emit_reads_batch): a divisor, a kernel's argument */
+    int model;  /* it reads the model struct m other than through locals */
 } EmitUses;
 
 /* A file-level helper function written into net.c (an epilogue): the same
@@ -634,11 +630,11 @@ struct Emit {
     int indent;
     const Graph *g;
     const EmitOptions *o;
-    const CNames *names;     /* cnames_of(g), made once by emit_c */
-    Func fn;                 /* function being emitted */
-    Buf *helpers;            /* file-level functions the body needs (epilogues), written before it */
-    EmitHelper **written;    /* the helpers net.c has so far (one list per emit_c) */
-    EmitUses *uses;          /* of that function (NULL outside run functions) */
+    const CNames *names;  /* cnames_of(g), made once by emit_c */
+    Func fn;              /* function being emitted */
+    Buf *helpers;         /* file-level functions the body needs (epilogues), written before it */
+    EmitHelper **written; /* the helpers net.c has so far (one list per emit_c) */
+    EmitUses *uses;       /* of that function (NULL outside run functions) */
 };
 
 /* emit/api.c: writes net.c into c and net.h into h. */
@@ -646,9 +642,9 @@ int emit_c(const Graph *g, const EmitOptions *o, Buf *c, Buf *h);
 /* emit/emit.c: one static run function over the nodes of `order`, between the
  * prologue and the epilogue hooks (either may be NULL); the locals its code
  * recorded are declared at its top. */
-void emit_function(Emit *e, const char *ret, const char *name, const int *order, int count,
-                   void (*prologue)(Emit *), void (*epilogue)(Emit *));
-void emit_elem(Buf *b, const Emit *e, int id);  /* a scalar node's value: literal or ref[0] */
+void emit_function(Emit *e, const char *ret, const char *name, const int *order, int count, void (*prologue)(Emit *),
+                   void (*epilogue)(Emit *));
+void emit_elem(Buf *b, const Emit *e, int id); /* a scalar node's value: literal or ref[0] */
 const char *emit_param_cname(const Emit *e, int param_node);
 /* "(m->arena + 4096)": the node's scratch memory (its op's scratch hook) */
 const char *emit_scratch(const Emit *e, const Node *n);
@@ -666,13 +662,13 @@ void emit_line(Emit *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
-void emit_open(Emit *e, const char *fmt, ...)   /* the line, then " {", indent */
+void emit_open(Emit *e, const char *fmt, ...) /* the line, then " {", indent */
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
-void emit_begin(Emit *e);                        /* "{", indent */
-void emit_close(Emit *e);                        /* dedent, "}" */
+void emit_begin(Emit *e); /* "{", indent */
+void emit_close(Emit *e); /* dedent, "}" */
 /* The C expression for node id's data pointer ("a1", "m->W1", "x"), the use
  * recorded (e->uses): write it into code only, never into a comment. */
 const char *emit_ref(const Emit *e, int id);
@@ -707,22 +703,22 @@ typedef struct CompileOptions {
     const char *emit;        /* "c" (default) or "ir" */
     const char *dump_after;  /* --dump-after=PASS */
     int infer_only, standalone, max_batch, opt_level, verify;
-    int blas;                /* --blas=openblas */
-    int freestanding;        /* --freestanding (implies standalone) */
-    const char *weights_path;/* --weights FILE: its name, for messages */
-    const void *weights;     /* ... and its bytes (NULL: no --weights) */
+    int blas;                 /* --blas=openblas */
+    int freestanding;         /* --freestanding (implies standalone) */
+    const char *weights_path; /* --weights FILE: its name, for messages */
+    const void *weights;      /* ... and its bytes (NULL: no --weights) */
     size_t weights_len;
-    FILE *diag;              /* where errors go */
-    FILE *dump;              /* where --dump-after goes */
-    FILE *report;            /* where --report goes (NULL: no report) */
+    FILE *diag;   /* where errors go */
+    FILE *dump;   /* where --dump-after goes */
+    FILE *report; /* where --report goes (NULL: no report) */
     /* Called once with the optimized, planned graph before C is emitted (the
      * CLI's train, check and graph commands read ports, outputs and nodes
      * there); a non-zero return fails the compilation. NULL: not called. */
     int (*inspect)(const Graph *g, void *ctx);
     void *inspect_ctx;
-    int no_emit;             /* stop after the passes (and inspect): c and h stay empty */
-    int ignore_freeze;       /* compile as if the file had no freeze statement */
-    int no_warnings;         /* skip lint.c's warnings (a second compilation of the same text) */
+    int no_emit;       /* stop after the passes (and inspect): c and h stay empty */
+    int ignore_freeze; /* compile as if the file had no freeze statement */
+    int no_warnings;   /* skip lint.c's warnings (a second compilation of the same text) */
 } CompileOptions;
 
 /* The whole pipeline on one source text. On success returns 0 with net.c in
@@ -753,9 +749,9 @@ int q8_input_size(const Q8Net *q);
 void q8_calibrate(Q8Net *q, const float *x, int n);
 void q8_quantize(Q8Net *q);
 void q8_emit(const Q8Net *q, const EmitOptions *o, Buf *c, Buf *h);
-void q8_report(const Q8Net *q, FILE *f);   /* layers, float islands, flash and RAM */
-long q8_flash_bytes(const Q8Net *q);       /* const data of the int8 build */
-long q8_ram_bytes(const Q8Net *q);         /* its model struct's activations */
+void q8_report(const Q8Net *q, FILE *f); /* layers, float islands, flash and RAM */
+long q8_flash_bytes(const Q8Net *q);     /* const data of the int8 build */
+long q8_ram_bytes(const Q8Net *q);       /* its model struct's activations */
 /* TFLite's QuantizeMultiplier: real = mult * 2^(shift - 31), mult in [2^30, 2^31) (0 for 0) */
 void q8_quantize_multiplier(double real, int32_t *mult, int *shift);
 void q8_free(Q8Net *q);
@@ -764,7 +760,7 @@ void q8_free(Q8Net *q);
 /* The summary table of --report: tensors, parameters, memory, FLOPs.
  * o0_arena_floats: the arena of the same network at -O0, or -1 (not shown). */
 typedef struct ReportCost {
-    long struct32;      /* sizeof the model struct on a 32-bit target */
+    long struct32; /* sizeof the model struct on a 32-bit target */
     long arena_floats;
     long trainable;     /* trainable scalars */
     double train_flops; /* of a training step for one sample */

@@ -38,8 +38,8 @@ static void row(FILE *out, const Graph *g, const char *name, const char *kind, c
     char sh[64], num[32], bytes[32];
     shape_text(sh, sizeof sh, s);
     grouped(bytes, sizeof bytes, 4.0 * (double)shape_numel(s) * (s->batched ? g->max_batch : 1));
-    fprintf(out, "  %-22s %-8s %-18s %12s %14s\n", name, kind, sh, params ? grouped(num, sizeof num, (double)params) : "",
-            bytes);
+    fprintf(out, "  %-22s %-8s %-18s %12s %14s\n", name, kind, sh,
+            params ? grouped(num, sizeof num, (double)params) : "", bytes);
 }
 
 /* inputs, targets, parameters, then the named values of inference */
@@ -61,7 +61,10 @@ static long tensor_table(FILE *out, const Graph *g) {
         const Node *n = &g->nodes[v];
         int is_output = ir_is_output(g, v);
         if (!n->dead && n->func == FN_INFER && (n->name || is_output))
-            row(out, g, n->name ? n->name : "?", is_output ? "output" : v == g->loss_infer ? "loss" : "value",
+            row(out, g, n->name ? n->name : "?",
+                is_output            ? "output"
+                : v == g->loss_infer ? "loss"
+                                     : "value",
                 &n->shape, 0);
     }
     return total;
@@ -120,7 +123,8 @@ static void memory_table(FILE *out, const Graph *g, long params, long o0_arena) 
     if (buffers)
         fprintf(out, "  %-22s %14s  (running statistics%s)\n", "buffers", grouped(a, sizeof a, 4.0 * buffers),
                 cbuffers == buffers ? "; const data, not in the model struct: --weights"
-                : cbuffers ? "; the frozen ones const data: --weights" : "");
+                : cbuffers          ? "; the frozen ones const data: --weights"
+                                    : "");
     fprintf(out, "  %-22s %14s  (one arena, planned by liveness; %s if every value had its own)\n",
             "activations + scratch", grouped(a, sizeof a, 4.0 * g->arena_floats),
             grouped(b, sizeof b, 4.0 * unplanned));
@@ -131,7 +135,8 @@ static void memory_table(FILE *out, const Graph *g, long params, long o0_arena) 
         fprintf(out, "  %-22s %14s  (-O0: no fusion, no in-place reuse; -O2 saves %s)\n", "  arena at -O0",
                 grouped(a, sizeof a, 4.0 * o0_arena), grouped(b, sizeof b, 4.0 * (o0_arena - g->arena_floats)));
     fprintf(out, "  %-22s %14s  (sizeof the model struct on a 64-bit host, %s on a 32-bit target)\n", "total",
-            grouped(a, sizeof a, (double)model_struct_bytes(g, 8)), grouped(b, sizeof b, (double)model_struct_bytes(g, 4)));
+            grouped(a, sizeof a, (double)model_struct_bytes(g, 8)),
+            grouped(b, sizeof b, (double)model_struct_bytes(g, 4)));
     if (model_struct_bytes(g, 4) > 2147483647L) /* PTRDIFF_MAX of ILP32: the largest object there */
         fprintf(out, "  warning: the model struct exceeds 2 GiB, the largest object a 32-bit target can hold: "
                      "this build fits 64-bit hosts only (a smaller --max-batch shrinks the arena)\n");
@@ -149,7 +154,8 @@ static void flops_table(FILE *out, const Graph *g) {
         roots[i] = g->outputs[i].node;
     count = ir_schedule_roots(g, roots, g->noutputs, &order);
     fprintf(out, "\nfloating-point operations:\n");
-    fprintf(out, "  %-22s %14s per sample, %s for %d samples\n", "inference", grouped(a, sizeof a, sum_flops(g, order, count, 1)),
+    fprintf(out, "  %-22s %14s per sample, %s for %d samples\n", "inference",
+            grouped(a, sizeof a, sum_flops(g, order, count, 1)),
             grouped(b, sizeof b, sum_flops(g, order, count, g->max_batch)), g->max_batch);
     if (g->infer_only || g->loss_train < 0)
         return;
@@ -202,7 +208,7 @@ static long model_struct_bytes(const Graph *g, long word) {
         if (optim_scalar(&g->opt, &init))
             member(&l, 8, 8); /* the optimizer's double (nadam's mu_product) */
         if (g->sched.kind != SCHED_NONE)
-            member(&l, 24, 8); /* sched: three doubles */
+            member(&l, 24, 8);  /* sched: three doubles */
         member(&l, word, word); /* long step */
         member(&l, word, word); /* long epoch */
         member(&l, 4, 4);       /* float loss */
@@ -254,8 +260,8 @@ static void freeze_table(FILE *out, const Graph *g, const ReportCost *unfrozen) 
             g->nparams);
     fprintf(out, "  %-22s %14s  (of %s; NET_TRAINABLE_SCALARS)\n", "trainable scalars",
             grouped(a, sizeof a, (double)now.trainable), grouped(b, sizeof b, (double)unfrozen->trainable));
-    fprintf(out, "  %-22s %14s  (unfrozen %s: saves %s)\n", "RAM: model struct", grouped(a, sizeof a, (double)now.struct32),
-            grouped(b, sizeof b, (double)unfrozen->struct32),
+    fprintf(out, "  %-22s %14s  (unfrozen %s: saves %s)\n", "RAM: model struct",
+            grouped(a, sizeof a, (double)now.struct32), grouped(b, sizeof b, (double)unfrozen->struct32),
             grouped(c, sizeof c, (double)(unfrozen->struct32 - now.struct32)));
     fprintf(out, "  %-22s %14s  (unfrozen %s: saves %s)\n", "activations + scratch",
             grouped(a, sizeof a, 4.0 * now.arena_floats), grouped(b, sizeof b, 4.0 * unfrozen->arena_floats),

@@ -110,8 +110,7 @@ static void explain(Buf *why, const Graph *g, const unsigned char *img, size_t l
     if (strcmp(net, g->net))
         buf_printf(why, ": it holds network '%s', this is network '%s'", net, g->net);
     else if (!explain_group(why, g, &r, "parameter", "parameter tensors", np, names, nodes))
-        explain_group(why, g, &r, "buffer", "buffers (running statistics)", g->nbuffers, names + np,
-                      nodes + np);
+        explain_group(why, g, &r, "buffer", "buffers (running statistics)", g->nbuffers, names + np, nodes + np);
 }
 
 /* ---- embedding ---------------------------------------------------------------------- */

@@ -36,10 +36,10 @@
 typedef struct nn_param {
     const char *name; /* "W1", "fc1.weight", ... as in docs/language.md */
     int rank;
-    int dims[4];      /* stored shape */
-    long size;        /* element count */
-    float *value;     /* the parameter */
-    float *grad;      /* its gradient after the last backward (NULL with --infer-only) */
+    int dims[4];  /* stored shape */
+    long size;    /* element count */
+    float *value; /* the parameter */
+    float *grad;  /* its gradient after the last backward (NULL with --infer-only) */
 } nn_param;
 
 /* Status codes: 0 is success, errors are negative. */
@@ -82,7 +82,7 @@ NNRT_API float nnrt_rng_normal(nnrt_rng *r);
 /* ----------------------------------------------------------- initializers */
 /* fan_in / fan_out as docs/language.md computes them (the compiler passes them). */
 NNRT_API void nnrt_init_fill(float *w, long n, float v);
-NNRT_API void nnrt_init_uniform(nnrt_rng *r, float *w, long n, float a, float b);   /* a + (b-a)*u */
+NNRT_API void nnrt_init_uniform(nnrt_rng *r, float *w, long n, float a, float b); /* a + (b-a)*u */
 NNRT_API void nnrt_init_normal(nnrt_rng *r, float *w, long n, float mean, float std);
 /* U(-s, s), s = sqrt(6 / (fan_in + fan_out)) */
 NNRT_API void nnrt_init_xavier_uniform(nnrt_rng *r, float *w, long n, long fan_in, long fan_out);
@@ -127,9 +127,8 @@ NNRT_API void nnrt_zero_bytes(void *p, size_t n);
  * beta == 0 ignores C's old contents (NaN included); alpha == 0 or K == 0
  * reads neither A nor B. Impossible sizes (M, N or K negative, a leading
  * dimension below its row length) leave C untouched. */
-NNRT_API void nnrt_sgemm(int ta, int tb, int M, int N, int K, float alpha,
-                         const float *A, int lda, const float *B, int ldb,
-                         float beta, float *C, int ldc);
+NNRT_API void nnrt_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                         int ldb, float beta, float *C, int ldc);
 /* The fast GEMM, for generated code: the same product as nnrt_sgemm, with a
  * caller-provided workspace of nnrt_sgemm_ws_size(M, N, K) floats (the
  * runtime never allocates) for packed copies of the operands. work == NULL
@@ -142,10 +141,8 @@ NNRT_API void nnrt_sgemm(int ta, int tb, int M, int N, int K, float alpha,
  * workspace for the largest sizes serves every smaller product. */
 typedef void (*nnrt_epilogue)(void *ctx, int i0, int rows, int j0, int cols);
 NNRT_API long nnrt_sgemm_ws_size(int M, int N, int K);
-NNRT_API void nnrt_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha,
-                            const float *A, int lda, const float *B, int ldb,
-                            float beta, float *C, int ldc, float *work,
-                            nnrt_epilogue epi, void *ctx);
+NNRT_API void nnrt_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                            int ldb, float beta, float *C, int ldc, float *work, nnrt_epilogue epi, void *ctx);
 /* tanh for generated loops: branch-free float arithmetic (selects, no libm
  * call), so that gcc and clang vectorize a loop over it, where glibc's
  * tanhf is a scalar call 15x slower. |x| < 0.3: the odd Taylor polynomial
@@ -158,9 +155,11 @@ NNRT_API void nnrt_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha,
 #pragma clang diagnostic push
 #pragma clang diagnostic ignored "-Wunused-function"
 #endif
-static inline float nnrt_tanhf(float x)
-{
-    union { float f; uint32_t u; } v, e;
+static inline float nnrt_tanhf(float x) {
+    union {
+        float f;
+        uint32_t u;
+    } v, e;
     float a, ac, a2, p, y, kf, r, q, t, big;
     uint32_t sign;
     v.f = x;
@@ -169,16 +168,18 @@ static inline float nnrt_tanhf(float x)
     a = v.f;
     /* tanh a = a - a^3/3 + 2a^5/15 - 17a^7/315 + 62a^9/2835 - 1382a^11/155925 */
     a2 = a * a;
-    p = a + a * a2 * (-0.333333333f + a2 * (0.133333333f + a2 * (-0.0539682540f +
-        a2 * (0.0218694885f + a2 * -0.00886323552f))));
+    p = a +
+        a * a2 *
+            (-0.333333333f + a2 * (0.133333333f + a2 * (-0.0539682540f + a2 * (0.0218694885f + a2 * -0.00886323552f))));
     /* e = 2^k exp(r), y = k ln2 + r, k = round(y / ln2) (adding 1.5 * 2^23
      * rounds to an integer), ln2 split in two for an exact k ln2 */
     ac = a < 10.0f ? a : 10.0f; /* NaN becomes 10 here, and is put back below */
     y = -2.0f * ac;
     kf = (y * 1.44269504f + 12582912.0f) - 12582912.0f;
     r = (y - kf * 0.693359375f) - kf * -2.12194440e-4f;
-    q = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666667f + r * (0.0416666667f +
-        r * (0.00833333333f + r * (0.00138888889f + r * 0.000198412698f))))));
+    q = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666667f +
+                                            r * (0.0416666667f +
+                                                 r * (0.00833333333f + r * (0.00138888889f + r * 0.000198412698f))))));
     e.u = (uint32_t)((int32_t)kf + 127) << 23;
     t = q * e.f;
     big = (1.0f - t) / (1.0f + t);
@@ -200,12 +201,11 @@ NNRT_API uint32_t nnrt_crc32(uint32_t crc, const void *data, size_t n);
 /* Bytes of the weight file (docs/c-api.md layout) for these tensors; 0 when they
  * cannot be described (NULL name, rank outside 0..4, size != product of dims,
  * NULL value with size > 0, negative count). */
-NNRT_API size_t nnrt_weights_size(const char *net, const nn_param *params, int np,
-                                  const nn_param *bufs, int nb);
+NNRT_API size_t nnrt_weights_size(const char *net, const nn_param *params, int np, const nn_param *bufs, int nb);
 /* Writes the weight file into buf; returns the byte count, NN_ERR_CAPACITY
  * (buf untouched) or NN_ERR_ARG. */
-NNRT_API long nnrt_export(const char *net, const nn_param *params, int np,
-                          const nn_param *bufs, int nb, void *buf, size_t cap);
+NNRT_API long nnrt_export(const char *net, const nn_param *params, int np, const nn_param *bufs, int nb, void *buf,
+                          size_t cap);
 /* Validates the whole image (magic, version, network name, tensor count,
  * names, ranks, dims, length, CRC) and only then copies the values into
  * params[i].value / bufs[i].value: on any error nothing is written.
@@ -213,8 +213,8 @@ NNRT_API long nnrt_export(const char *net, const nn_param *params, int np,
  * walked with the file's own lengths: TRUNCATED (ends early), FORMAT (bytes
  * after the CRC), CHECKSUM, and only for an intact image NETWORK, SHAPE.
  * So damage reports CHECKSUM even where it hits a name. */
-NNRT_API int nnrt_import(const char *net, nn_param *params, int np, nn_param *bufs,
-                         int nb, const void *buf, size_t len);
+NNRT_API int nnrt_import(const char *net, nn_param *params, int np, nn_param *bufs, int nb, const void *buf,
+                         size_t len);
 
 /* ------------------------------------------- convolution and pooling (cnn) */
 /* Images are NCHW: n samples of [c, h, w], row-major. These are the only
@@ -228,12 +228,12 @@ NNRT_API int nnrt_import(const char *net, nn_param *params, int np, nn_param *bu
  * + 1 and ow likewise. Group g reads input channels [g c/G, (g+1) c/G) and
  * writes filters [g f/G, (g+1) f/G). No bias: the compiler adds it. */
 typedef struct nnrt_conv2d {
-    int c, h, w;    /* input channels, height, width (one sample) */
-    int f;          /* filters: output channels */
-    int kh, kw;     /* kernel height and width, >= 1 */
-    int sh, sw;     /* strides, >= 1 */
-    int ph, pw;     /* zero padding on each side, >= 0 */
-    int groups;     /* >= 1, divides c and f */
+    int c, h, w; /* input channels, height, width (one sample) */
+    int f;       /* filters: output channels */
+    int kh, kw;  /* kernel height and width, >= 1 */
+    int sh, sw;  /* strides, >= 1 */
+    int ph, pw;  /* zero padding on each side, >= 0 */
+    int groups;  /* >= 1, divides c and f */
 } nnrt_conv2d;
 
 /* The three passes of a convolution, for nnrt_conv2d_scratch. */
@@ -249,22 +249,22 @@ NNRT_API int nnrt_conv2d_ow(const nnrt_conv2d *g);
 NNRT_API long nnrt_conv2d_scratch(const nnrt_conv2d *g, int pass, int max_n);
 /* y[s, o, i, j] = sum over the group's channels c' and (a, b) < (kh, kw) of
  *   w[o, c', a, b] * x[s, c, i sh - ph + a, j sw - pw + b]   (zero outside x) */
-NNRT_API void nnrt_conv2d_forward(const nnrt_conv2d *g, int n, const float *x, const float *w,
-                                  float *y, float *scratch);
+NNRT_API void nnrt_conv2d_forward(const nnrt_conv2d *g, int n, const float *x, const float *w, float *y,
+                                  float *scratch);
 /* dx = d(sum dy * y) / dx: the adjoint of the forward map in x (dx is
  * overwritten) */
-NNRT_API void nnrt_conv2d_backward_input(const nnrt_conv2d *g, int n, const float *dy,
-                                         const float *w, float *dx, float *scratch);
+NNRT_API void nnrt_conv2d_backward_input(const nnrt_conv2d *g, int n, const float *dy, const float *w, float *dx,
+                                         float *scratch);
 /* dw = d(sum dy * y) / dw, summed over the n samples (dw is overwritten) */
-NNRT_API void nnrt_conv2d_backward_weight(const nnrt_conv2d *g, int n, const float *x,
-                                          const float *dy, float *dw, float *scratch);
+NNRT_API void nnrt_conv2d_backward_weight(const nnrt_conv2d *g, int n, const float *x, const float *dy, float *dw,
+                                          float *scratch);
 
 /* Pooling windows of kh x kw every (sh, sw), no padding: output [c, oh, ow]
  * with oh = floor((h - kh) / sh) + 1 (windows that do not fit are dropped). */
 typedef struct nnrt_pool2d {
-    int c, h, w;    /* input channels, height, width (one sample) */
-    int kh, kw;     /* window, >= 1, at most the input */
-    int sh, sw;     /* strides, >= 1 */
+    int c, h, w; /* input channels, height, width (one sample) */
+    int kh, kw;  /* window, >= 1, at most the input */
+    int sh, sw;  /* strides, >= 1 */
 } nnrt_pool2d;
 
 /* y = the window maximum. A NaN in a window wins (PyTorch's rule). */
@@ -272,8 +272,7 @@ NNRT_API void nnrt_maxpool2d_forward(const nnrt_pool2d *p, int n, const float *x
 /* dx = 0, then each window's dy goes to its first maximum in row-major
  * order (the element the forward pass chose), summed where windows
  * overlap. */
-NNRT_API void nnrt_maxpool2d_backward(const nnrt_pool2d *p, int n, const float *x,
-                                      const float *dy, float *dx);
+NNRT_API void nnrt_maxpool2d_backward(const nnrt_pool2d *p, int n, const float *x, const float *dy, float *dx);
 /* y = the window sum / (kh kw) */
 NNRT_API void nnrt_avgpool2d_forward(const nnrt_pool2d *p, int n, const float *x, float *y);
 /* dx = 0, then dy / (kh kw) added over each window */
@@ -283,13 +282,11 @@ NNRT_API void nnrt_avgpool2d_backward(const nnrt_pool2d *p, int n, const float *
 /* ------------------------------------------------------ hosted: files */
 /* Atomic save: writes "<path>.tmp", flushes, fsyncs, renames over path;
  * on any failure the old file is untouched and the temporary removed. */
-NNRT_API int nnrt_save(const char *path, const char *net, const nn_param *params,
-                       int np, const nn_param *bufs, int nb);
+NNRT_API int nnrt_save(const char *path, const char *net, const nn_param *params, int np, const nn_param *bufs, int nb);
 /* Reads and validates the whole file (as nnrt_import, streaming, no
  * allocation) before it writes any tensor, then reads it again into the
  * tensors, checking the CRC once more. */
-NNRT_API int nnrt_load(const char *path, const char *net, nn_param *params, int np,
-                       nn_param *bufs, int nb);
+NNRT_API int nnrt_load(const char *path, const char *net, nn_param *params, int np, nn_param *bufs, int nb);
 #endif
 
 /* Pretrained weights (fine-tuning): from a weight image of any network, copy

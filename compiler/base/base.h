@@ -17,10 +17,10 @@
 
 #define NNGEN_VERSION "0.1.0"
 
-#define NN_MAX_RANK 4       /* dims of a tensor, batch dimension not counted */
-#define NN_MAX_IN 4         /* inputs of one IR node */
-#define NN_MAX_LINE 65536   /* bytes in one source line (the language's limit) */
-#define NN_MAX_NEST 256     /* bracket depth (the language's limit) */
+#define NN_MAX_RANK 4     /* dims of a tensor, batch dimension not counted */
+#define NN_MAX_IN 4       /* inputs of one IR node */
+#define NN_MAX_LINE 65536 /* bytes in one source line (the language's limit) */
+#define NN_MAX_NEST 256   /* bracket depth (the language's limit) */
 
 /* ---------------------------------------------------------------- alloc.c */
 /* Out of memory, one policy for the compiler and the commands (cli/): every
@@ -35,7 +35,7 @@ void *base_xmalloc(size_t size);
 void *base_xcalloc(size_t count, size_t size); /* zeroed; count * size overflowing is out of memory */
 void *base_xrealloc(void *p, size_t size);
 char *base_xstrdup(const char *s);
-char *base_xstrndup(const char *s, size_t n);   /* at most n bytes of s, then a NUL */
+char *base_xstrndup(const char *s, size_t n); /* at most n bytes of s, then a NUL */
 /* Prints the message (the size when not 0) and exits with status 2. */
 void base_out_of_memory(size_t size)
 #if defined(__GNUC__)
@@ -50,7 +50,7 @@ typedef struct Arena {
     ArenaBlock *head;
 } Arena;
 
-void *arena_alloc(Arena *a, size_t size);           /* zeroed, 16-aligned; never NULL (alloc.c) */
+void *arena_alloc(Arena *a, size_t size); /* zeroed, 16-aligned; never NULL (alloc.c) */
 char *arena_strdup(Arena *a, const char *s);
 char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_printf(Arena *a, const char *fmt, ...)
@@ -126,7 +126,7 @@ void diag_note(Loc loc, const char *fmt, ...)
 #endif
     ;
 void diag_verror(Loc loc, const char *kind, const char *fmt, va_list ap);
-int diag_count(void);                  /* errors so far */
+int diag_count(void); /* errors so far */
 const char *diag_file(void);
 /* The text of source line `line` (without newline) and its length; NULL if none. */
 const char *diag_line(int line, size_t *len);
@@ -137,6 +137,5 @@ void nn_fatal_bug(const char *file, int line, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 3, 4)))
 #endif
     ;
-
 
 #endif

@@ -31,11 +31,21 @@ static void put_indent(Emit *e) {
  * A name not in the table stops the compiler: add it here (and to the
  * runtime) before an emitter writes it. */
 static const char *const libm_names[][3] = {
-    {"expf", NULL, "float"}, {"logf", NULL, "float"}, {"tanhf", NULL, "float"}, {"sqrtf", NULL, "float"},
-    {"fabsf", "nnrt_fabsf", "float"}, {"expm1f", "nnrt_expm1f", "float"}, {"log1pf", "nnrt_log1pf", "float"},
-    {"erff", "nnrt_erff", "float"}, {"powf", "nnrt_powf", "float, float"}, {"sinhf", "nnrt_sinhf", "float"},
-    {"sqrt", "nnrt_sqrt", NULL}, {"pow", "nnrt_pow", NULL}, {"floor", "nnrt_floor", NULL},
-    {"fmod", "nnrt_fmod", NULL}, {"cos", "nnrt_cos", NULL},
+    {"expf", NULL, "float"},
+    {"logf", NULL, "float"},
+    {"tanhf", NULL, "float"},
+    {"sqrtf", NULL, "float"},
+    {"fabsf", "nnrt_fabsf", "float"},
+    {"expm1f", "nnrt_expm1f", "float"},
+    {"log1pf", "nnrt_log1pf", "float"},
+    {"erff", "nnrt_erff", "float"},
+    {"powf", "nnrt_powf", "float, float"},
+    {"sinhf", "nnrt_sinhf", "float"},
+    {"sqrt", "nnrt_sqrt", NULL},
+    {"pow", "nnrt_pow", NULL},
+    {"floor", "nnrt_floor", NULL},
+    {"fmod", "nnrt_fmod", NULL},
+    {"cos", "nnrt_cos", NULL},
 };
 
 const char *emit_libm(const Emit *e, const char *name) {
@@ -222,7 +232,7 @@ void emit_count(Buf *b, const Graph *g, int id) {
 
 typedef struct Nest {
     int ndims;
-    long size[LOOP_MAX];       /* extent; times n when batch[d] */
+    long size[LOOP_MAX]; /* extent; times n when batch[d] */
     int batch[LOOP_MAX];
     long stride[OPS_MAX][LOOP_MAX]; /* per operand, 0 where it is broadcast */
 } Nest;
@@ -369,7 +379,7 @@ static void elementwise_body(Emit *e, const char *const *idx, void *ctx) {
 typedef struct Fused {
     const Node *root;
     int members[FUSE_MAX_MEMBERS], nmembers;
-    int ops[OPS_MAX], nops;    /* ops[0] = the root (the output), then the inputs */
+    int ops[OPS_MAX], nops; /* ops[0] = the root (the output), then the inputs */
 } Fused;
 
 /* fuse.c bounds a group (FUSE_MAX_MEMBERS, FUSE_MAX_OPERANDS): one beyond
@@ -555,7 +565,7 @@ const char *emit_epilogue(Emit *e, const Node *n) {
     te.out = &text;
     te.indent = 1;
     emit_line(&te, "struct %s *const m = ctx;", g->net); /* the tag: a network may be named m */
-    emit_locals(&te, be.uses, 0); /* its loops run over the block it is given */
+    emit_locals(&te, be.uses, 0);                        /* its loops run over the block it is given */
     buf_puts(te.out, body.data);
     uses_free(be.uses);
     buf_free(&body);
@@ -682,8 +692,8 @@ static void emit_locals(Emit *e, const EmitUses *u, int whole_tensors) {
 /* static RET NET_run_NAME(NET *m): the prologue (which reads the model:
  * learning rate, step), the nodes of `order` in order, the epilogue; the
  * locals their code recorded declared first */
-void emit_function(Emit *e, const char *ret, const char *name, const int *order, int count,
-                   void (*prologue)(Emit *), void (*epilogue)(Emit *)) {
+void emit_function(Emit *e, const char *ret, const char *name, const int *order, int count, void (*prologue)(Emit *),
+                   void (*epilogue)(Emit *)) {
     Buf body = {0}, helpers = {0};
     Emit be = *e;
     be.out = &body;

@@ -43,43 +43,43 @@
 #include "nngen.h"
 
 typedef enum LKind {
-    L_QUANT,      /* float -> int8 */
-    L_DEQUANT,    /* int8 -> float */
-    L_DENSE,      /* int8 dense (+ folded affine, + relu) */
-    L_CONV,       /* int8 conv2d */
+    L_QUANT,   /* float -> int8 */
+    L_DEQUANT, /* int8 -> float */
+    L_DENSE,   /* int8 dense (+ folded affine, + relu) */
+    L_CONV,    /* int8 conv2d */
     L_MAXPOOL,
     L_AVGPOOL,
-    L_RELU,       /* int8 clamp at the zero point */
-    L_VIEW,       /* reshape / flatten: the same bytes */
-    L_SOFTMAX,    /* float islands */
+    L_RELU,    /* int8 clamp at the zero point */
+    L_VIEW,    /* reshape / flatten: the same bytes */
+    L_SOFTMAX, /* float islands */
     L_LOG_SOFTMAX,
     L_SIGMOID,
     L_TANH
 } LKind;
 
 typedef struct QTensor {
-    long numel;      /* per sample */
+    long numel; /* per sample */
     int is_float;
-    double lo, hi;   /* calibration range (float tensors fed to a quantize, int8 results) */
-    int seen;        /* lo/hi hold a value */
+    double lo, hi; /* calibration range (float tensors fed to a quantize, int8 results) */
+    int seen;      /* lo/hi hold a value */
     double scale;
     int zp;
-    int slot;        /* int8: ping-pong slot 0/1; float: index of its own buffer */
-    int output;      /* -1, or the index of the output it is */
-    int src;         /* for int8 tensors with inherited parameters: the tensor they copy (-1) */
+    int slot;   /* int8: ping-pong slot 0/1; float: index of its own buffer */
+    int output; /* -1, or the index of the output it is */
+    int src;    /* for int8 tensors with inherited parameters: the tensor they copy (-1) */
 } QTensor;
 
 typedef struct QLayer {
     LKind kind;
     int in, out;
     Loc loc;
-    const char *op;         /* the IR op it came from, for the report */
+    const char *op; /* the IR op it came from, for the report */
     /* dense: K inputs, M outputs; conv: the geometry; pools: kh kw sh sw */
     int K, M;
     int c, h, w, f, kh, kw, sh, sw, ph, pw, groups, oh, ow;
     int relu;
-    float *wf, *bf;         /* folded float weights ([M][K] / [F][C/G][KH][KW]) and bias */
-    long wcount;            /* elements of wf */
+    float *wf, *bf; /* folded float weights ([M][K] / [F][C/G][KH][KW]) and bias */
+    long wcount;    /* elements of wf */
     int8_t *wq;
     int32_t *bq, *mult;
     int8_t *shift;
@@ -94,20 +94,20 @@ struct Q8Net {
     int nt, tcap;
     QLayer *l;
     int nl, lcap;
-    char **out_names;       /* per output: its name; out_tensor[k] its tensor */
+    char **out_names; /* per output: its name; out_tensor[k] its tensor */
     int *out_tensor;
     int nout;
-    char **in_names;        /* every target port, for the TARGET macros */
+    char **in_names; /* every target port, for the TARGET macros */
     int *tg_classes;
     long *tg_size;
     int ntg;
-    char **param_names;     /* the float network's parameter table, for NET_param */
-    int (*param_dims)[5];   /* rank, dims[4] */
+    char **param_names;   /* the float network's parameter table, for NET_param */
+    int (*param_dims)[5]; /* rank, dims[4] */
     long *param_size;
     int nparams;
     long float_param_bytes;
     long float_arena_bytes;
-    int islands;            /* float-island layers (report) */
+    int islands; /* float-island layers (report) */
 };
 
 /* ---- building ------------------------------------------------------------------------------- */
@@ -273,7 +273,9 @@ static int fold_chain(const Graph *g, int id, int ch, float *a, float *b, int *r
         }
         for (int c = 0; c < ch; c++) {
             switch (n->op) {
-            case OP_ADD: b[c] += v[c]; break;
+            case OP_ADD:
+                b[c] += v[c];
+                break;
             case OP_SUB:
                 if (side == 1)
                     b[c] -= v[c];
@@ -282,8 +284,14 @@ static int fold_chain(const Graph *g, int id, int ch, float *a, float *b, int *r
                     b[c] = v[c] - b[c];
                 }
                 break;
-            case OP_MUL: a[c] *= v[c]; b[c] *= v[c]; break;
-            default: a[c] /= v[c]; b[c] /= v[c]; break;
+            case OP_MUL:
+                a[c] *= v[c];
+                b[c] *= v[c];
+                break;
+            default:
+                a[c] /= v[c];
+                b[c] /= v[c];
+                break;
             }
         }
         free(v);
@@ -397,8 +405,10 @@ static int plan_node(Q8Net *q, const Graph *g, const Node *n, int *map, const in
         return -1;
     }
     switch (n->op) {
-    case OP_MATMUL: return plan_dense(q, g, n, map, order, count, done);
-    case OP_CONV2D: return plan_conv(q, g, n, map, order, count, done);
+    case OP_MATMUL:
+        return plan_dense(q, g, n, map, order, count, done);
+    case OP_CONV2D:
+        return plan_conv(q, g, n, map, order, count, done);
     case OP_RESHAPE: {
         if (q->t[in].is_float && !ir_is_output(g, n->id)) { /* a float view is its source: the same floats */
             map[n->id] = in;
@@ -436,14 +446,18 @@ static int plan_node(Q8Net *q, const Graph *g, const Node *n, int *map, const in
     case OP_SIGMOID:
     case OP_TANH: {
         if ((n->op == OP_SOFTMAX || n->op == OP_LOG_SOFTMAX) && (n->shape.rank != 1 || n->i[0] != 0)) {
-            diag_error(n->loc, "nngen quantize: %s over an axis of a tensor of rank %d has no float island; "
-                               "only over a vector", ir_op_name(n->op), n->shape.rank);
+            diag_error(n->loc,
+                       "nngen quantize: %s over an axis of a tensor of rank %d has no float island; "
+                       "only over a vector",
+                       ir_op_name(n->op), n->shape.rank);
             return -1;
         }
         int fi = float_of(q, map, n->in[0], n->loc);
         int o = add_tensor(q, shape_numel(&n->shape), 1);
-        LKind k = n->op == OP_SOFTMAX ? L_SOFTMAX : n->op == OP_LOG_SOFTMAX ? L_LOG_SOFTMAX
-                  : n->op == OP_SIGMOID ? L_SIGMOID : L_TANH;
+        LKind k = n->op == OP_SOFTMAX       ? L_SOFTMAX
+                  : n->op == OP_LOG_SOFTMAX ? L_LOG_SOFTMAX
+                  : n->op == OP_SIGMOID     ? L_SIGMOID
+                                            : L_TANH;
         QLayer *l = add_layer(q, k, fi, o, n->loc, ir_op_name(n->op));
         l->K = (int)shape_numel(&n->shape);
         q->islands++;
@@ -451,9 +465,11 @@ static int plan_node(Q8Net *q, const Graph *g, const Node *n, int *map, const in
         return 0;
     }
     default:
-        diag_error(n->loc, "nngen quantize: %s has no int8 kernel and no float island yet (int8: dense, conv2d, "
-                           "batchnorm folded, relu, maxpool2d, avgpool2d, reshape; float: softmax, log_softmax, "
-                           "sigmoid, tanh)", ir_op_name(n->op));
+        diag_error(n->loc,
+                   "nngen quantize: %s has no int8 kernel and no float island yet (int8: dense, conv2d, "
+                   "batchnorm folded, relu, maxpool2d, avgpool2d, reshape; float: softmax, log_softmax, "
+                   "sigmoid, tanh)",
+                   ir_op_name(n->op));
         return -1;
     }
 }
@@ -571,8 +587,10 @@ Q8Net *q8_plan(const Graph *g) {
     for (int i = 0; i < q->nl; i++)
         kernels += q->l[i].kind == L_DENSE || q->l[i].kind == L_CONV;
     if (rc == 0 && !kernels) {
-        diag_error(ir_cnode(g, p->node)->loc, "nngen quantize: network %s has no dense or conv2d layer: it would "
-                                              "run in float islands only, nothing to quantize", g->net);
+        diag_error(ir_cnode(g, p->node)->loc,
+                   "nngen quantize: network %s has no dense or conv2d layer: it would "
+                   "run in float islands only, nothing to quantize",
+                   g->net);
         rc = -1;
     }
     if (rc == 0)
@@ -703,8 +721,7 @@ static void run_island_f(const QLayer *l, const float *x, float *y, long count, 
         for (int k = 0; k < K; k++)
             sum += exp((double)a[k] - mx);
         for (int k = 0; k < K; k++)
-            b[k] = l->kind == L_SOFTMAX ? (float)(exp((double)a[k] - mx) / sum)
-                                        : (float)((double)a[k] - mx - log(sum));
+            b[k] = l->kind == L_SOFTMAX ? (float)(exp((double)a[k] - mx) / sum) : (float)((double)a[k] - mx - log(sum));
     }
 }
 
@@ -719,18 +736,28 @@ void q8_calibrate(Q8Net *q, const float *x, int n) {
         const float *in = v[l->in];
         float *y = v[l->out] = base_xmalloc(sizeof(float) * (size_t)(count ? count : 1));
         switch (l->kind) {
-        case L_DENSE: run_dense_f(l, in, y, n); break;
-        case L_CONV: run_conv_f(l, in, y, n); break;
+        case L_DENSE:
+            run_dense_f(l, in, y, n);
+            break;
+        case L_CONV:
+            run_conv_f(l, in, y, n);
+            break;
         case L_MAXPOOL:
-        case L_AVGPOOL: run_pool_f(l, in, y, n); break;
+        case L_AVGPOOL:
+            run_pool_f(l, in, y, n);
+            break;
         case L_RELU:
             for (long k = 0; k < count; k++)
                 y[k] = in[k] < 0 ? 0.0f : in[k];
             break;
         case L_QUANT:
         case L_DEQUANT:
-        case L_VIEW: memcpy(y, in, sizeof(float) * (size_t)count); break;
-        default: run_island_f(l, in, y, count, l->K); break;
+        case L_VIEW:
+            memcpy(y, in, sizeof(float) * (size_t)count);
+            break;
+        default:
+            run_island_f(l, in, y, count, l->K);
+            break;
         }
         if (l->kind == L_QUANT)
             widen(&q->t[l->in], in, count);
@@ -982,11 +1009,10 @@ static const char q8_text_pool[] =
     "            }\n"
     "}\n";
 
-static const char q8_text_relu[] =
-    "static void nnq_relu(const int8_t *x, int8_t *y, long count, int32_t zp) {\n"
-    "    for (long i = 0; i < count; i++)\n"
-    "        y[i] = x[i] < zp ? (int8_t)zp : x[i];\n"
-    "}\n";
+static const char q8_text_relu[] = "static void nnq_relu(const int8_t *x, int8_t *y, long count, int32_t zp) {\n"
+                                   "    for (long i = 0; i < count; i++)\n"
+                                   "        y[i] = x[i] < zp ? (int8_t)zp : x[i];\n"
+                                   "}\n";
 
 static const char q8_text_quant[] =
     "/* q = clamp(round(x / scale) + zp): round half away from zero, NaN to the lowest value */\n"
@@ -1156,15 +1182,17 @@ static void emit_layer(const Q8Net *q, int i, Buf *c) {
                    y.data, l->K, l->M, i, i, i, i, out->zp, lo);
         break;
     case L_CONV:
-        buf_printf(c, "    nnq_conv(%s, %s, n, &nnq_g%d, nnq_w%d, nnq_b%d, nnq_m%d, nnq_s%d, %d, %d, %d, 127);\n", x.data,
-                   y.data, i, i, i, i, i, in->zp, out->zp, lo);
+        buf_printf(c, "    nnq_conv(%s, %s, n, &nnq_g%d, nnq_w%d, nnq_b%d, nnq_m%d, nnq_s%d, %d, %d, %d, 127);\n",
+                   x.data, y.data, i, i, i, i, i, in->zp, out->zp, lo);
         break;
     case L_MAXPOOL:
     case L_AVGPOOL:
         buf_printf(c, "    nnq_pool(%s, %s, n, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d);\n", x.data, y.data, l->c, l->h,
                    l->w, l->kh, l->kw, l->sh, l->sw, l->oh, l->ow, l->kind == L_AVGPOOL);
         break;
-    case L_RELU: buf_printf(c, "    nnq_relu(%s, %s, (long)n * %ld, %d);\n", x.data, y.data, in->numel, in->zp); break;
+    case L_RELU:
+        buf_printf(c, "    nnq_relu(%s, %s, (long)n * %ld, %d);\n", x.data, y.data, in->numel, in->zp);
+        break;
     case L_VIEW:
         if (out->is_float && out->output >= 0)
             buf_printf(c, "    for (long i = 0; i < (long)n * %ld; i++)\n        %s[i] = %s[i];\n", in->numel, y.data,
@@ -1202,8 +1230,10 @@ static void emit_data(const Q8Net *q, Buf *c) {
         if (l->kind != L_DENSE && l->kind != L_CONV)
             continue;
         char name[32];
-        buf_printf(c, "/* line %d: %s, %d output channels: int8 weights (one scale per channel), int32 biases,\n"
-                      " * Q31 multipliers and shifts of the rescaling */\n", l->loc.line, l->op, l->M);
+        buf_printf(c,
+                   "/* line %d: %s, %d output channels: int8 weights (one scale per channel), int32 biases,\n"
+                   " * Q31 multipliers and shifts of the rescaling */\n",
+                   l->loc.line, l->op, l->M);
         snprintf(name, sizeof name, "nnq_w%d", i);
         put_i8(c, name, l->wq, l->wcount);
         snprintf(name, sizeof name, "nnq_b%d", i);
@@ -1222,8 +1252,10 @@ static void emit_api(const Q8Net *q, Buf *c) {
     const char *N = q->net;
     char *up = upper_dup(N);
     buf_printf(c, "/* Zeroes the model (the activations): the weights are constants. */\n");
-    buf_printf(c, "void %s_init(%s *m, uint64_t seed) {\n    unsigned char *bytes = (unsigned char *)m;\n    (void)seed;\n"
-                  "    for (size_t i = 0; i < sizeof *m; i++)\n        bytes[i] = 0;\n}\n", N, N);
+    buf_printf(c,
+               "void %s_init(%s *m, uint64_t seed) {\n    unsigned char *bytes = (unsigned char *)m;\n    (void)seed;\n"
+               "    for (size_t i = 0; i < sizeof *m; i++)\n        bytes[i] = 0;\n}\n",
+               N, N);
     buf_printf(c, "int %s_param_count(void) {\n    return %s_PARAM_COUNT;\n}\n", N, up);
     buf_printf(c, "/* The float network's parameter table: names and shapes; value and grad are NULL (the\n"
                   " * weights exist as int8 only). */\n");
@@ -1236,19 +1268,25 @@ static void emit_api(const Q8Net *q, Buf *c) {
     if (!q->nparams)
         buf_puts(c, "    {0, 0, {0, 0, 0, 0}, 0},\n");
     buf_puts(c, "};\n");
-    buf_printf(c, "nn_param %s_param(%s *m, int i) {\n    nn_param p;\n    (void)m;\n    p.name = NULL;\n"
-                  "    p.rank = 0;\n    for (int k = 0; k < 4; k++)\n        p.dims[k] = 0;\n    p.size = 0;\n"
-                  "    p.value = p.grad = NULL;\n    if (i >= 0 && i < %s_PARAM_COUNT) {\n"
-                  "        p.name = nnq_params[i].name;\n        p.rank = nnq_params[i].rank;\n"
-                  "        for (int k = 0; k < 4; k++)\n            p.dims[k] = nnq_params[i].dims[k];\n"
-                  "        p.size = nnq_params[i].size;\n    }\n    return p;\n}\n", N, N, up);
+    buf_printf(c,
+               "nn_param %s_param(%s *m, int i) {\n    nn_param p;\n    (void)m;\n    p.name = NULL;\n"
+               "    p.rank = 0;\n    for (int k = 0; k < 4; k++)\n        p.dims[k] = 0;\n    p.size = 0;\n"
+               "    p.value = p.grad = NULL;\n    if (i >= 0 && i < %s_PARAM_COUNT) {\n"
+               "        p.name = nnq_params[i].name;\n        p.rank = nnq_params[i].rank;\n"
+               "        for (int k = 0; k < 4; k++)\n            p.dims[k] = nnq_params[i].dims[k];\n"
+               "        p.size = nnq_params[i].size;\n    }\n    return p;\n}\n",
+               N, N, up);
     buf_printf(c, "int %s_buffer_count(void) {\n    return 0;\n}\n", N);
-    buf_printf(c, "nn_param %s_buffer(%s *m, int i) {\n    nn_param p;\n    (void)m;\n    (void)i;\n    p.name = NULL;\n"
-                  "    p.rank = 0;\n    for (int k = 0; k < 4; k++)\n        p.dims[k] = 0;\n    p.size = 0;\n"
-                  "    p.value = p.grad = NULL;\n    return p;\n}\n", N, N);
+    buf_printf(c,
+               "nn_param %s_buffer(%s *m, int i) {\n    nn_param p;\n    (void)m;\n    (void)i;\n    p.name = NULL;\n"
+               "    p.rank = 0;\n    for (int k = 0; k < 4; k++)\n        p.dims[k] = 0;\n    p.size = 0;\n"
+               "    p.value = p.grad = NULL;\n    return p;\n}\n",
+               N, N);
     buf_printf(c, "/* Inference: quantize the input, the int8 layers, dequantize the outputs. */\n");
-    buf_printf(c, "void %s_forward(%s *m, const float *x, int n) {\n    if (n < 1 || n > %s_MAX_BATCH || !x)\n"
-                  "        return;\n    m->n = n;\n", N, N, up);
+    buf_printf(c,
+               "void %s_forward(%s *m, const float *x, int n) {\n    if (n < 1 || n > %s_MAX_BATCH || !x)\n"
+               "        return;\n    m->n = n;\n",
+               N, N, up);
     for (int i = 0; i < q->nl; i++)
         emit_layer(q, i, c);
     buf_puts(c, "}\n");

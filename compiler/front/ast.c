@@ -47,8 +47,10 @@ static Expr *ast_expr(Arena *a, ExprKind kind, Loc loc) {
 static void ast_set_depth(Expr *e, int child) {
     e->depth = child + 1;
     if (child <= NN_MAX_DEPTH && e->depth > NN_MAX_DEPTH)
-        diag_error(e->loc, "expression nests more than %d operations deep "
-                   "(split it into statements with intermediate names)", NN_MAX_DEPTH);
+        diag_error(e->loc,
+                   "expression nests more than %d operations deep "
+                   "(split it into statements with intermediate names)",
+                   NN_MAX_DEPTH);
 }
 
 static int ast_args_depth(const Arg *args) {
@@ -203,8 +205,8 @@ Stmt *ast_stmt(Arena *a, StmtKind kind, Loc loc) {
     return s;
 }
 
-Stmt *ast_stmt_make(Arena *a, StmtKind kind, Loc loc, const char *name, Loc name_loc,
-                    Expr *dims, Expr *expr, Expr *init) {
+Stmt *ast_stmt_make(Arena *a, StmtKind kind, Loc loc, const char *name, Loc name_loc, Expr *dims, Expr *expr,
+                    Expr *init) {
     Stmt *s = ast_stmt(a, kind, loc);
     s->name = name;
     s->name_loc = name_loc;
@@ -260,10 +262,18 @@ static void ast_print_expr(FILE *out, const Expr *e) {
         return;
     }
     switch (e->kind) {
-    case EX_NUM: fprintf(out, "%g", e->num); break;
-    case EX_NAME: fputs(e->str, out); break;
-    case EX_STR: ast_print_string(out, e->str); break;
-    case EX_BOOL: fputs(e->num != 0 ? "true" : "false", out); break;
+    case EX_NUM:
+        fprintf(out, "%g", e->num);
+        break;
+    case EX_NAME:
+        fputs(e->str, out);
+        break;
+    case EX_STR:
+        ast_print_string(out, e->str);
+        break;
+    case EX_BOOL:
+        fputs(e->num != 0 ? "true" : "false", out);
+        break;
     case EX_LIST:
         fputc('[', out);
         ast_print_args(out, e->args, 0);
@@ -290,9 +300,9 @@ static void ast_print_expr(FILE *out, const Expr *e) {
 }
 
 static const char *const ast_stmt_names[] = {
-    [ST_NETWORK] = "network", [ST_INPUT] = "input", [ST_TARGET] = "target",
-    [ST_TARGET_CLASS] = "target", [ST_PARAM] = "param", [ST_CONST] = "const",
-    [ST_ASSIGN] = "assign", [ST_OUTPUT] = "output", [ST_LOSS] = "loss",
+    [ST_NETWORK] = "network",       [ST_INPUT] = "input",         [ST_TARGET] = "target",
+    [ST_TARGET_CLASS] = "target",   [ST_PARAM] = "param",         [ST_CONST] = "const",
+    [ST_ASSIGN] = "assign",         [ST_OUTPUT] = "output",       [ST_LOSS] = "loss",
     [ST_REGULARIZE] = "regularize", [ST_OPTIMIZER] = "optimizer", [ST_SCHEDULE] = "schedule",
     [ST_FREEZE] = "freeze",
 };

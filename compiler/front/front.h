@@ -67,9 +67,9 @@ typedef struct Stmt {
     Loc loc;          /* the keyword, or the name for NAME = EXPR */
     const char *name; /* defined name, NULL for loss/regularize/optimizer/schedule */
     Loc name_loc;
-    Expr *dims;       /* EX_LIST for input/target/param */
+    Expr *dims; /* EX_LIST for input/target/param */
     Expr *expr;
-    Expr *init;       /* param init=..., an EX_NAME or EX_CALL */
+    Expr *init; /* param init=..., an EX_NAME or EX_CALL */
     struct Stmt *next;
 } Stmt;
 
@@ -95,14 +95,18 @@ void ast_append(Program *p, Stmt *s);
 int ast_arg_count(const Arg *args);
 /* For the parser. The constructors above that build operators and calls
  * report an expression deeper than NN_MAX_DEPTH through diag. */
-typedef struct ArgList { Arg *head, *tail; } ArgList;   /* O(1) append */
+typedef struct ArgList {
+    Arg *head, *tail;
+} ArgList; /* O(1) append */
 ArgList ast_args_add(ArgList l, Arg *item);
-typedef struct NegRun { Expr *outer, *inner; } NegRun;  /* "- - -" read left to right */
-NegRun ast_neg_run(Arena *a, NegRun run, Loc minus);    /* one more '-' */
-Expr *ast_neg_apply(NegRun run, Expr *operand);        /* -(-(-operand)) */
-Expr *ast_paren(Expr *e, Loc open);                     /* ( e ): start moves to '(' */
-Stmt *ast_stmt_make(Arena *a, StmtKind kind, Loc loc, const char *name, Loc name_loc,
-                    Expr *dims, Expr *expr, Expr *init);
+typedef struct NegRun {
+    Expr *outer, *inner;
+} NegRun;                                            /* "- - -" read left to right */
+NegRun ast_neg_run(Arena *a, NegRun run, Loc minus); /* one more '-' */
+Expr *ast_neg_apply(NegRun run, Expr *operand);      /* -(-(-operand)) */
+Expr *ast_paren(Expr *e, Loc open);                  /* ( e ): start moves to '(' */
+Stmt *ast_stmt_make(Arena *a, StmtKind kind, Loc loc, const char *name, Loc name_loc, Expr *dims, Expr *expr,
+                    Expr *init);
 /* Prints the AST as S-expressions, one statement per line (tests use this). */
 void ast_print(FILE *out, const Program *p);
 
@@ -113,6 +117,5 @@ Program *parse_program(Arena *a, const char *file, const char *text, size_t len)
 /* lint.c: located warnings for losses given the wrong activation's output
  * (softmax into cross_entropy, ...); never errors. */
 void lint_program(const Program *p);
-
 
 #endif

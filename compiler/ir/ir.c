@@ -216,11 +216,20 @@ static void dump_attrs(Buf *b, const Node *n) {
         } else if (*p == '%' && p[1]) {
             int k = attr_index(p + 2);
             switch (p[1]) {
-            case 'f': buf_printf(b, "%g", n->f[k]); break;
-            case 'F': buf_printf(b, "%.9g", n->f[k]); break;
-            case 'd': buf_printf(b, "%d", (int)n->f[k]); break;
-            case 'i': buf_printf(b, "%d", n->i[k]); break;
-            default: nn_unreachable("bad attribute format %%%c", p[1]);
+            case 'f':
+                buf_printf(b, "%g", n->f[k]);
+                break;
+            case 'F':
+                buf_printf(b, "%.9g", n->f[k]);
+                break;
+            case 'd':
+                buf_printf(b, "%d", (int)n->f[k]);
+                break;
+            case 'i':
+                buf_printf(b, "%d", n->i[k]);
+                break;
+            default:
+                nn_unreachable("bad attribute format %%%c", p[1]);
             }
             p += 2;
         } else

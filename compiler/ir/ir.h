@@ -53,8 +53,8 @@ typedef enum Func {
 } Func;
 
 typedef struct Shape {
-    int batched;            /* leads with the symbolic batch dimension N */
-    int rank;               /* dims below, N not counted; 0 = scalar per sample */
+    int batched; /* leads with the symbolic batch dimension N */
+    int rank;    /* dims below, N not counted; 0 = scalar per sample */
     int dims[NN_MAX_RANK];
 } Shape;
 
@@ -91,57 +91,64 @@ typedef struct Node {
     int fuse, epilogue;
     /* filled by passes/plan.c */
     Storage storage;
-    long offset;      /* STO_ARENA: float offset into the arena */
-    int alias;        /* STO_ALIAS: the node whose storage this one shares */
-    long scratch;     /* floats of scratch its kernel uses (0: none), at scratch_offset */
+    long offset;  /* STO_ARENA: float offset into the arena */
+    int alias;    /* STO_ALIAS: the node whose storage this one shares */
+    long scratch; /* floats of scratch its kernel uses (0: none), at scratch_offset */
     long scratch_offset;
 } Node;
 
 /* One parameter tensor of the network, in docs/language.md's table order. */
 typedef struct Param {
-    const char *name;   /* "W1", "h.weight" */
-    int node;           /* the OP_PARAM node */
-    int grad;           /* its gradient node after autodiff, -1 if none */
-    int is_weight;      /* counts as a weight for regularize without names */
-    struct Expr *init;  /* initializer expression (NAME or CALL) */
-    int init_kind;      /* INIT_* */
+    const char *name;      /* "W1", "h.weight" */
+    int node;              /* the OP_PARAM node */
+    int grad;              /* its gradient node after autodiff, -1 if none */
+    int is_weight;         /* counts as a weight for regularize without names */
+    struct Expr *init;     /* initializer expression (NAME or CALL) */
+    int init_kind;         /* INIT_* */
     double init_a, init_b; /* initializer arguments after defaults */
-    long sort_key;      /* statement, layer, slot: the table order */
+    long sort_key;         /* statement, layer, slot: the table order */
     Loc loc;
-    int frozen;         /* named by a freeze statement: no gradient, state or decay */
-    Loc frozen_at;      /* the freeze statement's name that covers it */
+    int frozen;    /* named by a freeze statement: no gradient, state or decay */
+    Loc frozen_at; /* the freeze statement's name that covers it */
 } Param;
 
 typedef enum InitKind {
-    INIT_ZEROS, INIT_ONES, INIT_CONSTANT, INIT_UNIFORM, INIT_NORMAL,
-    INIT_XAVIER_UNIFORM, INIT_XAVIER_NORMAL, INIT_HE_UNIFORM, INIT_HE_NORMAL
+    INIT_ZEROS,
+    INIT_ONES,
+    INIT_CONSTANT,
+    INIT_UNIFORM,
+    INIT_NORMAL,
+    INIT_XAVIER_UNIFORM,
+    INIT_XAVIER_NORMAL,
+    INIT_HE_UNIFORM,
+    INIT_HE_NORMAL
 } InitKind;
 
 /* One input or target of the network, in declaration order. */
 typedef struct Port {
     const char *name;
-    int node;                   /* its leaf node (shared by every function) */
+    int node; /* its leaf node (shared by every function) */
     Shape shape;
-    int is_class;               /* class target: int32, K classes */
+    int is_class; /* class target: int32, K classes */
     int classes;
     int is_target;
 } Port;
 
 typedef struct Output {
     const char *name;
-    int node;                   /* in FN_INFER */
+    int node; /* in FN_INFER */
 } Output;
 
 /* One buffer of the network (batchnorm's running statistics): model state
  * that is saved and loaded with the parameters but is not trained. Table
  * order as parameters (statement, layer, slot). */
 typedef struct Buffer {
-    const char *name;   /* "bn.running_mean" */
-    int node;           /* the OP_BUFFER leaf */
-    double init;        /* every element's value after NET_init */
+    const char *name; /* "bn.running_mean" */
+    int node;         /* the OP_BUFFER leaf */
+    double init;      /* every element's value after NET_init */
     long sort_key;
     Loc loc;
-    int frozen;         /* of a frozen batchnorm: read, never updated */
+    int frozen; /* of a frozen batchnorm: read, never updated */
 } Buffer;
 
 struct OptimDesc; /* an optimizer's rules (nngen.h, compiler/optim/NAME.c) */
@@ -149,14 +156,19 @@ struct OptimDesc; /* an optimizer's rules (nngen.h, compiler/optim/NAME.c) */
 /* The optimizer statement, bound and validated (compiler/optim/optim.c). */
 typedef struct Optimizer {
     const struct OptimDesc *desc; /* NULL: none */
-    const char *name; /* its name ("adam") */
-    double lr;        /* the initial learning rate: argument 0 */
-    double hp[8];     /* hp[k] = argument k + 1 of the optimizer's signature */
+    const char *name;             /* its name ("adam") */
+    double lr;                    /* the initial learning rate: argument 0 */
+    double hp[8];                 /* hp[k] = argument k + 1 of the optimizer's signature */
     Loc loc;
 } Optimizer;
 
 typedef enum SchedKind {
-    SCHED_NONE, SCHED_STEP, SCHED_EXPONENTIAL, SCHED_COSINE, SCHED_COSINE_RESTARTS, SCHED_CYCLIC
+    SCHED_NONE,
+    SCHED_STEP,
+    SCHED_EXPONENTIAL,
+    SCHED_COSINE,
+    SCHED_COSINE_RESTARTS,
+    SCHED_CYCLIC
 } SchedKind;
 
 typedef struct Schedule {
@@ -170,33 +182,33 @@ typedef struct Graph {
     Arena *arena;
     Node *nodes;
     int count, cap;
-    const char *net;      /* network name */
+    const char *net; /* network name */
     Param *params;
     int nparams;
     Port *ports;
     int nports;
     Output *outputs;
     int noutputs;
-    int loss_infer;       /* loss node in FN_INFER, -1 for inference-only files */
-    int loss_train;       /* loss node in FN_TRAIN, -1 likewise */
+    int loss_infer; /* loss node in FN_INFER, -1 for inference-only files */
+    int loss_train; /* loss node in FN_TRAIN, -1 likewise */
     Optimizer opt;
     int infer_only;
     int max_batch;
-    long arena_floats;    /* set by plan */
-    Schedule sched;       /* the learning-rate schedule (kind SCHED_NONE: none) */
+    long arena_floats; /* set by plan */
+    Schedule sched;    /* the learning-rate schedule (kind SCHED_NONE: none) */
     /* buffers and training-forward state (ops/batchnorm.c, ops/dropout.c) */
-    Buffer *buffers;      /* table order, like params */
+    Buffer *buffers; /* table order, like params */
     int nbuffers;
-    int min_train_batch;  /* NET_forward_train refuses n below this (batchnorm with one value per channel: 2) */
-    int uses_rng;         /* the training forward draws dropout masks from the model's PRNG */
-    int opt_level;        /* set by pass_run_all: 0 plans without in-place reuse */
-    int blas;             /* --blas=openblas: GEMMs call cblas_sgemm (no workspace) */
-    float **weights;      /* --weights: each parameter's trained values (weights.c); NULL: none */
-    float **buffer_values;/* --weights: each buffer's saved values (NULL when nbuffers is 0) */
+    int min_train_batch;   /* NET_forward_train refuses n below this (batchnorm with one value per channel: 2) */
+    int uses_rng;          /* the training forward draws dropout masks from the model's PRNG */
+    int opt_level;         /* set by pass_run_all: 0 plans without in-place reuse */
+    int blas;              /* --blas=openblas: GEMMs call cblas_sgemm (no workspace) */
+    float **weights;       /* --weights: each parameter's trained values (weights.c); NULL: none */
+    float **buffer_values; /* --weights: each buffer's saved values (NULL when nbuffers is 0) */
     /* freeze (lower.c): per statement index, 1 when a freeze names the statement */
     char *frozen_stmts;
-    int nfrozen;          /* frozen parameters */
-    int ignore_freeze;    /* lower as if there were no freeze (--report's comparison) */
+    int nfrozen;       /* frozen parameters */
+    int ignore_freeze; /* lower as if there were no freeze (--report's comparison) */
 } Graph;
 
 /* An op's name ("matmul") and OPF_* flags, from ops.def. */
@@ -204,7 +216,7 @@ const char *ir_op_name(Op op);
 unsigned ir_op_flags(Op op);
 
 void ir_init(Graph *g, Arena *a);
-void ir_free(Graph *g);               /* the node array; the arena belongs to the caller */
+void ir_free(Graph *g); /* the node array; the arena belongs to the caller */
 int ir_add(Graph *g, Op op, Func fn, Loc loc, int nin, const int *in);
 Node *ir_node(Graph *g, int id);
 const Node *ir_cnode(const Graph *g, int id);
@@ -215,7 +227,7 @@ int ir_schedule(const Graph *g, Func fn, int **out);
 int ir_schedule_roots(const Graph *g, const int *roots, int nroots, int **out);
 /* Every node (live, not leaf) whose func is fn, in id order (topological). */
 int ir_func_nodes(const Graph *g, Func fn, int **out);
-long shape_numel(const Shape *s);     /* per-sample element count (1 for scalar) */
+long shape_numel(const Shape *s);         /* per-sample element count (1 for scalar) */
 void shape_print(Buf *b, const Shape *s); /* "[N, 3]", "[2, 3]", "[]" */
 int shape_equal(const Shape *a, const Shape *b);
 void ir_dump(FILE *out, const Graph *g);
@@ -243,8 +255,8 @@ int ir_buffer_const(const Graph *g, const Buffer *b);
 enum { IR_ALL, IR_TRAINABLE, IR_WRITABLE, IR_CONST };
 long ir_param_scalars(const Graph *g, int which);
 long ir_buffer_scalars(const Graph *g, int which);
-int ir_is_output(const Graph *g, int v);  /* some output's node */
-int ir_is_loss(const Graph *g, int v);    /* the inference or the training loss */
+int ir_is_output(const Graph *g, int v); /* some output's node */
+int ir_is_loss(const Graph *g, int v);   /* the inference or the training loss */
 /* 1 when v's value is something the API exposes or owns storage of its own
  * (an output, a loss, a parameter's gradient): passes keep it where it is. */
 int ir_is_root(const Graph *g, int v);
@@ -254,7 +266,7 @@ int shape_broadcast(Graph *g, Node *n, const Shape *a, const Shape *b, Shape *ou
 /* Reports a shape whose size for the largest batch reaches 2^31; -1 then. */
 int shape_check_size(Graph *g, Loc loc, const char *what, const Shape *s);
 /* A shape error: "op shapes [N, 3] @ [4, 2] do not agree (3 != 4)". */
-void shape_error2(Graph *g, const Node *n, const char *what, const Shape *a,
-                  const char *opname, const Shape *b, const char *why);
+void shape_error2(Graph *g, const Node *n, const char *what, const Shape *a, const char *opname, const Shape *b,
+                  const char *why);
 
 #endif

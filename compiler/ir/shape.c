@@ -15,15 +15,14 @@
 
 #include "ir/ir.h"
 
-void shape_error2(Graph *g, const Node *n, const char *what, const Shape *a,
-                  const char *opname, const Shape *b, const char *why) {
+void shape_error2(Graph *g, const Node *n, const char *what, const Shape *a, const char *opname, const Shape *b,
+                  const char *why) {
     Buf sa = {0}, sb = {0};
     (void)g;
     shape_print(&sa, a);
     shape_print(&sb, b);
     if (why && *why)
-        diag_error(n->loc, "%s shapes %s %s %s do not agree (%s)", what, sa.data, opname,
-                   sb.data, why);
+        diag_error(n->loc, "%s shapes %s %s %s do not agree (%s)", what, sa.data, opname, sb.data, why);
     else
         diag_error(n->loc, "%s shapes %s %s %s do not agree", what, sa.data, opname, sb.data);
     buf_free(&sa);
@@ -33,11 +32,16 @@ void shape_error2(Graph *g, const Node *n, const char *what, const Shape *a,
 /* The op's symbol in messages: "+" for add, the op name otherwise. */
 static const char *op_symbol(Op op) {
     switch (op) {
-    case OP_ADD: return "+";
-    case OP_SUB: return "-";
-    case OP_MUL: return "*";
-    case OP_DIV: return "/";
-    default: return "and";
+    case OP_ADD:
+        return "+";
+    case OP_SUB:
+        return "-";
+    case OP_MUL:
+        return "*";
+    case OP_DIV:
+        return "/";
+    default:
+        return "and";
     }
 }
 
@@ -59,8 +63,7 @@ int shape_broadcast(Graph *g, Node *n, const Shape *a, const Shape *b, Shape *ou
     }
     /* An unbatched operand of higher rank than the batched one would put one
      * of its dims against N, which no value of N can be sure to match. */
-    if ((a->batched && !b->batched && b->rank > a->rank) ||
-        (b->batched && !a->batched && a->rank > b->rank)) {
+    if ((a->batched && !b->batched && b->rank > a->rank) || (b->batched && !a->batched && a->rank > b->rank)) {
         shape_error2(g, n, ir_op_name(n->op), a, op_symbol(n->op), b,
                      "a dimension would stand against the batch dimension N");
         return -1;
@@ -82,11 +85,12 @@ int shape_check_size(Graph *g, Loc loc, const char *what, const Shape *s) {
     Buf b = {0};
     shape_print(&b, s);
     if (s->batched)
-        diag_error(loc, "%s, %s, has too many elements (%.0f per sample, %.0f for a "
-                   "batch of %d; the limit is 2^31)", what, b.data, per, total, g->max_batch);
+        diag_error(loc,
+                   "%s, %s, has too many elements (%.0f per sample, %.0f for a "
+                   "batch of %d; the limit is 2^31)",
+                   what, b.data, per, total, g->max_batch);
     else
-        diag_error(loc, "%s, %s, has too many elements (%.0f; the limit is 2^31)",
-                   what, b.data, total);
+        diag_error(loc, "%s, %s, has too many elements (%.0f; the limit is 2^31)", what, b.data, total);
     buf_free(&b);
     return -1;
 }

@@ -15,14 +15,22 @@
 
 #include "nngen.h"
 
-#define T(n) {n, AK_TENSOR, NULL}
-#define NUM(n, d) {n, AK_NUM, d}
-#define INT(n, d) {n, AK_INT, d}
-#define BOOL(n, d) {n, AK_BOOL, d}
-#define STR(n, d) {n, AK_STR, d}
-#define INIT(n, d) {n, AK_INIT, d}
-#define INT2(n, d) {n, AK_INT2, d}
-#define DIMS(n) {n, AK_DIMS, NULL}
+#define T(n)                                                                                                           \
+    { n, AK_TENSOR, NULL }
+#define NUM(n, d)                                                                                                      \
+    { n, AK_NUM, d }
+#define INT(n, d)                                                                                                      \
+    { n, AK_INT, d }
+#define BOOL(n, d)                                                                                                     \
+    { n, AK_BOOL, d }
+#define STR(n, d)                                                                                                      \
+    { n, AK_STR, d }
+#define INIT(n, d)                                                                                                     \
+    { n, AK_INIT, d }
+#define INT2(n, d)                                                                                                     \
+    { n, AK_INT2, d }
+#define DIMS(n)                                                                                                        \
+    { n, AK_DIMS, NULL }
 
 /* clang-format off */
 static const Builtin builtins[] = {
@@ -157,14 +165,22 @@ const char *builtin_suggest(const char *name) {
 
 const char *builtin_kind_name(CallKind k) {
     switch (k) {
-    case CK_PRIM: return "a primitive function";
-    case CK_ACT: return "an activation";
-    case CK_LAYER: return "a layer";
-    case CK_LOSS: return "a loss";
-    case CK_OPT: return "an optimizer";
-    case CK_SCHED: return "a schedule";
-    case CK_INIT: return "an initializer";
-    case CK_REG: return "a regularizer";
+    case CK_PRIM:
+        return "a primitive function";
+    case CK_ACT:
+        return "an activation";
+    case CK_LAYER:
+        return "a layer";
+    case CK_LOSS:
+        return "a loss";
+    case CK_OPT:
+        return "an optimizer";
+    case CK_SCHED:
+        return "a schedule";
+    case CK_INIT:
+        return "an initializer";
+    case CK_REG:
+        return "a regularizer";
     }
     return "a function";
 }

@@ -191,11 +191,21 @@ int lower_number(LowerCtx *c, const Expr *e, double *out) {
         if (lower_number(c, e->lhs, &a) < 0 || lower_number(c, e->rhs, &b) < 0)
             return -1;
         switch (e->op) {
-        case '+': *out = a + b; break;
-        case '-': *out = a - b; break;
-        case '*': *out = a * b; break;
-        case '/': *out = a / b; break;
-        default: *out = pow(a, b); break;
+        case '+':
+            *out = a + b;
+            break;
+        case '-':
+            *out = a - b;
+            break;
+        case '*':
+            *out = a * b;
+            break;
+        case '/':
+            *out = a / b;
+            break;
+        default:
+            *out = pow(a, b);
+            break;
         }
         if (!isfinite(*out)) {
             diag_error(e->loc, "this constant expression is not a finite number");
@@ -242,12 +252,12 @@ static int lower_dims(LowerCtx *c, const Expr *list, int lo, int hi, int batched
         total *= d;
         if (total >= 2147483648.0) {
             if (batched)
-                diag_error(a->value->start, "this tensor has too many elements (%.0f per sample, %.0f for "
-                           "a batch of %d; the limit is 2^31)", total / c->g->max_batch, total,
-                           c->g->max_batch);
+                diag_error(a->value->start,
+                           "this tensor has too many elements (%.0f per sample, %.0f for "
+                           "a batch of %d; the limit is 2^31)",
+                           total / c->g->max_batch, total, c->g->max_batch);
             else
-                diag_error(a->value->start, "this tensor has too many elements (%.0f; the limit is 2^31)",
-                           total);
+                diag_error(a->value->start, "this tensor has too many elements (%.0f; the limit is 2^31)", total);
             return -1;
         }
         out->dims[i] = (int)d;
@@ -280,8 +290,7 @@ static int place_args(const Builtin *b, const Expr *call, Bound *out) {
                 continue;
             }
             if (b->args[slot].kind == AK_TENSOR) {
-                diag_error(a->name_loc, "the tensor argument '%s' of '%s' must be given by position",
-                           a->name, b->name);
+                diag_error(a->name_loc, "the tensor argument '%s' of '%s' must be given by position", a->name, b->name);
                 bad = 1;
                 continue;
             }
@@ -293,8 +302,7 @@ static int place_args(const Builtin *b, const Expr *call, Bound *out) {
             }
             slot = pos++;
             if (slot >= b->nargs) {
-                diag_error(a->value->start, "too many arguments: '%s' takes at most %d", b->name,
-                           b->nargs);
+                diag_error(a->value->start, "too many arguments: '%s' takes at most %d", b->name, b->nargs);
                 bad = 1;
                 break;
             }
@@ -317,10 +325,18 @@ static void apply_default(const Builtin *b, int i, Loc call_loc, Bound *out) {
     out->loc[i] = call_loc;
     out->present[i] = *def != '\0';
     switch (b->args[i].kind) {
-    case AK_BOOL: out->num[i] = strcmp(def, "true") == 0; break;
-    case AK_STR: out->str[i] = def[0] == '"' ? def + 1 : def; break; /* closing quote trimmed below */
-    case AK_INT2: out->pair[i][0] = out->pair[i][1] = atoi(def); break;
-    default: out->num[i] = strtod(def, NULL); break;
+    case AK_BOOL:
+        out->num[i] = strcmp(def, "true") == 0;
+        break;
+    case AK_STR:
+        out->str[i] = def[0] == '"' ? def + 1 : def;
+        break; /* closing quote trimmed below */
+    case AK_INT2:
+        out->pair[i][0] = out->pair[i][1] = atoi(def);
+        break;
+    default:
+        out->num[i] = strtod(def, NULL);
+        break;
     }
 }
 
@@ -345,8 +361,7 @@ static int eval_int2(LowerCtx *c, const Expr *e, int pair[2]) {
             diag_error(e->start, "expected a number or a list of two numbers [h, w]");
             return -1;
         }
-        if (lower_integer(c, e->args->value, &v[0]) < 0 ||
-            lower_integer(c, e->args->next->value, &v[1]) < 0)
+        if (lower_integer(c, e->args->value, &v[0]) < 0 || lower_integer(c, e->args->next->value, &v[1]) < 0)
             return -1;
     }
     pair[0] = (int)v[0];
@@ -358,12 +373,19 @@ static int eval_arg(LowerCtx *c, const Builtin *b, int i, Bound *out) {
     const Expr *e = out->given[i];
     out->present[i] = 1;
     switch (b->args[i].kind) {
-    case AK_TENSOR: return (out->node[i] = lower_expr(c, e)) < 0 ? -1 : 0;
-    case AK_NUM: return lower_number(c, e, &out->num[i]);
-    case AK_INT: return lower_integer(c, e, &out->num[i]);
-    case AK_BOOL: return eval_bool(e, &out->num[i]);
-    case AK_INT2: return eval_int2(c, e, out->pair[i]);
-    case AK_INIT: out->init[i] = e; return 0;
+    case AK_TENSOR:
+        return (out->node[i] = lower_expr(c, e)) < 0 ? -1 : 0;
+    case AK_NUM:
+        return lower_number(c, e, &out->num[i]);
+    case AK_INT:
+        return lower_integer(c, e, &out->num[i]);
+    case AK_BOOL:
+        return eval_bool(e, &out->num[i]);
+    case AK_INT2:
+        return eval_int2(c, e, out->pair[i]);
+    case AK_INIT:
+        out->init[i] = e;
+        return 0;
     case AK_DIMS:
         if (e->kind != EX_LIST) {
             diag_error(e->start, "expected a list of dimensions such as [4, 8]");
@@ -418,10 +440,14 @@ static const struct {
     const char *name;
     InitKind kind;
 } init_names[] = {
-    {"zeros", INIT_ZEROS},           {"ones", INIT_ONES},
-    {"constant", INIT_CONSTANT},     {"uniform", INIT_UNIFORM},
-    {"normal", INIT_NORMAL},         {"xavier_uniform", INIT_XAVIER_UNIFORM},
-    {"xavier_normal", INIT_XAVIER_NORMAL}, {"he_uniform", INIT_HE_UNIFORM},
+    {"zeros", INIT_ZEROS},
+    {"ones", INIT_ONES},
+    {"constant", INIT_CONSTANT},
+    {"uniform", INIT_UNIFORM},
+    {"normal", INIT_NORMAL},
+    {"xavier_uniform", INIT_XAVIER_UNIFORM},
+    {"xavier_normal", INIT_XAVIER_NORMAL},
+    {"he_uniform", INIT_HE_UNIFORM},
     {"he_normal", INIT_HE_NORMAL},
 };
 
@@ -450,8 +476,8 @@ int lower_init(LowerCtx *c, const Expr *init, const char *def, Loc loc, Param *p
         if (lower_bind(c, b, init, &bound) < 0)
             return -1;
     } else if (b->nargs > 0) {
-        diag_error(init ? init->loc : loc, "the initializer '%s' needs arguments (%s%s%s)", name,
-                   b->args[0].name, b->nargs > 1 ? ", " : "", b->nargs > 1 ? b->args[1].name : "");
+        diag_error(init ? init->loc : loc, "the initializer '%s' needs arguments (%s%s%s)", name, b->args[0].name,
+                   b->nargs > 1 ? ", " : "", b->nargs > 1 ? b->args[1].name : "");
         return -1;
     }
     p->init = (Expr *)init;
@@ -463,8 +489,7 @@ int lower_init(LowerCtx *c, const Expr *init, const char *def, Loc loc, Param *p
         return -1;
     }
     if (p->init_kind == INIT_UNIFORM && p->init_a > p->init_b) { /* PyTorch's uniform_ refuses it */
-        diag_error(bound.loc[1], "uniform's bounds must satisfy a <= b, got a = %g and b = %g",
-                   p->init_a, p->init_b);
+        diag_error(bound.loc[1], "uniform's bounds must satisfy a <= b, got a = %g and b = %g", p->init_a, p->init_b);
         return -1;
     }
     return 0;
@@ -491,8 +516,8 @@ static Param *add_param(Graph *g) {
 }
 
 /* Creates a parameter (first lowering) or finds it again (second). */
-static int make_param(LowerCtx *c, const char *name, Loc loc, const Shape *shape, const Expr *init,
-                      const char *def, int is_weight, long key) {
+static int make_param(LowerCtx *c, const char *name, Loc loc, const Shape *shape, const Expr *init, const char *def,
+                      int is_weight, long key) {
     Param *p = find_param_by_key(c->g, key);
     if (!p) {
         Param tmp = {0};
@@ -529,14 +554,12 @@ static int layer_index(LowerCtx *c, const Expr *call) {
     nn_unreachable("layer call not numbered");
 }
 
-int lower_layer_param(LowerCtx *c, const Expr *call, int slot, const char *suffix,
-                      const Shape *shape, const Expr *init, const char *init_default,
-                      int is_weight) {
+int lower_layer_param(LowerCtx *c, const Expr *call, int slot, const char *suffix, const Shape *shape, const Expr *init,
+                      const char *init_default, int is_weight) {
     int layer = layer_index(c, call);
     const char *name = layer ? arena_printf(c->g->arena, "%s.%d.%s", c->stmt->name, layer, suffix)
                              : arena_printf(c->g->arena, "%s.%s", c->stmt->name, suffix);
-    return make_param(c, name, call->loc, shape, init, init_default, is_weight,
-                      param_key(c->stmt_index, layer, slot));
+    return make_param(c, name, call->loc, shape, init, init_default, is_weight, param_key(c->stmt_index, layer, slot));
 }
 
 /* ---- buffers: model state that is not trained (running statistics) ---------- */
@@ -561,8 +584,7 @@ static Buffer *add_buffer(Graph *g) {
 }
 
 /* STMT.suffix (STMT.k.suffix for the k-th layer call), keyed like parameters */
-int lower_layer_buffer(LowerCtx *c, const Expr *call, int slot, const char *suffix,
-                       const Shape *shape, double init) {
+int lower_layer_buffer(LowerCtx *c, const Expr *call, int slot, const char *suffix, const Shape *shape, double init) {
     int layer = layer_index(c, call);
     long key = param_key(c->stmt_index, layer, slot);
     Buffer *b = find_buffer_by_key(c->g, key);
@@ -645,7 +667,8 @@ static int lower_call(LowerCtx *c, const Expr *e) {
         return -1;
     }
     if (b->kind == CK_LAYER && (c->in_loss || !c->stmt->name)) {
-        diag_error(e->loc, "a layer call such as '%s' is allowed only in 'NAME = ...' and 'output NAME = ...' statements",
+        diag_error(e->loc,
+                   "a layer call such as '%s' is allowed only in 'NAME = ...' and 'output NAME = ...' statements",
                    e->str);
         return -1;
     }
@@ -674,10 +697,14 @@ static int lower_name(LowerCtx *c, const Expr *e) {
 
 static Op binary_op(int op) {
     switch (op) {
-    case '+': return OP_ADD;
-    case '-': return OP_SUB;
-    case '*': return OP_MUL;
-    default: return OP_DIV;
+    case '+':
+        return OP_ADD;
+    case '-':
+        return OP_SUB;
+    case '*':
+        return OP_MUL;
+    default:
+        return OP_DIV;
     }
 }
 
@@ -703,17 +730,27 @@ static int lower_binary(LowerCtx *c, const Expr *e) {
 
 int lower_expr(LowerCtx *c, const Expr *e) {
     switch (e->kind) {
-    case EX_NUM: return lower_const(c, e->num, e->loc);
-    case EX_NAME: return lower_name(c, e);
+    case EX_NUM:
+        return lower_const(c, e->num, e->loc);
+    case EX_NAME:
+        return lower_name(c, e);
     case EX_NEG: {
         int x = lower_expr(c, e->lhs);
         return x < 0 ? -1 : lower_node1(c, OP_NEG, e->loc, x);
     }
-    case EX_BIN: return lower_binary(c, e);
-    case EX_CALL: return lower_call(c, e);
-    case EX_STR: diag_error(e->start, "a string is not a tensor"); return -1;
-    case EX_BOOL: diag_error(e->start, "true and false are not tensors"); return -1;
-    case EX_LIST: diag_error(e->start, "a list is not a tensor"); return -1;
+    case EX_BIN:
+        return lower_binary(c, e);
+    case EX_CALL:
+        return lower_call(c, e);
+    case EX_STR:
+        diag_error(e->start, "a string is not a tensor");
+        return -1;
+    case EX_BOOL:
+        diag_error(e->start, "true and false are not tensors");
+        return -1;
+    case EX_LIST:
+        diag_error(e->start, "a list is not a tensor");
+        return -1;
     }
     return -1;
 }
@@ -721,11 +758,12 @@ int lower_expr(LowerCtx *c, const Expr *e) {
 /* ---- statements ---------------------------------------------------------------- */
 
 static const char *const c_keywords[] = {
-    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
-    "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
-    "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef",
-    "union", "unsigned", "void", "volatile", "while", "_Bool", "_Complex", "_Imaginary",
-    "_Alignas", "_Alignof", "_Atomic", "_Generic", "_Noreturn", "_Static_assert", "_Thread_local",
+    "auto",     "break",     "case",           "char",          "const",      "continue", "default",  "do",
+    "double",   "else",      "enum",           "extern",        "float",      "for",      "goto",     "if",
+    "inline",   "int",       "long",           "register",      "restrict",   "return",   "short",    "signed",
+    "sizeof",   "static",    "struct",         "switch",        "typedef",    "union",    "unsigned", "void",
+    "volatile", "while",     "_Bool",          "_Complex",      "_Imaginary", "_Alignas", "_Alignof", "_Atomic",
+    "_Generic", "_Noreturn", "_Static_assert", "_Thread_local",
 };
 
 int lower_is_c_keyword(const char *s) {
@@ -743,15 +781,19 @@ static int lower_network(LowerCtx *c, const Stmt *s) {
     const char *n = s->name;
     if (lower_is_c_keyword(n) || (tolower((unsigned char)n[0]) == 'n' && tolower((unsigned char)n[1]) == 'n') ||
         (n[0] == '_' && (n[1] == '_' || (n[1] >= 'A' && n[1] <= 'Z')))) {
-        diag_error(s->name_loc, "'%s' cannot name a network: it prefixes the generated C symbols, so it "
+        diag_error(s->name_loc,
+                   "'%s' cannot name a network: it prefixes the generated C symbols, so it "
                    "may not be a C keyword, a reserved identifier, or start with 'nn' in any case (nngen's "
-                   "own prefixes: nn_, nnrt_, NN_, nnt_, nndata_)", n);
+                   "own prefixes: nn_, nnrt_, NN_, nnt_, nndata_)",
+                   n);
         return -1;
     }
     if (lower_is_library_name(n)) {
-        diag_error(s->name_loc, "'%s' cannot name a network: the generated code or nngen train's trainer "
+        diag_error(s->name_loc,
+                   "'%s' cannot name a network: the generated code or nngen train's trainer "
                    "includes C library headers that declare '%s' or declares it itself, and the model type "
-                   "'typedef struct %s %s' would clash with it", n, n, n, n);
+                   "'typedef struct %s %s' would clash with it",
+                   n, n, n, n);
         return -1;
     }
     c->g->net = n;
@@ -787,8 +829,8 @@ static int same_upper(const char *a, const char *b) {
 }
 
 /* "both would define the macro NET_OUT_P_SIZE" */
-static int macro_clash(LowerCtx *c, const char *name, Loc loc, const char *other, Loc other_loc,
-                       const char *kind, const char *suffix) {
+static int macro_clash(LowerCtx *c, const char *name, Loc loc, const char *other, Loc other_loc, const char *kind,
+                       const char *suffix) {
     char *macro = arena_printf(c->g->arena, "%s_%s_%s%s", c->g->net ? c->g->net : "NET", kind, name, suffix);
     for (char *m = macro; *m; m++)
         *m = (char)toupper((unsigned char)*m);
@@ -853,8 +895,7 @@ static int lower_param_stmt(LowerCtx *c, const Stmt *s) {
         return -1;
     }
     const char *def = shape.rank >= 2 ? "xavier_uniform" : "zeros";
-    int id = make_param(c, s->name, s->name_loc, &shape, s->init, def, shape.rank >= 2,
-                        param_key(c->stmt_index, 0, 0));
+    int id = make_param(c, s->name, s->name_loc, &shape, s->init, def, shape.rank >= 2, param_key(c->stmt_index, 0, 0));
     if (id < 0 && !sym_find(c, s->name))
         sym_define(c, s->name, s->name_loc, SYM_POISON);
     return id < 0 ? -1 : 0;
@@ -910,8 +951,10 @@ static int lower_assign(LowerCtx *c, const Stmt *s) {
         n->name = s->name;
     if (s->kind == ST_OUTPUT && c->mode == MODE_INFER) {
         if (!n->shape.batched) {
-            diag_error(s->expr->start, "an output must depend on an input (it is returned per sample), "
-                       "but '%s' has no batch dimension", s->name);
+            diag_error(s->expr->start,
+                       "an output must depend on an input (it is returned per sample), "
+                       "but '%s' has no batch dimension",
+                       s->name);
             return -1;
         }
         if (n->op == OP_CONST) {
@@ -920,8 +963,10 @@ static int lower_assign(LowerCtx *c, const Stmt *s) {
         }
         int t = target_read_by(c->g, id);
         if (t >= 0) {
-            diag_error(s->expr->start, "an output cannot depend on the target '%s': "
-                       "NET_forward is given the inputs only", c->g->nodes[t].name);
+            diag_error(s->expr->start,
+                       "an output cannot depend on the target '%s': "
+                       "NET_forward is given the inputs only",
+                       c->g->nodes[t].name);
             return -1;
         }
         for (int i = 0; i < c->g->noutputs; i++)
@@ -994,7 +1039,8 @@ static int lower_regularizer(LowerCtx *c, const Stmt *s) {
             found = q->value->kind == EX_NAME && strcmp(q->value->str, c->g->params[i].name) == 0;
         if (q->name || !found) {
             diag_error(q->value->start, "expected the name of a parameter%s",
-                       q->value->kind == EX_NAME ? arena_printf(c->g->arena, ", but '%s' is not one", q->value->str) : "");
+                       q->value->kind == EX_NAME ? arena_printf(c->g->arena, ", but '%s' is not one", q->value->str)
+                                                 : "");
             bad = 1;
         } else if (regularized_frozen(c, q->value))
             bad = 1;
@@ -1013,8 +1059,10 @@ static int lower_loss(LowerCtx *c, const Stmt *s) {
     if (n->shape.batched || n->shape.rank != 0) {
         Buf b = {0};
         shape_print(&b, &n->shape);
-        diag_error(s->expr->start, "the loss must be a scalar, but this expression has shape %s "
-                   "(reduce it with mean(...) or use a loss function)", b.data);
+        diag_error(s->expr->start,
+                   "the loss must be a scalar, but this expression has shape %s "
+                   "(reduce it with mean(...) or use a loss function)",
+                   b.data);
         buf_free(&b);
         return -1;
     }
@@ -1023,19 +1071,29 @@ static int lower_loss(LowerCtx *c, const Stmt *s) {
 
 static int lower_statement(LowerCtx *c, const Stmt *s, int *loss) {
     switch (s->kind) {
-    case ST_NETWORK: return lower_network(c, s);
+    case ST_NETWORK:
+        return lower_network(c, s);
     case ST_INPUT:
     case ST_TARGET:
-    case ST_TARGET_CLASS: return lower_port(c, s);
-    case ST_PARAM: return lower_param_stmt(c, s);
-    case ST_CONST: return lower_const_stmt(c, s);
+    case ST_TARGET_CLASS:
+        return lower_port(c, s);
+    case ST_PARAM:
+        return lower_param_stmt(c, s);
+    case ST_CONST:
+        return lower_const_stmt(c, s);
     case ST_ASSIGN:
-    case ST_OUTPUT: return lower_assign(c, s);
-    case ST_LOSS: return (*loss = lower_loss(c, s)) < 0 ? -1 : 0;
-    case ST_OPTIMIZER: return c->mode == MODE_INFER ? optim_configure(c, s) : 0;
-    case ST_SCHEDULE: return c->mode == MODE_INFER ? sched_configure(c, s) : 0;
-    case ST_REGULARIZE: return 0; /* after the loss: see lower_mode */
-    case ST_FREEZE: return 0;     /* after the statements: see lower_mode */
+    case ST_OUTPUT:
+        return lower_assign(c, s);
+    case ST_LOSS:
+        return (*loss = lower_loss(c, s)) < 0 ? -1 : 0;
+    case ST_OPTIMIZER:
+        return c->mode == MODE_INFER ? optim_configure(c, s) : 0;
+    case ST_SCHEDULE:
+        return c->mode == MODE_INFER ? sched_configure(c, s) : 0;
+    case ST_REGULARIZE:
+        return 0; /* after the loss: see lower_mode */
+    case ST_FREEZE:
+        return 0; /* after the statements: see lower_mode */
     }
     return -1;
 }
@@ -1106,8 +1164,10 @@ static void freeze_name(LowerCtx *c, const Expr *e) {
     if (k >= 0)
         diag_error(e->loc, "cannot freeze '%s': it calls no layer with parameters", e->str);
     else if (sym && sym->kind != SYM_POISON)
-        diag_error(e->loc, "cannot freeze '%s': it owns no parameters (freeze names a statement that calls "
-                   "layers, a parameter such as h.weight, or a param)", e->str);
+        diag_error(e->loc,
+                   "cannot freeze '%s': it owns no parameters (freeze names a statement that calls "
+                   "layers, a parameter such as h.weight, or a param)",
+                   e->str);
     else if (!sym)
         diag_error(e->loc, "cannot freeze '%s': it is defined nowhere", e->str);
     if (def)
@@ -1170,15 +1230,19 @@ static int check_structure(const Program *p) {
         return -1;
     }
     for (const Stmt *s = p->first->next; s; s = s->next) {
-        const Stmt **seen = s->kind == ST_LOSS ? &loss : s->kind == ST_OPTIMIZER ? &opt
-                          : s->kind == ST_SCHEDULE ? &sched : NULL;
+        const Stmt **seen = s->kind == ST_LOSS        ? &loss
+                            : s->kind == ST_OPTIMIZER ? &opt
+                            : s->kind == ST_SCHEDULE  ? &sched
+                                                      : NULL;
         if (s->kind == ST_NETWORK) {
             diag_error(s->loc, "a file has exactly one 'network' statement");
             diag_note(p->first->loc, "the network was named here");
             bad = 1;
         } else if (seen && *seen) {
-            diag_error(s->loc, "a second '%s' statement", s->kind == ST_LOSS ? "loss"
-                       : s->kind == ST_OPTIMIZER ? "optimizer" : "schedule");
+            diag_error(s->loc, "a second '%s' statement",
+                       s->kind == ST_LOSS        ? "loss"
+                       : s->kind == ST_OPTIMIZER ? "optimizer"
+                                                 : "schedule");
             diag_note((*seen)->loc, "the first is here");
             bad = 1;
         } else if (seen)
@@ -1190,8 +1254,10 @@ static int check_structure(const Program *p) {
     }
     for (const Stmt *s = p->first; s; s = s->next)
         if (!loss && (s->kind == ST_OPTIMIZER || s->kind == ST_SCHEDULE || s->kind == ST_REGULARIZE)) {
-            diag_error(s->loc, "'%s' needs a 'loss' statement", s->kind == ST_OPTIMIZER ? "optimizer"
-                       : s->kind == ST_SCHEDULE ? "schedule" : "regularize");
+            diag_error(s->loc, "'%s' needs a 'loss' statement",
+                       s->kind == ST_OPTIMIZER  ? "optimizer"
+                       : s->kind == ST_SCHEDULE ? "schedule"
+                                                : "regularize");
             bad = 1;
         }
     return bad ? -1 : 0;

@@ -51,11 +51,9 @@ static const struct {
     Op op, grad;
     int from_output; /* the kernel reads y = f(x) instead of x */
 } act_rules[] = {
-    {OP_SIGMOID, OP_SIGMOID_GRAD, 1},        {OP_TANH, OP_TANH_GRAD, 1},
-    {OP_RELU, OP_RELU_GRAD, 1},              {OP_LEAKY_RELU, OP_LEAKY_RELU_GRAD, 0},
-    {OP_ELU, OP_ELU_GRAD, 0},                {OP_SOFTPLUS, OP_SOFTPLUS_GRAD, 0},
-    {OP_SWISH, OP_SWISH_GRAD, 0},            {OP_GELU, OP_GELU_GRAD, 0},
-    {OP_GELU_TANH, OP_GELU_TANH_GRAD, 0},
+    {OP_SIGMOID, OP_SIGMOID_GRAD, 1},       {OP_TANH, OP_TANH_GRAD, 1}, {OP_RELU, OP_RELU_GRAD, 1},
+    {OP_LEAKY_RELU, OP_LEAKY_RELU_GRAD, 0}, {OP_ELU, OP_ELU_GRAD, 0},   {OP_SOFTPLUS, OP_SOFTPLUS_GRAD, 0},
+    {OP_SWISH, OP_SWISH_GRAD, 0},           {OP_GELU, OP_GELU_GRAD, 0}, {OP_GELU_TANH, OP_GELU_TANH_GRAD, 0},
 };
 
 /* d f(x) = f_grad(x or y, dy) */
@@ -137,8 +135,8 @@ void gelu_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
 void gelu_tanh_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
     (void)e;
     (void)n;
-    buf_printf(o, "(0.5f * %s * (1.0f + tanhf(0.79788456080286536f * (%s + 0.044715f * %s * %s * %s))))",
-               a[0], a[0], a[0], a[0], a[0]);
+    buf_printf(o, "(0.5f * %s * (1.0f + tanhf(0.79788456080286536f * (%s + 0.044715f * %s * %s * %s))))", a[0], a[0],
+               a[0], a[0], a[0]);
 }
 
 /* (y, dy) -> dy (1 - y) y */
@@ -201,8 +199,9 @@ void swish_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a)
 /* (x, dy) -> dy (Phi(x) + x phi(x)) */
 void gelu_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
     (void)n;
-    buf_printf(o, "(%s * (0.5f * (1.0f + %s(%s * 0.70710678118654752f)) + "
-                  "%s * 0.39894228040143268f * expf(-0.5f * %s * %s)))",
+    buf_printf(o,
+               "(%s * (0.5f * (1.0f + %s(%s * 0.70710678118654752f)) + "
+               "%s * 0.39894228040143268f * expf(-0.5f * %s * %s)))",
                a[1], emit_libm(e, "erff"), a[0], a[0], a[0], a[0]);
 }
 
@@ -213,8 +212,9 @@ void gelu_tanh_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const
     (void)n;
     Buf t = {0};
     buf_printf(&t, "tanhf(0.79788456080286536f * (%s + 0.044715f * %s * %s * %s))", a[0], a[0], a[0], a[0]);
-    buf_printf(o, "(%s * (0.5f * (1.0f + %s) + 0.5f * %s * (1.0f - %s * %s) * 0.79788456080286536f * "
-                  "(1.0f + 3.0f * 0.044715f * %s * %s)))",
+    buf_printf(o,
+               "(%s * (0.5f * (1.0f + %s) + 0.5f * %s * (1.0f - %s * %s) * 0.79788456080286536f * "
+               "(1.0f + 3.0f * 0.044715f * %s * %s)))",
                a[1], t.data, a[0], t.data, t.data, a[0], a[0]);
     buf_free(&t);
 }

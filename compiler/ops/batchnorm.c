@@ -50,8 +50,7 @@ static int running_update(LowerCtx *c, Loc loc, int buffer, int stat, double mom
 /* x - mean per channel into *d and the variance per channel into *var:
  * the batch's mean and biased variance (training; their running updates
  * are added too), or the running statistics (inference) */
-static int batch_stats(LowerCtx *c, const Expr *call, int x, int rm, int rv, double momentum, int *d,
-                       int *var) {
+static int batch_stats(LowerCtx *c, const Expr *call, int x, int rm, int rv, double momentum, int *d, int *var) {
     Shape xs = c->g->nodes[x].shape, cs = lower_channel_shape(&xs);
     if (c->mode == MODE_INFER || lower_stmt_frozen(c)) { /* frozen: as in inference, no updates */
         *d = lower_node2(c, OP_SUB, call->loc, x, lower_reshape(c, rm, &cs, call->loc));
@@ -87,8 +86,10 @@ int layer_batchnorm(LowerCtx *c, const Expr *call, const Bound *b) {
     if (!xs.batched || xs.rank < 1 || xs.rank > 3) {
         Buf s = {0};
         shape_print(&s, &xs);
-        diag_error(call->loc, "batchnorm normalizes [N, F] (per feature), [N, C, L] or [N, C, H, W] (per channel), "
-                   "not %s", s.data);
+        diag_error(call->loc,
+                   "batchnorm normalizes [N, F] (per feature), [N, C, L] or [N, C, H, W] (per channel), "
+                   "not %s",
+                   s.data);
         buf_free(&s);
         return -1;
     }
@@ -100,7 +101,8 @@ int layer_batchnorm(LowerCtx *c, const Expr *call, const Bound *b) {
     int d, var;
     if (gamma < 0 || beta < 0 || rm < 0 || rv < 0 || batch_stats(c, call, x, rm, rv, momentum, &d, &var) < 0)
         return -1;
-    int den = lower_node1(c, OP_SQRT, call->loc, lower_node2(c, OP_ADD, call->loc, var, lower_const(c, eps, call->loc)));
+    int den =
+        lower_node1(c, OP_SQRT, call->loc, lower_node2(c, OP_ADD, call->loc, var, lower_const(c, eps, call->loc)));
     int xhat = lower_node2(c, OP_DIV, call->loc, d, den);
     int y = lower_node2(c, OP_MUL, call->loc, xhat, lower_reshape(c, gamma, &cs, call->loc));
     return lower_node2(c, OP_ADD, call->loc, y, lower_reshape(c, beta, &cs, call->loc));
@@ -188,10 +190,12 @@ void running_update_emit(Emit *e, const Node *n) {
     if (n->i[0]) {
         emit_begin(e);
         emit_reads_batch(e); /* the last training forward's n: no batched tensor read here */
-        emit_line(e, "const float count = (float)n * %s; /* values per channel in the batch: training refuses fewer than 2 */", per.data);
+        emit_line(
+            e,
+            "const float count = (float)n * %s; /* values per channel in the batch: training refuses fewer than 2 */",
+            per.data);
         emit_line(e, "for (long i = 0; i < %ld; i++)", size);
-        emit_line(e, "    %s[i] = %s * (%s[i] * (count / (count - 1.0f))) + %s * %s[i];", r, mom.data, s,
-                  rest.data, r);
+        emit_line(e, "    %s[i] = %s * (%s[i] * (count / (count - 1.0f))) + %s * %s[i];", r, mom.data, s, rest.data, r);
         emit_close(e);
     } else {
         emit_line(e, "for (long i = 0; i < %ld; i++)", size);

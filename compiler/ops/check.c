@@ -12,14 +12,15 @@
 /* Class labels are int32 data: only the losses read them (their shape rules
  * say which argument may be one); any other op would read them as floats. */
 static int label_misused(Graph *g, const Node *n, const OpInfo *info) {
-    if (info->shape == loss_shape || info->shape == class_loss_shape ||
-        info->shape == loss_grad_shape)
+    if (info->shape == loss_shape || info->shape == class_loss_shape || info->shape == loss_grad_shape)
         return 0;
     for (int k = 0; k < n->nin; k++) {
         const Node *in = &g->nodes[n->in[k]];
         if (in->op == OP_LABEL) {
-            diag_error(n->loc, "'%s' is a class target (integer labels): it can only be the "
-                       "target of a class loss such as cross_entropy(z, %s)", in->name, in->name);
+            diag_error(n->loc,
+                       "'%s' is a class target (integer labels): it can only be the "
+                       "target of a class loss such as cross_entropy(z, %s)",
+                       in->name, in->name);
             return 1;
         }
     }
@@ -49,8 +50,8 @@ int shape_verify(Graph *g, int planned) {
             continue;
         for (int k = 0; k < n->nin; k++) {
             if (n->in[k] >= v || g->nodes[n->in[k]].dead) {
-                diag_error(n->loc, "internal: v%d reads %s v%d", v,
-                           n->in[k] >= v ? "later node" : "dead node", n->in[k]);
+                diag_error(n->loc, "internal: v%d reads %s v%d", v, n->in[k] >= v ? "later node" : "dead node",
+                           n->in[k]);
                 bad = 1;
             }
         }
@@ -58,8 +59,7 @@ int shape_verify(Graph *g, int planned) {
             continue;
         Shape before = n->shape;
         if (op_info(n->op)->shape(g, n) < 0 || !shape_equal(&before, &n->shape)) {
-            diag_error(n->loc, "internal: shape of v%d (%s) does not re-derive", v,
-                       op_info(n->op)->name);
+            diag_error(n->loc, "internal: shape of v%d (%s) does not re-derive", v, op_info(n->op)->name);
             bad = 1;
         }
         if (planned && n->storage == STO_UNPLANNED && n->op != OP_CONST) {

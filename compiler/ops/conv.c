@@ -42,18 +42,22 @@
 /* The runtime's geometry of a conv node (any of the three ops): x is the
  * image shape [N, C, H, W], f the filter count. */
 static nnrt_conv2d geom_of(const Node *n, const Shape *x, int f) {
-    nnrt_conv2d g = {x->dims[0], x->dims[1], x->dims[2], f, n->i[0], n->i[1], n->i[2], n->i[3],
-                     (int)n->f[0], (int)n->f[1], (int)n->f[2]};
+    nnrt_conv2d g = {x->dims[0], x->dims[1],   x->dims[2],   f,           n->i[0], n->i[1], n->i[2],
+                     n->i[3],    (int)n->f[0], (int)n->f[1], (int)n->f[2]};
     return g;
 }
 
 /* The geometry of any conv node of the graph. */
 static nnrt_conv2d conv_geom(const Graph *g, const Node *n) {
     switch (n->op) {
-    case OP_CONV2D: return geom_of(n, &g->nodes[n->in[0]].shape, g->nodes[n->in[1]].shape.dims[0]);
-    case OP_CONV2D_GRAD_X: return geom_of(n, &n->shape, g->nodes[n->in[1]].shape.dims[0]);
-    case OP_CONV2D_GRAD_W: return geom_of(n, &g->nodes[n->in[0]].shape, n->shape.dims[0]);
-    default: nn_unreachable("v%d is not a convolution", n->id);
+    case OP_CONV2D:
+        return geom_of(n, &g->nodes[n->in[0]].shape, g->nodes[n->in[1]].shape.dims[0]);
+    case OP_CONV2D_GRAD_X:
+        return geom_of(n, &n->shape, g->nodes[n->in[1]].shape.dims[0]);
+    case OP_CONV2D_GRAD_W:
+        return geom_of(n, &g->nodes[n->in[0]].shape, n->shape.dims[0]);
+    default:
+        nn_unreachable("v%d is not a convolution", n->id);
     }
 }
 
@@ -151,8 +155,7 @@ int cnn_pair_at_least(const char *layer, const Bound *b, int i, const char *what
 }
 
 /* A node of a windowed op with its attributes set before the shape rule runs. */
-int cnn_node(LowerCtx *c, Op op, Loc loc, int nin, const int *in, const int window[4], const double *fattr,
-             int nf) {
+int cnn_node(LowerCtx *c, Op op, Loc loc, int nin, const int *in, const int window[4], const double *fattr, int nf) {
     for (int k = 0; k < nin; k++)
         if (in[k] < 0)
             return -1;
@@ -175,11 +178,12 @@ int cnn_node(LowerCtx *c, Op op, Loc loc, int nin, const int *in, const int wind
 static int check_fits(const Bound *b, const int chw[3], const int kernel[2], const int pad[2]) {
     for (int k = 0; k < 2; k++)
         if (kernel[k] > (long)chw[1 + k] + 2L * pad[k]) {
-            diag_error(b->loc[2],
-                       "conv2d's kernel %dx%d is larger than the padded input %ldx%ld (the input is %dx%d, pad %d, %d): "
-                       "the output size floor((%c + 2*pad - kernel) / stride) + 1 would be 0",
-                       kernel[0], kernel[1], (long)chw[1] + 2L * pad[0], (long)chw[2] + 2L * pad[1], chw[1], chw[2],
-                       pad[0], pad[1], k ? 'W' : 'H');
+            diag_error(
+                b->loc[2],
+                "conv2d's kernel %dx%d is larger than the padded input %ldx%ld (the input is %dx%d, pad %d, %d): "
+                "the output size floor((%c + 2*pad - kernel) / stride) + 1 would be 0",
+                kernel[0], kernel[1], (long)chw[1] + 2L * pad[0], (long)chw[2] + 2L * pad[1], chw[1], chw[2], pad[0],
+                pad[1], k ? 'W' : 'H');
             return -1;
         }
     return 0;
@@ -222,7 +226,8 @@ int layer_conv2d(LowerCtx *c, const Expr *call, const Bound *b) {
         return -1;
     /* the unfolded input of one sample and group, the kernels' scratch */
     nnrt_conv2d geo = conv_geom(c->g, ir_cnode(c->g, y));
-    Shape unfolded = {0, 2, {(chw[0] / groups) * kernel[0] * kernel[1], nnrt_conv2d_oh(&geo) * nnrt_conv2d_ow(&geo), 0, 0}};
+    Shape unfolded = {
+        0, 2, {(chw[0] / groups) * kernel[0] * kernel[1], nnrt_conv2d_oh(&geo) * nnrt_conv2d_ow(&geo), 0, 0}};
     if (shape_check_size(c->g, call->loc, "conv2d's unfolded input (its scratch memory)", &unfolded) < 0)
         return -1;
     if (!b->num[6])
@@ -303,8 +308,8 @@ static int conv_relation(Graph *g, Node *n, const Shape *x, const Shape *w, Shap
         return conv_error(g, n, x, w, "the weight must be [filters, C/groups, kh, kw]");
     nnrt_conv2d geo = geom_of(n, x, w->dims[0]);
     if (geo.groups < 1 || geo.c % geo.groups || geo.f % geo.groups) {
-        snprintf(why, sizeof why, "groups=%d must divide the %d input channels and the %d filters", geo.groups,
-                 geo.c, geo.f);
+        snprintf(why, sizeof why, "groups=%d must divide the %d input channels and the %d filters", geo.groups, geo.c,
+                 geo.f);
         return conv_error(g, n, x, w, why);
     }
     if (w->dims[1] != geo.c / geo.groups) {
@@ -315,8 +320,8 @@ static int conv_relation(Graph *g, Node *n, const Shape *x, const Shape *w, Shap
         return conv_error(g, n, x, w, why);
     }
     if (w->dims[2] != geo.kh || w->dims[3] != geo.kw) {
-        snprintf(why, sizeof why, "the weight's kernel is %dx%d, the layer's %dx%d", w->dims[2], w->dims[3],
-                 geo.kh, geo.kw);
+        snprintf(why, sizeof why, "the weight's kernel is %dx%d, the layer's %dx%d", w->dims[2], w->dims[3], geo.kh,
+                 geo.kw);
         return conv_error(g, n, x, w, why);
     }
     if (nnrt_conv2d_oh(&geo) < 1)
@@ -408,13 +413,12 @@ void conv2d_grad_w_emit(Emit *e, const Node *n) {
  * one sum per weight and output pixel) */
 double conv2d_flops(const Graph *g, const Node *n, int batch) {
     nnrt_conv2d geo = conv_geom(g, n);
-    return 2.0 * batch * geo.f * nnrt_conv2d_oh(&geo) * nnrt_conv2d_ow(&geo) * (geo.c / geo.groups) * geo.kh *
-           geo.kw;
+    return 2.0 * batch * geo.f * nnrt_conv2d_oh(&geo) * nnrt_conv2d_ow(&geo) * (geo.c / geo.groups) * geo.kh * geo.kw;
 }
 
 long conv2d_scratch(const Graph *g, const Node *n) {
     nnrt_conv2d geo = conv_geom(g, n);
-    int pass = n->op == OP_CONV2D ? NNRT_CONV2D_FORWARD
+    int pass = n->op == OP_CONV2D          ? NNRT_CONV2D_FORWARD
                : n->op == OP_CONV2D_GRAD_X ? NNRT_CONV2D_BACKWARD_INPUT
                                            : NNRT_CONV2D_BACKWARD_WEIGHT;
     long floats = nnrt_conv2d_scratch(&geo, pass, g->max_batch);

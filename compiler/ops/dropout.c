@@ -61,8 +61,7 @@ void dropout_mask_emit(Emit *e, const Node *n) {
     emit_line(e, "rng.state = m->rng.state;");
     emit_line(e, "rng.inc = m->rng.inc;");
     emit_line(e, "for (long i = 0; i < %s; i++)", cnt.data);
-    emit_line(e, "    %s[i] = nnrt_rng_uniform(&rng) < %s ? %s : 0.0f;", emit_ref(e, n->id), keep.data,
-              scale.data);
+    emit_line(e, "    %s[i] = nnrt_rng_uniform(&rng) < %s ? %s : 0.0f;", emit_ref(e, n->id), keep.data, scale.data);
     emit_line(e, "m->rng.state = rng.state;");
     emit_close(e);
     buf_free(&cnt);

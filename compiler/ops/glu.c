@@ -75,8 +75,8 @@ static void open_halves(Emit *e, const Shape *x, int axis) {
         emit_open(e, "for (long o = 0; o < %s%ld; o++)", x->batched ? "(long)n * " : "", outer);
     emit_open(e, "for (long k = 0; k < %ld; k++)", h);
     emit_open(e, "for (long j = 0; j < %ld; j++)", inner);
-    emit_line(e, "const long ia = (o * %ld + k) * %ld + j, ib = ia + %ld, iy = (o * %ld + k) * %ld + j;",
-              2 * h, inner, h * inner, h, inner);
+    emit_line(e, "const long ia = (o * %ld + k) * %ld + j, ib = ia + %ld, iy = (o * %ld + k) * %ld + j;", 2 * h, inner,
+              h * inner, h, inner);
 }
 
 static void close_halves(Emit *e) {

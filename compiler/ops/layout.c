@@ -49,8 +49,7 @@ int layer_reshape(LowerCtx *c, const Expr *call, const Bound *b) {
         Buf s = {0}, t = {0};
         shape_print(&s, &x->shape);
         shape_print(&t, &to);
-        diag_error(call->loc, "cannot reshape %s (%ld elements per sample) to %s", s.data, xn,
-                   t.data);
+        diag_error(call->loc, "cannot reshape %s (%ld elements per sample) to %s", s.data, xn, t.data);
         buf_free(&s);
         buf_free(&t);
         return -1;
@@ -111,8 +110,7 @@ int concat_shape(Graph *g, Node *n) {
     }
     for (int d = 0; d < a->rank; d++) {
         if (d != axis && a->dims[d] != b->dims[d]) {
-            snprintf(why, sizeof why, "dim %d: %d != %d; only axis %d may differ", d, a->dims[d],
-                     b->dims[d], axis);
+            snprintf(why, sizeof why, "dim %d: %d != %d; only axis %d may differ", d, a->dims[d], b->dims[d], axis);
             shape_mismatch(g, n, why);
             return -1;
         }
@@ -180,8 +178,8 @@ int slice_grad(AdCtx *ad, int n, int dy) {
 int pad_grad(AdCtx *ad, int n, int dy) {
     Graph *g = ad_graph(ad);
     int x = g->nodes[n].in[0];
-    ad_accumulate(ad, x, slice_node(ad, n, dy, g->nodes[n].i[0], g->nodes[n].i[1],
-                                    g->nodes[x].shape.dims[g->nodes[n].i[0]]));
+    ad_accumulate(ad, x,
+                  slice_node(ad, n, dy, g->nodes[n].i[0], g->nodes[n].i[1], g->nodes[x].shape.dims[g->nodes[n].i[0]]));
     return 0;
 }
 
@@ -238,8 +236,8 @@ void concat_emit(Emit *e, const Node *n) {
     emit_open(e, "for (long o = 0; o < %s%ld; o++)", batch_prefix(a), outer);
     emit_line(e, "for (long j = 0; j < %ld; j++) %s[o * %ld + j] = %s[o * %ld + j];", ca, y, ca + cb,
               emit_ref(e, n->in[0]), ca);
-    emit_line(e, "for (long j = 0; j < %ld; j++) %s[o * %ld + %ld + j] = %s[o * %ld + j];", cb, y,
-              ca + cb, ca, emit_ref(e, n->in[1]), cb);
+    emit_line(e, "for (long j = 0; j < %ld; j++) %s[o * %ld + %ld + j] = %s[o * %ld + j];", cb, y, ca + cb, ca,
+              emit_ref(e, n->in[1]), cb);
     emit_close(e);
 }
 
@@ -250,8 +248,8 @@ void slice_emit(Emit *e, const Node *n) {
     around_axis(x, n->i[0], &outer, &inner);
     long cx = x->dims[n->i[0]] * inner, cy = n->i[2] * inner, off = n->i[1] * inner;
     emit_open(e, "for (long o = 0; o < %s%ld; o++)", batch_prefix(x), outer);
-    emit_line(e, "for (long j = 0; j < %ld; j++) %s[o * %ld + j] = %s[o * %ld + %ld + j];", cy,
-              emit_ref(e, n->id), cy, emit_ref(e, n->in[0]), cx, off);
+    emit_line(e, "for (long j = 0; j < %ld; j++) %s[o * %ld + j] = %s[o * %ld + %ld + j];", cy, emit_ref(e, n->id), cy,
+              emit_ref(e, n->in[0]), cx, off);
     emit_close(e);
 }
 
@@ -264,7 +262,7 @@ void pad_emit(Emit *e, const Node *n) {
     const char *y = emit_ref(e, n->id);
     emit_open(e, "for (long o = 0; o < %s%ld; o++)", batch_prefix(x), outer);
     emit_line(e, "for (long j = 0; j < %ld; j++) %s[o * %ld + j] = 0.0f;", cy, y, cy);
-    emit_line(e, "for (long j = 0; j < %ld; j++) %s[o * %ld + %ld + j] = %s[o * %ld + j];", cx, y, cy,
-              off, emit_ref(e, n->in[0]), cx);
+    emit_line(e, "for (long j = 0; j < %ld; j++) %s[o * %ld + %ld + j] = %s[o * %ld + j];", cx, y, cy, off,
+              emit_ref(e, n->in[0]), cx);
     emit_close(e);
 }

@@ -64,8 +64,7 @@ int layer_loss_arg(LowerCtx *c, const Expr *call, const Bound *b) {
 /* ---- shapes ------------------------------------------------------------------ */
 
 static int loss_error(Graph *g, Node *n, const char *why) {
-    shape_error2(g, n, op_info(n->op)->name, &g->nodes[n->in[0]].shape, "and",
-                 &g->nodes[n->in[1]].shape, why);
+    shape_error2(g, n, op_info(n->op)->name, &g->nodes[n->in[0]].shape, "and", &g->nodes[n->in[1]].shape, why);
     return -1;
 }
 
@@ -73,8 +72,8 @@ static int loss_error(Graph *g, Node *n, const char *why) {
 int loss_shape(Graph *g, Node *n) {
     const Node *p = &g->nodes[n->in[0]], *t = &g->nodes[n->in[1]];
     if (t->op == OP_LABEL || p->op == OP_LABEL) {
-        diag_error(n->loc, "%s needs a real-valued target, but '%s' is a class target",
-                   op_info(n->op)->name, t->op == OP_LABEL ? t->name : p->name);
+        diag_error(n->loc, "%s needs a real-valued target, but '%s' is a class target", op_info(n->op)->name,
+                   t->op == OP_LABEL ? t->name : p->name);
         return -1;
     }
     if (!shape_equal(&p->shape, &t->shape))
@@ -99,8 +98,7 @@ int class_loss_shape(Graph *g, Node *n) {
         return loss_error(g, n, why);
     }
     if (p->shape.dims[0] != y->i[0]) {
-        snprintf(why, sizeof why, "%d scores per sample, but '%s' has %d classes", p->shape.dims[0],
-                 y->name, y->i[0]);
+        snprintf(why, sizeof why, "%d scores per sample, but '%s' has %d classes", p->shape.dims[0], y->name, y->i[0]);
         return loss_error(g, n, why);
     }
     Shape s = {0};
@@ -120,12 +118,20 @@ static const struct {
     int diff_form; /* a function of p - t: d/dt = -d/dp */
 } loss_rules[] = {
     /* loss_regression.c */
-    {OP_MSE, OP_MSE_GRAD, 1},   {OP_MAE, OP_MAE_GRAD, 1},   {OP_HUBER, OP_HUBER_GRAD, 1},
-    {OP_SMOOTH_L1, OP_SMOOTH_L1_GRAD, 1}, {OP_LOG_COSH, OP_LOG_COSH_GRAD, 1}, {OP_MSLE, OP_MSLE_GRAD, 0},
+    {OP_MSE, OP_MSE_GRAD, 1},
+    {OP_MAE, OP_MAE_GRAD, 1},
+    {OP_HUBER, OP_HUBER_GRAD, 1},
+    {OP_SMOOTH_L1, OP_SMOOTH_L1_GRAD, 1},
+    {OP_LOG_COSH, OP_LOG_COSH_GRAD, 1},
+    {OP_MSLE, OP_MSLE_GRAD, 0},
     /* loss_class.c */
-    {OP_BCE, OP_BCE_GRAD, 0},   {OP_BCE_LOGITS, OP_BCE_LOGITS_GRAD, 0},
-    {OP_CE_CLASS, OP_CE_CLASS_GRAD, 0}, {OP_CE_PROB, OP_CE_PROB_GRAD, 0}, {OP_NLL, OP_NLL_GRAD, 0},
-    {OP_KL_DIV, OP_KL_DIV_GRAD, 0}, {OP_HINGE, OP_HINGE_GRAD, 0},
+    {OP_BCE, OP_BCE_GRAD, 0},
+    {OP_BCE_LOGITS, OP_BCE_LOGITS_GRAD, 0},
+    {OP_CE_CLASS, OP_CE_CLASS_GRAD, 0},
+    {OP_CE_PROB, OP_CE_PROB_GRAD, 0},
+    {OP_NLL, OP_NLL_GRAD, 0},
+    {OP_KL_DIV, OP_KL_DIV_GRAD, 0},
+    {OP_HINGE, OP_HINGE_GRAD, 0},
 };
 
 int loss_grad(AdCtx *ad, int n, int dy) {

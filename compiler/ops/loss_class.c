@@ -70,7 +70,8 @@ void bce_emit(Emit *e, const Node *n) {
     const char *p = emit_ref(e, n->in[0]), *t = emit_ref(e, n->in[1]);
     loss_sum_open(e, n);
     emit_line(e, "const float lp = logf(%s[i]), lq = logf(1.0f - %s[i]);", p, p);
-    emit_line(e, "acc -= %s[i] * (lp < -100.0f ? -100.0f : lp) + (1.0f - %s[i]) * (lq < -100.0f ? -100.0f : lq);", t, t);
+    emit_line(e, "acc -= %s[i] * (lp < -100.0f ? -100.0f : lp) + (1.0f - %s[i]) * (lq < -100.0f ? -100.0f : lq);", t,
+              t);
     loss_sum_close(e, n, NULL);
 }
 
@@ -99,8 +100,7 @@ void ce_prob_emit(Emit *e, const Node *n) {
     emit_line(e, "float acc = 0.0f;");
     long K = open_softmax_rows(e, n, emit_ref(e, n->in[0]));
     emit_line(e, "const float lse = mx + logf(sum);");
-    emit_line(e, "for (long k = 0; k < %ld; k++) acc -= %s[r * %ld + k] * (zr[k] - lse);", K,
-              emit_ref(e, n->in[1]), K);
+    emit_line(e, "for (long k = 0; k < %ld; k++) acc -= %s[r * %ld + k] * (zr[k] - lse);", K, emit_ref(e, n->in[1]), K);
     emit_close(e);
     emit_line(e, "%s[0] = acc / (float)rows;", emit_ref(e, n->id));
     emit_close(e);
@@ -160,8 +160,8 @@ void hinge_emit(Emit *e, const Node *n) {
 void bce_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
     (void)e;
     Buf t = {0};
-    buf_printf(&t, "(%s - %s) / ((1.0f - %s) * %s > 1e-12f ? (1.0f - %s) * %s : 1e-12f)", a[0], a[1], a[0],
-               a[0], a[0], a[0]);
+    buf_printf(&t, "(%s - %s) / ((1.0f - %s) * %s > 1e-12f ? (1.0f - %s) * %s : 1e-12f)", a[0], a[1], a[0], a[0], a[0],
+               a[0]);
     loss_scaled(e, o, n, a[2], t.data);
     buf_free(&t);
 }
@@ -199,8 +199,10 @@ void ce_prob_grad_emit(Emit *e, const Node *n) {
     emit_line(e, "const float scale = %s / (float)rows;", dl.data);
     emit_line(e, "float tsum = 0.0f;");
     emit_line(e, "for (long k = 0; k < %ld; k++) tsum += %s[r * %ld + k];", K, t, K);
-    emit_line(e, "for (long k = 0; k < %ld; k++) %s[r * %ld + k] = (expf(zr[k] - mx) / sum * tsum - %s[r * %ld + k]) * scale;",
-              K, dz, K, t, K);
+    emit_line(
+        e,
+        "for (long k = 0; k < %ld; k++) %s[r * %ld + k] = (expf(zr[k] - mx) / sum * tsum - %s[r * %ld + k]) * scale;",
+        K, dz, K, t, K);
     emit_close(e);
     emit_close(e);
     buf_free(&dl);
@@ -215,8 +217,8 @@ void nll_grad_emit(Emit *e, const Node *n) {
     emit_elem(&dl, e, n->in[2]);
     emit_count(&cnt, e->g, n->id);
     emit_line(e, "for (long i = 0; i < %s; i++) %s[i] = 0.0f;", cnt.data, d);
-    emit_line(e, "for (long r = 0; r < n; r++) %s[r * %ld + %s[r]] = -%s / (float)n;", d, K,
-              emit_ref(e, n->in[1]), dl.data);
+    emit_line(e, "for (long r = 0; r < n; r++) %s[r * %ld + %s[r]] = -%s / (float)n;", d, K, emit_ref(e, n->in[1]),
+              dl.data);
     buf_free(&dl);
     buf_free(&cnt);
 }

@@ -104,8 +104,8 @@ void huber_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const *a)
     (void)e;
     Buf t = {0}, d = {0};
     emit_float(&d, n->f[0]);
-    buf_printf(&t, "(%s - %s <= -%s ? -%s : (%s - %s >= %s ? %s : %s - %s))", a[0], a[1], d.data, d.data,
-               a[0], a[1], d.data, d.data, a[0], a[1]);
+    buf_printf(&t, "(%s - %s <= -%s ? -%s : (%s - %s >= %s ? %s : %s - %s))", a[0], a[1], d.data, d.data, a[0], a[1],
+               d.data, d.data, a[0], a[1]);
     loss_scaled(e, o, n, a[2], t.data);
     buf_free(&t);
     buf_free(&d);
@@ -115,8 +115,8 @@ void smooth_l1_grad_expr(const Emit *e, Buf *o, const Node *n, const char *const
     (void)e;
     Buf t = {0}, b = {0};
     emit_float(&b, n->f[0]);
-    buf_printf(&t, "(%s - %s <= -%s ? -1.0f : (%s - %s >= %s ? 1.0f : (%s - %s) / %s))", a[0], a[1], b.data,
-               a[0], a[1], b.data, a[0], a[1], b.data);
+    buf_printf(&t, "(%s - %s <= -%s ? -1.0f : (%s - %s >= %s ? 1.0f : (%s - %s) / %s))", a[0], a[1], b.data, a[0], a[1],
+               b.data, a[0], a[1], b.data);
     loss_scaled(e, o, n, a[2], t.data);
     buf_free(&t);
     buf_free(&b);

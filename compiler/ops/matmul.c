@@ -167,11 +167,10 @@ long matmul_scratch(const Graph *g, const Node *n) {
 
 /* --blas=openblas: the same product through CBLAS; an epilogue then runs
  * once over the whole result */
-static void blas_emit(Emit *e, const Node *n, int ta, int tb, const char *M, long N, const char *K,
-                      const char *A, long lda, const char *B, long ldb, const char *C) {
+static void blas_emit(Emit *e, const Node *n, int ta, int tb, const char *M, long N, const char *K, const char *A,
+                      long lda, const char *B, long ldb, const char *C) {
     emit_line(e, "cblas_sgemm(CblasRowMajor, %s, %s, %s, %ld, %s, 1.0f, %s, %ld, %s, %ld, 0.0f, %s, %ld);",
-              ta ? "CblasTrans" : "CblasNoTrans", tb ? "CblasTrans" : "CblasNoTrans", M, N, K, A, lda, B, ldb,
-              C, N);
+              ta ? "CblasTrans" : "CblasNoTrans", tb ? "CblasTrans" : "CblasNoTrans", M, N, K, A, lda, B, ldb, C, N);
     if (n->epilogue >= 0)
         emit_line(e, "%s(m, 0, %s, 0, %ld);", emit_epilogue(e, n), M, N);
 }
@@ -199,19 +198,19 @@ void matmul_emit(Emit *e, const Node *n) {
     gemm_dims(e->g, n, e->g->max_batch, &M1, &N1, &K1);
     int ws = n->scratch > 0 || n->epilogue >= 0 || (M1 == 1 && (double)N1 * K1 >= 16384);
     const char *epi = n->epilogue >= 0 ? arena_printf(e->g->arena, "%s, m", emit_epilogue(e, n)) : "NULL, NULL";
-    const char *tail = ws ? arena_printf(e->g->arena, ", %s, %s", n->scratch > 0 ? emit_scratch(e, n) : "NULL", epi)
-                          : "";
+    const char *tail =
+        ws ? arena_printf(e->g->arena, ", %s, %s", n->scratch > 0 ? emit_scratch(e, n) : "NULL", epi) : "";
     Buf rows = {0};
     if (n->i[0]) { /* C[k, m] = A^T B, A: rows x k, B: rows x m */
         int k = a->dims[a->rank - 1], m = b->dims[b->rank - 1];
         rows_of(&rows, a);
-        emit_line(e, "nnrt_sgemm%s(1, 0, %d, %d, %s, 1.0f, %s, %d, %s, %d, 0.0f, %s, %d%s);", ws ? "_ws" : "",
-                  k, m, rows.data, A, k, B, m, C, m, tail);
+        emit_line(e, "nnrt_sgemm%s(1, 0, %d, %d, %s, 1.0f, %s, %d, %s, %d, 0.0f, %s, %d%s);", ws ? "_ws" : "", k, m,
+                  rows.data, A, k, B, m, C, m, tail);
     } else { /* C[rows, m] = A op(B) */
         int k = a->dims[a->rank - 1], tb = n->i[1], m = b->dims[tb ? 0 : 1];
         rows_of(&rows, a);
-        emit_line(e, "nnrt_sgemm%s(0, %d, %s, %d, %d, 1.0f, %s, %d, %s, %d, 0.0f, %s, %d%s);", ws ? "_ws" : "",
-                  tb, rows.data, m, k, A, k, B, b->dims[1], C, m, tail);
+        emit_line(e, "nnrt_sgemm%s(0, %d, %s, %d, %d, 1.0f, %s, %d, %s, %d, 0.0f, %s, %d%s);", ws ? "_ws" : "", tb,
+                  rows.data, m, k, A, k, B, b->dims[1], C, m, tail);
     }
     buf_free(&rows);
 }

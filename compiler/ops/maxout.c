@@ -27,8 +27,7 @@ int layer_maxout(LowerCtx *c, const Expr *call, const Bound *b) {
         return -1;
     }
     if (units * pieces > 2147483647.0) {
-        diag_error(call->loc, "maxout's units * pieces = %.0f is too large (the limit is 2^31 - 1)",
-                   units * pieces);
+        diag_error(call->loc, "maxout's units * pieces = %.0f is too large (the limit is 2^31 - 1)", units * pieces);
         return -1;
     }
     int cols = (int)(units * pieces);

@@ -6,7 +6,7 @@
 #include "nngen.h"
 
 const OpInfo op_table[OP__COUNT] = {
-#define OP(id, name, arity, flags, shape, grad, expr, emit, flops, scratch, attrs) \
+#define OP(id, name, arity, flags, shape, grad, expr, emit, flops, scratch, attrs)                                     \
     {name, arity, flags, shape, grad, expr, emit, flops, scratch},
 #include "ir/ops.def"
 #undef OP

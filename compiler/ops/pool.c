@@ -129,8 +129,8 @@ static int window_error(Graph *g, Node *n, const Shape *x) {
     Buf b = {0};
     (void)g;
     shape_print(&b, x);
-    diag_error(n->loc, "%s: a %dx%d window every (%d, %d) does not fit the input %s", op_info(n->op)->name,
-               n->i[0], n->i[1], n->i[2], n->i[3], b.data);
+    diag_error(n->loc, "%s: a %dx%d window every (%d, %d) does not fit the input %s", op_info(n->op)->name, n->i[0],
+               n->i[1], n->i[2], n->i[3], b.data);
     buf_free(&b);
     return -1;
 }
@@ -220,7 +220,7 @@ void avgpool2d_grad_emit(Emit *e, const Node *n) {
 
 /* one comparison or addition per window element: N C OH OW KH KW */
 double pool2d_flops(const Graph *g, const Node *n, int batch) {
-    const Shape *y = n->op == OP_AVGPOOL2D_GRAD ? &g->nodes[n->in[0]].shape
+    const Shape *y = n->op == OP_AVGPOOL2D_GRAD   ? &g->nodes[n->in[0]].shape
                      : n->op == OP_MAXPOOL2D_GRAD ? &g->nodes[n->in[1]].shape
                                                   : &n->shape;
     return (double)batch * shape_numel(y) * n->i[0] * n->i[1];

@@ -24,8 +24,8 @@ int layer_prelu(LowerCtx *c, const Expr *call, const Bound *b) {
     int channels = xs.rank == 3 ? xs.dims[0] : xs.rank >= 1 ? xs.dims[xs.rank - 1] : 1;
     Shape as = {0, 1, {channels, 0, 0, 0}};
     Arena *a = c->g->arena;
-    Expr *init = ast_call(a, call->loc, "constant", ast_arg(a, NULL, call->loc, ast_num(a, call->loc, 0.25)),
-                          call->loc);
+    Expr *init =
+        ast_call(a, call->loc, "constant", ast_arg(a, NULL, call->loc, ast_num(a, call->loc, 0.25)), call->loc);
     int alpha = lower_layer_param(c, call, 0, "alpha", &as, init, "constant", 0);
     if (alpha >= 0 && (xs.rank == 3 || xs.rank == 0)) { /* [C, 1, 1] against [C, H, W]; a scalar */
         Shape cs = lower_channel_shape(&xs);

@@ -81,8 +81,8 @@ static int concat_steps(LowerCtx *c, const int *hs, int lo, int hi, Loc loc) {
 
 /* One of the layer's parameters; without init= given, PyTorch's
  * uniform(-1/sqrt(units), 1/sqrt(units)). */
-static int rec_param(LowerCtx *c, const Expr *call, int slot, const char *suffix, const Shape *s,
-                     const Expr *init, int units, int is_weight) {
+static int rec_param(LowerCtx *c, const Expr *call, int slot, const char *suffix, const Shape *s, const Expr *init,
+                     int units, int is_weight) {
     int node = lower_layer_param(c, call, slot, suffix, s, init, "zeros", is_weight);
     if (node < 0 || init)
         return node;
@@ -96,21 +96,20 @@ static int rec_param(LowerCtx *c, const Expr *call, int slot, const char *suffix
 }
 
 typedef struct Rec {
-    int x;                /* the input [N, T, F] */
+    int x; /* the input [N, T, F] */
     int T, F, units, G;
     int w_ih, w_hh, b_ih, b_hh; /* b_* -1 without bias */
     Loc loc;
 } Rec;
 
 /* Checks the input and units, creates the parameters. */
-static int rec_setup(LowerCtx *c, const Expr *call, const Bound *b, const char *layer, int G, int bias,
-                     int init_arg, Rec *r) {
+static int rec_setup(LowerCtx *c, const Expr *call, const Bound *b, const char *layer, int G, int bias, int init_arg,
+                     Rec *r) {
     const Shape *s = &c->g->nodes[b->node[0]].shape;
     if (s->rank != 2) {
         Buf sb = {0};
         shape_print(&sb, s);
-        diag_error(b->loc[0], "%s needs a sequence [T, F] per sample (rank 2, time first), not %s", layer,
-                   sb.data);
+        diag_error(b->loc[0], "%s needs a sequence [T, F] per sample (rank 2, time first), not %s", layer, sb.data);
         buf_free(&sb);
         return -1;
     }
@@ -119,8 +118,7 @@ static int rec_setup(LowerCtx *c, const Expr *call, const Bound *b, const char *
         return -1;
     }
     if (b->num[1] * G > 2147483647.0) {
-        diag_error(b->loc[1], "%s's %d * units = %.0f is too large (the limit is 2^31 - 1)", layer, G,
-                   b->num[1] * G);
+        diag_error(b->loc[1], "%s's %d * units = %.0f is too large (the limit is 2^31 - 1)", layer, G, b->num[1] * G);
         return -1;
     }
     r->x = b->node[0];
@@ -232,8 +230,8 @@ int layer_gru(LowerCtx *c, const Expr *call, const Bound *b) {
         if (B >= 0) {
             rr = unary(c, OP_SIGMOID, lower_node2(c, OP_ADD, r.loc, ar, gate(c, B, 0, U, r.loc)), r.loc);
             zz = unary(c, OP_SIGMOID, lower_node2(c, OP_ADD, r.loc, az, gate(c, B, 1, U, r.loc)), r.loc);
-            n = unary(c, OP_TANH, lower_node2(c, OP_ADD, r.loc, an,
-                                              lower_node2(c, OP_MUL, r.loc, rr, gate(c, B, 2, U, r.loc))),
+            n = unary(c, OP_TANH,
+                      lower_node2(c, OP_ADD, r.loc, an, lower_node2(c, OP_MUL, r.loc, rr, gate(c, B, 2, U, r.loc))),
                       r.loc);
         } else { /* first step without bias: b = 0, r does not matter */
             zz = unary(c, OP_SIGMOID, az, r.loc);
@@ -260,8 +258,7 @@ int layer_last(LowerCtx *c, const Expr *call, const Bound *b) {
     if (s->rank < 1) {
         Buf sb = {0};
         shape_print(&sb, s);
-        diag_error(b->loc[0], "last needs a sequence [T, ...] (rank 1 or more per sample), not the scalar %s",
-                   sb.data);
+        diag_error(b->loc[0], "last needs a sequence [T, ...] (rank 1 or more per sample), not the scalar %s", sb.data);
         buf_free(&sb);
         return -1;
     }

@@ -68,14 +68,22 @@ int given_shape(Graph *g, Node *n) {
     const Shape *x = &g->nodes[n->in[0]].shape;
     int ok;
     switch (n->op) {
-    case OP_SUM_TO: ok = broadcasts_to(&n->shape, x); break;
-    case OP_BROADCAST: ok = broadcasts_to(x, &n->shape); break;
-    case OP_RESHAPE: ok = x->batched == n->shape.batched && shape_numel(x) == shape_numel(&n->shape); break;
+    case OP_SUM_TO:
+        ok = broadcasts_to(&n->shape, x);
+        break;
+    case OP_BROADCAST:
+        ok = broadcasts_to(x, &n->shape);
+        break;
+    case OP_RESHAPE:
+        ok = x->batched == n->shape.batched && shape_numel(x) == shape_numel(&n->shape);
+        break;
     case OP_PAD:
         ok = x->batched == n->shape.batched && x->rank == n->shape.rank &&
              n->i[1] + x->dims[n->i[0]] <= n->shape.dims[n->i[0]];
         break;
-    default: ok = 0; break;
+    default:
+        ok = 0;
+        break;
     }
     if (!ok) {
         Buf a = {0}, b = {0};

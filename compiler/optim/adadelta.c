@@ -35,8 +35,13 @@ static double flops(const double *hp) {
 }
 
 const OptimDesc optim_adadelta = {
-    .call = {"adadelta", CK_OPT, 4, {{"lr", AK_NUM, "1.0"}, {"rho", AK_NUM, "0.9"}, {"eps", AK_NUM, "1e-6"},
-             {"weight_decay", AK_NUM, "0"}}, 0, OP__COUNT, 0},
+    .call = {"adadelta",
+             CK_OPT,
+             4,
+             {{"lr", AK_NUM, "1.0"}, {"rho", AK_NUM, "0.9"}, {"eps", AK_NUM, "1e-6"}, {"weight_decay", AK_NUM, "0"}},
+             0,
+             OP__COUNT,
+             0},
     .validate = validate,
     .state = {"adadelta_sq", "adadelta_acc"},
     .locals = {"lr", "gi", "delta"},

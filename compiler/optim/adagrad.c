@@ -28,8 +28,13 @@ static double flops(const double *hp) {
 }
 
 const OptimDesc optim_adagrad = {
-    .call = {"adagrad", CK_OPT, 3, {{"lr", AK_NUM, "0.01"}, {"eps", AK_NUM, "1e-10"}, {"weight_decay", AK_NUM, "0"}},
-             0, OP__COUNT, 0},
+    .call = {"adagrad",
+             CK_OPT,
+             3,
+             {{"lr", AK_NUM, "0.01"}, {"eps", AK_NUM, "1e-10"}, {"weight_decay", AK_NUM, "0"}},
+             0,
+             OP__COUNT,
+             0},
     .validate = validate,
     .state = {"adagrad_sum"},
     .locals = {"lr", "gi"},

@@ -55,8 +55,8 @@ static void kernel(Emit *e, const Node *n) {
     emit_line(e, "adam_v[i] = adam_v[i] * %s + %s * gi * gi;", emit_float_lit(e, b2), emit_float_lit(e, 1.0 - b2));
     if (ams)
         emit_line(e, "if (adam_v[i] > adam_vmax[i]) adam_vmax[i] = adam_v[i];");
-    emit_line(e, "p[i] -= step_size * (adam_m[i] / (sqrtf(%s[i]) / bc2_sqrt + %s));",
-              ams ? "adam_vmax" : "adam_v", emit_float_lit(e, n->f[EPS]));
+    emit_line(e, "p[i] -= step_size * (adam_m[i] / (sqrtf(%s[i]) / bc2_sqrt + %s));", ams ? "adam_vmax" : "adam_v",
+              emit_float_lit(e, n->f[EPS]));
 }
 
 /* 12 (moments 6, square root, divide, scale, update), 2 more with weight decay */
@@ -65,8 +65,17 @@ static double flops(const double *hp) {
 }
 
 const OptimDesc optim_adam = {
-    .call = {"adam", CK_OPT, 6, {{"lr", AK_NUM, "1e-3"}, {"beta1", AK_NUM, "0.9"}, {"beta2", AK_NUM, "0.999"},
-             {"eps", AK_NUM, "1e-8"}, {"weight_decay", AK_NUM, "0"}, {"amsgrad", AK_BOOL, "false"}}, 0, OP__COUNT,
+    .call = {"adam",
+             CK_OPT,
+             6,
+             {{"lr", AK_NUM, "1e-3"},
+              {"beta1", AK_NUM, "0.9"},
+              {"beta2", AK_NUM, "0.999"},
+              {"eps", AK_NUM, "1e-8"},
+              {"weight_decay", AK_NUM, "0"},
+              {"amsgrad", AK_BOOL, "false"}},
+             0,
+             OP__COUNT,
              0},
     .validate = optim_adam_validate,
     .state = {"adam_m", "adam_v", "adam_vmax"},

@@ -38,8 +38,17 @@ static double flops(const double *hp) {
 }
 
 const OptimDesc optim_adamax = {
-    .call = {"adamax", CK_OPT, 5, {{"lr", AK_NUM, "2e-3"}, {"beta1", AK_NUM, "0.9"}, {"beta2", AK_NUM, "0.999"},
-             {"eps", AK_NUM, "1e-8"}, {"weight_decay", AK_NUM, "0"}}, 0, OP__COUNT, 0},
+    .call = {"adamax",
+             CK_OPT,
+             5,
+             {{"lr", AK_NUM, "2e-3"},
+              {"beta1", AK_NUM, "0.9"},
+              {"beta2", AK_NUM, "0.999"},
+              {"eps", AK_NUM, "1e-8"},
+              {"weight_decay", AK_NUM, "0"}},
+             0,
+             OP__COUNT,
+             0},
     .validate = optim_adam_validate,
     .state = {"adam_m", "adamax_inf"},
     .locals = {"gi", "t", "clr", "decayed", "ag"},

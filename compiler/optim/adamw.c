@@ -41,9 +41,18 @@ static double flops(const double *hp) {
 }
 
 const OptimDesc optim_adamw = {
-    .call = {"adamw", CK_OPT, 6, {{"lr", AK_NUM, "1e-3"}, {"beta1", AK_NUM, "0.9"}, {"beta2", AK_NUM, "0.999"},
-             {"eps", AK_NUM, "1e-8"}, {"weight_decay", AK_NUM, "0.01"}, {"amsgrad", AK_BOOL, "false"}}, 0,
-             OP__COUNT, 0},
+    .call = {"adamw",
+             CK_OPT,
+             6,
+             {{"lr", AK_NUM, "1e-3"},
+              {"beta1", AK_NUM, "0.9"},
+              {"beta2", AK_NUM, "0.999"},
+              {"eps", AK_NUM, "1e-8"},
+              {"weight_decay", AK_NUM, "0.01"},
+              {"amsgrad", AK_BOOL, "false"}},
+             0,
+             OP__COUNT,
+             0},
     .validate = optim_adam_validate,
     .state = {"adam_m", "adam_v", "adam_vmax"},
     .nstate = optim_adam_nstate,

@@ -60,9 +60,18 @@ static double flops(const double *hp) {
 }
 
 const OptimDesc optim_nadam = {
-    .call = {"nadam", CK_OPT, 6, {{"lr", AK_NUM, "2e-3"}, {"beta1", AK_NUM, "0.9"}, {"beta2", AK_NUM, "0.999"},
-             {"eps", AK_NUM, "1e-8"}, {"momentum_decay", AK_NUM, "4e-3"}, {"weight_decay", AK_NUM, "0"}}, 0,
-             OP__COUNT, 0},
+    .call = {"nadam",
+             CK_OPT,
+             6,
+             {{"lr", AK_NUM, "2e-3"},
+              {"beta1", AK_NUM, "0.9"},
+              {"beta2", AK_NUM, "0.999"},
+              {"eps", AK_NUM, "1e-8"},
+              {"momentum_decay", AK_NUM, "4e-3"},
+              {"weight_decay", AK_NUM, "0"}},
+             0,
+             OP__COUNT,
+             0},
     .validate = validate,
     .state = {"adam_m", "adam_v"},
     .scalar = "mu_product",

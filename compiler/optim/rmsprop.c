@@ -45,8 +45,17 @@ static double flops(const double *hp) {
 }
 
 const OptimDesc optim_rmsprop = {
-    .call = {"rmsprop", CK_OPT, 5, {{"lr", AK_NUM, "0.01"}, {"alpha", AK_NUM, "0.99"}, {"eps", AK_NUM, "1e-8"},
-             {"momentum", AK_NUM, "0"}, {"weight_decay", AK_NUM, "0"}}, 0, OP__COUNT, 0},
+    .call = {"rmsprop",
+             CK_OPT,
+             5,
+             {{"lr", AK_NUM, "0.01"},
+              {"alpha", AK_NUM, "0.99"},
+              {"eps", AK_NUM, "1e-8"},
+              {"momentum", AK_NUM, "0"},
+              {"weight_decay", AK_NUM, "0"}},
+             0,
+             OP__COUNT,
+             0},
     .validate = validate,
     .state = {"rmsprop_sq", "rmsprop_buf"},
     .nstate = nstate,

@@ -55,8 +55,9 @@ static const struct {
     const char *name;
     SchedKind kind;
 } sched_names[] = {
-    {"step", SCHED_STEP}, {"exponential", SCHED_EXPONENTIAL}, {"cosine", SCHED_COSINE},
-    {"cosine_restarts", SCHED_COSINE_RESTARTS}, {"cyclic", SCHED_CYCLIC},
+    {"step", SCHED_STEP},     {"exponential", SCHED_EXPONENTIAL},
+    {"cosine", SCHED_COSINE}, {"cosine_restarts", SCHED_COSINE_RESTARTS},
+    {"cyclic", SCHED_CYCLIC},
 };
 
 static const char *const cyclic_modes[] = {"triangular", "triangular2", "exp_range"};
@@ -79,7 +80,9 @@ static int validate(SchedKind k, const Bound *b, Schedule *s) {
         bad |= check(b, 0, "step_size", b->num[0] >= 1, ">= 1");
         bad |= check(b, 1, "gamma", b->num[1] >= 0, ">= 0");
         break;
-    case SCHED_EXPONENTIAL: bad |= check(b, 0, "gamma", b->num[0] >= 0, ">= 0"); break;
+    case SCHED_EXPONENTIAL:
+        bad |= check(b, 0, "gamma", b->num[0] >= 0, ">= 0");
+        break;
     case SCHED_COSINE:
         bad |= check(b, 0, "t_max", b->num[0] >= 1, ">= 1");
         bad |= check(b, 1, "eta_min", b->num[1] >= 0, ">= 0");
@@ -104,7 +107,8 @@ static int validate(SchedKind k, const Bound *b, Schedule *s) {
         }
         bad |= check(b, 4, "gamma", b->num[4] >= 0, ">= 0");
         break;
-    case SCHED_NONE: break;
+    case SCHED_NONE:
+        break;
     }
     return bad;
 }
@@ -117,8 +121,7 @@ int sched_configure(LowerCtx *c, const Stmt *st) {
         if (strcmp(sched_names[i].name, call->str) == 0)
             kind = sched_names[i].kind;
     if (kind == SCHED_NONE) {
-        diag_error(call->loc, "'%s' is not a schedule (step, exponential, cosine, cosine_restarts, cyclic)",
-                   call->str);
+        diag_error(call->loc, "'%s' is not a schedule (step, exponential, cosine, cosine_restarts, cyclic)", call->str);
         return -1;
     }
     Bound bound;
@@ -177,8 +180,7 @@ static void emit_restarts(Emit *e, const Schedule *s) {
     emit_line(e, "m->sched.t -= m->sched.t_i;");
     emit_line(e, "m->sched.t_i *= %s;", emit_double_lit(e, s->a[1]));
     emit_close(e);
-    emit_line(e,
-              "m->lr = %s + (m->sched.base - %s) * (1.0 + %s(3.141592653589793 * m->sched.t / m->sched.t_i)) / 2.0;",
+    emit_line(e, "m->lr = %s + (m->sched.base - %s) * (1.0 + %s(3.141592653589793 * m->sched.t / m->sched.t_i)) / 2.0;",
               eta, eta, emit_libm(e, "cos"));
 }
 
@@ -198,19 +200,18 @@ void sched_emit_epoch(Emit *e) {
         emit_line(e, "m->lr *= %s;", emit_double_lit(e, s->a[0]));
         break;
     case SCHED_COSINE:
-        emit_line(e, "/* cosine(%s, eta_min=%s): CosineAnnealingLR, 1.13's recursive form */", emit_double_lit(e,
-                  s->a[0]),
-                  emit_double_lit(e, s->a[1]));
+        emit_line(e, "/* cosine(%s, eta_min=%s): CosineAnnealingLR, 1.13's recursive form */",
+                  emit_double_lit(e, s->a[0]), emit_double_lit(e, s->a[1]));
         emit_cosine(e, s);
         break;
     case SCHED_COSINE_RESTARTS:
         emit_line(e, "/* cosine_restarts(%s, t_mult=%s, eta_min=%s): CosineAnnealingWarmRestarts */",
-                  emit_double_lit(e, s->a[0]),
-                  emit_double_lit(e, s->a[1]), emit_double_lit(e, s->a[2]));
+                  emit_double_lit(e, s->a[0]), emit_double_lit(e, s->a[1]), emit_double_lit(e, s->a[2]));
         emit_restarts(e, s);
         break;
     case SCHED_CYCLIC: /* stepped by NET_update */
-    case SCHED_NONE: break;
+    case SCHED_NONE:
+        break;
     }
 }
 
@@ -220,10 +221,9 @@ void sched_emit_update(Emit *e) {
     if (s->kind != SCHED_CYCLIC)
         return;
     const char *total = emit_double_lit(e, 2 * s->a[2]), *ratio = emit_double_lit(e, s->a[2] / (2 * s->a[2]));
-    emit_line(e, "/* cyclic(%s, %s, %s, mode=\"%s\", gamma=%s): CyclicLR, cycle_momentum=False */", emit_double_lit(e,
-              s->a[0]),
-              emit_double_lit(e, s->a[1]), emit_double_lit(e, s->a[2]), cyclic_modes[(int)s->a[3]], emit_double_lit(e,
-                              s->a[4]));
+    emit_line(e, "/* cyclic(%s, %s, %s, mode=\"%s\", gamma=%s): CyclicLR, cycle_momentum=False */",
+              emit_double_lit(e, s->a[0]), emit_double_lit(e, s->a[1]), emit_double_lit(e, s->a[2]),
+              cyclic_modes[(int)s->a[3]], emit_double_lit(e, s->a[4]));
     emit_begin(e);
     emit_line(e, "const double t = m->sched.t + 1.0;");
     emit_line(e, "const double cycle = %s(1.0 + t / %s), x = 1.0 + t / %s - cycle;", emit_libm(e, "floor"), total,

@@ -54,8 +54,17 @@ static double flops(const double *hp) {
 }
 
 const OptimDesc optim_sgd = {
-    .call = {"sgd", CK_OPT, 5, {{"lr", AK_NUM, NULL}, {"momentum", AK_NUM, "0"}, {"dampening", AK_NUM, "0"},
-             {"nesterov", AK_BOOL, "false"}, {"weight_decay", AK_NUM, "0"}}, 0, OP__COUNT, 0},
+    .call = {"sgd",
+             CK_OPT,
+             5,
+             {{"lr", AK_NUM, NULL},
+              {"momentum", AK_NUM, "0"},
+              {"dampening", AK_NUM, "0"},
+              {"nesterov", AK_BOOL, "false"},
+              {"weight_decay", AK_NUM, "0"}},
+             0,
+             OP__COUNT,
+             0},
     .validate = validate,
     .state = {"momentum"},
     .nstate = nstate,

@@ -14,25 +14,43 @@
 /* 1 and *out when op(a, b) can be folded */
 static int fold_value(const Node *n, double a, double b, double *out) {
     switch (n->op) {
-    case OP_ADD: *out = (float)a + (float)b; return 1;
-    case OP_SUB: *out = (float)a - (float)b; return 1;
-    case OP_MUL: *out = (float)a * (float)b; return 1;
-    case OP_DIV: *out = (float)a / (float)b; return 1;
-    case OP_NEG: *out = -a; return 1;
-    case OP_ABS: *out = fabs(a); return 1;
-    case OP_MAX: *out = a < b ? b : a; return 1;
-    case OP_MIN: *out = a > b ? b : a; return 1;
+    case OP_ADD:
+        *out = (float)a + (float)b;
+        return 1;
+    case OP_SUB:
+        *out = (float)a - (float)b;
+        return 1;
+    case OP_MUL:
+        *out = (float)a * (float)b;
+        return 1;
+    case OP_DIV:
+        *out = (float)a / (float)b;
+        return 1;
+    case OP_NEG:
+        *out = -a;
+        return 1;
+    case OP_ABS:
+        *out = fabs(a);
+        return 1;
+    case OP_MAX:
+        *out = a < b ? b : a;
+        return 1;
+    case OP_MIN:
+        *out = a > b ? b : a;
+        return 1;
     /* sqrt in double, rounded to float, is sqrtf's correctly rounded result */
-    case OP_SQRT: *out = (float)sqrt((double)(float)a); return 1;
-    default: return 0;
+    case OP_SQRT:
+        *out = (float)sqrt((double)(float)a);
+        return 1;
+    default:
+        return 0;
     }
 }
 
 int pass_fold(Graph *g) {
     for (int v = 0; v < g->count; v++) {
         Node *n = &g->nodes[v];
-        if (n->dead || !(op_info(n->op)->flags & OPF_ELEMENTWISE) || n->nin == 0 || n->shape.rank ||
-            n->shape.batched)
+        if (n->dead || !(op_info(n->op)->flags & OPF_ELEMENTWISE) || n->nin == 0 || n->shape.rank || n->shape.batched)
             continue;
         double in[2] = {0, 0}, out;
         int all_const = 1;

@@ -49,7 +49,7 @@ typedef struct Group {
     int root;
     int members[FUSE_MAX_MEMBERS];
     int nmembers;
-    char *in;   /* in[v]: v is a member */
+    char *in; /* in[v]: v is a member */
 } Group;
 
 /* the distinct inputs of the members that are not members, into out */

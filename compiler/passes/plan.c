@@ -176,7 +176,8 @@ static int slot_cmp(const void *a, const void *b) {
  * kernel scratch, live at its node only; then offsets, largest slot first,
  * each at the lowest offset free over its lifetime. Returns the top. */
 static long plan_offsets(Graph *g, const int *order, int count) {
-    int *pos_start = base_xcalloc((size_t)g->count, sizeof(int)), *pos_end = base_xcalloc((size_t)g->count, sizeof(int));
+    int *pos_start = base_xcalloc((size_t)g->count, sizeof(int)),
+        *pos_end = base_xcalloc((size_t)g->count, sizeof(int));
     int *pos = base_xcalloc((size_t)g->count, sizeof(int)), *slot_of = base_xcalloc((size_t)g->count, sizeof(int));
     Slot *slots = base_xcalloc(2 * (size_t)count + 1, sizeof(Slot));
     long top = 0;
@@ -220,7 +221,8 @@ static long plan_offsets(Graph *g, const int *order, int count) {
         n->scratch = info->scratch ? info->scratch(g, n) : 0;
         if (n->scratch <= 0)
             continue;
-        Slot s = {order[i], pos[order[i]], pos[order[i]], (n->scratch + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN, 1, 0};
+        Slot s = {order[i], pos[order[i]], pos[order[i]], (n->scratch + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN, 1,
+                  0};
         slots[nslots++] = s;
     }
     /* place in size order, then map the slots back to their nodes */

@@ -39,15 +39,13 @@ typedef struct nndata_src {
     size_t n, at;
 } nndata_src;
 
-static int nndata_get(nndata_src *s)
-{
+static int nndata_get(nndata_src *s) {
     if (s->f)
         return getc(s->f);
     return s->at < s->n ? (unsigned char)s->p[s->at++] : EOF;
 }
 
-static void nndata_unget(nndata_src *s, int c)
-{
+static void nndata_unget(nndata_src *s, int c) {
     if (c == EOF)
         return;
     if (s->f)
@@ -56,14 +54,12 @@ static void nndata_unget(nndata_src *s, int c)
         s->at--;
 }
 
-static int nndata_failed(const nndata_src *s)
-{
+static int nndata_failed(const nndata_src *s) {
     return s->f ? ferror(s->f) != 0 : 0;
 }
 
 /* Up to n bytes into dst; returns how many. */
-static size_t nndata_take(nndata_src *s, unsigned char *dst, size_t n)
-{
+static size_t nndata_take(nndata_src *s, unsigned char *dst, size_t n) {
     size_t m;
     if (s->f)
         return fread(dst, 1, n, s->f);
@@ -74,8 +70,7 @@ static size_t nndata_take(nndata_src *s, unsigned char *dst, size_t n)
 }
 
 /* Bytes from the current position to the end; a file is left where it was. */
-static long nndata_rest(nndata_src *s)
-{
+static long nndata_rest(nndata_src *s) {
     long here, end;
     if (!s->f)
         return s->n - s->at > (size_t)LONG_MAX ? -1 : (long)(s->n - s->at);
@@ -91,8 +86,7 @@ static long nndata_rest(nndata_src *s)
 /* A buffer source; 0, or NN_ERR_ARG when there is none or when text must
  * be NUL-terminated (CSV: strtof reads up to a character that ends a number)
  * and is not. */
-static int nndata_mem(nndata_src *s, const char *text, size_t len, int nul)
-{
+static int nndata_mem(nndata_src *s, const char *text, size_t len, int nul) {
     if (!text || (nul && text[len] != '\0'))
         return NN_ERR_ARG;
     s->f = NULL;
@@ -103,8 +97,7 @@ static int nndata_mem(nndata_src *s, const char *text, size_t len, int nul)
 }
 
 /* a * b, saturating at UINT64_MAX (a corrupt header's product of dims). */
-static uint64_t nndata_mul_sat(uint64_t a, uint64_t b)
-{
+static uint64_t nndata_mul_sat(uint64_t a, uint64_t b) {
     if (b != 0 && a > UINT64_MAX / b)
         return UINT64_MAX;
     return a * b;
@@ -112,16 +105,14 @@ static uint64_t nndata_mul_sat(uint64_t a, uint64_t b)
 
 /* ---- IDX: bytes 0, 0, type, rank, then rank big-endian u32 dims, then the
  * data: exactly prod(dims) bytes for type 0x08 (unsigned byte). */
-static uint32_t nndata_get_be32(const unsigned char *p)
-{
+static uint32_t nndata_get_be32(const unsigned char *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
 /* Reads and checks the header; s is left at the data. FORMAT for a bad
  * magic, another type, rank 0 or above 4, or bytes after the data;
  * TRUNCATED when the header or the data are shorter than claimed. */
-static int nndata_idx_header(nndata_src *s, nndata_idx_info *info)
-{
+static int nndata_idx_header(nndata_src *s, nndata_idx_info *info) {
     unsigned char h[4 * 5];
     uint64_t item = 1, total;
     long rest;
@@ -154,8 +145,7 @@ static int nndata_idx_header(nndata_src *s, nndata_idx_info *info)
     return NN_OK;
 }
 
-static int nndata_idx_check(nndata_src *s, nndata_idx_info *info)
-{
+static int nndata_idx_check(nndata_src *s, nndata_idx_info *info) {
     nndata_idx_info tmp;
     int st = nndata_idx_header(s, &tmp);
     if (st == NN_OK)
@@ -163,8 +153,7 @@ static int nndata_idx_check(nndata_src *s, nndata_idx_info *info)
     return st;
 }
 
-int nndata_idx_open(const char *path, nndata_idx_info *info)
-{
+int nndata_idx_open(const char *path, nndata_idx_info *info) {
     nndata_src s = {NULL, NULL, 0, 0};
     int st;
     if (!path || !info)
@@ -176,8 +165,7 @@ int nndata_idx_open(const char *path, nndata_idx_info *info)
     return st;
 }
 
-int nndata_idx_open_mem(const void *buf, size_t len, nndata_idx_info *info)
-{
+int nndata_idx_open_mem(const void *buf, size_t len, nndata_idx_info *info) {
     nndata_src s;
     if (!info || nndata_mem(&s, buf, len, 0) != NN_OK)
         return NN_ERR_ARG;
@@ -187,8 +175,7 @@ int nndata_idx_open_mem(const void *buf, size_t len, nndata_idx_info *info)
 /* Reads up to cap data bytes of an IDX source, as floats (byte * scale) when
  * df is set, as int32 when di is, as bytes otherwise. Returns the elements
  * read. */
-static long nndata_idx_read(nndata_src *s, float *df, int32_t *di, unsigned char *du, long cap, float scale)
-{
+static long nndata_idx_read(nndata_src *s, float *df, int32_t *di, unsigned char *du, long cap, float scale) {
     unsigned char b[NNDATA_CHUNK];
     nndata_idx_info info;
     long n, i = 0, j;
@@ -213,9 +200,7 @@ static long nndata_idx_read(nndata_src *s, float *df, int32_t *di, unsigned char
     return i == n ? n : NN_ERR_IO; /* the size was checked: a short read is I/O */
 }
 
-static long nndata_idx_read_path(const char *path, float *df, int32_t *di, unsigned char *du, long cap,
-                                 float scale)
-{
+static long nndata_idx_read_path(const char *path, float *df, int32_t *di, unsigned char *du, long cap, float scale) {
     nndata_src s = {NULL, NULL, 0, 0};
     long got;
     if (!path || cap < 0 || (cap > 0 && !df && !di && !du))
@@ -227,31 +212,26 @@ static long nndata_idx_read_path(const char *path, float *df, int32_t *di, unsig
     return got;
 }
 
-long nndata_idx_read_f32(const char *path, float *dst, long cap, float scale)
-{
+long nndata_idx_read_f32(const char *path, float *dst, long cap, float scale) {
     return nndata_idx_read_path(path, dst, NULL, NULL, cap, scale);
 }
 
-long nndata_idx_read_i32(const char *path, int32_t *dst, long cap)
-{
+long nndata_idx_read_i32(const char *path, int32_t *dst, long cap) {
     return nndata_idx_read_path(path, NULL, dst, NULL, cap, 1.0f);
 }
 
-long nndata_idx_read_u8(const char *path, unsigned char *dst, long cap)
-{
+long nndata_idx_read_u8(const char *path, unsigned char *dst, long cap) {
     return nndata_idx_read_path(path, NULL, NULL, dst, cap, 1.0f);
 }
 
-long nndata_idx_read_f32_mem(const void *buf, size_t len, float *dst, long cap, float scale)
-{
+long nndata_idx_read_f32_mem(const void *buf, size_t len, float *dst, long cap, float scale) {
     nndata_src s;
     if (nndata_mem(&s, buf, len, 0) != NN_OK || cap < 0 || (cap > 0 && !dst))
         return NN_ERR_ARG;
     return nndata_idx_read(&s, dst, NULL, NULL, cap, scale);
 }
 
-long nndata_idx_read_i32_mem(const void *buf, size_t len, int32_t *dst, long cap)
-{
+long nndata_idx_read_i32_mem(const void *buf, size_t len, int32_t *dst, long cap) {
     nndata_src s;
     if (nndata_mem(&s, buf, len, 0) != NN_OK || cap < 0 || (cap > 0 && !dst))
         return NN_ERR_ARG;
@@ -266,14 +246,12 @@ long nndata_idx_read_i32_mem(const void *buf, size_t len, int32_t *dst, long cap
  * float ("nan", "inf", 1e39 parse but are not data). The first other line is
  * a header when none of its fields parses; otherwise it is data, like every
  * line after it: all numbers, with the column count of the first line. */
-static int nndata_csv_blank(int c)
-{
+static int nndata_csv_blank(int c) {
     return c == ' ' || c == '\t';
 }
 
 /* Skips a UTF-8 byte-order mark at the start of s. */
-static void nndata_csv_bom(nndata_src *s)
-{
+static void nndata_csv_bom(nndata_src *s) {
     int c = nndata_get(s), c2, c3;
     if (c != 0xEF) {
         nndata_unget(s, c);
@@ -299,8 +277,7 @@ typedef struct nndata_field {
 } nndata_field;
 
 /* strtof over all of s[0..len) (s[len] is not part of a number). */
-static int nndata_csv_parse(const char *s, size_t len, float *v)
-{
+static int nndata_csv_parse(const char *s, size_t len, float *v) {
     char *e;
     if (len == 0)
         return 0;
@@ -309,8 +286,7 @@ static int nndata_csv_parse(const char *s, size_t len, float *v)
 }
 
 /* Reads one field into fd; a CR or CR LF is taken as '\n'. */
-static void nndata_csv_field(nndata_src *s, nndata_field *fd)
-{
+static void nndata_csv_field(nndata_src *s, nndata_field *fd) {
     char buf[NNDATA_FIELD];
     size_t len = 0, start = 0, last = 0;
     int c, too_long = 0, seen = 0;
@@ -354,17 +330,16 @@ static void nndata_csv_field(nndata_src *s, nndata_field *fd)
 
 /* One line. */
 typedef struct nndata_line {
-    int cols;         /* its fields (0: a blank line) */
-    int parsed;       /* fields that parse */
-    int numbers;      /* fields that are numbers (parse, finite) */
-    int bad;          /* the first field that is not a number, 1-based (0: none) */
+    int cols;    /* its fields (0: a blank line) */
+    int parsed;  /* fields that parse */
+    int numbers; /* fields that are numbers (parse, finite) */
+    int bad;     /* the first field that is not a number, 1-based (0: none) */
     char bad_text[64];
 } nndata_line;
 
 /* Reads one line; values go to dst[0..room). Returns 0 at the end, 1 after
  * a line, NN_ERR_IO. */
-static int nndata_csv_line(nndata_src *s, float *dst, long room, nndata_line *ln)
-{
+static int nndata_csv_line(nndata_src *s, float *dst, long room, nndata_line *ln) {
     nndata_field fd;
     int c;
     if ((c = nndata_get(s)) == EOF)
@@ -393,9 +368,8 @@ static int nndata_csv_line(nndata_src *s, float *dst, long room, nndata_line *ln
  * stored (then stops). When why is given, the first malformed line's
  * 1-based number goes to *bad_line and what is wrong to why (cap bytes).
  * Returns the values stored or a status. */
-static long nndata_csv_walk(nndata_src *s, float *dst, long cap, long *rows, int *cols, int *has_header,
-                            long *bad_line, char *why, size_t why_cap)
-{
+static long nndata_csv_walk(nndata_src *s, float *dst, long cap, long *rows, int *cols, int *has_header, long *bad_line,
+                            char *why, size_t why_cap) {
     nndata_line ln;
     long got = 0, nrows = 0, lines = 0, line = 0;
     int st = 0, ncols = 0, header = 0;
@@ -436,8 +410,7 @@ static long nndata_csv_walk(nndata_src *s, float *dst, long cap, long *rows, int
 
 /* Opens path as a CSV source, walks it, closes it. */
 static long nndata_csv_walk_path(const char *path, float *dst, long cap, long *rows, int *cols, int *has_header,
-                                 long *bad_line, char *why, size_t why_cap)
-{
+                                 long *bad_line, char *why, size_t why_cap) {
     nndata_src s = {NULL, NULL, 0, 0};
     long got;
     if (!(s.f = fopen(path, "rb")))
@@ -447,8 +420,7 @@ static long nndata_csv_walk_path(const char *path, float *dst, long cap, long *r
     return got;
 }
 
-int nndata_csv_info(const char *path, long *rows, int *cols, int *has_header)
-{
+int nndata_csv_info(const char *path, long *rows, int *cols, int *has_header) {
     long st;
     if (!path || !rows || !cols || !has_header)
         return NN_ERR_ARG;
@@ -458,8 +430,7 @@ int nndata_csv_info(const char *path, long *rows, int *cols, int *has_header)
 
 /* Values of the data rows, row-major; stops after cap values (rows past
  * that point are not read, so not checked). */
-long nndata_csv_read(const char *path, float *dst, long cap)
-{
+long nndata_csv_read(const char *path, float *dst, long cap) {
     long rows;
     int cols, has_header;
     if (!path || cap < 0 || (cap > 0 && !dst))
@@ -467,8 +438,7 @@ long nndata_csv_read(const char *path, float *dst, long cap)
     return nndata_csv_walk_path(path, dst, cap, &rows, &cols, &has_header, NULL, NULL, 0);
 }
 
-long nndata_csv_find_error(const char *path, char *why, size_t cap)
-{
+long nndata_csv_find_error(const char *path, char *why, size_t cap) {
     long rows, line = 0, st;
     int cols, has_header;
     if (!path || !why || cap == 0)
@@ -478,8 +448,7 @@ long nndata_csv_find_error(const char *path, char *why, size_t cap)
     return st < 0 && st != NN_ERR_FORMAT ? st : line;
 }
 
-int nndata_csv_info_mem(const char *text, size_t len, long *rows, int *cols, int *has_header)
-{
+int nndata_csv_info_mem(const char *text, size_t len, long *rows, int *cols, int *has_header) {
     nndata_src s;
     long st;
     if (!rows || !cols || !has_header || nndata_mem(&s, text, len, 1) != NN_OK)
@@ -488,8 +457,7 @@ int nndata_csv_info_mem(const char *text, size_t len, long *rows, int *cols, int
     return st < 0 ? (int)st : NN_OK;
 }
 
-long nndata_csv_read_mem(const char *text, size_t len, float *dst, long cap)
-{
+long nndata_csv_read_mem(const char *text, size_t len, float *dst, long cap) {
     nndata_src s;
     long rows;
     int cols, has_header;
@@ -498,8 +466,7 @@ long nndata_csv_read_mem(const char *text, size_t len, float *dst, long cap)
     return nndata_csv_walk(&s, dst, cap, &rows, &cols, &has_header, NULL, NULL, 0);
 }
 
-long nndata_csv_find_error_mem(const char *text, size_t len, char *why, size_t cap)
-{
+long nndata_csv_find_error_mem(const char *text, size_t len, char *why, size_t cap) {
     nndata_src s;
     long rows, line = 0, st;
     int cols, has_header;

@@ -30,39 +30,32 @@
  * measurements behind these choices. */
 
 /* outputs of a window of k every s over in + 2 p elements (0 when none fits) */
-static inline int nnrt_conv2d_out(int in, int k, int s, int p)
-{
+static inline int nnrt_conv2d_out(int in, int k, int s, int p) {
     long span = (long)in + 2L * p - k;
     return span < 0 ? 0 : (int)(span / s + 1);
 }
 
-static inline int nnrt_conv2d_ok(const nnrt_conv2d *g)
-{
-    return g && g->c >= 1 && g->h >= 1 && g->w >= 1 && g->f >= 1 && g->kh >= 1 && g->kw >= 1 &&
-           g->sh >= 1 && g->sw >= 1 && g->ph >= 0 && g->pw >= 0 && g->groups >= 1 &&
-           g->c % g->groups == 0 && g->f % g->groups == 0 && (long)g->h + 2L * g->ph >= g->kh &&
-           (long)g->w + 2L * g->pw >= g->kw;
+static inline int nnrt_conv2d_ok(const nnrt_conv2d *g) {
+    return g && g->c >= 1 && g->h >= 1 && g->w >= 1 && g->f >= 1 && g->kh >= 1 && g->kw >= 1 && g->sh >= 1 &&
+           g->sw >= 1 && g->ph >= 0 && g->pw >= 0 && g->groups >= 1 && g->c % g->groups == 0 && g->f % g->groups == 0 &&
+           (long)g->h + 2L * g->ph >= g->kh && (long)g->w + 2L * g->pw >= g->kw;
 }
 
 /* 1 when col is the input itself (1 x 1 kernel, stride 1, no padding) */
-static inline int nnrt_conv2d_flat(const nnrt_conv2d *g)
-{
+static inline int nnrt_conv2d_flat(const nnrt_conv2d *g) {
     return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
 }
 
-NNRT_API int nnrt_conv2d_oh(const nnrt_conv2d *g)
-{
+NNRT_API int nnrt_conv2d_oh(const nnrt_conv2d *g) {
     return nnrt_conv2d_ok(g) ? nnrt_conv2d_out(g->h, g->kh, g->sh, g->ph) : 0;
 }
 
-NNRT_API int nnrt_conv2d_ow(const nnrt_conv2d *g)
-{
+NNRT_API int nnrt_conv2d_ow(const nnrt_conv2d *g) {
     return nnrt_conv2d_ok(g) ? nnrt_conv2d_out(g->w, g->kw, g->sw, g->pw) : 0;
 }
 
 /* [*lo, *hi): the outputs j < count whose input j s + off lies in [0, size) */
-static inline void nnrt_conv2d_span(int off, int s, int size, int count, int *lo, int *hi)
-{
+static inline void nnrt_conv2d_span(int off, int s, int size, int count, int *lo, int *hi) {
     int l = off >= 0 ? 0 : (-off + s - 1) / s;
     int h = size - 1 - off < 0 ? 0 : (size - 1 - off) / s + 1;
     if (h > count)
@@ -73,9 +66,7 @@ static inline void nnrt_conv2d_span(int off, int s, int size, int count, int *lo
 
 /* col[(ci kh + a) kw + b][i ow + j] = x[ci, i sh - ph + a, j sw - pw + b]
  * (0 outside x) for the cg channels at x. */
-static inline void nnrt_im2col(const nnrt_conv2d *g, int cg, int oh, int ow, const float *x,
-                               float *restrict col)
-{
+static inline void nnrt_im2col(const nnrt_conv2d *g, int cg, int oh, int ow, const float *x, float *restrict col) {
     const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
     int ci, a, b, i, j, j0, j1;
     for (ci = 0; ci < cg; ci++)
@@ -110,8 +101,7 @@ static inline void nnrt_im2col(const nnrt_conv2d *g, int cg, int oh, int ow, con
 
 /* The adjoint of nnrt_im2col: dx[ci, i sh - ph + a, j sw - pw + b] += col[...] */
 static inline void nnrt_col2im(const nnrt_conv2d *g, int cg, int oh, int ow, const float *restrict col,
-                               float *restrict dx)
-{
+                               float *restrict dx) {
     int ci, a, b, i, j, j0, j1;
     for (ci = 0; ci < cg; ci++)
         for (a = 0; a < g->kh; a++)
@@ -136,8 +126,7 @@ static inline void nnrt_col2im(const nnrt_conv2d *g, int cg, int oh, int ow, con
             }
 }
 
-static inline void nnrt_zero(float *x, long n)
-{
+static inline void nnrt_zero(float *x, long n) {
     const float zero = nnrt_fence_f(0.0f);
     long i;
     for (i = 0; i < n; i++)
@@ -150,8 +139,7 @@ typedef struct nnrt_conv2d_dims {
     long hw, xs, ys;     /* input pixels, floats per input and per output sample */
 } nnrt_conv2d_dims;
 
-static inline nnrt_conv2d_dims nnrt_conv2d_sizes(const nnrt_conv2d *g)
-{
+static inline nnrt_conv2d_dims nnrt_conv2d_sizes(const nnrt_conv2d *g) {
     nnrt_conv2d_dims d;
     d.cg = g->c / g->groups;
     d.fg = g->f / g->groups;
@@ -165,27 +153,23 @@ static inline nnrt_conv2d_dims nnrt_conv2d_sizes(const nnrt_conv2d *g)
 
 /* Floats of the 6 x 32 tiles covering an m x n product, per useful float
  * (times 1000, an integer): 1000 when both are multiples of the tile. */
-static inline long nnrt_tile_waste(long m, long n)
-{
+static inline long nnrt_tile_waste(long m, long n) {
     return (m + 5) / 6 * 6 * ((n + 31) / 32 * 32) * 1000 / (m * n);
 }
 
 /* 1 when the forward pass computes y^T = col^T W^T (pixels x filters) */
-static inline int nnrt_conv2d_fwd_t(const nnrt_conv2d_dims *d)
-{
+static inline int nnrt_conv2d_fwd_t(const nnrt_conv2d_dims *d) {
     return nnrt_tile_waste(d->ohw, d->fg) < nnrt_tile_waste(d->fg, d->ohw);
 }
 
 /* 1 when the weight pass computes dW^T = col dy^T (kg x filters) */
-static inline int nnrt_conv2d_dw_t(const nnrt_conv2d_dims *d)
-{
+static inline int nnrt_conv2d_dw_t(const nnrt_conv2d_dims *d) {
     return nnrt_tile_waste(d->kg, d->fg) < nnrt_tile_waste(d->fg, d->kg);
 }
 
 /* The scratch layout of a pass: col (kg x ohw floats) at 0, then the
  * transposed result (if any), then the GEMM's workspace. */
-static inline long nnrt_conv2d_pass_scratch(const nnrt_conv2d_dims *d, int pass, long *ws_at)
-{
+static inline long nnrt_conv2d_pass_scratch(const nnrt_conv2d_dims *d, int pass, long *ws_at) {
     long col = (long)d->kg * d->ohw, t = 0, ws;
     if (pass == NNRT_CONV2D_FORWARD) {
         t = nnrt_conv2d_fwd_t(d) ? (long)d->ohw * d->fg : 0;
@@ -201,8 +185,7 @@ static inline long nnrt_conv2d_pass_scratch(const nnrt_conv2d_dims *d, int pass,
 }
 
 /* per pass, for one sample and group at a time: independent of max_n */
-NNRT_API long nnrt_conv2d_scratch(const nnrt_conv2d *g, int pass, int max_n)
-{
+NNRT_API long nnrt_conv2d_scratch(const nnrt_conv2d *g, int pass, int max_n) {
     nnrt_conv2d_dims d;
     long ws_at;
     (void)max_n;
@@ -222,8 +205,7 @@ typedef struct nnrt_conv2d_tctx {
     int fg, ohw;
 } nnrt_conv2d_tctx;
 
-static void nnrt_conv2d_untranspose(void *ctx, int i0, int rows, int j0, int cols)
-{
+static void nnrt_conv2d_untranspose(void *ctx, int i0, int rows, int j0, int cols) {
     const nnrt_conv2d_tctx *c = (const nnrt_conv2d_tctx *)ctx;
     int i, j;
     for (j = j0; j < j0 + cols; j++) {
@@ -234,9 +216,8 @@ static void nnrt_conv2d_untranspose(void *ctx, int i0, int rows, int j0, int col
     }
 }
 
-NNRT_API void nnrt_conv2d_forward(const nnrt_conv2d *g, int n, const float *x, const float *w,
-                                  float *y, float *scratch)
-{
+NNRT_API void nnrt_conv2d_forward(const nnrt_conv2d *g, int n, const float *x, const float *w, float *y,
+                                  float *scratch) {
     nnrt_conv2d_dims d;
     nnrt_conv2d_tctx tc;
     long ws_at;
@@ -248,8 +229,8 @@ NNRT_API void nnrt_conv2d_forward(const nnrt_conv2d *g, int n, const float *x, c
         for (s = 0; s < n; s++)
             for (gi = 0; gi < g->groups; gi++)
                 nnrt_sgemm(0, 0, d.fg, d.ohw, d.kg, 1.0f, w + (ptrdiff_t)gi * d.fg * d.kg, d.kg,
-                           x + s * d.xs + gi * d.cg * d.hw, d.ohw, 0.0f,
-                           y + s * d.ys + (ptrdiff_t)gi * d.fg * d.ohw, d.ohw);
+                           x + s * d.xs + gi * d.cg * d.hw, d.ohw, 0.0f, y + s * d.ys + (ptrdiff_t)gi * d.fg * d.ohw,
+                           d.ohw);
         return;
     }
     nnrt_conv2d_pass_scratch(&d, NNRT_CONV2D_FORWARD, &ws_at);
@@ -261,23 +242,20 @@ NNRT_API void nnrt_conv2d_forward(const nnrt_conv2d *g, int n, const float *x, c
         for (gi = 0; gi < g->groups; gi++) {
             const float *wg = w + (ptrdiff_t)gi * d.fg * d.kg;
             float *yg = y + s * d.ys + (ptrdiff_t)gi * d.fg * d.ohw;
-            nnrt_im2col(g, d.cg, nnrt_conv2d_oh(g), nnrt_conv2d_ow(g), x + s * d.xs + gi * d.cg * d.hw,
-                        scratch);
+            nnrt_im2col(g, d.cg, nnrt_conv2d_oh(g), nnrt_conv2d_ow(g), x + s * d.xs + gi * d.cg * d.hw, scratch);
             if (tr) {
                 tc.y = yg;
                 nnrt_sgemm_ws(1, 1, d.ohw, d.fg, d.kg, 1.0f, scratch, d.ohw, wg, d.kg, 0.0f,
-                              scratch + (long)d.kg * d.ohw, d.fg, scratch + ws_at, nnrt_conv2d_untranspose,
-                              &tc);
+                              scratch + (long)d.kg * d.ohw, d.fg, scratch + ws_at, nnrt_conv2d_untranspose, &tc);
             } else {
-                nnrt_sgemm_ws(0, 0, d.fg, d.ohw, d.kg, 1.0f, wg, d.kg, scratch, d.ohw, 0.0f, yg, d.ohw,
-                              scratch + ws_at, NULL, NULL);
+                nnrt_sgemm_ws(0, 0, d.fg, d.ohw, d.kg, 1.0f, wg, d.kg, scratch, d.ohw, 0.0f, yg, d.ohw, scratch + ws_at,
+                              NULL, NULL);
             }
         }
 }
 
-NNRT_API void nnrt_conv2d_backward_input(const nnrt_conv2d *g, int n, const float *dy,
-                                         const float *w, float *dx, float *scratch)
-{
+NNRT_API void nnrt_conv2d_backward_input(const nnrt_conv2d *g, int n, const float *dy, const float *w, float *dx,
+                                         float *scratch) {
     nnrt_conv2d_dims d;
     long ws_at = 0;
     int s, gi, flat;
@@ -299,16 +277,15 @@ NNRT_API void nnrt_conv2d_backward_input(const nnrt_conv2d *g, int n, const floa
                 nnrt_sgemm(1, 0, d.kg, d.ohw, d.fg, 1.0f, wg, d.kg, dyg, d.ohw, 0.0f, dxg, d.ohw);
                 continue;
             }
-            nnrt_sgemm_ws(1, 0, d.kg, d.ohw, d.fg, 1.0f, wg, d.kg, dyg, d.ohw, 0.0f, scratch, d.ohw,
-                          scratch + ws_at, NULL, NULL);
+            nnrt_sgemm_ws(1, 0, d.kg, d.ohw, d.fg, 1.0f, wg, d.kg, dyg, d.ohw, 0.0f, scratch, d.ohw, scratch + ws_at,
+                          NULL, NULL);
             nnrt_col2im(g, d.cg, nnrt_conv2d_oh(g), nnrt_conv2d_ow(g), scratch, dxg);
         }
     }
 }
 
-NNRT_API void nnrt_conv2d_backward_weight(const nnrt_conv2d *g, int n, const float *x,
-                                          const float *dy, float *dw, float *scratch)
-{
+NNRT_API void nnrt_conv2d_backward_weight(const nnrt_conv2d *g, int n, const float *x, const float *dy, float *dw,
+                                          float *scratch) {
     nnrt_conv2d_dims d;
     long ws_at;
     int s, gi, tr, i, j;
@@ -318,9 +295,9 @@ NNRT_API void nnrt_conv2d_backward_weight(const nnrt_conv2d *g, int n, const flo
     if (nnrt_conv2d_flat(g)) {
         for (s = 0; s < n; s++)
             for (gi = 0; gi < g->groups; gi++)
-                nnrt_sgemm(0, 1, d.fg, d.kg, d.ohw, 1.0f, dy + s * d.ys + (ptrdiff_t)gi * d.fg * d.ohw,
-                           d.ohw, x + s * d.xs + gi * d.cg * d.hw, d.ohw, s ? 1.0f : 0.0f,
-                           dw + (ptrdiff_t)gi * d.fg * d.kg, d.kg);
+                nnrt_sgemm(0, 1, d.fg, d.kg, d.ohw, 1.0f, dy + s * d.ys + (ptrdiff_t)gi * d.fg * d.ohw, d.ohw,
+                           x + s * d.xs + gi * d.cg * d.hw, d.ohw, s ? 1.0f : 0.0f, dw + (ptrdiff_t)gi * d.fg * d.kg,
+                           d.kg);
         return;
     }
     nnrt_conv2d_pass_scratch(&d, NNRT_CONV2D_BACKWARD_WEIGHT, &ws_at);
@@ -329,14 +306,13 @@ NNRT_API void nnrt_conv2d_backward_weight(const nnrt_conv2d *g, int n, const flo
         float *dwg = dw + (ptrdiff_t)gi * d.fg * d.kg, *t = scratch + (long)d.kg * d.ohw;
         for (s = 0; s < n; s++) {
             const float *dyg = dy + s * d.ys + (ptrdiff_t)gi * d.fg * d.ohw;
-            nnrt_im2col(g, d.cg, nnrt_conv2d_oh(g), nnrt_conv2d_ow(g), x + s * d.xs + gi * d.cg * d.hw,
-                        scratch);
+            nnrt_im2col(g, d.cg, nnrt_conv2d_oh(g), nnrt_conv2d_ow(g), x + s * d.xs + gi * d.cg * d.hw, scratch);
             if (tr)
-                nnrt_sgemm_ws(0, 1, d.kg, d.fg, d.ohw, 1.0f, scratch, d.ohw, dyg, d.ohw, s ? 1.0f : 0.0f, t,
-                              d.fg, scratch + ws_at, NULL, NULL);
+                nnrt_sgemm_ws(0, 1, d.kg, d.fg, d.ohw, 1.0f, scratch, d.ohw, dyg, d.ohw, s ? 1.0f : 0.0f, t, d.fg,
+                              scratch + ws_at, NULL, NULL);
             else
-                nnrt_sgemm_ws(0, 1, d.fg, d.kg, d.ohw, 1.0f, dyg, d.ohw, scratch, d.ohw, s ? 1.0f : 0.0f,
-                              dwg, d.kg, scratch + ws_at, NULL, NULL);
+                nnrt_sgemm_ws(0, 1, d.fg, d.kg, d.ohw, 1.0f, dyg, d.ohw, scratch, d.ohw, s ? 1.0f : 0.0f, dwg, d.kg,
+                              scratch + ws_at, NULL, NULL);
         }
         if (tr)
             for (i = 0; i < d.fg; i++)
@@ -345,17 +321,15 @@ NNRT_API void nnrt_conv2d_backward_weight(const nnrt_conv2d *g, int n, const flo
     }
 }
 
-static inline int nnrt_pool2d_ok(const nnrt_pool2d *p)
-{
-    return p && p->c >= 1 && p->h >= 1 && p->w >= 1 && p->kh >= 1 && p->kw >= 1 && p->sh >= 1 &&
-           p->sw >= 1 && p->kh <= p->h && p->kw <= p->w;
+static inline int nnrt_pool2d_ok(const nnrt_pool2d *p) {
+    return p && p->c >= 1 && p->h >= 1 && p->w >= 1 && p->kh >= 1 && p->kw >= 1 && p->sh >= 1 && p->sw >= 1 &&
+           p->kh <= p->h && p->kw <= p->w;
 }
 
 /* The offset of the window's first maximum from its corner (x[0]): the
  * first element greater than all before it, a NaN replacing any earlier
  * choice, as PyTorch's CPU kernel scans. */
-static inline int nnrt_window_argmax(const float *x, int w, int kh, int kw)
-{
+static inline int nnrt_window_argmax(const float *x, int w, int kh, int kw) {
     int a, b, best = 0;
     float m = x[0];
     for (a = 0; a < kh; a++)
@@ -374,8 +348,7 @@ static inline int nnrt_window_argmax(const float *x, int w, int kh, int kw)
  * NaN rule of nnrt_window_argmax, and in *at the position it came from
  * (0..3, as a float: gcc if-converts and vectorizes float selects of this
  * shape, not int ones). */
-static inline float nnrt_max4(float a, float b, float c, float d, float *at)
-{
+static inline float nnrt_max4(float a, float b, float c, float d, float *at) {
     float m = a, k = 0.0f;
     int t;
     t = (b > m) | (b != b);
@@ -391,8 +364,7 @@ static inline float nnrt_max4(float a, float b, float c, float d, float *at)
     return m;
 }
 
-static inline int nnrt_pool2d_is_2x2(const nnrt_pool2d *p)
-{
+static inline int nnrt_pool2d_is_2x2(const nnrt_pool2d *p) {
     return p->kh == 2 && p->kw == 2 && p->sh == 2 && p->sw == 2;
 }
 
@@ -403,19 +375,16 @@ static inline int nnrt_pool2d_is_2x2(const nnrt_pool2d *p)
  * vectors (LeNet's are 14 and 7 wide) go in chunks of that constant, the
  * last one overlapping the one before (writing the same values again), so
  * that no scalar tail is left (nnrt_max2x2_row). */
-static inline void nnrt_max2x2_fwd(const float *restrict r0, const float *restrict r1, float *restrict y,
-                                   int j0, int cnt)
-{
+static inline void nnrt_max2x2_fwd(const float *restrict r0, const float *restrict r1, float *restrict y, int j0,
+                                   int cnt) {
     int j;
     float at;
     for (j = j0; j < j0 + cnt; j++)
         y[j] = nnrt_max4(r0[2 * j], r0[2 * j + 1], r1[2 * j], r1[2 * j + 1], &at);
 }
 
-static inline void nnrt_max2x2_bwd(const float *restrict r0, const float *restrict r1,
-                                   const float *restrict dy, float *restrict d0, float *restrict d1, int j0,
-                                   int cnt)
-{
+static inline void nnrt_max2x2_bwd(const float *restrict r0, const float *restrict r1, const float *restrict dy,
+                                   float *restrict d0, float *restrict d1, int j0, int cnt) {
     const float zero = nnrt_fence_f(0.0f);
     int j;
     float at;
@@ -436,32 +405,27 @@ static inline void nnrt_max2x2_bwd(const float *restrict r0, const float *restri
 #else
 #define NNRT_NOINLINE
 #endif
-static NNRT_NOINLINE void nnrt_max2x2_fwd8(const float *r0, const float *r1, float *y, int j0)
-{
+static NNRT_NOINLINE void nnrt_max2x2_fwd8(const float *r0, const float *r1, float *y, int j0) {
     nnrt_max2x2_fwd(r0, r1, y, j0, 8);
 }
 
-static NNRT_NOINLINE void nnrt_max2x2_fwd4(const float *r0, const float *r1, float *y, int j0)
-{
+static NNRT_NOINLINE void nnrt_max2x2_fwd4(const float *r0, const float *r1, float *y, int j0) {
     nnrt_max2x2_fwd(r0, r1, y, j0, 4);
 }
 
-static NNRT_NOINLINE void nnrt_max2x2_bwd8(const float *r0, const float *r1, const float *dy, float *d0,
-                                           float *d1, int j0)
-{
+static NNRT_NOINLINE void nnrt_max2x2_bwd8(const float *r0, const float *r1, const float *dy, float *d0, float *d1,
+                                           int j0) {
     nnrt_max2x2_bwd(r0, r1, dy, d0, d1, j0, 8);
 }
 
-static NNRT_NOINLINE void nnrt_max2x2_bwd4(const float *r0, const float *r1, const float *dy, float *d0,
-                                           float *d1, int j0)
-{
+static NNRT_NOINLINE void nnrt_max2x2_bwd4(const float *r0, const float *r1, const float *dy, float *d0, float *d1,
+                                           int j0) {
     nnrt_max2x2_bwd(r0, r1, dy, d0, d1, j0, 4);
 }
 
 /* One output row of ow windows: chunks of 8 (or 4), the last overlapping */
-static inline void nnrt_max2x2_row(const float *r0, const float *r1, float *y, const float *dy, float *d0,
-                                   float *d1, int ow, int back)
-{
+static inline void nnrt_max2x2_row(const float *r0, const float *r1, float *y, const float *dy, float *d0, float *d1,
+                                   int ow, int back) {
     int j0, c = ow >= 8 ? 8 : ow >= 4 ? 4 : 0;
     if (!c) {
         if (back)
@@ -483,8 +447,7 @@ static inline void nnrt_max2x2_row(const float *r0, const float *r1, float *y, c
     }
 }
 
-NNRT_API void nnrt_maxpool2d_forward(const nnrt_pool2d *p, int n, const float *x, float *y)
-{
+NNRT_API void nnrt_maxpool2d_forward(const nnrt_pool2d *p, int n, const float *x, float *y) {
     long plane, planes;
     int oh, ow, i, j;
     if (n < 1 || !nnrt_pool2d_ok(p))
@@ -511,9 +474,7 @@ NNRT_API void nnrt_maxpool2d_forward(const nnrt_pool2d *p, int n, const float *x
     }
 }
 
-NNRT_API void nnrt_maxpool2d_backward(const nnrt_pool2d *p, int n, const float *x,
-                                      const float *dy, float *dx)
-{
+NNRT_API void nnrt_maxpool2d_backward(const nnrt_pool2d *p, int n, const float *x, const float *dy, float *dx) {
     long plane, planes;
     int oh, ow, i, j;
     if (n < 1 || !nnrt_pool2d_ok(p))
@@ -548,8 +509,7 @@ NNRT_API void nnrt_maxpool2d_backward(const nnrt_pool2d *p, int n, const float *
     }
 }
 
-NNRT_API void nnrt_avgpool2d_forward(const nnrt_pool2d *p, int n, const float *x, float *y)
-{
+NNRT_API void nnrt_avgpool2d_forward(const nnrt_pool2d *p, int n, const float *x, float *y) {
     long plane, planes;
     int oh, ow, i, j, a, b;
     if (n < 1 || !nnrt_pool2d_ok(p))
@@ -572,8 +532,7 @@ NNRT_API void nnrt_avgpool2d_forward(const nnrt_pool2d *p, int n, const float *x
     }
 }
 
-NNRT_API void nnrt_avgpool2d_backward(const nnrt_pool2d *p, int n, const float *dy, float *dx)
-{
+NNRT_API void nnrt_avgpool2d_backward(const nnrt_pool2d *p, int n, const float *dy, float *dx) {
     long plane, planes;
     int oh, ow, i, j, a, b;
     if (n < 1 || !nnrt_pool2d_ok(p))

@@ -26,8 +26,7 @@ enum { NNRT_IO_CHUNK = 4096 /* stack staging buffer of nnrt_save / nnrt_load */ 
  * C's fopen/fread/rename. */
 
 /* Empties w's buffer into its descriptor; write may be partial or interrupted. */
-static inline int nnrt_fd_flush(nnrt_out *w)
-{
+static inline int nnrt_fd_flush(nnrt_out *w) {
     size_t done = 0;
     while (done < w->len) {
         ssize_t k = write(w->fd, w->buf + done, w->len - done);
@@ -42,8 +41,7 @@ static inline int nnrt_fd_flush(nnrt_out *w)
 }
 
 /* dst = path + suffix; 0 when it does not fit in cap bytes. */
-static inline int nnrt_path_cat(char *dst, size_t cap, const char *path, const char *suffix)
-{
+static inline int nnrt_path_cat(char *dst, size_t cap, const char *path, const char *suffix) {
     size_t n = nnrt_strlen(path), m = nnrt_strlen(suffix), i;
     if (n + m + 1 > cap)
         return 0;
@@ -56,8 +54,7 @@ static inline int nnrt_path_cat(char *dst, size_t cap, const char *path, const c
 
 /* Makes a rename durable: fsync of the directory holding path, best effort
  * (not every system lets a directory be opened). buf holds path on entry. */
-static inline void nnrt_sync_dir(char *buf, size_t len)
-{
+static inline void nnrt_sync_dir(char *buf, size_t len) {
     int fd;
     while (len > 0 && buf[len - 1] != '/')
         len--;
@@ -72,8 +69,7 @@ static inline void nnrt_sync_dir(char *buf, size_t len)
 }
 
 /* dst = path + ".tmp." + hex(a) + "." + hex(b); 0 when it does not fit in cap bytes. */
-static inline int nnrt_temp_name(char *dst, size_t cap, const char *path, unsigned long a, unsigned long b)
-{
+static inline int nnrt_temp_name(char *dst, size_t cap, const char *path, unsigned long a, unsigned long b) {
     static const char hex[] = "0123456789abcdef";
     char suffix[48];
     size_t n = 0;
@@ -98,8 +94,7 @@ static inline int nnrt_temp_name(char *dst, size_t cap, const char *path, unsign
  * symlink planted there; another name is tried when one exists (another
  * thread, a leftover of a killed process). Mode 0666 less the umask, as any
  * new file. Returns the descriptor (its name in tmp), or -1. */
-static inline int nnrt_temp_open(char *tmp, size_t cap, const char *path)
-{
+static inline int nnrt_temp_open(char *tmp, size_t cap, const char *path) {
     static unsigned long counter;
     unsigned long pid = (unsigned long)getpid();
     int attempt, fd;
@@ -117,9 +112,8 @@ static inline int nnrt_temp_open(char *tmp, size_t cap, const char *path)
  * the directory. path must be absent or a regular file (not a symlink, a
  * directory, a FIFO or a device, which rename would replace). On any
  * failure the temporary is removed and path is untouched. */
-NNRT_API int nnrt_save(const char *path, const char *net, const nn_param *params,
-                       int np, const nn_param *bufs, int nb)
-{
+NNRT_API int nnrt_save(const char *path, const char *net, const nn_param *params, int np, const nn_param *bufs,
+                       int nb) {
     char tmp[NNRT_IO_CHUNK];
     unsigned char stage[NNRT_IO_CHUNK];
     struct stat st_path;
@@ -149,8 +143,7 @@ NNRT_API int nnrt_save(const char *path, const char *net, const nn_param *params
 }
 
 /* Loads the next chunk of the reader's file into its store. */
-static inline int nnrt_file_refill(nnrt_in *r)
-{
+static inline int nnrt_file_refill(nnrt_in *r) {
     FILE *f = (FILE *)r->file;
     size_t k = fread(r->store, 1, r->cap, f);
     if (k == 0)
@@ -166,9 +159,7 @@ static inline int nnrt_file_refill(nnrt_in *r)
  * while it recomputes the CRC. Only a file rewritten in place between the
  * two walks (nnrt_save never does that) can fail the second walk, after
  * some tensors were written. */
-NNRT_API int nnrt_load(const char *path, const char *net, nn_param *params, int np,
-                       nn_param *bufs, int nb)
-{
+NNRT_API int nnrt_load(const char *path, const char *net, nn_param *params, int np, nn_param *bufs, int nb) {
     unsigned char stage[NNRT_IO_CHUNK];
     nnrt_in r;
     FILE *f;
@@ -189,8 +180,7 @@ NNRT_API int nnrt_load(const char *path, const char *net, nn_param *params, int 
     return st;
 }
 
-NNRT_API int nnrt_load_pretrained(const char *path, const nn_param *ts, int nt)
-{
+NNRT_API int nnrt_load_pretrained(const char *path, const nn_param *ts, int nt) {
     unsigned char stage[NNRT_IO_CHUNK];
     nnrt_in r;
     FILE *f;

@@ -20,8 +20,7 @@ enum {
  * must not survive). The zero comes through nnrt_fence_f so that compilers
  * cannot turn the loop into a memset call, which a freestanding build would
  * have to provide. */
-static inline void nnrt_gemm_scale(int M, int N, float beta, float *C, int ldc)
-{
+static inline void nnrt_gemm_scale(int M, int N, float beta, float *C, int ldc) {
     int i, j;
     if (beta == 1.0f)
         return;
@@ -49,9 +48,8 @@ static inline void nnrt_gemm_scale(int M, int N, float beta, float *C, int ldc)
  * op(A)[r][k] is A[r sai + k sak]. Each row of B is read once for four rows
  * of C, which stay in L1; the inner loop is contiguous in B and C and has no
  * reduction, so gcc -O3 vectorizes it. */
-static inline void nnrt_gemm_bn4(int K, int nc, float alpha, const float *A, size_t sai,
-                                 size_t sak, const float *B, int ldb, float *C, int ldc)
-{
+static inline void nnrt_gemm_bn4(int K, int nc, float alpha, const float *A, size_t sai, size_t sak, const float *B,
+                                 int ldb, float *C, int ldc) {
     float *restrict c0 = C;
     float *restrict c1 = C + ldc;
     float *restrict c2 = C + 2 * (size_t)ldc;
@@ -73,9 +71,8 @@ static inline void nnrt_gemm_bn4(int K, int nc, float alpha, const float *A, siz
 }
 
 /* One row of C, nc columns: c[j] += (alpha a_k) b_k[j]. */
-static inline void nnrt_gemm_bn1(int K, int nc, float alpha, const float *A, size_t sak,
-                                 const float *B, int ldb, float *C)
-{
+static inline void nnrt_gemm_bn1(int K, int nc, float alpha, const float *A, size_t sak, const float *B, int ldb,
+                                 float *C) {
     float *restrict c = C;
     int k, j;
     for (k = 0; k < K; k++) {
@@ -89,15 +86,14 @@ static inline void nnrt_gemm_bn1(int K, int nc, float alpha, const float *A, siz
 /* op(B) = B (K x N): C += alpha op(A) B, i-k-j order in blocks of four rows
  * and NNRT_GEMM_NC columns. Serves A (M x K) and A^T (A is K x M) alike
  * through the strides of op(A). */
-static inline void nnrt_gemm_bn(int M, int N, int K, float alpha, const float *A, size_t sai,
-                                size_t sak, const float *B, int ldb, float *C, int ldc)
-{
-    int i, j0, m4 = M - M % 4; /* the remainder loop starts at m4, not where the */
+static inline void nnrt_gemm_bn(int M, int N, int K, float alpha, const float *A, size_t sai, size_t sak,
+                                const float *B, int ldb, float *C, int ldc) {
+    int i, j0, m4 = M - M % 4;                 /* the remainder loop starts at m4, not where the */
     for (j0 = 0; j0 < N; j0 += NNRT_GEMM_NC) { /* first stopped: see the note above */
         int nc = N - j0 < NNRT_GEMM_NC ? N - j0 : NNRT_GEMM_NC;
         for (i = 0; i < m4; i += 4)
-            nnrt_gemm_bn4(K, nc, alpha, A + (size_t)i * sai, sai, sak, B + j0, ldb,
-                          C + (size_t)i * (size_t)ldc + j0, ldc);
+            nnrt_gemm_bn4(K, nc, alpha, A + (size_t)i * sai, sai, sak, B + j0, ldb, C + (size_t)i * (size_t)ldc + j0,
+                          ldc);
         for (i = m4; i < M; i++)
             nnrt_gemm_bn1(K, nc, alpha, A + (size_t)i * sai, sak, B + j0, ldb, C + (size_t)i * (size_t)ldc + j0);
     }
@@ -105,8 +101,7 @@ static inline void nnrt_gemm_bn(int M, int N, int K, float alpha, const float *A
 
 /* <x, y> with 16 independent partial sums (a reduction gcc vectorizes
  * without reassociating), added pairwise at the end. */
-static inline float nnrt_dot(const float *restrict x, const float *restrict y, int n)
-{
+static inline float nnrt_dot(const float *restrict x, const float *restrict y, int n) {
     float acc[16];
     const float zero = nnrt_fence_f(0.0f); /* not a memset call (see nnrt_gemm_scale) */
     int k, u, w;
@@ -126,9 +121,8 @@ static inline float nnrt_dot(const float *restrict x, const float *restrict y, i
 /* op(B) = B^T (B is N x K): C[i][j] += <alpha op(A) row i, B row j>. The row
  * of op(A) (strided when ta) is gathered in chunks of NNRT_GEMM_KC into a
  * stack buffer, so both operands of every dot product are contiguous. */
-static inline void nnrt_gemm_bt(int M, int N, int K, float alpha, const float *A, size_t sai,
-                                size_t sak, const float *B, int ldb, float *C, int ldc)
-{
+static inline void nnrt_gemm_bt(int M, int N, int K, float alpha, const float *A, size_t sai, size_t sak,
+                                const float *B, int ldb, float *C, int ldc) {
     float a[NNRT_GEMM_KC];
     const float al = nnrt_fence_f(alpha); /* alpha == 1 would make the gather a memcpy call */
     int i, j, k, k0;
@@ -154,14 +148,11 @@ static inline void nnrt_gemm_bt(int M, int N, int K, float alpha, const float *A
     }
 }
 
-
 /* C = alpha op(A) op(B) + beta C. Sizes that cannot be valid (M, N or K
  * negative, a leading dimension below its row length) leave C untouched;
  * alpha == 0 or K == 0 reads neither A nor B (C = beta C). */
-NNRT_API void nnrt_sgemm(int ta, int tb, int M, int N, int K, float alpha,
-                         const float *A, int lda, const float *B, int ldb,
-                         float beta, float *C, int ldc)
-{
+NNRT_API void nnrt_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                         int ldb, float beta, float *C, int ldc) {
     int use_ab;
     size_t sai, sak;
     if (M <= 0 || N <= 0 || K < 0 || ldc < N)
@@ -215,18 +206,15 @@ enum {
 #define NNRT_MADD(acc, a, b) ((acc) + (a) * (b))
 #endif
 
-static inline int nnrt_min(int a, int b)
-{
+static inline int nnrt_min(int a, int b) {
     return a < b ? a : b;
 }
 
-static inline long nnrt_round_up(long x, long to)
-{
+static inline long nnrt_round_up(long x, long to) {
     return (x + to - 1) / to * to;
 }
 
-NNRT_API long nnrt_sgemm_ws_size(int M, int N, int K)
-{
+NNRT_API long nnrt_sgemm_ws_size(int M, int N, int K) {
     long kc, mc, nc;
     if (M <= 1 || N <= 0 || K <= 0) /* one row: the matrix-vector path packs nothing */
         return 0;
@@ -241,13 +229,12 @@ NNRT_API long nnrt_sgemm_ws_size(int M, int N, int K)
  * included), so that gcc does not turn them into memmove calls, which a
  * freestanding build would have to provide (and which cost more than the
  * vector moves for these short rows). */
-static inline void nnrt_pack_a(int ta, int mc, int kc, const float *A, int lda, float *restrict ap)
-{
+static inline void nnrt_pack_a(int ta, int mc, int kc, const float *A, int lda, float *restrict ap) {
     const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
     int i0, r, k;
     for (i0 = 0; i0 < mc; i0 += NNRT_MR, ap += (ptrdiff_t)NNRT_MR * kc) {
         int mr = nnrt_min(NNRT_MR, mc - i0);
-        if (ta && mr == NNRT_MR) { /* op(A)[i][k] = A[k lda + i]: rows of A are contiguous in i */
+        if (ta && mr == NNRT_MR) {   /* op(A)[i][k] = A[k lda + i]: rows of A are contiguous in i */
             for (k = 0; k < kc; k++) /* (a constant count: moves, not a memmove call per k) */
                 for (r = 0; r < NNRT_MR; r++)
                     ap[k * NNRT_MR + r] = A[(ptrdiff_t)k * lda + i0 + r] * one;
@@ -273,8 +260,7 @@ static inline void nnrt_pack_a(int ta, int mc, int kc, const float *A, int lda, 
 }
 
 /* op(B)[pc.., jc..] (kc x nc) into panels of NR columns: bp[p][k][c] */
-static inline void nnrt_pack_b(int tb, int kc, int nc, const float *B, int ldb, float *restrict bp)
-{
+static inline void nnrt_pack_b(int tb, int kc, int nc, const float *B, int ldb, float *restrict bp) {
     const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
     int j0, c, k;
     for (j0 = 0; j0 < nc; j0 += NNRT_NR, bp += (ptrdiff_t)NNRT_NR * kc) {
@@ -309,8 +295,7 @@ static inline void nnrt_pack_b(int tb, int kc, int nc, const float *B, int ldb, 
  * panel at bp + k bs), then the mr x nr valid part of it into C:
  * C = alpha t + beta C (beta == 0: C not read). */
 static inline void nnrt_micro(int kc, const float *restrict ap, const float *restrict bp, ptrdiff_t bs,
-                              float *restrict C, int ldc, int mr, int nr, float alpha, float beta)
-{
+                              float *restrict C, int ldc, int mr, int nr, float alpha, float beta) {
     float t[NNRT_MR][NNRT_NR];
     const float zero = nnrt_fence_f(0.0f);
     int i, j, k;
@@ -349,9 +334,8 @@ static inline void nnrt_micro(int kc, const float *restrict ap, const float *res
 /* y = alpha op(A) x-row times op(B): one row of C (M == 1, op(A) = a row
  * with stride sak). op(B) = B: i-k-j over column chunks of 128 held in
  * registers; op(B) = B^T: one dot product per column. */
-static inline void nnrt_gemv(int tb, int N, int K, float alpha, const float *a, ptrdiff_t sak, const float *B,
-                      int ldb, float beta, float *c)
-{
+static inline void nnrt_gemv(int tb, int N, int K, float alpha, const float *a, ptrdiff_t sak, const float *B, int ldb,
+                             float beta, float *c) {
     enum { W = 128 };
     const float zero = nnrt_fence_f(0.0f);
     int j0, j, k;
@@ -401,10 +385,8 @@ static inline void nnrt_gemv(int tb, int N, int K, float alpha, const float *a, 
     }
 }
 
-NNRT_API void nnrt_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-                            const float *B, int ldb, float beta, float *C, int ldc, float *work,
-                            nnrt_epilogue epi, void *ctx)
-{
+NNRT_API void nnrt_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                            int ldb, float beta, float *C, int ldc, float *work, nnrt_epilogue epi, void *ctx) {
     float *ap, *bp;
     int jc, pc, ic, jr, ir;
     if (M <= 0 || N <= 0 || K < 0 || ldc < N)
@@ -434,17 +416,16 @@ NNRT_API void nnrt_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha, co
                 int edge = tb ? 0 : nc / NNRT_NR * NNRT_NR;
                 if (edge < nc)
                     nnrt_pack_b(tb, kc, nc - edge,
-                                tb ? B + (ptrdiff_t)(jc + edge) * ldb + pc : B + (ptrdiff_t)pc * ldb + jc + edge,
-                                ldb, bp);
+                                tb ? B + (ptrdiff_t)(jc + edge) * ldb + pc : B + (ptrdiff_t)pc * ldb + jc + edge, ldb,
+                                bp);
                 for (ic = 0; ic < M; ic += mstep) {
                     int mc = nnrt_min(mstep, M - ic);
-                    nnrt_pack_a(ta, mc, kc, ta ? A + (ptrdiff_t)pc * lda + ic : A + (ptrdiff_t)ic * lda + pc,
-                                lda, ap);
+                    nnrt_pack_a(ta, mc, kc, ta ? A + (ptrdiff_t)pc * lda + ic : A + (ptrdiff_t)ic * lda + pc, lda, ap);
                     for (jr = 0; jr < nc; jr += NNRT_NR)
                         for (ir = 0; ir < mc; ir += NNRT_MR) {
                             int mr = nnrt_min(NNRT_MR, mc - ir), nr = nnrt_min(NNRT_NR, nc - jr);
-                            const float *panel = jr < edge ? B + (ptrdiff_t)pc * ldb + jc + jr
-                                                           : bp + (ptrdiff_t)(jr - edge) * kc;
+                            const float *panel =
+                                jr < edge ? B + (ptrdiff_t)pc * ldb + jc + jr : bp + (ptrdiff_t)(jr - edge) * kc;
                             nnrt_micro(kc, ap + (ptrdiff_t)ir * kc, panel, jr < edge ? ldb : NNRT_NR,
                                        C + (ptrdiff_t)(ic + ir) * ldc + jc + jr, ldc, mr, nr, alpha, b);
                             if (epi && pc + kc == K)

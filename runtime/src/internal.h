@@ -69,16 +69,20 @@
 
 /* ------------------------------------------------------------- bit tools */
 /* Type punning through a union is defined in C99 (TC3, 6.5.2.3 note 82). */
-static inline uint32_t nnrt_f2u(float f)
-{
-    union { float f; uint32_t u; } c;
+static inline uint32_t nnrt_f2u(float f) {
+    union {
+        float f;
+        uint32_t u;
+    } c;
     c.f = f;
     return c.u;
 }
 
-static inline float nnrt_u2f(uint32_t u)
-{
-    union { float f; uint32_t u; } c;
+static inline float nnrt_u2f(uint32_t u) {
+    union {
+        float f;
+        uint32_t u;
+    } c;
     c.u = u;
     return c.f;
 }
@@ -86,22 +90,19 @@ static inline float nnrt_u2f(uint32_t u)
 /* A value forced through memory: the compiler can neither fuse the product
  * that produced it into an FMA (gcc contracts across statements outside
  * strict ISO modes, clang within expressions) nor keep excess precision. */
-static inline double nnrt_fence_d(double x)
-{
+static inline double nnrt_fence_d(double x) {
     volatile double v = x;
     return v;
 }
 
-static inline float nnrt_fence_f(float x)
-{
+static inline float nnrt_fence_f(float x) {
     volatile float v = x;
     return v;
 }
 
 /* Length of s, at most UINT32_MAX (what a u32 length field can hold). The
  * bound also keeps gcc from replacing the loop by a call to strlen. */
-static inline size_t nnrt_strlen(const char *s)
-{
+static inline size_t nnrt_strlen(const char *s) {
     size_t n = 0;
     while (n < 0xffffffffu && s[n] != '\0')
         n++;
@@ -123,26 +124,26 @@ NNRT_PRIVATE double nnrt_log(double x);
 typedef struct nnrt_out {
     unsigned char *buf;
     size_t cap, len;
-    uint32_t crc;                      /* CRC-32 of every byte put so far */
+    uint32_t crc;                     /* CRC-32 of every byte put so far */
     int (*flush)(struct nnrt_out *w); /* writes buf[0..len), sets len = 0 */
     int fd;
-    int status;                        /* the first error, sticky */
+    int status; /* the first error, sticky */
 } nnrt_out;
 
 NNRT_PRIVATE void nnrt_out_init(nnrt_out *w, void *buf, size_t cap, int (*flush)(nnrt_out *), int fd);
 /* The whole image (docs/c-api.md "Weight file"), ending with the CRC-32 of every
  * byte before it; flushed at the end when w has a flush. The first error. */
-NNRT_PRIVATE int nnrt_out_image(nnrt_out *w, const char *net, const nn_param *params, int np,
-                                const nn_param *bufs, int nb);
+NNRT_PRIVATE int nnrt_out_image(nnrt_out *w, const char *net, const nn_param *params, int np, const nn_param *bufs,
+                                int nb);
 
 /* ---- reading: a chunk of bytes at a time; refill (hosted) loads the next
  * chunk of a file, without refill the first chunk is the whole image. */
 typedef struct nnrt_in {
     const unsigned char *p;
-    size_t n, pos;                   /* chunk length, position in it */
-    uint32_t crc;                    /* CRC-32 of every byte consumed */
+    size_t n, pos;                    /* chunk length, position in it */
+    uint32_t crc;                     /* CRC-32 of every byte consumed */
     int (*refill)(struct nnrt_in *r); /* NN_OK, NN_ERR_TRUNCATED at the end, NN_ERR_IO */
-    void *file;                      /* a FILE * */
+    void *file;                       /* a FILE * */
     unsigned char *store;
     size_t cap;
 } nnrt_in;
@@ -152,8 +153,8 @@ NNRT_PRIVATE void nnrt_in_init(nnrt_in *r, const void *p, size_t n, int (*refill
 /* Walks a whole image; the order of the checks (weights.c) decides which
  * status wins. With store, matching tensors are filled: only ever called
  * after a walk without store returned NN_OK. */
-NNRT_PRIVATE int nnrt_in_image(nnrt_in *r, const char *net, const nn_param *params, int np,
-                               const nn_param *bufs, int nb, int store);
+NNRT_PRIVATE int nnrt_in_image(nnrt_in *r, const char *net, const nn_param *params, int np, const nn_param *bufs,
+                               int nb, int store);
 /* weights.c: whether ps[0..n) are well-formed tensor descriptions. */
 NNRT_PRIVATE int nnrt_group_ok(const nn_param *ps, int n);
 /* weights.c: one walk over a weight image of any network, copying (when

@@ -20,9 +20,11 @@
  *   ln x = e ln2_hi + (ln m + e ln2_lo), fdlibm's split of ln 2 (ln2_hi has
  *     32 significant bits, so e ln2_hi is exact).
  * Error about 1 ulp of double. */
-NNRT_PRIVATE double nnrt_log(double x)
-{
-    union { double d; uint64_t u; } b;
+NNRT_PRIVATE double nnrt_log(double x) {
+    union {
+        double d;
+        uint64_t u;
+    } b;
     double m, t, t2, p;
     int e, k;
     b.d = x;
@@ -54,9 +56,11 @@ NNRT_PRIVATE double nnrt_log(double x)
  *   e^r by its Taylor series to r^14 / 14! (the first omitted term is below
  *   1e-19), then times 2^k, built from the exponent bits (in two steps
  *   where 2^k alone is not a normal double). */
-NNRT_API double nnrt_exp(double x)
-{
-    union { double d; uint64_t u; } s;
+NNRT_API double nnrt_exp(double x) {
+    union {
+        double d;
+        uint64_t u;
+    } s;
     double r, p;
     int k, i;
     if (x != x)
@@ -90,9 +94,11 @@ NNRT_API double nnrt_exp(double x)
  *   x = m 2^e with m an integer in [2^52, 2^54) and e even;
  *   s = floor(sqrt(m 2^54)) has 54 bits: 53 for the result and a rounding
  *   bit; the remainder says whether anything lies below it (sticky). */
-NNRT_API double nnrt_sqrt(double x)
-{
-    union { double d; uint64_t u; } b;
+NNRT_API double nnrt_sqrt(double x) {
+    union {
+        double d;
+        uint64_t u;
+    } b;
     uint64_t m, q = 0, r = 0, t;
     int e, i;
     if (x != x || x == 0.0 || x > 1.7976931348623157e308)
@@ -140,10 +146,12 @@ NNRT_API double nnrt_sqrt(double x)
 /* x^y = e^(y ln|x|) in double, with C99's special cases: x^0 = 1^y = 1,
  * NaN in NaN out, 0^y and inf^y by the sign of y, a negative x only with
  * an integer y (the sign from its parity; otherwise NaN). */
-NNRT_API double nnrt_pow(double x, double y)
-{
+NNRT_API double nnrt_pow(double x, double y) {
     double ax = x < 0.0 ? -x : x, ay = y < 0.0 ? -y : y, r; /* ax of -0 is -0: == 0 */
-    union { double d; uint64_t u; } b;
+    union {
+        double d;
+        uint64_t u;
+    } b;
     int integer = 0, odd = 0;
     if (y == 0.0 || x == 1.0)
         return 1.0;
@@ -168,25 +176,21 @@ NNRT_API double nnrt_pow(double x, double y)
     return (b.u >> 63) && odd ? -r : r; /* -0 and odd y give -0 */
 }
 
-NNRT_API float nnrt_fabsf(float x)
-{
+NNRT_API float nnrt_fabsf(float x) {
     return nnrt_u2f(nnrt_f2u(x) & 0x7fffffffu);
 }
 
-NNRT_API float nnrt_fmaxf(float a, float b)
-{
+NNRT_API float nnrt_fmaxf(float a, float b) {
     return a != a ? b : b != b ? a : a > b ? a : b;
 }
 
-NNRT_API float nnrt_fminf(float a, float b)
-{
+NNRT_API float nnrt_fminf(float a, float b) {
     return a != a ? b : b != b ? a : a < b ? a : b;
 }
 
 /* floor by truncation through a 64-bit integer (every double of
  * magnitude below 2^52 converts exactly; those above are integers). */
-NNRT_API double nnrt_floor(double x)
-{
+NNRT_API double nnrt_floor(double x) {
     double t;
     if (!(x > -4503599627370496.0 && x < 4503599627370496.0)) /* NaN, infinities, |x| >= 2^52 */
         return x;
@@ -197,11 +201,10 @@ NNRT_API double nnrt_floor(double x)
 /* fmod is exact: binary long division of |x| by |y|, subtracting |y| 2^k
  * from the largest k down; each subtraction is exact (the operands are
  * within a factor 2), and halving m retraces the exact doublings. */
-NNRT_API double nnrt_fmod(double x, double y)
-{
+NNRT_API double nnrt_fmod(double x, double y) {
     double ax = x < 0 ? -x : x, ay = y < 0 ? -y : y, m;
     if (x != x || y != y || ay == 0.0 || ax - ax != 0.0)
-        return NAN; /* NaN operands, y = 0, x infinite */
+        return NAN;                /* NaN operands, y = 0, x infinite */
     if (ay - ay != 0.0 || ax < ay) /* y infinite, or |x| < |y| */
         return x;
     m = ay;
@@ -217,8 +220,7 @@ NNRT_API double nnrt_fmod(double x, double y)
  * that k times each is exact for |k| < 2^20), then the Taylor series of
  * sin or cos of r, |r| <= pi/4, to the 19th or 18th power (error below
  * 1e-18), chosen and signed by k mod 4. */
-NNRT_API double nnrt_cos(double x)
-{
+NNRT_API double nnrt_cos(double x) {
     static const double pio2_1 = 1.57079632673412561417e+00, pio2_2 = 6.07710050630396597660e-11,
                         pio2_3 = 2.02226624871116645580e-21;
     double k, r, r2, p;
@@ -236,7 +238,7 @@ NNRT_API double nnrt_cos(double x)
     if (q % 2 == 0) { /* cos r = 1 - r^2/2! + r^4/4! - ... */
         for (i = 18; i >= 2; i -= 2)
             p = 1.0 - p * r2 / (double)(i * (i - 1));
-    } else {          /* sin r = r (1 - r^2/3! + r^4/5! - ...) */
+    } else { /* sin r = r (1 - r^2/3! + r^4/5! - ...) */
         for (i = 19; i >= 3; i -= 2)
             p = 1.0 - p * r2 / (double)(i * (i - 1));
         p *= r;
@@ -247,8 +249,7 @@ NNRT_API double nnrt_cos(double x)
 /* sinh x = (e^x - e^-x) / 2 in double (the cancellation costs at most
  * 2^-52 / |x| of relative accuracy: nothing in float beyond |x| = 2^-10),
  * and x + x^3/6 below (the next term is 2^-40 of it). */
-NNRT_API float nnrt_sinhf(float x)
-{
+NNRT_API float nnrt_sinhf(float x) {
     double d = (double)x, t;
     if (x != x)
         return x;
@@ -261,8 +262,7 @@ NNRT_API float nnrt_sinhf(float x)
 
 /* Kahan's e^x - 1: with u = expf(x), (u - 1) x / ln u cancels the rounding
  * error of u, where u - 1 alone would lose it. */
-NNRT_API float nnrt_expm1f(float x)
-{
+NNRT_API float nnrt_expm1f(float x) {
     float u = expf(x), um1;
     if (u == 1.0f)
         return x; /* |x| below an ulp: e^x - 1 rounds to x (+-0 too) */
@@ -270,14 +270,13 @@ NNRT_API float nnrt_expm1f(float x)
     if (um1 == -1.0f)
         return -1.0f;
     if (u > 3.40282347e38f)
-        return u; /* +inf */
+        return u;               /* +inf */
     return um1 * (x / logf(u)); /* x / ln u is near 1: no overflow near expf's limit */
 }
 
 /* Goldberg's ln(1 + x): with u = 1 + x, ln(u) x / (u - 1) cancels the
  * rounding error of u. */
-NNRT_API float nnrt_log1pf(float x)
-{
+NNRT_API float nnrt_log1pf(float x) {
     float u = 1.0f + x;
     if (u == 1.0f)
         return x;
@@ -291,8 +290,7 @@ NNRT_API float nnrt_log1pf(float x)
  * largest, near n = x^2, cost at most 5 of double's 16 digits through
  * cancellation). For |x| >= 4 the result is +-1: erfc(4) = 1.5e-8 is below
  * half an ulp of 1.0f. */
-NNRT_API float nnrt_erff(float x)
-{
+NNRT_API float nnrt_erff(float x) {
     double xd = x, x2 = xd * xd, term = xd, sum = xd, c;
     int n;
     if (x != x)
@@ -310,7 +308,6 @@ NNRT_API float nnrt_erff(float x)
 }
 
 /* In double, rounded once to float. */
-NNRT_API float nnrt_powf(float x, float y)
-{
+NNRT_API float nnrt_powf(float x, float y) {
     return (float)nnrt_pow((double)x, (double)y);
 }

@@ -23,16 +23,14 @@
 
 /* --------------------------------------------------------- weight format */
 /* u32 values, little-endian byte by byte whatever the host */
-static inline void nnrt_put_le32(unsigned char *p, uint32_t v)
-{
+static inline void nnrt_put_le32(unsigned char *p, uint32_t v) {
     p[0] = (unsigned char)(v & 0xffu);
     p[1] = (unsigned char)((v >> 8) & 0xffu);
     p[2] = (unsigned char)((v >> 16) & 0xffu);
     p[3] = (unsigned char)((v >> 24) & 0xffu);
 }
 
-static inline uint32_t nnrt_get_le32(const unsigned char *p)
-{
+static inline uint32_t nnrt_get_le32(const unsigned char *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
@@ -41,53 +39,38 @@ static inline uint32_t nnrt_get_le32(const unsigned char *p)
  * falls out; crc' = table[(crc ^ byte) & 0xff] ^ (crc >> 8), with the
  * register inverted before and after (zlib's crc32: start from 0). */
 static const uint32_t nnrt_crc_table[256] = {
-    0x00000000u, 0x77073096u, 0xee0e612cu, 0x990951bau, 0x076dc419u, 0x706af48fu,
-    0xe963a535u, 0x9e6495a3u, 0x0edb8832u, 0x79dcb8a4u, 0xe0d5e91eu, 0x97d2d988u,
-    0x09b64c2bu, 0x7eb17cbdu, 0xe7b82d07u, 0x90bf1d91u, 0x1db71064u, 0x6ab020f2u,
-    0xf3b97148u, 0x84be41deu, 0x1adad47du, 0x6ddde4ebu, 0xf4d4b551u, 0x83d385c7u,
-    0x136c9856u, 0x646ba8c0u, 0xfd62f97au, 0x8a65c9ecu, 0x14015c4fu, 0x63066cd9u,
-    0xfa0f3d63u, 0x8d080df5u, 0x3b6e20c8u, 0x4c69105eu, 0xd56041e4u, 0xa2677172u,
-    0x3c03e4d1u, 0x4b04d447u, 0xd20d85fdu, 0xa50ab56bu, 0x35b5a8fau, 0x42b2986cu,
-    0xdbbbc9d6u, 0xacbcf940u, 0x32d86ce3u, 0x45df5c75u, 0xdcd60dcfu, 0xabd13d59u,
-    0x26d930acu, 0x51de003au, 0xc8d75180u, 0xbfd06116u, 0x21b4f4b5u, 0x56b3c423u,
-    0xcfba9599u, 0xb8bda50fu, 0x2802b89eu, 0x5f058808u, 0xc60cd9b2u, 0xb10be924u,
-    0x2f6f7c87u, 0x58684c11u, 0xc1611dabu, 0xb6662d3du, 0x76dc4190u, 0x01db7106u,
-    0x98d220bcu, 0xefd5102au, 0x71b18589u, 0x06b6b51fu, 0x9fbfe4a5u, 0xe8b8d433u,
-    0x7807c9a2u, 0x0f00f934u, 0x9609a88eu, 0xe10e9818u, 0x7f6a0dbbu, 0x086d3d2du,
-    0x91646c97u, 0xe6635c01u, 0x6b6b51f4u, 0x1c6c6162u, 0x856530d8u, 0xf262004eu,
-    0x6c0695edu, 0x1b01a57bu, 0x8208f4c1u, 0xf50fc457u, 0x65b0d9c6u, 0x12b7e950u,
-    0x8bbeb8eau, 0xfcb9887cu, 0x62dd1ddfu, 0x15da2d49u, 0x8cd37cf3u, 0xfbd44c65u,
-    0x4db26158u, 0x3ab551ceu, 0xa3bc0074u, 0xd4bb30e2u, 0x4adfa541u, 0x3dd895d7u,
-    0xa4d1c46du, 0xd3d6f4fbu, 0x4369e96au, 0x346ed9fcu, 0xad678846u, 0xda60b8d0u,
-    0x44042d73u, 0x33031de5u, 0xaa0a4c5fu, 0xdd0d7cc9u, 0x5005713cu, 0x270241aau,
-    0xbe0b1010u, 0xc90c2086u, 0x5768b525u, 0x206f85b3u, 0xb966d409u, 0xce61e49fu,
-    0x5edef90eu, 0x29d9c998u, 0xb0d09822u, 0xc7d7a8b4u, 0x59b33d17u, 0x2eb40d81u,
-    0xb7bd5c3bu, 0xc0ba6cadu, 0xedb88320u, 0x9abfb3b6u, 0x03b6e20cu, 0x74b1d29au,
-    0xead54739u, 0x9dd277afu, 0x04db2615u, 0x73dc1683u, 0xe3630b12u, 0x94643b84u,
-    0x0d6d6a3eu, 0x7a6a5aa8u, 0xe40ecf0bu, 0x9309ff9du, 0x0a00ae27u, 0x7d079eb1u,
-    0xf00f9344u, 0x8708a3d2u, 0x1e01f268u, 0x6906c2feu, 0xf762575du, 0x806567cbu,
-    0x196c3671u, 0x6e6b06e7u, 0xfed41b76u, 0x89d32be0u, 0x10da7a5au, 0x67dd4accu,
-    0xf9b9df6fu, 0x8ebeeff9u, 0x17b7be43u, 0x60b08ed5u, 0xd6d6a3e8u, 0xa1d1937eu,
-    0x38d8c2c4u, 0x4fdff252u, 0xd1bb67f1u, 0xa6bc5767u, 0x3fb506ddu, 0x48b2364bu,
-    0xd80d2bdau, 0xaf0a1b4cu, 0x36034af6u, 0x41047a60u, 0xdf60efc3u, 0xa867df55u,
-    0x316e8eefu, 0x4669be79u, 0xcb61b38cu, 0xbc66831au, 0x256fd2a0u, 0x5268e236u,
-    0xcc0c7795u, 0xbb0b4703u, 0x220216b9u, 0x5505262fu, 0xc5ba3bbeu, 0xb2bd0b28u,
-    0x2bb45a92u, 0x5cb36a04u, 0xc2d7ffa7u, 0xb5d0cf31u, 0x2cd99e8bu, 0x5bdeae1du,
-    0x9b64c2b0u, 0xec63f226u, 0x756aa39cu, 0x026d930au, 0x9c0906a9u, 0xeb0e363fu,
-    0x72076785u, 0x05005713u, 0x95bf4a82u, 0xe2b87a14u, 0x7bb12baeu, 0x0cb61b38u,
-    0x92d28e9bu, 0xe5d5be0du, 0x7cdcefb7u, 0x0bdbdf21u, 0x86d3d2d4u, 0xf1d4e242u,
-    0x68ddb3f8u, 0x1fda836eu, 0x81be16cdu, 0xf6b9265bu, 0x6fb077e1u, 0x18b74777u,
-    0x88085ae6u, 0xff0f6a70u, 0x66063bcau, 0x11010b5cu, 0x8f659effu, 0xf862ae69u,
-    0x616bffd3u, 0x166ccf45u, 0xa00ae278u, 0xd70dd2eeu, 0x4e048354u, 0x3903b3c2u,
-    0xa7672661u, 0xd06016f7u, 0x4969474du, 0x3e6e77dbu, 0xaed16a4au, 0xd9d65adcu,
-    0x40df0b66u, 0x37d83bf0u, 0xa9bcae53u, 0xdebb9ec5u, 0x47b2cf7fu, 0x30b5ffe9u,
-    0xbdbdf21cu, 0xcabac28au, 0x53b39330u, 0x24b4a3a6u, 0xbad03605u, 0xcdd70693u,
-    0x54de5729u, 0x23d967bfu, 0xb3667a2eu, 0xc4614ab8u, 0x5d681b02u, 0x2a6f2b94u,
+    0x00000000u, 0x77073096u, 0xee0e612cu, 0x990951bau, 0x076dc419u, 0x706af48fu, 0xe963a535u, 0x9e6495a3u, 0x0edb8832u,
+    0x79dcb8a4u, 0xe0d5e91eu, 0x97d2d988u, 0x09b64c2bu, 0x7eb17cbdu, 0xe7b82d07u, 0x90bf1d91u, 0x1db71064u, 0x6ab020f2u,
+    0xf3b97148u, 0x84be41deu, 0x1adad47du, 0x6ddde4ebu, 0xf4d4b551u, 0x83d385c7u, 0x136c9856u, 0x646ba8c0u, 0xfd62f97au,
+    0x8a65c9ecu, 0x14015c4fu, 0x63066cd9u, 0xfa0f3d63u, 0x8d080df5u, 0x3b6e20c8u, 0x4c69105eu, 0xd56041e4u, 0xa2677172u,
+    0x3c03e4d1u, 0x4b04d447u, 0xd20d85fdu, 0xa50ab56bu, 0x35b5a8fau, 0x42b2986cu, 0xdbbbc9d6u, 0xacbcf940u, 0x32d86ce3u,
+    0x45df5c75u, 0xdcd60dcfu, 0xabd13d59u, 0x26d930acu, 0x51de003au, 0xc8d75180u, 0xbfd06116u, 0x21b4f4b5u, 0x56b3c423u,
+    0xcfba9599u, 0xb8bda50fu, 0x2802b89eu, 0x5f058808u, 0xc60cd9b2u, 0xb10be924u, 0x2f6f7c87u, 0x58684c11u, 0xc1611dabu,
+    0xb6662d3du, 0x76dc4190u, 0x01db7106u, 0x98d220bcu, 0xefd5102au, 0x71b18589u, 0x06b6b51fu, 0x9fbfe4a5u, 0xe8b8d433u,
+    0x7807c9a2u, 0x0f00f934u, 0x9609a88eu, 0xe10e9818u, 0x7f6a0dbbu, 0x086d3d2du, 0x91646c97u, 0xe6635c01u, 0x6b6b51f4u,
+    0x1c6c6162u, 0x856530d8u, 0xf262004eu, 0x6c0695edu, 0x1b01a57bu, 0x8208f4c1u, 0xf50fc457u, 0x65b0d9c6u, 0x12b7e950u,
+    0x8bbeb8eau, 0xfcb9887cu, 0x62dd1ddfu, 0x15da2d49u, 0x8cd37cf3u, 0xfbd44c65u, 0x4db26158u, 0x3ab551ceu, 0xa3bc0074u,
+    0xd4bb30e2u, 0x4adfa541u, 0x3dd895d7u, 0xa4d1c46du, 0xd3d6f4fbu, 0x4369e96au, 0x346ed9fcu, 0xad678846u, 0xda60b8d0u,
+    0x44042d73u, 0x33031de5u, 0xaa0a4c5fu, 0xdd0d7cc9u, 0x5005713cu, 0x270241aau, 0xbe0b1010u, 0xc90c2086u, 0x5768b525u,
+    0x206f85b3u, 0xb966d409u, 0xce61e49fu, 0x5edef90eu, 0x29d9c998u, 0xb0d09822u, 0xc7d7a8b4u, 0x59b33d17u, 0x2eb40d81u,
+    0xb7bd5c3bu, 0xc0ba6cadu, 0xedb88320u, 0x9abfb3b6u, 0x03b6e20cu, 0x74b1d29au, 0xead54739u, 0x9dd277afu, 0x04db2615u,
+    0x73dc1683u, 0xe3630b12u, 0x94643b84u, 0x0d6d6a3eu, 0x7a6a5aa8u, 0xe40ecf0bu, 0x9309ff9du, 0x0a00ae27u, 0x7d079eb1u,
+    0xf00f9344u, 0x8708a3d2u, 0x1e01f268u, 0x6906c2feu, 0xf762575du, 0x806567cbu, 0x196c3671u, 0x6e6b06e7u, 0xfed41b76u,
+    0x89d32be0u, 0x10da7a5au, 0x67dd4accu, 0xf9b9df6fu, 0x8ebeeff9u, 0x17b7be43u, 0x60b08ed5u, 0xd6d6a3e8u, 0xa1d1937eu,
+    0x38d8c2c4u, 0x4fdff252u, 0xd1bb67f1u, 0xa6bc5767u, 0x3fb506ddu, 0x48b2364bu, 0xd80d2bdau, 0xaf0a1b4cu, 0x36034af6u,
+    0x41047a60u, 0xdf60efc3u, 0xa867df55u, 0x316e8eefu, 0x4669be79u, 0xcb61b38cu, 0xbc66831au, 0x256fd2a0u, 0x5268e236u,
+    0xcc0c7795u, 0xbb0b4703u, 0x220216b9u, 0x5505262fu, 0xc5ba3bbeu, 0xb2bd0b28u, 0x2bb45a92u, 0x5cb36a04u, 0xc2d7ffa7u,
+    0xb5d0cf31u, 0x2cd99e8bu, 0x5bdeae1du, 0x9b64c2b0u, 0xec63f226u, 0x756aa39cu, 0x026d930au, 0x9c0906a9u, 0xeb0e363fu,
+    0x72076785u, 0x05005713u, 0x95bf4a82u, 0xe2b87a14u, 0x7bb12baeu, 0x0cb61b38u, 0x92d28e9bu, 0xe5d5be0du, 0x7cdcefb7u,
+    0x0bdbdf21u, 0x86d3d2d4u, 0xf1d4e242u, 0x68ddb3f8u, 0x1fda836eu, 0x81be16cdu, 0xf6b9265bu, 0x6fb077e1u, 0x18b74777u,
+    0x88085ae6u, 0xff0f6a70u, 0x66063bcau, 0x11010b5cu, 0x8f659effu, 0xf862ae69u, 0x616bffd3u, 0x166ccf45u, 0xa00ae278u,
+    0xd70dd2eeu, 0x4e048354u, 0x3903b3c2u, 0xa7672661u, 0xd06016f7u, 0x4969474du, 0x3e6e77dbu, 0xaed16a4au, 0xd9d65adcu,
+    0x40df0b66u, 0x37d83bf0u, 0xa9bcae53u, 0xdebb9ec5u, 0x47b2cf7fu, 0x30b5ffe9u, 0xbdbdf21cu, 0xcabac28au, 0x53b39330u,
+    0x24b4a3a6u, 0xbad03605u, 0xcdd70693u, 0x54de5729u, 0x23d967bfu, 0xb3667a2eu, 0xc4614ab8u, 0x5d681b02u, 0x2a6f2b94u,
     0xb40bbe37u, 0xc30c8ea1u, 0x5a05df1bu, 0x2d02ef8du,
 };
 
-NNRT_API uint32_t nnrt_crc32(uint32_t crc, const void *data, size_t n)
-{
+NNRT_API uint32_t nnrt_crc32(uint32_t crc, const void *data, size_t n) {
     const unsigned char *p = (const unsigned char *)data;
     size_t i;
     crc = ~crc;
@@ -98,8 +81,7 @@ NNRT_API uint32_t nnrt_crc32(uint32_t crc, const void *data, size_t n)
 
 /* A tensor can be described when its name is set, 0 <= rank <= 4, every dim
  * is >= 0 with product == size, and value is set when size > 0. */
-static inline int nnrt_param_ok(const nn_param *p)
-{
+static inline int nnrt_param_ok(const nn_param *p) {
     long prod = 1;
     int i;
     if (!p->name || p->rank < 0 || p->rank > 4 || p->size < 0 || (p->size > 0 && !p->value))
@@ -112,8 +94,7 @@ static inline int nnrt_param_ok(const nn_param *p)
     return prod == p->size;
 }
 
-NNRT_PRIVATE int nnrt_group_ok(const nn_param *ps, int n)
-{
+NNRT_PRIVATE int nnrt_group_ok(const nn_param *ps, int n) {
     int i;
     if (n < 0 || (n > 0 && !ps))
         return 0;
@@ -124,8 +105,7 @@ NNRT_PRIVATE int nnrt_group_ok(const nn_param *ps, int n)
 }
 
 /* u32 count, then per tensor: u32 + name, u32 rank, u32 dims[rank], f32 data */
-static inline size_t nnrt_group_size(const nn_param *ps, int n)
-{
+static inline size_t nnrt_group_size(const nn_param *ps, int n) {
     size_t total = 4;
     int i;
     for (i = 0; i < n; i++)
@@ -135,17 +115,14 @@ static inline size_t nnrt_group_size(const nn_param *ps, int n)
 
 /* magic, version, u32 + network name, parameters, buffers, CRC. 0 when the
  * arguments are invalid (a real image has at least 24 bytes). */
-NNRT_API size_t nnrt_weights_size(const char *net, const nn_param *params, int np,
-                                  const nn_param *bufs, int nb)
-{
+NNRT_API size_t nnrt_weights_size(const char *net, const nn_param *params, int np, const nn_param *bufs, int nb) {
     if (!net || !nnrt_group_ok(params, np) || !nnrt_group_ok(bufs, nb))
         return 0;
     return 4 + 4 + 4 + nnrt_strlen(net) + nnrt_group_size(params, np) + nnrt_group_size(bufs, nb) + 4;
 }
 
 /* ---- writing (nnrt_out: internal.h) */
-NNRT_PRIVATE void nnrt_out_init(nnrt_out *w, void *buf, size_t cap, int (*flush)(nnrt_out *), int fd)
-{
+NNRT_PRIVATE void nnrt_out_init(nnrt_out *w, void *buf, size_t cap, int (*flush)(nnrt_out *), int fd) {
     w->buf = (unsigned char *)buf;
     w->cap = cap;
     w->len = 0;
@@ -156,8 +133,7 @@ NNRT_PRIVATE void nnrt_out_init(nnrt_out *w, void *buf, size_t cap, int (*flush)
 }
 
 /* Appends k bytes without touching the CRC. */
-static inline void nnrt_out_raw(nnrt_out *w, const unsigned char *b, size_t k)
-{
+static inline void nnrt_out_raw(nnrt_out *w, const unsigned char *b, size_t k) {
     size_t i;
     for (i = 0; i < k && w->status == NN_OK; i++) {
         if (w->len == w->cap)
@@ -167,29 +143,25 @@ static inline void nnrt_out_raw(nnrt_out *w, const unsigned char *b, size_t k)
     }
 }
 
-static inline void nnrt_out_put(nnrt_out *w, const unsigned char *b, size_t k)
-{
+static inline void nnrt_out_put(nnrt_out *w, const unsigned char *b, size_t k) {
     w->crc = nnrt_crc32(w->crc, b, k);
     nnrt_out_raw(w, b, k);
 }
 
-static inline void nnrt_out_u32(nnrt_out *w, uint32_t v)
-{
+static inline void nnrt_out_u32(nnrt_out *w, uint32_t v) {
     unsigned char b[4];
     nnrt_put_le32(b, v);
     nnrt_out_put(w, b, 4);
 }
 
-static inline void nnrt_out_str(nnrt_out *w, const char *s)
-{
+static inline void nnrt_out_str(nnrt_out *w, const char *s) {
     size_t n = nnrt_strlen(s);
     nnrt_out_u32(w, (uint32_t)n);
     nnrt_out_put(w, (const unsigned char *)s, n);
 }
 
 /* float32 data, little-endian, encoded 64 values at a time. */
-static inline void nnrt_out_floats(nnrt_out *w, const float *x, long n)
-{
+static inline void nnrt_out_floats(nnrt_out *w, const float *x, long n) {
     unsigned char b[256];
     long i, j;
     for (i = 0; i < n; i += 64) {
@@ -200,8 +172,7 @@ static inline void nnrt_out_floats(nnrt_out *w, const float *x, long n)
     }
 }
 
-static inline void nnrt_out_group(nnrt_out *w, const nn_param *ps, int n)
-{
+static inline void nnrt_out_group(nnrt_out *w, const nn_param *ps, int n) {
     int i, d;
     nnrt_out_u32(w, (uint32_t)n);
     for (i = 0; i < n; i++) {
@@ -215,9 +186,8 @@ static inline void nnrt_out_group(nnrt_out *w, const nn_param *ps, int n)
 
 /* The whole image (docs/c-api.md "Weight file"), ending with the CRC-32 of every
  * byte before it; flushed at the end when w has a flush. */
-NNRT_PRIVATE int nnrt_out_image(nnrt_out *w, const char *net, const nn_param *params, int np,
-                                const nn_param *bufs, int nb)
-{
+NNRT_PRIVATE int nnrt_out_image(nnrt_out *w, const char *net, const nn_param *params, int np, const nn_param *bufs,
+                                int nb) {
     static const unsigned char magic[4] = {'N', 'N', 'W', '1'};
     unsigned char crc[4];
     nnrt_out_put(w, magic, 4);
@@ -232,9 +202,8 @@ NNRT_PRIVATE int nnrt_out_image(nnrt_out *w, const char *net, const nn_param *pa
     return w->status;
 }
 
-NNRT_API long nnrt_export(const char *net, const nn_param *params, int np,
-                          const nn_param *bufs, int nb, void *buf, size_t cap)
-{
+NNRT_API long nnrt_export(const char *net, const nn_param *params, int np, const nn_param *bufs, int nb, void *buf,
+                          size_t cap) {
     size_t need = nnrt_weights_size(net, params, np, bufs, nb);
     nnrt_out w;
     int st;
@@ -249,8 +218,7 @@ NNRT_API long nnrt_export(const char *net, const nn_param *params, int np,
 
 /* ---- reading (nnrt_in: internal.h) */
 NNRT_PRIVATE void nnrt_in_init(nnrt_in *r, const void *p, size_t n, int (*refill)(nnrt_in *), void *file,
-                               unsigned char *store, size_t cap)
-{
+                               unsigned char *store, size_t cap) {
     r->p = (const unsigned char *)p;
     r->n = n;
     r->pos = 0;
@@ -263,8 +231,7 @@ NNRT_PRIVATE void nnrt_in_init(nnrt_in *r, const void *p, size_t n, int (*refill
 
 /* Consumes k bytes into dst (skipped when dst is NULL), adding them to the
  * CRC. NN_ERR_TRUNCATED when the image ends first. */
-static inline int nnrt_in_take(nnrt_in *r, unsigned char *dst, uint64_t k)
-{
+static inline int nnrt_in_take(nnrt_in *r, unsigned char *dst, uint64_t k) {
     while (k > 0) {
         size_t span, i;
         if (r->pos == r->n) {
@@ -292,8 +259,7 @@ static inline int nnrt_in_take(nnrt_in *r, unsigned char *dst, uint64_t k)
     return NN_OK;
 }
 
-static inline int nnrt_in_u32(nnrt_in *r, uint32_t *v)
-{
+static inline int nnrt_in_u32(nnrt_in *r, uint32_t *v) {
     unsigned char b[4];
     int st = nnrt_in_take(r, b, 4);
     *v = nnrt_get_le32(b);
@@ -301,8 +267,7 @@ static inline int nnrt_in_u32(nnrt_in *r, uint32_t *v)
 }
 
 /* The magic, byte by byte: a wrong byte is FORMAT even in a short file. */
-static inline int nnrt_in_magic(nnrt_in *r)
-{
+static inline int nnrt_in_magic(nnrt_in *r) {
     static const unsigned char magic[4] = {'N', 'N', 'W', '1'};
     unsigned char c;
     int i, st;
@@ -317,8 +282,7 @@ static inline int nnrt_in_magic(nnrt_in *r)
 
 /* u32 length + bytes, compared with want (NULL: nothing expected);
  * *same is cleared on any difference. */
-static inline int nnrt_in_name(nnrt_in *r, const char *want, int *same)
-{
+static inline int nnrt_in_name(nnrt_in *r, const char *want, int *same) {
     uint32_t len, i;
     unsigned char c;
     int st;
@@ -338,16 +302,14 @@ static inline int nnrt_in_name(nnrt_in *r, const char *want, int *same)
 }
 
 /* a * b, saturating at UINT64_MAX (a corrupt header's product of dims). */
-static inline uint64_t nnrt_mul_sat(uint64_t a, uint64_t b)
-{
+static inline uint64_t nnrt_mul_sat(uint64_t a, uint64_t b) {
     if (b != 0 && a > UINT64_MAX / b)
         return UINT64_MAX;
     return a * b;
 }
 
 /* n little-endian float32 values into dst, 64 at a time. */
-static inline int nnrt_in_floats(nnrt_in *r, float *dst, long n)
-{
+static inline int nnrt_in_floats(nnrt_in *r, float *dst, long n) {
     unsigned char b[256];
     long i, j;
     int st;
@@ -364,13 +326,11 @@ static inline int nnrt_in_floats(nnrt_in *r, float *dst, long n)
 /* One tensor record, walked with the file's own rank and dims; p is the
  * caller's tensor (NULL past the caller's count). Its data go to p->value
  * only when store is set and the record matches p. */
-static inline int nnrt_in_tensor(nnrt_in *r, const nn_param *p, int store, int *same)
-{
+static inline int nnrt_in_tensor(nnrt_in *r, const nn_param *p, int store, int *same) {
     uint32_t rank, d, i;
     uint64_t count = 1;
     int st, match = p != NULL;
-    if ((st = nnrt_in_name(r, p ? p->name : NULL, &match)) != NN_OK ||
-        (st = nnrt_in_u32(r, &rank)) != NN_OK)
+    if ((st = nnrt_in_name(r, p ? p->name : NULL, &match)) != NN_OK || (st = nnrt_in_u32(r, &rank)) != NN_OK)
         return st;
     if (p && rank != (uint32_t)p->rank)
         match = 0;
@@ -389,8 +349,7 @@ static inline int nnrt_in_tensor(nnrt_in *r, const nn_param *p, int store, int *
 }
 
 /* u32 count + that many tensor records, matched against ps[0..n). */
-static inline int nnrt_in_group(nnrt_in *r, const nn_param *ps, int n, int store, int *same)
-{
+static inline int nnrt_in_group(nnrt_in *r, const nn_param *ps, int n, int store, int *same) {
     uint32_t count, i;
     int st;
     if ((st = nnrt_in_u32(r, &count)) != NN_OK)
@@ -406,9 +365,8 @@ static inline int nnrt_in_group(nnrt_in *r, const nn_param *ps, int n, int store
 /* Walks a whole image; the order of the checks (see the top of the file)
  * decides which status wins. With store, matching tensors are filled: only
  * ever called after a walk without store returned NN_OK. */
-NNRT_PRIVATE int nnrt_in_image(nnrt_in *r, const char *net, const nn_param *params, int np,
-                               const nn_param *bufs, int nb, int store)
-{
+NNRT_PRIVATE int nnrt_in_image(nnrt_in *r, const char *net, const nn_param *params, int np, const nn_param *bufs,
+                               int nb, int store) {
     uint32_t version, crc_file, crc_calc;
     unsigned char extra;
     int st, net_same = 1, shape_same = 1;
@@ -434,9 +392,8 @@ NNRT_PRIVATE int nnrt_in_image(nnrt_in *r, const char *net, const nn_param *para
 }
 
 /* Two walks over the same bytes: validate everything, then copy values. */
-NNRT_API int nnrt_import(const char *net, nn_param *params, int np, nn_param *bufs,
-                         int nb, const void *buf, size_t len)
-{
+NNRT_API int nnrt_import(const char *net, nn_param *params, int np, nn_param *bufs, int nb, const void *buf,
+                         size_t len) {
     nnrt_in r;
     int st;
     if (nnrt_weights_size(net, params, np, bufs, nb) == 0 || (!buf && len > 0))
@@ -461,8 +418,7 @@ NNRT_API int nnrt_import(const char *net, nn_param *params, int np, nn_param *bu
  * or a negative status. */
 enum { NNRT_NAME_MAX = 255 };
 
-static inline int nnrt_same_name(const unsigned char *a, uint32_t n, const char *b)
-{
+static inline int nnrt_same_name(const unsigned char *a, uint32_t n, const char *b) {
     uint32_t i;
     for (i = 0; i < n; i++)
         if (b[i] == '\0' || (unsigned char)b[i] != a[i])
@@ -471,8 +427,7 @@ static inline int nnrt_same_name(const unsigned char *a, uint32_t n, const char 
 }
 
 /* One tensor record; its data go to the matching tensor of ts when store. */
-static inline int nnrt_in_pretrained_tensor(nnrt_in *r, const nn_param *ts, int nt, int store, int *copied)
-{
+static inline int nnrt_in_pretrained_tensor(nnrt_in *r, const nn_param *ts, int nt, int store, int *copied) {
     unsigned char name[NNRT_NAME_MAX];
     uint32_t len, rank, d, i, dims[4];
     uint64_t count = 1;
@@ -502,8 +457,7 @@ static inline int nnrt_in_pretrained_tensor(nnrt_in *r, const nn_param *ts, int 
     return nnrt_in_take(r, NULL, nnrt_mul_sat(count, 4));
 }
 
-NNRT_PRIVATE int nnrt_in_pretrained(nnrt_in *r, const nn_param *ts, int nt, int store, int *copied)
-{
+NNRT_PRIVATE int nnrt_in_pretrained(nnrt_in *r, const nn_param *ts, int nt, int store, int *copied) {
     uint32_t version, count, crc_file, crc_calc, i;
     unsigned char extra;
     int st, g, dummy = 1;
@@ -530,8 +484,7 @@ NNRT_PRIVATE int nnrt_in_pretrained(nnrt_in *r, const nn_param *ts, int nt, int 
     return crc_calc == crc_file ? NN_OK : NN_ERR_CHECKSUM;
 }
 
-NNRT_API int nnrt_import_pretrained(const nn_param *ts, int nt, const void *buf, size_t len)
-{
+NNRT_API int nnrt_import_pretrained(const nn_param *ts, int nt, const void *buf, size_t len) {
     nnrt_in r;
     int st, copied;
     if (!nnrt_group_ok(ts, nt) || (!buf && len > 0))
