@@ -10,8 +10,9 @@
  *   vector width), the CPU (/proc/cpuinfo's model name and a hash of its
  *   flags line, or $NNGEN_CPUINFO's: a cache directory shared between
  *   machines never runs a trainer built for another CPU), and hashes of the
- *   embedded runtime and of the driver's embedded sources (trainer.c and
- *   the data loaders: a rebuilt nngen never reuses a stale driver);
+ *   embedded runtime, of the driver's embedded sources (trainer.c and the
+ *   data loaders) and of the C generated for the network (a rebuilt nngen
+ *   whose code generation changed never reuses a stale driver);
  * the entry is CACHE/<FNV-1a 64 of the key, 16 hex digits>/ holding key,
  * net.c, net.h, driver.c, the executable nntrain and digest (nntrain's
  * FNV-1a 64 and size when it was built). A hit compares the stored key
@@ -133,8 +134,22 @@ static int make_key(const BuildRequest *r, Buf *key) {
     uint64_t dr = hash_fnv64(HASH_FNV64_INIT, nn_embedded_train_driver, strlen(nn_embedded_train_driver));
     dr = hash_fnv64(dr, nn_embedded_data_h, strlen(nn_embedded_data_h));
     dr = hash_fnv64(dr, nn_embedded_data_c, strlen(nn_embedded_data_c));
-    buf_printf(key, "nngen %s\nflags: %s\ncc: %s\ncflags: %s\nruntime: %016llx\ndriver: %016llx\n", NNGEN_VERSION,
-               r->flags, compiler(), cflags(), (unsigned long long)rt, (unsigned long long)dr);
+    /* the C this nngen generated for the network: a rebuilt nngen of the
+     * same version whose code generation changed never reuses a trainer
+     * built from the old C */
+    uint64_t gen = HASH_FNV64_INIT;
+    const Buf *texts[3] = {r->net_c, r->net_h, r->driver_c};
+    for (int i = 0; i < 3; i++)
+        if (texts[i] && texts[i]->len) {
+            /* after the header comment, which names the .nn file's path: the
+             * same network from another directory is the same trainer */
+            const char *end = strstr(texts[i]->data, "*/");
+            size_t skip = i < 2 && end ? (size_t)(end - texts[i]->data) : 0;
+            gen = hash_fnv64(gen, texts[i]->data + skip, texts[i]->len - skip);
+        }
+    buf_printf(key, "nngen %s\nflags: %s\ncc: %s\ncflags: %s\nruntime: %016llx\ndriver: %016llx\ngenerated: %016llx\n",
+               NNGEN_VERSION, r->flags, compiler(), cflags(), (unsigned long long)rt, (unsigned long long)dr,
+               (unsigned long long)gen);
     put_cpu(key);
     buf_printf(key, "compiler version:\n%s\nsource (%lu bytes):\n", version.data ? version.data : "",
                (unsigned long)r->nn_len);
