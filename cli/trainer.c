@@ -655,12 +655,26 @@ static Metrics evaluate(nnt_model *m, const Data *d, const long *idx, long count
 }
 
 /* Ctrl-C during training: finish the step, then stop as after the last
- * epoch (restore the best weights, save, test); a second one kills. */
+ * epoch (restore the best weights, save, test); a second one kills. One
+ * SIGINT can arrive twice (`kill -INT -PGID` reaches the trainer directly and
+ * through nngen, which passes on what kill() sent): a second within half a
+ * second of the first is that same one, not a second Ctrl-C. */
 static volatile sig_atomic_t interrupted;
+static struct timespec interrupted_at;
 
 static void on_interrupt(int sig) {
-    interrupted = 1;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!interrupted) {
+        interrupted = 1;
+        interrupted_at = now;
+        return;
+    }
+    double since = (double)(now.tv_sec - interrupted_at.tv_sec) + 1e-9 * (double)(now.tv_nsec - interrupted_at.tv_nsec);
+    if (since < 0.5)
+        return;
     signal(sig, SIG_DFL);
+    raise(sig);
 }
 
 static void shuffle(long *a, long n, nnrt_rng *rng) {
@@ -954,7 +968,13 @@ static int train(const Options *o) {
     Run r;
     run_setup(&r, o);
     describe(r.m, r.ntrain, r.nval, &r.tr, o->test ? &r.te : NULL, o);
-    signal(SIGINT, on_interrupt);
+    /* sigaction: under -std=c99, signal() resets the handler on delivery
+     * (System V), and the duplicate would kill */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
     long every = o->epochs <= 50 ? 1 : o->epochs / 50; /* about 50 lines */
     for (long epoch = 1; epoch <= o->epochs; epoch++)
         if (run_epoch_and_score(&r, epoch, every))

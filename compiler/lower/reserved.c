@@ -1108,6 +1108,7 @@ static const char *const reserved[] = {
     "int_least64_t",
     "int_least8_t",
     "interrupted",
+    "interrupted_at",
     "intmax_t",
     "intptr_t",
     "ioctl",
