@@ -29,7 +29,10 @@
 #   pasted runtime, the .h but for its nn_param/nn_status block), so they add
 #   only the pasted runtime, which the examples', compile.case.* and
 #   runtime.amalgamation.* tests compile. For the ~50 gradient-check
-#   networks, whose point is each op's code: half the compiler calls.
+#   networks, whose point is each op's code: half the compiler calls. When
+#   the environment has NN_O2_BUILT=TAG, the build compiled the plain output
+#   with that compiler at -O2 -Werror (tests/gradcheck): its -O2 pass here
+#   is left out.
 # multi: the networks' headers are included in one main.c, their sources
 #   linked together, and a forward pass of each runs: all standalone, all
 #   plain (with libnnrt), and mixed (the first standalone, the rest plain).
@@ -183,6 +186,12 @@ check_one() {
             # level: the -O2 pass is gcc's (its flow-based warnings)
             o2=1
             case $tag in *clang*) o2=0 ;; esac
+            # ops mode: the build compiled the plain output with this
+            # compiler at -O2 -Werror already (NN_O2_BUILT, set by CMake)
+            if [ "$compile_standalone" = 0 ] && [ "$variant" = plain ] &&
+                [ "$tag" = "${NN_O2_BUILT:-}" ]; then
+                o2=0
+            fi
             (
                 cd "$dir" || exit 1
                 # shellcheck disable=SC2086
