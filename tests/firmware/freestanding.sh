@@ -20,14 +20,16 @@
 #         then give the same outputs and that a damaged image is refused;
 #       - compiles with arm-none-eabi-gcc for a Cortex-M4F with -std=c99
 #         -Wall -Wextra -Wpedantic -Werror -ffreestanding, at -O2 (and at
-#         -O0, -Os, -O3 for the shipped examples), and `nm -u` of the
+#         -O0, -Os for the shipped examples, and their network code at
+#         -O3), and `nm -u` of the
 #         object lists nothing but expf, logf, tanhf, sqrtf and gcc's
 #         run-time helpers (__aeabi_*: soft double arithmetic, 64-bit
 #         division). -ffreestanding matters: without it gcc may turn a
 #         zero-filling loop into a call of memset. For test networks only
 #         the network's code is compiled (runtime/nn_runtime.h included in
 #         place of the pasted runtime, whose nnrt_* functions nm may then
-#         list): the runtime is checked once, by the runtime mode.
+#         list): the runtime is checked on its own, by the runtime mode, at
+#         -O0, -O2, -Os and -O3.
 #   freestanding.sh runtime NN_RUNTIME_C "" ARMGCC WORKDIR NN_RUNTIME_H
 #     the runtime in one file (the build tree's nn_runtime.c, pasted
 #     together from runtime/src/) beside its header, with NN_FREESTANDING:
@@ -165,10 +167,12 @@ EOF
 EOF
 }
 
-# one variant of NET.nn in DIR
+# check_variant DIR NET.nn "HOSTCC..." "LEVEL..." [NNGEN FLAGS]: one variant
+# of NET.nn in DIR, compiled and run with the host compilers given (none: the
+# include set and the Cortex-M4 object only), for the target at the levels
 check_variant() {
-    dir=$1 nn=$2 levels=$3
-    shift 3
+    dir=$1 nn=$2 run_ccs=$3 levels=$4
+    shift 4
     base=$(basename "$nn" .nn)
     mkdir -p "$dir/again"
     # in subshells: a failure counted there is lost, so count it here
@@ -199,8 +203,7 @@ check_variant() {
     train=0
     grep -q "^float ${net}_train_step(" "$base.h" && train=1
     first=1
-    [ "${host_run:-1}" = 1 ] || hostcc_run=
-    for cc in ${hostcc_run-$hostcc}; do
+    for cc in $run_ccs; do
         [ -x "$cc" ] || command -v "$cc" >/dev/null 2>&1 || continue
         tag=$(basename "$cc")
         if [ $first = 1 ]; then
@@ -215,17 +218,19 @@ check_variant() {
         fi
     done
     if have_arm; then
-        if [ "${host_run:-1}" = 1 ]; then
-            for o in $levels; do
-                arm_check "$base.c" "$o"
-            done
-        elif network_part "$base.c" >"$base.net.c"; then
-            for o in $levels; do
-                arm_check "$base.net.c" "$o" -I"$rtdir"
-            done
-        else
-            fail "$base.c: no '/* ---- network' line after the pasted runtime"
-        fi
+        # LEVEL compiles the whole file; net:LEVEL the network part alone
+        for o in $levels; do
+            case $o in
+            net:*)
+                if network_part "$base.c" >"$base.net.c"; then
+                    arm_check "$base.net.c" "${o#net:}" -I"$rtdir"
+                else
+                    fail "$base.c: no '/* ---- network' line after the pasted runtime"
+                fi
+                ;;
+            *) arm_check "$base.c" "$o" ;;
+            esac
+        done
     fi
     cd - >/dev/null || exit 1
 }
@@ -247,12 +252,15 @@ mkdir -p "$work" || exit 1
 case $mode in
 net)
     nn=$1
-    levels=-O2
-    case $nn in */examples/*) levels="-O0 -O2 -Os -O3" ;; esac
+    # the shipped examples whole at the levels firmware is built with, and
+    # their network code at -O3 (the runtime's -O3 is the runtime mode's);
+    # test networks: their network code at -O2
+    levels=net:-O2
+    case $nn in */examples/*) levels="-O0 -O2 -Os net:-O3" ;; esac
     case $nn in
     */examples/*)
-        check_variant "$work/train" "$nn" "$levels"
-        check_variant "$work/infer-only" "$nn" -O2 --infer-only
+        check_variant "$work/train" "$nn" "$hostcc" "$levels"
+        check_variant "$work/infer-only" "$nn" "$hostcc" -O2 --infer-only
         ;;
     *)
         # a test network (an op's case): what is freestanding about its code
@@ -262,8 +270,7 @@ net)
         # its warnings under gcc and clang and its --infer-only build are the
         # compile label's (the network code is the hosted output's), the
         # export/import round trip the examples'
-        host_run=0
-        check_variant "$work/train" "$nn" "$levels"
+        check_variant "$work/train" "$nn" "" "$levels"
         ;;
     esac
     ;;
