@@ -19,25 +19,16 @@ set -u
 nngen=$1 rtdir=$2 libnnrt=$3 work=$4 compilers=$5 nn=$6
 CFLAGS="-std=c99 -Wall -Wextra -Wpedantic -Werror"
 
-fail() {
-    echo "FAIL: $*"
+failures=0
+missing=0
+# fail, run, line, net_of, up_of, have
+. "$(dirname "$0")/lib.sh"
+# die MESSAGE: a failure that ends the test (each step needs the one before)
+die() {
+    fail "$*"
     exit 1
 }
-# run DESCRIPTION CMD...: shows CMD's output only when it fails
-run() {
-    what=$1
-    shift
-    if ! "$@" >run.log 2>&1; then
-        echo "  \$ $*"
-        sed 's/^/  | /' run.log | head -40
-        fail "$what"
-    fi
-}
-line() { printf '%s\n' "$*"; }
 
-# header facts: NET (the C name), UP (the macro prefix)
-net_of() { sed -n 's/^typedef struct \([A-Za-z_][A-Za-z0-9_]*\) \1;$/\1/p' "$1"; }
-up_of() { sed -n 's/^#define \([A-Za-z0-9_]*\)_MAX_BATCH [0-9]*$/\1/p' "$1"; }
 # the forward prototype of header $1 as a call on m with n = $2
 forward_of() {
     grep "^[a-z]* $(net_of "$1")_forward(" "$1" | sed -e 's/^[a-z]* //' -e 's/(\([A-Za-z0-9_]*\) \*m/(\&m/' \
@@ -95,42 +86,38 @@ nngen=$(cd "$(dirname "$nngen")" && pwd)/$(basename "$nngen")
 nn=$(cd "$(dirname "$nn")" && pwd)/$(basename "$nn")
 rtdir=$(cd "$rtdir" && pwd)
 libnnrt=$(cd "$(dirname "$libnnrt")" && pwd)/$(basename "$libnnrt")
-rm -rf "$work" && mkdir -p "$work" || fail "cannot make $work"
+rm -rf "$work" && mkdir -p "$work" || die "cannot make $work"
 cd "$work" || exit 1
 first=
-missing=0
 for cc in $compilers; do
-    if command -v "$cc" >/dev/null 2>&1; then
+    if have "$cc"; then
         [ -n "$first" ] || first=$cc
-    else
-        echo "skipped: no compiler '$cc'"
-        missing=1
     fi
 done
 [ -n "$first" ] || exit 77
 
-run "nngen: training build" "$nngen" "$nn" -o full.c
+run "nngen: training build" "$nngen" "$nn" -o full.c || exit 1
 gen_main main_full.c full.h 2
-run "$first: training build" "$first" -std=c99 -DSAVE -I "$rtdir" -o full main_full.c full.c "$libnnrt" ${NN_LDFLAGS:-} -lm
-run "training build: save, load, forward" sh -c './full > ref.txt'
-[ -s ref.txt ] || fail "the training build printed no output"
+run "$first: training build" "$first" -std=c99 -DSAVE -I "$rtdir" -o full main_full.c full.c "$libnnrt" ${NN_LDFLAGS:-} -lm || exit 1
+run "training build: save, load, forward" sh -c './full > ref.txt' || exit 1
+[ -s ref.txt ] || die "the training build printed no output"
 
 # embedded N CC FLAGS...: the --weights build with FLAGS, forward on N samples
 embedded() {
     n=$1 cc=$2
     shift 2
     tag="$(basename "$cc") $*"
-    run "nngen --weights $*" "$nngen" "$nn" --infer-only --weights w.nnw "$@" -o emb.c
+    run "nngen --weights $*" "$nngen" "$nn" --infer-only --weights w.nnw "$@" -o emb.c || exit 1
     gen_main main_emb.c emb.h "$n"
     run "$tag: the --weights build compiles -Werror" "$cc" $CFLAGS -I "$rtdir" -o emb main_emb.c emb.c \
-        "$libnnrt" ${NN_LDFLAGS:-} -lm
-    run "$tag: run" sh -c "./emb > got.txt"
+        "$libnnrt" ${NN_LDFLAGS:-} -lm || exit 1
+    run "$tag: run" sh -c "./emb > got.txt" || exit 1
     if [ "$n" -eq 2 ]; then cp ref.txt want.txt; else
         # one sample: the first half of each output's values
         awk '{ c[$1]++; l[NR] = $0; o[NR] = $1; i[NR] = $2 }
              END { for (k = 1; k <= NR; k++) if (i[k] < c[o[k]] / 2) print l[k] }' ref.txt >want.txt
     fi
-    same want.txt got.txt || fail "$tag: the --weights build's outputs differ from the loaded model's"
+    same want.txt got.txt || die "$tag: the --weights build's outputs differ from the loaded model's"
 }
 
 for cc in $compilers; do

@@ -1,5 +1,6 @@
 #!/bin/sh
-# tests/compile/lib.sh - helpers of check.sh and matrix.sh (sourced): they
+# tests/compile/lib.sh - helpers of check.sh, matrix.sh, embed.sh and
+# tests/firmware/freestanding.sh (sourced): they
 # count failures in $failures and missing compilers in $missing.
 
 fail() {

@@ -48,23 +48,8 @@ ARMFLAGS="-std=c99 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -W
 CFLAGS="-std=c99 -Wall -Wextra -Wpedantic -Werror"
 failures=0
 
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-
-# run DESCRIPTION CMD...: runs CMD, shows its output only when it fails
-run() {
-    what=$1
-    shift
-    if ! "$@" >run.log 2>&1; then
-        fail "$what"
-        echo "  \$ $*"
-        sed 's/^/  | /' run.log | head -30
-        return 1
-    fi
-    return 0
-}
+# fail, run, line (run shows a failing command's output, counts it)
+. "$(dirname "$0")/../compile/lib.sh"
 
 # arm_check OBJ.c FLAGS...: compiles for the Cortex-M4F, then nm
 arm_check() {
@@ -84,9 +69,6 @@ arm_check() {
 have_arm() {
     [ -n "$armgcc" ] && [ -x "$armgcc" ]
 }
-
-# one line of C, verbatim (dash's echo would expand the backslashes)
-line() { printf '%s\n' "$*"; }
 
 # main.c for network NET (header H, macros UP_...)
 gen_main() {
