@@ -2,7 +2,8 @@
 # scripts/setup.sh - installs what nngen needs to build and test, on Debian
 # (run as root, or it re-runs itself with sudo; without sudo it stops and
 # says so). The package list is
-# scripts/debian-packages.txt (build: gcc, cmake, flex, bison; tests: CMocka,
+# scripts/debian-packages.txt (build: gcc, cmake, ninja (scripts/test.sh's
+# generator; make works too), flex, bison; tests: CMocka,
 # clang; gzip unpacks the MNIST copy; the firmware tests: gcc-arm-none-eabi,
 # libnewlib-arm-none-eabi, qemu-system-arm; hostile-input tests: valgrind,
 # libclang-rt-14-dev (libFuzzer); graphviz renders `nngen graph`; tests of

@@ -29,10 +29,19 @@ case ${1:-} in
 "") ;;
 *) echo "usage: scripts/test.sh [--full]" >&2; exit 2 ;;
 esac
+# Ninja when it is installed (scripts/debian-packages.txt has it): the same
+# build as make's in about half the CPU time (make's per-target dependency
+# scans cost as much as compiling the ~300 small generated test networks).
+# A build directory configured before keeps its generator.
+generator() {
+    if [ ! -f "$1/CMakeCache.txt" ] && command -v ninja >/dev/null 2>&1; then
+        echo "-GNinja"
+    fi
+}
 run() {
     local dir=$1 skip=$2; shift 2
     echo "== $dir: configure and build"
-    cmake -S . -B "$dir" "$@" >/dev/null
+    cmake -S . -B "$dir" $(generator "$dir") "$@" >/dev/null
     cmake --build "$dir" -j"$jobs" >/dev/null
     echo "== $dir: ctest"
     (cd "$dir" && ctest -j"$jobs" -LE "$skip" --output-on-failure)
