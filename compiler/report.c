@@ -243,13 +243,16 @@ static void firmware_table(FILE *out, const Graph *g) {
     fprintf(out, "\nfirmware (a 32-bit target such as a Cortex-M; code size depends on the compiler):\n");
     long params = ir_param_scalars(g, IR_CONST), buffers = ir_buffer_scalars(g, IR_CONST), start = start_scalars(g);
     const char *which = g->infer_only ? "" : "frozen ";
-    if (start) /* a training build with --weights that starts tensors from the file */
+    if (start) { /* a training build with --weights that starts tensors from the file */
+        char d[32];
         fprintf(out,
-                "  %-22s %14s  (nngen --weights: %s of %sparameters and buffers, const data; %s of start values "
+                "  %-22s %14s  (nngen --weights: %s of %sparameters%s%s%s, const data; %s of start values "
                 "NET_init copies)\n",
                 "flash: const weights", grouped(a, sizeof a, 4.0 * (params + buffers + start)),
-                grouped(b, sizeof b, 4.0 * (params + buffers)), which, grouped(c, sizeof c, 4.0 * start));
-    else if (g->weights && buffers)
+                grouped(b, sizeof b, 4.0 * params), which, buffers ? " and " : "",
+                buffers ? grouped(d, sizeof d, 4.0 * buffers) : "", buffers ? " of buffers" : "",
+                grouped(c, sizeof c, 4.0 * start));
+    } else if (g->weights && buffers)
         fprintf(out, "  %-22s %14s  (nngen --weights: %s of %sparameters, %s of buffers, as const data)\n",
                 "flash: const weights", grouped(a, sizeof a, 4.0 * (params + buffers)),
                 grouped(b, sizeof b, 4.0 * params), which, grouped(c, sizeof c, 4.0 * buffers));
