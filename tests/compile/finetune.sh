@@ -22,7 +22,8 @@
 # --max-batch 1). Then the errors: a frozen tensor the file lacks
 # (finetune/ft_missing.nn) or holds with another shape (ft_shape.nn):
 # stderr equal to NAME.err, exit 1, no output; a damaged file: exit 1.
-# About 5 s of CPU, most of it compiling.
+# About 5 s of CPU, most of it compiling. When a message changes on purpose,
+# WORKDIR/NAME/stderr.txt of a failed run is the new NAME.err.
 # Exit 0 passed, 1 failed, 77 (CTest: skipped) when a compiler is missing.
 set -u
 
