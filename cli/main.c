@@ -78,7 +78,10 @@ static int parse_args(int argc, char **argv, Cli *cli) {
         {.name = "--weights", .kind = CLI_TEXT, .value = "FILE", .needs = "a weight file", .text = &cli->weights,
          .help = "with --infer-only: embed the trained weights of FILE\n"
                  "(written by NET_save) as const data; RAM then holds the\n"
-                 "activations only"},
+                 "activations only. Without it (fine-tuning): the frozen\n"
+                 "parameters become const data from FILE (of any network,\n"
+                 "matched by name and shape), NET_init starts the others\n"
+                 "from FILE where it holds them"},
         {.name = "--emit", .kind = CLI_CHOICE, .value = "c|ir", .choices = "c|ir", .text = &co->emit,
          .help = "write C (default) or the optimized IR as text"},
         {.name = "--dump-after", .kind = CLI_TEXT, .value = "PASS", .text = &co->dump_after,
@@ -113,8 +116,6 @@ static int parse_args(int argc, char **argv, Cli *cli) {
         print_passes(stderr);
         return 2;
     }
-    if (cli->weights && !co->infer_only)
-        return fail("--weights makes the parameters read-only data: add --infer-only", "");
     if (cli->report)
         co->report = stdout;
     return 0;

@@ -69,8 +69,8 @@ int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c,
     ir_init(&g, &arena);
     int rc = run_phases(&g, &arena, text, len, o);
     if (rc == 0 && o->weights)
-        rc = weights_embed(&g, o->weights_path ? o->weights_path : "weights", o->weights, o->weights_len,
-                           o->diag ? o->diag : stderr);
+        rc = (o->infer_only ? weights_embed : weights_start)(&g, o->weights_path ? o->weights_path : "weights",
+                                                             o->weights, o->weights_len, o->diag ? o->diag : stderr);
     if (rc == 0 && o->report) {
         ReportCost uf;
         int cmp = g.nfrozen && unfrozen_cost(text, len, o, &uf) == 0;

@@ -734,6 +734,11 @@ int nngen_compile(const char *text, size_t len, const CompileOptions *o, Buf *c,
  * and buffers there). Reports to diag (naming path) and returns -1 on any
  * error. */
 int weights_embed(Graph *g, const char *path, const void *data, size_t len, FILE *diag);
+/* --weights without --infer-only (a training build): W of any network. Each
+ * tensor takes W's values of the same name and shape (g->weights[i] NULL
+ * when W has none); a frozen one W lacks is a located error. -1 then, or
+ * for a damaged file (a message to diag). */
+int weights_start(Graph *g, const char *path, const void *data, size_t len, FILE *diag);
 
 /* ----------------------------------------------------------- emit/int8.c */
 /* nngen quantize: the int8 model of a trained network (see int8.c's header).

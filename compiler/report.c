@@ -219,15 +219,40 @@ static long model_struct_bytes(const Graph *g, long word) {
     return (l.size + l.align - 1) / l.align * l.align;
 }
 
+/* Scalars of a training build with --weights that net.c holds as start
+ * values (the file's values of tensors in the model struct, NET_init
+ * copies them): flash too. */
+static long start_scalars(const Graph *g) {
+    long n = 0;
+    if (!g->weights || g->infer_only)
+        return 0;
+    for (int i = 0; i < g->nparams; i++)
+        if (g->weights[i] && !ir_param_const(g, &g->params[i]))
+            n += shape_numel(&g->nodes[g->params[i].node].shape);
+    for (int i = 0; i < g->nbuffers; i++)
+        if (g->buffer_values[i] && !ir_buffer_const(g, &g->buffers[i]))
+            n += shape_numel(&g->nodes[g->buffers[i].node].shape);
+    return n;
+}
+
 /* Flash: the parameters and buffers when --weights embeds them (code size is the C
  * compiler's business). RAM: the model struct, all the network's memory.
  * tests/firmware checks both against arm-none-eabi-size of a real build. */
 static void firmware_table(FILE *out, const Graph *g) {
     char a[32], b[32], c[32];
     fprintf(out, "\nfirmware (a 32-bit target such as a Cortex-M; code size depends on the compiler):\n");
-    long params = ir_param_scalars(g, IR_CONST), buffers = ir_buffer_scalars(g, IR_CONST);
+    long params = ir_param_scalars(g, IR_CONST), buffers = ir_buffer_scalars(g, IR_CONST), start = start_scalars(g);
     const char *which = g->infer_only ? "" : "frozen ";
-    if (g->weights && buffers)
+    if (start) { /* a training build with --weights that starts tensors from the file */
+        char d[32];
+        fprintf(out,
+                "  %-22s %14s  (nngen --weights: %s of %sparameters%s%s%s, const data; %s of start values "
+                "NET_init copies)\n",
+                "flash: const weights", grouped(a, sizeof a, 4.0 * (params + buffers + start)),
+                grouped(b, sizeof b, 4.0 * params), which, buffers ? " and " : "",
+                buffers ? grouped(d, sizeof d, 4.0 * buffers) : "", buffers ? " of buffers" : "",
+                grouped(c, sizeof c, 4.0 * start));
+    } else if (g->weights && buffers)
         fprintf(out, "  %-22s %14s  (nngen --weights: %s of %sparameters, %s of buffers, as const data)\n",
                 "flash: const weights", grouped(a, sizeof a, 4.0 * (params + buffers)),
                 grouped(b, sizeof b, 4.0 * params), which, grouped(c, sizeof c, 4.0 * buffers));

@@ -17,6 +17,12 @@
  * (NET_weights_buffer.bn_running_mean instead of m->buffer.bn_running_mean):
  * buffer cnames are a namespace of their own, so they get a struct of their
  * own rather than members beside the parameters' (emit/names.c).
+ *
+ * Without --infer-only (a training build: weights_start), W may come from any
+ * network, as for NET_load_pretrained: each tensor of the network takes the
+ * values of W's tensor of the same name and shape. The frozen parameters
+ * (and frozen batchnorms' buffers) become const data and must be in W; the
+ * others (g->weights[i] NULL when W lacks them) start from W in NET_init.
  */
 #include <string.h>
 
@@ -160,5 +166,112 @@ int weights_embed(Graph *g, const char *path, const void *data, size_t len, FILE
     }
     g->weights = values;
     g->buffer_values = nb ? bvalues : NULL;
+    return 0;
+}
+
+/* ---- training builds: W of any network ------------------------------------------------- */
+
+/* What W holds for the network's tensors: values (by name and shape), or
+ * the shape W holds a name with when it differs (for the error). */
+typedef struct Held {
+    float **values;     /* per tensor, NULL when W has no tensor of that name and shape */
+    const char **other; /* per tensor, "[3, 8]" when W holds the name with another shape */
+} Held;
+
+static float get_f32(const unsigned char *b) {
+    uint32_t u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* One tensor record at r: matched by name against the network's count
+ * tensors (names[], nodes[]); the last record of a name wins, as in
+ * nnrt_import_pretrained. */
+static void take_record(Reader *r, const Graph *g, int count, const char *const *names, const int *nodes, Held *h) {
+    const char *name = rd_str(r, g->arena);
+    uint32_t rank = rd_u32(r);
+    long dims[NN_MAX_RANK] = {0};
+    uint64_t numel = 1; /* the image is intact (nnrt_import_pretrained said so) */
+    for (uint32_t k = 0; k < rank; k++) {
+        uint32_t d = rd_u32(r);
+        if (k < NN_MAX_RANK)
+            dims[k] = (long)d;
+        numel *= d;
+    }
+    size_t at = r->pos;
+    r->pos += 4 * (size_t)numel;
+    for (int i = 0; i < count; i++) {
+        const Shape *s = &g->nodes[nodes[i]].shape;
+        if (strcmp(name, names[i]))
+            continue;
+        int same = rank == (uint32_t)s->rank;
+        for (int k = 0; same && k < s->rank; k++)
+            same = dims[k] == s->dims[k];
+        if (!same) {
+            Buf b = {0};
+            dims_text(&b, rank <= NN_MAX_RANK ? (int)rank : NN_MAX_RANK, dims);
+            h->other[i] = arena_strdup(g->arena, b.data);
+            buf_free(&b);
+            continue;
+        }
+        float *v = arena_alloc(g->arena, sizeof(float) * (size_t)(numel + 1));
+        for (uint64_t j = 0; j < numel; j++)
+            v[j] = get_f32(r->p + at + 4 * j);
+        h->values[i] = v;
+    }
+}
+
+/* A frozen tensor (a parameter, or a frozen batchnorm's buffer) that W does
+ * not hold with its shape: a located error at the freeze that covers it. */
+static int check_frozen(const Graph *g, const char *path, const char *what, const char *name, int node, Loc at,
+                        const float *values, const char *other) {
+    if (values)
+        return 0;
+    Buf b = {0};
+    shape_print(&b, &g->nodes[node].shape);
+    if (other)
+        diag_error(at, "frozen %s '%s' is %s, the weight file '%s' holds it as %s", what, name, b.data, path, other);
+    else
+        diag_error(at, "frozen %s '%s' %s is not in the weight file '%s' (a frozen tensor is const data from it)", what,
+                   name, b.data, path);
+    buf_free(&b);
+    return -1;
+}
+
+int weights_start(Graph *g, const char *path, const void *data, size_t len, FILE *diag) {
+    int np = g->nparams, nb = g->nbuffers, rc = 0;
+    int st = nnrt_import_pretrained(NULL, 0, data, len); /* the image is intact: magic ... CRC */
+    if (st < 0) {
+        fprintf(diag, "nngen: error: %s: %s\n", path, nnrt_strerror(st));
+        return -1;
+    }
+    const char **names = arena_alloc(g->arena, sizeof(char *) * (size_t)(np + nb + 1));
+    int *nodes = arena_alloc(g->arena, sizeof(int) * (size_t)(np + nb + 1));
+    Held h = {arena_alloc(g->arena, sizeof(float *) * (size_t)(np + nb + 1)),
+              arena_alloc(g->arena, sizeof(char *) * (size_t)(np + nb + 1))};
+    for (int i = 0; i < np + nb; i++) {
+        names[i] = i < np ? g->params[i].name : g->buffers[i - np].name;
+        nodes[i] = i < np ? g->params[i].node : g->buffers[i - np].node;
+        h.values[i] = NULL;
+        h.other[i] = NULL;
+    }
+    Reader r = {data, len, 8};
+    rd_str(&r, g->arena); /* the network name: not checked */
+    for (int group = 0; group < 2; group++)
+        for (uint32_t k = 0, n = rd_u32(&r); k < n; k++)
+            take_record(&r, g, np + nb, names, nodes, &h);
+    for (int i = 0; i < np; i++)
+        if (g->params[i].frozen)
+            rc |=
+                check_frozen(g, path, "parameter", names[i], nodes[i], g->params[i].frozen_at, h.values[i], h.other[i]);
+    for (int i = 0; i < nb; i++)
+        if (g->buffers[i].frozen)
+            rc |= check_frozen(g, path, "buffer", names[np + i], nodes[np + i], g->buffers[i].frozen_at,
+                               h.values[np + i], h.other[np + i]);
+    if (rc)
+        return -1;
+    g->weights = h.values;
+    g->buffer_values = nb ? h.values + np : NULL;
     return 0;
 }

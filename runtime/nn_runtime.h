@@ -82,6 +82,8 @@ NNRT_API float nnrt_rng_normal(nnrt_rng *r);
 /* ----------------------------------------------------------- initializers */
 /* fan_in / fan_out as docs/language.md computes them (the compiler passes them). */
 NNRT_API void nnrt_init_fill(float *w, long n, float v);
+/* w = src (the start values nngen --weights embeds in a training build) */
+NNRT_API void nnrt_init_copy(float *w, const float *src, long n);
 NNRT_API void nnrt_init_uniform(nnrt_rng *r, float *w, long n, float a, float b); /* a + (b-a)*u */
 NNRT_API void nnrt_init_normal(nnrt_rng *r, float *w, long n, float mean, float std);
 /* U(-s, s), s = sqrt(6 / (fan_in + fan_out)) */
@@ -208,7 +210,9 @@ NNRT_API long nnrt_export(const char *net, const nn_param *params, int np, const
                           size_t cap);
 /* Validates the whole image (magic, version, network name, tensor count,
  * names, ranks, dims, length, CRC) and only then copies the values into
- * params[i].value / bufs[i].value: on any error nothing is written.
+ * params[i].value / bufs[i].value: on any error nothing is written. A
+ * tensor whose value is NULL (a const one of an nngen --weights training
+ * build) is checked like the others and not written.
  * When several errors apply: FORMAT (magic), VERSION, then the structure is
  * walked with the file's own lengths: TRUNCATED (ends early), FORMAT (bytes
  * after the CRC), CHECKSUM, and only for an intact image NETWORK, SHAPE.
@@ -285,7 +289,7 @@ NNRT_API void nnrt_avgpool2d_backward(const nnrt_pool2d *p, int n, const float *
 NNRT_API int nnrt_save(const char *path, const char *net, const nn_param *params, int np, const nn_param *bufs, int nb);
 /* Reads and validates the whole file (as nnrt_import, streaming, no
  * allocation) before it writes any tensor, then reads it again into the
- * tensors, checking the CRC once more. */
+ * tensors, checking the CRC once more. A NULL value: as nnrt_import. */
 NNRT_API int nnrt_load(const char *path, const char *net, nn_param *params, int np, nn_param *bufs, int nb);
 #endif
 

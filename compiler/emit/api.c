@@ -6,6 +6,11 @@
  *
  * Naming: NET is the network name as written; macros use it upper-cased;
  * members keep DSL names with dots as underscores (names.c's cnames).
+ *
+ * --weights: with --infer-only every parameter and buffer is const data
+ * (embedded); without it (a training build, started) the frozen ones are,
+ * the tensor tables then say which (is_const), and the file's values of the
+ * others are start values NET_init copies into the model.
  */
 #include <ctype.h>
 #include <string.h>
@@ -36,10 +41,37 @@ static int has_training(const Graph *g) {
     return !g->infer_only && g->loss_train >= 0;
 }
 
-/* --weights: the parameters are const data in net.c (NET_weights), not
- * members of the model struct */
+/* --infer-only --weights: every parameter and buffer is const data in net.c
+ * (NET_weights), none is a member of the model struct */
 static int embedded(const Graph *g) {
-    return g->weights != NULL;
+    return g->weights != NULL && g->infer_only;
+}
+
+/* --weights without --infer-only (a training build): the frozen parameters
+ * and frozen batchnorms' buffers are const data (ir_param_const), the
+ * others members of the model struct that NET_init starts from the file */
+static int started(const Graph *g) {
+    return g->weights != NULL && !g->infer_only;
+}
+
+static int const_params(const Graph *g) {
+    int n = 0;
+    for (int i = 0; i < g->nparams; i++)
+        n += ir_param_const(g, &g->params[i]);
+    return n;
+}
+
+static int const_buffers(const Graph *g) {
+    int n = 0;
+    for (int i = 0; i < g->nbuffers; i++)
+        n += ir_buffer_const(g, &g->buffers[i]);
+    return n;
+}
+
+/* the tensor table says of each tensor whether it is const data: a
+ * training build with --weights that made some tensors const */
+static int mixed(const Graph *g) {
+    return started(g) && const_params(g) + const_buffers(g) > 0;
 }
 
 /* Bytes of the weight image NET_export writes (docs/c-api.md's file format):
@@ -117,15 +149,19 @@ static void emit_macros(Emit *e, const Names *nm) {
     if (embedded(g))
         emit_line(e, "#define %s_WEIGHTS_EMBEDDED 1 /* nngen --weights: parameters and buffers are const data */",
                   nm->up);
+    if (started(g))
+        emit_line(e, "#define %s_CONST_SCALARS %ld /* nngen --weights: frozen tensors held as const data */", nm->up,
+                  ir_param_scalars(g, IR_CONST) + ir_buffer_scalars(g, IR_CONST));
 }
 
-/* struct { float W1[6]; ... } NAME;   one member per parameter (per
- * trainable one when trainable: gradients and optimizer state) */
+/* struct { float W1[6]; ... } NAME;   one member per parameter in the
+ * model (not const data), per trainable one when trainable: gradients and
+ * optimizer state */
 static void emit_param_block(Emit *e, const char *member, const char *what, int trainable) {
     const Graph *g = e->g;
     emit_open(e, "struct");
     for (int i = 0; i < g->nparams; i++) {
-        if (trainable && g->params[i].frozen)
+        if (trainable ? g->params[i].frozen : ir_param_const(g, &g->params[i]))
             continue;
         const Node *n = &g->nodes[g->params[i].node];
         Buf s = {0};
@@ -138,11 +174,14 @@ static void emit_param_block(Emit *e, const char *member, const char *what, int 
     emit_line(e, "} %s; /* %s */", member, what);
 }
 
-/* struct { float bn_running_mean[8]; ... } buffer;   one member per buffer */
+/* struct { float bn_running_mean[8]; ... } buffer;   one member per buffer
+ * in the model (not const data) */
 static void emit_buffer_block(Emit *e) {
     const Graph *g = e->g;
     emit_open(e, "struct");
     for (int i = 0; i < g->nbuffers; i++) {
+        if (ir_buffer_const(g, &g->buffers[i]))
+            continue;
         const Node *n = &g->nodes[g->buffers[i].node];
         Buf s = {0};
         shape_print(&s, &n->shape);
@@ -167,8 +206,11 @@ static void emit_struct(Emit *e, const Names *nm) {
     const Graph *g = e->g;
     emit_line(e, "/* The model: every byte the network uses, for up to %s_MAX_BATCH samples. */", nm->up);
     emit_open(e, "struct %s", nm->net);
-    if (g->nparams && !embedded(g)) {
-        emit_param_block(e, "param", "the parameters, in the parameter table's order", 0);
+    if (g->nparams > const_params(g)) {
+        emit_param_block(e, "param",
+                         const_params(g) ? "the parameters but the const ones, in the parameter table's order"
+                                         : "the parameters, in the parameter table's order",
+                         0);
         if (has_training(g)) {
             emit_param_block(e, "grad",
                              g->nfrozen ? "d loss / d parameter after the last backward (trainable ones)"
@@ -181,7 +223,7 @@ static void emit_struct(Emit *e, const Names *nm) {
                                  1);
         }
     }
-    if (g->nbuffers && !embedded(g))
+    if (g->nbuffers > const_buffers(g))
         emit_buffer_block(e);
     emit_line(e, "float arena[%s_ARENA_FLOATS > 0 ? %s_ARENA_FLOATS : 1]; /* activations, their gradients, scratch */",
               nm->up, nm->up);
@@ -333,6 +375,63 @@ static void emit_const_struct(Emit *e, const char *tag, int count, const char *c
     emit_line(e, "%s", "");
 }
 
+/* The tensors of a table (params or buffers: count of them, their
+ * cnames, values and whether const) that the file holds, into cnames /
+ * names / nodes / values as emit_const_struct takes them: "h.weight
+ * (frozen)" for a const one, "out.weight (start value)" for one NET_init
+ * copies. Their count. */
+static int held(const Graph *g, int count, const char *const *cn, float *const *from, const int *is_const,
+                const char *const *tname, const int *tnode, const char **cnames, const char **names, int *nodes,
+                float **values) {
+    int k = 0;
+    for (int i = 0; i < count; i++) {
+        if (!from[i])
+            continue;
+        cnames[k] = cn[i];
+        names[k] = arena_printf(g->arena, "%s (%s)", tname[i], is_const[i] ? "frozen" : "start value");
+        nodes[k] = tnode[i];
+        values[k++] = from[i];
+    }
+    return k;
+}
+
+/* A training build with --weights: what the file holds of the network,
+ * parameters in struct NET_weights, buffers in NET_weights_buffer (each
+ * only when it has members): the const ones, read in place, and the start
+ * values of the others, which NET_init copies into the model. */
+static void emit_started_weights(Emit *e, const Names *nm, const char **cnames, const char **names, int *nodes) {
+    const Graph *g = e->g;
+    int n = g->nparams + g->nbuffers;
+    int *is_const = arena_alloc(g->arena, sizeof(int) * (size_t)(n + 1));
+    int *tnode = arena_alloc(g->arena, sizeof(int) * (size_t)(n + 1));
+    const char **tname = arena_alloc(g->arena, sizeof(char *) * (size_t)(n + 1));
+    float **values = arena_alloc(g->arena, sizeof(float *) * (size_t)(n + 1));
+    for (int i = 0; i < g->nparams; i++) {
+        is_const[i] = ir_param_const(g, &g->params[i]);
+        tname[i] = g->params[i].name;
+        tnode[i] = g->params[i].node;
+    }
+    int k = held(g, g->nparams, e->names->param, g->weights, is_const, tname, tnode, cnames, names, nodes, values);
+    if (k) {
+        emit_line(e, "/* From the weight file (nngen --weights): the frozen parameters, const data read in place");
+        emit_line(e, " * (in flash on a microcontroller), and the start values %s_init copies. */", nm->net);
+        emit_const_struct(e, arena_printf(g->arena, "%s_weights", nm->net), k, cnames, names, nodes, values);
+    }
+    for (int i = 0; i < g->nbuffers; i++) {
+        is_const[i] = ir_buffer_const(g, &g->buffers[i]);
+        tname[i] = g->buffers[i].name;
+        tnode[i] = g->buffers[i].node;
+    }
+    k = g->nbuffers ? held(g, g->nbuffers, e->names->buffer, g->buffer_values, is_const, tname, tnode, cnames, names,
+                           nodes, values)
+                    : 0;
+    if (k) {
+        emit_line(e, "/* The buffers (running statistics) from the weight file: frozen batchnorms' const, the");
+        emit_line(e, " * others start values. */");
+        emit_const_struct(e, arena_printf(g->arena, "%s_weights_buffer", nm->net), k, cnames, names, nodes, values);
+    }
+}
+
 /* --weights: the trained parameters as static const struct NET_weights and
  * the buffers (running statistics) as static const struct
  * NET_weights_buffer: a struct of their own, as their cnames are a
@@ -343,6 +442,10 @@ static void emit_weights(Emit *e, const Names *nm) {
     const char **cnames = arena_alloc(g->arena, sizeof(char *) * (size_t)(n + 1));
     const char **names = arena_alloc(g->arena, sizeof(char *) * (size_t)(n + 1));
     int *nodes = arena_alloc(g->arena, sizeof(int) * (size_t)(n + 1));
+    if (started(g)) {
+        emit_started_weights(e, nm, cnames, names, nodes);
+        return;
+    }
     if (!g->nparams)
         return;
     for (int i = 0; i < g->nparams; i++) {
@@ -380,7 +483,13 @@ static void emit_buffer_table(Emit *e, const Names *nm) {
     for (int i = 0; i < g->nbuffers; i++) {
         const Buffer *b = &g->buffers[i];
         const Shape *s = &g->nodes[b->node].shape;
-        if (embedded(g))
+        if (mixed(g))
+            emit_line(e, "{\"%s\", %d, {%d, %d, %d, %d}, %ld, offsetof(%s%s, %s%s), 0, %d},", b->name, s->rank,
+                      s->dims[0], s->dims[1], s->dims[2], s->dims[3], shape_numel(s),
+                      ir_buffer_const(g, b) ? "struct " : "",
+                      ir_buffer_const(g, b) ? arena_printf(g->arena, "%s_weights_buffer", nm->net) : nm->net,
+                      ir_buffer_const(g, b) ? "" : "buffer.", e->names->buffer[i], ir_buffer_const(g, b));
+        else if (embedded(g))
             emit_line(e, "{\"%s\", %d, {%d, %d, %d, %d}, %ld, offsetof(struct %s_weights_buffer, %s), 0},", b->name,
                       s->rank, s->dims[0], s->dims[1], s->dims[2], s->dims[3], shape_numel(s), nm->net,
                       e->names->buffer[i]);
@@ -407,8 +516,13 @@ static void emit_tensor_table(Emit *e, const Names *nm) {
     if (embedded(g))
         emit_line(e, "size_t value, grad; /* offsets in struct %s_weights%s (const data); no gradients */", nm->net,
                   g->nbuffers ? " or _weights_buffer" : "");
+    else if (mixed(g))
+        emit_line(e, "size_t value, grad; /* offsets in struct %s, value in struct %s_weights%s when const */", nm->net,
+                  nm->net, g->nbuffers ? " (_buffer)" : "");
     else
         emit_line(e, "size_t value, grad; /* offsets in struct %s */", nm->net);
+    if (mixed(g))
+        emit_line(e, "int is_const; /* 1: frozen, const data from the weight file (nngen --weights) */");
     e->indent--;
     emit_line(e, "} %s_tensors[%s_PARAM_COUNT] = {", nm->net, nm->up);
     e->indent++;
@@ -420,11 +534,17 @@ static void emit_tensor_table(Emit *e, const Names *nm) {
                       s->dims[0], s->dims[1], s->dims[2], s->dims[3], shape_numel(s), nm->net, e->names->param[i]);
             continue;
         }
+        if (mixed(g) && ir_param_const(g, p)) {
+            emit_line(e, "{\"%s\", %d, {%d, %d, %d, %d}, %ld, offsetof(struct %s_weights, %s), 0, 1},", p->name,
+                      s->rank, s->dims[0], s->dims[1], s->dims[2], s->dims[3], shape_numel(s), nm->net,
+                      e->names->param[i]);
+            continue;
+        }
         int grad = has_training(g) && !p->frozen; /* frozen: no gradient (offset 0, NULL in NET_param) */
-        emit_line(e, "{\"%s\", %d, {%d, %d, %d, %d}, %ld, offsetof(%s, param.%s), %s%s%s},", p->name, s->rank,
+        emit_line(e, "{\"%s\", %d, {%d, %d, %d, %d}, %ld, offsetof(%s, param.%s), %s%s%s%s},", p->name, s->rank,
                   s->dims[0], s->dims[1], s->dims[2], s->dims[3], shape_numel(s), nm->net, e->names->param[i],
                   grad ? arena_printf(g->arena, "offsetof(%s, grad.", nm->net) : "0", grad ? e->names->param[i] : "",
-                  grad ? ")" : "");
+                  grad ? ")" : "", mixed(g) ? ", 0" : "");
     }
     e->indent--;
     emit_line(e, "};");
@@ -568,13 +688,31 @@ static void emit_param_init(Emit *e, const Param *p, int index) {
     buf_free(&b);
 }
 
+/* a training build with --weights: the tensors in the model start from the
+ * file where it holds them (from their initializers otherwise) */
+static int from_file(const Graph *g, const float *const *values, int i) {
+    return started(g) && values && values[i];
+}
+
+static void emit_start_copy(Emit *e, const char *what, const char *cname, const char *name, long n) {
+    const char *net = e->g->net;
+    emit_line(e, "/* %s: from the weight file */", name);
+    emit_line(e, "nnrt_init_copy(m->%s.%s, %s_weights%s.%s, %ld);", what, cname, net,
+              strcmp(what, "param") ? "_buffer" : "", cname, n);
+}
+
 static void emit_init(Emit *e, const Names *nm) {
     const Graph *g = e->g;
     const char *N = nm->net;
     int random = has_rng(g);
     for (int i = 0; i < g->nparams && !embedded(g); i++)
-        random |= g->params[i].init_kind >= INIT_UNIFORM;
-    if (embedded(g)) {
+        random |= g->params[i].init_kind >= INIT_UNIFORM && !ir_param_const(g, &g->params[i]) &&
+                  !from_file(g, (const float *const *)g->weights, i);
+    if (started(g)) {
+        emit_line(e, "/* Zeroes the model, then takes each parameter and buffer in it from the weight file");
+        emit_line(e, " * (nngen --weights) where the file holds it with its shape; draws the others from");
+        emit_line(e, " * their own PRNG streams (stream = the index in the table), as NET_init without it. */");
+    } else if (embedded(g)) {
         emit_line(e, "/* Zeroes the model (the activations): the parameters%s are trained",
                   g->nbuffers ? " and buffers" : "");
         emit_line(e, " * constants (nngen --weights). */");
@@ -596,10 +734,23 @@ static void emit_init(Emit *e, const Names *nm) {
         emit_line(e, "for (size_t i = 0; i < sizeof *m; i++)");
         emit_line(e, "    bytes[i] = 0;");
     }
-    for (int i = 0; i < g->nparams && !embedded(g); i++)
-        emit_param_init(e, &g->params[i], i);
+    for (int i = 0; i < g->nparams && !embedded(g); i++) {
+        const Param *p = &g->params[i];
+        if (ir_param_const(g, p))
+            continue;
+        if (from_file(g, (const float *const *)g->weights, i))
+            emit_start_copy(e, "param", e->names->param[i], p->name, shape_numel(&g->nodes[p->node].shape));
+        else
+            emit_param_init(e, p, i);
+    }
     for (int i = 0; i < g->nbuffers && !embedded(g); i++) {
         const Buffer *b = &g->buffers[i];
+        if (ir_buffer_const(g, b))
+            continue;
+        if (from_file(g, (const float *const *)g->buffer_values, i)) {
+            emit_start_copy(e, "buffer", e->names->buffer[i], b->name, shape_numel(&g->nodes[b->node].shape));
+            continue;
+        }
         Buf v = {0};
         emit_float(&v, b->init);
         emit_line(e, "/* %s: %s */", b->name, v.data);
@@ -654,6 +805,10 @@ static void emit_accessor(Emit *e, const Names *nm, const char *what, const char
             emit_line(e, "(void)m;");
             emit_line(e, "p.value = (float *)((const char *)&%s_weights%s + t->value); /* read-only */", N,
                       params ? "" : "_buffer");
+        } else if (params ? const_params(e->g) : const_buffers(e->g)) {
+            emit_line(e, "p.value = t->is_const ? (float *)((const char *)&%s_weights%s + t->value) /* read-only */", N,
+                      params ? "" : "_buffer");
+            emit_line(e, "                      : (float *)((char *)m + t->value);");
         } else {
             emit_line(e, "p.value = (float *)((char *)m + t->value);");
         }
@@ -808,11 +963,16 @@ static const char *buffer_array(Emit *e, const Names *nm, int is_const) {
     if (!e->g->nbuffers)
         return "NULL";
     emit_line(e, "nn_param b[%s_BUFFER_COUNT];", nm->up);
-    emit_line(e, "for (int i = 0; i < %s_BUFFER_COUNT; i++)", nm->up);
+    emit_line(e, "for (int i = 0; i < %s_BUFFER_COUNT; i++)%s", nm->up, !is_const && mixed(e->g) ? " {" : "");
     if (is_const)
         emit_line(e, "    b[i] = %s_buffer((struct %s *)m, i);", nm->net, nm->net);
     else
         emit_line(e, "    b[i] = %s_buffer(m, i);", nm->net);
+    if (!is_const && mixed(e->g)) {
+        emit_line(e, "    if (%s_buffers[i].is_const)", nm->net);
+        emit_line(e, "        b[i].value = NULL; /* const data: checked in the file, not written */");
+        emit_line(e, "}");
+    }
     return "b";
 }
 
@@ -827,11 +987,16 @@ static const char *param_array(Emit *e, const Names *nm, int is_const) {
         return "NULL";
     }
     emit_line(e, "nn_param p[%s_PARAM_COUNT + 1];", nm->up);
-    emit_line(e, "for (int i = 0; i < %s_PARAM_COUNT; i++)", nm->up);
+    emit_line(e, "for (int i = 0; i < %s_PARAM_COUNT; i++)%s", nm->up, !is_const && mixed(e->g) ? " {" : "");
     if (is_const)
         emit_line(e, "    p[i] = %s_param((struct %s *)m, i);", nm->net, nm->net);
     else
         emit_line(e, "    p[i] = %s_param(m, i);", nm->net);
+    if (!is_const && mixed(e->g)) {
+        emit_line(e, "    if (%s_tensors[i].is_const)", nm->net);
+        emit_line(e, "        p[i].value = NULL; /* const data: checked in the file, not written */");
+        emit_line(e, "}");
+    }
     return "p";
 }
 
@@ -843,11 +1008,15 @@ static const char *writable_array(Emit *e, const Names *nm) {
     emit_line(e, "int nt = 0;");
     if (g->nparams) {
         emit_line(e, "for (int i = 0; i < %s_PARAM_COUNT; i++)", nm->up);
-        emit_line(e, "    t[nt++] = %s_param(m, i);", nm->net);
+        if (mixed(g))
+            emit_line(e, "    if (!%s_tensors[i].is_const)", nm->net);
+        emit_line(e, "%s    t[nt++] = %s_param(m, i);", mixed(g) ? "    " : "", nm->net);
     }
     if (g->nbuffers) {
         emit_line(e, "for (int i = 0; i < %s_BUFFER_COUNT; i++)", nm->up);
-        emit_line(e, "    t[nt++] = %s_buffer(m, i);", nm->net);
+        if (mixed(g))
+            emit_line(e, "    if (!%s_buffers[i].is_const)", nm->net);
+        emit_line(e, "%s    t[nt++] = %s_buffer(m, i);", mixed(g) ? "    " : "", nm->net);
     }
     return "t";
 }
@@ -885,8 +1054,11 @@ static void emit_pretrained_api(Emit *e, const Names *nm) {
 /* NET_strerror (every build: the runtime's nnrt_strerror is static in
  * --standalone and --freestanding code, so each network exports its own);
  * NET_export / NET_import: the weight image in a caller's buffer (every
- * build); NET_save / NET_load: weight files (hosted builds). With --weights
- * the parameters are read-only: no import, no load. */
+ * build); NET_save / NET_load: weight files (hosted builds). With
+ * --infer-only --weights the parameters are read-only: no import, no load;
+ * a training build with --weights exports and saves every tensor (the const
+ * ones from their const data: the file of the plain build) and imports and
+ * loads such a file skipping its const tensors (value NULL to the runtime). */
 static void emit_file_api(Emit *e, const Names *nm) {
     const char *N = nm->net, *p, *b;
     int ro = embedded(e->g);
@@ -970,7 +1142,7 @@ static void emit_source(Emit *e, const Names *nm) {
         emit_line(e, "/* ---- network %s ---- */", nm->net);
         emit_line(e, "%s", "");
     }
-    if (embedded(e->g))
+    if (e->g->weights)
         emit_weights(e, nm);
     emit_tensor_table(e, nm);
     if (has_training(e->g) && has_class_target(e->g))

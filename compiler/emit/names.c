@@ -10,7 +10,7 @@
  *   arena values   locals of the run functions ("h", "d_h", "v12")
  *   every node     the C expression of its data pointer (its ref):
  *                    m->param.W1, m->grad.W1, m->buffer.bn_running_mean
- *                    NET_weights.W1, NET_weights_buffer.X   (--weights)
+ *                    NET_weights.W1, NET_weights_buffer.X   (--weights: const ones)
  *                    x (the caller's pointer, a local), h (an arena local)
  *                    ((float[1]){0.5f})                     (a constant)
  *                  a view or an epilogue result: the ref of the node whose
@@ -141,18 +141,22 @@ static const char *const_ref(Arena *a, double v) {
     return ref;
 }
 
-/* m->param.W1 or, with --weights, NET_weights.W1; the buffers likewise;
- * in_model[v] says which of the two structs */
+/* m->param.W1 or, when --weights made it const data (every parameter of an
+ * --infer-only build, the frozen ones of a training build), NET_weights.W1;
+ * the buffers likewise; in_model[v] says which of the two structs */
 static const char *member_ref(const Graph *g, CNames *cn, char *in_model, int v) {
     const Param *p;
     const Buffer *b;
-    in_model[v] = !g->weights;
-    if ((p = ir_param_of(g, v)))
-        return g->weights ? arena_printf(g->arena, "%s_weights.%s", g->net, cn->param[p - g->params])
-                          : arena_printf(g->arena, "m->param.%s", cn->param[p - g->params]);
-    if ((b = ir_buffer_of(g, v)))
-        return g->weights ? arena_printf(g->arena, "%s_weights_buffer.%s", g->net, cn->buffer[b - g->buffers])
-                          : arena_printf(g->arena, "m->buffer.%s", cn->buffer[b - g->buffers]);
+    if ((p = ir_param_of(g, v))) {
+        in_model[v] = !ir_param_const(g, p);
+        return !in_model[v] ? arena_printf(g->arena, "%s_weights.%s", g->net, cn->param[p - g->params])
+                            : arena_printf(g->arena, "m->param.%s", cn->param[p - g->params]);
+    }
+    if ((b = ir_buffer_of(g, v))) {
+        in_model[v] = !ir_buffer_const(g, b);
+        return !in_model[v] ? arena_printf(g->arena, "%s_weights_buffer.%s", g->net, cn->buffer[b - g->buffers])
+                            : arena_printf(g->arena, "m->buffer.%s", cn->buffer[b - g->buffers]);
+    }
     in_model[v] = 1;
     if ((p = ir_param_of_grad(g, v)))
         return arena_printf(g->arena, "m->grad.%s", cn->param[p - g->params]);

@@ -148,7 +148,8 @@ typedef struct Buffer {
     double init;      /* every element's value after NET_init */
     long sort_key;
     Loc loc;
-    int frozen; /* of a frozen batchnorm: read, never updated */
+    int frozen;    /* of a frozen batchnorm: read, never updated */
+    Loc frozen_at; /* the freeze statement's name that covers it */
 } Buffer;
 
 struct OptimDesc; /* an optimizer's rules (nngen.h, compiler/optim/NAME.c) */
@@ -203,8 +204,9 @@ typedef struct Graph {
     int uses_rng;          /* the training forward draws dropout masks from the model's PRNG */
     int opt_level;         /* set by pass_run_all: 0 plans without in-place reuse */
     int blas;              /* --blas=openblas: GEMMs call cblas_sgemm (no workspace) */
-    float **weights;       /* --weights: each parameter's trained values (weights.c); NULL: none */
-    float **buffer_values; /* --weights: each buffer's saved values (NULL when nbuffers is 0) */
+    float **weights;       /* --weights: each parameter's values from the file (weights.c); NULL: no
+                              --weights; weights[i] NULL: the file lacks it (training builds only) */
+    float **buffer_values; /* --weights: each buffer's values likewise (NULL when nbuffers is 0) */
     /* freeze (lower.c): per statement index, 1 when a freeze names the statement */
     char *frozen_stmts;
     int nfrozen;       /* frozen parameters */

@@ -1142,8 +1142,10 @@ static int freeze_statement(Graph *g, int k, Loc at) {
             owned++;
         }
     for (int i = 0; i < g->nbuffers; i++)
-        if ((g->buffers[i].sort_key >> 24) == k)
+        if ((g->buffers[i].sort_key >> 24) == k && !g->buffers[i].frozen) {
             g->buffers[i].frozen = 1;
+            g->buffers[i].frozen_at = at;
+        }
     if (owned)
         g->frozen_stmts[k] = 1;
     return owned;

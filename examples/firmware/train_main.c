@@ -11,6 +11,9 @@
  * Build (examples/firmware/CMakeLists.txt does): -DNET=moons -DNETU=MOONS
  * -DNET_HEADER='"moons.h"' -DCLASS_TARGET (or -DBINARY for a 0/1 real
  * target) -DEPOCHS=500 -DBATCH=1, with data.h from embed_data.cmake.
+ * -DFINETUNE: a network generated with --weights (fine-tuning: its frozen
+ * parameters const data in flash, NET_init starting the others from the
+ * host's file or their init=); it prints what is in flash and what trains.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -139,6 +142,11 @@ int main(void)
     API(init)(&model, SEED);
     printf("network %s trained on the device: %d parameters, %d samples, batch %d, model struct %u bytes\n",
            STR(NET), MACRO(PARAM_SCALARS), NN_ROWS, BATCH, (unsigned)sizeof model);
+#ifdef FINETUNE
+    printf("fine-tuning: %d frozen scalars in flash (const data), %d trainable in RAM\n", MACRO(CONST_SCALARS),
+           MACRO(TRAINABLE_SCALARS));
+    printf("start: accuracy %d of %d\n", right(&model), NN_ROWS);
+#endif
     for (int e = 1; e <= EPOCHS; e++) {
         double loss = epoch(&rng, order);
         API(epoch_end)(&model);

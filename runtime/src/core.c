@@ -89,6 +89,15 @@ NNRT_API void nnrt_init_fill(float *w, long n, float v) {
         w[i] = x;
 }
 
+/* Through a volatile pointer, so that the loop never becomes a memcpy call
+ * (--freestanding: no libc). */
+NNRT_API void nnrt_init_copy(float *w, const float *src, long n) {
+    volatile float *d = w;
+    long i;
+    for (i = 0; i < n; i++)
+        d[i] = src[i];
+}
+
 /* w = a + (b - a) u, u = nnrt_rng_uniform: in [a, b] (b only by rounding). */
 NNRT_API void nnrt_init_uniform(nnrt_rng *r, float *w, long n, float a, float b) {
     float d = b - a;

@@ -164,7 +164,7 @@ NNRT_API int nnrt_load(const char *path, const char *net, nn_param *params, int 
     nnrt_in r;
     FILE *f;
     int st;
-    if (!path || nnrt_weights_size(net, params, np, bufs, nb) == 0)
+    if (!path || !net || !nnrt_group_readable(params, np) || !nnrt_group_readable(bufs, nb))
         return NN_ERR_ARG;
     if (!(f = fopen(path, "rb")))
         return NN_ERR_IO;

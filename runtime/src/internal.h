@@ -157,6 +157,8 @@ NNRT_PRIVATE int nnrt_in_image(nnrt_in *r, const char *net, const nn_param *para
                                int nb, int store);
 /* weights.c: whether ps[0..n) are well-formed tensor descriptions. */
 NNRT_PRIVATE int nnrt_group_ok(const nn_param *ps, int n);
+/* weights.c: the same, but a NULL value (a tensor reading skips) is allowed. */
+NNRT_PRIVATE int nnrt_group_readable(const nn_param *ps, int n);
 /* weights.c: one walk over a weight image of any network, copying (when
  * store) every tensor that matches one of ts by name, rank and dims. */
 NNRT_PRIVATE int nnrt_in_pretrained(nnrt_in *r, const nn_param *ts, int nt, int store, int *copied);

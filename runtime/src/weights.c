@@ -81,10 +81,10 @@ NNRT_API uint32_t nnrt_crc32(uint32_t crc, const void *data, size_t n) {
 
 /* A tensor can be described when its name is set, 0 <= rank <= 4, every dim
  * is >= 0 with product == size, and value is set when size > 0. */
-static inline int nnrt_param_ok(const nn_param *p) {
+static inline int nnrt_param_shape_ok(const nn_param *p) {
     long prod = 1;
     int i;
-    if (!p->name || p->rank < 0 || p->rank > 4 || p->size < 0 || (p->size > 0 && !p->value))
+    if (!p->name || p->rank < 0 || p->rank > 4 || p->size < 0)
         return 0;
     for (i = 0; i < p->rank; i++) {
         if (p->dims[i] < 0 || (p->dims[i] > 0 && prod > NNRT_LONG_MAX / p->dims[i]))
@@ -94,12 +94,28 @@ static inline int nnrt_param_ok(const nn_param *p) {
     return prod == p->size;
 }
 
+static inline int nnrt_param_ok(const nn_param *p) {
+    return nnrt_param_shape_ok(p) && (p->size == 0 || p->value);
+}
+
 NNRT_PRIVATE int nnrt_group_ok(const nn_param *ps, int n) {
     int i;
     if (n < 0 || (n > 0 && !ps))
         return 0;
     for (i = 0; i < n; i++)
         if (!nnrt_param_ok(&ps[i]))
+            return 0;
+    return 1;
+}
+
+/* As nnrt_group_ok, for reading: a NULL value marks a tensor not to write
+ * (const data of an nngen --weights training build). */
+NNRT_PRIVATE int nnrt_group_readable(const nn_param *ps, int n) {
+    int i;
+    if (n < 0 || (n > 0 && !ps))
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!nnrt_param_shape_ok(&ps[i]))
             return 0;
     return 1;
 }
@@ -343,7 +359,7 @@ static inline int nnrt_in_tensor(nnrt_in *r, const nn_param *p, int store, int *
     }
     if (!match)
         *same = 0;
-    if (store && match)
+    if (store && match && p->value) /* NULL: const, not written */
         return nnrt_in_floats(r, p->value, p->size);
     return nnrt_in_take(r, NULL, nnrt_mul_sat(count, 4));
 }
@@ -396,7 +412,7 @@ NNRT_API int nnrt_import(const char *net, nn_param *params, int np, nn_param *bu
                          size_t len) {
     nnrt_in r;
     int st;
-    if (nnrt_weights_size(net, params, np, bufs, nb) == 0 || (!buf && len > 0))
+    if (!net || !nnrt_group_readable(params, np) || !nnrt_group_readable(bufs, nb) || (!buf && len > 0))
         return NN_ERR_ARG;
     nnrt_in_init(&r, buf, len, NULL, NULL, NULL, 0);
     if ((st = nnrt_in_image(&r, net, params, np, bufs, nb, 0)) != NN_OK)

@@ -21,7 +21,7 @@ set -u
 
 cases="help freestanding_api weights_exported_exactly weights_freestanding_run weights_deterministic
 weights_other_network weights_other_shape weights_damaged weights_truncated weights_not_weights
-weights_missing weights_needs_infer_only weights_overwrite_refused weights_old_output_kept
+weights_missing weights_training_build weights_overwrite_refused weights_old_output_kept
 weights_checked_for_ir_and_report weights_report weights_buffers weights_buffers_freestanding
 weights_buffers_other_shape weights_buffers_report"
 
@@ -253,10 +253,17 @@ case_weights_missing() {
     inputs_only
 }
 
-case_weights_needs_infer_only() {
+# without --infer-only: a training build that starts from the file (the
+# network name not checked: other.nn takes xor.nnw's tensors of its shapes)
+case_weights_training_build() {
     nngen xor.nn --weights xor.nnw -o xor.c
-    expect_usage_error "add --infer-only"
-    inputs_only
+    expect_rc 0
+    contains "$run/xor.h" "#define XOR_CONST_SCALARS 0 " # nothing frozen
+    lacks "$run/xor.h" "WEIGHTS_EMBEDDED"
+    contains "$run/xor.c" "nnrt_init_copy(m->param.h_weight, xor_weights.h_weight, 4);"
+    nngen other.nn --weights xor.nnw -o other.c
+    expect_rc 0
+    inputs_only xor.c xor.h other.c other.h
 }
 
 case_weights_overwrite_refused() {

@@ -60,7 +60,7 @@ build)
     armgcc=$1 src=$2 build=$3 nngen=$4 weights=$5 mnist=$6
     [ -n "$armgcc" ] && [ -x "$armgcc" ] || skip "arm-none-eabi-gcc not found"
     mkdir -p "$(dirname "$build")" && : >"$build.attempted" || die "cannot write $build.attempted"
-    for f in "$weights/mnist_mlp32.nnw" "$weights/mnist_mlp.nnw" "$weights/mnist_bn.nnw"; do
+    for f in "$weights/mnist_mlp32.nnw" "$weights/mnist_mlp.nnw" "$weights/mnist_bn.nnw" "$weights/moons.nnw"; do
         [ -f "$f" ] || die "$f is missing: the host build trains it (target firmware_weights)"
     done
     cmake -S "$src" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$src/arm-none-eabi.cmake" -DNNGEN="$nngen" \
@@ -69,7 +69,7 @@ build)
         die "configuring the cross build"
     }
     cmake --build "$build" -j2 || die "the cross build"
-    for elf in fw_mnist_mlp32 fw_mnist_mlp fw_mnist_bn fw_xor fw_moons; do
+    for elf in fw_mnist_mlp32 fw_mnist_mlp fw_mnist_bn fw_xor fw_moons fw_moons_head; do
         [ -f "$build/$elf.elf" ] || die "the cross build succeeded but $build/$elf.elf is missing"
     done
     ;;

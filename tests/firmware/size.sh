@@ -8,9 +8,10 @@
 #   - compiles NET.c (-O2 -ffreestanding): `arm-none-eabi-size` must show
 #     no .data and no .bss (no global mutable state: all of it is in the
 #     model struct); with --weights, `nm -S` must give NET_weights (the
-#     const parameters, in .rodata: flash) and NET_weights_buffer (the
-#     const buffers, when the network has any) together exactly the
-#     report's flash bytes;
+#     const parameters, in .rodata: flash; in a training build with
+#     --weights the frozen ones and the start values of the others) and
+#     NET_weights_buffer (the const buffers, when the network has any)
+#     together exactly the report's flash bytes;
 #   - compiles model.c, which holds nothing but one model struct
 #     (`NET nn_model;`): its .bss must be the report's RAM bytes exactly.
 # Prints the figures (text/data/bss of both objects). Exit 0 when they
@@ -41,8 +42,10 @@ die() {
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
 base=$(basename "$nn" .nn)
 "$nngen" "$nn" --freestanding "$@" --report -o "$base.c" >report.txt || die "nngen $nn $*"
-flash=$(sed -n 's/^  flash: const weights *\([0-9,]*\) .*/\1/p' report.txt | tr -d ,)
-ram=$(sed -n 's/^  RAM: model struct *\([0-9,]*\) .*/\1/p' report.txt | tr -d ,)
+# the firmware table's lines (with freeze, the comparison with the network
+# unfrozen repeats "RAM: model struct" below them)
+flash=$(sed -n 's/^  flash: const weights *\([0-9,]*\) .*/\1/p' report.txt | head -n 1 | tr -d ,)
+ram=$(sed -n 's/^  RAM: model struct *\([0-9,]*\) .*/\1/p' report.txt | head -n 1 | tr -d ,)
 [ -n "$flash" ] && [ -n "$ram" ] || {
     cat report.txt
     die "no firmware figures in the report"

@@ -144,6 +144,31 @@ static void test_round_trip(void **state)
     assert_memory_equal(dst.g2, snap.g2, sizeof snap.g2);
 }
 
+/* A NULL value (a const tensor of an nngen --weights training build): the
+ * tensor is checked in the image (name, shape) but not written; the others
+ * are. Export still requires every value. */
+static void test_import_skips_null_values(void **state)
+{
+    long n;
+    (void)state;
+    model_make(&src, 1.5f);
+    n = export_model(NET, &src, 3, 1, img);
+    model_make(&dst, -3.0f);
+    model_make(&snap, -3.0f);
+    dst.p[1].value = NULL;
+    dst.b[0].value = NULL;
+    assert_int_equal(nnrt_import(NET, dst.p, 3, dst.b, 1, img, (size_t)n), NN_OK);
+    assert_memory_equal(dst.w1, src.w1, sizeof src.w1);
+    assert_memory_equal(dst.w2, src.w2, sizeof src.w2);
+    assert_memory_equal(dst.b1, snap.b1, sizeof snap.b1); /* skipped */
+    assert_memory_equal(dst.rm, snap.rm, sizeof snap.rm);
+    dst.p[1].dims[0] = 5, dst.p[1].size = 5; /* a skipped tensor's shape is still checked */
+    assert_int_equal(nnrt_import(NET, dst.p, 3, dst.b, 1, img, (size_t)n), NN_ERR_SHAPE);
+    assert_int_equal(nnrt_export(NET, dst.p, 3, dst.b, 1, bad, sizeof bad), NN_ERR_ARG);
+    nnrt_init_copy(dst.b1, src.b1, 4);
+    assert_memory_equal(dst.b1, src.b1, sizeof src.b1);
+}
+
 static void test_capacity_and_args(void **state)
 {
     size_t need;
@@ -400,6 +425,13 @@ static void test_save_load(void **state)
     assert_int_equal(nnrt_load(path, NET, dst.p, 3, dst.b, 1), NN_OK);
     assert_memory_equal(dst.w2, src.w2, sizeof src.w2);
     assert_memory_equal(dst.rm, src.rm, sizeof src.rm);
+    model_make(&dst, -3.0f); /* a NULL value: skipped, as by nnrt_import */
+    dst.p[0].value = NULL;
+    assert_int_equal(nnrt_load(path, NET, dst.p, 3, dst.b, 1), NN_OK);
+    model_make(&snap, -3.0f);
+    assert_memory_equal(dst.w1, snap.w1, sizeof snap.w1);
+    assert_memory_equal(dst.w2, src.w2, sizeof src.w2);
+    dst.p[0].value = dst.w1;
     /* saving over an existing file leaves the new, valid file */
     model_make(&other, 4.25f);
     assert_int_equal(nnrt_save(path, NET, other.p, 3, other.b, 1), NN_OK);
@@ -573,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_crc32),
         cmocka_unit_test(test_layout),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_import_skips_null_values),
         cmocka_unit_test(test_capacity_and_args),
         cmocka_unit_test(test_reject_mismatches),
         cmocka_unit_test(test_reject_format),
