@@ -1,8 +1,9 @@
 #!/bin/sh
 # run.sh - the tests of nngen quantize (CMakeLists.txt here runs each):
-#   run.sh exact NNGEN SRC WORK        tiny.nn quantized: the C equals reference.py bit for bit
-#                                      (rescaling and whole network), gcc and clang -Werror
-#                                      in every mode (plain, --standalone, --freestanding)
+#   run.sh exact NNGEN SRC WORK        tiny.nn and resid.nn quantized: the C equals
+#                                      reference.py bit for bit (rescaling and whole networks),
+#                                      gcc and clang -Werror in every mode (plain, --standalone,
+#                                      --freestanding); resid.nn also at --max-batch 1
 #   run.sh accuracy NNGEN SRC WORK NET DATA EPOCHS   train NET (SRC/NET.nn, else
 #                                      examples/NET.nn), quantize it on the training images,
 #                                      test accuracy of float and int8 (within 0.5 points)
@@ -25,6 +26,15 @@ exact)
             ./exact rescale "$src/rescale.txt" >/dev/null || { ./exact rescale "$src/rescale.txt"; fail "rescale ($cc $flags)"; }
             ./exact run "$src/tiny.csv" > tiny.out
             cmp tiny.out "$src/tiny.expected" || { diff tiny.out "$src/tiny.expected" | head; fail "outputs ($cc $flags)"; }
+        done
+        # the residual network: one mode per compiler, and batch 1 (one sample a call)
+        for flags in "" "--freestanding --max-batch 1"; do
+            [ $cc = gcc ] || [ -z "$flags" ] || continue
+            "$nngen" quantize "$src/resid.nn" --weights "$src/resid.nnw" --calibrate "$src/resid.csv" -o resid.c $flags
+            $cc $W -O2 -I. -I"$root/runtime" -DNET_SOURCE='"resid.c"' -DNET=resid -DNETU=RESID "$src/exact.c" -lm \
+                -o exact_resid || fail "$cc resid $flags"
+            ./exact_resid $([ -z "$flags" ] && echo run || echo run1) "$src/resid.csv" > resid.out
+            cmp resid.out "$src/resid.expected" || { diff resid.out "$src/resid.expected" | head; fail "resid outputs ($cc $flags)"; }
         done
         echo "$cc: rescaling and outputs equal the reference bit for bit (plain, standalone, freestanding)"
     done
