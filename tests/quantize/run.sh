@@ -89,6 +89,14 @@ C
     grep -q "would overwrite the network 'm.nn'" e3 && cmp m.nn m.keep || fail "overwrite: $(cat e3)"
     "$nngen" quantize m.nn --weights m.nnw --calibrate imgs.idx -o imgs.idx 2> e4 && fail "overwrote the data"
     grep -q "would overwrite the calibration data" e4 || fail "data: $(cat e4)"
+    # an add of a constant after the relu, and a mean over the channels: located, no kernel
+    printf 'network m\ninput x[784]\nh = relu(dense(x, 4))\noutput p = h + 1.0\n' > addc.nn
+    "$nngen" quantize addc.nn --weights m.nnw --calibrate imgs.idx -o a.c 2> e6 && fail "add of a constant accepted"
+    grep -q "addc.nn:4:14: error: nngen quantize: this add has no int8 kernel" e6 || fail "add: $(cat e6)"
+    printf 'network m\ninput x[784]\nh = relu(dense(x, 4))\noutput p = softmax(h)\noutput q = mean(reshape(x, [28, 28]), axis=0)\n' > mean0.nn
+    "$nngen" quantize mean0.nn --weights m.nnw --calibrate imgs.idx -o a.c 2> e7 && fail "mean over axis 0 accepted"
+    grep -q "mean0.nn:5:12: error: nngen quantize: this mean has no int8 kernel" e7 || fail "mean: $(cat e7)"
+    [ ! -e a.c ] || fail "a.c written after an error"
     set +e
     "$nngen" quantize islands.nn --weights m.nnw --calibrate imgs.idx -o i.c 2> e5; rc=$?
     set -e
