@@ -1036,8 +1036,17 @@ long q8_flash_bytes(const Q8Net *q) {
     return b;
 }
 
+/* the largest window of a convolution, C/G KH KW (0: none) */
+static long patch_size(const Q8Net *q) {
+    long k = 0;
+    for (int i = 0; i < q->nl; i++)
+        if (q->l[i].kind == L_CONV && q->l[i].K > k)
+            k = q->l[i].K;
+    return k;
+}
+
 long q8_ram_bytes(const Q8Net *q) {
-    long b = (q->arena_bytes + 3) / 4 * 4;
+    long b = (q->arena_bytes + 3) / 4 * 4 + 2 * patch_size(q);
     for (int i = 1; i < q->nt; i++)
         if (q->t[i].is_float && q->t[i].output >= 0)
             b += 4 * q->t[i].numel * q->max_batch;
@@ -1124,32 +1133,37 @@ static const char q8_text_dense[] =
 
 static const char q8_text_conv[] =
     "typedef struct nnq_geom { int c, h, w, f, kh, kw, sh, sw, ph, pw, groups, oh, ow; } nnq_geom;\n"
-    "/* direct convolution, [C, H, W] per sample, filters [F][C/G][KH][KW]; padding reads the input's zero point */\n"
+    "/* direct convolution, [C, H, W] per sample, filters [F][C/G][KH][KW]. Per output position, the window of\n"
+    " * x - zi goes to patch (C/G KH KW values; the padding is the input's zero point, 0 there), then a dot\n"
+    " * product with each filter of the group: a loop the compiler vectorizes. */\n"
     "static void nnq_conv(const int8_t *x, int8_t *y, int n, const nnq_geom *g, const int8_t *w, const int32_t *bias,\n"
-    "                     const int32_t *mult, const int8_t *shift, int32_t zi, int32_t zo, int32_t lo, int32_t hi) {\n"
-    "    const int cg = g->c / g->groups, fg = g->f / g->groups;\n"
+    "                     const int32_t *mult, const int8_t *shift, int32_t zi, int32_t zo, int32_t lo, int32_t hi,\n"
+    "                     int16_t *patch) {\n"
+    "    const int cg = g->c / g->groups, fg = g->f / g->groups, K = cg * g->kh * g->kw;\n"
+    "    const long plane = (long)g->oh * g->ow;\n"
     "    for (int s = 0; s < n; s++)\n"
-    "        for (int f = 0; f < g->f; f++) {\n"
-    "            const int8_t *wf = w + (long)f * cg * g->kh * g->kw;\n"
-    "            const int8_t *xs = x + ((long)s * g->c + (long)(f / fg) * cg) * g->h * g->w;\n"
-    "            int8_t *ys = y + ((long)s * g->f + f) * g->oh * g->ow;\n"
+    "        for (int gr = 0; gr < g->groups; gr++) {\n"
+    "            const int8_t *xs = x + ((long)s * g->c + (long)gr * cg) * g->h * g->w;\n"
     "            for (int oy = 0; oy < g->oh; oy++)\n"
     "                for (int ox = 0; ox < g->ow; ox++) {\n"
-    "                    int32_t acc = bias[f];\n"
+    "                    int k = 0;\n"
     "                    for (int c = 0; c < cg; c++)\n"
     "                        for (int ky = 0; ky < g->kh; ky++) {\n"
     "                            const int iy = oy * g->sh - g->ph + ky;\n"
-    "                            if (iy < 0 || iy >= g->h)\n"
-    "                                continue;\n"
     "                            const int8_t *xr = xs + ((long)c * g->h + iy) * g->w;\n"
-    "                            const int8_t *wr = wf + ((long)c * g->kh + ky) * g->kw;\n"
     "                            for (int kx = 0; kx < g->kw; kx++) {\n"
     "                                const int ix = ox * g->sw - g->pw + kx;\n"
-    "                                if (ix >= 0 && ix < g->w)\n"
-    "                                    acc += ((int32_t)xr[ix] - zi) * (int32_t)wr[kx];\n"
+    "                                patch[k++] = (int16_t)(iy >= 0 && iy < g->h && ix >= 0 && ix < g->w ? xr[ix] - zi : 0);\n"
     "                            }\n"
     "                        }\n"
-    "                    ys[oy * g->ow + ox] = nnq_clamp(nnq_scale(acc, mult[f], shift[f]) + zo, lo, hi);\n"
+    "                    for (int f = gr * fg; f < (gr + 1) * fg; f++) {\n"
+    "                        const int8_t *wf = w + (long)f * K;\n"
+    "                        int32_t acc = bias[f];\n"
+    "                        for (int i = 0; i < K; i++)\n"
+    "                            acc += (int32_t)patch[i] * (int32_t)wf[i];\n"
+    "                        y[((long)s * g->f + f) * plane + (long)oy * g->ow + ox] =\n"
+    "                            nnq_clamp(nnq_scale(acc, mult[f], shift[f]) + zo, lo, hi);\n"
+    "                    }\n"
     "                }\n"
     "        }\n"
     "}\n";
@@ -1329,6 +1343,9 @@ static void emit_header(const Q8Net *q, const EmitOptions *o, Buf *h) {
     for (int i = 1; i < q->nt; i++)
         if (q->t[i].is_float && q->t[i].output >= 0)
             buf_printf(h, "    float f%d[%s_MAX_BATCH * %ld]; /* an output */\n", q->t[i].slot, up, q->t[i].numel);
+    if (patch_size(q))
+        buf_printf(h, "    int16_t patch[%ld]; /* a convolution's window (C/G KH KW values, x - zero point) */\n",
+                   patch_size(q));
     buf_puts(h, "    int n; /* samples in the last call */\n};\n\n");
     const char *N = q->net;
     buf_printf(h, "void %s_init(%s *m, uint64_t seed);\nint %s_param_count(void);\nnn_param %s_param(%s *m, int i);\n",
@@ -1380,7 +1397,7 @@ static void emit_layer(const Q8Net *q, int i, Buf *c) {
                    y.data, l->K, l->M, i, i, i, i, out->zp, lo);
         break;
     case L_CONV:
-        buf_printf(c, "    nnq_conv(%s, %s, n, &nnq_g%d, nnq_w%d, nnq_b%d, nnq_m%d, nnq_s%d, %d, %d, %d, 127);\n",
+        buf_printf(c, "    nnq_conv(%s, %s, n, &nnq_g%d, nnq_w%d, nnq_b%d, nnq_m%d, nnq_s%d, %d, %d, %d, 127, m->patch);\n",
                    x.data, y.data, i, i, i, i, i, in->zp, out->zp, lo);
         break;
     case L_MAXPOOL:
