@@ -84,6 +84,10 @@ C
     "$nngen" quantize m.nn --weights m.nnw --calibrate "x,y.csv" -o out.c 2> e5 && fail "wrong shape accepted"
     grep -q "x,y.csv' has 3 columns; the network's input takes 784" e5 || fail "comma in a name: $(cat e5)"
     "$nngen" quantize m.nn --weights m.nnw --calibrate imgs.idx -o out.c || fail "a valid run"
+    # the arena by liveness at batch 1: the quantized input and the hidden layer, live together
+    # (784 + 4 bytes); the logits' float copy reuses the input's bytes
+    "$nngen" quantize m.nn --weights m.nnw --calibrate imgs.idx -o one.c --max-batch 1 >/dev/null
+    grep -q "^#define M_ARENA_BYTES 788 " one.h || fail "arena at batch 1: $(grep ARENA_BYTES one.h)"
     cp m.nn m.keep
     "$nngen" quantize m.nn --weights m.nnw --calibrate imgs.idx -o m.nn 2> e3 && fail "overwrote the network"
     grep -q "would overwrite the network 'm.nn'" e3 && cmp m.nn m.keep || fail "overwrite: $(cat e3)"
