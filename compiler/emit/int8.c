@@ -609,21 +609,41 @@ static long first_fit(const Q8Net *q, const int *conflict, int nc, long size, lo
     return off;
 }
 
+/* The layers at which each root's bytes are first written and last read
+ * (-1: never) */
+static void live_ranges(const Q8Net *q, int *birth, int *death) {
+    for (int t = 0; t < q->nt; t++)
+        birth[t] = death[t] = -1;
+    for (int i = 0; i < q->nl; i++) {
+        const QLayer *l = &q->l[i];
+        int out = q->t[l->out].root;
+        if (birth[out] < 0)
+            birth[out] = i;
+        death[out] = i;
+        death[q->t[l->in].root] = i;
+        if (l->in2 >= 0)
+            death[q->t[l->in2].root] = i;
+    }
+}
+
 /* The arena: each int8 tensor and float temporary gets bytes that no tensor
  * live at the same time uses. A tensor lives from the layer writing it to the
- * last layer reading it or a view of it (a view is its source's bytes). An
- * elementwise layer (relu, add) writes over an input that dies there. Float
- * outputs are members of their own; int8 parameters are inherited through
- * views, pools and relu. */
+ * last layer reading it or a view of it (a view is its source's bytes: the
+ * same root). An elementwise layer (relu, add) writes over an input whose
+ * bytes die there (its output joins that root). The roots are placed largest
+ * first, each at the lowest offset free of the roots already placed that are
+ * live at the same time. Float outputs are members of their own; int8
+ * parameters are inherited through views, pools and relu. */
 static void plan_arena(Q8Net *q) {
-    int *birth = base_xmalloc(sizeof(int) * (size_t)q->nt), *death = base_xmalloc(sizeof(int) * (size_t)q->nt);
-    int *conflict = base_xmalloc(sizeof(int) * (size_t)q->nt), nfloat = 0;
-    for (int i = 0; i < q->nt; i++) {
-        q->t[i].root = i;
-        q->t[i].off = -1;
-        birth[i] = death[i] = -1;
-        if (q->t[i].is_float && q->t[i].output >= 0)
-            q->t[i].slot = nfloat++;
+    size_t nt = (size_t)q->nt;
+    int *birth = base_xmalloc(sizeof(int) * nt), *death = base_xmalloc(sizeof(int) * nt);
+    int *order = base_xmalloc(sizeof(int) * nt), *conflict = base_xmalloc(sizeof(int) * nt);
+    int *inplace = base_xmalloc(sizeof(int) * ((size_t)q->nl + 1)), nfloat = 0, nr = 0;
+    for (int t = 0; t < q->nt; t++) {
+        q->t[t].root = t;
+        q->t[t].off = -1;
+        if (q->t[t].is_float && q->t[t].output >= 0)
+            q->t[t].slot = nfloat++;
     }
     for (int i = 0; i < q->nl; i++) {
         QLayer *l = &q->l[i];
@@ -633,39 +653,55 @@ static void plan_arena(Q8Net *q) {
         if (l->kind == L_VIEW || l->kind == L_MAXPOOL || l->kind == L_AVGPOOL || l->kind == L_RELU)
             if (!out->is_float)
                 out->src = in->src >= 0 ? in->src : l->in; /* the same scale and zero point */
-        birth[out->root] = birth[out->root] < 0 ? i : birth[out->root];
-        death[out->root] = i > death[out->root] ? i : death[out->root];
-        death[in->root] = i;
-        if (l->in2 >= 0)
-            death[q->t[l->in2].root] = i;
     }
-    q->arena_bytes = 0;
-    for (int i = 0; i < q->nl; i++) {
+    live_ranges(q, birth, death);
+    for (int i = 0; i < q->nl; i++) { /* in place: each value is read before it is written */
         const QLayer *l = &q->l[i];
-        int r = q->t[l->out].root;
-        long size = arena_size(q, r);
-        if (r != l->out || birth[r] != i || !size)
+        int a = q->t[l->in].root, b = l->in2 >= 0 ? q->t[l->in2].root : -1;
+        long size = arena_size(q, l->out);
+        inplace[i] = -1;
+        if (l->kind != L_RELU && l->kind != L_ADD)
             continue;
-        int a = q->t[l->in].root;
-        if ((l->kind == L_RELU || l->kind == L_ADD) && death[a] == i && arena_size(q, a) == size) {
-            q->t[r].off = q->t[a].off; /* in place: each value is read before it is written */
-        } else if (l->kind == L_ADD && death[q->t[l->in2].root] == i && arena_size(q, q->t[l->in2].root) == size) {
-            q->t[r].off = q->t[q->t[l->in2].root].off;
-        } else {
-            int nc = 0;
-            for (int k = 0; k < q->nt; k++)
-                if (q->t[k].root == k && q->t[k].off >= 0 && birth[k] <= death[r] && birth[r] <= death[k])
-                    conflict[nc++] = k;
-            q->t[r].off = first_fit(q, conflict, nc, size, q->t[r].is_float ? 4 : 1);
+        if (death[a] == i && arena_size(q, a) == size && size)
+            inplace[i] = l->in;
+        else if (b >= 0 && death[b] == i && arena_size(q, b) == size && size)
+            inplace[i] = l->in2;
+    }
+    for (int i = 0; i < q->nl; i++) {
+        QLayer *l = &q->l[i];
+        if (l->kind == L_VIEW && !q->t[l->out].is_float)
+            q->t[l->out].root = q->t[l->in].root;
+        else if (inplace[i] >= 0)
+            q->t[l->out].root = q->t[inplace[i]].root;
+    }
+    live_ranges(q, birth, death);
+    for (int t = 0; t < q->nt; t++)
+        if (q->t[t].root == t && birth[t] >= 0 && arena_size(q, t))
+            order[nr++] = t;
+    for (int k = 1; k < nr; k++) /* largest first; the earlier of two of one size first */
+        for (int m = k; m > 0 && arena_size(q, order[m]) > arena_size(q, order[m - 1]); m--) {
+            int t = order[m];
+            order[m] = order[m - 1];
+            order[m - 1] = t;
         }
+    q->arena_bytes = 0;
+    for (int k = 0; k < nr; k++) {
+        int r = order[k], nc = 0;
+        for (int m = 0; m < k; m++)
+            if (birth[order[m]] <= death[r] && birth[r] <= death[order[m]])
+                conflict[nc++] = order[m];
+        long size = arena_size(q, r);
+        q->t[r].off = first_fit(q, conflict, nc, size, q->t[r].is_float ? 4 : 1);
         if (q->t[r].off + size > q->arena_bytes)
             q->arena_bytes = q->t[r].off + size;
     }
-    for (int i = 0; i < q->nt; i++)
-        q->t[i].off = q->t[q->t[i].root].off;
+    for (int t = 0; t < q->nt; t++)
+        q->t[t].off = q->t[q->t[t].root].off;
     free(birth);
     free(death);
+    free(order);
     free(conflict);
+    free(inplace);
 }
 
 Q8Net *q8_plan(const Graph *g) {

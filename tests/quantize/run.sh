@@ -34,6 +34,9 @@ exact)
             $cc $W -O2 -I. -I"$root/runtime" -DNET_SOURCE='"resid.c"' -DNET=resid -DNETU=RESID "$src/exact.c" -lm \
                 -o exact_resid || fail "$cc resid $flags"
             ./exact_resid $([ -z "$flags" ] && echo run || echo run1) "$src/resid.csv" > resid.out
+            # at batch 1 the arena is 48 bytes: the input (16) lives with a (24), a with b (24);
+            # the add writes over a, the largest tensors are placed first
+            [ -z "$flags" ] || grep -q "^#define RESID_ARENA_BYTES 48 " resid.h || fail "resid arena: $(grep ARENA_BYTES resid.h)"
             cmp resid.out "$src/resid.expected" || { diff resid.out "$src/resid.expected" | head; fail "resid outputs ($cc $flags)"; }
         done
         echo "$cc: rescaling and outputs equal the reference bit for bit (plain, standalone, freestanding)"
