@@ -13,6 +13,8 @@
  * one call; each sample times as many consecutive calls as fill T ms
  * (default 2), after a warm-up. The last training loss goes to stderr
  * (a diverging run would skip updates and look faster than it is).
+ * With -DBENCH_INFER_ONLY (an --infer-only or `nngen quantize` build: no
+ * training step) only inference is timed; bench/int8.sh builds it so.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -54,7 +56,9 @@ static volatile float sink;
 static void run(int train, int batch, long reps) {
     for (long r = 0; r < reps; r++) {
         if (train) {
+#ifndef BENCH_INFER_ONLY
             sink = API(train_step)(&model, xs, ys, batch);
+#endif
         } else {
             API(forward)(&model, xs, batch);
             sink = API(output_p)(&model)[0];
@@ -123,12 +127,14 @@ int main(int argc, char **argv) {
         if (only != 1)
             printf("%s infer %d %.3f\n", STR(NET), batch, measure(0, batch, samples, min_ms));
         fflush(stdout);
+#ifndef BENCH_INFER_ONLY
         if (only != 0)
             printf("%s train %d %.3f\n", STR(NET), batch, measure(1, batch, samples, min_ms));
         fflush(stdout);
         fprintf(stderr, "%s: last loss at batch %d: %g\n", STR(NET), batch, (double)model.loss);
         if (!isfinite(model.loss))
             return 1;
+#endif
     }
     return 0;
 }

@@ -3,12 +3,16 @@
  * phases the command (cli/quantize.c) runs in order:
  *
  *   q8_plan       (inside the compilation, on the optimized inference graph
- *                 with --weights loaded) reads the network as a chain of
+ *                 with --weights loaded) reads the network as a list of
  *                 layers: dense and conv2d with their bias, a batchnorm and
- *                 a relu folded in; max / average pooling; reshape as a view;
- *                 softmax, log_softmax, sigmoid and tanh as float islands.
- *                 Copies every float it needs, so the plan outlives the graph.
- *   q8_calibrate  runs that chain in float (inference mode) over batches of
+ *                 a relu folded in (conv1d's too, through its [F, L] view);
+ *                 max / average pooling; global_avgpool; the add of two
+ *                 computed tensors (residuals) with a relu; reshape as a
+ *                 view; softmax, log_softmax, sigmoid and tanh as float
+ *                 islands. Then places the activations by liveness
+ *                 (plan_arena). Copies every float it needs, so the plan
+ *                 outlives the graph.
+ *   q8_calibrate  runs those layers in float (inference mode) over batches of
  *                 calibration samples and widens each tensor's [min, max].
  *   q8_quantize   turns ranges and float weights into the integer model
  *                 (TensorFlow Lite's int8 scheme, below); q8_emit writes it
@@ -28,13 +32,17 @@
  *                MultiplyByQuantizedMultiplier: a saturating rounding
  *                doubling high multiply, then a rounding divide by 2^-shift
  *   relu         the clamp of the output to [zp_out, 127]
+ *   add          TFLite's ADD: (x - zp) << 20 of each input rescaled to
+ *                twice the larger input scale, the sum to the output's
+ *   mean         TFLite's MEAN: sum (x - zp_in) rescaled by s_in / (L s_out)
  * round() is half away from zero. The integer arithmetic is written out
  * once, in q8_runtime_text (emitted verbatim), and modelled bit for bit by
  * tests/quantize/reference.py.
  *
- * Invariants: the chain is linear (each int8 tensor is read before the
- * layer after next overwrites it: two ping-pong int8 slots); outputs are
- * float members of the model struct; the int8 inner loops hold no float.
+ * Invariants: layers run in the graph's order; the arena never holds two
+ * tensors live at the same time in the same bytes (an elementwise layer may
+ * write over an input that dies there); outputs are float members of the
+ * model struct; the int8 inner loops hold no float.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -51,6 +59,8 @@ typedef enum LKind {
     L_AVGPOOL,
     L_RELU,    /* int8 clamp at the zero point */
     L_VIEW,    /* reshape / flatten: the same bytes */
+    L_ADD,     /* int8 + int8, both rescaled to the output's scale (+ relu) */
+    L_MEAN,    /* global_avgpool: the mean of each channel's row, rescaled */
     L_SOFTMAX, /* float islands */
     L_LOG_SOFTMAX,
     L_SIGMOID,
@@ -64,7 +74,9 @@ typedef struct QTensor {
     int seen;      /* lo/hi hold a value */
     double scale;
     int zp;
-    int slot;   /* int8: ping-pong slot 0/1; float: index of its own buffer */
+    int slot;   /* float outputs: index of their own member */
+    long off;   /* int8 tensors and float temporaries: byte offset in the arena (max batch samples) */
+    int root;   /* the tensor whose bytes it is (itself, or a view's source) */
     int output; /* -1, or the index of the output it is */
     int src;    /* for int8 tensors with inherited parameters: the tensor they copy (-1) */
 } QTensor;
@@ -72,6 +84,7 @@ typedef struct QTensor {
 typedef struct QLayer {
     LKind kind;
     int in, out;
+    int in2; /* add: the second operand */
     Loc loc;
     const char *op; /* the IR op it came from, for the report */
     /* dense: K inputs, M outputs; conv: the geometry; pools: kh kw sh sw */
@@ -83,6 +96,8 @@ typedef struct QLayer {
     int8_t *wq;
     int32_t *bq, *mult;
     int8_t *shift;
+    int32_t am[3]; /* add: input 1, input 2, output multipliers; mean: [0] */
+    int as[3];     /* their shifts */
 } QLayer;
 
 struct Q8Net {
@@ -107,6 +122,7 @@ struct Q8Net {
     int nparams;
     long float_param_bytes;
     long float_arena_bytes;
+    long arena_bytes; /* the int8 tensors and float temporaries, planned by liveness */
     int islands; /* float-island layers (report) */
 };
 
@@ -131,6 +147,7 @@ static QLayer *add_layer(Q8Net *q, LKind kind, int in, int out, Loc loc, const c
     memset(l, 0, sizeof *l);
     l->kind = kind;
     l->in = in;
+    l->in2 = -1;
     l->out = out;
     l->loc = loc;
     l->op = op;
@@ -226,9 +243,11 @@ static float *channel_const(const Graph *g, int id, int ch, const Shape *out) {
     long count = 0;
     if (!is_const_node(g, id))
         return NULL;
-    /* its shape must broadcast along the channel axis only: [ch] for dense, [ch, 1, 1] for conv */
+    /* its shape must broadcast along the channel axis only: [ch] for dense, [ch, 1, 1] for conv,
+     * [ch, 1] for conv1d (a conv2d over one-row images seen as [ch, L]) */
     long numel = shape_numel(&n->shape);
     int ok = numel == 1 || (out->rank == 1 && n->shape.rank == 1 && n->shape.dims[0] == ch) ||
+             (out->rank == 2 && n->shape.rank == 2 && n->shape.dims[0] == ch && n->shape.dims[1] == 1) ||
              (out->rank == 3 && n->shape.rank == 3 && n->shape.dims[0] == ch && n->shape.dims[1] == 1 &&
               n->shape.dims[2] == 1);
     float *v = ok ? eval_const(g, id, &count) : NULL;
@@ -243,8 +262,9 @@ static float *channel_const(const Graph *g, int id, int ch, const Shape *out) {
 
 /* Folds the elementwise chain after a dense / conv node into y = a * acc + b
  * per channel (bias, batchnorm in inference form, any add / sub / mul / div
- * by a per-channel constant), then a relu. Stops at an output. Returns the
- * last node folded; a and b (ch each) hold the affine map. */
+ * by a per-channel constant), then a relu. Passes conv1d's view of its
+ * [F, 1, L] result as [F, L] (the same bytes). Stops at an output. Returns
+ * the last node folded; a and b (ch each) hold the affine map. */
 static int fold_chain(const Graph *g, int id, int ch, float *a, float *b, int *relu, const int *order, int count,
                       unsigned char *done) {
     const Shape *out = &ir_cnode(g, id)->shape;
@@ -255,6 +275,13 @@ static int fold_chain(const Graph *g, int id, int ch, float *a, float *b, int *r
         if (u < 0)
             return id;
         const Node *n = ir_cnode(g, u);
+        if (n->op == OP_RESHAPE && out->rank == 3 && out->dims[1] == 1 && n->shape.rank == 2 &&
+            n->shape.dims[0] == ch && n->shape.dims[1] == out->dims[2]) {
+            out = &n->shape;
+            done[u] = 1;
+            id = u;
+            continue;
+        }
         if (n->op == OP_RELU && !*relu) {
             *relu = 1;
             done[u] = 1;
@@ -397,8 +424,59 @@ static int plan_conv(Q8Net *q, const Graph *g, const Node *n, int *map, const in
     return 0;
 }
 
+static int same_shape(const Shape *a, const Shape *b) {
+    if (a->rank != b->rank || a->batched != b->batched)
+        return 0;
+    for (int d = 0; d < a->rank; d++)
+        if (a->dims[d] != b->dims[d])
+            return 0;
+    return 1;
+}
+
+/* x + y of two computed tensors of one shape (a residual connection), then a relu */
+static int plan_add(Q8Net *q, const Graph *g, const Node *n, int *map, const int *order, int count,
+                    unsigned char *done) {
+    const Shape *a = &ir_cnode(g, n->in[0])->shape, *b = &ir_cnode(g, n->in[1])->shape;
+    if (map[n->in[0]] < 0 || map[n->in[1]] < 0 || !same_shape(a, b)) {
+        diag_error(n->loc, "nngen quantize: this add has no int8 kernel: it adds two computed values of one "
+                           "shape (a residual connection), or a per-channel constant right after a dense or "
+                           "conv2d (folded into it)");
+        return -1;
+    }
+    int x = int8_of(q, map, n->in[0], n->loc), y = int8_of(q, map, n->in[1], n->loc);
+    int last = n->id, u = ir_is_output(g, n->id) ? -1 : sole_user(g, n->id, order, count);
+    if (u >= 0 && ir_cnode(g, u)->op == OP_RELU) {
+        done[u] = 1;
+        last = u;
+    }
+    int out = add_tensor(q, shape_numel(&n->shape), 0);
+    QLayer *l = add_layer(q, L_ADD, x, out, ir_cnode(g, last)->loc, "add");
+    l->in2 = y;
+    l->relu = last != n->id;
+    map[last] = out;
+    return 0;
+}
+
+/* global_avgpool: the mean over the last axis of [C, L] (images are viewed as [C, H W]) */
+static int plan_mean(Q8Net *q, const Graph *g, const Node *n, int *map) {
+    const Shape *xs = &ir_cnode(g, n->in[0])->shape;
+    if (xs->rank != 2 || n->i[0] != 1) {
+        diag_error(n->loc, "nngen quantize: this mean has no int8 kernel: only over the last axis of [C, L] "
+                           "(global_avgpool)");
+        return -1;
+    }
+    int in = int8_of(q, map, n->in[0], n->loc), out = add_tensor(q, xs->dims[0], 0);
+    QLayer *l = add_layer(q, L_MEAN, in, out, n->loc, "global_avgpool");
+    l->c = xs->dims[0];
+    l->K = xs->dims[1];
+    map[n->id] = out;
+    return 0;
+}
+
 static int plan_node(Q8Net *q, const Graph *g, const Node *n, int *map, const int *order, int count,
                      unsigned char *done) {
+    if (n->op == OP_ADD)
+        return plan_add(q, g, n, map, order, count, done);
     int in = n->nin ? map[n->in[0]] : -1;
     if (n->nin && in < 0) {
         diag_error(n->loc, "nngen quantize: %s reads a value the int8 chain does not compute", ir_op_name(n->op));
@@ -409,6 +487,8 @@ static int plan_node(Q8Net *q, const Graph *g, const Node *n, int *map, const in
         return plan_dense(q, g, n, map, order, count, done);
     case OP_CONV2D:
         return plan_conv(q, g, n, map, order, count, done);
+    case OP_MEAN_AXIS:
+        return plan_mean(q, g, n, map);
     case OP_RESHAPE: {
         if (q->t[in].is_float && !ir_is_output(g, n->id)) { /* a float view is its source: the same floats */
             map[n->id] = in;
@@ -467,8 +547,8 @@ static int plan_node(Q8Net *q, const Graph *g, const Node *n, int *map, const in
     default:
         diag_error(n->loc,
                    "nngen quantize: %s has no int8 kernel and no float island yet (int8: dense, conv2d, "
-                   "batchnorm folded, relu, maxpool2d, avgpool2d, reshape; float: softmax, log_softmax, "
-                   "sigmoid, tanh)",
+                   "batchnorm folded, relu, add, maxpool2d, avgpool2d, global_avgpool, reshape; float: "
+                   "softmax, log_softmax, sigmoid, tanh)",
                    ir_op_name(n->op));
         return -1;
     }
@@ -502,32 +582,126 @@ static void plan_tables(Q8Net *q, const Graph *g) {
         }
 }
 
-/* Ping-pong slots for int8 tensors, own buffers for float ones; checks that
- * every int8 tensor is still in its slot when a layer reads it. */
-static int plan_slots(Q8Net *q) {
-    int holder[2] = {-1, -1}, nfloat = 0;
-    for (int i = 0; i < q->nt; i++)
-        if (q->t[i].is_float)
-            q->t[i].slot = nfloat++;
+/* Bytes of tensor t for max_batch samples (0: not in the arena: the caller's
+ * input, an output's own member). */
+static long arena_size(const Q8Net *q, int t) {
+    const QTensor *x = &q->t[t];
+    if (t == 0 || (x->is_float && x->output >= 0))
+        return 0;
+    return x->numel * q->max_batch * (x->is_float ? 4 : 1);
+}
+
+/* The first offset (a multiple of align) at which size bytes overlap none of
+ * the placed tensors in conflict[0..nc) */
+static long first_fit(const Q8Net *q, const int *conflict, int nc, long size, long align) {
+    long off = 0;
+    for (int moved = 1; moved;) {
+        moved = 0;
+        for (int k = 0; k < nc; k++) {
+            const QTensor *c = &q->t[conflict[k]];
+            long end = c->off + arena_size(q, conflict[k]);
+            if (off < end && c->off < off + size) {
+                off = (end + align - 1) / align * align;
+                moved = 1;
+            }
+        }
+    }
+    return off;
+}
+
+/* The layers at which each root's bytes are first written and last read
+ * (-1: never) */
+static void live_ranges(const Q8Net *q, int *birth, int *death) {
+    for (int t = 0; t < q->nt; t++)
+        birth[t] = death[t] = -1;
+    for (int i = 0; i < q->nl; i++) {
+        const QLayer *l = &q->l[i];
+        int out = q->t[l->out].root;
+        if (birth[out] < 0)
+            birth[out] = i;
+        death[out] = i;
+        death[q->t[l->in].root] = i;
+        if (l->in2 >= 0)
+            death[q->t[l->in2].root] = i;
+    }
+}
+
+/* The arena: each int8 tensor and float temporary gets bytes that no tensor
+ * live at the same time uses. A tensor lives from the layer writing it to the
+ * last layer reading it or a view of it (a view is its source's bytes: the
+ * same root). An elementwise layer (relu, add) writes over an input whose
+ * bytes die there (its output joins that root). The roots are placed largest
+ * first, each at the lowest offset free of the roots already placed that are
+ * live at the same time. Float outputs are members of their own; int8
+ * parameters are inherited through views, pools and relu. */
+static void plan_arena(Q8Net *q) {
+    size_t nt = (size_t)q->nt;
+    int *birth = base_xmalloc(sizeof(int) * nt), *death = base_xmalloc(sizeof(int) * nt);
+    int *order = base_xmalloc(sizeof(int) * nt), *conflict = base_xmalloc(sizeof(int) * nt);
+    int *inplace = base_xmalloc(sizeof(int) * ((size_t)q->nl + 1)), nfloat = 0, nr = 0;
+    for (int t = 0; t < q->nt; t++) {
+        q->t[t].root = t;
+        q->t[t].off = -1;
+        if (q->t[t].is_float && q->t[t].output >= 0)
+            q->t[t].slot = nfloat++;
+    }
     for (int i = 0; i < q->nl; i++) {
         QLayer *l = &q->l[i];
         QTensor *in = &q->t[l->in], *out = &q->t[l->out];
-        if (!in->is_float && holder[in->slot] != l->in) {
-            diag_error(l->loc, "nngen quantize: this network branches; the int8 chain is linear (one reader "
-                               "per int8 value)");
-            return -1;
-        }
-        if (out->is_float)
-            continue;
-        if (l->kind == L_VIEW)
-            out->slot = in->slot;
-        else
-            out->slot = in->is_float ? 0 : 1 - in->slot;
+        if (l->kind == L_VIEW && !out->is_float)
+            out->root = in->root;
         if (l->kind == L_VIEW || l->kind == L_MAXPOOL || l->kind == L_AVGPOOL || l->kind == L_RELU)
-            out->src = in->src >= 0 ? in->src : l->in; /* the same scale and zero point */
-        holder[out->slot] = l->out;
+            if (!out->is_float)
+                out->src = in->src >= 0 ? in->src : l->in; /* the same scale and zero point */
     }
-    return 0;
+    live_ranges(q, birth, death);
+    for (int i = 0; i < q->nl; i++) { /* in place: each value is read before it is written */
+        const QLayer *l = &q->l[i];
+        int a = q->t[l->in].root, b = l->in2 >= 0 ? q->t[l->in2].root : -1;
+        long size = arena_size(q, l->out);
+        inplace[i] = -1;
+        if (l->kind != L_RELU && l->kind != L_ADD)
+            continue;
+        if (death[a] == i && arena_size(q, a) == size && size)
+            inplace[i] = l->in;
+        else if (b >= 0 && death[b] == i && arena_size(q, b) == size && size)
+            inplace[i] = l->in2;
+    }
+    for (int i = 0; i < q->nl; i++) {
+        QLayer *l = &q->l[i];
+        if (l->kind == L_VIEW && !q->t[l->out].is_float)
+            q->t[l->out].root = q->t[l->in].root;
+        else if (inplace[i] >= 0)
+            q->t[l->out].root = q->t[inplace[i]].root;
+    }
+    live_ranges(q, birth, death);
+    for (int t = 0; t < q->nt; t++)
+        if (q->t[t].root == t && birth[t] >= 0 && arena_size(q, t))
+            order[nr++] = t;
+    for (int k = 1; k < nr; k++) /* largest first; the earlier of two of one size first */
+        for (int m = k; m > 0 && arena_size(q, order[m]) > arena_size(q, order[m - 1]); m--) {
+            int t = order[m];
+            order[m] = order[m - 1];
+            order[m - 1] = t;
+        }
+    q->arena_bytes = 0;
+    for (int k = 0; k < nr; k++) {
+        int r = order[k], nc = 0;
+        for (int m = 0; m < k; m++)
+            if (birth[order[m]] <= death[r] && birth[r] <= death[order[m]])
+                conflict[nc++] = order[m];
+        long size = arena_size(q, r);
+        q->t[r].off = first_fit(q, conflict, nc, size, q->t[r].is_float ? 4 : 1);
+        if (q->t[r].off + size > q->arena_bytes)
+            q->arena_bytes = q->t[r].off + size;
+    }
+    for (int t = 0; t < q->nt; t++)
+        q->t[t].off = q->t[q->t[t].root].off;
+    free(birth);
+    free(death);
+    free(order);
+    free(conflict);
+    free(inplace);
 }
 
 Q8Net *q8_plan(const Graph *g) {
@@ -594,7 +768,7 @@ Q8Net *q8_plan(const Graph *g) {
         rc = -1;
     }
     if (rc == 0)
-        rc = plan_slots(q);
+        plan_arena(q);
     plan_tables(q, g);
     free(map);
     free(done);
@@ -750,6 +924,20 @@ void q8_calibrate(Q8Net *q, const float *x, int n) {
             for (long k = 0; k < count; k++)
                 y[k] = in[k] < 0 ? 0.0f : in[k];
             break;
+        case L_ADD:
+            for (long k = 0; k < count; k++) {
+                float sum = in[k] + v[l->in2][k];
+                y[k] = l->relu && sum < 0 ? 0.0f : sum;
+            }
+            break;
+        case L_MEAN:
+            for (long r = 0; r < count; r++) {
+                double acc = 0;
+                for (int k = 0; k < l->K; k++)
+                    acc += in[r * l->K + k];
+                y[r] = (float)(acc / l->K);
+            }
+            break;
         case L_QUANT:
         case L_DEQUANT:
         case L_VIEW:
@@ -838,6 +1026,18 @@ static void quantize_kernel(QLayer *l, const QTensor *in, const QTensor *out) {
     }
 }
 
+/* TensorFlow Lite's int8 ADD: both inputs, shifted left by 20 bits, are
+ * rescaled to twice the larger input scale, added, and the sum rescaled to
+ * the output's scale. */
+static void quantize_add(QLayer *l, double s1, double s2, double so) {
+    double twice_max = 2 * (s1 > s2 ? s1 : s2);
+    q8_quantize_multiplier(s1 / twice_max, &l->am[0], &l->as[0]);
+    q8_quantize_multiplier(s2 / twice_max, &l->am[1], &l->as[1]);
+    q8_quantize_multiplier(twice_max / ((double)(1 << 20) * so), &l->am[2], &l->as[2]);
+    for (int k = 0; k < 3; k++)
+        l->as[k] = l->as[k] < -31 ? -31 : l->as[k] > 30 ? 30 : l->as[k];
+}
+
 void q8_quantize(Q8Net *q) {
     for (int i = 0; i < q->nt; i++)
         if (q->t[i].src < 0)
@@ -847,40 +1047,51 @@ void q8_quantize(Q8Net *q) {
             q->t[i].scale = q->t[q->t[i].src].scale;
             q->t[i].zp = q->t[q->t[i].src].zp;
         }
-    for (int i = 0; i < q->nl; i++)
-        if (q->l[i].kind == L_DENSE || q->l[i].kind == L_CONV)
-            quantize_kernel(&q->l[i], &q->t[q->l[i].in], &q->t[q->l[i].out]);
+    for (int i = 0; i < q->nl; i++) {
+        QLayer *l = &q->l[i];
+        if (l->kind == L_DENSE || l->kind == L_CONV)
+            quantize_kernel(l, &q->t[l->in], &q->t[l->out]);
+        else if (l->kind == L_ADD)
+            quantize_add(l, q->t[l->in].scale, q->t[l->in2].scale, q->t[l->out].scale);
+        else if (l->kind == L_MEAN) {
+            q8_quantize_multiplier(q->t[l->in].scale / (l->K * q->t[l->out].scale), &l->am[0], &l->as[0]);
+            l->as[0] = l->as[0] < -31 ? -31 : l->as[0] > 30 ? 30 : l->as[0];
+        }
+    }
 }
 
 /* ---- sizes and the report ------------------------------------------------------------------- */
-
-static long slot_bytes(const Q8Net *q) {
-    long mx = 1;
-    for (int i = 0; i < q->nt; i++)
-        if (!q->t[i].is_float && q->t[i].numel > mx)
-            mx = q->t[i].numel;
-    return mx;
-}
 
 long q8_flash_bytes(const Q8Net *q) {
     long b = 0;
     for (int i = 0; i < q->nl; i++)
         if (q->l[i].kind == L_DENSE || q->l[i].kind == L_CONV)
             b += q->l[i].wcount + 9L * q->l[i].M; /* int8 weights; int32 bias and multiplier, int8 shift */
+        else if (q->l[i].kind == L_ADD)
+            b += 4 * 9; /* zero points, multipliers and shifts */
     return b;
 }
 
+/* the largest window of a convolution, C/G KH KW (0: none) */
+static long patch_size(const Q8Net *q) {
+    long k = 0;
+    for (int i = 0; i < q->nl; i++)
+        if (q->l[i].kind == L_CONV && q->l[i].K > k)
+            k = q->l[i].K;
+    return k;
+}
+
 long q8_ram_bytes(const Q8Net *q) {
-    long b = 2 * slot_bytes(q) * q->max_batch;
-    for (int i = 0; i < q->nt; i++)
-        if (q->t[i].is_float && i != 0)
+    long b = (q->arena_bytes + 3) / 4 * 4 + 2 * patch_size(q);
+    for (int i = 1; i < q->nt; i++)
+        if (q->t[i].is_float && q->t[i].output >= 0)
             b += 4 * q->t[i].numel * q->max_batch;
     return b;
 }
 
 void q8_report(const Q8Net *q, FILE *f) {
     fprintf(f, "int8 model of %s (nngen quantize)\n", q->net);
-    fprintf(f, "  %-12s %-10s %12s %12s  %s\n", "layer", "runs in", "scale", "zero point", "line");
+    fprintf(f, "  %-14s %-10s %12s %12s  %s\n", "layer", "runs in", "scale", "zero point", "line");
     for (int i = 0; i < q->nl; i++) {
         const QLayer *l = &q->l[i];
         const QTensor *o = &q->t[l->out];
@@ -888,9 +1099,9 @@ void q8_report(const Q8Net *q, FILE *f) {
             continue;
         int fl = l->kind >= L_SOFTMAX || l->kind == L_DEQUANT;
         if (o->is_float)
-            fprintf(f, "  %-12s %-10s %12s %12s  %d\n", l->op, fl ? "float" : "int8", "-", "-", l->loc.line);
+            fprintf(f, "  %-14s %-10s %12s %12s  %d\n", l->op, fl ? "float" : "int8", "-", "-", l->loc.line);
         else
-            fprintf(f, "  %-12s %-10s %12.6g %12d  %d%s\n", l->op, "int8", o->scale, o->zp, l->loc.line,
+            fprintf(f, "  %-14s %-10s %12.6g %12d  %d%s\n", l->op, "int8", o->scale, o->zp, l->loc.line,
                     l->relu ? " (relu fused)" : "");
     }
     fprintf(f, "float islands: %d", q->islands);
@@ -958,32 +1169,37 @@ static const char q8_text_dense[] =
 
 static const char q8_text_conv[] =
     "typedef struct nnq_geom { int c, h, w, f, kh, kw, sh, sw, ph, pw, groups, oh, ow; } nnq_geom;\n"
-    "/* direct convolution, [C, H, W] per sample, filters [F][C/G][KH][KW]; padding reads the input's zero point */\n"
+    "/* direct convolution, [C, H, W] per sample, filters [F][C/G][KH][KW]. Per output position, the window of\n"
+    " * x - zi goes to patch (C/G KH KW values; the padding is the input's zero point, 0 there), then a dot\n"
+    " * product with each filter of the group: a loop the compiler vectorizes. */\n"
     "static void nnq_conv(const int8_t *x, int8_t *y, int n, const nnq_geom *g, const int8_t *w, const int32_t *bias,\n"
-    "                     const int32_t *mult, const int8_t *shift, int32_t zi, int32_t zo, int32_t lo, int32_t hi) {\n"
-    "    const int cg = g->c / g->groups, fg = g->f / g->groups;\n"
+    "                     const int32_t *mult, const int8_t *shift, int32_t zi, int32_t zo, int32_t lo, int32_t hi,\n"
+    "                     int16_t *patch) {\n"
+    "    const int cg = g->c / g->groups, fg = g->f / g->groups, K = cg * g->kh * g->kw;\n"
+    "    const long plane = (long)g->oh * g->ow;\n"
     "    for (int s = 0; s < n; s++)\n"
-    "        for (int f = 0; f < g->f; f++) {\n"
-    "            const int8_t *wf = w + (long)f * cg * g->kh * g->kw;\n"
-    "            const int8_t *xs = x + ((long)s * g->c + (long)(f / fg) * cg) * g->h * g->w;\n"
-    "            int8_t *ys = y + ((long)s * g->f + f) * g->oh * g->ow;\n"
+    "        for (int gr = 0; gr < g->groups; gr++) {\n"
+    "            const int8_t *xs = x + ((long)s * g->c + (long)gr * cg) * g->h * g->w;\n"
     "            for (int oy = 0; oy < g->oh; oy++)\n"
     "                for (int ox = 0; ox < g->ow; ox++) {\n"
-    "                    int32_t acc = bias[f];\n"
+    "                    int k = 0;\n"
     "                    for (int c = 0; c < cg; c++)\n"
     "                        for (int ky = 0; ky < g->kh; ky++) {\n"
     "                            const int iy = oy * g->sh - g->ph + ky;\n"
-    "                            if (iy < 0 || iy >= g->h)\n"
-    "                                continue;\n"
     "                            const int8_t *xr = xs + ((long)c * g->h + iy) * g->w;\n"
-    "                            const int8_t *wr = wf + ((long)c * g->kh + ky) * g->kw;\n"
     "                            for (int kx = 0; kx < g->kw; kx++) {\n"
     "                                const int ix = ox * g->sw - g->pw + kx;\n"
-    "                                if (ix >= 0 && ix < g->w)\n"
-    "                                    acc += ((int32_t)xr[ix] - zi) * (int32_t)wr[kx];\n"
+    "                                patch[k++] = (int16_t)(iy >= 0 && iy < g->h && ix >= 0 && ix < g->w ? xr[ix] - zi : 0);\n"
     "                            }\n"
     "                        }\n"
-    "                    ys[oy * g->ow + ox] = nnq_clamp(nnq_scale(acc, mult[f], shift[f]) + zo, lo, hi);\n"
+    "                    for (int f = gr * fg; f < (gr + 1) * fg; f++) {\n"
+    "                        const int8_t *wf = w + (long)f * K;\n"
+    "                        int32_t acc = bias[f];\n"
+    "                        for (int i = 0; i < K; i++)\n"
+    "                            acc += (int32_t)patch[i] * (int32_t)wf[i];\n"
+    "                        y[((long)s * g->f + f) * plane + (long)oy * g->ow + ox] =\n"
+    "                            nnq_clamp(nnq_scale(acc, mult[f], shift[f]) + zo, lo, hi);\n"
+    "                    }\n"
     "                }\n"
     "        }\n"
     "}\n";
@@ -1013,6 +1229,30 @@ static const char q8_text_relu[] = "static void nnq_relu(const int8_t *x, int8_t
                                    "    for (long i = 0; i < count; i++)\n"
                                    "        y[i] = x[i] < zp ? (int8_t)zp : x[i];\n"
                                    "}\n";
+
+static const char q8_text_add[] =
+    "/* TensorFlow Lite's int8 ADD: each input, less its zero point, shifted left by 20 bits and rescaled to\n"
+    " * twice the larger input scale; the sum rescaled to the output's; p = {za, ma, sa, zb, mb, sb, zo, mo, so}.\n"
+    " * y may be a or b (each value is read before it is written). */\n"
+    "static void nnq_add(const int8_t *a, const int8_t *b, int8_t *y, long count, const int32_t *p, int32_t lo) {\n"
+    "    for (long i = 0; i < count; i++) {\n"
+    "        const int32_t u = nnq_scale(((int32_t)a[i] - p[0]) * ((int32_t)1 << 20), p[1], (int)p[2]);\n"
+    "        const int32_t v = nnq_scale(((int32_t)b[i] - p[3]) * ((int32_t)1 << 20), p[4], (int)p[5]);\n"
+    "        y[i] = nnq_clamp(nnq_scale(u + v, p[7], (int)p[8]) + p[6], lo, 127);\n"
+    "    }\n"
+    "}\n";
+
+static const char q8_text_mean[] =
+    "/* global_avgpool: the mean of each row of L values, sum_l (x - zi) rescaled by s_in / (L s_out) */\n"
+    "static void nnq_mean(const int8_t *x, int8_t *y, long rows, int L, int32_t zi, int32_t mult, int shift,\n"
+    "                     int32_t zo) {\n"
+    "    for (long r = 0; r < rows; r++) {\n"
+    "        int32_t acc = 0;\n"
+    "        for (int l = 0; l < L; l++)\n"
+    "            acc += (int32_t)x[r * L + l] - zi;\n"
+    "        y[r] = nnq_clamp(nnq_scale(acc, mult, shift) + zo, -128, 127);\n"
+    "    }\n"
+    "}\n";
 
 static const char q8_text_quant[] =
     "/* q = clamp(round(x / scale) + zp): round half away from zero, NaN to the lowest value */\n"
@@ -1128,15 +1368,20 @@ static void emit_header(const Q8Net *q, const EmitOptions *o, Buf *h) {
     buf_printf(h, "#define %s_QUANTIZED 1 /* nngen quantize: int8 weights and activations */\n", up);
     buf_printf(h, "#define %s_INT8_WEIGHT_BYTES %ld /* weights, biases, multipliers and shifts */\n", up,
                q8_flash_bytes(q));
-    buf_printf(h, "#define %s_SLOT_BYTES %ld /* one int8 activation buffer per sample */\n\n", up, slot_bytes(q));
+    buf_printf(h, "#define %s_ARENA_BYTES %ld /* int8 activations and float temporaries, %s_MAX_BATCH samples */\n\n",
+               up, q->arena_bytes, up);
     buf_printf(h, "typedef struct %s %s;\n", q->net, q->net);
     buf_printf(h, "/* The model: every byte the network uses, for up to %s_MAX_BATCH samples. */\n", up);
-    buf_printf(h, "struct %s {\n    int8_t q8[2][%s_MAX_BATCH * %s_SLOT_BYTES]; /* int8 activations, ping-pong */\n",
-               q->net, up, up);
+    buf_printf(h,
+               "struct %s {\n    /* the values of each layer, placed by liveness (tensors live at the same time "
+               "never overlap) */\n    float arena[(%s_ARENA_BYTES + 3) / 4];\n",
+               q->net, up);
     for (int i = 1; i < q->nt; i++)
-        if (q->t[i].is_float)
-            buf_printf(h, "    float f%d[%s_MAX_BATCH * %ld];%s\n", q->t[i].slot, up, q->t[i].numel,
-                       q->t[i].output >= 0 ? " /* an output */" : " /* a float island's values */");
+        if (q->t[i].is_float && q->t[i].output >= 0)
+            buf_printf(h, "    float f%d[%s_MAX_BATCH * %ld]; /* an output */\n", q->t[i].slot, up, q->t[i].numel);
+    if (patch_size(q))
+        buf_printf(h, "    int16_t patch[%ld]; /* a convolution's window (C/G KH KW values, x - zero point) */\n",
+                   patch_size(q));
     buf_puts(h, "    int n; /* samples in the last call */\n};\n\n");
     const char *N = q->net;
     buf_printf(h, "void %s_init(%s *m, uint64_t seed);\nint %s_param_count(void);\nnn_param %s_param(%s *m, int i);\n",
@@ -1150,12 +1395,18 @@ static void emit_header(const Q8Net *q, const EmitOptions *o, Buf *h) {
     free(in);
 }
 
-/* "m->q8[1]" or "m->f3" */
+/* "x" (the input), "m->f3" (an output), "(m->arena + 10)" (a float temporary)
+ * or "((int8_t *)m->arena + 40)" (an int8 tensor) */
 static void ref(Buf *b, const Q8Net *q, int t) {
-    if (q->t[t].is_float)
-        buf_printf(b, t == 0 ? "x" : "m->f%d", q->t[t].slot);
+    const QTensor *x = &q->t[t];
+    if (t == 0)
+        buf_puts(b, "x");
+    else if (x->is_float && x->output >= 0)
+        buf_printf(b, "m->f%d", x->slot);
+    else if (x->is_float)
+        buf_printf(b, "(m->arena + %ld)", x->off / 4);
     else
-        buf_printf(b, "m->q8[%d]", q->t[t].slot);
+        buf_printf(b, "((int8_t *)m->arena + %ld)", x->off);
 }
 
 static void emit_layer(const Q8Net *q, int i, Buf *c) {
@@ -1182,7 +1433,7 @@ static void emit_layer(const Q8Net *q, int i, Buf *c) {
                    y.data, l->K, l->M, i, i, i, i, out->zp, lo);
         break;
     case L_CONV:
-        buf_printf(c, "    nnq_conv(%s, %s, n, &nnq_g%d, nnq_w%d, nnq_b%d, nnq_m%d, nnq_s%d, %d, %d, %d, 127);\n",
+        buf_printf(c, "    nnq_conv(%s, %s, n, &nnq_g%d, nnq_w%d, nnq_b%d, nnq_m%d, nnq_s%d, %d, %d, %d, 127, m->patch);\n",
                    x.data, y.data, i, i, i, i, i, in->zp, out->zp, lo);
         break;
     case L_MAXPOOL:
@@ -1192,6 +1443,18 @@ static void emit_layer(const Q8Net *q, int i, Buf *c) {
         break;
     case L_RELU:
         buf_printf(c, "    nnq_relu(%s, %s, (long)n * %ld, %d);\n", x.data, y.data, in->numel, in->zp);
+        break;
+    case L_ADD: {
+        Buf x2 = {0};
+        ref(&x2, q, l->in2);
+        buf_printf(c, "    nnq_add(%s, %s, %s, (long)n * %ld, nnq_a%d, %d);\n", x.data, x2.data, y.data, in->numel, i,
+                   lo);
+        buf_free(&x2);
+        break;
+    }
+    case L_MEAN:
+        buf_printf(c, "    nnq_mean(%s, %s, (long)n * %d, %d, %d, %ld, %d, %d);\n", x.data, y.data, l->c, l->K, in->zp,
+                   (long)l->am[0], l->as[0], out->zp);
         break;
     case L_VIEW:
         if (out->is_float && out->output >= 0)
@@ -1227,6 +1490,14 @@ static int uses(const Q8Net *q, LKind a, LKind b) {
 static void emit_data(const Q8Net *q, Buf *c) {
     for (int i = 0; i < q->nl; i++) {
         const QLayer *l = &q->l[i];
+        if (l->kind == L_ADD) {
+            const QTensor *a = &q->t[l->in], *b = &q->t[l->in2], *o = &q->t[l->out];
+            buf_printf(c,
+                       "/* line %d: add: zero point, multiplier and shift of each input and of the output */\n"
+                       "static const int32_t nnq_a%d[9] = {%d, %ld, %d, %d, %ld, %d, %d, %ld, %d};\n",
+                       l->loc.line, i, a->zp, (long)l->am[0], l->as[0], b->zp, (long)l->am[1], l->as[1], o->zp,
+                       (long)l->am[2], l->as[2]);
+        }
         if (l->kind != L_DENSE && l->kind != L_CONV)
             continue;
         char name[32];
@@ -1312,6 +1583,10 @@ void q8_emit(const Q8Net *q, const EmitOptions *o, Buf *c, Buf *h) {
         buf_puts(c, q8_text_pool);
     if (uses(q, L_RELU, L_RELU))
         buf_puts(c, q8_text_relu);
+    if (uses(q, L_ADD, L_ADD))
+        buf_puts(c, q8_text_add);
+    if (uses(q, L_MEAN, L_MEAN))
+        buf_puts(c, q8_text_mean);
     buf_puts(c, q8_text_quant);
     if (uses(q, L_DEQUANT, L_DEQUANT))
         buf_puts(c, q8_text_dequant);

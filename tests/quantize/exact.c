@@ -1,17 +1,28 @@
 /*
  * exact.c - bit-exactness of nngen quantize's generated C against the
- * fixtures of reference.py. It includes the generated source of tiny.nn
- * (NET_SOURCE) to reach its static integer kernels:
+ * fixtures of reference.py. It includes the generated source of a network
+ * with input x and output z (NET_SOURCE; NET and NETU name it, tiny.nn by
+ * default) to reach its static integer kernels:
  *
  *   exact rescale rescale.txt   every "scale X M S R" line: nnq_scale(X, M, S) == R
- *   exact run tiny.csv          prints the network's outputs per input row, '%.9g'
- *                               (CTest compares them with tiny.expected)
+ *   exact run NET.csv           prints the network's outputs per input row, '%.9g'
+ *                               (CTest compares them with NET.expected)
+ *   exact run1 NET.csv          the same, one row a call (a --max-batch 1 build)
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include NET_SOURCE
+
+#ifndef NET
+#define NET tiny
+#define NETU TINY
+#endif
+#define CAT2(a, b) a##b
+#define CAT(a, b) CAT2(a, b)
+#define FN(suffix) CAT(NET, suffix)
+#define MAC(suffix) CAT(NETU, suffix)
 
 static int check_rescale(const char *path) {
     FILE *f = fopen(path, "r");
@@ -39,34 +50,37 @@ static int check_rescale(const char *path) {
     return bad || lines < 100;
 }
 
-static tiny model;
+static NET model;
 
-static int run(const char *path) {
-    static float x[TINY_MAX_BATCH * TINY_IN_X_SIZE];
+static int run(const char *path, int one) {
+    static float x[256 * MAC(_IN_X_SIZE)];
     FILE *f = fopen(path, "r");
     int count = 0;
     if (!f)
         return 2;
-    while (count < TINY_MAX_BATCH * TINY_IN_X_SIZE && fscanf(f, "%f%*[,\n]", &x[count]) == 1)
+    while (count < 256 * MAC(_IN_X_SIZE) && fscanf(f, "%f%*[,\n]", &x[count]) == 1)
         count++;
     fclose(f);
-    if (count % TINY_IN_X_SIZE || !count)
+    int rows = count / MAC(_IN_X_SIZE);
+    if (count % MAC(_IN_X_SIZE) || !count || (!one && rows > MAC(_MAX_BATCH)))
         return 2;
-    int rows = count / TINY_IN_X_SIZE;
-    tiny_init(&model, 0);
-    tiny_forward(&model, x, rows);
-    const float *z = tiny_output_z(&model);
-    for (long r = 0; r < rows; r++)
-        for (int k = 0; k < TINY_OUT_Z_SIZE; k++)
-            printf("%.9g%c", (double)z[r * TINY_OUT_Z_SIZE + k], k + 1 < TINY_OUT_Z_SIZE ? ' ' : '\n');
+    FN(_init)(&model, 0);
+    for (int at = 0; at < rows; at += one ? 1 : rows) {
+        int n = one ? 1 : rows;
+        FN(_forward)(&model, x + (long)at * MAC(_IN_X_SIZE), n);
+        const float *z = FN(_output_z)(&model);
+        for (long r = 0; r < n; r++)
+            for (int k = 0; k < MAC(_OUT_Z_SIZE); k++)
+                printf("%.9g%c", (double)z[r * MAC(_OUT_Z_SIZE) + k], k + 1 < MAC(_OUT_Z_SIZE) ? ' ' : '\n');
+    }
     return 0;
 }
 
 int main(int argc, char **argv) {
     if (argc == 3 && !strcmp(argv[1], "rescale"))
         return check_rescale(argv[2]);
-    if (argc == 3 && !strcmp(argv[1], "run"))
-        return run(argv[2]);
-    fprintf(stderr, "usage: exact rescale FILE | exact run FILE.csv\n");
+    if (argc == 3 && (!strcmp(argv[1], "run") || !strcmp(argv[1], "run1")))
+        return run(argv[2], !strcmp(argv[1], "run1"));
+    fprintf(stderr, "usage: exact rescale FILE | exact run FILE.csv | exact run1 FILE.csv\n");
     return 2;
 }

@@ -9,6 +9,9 @@ nngen's generated C with:
   tiny.nnw        weights of tiny.nn (C-API's weight-file format)
   tiny.csv        its calibration data (also the test inputs)
   tiny.expected   the int8 network's outputs on tiny.csv, '%.9g'
+  resid.nnw, resid.csv, resid.expected   the same for resid.nn: conv1d with
+                  a batchnorm folded in, a residual add (TFLite's int8 ADD)
+                  with a relu, global_avgpool (TFLite's MEAN), dense
 
 Run it from this directory (numpy only); the outputs are committed, so
 CTest needs no Python. Re-running writes the same bytes (fixed seed).
@@ -127,13 +130,86 @@ def dense_float(x, w, b, relu):
     return y
 
 
-def write_nnw(path, net, tensors):
+def conv1d_float(x, w, b, pad, relu):
+    """the calibration run of a conv1d (stride 1, one group): x [C][L], w [F, C, KW];
+    double accumulation from the bias in C's order (c, then kx), then float32"""
+    F, C, KW = w.shape
+    L = len(x[0])
+    y = []
+    for f in range(F):
+        row = []
+        for ox in range(L + 2 * pad - KW + 1):
+            acc = float(b[f])
+            for c in range(C):
+                for kx in range(KW):
+                    ix = ox - pad + kx
+                    if 0 <= ix < L:
+                        acc += float(x[c][ix]) * float(w[f, c, kx])
+            row.append(f32(0.0 if relu and acc < 0 else acc))
+        y.append(row)
+    return y
+
+
+def channel_weights(col):
+    """per-output-channel symmetric int8: the scale and the int8 values"""
+    mx = max(abs(float(v)) for v in col)
+    sw = mx / 127.0 if mx > 0 else 1.0
+    return sw, [max(-127, min(127, int(round_away(float(v) / sw)))) for v in col]
+
+
+def conv1d_layer(x_q, zin, s_in, w, b, pad, s_out, zout, relu):
+    """int8 conv1d of one sample x_q [C][L]: the padding reads the input's zero point,
+    so (x - zin) is 0 there; the bias is not shifted by the zero point"""
+    F, C, KW = w.shape
+    L = len(x_q[0])
+    y = []
+    for f in range(F):
+        sw, wq = channel_weights(w[f].reshape(-1))
+        bq = round_away(float(b[f]) / (s_in * sw))
+        mult, shift = quantize_multiplier(s_in * sw / s_out)
+        shift = max(-31, min(30, shift))
+        row = []
+        for ox in range(L + 2 * pad - KW + 1):
+            acc = bq
+            for c in range(C):
+                for kx in range(KW):
+                    ix = ox - pad + kx
+                    if 0 <= ix < L:
+                        acc += (x_q[c][ix] - zin) * wq[c * KW + kx]
+            row.append(max(zout if relu else -128, min(127, scale(acc, mult, shift) + zout)))
+        y.append(row)
+    return y
+
+
+def add_multipliers(s1, s2, so):
+    """TFLite's int8 ADD: inputs shifted left by 20 bits, rescaled to twice the larger scale"""
+    twice_max = 2 * max(s1, s2)
+    ms = [quantize_multiplier(s1 / twice_max), quantize_multiplier(s2 / twice_max),
+          quantize_multiplier(twice_max / (float(1 << 20) * so))]
+    return [(m, max(-31, min(30, e))) for m, e in ms]
+
+
+def add_layer(a, za, b, zb, ms, zo, relu):
+    (ma, sa), (mb, sb), (mo, so) = ms
+    u = scale((a - za) * (1 << 20), ma, sa)
+    v = scale((b - zb) * (1 << 20), mb, sb)
+    return max(zo if relu else -128, min(127, scale(u + v, mo, so) + zo))
+
+
+def mean_layer(row, zin, s_in, s_out, zout):
+    """TFLite's MEAN: the sum of (x - zin) rescaled by s_in / (count s_out)"""
+    mult, shift = quantize_multiplier(s_in / (len(row) * s_out))
+    shift = max(-31, min(30, shift))
+    return max(-128, min(127, scale(sum(v - zin for v in row), mult, shift) + zout))
+
+
+def write_nnw(path, net, tensors, buffers=()):
     body = b"NNW1" + struct.pack("<I", 1) + struct.pack("<I", len(net)) + net.encode()
-    body += struct.pack("<I", len(tensors))
-    for name, arr in tensors:
-        body += struct.pack("<I", len(name)) + name.encode() + struct.pack("<I", arr.ndim)
-        body += b"".join(struct.pack("<I", d) for d in arr.shape) + arr.astype("<f4").tobytes()
-    body += struct.pack("<I", 0)  # buffers
+    for group in (tensors, buffers):
+        body += struct.pack("<I", len(group))
+        for name, arr in group:
+            body += struct.pack("<I", len(name)) + name.encode() + struct.pack("<I", arr.ndim)
+            body += b"".join(struct.pack("<I", d) for d in arr.shape) + arr.astype("<f4").tobytes()
     body += struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF)
     with open(path, "wb") as f:
         f.write(body)
@@ -192,7 +268,64 @@ def tiny_fixture(rng):
             f.write(" ".join(g9(float(np.float32(q - z_z) * np.float32(s_z))) for q in row) + "\n")
 
 
+def ranges(rows):
+    """activation parameters of a tensor from its values over the calibration samples"""
+    flat = [v for r in rows for v in (r if not isinstance(r[0], list) else [u for x in r for u in x])]
+    return act_params(min(flat), max(flat))
+
+
+def resid_fixture(rng):
+    C, L, F, N = 2, 8, 3, 40
+    wa = rng.normal(0, 0.5, (F, C, 3)).astype(np.float32)
+    wb = rng.normal(0, 0.4, (F, F, 3)).astype(np.float32)
+    bb = rng.normal(0, 0.2, F).astype(np.float32)
+    wz = rng.normal(0, 0.8, (F, 2)).astype(np.float32)
+    bz = rng.normal(0, 0.1, 2).astype(np.float32)
+    # batchnorm (eps=0): dyadic statistics, so that folding them is exact in float32
+    # whatever the order of the operations: a = gamma / sqrt(var), b = beta - mean a
+    gamma = np.float32([1.0, 0.5, 2.0])
+    beta = np.float32([0.25, 0.0, -0.5])
+    mean = np.float32([0.5, -0.25, 0.125])
+    var = np.float32([4.0, 1.0, 0.25])
+    fa = [float(gamma[f]) / math.sqrt(float(var[f])) for f in range(F)]
+    fb = [float(beta[f]) - float(mean[f]) * fa[f] for f in range(F)]
+    wa_folded = np.float32([[[float(wa[f, c, k]) * fa[f] for k in range(3)] for c in range(C)] for f in range(F)])
+    assert all(f32(v) == v for v in fb)
+    x = rng.uniform(-1.5, 2.5, (N, C * L)).astype(np.float32)
+    write_nnw("resid.nnw", "resid",
+              [("a.gamma", gamma), ("a.beta", beta), ("a.1.weight", wa), ("b.weight", wb), ("b.bias", bb),
+               ("z.weight", wz), ("z.bias", bz)],
+              [("a.running_mean", mean), ("a.running_var", var)])
+    with open("resid.csv", "w") as f:
+        for row in x:
+            f.write(",".join(g9(float(v)) for v in row) + "\n")
+    xs = [[float(v) for v in np.float32([float(g9(float(v))) for v in row])] for row in x]
+    xs = [[row[c * L:(c + 1) * L] for c in range(C)] for row in xs]  # [N][C][L]
+    # calibration: the float network in inference mode
+    a = [conv1d_float(s, wa_folded, fb, 1, True) for s in xs]
+    b = [conv1d_float(s, wb, bb, 1, False) for s in a]
+    r = [[[max(0.0, f32(np.float32(u) + np.float32(v))) for u, v in zip(ra, rb)] for ra, rb in zip(sa, sb)]
+         for sa, sb in zip(a, b)]
+    g = [[f32(sum(row) / L) for row in s] for s in r]  # double sum in order, then float32
+    z = dense_float(g, wz, bz, False)
+    (s_x, z_x), (s_a, z_a), (s_b, z_b) = ranges(xs), ranges(a), ranges(b)
+    (s_r, z_r), (s_g, z_g), (s_z, z_z) = ranges(r), ranges(g), ranges(z)
+    ms = add_multipliers(s_a, s_b, s_r)
+    out = []
+    for s in xs:
+        xq = [[quantize_input(v, s_x, z_x) for v in row] for row in s]
+        aq = conv1d_layer(xq, z_x, s_x, wa_folded, fb, 1, s_a, z_a, True)
+        bq = conv1d_layer(aq, z_a, s_a, wb, bb, 1, s_b, z_b, False)
+        rq = [[add_layer(u, z_a, v, z_b, ms, z_r, True) for u, v in zip(ra, rb)] for ra, rb in zip(aq, bq)]
+        gq = [mean_layer(row, z_r, s_r, s_g, z_g) for row in rq]
+        out.append(dense_layer([gq], z_g, s_g, wz, bz, s_z, z_z, False)[0])
+    with open("resid.expected", "w") as f:
+        for row in out:
+            f.write(" ".join(g9(float(np.float32(q - z_z) * np.float32(s_z))) for q in row) + "\n")
+
+
 if __name__ == "__main__":
     rng = np.random.default_rng(15)
     rescale_fixture(rng)
     tiny_fixture(rng)
+    resid_fixture(rng)

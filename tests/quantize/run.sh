@@ -1,8 +1,9 @@
 #!/bin/sh
 # run.sh - the tests of nngen quantize (CMakeLists.txt here runs each):
-#   run.sh exact NNGEN SRC WORK        tiny.nn quantized: the C equals reference.py bit for bit
-#                                      (rescaling and whole network), gcc and clang -Werror
-#                                      in every mode (plain, --standalone, --freestanding)
+#   run.sh exact NNGEN SRC WORK        tiny.nn and resid.nn quantized: the C equals
+#                                      reference.py bit for bit (rescaling and whole networks),
+#                                      gcc and clang -Werror in every mode (plain, --standalone,
+#                                      --freestanding); resid.nn also at --max-batch 1
 #   run.sh accuracy NNGEN SRC WORK NET DATA EPOCHS   train NET (SRC/NET.nn, else
 #                                      examples/NET.nn), quantize it on the training images,
 #                                      test accuracy of float and int8 (within 0.5 points)
@@ -25,6 +26,18 @@ exact)
             ./exact rescale "$src/rescale.txt" >/dev/null || { ./exact rescale "$src/rescale.txt"; fail "rescale ($cc $flags)"; }
             ./exact run "$src/tiny.csv" > tiny.out
             cmp tiny.out "$src/tiny.expected" || { diff tiny.out "$src/tiny.expected" | head; fail "outputs ($cc $flags)"; }
+        done
+        # the residual network: one mode per compiler, and batch 1 (one sample a call)
+        for flags in "" "--freestanding --max-batch 1"; do
+            [ $cc = gcc ] || [ -z "$flags" ] || continue
+            "$nngen" quantize "$src/resid.nn" --weights "$src/resid.nnw" --calibrate "$src/resid.csv" -o resid.c $flags
+            $cc $W -O2 -I. -I"$root/runtime" -DNET_SOURCE='"resid.c"' -DNET=resid -DNETU=RESID "$src/exact.c" -lm \
+                -o exact_resid || fail "$cc resid $flags"
+            ./exact_resid $([ -z "$flags" ] && echo run || echo run1) "$src/resid.csv" > resid.out
+            # at batch 1 the arena is 48 bytes: the input (16) lives with a (24), a with b (24);
+            # the add writes over a, the largest tensors are placed first
+            [ -z "$flags" ] || grep -q "^#define RESID_ARENA_BYTES 48 " resid.h || fail "resid arena: $(grep ARENA_BYTES resid.h)"
+            cmp resid.out "$src/resid.expected" || { diff resid.out "$src/resid.expected" | head; fail "resid outputs ($cc $flags)"; }
         done
         echo "$cc: rescaling and outputs equal the reference bit for bit (plain, standalone, freestanding)"
     done
@@ -74,11 +87,23 @@ C
     "$nngen" quantize m.nn --weights m.nnw --calibrate "x,y.csv" -o out.c 2> e5 && fail "wrong shape accepted"
     grep -q "x,y.csv' has 3 columns; the network's input takes 784" e5 || fail "comma in a name: $(cat e5)"
     "$nngen" quantize m.nn --weights m.nnw --calibrate imgs.idx -o out.c || fail "a valid run"
+    # the arena by liveness at batch 1: the quantized input and the hidden layer, live together
+    # (784 + 4 bytes); the logits' float copy reuses the input's bytes
+    "$nngen" quantize m.nn --weights m.nnw --calibrate imgs.idx -o one.c --max-batch 1 >/dev/null
+    grep -q "^#define M_ARENA_BYTES 788 " one.h || fail "arena at batch 1: $(grep ARENA_BYTES one.h)"
     cp m.nn m.keep
     "$nngen" quantize m.nn --weights m.nnw --calibrate imgs.idx -o m.nn 2> e3 && fail "overwrote the network"
     grep -q "would overwrite the network 'm.nn'" e3 && cmp m.nn m.keep || fail "overwrite: $(cat e3)"
     "$nngen" quantize m.nn --weights m.nnw --calibrate imgs.idx -o imgs.idx 2> e4 && fail "overwrote the data"
     grep -q "would overwrite the calibration data" e4 || fail "data: $(cat e4)"
+    # an add of a constant after the relu, and a mean over the channels: located, no kernel
+    printf 'network m\ninput x[784]\nh = relu(dense(x, 4))\noutput p = h + 1.0\n' > addc.nn
+    "$nngen" quantize addc.nn --weights m.nnw --calibrate imgs.idx -o a.c 2> e6 && fail "add of a constant accepted"
+    grep -q "addc.nn:4:14: error: nngen quantize: this add has no int8 kernel" e6 || fail "add: $(cat e6)"
+    printf 'network m\ninput x[784]\nh = relu(dense(x, 4))\noutput p = softmax(h)\noutput q = mean(reshape(x, [28, 28]), axis=0)\n' > mean0.nn
+    "$nngen" quantize mean0.nn --weights m.nnw --calibrate imgs.idx -o a.c 2> e7 && fail "mean over axis 0 accepted"
+    grep -q "mean0.nn:5:12: error: nngen quantize: this mean has no int8 kernel" e7 || fail "mean: $(cat e7)"
+    [ ! -e a.c ] || fail "a.c written after an error"
     set +e
     "$nngen" quantize islands.nn --weights m.nnw --calibrate imgs.idx -o i.c 2> e5; rc=$?
     set -e
