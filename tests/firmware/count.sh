@@ -12,7 +12,10 @@
 #       "CASE: N instructions, M multiply-adds, R per multiply-add (ceiling C)"
 #       and fails when N exceeds the ceiling of CASE in counts.txt (beside
 #       this script); a count more than 2 % under its ceiling is reported
-#       (lower the ceiling: counts.txt keeps them tight)
+#       (lower the ceiling: counts.txt keeps them tight). An inference's
+#       outputs are compared with the same C built for the host ($CC, else
+#       cc): equal for the int8 build (integer arithmetic, bit for bit),
+#       within 1e-5 for float (the device's kernels sum in another order)
 #
 # The cases (multiply-adds: those of the network's matrix products and
 # convolutions, forward only for inference, forward and backward for a
@@ -102,6 +105,30 @@ timeout 300 "$qemu" -M mps2-an386 -cpu cortex-m4 -icount shift=0 -nographic -mon
 rc=$?
 cat device.txt
 [ $rc = 0 ] || die "on the device: exit status $rc"
+if [ "$mode" = -DINFER ]; then
+    tol=1e-5
+    [ "$case" = mnist_mlp_int8 ] && tol=0
+    # shellcheck disable=SC2086
+    ${CC:-cc} -std=c99 -O2 -I. -DNET="$net" -DNETU="$up" -DNET_HEADER="\"$net.h\"" -DINFER -DCOUNT_HOST \
+        "$here/count_main.c" "$net.c" -lm -o host || die "building the host program"
+    ./host >host.txt || die "the host program failed"
+    awk -v tol="$tol" '
+        NR == FNR { if ($1 == "p") { n = split($0, h, " ") } next }
+        $1 == "p" {
+            seen = 1
+            if (NF != n) { print "the device printed " NF - 1 " outputs, the host " n - 1; exit 1 }
+            for (i = 2; i <= NF; i++) {
+                d = $i - h[i]
+                if (d < 0) d = -d
+                if (d > worst) worst = d
+            }
+        }
+        END {
+            if (!seen || !n) { print "no outputs to compare"; exit 1 }
+            printf "outputs within %.3g of the host'"'"'s (limit %s)\n", worst, tol
+            exit worst > tol + 0
+        }' host.txt device.txt || die "the device's outputs differ from the host's"
+fi
 n=$(awk '$1 == "instructions" { print $2 }' device.txt)
 [ -n "$n" ] || die "no count from the device"
 awk -v c="$case" -v n="$n" -v m="$macs" -v ceil="$ceiling" 'BEGIN {

@@ -14,10 +14,13 @@
  * before the counted one (for training: the optimizer's first step differs
  * from the others in nothing the count sees, but the warm call keeps the
  * counted one typical). Prints "instructions N" and exits 0; exits 1 when
- * the call took more than SysTick can count (2^24 ticks).
+ * the call took more than SysTick can count (2^24 ticks). An inference
+ * then prints its outputs ("p" and the values, %.9g), which count.sh
+ * compares with the same program built for the host with -DCOUNT_HOST
+ * (no SysTick there: the outputs only).
  *
  * Build: -DNET=mnist_mlp -DNETU=MNIST_MLP -DNET_HEADER='"mnist_mlp.h"'
- * -DINFER or -DBATCH=1.
+ * -DINFER or -DBATCH=1 [-DCOUNT_HOST].
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -81,6 +84,17 @@ static void nothing(void)
 {
 }
 
+static void print_outputs(void)
+{
+#ifdef INFER
+    const float *p = API(output_p)(&model);
+    printf("p");
+    for (int k = 0; k < MACRO(OUT_P_SIZE); k++)
+        printf(" %.9g", (double)p[k]);
+    printf("\n");
+#endif
+}
+
 int main(void)
 {
     uint32_t s = 0x2545F491u;
@@ -91,6 +105,12 @@ int main(void)
         y[i] = (int32_t)(next(&s) % (uint32_t)MACRO(OUT_P_SIZE));
 #endif
     API(init)(&model, 1);
+#ifdef COUNT_HOST
+    run();
+    run();
+    print_outputs();
+    return 0;
+#endif
     SYST_RVR = 0xFFFFFFu;
     SYST_CVR = 0u;
     SYST_CSR = 5u; /* enabled, processor clock, no interrupt */
@@ -101,5 +121,6 @@ int main(void)
         return 1;
     }
     printf("instructions %lu\n", (unsigned long)(t - empty) * TICK_INSNS);
+    print_outputs();
     return 0;
 }
