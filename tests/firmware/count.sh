@@ -8,6 +8,7 @@
 #   count.sh --list
 #       the cases, one a line
 #   count.sh run ARMGCC QEMU NNGEN ROOT WEIGHTS_DIR MNIST_DIR WORKDIR CASE
+#       (ARMGCC and QEMU: paths or names on PATH)
 #       builds the case's firmware in WORKDIR, counts, prints
 #       "CASE: N instructions, M multiply-adds, R per multiply-add (ceiling C)"
 #       and fails when N exceeds the ceiling of CASE in counts.txt (beside
@@ -42,8 +43,16 @@ fi
     exit 2
 }
 armgcc=$2 qemu=$3 nngen=$4 root=$5 weights=$6 mnist=$7 work=$8 case=$9
-[ -n "$armgcc" ] && [ -x "$armgcc" ] || { echo "SKIP: arm-none-eabi-gcc not found"; exit 77; }
-[ -n "$qemu" ] && [ -x "$qemu" ] || { echo "SKIP: qemu-system-arm not found"; exit 77; }
+# the tools by path or by name (on PATH); the other paths made absolute
+armgcc=$(command -v "${armgcc:-/nonexistent}") || { echo "SKIP: arm-none-eabi-gcc not found"; exit 77; }
+qemu=$(command -v "${qemu:-/nonexistent}") || { echo "SKIP: qemu-system-arm not found"; exit 77; }
+absolute() {
+    case $1 in
+    /*) echo "$1" ;;
+    *) echo "$PWD/$1" ;;
+    esac
+}
+nngen=$(absolute "$nngen") root=$(absolute "$root") weights=$(absolute "$weights") mnist=$(absolute "$mnist")
 die() {
     echo "FAIL: $*"
     exit 1
