@@ -28,7 +28,14 @@
 #if defined(__GNUC__) && defined(__ARM_ARCH_7EM__) && defined(__thumb2__) && defined(__ARM_FEATURE_FMA) &&             \
     defined(__ARM_FP) && (__ARM_FP & 4)
 #define NNRT_M4 1
-#define NNRT_M4_MADD(acc, a, b) __builtin_fmaf((a), (b), (acc)) /* VFMA, even with -ffreestanding */
+#if defined(__clang__) && !defined(__NO_MATH_ERRNO__)
+/* clang (14) calls fmaf for __builtin_fmaf here unless -fno-math-errno
+ * (fmaf may set errno), and does not contract a product and a sum on the
+ * M4: a VMUL and a VADD then, no libm call */
+#define NNRT_M4_MADD(acc, a, b) ((acc) + (a) * (b))
+#else
+#define NNRT_M4_MADD(acc, a, b) __builtin_fmaf((a), (b), (acc)) /* gcc: VFMA, even with -ffreestanding */
+#endif
 #else
 #define NNRT_M4 0
 #endif
