@@ -208,15 +208,15 @@ NNRT_API void nnrt_sgemm(int ta, int tb, int M, int N, int K, float alpha, const
  * both k-major, so that the micro-kernel reads both operands contiguously
  * whatever the transpositions. The micro-kernel keeps an MR x NR tile of C
  * in registers (6 x 32 floats: twelve 512-bit or twenty-four 256-bit
- * registers; 2 x 8 on the Cortex-M4F, see NNRT_M4) for a whole KC panel; gcc -O3 vectorizes it for the target it
+ * registers; 3 x 8 on the Cortex-M4F, see NNRT_M4) for a whole KC panel; gcc -O3 vectorizes it for the target it
  * compiles for (-march=native: AVX-512; plain x86-64: SSE2, slower).
  * Measured on the reference machine (AVX-512, gcc 12 -O3 -march=native):
  * 6 x 32 beats 6 x 16 and 4 x 32; see bench/README.md.
  * Below NNRT_SMALL_FLOPS multiply-adds, and for a single row of C, packing
  * costs more than it saves: the unpacked loop kernels serve those. */
 enum {
-#if NNRT_M4 /* 2 x 8: sixteen sums, two values of A and one of B in registers (of 32) */
-    NNRT_MR = 2,
+#if NNRT_M4 /* 3 x 8: 24 sums, three values of A and one of B in registers (of 32) */
+    NNRT_MR = 3,
     NNRT_NR = 8,
 #else
     NNRT_MR = 6,
@@ -327,30 +327,30 @@ static inline void nnrt_pack_b(int tb, int kc, int nc, const float *B, int ldb, 
 }
 
 #if NNRT_M4
-/* The M4's tile (NNRT_MR x NNRT_NR = 2 x 8) in sixteen registers: per k,
- * two loads of A, eight of B (each used twice), sixteen VFMA. MR and NR
+/* The M4's tile (NNRT_MR x NNRT_NR = 3 x 8) in 24 registers: per k, three
+ * loads of A, eight of B (each used three times), 24 VFMA. MR and NR
  * divide the host's 6 and 32, so the workspace this build needs
  * (nnrt_sgemm_ws_size) is never more than nngen sized on the host. */
-static inline void nnrt_m4_tile(int kc, const float *ap, const float *b, ptrdiff_t bs, float t[2][8]) {
+#define NNRT_M4_ROW(j)                                                                                                 \
+    x = b[j], c0##j = NNRT_M4_MADD(c0##j, a0, x), c1##j = NNRT_M4_MADD(c1##j, a1, x),                                  \
+    c2##j = NNRT_M4_MADD(c2##j, a2, x)
+static inline void nnrt_m4_tile(int kc, const float *ap, const float *b, ptrdiff_t bs, float t[3][8]) {
     float c00 = 0.0f, c01 = 0.0f, c02 = 0.0f, c03 = 0.0f, c04 = 0.0f, c05 = 0.0f, c06 = 0.0f, c07 = 0.0f;
     float c10 = 0.0f, c11 = 0.0f, c12 = 0.0f, c13 = 0.0f, c14 = 0.0f, c15 = 0.0f, c16 = 0.0f, c17 = 0.0f;
-    const float *end = ap + 2 * (ptrdiff_t)kc;
-    for (; ap != end; ap += 2, b += bs) {
-        const float a0 = ap[0], a1 = ap[1];
+    float c20 = 0.0f, c21 = 0.0f, c22 = 0.0f, c23 = 0.0f, c24 = 0.0f, c25 = 0.0f, c26 = 0.0f, c27 = 0.0f;
+    const float *end = ap + 3 * (ptrdiff_t)kc;
+    for (; ap != end; ap += 3, b += bs) {
+        const float a0 = ap[0], a1 = ap[1], a2 = ap[2];
         float x;
-        x = b[0], c00 = NNRT_M4_MADD(c00, a0, x), c10 = NNRT_M4_MADD(c10, a1, x);
-        x = b[1], c01 = NNRT_M4_MADD(c01, a0, x), c11 = NNRT_M4_MADD(c11, a1, x);
-        x = b[2], c02 = NNRT_M4_MADD(c02, a0, x), c12 = NNRT_M4_MADD(c12, a1, x);
-        x = b[3], c03 = NNRT_M4_MADD(c03, a0, x), c13 = NNRT_M4_MADD(c13, a1, x);
-        x = b[4], c04 = NNRT_M4_MADD(c04, a0, x), c14 = NNRT_M4_MADD(c14, a1, x);
-        x = b[5], c05 = NNRT_M4_MADD(c05, a0, x), c15 = NNRT_M4_MADD(c15, a1, x);
-        x = b[6], c06 = NNRT_M4_MADD(c06, a0, x), c16 = NNRT_M4_MADD(c16, a1, x);
-        x = b[7], c07 = NNRT_M4_MADD(c07, a0, x), c17 = NNRT_M4_MADD(c17, a1, x);
+        NNRT_M4_ROW(0), NNRT_M4_ROW(1), NNRT_M4_ROW(2), NNRT_M4_ROW(3);
+        NNRT_M4_ROW(4), NNRT_M4_ROW(5), NNRT_M4_ROW(6), NNRT_M4_ROW(7);
     }
     t[0][0] = c00, t[0][1] = c01, t[0][2] = c02, t[0][3] = c03, t[0][4] = c04, t[0][5] = c05, t[0][6] = c06;
     t[0][7] = c07, t[1][0] = c10, t[1][1] = c11, t[1][2] = c12, t[1][3] = c13, t[1][4] = c14, t[1][5] = c15;
-    t[1][6] = c16, t[1][7] = c17;
+    t[1][6] = c16, t[1][7] = c17, t[2][0] = c20, t[2][1] = c21, t[2][2] = c22, t[2][3] = c23, t[2][4] = c24;
+    t[2][5] = c25, t[2][6] = c26, t[2][7] = c27;
 }
+#undef NNRT_M4_ROW
 #endif
 
 /* The micro-kernel: t = ap bp over kc (an MR x NR tile; row k of the op(B)
