@@ -29,7 +29,8 @@
 #   moons_train       a training step of examples/moons.nn at batch 1 (SGD)
 #   lenet_train       a training step of examples/lenet.nn at batch 1 (Adam)
 #
-# Exit 0 when within the ceiling, 1 when not, 77 (CTest: skipped) when
+# Exit 0 when within the ceiling (and an inference's outputs agree with the
+# host's), 1 when not, 77 (CTest: skipped) when
 # arm-none-eabi-gcc or qemu-system-arm is missing.
 set -u
 
