@@ -208,8 +208,9 @@ NNRT_API void nnrt_sgemm(int ta, int tb, int M, int N, int K, float alpha, const
  * both k-major, so that the micro-kernel reads both operands contiguously
  * whatever the transpositions. The micro-kernel keeps an MR x NR tile of C
  * in registers (6 x 32 floats: twelve 512-bit or twenty-four 256-bit
- * registers; 3 x 8 on the Cortex-M4F, see NNRT_M4) for a whole KC panel; gcc -O3 vectorizes it for the target it
- * compiles for (-march=native: AVX-512; plain x86-64: SSE2, slower).
+ * registers; 3 x 8 on the Cortex-M4F, see NNRT_M4) for a whole KC panel;
+ * gcc -O3 vectorizes it for the target it compiles for (-march=native:
+ * AVX-512; plain x86-64: SSE2, slower).
  * Measured on the reference machine (AVX-512, gcc 12 -O3 -march=native):
  * 6 x 32 beats 6 x 16 and 4 x 32; see bench/README.md.
  * Below NNRT_SMALL_FLOPS multiply-adds, and for a single row of C, packing
@@ -332,8 +333,7 @@ static inline void nnrt_pack_b(int tb, int kc, int nc, const float *B, int ldb, 
  * divide the host's 6 and 32, so the workspace this build needs
  * (nnrt_sgemm_ws_size) is never more than nngen sized on the host. */
 #define NNRT_M4_ROW(j)                                                                                                 \
-    x = b[j], c0##j = NNRT_M4_MADD(c0##j, a0, x), c1##j = NNRT_M4_MADD(c1##j, a1, x),                                  \
-    c2##j = NNRT_M4_MADD(c2##j, a2, x)
+    x = b[j], c0##j = NNRT_M4_MADD(c0##j, a0, x), c1##j = NNRT_M4_MADD(c1##j, a1, x), c2##j = NNRT_M4_MADD(c2##j, a2, x)
 static inline void nnrt_m4_tile(int kc, const float *ap, const float *b, ptrdiff_t bs, float t[3][8]) {
     float c00 = 0.0f, c01 = 0.0f, c02 = 0.0f, c03 = 0.0f, c04 = 0.0f, c05 = 0.0f, c06 = 0.0f, c07 = 0.0f;
     float c10 = 0.0f, c11 = 0.0f, c12 = 0.0f, c13 = 0.0f, c14 = 0.0f, c15 = 0.0f, c16 = 0.0f, c17 = 0.0f;

@@ -59,8 +59,9 @@ static int check(int ta, int tb, int M, int N, int K, float alpha, float beta, i
             double want = alpha * s + (beta == 0.0f ? 0.0 : (double)beta * C0[i * ldc + j]);
             double got = C[i * ldc + j], d = got - want;
             if (!(d <= 1e-5 * (mag + 1.0) && -d <= 1e-5 * (mag + 1.0))) {
-                printf("ta %d tb %d M %d N %d K %d alpha %g beta %g ws %d: C[%d][%d] = %.9g, expected %.9g\n", ta, tb, M,
-                       N, K, (double)alpha, (double)beta, use_ws, i, j, got, want);
+                printf("ta %d tb %d M %d N %d K %d alpha %g beta %g ws %d: ", ta, tb, M, N, K, (double)alpha,
+                       (double)beta, use_ws);
+                printf("C[%d][%d] = %.9g, expected %.9g\n", i, j, got, want);
                 return 0;
             }
         }
