@@ -3,12 +3,42 @@
  * loops, no workspace) and nnrt_sgemm_ws (packed and blocked, with a
  * caller's workspace and an epilogue per finished block of C).
  *
- * Invariants: plain C that gcc and clang vectorize (no intrinsics); no
+ * Invariants: plain C that gcc and clang vectorize (no intrinsics), with
+ * register-blocked kernels for the Cortex-M4F chosen at compile time from
+ * the target's macros (NNRT_M4); no
  * allocation (the workspace is the caller's, sized by nnrt_sgemm_ws_size);
  * no memset / memcpy calls (copies and zero fills go through fences);
  * impossible sizes leave C untouched; beta == 0 never reads C.
  */
 #include "internal.h"
+
+/* ---------------------------------------------- the Cortex-M4F (and -M7) */
+/* ARMv7E-M with the single-precision FPU of VFPv4 (gcc and clang define
+ * __ARM_ARCH_7EM__, __thumb2__, __ARM_FP with bit 2, __ARM_FEATURE_FMA for
+ * -mcpu=cortex-m4 -mfpu=fpv4-sp-d16): a single-issue core without vectors,
+ * with 32 single-precision registers and a fused multiply-add instruction
+ * (VFMA), whose C library does not announce FP_FAST_FMAF. The kernels
+ * below, written for vector units, keep their sums in memory there (a load,
+ * a multiply, an add and a store per multiply-add). NNRT_M4 selects, at
+ * compile time, kernels that keep a block of C in registers instead: each
+ * loaded value of B (or A) serves several sums, and one VFMA makes each
+ * multiply-add. The sums are fused (rounded once), as on the host when the
+ * target has FMA; their order differs from the host's kernels (the device
+ * agrees with the host within 1e-5, tests/firmware). */
+#if defined(__GNUC__) && defined(__ARM_ARCH_7EM__) && defined(__thumb2__) && defined(__ARM_FEATURE_FMA) &&             \
+    defined(__ARM_FP) && (__ARM_FP & 4)
+#define NNRT_M4 1
+#if defined(__clang__) && !defined(__NO_MATH_ERRNO__)
+/* clang (14) calls fmaf for __builtin_fmaf here unless -fno-math-errno
+ * (fmaf may set errno), and does not contract a product and a sum on the
+ * M4: a VMUL and a VADD then, no libm call */
+#define NNRT_M4_MADD(acc, a, b) ((acc) + (a) * (b))
+#else
+#define NNRT_M4_MADD(acc, a, b) __builtin_fmaf((a), (b), (acc)) /* gcc: VFMA, even with -ffreestanding */
+#endif
+#else
+#define NNRT_M4 0
+#endif
 
 enum {
     NNRT_GEMM_NC = 256, /* columns of C per block in the op(B) = B kernel */
@@ -178,15 +208,21 @@ NNRT_API void nnrt_sgemm(int ta, int tb, int M, int N, int K, float alpha, const
  * both k-major, so that the micro-kernel reads both operands contiguously
  * whatever the transpositions. The micro-kernel keeps an MR x NR tile of C
  * in registers (6 x 32 floats: twelve 512-bit or twenty-four 256-bit
- * registers) for a whole KC panel; gcc -O3 vectorizes it for the target it
- * compiles for (-march=native: AVX-512; plain x86-64: SSE2, slower).
+ * registers; 3 x 8 on the Cortex-M4F, see NNRT_M4) for a whole KC panel;
+ * gcc -O3 vectorizes it for the target it compiles for (-march=native:
+ * AVX-512; plain x86-64: SSE2, slower).
  * Measured on the reference machine (AVX-512, gcc 12 -O3 -march=native):
  * 6 x 32 beats 6 x 16 and 4 x 32; see bench/README.md.
  * Below NNRT_SMALL_FLOPS multiply-adds, and for a single row of C, packing
  * costs more than it saves: the unpacked loop kernels serve those. */
 enum {
+#if NNRT_M4 /* 3 x 8: 24 sums, three values of A and one of B in registers (of 32) */
+    NNRT_MR = 3,
+    NNRT_NR = 8,
+#else
     NNRT_MR = 6,
     NNRT_NR = 32,
+#endif
     NNRT_KC = 256,
     NNRT_MC = 120,
     NNRT_NC = 512,
@@ -291,14 +327,44 @@ static inline void nnrt_pack_b(int tb, int kc, int nc, const float *B, int ldb, 
     }
 }
 
+#if NNRT_M4
+/* The M4's tile (NNRT_MR x NNRT_NR = 3 x 8) in 24 registers: per k, three
+ * loads of A, eight of B (each used three times), 24 VFMA. MR and NR
+ * divide the host's 6 and 32, so the workspace this build needs
+ * (nnrt_sgemm_ws_size) is never more than nngen sized on the host. */
+#define NNRT_M4_ROW(j)                                                                                                 \
+    x = b[j], c0##j = NNRT_M4_MADD(c0##j, a0, x), c1##j = NNRT_M4_MADD(c1##j, a1, x), c2##j = NNRT_M4_MADD(c2##j, a2, x)
+static inline void nnrt_m4_tile(int kc, const float *ap, const float *b, ptrdiff_t bs, float t[3][8]) {
+    float c00 = 0.0f, c01 = 0.0f, c02 = 0.0f, c03 = 0.0f, c04 = 0.0f, c05 = 0.0f, c06 = 0.0f, c07 = 0.0f;
+    float c10 = 0.0f, c11 = 0.0f, c12 = 0.0f, c13 = 0.0f, c14 = 0.0f, c15 = 0.0f, c16 = 0.0f, c17 = 0.0f;
+    float c20 = 0.0f, c21 = 0.0f, c22 = 0.0f, c23 = 0.0f, c24 = 0.0f, c25 = 0.0f, c26 = 0.0f, c27 = 0.0f;
+    const float *end = ap + 3 * (ptrdiff_t)kc;
+    for (; ap != end; ap += 3, b += bs) {
+        const float a0 = ap[0], a1 = ap[1], a2 = ap[2];
+        float x;
+        NNRT_M4_ROW(0), NNRT_M4_ROW(1), NNRT_M4_ROW(2), NNRT_M4_ROW(3);
+        NNRT_M4_ROW(4), NNRT_M4_ROW(5), NNRT_M4_ROW(6), NNRT_M4_ROW(7);
+    }
+    t[0][0] = c00, t[0][1] = c01, t[0][2] = c02, t[0][3] = c03, t[0][4] = c04, t[0][5] = c05, t[0][6] = c06;
+    t[0][7] = c07, t[1][0] = c10, t[1][1] = c11, t[1][2] = c12, t[1][3] = c13, t[1][4] = c14, t[1][5] = c15;
+    t[1][6] = c16, t[1][7] = c17, t[2][0] = c20, t[2][1] = c21, t[2][2] = c22, t[2][3] = c23, t[2][4] = c24;
+    t[2][5] = c25, t[2][6] = c26, t[2][7] = c27;
+}
+#undef NNRT_M4_ROW
+#endif
+
 /* The micro-kernel: t = ap bp over kc (an MR x NR tile; row k of the op(B)
  * panel at bp + k bs), then the mr x nr valid part of it into C:
  * C = alpha t + beta C (beta == 0: C not read). */
 static inline void nnrt_micro(int kc, const float *restrict ap, const float *restrict bp, ptrdiff_t bs,
                               float *restrict C, int ldc, int mr, int nr, float alpha, float beta) {
     float t[NNRT_MR][NNRT_NR];
+    int i, j;
+#if NNRT_M4
+    nnrt_m4_tile(kc, ap, bp, bs, t);
+#else
     const float zero = nnrt_fence_f(0.0f);
-    int i, j, k;
+    int k;
     for (i = 0; i < NNRT_MR; i++)
         for (j = 0; j < NNRT_NR; j++)
             t[i][j] = zero;
@@ -309,6 +375,7 @@ static inline void nnrt_micro(int kc, const float *restrict ap, const float *res
             for (j = 0; j < NNRT_NR; j++)
                 t[i][j] = NNRT_MADD(t[i][j], a[i], b[j]);
     }
+#endif
     if (mr == NNRT_MR && nr == NNRT_NR) {
         for (i = 0; i < NNRT_MR; i++) {
             float *restrict c = C + (ptrdiff_t)i * ldc;
@@ -330,6 +397,103 @@ static inline void nnrt_micro(int kc, const float *restrict ap, const float *res
             c[j] = alpha * t[i][j] + (beta == 0.0f ? 0.0f : beta * c[j]);
     }
 }
+
+#if NNRT_M4
+/* c[j] = alpha s[j] + beta c[j] (beta == 0: c not read) */
+static inline void nnrt_m4_store(int n, const float *s, float alpha, float beta, float *c) {
+    int j;
+    for (j = 0; j < n; j++)
+        c[j] = alpha * s[j] + (beta == 0.0f ? 0.0f : beta * c[j]);
+}
+
+/* s[0..15] = sum_k a[k sak] b[k ldb + 0..15]: sixteen sums in registers;
+ * per k one load of a, sixteen loads of b (immediate offsets from one
+ * pointer), sixteen VFMA, the two pointer increments and the loop test */
+static inline void nnrt_m4_cols16(int K, const float *a, ptrdiff_t sak, const float *b, ptrdiff_t ldb, float *s) {
+    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f, s4 = 0.0f, s5 = 0.0f, s6 = 0.0f, s7 = 0.0f;
+    float s8 = 0.0f, s9 = 0.0f, s10 = 0.0f, s11 = 0.0f, s12 = 0.0f, s13 = 0.0f, s14 = 0.0f, s15 = 0.0f;
+    const float *end = a + (ptrdiff_t)K * sak;
+    for (; a != end; a += sak, b += ldb) {
+        const float x = *a;
+        s0 = NNRT_M4_MADD(s0, x, b[0]);
+        s1 = NNRT_M4_MADD(s1, x, b[1]);
+        s2 = NNRT_M4_MADD(s2, x, b[2]);
+        s3 = NNRT_M4_MADD(s3, x, b[3]);
+        s4 = NNRT_M4_MADD(s4, x, b[4]);
+        s5 = NNRT_M4_MADD(s5, x, b[5]);
+        s6 = NNRT_M4_MADD(s6, x, b[6]);
+        s7 = NNRT_M4_MADD(s7, x, b[7]);
+        s8 = NNRT_M4_MADD(s8, x, b[8]);
+        s9 = NNRT_M4_MADD(s9, x, b[9]);
+        s10 = NNRT_M4_MADD(s10, x, b[10]);
+        s11 = NNRT_M4_MADD(s11, x, b[11]);
+        s12 = NNRT_M4_MADD(s12, x, b[12]);
+        s13 = NNRT_M4_MADD(s13, x, b[13]);
+        s14 = NNRT_M4_MADD(s14, x, b[14]);
+        s15 = NNRT_M4_MADD(s15, x, b[15]);
+    }
+    s[0] = s0, s[1] = s1, s[2] = s2, s[3] = s3, s[4] = s4, s[5] = s5, s[6] = s6, s[7] = s7;
+    s[8] = s8, s[9] = s9, s[10] = s10, s[11] = s11, s[12] = s12, s[13] = s13, s[14] = s14, s[15] = s15;
+}
+
+/* the same for four columns (the remainder of the sixteen-column blocks) */
+static inline void nnrt_m4_cols4(int K, const float *a, ptrdiff_t sak, const float *b, ptrdiff_t ldb, float *s) {
+    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+    const float *end = a + (ptrdiff_t)K * sak;
+    for (; a != end; a += sak, b += ldb) {
+        const float x = *a;
+        s0 = NNRT_M4_MADD(s0, x, b[0]);
+        s1 = NNRT_M4_MADD(s1, x, b[1]);
+        s2 = NNRT_M4_MADD(s2, x, b[2]);
+        s3 = NNRT_M4_MADD(s3, x, b[3]);
+    }
+    s[0] = s0, s[1] = s1, s[2] = s2, s[3] = s3;
+}
+
+/* s[0..3] = <a, rows 0..3 of b> (rows ldb apart, a with stride sak): four
+ * dot products at once, each load of a serving four */
+static inline void nnrt_m4_rows4(int K, const float *a, ptrdiff_t sak, const float *b, ptrdiff_t ldb, float *s) {
+    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+    const float *b0 = b, *b1 = b + ldb, *b2 = b + 2 * ldb, *b3 = b + 3 * ldb;
+    int k;
+    for (k = 0; k < K; k++, a += sak) {
+        const float x = *a;
+        s0 = NNRT_M4_MADD(s0, x, *b0++);
+        s1 = NNRT_M4_MADD(s1, x, *b1++);
+        s2 = NNRT_M4_MADD(s2, x, *b2++);
+        s3 = NNRT_M4_MADD(s3, x, *b3++);
+    }
+    s[0] = s0, s[1] = s1, s[2] = s2, s[3] = s3;
+}
+
+/* nnrt_gemv for the M4: op(B) = B in blocks of 16 and 4 columns, op(B) =
+ * B^T in blocks of 4 rows; the last columns (or rows) one at a time. Each
+ * loop starts from a computed index (see the note on nnrt_gemm_bn). */
+static inline void nnrt_m4_gemv(int tb, int N, int K, float alpha, const float *a, ptrdiff_t sak, const float *B,
+                                int ldb, float beta, float *c) {
+    float s[16];
+    int j, k, n16 = tb ? 0 : N - N % 16, n4 = N - N % 4;
+    for (j = 0; j < n16; j += 16) {
+        nnrt_m4_cols16(K, a, sak, B + j, ldb, s);
+        nnrt_m4_store(16, s, alpha, beta, c + j);
+    }
+    for (j = n16; j < n4; j += 4) {
+        if (tb)
+            nnrt_m4_rows4(K, a, sak, B + (size_t)j * (size_t)ldb, ldb, s);
+        else
+            nnrt_m4_cols4(K, a, sak, B + j, ldb, s);
+        nnrt_m4_store(4, s, alpha, beta, c + j);
+    }
+    for (j = n4; j < N; j++) {
+        const float *x = a, *b = tb ? B + (size_t)j * (size_t)ldb : B + j;
+        const ptrdiff_t step = tb ? 1 : ldb;
+        float t = 0.0f;
+        for (k = 0; k < K; k++, x += sak, b += step)
+            t = NNRT_M4_MADD(t, *x, *b);
+        nnrt_m4_store(1, &t, alpha, beta, c + j);
+    }
+}
+#endif
 
 /* y = alpha op(A) x-row times op(B): one row of C (M == 1, op(A) = a row
  * with stride sak). op(B) = B: i-k-j over column chunks of 128 held in
@@ -394,7 +558,11 @@ NNRT_API void nnrt_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha, co
     if (alpha != 0.0f && K > 0 && (lda < (ta ? M : K) || ldb < (tb ? K : N)))
         return;
     if (alpha != 0.0f && K > 0 && M == 1) { /* one row: no packing, no workspace */
+#if NNRT_M4
+        nnrt_m4_gemv(tb, N, K, alpha, A, ta ? lda : 1, B, ldb, beta, C);
+#else
         nnrt_gemv(tb, N, K, alpha, A, ta ? lda : 1, B, ldb, beta, C);
+#endif
     } else if (alpha == 0.0f || K == 0 || !work || (double)M * N * K < NNRT_SMALL_FLOPS) {
         nnrt_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     } else {
