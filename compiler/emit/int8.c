@@ -123,7 +123,7 @@ struct Q8Net {
     long float_param_bytes;
     long float_arena_bytes;
     long arena_bytes; /* the int8 tensors and float temporaries, planned by liveness */
-    int islands; /* float-island layers (report) */
+    int islands;      /* float-island layers (report) */
 };
 
 /* ---- building ------------------------------------------------------------------------------- */
@@ -1453,8 +1453,9 @@ static void emit_layer(const Q8Net *q, int i, Buf *c) {
                    y.data, l->K, l->M, i, i, i, i, out->zp, lo);
         break;
     case L_CONV:
-        buf_printf(c, "    nnq_conv(%s, %s, n, &nnq_g%d, nnq_w%d, nnq_b%d, nnq_m%d, nnq_s%d, %d, %d, %d, 127, m->patch);\n",
-                   x.data, y.data, i, i, i, i, i, in->zp, out->zp, lo);
+        buf_printf(
+            c, "    nnq_conv(%s, %s, n, &nnq_g%d, nnq_w%d, nnq_b%d, nnq_m%d, nnq_s%d, %d, %d, %d, 127, m->patch);\n",
+            x.data, y.data, i, i, i, i, i, in->zp, out->zp, lo);
         break;
     case L_MAXPOOL:
     case L_AVGPOOL:
