@@ -68,13 +68,16 @@ typedef struct Options {
 } Options;
 
 /* One data set in memory: per input count x size floats, per target count
- * x size values (int32_t for class targets, float otherwise). */
+ * x size values (int32_t for class targets, float otherwise). IDX images
+ * stay bytes (x8, a quarter of the memory), scaled to [0, 1] a batch at a
+ * time by gather. */
 typedef struct Data {
     const char *spec;
     long count;
     int has_targets;
     int csv, header, cols; /* read from CSV; with a header line; its columns */
     float *x[NI];
+    unsigned char *x8; /* IDX images (input 0) when set; x[0] is then NULL */
     void *t[NT];
 } Data;
 
@@ -247,9 +250,8 @@ static void load_idx(const Source *im, const char *labels, const char *labels_sh
     if (ii.count < 1)
         die("'%s' holds no items", images);
     d->count = ii.count;
-    d->x[0] = alloc(sizeof(float) * (size_t)(d->count * ii.item_size));
-    if (nndata_idx_read_f32_mem(im->bytes, im->len, d->x[0], d->count * ii.item_size, 1.0f / 255.0f) !=
-        d->count * ii.item_size)
+    d->x8 = alloc((size_t)(d->count * ii.item_size));
+    if (nndata_idx_read_u8_mem(im->bytes, im->len, d->x8, d->count * ii.item_size) != d->count * ii.item_size)
         die("cannot read '%s'", images);
     if (labels && want_targets) { /* predict reads the images only */
         Source ls;
@@ -399,6 +401,7 @@ static void load(const char *spec, const char *shown, const Options *o, int want
 }
 
 static void data_free(Data *d) {
+    free(d->x8);
     for (int i = 0; i < NI; i++)
         free(d->x[i]);
     for (int j = 0; j < NT; j++)
@@ -430,8 +433,16 @@ static void batch_free(Batch *b) {
 static void gather(const Data *d, const long *idx, int n, Batch *b) {
     for (int s = 0; s < n; s++) {
         long r = idx[s];
-        for (int i = 0; i < NNT_N_INPUTS; i++)
-            memcpy(b->x[i] + s * nnt_in_size[i], d->x[i] + r * nnt_in_size[i], sizeof(float) * (size_t)nnt_in_size[i]);
+        for (int i = 0; i < NNT_N_INPUTS; i++) {
+            float *to = b->x[i] + s * nnt_in_size[i];
+            if (d->x8) { /* IDX bytes: pixels scaled to [0, 1] as the float path did */
+                const unsigned char *from = d->x8 + r * nnt_in_size[i];
+                for (long k = 0; k < nnt_in_size[i]; k++)
+                    to[k] = (float)from[k] * (1.0f / 255.0f);
+            } else {
+                memcpy(to, d->x[i] + r * nnt_in_size[i], sizeof(float) * (size_t)nnt_in_size[i]);
+            }
+        }
         for (int j = 0; j < NNT_N_TARGETS && d->has_targets; j++) {
             size_t sz = tg_elem(j) * (size_t)nnt_tg_size[j];
             memcpy((char *)b->t[j] + (size_t)s * sz, (const char *)d->t[j] + (size_t)r * sz, sz);

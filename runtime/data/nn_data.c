@@ -238,6 +238,13 @@ long nndata_idx_read_i32_mem(const void *buf, size_t len, int32_t *dst, long cap
     return nndata_idx_read(&s, NULL, dst, NULL, cap, 1.0f);
 }
 
+long nndata_idx_read_u8_mem(const void *buf, size_t len, unsigned char *dst, long cap) {
+    nndata_src s;
+    if (nndata_mem(&s, buf, len, 0) != NN_OK || cap < 0 || (cap > 0 && !dst))
+        return NN_ERR_ARG;
+    return nndata_idx_read(&s, NULL, NULL, dst, cap, 1.0f);
+}
+
 /* ---- CSV. source = [ BOM ] line { line }     (BOM: the UTF-8 bytes EF BB BF)
  *          line   = field { ',' field } ( LF | CR | CR LF | EOF )
  *          field  = blanks [ text ] blanks     (blanks: ' ' '\t')

@@ -71,6 +71,7 @@ long nndata_csv_find_error(const char *path, char *why, size_t cap);
 int nndata_idx_open_mem(const void *buf, size_t len, nndata_idx_info *info);
 long nndata_idx_read_f32_mem(const void *buf, size_t len, float *dst, long cap, float scale);
 long nndata_idx_read_i32_mem(const void *buf, size_t len, int32_t *dst, long cap);
+long nndata_idx_read_u8_mem(const void *buf, size_t len, unsigned char *dst, long cap);
 int nndata_csv_info_mem(const char *text, size_t len, long *rows, int *cols, int *has_header);
 long nndata_csv_read_mem(const char *text, size_t len, float *dst, long cap);
 long nndata_csv_find_error_mem(const char *text, size_t len, char *why, size_t cap);

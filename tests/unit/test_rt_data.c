@@ -114,6 +114,27 @@ static void test_idx_bytes(void **state)
     assert_int_equal(nndata_idx_read_u8(MNIST "no-such-file.idx", b, 784), NN_ERR_IO);
 }
 
+/* The in-memory byte reader (nngen train's trainer keeps IDX images so):
+ * the same bytes as the file reader's, a short buffer refused */
+static void test_idx_bytes_mem(void **state)
+{
+    static unsigned char file[16 + 2000 * 784], a[2000 * 784 + 1], b[2000 * 784];
+    FILE *f = fopen(MNIST "test-images.idx", "rb");
+    size_t len;
+    (void)state;
+    assert_non_null(f);
+    len = fread(file, 1, sizeof file, f);
+    fclose(f);
+    assert_int_equal(len, sizeof file);
+    a[2000 * 784] = 0xab;
+    assert_int_equal(nndata_idx_read_u8_mem(file, len, a, 2000 * 784 + 1), 2000 * 784);
+    assert_true(a[2000 * 784] == 0xab);
+    assert_int_equal(nndata_idx_read_u8(MNIST "test-images.idx", b, 2000 * 784), 2000 * 784);
+    assert_memory_equal(a, b, 2000 * 784);
+    assert_int_equal(nndata_idx_read_u8_mem(file, 784, a, 784), NN_ERR_TRUNCATED);
+    assert_int_equal(nndata_idx_read_u8_mem(file, len, NULL, 784), NN_ERR_ARG);
+}
+
 static void test_idx_labels(void **state)
 {
     static const int32_t first[8] = {7, 7, 4, 3, 8, 6, 8, 4}, last[5] = {7, 2, 0, 7, 8};
@@ -347,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_idx_headers),
         cmocka_unit_test(test_idx_images),
         cmocka_unit_test(test_idx_bytes),
+        cmocka_unit_test(test_idx_bytes_mem),
         cmocka_unit_test(test_idx_labels),
         cmocka_unit_test(test_idx_rejections),
         cmocka_unit_test(test_csv_header_and_values),
