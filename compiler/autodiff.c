@@ -18,7 +18,9 @@
  * axis whose ranges follow each other become one concat (a balanced tree,
  * T log T copies of a step's part), padded only where the ranges leave a
  * gap. The sum is the same: where one contribution is non-zero, the others
- * add zeros.
+ * add zeros. Likewise the weight gradients of a product per step, h_t^T dz_t
+ * ([U, N] x [N, G U] each: T small GEMMs and T adds of the whole weight), wait
+ * and become one product over the steps' rows, concatenated: H^T dZ.
  *
  * Invariants afterwards: every parameter that the loss depends on has a
  * gradient node of exactly its shape, owned by it alone (Param.grad), so the
@@ -108,11 +110,22 @@ static void sum_into(AdCtx *ad, int x, int g) {
         ad->g->nodes[g].grad_of = x;
 }
 
+/* a^T b over the rows of two sequences of the same length [N, T, .]: the
+ * weight gradient of a product per step, which can wait to be one product
+ * over all steps (see the top) */
+static int stacks_rows(const Graph *g, int m) {
+    const Node *n = &g->nodes[m];
+    if (n->op != OP_MATMUL || n->i[0] != 1 || n->i[1] != 0)
+        return 0;
+    const Shape *a = &g->nodes[n->in[0]].shape, *b = &g->nodes[n->in[1]].shape;
+    return a->batched && b->batched && a->rank == 2 && b->rank == 2 && a->dims[0] == b->dims[0];
+}
+
 void ad_accumulate(AdCtx *ad, int x, int g) {
     if (!ad_needs_grad(ad, x))
         return;
     g = ad_sum_to(ad, g, x);
-    if (ad->g->nodes[g].op != OP_PAD) {
+    if (ad->g->nodes[g].op != OP_PAD && !stacks_rows(ad->g, g)) {
         sum_into(ad, x, g);
         return;
     }
@@ -145,21 +158,28 @@ static int cmp_pad(const Graph *g, int a, int b) {
     return a - b;
 }
 
-/* the inputs of pads ps[lo..hi) concatenated along their axis, a balanced tree */
-static int concat_inputs(AdCtx *ad, const int *ps, int lo, int hi) {
-    const Graph *g = ad->g;
+/* input k of nodes ps[lo..hi) concatenated along axis, a balanced tree */
+static int concat_inputs(AdCtx *ad, const int *ps, int lo, int hi, int k, int axis) {
     if (hi - lo == 1)
-        return g->nodes[ps[lo]].in[0];
+        return ad->g->nodes[ps[lo]].in[k];
     int mid = lo + (hi - lo) / 2;
-    int in[2] = {concat_inputs(ad, ps, lo, mid), concat_inputs(ad, ps, mid, hi)};
-    return ad_node_i(ad, OP_CONCAT, ps[lo], 2, in, pad_axis(g, ps[lo]), 0, 0);
+    int in[2] = {concat_inputs(ad, ps, lo, mid, k, axis), concat_inputs(ad, ps, mid, hi, k, axis)};
+    return ad_node_i(ad, OP_CONCAT, ps[lo], 2, in, axis, 0, 0);
+}
+
+/* the products ms[0..count) as one: a^T b over the rows of all of them */
+static int merge_products(AdCtx *ad, const int *ms, int count) {
+    if (count == 1)
+        return ms[0];
+    int in[2] = {concat_inputs(ad, ms, 0, count, 0, 0), concat_inputs(ad, ms, 0, count, 1, 0)};
+    return ad_node_i(ad, OP_MATMUL, ms[0], 2, in, 1, 0, 0);
 }
 
 /* pads ps[lo..hi), whose ranges follow each other, as one contribution to x */
 static int merge_run(AdCtx *ad, int x, const int *ps, int lo, int hi) {
     if (hi - lo == 1)
         return ps[lo];
-    int c = concat_inputs(ad, ps, lo, hi);
+    int c = concat_inputs(ad, ps, lo, hi, 0, pad_axis(ad->g, ps[lo]));
     Shape xs = ad->g->nodes[x].shape;
     if (shape_equal(&ad->g->nodes[c].shape, &xs))
         return c;
@@ -167,18 +187,31 @@ static int merge_run(AdCtx *ad, int x, const int *ps, int lo, int hi) {
     return add_like(ad, OP_PAD, ps[lo], 1, &c, &xs, iattr);
 }
 
-/* x's pending padded contributions, merged where they tile an axis, added to its gradient */
+/* x's pending contributions added to its gradient: padded ones merged
+ * where they tile an axis, per-step products as one */
 static void flush_pads(AdCtx *ad, int x) {
-    int count = 0;
+    int total = 0;
     for (int e = ad->pads[x]; e >= 0; e = ad->next[e])
-        count++;
-    if (!count)
+        total++;
+    if (!total)
         return;
-    int *ps = base_xcalloc((size_t)count, sizeof(int));
-    int k = count;
-    for (int e = ad->pads[x]; e >= 0; e = ad->next[e])
-        ps[--k] = ad->pad[e]; /* in the order they came */
+    int *ps = base_xcalloc((size_t)total, sizeof(int)), *ms = base_xcalloc((size_t)total, sizeof(int));
+    int count = 0, nm = 0;
+    for (int e = ad->pads[x]; e >= 0; e = ad->next[e]) {
+        if (ad->g->nodes[ad->pad[e]].op == OP_PAD)
+            ps[count++] = ad->pad[e];
+        else
+            ms[nm++] = ad->pad[e];
+    }
     ad->pads[x] = -1;
+    for (int i = 0; i < count / 2; i++) { /* in the order they came */
+        int t = ps[i];
+        ps[i] = ps[count - 1 - i];
+        ps[count - 1 - i] = t;
+    }
+    if (nm)
+        sum_into(ad, x, merge_products(ad, ms, nm));
+    free(ms);
     for (int i = 1; i < count; i++) /* insertion sort by axis, then start */
         for (int j = i; j > 0 && cmp_pad(ad->g, ps[j - 1], ps[j]) > 0; j--) {
             int t = ps[j];
@@ -228,10 +261,11 @@ static int own_grad(AdCtx *ad, int param, int gnode, const char *claimed) {
 
 static void collect_param_grads(AdCtx *ad) {
     Graph *g = ad->g;
+    for (int i = 0; i < g->nparams; i++) /* before `claimed` is sized: this adds nodes */
+        flush_pads(ad, g->params[i].node);
     char *claimed = base_xcalloc((size_t)g->count + (size_t)g->nparams + 1, 1);
     for (int i = 0; i < g->nparams; i++) {
         Param *p = &g->params[i];
-        flush_pads(ad, p->node);
         int gn = ad->grad[p->node];
         if (gn < 0) {
             p->grad = -1; /* the loss does not depend on it: no update, as PyTorch */

@@ -10,7 +10,8 @@
  *   - a value used twice accumulates its gradients with an add;
  *   - gradient nodes keep their forward op's location;
  *   - the padded gradients of slices that tile a tensor become one concat
- *     (an LSTM's steps and gates), padded only around a gap;
+ *     (an LSTM's steps and gates), padded only around a gap, and the
+ *     per-step products of a recurrent weight's gradient one product;
  *   - the backward graph reads only training-mode nodes and leaves.
  */
 #include <setjmp.h>
@@ -378,6 +379,14 @@ static void test_slice_gradients_concatenated(void **state) {
     assert_int_equal(full_concat, 1);  /* the root of dA's tree: steps 1-3 and 4-6 */
     assert_int_equal(step_concat, 5);  /* the four gates of steps 2 to 6, whole */
     assert_int_equal(gap_pad, 1);  /* step 1: [g o] after the missing f gate */
+    /* the recurrent weight's gradient: one product over steps 2 to 6, not five summed */
+    const Node *dw = grad_of(&t, "h.weight_hh");
+    assert_int_equal(dw->op, OP_MATMUL);
+    for (int k = 0; k < 2; k++) {
+        const Node *in = &g->nodes[dw->in[k]];
+        assert_int_equal(in->op, OP_CONCAT);
+        assert_int_equal(in->shape.dims[0], 5);
+    }
     check_param_grads(&t);
     ph_free(&t);
 }
