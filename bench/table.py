@@ -67,10 +67,11 @@ def main(argv):
             i += 1
         i += 1
     env = torch_env()
-    missing = [n for n, _ in CASES if not os.path.exists(os.path.join(build, "bench", "bench_%s_sgd" % n))]
+    have = {n for n, _ in CASES if only is None or n in only}
+    missing = [n for n in have for o in ("sgd", "adam")
+               if not os.path.exists(os.path.join(build, "bench", "bench_%s_%s" % (n, o)))]
     if missing:
         sys.exit("bench: %s not built in %s (bench/run.sh builds them)" % (", ".join(sorted(set(missing))), build))
-    have = {n for n, _ in CASES if only is None or n in only}
     nn, pt = {}, {}
     torch_args = [sys.executable, os.path.join(HERE, "torch_bench.py"), "--samples", str(samples)]
     for r in range(rounds):
