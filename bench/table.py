@@ -14,10 +14,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 # (network, batch): rows of the table; each gives inference and a training step
-CASES = [("mlp", 1), ("mlp", 32), ("mlp", 128), ("wide", 128), ("lenet", 32), ("tanh", 200)]
+CASES = [("mlp", 1), ("mlp", 32), ("mlp", 128), ("wide", 128), ("lenet", 32), ("tanh", 200), ("lstm", 1), ("lstm", 32)]
 # targets: (network, batch, kind) -> the largest acceptable ratio nngen/PyTorch
 TARGETS = {("mlp", 32, "adam"): 0.40, ("mlp", 1, "infer"): 0.35, ("wide", 128, "sgd"): 1.0,
-           ("lenet", 32, "adam"): 0.50, ("tanh", 200, "adam"): 0.05}
+           ("lenet", 32, "adam"): 0.50, ("tanh", 200, "adam"): 0.05,
+           ("lstm", 32, "adam"): 0.50, ("lstm", 1, "infer"): 0.20}
 RSS_TARGET = 0.1
 
 
@@ -66,10 +67,11 @@ def main(argv):
             i += 1
         i += 1
     env = torch_env()
-    missing = [n for n, _ in CASES if not os.path.exists(os.path.join(build, "bench", "bench_%s_sgd" % n))]
+    have = {n for n, _ in CASES if only is None or n in only}
+    missing = [n for n in have for o in ("sgd", "adam")
+               if not os.path.exists(os.path.join(build, "bench", "bench_%s_%s" % (n, o)))]
     if missing:
         sys.exit("bench: %s not built in %s (bench/run.sh builds them)" % (", ".join(sorted(set(missing))), build))
-    have = {n for n, _ in CASES if only is None or n in only}
     nn, pt = {}, {}
     torch_args = [sys.executable, os.path.join(HERE, "torch_bench.py"), "--samples", str(samples)]
     for r in range(rounds):
@@ -96,7 +98,8 @@ def main(argv):
         for kind, opt, label in (("infer", "sgd", "inference"), ("train", "sgd", "SGD step"),
                                  ("train", "adam", "Adam step")):
             name = "%s b%d %s" % ({"mlp": "784-128-10", "wide": "784-512-512-10", "lenet": "lenet",
-                                   "tanh": "2-16-2 tanh"}[net], b, label)
+                                   "tanh": "2-16-2 tanh",
+                                   "lstm": "lstm128 T28"}[net], b, label)
             target = TARGETS.get((net, b, "infer" if kind == "infer" else opt))
             tgt = "<= %.2f" % target if target else ""
             a, t = med(nn, net, opt, kind, b), med(pt, net, opt, kind, b)

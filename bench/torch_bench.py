@@ -29,6 +29,19 @@ import torch.nn.functional as F  # noqa: E402
 torch.set_num_threads(1)
 
 
+class LastLSTM(nn.Module):
+    """lstm_*.nn: nn.LSTM(28, 128) over 28 steps (batch_first), dense 128->10 on the last state"""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(28, 128, batch_first=True)
+        self.dense = nn.Linear(128, 10)
+
+    def forward(self, x):
+        h, _ = self.lstm(x)
+        return self.dense(h[:, -1])
+
+
 def make_net(name):
     """The architecture of bench/models/NAME.nn, and its optimizer kind."""
     kind, opt = name.split("_")
@@ -47,6 +60,9 @@ def make_net(name):
             nn.Conv2d(16, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
             nn.Flatten(), nn.Linear(1568, 10))
         shape, classes = (1, 28, 28), 10
+    elif kind == "lstm":
+        net = LastLSTM()
+        shape, classes = (28, 28), 10
     else:
         raise SystemExit("torch_bench.py: unknown network " + name)
     return net, opt, shape, classes

@@ -76,11 +76,11 @@ static void lit(Buf *o, double v) {
     emit_float(o, v);
 }
 
-/* sigmoid(x) = 1 / (1 + exp(-x)) */
+/* sigmoid(x) = 1 / (1 + exp(-x)), the runtime's: vectorizes (nn_runtime.h) */
 void sigmoid_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {
     (void)e;
     (void)n;
-    buf_printf(o, "(1.0f / (1.0f + expf(-%s)))", a[0]);
+    buf_printf(o, "nnrt_sigmoidf(%s)", a[0]);
 }
 
 void tanh_expr(const Emit *e, Buf *o, const Node *n, const char *const *a) {

@@ -70,7 +70,7 @@ static void opt_sgd_momentum_run_forward(opt_sgd_momentum *m) {
     /* opt_sgd_momentum.nn:9: output p = sigmoid(z) */
     /* p_ = sigmoid(z_)  [N, 1] */
     for (long i = 0; i < (long)n; i++) {
-        p_[i] = 1.0f / (1.0f + expf(-z_[i]));
+        p_[i] = nnrt_sigmoidf(z_[i]);
     }
 }
 

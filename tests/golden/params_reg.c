@@ -40,7 +40,7 @@ static void params_reg_epilogue_7(void *ctx, int i0, int rows, int j0, int cols)
     for (long i = i0; i < (long)i0 + rows; i++) {
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_t8 = (a1[i * 4 + j] + m->param.b1[j]);
-            a1[i * 4 + j] = (1.0f / (1.0f + expf(-nn_t8)));
+            a1[i * 4 + j] = nnrt_sigmoidf(nn_t8);
         }
     }
 }
@@ -176,7 +176,7 @@ static void params_reg_epilogue_34(void *ctx, int i0, int rows, int j0, int cols
     for (long i = i0; i < (long)i0 + rows; i++) {
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_t35 = (a1[i * 4 + j] + m->param.b1[j]);
-            a1[i * 4 + j] = (1.0f / (1.0f + expf(-nn_t35)));
+            a1[i * 4 + j] = nnrt_sigmoidf(nn_t35);
         }
     }
 }

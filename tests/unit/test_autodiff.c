@@ -9,6 +9,9 @@
  *   - gradients of broadcast operands are reduced with sum_to;
  *   - a value used twice accumulates its gradients with an add;
  *   - gradient nodes keep their forward op's location;
+ *   - the padded gradients of slices that tile a tensor become one concat
+ *     (an LSTM's steps and gates), padded only around a gap, and the
+ *     per-step products of a recurrent weight's gradient one product;
  *   - the backward graph reads only training-mode nodes and leaves.
  */
 #include <setjmp.h>
@@ -349,6 +352,45 @@ static void test_regularizer_gradient_accumulates(void **state) {
     ph_free(&t);
 }
 
+/* Gradients of the slices of one tensor: concats, not a sum of padded
+ * copies. An LSTM of 2 units over 6 steps slices its input projection A
+ * [N, 6, 8] into steps and each step's pre-activations [N, 1, 8] into
+ * gates; step 1 reads no forget gate (c_0 = 0), which leaves a gap. */
+static void test_slice_gradients_concatenated(void **state) {
+    (void)state;
+    Phases t;
+    diff_ok(&t, "network t\ninput x[6, 3]\ntarget y[2]\nh = lstm(x, 2)\nz = dense(last(h), 2)\n"
+                "loss mse(z, y)\noptimizer sgd(lr=0.1)\n");
+    const Graph *g = &t.g;
+    int full_concat = 0, full_add = 0, gap_pad = 0, step_concat = 0;
+    for (int v = 0; v < g->count; v++) {
+        const Node *n = &g->nodes[v];
+        if (n->func != FN_BACKWARD || !n->shape.batched || n->shape.rank != 2 || n->shape.dims[1] != 8)
+            continue;
+        if (n->shape.dims[0] == 6) {
+            full_concat += n->op == OP_CONCAT;
+            full_add += n->op == OP_ADD;
+        } else if (n->shape.dims[0] == 1) {
+            step_concat += n->op == OP_CONCAT && n->i[0] == 1;
+            gap_pad += n->op == OP_PAD && n->i[1] == 4 && g->nodes[n->in[0]].op == OP_CONCAT;
+        }
+    }
+    assert_int_equal(full_add, 0);  /* no sum of [N, 6, 8] copies */
+    assert_int_equal(full_concat, 1);  /* the root of dA's tree: steps 1-3 and 4-6 */
+    assert_int_equal(step_concat, 5);  /* the four gates of steps 2 to 6, whole */
+    assert_int_equal(gap_pad, 1);  /* step 1: [g o] after the missing f gate */
+    /* the recurrent weight's gradient: one product over steps 2 to 6, not five summed */
+    const Node *dw = grad_of(&t, "h.weight_hh");
+    assert_int_equal(dw->op, OP_MATMUL);
+    for (int k = 0; k < 2; k++) {
+        const Node *in = &g->nodes[dw->in[k]];
+        assert_int_equal(in->op, OP_CONCAT);
+        assert_int_equal(in->shape.dims[0], 5);
+    }
+    check_param_grads(&t);
+    ph_free(&t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_used_param_gets_its_gradient),
@@ -362,6 +404,7 @@ int main(void) {
         cmocka_unit_test(test_input_gradient_through_hidden_layer),
         cmocka_unit_test(test_nothing_to_do_without_training),
         cmocka_unit_test(test_regularizer_gradient_accumulates),
+        cmocka_unit_test(test_slice_gradients_concatenated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
