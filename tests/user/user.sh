@@ -787,6 +787,7 @@ case_interrupt() {
     command -v setsid >/dev/null || fail "setsid (util-linux) is needed"
     nngen train "$ex/moons.nn" --train "$data/moons.csv" --epochs 1 # the trainer is built before the clock runs
     expect_rc 0
+    rm -f "$work/out" # that run's "epoch" line must not be taken for this one's
     # setsid: nngen and its trainer in a process group of their own (pgid = $pid), as a terminal's job
     (cd "$run" && exec setsid "$nngen" train "$ex/moons.nn" --train "$data/moons.csv" --test "$data/moons.csv" \
         --epochs 100000 --batch 1 --save s.nnw --plot p.svg >"$work/out" 2>"$work/err") &
@@ -841,6 +842,7 @@ case_stop_signals() {
     nngen train "$ex/moons.nn" --train moons.csv.gz --epochs 1 # the trainer is built before the clock runs
     expect_rc 0
     for sig in TERM HUP INT; do
+        rm -f "$work/out" # the last round's "epoch" lines must not be taken for this one's
         (cd "$run" && exec "$nngen" train "$ex/moons.nn" --train moons.csv.gz --epochs 100000 --batch 1 \
             --progress never >"$work/out" 2>"$work/err") &
         pid=$!
