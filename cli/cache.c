@@ -75,11 +75,11 @@ static void find_field(const char *text, const char *field, const char **start, 
     *start = NULL;
     *len = 0;
     size_t n = strlen(field);
-    for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+    for (const char *l = text, *eol = NULL; l && *l; l = eol ? eol + 1 : NULL) {
+        eol = strchr(l, '\n');
         if (strncmp(l, field, n) != 0)
             continue;
         const char *v = strchr(l, ':');
-        const char *eol = strchr(l, '\n');
         if (!v || (eol && v > eol))
             continue;
         for (v++; *v == ' ' || *v == '\t'; v++)
