@@ -3,7 +3,8 @@
 #
 #   cmake -DMODE=idx -DIMAGES=test-images.idx -DLABELS=test-labels.idx -DCOUNT=20 -DOUT=digits.h -P embed_data.cmake
 #     the first COUNT digits of an MNIST IDX pair: nn_digits[COUNT][784] (bytes)
-#     and nn_labels[COUNT]
+#     and nn_labels[COUNT], NN_DIGITS; with -DPREFIX=train_ (two sets in one
+#     program): train_digits, train_labels, TRAIN_DIGITS; COUNT=all: every digit
 #   cmake -DMODE=csv -DCSV=moons.csv -DCLASS=1 -DOUT=data.h -P embed_data.cmake
 #     a CSV of the examples (inputs, then the target in the last column; a
 #     header line skipped): nn_x[ROWS * IN] (float), nn_y[ROWS] (int32_t
@@ -23,13 +24,20 @@ if(MODE STREQUAL "idx")
     message(FATAL_ERROR "${IMAGES} / ${LABELS}: not MNIST IDX image and label files")
   endif()
   be32(${IMAGES} 4 total)
+  if(COUNT STREQUAL "all")
+    set(COUNT ${total})
+  endif()
+  if(NOT DEFINED PREFIX)
+    set(PREFIX nn_)
+  endif()
+  string(TOUPPER ${PREFIX} UPREFIX)
   if(COUNT GREATER total)
     message(FATAL_ERROR "${IMAGES} holds ${total} digits, fewer than ${COUNT}")
   endif()
   get_filename_component(base ${IMAGES} NAME)
   set(text "/* The first ${COUNT} digits of ${base}, written by embed_data.cmake. */\n")
-  string(APPEND text "#define NN_DIGITS ${COUNT}\n")
-  string(APPEND text "static const unsigned char nn_digits[${COUNT}][784] = {\n")
+  string(APPEND text "#define ${UPREFIX}DIGITS ${COUNT}\n")
+  string(APPEND text "static const unsigned char ${PREFIX}digits[${COUNT}][784] = {\n")
   math(EXPR last "${COUNT} - 1")
   foreach(i RANGE ${last})
     math(EXPR off "16 + ${i} * 784")
@@ -40,7 +48,7 @@ if(MODE STREQUAL "idx")
   string(APPEND text "};\n")
   file(READ ${LABELS} h OFFSET 8 LIMIT ${COUNT} HEX)
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," h "${h}")
-  string(APPEND text "static const unsigned char nn_labels[${COUNT}] = {${h}};\n")
+  string(APPEND text "static const unsigned char ${PREFIX}labels[${COUNT}] = {${h}};\n")
 elseif(MODE STREQUAL "csv")
   file(STRINGS ${CSV} lines)
   set(xs "")
