@@ -35,8 +35,10 @@ end of the line; counts precede their numbers):
     target y real COUNT v...       N * NET_TARGET_Y_SIZE floats, or
     target y class COUNT v...      N integer labels
     loss COUNT v...                the loss returned by each step (float64)
-    init NAME COUNT v...           a parameter's initial value, nngen layout
-    grad NAME COUNT v...           its gradient in the first step (before any update)
+    init NAME COUNT v...           a parameter's initial value, nngen layout (or a
+                                   frozen batchnorm's running statistic)
+    grad NAME COUNT v...           its gradient in the first step (before any update;
+                                   none for a frozen parameter: the freeze cases)
     final NAME COUNT v...          the same parameter after the last step
 
 Float32 data and initial values are written with %.9g (exact round trip),
