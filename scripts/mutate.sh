@@ -40,6 +40,8 @@ conv1x1_backward_transpose|runtime/src/conv.c|s/nnrt_sgemm(1, 0, d.kg, d.ohw, d.
 cosine_schedule|compiler/optim/schedule.c|s/(1.0 + %s(3.141592653589793 \* t \/ %s))/(1.0 + %s(3.14159 * t \/ %s))/|parity_sched_cosine parity_sched_cosine_default|^parity\.sched_cosine(_default)?$
 weights_crc_check|runtime/src/weights.c|s/    if (crc_calc != crc_file)/    if (0 \&\& crc_calc != crc_file)/|test_rt_weights baddata_bd_adam|^(unit\.test_rt_weights|baddata\.bd_adam)$
 pretrained_crc_check|runtime/src/weights.c|s/return crc_calc == crc_file ? NN_OK : NN_ERR_CHECKSUM;/return NN_OK;/|test_rt_weights baddata_bd_adam|^(unit\.test_rt_weights|baddata\.bd_adam)$
+freeze_regularize_frozen|compiler/lower/lower.c|s/use = p->is_weight \&\& !p->frozen;/use = p->is_weight;/|parity_freeze_adamw_l2 parity_freeze_sgd_l1_weight_decay parity_freeze_adam|^parity\.freeze_(adam|adamw_l2|sgd_l1_weight_decay)$
+freeze_batchnorm_batch_stats|compiler/ops/batchnorm.c|s/ lower_stmt_frozen(c)) {/ 0) {/|parity_freeze_batchnorm_1d parity_freeze_batchnorm_2d gradcheck_freeze_middle|^(parity\.freeze_batchnorm_(1d|2d)|gradcheck\.freeze_middle)$
 blas_beta|compiler/ops/matmul.c|s/%s, %ld, 0.0f, %s, %ld);/%s, %ld, 1.0f, %s, %ld);/|nngen parity_blas_opt_adam parity_blas_opt_sgd_momentum parity_blas_reg_l2 parity_blas_loss_cross_entropy parity_blas_act_tanh parity_blas_act_relu parity_blas_loss_mse|^parity\.blas\.
 '
 

@@ -27,6 +27,7 @@
 
 #include NET_HEADER
 #include "data.h"
+#include "rng.h"
 
 #define IN_SIZE MACRO(IN_X_SIZE)
 #define OUT_SIZE MACRO(OUT_P_SIZE)
@@ -41,40 +42,13 @@ typedef float target_t;
 static NET model, copy; /* all of a network's memory, each */
 static unsigned char image[MACRO(WEIGHTS_BYTES)];
 
-/* PCG32 as the runtime's nnrt_rng (pcg32_srandom_r / pcg32_random_r) */
-typedef struct Rng {
-    uint64_t state, inc;
-} Rng;
-
-static uint32_t rng_u32(Rng *r)
-{
-    uint64_t old = r->state;
-    uint32_t xorshifted = (uint32_t)(((old >> 18) ^ old) >> 27);
-    uint32_t rot = (uint32_t)(old >> 59);
-    r->state = old * UINT64_C(6364136223846793005) + r->inc;
-    return (xorshifted >> rot) | (xorshifted << ((0u - rot) & 31u));
-}
-
-static void rng_seed(Rng *r, uint64_t seed, uint64_t stream)
-{
-    r->state = 0u;
-    r->inc = (stream << 1) | 1u;
-    (void)rng_u32(r);
-    r->state += seed;
-    (void)rng_u32(r);
-}
-
 /* one epoch over a fresh permutation, in batches; the mean loss */
 static double epoch(Rng *rng, int *order)
 {
     static float bx[BATCH * NN_IN];
     static target_t by[BATCH];
     double total = 0.0;
-    for (int i = NN_ROWS - 1; i > 0; i--) {
-        int j = (int)(rng_u32(rng) % (uint32_t)(i + 1)), t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-    }
+    rng_shuffle(rng, order, NN_ROWS);
     for (int s = 0; s < NN_ROWS; s += BATCH) {
         int n = NN_ROWS - s < BATCH ? NN_ROWS - s : BATCH;
         for (int i = 0; i < n; i++) {

@@ -19,6 +19,13 @@
 #       runs a training firmware: exit status 0 (its export/import check),
 #       the loss of the last epoch below half the first's, and at least
 #       MIN_RIGHT samples right
+#   qemu.sh finetune QEMU ELF NNGEN REPO_ROOT FW_BUILD_DIR WEIGHTS_DIR MIN_PERCENT WORKDIR
+#       runs fw_digits_head.elf (the CNN fine-tuning) and the same program
+#       built for the host ($CC, default cc) from the same generated C
+#       (nngen --freestanding --weights digits_cnn.nnw) and the same data
+#       headers: every line must agree (the counts exactly, each epoch's
+#       loss within 1e-4 relative as printed, each printed output within 1e-5), and
+#       the device's test accuracy must be at least MIN_PERCENT
 #
 # Exit 0 when it passed, 1 when not, 77 (CTest: skipped) when the tool the
 # mode needs (arm-none-eabi-gcc, qemu-system-arm) is missing or, for the
@@ -69,7 +76,10 @@ build)
         die "configuring the cross build"
     }
     cmake --build "$build" -j2 || die "the cross build"
-    for elf in fw_mnist_mlp32 fw_mnist_mlp fw_mnist_bn fw_xor fw_moons fw_moons_head; do
+    for f in "$weights/digits_cnn.nnw" "$weights/few59-images.idx" "$weights/test59-images.idx"; do
+        [ -f "$f" ] || die "$f is missing: the host build makes it (target firmware_weights)"
+    done
+    for elf in fw_mnist_mlp32 fw_mnist_mlp fw_mnist_bn fw_xor fw_moons fw_moons_head fw_digits_head; do
         [ -f "$build/$elf.elf" ] || die "the cross build succeeded but $build/$elf.elf is missing"
     done
     ;;
@@ -164,8 +174,55 @@ train)
             printf "loss %s -> %s, %d right (at least %d)\n", first, last, right, min
         }' "$out" || die "training on the device did not converge"
     ;;
+finetune)
+    qemu=$1 elf=$2 nngen=$3 root=$4 fw=$5 weights=$6 min=$7 work=$8
+    [ -n "$qemu" ] && [ -x "$qemu" ] || skip "qemu-system-arm not found"
+    need_elf "$elf"
+    rm -rf "$work" && mkdir -p "$work" || exit 1
+    "$nngen" "$root/examples/digits_head.nn" --freestanding --max-batch 1 --weights "$weights/digits_cnn.nnw" \
+        -o "$work/digits_head.c" || die "nngen digits_head.nn --weights digits_cnn.nnw"
+    ${CC:-cc} -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -I "$work" -I "$root/examples/firmware" \
+        -I "$fw/digits59" -DNET=digits_head -DNETU=DIGITS_HEAD -DNET_HEADER='"digits_head.h"' -DEPOCHS=10 \
+        -o "$work/host" "$root/examples/firmware/finetune_main.c" "$work/digits_head.c" -lm ||
+        die "building the host's finetune_main.c"
+    "$work/host" >"$work/host.txt" || die "the host run failed"
+    qemu_run "$qemu" "$elf" "$work/device.txt" || {
+        cat "$work/device.txt" "$work/device.txt.err"
+        die "the firmware exited with status $?"
+    }
+    cat "$work/device.txt"
+    # the model struct's size is the target's (32-bit) on one side, the host's on the other
+    sed 's/, model struct [0-9]* bytes$//' "$work/host.txt" >"$work/host.cmp"
+    sed 's/, model struct [0-9]* bytes$//' "$work/device.txt" >"$work/device.cmp"
+    awk -v min="$min" '
+        function rel(a, b,   d) { d = a - b; if (d < 0) d = -d; b = b < 0 ? -b : b; return d / (b > 1e-3 ? b : 1e-3) }
+        NR == FNR { host[FNR] = $0; nhost = FNR; next }
+        {
+            n++
+            nh = split(host[n], h, " ")
+            if ($1 == "epoch" && h[1] == "epoch" && $2 == h[2]) {
+                e = rel($4, h[4]); if (e > worst_loss) worst_loss = e
+                if (e > 1e-4) { print "epoch " $2 ": device loss " $4 ", host " h[4]; bad = 1 }
+            } else if ($1 == "digit" && h[1] == "digit" && NF == nh && $2 == h[2] && $4 == h[4] && $6 == h[6]) {
+                for (i = 8; i <= NF; i++) {
+                    d = $i - h[i]; if (d < 0) d = -d
+                    if (d > worst_out) worst_out = d
+                    if (d > 1e-5) { print "digit " $2 " output " i - 8 ": device " $i ", host " h[i]; bad = 1 }
+                }
+            } else if ($0 != host[n]) {
+                print "device: " $0 "\nhost:   " host[n]; bad = 1
+            }
+            if ($1 == "test" && $2 == "accuracy") { right = $3; total = $5 }
+        }
+        END {
+            if (n != nhost) { print "the device printed " n " lines, the host " nhost; bad = 1 }
+            if (total == "" || 100 * right < min * total) { print "device accuracy " right " of " total ", at least " min " % needed"; bad = 1 }
+            printf "device against host: losses within %.3g relative, outputs within %.3g; %d of %d right\n", worst_loss, worst_out, right, total
+            exit bad
+        }' "$work/host.cmp" "$work/device.cmp" || die "the fine-tuning on the device differs from the host run"
+    ;;
 *)
-    echo "usage: qemu.sh build|mnist|train ..." >&2
+    echo "usage: qemu.sh build|toolchain|mnist|train|finetune ..." >&2
     exit 2
     ;;
 esac

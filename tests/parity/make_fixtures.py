@@ -35,8 +35,10 @@ end of the line; counts precede their numbers):
     target y real COUNT v...       N * NET_TARGET_Y_SIZE floats, or
     target y class COUNT v...      N integer labels
     loss COUNT v...                the loss returned by each step (float64)
-    init NAME COUNT v...           a parameter's initial value, nngen layout
-    grad NAME COUNT v...           its gradient in the first step (before any update)
+    init NAME COUNT v...           a parameter's initial value, nngen layout (or a
+                                   frozen batchnorm's running statistic)
+    grad NAME COUNT v...           its gradient in the first step (before any update;
+                                   none for a frozen parameter: the freeze cases)
     final NAME COUNT v...          the same parameter after the last step
 
 Float32 data and initial values are written with %.9g (exact round trip),
@@ -249,8 +251,9 @@ def schedule(name, *pos, **kw):
 
 class Case:
     def __init__(self, name, loss="mse", act="tanh", opt=None, reg=(), style="dense", comment="",
-                 sched=None, steps=STEPS, set_lr=None, x_scale=1.5, reach=None):
+                 sched=None, steps=STEPS, set_lr=None, x_scale=1.5, reach=None, freeze=()):
         self.name, self.loss, self.act, self.reg, self.style = name, loss, act, list(reg), style
+        self.freeze = freeze   # the names of a `freeze` statement (statements, parameters)
         # inputs uniform in [-x_scale, x_scale]; reach(pre, z): the branch a
         # large-input case exists for is taken at the first step
         self.x_scale, self.reach = x_scale, reach
@@ -374,6 +377,22 @@ for name, sched, o, steps, set_lr in [
                                                           if set_lr else "")))
 for act in ACTS:
     CASES.append(Case("act_" + act, loss="mse", act=act, comment="the hidden activation " + act))
+# Freezing (docs/language.md, "Freezing parameters"): PyTorch's
+# requires_grad=False on the frozen tensors, all of them still handed to the
+# optimizer (their .grad stays None, so torch.optim skips them: no step, no
+# state, no weight decay, AdamW's included), and the regularize terms without
+# names summed over the trainable weights only. The fixture has no grad line
+# for a frozen tensor (the runner requires NET_param's grad to be NULL for
+# exactly those) and its final value is its init.
+for name, freeze, reg, style, o in [
+        ("freeze_adam", ("h",), [], "dense", adam(lr=0.02)),
+        ("freeze_adamw_l2", ("W1",), [("l2", 0.05, ())], "param", optimizer("adamw", lr=0.02, weight_decay=0.1)),
+        ("freeze_sgd_l1_weight_decay", ("h.weight", "z.bias"), [("l1", 0.02, ())], "dense",
+         sgd(0.1, momentum=0.5, weight_decay=0.05)),
+]:
+    CASES.append(Case(name, loss="cross_entropy", reg=reg, style=style, opt=o, freeze=freeze,
+                      comment="freeze %s, %s%s" % (", ".join(freeze), o[0], "".join(
+                          ", regularize %s(%g)" % (k, lam) for k, lam, _ in reg))))
 
 
 # ---- parameters: nngen names and layout ---------------------------------------------
@@ -387,6 +406,12 @@ def param_names(case):
 def is_weight(name):
     """docs/language.md: dense weights and rank >= 2 params are weights."""
     return name in ("h.weight", "z.weight", "W1", "W2")
+
+
+def frozen_names(freeze, names):
+    """the parameters a `freeze` statement covers: a full name, or every
+    parameter of a statement (`h`: h.weight, h.bias, h.1.weight, ...)"""
+    return [n for n in names if any(n == f or n.startswith(f + ".") for f in freeze)]
 
 
 # ---- .nn text -----------------------------------------------------------------------
@@ -416,6 +441,8 @@ def nn_text(case):
     lines.append("loss " + loss_text.format(out))
     for kind_r, lam, names in case.reg:
         lines.append("regularize %s(%s)" % (kind_r, ", ".join(["%g" % lam] + list(names))))
+    if case.freeze:
+        lines.append("freeze " + ", ".join(case.freeze))
     lines.append("optimizer " + case.opt[0])
     if case.sched:
         lines.append("schedule " + case.sched[0])
@@ -468,6 +495,8 @@ class Net(torch.nn.Module):
             self.out.weight.copy_(torch.from_numpy(init[names[2]].T.astype(np.float64)))
             self.out.bias.copy_(torch.from_numpy(init[names[3]].astype(np.float64)))
         self.by_name = dict(zip(names, [self.hidden.weight, self.hidden.bias, self.out.weight, self.out.bias]))
+        for name in frozen_names(case.freeze, names):
+            self.by_name[name].requires_grad_(False)
 
     def forward(self, x):
         pre = self.hidden(x)
@@ -495,7 +524,8 @@ def loss_of(case, net, x, y):
     margins = [kinks(out, y)] if kinks else []
     margins += [(pre - k).abs().min().item() for k in ACTS[case.act][2]]
     for kind_r, lam, names in case.reg:
-        for name in names or [n for n in param_names(case) if is_weight(n)]:
+        frozen = frozen_names(case.freeze, param_names(case))
+        for name in names or [n for n in param_names(case) if is_weight(n) and n not in frozen]:
             w = net.by_name[name]
             loss = loss + (lam / 2 * (w * w).sum() if kind_r == "l2" else lam * w.abs().sum())
             if kind_r == "l1":
@@ -524,8 +554,9 @@ def train(case, init, x_np, y_np):
             raise SystemExit("%s: step %d is %.3g from a kink; change the case" % (case.name, step, min(margins)))
         losses.append(loss.item())
         loss.backward()
-        if grads is None:
-            grads = {n: net.nngen_grad(n) for n in param_names(case)}
+        if grads is None:   # the trainable tensors' (a frozen one has no .grad)
+            grads = {n: net.nngen_grad(n) for n in param_names(case) if n not in frozen_names(case.freeze,
+                                                                                              param_names(case))}
         opt.step()
         if sched:
             sched.step()
@@ -561,8 +592,12 @@ def fixture_text(case, init, x, y, losses, grads, final, lrs):
         out += ["set_lr %d %.9g" % case.set_lr]
     for name in param_names(case):
         out += ["init %s %d" % (name, init[name].size), numbers(init[name], "%.9g")]
+    if case.freeze:
+        out += ["# frozen (requires_grad=False: no grad line, final = init): "
+                + " ".join(frozen_names(case.freeze, param_names(case)))]
     for name in param_names(case):
-        out += ["grad %s %d" % (name, grads[name].size), numbers(grads[name], "%.17g", 3)]
+        if name in grads:
+            out += ["grad %s %d" % (name, grads[name].size), numbers(grads[name], "%.17g", 3)]
     for name in param_names(case):
         out += ["final %s %d" % (name, final[name].size), numbers(final[name], "%.17g", 3)]
     return "\n".join(out) + "\n"
@@ -623,6 +658,10 @@ class LayerNet(torch.nn.Module):
             with torch.no_grad():
                 m.weight.copy_(torch.from_numpy(init[stmt + ".gamma"].astype(np.float64)))
                 m.bias.copy_(torch.from_numpy(init[stmt + ".beta"].astype(np.float64)))
+            if stmt in case.frozen_bn:   # pre-trained statistics
+                with torch.no_grad():
+                    m.running_mean.copy_(torch.from_numpy(init[stmt + ".running_mean"].astype(np.float64)))
+                    m.running_var.copy_(torch.from_numpy(init[stmt + ".running_var"].astype(np.float64)))
             self.bn[stmt] = m
             self.P[stmt + ".gamma"], self.P[stmt + ".beta"] = m.weight, m.bias
         for name, _, _ in case.params:
@@ -630,7 +669,17 @@ class LayerNet(torch.nn.Module):
                 t = torch.nn.Parameter(torch.from_numpy(init[name].astype(np.float64)))
                 self.register_parameter(name.replace(".", "_"), t)
                 self.P[name] = t
+        for name in case.frozen:
+            self.P[name].requires_grad_(False)
         self.rng = PCG32(RUNNER_SEED, DROPOUT_STREAM)
+
+    def train(self, mode=True):
+        """a frozen batchnorm stays in .eval() (docs/language.md: it normalizes with
+        its running statistics in training too and never updates them)"""
+        super().train(mode)
+        for stmt in self.case.frozen_bn:
+            self.bn[stmt].eval()
+        return self
 
     def dense(self, x, stmt):
         z = x.reshape(x.shape[0], -1) @ self.P[stmt + ".weight"]
@@ -646,9 +695,15 @@ class LayerNet(torch.nn.Module):
 
 
 class LayerCase:
-    def __init__(self, name, body, params, fwd, steps=STEPS, batchnorms=None, comment=""):
+    def __init__(self, name, body, params, fwd, steps=STEPS, batchnorms=None, comment="", freeze=()):
         self.name, self.body, self.params, self.fwd, self.steps = name, body, params, fwd, steps
         self.batchnorms = batchnorms or {}   # statement -> (1 or 2, momentum, eps)
+        # freeze: statements and parameter names of a `freeze` line (added to
+        # the body); a frozen batchnorm statement runs in .eval() from
+        # running statistics drawn here (`init` lines for its buffers)
+        self.freeze = freeze
+        self.frozen = frozen_names(freeze, [n for n, _, _ in params])
+        self.frozen_bn = [stmt for stmt in self.batchnorms if stmt in freeze]
         self.bn_channels = {}   # statement -> channels (the size of its gamma)
         for pname, dims, _ in params:
             if pname.endswith(".gamma"):
@@ -700,6 +755,10 @@ def fwd_batchnorm_2d(net, x):
     return net.dense(torch.tanh(net.bn["h"](a)), "z"), []
 
 
+def fwd_frozen_batchnorm_1d(net, x):
+    return net.dense(torch.tanh(net.bn["h"](net.dense(x, "a"))), "z"), []
+
+
 def dense_params(stmt, fi, fo):
     return [(stmt + ".weight", (fi, fo), "w"), (stmt + ".bias", (fo,), "b")]
 
@@ -739,6 +798,17 @@ LAYER_CASES = [
     LayerCase("layer_batchnorm_stats_2d", BN2D_BODY.format(args=", momentum=0.05, eps=0.01"), BN2D_PARAMS, fwd_batchnorm_2d,
               steps=5, batchnorms={"h": (2, 0.05, 0.01)},
               comment="batchnorm's running statistics after 5 steps, [C, H, W]"),
+    # a frozen batchnorm (PyTorch: the module in .eval(), gamma and beta
+    # requires_grad=False) between trainable layers: pre-trained running
+    # statistics used in training and kept; the dense layer before it has
+    # its bias (eval-mode batchnorm does not cancel it)
+    LayerCase("freeze_batchnorm_1d", "a = dense(x, 6)\nh = tanh(batchnorm(a))\nz = dense(h, 3)\nfreeze h",
+              dense_params("a", IN, 6) + [("h.gamma", (6,), "gamma"), ("h.beta", (6,), "beta")] +
+              dense_params("z", 6, K), fwd_frozen_batchnorm_1d, batchnorms={"h": (1, 0.1, 1e-5)}, freeze=("h",),
+              comment="a frozen batchnorm over [F]: .eval(), its running statistics kept"),
+    LayerCase("freeze_batchnorm_2d", BN2D_BODY.format(args=", momentum=0.3") + "\nfreeze h", BN2D_PARAMS,
+              fwd_batchnorm_2d, batchnorms={"h": (2, 0.3, 1e-5)}, freeze=("h",),
+              comment="a frozen batchnorm over the channels of [C, H, W]: .eval(), its running statistics kept"),
 ]
 
 
@@ -765,6 +835,10 @@ def layer_draw(case):
         else:
             lo, hi = {"b": (-0.3, 0.3), "alpha": (0.05, 0.5), "gamma": (0.5, 1.5), "beta": (-0.3, 0.3)}[kind]
             init[name] = rng.uniform(lo, hi, size=dims).astype(f32)
+    for stmt in getattr(case, "frozen_bn", []):   # pre-trained running statistics, float32
+        c = case.bn_channels[stmt]
+        init[stmt + ".running_mean"] = rng.uniform(-0.5, 0.5, size=(c,)).astype(f32)
+        init[stmt + ".running_var"] = rng.uniform(0.3, 2.0, size=(c,)).astype(f32)
     x = rng.uniform(-1.5, 1.5, size=(BATCH, IN)).astype(f32)
     y = rng.uniform(-1.2, 1.2, size=(BATCH, K)).astype(f32)
     return init, x, y
@@ -787,7 +861,7 @@ def layer_train(case, init, x_np, y_np, dtype=torch.float64):
         losses.append(loss.item())
         loss.backward()
         if step == 0:
-            grads = {n: value(net.P[n].grad) for n, _, _ in case.params}
+            grads = {n: value(net.P[n].grad) for n, _, _ in case.params if n not in getattr(case, "frozen", [])}
         opt.step()
     net.eval()
     with torch.no_grad():
@@ -815,8 +889,14 @@ def layer_fixture_text(case, init, x, y, losses, grads, final, buffers, out):
             "loss %d" % len(losses), numbers(losses, "%.17g", 3)]
     for n in names:
         text += ["init %s %d" % (n, init[n].size), numbers(init[n], "%.9g")]
+    if getattr(case, "freeze", ()):
+        text += ["# frozen (requires_grad=False: no grad line, final = init): " + " ".join(case.frozen)]
+        for n in case.buffers():
+            if n.rsplit(".", 1)[0] in case.frozen_bn:   # a frozen batchnorm's statistics: .eval() uses them
+                text += ["init %s %d" % (n, init[n].size), numbers(init[n], "%.9g")]
     for n in names:
-        text += ["grad %s %d" % (n, grads[n].size), numbers(grads[n], "%.17g", 3)]
+        if n in grads:
+            text += ["grad %s %d" % (n, grads[n].size), numbers(grads[n], "%.17g", 3)]
     for n in names:
         text += ["final %s %d" % (n, final[n].size), numbers(final[n], "%.17g", 3)]
     for n in case.buffers():

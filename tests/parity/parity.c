@@ -40,6 +40,13 @@
  * must also be finite. Per case the runner reports the worst
  * |c - t| / max(|t|, FLOOR * S), the quantity held to RTOL.
  *
+ * Freezing: a frozen parameter (NET_param(m, i).grad is NULL) must have
+ * no grad line and every other one must have one (when the fixture has
+ * any): PyTorch's requires_grad=False tensors and nngen's frozen ones are
+ * the same set. Its final line is its init value (PyTorch never moved it).
+ * `init NAME` may also name a buffer (a frozen batchnorm's running
+ * statistics, set before the first step; otherwise NET_init's).
+ *
  * Layer cases (make_fixtures.py's LAYER_CASES) add, all optional:
  *   grad NAME COUNT v...     every parameter's gradient after the first
  *                            training forward and backward (before the first
@@ -77,7 +84,7 @@ static int32_t *y_class;  /* max_batch, a class target */
 static double want_loss[MAX_STEPS];
 static double **want_final, **want_grad; /* per parameter; want_grad: the first step's gradients */
 static double **want_buffer, *want_output;
-static int *have_init;
+static int *have_init, *have_buffer_init;
 static int batch = -1, steps = -1;
 static double want_lr[MAX_STEPS];
 static int lr_mode = 0;             /* 'e': NET_epoch_end after every step, 's': not; 0: no lr trace */
@@ -207,12 +214,35 @@ static int read_output(void) {
     return read_values(&want_output, (long)batch * P->out_o_size, "output o");
 }
 
-/* "init NAME COUNT v..." or "final NAME COUNT v..." (kind 'i' or 'f') */
+/* "init NAME COUNT v..." of a buffer: its value before the first step */
+static int read_buffer_init(const char *name) {
+    int i = buffer_index(name);
+    if (i < 0)
+        return fail("the model has no parameter or buffer '%s'", name);
+    if (have_buffer_init[i])
+        return fail("buffer '%s' given twice", name);
+    nn_param b = P->buffer(i);
+    double *v = malloc(sizeof(double) * (size_t)b.size);
+    if (!v || !numbers(v, b.size, name)) {
+        free(v);
+        return 0;
+    }
+    for (long j = 0; j < b.size; j++)
+        b.value[j] = (float)v[j];
+    have_buffer_init[i] = 1;
+    free(v);
+    return 1;
+}
+
+/* "init NAME COUNT v..." or "final NAME COUNT v..." (kind 'i' or 'f');
+ * init may also name a buffer */
 static int read_param(int kind) {
     char name[256];
     if (!token(name, sizeof name))
         return fail("a parameter name is missing%s", "");
     int i = param_index(name);
+    if (i < 0 && kind == 'i')
+        return read_buffer_init(name);
     if (i < 0)
         return fail("the model has no parameter '%s'", name);
     nn_param p = P->param(i);
@@ -361,9 +391,15 @@ static int read_fixture(void) {
     }
     if (!have_net || !have_x || !have_y || steps < 0)
         return fail("the fixture lacks network, input, target or loss%s", "");
-    for (int i = 0; i < NPARAM; i++)
-        if (!have_init[i] || !want_final[i] || (have_grads && !want_grad[i]))
-            return fail("the fixture lacks the init, final or grad value of '%s'", P->param(i).name);
+    for (int i = 0; i < NPARAM; i++) {
+        if (!have_init[i] || !want_final[i])
+            return fail("the fixture lacks the init or final value of '%s'", P->param(i).name);
+        /* a frozen parameter (no gradient in C) has no grad line, every other one has */
+        if (have_grads && !want_grad[i] && P->param(i).grad)
+            return fail("'%s' has a gradient in C but no grad line (frozen in PyTorch only?)", P->param(i).name);
+        if (want_grad[i] && !P->param(i).grad)
+            return fail("'%s' has a grad line but no gradient in C (frozen in nngen only?)", P->param(i).name);
+    }
     for (int i = 0; i < NBUFFER; i++)
         if (!want_buffer[i])
             return fail("the fixture lacks the final value of the buffer '%s'", P->buffer(i).name);
@@ -382,6 +418,7 @@ static void free_fixture(void) {
     free(want_grad);
     free(want_buffer);
     free(have_init);
+    free(have_buffer_init);
     free(x);
     free(y_real);
     free(y_class);
@@ -394,10 +431,11 @@ static int alloc_arrays(void) {
     want_grad = calloc(np, sizeof *want_grad);
     want_buffer = calloc(nb, sizeof *want_buffer);
     have_init = calloc(np, sizeof *have_init);
+    have_buffer_init = calloc(nb, sizeof *have_buffer_init);
     x = calloc((size_t)P->max_batch * (size_t)P->in_x_size, sizeof *x);
     y_real = calloc((size_t)P->max_batch * (size_t)P->target_size, sizeof *y_real);
     y_class = calloc((size_t)P->max_batch, sizeof *y_class);
-    return want_final && want_grad && want_buffer && have_init && x && y_real && y_class;
+    return want_final && want_grad && want_buffer && have_init && have_buffer_init && x && y_real && y_class;
 }
 
 /* ---- comparison ---------------------------------------------------------------- */
@@ -472,6 +510,8 @@ int main(int argc, char **argv) {
             for (int i = 0; i < NPARAM; i++) {
                 nn_param p = P->param(i);
                 char what[300];
+                if (!p.grad)
+                    continue; /* frozen: read_fixture made sure the fixture has no gradient for it */
                 snprintf(what, sizeof what, "grad %s", p.name);
                 bad += compare(what, p.grad, want_grad[i], p.size);
             }
