@@ -19,6 +19,7 @@ static int run_phases(Graph *g, Arena *a, const char *text, size_t len, const Co
     g->max_batch = o->max_batch > 0 ? o->max_batch : 64;
     g->ignore_freeze = o->ignore_freeze;
     g->blas = o->blas;
+    g->freestanding = o->freestanding;
     if (lower_program(g, p, o->infer_only) < 0)
         return -1;
     if (ad_differentiate(g) < 0 || optim_build(g) < 0)

@@ -285,6 +285,11 @@ int matmul_grad(AdCtx *ad, int n, int dy);
 void matmul_emit(Emit *e, const Node *n);
 double matmul_flops(const Graph *g, const Node *n, int batch);
 long matmul_scratch(const Graph *g, const Node *n);
+int matmul_pack(LowerCtx *c, Loc loc, int w);
+int pack_cols_shape(Graph *g, Node *n);
+int pack_cols_grad(AdCtx *ad, int n, int dy);
+void pack_cols_emit(Emit *e, const Node *n);
+double pack_cols_flops(const Graph *g, const Node *n, int batch);
 
 /* ---------------------------------------------------------- ops/softmax.c */
 int layer_softmax(LowerCtx *c, const Expr *call, const Bound *b); /* softmax, log_softmax */

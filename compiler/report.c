@@ -26,7 +26,7 @@ static const char *grouped(char *buf, size_t cap, double v) {
     snprintf(digits, sizeof digits, "%.0f", v);
     size_t len = strlen(digits), o = 0;
     for (size_t i = 0; i < len && o + 2 < cap; i++) {
-        if (i && (len - i) % 3 == 0)
+        if (i && digits[i - 1] != '-' && (len - i) % 3 == 0) /* -896, not -,896 */
             buf[o++] = ',';
         buf[o++] = digits[i];
     }

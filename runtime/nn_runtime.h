@@ -145,6 +145,19 @@ typedef void (*nnrt_epilogue)(void *ctx, int i0, int rows, int j0, int cols);
 NNRT_API long nnrt_sgemm_ws_size(int M, int N, int K);
 NNRT_API void nnrt_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                             int ldb, float beta, float *C, int ldc, float *work, nnrt_epilogue epi, void *ctx);
+/* A matrix that several one-row products read (a recurrent layer's W_hh,
+ * once per step) packed once: nnrt_pack_cols copies B (K x N, rows ldb
+ * apart) into Bp (K N floats) as column panels of 128 (the last narrower),
+ * each K rows of its width, contiguous, so that the matrix-vector kernel
+ * reads one stream instead of 128-column pieces of rows. nnrt_sgemm_packed
+ * is nnrt_sgemm_ws(0, 0, M, N, K, ...) with B = op(B) not transposed, that
+ * reads Bp instead of B when M = 1 (the same sums in the same order: the
+ * result is bit for bit nnrt_sgemm_ws's). The Cortex-M4F, without a cache,
+ * reads B in place: there nnrt_pack_cols copies nothing and Bp is unused. */
+NNRT_API void nnrt_pack_cols(int K, int N, const float *B, int ldb, float *Bp);
+NNRT_API void nnrt_sgemm_packed(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+                                const float *Bp, float beta, float *C, int ldc, float *work, nnrt_epilogue epi,
+                                void *ctx);
 /* tanh for generated loops: branch-free float arithmetic (selects, no libm
  * call), so that gcc and clang vectorize a loop over it, where glibc's
  * tanhf is a scalar call 15x slower. |x| < 0.3: the odd Taylor polynomial

@@ -204,6 +204,7 @@ typedef struct Graph {
     int uses_rng;          /* the training forward draws dropout masks from the model's PRNG */
     int opt_level;         /* set by pass_run_all: 0 plans without in-place reuse */
     int blas;              /* --blas=openblas: GEMMs call cblas_sgemm (no workspace) */
+    int freestanding;      /* --freestanding: a microcontroller's code (no pack_cols: see matmul.c) */
     float **weights;       /* --weights: each parameter's values from the file (weights.c); NULL: no
                               --weights; weights[i] NULL: the file lacks it (training builds only) */
     float **buffer_values; /* --weights: each buffer's values likewise (NULL when nbuffers is 0) */

@@ -15,6 +15,16 @@
  * All three are one call of the runtime's GEMM on row-major matrices:
  * nnrt_sgemm_ws with a workspace from the arena (matmul_scratch) for
  * products large enough to pay for packing, nnrt_sgemm for the others.
+ *
+ * pack_cols(b): b itself (its value, for autodiff and for every product
+ * but one), stored as the runtime's column panels (nnrt_pack_cols) when the
+ * batch is 1. A matrix that several one-row products read in turn (a
+ * recurrent layer's W_hh, once per step) is packed once per call, then
+ * each step's matrix-vector product streams its panels (nnrt_sgemm_packed)
+ * instead of reading 128-column pieces of its rows: a third faster where
+ * the matrix lives in L2, the same sums in the same order. The products'
+ * derivative rules read and accumulate into b directly, so the pack lives
+ * in the forward pass only.
  */
 #include "nngen.h"
 
@@ -98,12 +108,45 @@ int matmul_shape(Graph *g, Node *n) {
     return 0;
 }
 
+/* pack_cols(b): a matrix without batch dimension, the same shape */
+int pack_cols_shape(Graph *g, Node *n) {
+    const Shape *b = &g->nodes[n->in[0]].shape;
+    if (b->batched || b->rank != 2)
+        nn_unreachable("pack_cols of a tensor that is not a matrix");
+    n->shape = *b;
+    return 0;
+}
+
+/* Below 32 KB (L1) the panels gain nothing: the matrix stays as it is. */
+enum { PACK_MIN_FLOATS = 8192 };
+
+/* w, or pack_cols(w) when w is a matrix of more than PACK_MIN_FLOATS read by
+ * several one-row products in turn (the caller knows). Not with --blas (its
+ * GEMM reads w), nor --freestanding: a microcontroller without a cache
+ * (the Cortex-M4F's kernels read w in place) would only lose the RAM. */
+int matmul_pack(LowerCtx *c, Loc loc, int w) {
+    if (w < 0 || c->g->blas || c->g->freestanding || shape_numel(&c->g->nodes[w].shape) <= PACK_MIN_FLOATS)
+        return w;
+    return lower_node1(c, OP_PACK_COLS, loc, w);
+}
+
+/* the matrix a product's operand holds: pack_cols(b)'s is b */
+static int matrix_of(const Graph *g, int b) {
+    return g->nodes[b].op == OP_PACK_COLS ? g->nodes[b].in[0] : b;
+}
+
 /* ---- derivative rule ------------------------------------------------------------- */
 
-/* C = A B:  dA = dC B^T,  dB = A^T dC */
+/* the identity: its value is b's */
+int pack_cols_grad(AdCtx *ad, int n, int dy) {
+    ad_accumulate(ad, ad_graph(ad)->nodes[n].in[0], dy);
+    return 0;
+}
+
+/* C = A B:  dA = dC B^T,  dB = A^T dC (B = pack_cols(W): W itself) */
 int matmul_grad(AdCtx *ad, int n, int dy) {
     Graph *g = ad_graph(ad);
-    int a = g->nodes[n].in[0], b = g->nodes[n].in[1];
+    int a = g->nodes[n].in[0], b = matrix_of(g, g->nodes[n].in[1]);
     if (g->nodes[n].i[0] || g->nodes[n].i[1])
         nn_unreachable("differentiating a transposed matmul");
     if (ad_needs_grad(ad, a)) {
@@ -175,11 +218,28 @@ static void blas_emit(Emit *e, const Node *n, int ta, int tb, const char *M, lon
         emit_line(e, "%s(m, 0, %s, 0, %ld);", emit_epilogue(e, n), M, N);
 }
 
+/* pack_cols(b): b's panels, packed when the batch is 1 */
+void pack_cols_emit(Emit *e, const Node *n) {
+    const Shape *s = &e->g->nodes[n->in[0]].shape;
+    emit_reads_batch(e);
+    emit_open(e, "if (n == 1)");
+    emit_line(e, "nnrt_pack_cols(%d, %d, %s, %d, %s);", s->dims[0], s->dims[1], emit_ref(e, n->in[0]), s->dims[1],
+              emit_ref(e, n->id));
+    emit_close(e);
+}
+
+/* a copy: no arithmetic */
+double pack_cols_flops(const Graph *g, const Node *n, int batch) {
+    (void)g, (void)n, (void)batch;
+    return 0.0;
+}
+
 void matmul_emit(Emit *e, const Node *n) {
     const Shape *a = &e->g->nodes[n->in[0]].shape, *b = &e->g->nodes[n->in[1]].shape;
+    int packed = e->g->nodes[n->in[1]].op == OP_PACK_COLS;
     if (e->g->blas) {
         Buf rows = {0};
-        const char *A = emit_ref(e, n->in[0]), *B = emit_ref(e, n->in[1]), *C = emit_ref(e, n->id);
+        const char *A = emit_ref(e, n->in[0]), *B = emit_ref(e, matrix_of(e->g, n->in[1])), *C = emit_ref(e, n->id);
         rows_of(&rows, a);
         int k = a->dims[a->rank - 1];
         const char *ks = arena_printf(e->g->arena, "%d", k);
@@ -190,7 +250,7 @@ void matmul_emit(Emit *e, const Node *n) {
         buf_free(&rows);
         return;
     }
-    const char *A = emit_ref(e, n->in[0]), *B = emit_ref(e, n->in[1]), *C = emit_ref(e, n->id);
+    const char *A = emit_ref(e, n->in[0]), *B = emit_ref(e, matrix_of(e->g, n->in[1])), *C = emit_ref(e, n->id);
     /* with a workspace: the packed kernel; without (a small product): the
      * plain one; a large product of one row: nnrt_sgemm_ws without a
      * workspace, which takes it as a matrix-vector product */
@@ -206,6 +266,11 @@ void matmul_emit(Emit *e, const Node *n) {
         rows_of(&rows, a);
         emit_line(e, "nnrt_sgemm%s(1, 0, %d, %d, %s, 1.0f, %s, %d, %s, %d, 0.0f, %s, %d%s);", ws ? "_ws" : "", k, m,
                   rows.data, A, k, B, m, C, m, tail);
+    } else if (packed && !n->i[1]) { /* C[rows, m] = A B, B's panels read at batch 1 */
+        int k = a->dims[a->rank - 1], m = b->dims[1];
+        rows_of(&rows, a);
+        emit_line(e, "nnrt_sgemm_packed(%s, %d, %d, 1.0f, %s, %d, %s, %d, %s, 0.0f, %s, %d, %s, %s);", rows.data, m, k,
+                  A, k, B, m, emit_ref(e, n->in[1]), C, m, n->scratch > 0 ? emit_scratch(e, n) : "NULL", epi);
     } else { /* C[rows, m] = A op(B) */
         int k = a->dims[a->rank - 1], tb = n->i[1], m = b->dims[tb ? 0 : 1];
         rows_of(&rows, a);

@@ -31,6 +31,10 @@
  * output is, last reads the final part directly, and the concat tree is
  * left to the scheduler, which drops it when nothing else reads it.
  *
+ * The T - 1 recurrent products read W_hh in turn, one row per sample:
+ * with two or more, they read it through pack_cols (matmul.c), packed once
+ * per call for the batch-1 matrix-vector kernel.
+ *
  * Parameters, in table order: weight_ih [F, G U], weight_hh [U, G U] (both
  * weights), bias_ih [G U], bias_hh [G U] (without bias=false); default
  * init uniform(-1/sqrt(U), 1/sqrt(U)) for all four, as PyTorch's.
@@ -99,6 +103,7 @@ typedef struct Rec {
     int x; /* the input [N, T, F] */
     int T, F, units, G;
     int w_ih, w_hh, b_ih, b_hh; /* b_* -1 without bias */
+    int w_step;                 /* what the recurrent products read: W_hh or pack_cols(W_hh) */
     Loc loc;
 } Rec;
 
@@ -137,7 +142,8 @@ static int rec_setup(LowerCtx *c, const Expr *call, const Bound *b, const char *
     if (bias && ((r->b_ih = rec_param(c, call, 2, "bias_ih", &bs, b->init[init_arg + 1], U, 0)) < 0 ||
                  (r->b_hh = rec_param(c, call, 3, "bias_hh", &bs, b->init[init_arg + 1], U, 0)) < 0))
         return -1;
-    return 0;
+    r->w_step = r->T - 1 >= 2 ? matmul_pack(c, r->loc, r->w_hh) : r->w_hh;
+    return r->w_step < 0 ? -1 : 0;
 }
 
 /* A = x @ W_ih (+ b_ih (+ b_hh when fold_hh)) : [N, T, G U] */
@@ -154,7 +160,7 @@ static int step_pre(LowerCtx *c, const Rec *r, int A, int t, int h) {
     int at = slice_of(c, A, 0, t, 1, r->loc);
     if (h < 0)
         return at;
-    return lower_node2(c, OP_ADD, r->loc, lower_node2(c, OP_MATMUL, r->loc, h, r->w_hh), at);
+    return lower_node2(c, OP_ADD, r->loc, lower_node2(c, OP_MATMUL, r->loc, h, r->w_step), at);
 }
 
 /* ---- the layers ---------------------------------------------------------------------- */
@@ -220,7 +226,7 @@ int layer_gru(LowerCtx *c, const Expr *call, const Bound *b) {
     for (int t = 0; t < r.T; t++) {
         int at = slice_of(c, A, 0, t, 1, r.loc);
         /* B = h_{t-1} @ W_hh + b_hh; with h_0 = 0 it is b_hh, or nothing */
-        int B = h >= 0 ? lower_node2(c, OP_MATMUL, r.loc, h, r.w_hh) : -1;
+        int B = h >= 0 ? lower_node2(c, OP_MATMUL, r.loc, h, r.w_step) : -1;
         if (B >= 0 && r.b_hh >= 0)
             B = lower_node2(c, OP_ADD, r.loc, B, r.b_hh);
         else if (B < 0)

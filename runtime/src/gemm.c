@@ -495,12 +495,14 @@ static inline void nnrt_m4_gemv(int tb, int N, int K, float alpha, const float *
 }
 #endif
 
+enum { NNRT_GEMV_W = 128 }; /* columns of the matrix-vector kernel's register block */
+
 /* y = alpha op(A) x-row times op(B): one row of C (M == 1, op(A) = a row
- * with stride sak). op(B) = B: i-k-j over column chunks of 128 held in
- * registers; op(B) = B^T: one dot product per column. */
+ * with stride sak). op(B) = B: i-k-j over column chunks of NNRT_GEMV_W held
+ * in registers; op(B) = B^T: one dot product per column. */
 static inline void nnrt_gemv(int tb, int N, int K, float alpha, const float *a, ptrdiff_t sak, const float *B, int ldb,
                              float beta, float *c) {
-    enum { W = 128 };
+    enum { W = NNRT_GEMV_W };
     const float zero = nnrt_fence_f(0.0f);
     int j0, j, k;
     if (tb) {
@@ -606,4 +608,78 @@ NNRT_API void nnrt_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha, co
     }
     if (epi)
         epi(ctx, 0, M, 0, N);
+}
+
+/* ------------------------------------- one-row products of a packed matrix */
+/* Bp = B's column panels of NNRT_GEMV_W (the last one N % NNRT_GEMV_W wide),
+ * panel by panel, each K rows of its width: the panel at column j0 starts at
+ * Bp + j0 K. Copies multiply by a `one` the compiler cannot see (see
+ * nnrt_pack_a). */
+NNRT_API void nnrt_pack_cols(int K, int N, const float *B, int ldb, float *Bp) {
+#if NNRT_M4
+    (void)K, (void)N, (void)B, (void)ldb, (void)Bp; /* read in place (no cache to stream through) */
+#else
+    const float one = nnrt_fence_f(1.0f);
+    int j0, j, k;
+    if (K <= 0 || N <= 0 || ldb < N)
+        return;
+    for (j0 = 0; j0 < N; j0 += NNRT_GEMV_W) {
+        int w = nnrt_min(NNRT_GEMV_W, N - j0);
+        float *restrict p = Bp + (ptrdiff_t)j0 * K;
+        for (k = 0; k < K; k++) {
+            const float *b = B + (ptrdiff_t)k * ldb + j0;
+            for (j = 0; j < w; j++)
+                p[(ptrdiff_t)k * w + j] = b[j] * one;
+        }
+    }
+#endif
+}
+
+/* nnrt_gemv's op(B) = B loop over the panels of nnrt_pack_cols: per panel
+ * the same sums in the same order as over B in place, the panel's rows
+ * contiguous */
+static inline void nnrt_gemv_packed(int N, int K, float alpha, const float *a, const float *Bp, float beta, float *c) {
+    enum { W = NNRT_GEMV_W };
+    const float zero = nnrt_fence_f(0.0f);
+    int j0, j, k;
+    for (j0 = 0; j0 < N; j0 += W) {
+        int w = nnrt_min(W, N - j0);
+        const float *p = Bp + (ptrdiff_t)j0 * K;
+        float s[W];
+        for (j = 0; j < W; j++)
+            s[j] = zero;
+        if (w == W) {
+            for (k = 0; k < K; k++) {
+                const float *restrict b = p + (ptrdiff_t)k * W;
+                const float ak = a[k];
+                for (j = 0; j < W; j++)
+                    s[j] = NNRT_MADD(s[j], ak, b[j]);
+            }
+        } else {
+            for (k = 0; k < K; k++) {
+                const float *restrict b = p + (ptrdiff_t)k * w;
+                const float ak = a[k];
+                for (j = 0; j < w; j++)
+                    s[j] = NNRT_MADD(s[j], ak, b[j]);
+            }
+        }
+        for (j = 0; j < w; j++)
+            c[j0 + j] = alpha * s[j] + (beta == 0.0f ? 0.0f : beta * c[j0 + j]);
+    }
+}
+
+NNRT_API void nnrt_sgemm_packed(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+                                const float *Bp, float beta, float *C, int ldc, float *work, nnrt_epilogue epi,
+                                void *ctx) {
+#if !NNRT_M4
+    if (M == 1 && Bp && N > 0 && K > 0 && alpha != 0.0f && lda >= K && ldb >= N && ldc >= N) {
+        nnrt_gemv_packed(N, K, alpha, A, Bp, beta, C);
+        if (epi)
+            epi(ctx, 0, 1, 0, N);
+        return;
+    }
+#else
+    (void)Bp;
+#endif
+    nnrt_sgemm_ws(0, 0, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, work, epi, ctx);
 }

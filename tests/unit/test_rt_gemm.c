@@ -6,7 +6,9 @@
  * nnrt_all_finite. The workspace kernel nnrt_sgemm_ws goes through the same
  * checks (packed path, matrix-vector path, fallback), with a workspace of
  * exactly nnrt_sgemm_ws_size floats between NaN guards, and its epilogue
- * must see every element of C once, after its final value.
+ * must see every element of C once, after its final value. nnrt_sgemm_packed
+ * (a matrix packed once by nnrt_pack_cols) gives bit for bit what
+ * nnrt_sgemm_ws gives.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -217,6 +219,52 @@ static void test_one_row_without_workspace(void **state)
     }
 }
 
+/* nnrt_pack_cols writes exactly K N floats (NaN guards around them stay);
+ * nnrt_sgemm_packed then gives, bit for bit, what nnrt_sgemm_ws gives for
+ * the same product (one row: the panels; several rows: B itself), with B's
+ * padding NaN, beta 0 over NaN and beta != 0, the epilogue on every element
+ * once; column counts around the panel width (128) and K from 1 up. */
+static void test_packed_matches_ws(void **state)
+{
+    static const int Ns[] = {1, 5, 127, 128, 129, 300, 512}, Ks[] = {1, 17, 128}, Ms[] = {1, 3};
+    static float bp[512 * 128 + 32], a[3 * 128], c1[3 * 520], c2[3 * 520];
+    nnrt_rng r;
+    int ni, ki, mi, v, i, j;
+    (void)state;
+    nnrt_rng_seed(&r, 9u, 0u);
+    for (ni = 0; ni < (int)(sizeof Ns / sizeof Ns[0]); ni++)
+        for (ki = 0; ki < (int)(sizeof Ks / sizeof Ks[0]); ki++)
+            for (mi = 0; mi < 2; mi++)
+                for (v = 0; v < 2; v++) {
+                    int N = Ns[ni], K = Ks[ki], M = Ms[mi], ldb = N + PAD, ldc = N + 1;
+                    float alpha = v ? 0.5f : 1.0f, beta = v ? 0.75f : 0.0f;
+                    long ws = nnrt_sgemm_ws_size(M, N, K);
+                    fill(&r, a, M, K, K);
+                    fill(&r, B, K, N, ldb);
+                    for (i = 0; i < K * N + 32; i++)
+                        bp[i] = NAN;
+                    nnrt_pack_cols(K, N, B, ldb, bp + 16);
+                    for (i = 0; i < 16; i++)
+                        assert_true(isnan(bp[i]) && isnan(bp[K * N + 16 + i]));
+                    for (i = 16; i < K * N + 16; i++)
+                        assert_false(isnan(bp[i])); /* every panel element written, none of the padding */
+                    for (i = 0; i < M * ldc; i++)
+                        c1[i] = c2[i] = beta == 0.0f ? NAN : (float)(i % 7) - 3.0f;
+                    assert_true(ws + 32 <= (long)(sizeof W / sizeof W[0]));
+                    nnrt_sgemm_ws(0, 0, M, N, K, alpha, a, K, B, ldb, beta, c1, ldc, W, NULL, NULL);
+                    memset(seen, 0, sizeof seen);
+                    epi_ldc = ldc;
+                    nnrt_sgemm_packed(M, N, K, alpha, a, K, B, ldb, bp + 16, beta, c2, ldc, W, count_epi, NULL);
+                    for (i = 0; i < M; i++)
+                        for (j = 0; j < N; j++) {
+                            assert_int_equal(seen[i * ldc + j], 1);
+                            if (memcmp(&c1[i * ldc + j], &c2[i * ldc + j], sizeof(float)))
+                                fail_msg("M=%d N=%d K=%d beta=%g: C[%d][%d] = %.9g packed, %.9g in place", M, N, K,
+                                         beta, i, j, c2[i * ldc + j], c1[i * ldc + j]);
+                        }
+                }
+}
+
 /* Small integers: every product and sum is exact, so the result is too. */
 static void test_exact_values(void **state)
 {
@@ -303,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_ws_sizes),
         cmocka_unit_test(test_ws_size_monotone),
         cmocka_unit_test(test_one_row_without_workspace),
+        cmocka_unit_test(test_packed_matches_ws),
         cmocka_unit_test(test_exact_values),
         cmocka_unit_test(test_alpha_zero_and_empty_k),
         cmocka_unit_test(test_invalid_sizes),
