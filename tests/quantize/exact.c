@@ -8,6 +8,8 @@
  *   exact run NET.csv           prints the network's outputs per input row, '%.9g'
  *                               (CTest compares them with NET.expected)
  *   exact run1 NET.csv          the same, one row a call (a --max-batch 1 build)
+ *   exact int8                  NET_forward_int8 of int8 inputs (every value at every position)
+ *                               equals NET_forward of the floats they stand for, bit for bit
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,11 +78,36 @@ static int run(const char *path, int one) {
     return 0;
 }
 
+/* 256 samples, one a call, sample s at position i holding (31 s + 7 i) mod 256 - 128: every int8
+ * value at every position. The float input SCALE (q - ZERO_POINT) quantizes back to q (the error of
+ * the two float products is far below half a step). */
+static int check_int8(void) {
+    static float x[MAC(_IN_X_SIZE)], z[MAC(_OUT_Z_SIZE)];
+    static int8_t xq[MAC(_IN_X_SIZE)];
+    int bad = 0;
+    FN(_init)(&model, 0);
+    for (int s = 0; s < 256; s++) {
+        for (int i = 0; i < MAC(_IN_X_SIZE); i++) {
+            xq[i] = (int8_t)((31 * s + 7 * i) % 256 - 128);
+            x[i] = (float)(xq[i] - MAC(_IN_X_ZERO_POINT)) * MAC(_IN_X_SCALE);
+        }
+        FN(_forward)(&model, x, 1);
+        memcpy(z, FN(_output_z)(&model), sizeof z);
+        FN(_forward_int8)(&model, xq, 1);
+        if (memcmp(z, FN(_output_z)(&model), sizeof z) && bad++ < 5)
+            printf("sample %d: NET_forward_int8's outputs differ from NET_forward's\n", s);
+    }
+    printf("256 samples: %d differ\n", bad);
+    return bad != 0;
+}
+
 int main(int argc, char **argv) {
     if (argc == 3 && !strcmp(argv[1], "rescale"))
         return check_rescale(argv[2]);
     if (argc == 3 && (!strcmp(argv[1], "run") || !strcmp(argv[1], "run1")))
         return run(argv[2], !strcmp(argv[1], "run1"));
-    fprintf(stderr, "usage: exact rescale FILE | exact run FILE.csv | exact run1 FILE.csv\n");
+    if (argc == 2 && !strcmp(argv[1], "int8"))
+        return check_int8();
+    fprintf(stderr, "usage: exact rescale FILE | exact run FILE.csv | exact run1 FILE.csv | exact int8\n");
     return 2;
 }
