@@ -28,6 +28,7 @@ exact)
             ./exact run "$src/tiny.csv" > tiny.out
             cmp tiny.out "$src/tiny.expected" || { diff tiny.out "$src/tiny.expected" | head; fail "outputs ($cc $flags)"; }
             ./exact int8 || fail "NET_forward_int8 ($cc $flags)"
+            ./exact quantize >/dev/null || { ./exact quantize | head; fail "input quantization ($cc $flags)"; }
         done
         # the residual network: one mode per compiler, and batch 1 (one sample a call)
         for flags in "" "--freestanding --max-batch 1"; do
