@@ -1024,9 +1024,10 @@ static void quantize_kernel(QLayer *l, const QTensor *in, const QTensor *out) {
             wsum += l->wq[c * K + k];
         }
         double bias = round_away(l->bf[c] / (in->scale * sw));
-        /* dense folds the input's zero point into the bias: sum (x - zp) w = sum x w - zp sum w */
-        if (l->kind == L_DENSE)
-            bias -= (double)in->zp * (double)wsum;
+        /* the kernels take x + 128 (0..255: bytes for vector dot products of unsigned and signed bytes);
+         * the input's zero point and the 128 go into the bias: sum (x - zp) w = sum (x + 128) w - (zp + 128)
+         * sum w (a convolution's padding is zp + 128, nothing) */
+        bias -= (double)(in->zp + 128) * (double)wsum;
         bias = bias < -2147483648.0 ? -2147483648.0 : bias > 2147483647.0 ? 2147483647.0 : bias;
         l->bq[c] = (int32_t)bias;
         int sh;
@@ -1168,15 +1169,17 @@ static const char q8_text_scale[] =
     "}\n";
 
 static const char q8_text_dot[] =
-    "/* Dot products of int16 values x (an input widened by nnq_widen, a convolution's window) with rows of K\n"
-    " * int8 weights, NNQ_ROWS rows at a time sharing the loads of x. Integer sums: the same in any order.\n"
-    " * With the Arm DSP extension (Cortex-M4, M7, M33): x in the order nnq_widen / nnq_order leave it (per four\n"
-    " * values x0 x2 x1 x3, the last K % 4 in order), the weights read four at a time and unpacked with SXTB16,\n"
-    " * two SMLADs per four multiply-adds. Elsewhere plain loops, which compilers turn into vector dot products\n"
-    " * (gcc and clang at -O3, clang at -O2: pmaddwd / vpdpwssd on x86-64). */\n"
+    "/* Dot products of activations x + 128 (0..255: a dense layer's input, a convolution's window; the bias\n"
+    " * holds -(zero point + 128) times the weights' sum) with rows of K int8 weights, NNQ_ROWS rows at a time\n"
+    " * sharing the loads of x. Integer sums: the same in any order. With the Arm DSP extension (Cortex-M4,\n"
+    " * M7, M33) the activations are int16 in the order nnq_order leaves them (per four values x0 x2 x1 x3,\n"
+    " * the last K % 4 in order), the weights read four at a time and unpacked with SXTB16, two SMLADs per\n"
+    " * four multiply-adds. Elsewhere they are bytes, and the plain loops become vector dot products of\n"
+    " * unsigned and signed bytes (gcc and clang -O3: vpdpbusd with AVX-512 VNNI / AVX-VNNI, pmaddubsw). */\n"
     "#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)\n"
     "#include <arm_acle.h>\n"
     "#define NNQ_ROWS 3\n"
+    "typedef int16_t nnq_act;\n"
     "static int32_t nnq_load32(const void *p) {\n"
     "    int32_t v;\n"
     "    __builtin_memcpy(&v, p, 4);\n"
@@ -1196,7 +1199,7 @@ static const char q8_text_dot[] =
     "        x[k + 2] = t;\n"
     "    }\n"
     "}\n"
-    "static void nnq_dot_rows(const int16_t *x, const int8_t *w, int K, int32_t *acc) {\n"
+    "static void nnq_dot_rows(const nnq_act *x, const int8_t *w, int K, int32_t *acc) {\n"
     "    const int8_t *w0 = w, *w1 = w0 + K, *w2 = w1 + K;\n"
     "    int32_t a0 = 0, a1 = 0, a2 = 0;\n"
     "    for (int g = K >> 2; g > 0; g--) {\n"
@@ -1219,7 +1222,7 @@ static const char q8_text_dot[] =
     "    acc[1] = a1;\n"
     "    acc[2] = a2;\n"
     "}\n"
-    "static int32_t nnq_dot(const int16_t *x, const int8_t *w, int K) {\n"
+    "static int32_t nnq_dot(const nnq_act *x, const int8_t *w, int K) {\n"
     "    int32_t a = 0;\n"
     "    for (int g = K >> 2; g > 0; g--) {\n"
     "        a = nnq_mac4(a, nnq_load32(w), nnq_load32(x), nnq_load32(x + 2));\n"
@@ -1229,15 +1232,18 @@ static const char q8_text_dot[] =
     "    for (int k = 0; k < (K & 3); k++)\n"
     "        a += (int32_t)x[k] * w[k];\n"
     "    return a;\n"
-    "}\n"
+    "}\n";
+
+static const char q8_text_dot_portable[] =
     "#else\n"
-    "static void nnq_order(int16_t *x, int K) {\n"
+    "typedef uint8_t nnq_act;\n"
+    "static void nnq_order(nnq_act *x, int K) {\n"
     "    (void)x;\n"
     "    (void)K;\n"
     "}\n"
     "#if UINTPTR_MAX > 0xFFFFFFFFu\n"
     "#define NNQ_ROWS 8 /* 64-bit processors: registers for eight rows (and their vector sums) */\n"
-    "static void nnq_dot_rows(const int16_t *x, const int8_t *w, int K, int32_t *acc) {\n"
+    "static void nnq_dot_rows(const nnq_act *x, const int8_t *w, int K, int32_t *acc) {\n"
     "    const int8_t *w0 = w, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K, *w4 = w3 + K, *w5 = w4 + K, *w6 = w5 + K,\n"
     "                 *w7 = w6 + K;\n"
     "    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;\n"
@@ -1263,7 +1269,7 @@ static const char q8_text_dot[] =
     "}\n"
     "#else\n"
     "#define NNQ_ROWS 4\n"
-    "static void nnq_dot_rows(const int16_t *x, const int8_t *w, int K, int32_t *acc) {\n"
+    "static void nnq_dot_rows(const nnq_act *x, const int8_t *w, int K, int32_t *acc) {\n"
     "    const int8_t *w0 = w, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;\n"
     "    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;\n"
     "    for (int k = 0; k < K; k++) {\n"
@@ -1279,7 +1285,7 @@ static const char q8_text_dot[] =
     "    acc[3] = a3;\n"
     "}\n"
     "#endif\n"
-    "static int32_t nnq_dot(const int16_t *x, const int8_t *w, int K) {\n"
+    "static int32_t nnq_dot(const nnq_act *x, const int8_t *w, int K) {\n"
     "    int32_t a = 0;\n"
     "    for (int k = 0; k < K; k++)\n"
     "        a += (int32_t)x[k] * w[k];\n"
@@ -1288,16 +1294,16 @@ static const char q8_text_dot[] =
     "#endif\n";
 
 static const char q8_text_dense[] =
-    "/* y[s][c] = clamp(scale(bias[c] + sum_k x[s][k] w[c][k]) + zo): the input's zero point is in bias. Each\n"
-    " * sample's input is widened to int16 in xw first (K values of the arena, in nnq_dot_rows's order). */\n"
+    "/* y[s][c] = clamp(scale(bias[c] + sum_k (x[s][k] + 128) w[c][k]) + zo): the input's zero point (and the\n"
+    " * 128) is in bias. Each sample's x + 128 goes to xw first (K values of the arena, nnq_dot_rows's order). */\n"
     "static void nnq_dense(const int8_t *x, int8_t *y, int n, int K, int M, const int8_t *w, const int32_t *bias,\n"
-    "                      const int32_t *mult, const int8_t *shift, int32_t zo, int32_t lo, int32_t hi, int16_t *xw) {\n"
+    "                      const int32_t *mult, const int8_t *shift, int32_t zo, int32_t lo, int32_t hi, nnq_act *xw) {\n"
     "    for (int s = 0; s < n; s++) {\n"
     "        const int8_t *xs = x + (long)s * K;\n"
     "        int8_t *ys = y + (long)s * M;\n"
     "        int c = 0;\n"
     "        for (int k = 0; k < K; k++)\n"
-    "            xw[k] = xs[k];\n"
+    "            xw[k] = (nnq_act)(xs[k] + 128);\n"
     "        nnq_order(xw, K);\n"
     "        for (; c + NNQ_ROWS <= M; c += NNQ_ROWS) {\n"
     "            int32_t acc[NNQ_ROWS];\n"
@@ -1313,11 +1319,14 @@ static const char q8_text_dense[] =
 static const char q8_text_conv[] =
     "typedef struct nnq_geom { int c, h, w, f, kh, kw, sh, sw, ph, pw, groups, oh, ow; } nnq_geom;\n"
     "/* direct convolution, [C, H, W] per sample, filters [F][C/G][KH][KW]. Per output position, the window of\n"
-    " * x - zi goes to patch (C/G KH KW values; the padding is the input's zero point, 0 there), then its dot\n"
-    " * product with each filter of the group, NNQ_ROWS filters at a time (nnq_dot_rows). */\n"
+    " * x + 128 goes to the patch (C/G KH KW values; the padding is the input's zero point, zi + 128 there; the\n"
+    " * bias holds -(zi + 128) times the filter's sum), then its dot product with each filter of the group,\n"
+    " * NNQ_ROWS filters at a time (nnq_dot_rows). */\n"
     "static void nnq_conv(const int8_t *x, int8_t *y, int n, const nnq_geom *g, const int8_t *w, const int32_t *bias,\n"
     "                     const int32_t *mult, const int8_t *shift, int32_t zi, int32_t zo, int32_t lo, int32_t hi,\n"
-    "                     int16_t *patch) {\n"
+    "                     int16_t *patch_) {\n"
+    "    nnq_act *patch = (nnq_act *)patch_;\n"
+    "    const nnq_act pad = (nnq_act)(zi + 128);\n"
     "    const int cg = g->c / g->groups, fg = g->f / g->groups, K = cg * g->kh * g->kw;\n"
     "    const long plane = (long)g->oh * g->ow;\n"
     "    for (int s = 0; s < n; s++)\n"
@@ -1332,16 +1341,16 @@ static const char q8_text_conv[] =
     "                            const int iy = oy * g->sh - g->ph + ky, x0 = ox * g->sw - g->pw;\n"
     "                            if (iy < 0 || iy >= g->h) {\n"
     "                                for (int kx = 0; kx < g->kw; kx++)\n"
-    "                                    patch[k++] = 0;\n"
+    "                                    patch[k++] = pad;\n"
     "                                continue;\n"
     "                            }\n"
     "                            const int8_t *xr = xs + ((long)c * g->h + iy) * g->w;\n"
     "                            if (x0 >= 0 && x0 + g->kw <= g->w) /* inside the row: no test a value */\n"
     "                                for (int kx = 0; kx < g->kw; kx++)\n"
-    "                                    patch[k++] = (int16_t)(xr[x0 + kx] - zi);\n"
+    "                                    patch[k++] = (nnq_act)(xr[x0 + kx] + 128);\n"
     "                            else\n"
     "                                for (int kx = 0, ix = x0; kx < g->kw; kx++, ix++)\n"
-    "                                    patch[k++] = (int16_t)(ix >= 0 && ix < g->w ? xr[ix] - zi : 0);\n"
+    "                                    patch[k++] = ix >= 0 && ix < g->w ? (nnq_act)(xr[ix] + 128) : pad;\n"
     "                        }\n"
     "                    nnq_order(patch, K);\n"
     "                    const int8_t *wg = w + (long)gr * fg * K;\n"
@@ -1624,7 +1633,7 @@ static void emit_layer(const Q8Net *q, int i, Buf *c) {
     case L_DENSE:
         buf_printf(c,
                    "    nnq_dense(%s, %s, n, %d, %d, nnq_w%d, nnq_b%d, nnq_m%d, nnq_s%d, %d, %d, 127,\n"
-                   "              (int16_t *)((int8_t *)m->arena + %ld));\n",
+                   "              (nnq_act *)((int8_t *)m->arena + %ld));\n",
                    x.data, y.data, l->K, l->M, i, i, i, i, out->zp, lo, q->t[l->scratch].off);
         break;
     case L_CONV:
@@ -1781,8 +1790,10 @@ void q8_emit(const Q8Net *q, const EmitOptions *o, Buf *c, Buf *h) {
         buf_puts(c, "#include <math.h>\n");
     buf_puts(c, "\n/* ---- the integer kernels ---- */\n");
     buf_puts(c, q8_text_scale);
-    if (uses(q, L_DENSE, L_CONV))
+    if (uses(q, L_DENSE, L_CONV)) {
         buf_puts(c, q8_text_dot);
+        buf_puts(c, q8_text_dot_portable);
+    }
     if (uses(q, L_DENSE, L_DENSE))
         buf_puts(c, q8_text_dense);
     if (uses(q, L_CONV, L_CONV))
