@@ -1099,6 +1099,14 @@ long q8_ram_bytes(const Q8Net *q) {
     return b;
 }
 
+static char *upper_dup(const char *s) {
+    char *u = base_xstrdup(s);
+    for (char *c = u; *c; c++)
+        if (*c >= 'a' && *c <= 'z')
+            *c = (char)(*c - 'a' + 'A');
+    return u;
+}
+
 void q8_report(const Q8Net *q, FILE *f) {
     fprintf(f, "int8 model of %s (nngen quantize)\n", q->net);
     fprintf(f, "  %-14s %-10s %12s %12s  %s\n", "layer", "runs in", "scale", "zero point", "line");
@@ -1129,9 +1137,14 @@ void q8_report(const Q8Net *q, FILE *f) {
     for (int i = 0; i < q->nl; i++)
         if (q->l[i].scratch >= 0 && q->t[q->l[i].scratch].fixed > widest)
             widest = q->t[q->l[i].scratch].fixed;
-    if (widest)
-        fprintf(f, "scratch: up to %ld bytes of the arena (%s_ARENA_BYTES) hold a dense layer's input as int16\n",
-                widest, q->net);
+    if (widest) {
+        char *up = upper_dup(q->net);
+        fprintf(
+            f,
+            "scratch: %ld bytes of the arena (%s_ARENA_BYTES) hold a dense layer's input as x + 128, two bytes a value\n",
+            widest, up);
+        free(up);
+    }
 }
 
 /* ---- the C ---------------------------------------------------------------------------------- */
@@ -1486,14 +1499,6 @@ static void banner(Buf *b, const Q8Net *q, const EmitOptions *o, const char *wha
     buf_printf(b, " * The API is the float one of an --infer-only --weights build (see docs/quantize.md). */\n");
     buf_free(&src);
     buf_free(&cmd);
-}
-
-static char *upper_dup(const char *s) {
-    char *u = base_xstrdup(s);
-    for (char *c = u; *c; c++)
-        if (*c >= 'a' && *c <= 'z')
-            *c = (char)(*c - 'a' + 'A');
-    return u;
 }
 
 /* The int8 tensor of the input when every layer reading the input is its quantization (to one scale
