@@ -1156,13 +1156,12 @@ void q8_report(const Q8Net *q, FILE *f) {
  * shift, as on every compiler nngen targets (the typedef refuses others). */
 static const char q8_text_scale[] =
     "typedef char nnq_arithmetic_shift[(-1 >> 1) == -1 ? 1 : -1];\n"
-    "/* round(a * b / 2^31), saturating the one overflow (TFLite's SaturatingRoundingDoublingHighMul) */\n"
+    "/* round(a * b / 2^31), saturating the one overflow (TFLite's SaturatingRoundingDoublingHighMul). TFLite\n"
+    " * writes (ab + nudge) / 2^31 with nudge 2^30 (ab >= 0) or 1 - 2^30 and a division that truncates: for\n"
+    " * every ab that is the floor of (ab + 2^30) / 2^31, one shift and no branch */\n"
     "static int32_t nnq_high_mul(int32_t a, int32_t b) {\n"
-    "    if (a == b && a == INT32_MIN)\n"
-    "        return INT32_MAX;\n"
-    "    int64_t ab = (int64_t)a * b;\n"
-    "    int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : 1 - ((int64_t)1 << 30);\n"
-    "    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));\n"
+    "    const int64_t ab = (int64_t)a * b;\n"
+    "    return a == b && a == INT32_MIN ? INT32_MAX : (int32_t)((ab + ((int64_t)1 << 30)) >> 31);\n"
     "}\n"
     "/* x / 2^e rounded to nearest, ties away from zero (TFLite's RoundingDivideByPOT) */\n"
     "static int32_t nnq_div_pot(int32_t x, int e) {\n"
