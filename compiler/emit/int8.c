@@ -1187,7 +1187,7 @@ static const char q8_text_dot[] =
     " * M7, M33) the activations are int16 in the order nnq_order leaves them (per four values x0 x2 x1 x3,\n"
     " * the last K % 4 in order), the weights read four at a time and unpacked with SXTB16, two SMLADs per\n"
     " * four multiply-adds. Elsewhere they are bytes, and the plain loops become vector dot products of\n"
-    " * unsigned and signed bytes (gcc and clang -O3: vpdpbusd with AVX-512 VNNI / AVX-VNNI, pmaddubsw). */\n"
+    " * unsigned and signed bytes (x86-64 with VNNI: vpdpbusd or vpdpwssd; pmullw or pmaddwd without). */\n"
     "#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)\n"
     "#include <arm_acle.h>\n"
     "#define NNQ_ROWS 3\n"
