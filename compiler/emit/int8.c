@@ -79,12 +79,14 @@ typedef struct QTensor {
     int root;   /* the tensor whose bytes it is (itself, or a view's source) */
     int output; /* -1, or the index of the output it is */
     int src;    /* for int8 tensors with inherited parameters: the tensor they copy (-1) */
+    long fixed; /* a layer's scratch: its bytes of the arena whatever the batch (0: not a scratch) */
 } QTensor;
 
 typedef struct QLayer {
     LKind kind;
     int in, out;
-    int in2; /* add: the second operand */
+    int in2;     /* add: the second operand */
+    int scratch; /* dense: one sample's input widened to int16 (a tensor of the arena, live in this layer) */
     Loc loc;
     const char *op; /* the IR op it came from, for the report */
     /* dense: K inputs, M outputs; conv: the geometry; pools: kh kw sh sw */
@@ -148,6 +150,7 @@ static QLayer *add_layer(Q8Net *q, LKind kind, int in, int out, Loc loc, const c
     l->kind = kind;
     l->in = in;
     l->in2 = -1;
+    l->scratch = -1;
     l->out = out;
     l->loc = loc;
     l->op = op;
@@ -368,6 +371,8 @@ static int plan_dense(Q8Net *q, const Graph *g, const Node *n, int *map, const i
     l->K = K;
     l->M = M;
     l->relu = relu;
+    l->scratch = add_tensor(q, K, 0);
+    q->t[l->scratch].fixed = 2L * K; /* int16 */
     l->wcount = (long)K * M;
     l->wf = base_xmalloc(sizeof(float) * (size_t)l->wcount);
     for (int c = 0; c < M; c++)
@@ -588,6 +593,8 @@ static long arena_size(const Q8Net *q, int t) {
     const QTensor *x = &q->t[t];
     if (t == 0 || (x->is_float && x->output >= 0))
         return 0;
+    if (x->fixed)
+        return x->fixed;
     return x->numel * q->max_batch * (x->is_float ? 4 : 1);
 }
 
@@ -623,6 +630,8 @@ static void live_ranges(const Q8Net *q, int *birth, int *death) {
         death[q->t[l->in].root] = i;
         if (l->in2 >= 0)
             death[q->t[l->in2].root] = i;
+        if (l->scratch >= 0)
+            birth[l->scratch] = death[l->scratch] = i;
     }
 }
 
@@ -691,7 +700,7 @@ static void plan_arena(Q8Net *q) {
             if (birth[order[m]] <= death[r] && birth[r] <= death[order[m]])
                 conflict[nc++] = order[m];
         long size = arena_size(q, r);
-        q->t[r].off = first_fit(q, conflict, nc, size, q->t[r].is_float ? 4 : 1);
+        q->t[r].off = first_fit(q, conflict, nc, size, q->t[r].is_float || q->t[r].fixed ? 4 : 1);
         if (q->t[r].off + size > q->arena_bytes)
             q->arena_bytes = q->t[r].off + size;
     }
@@ -1015,9 +1024,10 @@ static void quantize_kernel(QLayer *l, const QTensor *in, const QTensor *out) {
             wsum += l->wq[c * K + k];
         }
         double bias = round_away(l->bf[c] / (in->scale * sw));
-        /* dense folds the input's zero point into the bias: sum (x - zp) w = sum x w - zp sum w */
-        if (l->kind == L_DENSE)
-            bias -= (double)in->zp * (double)wsum;
+        /* the kernels take x + 128 (0..255: bytes for vector dot products of unsigned and signed bytes);
+         * the input's zero point and the 128 go into the bias: sum (x - zp) w = sum (x + 128) w - (zp + 128)
+         * sum w (a convolution's padding is zp + 128, nothing) */
+        bias -= (double)(in->zp + 128) * (double)wsum;
         bias = bias < -2147483648.0 ? -2147483648.0 : bias > 2147483647.0 ? 2147483647.0 : bias;
         l->bq[c] = (int32_t)bias;
         int sh;
@@ -1089,6 +1099,14 @@ long q8_ram_bytes(const Q8Net *q) {
     return b;
 }
 
+static char *upper_dup(const char *s) {
+    char *u = base_xstrdup(s);
+    for (char *c = u; *c; c++)
+        if (*c >= 'a' && *c <= 'z')
+            *c = (char)(*c - 'a' + 'A');
+    return u;
+}
+
 void q8_report(const Q8Net *q, FILE *f) {
     fprintf(f, "int8 model of %s (nngen quantize)\n", q->net);
     fprintf(f, "  %-14s %-10s %12s %12s  %s\n", "layer", "runs in", "scale", "zero point", "line");
@@ -1115,6 +1133,18 @@ void q8_report(const Q8Net *q, FILE *f) {
             q->float_param_bytes);
     fprintf(f, "RAM (model struct, max batch %d): %ld bytes int8 (float build: %ld bytes of activations)\n",
             q->max_batch, q8_ram_bytes(q), q->float_arena_bytes);
+    long widest = 0;
+    for (int i = 0; i < q->nl; i++)
+        if (q->l[i].scratch >= 0 && q->t[q->l[i].scratch].fixed > widest)
+            widest = q->t[q->l[i].scratch].fixed;
+    if (widest) {
+        char *up = upper_dup(q->net);
+        fprintf(
+            f,
+            "scratch: %ld bytes of the arena (%s_ARENA_BYTES) hold a dense layer's input as x + 128, two bytes a value\n",
+            widest, up);
+        free(up);
+    }
 }
 
 /* ---- the C ---------------------------------------------------------------------------------- */
@@ -1126,13 +1156,12 @@ void q8_report(const Q8Net *q, FILE *f) {
  * shift, as on every compiler nngen targets (the typedef refuses others). */
 static const char q8_text_scale[] =
     "typedef char nnq_arithmetic_shift[(-1 >> 1) == -1 ? 1 : -1];\n"
-    "/* round(a * b / 2^31), saturating the one overflow (TFLite's SaturatingRoundingDoublingHighMul) */\n"
+    "/* round(a * b / 2^31), saturating the one overflow (TFLite's SaturatingRoundingDoublingHighMul). TFLite\n"
+    " * writes (ab + nudge) / 2^31 with nudge 2^30 (ab >= 0) or 1 - 2^30 and a division that truncates: for\n"
+    " * every ab that is the floor of (ab + 2^30) / 2^31, one shift and no branch */\n"
     "static int32_t nnq_high_mul(int32_t a, int32_t b) {\n"
-    "    if (a == b && a == INT32_MIN)\n"
-    "        return INT32_MAX;\n"
-    "    int64_t ab = (int64_t)a * b;\n"
-    "    int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : 1 - ((int64_t)1 << 30);\n"
-    "    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));\n"
+    "    const int64_t ab = (int64_t)a * b;\n"
+    "    return a == b && a == INT32_MIN ? INT32_MAX : (int32_t)((ab + ((int64_t)1 << 30)) >> 31);\n"
     "}\n"
     "/* x / 2^e rounded to nearest, ties away from zero (TFLite's RoundingDivideByPOT) */\n"
     "static int32_t nnq_div_pot(int32_t x, int e) {\n"
@@ -1151,50 +1180,165 @@ static const char q8_text_scale[] =
     "    return (int8_t)(v < lo ? lo : v > hi ? hi : v);\n"
     "}\n";
 
+static const char q8_text_dot[] =
+    "/* Dot products of activations x + 128 (0..255: a dense layer's input, a convolution's window; the bias\n"
+    " * holds -(zero point + 128) times the weights' sum) with rows of K int8 weights, NNQ_ROWS rows at a time\n"
+    " * sharing the loads of x. Integer sums: the same in any order. With the Arm DSP extension (Cortex-M4,\n"
+    " * M7, M33) the activations are int16 in the order nnq_order leaves them (per four values x0 x2 x1 x3,\n"
+    " * the last K % 4 in order), the weights read four at a time and unpacked with SXTB16, two SMLADs per\n"
+    " * four multiply-adds. Elsewhere they are bytes, and the plain loops become vector dot products of\n"
+    " * unsigned and signed bytes (x86-64 with VNNI: vpdpbusd or vpdpwssd; pmullw or pmaddwd without). */\n"
+    "#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)\n"
+    "#include <arm_acle.h>\n"
+    "#define NNQ_ROWS 3\n"
+    "typedef int16_t nnq_act;\n"
+    "static int32_t nnq_load32(const void *p) {\n"
+    "    int32_t v;\n"
+    "    __builtin_memcpy(&v, p, 4);\n"
+    "    return v;\n"
+    "}\n"
+    "/* a + w0 x0 + w1 x1 + w2 x2 + w3 x3: w the four int8 of v, xe = (x0, x2) and xo = (x1, x3) int16 pairs\n"
+    " * (SXTB16 with ROR #8 for the odd bytes: gcc 12's arm_acle.h has no __ror to fold into it) */\n"
+    "static int32_t nnq_mac4(int32_t a, int32_t v, int32_t xe, int32_t xo) {\n"
+    "    int32_t odd;\n"
+    "    __asm__(\"sxtb16 %0, %1, ror #8\" : \"=r\"(odd) : \"r\"(v));\n"
+    "    return __smlad(odd, xo, __smlad(__sxtb16(v), xe, a));\n"
+    "}\n"
+    "static void nnq_order(int16_t *x, int K) {\n"
+    "    for (int k = 0; k + 4 <= K; k += 4) {\n"
+    "        const int16_t t = x[k + 1];\n"
+    "        x[k + 1] = x[k + 2];\n"
+    "        x[k + 2] = t;\n"
+    "    }\n"
+    "}\n"
+    "static void nnq_dot_rows(const nnq_act *x, const int8_t *w, int K, int32_t *acc) {\n"
+    "    const int8_t *w0 = w, *w1 = w0 + K, *w2 = w1 + K;\n"
+    "    int32_t a0 = 0, a1 = 0, a2 = 0;\n"
+    "    for (int g = K >> 2; g > 0; g--) {\n"
+    "        const int32_t xe = nnq_load32(x), xo = nnq_load32(x + 2);\n"
+    "        a0 = nnq_mac4(a0, nnq_load32(w0), xe, xo);\n"
+    "        a1 = nnq_mac4(a1, nnq_load32(w1), xe, xo);\n"
+    "        a2 = nnq_mac4(a2, nnq_load32(w2), xe, xo);\n"
+    "        x += 4;\n"
+    "        w0 += 4;\n"
+    "        w1 += 4;\n"
+    "        w2 += 4;\n"
+    "    }\n"
+    "    for (int k = 0; k < (K & 3); k++) {\n"
+    "        const int32_t v = x[k];\n"
+    "        a0 += v * w0[k];\n"
+    "        a1 += v * w1[k];\n"
+    "        a2 += v * w2[k];\n"
+    "    }\n"
+    "    acc[0] = a0;\n"
+    "    acc[1] = a1;\n"
+    "    acc[2] = a2;\n"
+    "}\n"
+    "static int32_t nnq_dot(const nnq_act *x, const int8_t *w, int K) {\n"
+    "    int32_t a = 0;\n"
+    "    for (int g = K >> 2; g > 0; g--) {\n"
+    "        a = nnq_mac4(a, nnq_load32(w), nnq_load32(x), nnq_load32(x + 2));\n"
+    "        x += 4;\n"
+    "        w += 4;\n"
+    "    }\n"
+    "    for (int k = 0; k < (K & 3); k++)\n"
+    "        a += (int32_t)x[k] * w[k];\n"
+    "    return a;\n"
+    "}\n";
+
+static const char q8_text_dot_portable[] =
+    "#else\n"
+    "typedef uint8_t nnq_act;\n"
+    "static void nnq_order(nnq_act *x, int K) {\n"
+    "    (void)x;\n"
+    "    (void)K;\n"
+    "}\n"
+    "#if UINTPTR_MAX > 0xFFFFFFFFu\n"
+    "#define NNQ_ROWS 8 /* 64-bit processors: registers for eight rows (and their vector sums) */\n"
+    "static void nnq_dot_rows(const nnq_act *x, const int8_t *w, int K, int32_t *acc) {\n"
+    "    const int8_t *w0 = w, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K, *w4 = w3 + K, *w5 = w4 + K, *w6 = w5 + K,\n"
+    "                 *w7 = w6 + K;\n"
+    "    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;\n"
+    "    for (int k = 0; k < K; k++) {\n"
+    "        const int32_t v = x[k];\n"
+    "        a0 += v * w0[k];\n"
+    "        a1 += v * w1[k];\n"
+    "        a2 += v * w2[k];\n"
+    "        a3 += v * w3[k];\n"
+    "        a4 += v * w4[k];\n"
+    "        a5 += v * w5[k];\n"
+    "        a6 += v * w6[k];\n"
+    "        a7 += v * w7[k];\n"
+    "    }\n"
+    "    acc[0] = a0;\n"
+    "    acc[1] = a1;\n"
+    "    acc[2] = a2;\n"
+    "    acc[3] = a3;\n"
+    "    acc[4] = a4;\n"
+    "    acc[5] = a5;\n"
+    "    acc[6] = a6;\n"
+    "    acc[7] = a7;\n"
+    "}\n"
+    "#else\n"
+    "#define NNQ_ROWS 4\n"
+    "static void nnq_dot_rows(const nnq_act *x, const int8_t *w, int K, int32_t *acc) {\n"
+    "    const int8_t *w0 = w, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;\n"
+    "    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;\n"
+    "    for (int k = 0; k < K; k++) {\n"
+    "        const int32_t v = x[k];\n"
+    "        a0 += v * w0[k];\n"
+    "        a1 += v * w1[k];\n"
+    "        a2 += v * w2[k];\n"
+    "        a3 += v * w3[k];\n"
+    "    }\n"
+    "    acc[0] = a0;\n"
+    "    acc[1] = a1;\n"
+    "    acc[2] = a2;\n"
+    "    acc[3] = a3;\n"
+    "}\n"
+    "#endif\n"
+    "static int32_t nnq_dot(const nnq_act *x, const int8_t *w, int K) {\n"
+    "    int32_t a = 0;\n"
+    "    for (int k = 0; k < K; k++)\n"
+    "        a += (int32_t)x[k] * w[k];\n"
+    "    return a;\n"
+    "}\n"
+    "#endif\n";
+
 static const char q8_text_dense[] =
-    "/* y[s][c] = clamp(scale(bias[c] + sum_k x[s][k] w[c][k]) + zo): the input's zero point is in bias */\n"
+    "/* y[s][c] = clamp(scale(bias[c] + sum_k (x[s][k] + 128) w[c][k]) + zo): the input's zero point (and the\n"
+    " * 128) is in bias. Each sample's x + 128 goes to xw first (K values of the arena, nnq_dot_rows's order). */\n"
     "static void nnq_dense(const int8_t *x, int8_t *y, int n, int K, int M, const int8_t *w, const int32_t *bias,\n"
-    "                      const int32_t *mult, const int8_t *shift, int32_t zo, int32_t lo, int32_t hi) {\n"
+    "                      const int32_t *mult, const int8_t *shift, int32_t zo, int32_t lo, int32_t hi, nnq_act *xw) {\n"
     "    for (int s = 0; s < n; s++) {\n"
     "        const int8_t *xs = x + (long)s * K;\n"
-    "        int c0 = 0;\n"
-    "#if defined(__ARM_ARCH_7EM__) && defined(__thumb2__)\n"
-    "        /* Cortex-M4/M7 (no vectors): four outputs at once, each loaded x[k] serving four sums\n"
-    "         * (integer sums: the same result in any order) */\n"
-    "        for (c0 = 0; c0 < M - M % 4; c0 += 4) {\n"
-    "            const int8_t *w0 = w + (long)c0 * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K, *xk = xs;\n"
-    "            int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;\n"
-    "            for (int k = 0; k < K; k++) {\n"
-    "                const int32_t v = *xk++;\n"
-    "                a0 += v * *w0++;\n"
-    "                a1 += v * *w1++;\n"
-    "                a2 += v * *w2++;\n"
-    "                a3 += v * *w3++;\n"
-    "            }\n"
-    "            y[(long)s * M + c0] = nnq_clamp(nnq_scale(a0 + bias[c0], mult[c0], shift[c0]) + zo, lo, hi);\n"
-    "            y[(long)s * M + c0 + 1] = nnq_clamp(nnq_scale(a1 + bias[c0 + 1], mult[c0 + 1], shift[c0 + 1]) + zo, lo, hi);\n"
-    "            y[(long)s * M + c0 + 2] = nnq_clamp(nnq_scale(a2 + bias[c0 + 2], mult[c0 + 2], shift[c0 + 2]) + zo, lo, hi);\n"
-    "            y[(long)s * M + c0 + 3] = nnq_clamp(nnq_scale(a3 + bias[c0 + 3], mult[c0 + 3], shift[c0 + 3]) + zo, lo, hi);\n"
+    "        int8_t *ys = y + (long)s * M;\n"
+    "        int c = 0;\n"
+    "        for (int k = 0; k < K; k++)\n"
+    "            xw[k] = (nnq_act)(xs[k] + 128);\n"
+    "        nnq_order(xw, K);\n"
+    "        for (; c + NNQ_ROWS <= M; c += NNQ_ROWS) {\n"
+    "            int32_t acc[NNQ_ROWS];\n"
+    "            nnq_dot_rows(xw, w + (long)c * K, K, acc);\n"
+    "            for (int r = 0; r < NNQ_ROWS; r++)\n"
+    "                ys[c + r] = nnq_clamp(nnq_scale(acc[r] + bias[c + r], mult[c + r], shift[c + r]) + zo, lo, hi);\n"
     "        }\n"
-    "#endif\n"
-    "        for (int c = c0; c < M; c++) {\n"
-    "            const int8_t *wc = w + (long)c * K;\n"
-    "            int32_t acc = 0;\n"
-    "            for (int k = 0; k < K; k++)\n"
-    "                acc += (int32_t)xs[k] * (int32_t)wc[k];\n"
-    "            y[(long)s * M + c] = nnq_clamp(nnq_scale(acc + bias[c], mult[c], shift[c]) + zo, lo, hi);\n"
-    "        }\n"
+    "        for (; c < M; c++)\n"
+    "            ys[c] = nnq_clamp(nnq_scale(nnq_dot(xw, w + (long)c * K, K) + bias[c], mult[c], shift[c]) + zo, lo, hi);\n"
     "    }\n"
     "}\n";
 
 static const char q8_text_conv[] =
     "typedef struct nnq_geom { int c, h, w, f, kh, kw, sh, sw, ph, pw, groups, oh, ow; } nnq_geom;\n"
     "/* direct convolution, [C, H, W] per sample, filters [F][C/G][KH][KW]. Per output position, the window of\n"
-    " * x - zi goes to patch (C/G KH KW values; the padding is the input's zero point, 0 there), then a dot\n"
-    " * product with each filter of the group: a loop the compiler vectorizes. */\n"
+    " * x + 128 goes to the patch (C/G KH KW values; the padding is the input's zero point, zi + 128 there; the\n"
+    " * bias holds -(zi + 128) times the filter's sum), then its dot product with each filter of the group,\n"
+    " * NNQ_ROWS filters at a time (nnq_dot_rows). */\n"
     "static void nnq_conv(const int8_t *x, int8_t *y, int n, const nnq_geom *g, const int8_t *w, const int32_t *bias,\n"
     "                     const int32_t *mult, const int8_t *shift, int32_t zi, int32_t zo, int32_t lo, int32_t hi,\n"
-    "                     int16_t *patch) {\n"
+    "                     int16_t *patch_) {\n"
+    "    nnq_act *patch = (nnq_act *)patch_;\n"
+    "    const nnq_act pad = (nnq_act)(zi + 128);\n"
     "    const int cg = g->c / g->groups, fg = g->f / g->groups, K = cg * g->kh * g->kw;\n"
     "    const long plane = (long)g->oh * g->ow;\n"
     "    for (int s = 0; s < n; s++)\n"
@@ -1202,24 +1346,36 @@ static const char q8_text_conv[] =
     "            const int8_t *xs = x + ((long)s * g->c + (long)gr * cg) * g->h * g->w;\n"
     "            for (int oy = 0; oy < g->oh; oy++)\n"
     "                for (int ox = 0; ox < g->ow; ox++) {\n"
-    "                    int k = 0;\n"
+    "                    int8_t *yp = y + ((long)s * g->f + (long)gr * fg) * plane + (long)oy * g->ow + ox;\n"
+    "                    int k = 0, f = 0;\n"
     "                    for (int c = 0; c < cg; c++)\n"
     "                        for (int ky = 0; ky < g->kh; ky++) {\n"
-    "                            const int iy = oy * g->sh - g->ph + ky;\n"
-    "                            const int8_t *xr = xs + ((long)c * g->h + iy) * g->w;\n"
-    "                            for (int kx = 0; kx < g->kw; kx++) {\n"
-    "                                const int ix = ox * g->sw - g->pw + kx;\n"
-    "                                patch[k++] = (int16_t)(iy >= 0 && iy < g->h && ix >= 0 && ix < g->w ? xr[ix] - zi : 0);\n"
+    "                            const int iy = oy * g->sh - g->ph + ky, x0 = ox * g->sw - g->pw;\n"
+    "                            if (iy < 0 || iy >= g->h) {\n"
+    "                                for (int kx = 0; kx < g->kw; kx++)\n"
+    "                                    patch[k++] = pad;\n"
+    "                                continue;\n"
     "                            }\n"
+    "                            const int8_t *xr = xs + ((long)c * g->h + iy) * g->w;\n"
+    "                            if (x0 >= 0 && x0 + g->kw <= g->w) /* inside the row: no test a value */\n"
+    "                                for (int kx = 0; kx < g->kw; kx++)\n"
+    "                                    patch[k++] = (nnq_act)(xr[x0 + kx] + 128);\n"
+    "                            else\n"
+    "                                for (int kx = 0, ix = x0; kx < g->kw; kx++, ix++)\n"
+    "                                    patch[k++] = ix >= 0 && ix < g->w ? (nnq_act)(xr[ix] + 128) : pad;\n"
     "                        }\n"
-    "                    for (int f = gr * fg; f < (gr + 1) * fg; f++) {\n"
-    "                        const int8_t *wf = w + (long)f * K;\n"
-    "                        int32_t acc = bias[f];\n"
-    "                        for (int i = 0; i < K; i++)\n"
-    "                            acc += (int32_t)patch[i] * (int32_t)wf[i];\n"
-    "                        y[((long)s * g->f + f) * plane + (long)oy * g->ow + ox] =\n"
-    "                            nnq_clamp(nnq_scale(acc, mult[f], shift[f]) + zo, lo, hi);\n"
+    "                    nnq_order(patch, K);\n"
+    "                    const int8_t *wg = w + (long)gr * fg * K;\n"
+    "                    const int32_t *bg = bias + (long)gr * fg, *mg = mult + (long)gr * fg;\n"
+    "                    const int8_t *sg = shift + (long)gr * fg;\n"
+    "                    for (; f + NNQ_ROWS <= fg; f += NNQ_ROWS) {\n"
+    "                        int32_t acc[NNQ_ROWS];\n"
+    "                        nnq_dot_rows(patch, wg + (long)f * K, K, acc);\n"
+    "                        for (int r = 0; r < NNQ_ROWS; r++)\n"
+    "                            yp[(f + r) * plane] = nnq_clamp(nnq_scale(bg[f + r] + acc[r], mg[f + r], sg[f + r]) + zo, lo, hi);\n"
     "                    }\n"
+    "                    for (; f < fg; f++)\n"
+    "                        yp[f * plane] = nnq_clamp(nnq_scale(bg[f] + nnq_dot(patch, wg + (long)f * K, K), mg[f], sg[f]) + zo, lo, hi);\n"
     "                }\n"
     "        }\n"
     "}\n";
@@ -1275,15 +1431,16 @@ static const char q8_text_mean[] =
     "}\n";
 
 static const char q8_text_quant[] =
-    "/* q = clamp(round(x / scale) + zp): round half away from zero, NaN to the lowest value */\n"
+    "/* q = clamp(round(x / scale) + zp): round half away from zero, NaN to the lowest value. With t = trunc(2v)\n"
+    " * (exact: |v| <= 1024), round(v) = (t + sign(t)) / 2; no branch and no int-to-float conversion, so\n"
+    " * compilers vectorize the loop */\n"
     "static void nnq_quantize(const float *x, int8_t *q, long count, float inv_scale, int32_t zp) {\n"
     "    for (long i = 0; i < count; i++) {\n"
     "        float v = x[i] * inv_scale;\n"
-    "        v = v >= -1024.0f ? (v <= 1024.0f ? v : 1024.0f) : -1024.0f;\n"
-    "        int32_t r = (int32_t)v;\n"
-    "        const float frac = v - (float)r;\n"
-    "        r += frac >= 0.5f ? 1 : frac <= -0.5f ? -1 : 0;\n"
-    "        q[i] = nnq_clamp(r + zp, -128, 127);\n"
+    "        v = v >= -1024.0f ? v : -1024.0f;\n"
+    "        v = v <= 1024.0f ? v : 1024.0f;\n"
+    "        const int32_t t = (int32_t)(v * 2.0f);\n"
+    "        q[i] = nnq_clamp((t + (t > 0) - (t < 0)) / 2 + zp, -128, 127);\n"
     "    }\n"
     "}\n";
 
@@ -1343,12 +1500,22 @@ static void banner(Buf *b, const Q8Net *q, const EmitOptions *o, const char *wha
     buf_free(&cmd);
 }
 
-static char *upper_dup(const char *s) {
-    char *u = base_xstrdup(s);
-    for (char *c = u; *c; c++)
-        if (*c >= 'a' && *c <= 'z')
-            *c = (char)(*c - 'a' + 'A');
-    return u;
+/* The int8 tensor of the input when every layer reading the input is its quantization (to one scale
+ * and zero point): NET_forward_int8 then copies the caller's int8 values there. -1 otherwise (a
+ * float island reads the input itself). */
+static int int8_input(const Q8Net *q) {
+    int t = -1;
+    for (int i = 0; i < q->nl; i++) {
+        const QLayer *l = &q->l[i];
+        if (l->in != 0 && l->in2 != 0)
+            continue;
+        if (l->kind != L_QUANT)
+            return -1;
+        if (t >= 0 && (q->t[t].scale != q->t[l->out].scale || q->t[t].zp != q->t[l->out].zp))
+            return -1;
+        t = l->out;
+    }
+    return t;
 }
 
 static void emit_header(const Q8Net *q, const EmitOptions *o, Buf *h) {
@@ -1369,6 +1536,14 @@ static void emit_header(const Q8Net *q, const EmitOptions *o, Buf *h) {
     }
     buf_puts(h, "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     buf_printf(h, "#define %s_MAX_BATCH %d\n#define %s_IN_%s_SIZE %d\n", up, q->max_batch, up, in, q->input_port_size);
+    int qin = int8_input(q);
+    if (qin >= 0) {
+        buf_printf(h, "/* the input's int8 quantization, for %s_forward_int8: real = SCALE * (q - ZERO_POINT) */\n",
+                   q->net);
+        buf_printf(h, "#define %s_IN_%s_SCALE ", up, in);
+        put_float(h, q->t[qin].scale);
+        buf_printf(h, "\n#define %s_IN_%s_ZERO_POINT (%d)\n", up, in, q->t[qin].zp);
+    }
     for (int k = 0; k < q->ntg; k++) {
         char *tn = upper_dup(q->in_names[k]);
         if (q->tg_classes[k])
@@ -1408,6 +1583,12 @@ static void emit_header(const Q8Net *q, const EmitOptions *o, Buf *h) {
                N, N, N, N, N);
     buf_printf(h, "int %s_buffer_count(void);\nnn_param %s_buffer(%s *m, int i);\n", N, N, N);
     buf_printf(h, "void %s_forward(%s *m, const float *%s, int n);\n", N, N, q->input_name);
+    if (qin >= 0)
+        buf_printf(h,
+                   "/* the same with the input already quantized (%s_IN_%s_SCALE, _ZERO_POINT): an extension of\n"
+                   " * the float API, the outputs equal %s_forward's on the values the int8 ones stand for */\n"
+                   "void %s_forward_int8(%s *m, const int8_t *%s, int n);\n",
+                   up, in, N, N, N, q->input_name);
     for (int k = 0; k < q->nout; k++)
         buf_printf(h, "const float *%s_output_%s(const %s *m);\n", N, q->out_names[k], N);
     buf_puts(h, "\n#ifdef __cplusplus\n}\n#endif\n#endif\n");
@@ -1439,6 +1620,11 @@ static void emit_layer(const Q8Net *q, int i, Buf *c) {
     buf_printf(c, "    /* line %d: %s */\n", l->loc.line, l->op);
     switch (l->kind) {
     case L_QUANT:
+        if (l->in == 0 && int8_input(q) >= 0) /* the caller's int8 input (NET_forward_int8), or its floats */
+            buf_printf(c,
+                       "    if (xq)\n        for (long i = 0; i < (long)n * %ld; i++)\n            %s[i] = xq[i];\n"
+                       "    else\n    ",
+                       in->numel, y.data);
         buf_printf(c, "    nnq_quantize(%s, %s, (long)n * %ld, ", x.data, y.data, in->numel);
         put_float(c, 1.0 / out->scale);
         buf_printf(c, ", %d);\n", out->zp);
@@ -1449,8 +1635,10 @@ static void emit_layer(const Q8Net *q, int i, Buf *c) {
         buf_printf(c, ", %d);\n", in->zp);
         break;
     case L_DENSE:
-        buf_printf(c, "    nnq_dense(%s, %s, n, %d, %d, nnq_w%d, nnq_b%d, nnq_m%d, nnq_s%d, %d, %d, 127);\n", x.data,
-                   y.data, l->K, l->M, i, i, i, i, out->zp, lo);
+        buf_printf(c,
+                   "    nnq_dense(%s, %s, n, %d, %d, nnq_w%d, nnq_b%d, nnq_m%d, nnq_s%d, %d, %d, 127,\n"
+                   "              (nnq_act *)((int8_t *)m->arena + %ld));\n",
+                   x.data, y.data, l->K, l->M, i, i, i, i, out->zp, lo, q->t[l->scratch].off);
         break;
     case L_CONV:
         buf_printf(
@@ -1574,14 +1762,24 @@ static void emit_api(const Q8Net *q, Buf *c) {
                "    p.rank = 0;\n    for (int k = 0; k < 4; k++)\n        p.dims[k] = 0;\n    p.size = 0;\n"
                "    p.value = p.grad = NULL;\n    return p;\n}\n",
                N, N);
-    buf_printf(c, "/* Inference: quantize the input, the int8 layers, dequantize the outputs. */\n");
-    buf_printf(c,
-               "void %s_forward(%s *m, const float *x, int n) {\n    if (n < 1 || n > %s_MAX_BATCH || !x)\n"
-               "        return;\n    m->n = n;\n",
-               N, N, up);
+    int qin = int8_input(q);
+    buf_printf(c, "/* Inference: quantize the input (x; or copy xq, already int8), the int8 layers, dequantize the\n"
+                  " * outputs. */\n");
+    buf_printf(c, "static void nnq_run(%s *m, const float *x, const int8_t *xq, int n) {\n    m->n = n;\n", N);
+    if (qin < 0)
+        buf_puts(c, "    (void)xq;\n");
     for (int i = 0; i < q->nl; i++)
         emit_layer(q, i, c);
     buf_puts(c, "}\n");
+    buf_printf(c,
+               "void %s_forward(%s *m, const float *x, int n) {\n    if (n < 1 || n > %s_MAX_BATCH || !x)\n"
+               "        return;\n    nnq_run(m, x, NULL, n);\n}\n",
+               N, N, up);
+    if (qin >= 0)
+        buf_printf(c,
+                   "void %s_forward_int8(%s *m, const int8_t *x, int n) {\n"
+                   "    if (n < 1 || n > %s_MAX_BATCH || !x)\n        return;\n    nnq_run(m, NULL, x, n);\n}\n",
+                   N, N, up);
     for (int k = 0; k < q->nout; k++)
         buf_printf(c, "const float *%s_output_%s(const %s *m) {\n    return m->f%d;\n}\n", N, q->out_names[k], N,
                    q->t[q->out_tensor[k]].slot);
@@ -1596,6 +1794,10 @@ void q8_emit(const Q8Net *q, const EmitOptions *o, Buf *c, Buf *h) {
         buf_puts(c, "#include <math.h>\n");
     buf_puts(c, "\n/* ---- the integer kernels ---- */\n");
     buf_puts(c, q8_text_scale);
+    if (uses(q, L_DENSE, L_CONV)) {
+        buf_puts(c, q8_text_dot);
+        buf_puts(c, q8_text_dot_portable);
+    }
     if (uses(q, L_DENSE, L_DENSE))
         buf_puts(c, q8_text_dense);
     if (uses(q, L_CONV, L_CONV))

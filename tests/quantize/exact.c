@@ -8,7 +8,13 @@
  *   exact run NET.csv           prints the network's outputs per input row, '%.9g'
  *                               (CTest compares them with NET.expected)
  *   exact run1 NET.csv          the same, one row a call (a --max-batch 1 build)
+ *   exact quantize              nnq_quantize against the scheme written out in double precision
+ *                               (round half away from zero, clamp, NaN to -128) on ties, their
+ *                               neighbours, the clamps, NaN and infinities and 2^20 pseudo-random floats
+ *   exact int8                  NET_forward_int8 of int8 inputs (every value at every position)
+ *                               equals NET_forward of the floats they stand for, bit for bit
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,11 +82,83 @@ static int run(const char *path, int one) {
     return 0;
 }
 
+/* the scheme: q = clamp(round(x * inv) + zp), round half away from zero; NaN to the lowest value */
+static int8_t quantize_ref(float x, float inv, int zp) {
+    const float v = x * inv; /* the generated code's one float product */
+    if (v != v)
+        return -128;
+    const double r = v < 0 ? -floor(-(double)v + 0.5) : floor((double)v + 0.5), q = r + zp;
+    return (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
+}
+
+static int check_quantize(void) {
+    enum { N = 1 << 20 };
+    static float x[N];
+    static int8_t q[N];
+    const float inv[3] = {1.0f, 254.999985f, 0.37f};
+    const int zp[3] = {0, -128, 17};
+    long n = 0, bad = 0;
+    for (int k = -300; k <= 300; k++) { /* ties and their neighbours */
+        const float t = (float)k * 0.5f;
+        x[n++] = t;
+        x[n++] = nextafterf(t, 1e9f);
+        x[n++] = nextafterf(t, -1e9f);
+    }
+    x[n++] = NAN;
+    x[n++] = INFINITY;
+    x[n++] = -INFINITY;
+    x[n++] = 1024.5f;
+    x[n++] = -1024.5f;
+    x[n++] = 3e9f;
+    x[n++] = -3e9f;
+    x[n++] = 1e-40f;
+    for (uint32_t s = 12345u; n < N; n++) { /* any bit pattern */
+        s = s * 1664525u + 1013904223u;
+        memcpy(&x[n], &s, sizeof s);
+    }
+    for (int c = 0; c < 3; c++) {
+        nnq_quantize(x, q, N, inv[c], zp[c]);
+        for (long i = 0; i < N; i++)
+            if (q[i] != quantize_ref(x[i], inv[c], zp[c]) && bad++ < 10)
+                printf("quantize(%.9g * %.9g, zp %d) = %d, the scheme says %d\n", (double)x[i], (double)inv[c], zp[c],
+                       q[i], quantize_ref(x[i], inv[c], zp[c]));
+    }
+    printf("%d quantizations, %ld differ\n", 3 * N, bad);
+    return bad != 0;
+}
+
+/* 256 samples, one a call, sample s at position i holding (31 s + 7 i) mod 256 - 128: every int8
+ * value at every position. The float input SCALE (q - ZERO_POINT) quantizes back to q (the error of
+ * the two float products is far below half a step). */
+static int check_int8(void) {
+    static float x[MAC(_IN_X_SIZE)], z[MAC(_OUT_Z_SIZE)];
+    static int8_t xq[MAC(_IN_X_SIZE)];
+    int bad = 0;
+    FN(_init)(&model, 0);
+    for (int s = 0; s < 256; s++) {
+        for (int i = 0; i < MAC(_IN_X_SIZE); i++) {
+            xq[i] = (int8_t)((31 * s + 7 * i) % 256 - 128);
+            x[i] = (float)(xq[i] - MAC(_IN_X_ZERO_POINT)) * MAC(_IN_X_SCALE);
+        }
+        FN(_forward)(&model, x, 1);
+        memcpy(z, FN(_output_z)(&model), sizeof z);
+        FN(_forward_int8)(&model, xq, 1);
+        if (memcmp(z, FN(_output_z)(&model), sizeof z) && bad++ < 5)
+            printf("sample %d: NET_forward_int8's outputs differ from NET_forward's\n", s);
+    }
+    printf("256 samples: %d differ\n", bad);
+    return bad != 0;
+}
+
 int main(int argc, char **argv) {
     if (argc == 3 && !strcmp(argv[1], "rescale"))
         return check_rescale(argv[2]);
     if (argc == 3 && (!strcmp(argv[1], "run") || !strcmp(argv[1], "run1")))
         return run(argv[2], !strcmp(argv[1], "run1"));
-    fprintf(stderr, "usage: exact rescale FILE | exact run FILE.csv | exact run1 FILE.csv\n");
+    if (argc == 2 && !strcmp(argv[1], "quantize"))
+        return check_quantize();
+    if (argc == 2 && !strcmp(argv[1], "int8"))
+        return check_int8();
+    fprintf(stderr, "usage: exact rescale FILE | exact run FILE.csv | exact run1 FILE.csv | exact quantize | exact int8\n");
     return 2;
 }

@@ -2,6 +2,7 @@
 # run.sh - the tests of nngen quantize (CMakeLists.txt here runs each):
 #   run.sh exact NNGEN SRC WORK        tiny.nn and resid.nn quantized: the C equals
 #                                      reference.py bit for bit (rescaling and whole networks),
+#                                      NET_forward_int8 equals NET_forward bit for bit,
 #                                      gcc and clang -Werror in every mode (plain, --standalone,
 #                                      --freestanding); resid.nn also at --max-batch 1
 #   run.sh accuracy NNGEN SRC WORK NET DATA EPOCHS   train NET (SRC/NET.nn, else
@@ -26,6 +27,8 @@ exact)
             ./exact rescale "$src/rescale.txt" >/dev/null || { ./exact rescale "$src/rescale.txt"; fail "rescale ($cc $flags)"; }
             ./exact run "$src/tiny.csv" > tiny.out
             cmp tiny.out "$src/tiny.expected" || { diff tiny.out "$src/tiny.expected" | head; fail "outputs ($cc $flags)"; }
+            ./exact int8 || fail "NET_forward_int8 ($cc $flags)"
+            ./exact quantize >/dev/null || { ./exact quantize | head; fail "input quantization ($cc $flags)"; }
         done
         # the residual network: one mode per compiler, and batch 1 (one sample a call)
         for flags in "" "--freestanding --max-batch 1"; do
@@ -38,6 +41,7 @@ exact)
             # the add writes over a, the largest tensors are placed first
             [ -z "$flags" ] || grep -q "^#define RESID_ARENA_BYTES 48 " resid.h || fail "resid arena: $(grep ARENA_BYTES resid.h)"
             cmp resid.out "$src/resid.expected" || { diff resid.out "$src/resid.expected" | head; fail "resid outputs ($cc $flags)"; }
+            ./exact_resid int8 || fail "resid: NET_forward_int8 ($cc $flags)"
         done
         echo "$cc: rescaling and outputs equal the reference bit for bit (plain, standalone, freestanding)"
     done
@@ -87,10 +91,11 @@ C
     "$nngen" quantize m.nn --weights m.nnw --calibrate "x,y.csv" -o out.c 2> e5 && fail "wrong shape accepted"
     grep -q "x,y.csv' has 3 columns; the network's input takes 784" e5 || fail "comma in a name: $(cat e5)"
     "$nngen" quantize m.nn --weights m.nnw --calibrate imgs.idx -o out.c || fail "a valid run"
-    # the arena by liveness at batch 1: the quantized input and the hidden layer, live together
-    # (784 + 4 bytes); the logits' float copy reuses the input's bytes
+    # the arena by liveness at batch 1: the quantized input, the hidden layer and the dense layer's
+    # int16 copy of its input, live together (784 + 4 + 1568 bytes); the logits' float copy reuses
+    # the input's bytes
     "$nngen" quantize m.nn --weights m.nnw --calibrate imgs.idx -o one.c --max-batch 1 >/dev/null
-    grep -q "^#define M_ARENA_BYTES 788 " one.h || fail "arena at batch 1: $(grep ARENA_BYTES one.h)"
+    grep -q "^#define M_ARENA_BYTES 2356 " one.h || fail "arena at batch 1: $(grep ARENA_BYTES one.h)"
     cp m.nn m.keep
     "$nngen" quantize m.nn --weights m.nnw --calibrate imgs.idx -o m.nn 2> e3 && fail "overwrote the network"
     grep -q "would overwrite the network 'm.nn'" e3 && cmp m.nn m.keep || fail "overwrite: $(cat e3)"
