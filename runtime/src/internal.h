@@ -122,10 +122,10 @@ static inline size_t nnrt_strlen(const char *s) {
 #endif
 
 #if NNRT_MT
-enum {
-    NNRT_MT_MAX = 64,       /* threads at most */
-    NNRT_MT_FLOPS = 1 << 20 /* multiply-adds below which a kernel runs alone (bench/README.md) */
-};
+enum { NNRT_MT_MAX = 64 /* threads at most */ };
+#ifndef NNRT_MT_FLOPS /* multiply-adds below which a kernel runs alone (bench/threads_gemm.c measures it) */
+#define NNRT_MT_FLOPS (1 << 20)
+#endif
 /* one part of a job: part (0 <= part < parts) with its own scratch */
 typedef void (*nnrt_mt_fn)(void *ctx, int part, int parts, float *work);
 /* the thread count of the next jobs, 1 to NNRT_MT_MAX (before the first) */

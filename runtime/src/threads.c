@@ -42,8 +42,20 @@ static struct {
     float *work[NNRT_MT_MAX];
     long work_len[NNRT_MT_MAX];
     pthread_t tid[NNRT_MT_MAX];
-} nnrt_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, 1, 0, 0, 0, 0, 0, 0, 0,
-               {0}, {0}, {0}};
+} nnrt_pool = {PTHREAD_MUTEX_INITIALIZER,
+               PTHREAD_COND_INITIALIZER,
+               PTHREAD_COND_INITIALIZER,
+               1,
+               0,
+               0,
+               0,
+               0,
+               0,
+               0,
+               0,
+               {0},
+               {0},
+               {0}};
 
 static inline void nnrt_mt_pause(void) {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
