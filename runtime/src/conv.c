@@ -235,8 +235,6 @@ typedef struct nnrt_conv2d_job {
 static void nnrt_conv2d_part(void *ctx, int part, int parts, float *work) {
     const nnrt_conv2d_job *j = (const nnrt_conv2d_job *)ctx;
     int s0 = (int)((long)j->n * part / parts), s1 = (int)((long)j->n * (part + 1) / parts);
-    if (s0 == s1)
-        return;
     if (j->pass == NNRT_CONV2D_FORWARD)
         nnrt_conv2d_forward(j->g, s1 - s0, j->in + s0 * j->xs, j->w, j->out + s0 * j->ys, work);
     else
@@ -257,7 +255,7 @@ static inline int nnrt_conv2d_mt(const nnrt_conv2d *g, int pass, int n, const fl
         !nnrt_mt_reserve(nnrt_conv2d_scratch(g, pass, n)))
         return 0;
     j.g = g, j.n = n, j.pass = pass, j.xs = d.xs, j.ys = d.ys, j.in = in, j.w = w, j.out = out;
-    return nnrt_mt_run(nnrt_conv2d_part, &j, threads, scratch) > 0;
+    return nnrt_mt_run(nnrt_conv2d_part, &j, n, scratch) > 0; /* a sample a part */
 }
 #endif
 

@@ -611,7 +611,7 @@ static inline int nnrt_gemm_mt(int ta, int tb, int M, int N, int K, float alpha,
     g.alpha = alpha, g.beta = beta, g.A = A, g.B = B, g.C = C, g.epi = epi, g.ctx = ctx;
     if (!nnrt_mt_reserve(nnrt_sgemm_ws_size(M, N, K)))
         return 0;
-    return nnrt_mt_run(nnrt_gemm_part, &g, nnrt_min(threads, g.tiles), work) > 0;
+    return nnrt_mt_run(nnrt_gemm_part, &g, nnrt_min(2 * threads, g.tiles), work) > 0; /* two parts a thread */
 }
 #define NNRT_MT_PART nnrt_gemm_in_part()
 #else

@@ -136,9 +136,10 @@ NNRT_PRIVATE int nnrt_mt_threads(void);
 NNRT_PRIVATE nnrt_mt_fn nnrt_mt_job(void);
 /* scratch of `floats` for every worker's part; 0 when it cannot be had */
 NNRT_PRIVATE int nnrt_mt_reserve(long floats);
-/* runs fn's parts 0..parts-1 (at most the thread count), part 0 here with
- * work0, and returns after the last; the number of parts run, 0 when the
- * job could not be started (the caller then runs it alone) */
+/* runs fn's parts 0..parts-1 (any number of them), claimed one at a time
+ * by this thread (with work0) and the workers, and returns after the
+ * last; parts, or 0 when the job could not be started (the caller then
+ * runs it alone) */
 NNRT_PRIVATE int nnrt_mt_run(nnrt_mt_fn fn, void *ctx, int parts, float *work0);
 #endif
 
