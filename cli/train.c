@@ -411,7 +411,8 @@ int cli_predict_main(int argc, char **argv) {
     CliWork w = {0};
     Built b = {{0}, 0};
     char *owned[O__COUNT] = {0};
-    unsigned allowed = (1u << O_WEIGHTS) | (1u << O_INPUT) | (1u << O_TARGET) | (1u << O_CACHE_DIR) | (1u << O_VERBOSE);
+    unsigned allowed = (1u << O_WEIGHTS) | (1u << O_INPUT) | (1u << O_TARGET) | (1u << O_THREADS) |
+                       (1u << O_CACHE_DIR) | (1u << O_VERBOSE);
     int rc = parse(argc, argv, allowed, "nngen predict", predict_usage, &a);
     if (rc != CLI_PARSED)
         return rc == CLI_EXIT ? 0 : rc;

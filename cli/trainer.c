@@ -11,7 +11,7 @@
  *                 [--val-split F] [--seed S] [--early-stop P] [--lr LR]
  *                 [--save FILE.nnw] [--history FILE.csv] [--target NAME]
  *                 [--progress auto|always|never] [--init FILE.nnw] [--threads N]
- *   nntrain predict --weights FILE.nnw --input DATA [--target NAME]
+ *   nntrain predict --weights FILE.nnw --input DATA [--target NAME] [--threads N]
  *   (both: --train-name, --test-name, --input-name NAME: the name messages
  *   give a DATA that nngen unpacked from NAME.gz)
  *
@@ -457,7 +457,7 @@ static const char driver_usage[] =
     "                     [--seed S] [--early-stop P] [--lr LR] [--save FILE] [--history FILE]\n"
     "                     [--target NAME] [--progress auto|always|never] [--init FILE]\n"
     "                     [--threads N]\n"
-    "       nntrain predict --weights FILE --input DATA [--target NAME]\n";
+    "       nntrain predict --weights FILE --input DATA [--target NAME] [--threads N]\n";
 
 static double num(const char *opt, const char *v, double lo, double hi, int integer) {
     char *end;

@@ -594,6 +594,13 @@ case_threads() {
         cmp -s "$run/w1.nnw" "$run/w$t.nnw" || fail "--threads $t saved other weights than --threads 1"
     done
     grep -q "^flags: .*threaded" "$NNGEN_CACHE_DIR"/*/key || fail "the cache key does not say the trainer is threaded"
+    for t in 1 2; do
+        nngen predict t.nn --weights w1.nnw --input "$mnist/test-images.idx.gz" --threads $t
+        expect_rc 0
+        mv "$work/out" "$work/pred$t"
+    done
+    [ "$(lines "$work/pred1")" -eq 2001 ] || fail "expected 2000 predictions"
+    cmp -s "$work/pred1" "$work/pred2" || fail "nngen predict --threads 2 printed other predictions than --threads 1"
     nngen train t.nn --train "$mnist/test-images.idx.gz,$mnist/test-labels.idx.gz" --val-split 0.9 --epochs 1 \
         --progress never
     expect_rc 0
