@@ -24,7 +24,9 @@
  * the runtime: runtime/data/nn_data.c.
  *
  * Invariants:
- *   - no malloc, no file-scope mutable state, no rand(): all state lives in
+ *   - no malloc, no file-scope mutable state, no rand() (threads.c, compiled
+ *     only with NNRT_THREADS for nngen train's trainer, is the one
+ *     exception: its worker pool): all state lives in
  *     caller-owned structs or on the stack (at most ~1 KiB per call outside
  *     files.c, ~8 KiB in nnrt_save / nnrt_load);
  *   - outside files.c (all of it inside `#ifndef NN_FREESTANDING`) no libc is
