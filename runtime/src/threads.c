@@ -21,16 +21,18 @@
  * and kept for the life of the process; scratch comes from malloc (a
  * failure makes the kernel run on the caller's thread); one thread calls
  * the kernels (the trainer's), and a kernel called inside a part runs
- * alone (no nesting). Workers spin for a moment after a part, then sleep on
- * a condition variable until the next one.
+ * alone (no nesting). Workers poll for a moment after a part (yielding
+ * the core between polls), then sleep on a condition variable until the
+ * next one.
  */
 #include "internal.h"
 
 #if NNRT_MT
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 
-enum { NNRT_MT_SPIN = 2000 /* polls before a waiting thread sleeps (tens of microseconds) */ };
+enum { NNRT_MT_SPIN = 200 /* polls before a waiting thread sleeps (a few hundred microseconds at most) */ };
 #define NNRT_MT_CLOSED 0xffffffffu /* the claim index of a finished job */
 
 static struct {
@@ -63,17 +65,20 @@ static struct {
                {0},
                {0}};
 
+/* One poll's wait: the core goes to another runnable thread if there is
+ * one (on a loaded machine, maybe the worker this thread waits for); a
+ * pause instruction instead made two threads 1.3-1.4 times slower than
+ * one on the MNIST MLP at load 6-7; 1.02-1.06 with the yield (bench/README.md,
+ * "Threads"). */
 static inline void nnrt_mt_pause(void) {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    __builtin_ia32_pause();
-#endif
+    sched_yield();
 }
 
 static inline unsigned nnrt_mt_job_of(unsigned long long next) {
     return (unsigned)(next >> 32);
 }
 
-/* waits, spinning then sleeping, for a job other than `seen`; its number */
+/* waits, polling then sleeping, for a job other than `seen`; its number */
 static inline unsigned nnrt_mt_next_job(unsigned seen) {
     unsigned g;
     int i;
