@@ -1,8 +1,9 @@
 #!/bin/sh
 # bench/train_cli.sh [ROUNDS] - `nngen train` end to end against the generated
 # code's best build (build/examples/train_mnist_mlp: -O3 -march=native
-# -fno-math-errno) on the same job: the 784-128-10 MLP, Adam, batch 32,
-# 5 epochs of the 8,000 shipped MNIST digits, seed 1. The two alternate for
+# -fno-math-errno) on the same job, both on one thread (--threads 1): the
+# 784-128-10 MLP, Adam, batch 32, 5 epochs of the 8,000 shipped MNIST
+# digits, seed 1. The two alternate for
 # ROUNDS rounds (default 5); prints each side's median wall time and peak
 # RSS and the ratio (goal: time <= 1.10). The trainer is compiled once,
 # before the rounds, into a scratch cache with nngen's default flags.
@@ -18,7 +19,7 @@ trap 'rm -rf "$cache"' EXIT
 unset NNGEN_CFLAGS
 export NNGEN_CACHE_DIR="$cache"
 data="--train $D/train-images.idx,$D/train-labels.idx --test $D/test-images.idx,$D/test-labels.idx --epochs 5 --batch 32 --seed 1"
-cli="$B/nngen train examples/mnist_mlp.nn $data --val-split 0"
+cli="$B/nngen train examples/mnist_mlp.nn $data --val-split 0 --threads 1" # one thread, as the generated program
 gen="$B/examples/train_mnist_mlp $data"
 $cli --epochs 1 >/dev/null 2>&1 # compiles the trainer
 one() { # one COMMAND...: prints "seconds KiB"

@@ -2,7 +2,8 @@
  * cache.c - the build cache of `nngen train` and `nngen predict`.
  *
  * A driver is compiled once per content: the key is the text of
- *   nngen's version, the .nn source, the nngen flags that shape the code,
+ *   nngen's version, the .nn source, the nngen flags that shape the code
+ *   (and "threaded": the trainer's runtime runs on threads, -pthread),
  *   the C compiler command ($CC, else cc), its `--version` output, the C
  *   flags ($NNGEN_CFLAGS, else -O3 -march=native, the -march=native only
  *   when one probe finds that the compiler accepts it: gcc vectorizes the
@@ -222,7 +223,7 @@ static int build(const BuildRequest *r, const char *dir, const Buf *key) {
         write_in(dir, "driver.c", r->driver_c) < 0)
         return 2;
     Buf cmd = {0}, out = {0};
-    buf_printf(&cmd, "%s -std=c99 %s -o nntrain driver.c -lm", compiler(), cflags());
+    buf_printf(&cmd, "%s -std=c99 %s -pthread -o nntrain driver.c -lm", compiler(), cflags()); /* threads.c */
     double t0 = seconds_now();
     int rc = cli_shell(cmd.data, dir, &out);
     if (rc != 0) {

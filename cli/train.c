@@ -27,7 +27,7 @@
 /* clang-format off */
 enum {
     O_TRAIN, O_TEST, O_WEIGHTS, O_INIT, O_INPUT, O_EPOCHS, O_BATCH, O_VAL_SPLIT, O_SEED, O_EARLY_STOP, O_LR, O_SAVE,
-    O_PLOT, O_HISTORY, O_TARGET, O_PROGRESS, O_CACHE_DIR, O_VERBOSE, O__COUNT
+    O_PLOT, O_HISTORY, O_TARGET, O_PROGRESS, O_THREADS, O_CACHE_DIR, O_VERBOSE, O__COUNT
 };
 /* clang-format on */
 
@@ -75,6 +75,10 @@ static const TrainOpt topts[O__COUNT] = {
                    .help = "the CSV column (by header name) holding the target"}, 1, 0},
     [O_PROGRESS] = {{.name = "--progress", .kind = CLI_CHOICE, .value = "WHEN", .choices = "auto|always|never",
                      .help = "the progress bar: auto (on a terminal), always, never"}, 1, 0},
+    [O_THREADS] = {{.name = "--threads", .kind = CLI_INT, .value = "N", .lo = 0, .hi = 64,
+                    .help = "threads of the trainer's matrix products and\n"
+                            "convolutions (default 0: one per core); the\n"
+                            "results are the same bits for every N"}, 1, 0},
     [O_CACHE_DIR] = {{.name = "--cache-dir", .kind = CLI_TEXT, .value = "DIR",
                       .help = "where compiled trainers are kept (default\n"
                               "$NNGEN_CACHE_DIR, $XDG_CACHE_HOME/nngen or\n"
@@ -236,12 +240,14 @@ static int build_driver(const Args *a, int training, int max_batch, Built *out) 
                    "/* The trainer of network %s, built by nngen %s for nngen train and predict.\n"
                    " * net.c is the network (--standalone); the glue, the data loaders (nn_data.h,\n"
                    " * nn_data.c) and trainer.c follow. */\n"
-                   "#define _POSIX_C_SOURCE 200809L\n#include \"net.c\"\n\n%s\n"
+                   "#define _POSIX_C_SOURCE 200809L\n"
+                   "#define NNRT_THREADS 1 /* the runtime's threaded kernels (linked with -pthread) */\n"
+                   "#include \"net.c\"\n\n%s\n"
                    "#line 1 \"nn_data.h\"\n%s#line 1 \"nn_data.c\"\n%s"
                    "#line 1 \"trainer.c\"\n%s",
                    nc.net, NNGEN_VERSION, nc.glue.data, nn_embedded_data_h, nn_embedded_data_c,
                    nn_embedded_train_driver);
-        buf_printf(&flags, "--standalone --max-batch %d", max_batch);
+        buf_printf(&flags, "--standalone --max-batch %d, threaded", max_batch);
         BuildRequest r = {text ? text : "",    text ? len : 0,           flags.data, &c, &h, &driver,
                           a->val[O_CACHE_DIR], a->val[O_VERBOSE] != NULL};
         rc = text ? cache_get(&r, &out->entry) : cli_error("cannot read '%s': %s", a->input, strerror(errno));
@@ -405,7 +411,8 @@ int cli_predict_main(int argc, char **argv) {
     CliWork w = {0};
     Built b = {{0}, 0};
     char *owned[O__COUNT] = {0};
-    unsigned allowed = (1u << O_WEIGHTS) | (1u << O_INPUT) | (1u << O_TARGET) | (1u << O_CACHE_DIR) | (1u << O_VERBOSE);
+    unsigned allowed = (1u << O_WEIGHTS) | (1u << O_INPUT) | (1u << O_TARGET) | (1u << O_THREADS) |
+                       (1u << O_CACHE_DIR) | (1u << O_VERBOSE);
     int rc = parse(argc, argv, allowed, "nngen predict", predict_usage, &a);
     if (rc != CLI_PARSED)
         return rc == CLI_EXIT ? 0 : rc;

@@ -10,8 +10,8 @@
  *   nntrain train --train DATA [--test DATA] [--epochs N] [--batch B]
  *                 [--val-split F] [--seed S] [--early-stop P] [--lr LR]
  *                 [--save FILE.nnw] [--history FILE.csv] [--target NAME]
- *                 [--progress auto|always|never] [--init FILE.nnw]
- *   nntrain predict --weights FILE.nnw --input DATA [--target NAME]
+ *                 [--progress auto|always|never] [--init FILE.nnw] [--threads N]
+ *   nntrain predict --weights FILE.nnw --input DATA [--target NAME] [--threads N]
  *   (both: --train-name, --test-name, --input-name NAME: the name messages
  *   give a DATA that nngen unpacked from NAME.gz)
  *
@@ -62,7 +62,7 @@
 typedef struct Options {
     const char *mode, *train, *test, *save, *history, *target, *weights, *input, *progress, *init;
     const char *train_name, *test_name, *input_name; /* the DATA specs as the user gave them (nngen unpacks .gz) */
-    long epochs, batch, patience;
+    long epochs, batch, patience, threads;
     double val_split, lr;
     unsigned long long seed;
 } Options;
@@ -456,7 +456,8 @@ static const char driver_usage[] =
     "usage: nntrain train --train DATA [--test DATA] [--epochs N] [--batch B] [--val-split F]\n"
     "                     [--seed S] [--early-stop P] [--lr LR] [--save FILE] [--history FILE]\n"
     "                     [--target NAME] [--progress auto|always|never] [--init FILE]\n"
-    "       nntrain predict --weights FILE --input DATA [--target NAME]\n";
+    "                     [--threads N]\n"
+    "       nntrain predict --weights FILE --input DATA [--target NAME] [--threads N]\n";
 
 static double num(const char *opt, const char *v, double lo, double hi, int integer) {
     char *end;
@@ -474,6 +475,15 @@ static unsigned long long seed_value(const char *v) {
     if (errno || end == v || *end || v[0] == '-')
         die("--seed takes an integer in [0, 2^64), not '%s'", v);
     return s;
+}
+
+/* the cores this process may run on, 1 to NNRT_MT_MAX */
+static long cores(void) {
+    long n = 1;
+#ifdef _SC_NPROCESSORS_ONLN
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+#endif
+    return n < 1 ? 1 : n > NNRT_MT_MAX ? NNRT_MT_MAX : n;
 }
 
 static void parse(int argc, char **argv, Options *o) {
@@ -523,11 +533,16 @@ static void parse(int argc, char **argv, Options *o) {
             o->lr = num(k, v, 0, 1e30, 0);
         else if (!strcmp(k, "--seed"))
             o->seed = seed_value(v);
+        else if (!strcmp(k, "--threads"))
+            o->threads = (long)num(k, v, 0, NNRT_MT_MAX, 1);
         else
             die("unknown option '%s'\n%s", k, driver_usage);
     }
     if (strcmp(o->progress, "auto") && strcmp(o->progress, "always") && strcmp(o->progress, "never"))
         die("--progress takes auto, always or never, not '%s'", o->progress);
+    if (o->threads == 0) /* one per core */
+        o->threads = cores();
+    nnrt_mt_set_threads((int)o->threads);
 }
 
 /* ---- training ----------------------------------------------------------------------------------- */
@@ -796,8 +811,8 @@ static void describe(const nnt_model *m, long ntrain, long nval, const Data *tr,
         printf("\ndata: %ld training samples (no validation)", ntrain);
     if (te)
         printf(", %ld test samples", te->count);
-    printf("; batch %ld, %ld epoch%s, learning rate %g, seed %llu\n", o->batch, o->epochs, o->epochs == 1 ? "" : "s",
-           (double)nnt_get_lr(m), o->seed);
+    printf("; batch %ld, %ld epoch%s, learning rate %g, seed %llu, %ld thread%s\n", o->batch, o->epochs,
+           o->epochs == 1 ? "" : "s", (double)nnt_get_lr(m), o->seed, o->threads, o->threads == 1 ? "" : "s");
     describe_csv(tr, "training", o->train_name);
     if (te)
         describe_csv(te, "test", o->test_name);

@@ -216,6 +216,49 @@ static void nnrt_conv2d_untranspose(void *ctx, int i0, int rows, int j0, int col
     }
 }
 
+#if NNRT_MT
+/* ------------------------------------------- threaded (NNRT_THREADS only) */
+/* The forward and input-gradient passes split the batch: a part runs the
+ * pass on its run of samples, with scratch of its own, and writes only
+ * their outputs; each sample is computed as the single-threaded pass
+ * computes it (the same GEMMs of the same sizes), so the bits are the same
+ * for every thread count. The weight gradient sums over the samples: it
+ * stays in one thread, its products split inside the GEMM (gemm.c). */
+typedef struct nnrt_conv2d_job {
+    const nnrt_conv2d *g;
+    int n, pass;
+    long xs, ys;         /* floats per sample of x and y */
+    const float *in, *w; /* x (forward) or dy (input gradient) */
+    float *out;          /* y or dx */
+} nnrt_conv2d_job;
+
+static void nnrt_conv2d_part(void *ctx, int part, int parts, float *work) {
+    const nnrt_conv2d_job *j = (const nnrt_conv2d_job *)ctx;
+    int s0 = (int)((long)j->n * part / parts), s1 = (int)((long)j->n * (part + 1) / parts);
+    if (j->pass == NNRT_CONV2D_FORWARD)
+        nnrt_conv2d_forward(j->g, s1 - s0, j->in + s0 * j->xs, j->w, j->out + s0 * j->ys, work);
+    else
+        nnrt_conv2d_backward_input(j->g, s1 - s0, j->in + s0 * j->ys, j->w, j->out + s0 * j->xs, work);
+}
+
+/* 1 when the pass ran on several threads: a batch of at least one sample
+ * per thread and NNRT_MT_FLOPS multiply-adds */
+static inline int nnrt_conv2d_mt(const nnrt_conv2d *g, int pass, int n, const float *in, const float *w, float *out,
+                                 float *scratch) {
+    int threads = nnrt_mt_threads();
+    nnrt_conv2d_dims d;
+    nnrt_conv2d_job j;
+    if (threads < 2 || n < threads)
+        return 0;
+    d = nnrt_conv2d_sizes(g);
+    if ((double)n * d.fg * d.kg * d.ohw * g->groups < NNRT_MT_FLOPS ||
+        !nnrt_mt_reserve(nnrt_conv2d_scratch(g, pass, n)))
+        return 0;
+    j.g = g, j.n = n, j.pass = pass, j.xs = d.xs, j.ys = d.ys, j.in = in, j.w = w, j.out = out;
+    return nnrt_mt_run(nnrt_conv2d_part, &j, n, scratch) > 0; /* a sample a part */
+}
+#endif
+
 NNRT_API void nnrt_conv2d_forward(const nnrt_conv2d *g, int n, const float *x, const float *w, float *y,
                                   float *scratch) {
     nnrt_conv2d_dims d;
@@ -224,6 +267,10 @@ NNRT_API void nnrt_conv2d_forward(const nnrt_conv2d *g, int n, const float *x, c
     int s, gi, tr;
     if (n < 1 || !nnrt_conv2d_ok(g))
         return;
+#if NNRT_MT
+    if (nnrt_conv2d_mt(g, NNRT_CONV2D_FORWARD, n, x, w, y, scratch))
+        return;
+#endif
     d = nnrt_conv2d_sizes(g);
     if (nnrt_conv2d_flat(g)) {
         for (s = 0; s < n; s++)
@@ -261,6 +308,10 @@ NNRT_API void nnrt_conv2d_backward_input(const nnrt_conv2d *g, int n, const floa
     int s, gi, flat;
     if (n < 1 || !nnrt_conv2d_ok(g))
         return;
+#if NNRT_MT
+    if (nnrt_conv2d_mt(g, NNRT_CONV2D_BACKWARD_INPUT, n, dy, w, dx, scratch))
+        return;
+#endif
     d = nnrt_conv2d_sizes(g);
     flat = nnrt_conv2d_flat(g);
     if (!flat)

@@ -551,6 +551,75 @@ static inline void nnrt_gemv(int tb, int N, int K, float alpha, const float *a, 
     }
 }
 
+#if NNRT_MT
+/* ------------------------------------------- threaded (NNRT_THREADS only) */
+/* The packed product split into parts of whole tiles: ranges of NNRT_MR
+ * rows or of NNRT_NR columns of C, whichever has more tiles (columns on a
+ * tie: a split of the rows packs op(B) once per part). Each part is the
+ * product of its rows of op(A) (or columns of op(B)) run by nnrt_sgemm_ws
+ * on the packed path whatever its size (NNRT_MT_PART), and the packed
+ * path blocks K by K alone: every element of C is summed in the order of
+ * the single-threaded product, the same bits for every thread count.
+ * Below NNRT_MT_FLOPS multiply-adds the product runs alone. */
+
+typedef struct nnrt_gemm_job {
+    int ta, tb, M, N, K, lda, ldb, ldc, by_rows, tiles;
+    int i0, j0; /* a part's first row and column of C */
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    nnrt_epilogue epi;
+    void *ctx;
+} nnrt_gemm_job;
+
+/* a part's epilogue: the block's place in the whole C */
+static void nnrt_gemm_part_epi(void *ctx, int i0, int rows, int j0, int cols) {
+    const nnrt_gemm_job *g = (const nnrt_gemm_job *)ctx;
+    g->epi(g->ctx, g->i0 + i0, rows, g->j0 + j0, cols);
+}
+
+static void nnrt_gemm_part(void *ctx, int part, int parts, float *work) {
+    nnrt_gemm_job g = *(const nnrt_gemm_job *)ctx;
+    int t0 = (int)((long)g.tiles * part / parts), t1 = (int)((long)g.tiles * (part + 1) / parts);
+    int m = g.M, n = g.N;
+    if (t0 == t1)
+        return;
+    g.i0 = g.by_rows ? t0 * NNRT_MR : 0;
+    g.j0 = g.by_rows ? 0 : t0 * NNRT_NR;
+    if (g.by_rows)
+        m = nnrt_min(t1 * NNRT_MR, g.M) - g.i0;
+    else
+        n = nnrt_min(t1 * NNRT_NR, g.N) - g.j0;
+    nnrt_sgemm_ws(g.ta, g.tb, m, n, g.K, g.alpha, g.ta ? g.A + g.i0 : g.A + (ptrdiff_t)g.i0 * g.lda, g.lda,
+                  g.tb ? g.B + (ptrdiff_t)g.j0 * g.ldb : g.B + g.j0, g.ldb, g.beta,
+                  g.C + (ptrdiff_t)g.i0 * g.ldc + g.j0, g.ldc, work, g.epi ? nnrt_gemm_part_epi : NULL, &g);
+}
+
+/* 1 in a part of a product (nnrt_gemm_part), on any thread */
+static inline int nnrt_gemm_in_part(void) {
+    return nnrt_mt_job() == nnrt_gemm_part;
+}
+
+/* 1 when the product ran on several threads (the packed path's sizes) */
+static inline int nnrt_gemm_mt(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                               const float *B, int ldb, float beta, float *C, int ldc, float *work, nnrt_epilogue epi,
+                               void *ctx) {
+    int threads = nnrt_mt_threads(), mt = (M + NNRT_MR - 1) / NNRT_MR, nt = (N + NNRT_NR - 1) / NNRT_NR;
+    nnrt_gemm_job g;
+    if (threads < 2 || (double)M * N * K < NNRT_MT_FLOPS || (mt < 2 && nt < 2))
+        return 0;
+    g.ta = ta, g.tb = tb, g.M = M, g.N = N, g.K = K, g.lda = lda, g.ldb = ldb, g.ldc = ldc;
+    g.by_rows = mt > nt, g.tiles = mt > nt ? mt : nt, g.i0 = 0, g.j0 = 0;
+    g.alpha = alpha, g.beta = beta, g.A = A, g.B = B, g.C = C, g.epi = epi, g.ctx = ctx;
+    if (!nnrt_mt_reserve(nnrt_sgemm_ws_size(M, N, K)))
+        return 0;
+    return nnrt_mt_run(nnrt_gemm_part, &g, nnrt_min(2 * threads, g.tiles), work) > 0; /* two parts a thread */
+}
+#define NNRT_MT_PART nnrt_gemm_in_part()
+#else
+#define NNRT_MT_PART 0
+#endif
+
 NNRT_API void nnrt_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                             int ldb, float beta, float *C, int ldc, float *work, nnrt_epilogue epi, void *ctx) {
     float *ap, *bp;
@@ -559,15 +628,19 @@ NNRT_API void nnrt_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha, co
         return;
     if (alpha != 0.0f && K > 0 && (lda < (ta ? M : K) || ldb < (tb ? K : N)))
         return;
-    if (alpha != 0.0f && K > 0 && M == 1) { /* one row: no packing, no workspace */
+    if (alpha != 0.0f && K > 0 && M == 1 && !NNRT_MT_PART) { /* one row: no packing, no workspace */
 #if NNRT_M4
         nnrt_m4_gemv(tb, N, K, alpha, A, ta ? lda : 1, B, ldb, beta, C);
 #else
         nnrt_gemv(tb, N, K, alpha, A, ta ? lda : 1, B, ldb, beta, C);
 #endif
-    } else if (alpha == 0.0f || K == 0 || !work || (double)M * N * K < NNRT_SMALL_FLOPS) {
+    } else if (alpha == 0.0f || K == 0 || !work || ((double)M * N * K < NNRT_SMALL_FLOPS && !NNRT_MT_PART)) {
         nnrt_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     } else {
+#if NNRT_MT
+        if (nnrt_gemm_mt(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, work, epi, ctx))
+            return;
+#endif
         /* 64-byte aligned panels: op(B) block first, then the op(A) block */
         bp = work + ((16 - ((size_t)work / sizeof(float)) % 16) % 16);
         ap = bp + (ptrdiff_t)nnrt_min(K, NNRT_KC) * nnrt_round_up(nnrt_min(N, NNRT_NC), NNRT_NR);

@@ -14,6 +14,8 @@
  *   weights.c  CRC-32 and the weight image: size, export, import, and the
  *              byte streams that files.c drives too
  *   files.c    hosted only: weight files on disk (atomic save, validating load)
+ *   threads.c  hosted NNRT_THREADS builds only (nngen train's trainer): the
+ *              worker pool of the threaded GEMM and convolutions
  * libnnrt compiles each part on its own. cmake/amalgamate.cmake pastes this
  * header and the parts, in that order, into one nn_runtime.c in the build
  * tree (its `#include "internal.h"` lines dropped): the file `nngen
@@ -22,7 +24,9 @@
  * the runtime: runtime/data/nn_data.c.
  *
  * Invariants:
- *   - no malloc, no file-scope mutable state, no rand(): all state lives in
+ *   - no malloc, no file-scope mutable state, no rand() (threads.c, compiled
+ *     only with NNRT_THREADS for nngen train's trainer, is the one
+ *     exception: its worker pool): all state lives in
  *     caller-owned structs or on the stack (at most ~1 KiB per call outside
  *     files.c, ~8 KiB in nnrt_save / nnrt_load);
  *   - outside files.c (all of it inside `#ifndef NN_FREESTANDING`) no libc is
@@ -108,6 +112,38 @@ static inline size_t nnrt_strlen(const char *s) {
         n++;
     return n;
 }
+
+/* --------------------------------------------------------- threads.c */
+/* NNRT_MT: the threaded kernels, in hosted builds with NNRT_THREADS defined
+ * (nngen train's trainer defines it and links -pthread); 0 everywhere else,
+ * where no line of them is compiled. */
+#if defined(NNRT_THREADS) && !defined(NN_FREESTANDING)
+#define NNRT_MT 1
+#else
+#define NNRT_MT 0
+#endif
+
+#if NNRT_MT
+enum { NNRT_MT_MAX = 64 /* threads at most */ };
+#ifndef NNRT_MT_FLOPS /* multiply-adds below which a kernel runs alone (bench/threads_gemm.c measures it) */
+#define NNRT_MT_FLOPS (1 << 20)
+#endif
+/* one part of a job: part (0 <= part < parts) with its own scratch */
+typedef void (*nnrt_mt_fn)(void *ctx, int part, int parts, float *work);
+/* the thread count of the next jobs, 1 to NNRT_MT_MAX (before the first) */
+NNRT_PRIVATE void nnrt_mt_set_threads(int n);
+/* the thread count a kernel may use now: 1 inside a job */
+NNRT_PRIVATE int nnrt_mt_threads(void);
+/* the job running (on any thread), NULL outside one */
+NNRT_PRIVATE nnrt_mt_fn nnrt_mt_job(void);
+/* scratch of `floats` for every worker's part; 0 when it cannot be had */
+NNRT_PRIVATE int nnrt_mt_reserve(long floats);
+/* runs fn's parts 0..parts-1 (any number of them), claimed one at a time
+ * by this thread (with work0) and the workers, and returns after the
+ * last; parts, or 0 when the job could not be started (the caller then
+ * runs it alone) */
+NNRT_PRIVATE int nnrt_mt_run(nnrt_mt_fn fn, void *ctx, int parts, float *work0);
+#endif
 
 /* ------------------------------------------------------------ libm.c */
 /* ln x for finite x > 0, with +, -, *, / only: the same bits on every

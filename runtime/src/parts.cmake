@@ -4,4 +4,4 @@
 # libnnrt from the .c files of the same list. A part may call another
 # part's functions only through nn_runtime.h or internal.h's NNRT_PRIVATE
 # declarations, so this order only decides where the text goes.
-set(NNRT_PARTS internal.h core.c libm.c gemm.c conv.c weights.c files.c)
+set(NNRT_PARTS internal.h core.c libm.c threads.c gemm.c conv.c weights.c files.c)

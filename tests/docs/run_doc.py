@@ -24,7 +24,8 @@ plain ``` block follows it (blank lines between at most), that is its output.
 Output comparison, line by line, the whole output of each command: trailing
 spaces and trailing blank lines do not count; a line "..." (alone on its
 line, indentation allowed) stands for any number of lines, none included;
-times in seconds ("0.4 s", "12.3 s") compare equal to any other; the line
+times in seconds ("0.4 s", "12.3 s") compare equal to any other, and so
+do thread counts ("2 threads": nngen train's default is one per core); the line
 "nngen: compiled the trainer in ..." (printed when nngen train builds a
 trainer, not when its cache holds one) is not compared. A command
 that exits with a non-zero status fails the test unless the next command
@@ -49,6 +50,7 @@ MARK = re.compile(r'^<!--\s*test(?:\s*:\s*([a-z]+))?\b.*-->\s*$')
 FENCE = re.compile(r'^```\s*([A-Za-z]*)\s*$')
 HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][A-Za-z_0-9]*)\1")
 TIME = re.compile(r'\b\d+\.\d s\b')
+THREADS = re.compile(r'\b\d+ threads?\b')
 # printed only when nngen train builds a trainer, not when its cache has one
 UNCOMPARED = re.compile(r'^nngen: compiled the trainer in ')
 LABELS = ('run', 'slow', 'firmware')
@@ -151,7 +153,7 @@ def parse(page):
 
 
 def normalize(lines):
-    out = [TIME.sub('T s', s.rstrip()) for s in lines if not UNCOMPARED.match(s)]
+    out = [THREADS.sub('N threads', TIME.sub('T s', s.rstrip())) for s in lines if not UNCOMPARED.match(s)]
     while out and not out[-1]:
         out.pop()
     return out

@@ -19,7 +19,7 @@ cases="train_classifier train_regression train_binary_no_validation early_stop t
 progress_on_a_terminal cache predict_classifier predict_regression_and_inference_only
 predict_errors train_errors mnist check graph list_builtins_and_docs man_page driver_warnings
 interrupt fine_tune loss_warnings train_diverged stop_signals cache_damaged
-data_sources data_names huge_numbers"
+data_sources data_names huge_numbers threads"
 
 if [ "${1:-}" = "--list" ]; then
     for c in $cases; do echo "$c"; done
@@ -399,6 +399,10 @@ case_train_errors() {
     expect_error "--epochs needs a value"
     nngen train "$ex/moons.nn" --train "$data/moons.csv" --bogus 3
     expect_error "unknown option '--bogus'"
+    nngen train "$ex/moons.nn" --train "$data/moons.csv" --threads 65
+    expect_error "--threads takes an integer from 0 to 64, not '65'"
+    nngen train "$ex/moons.nn" --train "$data/moons.csv" --threads two
+    expect_error "--threads takes an integer from 0 to 64, not 'two'"
     nngen train "$ex/moons.nn" --train "$data/moons.csv" --val-split 0 --early-stop 2
     expect_error "--early-stop needs validation data"
     nngen train "$ex/moons.nn" --train "$data/moons.csv" --plot nodir/c.svg
@@ -564,6 +568,44 @@ case_mnist() {
     expect_rc 0
     [ "$(lines "$work/out")" -eq 2001 ] || fail "expected 2000 predictions"
     contains "$work/out" "class,p_0,p_1,p_2,p_3,p_4,p_5,p_6,p_7,p_8,p_9"
+}
+
+# --threads N: a convolution (the batch split between threads) and a dense
+# layer big enough to be split inside the GEMM train to the same bits on
+# 1, 2 and 3 threads: the same printed losses and the same saved weights;
+# the default (0) is one thread per core, said in the header line
+case_threads() {
+    export NNGEN_CFLAGS=-O2 # (-O0 trains this for seconds per run)
+    printf 'network tconv\ninput x[1, 28, 28]\ntarget y : class(10)\nc = relu(conv2d(x, 8, 5))\n%s\n%s\n%s\n%s\n%s\n' \
+        'p = maxpool2d(c, 2)' 'h = relu(dense(p, 128))' 'z = dense(h, 10)' 'output q = softmax(z)' \
+        'loss cross_entropy(z, y)' >"$run/t.nn"
+    echo 'optimizer adam(lr=1e-3)' >>"$run/t.nn"
+    for t in 1 2 3; do
+        nngen train t.nn --train "$mnist/test-images.idx.gz,$mnist/test-labels.idx.gz" --val-split 0.5 --epochs 1 \
+            --batch 32 --threads $t --save "w$t.nnw" --progress never
+        expect_rc 0
+        contains "$work/out" "seed 1, $t thread"
+        # the output without its times and thread count
+        sed -e 's/[0-9]*[.][0-9] s//g' -e 's/, [0-9]* threads*$//' -e '/^saved /d' "$work/out" >"$work/out$t"
+    done
+    grep -q '^epoch 1/1  train loss ' "$work/out1" || fail "no epoch line"
+    for t in 2 3; do
+        cmp -s "$work/out1" "$work/out$t" || fail "--threads $t prints other figures than --threads 1: $(diff "$work/out1" "$work/out$t")"
+        cmp -s "$run/w1.nnw" "$run/w$t.nnw" || fail "--threads $t saved other weights than --threads 1"
+    done
+    grep -q "^flags: .*threaded" "$NNGEN_CACHE_DIR"/*/key || fail "the cache key does not say the trainer is threaded"
+    for t in 1 2; do
+        nngen predict t.nn --weights w1.nnw --input "$mnist/test-images.idx.gz" --threads $t
+        expect_rc 0
+        mv "$work/out" "$work/pred$t"
+    done
+    [ "$(lines "$work/pred1")" -eq 2001 ] || fail "expected 2000 predictions"
+    cmp -s "$work/pred1" "$work/pred2" || fail "nngen predict --threads 2 printed other predictions than --threads 1"
+    nngen train t.nn --train "$mnist/test-images.idx.gz,$mnist/test-labels.idx.gz" --val-split 0.9 --epochs 1 \
+        --progress never
+    expect_rc 0
+    cores=$(getconf _NPROCESSORS_ONLN)
+    contains "$work/out" "seed 1, $cores thread"
 }
 
 case_check() {
