@@ -296,8 +296,8 @@ NNRT_API long nnrt_conv2d_scratch(const nnrt_conv2d *g, int pass, int max_n);
 /* g with band and chunk chosen for calls of up to max_n samples: 0, 0 (the
  * whole unfolding, fastest) unless its scratch is over 8192 floats (32 KB)
  * and larger than the input and output of a call (max_n samples of each);
- * then bands of at most 64 output pixels and chunks of at most 64 unfolded
- * rows (multiples of 8 where they are split). An invalid geometry comes
+ * then bands of at most 128 output pixels and chunks of at most 32
+ * unfolded rows (multiples of 8 where they are split). An invalid geometry comes
  * back unchanged. */
 NNRT_API nnrt_conv2d nnrt_conv2d_block(const nnrt_conv2d *g, int max_n);
 /* y[s, o, i, j] = sum over the group's channels c' and (a, b) < (kh, kw) of

@@ -246,10 +246,18 @@ NNRT_API long nnrt_conv2d_scratch(const nnrt_conv2d *g, int pass, int max_n) {
     return nnrt_conv2d_pass_scratch(&d, pass, &ws_at);
 }
 
-/* n split into about equal parts of at most 64, each a multiple of 8 but
- * the last (n itself when it is not split) */
-static inline int nnrt_conv2d_part(int n) {
-    int parts = (n + 63) / 64, part = (n + parts - 1) / parts;
+/* The largest band and chunk nnrt_conv2d_block picks. Each band repacks
+ * the weights for the GEMM (on the Cortex-M4F about 11 instructions per
+ * weight), each chunk rewrites the block's output and restarts the GEMM's
+ * tiles: measured on the M4 (docs/cnn.md) for LeNet at one sample, 128 x
+ * 32 costs the fewest instructions of the blockings tried whose training
+ * struct stays under 620,000 bytes. */
+enum { NNRT_CONV2D_BAND_MAX = 128, NNRT_CONV2D_CHUNK_MAX = 32 };
+
+/* n split into about equal parts of at most `most`, each a multiple of 8
+ * but the last (n itself when it is not split) */
+static inline int nnrt_conv2d_part(int n, int most) {
+    int parts = (n + most - 1) / most, part = (n + parts - 1) / parts;
     part = (part + 7) / 8 * 8;
     return part < n ? part : n;
 }
@@ -270,8 +278,8 @@ NNRT_API nnrt_conv2d nnrt_conv2d_block(const nnrt_conv2d *g, int max_n) {
     d = nnrt_conv2d_sizes(&b);
     if (full <= 8192 || full <= (d.xs + d.ys) * (max_n > 1 ? max_n : 1))
         return b;
-    b.band = nnrt_conv2d_part(d.ohw);
-    b.chunk = nnrt_conv2d_part(d.kg);
+    b.band = nnrt_conv2d_part(d.ohw, NNRT_CONV2D_BAND_MAX);
+    b.chunk = nnrt_conv2d_part(d.kg, NNRT_CONV2D_CHUNK_MAX);
     return b;
 }
 
@@ -282,35 +290,37 @@ NNRT_API nnrt_conv2d nnrt_conv2d_block(const nnrt_conv2d *g, int max_n) {
 static inline void nnrt_im2col_block(const nnrt_conv2d *g, int ow, const float *x, int r0, int kr, int p0, int np,
                                      float *restrict col) {
     const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
-    int r, p, j, j0, j1, khw = g->kh * g->kw;
+    int r, j, j0, j1, khw = g->kh * g->kw, i0 = p0 / ow, jb0 = p0 % ow;
     for (r = r0; r < r0 + kr; r++) {
-        int a = r / g->kw % g->kh, b = r % g->kw;
+        int a = r / g->kw % g->kh, b = r % g->kw, i, jb, je, left;
         const float *xc = x + (ptrdiff_t)(r / khw) * g->h * g->w;
-        float *dst = col + (ptrdiff_t)(r - r0) * np; /* dst[q]: pixel p0 + q */
+        float *d = col + (ptrdiff_t)(r - r0) * np; /* d[j - jb]: column j of output row i */
         nnrt_conv2d_span(b - g->pw, g->sw, g->w, ow, &j0, &j1);
-        for (p = p0; p < p0 + np;) {
-            int i = p / ow, jb = p % ow, je = jb + (p0 + np - p) < ow ? jb + (p0 + np - p) : ow;
-            int rr = i * g->sh - g->ph + a, lo = jb > j0 ? jb : j0, hi = je < j1 ? je : j1;
-            float *d = dst + (p - p0); /* d[j - jb]: column j of output row i */
+        for (i = i0, jb = jb0, left = np; left > 0; left -= je - jb, d += je - jb, jb = 0, i++) {
+            int rr = i * g->sh - g->ph + a, lo, hi;
+            je = jb + left < ow ? jb + left : ow;
+            lo = jb > j0 ? jb : j0;
+            hi = je < j1 ? je : j1;
             if (rr < 0 || rr >= g->h || hi <= lo) {
                 for (j = 0; j < je - jb; j++)
                     d[j] = zero;
             } else {
                 const float *src = xc + (ptrdiff_t)rr * g->w;
-                for (j = jb; j < lo; j++)
-                    d[j - jb] = zero;
-                if (g->sw == 1) {
+                float *restrict dm = d + (lo - jb);
+                for (j = 0; j < lo - jb; j++)
+                    d[j] = zero;
+                if (g->sw == 1) { /* contiguous: vector moves (x one: not a memmove call) */
                     const float *restrict s1 = src - g->pw + b + lo;
                     for (j = 0; j < hi - lo; j++)
-                        d[lo - jb + j] = s1[j] * one;
+                        dm[j] = s1[j] * one;
                 } else {
-                    for (j = lo; j < hi; j++)
-                        d[j - jb] = src[j * g->sw - g->pw + b];
+                    const float *s1 = src + (ptrdiff_t)lo * g->sw - g->pw + b;
+                    for (j = 0; j < hi - lo; j++)
+                        dm[j] = s1[(ptrdiff_t)j * g->sw];
                 }
-                for (j = hi; j < je; j++)
-                    d[j - jb] = zero;
+                for (j = hi - jb; j < je - jb; j++)
+                    d[j] = zero;
             }
-            p += je - jb;
         }
     }
 }
@@ -318,16 +328,17 @@ static inline void nnrt_im2col_block(const nnrt_conv2d *g, int ow, const float *
 /* The adjoint of nnrt_im2col_block: dx[...] += col[...] */
 static inline void nnrt_col2im_block(const nnrt_conv2d *g, int ow, const float *col, int r0, int kr, int p0, int np,
                                      float *restrict dx) {
-    int r, p, j, j0, j1, khw = g->kh * g->kw;
+    int r, j, j0, j1, khw = g->kh * g->kw, i0 = p0 / ow, jb0 = p0 % ow;
     for (r = r0; r < r0 + kr; r++) {
-        int a = r / g->kw % g->kh, b = r % g->kw;
+        int a = r / g->kw % g->kh, b = r % g->kw, i, jb, je, left;
         float *xc = dx + (ptrdiff_t)(r / khw) * g->h * g->w;
-        const float *src = col + (ptrdiff_t)(r - r0) * np;
+        const float *s = col + (ptrdiff_t)(r - r0) * np; /* s[j - jb]: column j of output row i */
         nnrt_conv2d_span(b - g->pw, g->sw, g->w, ow, &j0, &j1);
-        for (p = p0; p < p0 + np;) {
-            int i = p / ow, jb = p % ow, je = jb + (p0 + np - p) < ow ? jb + (p0 + np - p) : ow;
-            int rr = i * g->sh - g->ph + a, lo = jb > j0 ? jb : j0, hi = je < j1 ? je : j1;
-            const float *s = src + (p - p0); /* s[j - jb]: column j of output row i */
+        for (i = i0, jb = jb0, left = np; left > 0; left -= je - jb, s += je - jb, jb = 0, i++) {
+            int rr = i * g->sh - g->ph + a, lo, hi;
+            je = jb + left < ow ? jb + left : ow;
+            lo = jb > j0 ? jb : j0;
+            hi = je < j1 ? je : j1;
             if (rr >= 0 && rr < g->h && lo < hi) {
                 float *dst = xc + (ptrdiff_t)rr * g->w;
                 if (g->sw == 1) {
@@ -339,7 +350,6 @@ static inline void nnrt_col2im_block(const nnrt_conv2d *g, int ow, const float *
                         dst[j * g->sw - g->pw + b] += s[j - jb];
                 }
             }
-            p += je - jb;
         }
     }
 }

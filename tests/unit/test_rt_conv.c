@@ -194,9 +194,10 @@ static void test_conv_grid_blocked(void **state) {
 
 /* The blocking nnrt_conv2d_block picks: none for lenet's convolutions at 64
  * samples (the whole unfolding is small beside the activations), bands of
- * 56 pixels (3 of 56 and one of 28) and chunks of 64 rows (6 and one of
- * 16) for the second at one sample, 64 and 25 for the first; the scratch is
- * then that of one block, and the results those of the reference. */
+ * 104 pixels (104 and 92) and chunks of 32 rows (12 and one of 16) for the
+ * second at one sample, 112 (7 bands) and 25 (all) for the first; the
+ * scratch is then that of one block, and the results those of the
+ * reference. */
 static void test_conv_block_lenet(void **state) {
     (void)state;
     nnrt_rng r;
@@ -206,17 +207,17 @@ static void test_conv_block_lenet(void **state) {
     assert_int_equal(b64.band, 0);
     assert_int_equal(b64.chunk, 0);
     assert_int_equal(nnrt_conv2d_block(&c1, 64).band, 0);
-    assert_int_equal(b2.band, 56);
-    assert_int_equal(b2.chunk, 64);
-    assert_int_equal(b1.band, 64);
+    assert_int_equal(b2.band, 104);
+    assert_int_equal(b2.chunk, 32);
+    assert_int_equal(b1.band, 112);
     assert_int_equal(b1.chunk, 25);
-    /* forward: y^T = col^T W^T per block (56 pixels pad less than 32 filters) */
+    /* forward: y^T = col^T W^T per block (104 pixels pad less than 32 filters) */
     assert_int_equal(nnrt_conv2d_scratch(&b2, NNRT_CONV2D_FORWARD, 1),
-                     64 * 56 + 56 * 32 + nnrt_sgemm_ws_size(56, 32, 64));
+                     32 * 104 + 104 * 32 + nnrt_sgemm_ws_size(104, 32, 32));
     assert_int_equal(nnrt_conv2d_scratch(&b2, NNRT_CONV2D_BACKWARD_INPUT, 1),
-                     64 * 56 + nnrt_sgemm_ws_size(64, 56, 32));
+                     32 * 104 + nnrt_sgemm_ws_size(32, 104, 32));
     assert_int_equal(nnrt_conv2d_scratch(&b2, NNRT_CONV2D_BACKWARD_WEIGHT, 1),
-                     64 * 56 + nnrt_sgemm_ws_size(32, 64, 56));
+                     32 * 104 + nnrt_sgemm_ws_size(32, 32, 104));
     for (int pass = 0; pass < 3; pass++) {
         assert_true(nnrt_conv2d_scratch(&b2, pass, 1) <= 12000);
         assert_true(nnrt_conv2d_scratch(&b1, pass, 1) <= 12000);
