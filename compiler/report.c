@@ -20,13 +20,15 @@ static void shape_text(char *buf, size_t cap, const Shape *s) {
     buf_free(&b);
 }
 
-/* 1234567 -> "1,234,567" */
+/* 1234567 -> "1,234,567", -1192 -> "-1,192" */
 static const char *grouped(char *buf, size_t cap, double v) {
     char digits[64];
     snprintf(digits, sizeof digits, "%.0f", v);
-    size_t len = strlen(digits), o = 0;
-    for (size_t i = 0; i < len && o + 2 < cap; i++) {
-        if (i && (len - i) % 3 == 0)
+    size_t len = strlen(digits), o = 0, sign = digits[0] == '-';
+    if (sign && cap > 2)
+        buf[o++] = '-';
+    for (size_t i = sign; i < len && o + 2 < cap; i++) {
+        if (i > sign && (len - i) % 3 == 0)
             buf[o++] = ',';
         buf[o++] = digits[i];
     }
