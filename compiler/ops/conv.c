@@ -70,12 +70,13 @@ static nnrt_conv2d kernel_geom(const Graph *g, const Node *n) {
 }
 
 /* "&(const nnrt_conv2d){.c = 1, ...}": the geometry as generated C */
+/* (every member written: a partly initialized literal costs a memset call
+ * at -O0, which freestanding builds do not have) */
 static const char *geom_text(Arena *a, const nnrt_conv2d *g) {
-    const char *block = g->band || g->chunk ? arena_printf(a, ", .band = %d, .chunk = %d", g->band, g->chunk) : "";
     return arena_printf(a,
                         "&(const nnrt_conv2d){.c = %d, .h = %d, .w = %d, .f = %d, .kh = %d, .kw = %d, "
-                        ".sh = %d, .sw = %d, .ph = %d, .pw = %d, .groups = %d%s}",
-                        g->c, g->h, g->w, g->f, g->kh, g->kw, g->sh, g->sw, g->ph, g->pw, g->groups, block);
+                        ".sh = %d, .sw = %d, .ph = %d, .pw = %d, .groups = %d, .band = %d, .chunk = %d}",
+                        g->c, g->h, g->w, g->f, g->kh, g->kw, g->sh, g->sw, g->ph, g->pw, g->groups, g->band, g->chunk);
 }
 
 /* The output shape [N, F, OH, OW] of a valid geometry. */
