@@ -30,7 +30,9 @@
  * this file writes one call per node with the geometry as a compound
  * literal, and asks the runtime itself (nnrt_conv2d_scratch, linked into
  * the compiler) how much scratch memory each pass needs, so that a faster
- * kernel with other scratch needs is a change of the runtime alone.
+ * kernel with other scratch needs is a change of the runtime alone. At
+ * small NET_MAX_BATCH the runtime also picks a blocked unfolding
+ * (nnrt_conv2d_block), written into the call as .band and .chunk.
  */
 #include <string.h>
 

@@ -26,8 +26,10 @@
  * Scratch: col, the transposed result where one is used, and the GEMM's
  * packing workspace (nnrt_conv2d_scratch). A 1 x 1 kernel with stride 1
  * and no padding needs no unfolding: col is the sample's own channels, and
- * the unpacked nnrt_sgemm runs without scratch. docs/cnn.md has the
- * measurements behind these choices. */
+ * the unpacked nnrt_sgemm runs without scratch. At small batches, where
+ * the whole col outweighs the activations, the same products run a block
+ * of col at a time (g->band, g->chunk: "blocked unfolding" below).
+ * docs/cnn.md has the measurements behind these choices. */
 
 /* outputs of a window of k every s over in + 2 p elements (0 when none fits) */
 static inline int nnrt_conv2d_out(int in, int k, int s, int p) {
