@@ -2,7 +2,11 @@
  * conv2d_bench.c - the runtime's convolution kernels (im2col + nnrt_sgemm)
  * against direct loops, on the shapes of examples/lenet.nn and
  * examples/mnist_dwsep.nn, batch 32: the median CPU time of 15 calls of
- * each pass and its GFLOP/s (2 N F OH OW (C/G) KH KW per pass).
+ * each pass and its GFLOP/s (2 N F OH OW (C/G) KH KW per pass). Then
+ * lenet's two layers at batch 1 (median of 101 calls), three ways: the
+ * whole unfolding, the blocked unfolding nnrt_conv2d_block picks for
+ * --max-batch 1 (bands of output pixels x chunks of unfolded rows), and
+ * the direct loops, with the scratch floats each needs.
  *
  * The direct loops are the fair alternative this choice was measured
  * against: restrict pointers, the output (or input gradient) row updated
@@ -20,7 +24,8 @@
 
 #include "nn_runtime.h"
 
-enum { BATCH = 32, REPEAT = 15 };
+enum { BATCH = 32, REPEAT = 101 };
+static int batch = BATCH, repeat = 15;
 
 static double cpu_now(void) {
     struct timespec t;
@@ -135,13 +140,13 @@ static float *X, *W, *Y, *DY, *DX, *DW, *S;
 
 static void run(int direct, int pass, const nnrt_conv2d *g) {
     if (direct)
-        pass == 0   ? direct_forward(g, BATCH, X, W, Y)
-        : pass == 1 ? direct_backward_input(g, BATCH, DY, W, DX)
-                    : direct_backward_weight(g, BATCH, X, DY, DW);
+        pass == 0   ? direct_forward(g, batch, X, W, Y)
+        : pass == 1 ? direct_backward_input(g, batch, DY, W, DX)
+                    : direct_backward_weight(g, batch, X, DY, DW);
     else
-        pass == 0   ? nnrt_conv2d_forward(g, BATCH, X, W, Y, S)
-        : pass == 1 ? nnrt_conv2d_backward_input(g, BATCH, DY, W, DX, S)
-                    : nnrt_conv2d_backward_weight(g, BATCH, X, DY, DW, S);
+        pass == 0   ? nnrt_conv2d_forward(g, batch, X, W, Y, S)
+        : pass == 1 ? nnrt_conv2d_backward_input(g, batch, DY, W, DX, S)
+                    : nnrt_conv2d_backward_weight(g, batch, X, DY, DW, S);
 }
 
 static int cmp(const void *a, const void *b) {
@@ -151,19 +156,21 @@ static int cmp(const void *a, const void *b) {
 
 static double median_time(int direct, int pass, const nnrt_conv2d *g) {
     double t[REPEAT];
-    for (int r = 0; r < REPEAT; r++) {
+    for (int r = 0; r < repeat; r++) {
         double t0 = cpu_now();
         run(direct, pass, g);
         t[r] = cpu_now() - t0;
     }
-    qsort(t, REPEAT, sizeof t[0], cmp);
-    return t[REPEAT / 2];
+    qsort(t, (size_t)repeat, sizeof t[0], cmp);
+    return t[repeat / 2];
 }
 
 int main(void) {
     static const nnrt_conv2d shapes[] = {
-        {1, 28, 28, 16, 5, 5, 1, 1, 2, 2, 1},   {16, 14, 14, 32, 5, 5, 1, 1, 2, 2, 1},
-        {16, 14, 14, 16, 5, 5, 1, 1, 2, 2, 16}, {16, 14, 14, 32, 1, 1, 1, 1, 0, 0, 1},
+        {1, 28, 28, 16, 5, 5, 1, 1, 2, 2, 1, 0, 0},
+        {16, 14, 14, 32, 5, 5, 1, 1, 2, 2, 1, 0, 0},
+        {16, 14, 14, 16, 5, 5, 1, 1, 2, 2, 16, 0, 0},
+        {16, 14, 14, 32, 1, 1, 1, 1, 0, 0, 1, 0, 0},
     };
     static const char *const names[] = {"lenet c1: 1->16, 28x28, 5x5 pad 2", "lenet c2: 16->32, 14x14, 5x5 pad 2",
                                         "dwsep d2: depthwise 16, 5x5 pad 2", "dwsep c2: pointwise 16->32"};
@@ -186,6 +193,26 @@ int main(void) {
             printf("%-36s %-12s %8.3f ms %5.1f GF/s %8.3f ms %5.1f GF/s\n", names[k], passes[p], tg * 1e3,
                    flops / tg * 1e-9, td * 1e3, flops / td * 1e-9);
         }
+    }
+    /* batch 1: lenet's layers whole, blocked, direct */
+    batch = 1;
+    repeat = REPEAT;
+    printf("\n%-36s %-12s %22s %22s %22s\n", "shape (batch 1)", "pass", "whole unfolding", "blocked", "direct loops");
+    for (size_t k = 0; k < 2; k++) {
+        const nnrt_conv2d *g = &shapes[k];
+        nnrt_conv2d blk = nnrt_conv2d_block(g, 1);
+        double flops = 2.0 * g->f * nnrt_conv2d_oh(g) * nnrt_conv2d_ow(g) * (g->c / g->groups) * g->kh * g->kw;
+        for (int p = 0; p < 3; p++) {
+            double tw = median_time(0, p, g), tb = median_time(0, p, &blk), td = median_time(1, p, g);
+            printf("%-36s %-12s %8.3f ms %5.1f GF/s %8.3f ms %5.1f GF/s %8.3f ms %5.1f GF/s\n", names[k], passes[p],
+                   tw * 1e3, flops / tw * 1e-9, tb * 1e3, flops / tb * 1e-9, td * 1e3, flops / td * 1e-9);
+        }
+        printf("%-36s %-12s %15ld floats %15ld floats %15d floats (blocked: band %d x chunk %d)\n", "", "scratch",
+               nnrt_conv2d_scratch(g, 0, 1) > nnrt_conv2d_scratch(g, 2, 1) ? nnrt_conv2d_scratch(g, 0, 1)
+                                                                            : nnrt_conv2d_scratch(g, 2, 1),
+               nnrt_conv2d_scratch(&blk, 0, 1) > nnrt_conv2d_scratch(&blk, 2, 1) ? nnrt_conv2d_scratch(&blk, 0, 1)
+                                                                                : nnrt_conv2d_scratch(&blk, 2, 1),
+               0, blk.band, blk.chunk);
     }
     for (size_t b = 0; b < sizeof bufs / sizeof bufs[0]; b++)
         free(*bufs[b]);

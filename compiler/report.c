@@ -20,7 +20,7 @@ static void shape_text(char *buf, size_t cap, const Shape *s) {
     buf_free(&b);
 }
 
-/* 1234567 -> "1,234,567" */
+/* 1234567 -> "1,234,567", -1192 -> "-1,192" */
 static const char *grouped(char *buf, size_t cap, double v) {
     char digits[64];
     snprintf(digits, sizeof digits, "%.0f", v);

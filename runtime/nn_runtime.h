@@ -287,6 +287,12 @@ typedef struct nnrt_conv2d {
     int sh, sw;  /* strides, >= 1 */
     int ph, pw;  /* zero padding on each side, >= 0 */
     int groups;  /* >= 1, divides c and f */
+    /* Blocked unfolding (nnrt_conv2d_block picks these; 0, 0: the whole
+     * unfolded input of a sample at once): the kernels unfold and multiply
+     * `band` output pixels and `chunk` rows of the unfolded input (channel,
+     * kernel row, kernel column) at a time, so that their scratch holds one
+     * block instead of c/groups kh kw x oh ow floats. 0 means all of them. */
+    int band, chunk;
 } nnrt_conv2d;
 
 /* The three passes of a convolution, for nnrt_conv2d_scratch. */
@@ -300,6 +306,13 @@ NNRT_API int nnrt_conv2d_ow(const nnrt_conv2d *g);
 /* Floats of scratch memory a pass needs for calls of up to max_n samples
  * (0: it takes NULL); -1 for an invalid geometry. */
 NNRT_API long nnrt_conv2d_scratch(const nnrt_conv2d *g, int pass, int max_n);
+/* g with band and chunk chosen for calls of up to max_n samples: 0, 0 (the
+ * whole unfolding, fastest) unless its scratch is over 8192 floats (32 KB)
+ * and larger than the input and output of a call (max_n samples of each);
+ * then bands of at most 128 output pixels and chunks of at most 32
+ * unfolded rows (multiples of 8 where they are split). An invalid geometry comes
+ * back unchanged. */
+NNRT_API nnrt_conv2d nnrt_conv2d_block(const nnrt_conv2d *g, int max_n);
 /* y[s, o, i, j] = sum over the group's channels c' and (a, b) < (kh, kw) of
  *   w[o, c', a, b] * x[s, c, i sh - ph + a, j sw - pw + b]   (zero outside x) */
 NNRT_API void nnrt_conv2d_forward(const nnrt_conv2d *g, int n, const float *x, const float *w, float *y,

@@ -30,7 +30,9 @@
  * this file writes one call per node with the geometry as a compound
  * literal, and asks the runtime itself (nnrt_conv2d_scratch, linked into
  * the compiler) how much scratch memory each pass needs, so that a faster
- * kernel with other scratch needs is a change of the runtime alone.
+ * kernel with other scratch needs is a change of the runtime alone. At
+ * small NET_MAX_BATCH the runtime also picks a blocked unfolding
+ * (nnrt_conv2d_block), written into the call as .band and .chunk.
  */
 #include <string.h>
 
@@ -42,12 +44,12 @@
 /* The runtime's geometry of a conv node (any of the three ops): x is the
  * image shape [N, C, H, W], f the filter count. */
 static nnrt_conv2d geom_of(const Node *n, const Shape *x, int f) {
-    nnrt_conv2d g = {x->dims[0], x->dims[1],   x->dims[2],   f,           n->i[0], n->i[1], n->i[2],
-                     n->i[3],    (int)n->f[0], (int)n->f[1], (int)n->f[2]};
+    nnrt_conv2d g = {x->dims[0],   x->dims[1],   x->dims[2],   f, n->i[0], n->i[1], n->i[2], n->i[3],
+                     (int)n->f[0], (int)n->f[1], (int)n->f[2], 0, 0};
     return g;
 }
 
-/* The geometry of any conv node of the graph. */
+/* The geometry of any conv node of the graph, without blocking. */
 static nnrt_conv2d conv_geom(const Graph *g, const Node *n) {
     switch (n->op) {
     case OP_CONV2D:
@@ -61,12 +63,22 @@ static nnrt_conv2d conv_geom(const Graph *g, const Node *n) {
     }
 }
 
+/* The geometry the kernels run: the runtime blocks the unfolding when the
+ * whole of it would be large beside the call's input and output at
+ * NET_MAX_BATCH samples (nnrt_conv2d_block) */
+static nnrt_conv2d kernel_geom(const Graph *g, const Node *n) {
+    nnrt_conv2d geo = conv_geom(g, n);
+    return nnrt_conv2d_block(&geo, g->max_batch);
+}
+
 /* "&(const nnrt_conv2d){.c = 1, ...}": the geometry as generated C */
+/* (every member written: a partly initialized literal costs a memset call
+ * at -O0, which freestanding builds do not have) */
 static const char *geom_text(Arena *a, const nnrt_conv2d *g) {
     return arena_printf(a,
                         "&(const nnrt_conv2d){.c = %d, .h = %d, .w = %d, .f = %d, .kh = %d, .kw = %d, "
-                        ".sh = %d, .sw = %d, .ph = %d, .pw = %d, .groups = %d}",
-                        g->c, g->h, g->w, g->f, g->kh, g->kw, g->sh, g->sw, g->ph, g->pw, g->groups);
+                        ".sh = %d, .sw = %d, .ph = %d, .pw = %d, .groups = %d, .band = %d, .chunk = %d}",
+                        g->c, g->h, g->w, g->f, g->kh, g->kw, g->sh, g->sw, g->ph, g->pw, g->groups, g->band, g->chunk);
 }
 
 /* The output shape [N, F, OH, OW] of a valid geometry. */
@@ -392,7 +404,7 @@ static const char *scratch_ref(const Emit *e, const Node *n) {
 
 /* nnrt_conv2d_PASS(&geometry, n, a, b, out, scratch) */
 static void conv_call(Emit *e, const Node *n, const char *pass, int a, int b) {
-    nnrt_conv2d geo = conv_geom(e->g, n);
+    nnrt_conv2d geo = kernel_geom(e->g, n);
     emit_line(e, "nnrt_conv2d_%s(%s, n, %s, %s, %s, %s);", pass, geom_text(e->g->arena, &geo), emit_ref(e, a),
               emit_ref(e, b), emit_ref(e, n->id), scratch_ref(e, n));
 }
@@ -417,7 +429,7 @@ double conv2d_flops(const Graph *g, const Node *n, int batch) {
 }
 
 long conv2d_scratch(const Graph *g, const Node *n) {
-    nnrt_conv2d geo = conv_geom(g, n);
+    nnrt_conv2d geo = kernel_geom(g, n);
     int pass = n->op == OP_CONV2D          ? NNRT_CONV2D_FORWARD
                : n->op == OP_CONV2D_GRAD_X ? NNRT_CONV2D_BACKWARD_INPUT
                                            : NNRT_CONV2D_BACKWARD_WEIGHT;

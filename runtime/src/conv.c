@@ -26,8 +26,10 @@
  * Scratch: col, the transposed result where one is used, and the GEMM's
  * packing workspace (nnrt_conv2d_scratch). A 1 x 1 kernel with stride 1
  * and no padding needs no unfolding: col is the sample's own channels, and
- * the unpacked nnrt_sgemm runs without scratch. docs/cnn.md has the
- * measurements behind these choices. */
+ * the unpacked nnrt_sgemm runs without scratch. At small batches, where
+ * the whole col outweighs the activations, the same products run a block
+ * of col at a time (g->band, g->chunk: "blocked unfolding" below).
+ * docs/cnn.md has the measurements behind these choices. */
 
 /* outputs of a window of k every s over in + 2 p elements (0 when none fits) */
 static inline int nnrt_conv2d_out(int in, int k, int s, int p) {
@@ -38,7 +40,7 @@ static inline int nnrt_conv2d_out(int in, int k, int s, int p) {
 static inline int nnrt_conv2d_ok(const nnrt_conv2d *g) {
     return g && g->c >= 1 && g->h >= 1 && g->w >= 1 && g->f >= 1 && g->kh >= 1 && g->kw >= 1 && g->sh >= 1 &&
            g->sw >= 1 && g->ph >= 0 && g->pw >= 0 && g->groups >= 1 && g->c % g->groups == 0 && g->f % g->groups == 0 &&
-           (long)g->h + 2L * g->ph >= g->kh && (long)g->w + 2L * g->pw >= g->kw;
+           (long)g->h + 2L * g->ph >= g->kh && (long)g->w + 2L * g->pw >= g->kw && g->band >= 0 && g->chunk >= 0;
 }
 
 /* 1 when col is the input itself (1 x 1 kernel, stride 1, no padding) */
@@ -184,6 +186,53 @@ static inline long nnrt_conv2d_pass_scratch(const nnrt_conv2d_dims *d, int pass,
     return col + t + ws;
 }
 
+/* ---- blocked unfolding (g->band, g->chunk) */
+/* The same products a block at a time: np output pixels (a band, in
+ * row-major pixel order, so a band may start and end inside an output row)
+ * and kc rows of the unfolded input (a chunk) are unfolded into col (kc x
+ * np), and
+ *   forward          y_g[:, band] (+)= W_g[:, chunk] col, summed over the
+ *                    chunks in C (the first overwrites); transposed into t
+ *                    (np x fg) when that pads less, as above
+ *   backward input   col = W_g[:, chunk]^T dy_g[:, band], folded into dx
+ *   backward weight  dW_g[:, chunk] (+)= dy_g[:, band] col^T
+ * Scratch: col, t (forward, transposed), the GEMM's workspace for one
+ * block. Bands are multiples of 8 pixels (the M4's tile width; the host's
+ * is 32) and chunks multiples of 8 rows wherever they are split, the last
+ * of each the remainder. docs/cnn.md has the measurements. */
+
+static inline int nnrt_conv2d_blocked(const nnrt_conv2d *g) {
+    return g->band > 0 || g->chunk > 0;
+}
+
+/* pixels per band and rows per chunk (0 or more than there are: all) */
+static inline void nnrt_conv2d_block_sizes(const nnrt_conv2d *g, const nnrt_conv2d_dims *d, int *np, int *kc) {
+    *np = g->band > 0 && g->band < d->ohw ? g->band : d->ohw;
+    *kc = g->chunk > 0 && g->chunk < d->kg ? g->chunk : d->kg;
+}
+
+/* 1 when the blocked forward pass computes y^T (np x fg) */
+static inline int nnrt_conv2d_block_fwd_t(int np, int fg) {
+    return nnrt_tile_waste(np, fg) < nnrt_tile_waste(fg, np);
+}
+
+static inline long nnrt_conv2d_block_scratch(const nnrt_conv2d *g, const nnrt_conv2d_dims *d, int pass, long *ws_at) {
+    int np, kc;
+    long col, t = 0, ws;
+    nnrt_conv2d_block_sizes(g, d, &np, &kc);
+    col = (long)kc * np;
+    if (pass == NNRT_CONV2D_FORWARD) {
+        t = nnrt_conv2d_block_fwd_t(np, d->fg) ? (long)np * d->fg : 0;
+        ws = t ? nnrt_sgemm_ws_size(np, d->fg, kc) : nnrt_sgemm_ws_size(d->fg, np, kc);
+    } else if (pass == NNRT_CONV2D_BACKWARD_INPUT) {
+        ws = nnrt_sgemm_ws_size(kc, np, d->fg);
+    } else {
+        ws = nnrt_sgemm_ws_size(d->fg, kc, np);
+    }
+    *ws_at = col + t;
+    return col + t + ws;
+}
+
 /* per pass, for one sample and group at a time: independent of max_n */
 NNRT_API long nnrt_conv2d_scratch(const nnrt_conv2d *g, int pass, int max_n) {
     nnrt_conv2d_dims d;
@@ -194,7 +243,117 @@ NNRT_API long nnrt_conv2d_scratch(const nnrt_conv2d *g, int pass, int max_n) {
     if (nnrt_conv2d_flat(g))
         return 0;
     d = nnrt_conv2d_sizes(g);
+    if (nnrt_conv2d_blocked(g))
+        return nnrt_conv2d_block_scratch(g, &d, pass, &ws_at);
     return nnrt_conv2d_pass_scratch(&d, pass, &ws_at);
+}
+
+/* The largest band and chunk nnrt_conv2d_block picks. Each band repacks
+ * the weights for the GEMM (on the Cortex-M4F about 11 instructions per
+ * weight), each chunk rewrites the block's output and restarts the GEMM's
+ * tiles: measured on the M4 (docs/cnn.md) for LeNet at one sample, 128 x
+ * 32 costs the fewest instructions of the blockings tried whose training
+ * struct stays under 620,000 bytes. */
+enum { NNRT_CONV2D_BAND_MAX = 128, NNRT_CONV2D_CHUNK_MAX = 32 };
+
+/* n split into about equal parts of at most `most`, each a multiple of 8
+ * but the last (n itself when it is not split) */
+static inline int nnrt_conv2d_split(int n, int most) {
+    int parts = (n + most - 1) / most, part = (n + parts - 1) / parts;
+    part = (part + 7) / 8 * 8;
+    return part < n ? part : n;
+}
+
+NNRT_API nnrt_conv2d nnrt_conv2d_block(const nnrt_conv2d *g, int max_n) {
+    nnrt_conv2d b = *g;
+    nnrt_conv2d_dims d;
+    long full = 0, s;
+    int pass;
+    if (!nnrt_conv2d_ok(g))
+        return b;
+    b.band = b.chunk = 0;
+    if (nnrt_conv2d_flat(&b))
+        return b;
+    for (pass = NNRT_CONV2D_FORWARD; pass <= NNRT_CONV2D_BACKWARD_WEIGHT; pass++)
+        if ((s = nnrt_conv2d_scratch(&b, pass, max_n)) > full)
+            full = s;
+    d = nnrt_conv2d_sizes(&b);
+    if (full <= 8192 || full <= (d.xs + d.ys) * (max_n > 1 ? max_n : 1))
+        return b;
+    b.band = nnrt_conv2d_split(d.ohw, NNRT_CONV2D_BAND_MAX);
+    b.chunk = nnrt_conv2d_split(d.kg, NNRT_CONV2D_CHUNK_MAX);
+    return b;
+}
+
+/* col[(r - r0) np + q] = row r of the unfolded input at output pixel p0 + q
+ * (nnrt_im2col's element), for r in [r0, r0 + kr), q in [0, np): the
+ * channels of one group at x; each output row the band touches is one
+ * segment [j, je) of columns. */
+static inline void nnrt_im2col_block(const nnrt_conv2d *g, int ow, const float *x, int r0, int kr, int p0, int np,
+                                     float *restrict col) {
+    const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
+    int r, j, j0, j1, khw = g->kh * g->kw, i0 = p0 / ow, jb0 = p0 % ow;
+    for (r = r0; r < r0 + kr; r++) {
+        int a = r / g->kw % g->kh, b = r % g->kw, i, jb, je, left;
+        const float *xc = x + (ptrdiff_t)(r / khw) * g->h * g->w;
+        float *d = col + (ptrdiff_t)(r - r0) * np; /* d[j - jb]: column j of output row i */
+        nnrt_conv2d_span(b - g->pw, g->sw, g->w, ow, &j0, &j1);
+        for (i = i0, jb = jb0, left = np; left > 0; left -= je - jb, d += je - jb, jb = 0, i++) {
+            int rr = i * g->sh - g->ph + a, lo, hi;
+            je = jb + left < ow ? jb + left : ow;
+            lo = jb > j0 ? jb : j0;
+            hi = je < j1 ? je : j1;
+            if (rr < 0 || rr >= g->h || hi <= lo) {
+                for (j = 0; j < je - jb; j++)
+                    d[j] = zero;
+            } else {
+                const float *src = xc + (ptrdiff_t)rr * g->w;
+                float *restrict dm = d + (lo - jb);
+                for (j = 0; j < lo - jb; j++)
+                    d[j] = zero;
+                if (g->sw == 1) { /* contiguous: vector moves (x one: not a memmove call) */
+                    const float *restrict s1 = src - g->pw + b + lo;
+                    for (j = 0; j < hi - lo; j++)
+                        dm[j] = s1[j] * one;
+                } else {
+                    const float *s1 = src + (ptrdiff_t)lo * g->sw - g->pw + b;
+                    for (j = 0; j < hi - lo; j++)
+                        dm[j] = s1[(ptrdiff_t)j * g->sw];
+                }
+                for (j = hi - jb; j < je - jb; j++)
+                    d[j] = zero;
+            }
+        }
+    }
+}
+
+/* The adjoint of nnrt_im2col_block: dx[...] += col[...] */
+static inline void nnrt_col2im_block(const nnrt_conv2d *g, int ow, const float *col, int r0, int kr, int p0, int np,
+                                     float *restrict dx) {
+    int r, j, j0, j1, khw = g->kh * g->kw, i0 = p0 / ow, jb0 = p0 % ow;
+    for (r = r0; r < r0 + kr; r++) {
+        int a = r / g->kw % g->kh, b = r % g->kw, i, jb, je, left;
+        float *xc = dx + (ptrdiff_t)(r / khw) * g->h * g->w;
+        const float *s = col + (ptrdiff_t)(r - r0) * np; /* s[j - jb]: column j of output row i */
+        nnrt_conv2d_span(b - g->pw, g->sw, g->w, ow, &j0, &j1);
+        for (i = i0, jb = jb0, left = np; left > 0; left -= je - jb, s += je - jb, jb = 0, i++) {
+            int rr = i * g->sh - g->ph + a, lo, hi;
+            je = jb + left < ow ? jb + left : ow;
+            lo = jb > j0 ? jb : j0;
+            hi = je < j1 ? je : j1;
+            if (rr >= 0 && rr < g->h && lo < hi) {
+                float *dst = xc + (ptrdiff_t)rr * g->w;
+                if (g->sw == 1) {
+                    float *restrict d1 = dst - g->pw + b + lo;
+                    for (j = 0; j < hi - lo; j++)
+                        d1[j] += s[lo - jb + j];
+                } else {
+                    for (j = lo; j < hi; j++)
+                        dst[j * g->sw - g->pw + b] += s[j - jb];
+                }
+            }
+        }
+    }
 }
 
 /* The forward epilogue of y^T = col^T W^T: block [i0, i0 + rows) x [j0,
@@ -259,6 +418,91 @@ static inline int nnrt_conv2d_mt(const nnrt_conv2d *g, int pass, int n, const fl
 }
 #endif
 
+/* The blocked passes (g->band or g->chunk set; not the 1 x 1 case): see
+ * "blocked unfolding" above. */
+static void nnrt_conv2d_forward_blocked(const nnrt_conv2d *g, const nnrt_conv2d_dims *d, int n, const float *x,
+                                        const float *w, float *y, float *scratch) {
+    nnrt_conv2d_tctx tc;
+    float *t;
+    long ws_at;
+    int s, gi, p0, r0, np, kc, tr, ow = nnrt_conv2d_ow(g);
+    nnrt_conv2d_block_sizes(g, d, &np, &kc);
+    nnrt_conv2d_block_scratch(g, d, NNRT_CONV2D_FORWARD, &ws_at);
+    tr = nnrt_conv2d_block_fwd_t(np, d->fg);
+    t = scratch + (long)kc * np;
+    tc.t = t;
+    tc.fg = d->fg;
+    tc.ohw = d->ohw;
+    for (s = 0; s < n; s++)
+        for (gi = 0; gi < g->groups; gi++) {
+            const float *xg = x + s * d->xs + gi * d->cg * d->hw, *wg = w + (ptrdiff_t)gi * d->fg * d->kg;
+            float *yg = y + s * d->ys + (ptrdiff_t)gi * d->fg * d->ohw;
+            for (p0 = 0; p0 < d->ohw; p0 += np) {
+                int pn = d->ohw - p0 < np ? d->ohw - p0 : np;
+                tc.y = yg + p0;
+                for (r0 = 0; r0 < d->kg; r0 += kc) {
+                    int kr = d->kg - r0 < kc ? d->kg - r0 : kc, last = r0 + kr == d->kg;
+                    float beta = r0 ? 1.0f : 0.0f;
+                    nnrt_im2col_block(g, ow, xg, r0, kr, p0, pn, scratch);
+                    if (tr)
+                        nnrt_sgemm_ws(1, 1, pn, d->fg, kr, 1.0f, scratch, pn, wg + r0, d->kg, beta, t, d->fg,
+                                      scratch + ws_at, last ? nnrt_conv2d_untranspose : NULL, &tc);
+                    else
+                        nnrt_sgemm_ws(0, 0, d->fg, pn, kr, 1.0f, wg + r0, d->kg, scratch, pn, beta, yg + p0, d->ohw,
+                                      scratch + ws_at, NULL, NULL);
+                }
+            }
+        }
+}
+
+static void nnrt_conv2d_backward_input_blocked(const nnrt_conv2d *g, const nnrt_conv2d_dims *d, int n, const float *dy,
+                                               const float *w, float *dx, float *scratch) {
+    long ws_at;
+    int s, gi, p0, r0, np, kc, ow = nnrt_conv2d_ow(g);
+    nnrt_conv2d_block_sizes(g, d, &np, &kc);
+    nnrt_conv2d_block_scratch(g, d, NNRT_CONV2D_BACKWARD_INPUT, &ws_at);
+    nnrt_zero(dx, n * d->xs);
+    for (s = 0; s < n; s++)
+        for (gi = 0; gi < g->groups; gi++) {
+            const float *dyg = dy + s * d->ys + (ptrdiff_t)gi * d->fg * d->ohw, *wg = w + (ptrdiff_t)gi * d->fg * d->kg;
+            float *dxg = dx + s * d->xs + gi * d->cg * d->hw;
+            for (p0 = 0; p0 < d->ohw; p0 += np) {
+                int pn = d->ohw - p0 < np ? d->ohw - p0 : np;
+                for (r0 = 0; r0 < d->kg; r0 += kc) {
+                    int kr = d->kg - r0 < kc ? d->kg - r0 : kc;
+                    nnrt_sgemm_ws(1, 0, kr, pn, d->fg, 1.0f, wg + r0, d->kg, dyg + p0, d->ohw, 0.0f, scratch, pn,
+                                  scratch + ws_at, NULL, NULL);
+                    nnrt_col2im_block(g, ow, scratch, r0, kr, p0, pn, dxg);
+                }
+            }
+        }
+}
+
+static void nnrt_conv2d_backward_weight_blocked(const nnrt_conv2d *g, const nnrt_conv2d_dims *d, int n, const float *x,
+                                                const float *dy, float *dw, float *scratch) {
+    long ws_at;
+    int s, gi, p0, r0, np, kc, ow = nnrt_conv2d_ow(g);
+    nnrt_conv2d_block_sizes(g, d, &np, &kc);
+    nnrt_conv2d_block_scratch(g, d, NNRT_CONV2D_BACKWARD_WEIGHT, &ws_at);
+    for (gi = 0; gi < g->groups; gi++) {
+        float *dwg = dw + (ptrdiff_t)gi * d->fg * d->kg;
+        for (s = 0; s < n; s++) {
+            const float *xg = x + s * d->xs + gi * d->cg * d->hw,
+                        *dyg = dy + s * d->ys + (ptrdiff_t)gi * d->fg * d->ohw;
+            for (p0 = 0; p0 < d->ohw; p0 += np) {
+                int pn = d->ohw - p0 < np ? d->ohw - p0 : np;
+                float beta = s || p0 ? 1.0f : 0.0f; /* the first band of the first sample overwrites */
+                for (r0 = 0; r0 < d->kg; r0 += kc) {
+                    int kr = d->kg - r0 < kc ? d->kg - r0 : kc;
+                    nnrt_im2col_block(g, ow, xg, r0, kr, p0, pn, scratch);
+                    nnrt_sgemm_ws(0, 1, d->fg, kr, pn, 1.0f, dyg + p0, d->ohw, scratch, pn, beta, dwg + r0, d->kg,
+                                  scratch + ws_at, NULL, NULL);
+                }
+            }
+        }
+    }
+}
+
 NNRT_API void nnrt_conv2d_forward(const nnrt_conv2d *g, int n, const float *x, const float *w, float *y,
                                   float *scratch) {
     nnrt_conv2d_dims d;
@@ -278,6 +522,10 @@ NNRT_API void nnrt_conv2d_forward(const nnrt_conv2d *g, int n, const float *x, c
                 nnrt_sgemm(0, 0, d.fg, d.ohw, d.kg, 1.0f, w + (ptrdiff_t)gi * d.fg * d.kg, d.kg,
                            x + s * d.xs + gi * d.cg * d.hw, d.ohw, 0.0f, y + s * d.ys + (ptrdiff_t)gi * d.fg * d.ohw,
                            d.ohw);
+        return;
+    }
+    if (nnrt_conv2d_blocked(g)) {
+        nnrt_conv2d_forward_blocked(g, &d, n, x, w, y, scratch);
         return;
     }
     nnrt_conv2d_pass_scratch(&d, NNRT_CONV2D_FORWARD, &ws_at);
@@ -314,6 +562,10 @@ NNRT_API void nnrt_conv2d_backward_input(const nnrt_conv2d *g, int n, const floa
 #endif
     d = nnrt_conv2d_sizes(g);
     flat = nnrt_conv2d_flat(g);
+    if (!flat && nnrt_conv2d_blocked(g)) {
+        nnrt_conv2d_backward_input_blocked(g, &d, n, dy, w, dx, scratch);
+        return;
+    }
     if (!flat)
         nnrt_conv2d_pass_scratch(&d, NNRT_CONV2D_BACKWARD_INPUT, &ws_at);
     for (s = 0; s < n; s++) {
@@ -349,6 +601,10 @@ NNRT_API void nnrt_conv2d_backward_weight(const nnrt_conv2d *g, int n, const flo
                 nnrt_sgemm(0, 1, d.fg, d.kg, d.ohw, 1.0f, dy + s * d.ys + (ptrdiff_t)gi * d.fg * d.ohw, d.ohw,
                            x + s * d.xs + gi * d.cg * d.hw, d.ohw, s ? 1.0f : 0.0f, dw + (ptrdiff_t)gi * d.fg * d.kg,
                            d.kg);
+        return;
+    }
+    if (nnrt_conv2d_blocked(g)) {
+        nnrt_conv2d_backward_weight_blocked(g, &d, n, x, dy, dw, scratch);
         return;
     }
     nnrt_conv2d_pass_scratch(&d, NNRT_CONV2D_BACKWARD_WEIGHT, &ws_at);

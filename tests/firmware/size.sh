@@ -14,6 +14,8 @@
 #     together exactly the report's flash bytes;
 #   - compiles model.c, which holds nothing but one model struct
 #     (`NET nn_model;`): its .bss must be the report's RAM bytes exactly.
+# With NN_RAM_MAX in the environment, the RAM figure must also be at most
+# that many bytes (a memory goal: a regression fails the test).
 # Prints the figures (text/data/bss of both objects). Exit 0 when they
 # agree, 1 when not, 77 (skipped) without arm-none-eabi-gcc.
 set -u
@@ -83,6 +85,13 @@ for sym in "${net}_weights" "${net}_weights_buffer"; do
     [ "$sec" = r ] || [ "$sec" = R ] || { echo "FAIL: $sym is not read-only data"; bad=1; }
     weights=$((weights + bytes))
 done
+if [ -n "${NN_RAM_MAX:-}" ]; then
+    echo "RAM goal: at most $NN_RAM_MAX bytes"
+    [ "$ram" -le "$NN_RAM_MAX" ] || {
+        echo "FAIL: the model struct takes $ram bytes, over the goal of $NN_RAM_MAX"
+        bad=1
+    }
+fi
 [ "$weights" = "$flash" ] || {
     echo "FAIL: the const weights take $weights bytes, the report says $flash"
     bad=1

@@ -64,7 +64,7 @@ static void cnn_run_forward(cnn *m) {
     const int n = m->n;
     /* cnn.nn:6: c = relu(conv2d(x, 4, 3, pad=1, groups=2)) */
     /* v3 = conv2d(x, m->param.c_weight)  [N, 4, 6, 6] */
-    nnrt_conv2d_forward(&(const nnrt_conv2d){.c = 2, .h = 6, .w = 6, .f = 4, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 2}, n, x, m->param.c_weight, v3, (m->arena + 9216));
+    nnrt_conv2d_forward(&(const nnrt_conv2d){.c = 2, .h = 6, .w = 6, .f = 4, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 2, .band = 0, .chunk = 0}, n, x, m->param.c_weight, v3, (m->arena + 9216));
     /* c = relu(nn_t6)  [N, 4, 6, 6] */
     /* fused: nn_t6 = add(v3, m->param.c_bias) */
     for (long i0 = 0; i0 < (long)n; i0++) {
@@ -80,7 +80,7 @@ static void cnn_run_forward(cnn *m) {
     nnrt_maxpool2d_forward(&(const nnrt_pool2d){.c = 4, .h = 6, .w = 6, .kh = 2, .kw = 2, .sh = 2, .sw = 2}, n, c, m_);
     /* cnn.nn:8: d = conv2d(m, 4, 1, bias=false) */
     /* d_ = conv2d(m_, m->param.d_weight)  [N, 4, 3, 3] */
-    nnrt_conv2d_forward(&(const nnrt_conv2d){.c = 4, .h = 3, .w = 3, .f = 4, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .ph = 0, .pw = 0, .groups = 1}, n, m_, m->param.d_weight, d_, NULL);
+    nnrt_conv2d_forward(&(const nnrt_conv2d){.c = 4, .h = 3, .w = 3, .f = 4, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .ph = 0, .pw = 0, .groups = 1, .band = 0, .chunk = 0}, n, m_, m->param.d_weight, d_, NULL);
     /* cnn.nn:9: a = avgpool2d(d, [2, 1], stride=1) */
     /* a = avgpool2d(d_)  [N, 4, 2, 3] */
     nnrt_avgpool2d_forward(&(const nnrt_pool2d){.c = 4, .h = 3, .w = 3, .kh = 2, .kw = 1, .sh = 1, .sw = 1}, n, d_, a);
@@ -121,7 +121,7 @@ static float cnn_run_loss(cnn *m) {
     const int n = m->n;
     /* cnn.nn:6: c = relu(conv2d(x, 4, 3, pad=1, groups=2)) */
     /* v3 = conv2d(x, m->param.c_weight)  [N, 4, 6, 6] */
-    nnrt_conv2d_forward(&(const nnrt_conv2d){.c = 2, .h = 6, .w = 6, .f = 4, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 2}, n, x, m->param.c_weight, v3, (m->arena + 9216));
+    nnrt_conv2d_forward(&(const nnrt_conv2d){.c = 2, .h = 6, .w = 6, .f = 4, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 2, .band = 0, .chunk = 0}, n, x, m->param.c_weight, v3, (m->arena + 9216));
     /* c = relu(nn_t6)  [N, 4, 6, 6] */
     /* fused: nn_t6 = add(v3, m->param.c_bias) */
     for (long i0 = 0; i0 < (long)n; i0++) {
@@ -137,7 +137,7 @@ static float cnn_run_loss(cnn *m) {
     nnrt_maxpool2d_forward(&(const nnrt_pool2d){.c = 4, .h = 6, .w = 6, .kh = 2, .kw = 2, .sh = 2, .sw = 2}, n, c, m_);
     /* cnn.nn:8: d = conv2d(m, 4, 1, bias=false) */
     /* d_ = conv2d(m_, m->param.d_weight)  [N, 4, 3, 3] */
-    nnrt_conv2d_forward(&(const nnrt_conv2d){.c = 4, .h = 3, .w = 3, .f = 4, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .ph = 0, .pw = 0, .groups = 1}, n, m_, m->param.d_weight, d_, NULL);
+    nnrt_conv2d_forward(&(const nnrt_conv2d){.c = 4, .h = 3, .w = 3, .f = 4, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .ph = 0, .pw = 0, .groups = 1, .band = 0, .chunk = 0}, n, m_, m->param.d_weight, d_, NULL);
     /* cnn.nn:9: a = avgpool2d(d, [2, 1], stride=1) */
     /* a = avgpool2d(d_)  [N, 4, 2, 3] */
     nnrt_avgpool2d_forward(&(const nnrt_pool2d){.c = 4, .h = 3, .w = 3, .kh = 2, .kw = 1, .sh = 1, .sw = 1}, n, d_, a);
@@ -194,7 +194,7 @@ static void cnn_run_train(cnn *m) {
     const int n = m->n;
     /* cnn.nn:6: c = relu(conv2d(x, 4, 3, pad=1, groups=2)) */
     /* v20 = conv2d(x, m->param.c_weight)  [N, 4, 6, 6] */
-    nnrt_conv2d_forward(&(const nnrt_conv2d){.c = 2, .h = 6, .w = 6, .f = 4, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 2}, n, x, m->param.c_weight, v20, (m->arena + 9216));
+    nnrt_conv2d_forward(&(const nnrt_conv2d){.c = 2, .h = 6, .w = 6, .f = 4, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 2, .band = 0, .chunk = 0}, n, x, m->param.c_weight, v20, (m->arena + 9216));
     /* c = relu(nn_t22)  [N, 4, 6, 6] */
     /* fused: nn_t22 = add(v20, m->param.c_bias) */
     for (long i0 = 0; i0 < (long)n; i0++) {
@@ -210,7 +210,7 @@ static void cnn_run_train(cnn *m) {
     nnrt_maxpool2d_forward(&(const nnrt_pool2d){.c = 4, .h = 6, .w = 6, .kh = 2, .kw = 2, .sh = 2, .sw = 2}, n, c, m_);
     /* cnn.nn:8: d = conv2d(m, 4, 1, bias=false) */
     /* d_ = conv2d(m_, m->param.d_weight)  [N, 4, 3, 3] */
-    nnrt_conv2d_forward(&(const nnrt_conv2d){.c = 4, .h = 3, .w = 3, .f = 4, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .ph = 0, .pw = 0, .groups = 1}, n, m_, m->param.d_weight, d_, NULL);
+    nnrt_conv2d_forward(&(const nnrt_conv2d){.c = 4, .h = 3, .w = 3, .f = 4, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .ph = 0, .pw = 0, .groups = 1, .band = 0, .chunk = 0}, n, m_, m->param.d_weight, d_, NULL);
     /* cnn.nn:9: a = avgpool2d(d, [2, 1], stride=1) */
     /* a = avgpool2d(d_)  [N, 4, 2, 3] */
     nnrt_avgpool2d_forward(&(const nnrt_pool2d){.c = 4, .h = 3, .w = 3, .kh = 2, .kw = 1, .sh = 1, .sw = 1}, n, d_, a);
@@ -295,9 +295,9 @@ static void cnn_run_backward(cnn *m) {
     nnrt_avgpool2d_backward(&(const nnrt_pool2d){.c = 4, .h = 3, .w = 3, .kh = 2, .kw = 1, .sh = 1, .sw = 1}, n, v39, d_d_);
     /* cnn.nn:8: d = conv2d(m, 4, 1, bias=false) */
     /* d_m_ = conv2d_grad_x(d_d_, m->param.d_weight)  [N, 4, 3, 3] */
-    nnrt_conv2d_backward_input(&(const nnrt_conv2d){.c = 4, .h = 3, .w = 3, .f = 4, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .ph = 0, .pw = 0, .groups = 1}, n, d_d_, m->param.d_weight, d_m_, NULL);
+    nnrt_conv2d_backward_input(&(const nnrt_conv2d){.c = 4, .h = 3, .w = 3, .f = 4, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .ph = 0, .pw = 0, .groups = 1, .band = 0, .chunk = 0}, n, d_d_, m->param.d_weight, d_m_, NULL);
     /* m->grad.d_weight = conv2d_grad_w(m_, d_d_)  [4, 4, 1, 1] */
-    nnrt_conv2d_backward_weight(&(const nnrt_conv2d){.c = 4, .h = 3, .w = 3, .f = 4, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .ph = 0, .pw = 0, .groups = 1}, n, m_, d_d_, m->grad.d_weight, NULL);
+    nnrt_conv2d_backward_weight(&(const nnrt_conv2d){.c = 4, .h = 3, .w = 3, .f = 4, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .ph = 0, .pw = 0, .groups = 1, .band = 0, .chunk = 0}, n, m_, d_d_, m->grad.d_weight, NULL);
     /* cnn.nn:7: m = maxpool2d(c, 2) */
     /* d_c = maxpool2d_grad(c, d_m_)  [N, 4, 6, 6] */
     nnrt_maxpool2d_backward(&(const nnrt_pool2d){.c = 4, .h = 6, .w = 6, .kh = 2, .kw = 2, .sh = 2, .sw = 2}, n, c, d_m_, d_c);
@@ -316,7 +316,7 @@ static void cnn_run_backward(cnn *m) {
         }
     }
     /* m->grad.c_weight = conv2d_grad_w(x, v45)  [4, 1, 3, 3] */
-    nnrt_conv2d_backward_weight(&(const nnrt_conv2d){.c = 2, .h = 6, .w = 6, .f = 4, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 2}, n, x, v45, m->grad.c_weight, (m->arena + 9216));
+    nnrt_conv2d_backward_weight(&(const nnrt_conv2d){.c = 2, .h = 6, .w = 6, .f = 4, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 2, .band = 0, .chunk = 0}, n, x, v45, m->grad.c_weight, (m->arena + 9216));
     /* m->grad.c_bias = broadcast(v46)  [4] */
     for (long i = 0; i < 4; i++) {
         m->grad.c_bias[i] = v46[i];

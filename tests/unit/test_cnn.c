@@ -238,6 +238,8 @@ typedef struct Out {
     int rc;
 } Out;
 
+static int compile_max_batch = 64;
+
 static Out compile(const char *text, const char *emit) {
     Out o;
     memset(&o, 0, sizeof o);
@@ -248,7 +250,7 @@ static Out compile(const char *text, const char *emit) {
     co.header_name = "net.h";
     co.cmdline = "nngen test";
     co.emit = emit;
-    co.max_batch = 64;
+    co.max_batch = compile_max_batch;
     co.opt_level = 2;
     co.verify = 1;
     co.diag = d;
@@ -273,7 +275,8 @@ static void test_emitted_calls(void **state) {
     Out o = compile(lenet, "c");
     assert_int_equal(o.rc, 0);
     assert_contains(o.c.data, "nnrt_conv2d_forward(&(const nnrt_conv2d){.c = 1, .h = 28, .w = 28, .f = 16, .kh = 5, "
-                              ".kw = 5, .sh = 1, .sw = 1, .ph = 2, .pw = 2, .groups = 1}, n, x, m->param.c1_weight, ");
+                              ".kw = 5, .sh = 1, .sw = 1, .ph = 2, .pw = 2, .groups = 1, .band = 0, .chunk = 0}, n, x, "
+                              "m->param.c1_weight, ");
     assert_contains(o.c.data, "nnrt_conv2d_backward_input(&(const nnrt_conv2d){.c = 16, .h = 14, .w = 14, .f = 32,");
     assert_contains(o.c.data, "nnrt_conv2d_backward_weight(&(const nnrt_conv2d){.c = 1, .h = 28,");
     assert_contains(o.c.data, "nnrt_maxpool2d_forward(&(const nnrt_pool2d){.c = 16, .h = 28, .w = 28, .kh = 2, "
@@ -287,10 +290,21 @@ static void test_emitted_calls(void **state) {
                 "output p = global_avgpool(b)\n",
                 "c");
     assert_int_equal(o.rc, 0);
-    assert_contains(o.c.data, ".groups = 2}, n, x, m->param.a_weight, ");
+    assert_contains(o.c.data, ".groups = 2, .band = 0, .chunk = 0}, n, x, m->param.a_weight, ");
     assert_contains(o.c.data, ", NULL);"); /* no scratch */
     assert_contains(o.c.data, "nnrt_avgpool2d_forward(&(const nnrt_pool2d){.c = 8, .h = 6, .w = 6, .kh = 3, .kw = 2, "
                               ".sh = 3, .sw = 2}, n, ");
+    out_free(&o);
+    /* at one sample per call the runtime blocks the unfolding, and the
+     * calls carry the blocks nnrt_conv2d_block picked */
+    compile_max_batch = 1;
+    o = compile(lenet, "c");
+    compile_max_batch = 64;
+    assert_int_equal(o.rc, 0);
+    assert_contains(o.c.data, ".groups = 1, .band = 112, .chunk = 25}, n, x, m->param.c1_weight, ");
+    assert_contains(o.c.data, "nnrt_conv2d_backward_weight(&(const nnrt_conv2d){.c = 16, .h = 14, .w = 14, .f = 32, "
+                              ".kh = 5, .kw = 5, .sh = 1, .sw = 1, .ph = 2, .pw = 2, .groups = 1, .band = 104, "
+                              ".chunk = 32}");
     out_free(&o);
 }
 

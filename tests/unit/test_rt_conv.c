@@ -149,10 +149,9 @@ static void check_conv(nnrt_rng *r, const nnrt_conv2d *g, int n) {
         guards_intact(S, sn[NNRT_CONV2D_BACKWARD_WEIGHT], "backward_weight scratch");
 }
 
-static void test_conv_grid(void **state) {
-    (void)state;
-    nnrt_rng r;
-    nnrt_rng_seed(&r, 11, 3);
+/* every geometry of the grid, unfolded whole (band = chunk = 0) or in
+ * blocks of band output pixels and chunk unfolded rows */
+static int conv_grid(nnrt_rng *r, int band, int chunk) {
     int checked = 0;
     static const int sizes[][2] = {{1, 1}, {5, 5}, {7, 4}, {3, 9}, {8, 8}};
     static const int kernels[][2] = {{1, 1}, {3, 3}, {2, 3}, {5, 1}};
@@ -164,13 +163,75 @@ static void test_conv_grid(void **state) {
                     for (int pad = 0; pad <= 2; pad++) {
                         nnrt_conv2d g = {chans[ci][0], sizes[si][0], sizes[si][1], chans[ci][1],
                                          kernels[ki][0], kernels[ki][1], stride, 3 - stride + (stride == 3),
-                                         pad, (pad + 1) % 3, chans[ci][2]};
+                                         pad, (pad + 1) % 3, chans[ci][2], band, chunk};
                         if (nnrt_conv2d_oh(&g) < 1)
                             continue;
-                        check_conv(&r, &g, 1 + (int)((si + ki + ci) % 3));
+                        check_conv(r, &g, 1 + (int)((si + ki + ci) % 3));
                         checked++;
                     }
-    assert_true(checked > 500);
+    return checked;
+}
+
+static void test_conv_grid(void **state) {
+    (void)state;
+    nnrt_rng r;
+    nnrt_rng_seed(&r, 11, 3);
+    assert_true(conv_grid(&r, 0, 0) > 500);
+}
+
+/* Blocked unfolding: bands of 1, 5 and 8 output pixels (starting and ending
+ * inside output rows, a ragged last band) and chunks of 1, 4 and 7 unfolded
+ * rows (inside a channel's kernel window, a ragged last chunk); band or
+ * chunk alone (the other 0: all). */
+static void test_conv_grid_blocked(void **state) {
+    (void)state;
+    static const int blocks[][2] = {{1, 1}, {5, 4}, {8, 7}, {5, 0}, {0, 4}};
+    nnrt_rng r;
+    nnrt_rng_seed(&r, 14, 3);
+    for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++)
+        assert_true(conv_grid(&r, blocks[i][0], blocks[i][1]) > 500);
+}
+
+/* The blocking nnrt_conv2d_block picks: none for lenet's convolutions at 64
+ * samples (the whole unfolding is small beside the activations), bands of
+ * 104 pixels (104 and 92) and chunks of 32 rows (12 and one of 16) for the
+ * second at one sample, 112 (7 bands) and 25 (all) for the first; the
+ * scratch is then that of one block, and the results those of the
+ * reference. */
+static void test_conv_block_lenet(void **state) {
+    (void)state;
+    nnrt_rng r;
+    nnrt_rng_seed(&r, 15, 3);
+    nnrt_conv2d c1 = {1, 28, 28, 16, 5, 5, 1, 1, 2, 2, 1, 0, 0}, c2 = {16, 14, 14, 32, 5, 5, 1, 1, 2, 2, 1, 0, 0};
+    nnrt_conv2d b64 = nnrt_conv2d_block(&c2, 64), b2 = nnrt_conv2d_block(&c2, 1), b1 = nnrt_conv2d_block(&c1, 1);
+    assert_int_equal(b64.band, 0);
+    assert_int_equal(b64.chunk, 0);
+    assert_int_equal(nnrt_conv2d_block(&c1, 64).band, 0);
+    assert_int_equal(b2.band, 104);
+    assert_int_equal(b2.chunk, 32);
+    assert_int_equal(b1.band, 112);
+    assert_int_equal(b1.chunk, 25);
+    /* forward: y^T = col^T W^T per block (104 pixels pad less than 32 filters) */
+    assert_int_equal(nnrt_conv2d_scratch(&b2, NNRT_CONV2D_FORWARD, 1),
+                     32 * 104 + 104 * 32 + nnrt_sgemm_ws_size(104, 32, 32));
+    assert_int_equal(nnrt_conv2d_scratch(&b2, NNRT_CONV2D_BACKWARD_INPUT, 1),
+                     32 * 104 + nnrt_sgemm_ws_size(32, 104, 32));
+    assert_int_equal(nnrt_conv2d_scratch(&b2, NNRT_CONV2D_BACKWARD_WEIGHT, 1),
+                     32 * 104 + nnrt_sgemm_ws_size(32, 32, 104));
+    for (int pass = 0; pass < 3; pass++) {
+        assert_true(nnrt_conv2d_scratch(&b2, pass, 1) <= 12000);
+        assert_true(nnrt_conv2d_scratch(&b1, pass, 1) <= 12000);
+    }
+    check_conv(&r, &b2, 1);
+    check_conv(&r, &b2, 2);
+    check_conv(&r, &b1, 1);
+    /* depthwise and pointwise are left alone (the latter needs no unfolding) */
+    nnrt_conv2d pw = {16, 14, 14, 32, 1, 1, 1, 1, 0, 0, 1, 0, 0};
+    assert_int_equal(nnrt_conv2d_block(&pw, 1).band, 0);
+    /* invalid blocks */
+    nnrt_conv2d neg = b2;
+    neg.band = -1;
+    assert_int_equal(nnrt_conv2d_scratch(&neg, NNRT_CONV2D_FORWARD, 1), -1);
 }
 
 /* the shapes of examples/lenet.nn, a few samples */
@@ -178,10 +239,10 @@ static void test_conv_lenet(void **state) {
     (void)state;
     nnrt_rng r;
     nnrt_rng_seed(&r, 12, 3);
-    nnrt_conv2d c1 = {1, 28, 28, 16, 5, 5, 1, 1, 2, 2, 1}, c2 = {16, 14, 14, 4, 5, 5, 1, 1, 2, 2, 1};
+    nnrt_conv2d c1 = {1, 28, 28, 16, 5, 5, 1, 1, 2, 2, 1, 0, 0}, c2 = {16, 14, 14, 4, 5, 5, 1, 1, 2, 2, 1, 0, 0};
     check_conv(&r, &c1, 2);
     check_conv(&r, &c2, 1);
-    nnrt_conv2d dw = {16, 14, 14, 16, 5, 5, 1, 1, 2, 2, 16}, pw = {16, 14, 14, 32, 1, 1, 1, 1, 0, 0, 1};
+    nnrt_conv2d dw = {16, 14, 14, 16, 5, 5, 1, 1, 2, 2, 16, 0, 0}, pw = {16, 14, 14, 32, 1, 1, 1, 1, 0, 0, 1, 0, 0};
     check_conv(&r, &dw, 2);
     check_conv(&r, &pw, 2);
     assert_int_equal(nnrt_conv2d_scratch(&pw, NNRT_CONV2D_BACKWARD_WEIGHT, 64), 0);
@@ -191,7 +252,7 @@ static void test_conv_lenet(void **state) {
     /* 32 filters (lenet's second layer) fill the GEMM's 32-wide tiles: the
      * forward and weight passes compute the transposed products, which
      * need room for their result too */
-    nnrt_conv2d c32 = {16, 14, 14, 32, 5, 5, 1, 1, 2, 2, 1}, g32 = {8, 6, 6, 64, 3, 3, 2, 1, 1, 1, 2};
+    nnrt_conv2d c32 = {16, 14, 14, 32, 5, 5, 1, 1, 2, 2, 1, 0, 0}, g32 = {8, 6, 6, 64, 3, 3, 2, 1, 1, 1, 2, 0, 0};
     check_conv(&r, &c32, 2);
     check_conv(&r, &g32, 3);
     assert_int_equal(nnrt_conv2d_scratch(&c32, NNRT_CONV2D_FORWARD, 64),
@@ -204,10 +265,10 @@ static void test_conv_lenet(void **state) {
 static void test_conv_invalid(void **state) {
     (void)state;
     static const nnrt_conv2d bad[] = {
-        {0, 5, 5, 2, 3, 3, 1, 1, 0, 0, 1},  {2, 5, 5, 2, 3, 3, 0, 1, 0, 0, 1},
-        {2, 5, 5, 2, 3, 3, 1, 1, -1, 0, 1}, {3, 5, 5, 2, 3, 3, 1, 1, 0, 0, 2},
-        {2, 5, 5, 3, 3, 3, 1, 1, 0, 0, 2},  {2, 2, 5, 2, 5, 3, 1, 1, 1, 0, 1},
-        {2, 5, 5, 2, 3, 3, 1, 1, 0, 0, 0},  {2, 5, 5, 0, 3, 3, 1, 1, 0, 0, 1},
+        {0, 5, 5, 2, 3, 3, 1, 1, 0, 0, 1, 0, 0},  {2, 5, 5, 2, 3, 3, 0, 1, 0, 0, 1, 0, 0},
+        {2, 5, 5, 2, 3, 3, 1, 1, -1, 0, 1, 0, 0}, {3, 5, 5, 2, 3, 3, 1, 1, 0, 0, 2, 0, 0},
+        {2, 5, 5, 3, 3, 3, 1, 1, 0, 0, 2, 0, 0},  {2, 2, 5, 2, 5, 3, 1, 1, 1, 0, 1, 0, 0},
+        {2, 5, 5, 2, 3, 3, 1, 1, 0, 0, 0, 0, 0},  {2, 5, 5, 0, 3, 3, 1, 1, 0, 0, 1, 0, 0},
     };
     nnrt_rng r;
     nnrt_rng_seed(&r, 13, 3);
@@ -223,7 +284,7 @@ static void test_conv_invalid(void **state) {
         nnrt_conv2d_backward_weight(&bad[i], 1, x, w, y, S);
         assert_memory_equal(before, y, sizeof before);
     }
-    nnrt_conv2d ok = {1, 3, 3, 1, 3, 3, 1, 1, 0, 0, 1};
+    nnrt_conv2d ok = {1, 3, 3, 1, 3, 3, 1, 1, 0, 0, 1, 0, 0};
     float y0 = 5.0f;
     nnrt_conv2d_forward(&ok, 0, X, W, &y0, NULL); /* n = 0: nothing */
     assert_true(y0 == 5.0f);
@@ -356,6 +417,7 @@ static void test_maxpool_ties_general(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_grid),        cmocka_unit_test(test_conv_lenet),
+        cmocka_unit_test(test_conv_grid_blocked), cmocka_unit_test(test_conv_block_lenet),
         cmocka_unit_test(test_conv_invalid),     cmocka_unit_test(test_pool_grid),
         cmocka_unit_test(test_maxpool_ties_nan),
         cmocka_unit_test(test_maxpool_ties_general),
