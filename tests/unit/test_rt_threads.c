@@ -86,8 +86,8 @@ static void test_gemm_same_bits(void **state) {
     /* M x N x K: split by columns (more column tiles), by rows, a one-row
      * last tile (M = 6 k + 1), more threads than tiles, several NNRT_NC
      * blocks of columns, K in several blocks, and one below the threshold */
-    static const int sizes[][3] = {{32, 128, 784},  {784, 128, 32}, {97, 45, 301}, {37, 131, 257}, {13, 700, 150},
-                                   {600, 7, 600},   {7, 1100, 300}, {61, 33, 700}, {300, 300, 16}, {20, 20, 20}};
+    static const int sizes[][3] = {{32, 128, 784}, {784, 128, 32}, {97, 45, 301}, {37, 131, 257}, {13, 700, 150},
+                                   {600, 7, 600},  {7, 1100, 300}, {61, 33, 700}, {300, 300, 16}, {20, 20, 20}};
     static const float betas[] = {0.0f, 1.0f, 0.5f};
     nnrt_rng r;
     int s, ta, tb, b;
@@ -111,9 +111,9 @@ static void check_conv(nnrt_rng *r, const nnrt_conv2d *g, int n) {
         sc = p > sc ? p : sc;
     }
     assert_true(sc <= (long)(sizeof W / sizeof W[0]) && n * xs <= MAXE && n * ys <= MAXE && ws <= MAXE);
-    fill(r, A, n * xs);  /* x */
-    fill(r, B, n * ys);  /* dy */
-    fill(r, C0, ws);     /* w */
+    fill(r, A, n * xs); /* x */
+    fill(r, B, n * ys); /* dy */
+    fill(r, C0, ws);    /* w */
     for (pass = 0; pass < 3; pass++) {
         long out = pass == NNRT_CONV2D_FORWARD ? n * ys : pass == NNRT_CONV2D_BACKWARD_INPUT ? n * xs : ws;
         for (t = -1; t < (int)(sizeof thread_counts / sizeof thread_counts[0]); t++) {
@@ -127,8 +127,8 @@ static void check_conv(nnrt_rng *r, const nnrt_conv2d *g, int n) {
             else
                 nnrt_conv2d_backward_weight(g, n, A, B, o, W);
             if (t >= 0 && memcmp(C1, CN, sizeof(float) * (size_t)out) != 0)
-                fail_msg("conv %dx%dx%d f %d k %d groups %d, n %d, pass %d: %d threads differ from 1", g->c, g->h,
-                         g->w, g->f, g->kh, g->groups, n, pass, thread_counts[t]);
+                fail_msg("conv %dx%dx%d f %d k %d groups %d, n %d, pass %d: %d threads differ from 1", g->c, g->h, g->w,
+                         g->f, g->kh, g->groups, n, pass, thread_counts[t]);
         }
     }
     nnrt_mt_set_threads(1);
@@ -136,12 +136,14 @@ static void check_conv(nnrt_rng *r, const nnrt_conv2d *g, int n) {
 
 static void test_conv_same_bits(void **state) {
     /* LeNet's two layers; a 1 x 1 kernel (no unfolding); groups and
-     * stride; a batch smaller than the thread count; a ragged batch */
+     * stride; a batch smaller than the thread count; a ragged batch;
+     * LeNet's second layer unfolded in blocks (ragged bands and chunks) */
     static const nnrt_conv2d gs[] = {
-        {1, 28, 28, 16, 5, 5, 1, 1, 2, 2, 1}, {16, 14, 14, 32, 5, 5, 1, 1, 2, 2, 1}, {8, 20, 20, 16, 1, 1, 1, 1, 0, 0, 1},
-        {6, 17, 15, 12, 3, 3, 2, 2, 1, 1, 3},
+        {1, 28, 28, 16, 5, 5, 1, 1, 2, 2, 1, 0, 0},     {16, 14, 14, 32, 5, 5, 1, 1, 2, 2, 1, 0, 0},
+        {8, 20, 20, 16, 1, 1, 1, 1, 0, 0, 1, 0, 0},     {6, 17, 15, 12, 3, 3, 2, 2, 1, 1, 3, 0, 0},
+        {16, 14, 14, 32, 5, 5, 1, 1, 2, 2, 1, 104, 32},
     };
-    static const int ns[] = {9, 3, 13, 5};
+    static const int ns[] = {9, 3, 13, 5, 7};
     nnrt_rng r;
     int k;
     (void)state;
