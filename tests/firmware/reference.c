@@ -11,10 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define API(f) CAT(NET, CAT(_, f))
-#define MACRO(m) CAT(NETU, CAT(_, m))
+#include "../net_api.h"
 
 #include NET_HEADER
 #include "nn_data.h"
