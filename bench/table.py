@@ -197,8 +197,8 @@ def main(argv):
     print("nngen vs PyTorch %s, median of %d alternating round(s); load average (uptime) %s at the start, %s at"
           " the end" % (run([sys.executable, "-c", "import torch; print(torch.__version__)"], env).strip(),
                         rounds, start, load()))
-    print("Per call: PyTorch on 1 thread, best settings. End to end: both with their default threads.\n")
-    print("| case | nngen µs | PyTorch µs | ratio | target |")
+    print("Per call (µs): PyTorch on 1 thread, best settings. End to end: both with their default threads.\n")
+    print("| case | nngen | PyTorch | ratio | target |")
     print("|---|---:|---:|---:|---|")
     for row in rows:
         print("| %s |" % " | ".join(row))
