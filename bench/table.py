@@ -3,12 +3,18 @@
 bench/torch_bench.py alternately for R rounds, takes for each case the
 median of its per-round medians, and prints the table with the ratio
 nngen/PyTorch and the issue's targets; then the peak RSS of a 5-epoch MNIST
-training run for both (examples/train.c on mnist_mlp.nn, bench/torch_mnist.py).
-Called by bench/run.sh, which builds first."""
+training run for both (examples/train.c on mnist_mlp.nn, bench/torch_mnist.py);
+then, end to end, `nngen train` as a user types it against bench/torch_epoch.py
+(seconds per epoch, peak RSS, test accuracy), alternating. Prints one markdown
+table at the end, with the load average at the start and the end.
+Called by bench/run.sh, which builds first; `--only e2e` runs the end-to-end
+rows alone, `--list` lists the networks."""
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -20,6 +26,9 @@ TARGETS = {("mlp", 32, "adam"): 0.40, ("mlp", 1, "infer"): 0.35, ("wide", 128, "
            ("lenet", 32, "adam"): 0.50, ("tanh", 200, "adam"): 0.05,
            ("lstm", 32, "adam"): 0.50, ("lstm", 1, "infer"): 0.20}
 RSS_TARGET = 0.1
+# end to end: the .nn files trained by `nngen train` on the shipped digits
+E2E = [("mlp", "examples/mnist_mlp.nn"), ("lenet", "examples/lenet.nn")]
+MNIST = os.path.join(ROOT, "examples", "data", "mnist10k")
 
 
 def torch_env():
@@ -46,8 +55,76 @@ def run(cmd, env):
     return p.stdout
 
 
+def load():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def timed(cmd, env):
+    """Runs cmd under /usr/bin/time; returns (stdout, peak RSS KiB of the process tree)."""
+    p = subprocess.run(["/usr/bin/time", "-f", "maxrss %M"] + cmd, env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        sys.exit("bench: %s failed:\n%s" % (" ".join(cmd), p.stderr))
+    return p.stdout, int([line for line in p.stderr.splitlines() if line.startswith("maxrss ")][-1].split()[1])
+
+
+def last_number(out, prefix):
+    """The number after prefix on the last line of out that contains it."""
+    line = [line for line in out.splitlines() if prefix in line][-1]
+    return float(line.split(prefix)[1].split()[0])
+
+
+def end_to_end(build, rounds, epochs, rows):
+    """`nngen train NET.nn --train ... --test ...` (default flags but --progress
+    and --history; --epochs only when given) against bench/torch_epoch.py on
+    the same job, alternating for `rounds`; appends the table's rows."""
+    files = [os.path.join(MNIST, f + ".idx.gz") for f in ("train-images", "train-labels", "test-images", "test-labels")]
+    cache = tempfile.mkdtemp(prefix="nngen-bench-")
+    try:
+        env = dict(os.environ, NNGEN_CACHE_DIR=cache)
+        for var in ("NNGEN_CFLAGS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            env.pop(var, None)  # both sides with their defaults
+        tenv = torch_env()
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            tenv.pop(var, None)
+        data = ["--train", files[0] + "," + files[1], "--test", files[2] + "," + files[3]]
+        for _, nn_file in E2E:  # the trainer's one-off compile, not timed
+            run([os.path.join(build, "nngen"), "train", nn_file, "--train", files[0] + "," + files[1],
+                 "--val-split", "0", "--epochs", "1", "--progress", "never"], env)
+        history = os.path.join(cache, "history.csv")
+        res = {}
+        for r in range(rounds):
+            for net, nn_file in E2E:
+                cmd = [os.path.join(build, "nngen"), "train", nn_file] + data + ["--progress", "never",
+                                                                                   "--history", history]
+                out, rss = timed(cmd + (["--epochs", str(epochs)] if epochs else []), env)
+                with open(history) as f:
+                    last = f.read().split()[-1].split(",")
+                n = int(last[0])
+                res.setdefault((net, "nngen"), []).append((float(last[-1]) / n, rss, last_number(out, "accuracy ")))
+                out, rss = timed([sys.executable, os.path.join(HERE, "torch_epoch.py"), net, files[0], files[1],
+                                  str(n), files[2], files[3]], tenv)
+                res.setdefault((net, "torch"), []).append((float(out.split()[-4]), rss,
+                                                           last_number(out, "test accuracy ")))
+                threads = out.splitlines()[0].split(", ")[1].split(" (")[0]
+            print("end to end: round %d of %d done" % (r + 1, rounds), file=sys.stderr)
+    finally:
+        shutil.rmtree(cache)
+    for net, nn_file in E2E:
+        a, t = res[(net, "nngen")], res[(net, "torch")]
+        name = "`nngen train %s`, %d epoch%s" % (os.path.basename(nn_file), n, "" if n == 1 else "s")
+        sa, st = statistics.median(x[0] for x in a), statistics.median(x[0] for x in t)
+        ra, rt = statistics.median(x[1] for x in a), statistics.median(x[1] for x in t)
+        rows.append(("%s: s per epoch (nngen: all cores; PyTorch: %s)" % (name, threads), "%.3f" % sa, "%.3f" % st,
+                     "%.3f" % (sa / st), ""))
+        rows.append(("%s: peak RSS (KiB)" % name, "%d" % ra, "%d" % rt, "%.3f" % (ra / rt), ""))
+        rows.append(("%s: test accuracy (%%)" % name, "%.2f" % a[-1][2], "%.2f" % t[-1][2], "", ""))
+
+
 def main(argv):
-    build, rounds, samples, quick, only = "build", 3, 31, False, None
+    build, rounds, samples, quick, only, epochs = "build", 3, 31, False, None, None
+    start = load()
     i = 0
     while i < len(argv):
         if argv[i] == "--build":
@@ -58,9 +135,18 @@ def main(argv):
             i += 1
         elif argv[i] == "--quick":
             rounds, samples, quick = 1, 5, True
+        elif argv[i] == "--epochs":
+            epochs = int(argv[i + 1])
+            i += 1
+        elif argv[i] in ("--help", "-h"):
+            print(__doc__.strip())
+            return
+        elif argv[i] == "--list":
+            print(" ".join(sorted({n for n, _ in CASES})) + " e2e")
+            return
         elif argv[i] == "--only":
             only = set(argv[i + 1].split(","))
-            unknown = only - {n for n, _ in CASES}
+            unknown = only - {n for n, _ in CASES} - {"e2e"}
             if unknown:
                 sys.exit("bench: --only: unknown network %s (networks: %s)"
                          % (", ".join(sorted(unknown)), ", ".join(sorted({n for n, _ in CASES}))))
@@ -74,7 +160,7 @@ def main(argv):
         sys.exit("bench: %s not built in %s (bench/run.sh builds them)" % (", ".join(sorted(set(missing))), build))
     nn, pt = {}, {}
     torch_args = [sys.executable, os.path.join(HERE, "torch_bench.py"), "--samples", str(samples)]
-    for r in range(rounds):
+    for r in range(rounds if have else 0):
         for net in sorted(have):
             for opt in ("sgd", "adam"):
                 batches = [str(b) for n, b in CASES if n == net]
@@ -89,9 +175,7 @@ def main(argv):
         v = res.get(("%s_%s" % (net, opt), kind, b))
         return statistics.median(v) if v else None
 
-    print("nngen vs PyTorch %s, 1 thread, median time of one call (us); ratio = nngen / PyTorch"
-          % run([sys.executable, "-c", "import torch; print(torch.__version__)"], env).strip())
-    print("%-26s %12s %12s %8s %10s" % ("case", "nngen us", "PyTorch us", "ratio", "target"))
+    rows = []
     for net, b in CASES:
         if net not in have:
             continue
@@ -104,10 +188,24 @@ def main(argv):
             tgt = "<= %.2f" % target if target else ""
             a, t = med(nn, net, opt, kind, b), med(pt, net, opt, kind, b)
             ratio = a / t
-            mark = "" if not target else (" met" if ratio <= target else " MISSED")
-            print("%-26s %12.2f %12.2f %8.3f %10s%s" % (name, a, t, ratio, tgt, mark))
-    if quick or only is not None:
-        return
+            mark = "" if not target else (" met" if ratio <= target else " **missed**")
+            rows.append((name, "%.2f" % a, "%.2f" % t, "%.3f" % ratio, tgt + mark))
+    if not quick and only is None:
+        rss_run(build, env, rows)
+    if only is None or "e2e" in only:
+        end_to_end(build, rounds, epochs or (2 if quick else None), rows)
+    print("nngen vs PyTorch %s, median of %d alternating round(s); load average (uptime) %s at the start, %s at"
+          " the end" % (run([sys.executable, "-c", "import torch; print(torch.__version__)"], env).strip(),
+                        rounds, start, load()))
+    print("Per call (µs): PyTorch on 1 thread, best settings. End to end: both with their default threads.\n")
+    print("| case | nngen | PyTorch | ratio | target |")
+    print("|---|---:|---:|---:|---|")
+    for row in rows:
+        print("| %s |" % " | ".join(row))
+
+
+def rss_run(build, env, rows):
+    """Peak RSS of a 5-epoch MNIST training: examples/train.c against bench/torch_mnist.py."""
     data = os.path.join(build, "examples", "data", "mnist10k")
     files = [os.path.join(data, f + ".idx") for f in ("train-images", "train-labels", "test-images", "test-labels")]
     nn_cmd = [os.path.join(build, "examples", "train_mnist_mlp"), "--train", files[0] + "," + files[1],
@@ -115,16 +213,13 @@ def main(argv):
     pt_cmd = [sys.executable, os.path.join(HERE, "torch_mnist.py")] + files + ["5"]
     rss = []
     for cmd in (nn_cmd, pt_cmd):
-        p = subprocess.run(["/usr/bin/time", "-f", "maxrss %M"] + cmd, env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
-        if p.returncode != 0:
-            sys.exit("bench: %s failed:\n%s" % (" ".join(cmd), p.stderr))
-        rss.append(int([line for line in p.stderr.splitlines() if line.startswith("maxrss ")][-1].split()[1]))
-        last = [line for line in p.stdout.splitlines() if "accuracy" in line][-1]
-        print("  %s: %s" % ("nngen  " if cmd is nn_cmd else "PyTorch", last.strip()))
+        out, kib = timed(cmd, env)
+        rss.append(kib)
+        last = [line for line in out.splitlines() if "accuracy" in line][-1]
+        print("  %s: %s" % ("nngen  " if cmd is nn_cmd else "PyTorch", last.strip()), file=sys.stderr)
     ratio = rss[0] / rss[1]
-    print("%-26s %9d KiB %9d KiB %8.3f %10s%s" % ("peak RSS, 5-epoch MNIST", rss[0], rss[1], ratio,
-                                                 "<= %.2f" % RSS_TARGET, " met" if ratio <= RSS_TARGET else " MISSED"))
+    rows.append(("peak RSS, 5-epoch MNIST (KiB)", "%d" % rss[0], "%d" % rss[1], "%.3f" % ratio,
+                 "<= %.2f%s" % (RSS_TARGET, " met" if ratio <= RSS_TARGET else " **missed**")))
 
 
 if __name__ == "__main__":
