@@ -25,17 +25,7 @@
 #include "ly_bn2.h"
 #include "ly_bn3.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                   \
-    do {                                                   \
-        if (!(cond)) {                                     \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);    \
-            printf(__VA_ARGS__);                           \
-            printf("\n");                                  \
-            failures++;                                    \
-        }                                                  \
-    } while (0)
+#include "check.h"
 
 static int close_to(double got, double want, double rtol) {
     return fabs(got - want) <= rtol * fmax(1.0, fabs(want));

@@ -27,17 +27,7 @@
 #define P 0.3
 #define STREAM UINT64_C(0x64726f706f7574)
 
-static int failures;
-
-#define CHECK(cond, ...)                                   \
-    do {                                                   \
-        if (!(cond)) {                                     \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);    \
-            printf(__VA_ARGS__);                           \
-            printf("\n");                                  \
-            failures++;                                    \
-        }                                                  \
-    } while (0)
+#include "check.h"
 
 static ly_drop m1, m2;
 static float x[4 * D];

@@ -18,17 +18,7 @@
 #include "ly_ft.h"
 #include "ly_src.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                                    \
-    do {                                                                                                    \
-        if (!(cond)) {                                                                                      \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                    \
-            printf(__VA_ARGS__);                                                                            \
-            printf("\n");                                                                                  \
-            failures++;                                                                                     \
-        }                                                                                                   \
-    } while (0)
+#include "check.h"
 
 static float x[8 * 36];
 static int32_t y3[8], y2[8];
