@@ -13,12 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define API(f) CAT(NET, CAT(_, f))
-#define MACRO(m) CAT(NETU, CAT(_, m))
-#define STR_(x) #x
-#define STR(x) STR_(x)
+#include "net_api.h"
 
 #include NET_HEADER
 #include "digits.h"
