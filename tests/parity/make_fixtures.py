@@ -1122,18 +1122,22 @@ OP_CASES = [
 ]
 
 
-def op_float32_error(case, init, x, y, losses, grads, final, out):
+def op_float32_error(case, init, x, y, losses, grads, final, out, train=None):
     """How far the same training in float32 PyTorch ends from the float64
     reference, in parity.c's measure, over everything the fixture compares
     (losses, first gradients, final parameters, output o): as for the CNN
     cases, a case whose float32 run comes within a factor 3 of the tolerance
     (F32_LIMIT) is ill-conditioned (an output that is a small difference of
-    large terms, say) and would pass or fail on the rounding of the C code."""
+    large terms, say) and would pass or fail on the rounding of the C code.
+    train is the case family's trainer (layer_train by default), which
+    returns the losses, gradients and final parameters first and the output
+    last."""
     torch.set_default_dtype(torch.float32)
     try:
-        l32, g32, f32, _, o32 = layer_train(case, init, x, y, torch.float32)
+        r32 = (train or layer_train)(case, init, x, y, torch.float32)
     finally:
         torch.set_default_dtype(torch.float64)
+    l32, g32, f32, o32 = r32[0], r32[1], r32[2], r32[-1]
     return max([parity_error(l32, losses), parity_error(o32, out)] +
                [parity_error(g32[n], grads[n]) for n in grads] + [parity_error(f32[n], final[n]) for n in final])
 
@@ -1630,29 +1634,27 @@ SEQ_CASES = [
 ]
 
 
-def seq_float32_error(case, init, x, y, losses, grads, final, out):
-    """as op_float32_error: the same training in float32 PyTorch"""
-    torch.set_default_dtype(torch.float32)
-    try:
-        l32, g32, f32, o32 = seq_train(case, init, x, y, torch.float32)
-    finally:
-        torch.set_default_dtype(torch.float64)
-    return max([parity_error(l32, losses), parity_error(o32, out)] +
-               [parity_error(g32[n], grads[n]) for n in grads] + [parity_error(f32[n], final[n]) for n in final])
-
-
-def seq_main():
-    for case in SEQ_CASES:
-        init, x, y = seq_draw(case)
-        losses, grads, final, out = seq_train(case, init, x, y)
-        err32 = seq_float32_error(case, init, x, y, losses, grads, final, out)
+def run_layer_family(cases, draw, train, nn_text):
+    """the sequence and 1-D convolution cases: each trained in float64 and in
+    float32 (refused when float32 ends too far off), its .nn and fixture
+    written as the layer cases' are"""
+    for case in cases:
+        init, x, y = draw(case)
+        r = train(case, init, x, y)
+        losses, grads, final, out = r[0], r[1], r[2], r[-1]
+        buffers = r[3] if len(r) == 5 else {}
+        err32 = op_float32_error(case, init, x, y, losses, grads, final, out, train)
         if err32 > F32_LIMIT:
             raise SystemExit("%s: float32 training ends %.3g from float64 (limit %g): change the case"
                              % (case.name, err32, F32_LIMIT))
-        write(os.path.join(HERE, "cases", case.name + ".nn"), seq_nn_text(case))
-        text = layer_fixture_text(case, init, x, y, losses, grads, final, {}, out)
+        write(os.path.join(HERE, "cases", case.name + ".nn"), nn_text(case))
+        text = layer_fixture_text(case, init, x, y, losses, grads, final, buffers, out)
         write(os.path.join(HERE, "fixtures", case.name + ".txt"), text.replace(" sgd steps", " %s steps" % case.opt[0]))
         print("%-26s loss %.6g -> %.6g  (float32 %.2g)" % (case.name, losses[0], losses[-1], err32))
+
+
+def seq_main():
+    run_layer_family(SEQ_CASES, seq_draw, seq_train, seq_nn_text)
 
 # ---- one-dimensional convolution cases: conv1d, the 1-D pools, and
 #      global_avgpool and batchnorm over [C, L] ----------------------------------------
@@ -1870,29 +1872,8 @@ CONV1D_CASES = [
 ]
 
 
-def conv1d_float32_error(case, init, x, y, losses, grads, final, out):
-    """as op_float32_error: the same training in float32 PyTorch"""
-    torch.set_default_dtype(torch.float32)
-    try:
-        l32, g32, f32, _, o32 = conv1d_train(case, init, x, y, torch.float32)
-    finally:
-        torch.set_default_dtype(torch.float64)
-    return max([parity_error(l32, losses), parity_error(o32, out)] +
-               [parity_error(g32[n], grads[n]) for n in grads] + [parity_error(f32[n], final[n]) for n in final])
-
-
 def conv1d_main():
-    for case in CONV1D_CASES:
-        init, x, y = conv1d_draw(case)
-        losses, grads, final, buffers, out = conv1d_train(case, init, x, y)
-        err32 = conv1d_float32_error(case, init, x, y, losses, grads, final, out)
-        if err32 > F32_LIMIT:
-            raise SystemExit("%s: float32 training ends %.3g from float64 (limit %g): change the case"
-                             % (case.name, err32, F32_LIMIT))
-        write(os.path.join(HERE, "cases", case.name + ".nn"), conv1d_nn_text(case))
-        text = layer_fixture_text(case, init, x, y, losses, grads, final, buffers, out)
-        write(os.path.join(HERE, "fixtures", case.name + ".txt"), text.replace(" sgd steps", " %s steps" % case.opt[0]))
-        print("%-26s loss %.6g -> %.6g  (float32 %.2g)" % (case.name, losses[0], losses[-1], err32))
+    run_layer_family(CONV1D_CASES, conv1d_draw, conv1d_train, conv1d_nn_text)
 
 
 def main():
