@@ -4,7 +4,10 @@ the headers of generated code and of `nngen train`'s trainer declare (glibc;
 C99 with POSIX 2008 as the trainer compiles, and gcc's default GNU mode, in
 which math.h adds M_PI and its kind): stddef stdint math, for --standalone
 limits errno fcntl stdio stdlib unistd string, for the trainer signal stdarg
-time sys/ioctl.h sys/stat.h; then the trainer's own top-level names (types,
+time sys/ioctl.h sys/stat.h; arm_acle.h for the Cortex-M4F (int8 code
+includes it where the target has the DSP extension: its typedefs int8x4_t
+and the like; its macros are all reserved `__` names); then the trainer's
+own top-level names (types,
 functions, macros of cli/trainer.c) and `main`. A network named like one of
 them would make `typedef struct NAME NAME;` clash, so lower.c refuses it with
 a located error, and names.c renames a port, parameter or value so named.
@@ -13,17 +16,23 @@ case (nn_, nnrt_, NN_, nnt_, nndata_: the runtime's, the loaders', the
 trainer glue's) are refused or renamed by their prefix, not listed here.
 
 Run from the repository root (needs clang and gcc); the output is committed.
+With --check (CTest's lint.reserved_names) it writes nothing and fails when
+a top-level name of cli/trainer.c is missing from the committed list: the
+trainer changes more often than the C library does.
 """
 import json
 import subprocess
 import tempfile
 
 import re
+import sys
 
 HEADERS = ["stddef.h", "stdint.h", "math.h", "limits.h", "errno.h", "fcntl.h",
            "stdio.h", "stdlib.h", "unistd.h", "string.h",
            "signal.h", "stdarg.h", "time.h", "sys/ioctl.h", "sys/stat.h"]
 MODES = [["-std=c99", "-D_POSIX_C_SOURCE=200809L"], []]  # the trainer's; gcc's default (gnu17)
+# the int8 Cortex-M4 kernels' header, read by clang for the target (declarations only)
+ACLE = ("arm_acle.h", ["--target=thumbv7em-none-eabihf", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-std=c99"])
 
 
 def trainer_names():
@@ -37,7 +46,8 @@ def trainer_names():
     return {n for n in names if not n.startswith("_")} | {"main"}
 
 
-def declared(src, FLAGS):
+def ast_names(src, FLAGS):
+    """the functions, variables, typedefs, enum constants and tags clang sees declared"""
     ast = subprocess.run(["clang", *FLAGS, "-fsyntax-only", "-Xclang", "-ast-dump=json", src],
                          capture_output=True, text=True, check=True).stdout
     names = set()
@@ -51,6 +61,11 @@ def declared(src, FLAGS):
                 walk(child)
     for node in json.loads(ast).get("inner", []):
         walk(node)
+    return names
+
+
+def declared(src, FLAGS):
+    names = ast_names(src, FLAGS)
     macros = subprocess.run(["gcc", *FLAGS, "-dM", "-E", src], capture_output=True, text=True,
                             check=True).stdout
     for line in macros.splitlines():
@@ -60,17 +75,33 @@ def declared(src, FLAGS):
     return sorted(n for n in names if n.isidentifier() and not n.startswith("_"))
 
 
+def check():
+    text = open("compiler/lower/reserved.c").read()
+    listed = set(re.findall(r'^    "(\w+)",$', text, re.M))
+    missing = sorted(n for n in trainer_names() if not n.lower().startswith("nn") and n not in listed)
+    if missing:
+        print("compiler/lower/reserved.c lacks cli/trainer.c's %s: run scripts/reserved-names.py"
+              % ", ".join(missing))
+        return 1
+    print("reserved.c lists all %d top-level names of cli/trainer.c" % len(trainer_names()))
+    return 0
+
+
 def main():
     with tempfile.NamedTemporaryFile("w", suffix=".c", delete=False) as f:
         f.write("".join("#include <%s>\n" % h for h in HEADERS))
     names = set()
     for mode in MODES:
         names |= set(declared(f.name, mode))
+    with tempfile.NamedTemporaryFile("w", suffix=".c", delete=False) as f:
+        f.write("#include <%s>\n" % ACLE[0])
+    names |= {n for n in ast_names(f.name, ACLE[1]) if n.isidentifier() and not n.startswith("_")}
     names |= trainer_names()
     names = sorted(n for n in names if not n.lower().startswith("nn"))
     with open("compiler/lower/reserved.c", "w") as out:
         out.write("/*\n * reserved.c - the names the C library headers of generated code and of the\n")
         out.write(" * trainer declare (%s;\n" % " ".join(HEADERS))
+        out.write(" * %s for the Cortex-M4F;\n" % ACLE[0])
         out.write(" * C99 + POSIX 2008 and GNU modes), the trainer's own (cli/trainer.c) and main,\n")
         out.write(" * sorted for bsearch.\n")
         out.write(" * Written by scripts/reserved-names.py: do not edit.\n */\n")
@@ -86,4 +117,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(check() if sys.argv[1:] == ["--check"] else main())

@@ -1,6 +1,7 @@
 /*
  * reserved.c - the names the C library headers of generated code and of the
  * trainer declare (stddef.h stdint.h math.h limits.h errno.h fcntl.h stdio.h stdlib.h unistd.h string.h signal.h stdarg.h time.h sys/ioctl.h sys/stat.h;
+ * arm_acle.h for the Cortex-M4F;
  * C99 + POSIX 2008 and GNU modes), the trainer's own (cli/trainer.c) and main,
  * sorted for bsearch.
  * Written by scripts/reserved-names.py: do not edit.
@@ -868,6 +869,7 @@ static const char *const reserved[] = {
     "copysign",
     "copysignf",
     "copysignl",
+    "cores",
     "cos",
     "cosf",
     "cosh",
@@ -1096,9 +1098,11 @@ static const char *const reserved[] = {
     "initstate_r",
     "ino_t",
     "int16_t",
+    "int16x2_t",
     "int32_t",
     "int64_t",
     "int8_t",
+    "int8x4_t",
     "int_fast16_t",
     "int_fast32_t",
     "int_fast64_t",
@@ -1608,9 +1612,11 @@ static const char *const reserved[] = {
     "uid_t",
     "uint",
     "uint16_t",
+    "uint16x2_t",
     "uint32_t",
     "uint64_t",
     "uint8_t",
+    "uint8x4_t",
     "uint_fast16_t",
     "uint_fast32_t",
     "uint_fast64_t",
