@@ -131,9 +131,12 @@ static void memory_table(FILE *out, const Graph *g, long params, long o0_arena) 
     if (scratch)
         fprintf(out, "  %-22s %14s  (the largest kernel scratch, inside the arena)\n", "  of which scratch",
                 grouped(a, sizeof a, 4.0 * scratch));
-    if (o0_arena >= 0)
-        fprintf(out, "  %-22s %14s  (-O0: no fusion, no in-place reuse; -O2 saves %s)\n", "  arena at -O0",
-                grouped(a, sizeof a, 4.0 * o0_arena), grouped(b, sizeof b, 4.0 * (o0_arena - g->arena_floats)));
+    if (o0_arena >= 0) { /* -O2 can need a little more than -O0: a few networks at one sample */
+        long saved = o0_arena - g->arena_floats;
+        fprintf(out, "  %-22s %14s  (-O0: no fusion, no in-place reuse; -O2 %s %s%s)\n", "  arena at -O0",
+                grouped(a, sizeof a, 4.0 * o0_arena), saved >= 0 ? "saves" : "needs",
+                grouped(b, sizeof b, 4.0 * (double)(saved >= 0 ? saved : -saved)), saved >= 0 ? "" : " more");
+    }
     fprintf(out, "  %-22s %14s  (sizeof the model struct on a 64-bit host, %s on a 32-bit target)\n", "total",
             grouped(a, sizeof a, (double)model_struct_bytes(g, 8)),
             grouped(b, sizeof b, (double)model_struct_bytes(g, 4)));
