@@ -9,12 +9,14 @@
 # one: NET.nn is compiled by nngen four ways (plain, --standalone,
 #   --infer-only, both); each output must be byte-identical when generated
 #   again, and with every compiler given (gcc and clang):
-#     - net.c compiles with -std=c99 -Wall -Wextra -Wpedantic -Werror -c
-#       (plain output with -I RUNTIME_DIR; standalone output without it),
-#       and plain output again with -O2 by gcc (which enables gcc's
-#       flow-based warnings such as -Wmaybe-uninitialized; clang's warnings
-#       come from its front end whatever the -O level; the standalone output
-#       differs only by the pasted runtime, slow to optimize);
+#     - net.c compiles with -std=c99 -Wall -Wextra -Wpedantic -Werror
+#       (plain output with -I RUNTIME_DIR; standalone output without it);
+#       plain output by gcc at -O2 (which enables gcc's flow-based warnings
+#       such as -Wmaybe-uninitialized, besides the front end's, the same at
+#       any level), the rest at -O0; clang's warnings come from its front
+#       end whatever the -O level, so a compiler that does not link checks
+#       with -fsyntax-only; the standalone output differs only by the
+#       pasted runtime, slow to optimize;
 #     - a generated main.c compiles; it includes net.h first, so net.h
 #       compiles alone, as the first include of a file;
 #     - with the first compiler present, main.c (NET_init, NET_forward on 2
@@ -194,13 +196,22 @@ check_one() {
                 [ "$tag" = "${NN_O2_BUILT:-}" ]; then
                 o2=0
             fi
+            # one compile of net.c: at -O2 where that pass is due (its
+            # warnings include the -O0 compile's: the front end's are the
+            # same at any level), the object then linked; a compiler that
+            # neither links nor optimizes checks syntax only (no code made)
+            lvl=
+            [ -z "$inc" ] || [ "$o2" = 0 ] || lvl=-O2
+            out="-c -o $base.$tag.o"
+            mout="-c -o main.$tag.o"
+            if [ "$linkrun" = 0 ] && [ -z "$lvl" ]; then
+                out=-fsyntax-only mout=-fsyntax-only
+            fi
             (
                 cd "$dir" || exit 1
                 # shellcheck disable=SC2086
-                run "$tag $variant: $base.c" "$cc" $CFLAGS $inc -c "$base.c" -o "$base.$tag.o" &&
-                    { [ -z "$inc" ] || [ "$o2" = 0 ] ||
-                        run "$tag $variant: $base.c -O2" "$cc" $CFLAGS -O2 $inc -c "$base.c" -o "$base.$tag.O2.o"; } &&
-                    run "$tag $variant: main.c ($base.h first)" "$cc" $CFLAGS $inc -c main.c -o "main.$tag.o" &&
+                run "$tag $variant: $base.c $lvl" "$cc" $CFLAGS $lvl $inc $out "$base.c" &&
+                    run "$tag $variant: main.c ($base.h first)" "$cc" $CFLAGS $inc $mout main.c &&
                     { [ "$linkrun" = 0 ] ||
                         { run "$tag $variant: link" "$cc" -o "main.$tag" "main.$tag.o" "$base.$tag.o" $lib ${NN_LDFLAGS:-} -lm &&
                             run "$tag $variant: run" "./main.$tag"; }; }
