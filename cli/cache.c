@@ -22,6 +22,17 @@
  * disk, a crash, an edit) is rebuilt instead of failing on every run. Entries are built in CACHE/tmp.XXXXXX and renamed into
  * place, so concurrent runs never see half an entry; the loser of a race
  * uses the winner's entry.
+ *
+ * The compiler's facts (its --version text, whether it takes -march=native)
+ * cost two compiler runs, a fifth of a second on a loaded machine, which
+ * would be paid before every cached trainer starts: they are kept in
+ * CACHE/compilers/<FNV-1a 64 of the identity>, whose first lines repeat the
+ * identity: the CC command, the path of its program with the device,
+ * inode, size and modification time of the file its links lead to (an
+ * upgraded or replaced compiler, another alternative, is asked again), and
+ * the CPU line of the key. A CC of several words (a
+ * wrapper such as "ccache gcc", whose compiler may change behind it) is
+ * asked every run.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -51,17 +62,114 @@ static const char *compiler(void) {
     return cc && *cc ? cc : "cc";
 }
 
-/* 1 when the compiler accepts -march=native (asked once per run) */
+/* what nngen knows of the compiler: asked once per run, or read back from
+ * the cache (know_compiler) */
+static struct {
+    int known;   /* 1: the fields hold the answers */
+    int rc;      /* `CC --version`'s status: 0, else cli_shell's */
+    Buf version; /* its output */
+    int march;   /* 1 when it takes -march=native, 0 when not, -1 not asked yet */
+} facts;
+
+/* asks the compiler `CC --version` */
+static void ask_version(void) {
+    Buf cmd = {0};
+    buf_printf(&cmd, "%s --version", compiler());
+    facts.rc = cli_shell(cmd.data, NULL, &facts.version);
+    buf_free(&cmd);
+    facts.march = -1;
+    facts.known = 1;
+}
+
+/* 1 when the compiler accepts -march=native (one probe, once per run at most) */
 static int accepts_march_native(void) {
-    static int answer = -1;
-    if (answer < 0) {
+    if (!facts.known)
+        ask_version();
+    if (facts.march < 0) {
         Buf cmd = {0}, out = {0};
         buf_printf(&cmd, "%s -march=native -E -x c /dev/null", compiler());
-        answer = cli_shell(cmd.data, NULL, &out) == 0;
+        facts.march = facts.rc == 0 && cli_shell(cmd.data, NULL, &out) == 0;
         buf_free(&cmd);
         buf_free(&out);
     }
-    return answer;
+    return facts.march;
+}
+
+static void put_cpu(Buf *key);
+
+/* the compiler's identity (see the top of this file); -1 when it has none
+ * that can be trusted: a CC of several words, a program not found */
+static int compiler_identity(Buf *id) {
+    const char *cc = compiler();
+    if (strpbrk(cc, " \t\n'\"\\$`"))
+        return -1;
+    char *prog = cli_which(cc);
+    struct stat st; /* of the file at the end of its symbolic links (cc -> gcc -> gcc-12) */
+    int ok = prog && stat(prog, &st) == 0 && S_ISREG(st.st_mode);
+    if (ok) {
+        buf_printf(id, "cc: %s\nprogram: %s %llu %llu %lld %lld.%09ld\n", cc, prog, (unsigned long long)st.st_dev,
+                   (unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+                   (long)st.st_mtim.tv_nsec);
+        put_cpu(id);
+    }
+    free(prog);
+    return ok ? 0 : -1;
+}
+
+/* the facts file's text: the identity, then "march: 0|1", then the version */
+static void format_facts(const Buf *id, Buf *text) {
+    buf_printf(text, "%smarch: %d\n%s", id->data, facts.march, facts.version.data ? facts.version.data : "");
+}
+
+/* reads CACHE/compilers/<hash> when it is a regular file made for this
+ * identity; 1 when facts now holds its answers */
+static int read_facts(const char *path, const Buf *id) {
+    struct stat st;
+    size_t len;
+    if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
+    char *text = cli_read_file(path, &len);
+    const char *p = text;
+    int ok = text && len > id->len + 9 && memcmp(text, id->data, id->len) == 0 &&
+             strncmp(p = text + id->len, "march: ", 7) == 0 && (p[7] == '0' || p[7] == '1') && p[8] == '\n';
+    if (ok) {
+        facts.rc = 0;
+        facts.march = p[7] == '1';
+        buf_puts(&facts.version, p + 9);
+        facts.known = 1;
+    }
+    free(text);
+    return ok;
+}
+
+/* fills facts for this run: from CACHE/compilers when it knows this
+ * compiler, else by asking it (and keeping the answers there when it ran) */
+static void know_compiler(const char *root) {
+    if (facts.known)
+        return;
+    Buf id = {0}, path = {0}, text = {0};
+    if (compiler_identity(&id) < 0) { /* asked every run, -march=native only when needed */
+        ask_version();
+        buf_free(&id);
+        return;
+    }
+    buf_printf(&path, "%s/compilers", root);
+    int dir_ok = cli_make_dirs(path.data) == 0;
+    buf_printf(&path, "/%016llx", (unsigned long long)hash_fnv64(HASH_FNV64_INIT, id.data, id.len));
+    if (!read_facts(path.data, &id)) {
+        ask_version();
+        accepts_march_native();
+        if (facts.rc == 0 && dir_ok) { /* a failure to keep them only costs the next run the asking */
+            format_facts(&id, &text);
+            char *tmp = cli_write_temp(path.data, text.data, text.len);
+            if (tmp && cli_rename_over(tmp, path.data) != 0)
+                unlink(tmp);
+            free(tmp);
+        }
+    }
+    buf_free(&id);
+    buf_free(&path);
+    buf_free(&text);
 }
 
 static const char *cflags(void) {
@@ -115,19 +223,16 @@ static void put_cpu(Buf *key) {
 
 /* the key text; 2 after an error message when the compiler cannot run */
 static int make_key(const BuildRequest *r, Buf *key) {
-    Buf version = {0};
-    Buf cmd = {0};
-    buf_printf(&cmd, "%s --version", compiler());
-    int rc = cli_shell(cmd.data, NULL, &version);
-    buf_free(&cmd);
-    if (rc != 0) {
-        if (rc == 127)
+    if (!facts.known)
+        ask_version();
+    if (facts.rc != 0) {
+        if (facts.rc == 127)
             cli_error("no C compiler: '%s' was not found (install gcc or clang, or set CC)", compiler());
         else
-            cli_error("cannot run the C compiler '%s --version' (status %d): set CC to a C99 compiler", compiler(), rc);
-        if (version.len)
-            fprintf(stderr, "%s", version.data);
-        buf_free(&version);
+            cli_error("cannot run the C compiler '%s --version' (status %d): set CC to a C99 compiler", compiler(),
+                      facts.rc);
+        if (facts.version.len)
+            fprintf(stderr, "%s", facts.version.data);
         return 2;
     }
     uint64_t rt = hash_fnv64(HASH_FNV64_INIT, nnrt_embedded_h, strlen(nnrt_embedded_h));
@@ -152,11 +257,10 @@ static int make_key(const BuildRequest *r, Buf *key) {
                NNGEN_VERSION, r->flags, compiler(), cflags(), (unsigned long long)rt, (unsigned long long)dr,
                (unsigned long long)gen);
     put_cpu(key);
-    buf_printf(key, "compiler version:\n%s\nsource (%lu bytes):\n", version.data ? version.data : "",
+    buf_printf(key, "compiler version:\n%s\nsource (%lu bytes):\n", facts.version.data ? facts.version.data : "",
                (unsigned long)r->nn_len);
     for (size_t i = 0; i < r->nn_len; i++)
         buf_putc(key, r->nn_text[i]);
-    buf_free(&version);
     return 0;
 }
 
@@ -269,6 +373,7 @@ int cache_get(const BuildRequest *r, CacheEntry *e) {
         return rc;
     }
     Buf key = {0}, entry = {0}, tmp = {0};
+    know_compiler(root);
     int rc = make_key(r, &key);
     if (rc) {
         free(root);

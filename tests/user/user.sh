@@ -238,6 +238,10 @@ case_progress_on_a_terminal() {
     lacks "$work/out" "steps/s"
 }
 
+# entries DIR: the trainers in cache DIR (16 hex digits; besides them
+# compilers/ keeps what each C compiler answered)
+entries() { ls "$1" | grep -c '^[0-9a-f]\{16\}$'; }
+
 case_cache() {
     export NNGEN_CACHE_DIR="$work/cache"
     cp "$ex/xor.nn" "$run/x.nn"
@@ -248,8 +252,8 @@ case_cache() {
     expect_rc 0
     lacks "$work/err" "compiled the trainer"
     contains "$work/err" "using the cached trainer in $work/cache/"
-    [ "$(ls "$work/cache" | wc -l)" -eq 1 ] || fail "expected one cache entry"
-    entry=$(ls -d "$work/cache"/*)
+    [ "$(entries "$work/cache")" -eq 1 ] || fail "expected one cache entry"
+    entry=$(ls -d "$work/cache"/????????????????)
     for f in key net.c net.h driver.c nntrain; do [ -f "$entry/$f" ] || fail "the cache entry has no $f"; done
     contains "$entry/key" "network xor"
     # a change of the source (a comment), of the flags or of the compiler is another entry
@@ -258,7 +262,7 @@ case_cache() {
     contains "$work/err" "compiled the trainer"
     NNGEN_CFLAGS=-O1 nngen train x.nn --train "$data/xor.csv" --val-split 0 --epochs 2
     contains "$work/err" "compiled the trainer"
-    [ "$(ls "$work/cache" | wc -l)" -eq 3 ] || fail "expected three cache entries"
+    [ "$(entries "$work/cache")" -eq 3 ] || fail "expected three cache entries"
     # the CPU is in the key: another model name or flags line is another entry, the same is a hit
     printf 'processor\t: 0\nmodel name\t: Test CPU 1\nflags\t\t: fpu sse2 avx2\n' >"$work/cpu1"
     printf 'processor\t: 0\nmodel name\t: Test CPU 1\nflags\t\t: fpu sse2 avx2 avx512f\n' >"$work/cpu2"
@@ -267,7 +271,7 @@ case_cache() {
         NNGEN_CPUINFO="$work/$c" nngen train x.nn --train "$data/xor.csv" --val-split 0 --epochs 1
         expect_rc 0
     done
-    [ "$(ls "$work/cache" | wc -l)" -eq 6 ] || fail "expected six cache entries after three CPUs"
+    [ "$(entries "$work/cache")" -eq 6 ] || fail "expected six cache entries after three CPUs"
     grep -l "^cpu: Test CPU 2, flags " "$work/cache"/*/key >/dev/null || fail "no key names the CPU"
     # the default flags (the tests set NNGEN_CFLAGS=-O0): -march=native when the compiler takes it
     (unset NNGEN_CFLAGS; nngen train x.nn --train "$data/xor.csv" --val-split 0 --epochs 1 --cache-dir "$work/native")
@@ -276,10 +280,28 @@ case_cache() {
     else
         grep -q "^cflags: -O3$" "$work/native"/*/key || fail "the default flags are not -O3"
     fi
+    # the compiler is asked once: a run whose trainer is cached runs no compiler,
+    # until the compiler's file changes
+    printf '#!/bin/sh\necho "$*" >>"%s/cc.log"\nexec cc "$@"\n' "$work" >"$work/logcc"
+    chmod +x "$work/logcc"
+    CC="$work/logcc" nngen train x.nn --train "$data/xor.csv" --val-split 0 --epochs 1
+    expect_rc 0
+    grep -q -e '--version' "$work/cc.log" && grep -q -e '-march=native -E' "$work/cc.log" &&
+        grep -q -e '-o nntrain' "$work/cc.log" || fail "the first run did not ask and use the compiler: $(cat "$work/cc.log")"
+    grep -q -x "cc: $work/logcc" "$work/cache/compilers"/* || fail "no compilers/ file names $work/logcc"
+    rm "$work/cc.log"
+    CC="$work/logcc" nngen train x.nn --train "$data/xor.csv" --val-split 0 --epochs 1
+    expect_rc 0
+    [ ! -e "$work/cc.log" ] || fail "a run with a cached trainer ran the compiler: $(cat "$work/cc.log")"
+    touch -d '2001-02-03 04:05:06' "$work/logcc"
+    CC="$work/logcc" nngen train x.nn --train "$data/xor.csv" --val-split 0 --epochs 1
+    expect_rc 0
+    grep -q -e '--version' "$work/cc.log" || fail "a compiler whose file changed was not asked again"
+    ! grep -q -e '-o nntrain' "$work/cc.log" || fail "the same compiler's answers rebuilt the trainer"
     # --cache-dir wins over the environment
     nngen train x.nn --train "$data/xor.csv" --val-split 0 --epochs 1 --cache-dir "$work/other"
     expect_rc 0
-    [ -d "$work/other" ] && [ "$(ls "$work/other" | wc -l)" -eq 1 ] || fail "--cache-dir was not used"
+    [ -d "$work/other" ] && [ "$(entries "$work/other")" -eq 1 ] || fail "--cache-dir was not used"
     # XDG_CACHE_HOME, then HOME
     (unset NNGEN_CACHE_DIR; XDG_CACHE_HOME="$work/xdg" nngen train x.nn --train "$data/xor.csv" --val-split 0 --epochs 1)
     [ -d "$work/xdg/nngen" ] || fail "XDG_CACHE_HOME/nngen was not used"
@@ -292,7 +314,7 @@ case_cache() {
     wait
     grep -q "^epoch 1/1" "$work/r1" && grep -q "^epoch 1/1" "$work/r2" || fail "a concurrent run failed: $(cat "$work/r1" "$work/r2")"
     [ "$(ls "$work/race")" = "$(ls "$work/race" | grep -v '^tmp\.')" ] || fail "a temporary build directory was left"
-    [ "$(ls "$work/race" | wc -l)" -eq 1 ] || fail "expected one entry after the race"
+    [ "$(entries "$work/race")" -eq 1 ] || fail "expected one entry after the race"
     # no compiler: a clear error
     CC=/nonexistent/cc nngen train x.nn --train "$data/xor.csv" --val-split 0 --epochs 1
     expect_error "no C compiler: '/nonexistent/cc' was not found"
@@ -810,7 +832,7 @@ case_driver_warnings() {
     nngen train "$ex/moons.nn" --train "$data/moons.csv" --epochs 1
     nngen train "$ex/xor.nn" --train "$data/xor.csv" --epochs 1 --val-split 0
     n=0
-    for d in "$work/cache"/*/; do
+    for d in "$work/cache"/????????????????/; do
         n=$((n + 1))
         # gcc at -O2 (some of its warnings need the optimizer), clang's front end
         for c in "gcc -O2 -c -o /dev/null" "clang -fsyntax-only"; do
