@@ -78,6 +78,7 @@ typedef struct Data {
     int csv, header, cols; /* read from CSV; with a header line; its columns */
     float *x[NI];
     unsigned char *x8; /* IDX images (input 0) when set; x[0] is then NULL */
+    void *x8_block;    /* the allocation x8 points into: the file's bytes themselves for unsigned bytes */
     void *t[NT];
 } Data;
 
@@ -239,7 +240,7 @@ static void load_idx_labels(const Source *s, Data *d) {
 }
 
 /* images, then (labels given and wanted) the labels */
-static void load_idx(const Source *im, const char *labels, const char *labels_shown, int want_targets, Data *d) {
+static void load_idx(Source *im, const char *labels, const char *labels_shown, int want_targets, Data *d) {
     nndata_idx_info ii;
     const char *images = im->shown;
     idx_open(im, &ii);
@@ -250,9 +251,19 @@ static void load_idx(const Source *im, const char *labels, const char *labels_sh
     if (ii.count < 1)
         die("'%s' holds no items", images);
     d->count = ii.count;
-    d->x8 = alloc((size_t)(d->count * ii.item_size));
-    if (nndata_idx_read_u8_mem(im->bytes, im->len, d->x8, d->count * ii.item_size) != d->count * ii.item_size)
-        die("cannot read '%s'", images);
+    size_t header = 4 + 4 * (size_t)ii.rank, bytes = (size_t)(d->count * ii.item_size);
+    if ((unsigned char)im->bytes[2] == 0x08 && im->len == header + bytes) {
+        /* unsigned bytes (MNIST's type), which idx_open found whole: the
+         * images are the file's own bytes, kept (no copy: half the memory
+         * and page faults) */
+        d->x8_block = im->bytes;
+        d->x8 = (unsigned char *)im->bytes + header;
+        im->bytes = NULL;
+    } else {
+        d->x8 = d->x8_block = alloc(bytes);
+        if (nndata_idx_read_u8_mem(im->bytes, im->len, d->x8, (long)bytes) != (long)bytes)
+            die("cannot read '%s'", images);
+    }
     if (labels && want_targets) { /* predict reads the images only */
         Source ls;
         source_read(labels, labels_shown, &ls);
@@ -401,7 +412,7 @@ static void load(const char *spec, const char *shown, const Options *o, int want
 }
 
 static void data_free(Data *d) {
-    free(d->x8);
+    free(d->x8_block);
     for (int i = 0; i < NI; i++)
         free(d->x[i]);
     for (int j = 0; j < NT; j++)
