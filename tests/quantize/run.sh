@@ -51,6 +51,7 @@ exact)
             [ -z "$flags" ] || grep -q "^#define RESID_ARENA_BYTES 712 " resid.h || fail "resid arena: $(grep ARENA_BYTES resid.h)"
             cmp resid.out "$src/resid.expected" || { diff resid.out "$src/resid.expected" | head; fail "resid outputs ($cc $mode)"; }
             ./exact_resid int8 || fail "resid: NET_forward_int8 ($cc $mode)"
+            ./exact_resid rescale "$src/rescale.txt" >/dev/null || { ./exact_resid rescale "$src/rescale.txt"; fail "resid: rescale ($cc $mode)"; }
         done
         echo "$cc: rescaling and outputs equal the reference bit for bit (plain, standalone, freestanding)"
     done
