@@ -1402,6 +1402,14 @@ static const char q8_text_conv_host[] =
     "#if defined(__AVX512F__) && defined(__AVX512VNNI__)\n"
     "#include <immintrin.h>\n"
     "#define NNQ_VNNI 1\n"
+    "#endif\n";
+
+static const char q8_text_conv_gather[] =
+    "#if defined(NNQ_VNNI)\n"
+    "/* a mask of the n low bytes (none when n <= 0) */\n"
+    "static uint64_t nnq_bytes(int n) {\n"
+    "    return n <= 0 ? 0 : n >= 8 ? ~(uint64_t)0 : ((uint64_t)1 << 8 * n) - 1;\n"
+    "}\n"
     "#endif\n"
     "/* The windows of the positions p0 .. p0 + np - 1 as int8 (the padding: zi), then x + 128 (x ^ 0x80) */\n"
     "static void nnq_gather(const int8_t *xs, const nnq_geom *g, int cg, long p0, int np, int kp, uint8_t *patch,\n"
@@ -1421,6 +1429,28 @@ static const char q8_text_conv_host[] =
     "                for (int ky = 0; ky < g->kh; ky++, d += g->kw)\n"
     "                    _mm_storel_epi64((__m128i *)(void *)d,\n"
     "                                     _mm_loadl_epi64((const __m128i *)(const void *)(src + (long)ky * g->w)));\n"
+    "            continue;\n"
+    "        }\n"
+    "        if (g->kw <= 8) { /* on the input's edge: eight bytes a window row, the padding put in by masks */\n"
+    "            const int lo = x0 < 0 ? -x0 : 0, hi = x0 + g->kw > g->w ? x0 + g->kw - g->w : 0;\n"
+    "            const uint64_t keep = nnq_bytes(g->kw - hi) & ~nnq_bytes(lo), padv = 0x0101010101010101u * (uint8_t)pad;\n"
+    "            for (int c = 0; c < cg; c++)\n"
+    "                for (int ky = 0; ky < g->kh; ky++, d += g->kw) {\n"
+    "                    const int iy = y0 + ky;\n"
+    "                    const long at = c * plane + (long)iy * g->w + x0 + lo;\n"
+    "                    uint64_t v = padv;\n"
+    "                    if (iy >= 0 && iy < g->h && keep) {\n"
+    "                        if (at + 8 <= cg * plane)\n"
+    "                            __builtin_memcpy(&v, xs + at, 8);\n"
+    "                        else { /* the group's last bytes */\n"
+    "                            v = 0;\n"
+    "                            for (int j = 0; j < 8 && at + j < cg * plane; j++)\n"
+    "                                v |= (uint64_t)(uint8_t)xs[at + j] << 8 * j;\n"
+    "                        }\n"
+    "                        v = ((v << 8 * lo) & keep) | (padv & ~keep);\n"
+    "                    }\n"
+    "                    __builtin_memcpy(d, &v, 8);\n"
+    "                }\n"
     "            continue;\n"
     "        }\n"
     "#endif\n"
@@ -2039,6 +2069,7 @@ void q8_emit(const Q8Net *q, const EmitOptions *o, Buf *c, Buf *h) {
     if (uses(q, L_CONV, L_CONV)) {
         buf_puts(c, q8_text_conv);
         buf_puts(c, q8_text_conv_host);
+        buf_puts(c, q8_text_conv_gather);
         buf_puts(c, q8_text_conv_vnni);
         buf_puts(c, q8_text_conv_tile);
         buf_puts(c, q8_text_conv_portable);
