@@ -1134,6 +1134,15 @@ void q8_report(const Q8Net *q, FILE *f) {
     fprintf(f, "\n");
     fprintf(f, "flash (const data): %ld bytes int8 (float build: %ld bytes of weights)\n", q8_flash_bytes(q),
             q->float_param_bytes);
+    long packed = 0; /* the convolutions' filters elsewhere than on the Arm DSP: windows rounded up to 4 */
+    for (int i = 0; i < q->nl; i++)
+        if (q->l[i].kind == L_CONV)
+            packed += (long)q->l[i].f * (packed_k(q->l[i].K) - q->l[i].K);
+    if (packed)
+        fprintf(f,
+                "  (%ld without the Arm DSP extension: the filters packed for vector dot products, %ld bytes of "
+                "zeros)\n",
+                q8_flash_bytes(q) + packed, packed);
     fprintf(f, "RAM (model struct, max batch %d): %ld bytes int8 (float build: %ld bytes of activations)\n",
             q->max_batch, q8_ram_bytes(q), q->float_arena_bytes);
     char *up = upper_dup(q->net);
