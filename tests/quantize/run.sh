@@ -4,8 +4,9 @@
 #                                      reference.py bit for bit (rescaling and whole networks),
 #                                      NET_forward_int8 equals NET_forward bit for bit,
 #                                      gcc and clang -Werror in every mode (plain, --standalone,
-#                                      --freestanding); resid.nn also at --max-batch 1 and
-#                                      -march=native (AVX-512 VNNI intrinsics where the host has them)
+#                                      --freestanding); resid.nn also at --max-batch 1,
+#                                      -march=native and -mavx2 (the convolution's intrinsics:
+#                                      AVX-512 VNNI, AVX2; where the host has them)
 #   run.sh accuracy NNGEN SRC WORK NET DATA EPOCHS   train NET (SRC/NET.nn, else
 #                                      examples/NET.nn), quantize it on the training images,
 #                                      test accuracy of float and int8 (within 0.5 points)
@@ -31,14 +32,18 @@ exact)
             ./exact int8 || fail "NET_forward_int8 ($cc $flags)"
             ./exact quantize >/dev/null || { ./exact quantize | head; fail "input quantization ($cc $flags)"; }
         done
-        # the residual network: one mode per compiler, batch 1 (one sample a call), and the host's own
-        # instruction set (-march=native: on x86-64 with AVX-512 VNNI the convolution's intrinsics)
-        for mode in plain "--freestanding --max-batch 1" native; do
+        # the residual network: one mode per compiler, batch 1 (one sample a call), the host's own
+        # instruction set (-march=native: on x86-64 with AVX-512 VNNI the convolution's intrinsics) and
+        # AVX2 (its other intrinsics) where the processor has it
+        for mode in plain "--freestanding --max-batch 1" native avx2; do
             flags= copt=
             case $mode in
             native) copt=-march=native
                     echo 'int main(void) { return 0; }' > native.c
                     $cc $copt native.c -o native 2>/dev/null || continue ;;
+            avx2) copt=-mavx2
+                  echo 'int main(void) { return !__builtin_cpu_supports("avx2"); }' > avx2.c
+                  { $cc $copt avx2.c -o avx2 2>/dev/null && ./avx2; } || continue ;;
             plain) ;;
             *) [ $cc = gcc ] || continue; flags=$mode ;;
             esac
