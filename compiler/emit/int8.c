@@ -1199,7 +1199,8 @@ static const char q8_text_scale[] =
     "}\n";
 
 static const char q8_text_dot[] =
-    "/* Dot products of activations x + 128 (0..255: a dense layer's input, a convolution's window; the bias\n"
+    "/* Dot products of activations x + 128 (0..255: a dense layer's input, on the Arm DSP also a convolution's\n"
+    " * window, elsewhere the convolution has its own tiles, below; the bias\n"
     " * holds -(zero point + 128) times the weights' sum) with rows of K int8 weights, NNQ_ROWS rows at a time\n"
     " * sharing the loads of x. Integer sums: the same in any order. With the Arm DSP extension (Cortex-M4,\n"
     " * M7, M33) the activations are int16 in the order nnq_order leaves them (per four values x0 x2 x1 x3,\n"
