@@ -86,7 +86,7 @@ typedef struct QLayer {
     LKind kind;
     int in, out;
     int in2;     /* add: the second operand */
-    int scratch; /* dense: one sample's input widened to int16 (a tensor of the arena, live in this layer) */
+    int scratch; /* dense: one sample's input widened; conv: the windows (a tensor of the arena, live in this layer) */
     Loc loc;
     const char *op; /* the IR op it came from, for the report */
     /* dense: K inputs, M outputs; conv: the geometry; pools: kh kw sh sw */
@@ -385,6 +385,14 @@ static int plan_dense(Q8Net *q, const Graph *g, const Node *n, int *map, const i
     return 0;
 }
 
+/* output positions of the host convolution's tile (NNQ_TP in q8_text_conv) */
+enum { Q8_TILE = 8 };
+
+/* a window's length rounded up to a multiple of 4 (the packed filters, the host's gathered windows) */
+static long packed_k(long K) {
+    return (K + 3) / 4 * 4;
+}
+
 static int plan_conv(Q8Net *q, const Graph *g, const Node *n, int *map, const int *order, int count,
                      unsigned char *done) {
     const Node *x = ir_cnode(g, n->in[0]), *w = ir_cnode(g, n->in[1]);
@@ -418,6 +426,10 @@ static int plan_conv(Q8Net *q, const Graph *g, const Node *n, int *map, const in
     l->M = F;
     l->K = (int)(wc / F);
     l->relu = relu;
+    /* the windows: one as int16 (the Arm DSP kernel), or Q8_TILE side by side as bytes, K rounded up to
+     * a multiple of 4, and 8 bytes for the gather's last 8-byte store */
+    l->scratch = add_tensor(q, l->K, 0);
+    q->t[l->scratch].fixed = 2L * l->K > Q8_TILE * packed_k(l->K) + 8 ? 2L * l->K : Q8_TILE * packed_k(l->K) + 8;
     l->wcount = wc;
     l->wf = wv;
     for (int f = 0; f < F; f++)
@@ -1082,17 +1094,8 @@ long q8_flash_bytes(const Q8Net *q) {
     return b;
 }
 
-/* the largest window of a convolution, C/G KH KW (0: none) */
-static long patch_size(const Q8Net *q) {
-    long k = 0;
-    for (int i = 0; i < q->nl; i++)
-        if (q->l[i].kind == L_CONV && q->l[i].K > k)
-            k = q->l[i].K;
-    return k;
-}
-
 long q8_ram_bytes(const Q8Net *q) {
-    long b = (q->arena_bytes + 3) / 4 * 4 + 2 * patch_size(q);
+    long b = (q->arena_bytes + 3) / 4 * 4;
     for (int i = 1; i < q->nt; i++)
         if (q->t[i].is_float && q->t[i].output >= 0)
             b += 4 * q->t[i].numel * q->max_batch;
@@ -1131,20 +1134,35 @@ void q8_report(const Q8Net *q, FILE *f) {
     fprintf(f, "\n");
     fprintf(f, "flash (const data): %ld bytes int8 (float build: %ld bytes of weights)\n", q8_flash_bytes(q),
             q->float_param_bytes);
+    long packed = 0; /* the convolutions' filters elsewhere than on the Arm DSP: windows rounded up to 4 */
+    for (int i = 0; i < q->nl; i++)
+        if (q->l[i].kind == L_CONV)
+            packed += (long)q->l[i].f * (packed_k(q->l[i].K) - q->l[i].K);
+    if (packed)
+        fprintf(f,
+                "  (%ld without the Arm DSP extension: the filters packed for vector dot products, %ld bytes of "
+                "zeros)\n",
+                q8_flash_bytes(q) + packed, packed);
     fprintf(f, "RAM (model struct, max batch %d): %ld bytes int8 (float build: %ld bytes of activations)\n",
             q->max_batch, q8_ram_bytes(q), q->float_arena_bytes);
-    long widest = 0;
-    for (int i = 0; i < q->nl; i++)
-        if (q->l[i].scratch >= 0 && q->t[q->l[i].scratch].fixed > widest)
-            widest = q->t[q->l[i].scratch].fixed;
-    if (widest) {
-        char *up = upper_dup(q->net);
-        fprintf(
-            f,
-            "scratch: %ld bytes of the arena (%s_ARENA_BYTES) hold a dense layer's input as x + 128, two bytes a value\n",
-            widest, up);
-        free(up);
+    char *up = upper_dup(q->net);
+    for (int conv = 0; conv < 2; conv++) {
+        long widest = 0;
+        for (int i = 0; i < q->nl; i++)
+            if (q->l[i].scratch >= 0 && (q->l[i].kind == L_CONV) == conv && q->t[q->l[i].scratch].fixed > widest)
+                widest = q->t[q->l[i].scratch].fixed;
+        if (widest && !conv)
+            fprintf(f,
+                    "scratch: %ld bytes of the arena (%s_ARENA_BYTES) hold a dense layer's input as x + 128, two bytes "
+                    "a value\n",
+                    widest, up);
+        else if (widest)
+            fprintf(f,
+                    "scratch: %ld bytes of the arena (%s_ARENA_BYTES) hold a convolution's windows as x + 128 (%d "
+                    "side by side; one as int16 on the Arm DSP)\n",
+                    widest, up, Q8_TILE);
     }
+    free(up);
 }
 
 /* ---- the C ---------------------------------------------------------------------------------- */
@@ -1181,7 +1199,8 @@ static const char q8_text_scale[] =
     "}\n";
 
 static const char q8_text_dot[] =
-    "/* Dot products of activations x + 128 (0..255: a dense layer's input, a convolution's window; the bias\n"
+    "/* Dot products of activations x + 128 (0..255: a dense layer's input, on the Arm DSP also a convolution's\n"
+    " * window, elsewhere the convolution has its own tiles, below; the bias\n"
     " * holds -(zero point + 128) times the weights' sum) with rows of K int8 weights, NNQ_ROWS rows at a time\n"
     " * sharing the loads of x. Integer sums: the same in any order. With the Arm DSP extension (Cortex-M4,\n"
     " * M7, M33) the activations are int16 in the order nnq_order leaves them (per four values x0 x2 x1 x3,\n"
@@ -1189,6 +1208,7 @@ static const char q8_text_dot[] =
     " * four multiply-adds. Elsewhere they are bytes, and the plain loops become vector dot products of\n"
     " * unsigned and signed bytes (x86-64 with VNNI: vpdpbusd or vpdpwssd; pmullw or pmaddwd without). */\n"
     "#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)\n"
+    "#define NNQ_DSP 1\n"
     "#include <arm_acle.h>\n"
     "#define NNQ_ROWS 3\n"
     "typedef int16_t nnq_act;\n"
@@ -1329,15 +1349,16 @@ static const char q8_text_dense[] =
     "}\n";
 
 static const char q8_text_conv[] =
+    "/* direct convolution, [C, H, W] per sample; the bias holds -(zi + 128) times the filter's sum */\n"
     "typedef struct nnq_geom { int c, h, w, f, kh, kw, sh, sw, ph, pw, groups, oh, ow; } nnq_geom;\n"
-    "/* direct convolution, [C, H, W] per sample, filters [F][C/G][KH][KW]. Per output position, the window of\n"
-    " * x + 128 goes to the patch (C/G KH KW values; the padding is the input's zero point, zi + 128 there; the\n"
-    " * bias holds -(zi + 128) times the filter's sum), then its dot product with each filter of the group,\n"
-    " * NNQ_ROWS filters at a time (nnq_dot_rows). */\n"
+    "#if defined(NNQ_DSP)\n"
+    "/* With the Arm DSP extension, filters [F][C/G][KH][KW]. Per output position, the window of x + 128 goes\n"
+    " * to the scratch (C/G KH KW int16 values; the padding is the input's zero point, zi + 128 there), then\n"
+    " * its dot product with each filter of the group, NNQ_ROWS filters at a time (nnq_dot_rows). */\n"
     "static void nnq_conv(const int8_t *x, int8_t *y, int n, const nnq_geom *g, const int8_t *w, const int32_t *bias,\n"
     "                     const int32_t *mult, const int8_t *shift, int32_t zi, int32_t zo, int32_t lo, int32_t hi,\n"
-    "                     int16_t *patch_) {\n"
-    "    nnq_act *patch = (nnq_act *)patch_;\n"
+    "                     void *scratch) {\n"
+    "    nnq_act *patch = (nnq_act *)scratch;\n"
     "    const nnq_act pad = (nnq_act)(zi + 128);\n"
     "    const int cg = g->c / g->groups, fg = g->f / g->groups, K = cg * g->kh * g->kw;\n"
     "    const long plane = (long)g->oh * g->ow;\n"
@@ -1379,6 +1400,273 @@ static const char q8_text_conv[] =
     "                }\n"
     "        }\n"
     "}\n";
+
+static const char q8_text_conv_host[] =
+    "#else\n"
+    "/* Elsewhere a tile of NNQ_TP output positions at a time: their windows of x + 128 side by side in the\n"
+    " * scratch (im2col: NNQ_TP rows of kp bytes, K rounded up to a multiple of 4; the padding is the input's\n"
+    " * zero point, zi + 128 there), then the dot products of the tile with up to 16 filters at a time\n"
+    " * (nnq_conv_tile). The filters are packed at generation time, per group [kp / 4][F / G][4]: four weights\n"
+    " * of a filter side by side, then the next filter's four; zero past K. */\n"
+    "#define NNQ_TP 8\n"
+    "#if defined(__AVX512F__) && defined(__AVX512VNNI__)\n"
+    "#include <immintrin.h>\n"
+    "#define NNQ_VNNI 1\n"
+    "#elif defined(__AVX2__)\n"
+    "#include <immintrin.h>\n"
+    "#define NNQ_AVX2 1\n"
+    "#endif\n";
+
+static const char q8_text_conv_gather[] =
+    "#if defined(NNQ_VNNI)\n"
+    "/* a mask of the n low bytes (none when n <= 0) */\n"
+    "static uint64_t nnq_bytes(int n) {\n"
+    "    return n <= 0 ? 0 : n >= 8 ? ~(uint64_t)0 : ((uint64_t)1 << 8 * n) - 1;\n"
+    "}\n"
+    "#endif\n"
+    "/* The windows of the positions p0 .. p0 + np - 1 as int8 (the padding: zi), then x + 128 (x ^ 0x80) */\n"
+    "static void nnq_gather(const int8_t *xs, const nnq_geom *g, int cg, long p0, int np, int kp, uint8_t *patch,\n"
+    "                       int8_t pad) {\n"
+    "    const long plane = (long)g->h * g->w, n = (long)np * kp;\n"
+    "    long i = 0;\n"
+    "    for (int p = 0; p < np; p++) {\n"
+    "        const int oy = (int)((p0 + p) / g->ow), ox = (int)((p0 + p) % g->ow);\n"
+    "        const int x0 = ox * g->sw - g->pw, y0 = oy * g->sh - g->ph;\n"
+    "        int8_t *d = (int8_t *)patch + (long)p * kp;\n"
+    "#if defined(NNQ_VNNI)\n"
+    "        if (g->kw <= 8 && x0 >= 0 && x0 + g->kw <= g->w && y0 >= 0 && y0 + g->kh <= g->h &&\n"
+    "            (cg - 1) * plane + (long)(y0 + g->kh - 1) * g->w + x0 + 8 <= cg * plane) {\n"
+    "            /* inside the input: eight bytes a window row (those past it are written over next, or land past K) */\n"
+    "            const int8_t *src = xs + (long)y0 * g->w + x0;\n"
+    "            for (int c = 0; c < cg; c++, src += plane)\n"
+    "                for (int ky = 0; ky < g->kh; ky++, d += g->kw)\n"
+    "                    _mm_storel_epi64((__m128i *)(void *)d,\n"
+    "                                     _mm_loadl_epi64((const __m128i *)(const void *)(src + (long)ky * g->w)));\n"
+    "            continue;\n"
+    "        }\n"
+    "        if (g->kw <= 8) { /* on the input's edge: eight bytes a window row, the padding put in by masks */\n"
+    "            const int lo = x0 < 0 ? -x0 : 0, hi = x0 + g->kw > g->w ? x0 + g->kw - g->w : 0;\n"
+    "            const uint64_t keep = nnq_bytes(g->kw - hi) & ~nnq_bytes(lo), padv = 0x0101010101010101u * (uint8_t)pad;\n"
+    "            for (int c = 0; c < cg; c++)\n"
+    "                for (int ky = 0; ky < g->kh; ky++, d += g->kw) {\n"
+    "                    const int iy = y0 + ky;\n"
+    "                    const long at = c * plane + (long)iy * g->w + x0 + lo;\n"
+    "                    uint64_t v = padv;\n"
+    "                    if (iy >= 0 && iy < g->h && keep) {\n"
+    "                        if (at + 8 <= cg * plane)\n"
+    "                            __builtin_memcpy(&v, xs + at, 8);\n"
+    "                        else { /* the group's last bytes */\n"
+    "                            v = 0;\n"
+    "                            for (int j = 0; j < 8 && at + j < cg * plane; j++)\n"
+    "                                v |= (uint64_t)(uint8_t)xs[at + j] << 8 * j;\n"
+    "                        }\n"
+    "                        v = ((v << 8 * lo) & keep) | (padv & ~keep);\n"
+    "                    }\n"
+    "                    __builtin_memcpy(d, &v, 8);\n"
+    "                }\n"
+    "            continue;\n"
+    "        }\n"
+    "#endif\n"
+    "        for (int c = 0; c < cg; c++)\n"
+    "            for (int ky = 0; ky < g->kh; ky++, d += g->kw) {\n"
+    "                const int iy = y0 + ky;\n"
+    "                const int8_t *xr = xs + c * plane + (long)iy * g->w;\n"
+    "                if (iy < 0 || iy >= g->h)\n"
+    "                    for (int kx = 0; kx < g->kw; kx++)\n"
+    "                        d[kx] = pad;\n"
+    "                else if (x0 >= 0 && x0 + g->kw <= g->w)\n"
+    "                    for (int kx = 0; kx < g->kw; kx++)\n"
+    "                        d[kx] = xr[x0 + kx];\n"
+    "                else\n"
+    "                    for (int kx = 0, ix = x0; kx < g->kw; kx++, ix++)\n"
+    "                        d[kx] = ix >= 0 && ix < g->w ? xr[ix] : pad;\n"
+    "            }\n"
+    "    }\n"
+    "#if defined(NNQ_VNNI)\n"
+    "    for (; i + 64 <= n; i += 64)\n"
+    "        _mm512_storeu_si512(patch + i, _mm512_xor_si512(_mm512_loadu_si512(patch + i), _mm512_set1_epi8(-128)));\n"
+    "#endif\n"
+    "    for (; i < n; i++)\n"
+    "        patch[i] ^= 0x80;\n"
+    "}\n";
+
+static const char q8_text_conv_vnni[] =
+    "#if defined(NNQ_VNNI)\n"
+    "/* nnq_scale of 16 lanes, each with its filter's multiplier and shifts (ls = max(shift, 0), rs =\n"
+    " * max(-shift, 0)): the same integer steps */\n"
+    "static __m512i nnq_scale16(__m512i x, __m512i mult, __m512i ls, __m512i rs) {\n"
+    "    const __m512i one = _mm512_set1_epi32(1), min = _mm512_set1_epi32(INT32_MIN);\n"
+    "    const __m512i half = _mm512_set1_epi64((long long)1 << 30);\n"
+    "    const __m512i up = _mm512_sllv_epi32(x, ls); /* x * 2^ls, saturating */\n"
+    "    const __mmask16 over = _mm512_cmpneq_epi32_mask(_mm512_srav_epi32(up, ls), x);\n"
+    "    x = _mm512_mask_mov_epi32(up, over, _mm512_xor_si512(_mm512_srai_epi32(x, 31), _mm512_set1_epi32(INT32_MAX)));\n"
+    "    /* (x mult + 2^30) >> 31 in 64 bits, the even lanes and the odd */\n"
+    "    const __m512i ev = _mm512_srai_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, mult), half), 31);\n"
+    "    const __m512i od = _mm512_srai_epi64(\n"
+    "        _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(mult, 32)), half), 31);\n"
+    "    __m512i h = _mm512_mask_blend_epi32(0xAAAA, ev, _mm512_slli_epi64(od, 32));\n"
+    "    h = _mm512_mask_mov_epi32(h, _mm512_cmpeq_epi32_mask(x, min) & _mm512_cmpeq_epi32_mask(mult, min),\n"
+    "                              _mm512_set1_epi32(INT32_MAX));\n"
+    "    /* the rounding divide by 2^rs */\n"
+    "    const __m512i mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, rs), one);\n"
+    "    const __m512i thr = _mm512_add_epi32(_mm512_srli_epi32(mask, 1), _mm512_srli_epi32(h, 31));\n"
+    "    const __m512i q = _mm512_srav_epi32(h, rs);\n"
+    "    return _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(_mm512_and_si512(h, mask), thr), q, one);\n"
+    "}\n"
+    "/* nnq_clamp(q + zo, lo, hi) of 16 lanes, as bytes */\n"
+    "static __m128i nnq_out16(__m512i q, __m512i zo, __m512i lo, __m512i hi) {\n"
+    "    return _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(q, zo), lo), hi));\n"
+    "}\n"
+    "static __m512i nnq_bcast4(const uint8_t *p) {\n"
+    "    int32_t v;\n"
+    "    __builtin_memcpy(&v, p, 4);\n"
+    "    return _mm512_set1_epi32(v);\n"
+    "}\n"
+    "/* 16 filters' bytes of 8 positions, one __m128i a position, to y: each filter's 8 bytes at once */\n"
+    "static void nnq_store_tile(const __m128i *o, int8_t *y, long plane) {\n"
+    "    __m128i a[8], b[8];\n"
+    "    for (int i = 0; i < 4; i++) {\n"
+    "        a[2 * i] = _mm_unpacklo_epi8(o[2 * i], o[2 * i + 1]);\n"
+    "        a[2 * i + 1] = _mm_unpackhi_epi8(o[2 * i], o[2 * i + 1]);\n"
+    "    }\n"
+    "    for (int i = 0; i < 2; i++)\n"
+    "        for (int j = 0; j < 2; j++) {\n"
+    "            b[4 * i + 2 * j] = _mm_unpacklo_epi16(a[4 * i + j], a[4 * i + 2 + j]);\n"
+    "            b[4 * i + 2 * j + 1] = _mm_unpackhi_epi16(a[4 * i + j], a[4 * i + 2 + j]);\n"
+    "        }\n"
+    "    for (int j = 0; j < 4; j++) { /* b[j]: filters 4j..4j+3 of positions 0..3, b[4 + j]: of 4..7 */\n"
+    "        const __m128i lo = _mm_unpacklo_epi32(b[j], b[4 + j]), hi = _mm_unpackhi_epi32(b[j], b[4 + j]);\n"
+    "        _mm_storel_epi64((__m128i *)(void *)(y + (4L * j) * plane), lo);\n"
+    "        _mm_storel_epi64((__m128i *)(void *)(y + (4L * j + 1) * plane), _mm_unpackhi_epi64(lo, lo));\n"
+    "        _mm_storel_epi64((__m128i *)(void *)(y + (4L * j + 2) * plane), hi);\n"
+    "        _mm_storel_epi64((__m128i *)(void *)(y + (4L * j + 3) * plane), _mm_unpackhi_epi64(hi, hi));\n"
+    "    }\n"
+    "}\n";
+
+static const char q8_text_conv_tile[] =
+    "/* y[(f + j) plane + p] for the filters f.. f + 15 (those of the group: fg) and the np positions of the\n"
+    " * patch: vpdpbusd of four bytes of a window (broadcast) with four weights of 16 filters, eight chains */\n"
+    "static void nnq_conv_tile(const uint8_t *patch, int kp, int np, const int8_t *w, int fg, int f, const int32_t *bias,\n"
+    "                          const int32_t *mult, const int8_t *shift, int32_t zo, int32_t lo, int32_t hi, int8_t *y,\n"
+    "                          long plane) {\n"
+    "    const int nf = fg - f < 16 ? fg - f : 16;\n"
+    "    const __mmask16 lanes = (__mmask16)((1u << nf) - 1);\n"
+    "    int32_t ls[16], rs[16];\n"
+    "    for (int j = 0; j < 16; j++) {\n"
+    "        const int s = j < nf ? shift[f + j] : 0;\n"
+    "        ls[j] = s > 0 ? s : 0;\n"
+    "        rs[j] = s > 0 ? 0 : -s;\n"
+    "    }\n"
+    "    const __m512i b = _mm512_maskz_loadu_epi32(lanes, bias + f);\n"
+    "    __m512i a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b;\n"
+    "    const int8_t *wk = w + 4L * f;\n"
+    "    for (int k = 0; k < kp; k += 4, wk += 4L * fg) {\n"
+    "        const __m512i v = _mm512_maskz_loadu_epi32(lanes, wk);\n"
+    "        a0 = _mm512_dpbusd_epi32(a0, nnq_bcast4(patch + k), v);\n"
+    "        a1 = _mm512_dpbusd_epi32(a1, nnq_bcast4(patch + kp + k), v);\n"
+    "        a2 = _mm512_dpbusd_epi32(a2, nnq_bcast4(patch + 2 * kp + k), v);\n"
+    "        a3 = _mm512_dpbusd_epi32(a3, nnq_bcast4(patch + 3 * kp + k), v);\n"
+    "        a4 = _mm512_dpbusd_epi32(a4, nnq_bcast4(patch + 4 * kp + k), v);\n"
+    "        a5 = _mm512_dpbusd_epi32(a5, nnq_bcast4(patch + 5 * kp + k), v);\n"
+    "        a6 = _mm512_dpbusd_epi32(a6, nnq_bcast4(patch + 6 * kp + k), v);\n"
+    "        a7 = _mm512_dpbusd_epi32(a7, nnq_bcast4(patch + 7 * kp + k), v);\n"
+    "    }\n"
+    "    const __m512i m = _mm512_maskz_loadu_epi32(lanes, mult + f), l = _mm512_loadu_si512(ls),\n"
+    "                  r = _mm512_loadu_si512(rs), z = _mm512_set1_epi32(zo), vlo = _mm512_set1_epi32(lo),\n"
+    "                  vhi = _mm512_set1_epi32(hi);\n"
+    "    __m128i o[8];\n"
+    "    o[0] = nnq_out16(nnq_scale16(a0, m, l, r), z, vlo, vhi);\n"
+    "    o[1] = nnq_out16(nnq_scale16(a1, m, l, r), z, vlo, vhi);\n"
+    "    o[2] = nnq_out16(nnq_scale16(a2, m, l, r), z, vlo, vhi);\n"
+    "    o[3] = nnq_out16(nnq_scale16(a3, m, l, r), z, vlo, vhi);\n"
+    "    o[4] = nnq_out16(nnq_scale16(a4, m, l, r), z, vlo, vhi);\n"
+    "    o[5] = nnq_out16(nnq_scale16(a5, m, l, r), z, vlo, vhi);\n"
+    "    o[6] = nnq_out16(nnq_scale16(a6, m, l, r), z, vlo, vhi);\n"
+    "    o[7] = nnq_out16(nnq_scale16(a7, m, l, r), z, vlo, vhi);\n"
+    "    if (nf == 16 && np == NNQ_TP) {\n"
+    "        nnq_store_tile(o, y + (long)f * plane, plane);\n"
+    "        return;\n"
+    "    }\n"
+    "    for (int p = 0; p < np; p++) {\n"
+    "        int8_t t[16];\n"
+    "        _mm_storeu_si128((__m128i *)(void *)t, o[p]);\n"
+    "        for (int j = 0; j < nf; j++)\n"
+    "            y[(long)(f + j) * plane + p] = t[j];\n"
+    "    }\n"
+    "}\n";
+
+static const char q8_text_conv_portable[] =
+    "#else\n"
+    "#if defined(NNQ_AVX2)\n"
+    "/* acc[j] += the dot products of a window with 16 filters (AVX2 without VNNI): vpmaddwd of the window's four\n"
+    " * bytes (int16, repeated) with four weights of 4 filters (int16) gives exact int32 sums of two products */\n"
+    "static void nnq_dot16(const uint8_t *xp, int kp, const int8_t *w, int fg, int32_t *acc) {\n"
+    "    __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;\n"
+    "    int32_t part[32];\n"
+    "    for (int k = 0; k < kp; k += 4) {\n"
+    "        const int8_t *wk = w + (long)k * fg;\n"
+    "        int32_t v;\n"
+    "        __builtin_memcpy(&v, xp + k, 4);\n"
+    "        const __m256i x = _mm256_cvtepu8_epi16(_mm_set1_epi32(v));\n"
+    "        s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)wk)), x));\n"
+    "        s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(wk + 16))), x));\n"
+    "        s2 = _mm256_add_epi32(s2, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(wk + 32))), x));\n"
+    "        s3 = _mm256_add_epi32(s3, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(wk + 48))), x));\n"
+    "    }\n"
+    "    _mm256_storeu_si256((__m256i *)(void *)part, s0);\n"
+    "    _mm256_storeu_si256((__m256i *)(void *)(part + 8), s1);\n"
+    "    _mm256_storeu_si256((__m256i *)(void *)(part + 16), s2);\n"
+    "    _mm256_storeu_si256((__m256i *)(void *)(part + 24), s3);\n"
+    "    for (int j = 0; j < 16; j++)\n"
+    "        acc[j] += part[2 * j] + part[2 * j + 1];\n"
+    "}\n"
+    "#endif\n"
+    "/* the same sums in portable C (the same integers in any order) */\n"
+    "static void nnq_conv_tile(const uint8_t *patch, int kp, int np, const int8_t *w, int fg, int f, const int32_t *bias,\n"
+    "                          const int32_t *mult, const int8_t *shift, int32_t zo, int32_t lo, int32_t hi, int8_t *y,\n"
+    "                          long plane) {\n"
+    "    const int nf = fg - f < 16 ? fg - f : 16;\n"
+    "    for (int p = 0; p < np; p++) {\n"
+    "        const uint8_t *xp = patch + (long)p * kp;\n"
+    "        int32_t acc[16];\n"
+    "        for (int j = 0; j < nf; j++)\n"
+    "            acc[j] = bias[f + j];\n"
+    "#if defined(NNQ_AVX2)\n"
+    "        if (nf == 16)\n"
+    "            nnq_dot16(xp, kp, w + 4L * f, fg, acc);\n"
+    "        else\n"
+    "#endif\n"
+    "            for (int k = 0; k < kp; k += 4) {\n"
+    "                const int8_t *wk = w + (long)k * fg + 4L * f;\n"
+    "                const int32_t x0 = xp[k], x1 = xp[k + 1], x2 = xp[k + 2], x3 = xp[k + 3];\n"
+    "                for (int j = 0; j < nf; j++)\n"
+    "                    acc[j] += x0 * wk[4 * j] + x1 * wk[4 * j + 1] + x2 * wk[4 * j + 2] + x3 * wk[4 * j + 3];\n"
+    "            }\n"
+    "        for (int j = 0; j < nf; j++)\n"
+    "            y[(long)(f + j) * plane + p] = nnq_clamp(nnq_scale(acc[j], mult[f + j], shift[f + j]) + zo, lo, hi);\n"
+    "    }\n"
+    "}\n"
+    "#endif\n"
+    "static void nnq_conv(const int8_t *x, int8_t *y, int n, const nnq_geom *g, const int8_t *w, const int32_t *bias,\n"
+    "                     const int32_t *mult, const int8_t *shift, int32_t zi, int32_t zo, int32_t lo, int32_t hi,\n"
+    "                     void *scratch) {\n"
+    "    uint8_t *patch = (uint8_t *)scratch;\n"
+    "    const int cg = g->c / g->groups, fg = g->f / g->groups, kp = (cg * g->kh * g->kw + 3) / 4 * 4;\n"
+    "    const long plane = (long)g->oh * g->ow;\n"
+    "    for (int s = 0; s < n; s++)\n"
+    "        for (int gr = 0; gr < g->groups; gr++) {\n"
+    "            const int8_t *xs = x + ((long)s * g->c + (long)gr * cg) * g->h * g->w;\n"
+    "            int8_t *ys = y + ((long)s * g->f + (long)gr * fg) * plane;\n"
+    "            for (long p0 = 0; p0 < plane; p0 += NNQ_TP) {\n"
+    "                const int np = plane - p0 < NNQ_TP ? (int)(plane - p0) : NNQ_TP;\n"
+    "                nnq_gather(xs, g, cg, p0, np, kp, patch, (int8_t)zi);\n"
+    "                for (int f = 0; f < fg; f += 16)\n"
+    "                    nnq_conv_tile(patch, kp, np, w + (long)gr * fg * kp, fg, f, bias + (long)gr * fg,\n"
+    "                                  mult + (long)gr * fg, shift + (long)gr * fg, zo, lo, hi, ys + p0, plane);\n"
+    "            }\n"
+    "        }\n"
+    "}\n"
+    "#endif\n";
 
 static const char q8_text_pool[] =
     "/* max or average (rounded half away from zero) pooling on int8 values: the same scale in and out */\n"
@@ -1488,6 +1776,23 @@ static void put_i32(Buf *b, const char *name, const int32_t *v, long count) {
     buf_puts(b, "\n};\n");
 }
 
+/* A convolution's filters: [F][C/G KH KW] for the Arm DSP kernel; elsewhere packed per group as
+ * [K4][F/G][4] (K4 = K rounded up to a multiple of 4, over 4; zero past K), for nnq_conv_tile */
+static void put_conv_weights(Buf *b, const QLayer *l, const char *name) {
+    long K = l->K, kp = packed_k(K), fg = l->f / l->groups;
+    int8_t *p = base_xcalloc((size_t)(l->f * kp), 1);
+    for (long gr = 0; gr < l->groups; gr++)
+        for (long f = 0; f < fg; f++)
+            for (long k = 0; k < K; k++)
+                p[gr * fg * kp + (k / 4 * fg + f) * 4 + k % 4] = l->wq[(gr * fg + f) * K + k];
+    buf_puts(b, "#if defined(NNQ_DSP)\n");
+    put_i8(b, name, l->wq, l->wcount);
+    buf_puts(b, "#else\n");
+    put_i8(b, name, p, l->f * kp);
+    buf_puts(b, "#endif\n");
+    free(p);
+}
+
 static void banner(Buf *b, const Q8Net *q, const EmitOptions *o, const char *what) {
     Buf src = {0}, cmd = {0};
     emit_comment_text(&src, o->source, strlen(o->source), 200);
@@ -1574,9 +1879,6 @@ static void emit_header(const Q8Net *q, const EmitOptions *o, Buf *h) {
     for (int i = 1; i < q->nt; i++)
         if (q->t[i].is_float && q->t[i].output >= 0)
             buf_printf(h, "    float f%d[%s_MAX_BATCH * %ld]; /* an output */\n", q->t[i].slot, up, q->t[i].numel);
-    if (patch_size(q))
-        buf_printf(h, "    int16_t patch[%ld]; /* a convolution's window (C/G KH KW values, x - zero point) */\n",
-                   patch_size(q));
     buf_puts(h, "    int n; /* samples in the last call */\n};\n\n");
     const char *N = q->net;
     buf_printf(h, "void %s_init(%s *m, uint64_t seed);\nint %s_param_count(void);\nnn_param %s_param(%s *m, int i);\n",
@@ -1641,9 +1943,10 @@ static void emit_layer(const Q8Net *q, int i, Buf *c) {
                    x.data, y.data, l->K, l->M, i, i, i, i, out->zp, lo, q->t[l->scratch].off);
         break;
     case L_CONV:
-        buf_printf(
-            c, "    nnq_conv(%s, %s, n, &nnq_g%d, nnq_w%d, nnq_b%d, nnq_m%d, nnq_s%d, %d, %d, %d, 127, m->patch);\n",
-            x.data, y.data, i, i, i, i, i, in->zp, out->zp, lo);
+        buf_printf(c,
+                   "    nnq_conv(%s, %s, n, &nnq_g%d, nnq_w%d, nnq_b%d, nnq_m%d, nnq_s%d, %d, %d, %d, 127,\n"
+                   "             (int8_t *)m->arena + %ld);\n",
+                   x.data, y.data, i, i, i, i, i, in->zp, out->zp, lo, q->t[l->scratch].off);
         break;
     case L_MAXPOOL:
     case L_AVGPOOL:
@@ -1715,7 +2018,10 @@ static void emit_data(const Q8Net *q, Buf *c) {
                    " * Q31 multipliers and shifts of the rescaling */\n",
                    l->loc.line, l->op, l->M);
         snprintf(name, sizeof name, "nnq_w%d", i);
-        put_i8(c, name, l->wq, l->wcount);
+        if (l->kind == L_CONV)
+            put_conv_weights(c, l, name);
+        else
+            put_i8(c, name, l->wq, l->wcount);
         snprintf(name, sizeof name, "nnq_b%d", i);
         put_i32(c, name, l->bq, l->M);
         snprintf(name, sizeof name, "nnq_m%d", i);
@@ -1794,14 +2100,22 @@ void q8_emit(const Q8Net *q, const EmitOptions *o, Buf *c, Buf *h) {
         buf_puts(c, "#include <math.h>\n");
     buf_puts(c, "\n/* ---- the integer kernels ---- */\n");
     buf_puts(c, q8_text_scale);
-    if (uses(q, L_DENSE, L_CONV)) {
+    if (uses(q, L_DENSE, L_CONV)) /* the DSP's dot products serve both; elsewhere only dense layers */
         buf_puts(c, q8_text_dot);
+    if (uses(q, L_DENSE, L_DENSE))
         buf_puts(c, q8_text_dot_portable);
-    }
+    else if (uses(q, L_CONV, L_CONV))
+        buf_puts(c, "#endif\n");
     if (uses(q, L_DENSE, L_DENSE))
         buf_puts(c, q8_text_dense);
-    if (uses(q, L_CONV, L_CONV))
+    if (uses(q, L_CONV, L_CONV)) {
         buf_puts(c, q8_text_conv);
+        buf_puts(c, q8_text_conv_host);
+        buf_puts(c, q8_text_conv_gather);
+        buf_puts(c, q8_text_conv_vnni);
+        buf_puts(c, q8_text_conv_tile);
+        buf_puts(c, q8_text_conv_portable);
+    }
     if (uses(q, L_MAXPOOL, L_AVGPOOL))
         buf_puts(c, q8_text_pool);
     if (uses(q, L_RELU, L_RELU))

@@ -15,7 +15,8 @@
 #       this script); a count more than 2 % under its ceiling is reported
 #       (lower the ceiling: counts.txt keeps them tight). An inference's
 #       outputs are compared with the same C built for the host ($CC, else
-#       cc): equal for the int8 build (integer arithmetic, bit for bit),
+#       cc): equal for the int8 build (integer arithmetic, bit for bit; lenet_int8
+#       also against -march=native, the host's vector kernels, where it builds),
 #       within 1e-5 for float (the device's kernels sum in another order)
 #
 # The cases (multiply-adds: those of the network's matrix products and
@@ -139,6 +140,14 @@ if [ "$mode" = -DINFER ]; then
     ${CC:-cc} -std=c99 -O2 -I. -DNET="$net" -DNETU="$up" -DNET_HEADER="\"$net.h\"" -DINFER -DCOUNT_HOST \
         "$here/count_main.c" "$net.c" -lm -o host || die "building the host program"
     ./host >host.txt || die "the host program failed"
+    # lenet_int8: the host's own instruction set (x86-64 with AVX-512 VNNI: the convolution's
+    # intrinsics) gives the same outputs bit for bit
+    # shellcheck disable=SC2086
+    if [ "$case" = lenet_int8 ] && ${CC:-cc} -std=c99 -O2 -march=native -I. -DNET="$net" -DNETU="$up" \
+        -DNET_HEADER="\"$net.h\"" -DINFER -DCOUNT_HOST "$here/count_main.c" "$net.c" -lm -o host_native 2>/dev/null; then
+        ./host_native >host_native.txt || die "the host program (-march=native) failed"
+        cmp -s host.txt host_native.txt || die "the host's outputs differ with -march=native"
+    fi
     awk -v tol="$tol" '
         NR == FNR { if ($1 == "p") { n = split($0, h, " ") } next }
         $1 == "p" {

@@ -4,7 +4,9 @@
  * with input x and output z (NET_SOURCE; NET and NETU name it, tiny.nn by
  * default) to reach its static integer kernels:
  *
- *   exact rescale rescale.txt   every "scale X M S R" line: nnq_scale(X, M, S) == R
+ *   exact rescale rescale.txt   every "scale X M S R" line: nnq_scale(X, M, S) == R; and, where the
+ *                               generated convolution uses AVX-512 VNNI (NNQ_VNNI), its 16 lanes'
+ *                               nnq_scale16 too (16 lines at a time)
  *   exact run NET.csv           prints the network's outputs per input row, '%.9g'
  *                               (CTest compares them with NET.expected)
  *   exact run1 NET.csv          the same, one row a call (a --max-batch 1 build)
@@ -30,11 +32,38 @@
 #define FN(suffix) CAT(NET, suffix)
 #define MAC(suffix) CAT(NETU, suffix)
 
+#if defined(NNQ_VNNI)
+/* nnq_scale16 of up to 16 rescalings (the rest of the lanes zero) against the reference's results */
+static int check_rescale16(const int32_t *x, const int32_t *mult, const int32_t *shift, const long long *want,
+                           int count) {
+    int32_t vx[16] = {0}, vm[16] = {0}, ls[16] = {0}, rs[16] = {0}, got[16];
+    int bad = 0;
+    for (int j = 0; j < count; j++) {
+        vx[j] = x[j];
+        vm[j] = mult[j];
+        ls[j] = shift[j] > 0 ? shift[j] : 0;
+        rs[j] = shift[j] > 0 ? 0 : -shift[j];
+    }
+    _mm512_storeu_si512(got, nnq_scale16(_mm512_loadu_si512(vx), _mm512_loadu_si512(vm), _mm512_loadu_si512(ls),
+                                         _mm512_loadu_si512(rs)));
+    for (int j = 0; j < count; j++)
+        if (got[j] != want[j] && bad++ < 10)
+            printf("scale16(%ld, %ld, %ld) = %ld, the reference says %lld\n", (long)x[j], (long)mult[j],
+                   (long)shift[j], (long)got[j], want[j]);
+    return bad;
+}
+#endif
+
 static int check_rescale(const char *path) {
     FILE *f = fopen(path, "r");
     char kind[32];
     long long x, mult, shift, want;
     int lines = 0, bad = 0;
+#if defined(NNQ_VNNI)
+    int32_t bx[16], bm[16], bs[16];
+    long long bw[16];
+    int nb = 0, lanes = 0;
+#endif
     if (!f)
         return 2;
     while (fscanf(f, "%31s", kind) == 1) {
@@ -50,8 +79,24 @@ static int check_rescale(const char *path) {
         lines++;
         if (got != want && bad++ < 10)
             printf("scale(%lld, %lld, %lld) = %ld, the reference says %lld\n", x, mult, shift, (long)got, want);
+#if defined(NNQ_VNNI)
+        bx[nb] = (int32_t)x;
+        bm[nb] = (int32_t)mult;
+        bs[nb] = (int32_t)shift;
+        bw[nb++] = want;
+        if (nb == 16) {
+            bad += check_rescale16(bx, bm, bs, bw, nb);
+            lanes += nb;
+            nb = 0;
+        }
+#endif
     }
     fclose(f);
+#if defined(NNQ_VNNI)
+    bad += check_rescale16(bx, bm, bs, bw, nb);
+    lanes += nb;
+    printf("%d rescalings in 16 lanes (AVX-512)\n", lanes);
+#endif
     printf("%d rescalings, %d differ\n", lines, bad);
     return bad || lines < 100;
 }

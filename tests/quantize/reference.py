@@ -275,7 +275,9 @@ def ranges(rows):
 
 
 def resid_fixture(rng):
-    C, L, F, N = 2, 8, 3, 40
+    # 16 filters and 10 positions: on x86-64 with AVX-512 VNNI the generated convolution's full tiles
+    # (8 positions x 16 filters) and a partial one (2 positions)
+    C, L, F, N = 2, 10, 16, 40
     wa = rng.normal(0, 0.5, (F, C, 3)).astype(np.float32)
     wb = rng.normal(0, 0.4, (F, F, 3)).astype(np.float32)
     bb = rng.normal(0, 0.2, F).astype(np.float32)
@@ -283,10 +285,10 @@ def resid_fixture(rng):
     bz = rng.normal(0, 0.1, 2).astype(np.float32)
     # batchnorm (eps=0): dyadic statistics, so that folding them is exact in float32
     # whatever the order of the operations: a = gamma / sqrt(var), b = beta - mean a
-    gamma = np.float32([1.0, 0.5, 2.0])
-    beta = np.float32([0.25, 0.0, -0.5])
-    mean = np.float32([0.5, -0.25, 0.125])
-    var = np.float32([4.0, 1.0, 0.25])
+    gamma = np.float32([1.0, 0.5, 2.0, 0.25] * 4)
+    beta = np.float32([0.25, 0.0, -0.5, 0.75] * 4)
+    mean = np.float32([0.5, -0.25, 0.125, 1.0] * 4)
+    var = np.float32([4.0, 1.0, 0.25, 16.0] * 4)
     fa = [float(gamma[f]) / math.sqrt(float(var[f])) for f in range(F)]
     fb = [float(beta[f]) - float(mean[f]) * fa[f] for f in range(F)]
     wa_folded = np.float32([[[float(wa[f, c, k]) * fa[f] for k in range(3)] for c in range(C)] for f in range(F)])

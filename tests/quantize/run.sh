@@ -4,7 +4,9 @@
 #                                      reference.py bit for bit (rescaling and whole networks),
 #                                      NET_forward_int8 equals NET_forward bit for bit,
 #                                      gcc and clang -Werror in every mode (plain, --standalone,
-#                                      --freestanding); resid.nn also at --max-batch 1
+#                                      --freestanding); resid.nn also at --max-batch 1,
+#                                      -march=native and -mavx2 (the convolution's intrinsics:
+#                                      AVX-512 VNNI, AVX2; where the host has them)
 #   run.sh accuracy NNGEN SRC WORK NET DATA EPOCHS   train NET (SRC/NET.nn, else
 #                                      examples/NET.nn), quantize it on the training images,
 #                                      test accuracy of float and int8 (within 0.5 points)
@@ -30,18 +32,36 @@ exact)
             ./exact int8 || fail "NET_forward_int8 ($cc $flags)"
             ./exact quantize >/dev/null || { ./exact quantize | head; fail "input quantization ($cc $flags)"; }
         done
-        # the residual network: one mode per compiler, and batch 1 (one sample a call)
-        for flags in "" "--freestanding --max-batch 1"; do
-            [ $cc = gcc ] || [ -z "$flags" ] || continue
+        # the residual network: one mode per compiler, batch 1 (one sample a call), the host's own
+        # instruction set (-march=native: on x86-64 with AVX-512 VNNI the convolution's intrinsics) and
+        # AVX2 (its other intrinsics) where the processor has it; clang compiles those two without -Werror
+        # warnings, gcc runs them
+        for mode in plain "--freestanding --max-batch 1" native avx2; do
+            flags= copt=
+            case $mode in
+            native) copt=-march=native
+                    echo 'int main(void) { return 0; }' > native.c
+                    $cc $copt native.c -o native 2>/dev/null || continue ;;
+            avx2) copt=-mavx2
+                  echo 'int main(void) { return !__builtin_cpu_supports("avx2"); }' > avx2.c
+                  { $cc $copt avx2.c -o avx2 2>/dev/null && ./avx2; } || continue ;;
+            plain) ;;
+            *) [ $cc = gcc ] || continue; flags=$mode ;;
+            esac
             "$nngen" quantize "$src/resid.nn" --weights "$src/resid.nnw" --calibrate "$src/resid.csv" -o resid.c $flags
-            $cc $W -O2 -I. -I"$root/runtime" -DNET_SOURCE='"resid.c"' -DNET=resid -DNETU=RESID "$src/exact.c" -lm \
-                -o exact_resid || fail "$cc resid $flags"
+            if [ -n "$copt" ] && [ $cc != gcc ]; then # the same intrinsics: clang only checks the warnings
+                $cc $W -O2 $copt -fsyntax-only -I. -I"$root/runtime" resid.c || fail "$cc resid $mode"
+                continue
+            fi
+            $cc $W -O2 $copt -I. -I"$root/runtime" -DNET_SOURCE='"resid.c"' -DNET=resid -DNETU=RESID "$src/exact.c" -lm \
+                -o exact_resid || fail "$cc resid $mode"
             ./exact_resid $([ -z "$flags" ] && echo run || echo run1) "$src/resid.csv" > resid.out
-            # at batch 1 the arena is 48 bytes: the input (16) lives with a (24), a with b (24);
-            # the add writes over a, the largest tensors are placed first
-            [ -z "$flags" ] || grep -q "^#define RESID_ARENA_BYTES 48 " resid.h || fail "resid arena: $(grep ARENA_BYTES resid.h)"
-            cmp resid.out "$src/resid.expected" || { diff resid.out "$src/resid.expected" | head; fail "resid outputs ($cc $flags)"; }
-            ./exact_resid int8 || fail "resid: NET_forward_int8 ($cc $flags)"
+            # at batch 1 the arena is 712 bytes: the second convolution's windows (392: 8 of 48 bytes, 8 of
+            # slack) live with its input a (160) and output b (160); the add writes over a, the largest first
+            [ -z "$flags" ] || grep -q "^#define RESID_ARENA_BYTES 712 " resid.h || fail "resid arena: $(grep ARENA_BYTES resid.h)"
+            cmp resid.out "$src/resid.expected" || { diff resid.out "$src/resid.expected" | head; fail "resid outputs ($cc $mode)"; }
+            ./exact_resid int8 || fail "resid: NET_forward_int8 ($cc $mode)"
+            ./exact_resid rescale "$src/rescale.txt" >/dev/null || { ./exact_resid rescale "$src/rescale.txt"; fail "resid: rescale ($cc $mode)"; }
         done
         echo "$cc: rescaling and outputs equal the reference bit for bit (plain, standalone, freestanding)"
     done
