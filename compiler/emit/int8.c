@@ -1212,6 +1212,10 @@ static const char q8_text_dot[] =
     "#include <arm_acle.h>\n"
     "#define NNQ_ROWS 3\n"
     "typedef int16_t nnq_act;\n"
+    "/* the int16 values live in the model's float arena (the same bytes as other layers' values): a compiler\n"
+    " * barrier at the start and end of the kernels that use them keeps type-based alias analysis from moving\n"
+    " * their accesses across the float ones of the layers around (no instruction) */\n"
+    "#define NNQ_FENCE() __asm__ __volatile__(\"\" ::: \"memory\")\n"
     "static int32_t nnq_load32(const void *p) {\n"
     "    int32_t v;\n"
     "    __builtin_memcpy(&v, p, 4);\n"
@@ -1224,9 +1228,9 @@ static const char q8_text_dot[] =
     "    __asm__(\"sxtb16 %0, %1, ror #8\" : \"=r\"(odd) : \"r\"(v));\n"
     "    return __smlad(odd, xo, __smlad(__sxtb16(v), xe, a));\n"
     "}\n"
-    "static void nnq_order(int16_t *x, int K) {\n"
+    "static void nnq_order(nnq_act *x, int K) {\n"
     "    for (int k = 0; k + 4 <= K; k += 4) {\n"
-    "        const int16_t t = x[k + 1];\n"
+    "        const nnq_act t = x[k + 1];\n"
     "        x[k + 1] = x[k + 2];\n"
     "        x[k + 2] = t;\n"
     "    }\n"
@@ -1268,7 +1272,8 @@ static const char q8_text_dot[] =
 
 static const char q8_text_dot_portable[] =
     "#else\n"
-    "typedef uint8_t nnq_act;\n"
+    "typedef uint8_t nnq_act; /* bytes: they may alias anything */\n"
+    "#define NNQ_FENCE() ((void)0)\n"
     "static void nnq_order(nnq_act *x, int K) {\n"
     "    (void)x;\n"
     "    (void)K;\n"
@@ -1330,6 +1335,7 @@ static const char q8_text_dense[] =
     " * 128) is in bias. Each sample's x + 128 goes to xw first (K values of the arena, nnq_dot_rows's order). */\n"
     "static void nnq_dense(const int8_t *x, int8_t *y, int n, int K, int M, const int8_t *w, const int32_t *bias,\n"
     "                      const int32_t *mult, const int8_t *shift, int32_t zo, int32_t lo, int32_t hi, nnq_act *xw) {\n"
+    "    NNQ_FENCE();\n"
     "    for (int s = 0; s < n; s++) {\n"
     "        const int8_t *xs = x + (long)s * K;\n"
     "        int8_t *ys = y + (long)s * M;\n"
@@ -1346,6 +1352,7 @@ static const char q8_text_dense[] =
     "        for (; c < M; c++)\n"
     "            ys[c] = nnq_clamp(nnq_scale(nnq_dot(xw, w + (long)c * K, K) + bias[c], mult[c], shift[c]) + zo, lo, hi);\n"
     "    }\n"
+    "    NNQ_FENCE();\n"
     "}\n";
 
 static const char q8_text_conv[] =
@@ -1360,6 +1367,7 @@ static const char q8_text_conv[] =
     "                     void *scratch) {\n"
     "    nnq_act *patch = (nnq_act *)scratch;\n"
     "    const nnq_act pad = (nnq_act)(zi + 128);\n"
+    "    NNQ_FENCE();\n"
     "    const int cg = g->c / g->groups, fg = g->f / g->groups, K = cg * g->kh * g->kw;\n"
     "    const long plane = (long)g->oh * g->ow;\n"
     "    for (int s = 0; s < n; s++)\n"
@@ -1399,6 +1407,7 @@ static const char q8_text_conv[] =
     "                        yp[f * plane] = nnq_clamp(nnq_scale(bg[f] + nnq_dot(patch, wg + (long)f * K, K), mg[f], sg[f]) + zo, lo, hi);\n"
     "                }\n"
     "        }\n"
+    "    NNQ_FENCE();\n"
     "}\n";
 
 static const char q8_text_conv_host[] =
