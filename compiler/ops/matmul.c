@@ -14,7 +14,10 @@
  *                                               sums over the batch)
  * All three are one call of the runtime's GEMM on row-major matrices:
  * nnrt_sgemm_ws with a workspace from the arena (matmul_scratch) for
- * products large enough to pay for packing, nnrt_sgemm for the others.
+ * products large enough to pay for packing, nnrt_sgemm for the others;
+ * but a product whose dimensions other than the rows are small constants
+ * (matmul_small: at most 16 each) becomes loops with those constant
+ * bounds (small_emit), which the C compiler unrolls and vectorizes.
  *
  * pack_cols(b): b itself (its value, for autodiff and for every product
  * but one), stored as the runtime's column panels (nnrt_pack_cols) when the
@@ -188,6 +191,165 @@ static void gemm_dims(const Graph *g, const Node *n, int batch, long *M, long *N
     }
 }
 
+/* ---- small static shapes: loop nests instead of a GEMM call -------------------- */
+
+/* A product whose two dimensions other than the rows (the batch) are both
+ * at most SMALL_DIM: the weight of a layer of at most 16 x 16, and the two
+ * products of its derivative. Measured (docs/performance.md, "Small
+ * matrices"): at 200 rows, loops with these constant bounds take 0.07-0.8 us
+ * where nnrt_sgemm takes 1-8 us (its bounds are variables: the compiler can
+ * neither unroll nor pick the vector width); from 32 on either side gcc's
+ * unrolling of the same loops goes wrong (2-40 times slower than the GEMM). */
+enum { SMALL_DIM = 16, SMALL_SUMS = 128 };
+
+/* Fewer rows than this at NET_MAX_BATCH (a --max-batch 1 firmware build):
+ * no transposed copy of B, no vectors of sums, no partial sums: each sum a
+ * scalar, which gcc -O2 keeps in a register on the Cortex-M4F (a short
+ * vector of sums it keeps in memory); what pays off over many rows costs
+ * more than it saves over one (moons' training step, tests/firmware/count.sh) */
+enum { SMALL_FEW_ROWS = 4 };
+
+/* The product's two dimensions other than the rows: (K, N) of C = A op(B),
+ * (M, N) of C = A^T B, whose K is the rows. */
+static void fixed_dims(const Graph *g, const Node *n, long *d0, long *d1) {
+    const Shape *a = &g->nodes[n->in[0]].shape, *b = &g->nodes[n->in[1]].shape;
+    *d0 = a->dims[a->rank - 1];
+    *d1 = n->i[0] ? b->dims[b->rank - 1] : b->dims[n->i[1] ? 0 : 1];
+}
+
+/* 1 when matmul_emit writes n as loops (small_emit), 0 for a GEMM call. The
+ * one place that chooses. */
+static int matmul_small(const Graph *g, const Node *n) {
+    long d0, d1;
+    if (g->blas || g->nodes[n->in[1]].op == OP_PACK_COLS)
+        return 0;
+    fixed_dims(g, n, &d0, &d1);
+    return d0 <= SMALL_DIM && d1 <= SMALL_DIM && (!n->i[0] || d0 * d1 <= SMALL_SUMS);
+}
+
+/* "x * s + y" without the "* 1" and "+ 0" that would not help a reader */
+static const char *index_of(Arena *a, const char *x, long s, const char *y) {
+    const char *xs = s == 1 ? x : arena_printf(a, "%s * %ld", x, s);
+    return y ? arena_printf(a, "%s + %s", xs, y) : xs;
+}
+
+/* C[rows, N] = A[rows, K] op(B), op(B) K x N. Two forms, by measurement:
+ * with N <= 2 and many rows, a row's N sums as a vector (acc), one term of
+ * each per p; else each sum a dot product over p, along rows of op(B)^T:
+ * B itself when transposed, else a copy of it transposed on the stack (b,
+ * at most SMALL_DIM^2 floats), unless K = 1 (then B's layout is the same)
+ * or the rows are few (then B is read down its columns). Every sum adds
+ * its terms in the order of p, from the first term (no 0.0f). */
+static void small_rows_emit(Emit *e, const char *rows, const char *A, const char *B, const char *C, long K, long N,
+                            int tb, int few) {
+    Arena *ar = e->g->arena;
+    if (N <= 2 && !few) {
+        const char *b0 = tb ? index_of(ar, "j", K, NULL) : "j";
+        const char *bp = tb ? index_of(ar, "j", K, "p") : index_of(ar, "p", N, "j");
+        emit_open(e, "for (long i = 0; i < %s; i++)", rows);
+        emit_line(e, "float acc[%ld];", N);
+        emit_line(e, "for (long j = 0; j < %ld; j++) acc[j] = %s[%s] * %s[%s];", N, A, index_of(ar, "i", K, NULL), B,
+                  b0);
+        if (K > 1) {
+            emit_line(e, "for (long p = 1; p < %ld; p++)", K);
+            emit_line(e, "    for (long j = 0; j < %ld; j++) acc[j] += %s[%s] * %s[%s];", N, A,
+                      index_of(ar, "i", K, "p"), B, bp);
+        }
+        emit_line(e, "for (long j = 0; j < %ld; j++) %s[%s] = acc[j];", N, C, index_of(ar, "i", N, "j"));
+        emit_close(e);
+        return;
+    }
+    const char *bt = B, *bj = index_of(ar, "j", K, NULL), *bjp = index_of(ar, "j", K, "p");
+    if (!tb && few) /* B's column j */
+        bj = "j", bjp = index_of(ar, "p", N, "j");
+    int copy = !tb && !few && K > 1;
+    if (copy) {
+        emit_begin(e);
+        bt = "b";
+        emit_line(e, "float b[%ld * %ld]; /* %s transposed: the dot products read its rows */", N, K, B);
+        emit_line(e, "for (long j = 0; j < %ld; j++)", N);
+        emit_line(e, "    for (long p = 0; p < %ld; p++) b[%s] = %s[%s];", K, index_of(ar, "j", K, "p"), B,
+                  index_of(ar, "p", N, "j"));
+    }
+    emit_line(e, "for (long i = 0; i < %s; i++)", rows);
+    e->indent++;
+    emit_open(e, "for (long j = 0; j < %ld; j++)", N);
+    emit_line(e, "float dot = %s[%s] * %s[%s];", A, index_of(ar, "i", K, NULL), bt, bj);
+    if (K > 1)
+        emit_line(e, "for (long p = 1; p < %ld; p++) dot += %s[%s] * %s[%s];", K, A, index_of(ar, "i", K, "p"), bt,
+                  bjp);
+    emit_line(e, "%s[%s] = dot;", C, index_of(ar, "i", N, "j"));
+    emit_close(e);
+    e->indent--;
+    if (copy)
+        emit_close(e);
+}
+
+/* C[M, N] = A[rows, M]^T B[rows, N], summed over the rows. The sums of
+ * one row of C (j < N) or, when M > N, of one column (p < M) are a vector
+ * (acc), four of them: rows r, r + 1, r + 2, r + 3 go to four partial sums,
+ * added pairwise at the end, so that four chains of additions run at once
+ * instead of one chain as long as the batch (a third of the time at 200
+ * rows). When the rows are few, each sum is a dot product down the
+ * columns of A and B. */
+static void small_sum_emit(Emit *e, const char *rows, const char *A, const char *B, const char *C, long M, long N,
+                           int few) {
+    Arena *ar = e->g->arena;
+    int by_row = N >= M;
+    const char *o = by_row ? "p" : "j", *v = by_row ? "j" : "p"; /* outer, vector index */
+    long O = by_row ? M : N, V = by_row ? N : M;
+    const char *a4 = index_of(ar, "(r + k)", M, "p"), *b4 = index_of(ar, "(r + k)", N, "j");
+    emit_open(e, "for (long %s = 0; %s < %ld; %s++)", o, o, O, o);
+    if (few) {
+        emit_open(e, "for (long %s = 0; %s < %ld; %s++)", v, v, V, v);
+        emit_line(e, "float dot = 0.0f;");
+        emit_line(e, "for (long r = 0; r < %s; r++) dot += %s[%s] * %s[%s];", rows, A, index_of(ar, "r", M, "p"), B,
+                  index_of(ar, "r", N, "j"));
+        emit_line(e, "%s[%s] = dot;", C, index_of(ar, "p", N, "j"));
+        emit_close(e);
+        emit_close(e);
+        return;
+    }
+    emit_line(e, "float acc[4 * %ld]; /* partial sums of rows r, r + 1, r + 2, r + 3 */", V);
+    emit_line(e, "long r = 0;");
+    emit_line(e, "for (long %s = 0; %s < 4 * %ld; %s++) acc[%s] = 0.0f;", v, v, V, v, v);
+    emit_line(e, "for (; r + 4 <= %s; r += 4)", rows);
+    emit_line(e, "    for (long k = 0; k < 4; k++)");
+    emit_line(e, "        for (long %s = 0; %s < %ld; %s++) acc[k * %ld + %s] += %s[%s] * %s[%s];", v, v, V, v, V, v, A,
+              a4, B, b4);
+    emit_line(e, "for (; r < %s; r++)", rows);
+    emit_line(e, "    for (long %s = 0; %s < %ld; %s++) acc[%s] += %s[%s] * %s[%s];", v, v, V, v, v, A,
+              index_of(ar, "r", M, "p"), B, index_of(ar, "r", N, "j"));
+    emit_line(e, "for (long %s = 0; %s < %ld; %s++)", v, v, V, v);
+    emit_line(e, "    %s[%s] = (acc[%s] + acc[%ld + %s]) + (acc[%ld + %s] + acc[%ld + %s]);", C,
+              index_of(ar, "p", N, "j"), v, V, v, 2 * V, v, 3 * V, v);
+    emit_close(e);
+}
+
+/* n as loops with constant bounds (matmul_small), then its epilogue over
+ * the whole result */
+static void small_emit(Emit *e, const Node *n, const char *A, const char *B, const char *C) {
+    const Shape *a = &e->g->nodes[n->in[0]].shape;
+    long d0, d1, M, N, K;
+    Buf rows = {0};
+    fixed_dims(e->g, n, &d0, &d1);
+    gemm_dims(e->g, n, e->g->max_batch, &M, &N, &K);
+    long max_rows = n->i[0] ? K : M; /* at NET_MAX_BATCH */
+    int few = max_rows < SMALL_FEW_ROWS;
+    rows_of(&rows, a);
+    const char *bound = a->batched ? arena_printf(e->g->arena, "(long)%s", rows.data) : rows.data;
+    if (a->batched && e->g->max_batch == 1) /* n is 1: the bound a constant too */
+        bound = arena_printf(e->g->arena, "%ld", max_rows);
+    emit_line(e, "/* %ld x %ld: loops with constant bounds (matmul.c, small_emit) */", d0, d1);
+    if (n->i[0])
+        small_sum_emit(e, bound, A, B, C, d0, d1, few);
+    else
+        small_rows_emit(e, bound, A, B, C, d0, d1, n->i[1], few);
+    if (n->epilogue >= 0)
+        emit_line(e, "%s(m, 0, %s, 0, %ld);", emit_epilogue(e, n), rows.data, d1);
+    buf_free(&rows);
+}
+
 /* The workspace of nnrt_sgemm_ws at NET_MAX_BATCH: the runtime's
  * nnrt_sgemm_ws_size, evaluated here (test_emit checks that the two
  * agree): a KC x NC block of op(B) and an MC x KC block of op(A), NC and MC
@@ -200,7 +362,7 @@ long matmul_scratch(const Graph *g, const Node *n) {
     enum { MR = 6, NR = 32, KC = 256, MC = 120, NC = 512, SMALL = 16384 };
     long M, N, K;
     gemm_dims(g, n, g->max_batch, &M, &N, &K);
-    if (g->blas || M <= 1 || N <= 0 || K <= 0 || (double)M * N * K < SMALL)
+    if (matmul_small(g, n) || g->blas || M <= 1 || N <= 0 || K <= 0 || (double)M * N * K < SMALL)
         return 0; /* one row (batch 1 inference) takes the matrix-vector path: no packing */
     long kc = K < KC ? K : KC;
     long mc = ((M < MC ? M : MC) + MR - 1) / MR * MR;
@@ -251,6 +413,10 @@ void matmul_emit(Emit *e, const Node *n) {
         return;
     }
     const char *A = emit_ref(e, n->in[0]), *B = emit_ref(e, matrix_of(e->g, n->in[1])), *C = emit_ref(e, n->id);
+    if (matmul_small(e->g, n)) {
+        small_emit(e, n, A, B, C);
+        return;
+    }
     /* with a workspace: the packed kernel; without (a small product): the
      * plain one; a large product of one row: nnrt_sgemm_ws without a
      * workspace, which takes it as a matrix-vector product */

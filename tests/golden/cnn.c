@@ -94,7 +94,19 @@ static void cnn_run_forward(cnn *m) {
         }
     }
     /* z_ = matmul(v13, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm_ws(0, 0, n, 3, 4, 1.0f, v13, 4, m->param.z_weight, 3, 0.0f, z_, 3, NULL, cnn_epilogue_15, m);
+    /* 4 x 3: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[3 * 4]; /* m->param.z_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 3; j++)
+            for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.z_weight[p * 3 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 3; j++) {
+                float dot = v13[i * 4] * b[j * 4];
+                for (long p = 1; p < 4; p++) dot += v13[i * 4 + p] * b[j * 4 + p];
+                z_[i * 3 + j] = dot;
+            }
+    }
+    cnn_epilogue_15(m, 0, n, 0, 3);
     /* cnn.nn:11: output p = softmax(z) */
     /* p_ = softmax(z_)  [N, 3] */
     for (long o = 0; o < (long)n; o++) {
@@ -151,7 +163,19 @@ static float cnn_run_loss(cnn *m) {
         }
     }
     /* z_ = matmul(v13, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm_ws(0, 0, n, 3, 4, 1.0f, v13, 4, m->param.z_weight, 3, 0.0f, z_, 3, NULL, cnn_epilogue_15, m);
+    /* 4 x 3: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[3 * 4]; /* m->param.z_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 3; j++)
+            for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.z_weight[p * 3 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 3; j++) {
+                float dot = v13[i * 4] * b[j * 4];
+                for (long p = 1; p < 4; p++) dot += v13[i * 4 + p] * b[j * 4 + p];
+                z_[i * 3 + j] = dot;
+            }
+    }
+    cnn_epilogue_15(m, 0, n, 0, 3);
     /* cnn.nn:12: loss cross_entropy(z, y) */
     /* loss = cross_entropy(z_, y)  [] */
     {
@@ -224,7 +248,19 @@ static void cnn_run_train(cnn *m) {
         }
     }
     /* z_ = matmul(v28, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm_ws(0, 0, n, 3, 4, 1.0f, v28, 4, m->param.z_weight, 3, 0.0f, z_, 3, NULL, cnn_epilogue_29, m);
+    /* 4 x 3: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[3 * 4]; /* m->param.z_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 3; j++)
+            for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.z_weight[p * 3 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 3; j++) {
+                float dot = v28[i * 4] * b[j * 4];
+                for (long p = 1; p < 4; p++) dot += v28[i * 4 + p] * b[j * 4 + p];
+                z_[i * 3 + j] = dot;
+            }
+    }
+    cnn_epilogue_29(m, 0, n, 0, 3);
     /* cnn.nn:12: loss cross_entropy(z, y) */
     /* loss = cross_entropy(z_, y)  [] */
     {
@@ -281,9 +317,27 @@ static void cnn_run_backward(cnn *m) {
         }
     }
     /* v36 = matmul(d_z_, m->param.z_weight)  [N, 4] */
-    nnrt_sgemm(0, 1, n, 4, 3, 1.0f, d_z_, 3, m->param.z_weight, 3, 0.0f, v36, 4);
+    /* 3 x 4: loops with constant bounds (matmul.c, small_emit) */
+    for (long i = 0; i < (long)n; i++)
+        for (long j = 0; j < 4; j++) {
+            float dot = d_z_[i * 3] * m->param.z_weight[j * 3];
+            for (long p = 1; p < 3; p++) dot += d_z_[i * 3 + p] * m->param.z_weight[j * 3 + p];
+            v36[i * 4 + j] = dot;
+        }
     /* m->grad.z_weight = matmul(v28, d_z_)  [4, 3] */
-    nnrt_sgemm(1, 0, 4, 3, n, 1.0f, v28, 4, d_z_, 3, 0.0f, m->grad.z_weight, 3);
+    /* 4 x 3: loops with constant bounds (matmul.c, small_emit) */
+    for (long j = 0; j < 3; j++) {
+        float acc[4 * 4]; /* partial sums of rows r, r + 1, r + 2, r + 3 */
+        long r = 0;
+        for (long p = 0; p < 4 * 4; p++) acc[p] = 0.0f;
+        for (; r + 4 <= (long)n; r += 4)
+            for (long k = 0; k < 4; k++)
+                for (long p = 0; p < 4; p++) acc[k * 4 + p] += v28[(r + k) * 4 + p] * d_z_[(r + k) * 3 + j];
+        for (; r < (long)n; r++)
+            for (long p = 0; p < 4; p++) acc[p] += v28[r * 4 + p] * d_z_[r * 3 + j];
+        for (long p = 0; p < 4; p++)
+            m->grad.z_weight[p * 3 + j] = (acc[p] + acc[4 + p]) + (acc[8 + p] + acc[12 + p]);
+    }
     /* v39 = broadcast(v36)  [N, 4, 6] */
     for (long i0 = 0; i0 < (long)n * 4; i0++) {
         for (long i1 = 0; i1 < 6; i1++) {

@@ -79,13 +79,49 @@ static void infer_only_run_forward(infer_only *m) {
     const int n = m->n;
     /* infer_only.nn:6: h = gelu(dense(x, 7), approximate="tanh") */
     /* h = matmul(x, m->param.h_weight)  [N, 7] */
-    nnrt_sgemm_ws(0, 0, n, 7, 5, 1.0f, x, 5, m->param.h_weight, 7, 0.0f, h, 7, NULL, infer_only_epilogue_2, m);
+    /* 5 x 7: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[7 * 5]; /* m->param.h_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 7; j++)
+            for (long p = 0; p < 5; p++) b[j * 5 + p] = m->param.h_weight[p * 7 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 7; j++) {
+                float dot = x[i * 5] * b[j * 5];
+                for (long p = 1; p < 5; p++) dot += x[i * 5 + p] * b[j * 5 + p];
+                h[i * 7 + j] = dot;
+            }
+    }
+    infer_only_epilogue_2(m, 0, n, 0, 7);
     /* infer_only.nn:7: g = swish(dense(h, 7), beta=2) */
     /* g_ = matmul(h, m->param.g_weight)  [N, 7] */
-    nnrt_sgemm_ws(0, 0, n, 7, 7, 1.0f, h, 7, m->param.g_weight, 7, 0.0f, g_, 7, NULL, infer_only_epilogue_7, m);
+    /* 7 x 7: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[7 * 7]; /* m->param.g_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 7; j++)
+            for (long p = 0; p < 7; p++) b[j * 7 + p] = m->param.g_weight[p * 7 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 7; j++) {
+                float dot = h[i * 7] * b[j * 7];
+                for (long p = 1; p < 7; p++) dot += h[i * 7 + p] * b[j * 7 + p];
+                g_[i * 7 + j] = dot;
+            }
+    }
+    infer_only_epilogue_7(m, 0, n, 0, 7);
     /* infer_only.nn:8: output logits = dense(g, 3) */
     /* logits = matmul(g_, m->param.logits_weight)  [N, 3] */
-    nnrt_sgemm_ws(0, 0, n, 3, 7, 1.0f, g_, 7, m->param.logits_weight, 3, 0.0f, logits, 3, NULL, infer_only_epilogue_12, m);
+    /* 7 x 3: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[3 * 7]; /* m->param.logits_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 3; j++)
+            for (long p = 0; p < 7; p++) b[j * 7 + p] = m->param.logits_weight[p * 3 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 3; j++) {
+                float dot = g_[i * 7] * b[j * 7];
+                for (long p = 1; p < 7; p++) dot += g_[i * 7 + p] * b[j * 7 + p];
+                logits[i * 3 + j] = dot;
+            }
+    }
+    infer_only_epilogue_12(m, 0, n, 0, 3);
     /* infer_only.nn:9: output probs = softmax(logits) */
     /* probs = softmax(logits)  [N, 3] */
     for (long o = 0; o < (long)n; o++) {

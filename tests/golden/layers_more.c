@@ -120,7 +120,19 @@ static void layers_more_run_forward(layers_more *m) {
     }
     /* layers_more.nn:9: h = dropout(maxout(g, 4, 2), 0.25) */
     /* v25 = matmul(g_, m->param.h_1_weight)  [N, 8] */
-    nnrt_sgemm_ws(0, 0, n, 8, 6, 1.0f, g_, 6, m->param.h_1_weight, 8, 0.0f, v25, 8, NULL, layers_more_epilogue_25, m);
+    /* 6 x 8: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[8 * 6]; /* m->param.h_1_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 8; j++)
+            for (long p = 0; p < 6; p++) b[j * 6 + p] = m->param.h_1_weight[p * 8 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 8; j++) {
+                float dot = g_[i * 6] * b[j * 6];
+                for (long p = 1; p < 6; p++) dot += g_[i * 6 + p] * b[j * 6 + p];
+                v25[i * 8 + j] = dot;
+            }
+    }
+    layers_more_epilogue_25(m, 0, n, 0, 8);
     /* h = maxout(v25)  [N, 4] */
     for (long i = 0; i < (long)n * 4; i++) {
         const long base = i * 2;
@@ -150,7 +162,19 @@ static void layers_more_run_forward(layers_more *m) {
         }
     }
     /* z_ = matmul(v38, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm_ws(0, 0, n, 3, 4, 1.0f, v38, 4, m->param.z_weight, 3, 0.0f, z_, 3, NULL, layers_more_epilogue_40, m);
+    /* 4 x 3: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[3 * 4]; /* m->param.z_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 3; j++)
+            for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.z_weight[p * 3 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 3; j++) {
+                float dot = v38[i * 4] * b[j * 4];
+                for (long p = 1; p < 4; p++) dot += v38[i * 4 + p] * b[j * 4 + p];
+                z_[i * 3 + j] = dot;
+            }
+    }
+    layers_more_epilogue_40(m, 0, n, 0, 3);
 }
 
 static float layers_more_run_loss(layers_more *m) {
@@ -201,7 +225,19 @@ static float layers_more_run_loss(layers_more *m) {
     }
     /* layers_more.nn:9: h = dropout(maxout(g, 4, 2), 0.25) */
     /* v25 = matmul(g_, m->param.h_1_weight)  [N, 8] */
-    nnrt_sgemm_ws(0, 0, n, 8, 6, 1.0f, g_, 6, m->param.h_1_weight, 8, 0.0f, v25, 8, NULL, layers_more_epilogue_25, m);
+    /* 6 x 8: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[8 * 6]; /* m->param.h_1_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 8; j++)
+            for (long p = 0; p < 6; p++) b[j * 6 + p] = m->param.h_1_weight[p * 8 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 8; j++) {
+                float dot = g_[i * 6] * b[j * 6];
+                for (long p = 1; p < 6; p++) dot += g_[i * 6 + p] * b[j * 6 + p];
+                v25[i * 8 + j] = dot;
+            }
+    }
+    layers_more_epilogue_25(m, 0, n, 0, 8);
     /* h = maxout(v25)  [N, 4] */
     for (long i = 0; i < (long)n * 4; i++) {
         const long base = i * 2;
@@ -231,7 +267,19 @@ static float layers_more_run_loss(layers_more *m) {
         }
     }
     /* z_ = matmul(v38, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm_ws(0, 0, n, 3, 4, 1.0f, v38, 4, m->param.z_weight, 3, 0.0f, z_, 3, NULL, layers_more_epilogue_40, m);
+    /* 4 x 3: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[3 * 4]; /* m->param.z_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 3; j++)
+            for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.z_weight[p * 3 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 3; j++) {
+                float dot = v38[i * 4] * b[j * 4];
+                for (long p = 1; p < 4; p++) dot += v38[i * 4 + p] * b[j * 4 + p];
+                z_[i * 3 + j] = dot;
+            }
+    }
+    layers_more_epilogue_40(m, 0, n, 0, 3);
     /* layers_more.nn:12: loss cross_entropy(z, y) */
     /* loss = cross_entropy(z_, y)  [] */
     {
@@ -376,7 +424,19 @@ static void layers_more_run_train(layers_more *m) {
     }
     /* layers_more.nn:9: h = dropout(maxout(g, 4, 2), 0.25) */
     /* v63 = matmul(g_, m->param.h_1_weight)  [N, 8] */
-    nnrt_sgemm_ws(0, 0, n, 8, 6, 1.0f, g_, 6, m->param.h_1_weight, 8, 0.0f, v63, 8, NULL, layers_more_epilogue_63, m);
+    /* 6 x 8: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[8 * 6]; /* m->param.h_1_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 8; j++)
+            for (long p = 0; p < 6; p++) b[j * 6 + p] = m->param.h_1_weight[p * 8 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 8; j++) {
+                float dot = g_[i * 6] * b[j * 6];
+                for (long p = 1; p < 6; p++) dot += g_[i * 6 + p] * b[j * 6 + p];
+                v63[i * 8 + j] = dot;
+            }
+    }
+    layers_more_epilogue_63(m, 0, n, 0, 8);
     /* v65 = maxout(v63)  [N, 4] */
     for (long i = 0; i < (long)n * 4; i++) {
         const long base = i * 2;
@@ -445,7 +505,19 @@ static void layers_more_run_train(layers_more *m) {
         }
     }
     /* z_ = matmul(v79, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm_ws(0, 0, n, 3, 4, 1.0f, v79, 4, m->param.z_weight, 3, 0.0f, z_, 3, NULL, layers_more_epilogue_80, m);
+    /* 4 x 3: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[3 * 4]; /* m->param.z_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 3; j++)
+            for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.z_weight[p * 3 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 3; j++) {
+                float dot = v79[i * 4] * b[j * 4];
+                for (long p = 1; p < 4; p++) dot += v79[i * 4 + p] * b[j * 4 + p];
+                z_[i * 3 + j] = dot;
+            }
+    }
+    layers_more_epilogue_80(m, 0, n, 0, 3);
     /* layers_more.nn:12: loss cross_entropy(z, y) */
     /* loss = cross_entropy(z_, y)  [] */
     {
@@ -520,9 +592,27 @@ static void layers_more_run_backward(layers_more *m) {
         }
     }
     /* v86 = matmul(d_z_, m->param.z_weight)  [N, 4] */
-    nnrt_sgemm(0, 1, n, 4, 3, 1.0f, d_z_, 3, m->param.z_weight, 3, 0.0f, v86, 4);
+    /* 3 x 4: loops with constant bounds (matmul.c, small_emit) */
+    for (long i = 0; i < (long)n; i++)
+        for (long j = 0; j < 4; j++) {
+            float dot = d_z_[i * 3] * m->param.z_weight[j * 3];
+            for (long p = 1; p < 3; p++) dot += d_z_[i * 3 + p] * m->param.z_weight[j * 3 + p];
+            v86[i * 4 + j] = dot;
+        }
     /* m->grad.z_weight = matmul(v79, d_z_)  [4, 3] */
-    nnrt_sgemm(1, 0, 4, 3, n, 1.0f, v79, 4, d_z_, 3, 0.0f, m->grad.z_weight, 3);
+    /* 4 x 3: loops with constant bounds (matmul.c, small_emit) */
+    for (long j = 0; j < 3; j++) {
+        float acc[4 * 4]; /* partial sums of rows r, r + 1, r + 2, r + 3 */
+        long r = 0;
+        for (long p = 0; p < 4 * 4; p++) acc[p] = 0.0f;
+        for (; r + 4 <= (long)n; r += 4)
+            for (long k = 0; k < 4; k++)
+                for (long p = 0; p < 4; p++) acc[k * 4 + p] += v79[(r + k) * 4 + p] * d_z_[(r + k) * 3 + j];
+        for (; r < (long)n; r++)
+            for (long p = 0; p < 4; p++) acc[p] += v79[r * 4 + p] * d_z_[r * 3 + j];
+        for (long p = 0; p < 4; p++)
+            m->grad.z_weight[p * 3 + j] = (acc[p] + acc[4 + p]) + (acc[8 + p] + acc[12 + p]);
+    }
     /* m->grad.z_1_beta = sum_to(v86)  [4] */
     for (long i = 0; i < 4; i++) m->grad.z_1_beta[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
@@ -626,9 +716,27 @@ static void layers_more_run_backward(layers_more *m) {
         }
     }
     /* v110 = matmul(v108, m->param.h_1_weight)  [N, 6] */
-    nnrt_sgemm(0, 1, n, 6, 8, 1.0f, v108, 8, m->param.h_1_weight, 8, 0.0f, v110, 6);
+    /* 8 x 6: loops with constant bounds (matmul.c, small_emit) */
+    for (long i = 0; i < (long)n; i++)
+        for (long j = 0; j < 6; j++) {
+            float dot = v108[i * 8] * m->param.h_1_weight[j * 8];
+            for (long p = 1; p < 8; p++) dot += v108[i * 8 + p] * m->param.h_1_weight[j * 8 + p];
+            v110[i * 6 + j] = dot;
+        }
     /* m->grad.h_1_weight = matmul(g_, v108)  [6, 8] */
-    nnrt_sgemm(1, 0, 6, 8, n, 1.0f, g_, 6, v108, 8, 0.0f, m->grad.h_1_weight, 8);
+    /* 6 x 8: loops with constant bounds (matmul.c, small_emit) */
+    for (long p = 0; p < 6; p++) {
+        float acc[4 * 8]; /* partial sums of rows r, r + 1, r + 2, r + 3 */
+        long r = 0;
+        for (long j = 0; j < 4 * 8; j++) acc[j] = 0.0f;
+        for (; r + 4 <= (long)n; r += 4)
+            for (long k = 0; k < 4; k++)
+                for (long j = 0; j < 8; j++) acc[k * 8 + j] += g_[(r + k) * 6 + p] * v108[(r + k) * 8 + j];
+        for (; r < (long)n; r++)
+            for (long j = 0; j < 8; j++) acc[j] += g_[r * 6 + p] * v108[r * 8 + j];
+        for (long j = 0; j < 8; j++)
+            m->grad.h_1_weight[p * 8 + j] = (acc[j] + acc[8 + j]) + (acc[16 + j] + acc[24 + j]);
+    }
     /* layers_more.nn:8: g = glu(reshape(a, [4, 3]), axis=0) */
     /* v113 = glu_grad(a, v110)  [N, 4, 3] */
     for (long o = 0; o < (long)n; o++) {

@@ -94,7 +94,18 @@ static void layout_axes_run_forward(layout_axes *m) {
     }
     /* layout_axes.nn:14: output y = m @ W */
     /* y = matmul(m_, m->param.W)  [N, 3] */
-    nnrt_sgemm(0, 0, n, 3, 3, 1.0f, m_, 3, m->param.W, 3, 0.0f, y, 3);
+    /* 3 x 3: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[3 * 3]; /* m->param.W transposed: the dot products read its rows */
+        for (long j = 0; j < 3; j++)
+            for (long p = 0; p < 3; p++) b[j * 3 + p] = m->param.W[p * 3 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 3; j++) {
+                float dot = m_[i * 3] * b[j * 3];
+                for (long p = 1; p < 3; p++) dot += m_[i * 3 + p] * b[j * 3 + p];
+                y[i * 3 + j] = dot;
+            }
+    }
     /* layout_axes.nn:15: output f = flatten(log_softmax(c, axis=-1)) */
     /* v13 = log_softmax(c)  [N, 4, 3] */
     for (long o = 0; o < (long)n * 4; o++) {
@@ -175,7 +186,18 @@ static float layout_axes_run_loss(layout_axes *m) {
     }
     /* layout_axes.nn:14: output y = m @ W */
     /* y = matmul(m_, m->param.W)  [N, 3] */
-    nnrt_sgemm(0, 0, n, 3, 3, 1.0f, m_, 3, m->param.W, 3, 0.0f, y, 3);
+    /* 3 x 3: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[3 * 3]; /* m->param.W transposed: the dot products read its rows */
+        for (long j = 0; j < 3; j++)
+            for (long p = 0; p < 3; p++) b[j * 3 + p] = m->param.W[p * 3 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 3; j++) {
+                float dot = m_[i * 3] * b[j * 3];
+                for (long p = 1; p < 3; p++) dot += m_[i * 3 + p] * b[j * 3 + p];
+                y[i * 3 + j] = dot;
+            }
+    }
     /* layout_axes.nn:17: loss mae(y, t) */
     /* loss = mae(y, t_)  [] */
     {
@@ -255,7 +277,18 @@ static void layout_axes_run_train(layout_axes *m) {
     }
     /* layout_axes.nn:14: output y = m @ W */
     /* y = matmul(m_, m->param.W)  [N, 3] */
-    nnrt_sgemm(0, 0, n, 3, 3, 1.0f, m_, 3, m->param.W, 3, 0.0f, y, 3);
+    /* 3 x 3: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[3 * 3]; /* m->param.W transposed: the dot products read its rows */
+        for (long j = 0; j < 3; j++)
+            for (long p = 0; p < 3; p++) b[j * 3 + p] = m->param.W[p * 3 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 3; j++) {
+                float dot = m_[i * 3] * b[j * 3];
+                for (long p = 1; p < 3; p++) dot += m_[i * 3 + p] * b[j * 3 + p];
+                y[i * 3 + j] = dot;
+            }
+    }
     /* layout_axes.nn:17: loss mae(y, t) */
     /* loss = mae(y, t_)  [] */
     {
@@ -281,7 +314,19 @@ static void layout_axes_run_backward(layout_axes *m) {
     }
     /* layout_axes.nn:14: output y = m @ W */
     /* m->grad.W = matmul(m_, d_y)  [3, 3] */
-    nnrt_sgemm(1, 0, 3, 3, n, 1.0f, m_, 3, d_y, 3, 0.0f, m->grad.W, 3);
+    /* 3 x 3: loops with constant bounds (matmul.c, small_emit) */
+    for (long p = 0; p < 3; p++) {
+        float acc[4 * 3]; /* partial sums of rows r, r + 1, r + 2, r + 3 */
+        long r = 0;
+        for (long j = 0; j < 4 * 3; j++) acc[j] = 0.0f;
+        for (; r + 4 <= (long)n; r += 4)
+            for (long k = 0; k < 4; k++)
+                for (long j = 0; j < 3; j++) acc[k * 3 + j] += m_[(r + k) * 3 + p] * d_y[(r + k) * 3 + j];
+        for (; r < (long)n; r++)
+            for (long j = 0; j < 3; j++) acc[j] += m_[r * 3 + p] * d_y[r * 3 + j];
+        for (long j = 0; j < 3; j++)
+            m->grad.W[p * 3 + j] = (acc[j] + acc[3 + j]) + (acc[6 + j] + acc[9 + j]);
+    }
 }
 
 static void layout_axes_run_update(layout_axes *m) {

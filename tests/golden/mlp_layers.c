@@ -75,13 +75,48 @@ static void mlp_layers_run_forward(mlp_layers *m) {
     const int n = m->n;
     /* mlp_layers.nn:7: h1 = relu(dense(x, 8)) */
     /* h1 = matmul(x, m->param.h1_weight)  [N, 8] */
-    nnrt_sgemm_ws(0, 0, n, 8, 6, 1.0f, x, 6, m->param.h1_weight, 8, 0.0f, h1, 8, NULL, mlp_layers_epilogue_3, m);
+    /* 6 x 8: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[8 * 6]; /* m->param.h1_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 8; j++)
+            for (long p = 0; p < 6; p++) b[j * 6 + p] = m->param.h1_weight[p * 8 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 8; j++) {
+                float dot = x[i * 6] * b[j * 6];
+                for (long p = 1; p < 6; p++) dot += x[i * 6 + p] * b[j * 6 + p];
+                h1[i * 8 + j] = dot;
+            }
+    }
+    mlp_layers_epilogue_3(m, 0, n, 0, 8);
     /* mlp_layers.nn:8: h2 = tanh(dense(h1, 5, init=he_normal, bias_init=constant(0.1))) */
     /* h2 = matmul(h1, m->param.h2_weight)  [N, 5] */
-    nnrt_sgemm_ws(0, 0, n, 5, 8, 1.0f, h1, 8, m->param.h2_weight, 5, 0.0f, h2, 5, NULL, mlp_layers_epilogue_8, m);
+    /* 8 x 5: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[5 * 8]; /* m->param.h2_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 5; j++)
+            for (long p = 0; p < 8; p++) b[j * 8 + p] = m->param.h2_weight[p * 5 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 5; j++) {
+                float dot = h1[i * 8] * b[j * 8];
+                for (long p = 1; p < 8; p++) dot += h1[i * 8 + p] * b[j * 8 + p];
+                h2[i * 5 + j] = dot;
+            }
+    }
+    mlp_layers_epilogue_8(m, 0, n, 0, 5);
     /* mlp_layers.nn:9: z = dense(h2, 3, bias=false) */
     /* z_ = matmul(h2, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm(0, 0, n, 3, 5, 1.0f, h2, 5, m->param.z_weight, 3, 0.0f, z_, 3);
+    /* 5 x 3: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[3 * 5]; /* m->param.z_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 3; j++)
+            for (long p = 0; p < 5; p++) b[j * 5 + p] = m->param.z_weight[p * 3 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 3; j++) {
+                float dot = h2[i * 5] * b[j * 5];
+                for (long p = 1; p < 5; p++) dot += h2[i * 5 + p] * b[j * 5 + p];
+                z_[i * 3 + j] = dot;
+            }
+    }
     /* mlp_layers.nn:10: output p = softmax(z) */
     /* p_ = softmax(z_)  [N, 3] */
     for (long o = 0; o < (long)n; o++) {
@@ -104,13 +139,48 @@ static float mlp_layers_run_loss(mlp_layers *m) {
     const int n = m->n;
     /* mlp_layers.nn:7: h1 = relu(dense(x, 8)) */
     /* h1 = matmul(x, m->param.h1_weight)  [N, 8] */
-    nnrt_sgemm_ws(0, 0, n, 8, 6, 1.0f, x, 6, m->param.h1_weight, 8, 0.0f, h1, 8, NULL, mlp_layers_epilogue_3, m);
+    /* 6 x 8: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[8 * 6]; /* m->param.h1_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 8; j++)
+            for (long p = 0; p < 6; p++) b[j * 6 + p] = m->param.h1_weight[p * 8 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 8; j++) {
+                float dot = x[i * 6] * b[j * 6];
+                for (long p = 1; p < 6; p++) dot += x[i * 6 + p] * b[j * 6 + p];
+                h1[i * 8 + j] = dot;
+            }
+    }
+    mlp_layers_epilogue_3(m, 0, n, 0, 8);
     /* mlp_layers.nn:8: h2 = tanh(dense(h1, 5, init=he_normal, bias_init=constant(0.1))) */
     /* h2 = matmul(h1, m->param.h2_weight)  [N, 5] */
-    nnrt_sgemm_ws(0, 0, n, 5, 8, 1.0f, h1, 8, m->param.h2_weight, 5, 0.0f, h2, 5, NULL, mlp_layers_epilogue_8, m);
+    /* 8 x 5: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[5 * 8]; /* m->param.h2_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 5; j++)
+            for (long p = 0; p < 8; p++) b[j * 8 + p] = m->param.h2_weight[p * 5 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 5; j++) {
+                float dot = h1[i * 8] * b[j * 8];
+                for (long p = 1; p < 8; p++) dot += h1[i * 8 + p] * b[j * 8 + p];
+                h2[i * 5 + j] = dot;
+            }
+    }
+    mlp_layers_epilogue_8(m, 0, n, 0, 5);
     /* mlp_layers.nn:9: z = dense(h2, 3, bias=false) */
     /* z_ = matmul(h2, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm(0, 0, n, 3, 5, 1.0f, h2, 5, m->param.z_weight, 3, 0.0f, z_, 3);
+    /* 5 x 3: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[3 * 5]; /* m->param.z_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 3; j++)
+            for (long p = 0; p < 5; p++) b[j * 5 + p] = m->param.z_weight[p * 3 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 3; j++) {
+                float dot = h2[i * 5] * b[j * 5];
+                for (long p = 1; p < 5; p++) dot += h2[i * 5 + p] * b[j * 5 + p];
+                z_[i * 3 + j] = dot;
+            }
+    }
     /* mlp_layers.nn:12: loss cross_entropy(z, y) */
     /* loss = cross_entropy(z_, y)  [] */
     {
@@ -164,13 +234,48 @@ static void mlp_layers_run_train(mlp_layers *m) {
     const int n = m->n;
     /* mlp_layers.nn:7: h1 = relu(dense(x, 8)) */
     /* h1 = matmul(x, m->param.h1_weight)  [N, 8] */
-    nnrt_sgemm_ws(0, 0, n, 8, 6, 1.0f, x, 6, m->param.h1_weight, 8, 0.0f, h1, 8, NULL, mlp_layers_epilogue_16, m);
+    /* 6 x 8: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[8 * 6]; /* m->param.h1_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 8; j++)
+            for (long p = 0; p < 6; p++) b[j * 6 + p] = m->param.h1_weight[p * 8 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 8; j++) {
+                float dot = x[i * 6] * b[j * 6];
+                for (long p = 1; p < 6; p++) dot += x[i * 6 + p] * b[j * 6 + p];
+                h1[i * 8 + j] = dot;
+            }
+    }
+    mlp_layers_epilogue_16(m, 0, n, 0, 8);
     /* mlp_layers.nn:8: h2 = tanh(dense(h1, 5, init=he_normal, bias_init=constant(0.1))) */
     /* h2 = matmul(h1, m->param.h2_weight)  [N, 5] */
-    nnrt_sgemm_ws(0, 0, n, 5, 8, 1.0f, h1, 8, m->param.h2_weight, 5, 0.0f, h2, 5, NULL, mlp_layers_epilogue_19, m);
+    /* 8 x 5: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[5 * 8]; /* m->param.h2_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 5; j++)
+            for (long p = 0; p < 8; p++) b[j * 8 + p] = m->param.h2_weight[p * 5 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 5; j++) {
+                float dot = h1[i * 8] * b[j * 8];
+                for (long p = 1; p < 8; p++) dot += h1[i * 8 + p] * b[j * 8 + p];
+                h2[i * 5 + j] = dot;
+            }
+    }
+    mlp_layers_epilogue_19(m, 0, n, 0, 5);
     /* mlp_layers.nn:9: z = dense(h2, 3, bias=false) */
     /* z_ = matmul(h2, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm(0, 0, n, 3, 5, 1.0f, h2, 5, m->param.z_weight, 3, 0.0f, z_, 3);
+    /* 5 x 3: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[3 * 5]; /* m->param.z_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 3; j++)
+            for (long p = 0; p < 5; p++) b[j * 5 + p] = m->param.z_weight[p * 3 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 3; j++) {
+                float dot = h2[i * 5] * b[j * 5];
+                for (long p = 1; p < 5; p++) dot += h2[i * 5 + p] * b[j * 5 + p];
+                z_[i * 3 + j] = dot;
+            }
+    }
     /* mlp_layers.nn:12: loss cross_entropy(z, y) */
     /* loss = cross_entropy(z_, y)  [] */
     {
@@ -238,9 +343,28 @@ static void mlp_layers_run_backward(mlp_layers *m) {
     }
     /* mlp_layers.nn:9: z = dense(h2, 3, bias=false) */
     /* v27 = matmul(d_z_, m->param.z_weight)  [N, 5] */
-    nnrt_sgemm_ws(0, 1, n, 5, 3, 1.0f, d_z_, 3, m->param.z_weight, 3, 0.0f, v27, 5, NULL, mlp_layers_epilogue_27, m);
+    /* 3 x 5: loops with constant bounds (matmul.c, small_emit) */
+    for (long i = 0; i < (long)n; i++)
+        for (long j = 0; j < 5; j++) {
+            float dot = d_z_[i * 3] * m->param.z_weight[j * 3];
+            for (long p = 1; p < 3; p++) dot += d_z_[i * 3 + p] * m->param.z_weight[j * 3 + p];
+            v27[i * 5 + j] = dot;
+        }
+    mlp_layers_epilogue_27(m, 0, n, 0, 5);
     /* m->grad.z_weight = matmul(h2, d_z_)  [5, 3] */
-    nnrt_sgemm(1, 0, 5, 3, n, 1.0f, h2, 5, d_z_, 3, 0.0f, m->grad.z_weight, 3);
+    /* 5 x 3: loops with constant bounds (matmul.c, small_emit) */
+    for (long j = 0; j < 3; j++) {
+        float acc[4 * 5]; /* partial sums of rows r, r + 1, r + 2, r + 3 */
+        long r = 0;
+        for (long p = 0; p < 4 * 5; p++) acc[p] = 0.0f;
+        for (; r + 4 <= (long)n; r += 4)
+            for (long k = 0; k < 4; k++)
+                for (long p = 0; p < 5; p++) acc[k * 5 + p] += h2[(r + k) * 5 + p] * d_z_[(r + k) * 3 + j];
+        for (; r < (long)n; r++)
+            for (long p = 0; p < 5; p++) acc[p] += h2[r * 5 + p] * d_z_[r * 3 + j];
+        for (long p = 0; p < 5; p++)
+            m->grad.z_weight[p * 3 + j] = (acc[p] + acc[5 + p]) + (acc[10 + p] + acc[15 + p]);
+    }
     /* mlp_layers.nn:8: h2 = tanh(dense(h1, 5, init=he_normal, bias_init=constant(0.1))) */
     /* m->grad.h2_bias = sum_to(v27)  [5] */
     for (long i = 0; i < 5; i++) m->grad.h2_bias[i] = 0.0f;
@@ -250,9 +374,28 @@ static void mlp_layers_run_backward(mlp_layers *m) {
         }
     }
     /* v31 = matmul(v27, m->param.h2_weight)  [N, 8] */
-    nnrt_sgemm_ws(0, 1, n, 8, 5, 1.0f, v27, 5, m->param.h2_weight, 5, 0.0f, v31, 8, NULL, mlp_layers_epilogue_31, m);
+    /* 5 x 8: loops with constant bounds (matmul.c, small_emit) */
+    for (long i = 0; i < (long)n; i++)
+        for (long j = 0; j < 8; j++) {
+            float dot = v27[i * 5] * m->param.h2_weight[j * 5];
+            for (long p = 1; p < 5; p++) dot += v27[i * 5 + p] * m->param.h2_weight[j * 5 + p];
+            v31[i * 8 + j] = dot;
+        }
+    mlp_layers_epilogue_31(m, 0, n, 0, 8);
     /* m->grad.h2_weight = matmul(h1, v27)  [8, 5] */
-    nnrt_sgemm(1, 0, 8, 5, n, 1.0f, h1, 8, v27, 5, 0.0f, m->grad.h2_weight, 5);
+    /* 8 x 5: loops with constant bounds (matmul.c, small_emit) */
+    for (long j = 0; j < 5; j++) {
+        float acc[4 * 8]; /* partial sums of rows r, r + 1, r + 2, r + 3 */
+        long r = 0;
+        for (long p = 0; p < 4 * 8; p++) acc[p] = 0.0f;
+        for (; r + 4 <= (long)n; r += 4)
+            for (long k = 0; k < 4; k++)
+                for (long p = 0; p < 8; p++) acc[k * 8 + p] += h1[(r + k) * 8 + p] * v27[(r + k) * 5 + j];
+        for (; r < (long)n; r++)
+            for (long p = 0; p < 8; p++) acc[p] += h1[r * 8 + p] * v27[r * 5 + j];
+        for (long p = 0; p < 8; p++)
+            m->grad.h2_weight[p * 5 + j] = (acc[p] + acc[8 + p]) + (acc[16 + p] + acc[24 + p]);
+    }
     /* mlp_layers.nn:7: h1 = relu(dense(x, 8)) */
     /* m->grad.h1_bias = sum_to(v31)  [8] */
     for (long i = 0; i < 8; i++) m->grad.h1_bias[i] = 0.0f;
@@ -262,7 +405,19 @@ static void mlp_layers_run_backward(mlp_layers *m) {
         }
     }
     /* m->grad.h1_weight = matmul(x, v31)  [6, 8] */
-    nnrt_sgemm(1, 0, 6, 8, n, 1.0f, x, 6, v31, 8, 0.0f, m->grad.h1_weight, 8);
+    /* 6 x 8: loops with constant bounds (matmul.c, small_emit) */
+    for (long p = 0; p < 6; p++) {
+        float acc[4 * 8]; /* partial sums of rows r, r + 1, r + 2, r + 3 */
+        long r = 0;
+        for (long j = 0; j < 4 * 8; j++) acc[j] = 0.0f;
+        for (; r + 4 <= (long)n; r += 4)
+            for (long k = 0; k < 4; k++)
+                for (long j = 0; j < 8; j++) acc[k * 8 + j] += x[(r + k) * 6 + p] * v31[(r + k) * 8 + j];
+        for (; r < (long)n; r++)
+            for (long j = 0; j < 8; j++) acc[j] += x[r * 6 + p] * v31[r * 8 + j];
+        for (long j = 0; j < 8; j++)
+            m->grad.h1_weight[p * 8 + j] = (acc[j] + acc[8 + j]) + (acc[16 + j] + acc[24 + j]);
+    }
 }
 
 static void mlp_layers_run_update(mlp_layers *m) {

@@ -93,10 +93,34 @@ static void multi_io_run_forward(multi_io *m) {
     }
     /* multi_io.nn:11: h = relu(dense(joint, 6)) */
     /* h = matmul(joint, m->param.h_weight)  [N, 6] */
-    nnrt_sgemm_ws(0, 0, n, 6, 11, 1.0f, joint, 11, m->param.h_weight, 6, 0.0f, h, 6, NULL, multi_io_epilogue_7, m);
+    /* 11 x 6: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[6 * 11]; /* m->param.h_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 6; j++)
+            for (long p = 0; p < 11; p++) b[j * 11 + p] = m->param.h_weight[p * 6 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 6; j++) {
+                float dot = joint[i * 11] * b[j * 11];
+                for (long p = 1; p < 11; p++) dot += joint[i * 11 + p] * b[j * 11 + p];
+                h[i * 6 + j] = dot;
+            }
+    }
+    multi_io_epilogue_7(m, 0, n, 0, 6);
     /* multi_io.nn:12: scores = dense(h, 4) */
     /* scores = matmul(h, m->param.scores_weight)  [N, 4] */
-    nnrt_sgemm_ws(0, 0, n, 4, 6, 1.0f, h, 6, m->param.scores_weight, 4, 0.0f, scores, 4, NULL, multi_io_epilogue_12, m);
+    /* 6 x 4: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[4 * 6]; /* m->param.scores_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 4; j++)
+            for (long p = 0; p < 6; p++) b[j * 6 + p] = m->param.scores_weight[p * 4 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 4; j++) {
+                float dot = h[i * 6] * b[j * 6];
+                for (long p = 1; p < 6; p++) dot += h[i * 6 + p] * b[j * 6 + p];
+                scores[i * 4 + j] = dot;
+            }
+    }
+    multi_io_epilogue_12(m, 0, n, 0, 4);
     /* multi_io.nn:13: output klass = log_softmax(scores) */
     /* klass = log_softmax(scores)  [N, 4] */
     for (long o = 0; o < (long)n; o++) {
@@ -110,7 +134,15 @@ static void multi_io_run_forward(multi_io *m) {
     }
     /* multi_io.nn:14: output value = dense(h, 2) */
     /* value = matmul(h, m->param.value_weight)  [N, 2] */
-    nnrt_sgemm_ws(0, 0, n, 2, 6, 1.0f, h, 6, m->param.value_weight, 2, 0.0f, value, 2, NULL, multi_io_epilogue_17, m);
+    /* 6 x 2: loops with constant bounds (matmul.c, small_emit) */
+    for (long i = 0; i < (long)n; i++) {
+        float acc[2];
+        for (long j = 0; j < 2; j++) acc[j] = h[i * 6] * m->param.value_weight[j];
+        for (long p = 1; p < 6; p++)
+            for (long j = 0; j < 2; j++) acc[j] += h[i * 6 + p] * m->param.value_weight[p * 2 + j];
+        for (long j = 0; j < 2; j++) value[i * 2 + j] = acc[j];
+    }
+    multi_io_epilogue_17(m, 0, n, 0, 2);
 }
 
 static float multi_io_run_loss(multi_io *m) {
@@ -135,10 +167,34 @@ static float multi_io_run_loss(multi_io *m) {
     }
     /* multi_io.nn:11: h = relu(dense(joint, 6)) */
     /* h = matmul(joint, m->param.h_weight)  [N, 6] */
-    nnrt_sgemm_ws(0, 0, n, 6, 11, 1.0f, joint, 11, m->param.h_weight, 6, 0.0f, h, 6, NULL, multi_io_epilogue_7, m);
+    /* 11 x 6: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[6 * 11]; /* m->param.h_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 6; j++)
+            for (long p = 0; p < 11; p++) b[j * 11 + p] = m->param.h_weight[p * 6 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 6; j++) {
+                float dot = joint[i * 11] * b[j * 11];
+                for (long p = 1; p < 11; p++) dot += joint[i * 11 + p] * b[j * 11 + p];
+                h[i * 6 + j] = dot;
+            }
+    }
+    multi_io_epilogue_7(m, 0, n, 0, 6);
     /* multi_io.nn:12: scores = dense(h, 4) */
     /* scores = matmul(h, m->param.scores_weight)  [N, 4] */
-    nnrt_sgemm_ws(0, 0, n, 4, 6, 1.0f, h, 6, m->param.scores_weight, 4, 0.0f, scores, 4, NULL, multi_io_epilogue_12, m);
+    /* 6 x 4: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[4 * 6]; /* m->param.scores_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 4; j++)
+            for (long p = 0; p < 6; p++) b[j * 6 + p] = m->param.scores_weight[p * 4 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 4; j++) {
+                float dot = h[i * 6] * b[j * 6];
+                for (long p = 1; p < 6; p++) dot += h[i * 6 + p] * b[j * 6 + p];
+                scores[i * 4 + j] = dot;
+            }
+    }
+    multi_io_epilogue_12(m, 0, n, 0, 4);
     /* multi_io.nn:13: output klass = log_softmax(scores) */
     /* klass = log_softmax(scores)  [N, 4] */
     for (long o = 0; o < (long)n; o++) {
@@ -152,7 +208,15 @@ static float multi_io_run_loss(multi_io *m) {
     }
     /* multi_io.nn:14: output value = dense(h, 2) */
     /* value = matmul(h, m->param.value_weight)  [N, 2] */
-    nnrt_sgemm_ws(0, 0, n, 2, 6, 1.0f, h, 6, m->param.value_weight, 2, 0.0f, value, 2, NULL, multi_io_epilogue_17, m);
+    /* 6 x 2: loops with constant bounds (matmul.c, small_emit) */
+    for (long i = 0; i < (long)n; i++) {
+        float acc[2];
+        for (long j = 0; j < 2; j++) acc[j] = h[i * 6] * m->param.value_weight[j];
+        for (long p = 1; p < 6; p++)
+            for (long j = 0; j < 2; j++) acc[j] += h[i * 6 + p] * m->param.value_weight[p * 2 + j];
+        for (long j = 0; j < 2; j++) value[i * 2 + j] = acc[j];
+    }
+    multi_io_epilogue_17(m, 0, n, 0, 2);
     /* multi_io.nn:16: loss nll(klass, cls) + 0.5 * mse(value, val) */
     /* v20 = nll(klass, cls)  [] */
     {
@@ -233,10 +297,34 @@ static void multi_io_run_train(multi_io *m) {
     }
     /* multi_io.nn:11: h = relu(dense(joint, 6)) */
     /* h = matmul(joint, m->param.h_weight)  [N, 6] */
-    nnrt_sgemm_ws(0, 0, n, 6, 11, 1.0f, joint, 11, m->param.h_weight, 6, 0.0f, h, 6, NULL, multi_io_epilogue_27, m);
+    /* 11 x 6: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[6 * 11]; /* m->param.h_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 6; j++)
+            for (long p = 0; p < 11; p++) b[j * 11 + p] = m->param.h_weight[p * 6 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 6; j++) {
+                float dot = joint[i * 11] * b[j * 11];
+                for (long p = 1; p < 11; p++) dot += joint[i * 11 + p] * b[j * 11 + p];
+                h[i * 6 + j] = dot;
+            }
+    }
+    multi_io_epilogue_27(m, 0, n, 0, 6);
     /* multi_io.nn:12: scores = dense(h, 4) */
     /* scores = matmul(h, m->param.scores_weight)  [N, 4] */
-    nnrt_sgemm_ws(0, 0, n, 4, 6, 1.0f, h, 6, m->param.scores_weight, 4, 0.0f, scores, 4, NULL, multi_io_epilogue_30, m);
+    /* 6 x 4: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[4 * 6]; /* m->param.scores_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 4; j++)
+            for (long p = 0; p < 6; p++) b[j * 6 + p] = m->param.scores_weight[p * 4 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 4; j++) {
+                float dot = h[i * 6] * b[j * 6];
+                for (long p = 1; p < 6; p++) dot += h[i * 6 + p] * b[j * 6 + p];
+                scores[i * 4 + j] = dot;
+            }
+    }
+    multi_io_epilogue_30(m, 0, n, 0, 4);
     /* multi_io.nn:13: output klass = log_softmax(scores) */
     /* klass = log_softmax(scores)  [N, 4] */
     for (long o = 0; o < (long)n; o++) {
@@ -250,7 +338,15 @@ static void multi_io_run_train(multi_io *m) {
     }
     /* multi_io.nn:14: output value = dense(h, 2) */
     /* value = matmul(h, m->param.value_weight)  [N, 2] */
-    nnrt_sgemm_ws(0, 0, n, 2, 6, 1.0f, h, 6, m->param.value_weight, 2, 0.0f, value, 2, NULL, multi_io_epilogue_33, m);
+    /* 6 x 2: loops with constant bounds (matmul.c, small_emit) */
+    for (long i = 0; i < (long)n; i++) {
+        float acc[2];
+        for (long j = 0; j < 2; j++) acc[j] = h[i * 6] * m->param.value_weight[j];
+        for (long p = 1; p < 6; p++)
+            for (long j = 0; j < 2; j++) acc[j] += h[i * 6 + p] * m->param.value_weight[p * 2 + j];
+        for (long j = 0; j < 2; j++) value[i * 2 + j] = acc[j];
+    }
+    multi_io_epilogue_33(m, 0, n, 0, 2);
     /* multi_io.nn:16: loss nll(klass, cls) + 0.5 * mse(value, val) */
     /* v35 = nll(klass, cls)  [] */
     {
@@ -319,9 +415,27 @@ static void multi_io_run_backward(multi_io *m) {
         }
     }
     /* d_h = matmul(d_value, m->param.value_weight)  [N, 6] */
-    nnrt_sgemm(0, 1, n, 6, 2, 1.0f, d_value, 2, m->param.value_weight, 2, 0.0f, d_h, 6);
+    /* 2 x 6: loops with constant bounds (matmul.c, small_emit) */
+    for (long i = 0; i < (long)n; i++)
+        for (long j = 0; j < 6; j++) {
+            float dot = d_value[i * 2] * m->param.value_weight[j * 2];
+            for (long p = 1; p < 2; p++) dot += d_value[i * 2 + p] * m->param.value_weight[j * 2 + p];
+            d_h[i * 6 + j] = dot;
+        }
     /* m->grad.value_weight = matmul(h, d_value)  [6, 2] */
-    nnrt_sgemm(1, 0, 6, 2, n, 1.0f, h, 6, d_value, 2, 0.0f, m->grad.value_weight, 2);
+    /* 6 x 2: loops with constant bounds (matmul.c, small_emit) */
+    for (long j = 0; j < 2; j++) {
+        float acc[4 * 6]; /* partial sums of rows r, r + 1, r + 2, r + 3 */
+        long r = 0;
+        for (long p = 0; p < 4 * 6; p++) acc[p] = 0.0f;
+        for (; r + 4 <= (long)n; r += 4)
+            for (long k = 0; k < 4; k++)
+                for (long p = 0; p < 6; p++) acc[k * 6 + p] += h[(r + k) * 6 + p] * d_value[(r + k) * 2 + j];
+        for (; r < (long)n; r++)
+            for (long p = 0; p < 6; p++) acc[p] += h[r * 6 + p] * d_value[r * 2 + j];
+        for (long p = 0; p < 6; p++)
+            m->grad.value_weight[p * 2 + j] = (acc[p] + acc[6 + p]) + (acc[12 + p] + acc[18 + p]);
+    }
     /* multi_io.nn:13: output klass = log_softmax(scores) */
     /* d_scores = log_softmax_grad(klass, d_klass)  [N, 4] */
     for (long o = 0; o < (long)n; o++) {
@@ -339,9 +453,28 @@ static void multi_io_run_backward(multi_io *m) {
         }
     }
     /* v49 = matmul(d_scores, m->param.scores_weight)  [N, 6] */
-    nnrt_sgemm_ws(0, 1, n, 6, 4, 1.0f, d_scores, 4, m->param.scores_weight, 4, 0.0f, v49, 6, NULL, multi_io_epilogue_49, m);
+    /* 4 x 6: loops with constant bounds (matmul.c, small_emit) */
+    for (long i = 0; i < (long)n; i++)
+        for (long j = 0; j < 6; j++) {
+            float dot = d_scores[i * 4] * m->param.scores_weight[j * 4];
+            for (long p = 1; p < 4; p++) dot += d_scores[i * 4 + p] * m->param.scores_weight[j * 4 + p];
+            v49[i * 6 + j] = dot;
+        }
+    multi_io_epilogue_49(m, 0, n, 0, 6);
     /* m->grad.scores_weight = matmul(h, d_scores)  [6, 4] */
-    nnrt_sgemm(1, 0, 6, 4, n, 1.0f, h, 6, d_scores, 4, 0.0f, m->grad.scores_weight, 4);
+    /* 6 x 4: loops with constant bounds (matmul.c, small_emit) */
+    for (long j = 0; j < 4; j++) {
+        float acc[4 * 6]; /* partial sums of rows r, r + 1, r + 2, r + 3 */
+        long r = 0;
+        for (long p = 0; p < 4 * 6; p++) acc[p] = 0.0f;
+        for (; r + 4 <= (long)n; r += 4)
+            for (long k = 0; k < 4; k++)
+                for (long p = 0; p < 6; p++) acc[k * 6 + p] += h[(r + k) * 6 + p] * d_scores[(r + k) * 4 + j];
+        for (; r < (long)n; r++)
+            for (long p = 0; p < 6; p++) acc[p] += h[r * 6 + p] * d_scores[r * 4 + j];
+        for (long p = 0; p < 6; p++)
+            m->grad.scores_weight[p * 4 + j] = (acc[p] + acc[6 + p]) + (acc[12 + p] + acc[18 + p]);
+    }
     /* multi_io.nn:11: h = relu(dense(joint, 6)) */
     /* m->grad.h_bias = sum_to(v49)  [6] */
     for (long i = 0; i < 6; i++) m->grad.h_bias[i] = 0.0f;
@@ -351,7 +484,19 @@ static void multi_io_run_backward(multi_io *m) {
         }
     }
     /* m->grad.h_weight = matmul(joint, v49)  [11, 6] */
-    nnrt_sgemm(1, 0, 11, 6, n, 1.0f, joint, 11, v49, 6, 0.0f, m->grad.h_weight, 6);
+    /* 11 x 6: loops with constant bounds (matmul.c, small_emit) */
+    for (long j = 0; j < 6; j++) {
+        float acc[4 * 11]; /* partial sums of rows r, r + 1, r + 2, r + 3 */
+        long r = 0;
+        for (long p = 0; p < 4 * 11; p++) acc[p] = 0.0f;
+        for (; r + 4 <= (long)n; r += 4)
+            for (long k = 0; k < 4; k++)
+                for (long p = 0; p < 11; p++) acc[k * 11 + p] += joint[(r + k) * 11 + p] * v49[(r + k) * 6 + j];
+        for (; r < (long)n; r++)
+            for (long p = 0; p < 11; p++) acc[p] += joint[r * 11 + p] * v49[r * 6 + j];
+        for (long p = 0; p < 11; p++)
+            m->grad.h_weight[p * 6 + j] = (acc[p] + acc[11 + p]) + (acc[22 + p] + acc[33 + p]);
+    }
 }
 
 static void multi_io_run_update(multi_io *m) {

@@ -62,10 +62,30 @@ static void opt_adam_run_forward(opt_adam *m) {
     const int n = m->n;
     /* opt_adam.nn:7: h = elu(dense(x, 6), alpha=0.5) */
     /* h = matmul(x, m->param.h_weight)  [N, 6] */
-    nnrt_sgemm_ws(0, 0, n, 6, 4, 1.0f, x, 4, m->param.h_weight, 6, 0.0f, h, 6, NULL, opt_adam_epilogue_3, m);
+    /* 4 x 6: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[6 * 4]; /* m->param.h_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 6; j++)
+            for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.h_weight[p * 6 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 6; j++) {
+                float dot = x[i * 4] * b[j * 4];
+                for (long p = 1; p < 4; p++) dot += x[i * 4 + p] * b[j * 4 + p];
+                h[i * 6 + j] = dot;
+            }
+    }
+    opt_adam_epilogue_3(m, 0, n, 0, 6);
     /* opt_adam.nn:8: output y = dense(h, 1) */
     /* y = matmul(h, m->param.y_weight)  [N, 1] */
-    nnrt_sgemm_ws(0, 0, n, 1, 6, 1.0f, h, 6, m->param.y_weight, 1, 0.0f, y, 1, NULL, opt_adam_epilogue_8, m);
+    /* 6 x 1: loops with constant bounds (matmul.c, small_emit) */
+    for (long i = 0; i < (long)n; i++) {
+        float acc[1];
+        for (long j = 0; j < 1; j++) acc[j] = h[i * 6] * m->param.y_weight[j];
+        for (long p = 1; p < 6; p++)
+            for (long j = 0; j < 1; j++) acc[j] += h[i * 6 + p] * m->param.y_weight[p + j];
+        for (long j = 0; j < 1; j++) y[i + j] = acc[j];
+    }
+    opt_adam_epilogue_8(m, 0, n, 0, 1);
 }
 
 static float opt_adam_run_loss(opt_adam *m) {
@@ -77,10 +97,30 @@ static float opt_adam_run_loss(opt_adam *m) {
     const int n = m->n;
     /* opt_adam.nn:7: h = elu(dense(x, 6), alpha=0.5) */
     /* h = matmul(x, m->param.h_weight)  [N, 6] */
-    nnrt_sgemm_ws(0, 0, n, 6, 4, 1.0f, x, 4, m->param.h_weight, 6, 0.0f, h, 6, NULL, opt_adam_epilogue_3, m);
+    /* 4 x 6: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[6 * 4]; /* m->param.h_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 6; j++)
+            for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.h_weight[p * 6 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 6; j++) {
+                float dot = x[i * 4] * b[j * 4];
+                for (long p = 1; p < 4; p++) dot += x[i * 4 + p] * b[j * 4 + p];
+                h[i * 6 + j] = dot;
+            }
+    }
+    opt_adam_epilogue_3(m, 0, n, 0, 6);
     /* opt_adam.nn:8: output y = dense(h, 1) */
     /* y = matmul(h, m->param.y_weight)  [N, 1] */
-    nnrt_sgemm_ws(0, 0, n, 1, 6, 1.0f, h, 6, m->param.y_weight, 1, 0.0f, y, 1, NULL, opt_adam_epilogue_8, m);
+    /* 6 x 1: loops with constant bounds (matmul.c, small_emit) */
+    for (long i = 0; i < (long)n; i++) {
+        float acc[1];
+        for (long j = 0; j < 1; j++) acc[j] = h[i * 6] * m->param.y_weight[j];
+        for (long p = 1; p < 6; p++)
+            for (long j = 0; j < 1; j++) acc[j] += h[i * 6 + p] * m->param.y_weight[p + j];
+        for (long j = 0; j < 1; j++) y[i + j] = acc[j];
+    }
+    opt_adam_epilogue_8(m, 0, n, 0, 1);
     /* opt_adam.nn:10: loss huber(y, t, delta=0.5) */
     /* loss = huber(y, t_)  [] */
     {
@@ -126,14 +166,34 @@ static void opt_adam_run_train(opt_adam *m) {
     const int n = m->n;
     /* opt_adam.nn:7: h = elu(dense(x, 6), alpha=0.5) */
     /* v12 = matmul(x, m->param.h_weight)  [N, 6] */
-    nnrt_sgemm_ws(0, 0, n, 6, 4, 1.0f, x, 4, m->param.h_weight, 6, 0.0f, v12, 6, NULL, opt_adam_epilogue_12, m);
+    /* 4 x 6: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[6 * 4]; /* m->param.h_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 6; j++)
+            for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.h_weight[p * 6 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 6; j++) {
+                float dot = x[i * 4] * b[j * 4];
+                for (long p = 1; p < 4; p++) dot += x[i * 4 + p] * b[j * 4 + p];
+                v12[i * 6 + j] = dot;
+            }
+    }
+    opt_adam_epilogue_12(m, 0, n, 0, 6);
     /* h = elu(v12)  [N, 6] */
     for (long i = 0; i < (long)n * 6; i++) {
         h[i] = v12[i] > 0.0f ? v12[i] : 0.5f * expm1f(v12[i]);
     }
     /* opt_adam.nn:8: output y = dense(h, 1) */
     /* y = matmul(h, m->param.y_weight)  [N, 1] */
-    nnrt_sgemm_ws(0, 0, n, 1, 6, 1.0f, h, 6, m->param.y_weight, 1, 0.0f, y, 1, NULL, opt_adam_epilogue_15, m);
+    /* 6 x 1: loops with constant bounds (matmul.c, small_emit) */
+    for (long i = 0; i < (long)n; i++) {
+        float acc[1];
+        for (long j = 0; j < 1; j++) acc[j] = h[i * 6] * m->param.y_weight[j];
+        for (long p = 1; p < 6; p++)
+            for (long j = 0; j < 1; j++) acc[j] += h[i * 6 + p] * m->param.y_weight[p + j];
+        for (long j = 0; j < 1; j++) y[i + j] = acc[j];
+    }
+    opt_adam_epilogue_15(m, 0, n, 0, 1);
     /* opt_adam.nn:10: loss huber(y, t, delta=0.5) */
     /* loss = huber(y, t_)  [] */
     {
@@ -179,9 +239,27 @@ static void opt_adam_run_backward(opt_adam *m) {
         m->grad.y_bias[0] += d_y[i];
     }
     /* v21 = matmul(d_y, m->param.y_weight)  [N, 6] */
-    nnrt_sgemm_ws(0, 1, n, 6, 1, 1.0f, d_y, 1, m->param.y_weight, 1, 0.0f, v21, 6, NULL, opt_adam_epilogue_21, m);
+    /* 1 x 6: loops with constant bounds (matmul.c, small_emit) */
+    for (long i = 0; i < (long)n; i++)
+        for (long j = 0; j < 6; j++) {
+            float dot = d_y[i] * m->param.y_weight[j];
+            v21[i * 6 + j] = dot;
+        }
+    opt_adam_epilogue_21(m, 0, n, 0, 6);
     /* m->grad.y_weight = matmul(h, d_y)  [6, 1] */
-    nnrt_sgemm(1, 0, 6, 1, n, 1.0f, h, 6, d_y, 1, 0.0f, m->grad.y_weight, 1);
+    /* 6 x 1: loops with constant bounds (matmul.c, small_emit) */
+    for (long j = 0; j < 1; j++) {
+        float acc[4 * 6]; /* partial sums of rows r, r + 1, r + 2, r + 3 */
+        long r = 0;
+        for (long p = 0; p < 4 * 6; p++) acc[p] = 0.0f;
+        for (; r + 4 <= (long)n; r += 4)
+            for (long k = 0; k < 4; k++)
+                for (long p = 0; p < 6; p++) acc[k * 6 + p] += h[(r + k) * 6 + p] * d_y[(r + k) + j];
+        for (; r < (long)n; r++)
+            for (long p = 0; p < 6; p++) acc[p] += h[r * 6 + p] * d_y[r + j];
+        for (long p = 0; p < 6; p++)
+            m->grad.y_weight[p + j] = (acc[p] + acc[6 + p]) + (acc[12 + p] + acc[18 + p]);
+    }
     /* opt_adam.nn:7: h = elu(dense(x, 6), alpha=0.5) */
     /* m->grad.h_bias = sum_to(v21)  [6] */
     for (long i = 0; i < 6; i++) m->grad.h_bias[i] = 0.0f;
@@ -191,7 +269,19 @@ static void opt_adam_run_backward(opt_adam *m) {
         }
     }
     /* m->grad.h_weight = matmul(x, v21)  [4, 6] */
-    nnrt_sgemm(1, 0, 4, 6, n, 1.0f, x, 4, v21, 6, 0.0f, m->grad.h_weight, 6);
+    /* 4 x 6: loops with constant bounds (matmul.c, small_emit) */
+    for (long p = 0; p < 4; p++) {
+        float acc[4 * 6]; /* partial sums of rows r, r + 1, r + 2, r + 3 */
+        long r = 0;
+        for (long j = 0; j < 4 * 6; j++) acc[j] = 0.0f;
+        for (; r + 4 <= (long)n; r += 4)
+            for (long k = 0; k < 4; k++)
+                for (long j = 0; j < 6; j++) acc[k * 6 + j] += x[(r + k) * 4 + p] * v21[(r + k) * 6 + j];
+        for (; r < (long)n; r++)
+            for (long j = 0; j < 6; j++) acc[j] += x[r * 4 + p] * v21[r * 6 + j];
+        for (long j = 0; j < 6; j++)
+            m->grad.h_weight[p * 6 + j] = (acc[j] + acc[6 + j]) + (acc[12 + j] + acc[18 + j]);
+    }
 }
 
 static void opt_adam_run_update(opt_adam *m) {

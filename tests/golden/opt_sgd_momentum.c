@@ -63,10 +63,30 @@ static void opt_sgd_momentum_run_forward(opt_sgd_momentum *m) {
     const int n = m->n;
     /* opt_sgd_momentum.nn:7: h = leaky_relu(dense(x, 4, init=uniform(-1, 1)), alpha=0.1) */
     /* h = matmul(x, m->param.h_weight)  [N, 4] */
-    nnrt_sgemm_ws(0, 0, n, 4, 2, 1.0f, x, 2, m->param.h_weight, 4, 0.0f, h, 4, NULL, opt_sgd_momentum_epilogue_3, m);
+    /* 2 x 4: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[4 * 2]; /* m->param.h_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 4; j++)
+            for (long p = 0; p < 2; p++) b[j * 2 + p] = m->param.h_weight[p * 4 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 4; j++) {
+                float dot = x[i * 2] * b[j * 2];
+                for (long p = 1; p < 2; p++) dot += x[i * 2 + p] * b[j * 2 + p];
+                h[i * 4 + j] = dot;
+            }
+    }
+    opt_sgd_momentum_epilogue_3(m, 0, n, 0, 4);
     /* opt_sgd_momentum.nn:8: z = dense(h, 1) */
     /* z_ = matmul(h, m->param.z_weight)  [N, 1] */
-    nnrt_sgemm_ws(0, 0, n, 1, 4, 1.0f, h, 4, m->param.z_weight, 1, 0.0f, z_, 1, NULL, opt_sgd_momentum_epilogue_8, m);
+    /* 4 x 1: loops with constant bounds (matmul.c, small_emit) */
+    for (long i = 0; i < (long)n; i++) {
+        float acc[1];
+        for (long j = 0; j < 1; j++) acc[j] = h[i * 4] * m->param.z_weight[j];
+        for (long p = 1; p < 4; p++)
+            for (long j = 0; j < 1; j++) acc[j] += h[i * 4 + p] * m->param.z_weight[p + j];
+        for (long j = 0; j < 1; j++) z_[i + j] = acc[j];
+    }
+    opt_sgd_momentum_epilogue_8(m, 0, n, 0, 1);
     /* opt_sgd_momentum.nn:9: output p = sigmoid(z) */
     /* p_ = sigmoid(z_)  [N, 1] */
     for (long i = 0; i < (long)n; i++) {
@@ -83,10 +103,30 @@ static float opt_sgd_momentum_run_loss(opt_sgd_momentum *m) {
     const int n = m->n;
     /* opt_sgd_momentum.nn:7: h = leaky_relu(dense(x, 4, init=uniform(-1, 1)), alpha=0.1) */
     /* h = matmul(x, m->param.h_weight)  [N, 4] */
-    nnrt_sgemm_ws(0, 0, n, 4, 2, 1.0f, x, 2, m->param.h_weight, 4, 0.0f, h, 4, NULL, opt_sgd_momentum_epilogue_3, m);
+    /* 2 x 4: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[4 * 2]; /* m->param.h_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 4; j++)
+            for (long p = 0; p < 2; p++) b[j * 2 + p] = m->param.h_weight[p * 4 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 4; j++) {
+                float dot = x[i * 2] * b[j * 2];
+                for (long p = 1; p < 2; p++) dot += x[i * 2 + p] * b[j * 2 + p];
+                h[i * 4 + j] = dot;
+            }
+    }
+    opt_sgd_momentum_epilogue_3(m, 0, n, 0, 4);
     /* opt_sgd_momentum.nn:8: z = dense(h, 1) */
     /* z_ = matmul(h, m->param.z_weight)  [N, 1] */
-    nnrt_sgemm_ws(0, 0, n, 1, 4, 1.0f, h, 4, m->param.z_weight, 1, 0.0f, z_, 1, NULL, opt_sgd_momentum_epilogue_8, m);
+    /* 4 x 1: loops with constant bounds (matmul.c, small_emit) */
+    for (long i = 0; i < (long)n; i++) {
+        float acc[1];
+        for (long j = 0; j < 1; j++) acc[j] = h[i * 4] * m->param.z_weight[j];
+        for (long p = 1; p < 4; p++)
+            for (long j = 0; j < 1; j++) acc[j] += h[i * 4 + p] * m->param.z_weight[p + j];
+        for (long j = 0; j < 1; j++) z_[i + j] = acc[j];
+    }
+    opt_sgd_momentum_epilogue_8(m, 0, n, 0, 1);
     /* opt_sgd_momentum.nn:11: loss bce_logits(z, t) */
     /* loss = bce_logits(z_, t_)  [] */
     {
@@ -132,14 +172,34 @@ static void opt_sgd_momentum_run_train(opt_sgd_momentum *m) {
     const int n = m->n;
     /* opt_sgd_momentum.nn:7: h = leaky_relu(dense(x, 4, init=uniform(-1, 1)), alpha=0.1) */
     /* v13 = matmul(x, m->param.h_weight)  [N, 4] */
-    nnrt_sgemm_ws(0, 0, n, 4, 2, 1.0f, x, 2, m->param.h_weight, 4, 0.0f, v13, 4, NULL, opt_sgd_momentum_epilogue_13, m);
+    /* 2 x 4: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[4 * 2]; /* m->param.h_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 4; j++)
+            for (long p = 0; p < 2; p++) b[j * 2 + p] = m->param.h_weight[p * 4 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 4; j++) {
+                float dot = x[i * 2] * b[j * 2];
+                for (long p = 1; p < 2; p++) dot += x[i * 2 + p] * b[j * 2 + p];
+                v13[i * 4 + j] = dot;
+            }
+    }
+    opt_sgd_momentum_epilogue_13(m, 0, n, 0, 4);
     /* h = leaky_relu(v13)  [N, 4] */
     for (long i = 0; i < (long)n * 4; i++) {
         h[i] = v13[i] > 0.0f ? v13[i] : 0.1f * v13[i];
     }
     /* opt_sgd_momentum.nn:8: z = dense(h, 1) */
     /* z_ = matmul(h, m->param.z_weight)  [N, 1] */
-    nnrt_sgemm_ws(0, 0, n, 1, 4, 1.0f, h, 4, m->param.z_weight, 1, 0.0f, z_, 1, NULL, opt_sgd_momentum_epilogue_16, m);
+    /* 4 x 1: loops with constant bounds (matmul.c, small_emit) */
+    for (long i = 0; i < (long)n; i++) {
+        float acc[1];
+        for (long j = 0; j < 1; j++) acc[j] = h[i * 4] * m->param.z_weight[j];
+        for (long p = 1; p < 4; p++)
+            for (long j = 0; j < 1; j++) acc[j] += h[i * 4 + p] * m->param.z_weight[p + j];
+        for (long j = 0; j < 1; j++) z_[i + j] = acc[j];
+    }
+    opt_sgd_momentum_epilogue_16(m, 0, n, 0, 1);
     /* opt_sgd_momentum.nn:11: loss bce_logits(z, t) */
     /* loss = bce_logits(z_, t_)  [] */
     {
@@ -185,9 +245,27 @@ static void opt_sgd_momentum_run_backward(opt_sgd_momentum *m) {
         m->grad.z_bias[0] += d_z_[i];
     }
     /* v23 = matmul(d_z_, m->param.z_weight)  [N, 4] */
-    nnrt_sgemm_ws(0, 1, n, 4, 1, 1.0f, d_z_, 1, m->param.z_weight, 1, 0.0f, v23, 4, NULL, opt_sgd_momentum_epilogue_23, m);
+    /* 1 x 4: loops with constant bounds (matmul.c, small_emit) */
+    for (long i = 0; i < (long)n; i++)
+        for (long j = 0; j < 4; j++) {
+            float dot = d_z_[i] * m->param.z_weight[j];
+            v23[i * 4 + j] = dot;
+        }
+    opt_sgd_momentum_epilogue_23(m, 0, n, 0, 4);
     /* m->grad.z_weight = matmul(h, d_z_)  [4, 1] */
-    nnrt_sgemm(1, 0, 4, 1, n, 1.0f, h, 4, d_z_, 1, 0.0f, m->grad.z_weight, 1);
+    /* 4 x 1: loops with constant bounds (matmul.c, small_emit) */
+    for (long j = 0; j < 1; j++) {
+        float acc[4 * 4]; /* partial sums of rows r, r + 1, r + 2, r + 3 */
+        long r = 0;
+        for (long p = 0; p < 4 * 4; p++) acc[p] = 0.0f;
+        for (; r + 4 <= (long)n; r += 4)
+            for (long k = 0; k < 4; k++)
+                for (long p = 0; p < 4; p++) acc[k * 4 + p] += h[(r + k) * 4 + p] * d_z_[(r + k) + j];
+        for (; r < (long)n; r++)
+            for (long p = 0; p < 4; p++) acc[p] += h[r * 4 + p] * d_z_[r + j];
+        for (long p = 0; p < 4; p++)
+            m->grad.z_weight[p + j] = (acc[p] + acc[4 + p]) + (acc[8 + p] + acc[12 + p]);
+    }
     /* opt_sgd_momentum.nn:7: h = leaky_relu(dense(x, 4, init=uniform(-1, 1)), alpha=0.1) */
     /* m->grad.h_bias = sum_to(v23)  [4] */
     for (long i = 0; i < 4; i++) m->grad.h_bias[i] = 0.0f;
@@ -197,7 +275,19 @@ static void opt_sgd_momentum_run_backward(opt_sgd_momentum *m) {
         }
     }
     /* m->grad.h_weight = matmul(x, v23)  [2, 4] */
-    nnrt_sgemm(1, 0, 2, 4, n, 1.0f, x, 2, v23, 4, 0.0f, m->grad.h_weight, 4);
+    /* 2 x 4: loops with constant bounds (matmul.c, small_emit) */
+    for (long p = 0; p < 2; p++) {
+        float acc[4 * 4]; /* partial sums of rows r, r + 1, r + 2, r + 3 */
+        long r = 0;
+        for (long j = 0; j < 4 * 4; j++) acc[j] = 0.0f;
+        for (; r + 4 <= (long)n; r += 4)
+            for (long k = 0; k < 4; k++)
+                for (long j = 0; j < 4; j++) acc[k * 4 + j] += x[(r + k) * 2 + p] * v23[(r + k) * 4 + j];
+        for (; r < (long)n; r++)
+            for (long j = 0; j < 4; j++) acc[j] += x[r * 2 + p] * v23[r * 4 + j];
+        for (long j = 0; j < 4; j++)
+            m->grad.h_weight[p * 4 + j] = (acc[j] + acc[4 + j]) + (acc[8 + j] + acc[12 + j]);
+    }
 }
 
 static void opt_sgd_momentum_run_update(opt_sgd_momentum *m) {

@@ -65,10 +65,30 @@ static void params_reg_run_forward(params_reg *m) {
     const int n = m->n;
     /* params_reg.nn:15: a1 = sigmoid(x @ W1 + b1) */
     /* a1 = matmul(x, m->param.W1)  [N, 4] */
-    nnrt_sgemm_ws(0, 0, n, 4, 3, 1.0f, x, 3, m->param.W1, 4, 0.0f, a1, 4, NULL, params_reg_epilogue_7, m);
+    /* 3 x 4: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[4 * 3]; /* m->param.W1 transposed: the dot products read its rows */
+        for (long j = 0; j < 4; j++)
+            for (long p = 0; p < 3; p++) b[j * 3 + p] = m->param.W1[p * 4 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 4; j++) {
+                float dot = x[i * 3] * b[j * 3];
+                for (long p = 1; p < 3; p++) dot += x[i * 3 + p] * b[j * 3 + p];
+                a1[i * 4 + j] = dot;
+            }
+    }
+    params_reg_epilogue_7(m, 0, n, 0, 4);
     /* params_reg.nn:16: output y = (a1 @ W2 + b2) * s */
     /* y = matmul(a1, m->param.W2)  [N, 2] */
-    nnrt_sgemm_ws(0, 0, n, 2, 4, 1.0f, a1, 4, m->param.W2, 2, 0.0f, y, 2, NULL, params_reg_epilogue_10, m);
+    /* 4 x 2: loops with constant bounds (matmul.c, small_emit) */
+    for (long i = 0; i < (long)n; i++) {
+        float acc[2];
+        for (long j = 0; j < 2; j++) acc[j] = a1[i * 4] * m->param.W2[j];
+        for (long p = 1; p < 4; p++)
+            for (long j = 0; j < 2; j++) acc[j] += a1[i * 4 + p] * m->param.W2[p * 2 + j];
+        for (long j = 0; j < 2; j++) y[i * 2 + j] = acc[j];
+    }
+    params_reg_epilogue_10(m, 0, n, 0, 2);
 }
 
 static float params_reg_run_loss(params_reg *m) {
@@ -89,10 +109,30 @@ static float params_reg_run_loss(params_reg *m) {
     const int n = m->n;
     /* params_reg.nn:15: a1 = sigmoid(x @ W1 + b1) */
     /* a1 = matmul(x, m->param.W1)  [N, 4] */
-    nnrt_sgemm_ws(0, 0, n, 4, 3, 1.0f, x, 3, m->param.W1, 4, 0.0f, a1, 4, NULL, params_reg_epilogue_7, m);
+    /* 3 x 4: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[4 * 3]; /* m->param.W1 transposed: the dot products read its rows */
+        for (long j = 0; j < 4; j++)
+            for (long p = 0; p < 3; p++) b[j * 3 + p] = m->param.W1[p * 4 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 4; j++) {
+                float dot = x[i * 3] * b[j * 3];
+                for (long p = 1; p < 3; p++) dot += x[i * 3 + p] * b[j * 3 + p];
+                a1[i * 4 + j] = dot;
+            }
+    }
+    params_reg_epilogue_7(m, 0, n, 0, 4);
     /* params_reg.nn:16: output y = (a1 @ W2 + b2) * s */
     /* y = matmul(a1, m->param.W2)  [N, 2] */
-    nnrt_sgemm_ws(0, 0, n, 2, 4, 1.0f, a1, 4, m->param.W2, 2, 0.0f, y, 2, NULL, params_reg_epilogue_10, m);
+    /* 4 x 2: loops with constant bounds (matmul.c, small_emit) */
+    for (long i = 0; i < (long)n; i++) {
+        float acc[2];
+        for (long j = 0; j < 2; j++) acc[j] = a1[i * 4] * m->param.W2[j];
+        for (long p = 1; p < 4; p++)
+            for (long j = 0; j < 2; j++) acc[j] += a1[i * 4 + p] * m->param.W2[p * 2 + j];
+        for (long j = 0; j < 2; j++) y[i * 2 + j] = acc[j];
+    }
+    params_reg_epilogue_10(m, 0, n, 0, 2);
     /* params_reg.nn:18: loss mse(y, t) */
     /* v13 = mse(y, t_)  [] */
     {
@@ -211,10 +251,30 @@ static void params_reg_run_train(params_reg *m) {
     const int n = m->n;
     /* params_reg.nn:15: a1 = sigmoid(x @ W1 + b1) */
     /* a1 = matmul(x, m->param.W1)  [N, 4] */
-    nnrt_sgemm_ws(0, 0, n, 4, 3, 1.0f, x, 3, m->param.W1, 4, 0.0f, a1, 4, NULL, params_reg_epilogue_34, m);
+    /* 3 x 4: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[4 * 3]; /* m->param.W1 transposed: the dot products read its rows */
+        for (long j = 0; j < 4; j++)
+            for (long p = 0; p < 3; p++) b[j * 3 + p] = m->param.W1[p * 4 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 4; j++) {
+                float dot = x[i * 3] * b[j * 3];
+                for (long p = 1; p < 3; p++) dot += x[i * 3 + p] * b[j * 3 + p];
+                a1[i * 4 + j] = dot;
+            }
+    }
+    params_reg_epilogue_34(m, 0, n, 0, 4);
     /* params_reg.nn:16: output y = (a1 @ W2 + b2) * s */
     /* v37 = matmul(a1, m->param.W2)  [N, 2] */
-    nnrt_sgemm_ws(0, 0, n, 2, 4, 1.0f, a1, 4, m->param.W2, 2, 0.0f, v37, 2, NULL, params_reg_epilogue_37, m);
+    /* 4 x 2: loops with constant bounds (matmul.c, small_emit) */
+    for (long i = 0; i < (long)n; i++) {
+        float acc[2];
+        for (long j = 0; j < 2; j++) acc[j] = a1[i * 4] * m->param.W2[j];
+        for (long p = 1; p < 4; p++)
+            for (long j = 0; j < 2; j++) acc[j] += a1[i * 4 + p] * m->param.W2[p * 2 + j];
+        for (long j = 0; j < 2; j++) v37[i * 2 + j] = acc[j];
+    }
+    params_reg_epilogue_37(m, 0, n, 0, 2);
     /* y = mul(v37, m->param.s)  [N, 2] */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 2; i1++) {
@@ -356,9 +416,28 @@ static void params_reg_run_backward(params_reg *m) {
     }
     /* params_reg.nn:16: output y = (a1 @ W2 + b2) * s */
     /* v80 = matmul(v76, m->param.W2)  [N, 4] */
-    nnrt_sgemm_ws(0, 1, n, 4, 2, 1.0f, v76, 2, m->param.W2, 2, 0.0f, v80, 4, NULL, params_reg_epilogue_80, m);
+    /* 2 x 4: loops with constant bounds (matmul.c, small_emit) */
+    for (long i = 0; i < (long)n; i++)
+        for (long j = 0; j < 4; j++) {
+            float dot = v76[i * 2] * m->param.W2[j * 2];
+            for (long p = 1; p < 2; p++) dot += v76[i * 2 + p] * m->param.W2[j * 2 + p];
+            v80[i * 4 + j] = dot;
+        }
+    params_reg_epilogue_80(m, 0, n, 0, 4);
     /* v81 = matmul(a1, v76)  [4, 2] */
-    nnrt_sgemm(1, 0, 4, 2, n, 1.0f, a1, 4, v76, 2, 0.0f, v81, 2);
+    /* 4 x 2: loops with constant bounds (matmul.c, small_emit) */
+    for (long j = 0; j < 2; j++) {
+        float acc[4 * 4]; /* partial sums of rows r, r + 1, r + 2, r + 3 */
+        long r = 0;
+        for (long p = 0; p < 4 * 4; p++) acc[p] = 0.0f;
+        for (; r + 4 <= (long)n; r += 4)
+            for (long k = 0; k < 4; k++)
+                for (long p = 0; p < 4; p++) acc[k * 4 + p] += a1[(r + k) * 4 + p] * v76[(r + k) * 2 + j];
+        for (; r < (long)n; r++)
+            for (long p = 0; p < 4; p++) acc[p] += a1[r * 4 + p] * v76[r * 2 + j];
+        for (long p = 0; p < 4; p++)
+            v81[p * 2 + j] = (acc[p] + acc[4 + p]) + (acc[8 + p] + acc[12 + p]);
+    }
     /* params_reg.nn:11: param W2[hidden, 2]  init=xavier_normal */
     /* m->grad.W2 = add(nn_t64, v81)  [4, 2] */
     /* fused: nn_t64 = abs_grad(m->param.W2, 0.001f) */
@@ -382,7 +461,19 @@ static void params_reg_run_backward(params_reg *m) {
     }
     /* params_reg.nn:15: a1 = sigmoid(x @ W1 + b1) */
     /* v86 = matmul(x, v80)  [3, 4] */
-    nnrt_sgemm(1, 0, 3, 4, n, 1.0f, x, 3, v80, 4, 0.0f, v86, 4);
+    /* 3 x 4: loops with constant bounds (matmul.c, small_emit) */
+    for (long p = 0; p < 3; p++) {
+        float acc[4 * 4]; /* partial sums of rows r, r + 1, r + 2, r + 3 */
+        long r = 0;
+        for (long j = 0; j < 4 * 4; j++) acc[j] = 0.0f;
+        for (; r + 4 <= (long)n; r += 4)
+            for (long k = 0; k < 4; k++)
+                for (long j = 0; j < 4; j++) acc[k * 4 + j] += x[(r + k) * 3 + p] * v80[(r + k) * 4 + j];
+        for (; r < (long)n; r++)
+            for (long j = 0; j < 4; j++) acc[j] += x[r * 3 + p] * v80[r * 4 + j];
+        for (long j = 0; j < 4; j++)
+            v86[p * 4 + j] = (acc[j] + acc[4 + j]) + (acc[8 + j] + acc[12 + j]);
+    }
     /* params_reg.nn:9: param W1[3, hidden]  init=normal(0, 0.5) */
     /* m->grad.W1 = add(nn_t74, v86)  [3, 4] */
     /* fused: nn_t67 = abs_grad(m->param.W1, 0.001f) */

@@ -63,10 +63,34 @@ static void sched_cosine_nadam_run_forward(sched_cosine_nadam *m) {
     const int n = m->n;
     /* sched_cosine_nadam.nn:8: h = tanh(dense(x, 5)) */
     /* h = matmul(x, m->param.h_weight)  [N, 5] */
-    nnrt_sgemm_ws(0, 0, n, 5, 4, 1.0f, x, 4, m->param.h_weight, 5, 0.0f, h, 5, NULL, sched_cosine_nadam_epilogue_3, m);
+    /* 4 x 5: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[5 * 4]; /* m->param.h_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 5; j++)
+            for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.h_weight[p * 5 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 5; j++) {
+                float dot = x[i * 4] * b[j * 4];
+                for (long p = 1; p < 4; p++) dot += x[i * 4 + p] * b[j * 4 + p];
+                h[i * 5 + j] = dot;
+            }
+    }
+    sched_cosine_nadam_epilogue_3(m, 0, n, 0, 5);
     /* sched_cosine_nadam.nn:9: z = dense(h, 3) */
     /* z_ = matmul(h, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm_ws(0, 0, n, 3, 5, 1.0f, h, 5, m->param.z_weight, 3, 0.0f, z_, 3, NULL, sched_cosine_nadam_epilogue_8, m);
+    /* 5 x 3: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[3 * 5]; /* m->param.z_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 3; j++)
+            for (long p = 0; p < 5; p++) b[j * 5 + p] = m->param.z_weight[p * 3 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 3; j++) {
+                float dot = h[i * 5] * b[j * 5];
+                for (long p = 1; p < 5; p++) dot += h[i * 5 + p] * b[j * 5 + p];
+                z_[i * 3 + j] = dot;
+            }
+    }
+    sched_cosine_nadam_epilogue_8(m, 0, n, 0, 3);
     /* sched_cosine_nadam.nn:10: output q = softmax(z) */
     /* q = softmax(z_)  [N, 3] */
     for (long o = 0; o < (long)n; o++) {
@@ -89,10 +113,34 @@ static float sched_cosine_nadam_run_loss(sched_cosine_nadam *m) {
     const int n = m->n;
     /* sched_cosine_nadam.nn:8: h = tanh(dense(x, 5)) */
     /* h = matmul(x, m->param.h_weight)  [N, 5] */
-    nnrt_sgemm_ws(0, 0, n, 5, 4, 1.0f, x, 4, m->param.h_weight, 5, 0.0f, h, 5, NULL, sched_cosine_nadam_epilogue_3, m);
+    /* 4 x 5: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[5 * 4]; /* m->param.h_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 5; j++)
+            for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.h_weight[p * 5 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 5; j++) {
+                float dot = x[i * 4] * b[j * 4];
+                for (long p = 1; p < 4; p++) dot += x[i * 4 + p] * b[j * 4 + p];
+                h[i * 5 + j] = dot;
+            }
+    }
+    sched_cosine_nadam_epilogue_3(m, 0, n, 0, 5);
     /* sched_cosine_nadam.nn:9: z = dense(h, 3) */
     /* z_ = matmul(h, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm_ws(0, 0, n, 3, 5, 1.0f, h, 5, m->param.z_weight, 3, 0.0f, z_, 3, NULL, sched_cosine_nadam_epilogue_8, m);
+    /* 5 x 3: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[3 * 5]; /* m->param.z_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 3; j++)
+            for (long p = 0; p < 5; p++) b[j * 5 + p] = m->param.z_weight[p * 3 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 3; j++) {
+                float dot = h[i * 5] * b[j * 5];
+                for (long p = 1; p < 5; p++) dot += h[i * 5 + p] * b[j * 5 + p];
+                z_[i * 3 + j] = dot;
+            }
+    }
+    sched_cosine_nadam_epilogue_8(m, 0, n, 0, 3);
     /* sched_cosine_nadam.nn:12: loss kl_div(log_softmax(z), p) */
     /* v12 = log_softmax(z_)  [N, 3] */
     for (long o = 0; o < (long)n; o++) {
@@ -139,10 +187,34 @@ static void sched_cosine_nadam_run_train(sched_cosine_nadam *m) {
     const int n = m->n;
     /* sched_cosine_nadam.nn:8: h = tanh(dense(x, 5)) */
     /* h = matmul(x, m->param.h_weight)  [N, 5] */
-    nnrt_sgemm_ws(0, 0, n, 5, 4, 1.0f, x, 4, m->param.h_weight, 5, 0.0f, h, 5, NULL, sched_cosine_nadam_epilogue_14, m);
+    /* 4 x 5: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[5 * 4]; /* m->param.h_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 5; j++)
+            for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.h_weight[p * 5 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 5; j++) {
+                float dot = x[i * 4] * b[j * 4];
+                for (long p = 1; p < 4; p++) dot += x[i * 4 + p] * b[j * 4 + p];
+                h[i * 5 + j] = dot;
+            }
+    }
+    sched_cosine_nadam_epilogue_14(m, 0, n, 0, 5);
     /* sched_cosine_nadam.nn:9: z = dense(h, 3) */
     /* z_ = matmul(h, m->param.z_weight)  [N, 3] */
-    nnrt_sgemm_ws(0, 0, n, 3, 5, 1.0f, h, 5, m->param.z_weight, 3, 0.0f, z_, 3, NULL, sched_cosine_nadam_epilogue_8, m);
+    /* 5 x 3: loops with constant bounds (matmul.c, small_emit) */
+    {
+        float b[3 * 5]; /* m->param.z_weight transposed: the dot products read its rows */
+        for (long j = 0; j < 3; j++)
+            for (long p = 0; p < 5; p++) b[j * 5 + p] = m->param.z_weight[p * 3 + j];
+        for (long i = 0; i < (long)n; i++)
+            for (long j = 0; j < 3; j++) {
+                float dot = h[i * 5] * b[j * 5];
+                for (long p = 1; p < 5; p++) dot += h[i * 5 + p] * b[j * 5 + p];
+                z_[i * 3 + j] = dot;
+            }
+    }
+    sched_cosine_nadam_epilogue_8(m, 0, n, 0, 3);
     /* sched_cosine_nadam.nn:12: loss kl_div(log_softmax(z), p) */
     /* v20 = log_softmax(z_)  [N, 3] */
     for (long o = 0; o < (long)n; o++) {
@@ -208,9 +280,28 @@ static void sched_cosine_nadam_run_backward(sched_cosine_nadam *m) {
         }
     }
     /* v26 = matmul(d_z_, m->param.z_weight)  [N, 5] */
-    nnrt_sgemm_ws(0, 1, n, 5, 3, 1.0f, d_z_, 3, m->param.z_weight, 3, 0.0f, v26, 5, NULL, sched_cosine_nadam_epilogue_26, m);
+    /* 3 x 5: loops with constant bounds (matmul.c, small_emit) */
+    for (long i = 0; i < (long)n; i++)
+        for (long j = 0; j < 5; j++) {
+            float dot = d_z_[i * 3] * m->param.z_weight[j * 3];
+            for (long p = 1; p < 3; p++) dot += d_z_[i * 3 + p] * m->param.z_weight[j * 3 + p];
+            v26[i * 5 + j] = dot;
+        }
+    sched_cosine_nadam_epilogue_26(m, 0, n, 0, 5);
     /* m->grad.z_weight = matmul(h, d_z_)  [5, 3] */
-    nnrt_sgemm(1, 0, 5, 3, n, 1.0f, h, 5, d_z_, 3, 0.0f, m->grad.z_weight, 3);
+    /* 5 x 3: loops with constant bounds (matmul.c, small_emit) */
+    for (long j = 0; j < 3; j++) {
+        float acc[4 * 5]; /* partial sums of rows r, r + 1, r + 2, r + 3 */
+        long r = 0;
+        for (long p = 0; p < 4 * 5; p++) acc[p] = 0.0f;
+        for (; r + 4 <= (long)n; r += 4)
+            for (long k = 0; k < 4; k++)
+                for (long p = 0; p < 5; p++) acc[k * 5 + p] += h[(r + k) * 5 + p] * d_z_[(r + k) * 3 + j];
+        for (; r < (long)n; r++)
+            for (long p = 0; p < 5; p++) acc[p] += h[r * 5 + p] * d_z_[r * 3 + j];
+        for (long p = 0; p < 5; p++)
+            m->grad.z_weight[p * 3 + j] = (acc[p] + acc[5 + p]) + (acc[10 + p] + acc[15 + p]);
+    }
     /* sched_cosine_nadam.nn:8: h = tanh(dense(x, 5)) */
     /* m->grad.h_bias = sum_to(v26)  [5] */
     for (long i = 0; i < 5; i++) m->grad.h_bias[i] = 0.0f;
@@ -220,7 +311,19 @@ static void sched_cosine_nadam_run_backward(sched_cosine_nadam *m) {
         }
     }
     /* m->grad.h_weight = matmul(x, v26)  [4, 5] */
-    nnrt_sgemm(1, 0, 4, 5, n, 1.0f, x, 4, v26, 5, 0.0f, m->grad.h_weight, 5);
+    /* 4 x 5: loops with constant bounds (matmul.c, small_emit) */
+    for (long p = 0; p < 4; p++) {
+        float acc[4 * 5]; /* partial sums of rows r, r + 1, r + 2, r + 3 */
+        long r = 0;
+        for (long j = 0; j < 4 * 5; j++) acc[j] = 0.0f;
+        for (; r + 4 <= (long)n; r += 4)
+            for (long k = 0; k < 4; k++)
+                for (long j = 0; j < 5; j++) acc[k * 5 + j] += x[(r + k) * 4 + p] * v26[(r + k) * 5 + j];
+        for (; r < (long)n; r++)
+            for (long j = 0; j < 5; j++) acc[j] += x[r * 4 + p] * v26[r * 5 + j];
+        for (long j = 0; j < 5; j++)
+            m->grad.h_weight[p * 5 + j] = (acc[j] + acc[5 + j]) + (acc[10 + j] + acc[15 + j]);
+    }
 }
 
 static void sched_cosine_nadam_run_update(sched_cosine_nadam *m) {
