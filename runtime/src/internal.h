@@ -125,8 +125,8 @@ static inline size_t nnrt_strlen(const char *s) {
 
 #if NNRT_MT
 enum { NNRT_MT_MAX = 64 /* threads at most */ };
-#ifndef NNRT_MT_FLOPS /* multiply-adds below which a kernel runs alone (bench/threads_gemm.c measures it) */
-#define NNRT_MT_FLOPS (1 << 20)
+#ifndef NNRT_MT_FLOPS /* multiply-adds below which a kernel runs alone (docs/performance.md: 2^22 measured) */
+#define NNRT_MT_FLOPS (1 << 22)
 #endif
 /* one part of a job: part (0 <= part < parts) with its own scratch */
 typedef void (*nnrt_mt_fn)(void *ctx, int part, int parts, float *work);

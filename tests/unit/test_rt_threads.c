@@ -20,6 +20,8 @@
 
 #define NNRT_THREADS 1
 #define NNRT_API static inline
+/* the sizes below straddle this threshold (the runtime's default is 2^22) */
+#define NNRT_MT_FLOPS (1 << 20)
 #include "nn_runtime.h"
 #include "nn_runtime.c" /* NN_BINARY_DIR/runtime, made by cmake/amalgamate.cmake */
 

@@ -597,7 +597,10 @@ case_mnist() {
 # 1, 2 and 3 threads: the same printed losses and the same saved weights;
 # the default (0) is one thread per core, said in the header line
 case_threads() {
-    export NNGEN_CFLAGS=-O2 # (-O0 trains this for seconds per run)
+    # -O2 (-O0 trains this for seconds per run); the threshold below which a
+    # product runs alone at 2^20, so that this small network's products and
+    # convolutions (3.7 million multiply-adds) run in parts
+    export NNGEN_CFLAGS="-O2 -DNNRT_MT_FLOPS=1048576"
     printf 'network tconv\ninput x[1, 28, 28]\ntarget y : class(10)\nc = relu(conv2d(x, 8, 5))\n%s\n%s\n%s\n%s\n%s\n' \
         'p = maxpool2d(c, 2)' 'h = relu(dense(p, 128))' 'z = dense(h, 10)' 'output q = softmax(z)' \
         'loss cross_entropy(z, y)' >"$run/t.nn"
