@@ -201,24 +201,28 @@ static void find_field(const char *text, const char *field, const char **start, 
 
 /* "cpu: MODEL NAME, flags FNV" from /proc/cpuinfo (or $NNGEN_CPUINFO) */
 static void put_cpu(Buf *key) {
-    const char *path = getenv("NNGEN_CPUINFO");
-    size_t len;
-    char *text = cli_read_file(path && *path ? path : "/proc/cpuinfo", &len);
-    const char *info = text ? text : "", *model, *flags;
-    size_t model_len, flags_len;
-    find_field(info, "model name", &model, &model_len);
-    find_field(info, "flags", &flags, &flags_len);
-    if (!flags) /* arm64's /proc/cpuinfo says Features */
-        find_field(info, "Features", &flags, &flags_len);
-    buf_puts(key, "cpu: ");
-    if (model)
-        for (size_t i = 0; i < model_len; i++)
-            buf_putc(key, model[i]);
-    else
-        buf_puts(key, "unknown");
-    buf_printf(key, ", flags %016llx\n",
-               (unsigned long long)hash_fnv64(HASH_FNV64_INIT, flags ? flags : "", flags_len));
-    free(text);
+    static Buf line; /* read once a run: the compiler's identity and the key both name the CPU */
+    if (!line.data) {
+        const char *path = getenv("NNGEN_CPUINFO");
+        size_t len;
+        char *text = cli_read_file(path && *path ? path : "/proc/cpuinfo", &len);
+        const char *info = text ? text : "", *model, *flags;
+        size_t model_len, flags_len;
+        find_field(info, "model name", &model, &model_len);
+        find_field(info, "flags", &flags, &flags_len);
+        if (!flags) /* arm64's /proc/cpuinfo says Features */
+            find_field(info, "Features", &flags, &flags_len);
+        buf_puts(&line, "cpu: ");
+        if (model)
+            for (size_t i = 0; i < model_len; i++)
+                buf_putc(&line, model[i]);
+        else
+            buf_puts(&line, "unknown");
+        buf_printf(&line, ", flags %016llx\n",
+                   (unsigned long long)hash_fnv64(HASH_FNV64_INIT, flags ? flags : "", flags_len));
+        free(text);
+    }
+    buf_puts(key, line.data);
 }
 
 /* the key text; 2 after an error message when the compiler cannot run */
