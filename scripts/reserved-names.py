@@ -46,6 +46,11 @@ def trainer_names():
     return {n for n in names if not n.startswith("_")} | {"main"}
 
 
+def ordinary(names):
+    """the identifiers a network could take (those starting with '_' are reserved anyway)"""
+    return {n for n in names if n.isidentifier() and not n.startswith("_")}
+
+
 def ast_names(src, FLAGS):
     """the functions, variables, typedefs, enum constants and tags clang sees declared"""
     ast = subprocess.run(["clang", *FLAGS, "-fsyntax-only", "-Xclang", "-ast-dump=json", src],
@@ -72,7 +77,7 @@ def declared(src, FLAGS):
         parts = line.split()
         if len(parts) >= 2:
             names.add(parts[1].split("(")[0])
-    return sorted(n for n in names if n.isidentifier() and not n.startswith("_"))
+    return sorted(ordinary(names))
 
 
 def check():
@@ -95,7 +100,7 @@ def main():
         names |= set(declared(f.name, mode))
     with tempfile.NamedTemporaryFile("w", suffix=".c", delete=False) as f:
         f.write("#include <%s>\n" % ACLE[0])
-    names |= {n for n in ast_names(f.name, ACLE[1]) if n.isidentifier() and not n.startswith("_")}
+    names |= ordinary(ast_names(f.name, ACLE[1]))
     names |= trainer_names()
     names = sorted(n for n in names if not n.lower().startswith("nn"))
     with open("compiler/lower/reserved.c", "w") as out:
