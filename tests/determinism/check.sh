@@ -51,14 +51,16 @@ esac
 work=$(cd "$work" && pwd)
 
 count=0
+dirs="a b"
+[ -z "$once" ] || dirs=a # compiled once: in a/ only
 for nn in "$root"/examples/*.nn "$root"/tests/golden/*.nn "$root"/tests/gradcheck/cases/*.nn \
     "$root"/tests/compile/cases/*.nn "$root"/tests/baddata/*.nn; do
     [ -f "$nn" ] || continue
     base=$(basename "$nn" .nn)
-    for d in a b; do
+    for d in $dirs; do
         rm -rf "${work:?}/$d" && mkdir "$work/$d" && cp "$nn" "$work/$d/net.nn"
     done
-    touch -d '2001-02-03 04:05:06' "$work/b/net.nn"
+    [ -n "$once" ] || touch -d '2001-02-03 04:05:06' "$work/b/net.nn"
     # shellcheck disable=SC2086 # $flags splits on purpose
     (cd "$work/a" && LC_ALL=C TZ=UTC "$nngen" net.nn -o net.c $flags >out 2>err)
     rc_a=$?
