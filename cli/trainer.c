@@ -673,11 +673,15 @@ static Metrics evaluate(nnt_model *m, const Data *d, const long *idx, long count
     for (long s = 0; s < count; s += NNT_MAX_BATCH) {
         int n = (int)(count - s < NNT_MAX_BATCH ? count - s : NNT_MAX_BATCH);
         gather(d, idx + s, n, b);
+        int outputs = 0; /* NET_loss leaves the outputs as well: one pass for both */
 #if NNT_TRAINABLE
-        loss += (double)nnt_loss(m, (const float *const *)b->x, (const void *const *)b->t, n) * n;
+        float l = nnt_loss(m, (const float *const *)b->x, (const void *const *)b->t, n);
+        loss += (double)l * n;
+        outputs = !isnan(l); /* NaN: refused input, or diverged weights */
 #endif
         if (NNT_KIND != KIND_NONE) {
-            nnt_forward(m, (const float *const *)b->x, n);
+            if (!outputs)
+                nnt_forward(m, (const float *const *)b->x, n);
             sc += score(m, b, n);
         }
     }

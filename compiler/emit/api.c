@@ -581,7 +581,9 @@ static void emit_runs(Emit *e) {
     emit_function(e, "void", "forward", order, count, NULL, NULL);
     if (!has_training(g))
         return;
-    count = ir_schedule_roots(g, &g->loss_infer, 1, &order);
+    /* NET_loss runs the whole inference group the plan laid out, the outputs
+     * with the loss: one pass gives a caller (nngen train's evaluation) both */
+    count = plan_group(g, 0, &order);
     emit_function(e, "float", "loss", order, count, NULL, return_loss);
     count = ir_func_nodes(g, FN_TRAIN, &order);
     emit_function(e, "void", "train", order, count, NULL, store_loss);

@@ -129,6 +129,7 @@ static float cnn_run_loss(cnn *m) {
     float *const a = m->arena + 2304;
     float *const v13 = m->arena + 0;
     float *const z_ = m->arena + 256;
+    float *const p_ = m->arena + 0;
     float *const loss = m->arena + 192;
     const int n = m->n;
     /* cnn.nn:6: c = relu(conv2d(x, 4, 3, pad=1, groups=2)) */
@@ -176,6 +177,16 @@ static float cnn_run_loss(cnn *m) {
             }
     }
     cnn_epilogue_15(m, 0, n, 0, 3);
+    /* cnn.nn:11: output p = softmax(z) */
+    /* p_ = softmax(z_)  [N, 3] */
+    for (long o = 0; o < (long)n; o++) {
+        const long base = o * 3;
+        float mx = z_[base];
+        for (long k = 1; k < 3; k++) if (z_[base + k] > mx) mx = z_[base + k];
+        float sum = 0.0f;
+        for (long k = 0; k < 3; k++) sum += (p_[base + k] = expf(z_[base + k] - mx));
+        for (long k = 0; k < 3; k++) p_[base + k] /= sum;
+    }
     /* cnn.nn:12: loss cross_entropy(z, y) */
     /* loss = cross_entropy(z_, y)  [] */
     {

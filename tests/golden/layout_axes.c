@@ -130,6 +130,7 @@ static float layout_axes_run_loss(layout_axes *m) {
     float *const v10 = m->arena + 768;
     float *const m_ = m->arena + 1920;
     float *const y = m->arena + 1536;
+    float *const v13 = m->arena + 768;
     float *const loss = m->arena + 0;
     const int n = m->n;
     /* layout_axes.nn:9: xt = transpose(x)                  # [N, 3, 2] */
@@ -197,6 +198,17 @@ static float layout_axes_run_loss(layout_axes *m) {
                 for (long p = 1; p < 3; p++) dot += m_[i * 3 + p] * b[j * 3 + p];
                 y[i * 3 + j] = dot;
             }
+    }
+    /* layout_axes.nn:15: output f = flatten(log_softmax(c, axis=-1)) */
+    /* v13 = log_softmax(c)  [N, 4, 3] */
+    for (long o = 0; o < (long)n * 4; o++) {
+        const long base = o * 3;
+        float mx = c[base];
+        for (long k = 1; k < 3; k++) if (c[base + k] > mx) mx = c[base + k];
+        float sum = 0.0f;
+        for (long k = 0; k < 3; k++) sum += expf(c[base + k] - mx);
+        const float lse = mx + logf(sum);
+        for (long k = 0; k < 3; k++) v13[base + k] = c[base + k] - lse;
     }
     /* layout_axes.nn:17: loss mae(y, t) */
     /* loss = mae(y, t_)  [] */

@@ -135,6 +135,7 @@ static float mlp_layers_run_loss(mlp_layers *m) {
     float *const h1 = m->arena + 0;
     float *const h2 = m->arena + 512;
     float *const z_ = m->arena + 0;
+    float *const p_ = m->arena + 192;
     float *const loss = m->arena + 384;
     const int n = m->n;
     /* mlp_layers.nn:7: h1 = relu(dense(x, 8)) */
@@ -180,6 +181,16 @@ static float mlp_layers_run_loss(mlp_layers *m) {
                 for (long p = 1; p < 5; p++) dot += h2[i * 5 + p] * b[j * 5 + p];
                 z_[i * 3 + j] = dot;
             }
+    }
+    /* mlp_layers.nn:10: output p = softmax(z) */
+    /* p_ = softmax(z_)  [N, 3] */
+    for (long o = 0; o < (long)n; o++) {
+        const long base = o * 3;
+        float mx = z_[base];
+        for (long k = 1; k < 3; k++) if (z_[base + k] > mx) mx = z_[base + k];
+        float sum = 0.0f;
+        for (long k = 0; k < 3; k++) sum += (p_[base + k] = expf(z_[base + k] - mx));
+        for (long k = 0; k < 3; k++) p_[base + k] /= sum;
     }
     /* mlp_layers.nn:12: loss cross_entropy(z, y) */
     /* loss = cross_entropy(z_, y)  [] */

@@ -99,6 +99,7 @@ static float opt_sgd_momentum_run_loss(opt_sgd_momentum *m) {
     const float *const t_ = m->io.t_;
     float *const h = m->arena + 0;
     float *const z_ = m->arena + 256;
+    float *const p_ = m->arena + 0;
     float *const loss = m->arena + 64;
     const int n = m->n;
     /* opt_sgd_momentum.nn:7: h = leaky_relu(dense(x, 4, init=uniform(-1, 1)), alpha=0.1) */
@@ -127,6 +128,11 @@ static float opt_sgd_momentum_run_loss(opt_sgd_momentum *m) {
         for (long j = 0; j < 1; j++) z_[i + j] = acc[j];
     }
     opt_sgd_momentum_epilogue_8(m, 0, n, 0, 1);
+    /* opt_sgd_momentum.nn:9: output p = sigmoid(z) */
+    /* p_ = sigmoid(z_)  [N, 1] */
+    for (long i = 0; i < (long)n; i++) {
+        p_[i] = nnrt_sigmoidf(z_[i]);
+    }
     /* opt_sgd_momentum.nn:11: loss bce_logits(z, t) */
     /* loss = bce_logits(z_, t_)  [] */
     {

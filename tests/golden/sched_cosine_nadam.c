@@ -108,6 +108,7 @@ static float sched_cosine_nadam_run_loss(sched_cosine_nadam *m) {
     const float *const p_ = m->io.p_;
     float *const h = m->arena + 0;
     float *const z_ = m->arena + 320;
+    float *const q = m->arena + 0;
     float *const v12 = m->arena + 512;
     float *const loss = m->arena + 192;
     const int n = m->n;
@@ -141,6 +142,16 @@ static float sched_cosine_nadam_run_loss(sched_cosine_nadam *m) {
             }
     }
     sched_cosine_nadam_epilogue_8(m, 0, n, 0, 3);
+    /* sched_cosine_nadam.nn:10: output q = softmax(z) */
+    /* q = softmax(z_)  [N, 3] */
+    for (long o = 0; o < (long)n; o++) {
+        const long base = o * 3;
+        float mx = z_[base];
+        for (long k = 1; k < 3; k++) if (z_[base + k] > mx) mx = z_[base + k];
+        float sum = 0.0f;
+        for (long k = 0; k < 3; k++) sum += (q[base + k] = expf(z_[base + k] - mx));
+        for (long k = 0; k < 3; k++) q[base + k] /= sum;
+    }
     /* sched_cosine_nadam.nn:12: loss kl_div(log_softmax(z), p) */
     /* v12 = log_softmax(z_)  [N, 3] */
     for (long o = 0; o < (long)n; o++) {

@@ -115,6 +115,7 @@ static float sched_cyclic_rmsprop_run_loss(sched_cyclic_rmsprop *m) {
     const int32_t *const y = m->io.y;
     float *const v3 = m->arena + 0;
     float *const z_ = m->arena + 320;
+    float *const p_ = m->arena + 0;
     float *const loss = m->arena + 192;
     const int n = m->n;
     /* sched_cyclic_rmsprop.nn:8: z = dense(relu(dense(x, 5)), 3) */
@@ -146,6 +147,16 @@ static float sched_cyclic_rmsprop_run_loss(sched_cyclic_rmsprop *m) {
             }
     }
     sched_cyclic_rmsprop_epilogue_8(m, 0, n, 0, 3);
+    /* sched_cyclic_rmsprop.nn:9: output p = softmax(z) */
+    /* p_ = softmax(z_)  [N, 3] */
+    for (long o = 0; o < (long)n; o++) {
+        const long base = o * 3;
+        float mx = z_[base];
+        for (long k = 1; k < 3; k++) if (z_[base + k] > mx) mx = z_[base + k];
+        float sum = 0.0f;
+        for (long k = 0; k < 3; k++) sum += (p_[base + k] = expf(z_[base + k] - mx));
+        for (long k = 0; k < 3; k++) p_[base + k] /= sum;
+    }
     /* sched_cyclic_rmsprop.nn:11: loss hinge(z, y, margin=0.5) */
     /* loss = hinge(z_, y)  [] */
     {

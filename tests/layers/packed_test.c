@@ -11,7 +11,10 @@
  * probabilities at batch 1 are those of its row at batch 4 (1e-6: the two
  * kernels sum in other orders); again after training steps at batch 1
  * changed every weight (the panels are packed anew per call, never kept
- * from an earlier one) and after a batch-4 call in between.
+ * from an earlier one) and after a batch-4 call in between. And NET_loss
+ * leaves the outputs NET_forward gives, bit for bit, at batch 4 and 1
+ * (p = softmax(z) is not on the loss's path: NET_loss computes it anyway,
+ * so that nngen train scores a batch in one pass).
  */
 #include <math.h>
 #include <stdio.h>
@@ -25,7 +28,7 @@
 
 #include "check.h"
 
-static ly_rec m;
+static ly_rec m, scratch;
 static float x[B * D];
 static int32_t y[B] = {0, 1, 2, 3};
 
@@ -63,6 +66,20 @@ static void compare(const char *when) {
     printf("%s: batch 1 within %.3g of batch %d\n", when, (double)worst, B);
 }
 
+/* NET_loss's outputs are NET_forward's: the same bits, n samples from x + at */
+static void compare_loss_outputs(int at, int n) {
+    static float want[B * K];
+    ly_rec_forward(&m, x + at * D, n);
+    memcpy(want, ly_rec_output_p(&m), sizeof(float) * (size_t)(n * K));
+    ly_rec_init(&scratch, 99); /* stale outputs in between: other weights' */
+    ly_rec_forward(&scratch, x, B);
+    scratch.param = m.param;
+    float l = ly_rec_loss(&scratch, x + at * D, y + at, n);
+    CHECK(isfinite(l), "NET_loss at batch %d: %g", n, (double)l);
+    CHECK(memcmp(want, ly_rec_output_p(&scratch), sizeof(float) * (size_t)(n * K)) == 0,
+          "NET_loss at batch %d left outputs other than NET_forward's", n);
+}
+
 int main(int argc, char **argv) {
     nnrt_rng r;
     if (argc != 2) {
@@ -97,6 +114,8 @@ int main(int argc, char **argv) {
     compare("after 12 steps at batch 1");
     ly_rec_train_step(&m, x, y, B);
     compare("after a step at batch 4");
+    compare_loss_outputs(0, B);
+    compare_loss_outputs(2, 1);
     if (failures) {
         printf("%d failures\n", failures);
         return 1;
