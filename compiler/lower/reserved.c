@@ -1292,6 +1292,7 @@ static const char *const reserved[] = {
     "predict",
     "predict_header",
     "predict_rows",
+    "prefetch_sample",
     "print_epoch",
     "print_metrics",
     "printf",
