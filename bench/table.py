@@ -8,7 +8,10 @@ then, end to end, `nngen train` as a user types it against bench/torch_epoch.py
 (seconds per epoch, peak RSS, test accuracy), alternating. Prints one markdown
 table at the end, with the load average at the start and the end.
 Called by bench/run.sh, which builds first; `--only e2e` runs the end-to-end
-rows alone, `--list` lists the networks."""
+rows alone, `--list` lists the networks. The per-call rows run pinned to one
+CPU, both sides on the same one (`--cpu N`; default the last this process may
+use; `--cpu none`: wherever the scheduler puts them): on a virtual machine the
+CPUs need not be equal (bench/README.md). The end-to-end rows are not pinned."""
 import os
 import shutil
 import statistics
@@ -48,8 +51,16 @@ def parse(out, results):
             results.setdefault((parts[0], parts[1], int(parts[2])), []).append(float(parts[3]))
 
 
-def run(cmd, env):
-    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def pinned(cpu):
+    """a preexec_fn that pins the child to CPU cpu (None: no pinning)"""
+    if cpu is None:
+        return None
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
+def run(cmd, env, cpu=None):
+    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       preexec_fn=pinned(cpu))
     if p.returncode != 0:
         sys.exit("bench: %s failed:\n%s" % (" ".join(cmd), p.stderr))
     return p.stdout
@@ -124,6 +135,7 @@ def end_to_end(build, rounds, epochs, rows):
 
 def main(argv):
     build, rounds, samples, quick, only, epochs = "build", 3, 31, False, None, None
+    cpu = max(os.sched_getaffinity(0))
     start = load()
     i = 0
     while i < len(argv):
@@ -132,6 +144,12 @@ def main(argv):
             i += 1
         elif argv[i] == "--rounds":
             rounds = int(argv[i + 1])
+            i += 1
+        elif argv[i] == "--cpu":
+            cpu = None if argv[i + 1] == "none" else int(argv[i + 1])
+            if cpu is not None and cpu not in os.sched_getaffinity(0):
+                sys.exit("bench: --cpu %d: not a CPU this process may use (%s)"
+                         % (cpu, ", ".join(str(c) for c in sorted(os.sched_getaffinity(0)))))
             i += 1
         elif argv[i] == "--quick":
             rounds, samples, quick = 1, 5, True
@@ -165,9 +183,9 @@ def main(argv):
             for opt in ("sgd", "adam"):
                 batches = [str(b) for n, b in CASES if n == net]
                 parse(run([os.path.join(build, "bench", "bench_%s_%s" % (net, opt)), "--samples", str(samples)]
-                          + batches, env), nn)
+                          + batches, env, cpu), nn)
                 torch_args += ["%s_%s" % (net, opt)] + batches + ["--"]
-        parse(run(torch_args, env), pt)
+        parse(run(torch_args, env, cpu), pt)
         torch_args = torch_args[:4]
         print("round %d of %d done" % (r + 1, rounds), file=sys.stderr)
 
@@ -197,7 +215,8 @@ def main(argv):
     print("nngen vs PyTorch %s, median of %d alternating round(s); load average (uptime) %s at the start, %s at"
           " the end" % (run([sys.executable, "-c", "import torch; print(torch.__version__)"], env).strip(),
                         rounds, start, load()))
-    print("Per call (µs): PyTorch on 1 thread, best settings. End to end: both with their default threads.\n")
+    print("Per call (µs): PyTorch on 1 thread, best settings, %s. End to end: both with their default threads.\n"
+          % ("both on CPU %d" % cpu if cpu is not None else "not pinned"))
     print("| case | nngen | PyTorch | ratio | target |")
     print("|---|---:|---:|---:|---|")
     for row in rows:

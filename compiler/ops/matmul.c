@@ -146,13 +146,21 @@ int pack_cols_grad(AdCtx *ad, int n, int dy) {
     return 0;
 }
 
-/* C = A B:  dA = dC B^T,  dB = A^T dC (B = pack_cols(W): W itself) */
+/* C = A B:  dA = dC B^T,  dB = A^T dC (B = pack_cols(W): W itself).
+ * A packed W is read by several products in turn (a recurrent layer's
+ * steps): their dA read W^T transposed once per call (cse merges the
+ * transposes of W into one node) as a plain matrix the GEMM reads in
+ * place, where nnrt_sgemm_ws(tb = 1) would copy W^T into its workspace
+ * for every product. */
 int matmul_grad(AdCtx *ad, int n, int dy) {
     Graph *g = ad_graph(ad);
     int a = g->nodes[n].in[0], b = matrix_of(g, g->nodes[n].in[1]);
     if (g->nodes[n].i[0] || g->nodes[n].i[1])
         nn_unreachable("differentiating a transposed matmul");
-    if (ad_needs_grad(ad, a)) {
+    if (ad_needs_grad(ad, a) && g->nodes[n].in[1] != b) {
+        int in[2] = {dy, ad_node_i(ad, OP_TRANSPOSE, n, 1, &b, 0, 0, 0)};
+        ad_accumulate(ad, a, ad_node_i(ad, OP_MATMUL, n, 2, in, 0, 0, 0));
+    } else if (ad_needs_grad(ad, a)) {
         int in[2] = {dy, b};
         ad_accumulate(ad, a, ad_node_i(ad, OP_MATMUL, n, 2, in, 0, 1, 0));
     }
