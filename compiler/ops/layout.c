@@ -200,6 +200,25 @@ static const char *batch_prefix(const Shape *s) {
 }
 
 /* y[i_{r-1}, ..., i_0] = x[i_0, ..., i_{r-1}] per sample */
+/* A large matrix [R, C] -> [C, R] in square tiles: a tile's rows and its
+ * transposed rows stay in the L1 cache while it is copied, where the plain
+ * loop's writes, R floats apart, each touched another cache line (a
+ * recurrent layer's W_hh^T, 128 x 512: 70 us a call, a sixth of LSTM(128)'s
+ * batch-1 training step) */
+enum { TRANSPOSE_TILE = 16 };
+
+static void emit_transpose_tiled(Emit *e, const Shape *x, const char *xs, const char *ys, long per) {
+    int R = x->dims[0], C = x->dims[1], T = TRANSPOSE_TILE;
+    emit_open(e, "for (long b = 0; b < %s1; b++)", batch_prefix(x));
+    emit_open(e, "for (long r0 = 0; r0 < %d; r0 += %d)", R, T);
+    emit_open(e, "for (long c0 = 0; c0 < %d; c0 += %d)", C, T);
+    emit_open(e, "for (long r = r0; r < (r0 + %d < %d ? r0 + %d : %d); r++)", T, R, T, R);
+    emit_line(e, "for (long c = c0; c < (c0 + %d < %d ? c0 + %d : %d); c++) %s[b * %ld + c * %d + r] = %s[b * %ld + r * %d + c];",
+              T, C, T, C, ys, per, R, xs, per, C);
+    for (int d = 0; d < 4; d++)
+        emit_close(e);
+}
+
 void transpose_emit(Emit *e, const Node *n) {
     const Shape *x = &e->g->nodes[n->in[0]].shape;
     long xstride[NN_MAX_RANK], ystride[NN_MAX_RANK], per = shape_numel(x);
@@ -210,6 +229,10 @@ void transpose_emit(Emit *e, const Node *n) {
     for (int d = 1; d < x->rank; d++)
         ystride[d] = ystride[d - 1] * x->dims[d - 1];
     const char *xs = emit_ref(e, n->in[0]), *ys = emit_ref(e, n->id);
+    if (x->rank == 2 && per >= 4 * TRANSPOSE_TILE * TRANSPOSE_TILE) {
+        emit_transpose_tiled(e, x, xs, ys, per);
+        return;
+    }
     emit_open(e, "for (long b = 0; b < %s1; b++)", batch_prefix(x));
     Buf xi = {0}, yi = {0};
     buf_printf(&xi, "b * %ld", per);
