@@ -213,8 +213,10 @@ static void emit_transpose_tiled(Emit *e, const Shape *x, const char *xs, const 
     emit_open(e, "for (long r0 = 0; r0 < %d; r0 += %d)", R, T);
     emit_open(e, "for (long c0 = 0; c0 < %d; c0 += %d)", C, T);
     emit_open(e, "for (long r = r0; r < (r0 + %d < %d ? r0 + %d : %d); r++)", T, R, T, R);
-    emit_line(e, "for (long c = c0; c < (c0 + %d < %d ? c0 + %d : %d); c++) %s[b * %ld + c * %d + r] = %s[b * %ld + r * %d + c];",
-              T, C, T, C, ys, per, R, xs, per, C);
+    emit_line(
+        e,
+        "for (long c = c0; c < (c0 + %d < %d ? c0 + %d : %d); c++) %s[b * %ld + c * %d + r] = %s[b * %ld + r * %d + c];",
+        T, C, T, C, ys, per, R, xs, per, C);
     for (int d = 0; d < 4; d++)
         emit_close(e);
 }
