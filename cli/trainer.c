@@ -251,19 +251,12 @@ static void load_idx(Source *im, const char *labels, const char *labels_shown, i
     if (ii.count < 1)
         die("'%s' holds no items", images);
     d->count = ii.count;
-    size_t header = 4 + 4 * (size_t)ii.rank, bytes = (size_t)(d->count * ii.item_size);
-    if ((unsigned char)im->bytes[2] == 0x08 && im->len == header + bytes) {
-        /* unsigned bytes (MNIST's type), which idx_open found whole: the
-         * images are the file's own bytes, kept (no copy: half the memory
-         * and page faults) */
-        d->x8_block = im->bytes;
-        d->x8 = (unsigned char *)im->bytes + header;
-        im->bytes = NULL;
-    } else {
-        d->x8 = d->x8_block = alloc(bytes);
-        if (nndata_idx_read_u8_mem(im->bytes, im->len, d->x8, (long)bytes) != (long)bytes)
-            die("cannot read '%s'", images);
-    }
+    /* idx_open checked the file whole, unsigned bytes to its end: the
+     * images are the file's own bytes, kept (no copy: half the memory and
+     * page faults) */
+    d->x8_block = im->bytes;
+    d->x8 = (unsigned char *)im->bytes + ii.data_offset;
+    im->bytes = NULL;
     if (labels && want_targets) { /* predict reads the images only */
         Source ls;
         source_read(labels, labels_shown, &ls);

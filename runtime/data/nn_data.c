@@ -142,6 +142,7 @@ static int nndata_idx_header(nndata_src *s, nndata_idx_info *info) {
     info->rank = rank;
     info->count = info->dims[0];
     info->item_size = (long)item;
+    info->data_offset = 4 + 4 * (long)rank;
     return NN_OK;
 }
 

@@ -25,8 +25,9 @@
 typedef struct nndata_idx_info {
     int rank;
     long dims[4];
-    long count;     /* dims[0] */
-    long item_size; /* product of dims[1..] (1 for labels) */
+    long count;       /* dims[0] */
+    long item_size;   /* product of dims[1..] (1 for labels) */
+    long data_offset; /* bytes before the first element (4 + 4 rank); the file ends with the last one */
 } nndata_idx_info;
 
 /* 0, NN_ERR_IO, NN_ERR_FORMAT (bad magic, another type, rank 0 or > 4, a

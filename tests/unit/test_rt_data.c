@@ -50,6 +50,7 @@ static void test_idx_headers(void **state)
     assert_int_equal(info.dims[2], 28);
     assert_int_equal(info.count, 8000);
     assert_int_equal(info.item_size, 784);
+    assert_int_equal(info.data_offset, 16);
     assert_int_equal(nndata_idx_open(MNIST "test-images.idx", &info), NN_OK);
     assert_int_equal(info.count, 2000);
     assert_int_equal(info.item_size, 784);
@@ -57,6 +58,7 @@ static void test_idx_headers(void **state)
     assert_int_equal(info.rank, 1);
     assert_int_equal(info.count, 8000);
     assert_int_equal(info.item_size, 1);
+    assert_int_equal(info.data_offset, 8);
     assert_int_equal(nndata_idx_open(MNIST "test-labels.idx", &info), NN_OK);
     assert_int_equal(info.count, 2000);
 }
