@@ -199,7 +199,6 @@ static const char *batch_prefix(const Shape *s) {
     return s->batched ? "(long)n * " : "";
 }
 
-/* y[i_{r-1}, ..., i_0] = x[i_0, ..., i_{r-1}] per sample */
 /* A large matrix [R, C] -> [C, R] in square tiles: a tile's rows and its
  * transposed rows stay in the L1 cache while it is copied, where the plain
  * loop's writes, R floats apart, each touched another cache line (a
@@ -221,6 +220,7 @@ static void emit_transpose_tiled(Emit *e, const Shape *x, const char *xs, const 
         emit_close(e);
 }
 
+/* y[i_{r-1}, ..., i_0] = x[i_0, ..., i_{r-1}] per sample */
 void transpose_emit(Emit *e, const Node *n) {
     const Shape *x = &e->g->nodes[n->in[0]].shape;
     long xstride[NN_MAX_RANK], ystride[NN_MAX_RANK], per = shape_numel(x);
