@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/run.sh [--rounds R] [--quick] [--only NET,...] [--epochs N] [--cpu N|none] [--list] [--help]
+# bench/run.sh [--rounds R] [--quick] [--only NET,...] [--epochs N] [--cpu N|auto|none] [--list] [--help]
 # nngen's generated code against PyTorch 1.13 on the same networks, batch
 # sizes and one thread, in one run; the peak RSS of a 5-epoch MNIST training
 # in each; and end to end (`--only e2e` alone), `nngen train` on

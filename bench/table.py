@@ -9,9 +9,10 @@ then, end to end, `nngen train` as a user types it against bench/torch_epoch.py
 table at the end, with the load average at the start and the end.
 Called by bench/run.sh, which builds first; `--only e2e` runs the end-to-end
 rows alone, `--list` lists the networks. The per-call rows run pinned to one
-CPU, both sides on the same one (`--cpu N`; default the last this process may
-use; `--cpu none`: wherever the scheduler puts them): on a virtual machine the
-CPUs need not be equal (bench/README.md). The end-to-end rows are not pinned."""
+CPU, both sides on the same one (`--cpu N`; `--cpu none`: wherever the
+scheduler puts them; default `--cpu auto`: the fastest of a short probe on
+each CPU this process may use): on a virtual machine the CPUs need not be
+equal (bench/README.md). The end-to-end rows are not pinned."""
 import os
 import shutil
 import statistics
@@ -56,6 +57,24 @@ def pinned(cpu):
     if cpu is None:
         return None
     return lambda: os.sched_setaffinity(0, {cpu})
+
+
+def probe_cpus(build, env):
+    """the CPU on which a short nngen case runs fastest (the best of 3 tries
+    on each, alternating), and a line saying what each took"""
+    cpus = sorted(os.sched_getaffinity(0))
+    exe = os.path.join(build, "bench", "bench_mlp_adam")
+    if len(cpus) == 1 or not os.path.exists(exe):
+        return cpus[-1], "CPU %d (no probe)" % cpus[-1]
+    best = {}
+    for _ in range(3):
+        for c in cpus:
+            out = run([exe, "--samples", "5", "--only", "train", "32"], env, c)
+            us = float(out.split()[3])
+            best[c] = min(best.get(c, us), us)
+    cpu = min(cpus, key=lambda c: best[c])
+    return cpu, "CPU %d (probe, 784-128-10 b32 Adam step: %s)" % (
+        cpu, ", ".join("CPU %d %.1f µs" % (c, best[c]) for c in cpus))
 
 
 def run(cmd, env, cpu=None):
@@ -135,7 +154,7 @@ def end_to_end(build, rounds, epochs, rows):
 
 def main(argv):
     build, rounds, samples, quick, only, epochs = "build", 3, 31, False, None, None
-    cpu = max(os.sched_getaffinity(0))
+    cpu = "auto"
     start = load()
     i = 0
     while i < len(argv):
@@ -146,8 +165,14 @@ def main(argv):
             rounds = int(argv[i + 1])
             i += 1
         elif argv[i] == "--cpu":
-            cpu = None if argv[i + 1] == "none" else int(argv[i + 1])
-            if cpu is not None and cpu not in os.sched_getaffinity(0):
+            v = argv[i + 1]
+            if v in ("none", "auto"):
+                cpu = None if v == "none" else v
+            elif v.isdigit():
+                cpu = int(v)
+            else:
+                sys.exit("bench: --cpu takes a CPU number, auto or none, not '%s'" % v)
+            if cpu not in (None, "auto") and cpu not in os.sched_getaffinity(0):
                 sys.exit("bench: --cpu %d: not a CPU this process may use (%s)"
                          % (cpu, ", ".join(str(c) for c in sorted(os.sched_getaffinity(0)))))
             i += 1
@@ -176,6 +201,10 @@ def main(argv):
                if not os.path.exists(os.path.join(build, "bench", "bench_%s_%s" % (n, o)))]
     if missing:
         sys.exit("bench: %s not built in %s (bench/run.sh builds them)" % (", ".join(sorted(set(missing))), build))
+    where = "not pinned" if cpu is None else "CPU %d" % cpu if cpu != "auto" else None
+    if cpu == "auto":
+        cpu, where = probe_cpus(build, env)
+        print("bench: per-call rows on %s" % where, file=sys.stderr)
     nn, pt = {}, {}
     torch_args = [sys.executable, os.path.join(HERE, "torch_bench.py"), "--samples", str(samples)]
     for r in range(rounds if have else 0):
@@ -216,7 +245,7 @@ def main(argv):
           " the end" % (run([sys.executable, "-c", "import torch; print(torch.__version__)"], env).strip(),
                         rounds, start, load()))
     print("Per call (µs): PyTorch on 1 thread, best settings, %s. End to end: both with their default threads.\n"
-          % ("both on CPU %d" % cpu if cpu is not None else "not pinned"))
+          % ("both on " + where if cpu is not None else "not pinned"))
     print("| case | nngen | PyTorch | ratio | target |")
     print("|---|---:|---:|---:|---|")
     for row in rows:
