@@ -157,12 +157,10 @@ int matmul_grad(AdCtx *ad, int n, int dy) {
     int a = g->nodes[n].in[0], b = matrix_of(g, g->nodes[n].in[1]);
     if (g->nodes[n].i[0] || g->nodes[n].i[1])
         nn_unreachable("differentiating a transposed matmul");
-    if (ad_needs_grad(ad, a) && g->nodes[n].in[1] != b) {
-        int in[2] = {dy, ad_node_i(ad, OP_TRANSPOSE, n, 1, &b, 0, 0, 0)};
-        ad_accumulate(ad, a, ad_node_i(ad, OP_MATMUL, n, 2, in, 0, 0, 0));
-    } else if (ad_needs_grad(ad, a)) {
-        int in[2] = {dy, b};
-        ad_accumulate(ad, a, ad_node_i(ad, OP_MATMUL, n, 2, in, 0, 1, 0));
+    if (ad_needs_grad(ad, a)) {
+        int packed = g->nodes[n].in[1] != b;
+        int in[2] = {dy, packed ? ad_node_i(ad, OP_TRANSPOSE, n, 1, &b, 0, 0, 0) : b};
+        ad_accumulate(ad, a, ad_node_i(ad, OP_MATMUL, n, 2, in, 0, !packed, 0));
     }
     if (ad_needs_grad(ad, b)) {
         int in[2] = {a, dy};
