@@ -223,18 +223,18 @@ static void emit_transpose_tiled(Emit *e, const Shape *x, const char *xs, const 
 /* y[i_{r-1}, ..., i_0] = x[i_0, ..., i_{r-1}] per sample */
 void transpose_emit(Emit *e, const Node *n) {
     const Shape *x = &e->g->nodes[n->in[0]].shape;
+    const char *xs = emit_ref(e, n->in[0]), *ys = emit_ref(e, n->id);
     long xstride[NN_MAX_RANK], ystride[NN_MAX_RANK], per = shape_numel(x);
+    if (x->rank == 2 && per >= 4 * TRANSPOSE_TILE * TRANSPOSE_TILE) {
+        emit_transpose_tiled(e, x, xs, ys, per);
+        return;
+    }
     xstride[x->rank - 1] = 1;
     ystride[0] = 1; /* y dim r-1-d has x's extent d; y is row-major in its own dims */
     for (int d = x->rank - 2; d >= 0; d--)
         xstride[d] = xstride[d + 1] * x->dims[d + 1];
     for (int d = 1; d < x->rank; d++)
         ystride[d] = ystride[d - 1] * x->dims[d - 1];
-    const char *xs = emit_ref(e, n->in[0]), *ys = emit_ref(e, n->id);
-    if (x->rank == 2 && per >= 4 * TRANSPOSE_TILE * TRANSPOSE_TILE) {
-        emit_transpose_tiled(e, x, xs, ys, per);
-        return;
-    }
     emit_open(e, "for (long b = 0; b < %s1; b++)", batch_prefix(x));
     Buf xi = {0}, yi = {0};
     buf_printf(&xi, "b * %ld", per);
