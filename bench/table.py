@@ -201,10 +201,11 @@ def main(argv):
                if not os.path.exists(os.path.join(build, "bench", "bench_%s_%s" % (n, o)))]
     if missing:
         sys.exit("bench: %s not built in %s (bench/run.sh builds them)" % (", ".join(sorted(set(missing))), build))
-    where = "not pinned" if cpu is None else "CPU %d" % cpu if cpu != "auto" else None
     if cpu == "auto":
         cpu, where = probe_cpus(build, env)
         print("bench: per-call rows on %s" % where, file=sys.stderr)
+    else:
+        where = "not pinned" if cpu is None else "CPU %d" % cpu
     nn, pt = {}, {}
     torch_args = [sys.executable, os.path.join(HERE, "torch_bench.py"), "--samples", str(samples)]
     for r in range(rounds if have else 0):
@@ -245,7 +246,7 @@ def main(argv):
           " the end" % (run([sys.executable, "-c", "import torch; print(torch.__version__)"], env).strip(),
                         rounds, start, load()))
     print("Per call (µs): PyTorch on 1 thread, best settings, %s. End to end: both with their default threads.\n"
-          % ("both on " + where if cpu is not None else "not pinned"))
+          % (where if cpu is None else "both on " + where))
     print("| case | nngen | PyTorch | ratio | target |")
     print("|---|---:|---:|---:|---|")
     for row in rows:
