@@ -78,7 +78,7 @@ typedef struct Data {
     int csv, header, cols; /* read from CSV; with a header line; its columns */
     float *x[NI];
     unsigned char *x8; /* IDX images (input 0) when set; x[0] is then NULL */
-    void *x8_block;    /* the allocation x8 points into: the file's bytes themselves for unsigned bytes */
+    void *x8_block;    /* the allocation x8 points into: the IDX file's own bytes (x8 is past its header) */
     void *t[NT];
 } Data;
 
