@@ -706,12 +706,7 @@ static inline void nnrt_max2x2_bwd(const float *restrict r0, const float *restri
 }
 
 /* Fixed-size chunks as functions of their own (not inlined: inside the
- * callers' loop nests gcc no longer vectorizes them) */
-#if defined(__GNUC__)
-#define NNRT_NOINLINE __attribute__((noinline))
-#else
-#define NNRT_NOINLINE
-#endif
+ * callers' loop nests gcc no longer vectorizes them; NNRT_NOINLINE) */
 static NNRT_NOINLINE void nnrt_max2x2_fwd8(const float *r0, const float *r1, float *y, int j0) {
     nnrt_max2x2_fwd(r0, r1, y, j0, 8);
 }

@@ -12,34 +12,6 @@
  */
 #include "internal.h"
 
-/* ---------------------------------------------- the Cortex-M4F (and -M7) */
-/* ARMv7E-M with the single-precision FPU of VFPv4 (gcc and clang define
- * __ARM_ARCH_7EM__, __thumb2__, __ARM_FP with bit 2, __ARM_FEATURE_FMA for
- * -mcpu=cortex-m4 -mfpu=fpv4-sp-d16): a single-issue core without vectors,
- * with 32 single-precision registers and a fused multiply-add instruction
- * (VFMA), whose C library does not announce FP_FAST_FMAF. The kernels
- * below, written for vector units, keep their sums in memory there (a load,
- * a multiply, an add and a store per multiply-add). NNRT_M4 selects, at
- * compile time, kernels that keep a block of C in registers instead: each
- * loaded value of B (or A) serves several sums, and one VFMA makes each
- * multiply-add. The sums are fused (rounded once), as on the host when the
- * target has FMA; their order differs from the host's kernels (the device
- * agrees with the host within 1e-5, tests/firmware). */
-#if defined(__GNUC__) && defined(__ARM_ARCH_7EM__) && defined(__thumb2__) && defined(__ARM_FEATURE_FMA) &&             \
-    defined(__ARM_FP) && (__ARM_FP & 4)
-#define NNRT_M4 1
-#if defined(__clang__) && !defined(__NO_MATH_ERRNO__)
-/* clang (14) calls fmaf for __builtin_fmaf here unless -fno-math-errno
- * (fmaf may set errno), and does not contract a product and a sum on the
- * M4: a VMUL and a VADD then, no libm call */
-#define NNRT_M4_MADD(acc, a, b) ((acc) + (a) * (b))
-#else
-#define NNRT_M4_MADD(acc, a, b) __builtin_fmaf((a), (b), (acc)) /* gcc: VFMA, even with -ffreestanding */
-#endif
-#else
-#define NNRT_M4 0
-#endif
-
 enum {
     NNRT_GEMM_NC = 256, /* columns of C per block in the op(B) = B kernel */
     NNRT_GEMM_KC = 256  /* length of the op(A) row chunk in the B^T kernel */
@@ -228,19 +200,6 @@ enum {
     NNRT_NC = 512,
     NNRT_SMALL_FLOPS = 16384 /* M N K below which the unpacked kernels run */
 };
-
-/* acc + a b. Strict ISO C modes (-std=c99) make gcc keep products and sums
- * apart (-ffp-contract=off); where the target has a fused multiply-add
- * (C99's FP_FAST_FMAF), fmaf is one instruction and gcc vectorizes it, which
- * doubles the kernels' throughput. Elsewhere fmaf would be a slow library
- * call: a product and a sum then. */
-#if defined(FP_FAST_FMAF) && defined(__GNUC__)
-#define NNRT_MADD(acc, a, b) __builtin_fmaf((a), (b), (acc)) /* an instruction even with -ffreestanding */
-#elif defined(FP_FAST_FMAF)
-#define NNRT_MADD(acc, a, b) fmaf((a), (b), (acc))
-#else
-#define NNRT_MADD(acc, a, b) ((acc) + (a) * (b))
-#endif
 
 static inline int nnrt_min(int a, int b) {
     return a < b ? a : b;

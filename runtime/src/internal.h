@@ -104,6 +104,55 @@ static inline float nnrt_fence_f(float x) {
     return v;
 }
 
+/* ------------------------------------------- the kernels' arithmetic (gemm.c, conv.c) */
+/* The Cortex-M4F (and -M7): ARMv7E-M with the single-precision FPU of VFPv4 (gcc and clang define
+ * __ARM_ARCH_7EM__, __thumb2__, __ARM_FP with bit 2, __ARM_FEATURE_FMA for
+ * -mcpu=cortex-m4 -mfpu=fpv4-sp-d16): a single-issue core without vectors,
+ * with 32 single-precision registers and a fused multiply-add instruction
+ * (VFMA), whose C library does not announce FP_FAST_FMAF. gemm.c's
+ * kernels, written for vector units, keep their sums in memory there (a load,
+ * a multiply, an add and a store per multiply-add). NNRT_M4 selects, at
+ * compile time, kernels that keep a block of C in registers instead: each
+ * loaded value of B (or A) serves several sums, and one VFMA makes each
+ * multiply-add. The sums are fused (rounded once), as on the host when the
+ * target has FMA; their order differs from the host's kernels (the device
+ * agrees with the host within 1e-5, tests/firmware). */
+#if defined(__GNUC__) && defined(__ARM_ARCH_7EM__) && defined(__thumb2__) && defined(__ARM_FEATURE_FMA) &&             \
+    defined(__ARM_FP) && (__ARM_FP & 4)
+#define NNRT_M4 1
+#if defined(__clang__) && !defined(__NO_MATH_ERRNO__)
+/* clang (14) calls fmaf for __builtin_fmaf here unless -fno-math-errno
+ * (fmaf may set errno), and does not contract a product and a sum on the
+ * M4: a VMUL and a VADD then, no libm call */
+#define NNRT_M4_MADD(acc, a, b) ((acc) + (a) * (b))
+#else
+#define NNRT_M4_MADD(acc, a, b) __builtin_fmaf((a), (b), (acc)) /* gcc: VFMA, even with -ffreestanding */
+#endif
+#else
+#define NNRT_M4 0
+#endif
+
+/* acc + a b. Strict ISO C modes (-std=c99) make gcc keep products and sums
+ * apart (-ffp-contract=off); where the target has a fused multiply-add
+ * (C99's FP_FAST_FMAF), fmaf is one instruction and gcc vectorizes it, which
+ * doubles the kernels' throughput. Elsewhere fmaf would be a slow library
+ * call: a product and a sum then. */
+#if defined(FP_FAST_FMAF) && defined(__GNUC__)
+#define NNRT_MADD(acc, a, b) __builtin_fmaf((a), (b), (acc)) /* an instruction even with -ffreestanding */
+#elif defined(FP_FAST_FMAF)
+#define NNRT_MADD(acc, a, b) fmaf((a), (b), (acc))
+#else
+#define NNRT_MADD(acc, a, b) ((acc) + (a) * (b))
+#endif
+
+/* a function gcc and clang keep out of line (a fixed-size kernel that no
+ * longer vectorizes inside its caller's loop nest) */
+#if defined(__GNUC__)
+#define NNRT_NOINLINE __attribute__((noinline))
+#else
+#define NNRT_NOINLINE
+#endif
+
 /* Length of s, at most UINT32_MAX (what a u32 length field can hold). The
  * bound also keeps gcc from replacing the loop by a call to strlen. */
 static inline size_t nnrt_strlen(const char *s) {
