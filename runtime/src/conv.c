@@ -503,6 +503,391 @@ static void nnrt_conv2d_backward_weight_blocked(const nnrt_conv2d *g, const nnrt
     }
 }
 
+/* ---- direct convolution (hosts) */
+/* The unfolding copies every input value kh kw times into col, and the
+ * GEMM copies col once more into its panels: at LeNet's sizes the copies
+ * took more time than the multiply-adds. On hosts (not on the Cortex-M4F,
+ * whose blocked unfolding was tuned and counted on its own: NNRT_M4) the
+ * passes read the image itself instead. A sample's channels are copied
+ * once into a zero-bordered image of hp x wp pixels (the padding made
+ * real); the window of output pixel (i, j) starts at i sh wp + j sw in it,
+ * and unfolded row k = (ci, a, b) is the offset ci hp wp + a wp + b from
+ * there. The register tile is the GEMM's, MR output pixels x NR filters
+ * (6 x 32; 12 x 16 for at most 16 filters), without the GEMM's packing of
+ * A: per row k, MR image values (one from each pixel's window) times NR
+ * packed weights.
+ *   forward          y from tiles over the output pixels, the weights
+ *                    packed once per call and group: wk[k][j] = w[filter
+ *                    j][k] in NR-wide panels (zero past the last filter)
+ *   backward input   (stride 1) the same kernel: dx is dy bordered by
+ *                    kh - 1 - ph rows (kw - 1 - pw columns) of zeros,
+ *                    convolved with the flipped weights w[f][c][kh-1-a][kw-1-b],
+ *                    channels and filters exchanged
+ *   backward weight  dW^T from tiles of MR unfolded rows x NR filters,
+ *                    each summed over a sample's pixels in registers (the
+ *                    rows read the image as above, the filters dy^T,
+ *                    transposed once per sample) and added up over samples
+ * A pass runs direct when its scratch fits in what nnrt_conv2d_scratch asks
+ * for the unfolding (the compiler sizes the arena with that, for every
+ * target) and a panel of packed weights in 128 KB; the unfolding runs
+ * otherwise. Each sum runs over k (over the pixels, then the samples) in
+ * order, so the bits do not depend on the batch size or on the threads. */
+#if !NNRT_M4
+typedef struct nnrt_direct {
+    int cin, hp, wp;    /* the bordered image: channels, height, width */
+    int kh, kw, sh, sw; /* window and strides */
+    int oh, ow, nf;     /* outputs: height, width, filters */
+} nnrt_direct;
+
+enum { NNRT_DIRECT_PANEL_MAX = 32768 /* floats of one panel of packed weights (128 KB) */ };
+
+/* filters per tile: 16 when there are at most 16 (the 12 x 16 tile), else 32 */
+static inline int nnrt_direct_nr(int nf) {
+    return nf <= 16 ? 16 : 32;
+}
+
+/* unfolded rows: channels x window */
+static inline long nnrt_direct_rows(const nnrt_direct *k) {
+    return (long)k->cin * k->kh * k->kw;
+}
+
+/* floats of the packed weights (or of dW^T): a panel of NR filters is
+ * rows x 32 floats, the 16 filters twice over when NR = 16 */
+static inline long nnrt_direct_packed(const nnrt_direct *k) {
+    int nr = nnrt_direct_nr(k->nf);
+    return (long)(k->nf + nr - 1) / nr * 32 * nnrt_direct_rows(k);
+}
+
+static inline long nnrt_direct_image(const nnrt_direct *k) {
+    return (long)k->cin * k->hp * k->wp;
+}
+
+/* the forward (and weight) pass of one group */
+static inline nnrt_direct nnrt_direct_fwd(const nnrt_conv2d *g, const nnrt_conv2d_dims *d) {
+    nnrt_direct k;
+    k.cin = d->cg, k.hp = g->h + 2 * g->ph, k.wp = g->w + 2 * g->pw;
+    k.kh = g->kh, k.kw = g->kw, k.sh = g->sh, k.sw = g->sw;
+    k.oh = nnrt_conv2d_oh(g), k.ow = nnrt_conv2d_ow(g), k.nf = d->fg;
+    return k;
+}
+
+/* the input pass of one group (stride 1, ph < kh, pw < kw): dy bordered */
+static inline nnrt_direct nnrt_direct_bwd(const nnrt_conv2d *g, const nnrt_conv2d_dims *d) {
+    nnrt_direct k;
+    k.cin = d->fg, k.hp = nnrt_conv2d_oh(g) + 2 * (g->kh - 1 - g->ph),
+    k.wp = nnrt_conv2d_ow(g) + 2 * (g->kw - 1 - g->pw);
+    k.kh = g->kh, k.kw = g->kw, k.sh = 1, k.sw = 1;
+    k.oh = g->h, k.ow = g->w, k.nf = d->cg;
+    return k;
+}
+
+/* Floats of scratch the direct pass takes, -1 when it cannot run: the
+ * packed weights (dW^T for the weight pass), the bordered image, and for
+ * the weight pass dy^T. */
+static inline long nnrt_direct_scratch(const nnrt_conv2d *g, const nnrt_conv2d_dims *d, int pass) {
+    nnrt_direct k;
+    if (nnrt_conv2d_flat(g))
+        return -1;
+    if (pass == NNRT_CONV2D_BACKWARD_INPUT) {
+        if (g->sh != 1 || g->sw != 1 || g->ph >= g->kh || g->pw >= g->kw)
+            return -1;
+        k = nnrt_direct_bwd(g, d);
+    } else {
+        k = nnrt_direct_fwd(g, d);
+    }
+    if (nnrt_direct_rows(&k) * 32 > NNRT_DIRECT_PANEL_MAX)
+        return -1;
+    return nnrt_direct_packed(&k) + nnrt_direct_image(&k) +
+           (pass == NNRT_CONV2D_BACKWARD_WEIGHT ? nnrt_direct_packed(&k) / nnrt_direct_rows(&k) * d->ohw : 0);
+}
+
+/* 1 when the pass runs direct (its scratch within the unfolding's) */
+static inline int nnrt_conv2d_direct(const nnrt_conv2d *g, const nnrt_conv2d_dims *d, int pass) {
+    long need = nnrt_direct_scratch(g, d, pass);
+    return need >= 0 && need <= nnrt_conv2d_scratch(g, pass, 1);
+}
+
+/* img (c planes of (h + 2 ph) x (w + 2 pw)) = x (c planes of h x w) inside
+ * a border of ph rows and pw columns of zeros */
+static void nnrt_direct_border(const float *x, int c, int h, int w, int ph, int pw, float *restrict img) {
+    const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
+    int ci, r, j, wp = w + 2 * pw;
+    for (ci = 0; ci < c; ci++)
+        for (r = -ph; r < h + ph; r++, img += wp) {
+            const float *restrict src = x + ((ptrdiff_t)ci * h + r) * w;
+            if (r < 0 || r >= h) {
+                for (j = 0; j < wp; j++)
+                    img[j] = zero;
+                continue;
+            }
+            for (j = 0; j < pw; j++)
+                img[j] = zero;
+            for (j = 0; j < w; j++) /* x one: vector moves, not a memcpy call */
+                img[pw + j] = src[j] * one;
+            for (j = pw + w; j < wp; j++)
+                img[j] = zero;
+        }
+}
+
+/* wk = the nf x rows weights w (row-major, one filter a row) in panels of
+ * rows x 32: wk[k][j] = w[q + j % NR][k] for the panel of filters q.. (zero
+ * past the last filter) */
+static void nnrt_direct_pack(const float *w, int nf, long rows, float *restrict wk) {
+    const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
+    int nr = nnrt_direct_nr(nf), q, j;
+    long k;
+    for (q = 0; q < nf; q += nr)
+        for (k = 0; k < rows; k++, wk += 32)
+            for (j = 0; j < 32; j++)
+                wk[j] = q + j % nr < nf ? w[(q + j % nr) * rows + k] * one : zero;
+}
+
+/* the same for the input pass: one group's w [fg, cg, kh, kw] as cg
+ * filters over rows (f, a, b) of the flipped window: wk[(f, a, b)][j] =
+ * w[f][q + j][kh - 1 - a][kw - 1 - b] */
+static void nnrt_direct_pack_flipped(const float *w, int fg, int cg, int kh, int kw, float *restrict wk) {
+    const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
+    int nr = nnrt_direct_nr(cg), q, f, a, b, j;
+    for (q = 0; q < cg; q += nr)
+        for (f = 0; f < fg; f++)
+            for (a = 0; a < kh; a++)
+                for (b = 0; b < kw; b++, wk += 32)
+                    for (j = 0; j < 32; j++) {
+                        int c = q + j % nr;
+                        wk[j] = c < cg ? w[(((ptrdiff_t)f * cg + c) * kh + kh - 1 - a) * kw + kw - 1 - b] * one : zero;
+                    }
+}
+
+/* The tiles: 6 x 32 sums in registers, written to t (6 rows of 32).
+ * NNRT_DIRECT_TILE: t[r][j] = sum over rows k = (ci, a, b) of
+ *   at[r][ci hp wp + a wp + b + (j < NR ? 0 : delta)] wk[k NR + j % NR]
+ * (at[r]: the window of output pixel r); NNRT_DIRECT_WTILE: t[r][j] = sum
+ * over output pixels (i, j') of
+ *   at[r][i sh wp + j' sw + (j < NR ? 0 : delta)] dyt[(i ow + j') NR + j % NR]
+ * (at[r]: the offset of unfolded row r). With 32 filters a row of t is one
+ * pixel (row); with 16 it is two, the second delta floats further in the
+ * image: the same pixel one output row down (forward), the same row of the
+ * next channel (weight). gcc keeps sums of this shape in registers (as
+ * float s[12][16] with twelve pointers it kept them on the stack, three
+ * times slower). Macros, so that NR is a constant in each. */
+#define NNRT_DIRECT_SUM(b, NR)                                                                                         \
+    for (r = 0; r < 6; r++) {                                                                                          \
+        const float a0 = p[r][o], a1 = p[r][o + delta];                                                                \
+        for (j = 0; j < 32; j++)                                                                                       \
+            s[r][j] = NNRT_MADD(s[r][j], j < (NR) ? a0 : a1, b[j]);                                                    \
+    }
+
+#define NNRT_DIRECT_PROLOGUE                                                                                           \
+    const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);                                                   \
+    const float *p[6];                                                                                                 \
+    float s[6][32];                                                                                                    \
+    ptrdiff_t o;                                                                                                       \
+    int r, j;                                                                                                          \
+    for (r = 0; r < 6; r++) {                                                                                          \
+        p[r] = at[r];                                                                                                  \
+        for (j = 0; j < 32; j++)                                                                                       \
+            s[r][j] = zero;                                                                                            \
+    }
+
+#define NNRT_DIRECT_EPILOGUE                                                                                           \
+    for (r = 0; r < 6; r++)                                                                                            \
+        for (j = 0; j < 32; j++)                                                                                       \
+            t[r * 32 + j] = s[r][j] * one; /* x one: not a memcpy call */
+
+#define NNRT_DIRECT_TILE(NAME, NR)                                                                                     \
+    static NNRT_NOINLINE void NAME(const nnrt_direct *k, const float *const *at, ptrdiff_t delta,                      \
+                                   const float *restrict wk, float *restrict t) {                                      \
+        ptrdiff_t plane = (ptrdiff_t)k->hp * k->wp;                                                                    \
+        int ci, a, b;                                                                                                  \
+        NNRT_DIRECT_PROLOGUE                                                                                           \
+        for (ci = 0; ci < k->cin; ci++)                                                                                \
+            for (a = 0; a < k->kh; a++)                                                                                \
+                for (b = 0, o = ci * plane + (ptrdiff_t)a * k->wp; b < k->kw; b++, o++, wk += 32) {                    \
+                    NNRT_DIRECT_SUM(wk, NR)                                                                            \
+                }                                                                                                      \
+        NNRT_DIRECT_EPILOGUE                                                                                           \
+    }
+
+#define NNRT_DIRECT_WTILE(NAME, NR)                                                                                    \
+    static NNRT_NOINLINE void NAME(const nnrt_direct *k, const float *const *at, ptrdiff_t delta,                      \
+                                   const float *restrict dyt, float *restrict t) {                                     \
+        int i, q;                                                                                                      \
+        NNRT_DIRECT_PROLOGUE                                                                                           \
+        for (i = 0; i < k->oh; i++)                                                                                    \
+            for (q = 0, o = (ptrdiff_t)i * k->sh * k->wp; q < k->ow; q++, o += k->sw, dyt += 32) {                     \
+                NNRT_DIRECT_SUM(dyt, NR)                                                                               \
+            }                                                                                                          \
+        NNRT_DIRECT_EPILOGUE                                                                                           \
+    }
+
+NNRT_DIRECT_TILE(nnrt_direct_tile32, 32)
+NNRT_DIRECT_TILE(nnrt_direct_tile16, 16)
+NNRT_DIRECT_WTILE(nnrt_direct_wtile32, 32)
+NNRT_DIRECT_WTILE(nnrt_direct_wtile16, 16)
+#undef NNRT_DIRECT_SUM
+#undef NNRT_DIRECT_PROLOGUE
+#undef NNRT_DIRECT_EPILOGUE
+#undef NNRT_DIRECT_TILE
+#undef NNRT_DIRECT_WTILE
+
+/* Output pixels v0 <= v < v1 of a panel of fn <= NR filters, 6 at a time,
+ * into yq (the panel's first plane); paired (NR = 16): v counts the pixels
+ * of even output rows, each computed with the one below it. */
+static void nnrt_direct_span(const nnrt_direct *k, const float *img, const float *wk, int fn, int v0, int v1,
+                             int paired, float *restrict yq) {
+    float t[192];
+    const float *at[6];
+    int ohw = k->oh * k->ow, nr = nnrt_direct_nr(k->nf), pix[6], v, r, j;
+    ptrdiff_t delta = paired ? (ptrdiff_t)k->sh * k->wp : 0;
+    for (v = v0; v < v1; v += 6) {
+        int vn = v1 - v < 6 ? v1 - v : 6;
+        for (r = 0; r < 6; r++) {
+            int u = v + (r < vn ? r : vn - 1); /* a short tile repeats its last pixel */
+            pix[r] = paired ? u / k->ow * 2 * k->ow + u % k->ow : u;
+            at[r] = img + (ptrdiff_t)(pix[r] / k->ow) * k->sh * k->wp + (ptrdiff_t)(pix[r] % k->ow) * k->sw;
+        }
+        if (nr == 16)
+            nnrt_direct_tile16(k, at, delta, wk, t);
+        else
+            nnrt_direct_tile32(k, at, delta, wk, t);
+        for (j = 0; j < fn; j++) {
+            float *restrict yj = yq + (ptrdiff_t)j * ohw;
+            for (r = 0; r < vn; r++)
+                yj[pix[r]] = t[r * 32 + j];
+            if (paired)
+                for (r = 0; r < vn; r++)
+                    yj[pix[r] + k->ow] = t[r * 32 + 16 + j];
+        }
+    }
+}
+
+/* y (nf planes of oh x ow, overwritten) = the bordered image img convolved
+ * with the packed weights wk */
+static void nnrt_direct_run(const nnrt_direct *k, const float *img, const float *wk, float *restrict y) {
+    int nr = nnrt_direct_nr(k->nf), ohw = k->oh * k->ow, q, pairs = nr == 16 ? k->oh / 2 : 0;
+    long rows = nnrt_direct_rows(k);
+    for (q = 0; q < k->nf; q += nr, wk += rows * 32) {
+        int fn = k->nf - q < nr ? k->nf - q : nr;
+        float *yq = y + (ptrdiff_t)q * ohw;
+        nnrt_direct_span(k, img, wk, fn, 0, pairs * k->ow, 1, yq);
+        nnrt_direct_span(k, img, wk, fn, 2 * pairs * k->ow, ohw, 0, yq);
+    }
+}
+
+/* dyt (a panel of NR filters after another, ohw x 32 each as the packed
+ * weights: the 16 filters twice over when NR = 16, zero past the last
+ * filter) = the nf x ohw gradient dy transposed */
+static void nnrt_direct_transpose(const float *dy, int nf, int ohw, float *restrict dyt) {
+    const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
+    int nr = nnrt_direct_nr(nf), q, p, j;
+    for (q = 0; q < nf; q += nr, dyt += (ptrdiff_t)ohw * 32)
+        for (j = 0; j < 32; j++) { /* a lane at a time: rows of dy read in order */
+            const float *restrict src = dy + (ptrdiff_t)(q + j % nr) * ohw;
+            float *restrict d = dyt + j;
+            if (q + j % nr < nf)
+                for (p = 0; p < ohw; p++)
+                    d[(ptrdiff_t)p * 32] = src[p] * one;
+            else
+                for (p = 0; p < ohw; p++)
+                    d[(ptrdiff_t)p * 32] = zero;
+        }
+}
+
+/* Unfolded rows v0 <= v < v1 of one sample's dW^T, 6 at a time, into (first)
+ * or onto dwq (a panel: rows x NR); paired (NR = 16): v counts the rows of
+ * even channels, each computed with the same row of the next channel. */
+static void nnrt_direct_wspan(const nnrt_direct *k, const float *img, const float *dyq, long v0, long v1, int paired,
+                              int first, float *restrict dwq) {
+    float t[192];
+    const float *at[6];
+    long khw = (long)k->kh * k->kw, row[6], v;
+    int nr = nnrt_direct_nr(k->nf), r, j;
+    ptrdiff_t delta = paired ? (ptrdiff_t)k->hp * k->wp : 0;
+    for (v = v0; v < v1; v += 6) {
+        int vn = v1 - v < 6 ? (int)(v1 - v) : 6;
+        for (r = 0; r < 6; r++) {
+            long u = v + (r < vn ? r : vn - 1), w; /* a short tile repeats its last row */
+            row[r] = paired ? u / khw * 2 * khw + u % khw : u;
+            w = row[r] % khw;
+            at[r] = img + ((ptrdiff_t)(row[r] / khw) * k->hp + w / k->kw) * k->wp + w % k->kw;
+        }
+        if (nr == 16)
+            nnrt_direct_wtile16(k, at, delta, dyq, t);
+        else
+            nnrt_direct_wtile32(k, at, delta, dyq, t);
+        for (r = 0; r < vn; r++) {
+            float *restrict d = dwq + row[r] * 32, *restrict d2 = d + khw * 32;
+            for (j = 0; j < nr; j++)
+                d[j] = first ? t[r * 32 + j] : d[j] + t[r * 32 + j];
+            if (paired)
+                for (j = 0; j < 16; j++)
+                    d2[j] = first ? t[r * 32 + 16 + j] : d2[j] + t[r * 32 + 16 + j];
+        }
+    }
+}
+
+/* dwt (packed like the weights: rows x NR panels) = (first) or += one
+ * sample's dW^T from its bordered image and dyt */
+static void nnrt_direct_wrun(const nnrt_direct *k, const float *img, const float *dyt, int first, float *restrict dwt) {
+    int nr = nnrt_direct_nr(k->nf), q, pairs = nr == 16 ? k->cin / 2 : 0;
+    long rows = nnrt_direct_rows(k), khw = (long)k->kh * k->kw, ohw = (long)k->oh * k->ow;
+    for (q = 0; q < k->nf; q += nr, dyt += ohw * 32, dwt += rows * 32) {
+        nnrt_direct_wspan(k, img, dyt, 0, pairs * khw, 1, first, dwt);
+        nnrt_direct_wspan(k, img, dyt, 2 * pairs * khw, rows, 0, first, dwt);
+    }
+}
+
+static void nnrt_conv2d_forward_direct(const nnrt_conv2d *g, const nnrt_conv2d_dims *d, int n, const float *x,
+                                       const float *w, float *y, float *scratch) {
+    nnrt_direct k = nnrt_direct_fwd(g, d);
+    float *wk = scratch, *img = scratch + nnrt_direct_packed(&k);
+    int s, gi;
+    for (gi = 0; gi < g->groups; gi++) {
+        nnrt_direct_pack(w + (ptrdiff_t)gi * d->fg * d->kg, d->fg, d->kg, wk);
+        for (s = 0; s < n; s++) {
+            nnrt_direct_border(x + s * d->xs + gi * d->cg * d->hw, d->cg, g->h, g->w, g->ph, g->pw, img);
+            nnrt_direct_run(&k, img, wk, y + s * d->ys + (ptrdiff_t)gi * d->fg * d->ohw);
+        }
+    }
+}
+
+static void nnrt_conv2d_backward_input_direct(const nnrt_conv2d *g, const nnrt_conv2d_dims *d, int n, const float *dy,
+                                              const float *w, float *dx, float *scratch) {
+    nnrt_direct k = nnrt_direct_bwd(g, d);
+    float *wk = scratch, *img = scratch + nnrt_direct_packed(&k);
+    int s, gi, oh = nnrt_conv2d_oh(g), ow = nnrt_conv2d_ow(g);
+    for (gi = 0; gi < g->groups; gi++) {
+        nnrt_direct_pack_flipped(w + (ptrdiff_t)gi * d->fg * d->kg, d->fg, d->cg, g->kh, g->kw, wk);
+        for (s = 0; s < n; s++) {
+            nnrt_direct_border(dy + s * d->ys + (ptrdiff_t)gi * d->fg * d->ohw, d->fg, oh, ow, g->kh - 1 - g->ph,
+                               g->kw - 1 - g->pw, img);
+            nnrt_direct_run(&k, img, wk, dx + s * d->xs + gi * d->cg * d->hw);
+        }
+    }
+}
+
+static void nnrt_conv2d_backward_weight_direct(const nnrt_conv2d *g, const nnrt_conv2d_dims *d, int n, const float *x,
+                                               const float *dy, float *dw, float *scratch) {
+    nnrt_direct k = nnrt_direct_fwd(g, d);
+    float *dwt = scratch, *img = dwt + nnrt_direct_packed(&k), *dyt = img + nnrt_direct_image(&k);
+    int s, gi, f, nr = nnrt_direct_nr(d->fg);
+    long r;
+    for (gi = 0; gi < g->groups; gi++) {
+        float *dwg = dw + (ptrdiff_t)gi * d->fg * d->kg;
+        for (s = 0; s < n; s++) {
+            nnrt_direct_border(x + s * d->xs + gi * d->cg * d->hw, d->cg, g->h, g->w, g->ph, g->pw, img);
+            nnrt_direct_transpose(dy + s * d->ys + (ptrdiff_t)gi * d->fg * d->ohw, d->fg, d->ohw, dyt);
+            nnrt_direct_wrun(&k, img, dyt, s == 0, dwt);
+        }
+        for (f = 0; f < d->fg; f++) {
+            const float *src = dwt + (long)(f / nr) * 32 * d->kg + f % nr;
+            for (r = 0; r < d->kg; r++)
+                dwg[(ptrdiff_t)f * d->kg + r] = src[r * 32];
+        }
+    }
+}
+#endif /* !NNRT_M4 */
+
 NNRT_API void nnrt_conv2d_forward(const nnrt_conv2d *g, int n, const float *x, const float *w, float *y,
                                   float *scratch) {
     nnrt_conv2d_dims d;
@@ -524,6 +909,12 @@ NNRT_API void nnrt_conv2d_forward(const nnrt_conv2d *g, int n, const float *x, c
                            d.ohw);
         return;
     }
+#if !NNRT_M4
+    if (nnrt_conv2d_direct(g, &d, NNRT_CONV2D_FORWARD)) {
+        nnrt_conv2d_forward_direct(g, &d, n, x, w, y, scratch);
+        return;
+    }
+#endif
     if (nnrt_conv2d_blocked(g)) {
         nnrt_conv2d_forward_blocked(g, &d, n, x, w, y, scratch);
         return;
@@ -562,6 +953,12 @@ NNRT_API void nnrt_conv2d_backward_input(const nnrt_conv2d *g, int n, const floa
 #endif
     d = nnrt_conv2d_sizes(g);
     flat = nnrt_conv2d_flat(g);
+#if !NNRT_M4
+    if (nnrt_conv2d_direct(g, &d, NNRT_CONV2D_BACKWARD_INPUT)) {
+        nnrt_conv2d_backward_input_direct(g, &d, n, dy, w, dx, scratch);
+        return;
+    }
+#endif
     if (!flat && nnrt_conv2d_blocked(g)) {
         nnrt_conv2d_backward_input_blocked(g, &d, n, dy, w, dx, scratch);
         return;
@@ -603,6 +1000,12 @@ NNRT_API void nnrt_conv2d_backward_weight(const nnrt_conv2d *g, int n, const flo
                            d.kg);
         return;
     }
+#if !NNRT_M4
+    if (nnrt_conv2d_direct(g, &d, NNRT_CONV2D_BACKWARD_WEIGHT)) {
+        nnrt_conv2d_backward_weight_direct(g, &d, n, x, dy, dw, scratch);
+        return;
+    }
+#endif
     if (nnrt_conv2d_blocked(g)) {
         nnrt_conv2d_backward_weight_blocked(g, &d, n, x, dy, dw, scratch);
         return;

@@ -261,6 +261,26 @@ static void test_conv_lenet(void **state) {
                      16 * 25 * 14 * 14 + 16 * 25 * 32 + nnrt_sgemm_ws_size(16 * 25, 32, 14 * 14));
 }
 
+/* The direct passes (conv.c, hosts): filter counts around their 16- and
+ * 32-wide tiles (17, 20, 40: a ragged panel; 48: a 32 and a 16 one),
+ * channel counts odd and even (the weight pass pairs channels at up to 16
+ * filters), odd output heights (the forward pairs output rows), stride 2
+ * (the input pass unfolds then), a pad as large as the kernel (likewise),
+ * groups; every result against the reference. */
+static void test_conv_direct(void **state) {
+    (void)state;
+    nnrt_rng r;
+    nnrt_rng_seed(&r, 16, 3);
+    static const nnrt_conv2d geo[] = {
+        {5, 9, 7, 20, 3, 3, 1, 1, 1, 1, 1, 0, 0},  {3, 6, 6, 40, 5, 5, 1, 1, 2, 2, 1, 0, 0},
+        {17, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 0, 0},  {6, 7, 5, 48, 3, 2, 1, 1, 1, 0, 2, 0, 0},
+        {4, 11, 10, 17, 3, 3, 2, 2, 1, 1, 1, 0, 0}, {3, 5, 6, 16, 2, 2, 1, 1, 2, 1, 1, 0, 0},
+        {2, 8, 9, 33, 4, 3, 1, 2, 0, 1, 1, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof geo / sizeof geo[0]; i++)
+        check_conv(&r, &geo[i], 1 + (int)(i % 3));
+}
+
 /* invalid geometries: sizes report 0 / -1 and the kernels write nothing */
 static void test_conv_invalid(void **state) {
     (void)state;
@@ -418,6 +438,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_grid),        cmocka_unit_test(test_conv_lenet),
         cmocka_unit_test(test_conv_grid_blocked), cmocka_unit_test(test_conv_block_lenet),
+        cmocka_unit_test(test_conv_direct),
         cmocka_unit_test(test_conv_invalid),     cmocka_unit_test(test_pool_grid),
         cmocka_unit_test(test_maxpool_ties_nan),
         cmocka_unit_test(test_maxpool_ties_general),
