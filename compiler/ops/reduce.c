@@ -208,12 +208,67 @@ static void sum_to_body(Emit *e, const char *const *idx, void *ctx) {
     emit_line(e, "%s[%s] += %s[%s];", emit_ref(e, n->id), idx[1], emit_ref(e, n->in[0]), idx[0]);
 }
 
+/* The trailing dims of x that out sums whole (out's dim 1 or absent
+ * there): how many, and in *len their element count. */
+static int summed_tail(const Shape *x, const Shape *out, long *len) {
+    int t = 0;
+    *len = 1;
+    for (int d = x->rank - 1; d >= 0; d--, t++) {
+        int od = d - (x->rank - out->rank);
+        if (od >= 0 && out->dims[od] == x->dims[d] && x->dims[d] != 1)
+            break;
+        *len *= x->dims[d];
+    }
+    return t;
+}
+
+enum { SUM_LANES = 8, SUM_ROWS_MIN = 32 /* summed elements per output from which rows pay */ };
+
+typedef struct SumRows {
+    const Node *n;
+    long len; /* contiguous elements of x per row, all summed into one output */
+} SumRows;
+
+/* out[o] += one row of x, in SUM_LANES partial sums (a0 takes the
+ * elements 0, 8, 16, ..., a1 the elements 1, 9, ...): the compiler
+ * vectorizes eight independent sums as they stand, where one running sum
+ * is a chain of dependent additions it may not reorder (the conv bias
+ * gradient sums 196 to 784 pixels a row). Eight scalars, not an array: a
+ * zeroed array may become a memset call, which freestanding builds lack. */
+static void sum_rows_body(Emit *e, const char *const *idx, void *ctx) {
+    const SumRows *s = ctx;
+    long whole = s->len / SUM_LANES * SUM_LANES;
+    Buf b = {0};
+    emit_line(e, "const float *row = %s + (%s) * %ld;", emit_ref(e, s->n->in[0]), idx[0], s->len);
+    emit_line(e, "float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, a4 = 0.0f, a5 = 0.0f, a6 = 0.0f, a7 = 0.0f;");
+    emit_open(e, "for (long k = 0; k < %ld; k += %d)", whole, SUM_LANES);
+    emit_line(e, "a0 += row[k], a1 += row[k + 1], a2 += row[k + 2], a3 += row[k + 3];");
+    emit_line(e, "a4 += row[k + 4], a5 += row[k + 5], a6 += row[k + 6], a7 += row[k + 7];");
+    emit_close(e);
+    for (long k = whole; k < s->len; k++)
+        buf_printf(&b, "%sa%ld += row[%ld]", k > whole ? ", " : "", k - whole, k);
+    if (b.len)
+        emit_line(e, "%s;", b.data);
+    emit_line(e, "%s[%s] += ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));", emit_ref(e, s->n->id), idx[1]);
+    buf_free(&b);
+}
+
 void sum_to_emit(Emit *e, const Node *n) {
     Buf cnt = {0};
     emit_count(&cnt, e->g, n->id);
     emit_line(e, "for (long i = 0; i < %s; i++) %s[i] = 0.0f;", cnt.data, emit_ref(e, n->id));
-    const Shape *shapes[2] = {&e->g->nodes[n->in[0]].shape, &n->shape};
-    emit_loops(e, shapes[0], 2, shapes, sum_to_body, (void *)n);
+    const Shape *xs = &e->g->nodes[n->in[0]].shape, *shapes[2] = {xs, &n->shape};
+    SumRows rows = {n, 1};
+    int t = summed_tail(xs, &n->shape, &rows.len);
+    if (rows.len >= SUM_ROWS_MIN && xs->batched) { /* rows of x: the leading dims (the batch loop opens a block) */
+        Shape xo = *xs, oo = n->shape;
+        xo.rank -= t;
+        oo.rank = oo.rank > t ? oo.rank - t : 0;
+        const Shape *heads[2] = {&xo, &oo};
+        emit_loops(e, &xo, 2, heads, sum_rows_body, &rows);
+    } else {
+        emit_loops(e, shapes[0], 2, shapes, sum_to_body, (void *)n);
+    }
     buf_free(&cnt);
 }
 

@@ -375,9 +375,14 @@ static void cnn_run_backward(cnn *m) {
     for (long i = 0; i < 4; i++) v46[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 4; i1++) {
-            for (long i2 = 0; i2 < 36; i2++) {
-                v46[i1] += v45[i0 * 144 + i1 * 36 + i2];
+            const float *row = v45 + (i0 * 4 + i1) * 36;
+            float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, a4 = 0.0f, a5 = 0.0f, a6 = 0.0f, a7 = 0.0f;
+            for (long k = 0; k < 32; k += 8) {
+                a0 += row[k], a1 += row[k + 1], a2 += row[k + 2], a3 += row[k + 3];
+                a4 += row[k + 4], a5 += row[k + 5], a6 += row[k + 6], a7 += row[k + 7];
             }
+            a0 += row[32], a1 += row[33], a2 += row[34], a3 += row[35];
+            v46[i1] += ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
         }
     }
     /* m->grad.c_weight = conv2d_grad_w(x, v45)  [4, 1, 3, 3] */
