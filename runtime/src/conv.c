@@ -780,17 +780,22 @@ static void nnrt_direct_run(const nnrt_direct *k, const float *img, const float 
 static void nnrt_direct_transpose(const float *dy, int nf, int ohw, float *restrict dyt) {
     const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
     int nr = nnrt_direct_nr(nf), q, p, j;
-    for (q = 0; q < nf; q += nr, dyt += (ptrdiff_t)ohw * 32)
-        for (j = 0; j < 32; j++) { /* a lane at a time: rows of dy read in order */
-            const float *restrict src = dy + (ptrdiff_t)(q + j % nr) * ohw;
+    for (q = 0; q < nf; q += nr, dyt += (ptrdiff_t)ohw * 32) {
+        for (j = 0; j < nr; j++) { /* a lane at a time: rows of dy read in order */
+            const float *restrict src = dy + (ptrdiff_t)(q + j) * ohw;
             float *restrict d = dyt + j;
-            if (q + j % nr < nf)
+            if (q + j < nf)
                 for (p = 0; p < ohw; p++)
                     d[(ptrdiff_t)p * 32] = src[p] * one;
             else
                 for (p = 0; p < ohw; p++)
                     d[(ptrdiff_t)p * 32] = zero;
         }
+        if (nr == 16) /* the second half of each row: the first again, a vector copy */
+            for (p = 0; p < ohw; p++)
+                for (j = 0; j < 16; j++)
+                    dyt[(ptrdiff_t)p * 32 + 16 + j] = dyt[(ptrdiff_t)p * 32 + j] * one;
+    }
 }
 
 /* Unfolded rows v0 <= v < v1 of one sample's dW^T, 6 at a time, into (first)
