@@ -629,47 +629,79 @@ static void nnrt_direct_border(const float *x, int c, int h, int w, int ph, int 
         }
 }
 
+/* The second half of each 32-float row of a panel of 16 filters: the
+ * first again (a vector copy) */
+static void nnrt_direct_double(long rows, float *restrict p) {
+    const float one = nnrt_fence_f(1.0f);
+    long k;
+    int j;
+    for (k = 0; k < rows; k++, p += 32)
+        for (j = 0; j < 16; j++)
+            p[16 + j] = p[j] * one;
+}
+
 /* wk = the nf x rows weights w (row-major, one filter a row) in panels of
  * rows x 32: wk[k][j] = w[q + j % NR][k] for the panel of filters q.. (zero
- * past the last filter) */
+ * past the last filter). A filter at a time: its row of w read in order. */
 static void nnrt_direct_pack(const float *w, int nf, long rows, float *restrict wk) {
     const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
     int nr = nnrt_direct_nr(nf), q, j;
     long k;
-    for (q = 0; q < nf; q += nr)
-        for (k = 0; k < rows; k++, wk += 32)
-            for (j = 0; j < 32; j++)
-                wk[j] = q + j % nr < nf ? w[(q + j % nr) * rows + k] * one : zero;
+    for (q = 0; q < nf; q += nr, wk += rows * 32) {
+        for (j = 0; j < nr; j++) {
+            const float *restrict src = w + (ptrdiff_t)(q + j) * rows;
+            if (q + j < nf)
+                for (k = 0; k < rows; k++)
+                    wk[k * 32 + j] = src[k] * one;
+            else
+                for (k = 0; k < rows; k++)
+                    wk[k * 32 + j] = zero;
+        }
+        if (nr == 16)
+            nnrt_direct_double(rows, wk);
+    }
 }
 
 /* the same for the input pass: one group's w [fg, cg, kh, kw] as cg
  * filters over rows (f, a, b) of the flipped window: wk[(f, a, b)][j] =
- * w[f][q + j][kh - 1 - a][kw - 1 - b] */
+ * w[f][q + j % NR][kh - 1 - a][kw - 1 - b] */
 static void nnrt_direct_pack_flipped(const float *w, int fg, int cg, int kh, int kw, float *restrict wk) {
     const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
-    int nr = nnrt_direct_nr(cg), q, f, a, b, j;
-    for (q = 0; q < cg; q += nr)
-        for (f = 0; f < fg; f++)
-            for (a = 0; a < kh; a++)
-                for (b = 0; b < kw; b++, wk += 32)
-                    for (j = 0; j < 32; j++) {
-                        int c = q + j % nr;
-                        wk[j] = c < cg ? w[(((ptrdiff_t)f * cg + c) * kh + kh - 1 - a) * kw + kw - 1 - b] * one : zero;
-                    }
+    int nr = nnrt_direct_nr(cg), q, f, a, j, khw = kh * kw;
+    long rows = (long)fg * khw, k;
+    for (q = 0; q < cg; q += nr, wk += rows * 32) {
+        for (j = 0; j < nr; j++) {
+            if (q + j >= cg) {
+                for (k = 0; k < rows; k++)
+                    wk[k * 32 + j] = zero;
+                continue;
+            }
+            for (f = 0; f < fg; f++) { /* the window of (f, q + j), read backwards */
+                const float *restrict src = w + ((ptrdiff_t)f * cg + q + j) * khw + khw - 1;
+                float *restrict d = wk + (ptrdiff_t)f * khw * 32 + j;
+                for (a = 0; a < khw; a++)
+                    d[(ptrdiff_t)a * 32] = src[-a] * one;
+            }
+        }
+        if (nr == 16)
+            nnrt_direct_double(rows, wk);
+    }
 }
 
 /* The tiles: 6 x 32 sums in registers, written to t (6 rows of 32).
  * NNRT_DIRECT_TILE: t[r][j] = sum over rows k = (ci, a, b) of
- *   at[r][ci hp wp + a wp + b + (j < NR ? 0 : delta)] wk[k NR + j % NR]
+ *   at[r][ci hp wp + a wp + b + (j < NR ? 0 : delta)] wk[32 k + j]
  * (at[r]: the window of output pixel r); NNRT_DIRECT_WTILE: t[r][j] = sum
  * over output pixels (i, j') of
- *   at[r][i sh wp + j' sw + (j < NR ? 0 : delta)] dyt[(i ow + j') NR + j % NR]
- * (at[r]: the offset of unfolded row r). With 32 filters a row of t is one
- * pixel (row); with 16 it is two, the second delta floats further in the
- * image: the same pixel one output row down (forward), the same row of the
- * next channel (weight). gcc keeps sums of this shape in registers (as
- * float s[12][16] with twelve pointers it kept them on the stack, three
- * times slower). Macros, so that NR is a constant in each. */
+ *   at[r][i sh wp + j' sw + (j < NR ? 0 : delta)] dyt[32 (i ow + j') + j]
+ * (at[r]: the offset of unfolded row r; wk and dyt hold 16 filters twice
+ * a row when NR = 16). With 32 filters a row of t is one pixel (row);
+ * with 16 it is two, the second delta floats further in the image: the
+ * same pixel one output row down (forward), the same row of the next
+ * channel (weight). gcc keeps sums of this shape in registers (as float
+ * s[12][16] with twelve pointers it kept them on the stack, three times
+ * slower; reading wk[j % 16] made it gather). Macros, so that NR is a
+ * constant in each. */
 #define NNRT_DIRECT_SUM(b, NR)                                                                                         \
     for (r = 0; r < 6; r++) {                                                                                          \
         const float a0 = p[r][o], a1 = p[r][o + delta];                                                                \
@@ -774,30 +806,6 @@ static void nnrt_direct_run(const nnrt_direct *k, const float *img, const float 
     }
 }
 
-/* dyt (a panel of NR filters after another, ohw x 32 each as the packed
- * weights: the 16 filters twice over when NR = 16, zero past the last
- * filter) = the nf x ohw gradient dy transposed */
-static void nnrt_direct_transpose(const float *dy, int nf, int ohw, float *restrict dyt) {
-    const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
-    int nr = nnrt_direct_nr(nf), q, p, j;
-    for (q = 0; q < nf; q += nr, dyt += (ptrdiff_t)ohw * 32) {
-        for (j = 0; j < nr; j++) { /* a lane at a time: rows of dy read in order */
-            const float *restrict src = dy + (ptrdiff_t)(q + j) * ohw;
-            float *restrict d = dyt + j;
-            if (q + j < nf)
-                for (p = 0; p < ohw; p++)
-                    d[(ptrdiff_t)p * 32] = src[p] * one;
-            else
-                for (p = 0; p < ohw; p++)
-                    d[(ptrdiff_t)p * 32] = zero;
-        }
-        if (nr == 16) /* the second half of each row: the first again, a vector copy */
-            for (p = 0; p < ohw; p++)
-                for (j = 0; j < 16; j++)
-                    dyt[(ptrdiff_t)p * 32 + 16 + j] = dyt[(ptrdiff_t)p * 32 + j] * one;
-    }
-}
-
 /* Unfolded rows v0 <= v < v1 of one sample's dW^T, 6 at a time, into (first)
  * or onto dwq (a panel: rows x NR); paired (NR = 16): v counts the rows of
  * even channels, each computed with the same row of the next channel. */
@@ -881,7 +889,8 @@ static void nnrt_conv2d_backward_weight_direct(const nnrt_conv2d *g, const nnrt_
         float *dwg = dw + (ptrdiff_t)gi * d->fg * d->kg;
         for (s = 0; s < n; s++) {
             nnrt_direct_border(x + s * d->xs + gi * d->cg * d->hw, d->cg, g->h, g->w, g->ph, g->pw, img);
-            nnrt_direct_transpose(dy + s * d->ys + (ptrdiff_t)gi * d->fg * d->ohw, d->fg, d->ohw, dyt);
+            /* dy^T, packed as the weights are (dy is fg rows of ohw as w is fg rows of kg) */
+            nnrt_direct_pack(dy + s * d->ys + (ptrdiff_t)gi * d->fg * d->ohw, d->fg, d->ohw, dyt);
             nnrt_direct_wrun(&k, img, dyt, s == 0, dwt);
         }
         for (f = 0; f < d->fg; f++) {
