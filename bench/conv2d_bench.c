@@ -1,6 +1,7 @@
 /*
- * conv2d_bench.c - the runtime's convolution kernels (im2col + nnrt_sgemm)
- * against direct loops, on the shapes of examples/lenet.nn and
+ * conv2d_bench.c - the runtime's convolution kernels (on hosts the direct
+ * register tiles of conv.c where they apply, else im2col + nnrt_sgemm)
+ * against naive direct loops, on the shapes of examples/lenet.nn and
  * examples/mnist_dwsep.nn, batch 32: the median CPU time of 15 calls of
  * each pass and its GFLOP/s (2 N F OH OW (C/G) KH KW per pass). Then
  * lenet's two layers at batch 1 (median of 101 calls), three ways: the
@@ -184,7 +185,7 @@ int main(void) {
         for (size_t i = 0; i < big; i++)
             (*bufs[b])[i] = (float)((i * 7919 + b) % 1000) / 1000.0f - 0.5f;
     }
-    printf("%-36s %-12s %22s %22s\n", "shape (batch 32)", "pass", "im2col + GEMM", "direct loops");
+    printf("%-36s %-12s %22s %22s\n", "shape (batch 32)", "pass", "runtime", "direct loops");
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
         const nnrt_conv2d *g = &shapes[k];
         double flops = 2.0 * BATCH * g->f * nnrt_conv2d_oh(g) * nnrt_conv2d_ow(g) * (g->c / g->groups) * g->kh * g->kw;

@@ -539,7 +539,10 @@ typedef struct nnrt_direct {
     int oh, ow, nf;     /* outputs: height, width, filters */
 } nnrt_direct;
 
-enum { NNRT_DIRECT_PANEL_MAX = 32768 /* floats of one panel of packed weights (128 KB) */ };
+enum {
+    NNRT_DIRECT_PANEL_MAX = 32768, /* floats of one panel of packed weights (128 KB) */
+    NNRT_DIRECT_MIN_FILTERS = 8    /* fewer waste over half the 16-wide tile: the unfolding runs */
+};
 
 /* filters per tile: 16 when there are at most 16 (the 12 x 16 tile), else 32 */
 static inline int nnrt_direct_nr(int nf) {
@@ -595,7 +598,7 @@ static inline long nnrt_direct_scratch(const nnrt_conv2d *g, const nnrt_conv2d_d
     } else {
         k = nnrt_direct_fwd(g, d);
     }
-    if (nnrt_direct_rows(&k) * 32 > NNRT_DIRECT_PANEL_MAX)
+    if (k.nf < NNRT_DIRECT_MIN_FILTERS || nnrt_direct_rows(&k) * 32 > NNRT_DIRECT_PANEL_MAX)
         return -1;
     return nnrt_direct_packed(&k) + nnrt_direct_image(&k) +
            (pass == NNRT_CONV2D_BACKWARD_WEIGHT ? nnrt_direct_packed(&k) / nnrt_direct_rows(&k) * d->ohw : 0);

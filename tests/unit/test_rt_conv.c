@@ -266,7 +266,10 @@ static void test_conv_lenet(void **state) {
  * channel counts odd and even (the weight pass pairs channels at up to 16
  * filters), odd output heights (the forward pairs output rows), stride 2
  * (the input pass unfolds then), a pad as large as the kernel (likewise),
- * groups; every result against the reference. */
+ * groups, fewer than 8 filters (unfolded: the tile would be mostly
+ * waste); 8 to 16 filters in the 16-wide tiles with odd and even output
+ * heights and channel counts, one channel (lenet's first layer); every
+ * result against the reference. */
 static void test_conv_direct(void **state) {
     (void)state;
     nnrt_rng r;
@@ -275,7 +278,8 @@ static void test_conv_direct(void **state) {
         {5, 9, 7, 20, 3, 3, 1, 1, 1, 1, 1, 0, 0},  {3, 6, 6, 40, 5, 5, 1, 1, 2, 2, 1, 0, 0},
         {17, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 0, 0},  {6, 7, 5, 48, 3, 2, 1, 1, 1, 0, 2, 0, 0},
         {4, 11, 10, 17, 3, 3, 2, 2, 1, 1, 1, 0, 0}, {3, 5, 6, 16, 2, 2, 1, 1, 2, 1, 1, 0, 0},
-        {2, 8, 9, 33, 4, 3, 1, 2, 0, 1, 1, 0, 0},
+        {2, 8, 9, 33, 4, 3, 1, 2, 0, 1, 1, 0, 0},  {12, 7, 6, 10, 3, 3, 1, 1, 1, 1, 1, 0, 0},
+        {9, 6, 5, 12, 3, 3, 1, 1, 1, 1, 1, 0, 0},  {1, 9, 8, 16, 5, 5, 1, 1, 2, 2, 1, 0, 0},
     };
     for (size_t i = 0; i < sizeof geo / sizeof geo[0]; i++)
         check_conv(&r, &geo[i], 1 + (int)(i % 3));
