@@ -26,7 +26,7 @@
  * with kernel 1 x k, stride 1 x s, pad 0 x pad: the derivative rules and
  * kernels are conv2d's, and the IR dump shows a conv2d with kernel=1xk.
  *
- * The kernels are the runtime's nnrt_conv2d_* (runtime/src/conv.c, im2col + GEMM):
+ * The kernels are the runtime's nnrt_conv2d_* (runtime/src/conv.c: direct tiles on hosts, im2col + GEMM elsewhere):
  * this file writes one call per node with the geometry as a compound
  * literal, and asks the runtime itself (nnrt_conv2d_scratch, linked into
  * the compiler) how much scratch memory each pass needs, so that a faster

@@ -1,7 +1,9 @@
 /*
  * conv.c - the convolution and pooling kernels of conv2d, maxpool2d and
- * avgpool2d (nn_runtime.h, "convolution and pooling"): im2col and col2im
- * around the packed GEMM (gemm.c), and direct pooling loops.
+ * avgpool2d (nn_runtime.h, "convolution and pooling"): on hosts, direct
+ * register tiles over a zero-bordered copy of each image ("direct
+ * convolution" below) where they apply; elsewhere (and on the Cortex-M4F)
+ * im2col and col2im around the packed GEMM (gemm.c); direct pooling loops.
  *
  * Invariants: NCHW images; every function does nothing for an invalid
  * geometry or n < 1; scratch is the caller's, nnrt_conv2d_scratch floats
@@ -11,8 +13,9 @@
 #include "internal.h"
 
 /* ------------------------------------------- convolution and pooling (cnn) */
-/* Convolutions run as im2col + the packed GEMM (nnrt_sgemm_ws), one sample
- * and one group at a time. The group's receptive fields are unfolded into
+/* The unfolded convolutions (where the direct tiles below do not run) are
+ * im2col + the packed GEMM (nnrt_sgemm_ws), one sample and one group at a
+ * time. The group's receptive fields are unfolded into
  * col, a matrix of kg = c/G kh kw rows and oh ow columns, and
  *   forward          y_g  = W_g col             W_g: f/G x kg, row-major
  *   backward input   col  = W_g^T dy_g, then folded back into dx (col2im)
