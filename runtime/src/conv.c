@@ -384,8 +384,9 @@ static void nnrt_conv2d_untranspose(void *ctx, int i0, int rows, int j0, int col
  * pass on its run of samples, with scratch of its own, and writes only
  * their outputs; each sample is computed as the single-threaded pass
  * computes it (the same GEMMs of the same sizes), so the bits are the same
- * for every thread count. The weight gradient sums over the samples: it
- * stays in one thread, its products split inside the GEMM (gemm.c). */
+ * for every thread count. The weight gradient sums over the samples: its
+ * direct pass splits dW's rows (nnrt_direct_wsplit); unfolded, it stays in
+ * one thread, its products split inside the GEMM (gemm.c). */
 typedef struct nnrt_conv2d_job {
     const nnrt_conv2d *g;
     int n, pass;
@@ -816,13 +817,16 @@ static void nnrt_direct_run(const nnrt_direct *k, const float *img, const float 
  * or onto dwq (a panel: rows x NR); paired (NR = 16): v counts the rows of
  * even channels, each computed with the same row of the next channel. */
 static void nnrt_direct_wspan(const nnrt_direct *k, const float *img, const float *dyq, long v0, long v1, int paired,
-                              int first, float *restrict dwq) {
+                              int first, int part, int parts, float *restrict dwq) {
     float t[192];
     const float *at[6];
-    long khw = (long)k->kh * k->kw, row[6], v;
+    long khw = (long)k->kh * k->kw, row[6], v, tiles = (v1 - v0 + 5) / 6;
+    long end = v0 + tiles * (part + 1) / parts * 6;
     int nr = nnrt_direct_nr(k->nf), r, j;
     ptrdiff_t delta = paired ? (ptrdiff_t)k->hp * k->wp : 0;
-    for (v = v0; v < v1; v += 6) {
+    if (end > v1)
+        end = v1;
+    for (v = v0 + tiles * part / parts * 6; v < end; v += 6) { /* this part's tiles */
         int vn = v1 - v < 6 ? (int)(v1 - v) : 6;
         for (r = 0; r < 6; r++) {
             long u = v + (r < vn ? r : vn - 1), w; /* a short tile repeats its last row */
@@ -846,13 +850,15 @@ static void nnrt_direct_wspan(const nnrt_direct *k, const float *img, const floa
 }
 
 /* dwt (packed like the weights: rows x NR panels) = (first) or += one
- * sample's dW^T from its bordered image and dyt */
-static void nnrt_direct_wrun(const nnrt_direct *k, const float *img, const float *dyt, int first, float *restrict dwt) {
+ * sample's dW^T from its bordered image and dyt: part `part` of `parts`
+ * of each span's tiles (a tile's rows are the same for every split) */
+static void nnrt_direct_wrun(const nnrt_direct *k, const float *img, const float *dyt, int first, int part, int parts,
+                             float *restrict dwt) {
     int nr = nnrt_direct_nr(k->nf), q, pairs = nr == 16 ? k->cin / 2 : 0;
     long rows = nnrt_direct_rows(k), khw = (long)k->kh * k->kw, ohw = (long)k->oh * k->ow;
     for (q = 0; q < k->nf; q += nr, dyt += ohw * 32, dwt += rows * 32) {
-        nnrt_direct_wspan(k, img, dyt, 0, pairs * khw, 1, first, dwt);
-        nnrt_direct_wspan(k, img, dyt, 2 * pairs * khw, rows, 0, first, dwt);
+        nnrt_direct_wspan(k, img, dyt, 0, pairs * khw, 1, first, part, parts, dwt);
+        nnrt_direct_wspan(k, img, dyt, 2 * pairs * khw, rows, 0, first, part, parts, dwt);
     }
 }
 
@@ -885,20 +891,60 @@ static void nnrt_conv2d_backward_input_direct(const nnrt_conv2d *g, const nnrt_c
     }
 }
 
+/* The weight pass of group gi over n samples, part `part` of `parts` of
+ * dwt's tiles; work: the bordered image and dy^T (image + packed / rows x
+ * ohw floats). */
+typedef struct nnrt_direct_wjob {
+    const nnrt_conv2d *g;
+    const nnrt_conv2d_dims *d;
+    int n, gi;
+    const float *x, *dy;
+    float *dwt; /* shared: the parts write rows of their own */
+} nnrt_direct_wjob;
+
+static void nnrt_direct_wpart(void *ctx, int part, int parts, float *work) {
+    const nnrt_direct_wjob *j = (const nnrt_direct_wjob *)ctx;
+    const nnrt_conv2d *g = j->g;
+    const nnrt_conv2d_dims *d = j->d;
+    nnrt_direct k = nnrt_direct_fwd(g, d);
+    float *img = work, *dyt = work + nnrt_direct_image(&k);
+    int s;
+    for (s = 0; s < j->n; s++) {
+        nnrt_direct_border(j->x + s * d->xs + j->gi * d->cg * d->hw, d->cg, g->h, g->w, g->ph, g->pw, img);
+        /* dy^T, packed as the weights are (dy is fg rows of ohw as w is fg rows of kg) */
+        nnrt_direct_pack(j->dy + s * d->ys + (ptrdiff_t)j->gi * d->fg * d->ohw, d->fg, d->ohw, dyt);
+        nnrt_direct_wrun(&k, img, dyt, s == 0, part, parts, j->dwt);
+    }
+}
+
+/* The weight pass sums over the samples, so its threads split dW's rows
+ * instead (NNRT_THREADS builds): every part borders and transposes each
+ * sample for itself, and computes its tiles as one thread would, so the
+ * bits are the same for every thread count. */
+static void nnrt_direct_wsplit(nnrt_direct_wjob *j, float *work) {
+#if NNRT_MT
+    nnrt_direct k = nnrt_direct_fwd(j->g, j->d);
+    int threads = nnrt_mt_threads();
+    long own = nnrt_direct_image(&k) + nnrt_direct_packed(&k) / nnrt_direct_rows(&k) * j->d->ohw;
+    if (threads >= 2 && (double)j->n * j->d->fg * j->d->kg * j->d->ohw >= NNRT_MT_FLOPS && nnrt_mt_reserve(own) &&
+        nnrt_mt_run(nnrt_direct_wpart, j, threads, work) > 0)
+        return;
+#endif
+    nnrt_direct_wpart(j, 0, 1, work);
+}
+
 static void nnrt_conv2d_backward_weight_direct(const nnrt_conv2d *g, const nnrt_conv2d_dims *d, int n, const float *x,
                                                const float *dy, float *dw, float *scratch) {
     nnrt_direct k = nnrt_direct_fwd(g, d);
-    float *dwt = scratch, *img = dwt + nnrt_direct_packed(&k), *dyt = img + nnrt_direct_image(&k);
-    int s, gi, f, nr = nnrt_direct_nr(d->fg);
+    nnrt_direct_wjob j;
+    int gi, f, nr = nnrt_direct_nr(d->fg);
     long r;
+    j.g = g, j.d = d, j.n = n, j.x = x, j.dy = dy, j.dwt = scratch;
     for (gi = 0; gi < g->groups; gi++) {
         float *dwg = dw + (ptrdiff_t)gi * d->fg * d->kg;
-        for (s = 0; s < n; s++) {
-            nnrt_direct_border(x + s * d->xs + gi * d->cg * d->hw, d->cg, g->h, g->w, g->ph, g->pw, img);
-            /* dy^T, packed as the weights are (dy is fg rows of ohw as w is fg rows of kg) */
-            nnrt_direct_pack(dy + s * d->ys + (ptrdiff_t)gi * d->fg * d->ohw, d->fg, d->ohw, dyt);
-            nnrt_direct_wrun(&k, img, dyt, s == 0, dwt);
-        }
+        const float *dwt = scratch;
+        j.gi = gi;
+        nnrt_direct_wsplit(&j, scratch + nnrt_direct_packed(&k));
         for (f = 0; f < d->fg; f++) {
             const float *src = dwt + (long)(f / nr) * 32 * d->kg + f % nr;
             for (r = 0; r < d->kg; r++)

@@ -129,6 +129,7 @@ static void check_conv(nnrt_rng *r, const nnrt_conv2d *g, int n) {
             float *o = t < 0 ? C1 : CN;
             nnrt_mt_set_threads(t < 0 ? 1 : thread_counts[t]);
             memset(o, 0xff, sizeof(float) * (size_t)out); /* NaN: every output must be written */
+            memset(W, 0xff, sizeof(float) * (size_t)sc); /* and scratch is never read before it is written */
             if (pass == NNRT_CONV2D_FORWARD)
                 nnrt_conv2d_forward(g, n, A, C0, o, W);
             else if (pass == NNRT_CONV2D_BACKWARD_INPUT)
