@@ -516,24 +516,28 @@ static void nnrt_conv2d_backward_weight_blocked(const nnrt_conv2d *g, const nnrt
  * once into a zero-bordered image of hp x wp pixels (the padding made
  * real); the window of output pixel (i, j) starts at i sh wp + j sw in it,
  * and unfolded row k = (ci, a, b) is the offset ci hp wp + a wp + b from
- * there. The register tile is the GEMM's, MR output pixels x NR filters
- * (6 x 32; 12 x 16 for at most 16 filters), without the GEMM's packing of
- * A: per row k, MR image values (one from each pixel's window) times NR
- * packed weights.
+ * there. The register tile is the GEMM's, 6 output pixels x 32 filters,
+ * without the GEMM's packing of A: per row k, 6 image values (one from
+ * each pixel's window) times 32 packed weights. With 8 to 16 filters (NR =
+ * 16) it holds 16 filters for two pixels (or rows) each: the packed rows
+ * hold the 16 filters twice (the tiles, below).
  *   forward          y from tiles over the output pixels, the weights
  *                    packed once per call and group: wk[k][j] = w[filter
- *                    j][k] in NR-wide panels (zero past the last filter)
+ *                    j % NR][k] in rows of 32 (zero past the last filter)
  *   backward input   (stride 1) the same kernel: dx is dy bordered by
  *                    kh - 1 - ph rows (kw - 1 - pw columns) of zeros,
  *                    convolved with the flipped weights w[f][c][kh-1-a][kw-1-b],
  *                    channels and filters exchanged
- *   backward weight  dW^T from tiles of MR unfolded rows x NR filters,
- *                    each summed over a sample's pixels in registers (the
- *                    rows read the image as above, the filters dy^T,
- *                    transposed once per sample) and added up over samples
+ *   backward weight  dW^T from tiles of 6 unfolded rows x 32 filters (or
+ *                    two rows x 16), each summed over a sample's pixels in
+ *                    registers (the rows read the image as above, the
+ *                    filters dy^T, transposed once per sample) and added up
+ *                    over samples; threads split the rows
  * A pass runs direct when its scratch fits in what nnrt_conv2d_scratch asks
  * for the unfolding (the compiler sizes the arena with that, for every
- * target) and a panel of packed weights in 128 KB; the unfolding runs
+ * target), it has NNRT_DIRECT_MIN_FILTERS filters (the input pass:
+ * channels), a panel of packed weights fits in 128 KB and (input pass) the
+ * stride is 1 and the padding smaller than the kernel; the unfolding runs
  * otherwise. Each sum runs over k (over the pixels, then the samples) in
  * order, so the bits do not depend on the batch size or on the threads. */
 #if !NNRT_M4
@@ -548,7 +552,7 @@ enum {
     NNRT_DIRECT_MIN_FILTERS = 8    /* fewer waste over half the 16-wide tile: the unfolding runs */
 };
 
-/* filters per tile: 16 when there are at most 16 (the 12 x 16 tile), else 32 */
+/* filters per tile: 16 when there are at most 16 (two pixels or rows a tile row), else 32 */
 static inline int nnrt_direct_nr(int nf) {
     return nf <= 16 ? 16 : 32;
 }
