@@ -5,7 +5,8 @@
  * examples/mnist_dwsep.nn, batch 32: the median CPU time of 15 calls of
  * each pass and its GFLOP/s (2 N F OH OW (C/G) KH KW per pass). Then
  * lenet's two layers at batch 1 (median of 101 calls), three ways: the
- * whole unfolding, the blocked unfolding nnrt_conv2d_block picks for
+ * runtime unblocked (the direct tiles where they fit, else the whole
+ * unfolding), the blocked unfolding nnrt_conv2d_block picks for
  * --max-batch 1 (bands of output pixels x chunks of unfolded rows), and
  * the direct loops, with the scratch floats each needs.
  *
@@ -198,7 +199,7 @@ int main(void) {
     /* batch 1: lenet's layers whole, blocked, direct */
     batch = 1;
     repeat = REPEAT;
-    printf("\n%-36s %-12s %22s %22s %22s\n", "shape (batch 1)", "pass", "whole unfolding", "blocked", "direct loops");
+    printf("\n%-36s %-12s %22s %22s %22s\n", "shape (batch 1)", "pass", "unblocked", "blocked", "direct loops");
     for (size_t k = 0; k < 2; k++) {
         const nnrt_conv2d *g = &shapes[k];
         nnrt_conv2d blk = nnrt_conv2d_block(g, 1);
