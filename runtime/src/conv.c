@@ -582,6 +582,11 @@ static inline long nnrt_direct_image(const nnrt_direct *k) {
     return (long)k->cin * k->hp * k->wp;
 }
 
+/* floats of dy^T for the weight pass: packed like the weights, ohw rows a panel */
+static inline long nnrt_direct_dyt(const nnrt_direct *k) {
+    return nnrt_direct_packed(k) / nnrt_direct_rows(k) * k->oh * k->ow;
+}
+
 /* the forward (and weight) pass of one group */
 static inline nnrt_direct nnrt_direct_fwd(const nnrt_conv2d *g, const nnrt_conv2d_dims *d) {
     nnrt_direct k;
@@ -618,7 +623,7 @@ static inline long nnrt_direct_scratch(const nnrt_conv2d *g, const nnrt_conv2d_d
     if (k.nf < NNRT_DIRECT_MIN_FILTERS || nnrt_direct_rows(&k) * 32 > NNRT_DIRECT_PANEL_MAX)
         return -1;
     return nnrt_direct_packed(&k) + nnrt_direct_image(&k) +
-           (pass == NNRT_CONV2D_BACKWARD_WEIGHT ? nnrt_direct_packed(&k) / nnrt_direct_rows(&k) * d->ohw : 0);
+           (pass == NNRT_CONV2D_BACKWARD_WEIGHT ? nnrt_direct_dyt(&k) : 0);
 }
 
 /* 1 when the pass runs direct (its scratch within the unfolding's) */
@@ -938,7 +943,7 @@ static void nnrt_direct_wsplit(nnrt_direct_wjob *j, float *work) {
 #if NNRT_MT
     nnrt_direct k = nnrt_direct_fwd(j->g, j->d);
     int threads = nnrt_mt_threads();
-    long own = nnrt_direct_image(&k) + nnrt_direct_packed(&k) / nnrt_direct_rows(&k) * j->d->ohw;
+    long own = nnrt_direct_image(&k) + nnrt_direct_dyt(&k);
     if (threads >= 2 && (double)j->n * j->d->fg * j->d->kg * j->d->ohw >= NNRT_MT_FLOPS && nnrt_mt_reserve(own) &&
         nnrt_mt_run(nnrt_direct_wpart, j, threads, work) > 0)
         return;
