@@ -728,6 +728,7 @@ static void nnrt_direct_pack_flipped(const float *w, int fg, int cg, int kh, int
  * slower; reading wk[j % 16] made it gather). Macros, so that NR is a
  * constant in each. */
 #define NNRT_DIRECT_SUM(b, NR)                                                                                         \
+    NNRT_UNROLL(6)                                                                                                     \
     for (r = 0; r < 6; r++) {                                                                                          \
         const float a0 = p[r][o], a1 = p[r][o + delta];                                                                \
         for (j = 0; j < 32; j++)                                                                                       \
@@ -740,6 +741,7 @@ static void nnrt_direct_pack_flipped(const float *w, int fg, int cg, int kh, int
     float s[6][32];                                                                                                    \
     ptrdiff_t o;                                                                                                       \
     int r, j;                                                                                                          \
+    NNRT_UNROLL(6)                                                                                                     \
     for (r = 0; r < 6; r++) {                                                                                          \
         p[r] = at[r];                                                                                                  \
         for (j = 0; j < 32; j++)                                                                                       \
@@ -747,6 +749,7 @@ static void nnrt_direct_pack_flipped(const float *w, int fg, int cg, int kh, int
     }
 
 #define NNRT_DIRECT_EPILOGUE                                                                                           \
+    NNRT_UNROLL(6)                                                                                                     \
     for (r = 0; r < 6; r++)                                                                                            \
         for (j = 0; j < 32; j++)                                                                                       \
             t[r * 32 + j] = s[r][j] * one; /* x one: not a memcpy call */

@@ -324,18 +324,21 @@ static inline void nnrt_micro(int kc, const float *restrict ap, const float *res
 #else
     const float zero = nnrt_fence_f(0.0f);
     int k;
+    NNRT_UNROLL(6)
     for (i = 0; i < NNRT_MR; i++)
         for (j = 0; j < NNRT_NR; j++)
             t[i][j] = zero;
     for (k = 0; k < kc; k++) {
         const float *restrict a = ap + k * NNRT_MR;
         const float *restrict b = bp + k * bs;
+        NNRT_UNROLL(6)
         for (i = 0; i < NNRT_MR; i++)
             for (j = 0; j < NNRT_NR; j++)
                 t[i][j] = NNRT_MADD(t[i][j], a[i], b[j]);
     }
 #endif
     if (mr == NNRT_MR && nr == NNRT_NR) {
+        NNRT_UNROLL(6)
         for (i = 0; i < NNRT_MR; i++) {
             float *restrict c = C + (ptrdiff_t)i * ldc;
             if (beta == 0.0f)
@@ -488,12 +491,14 @@ static inline void nnrt_gemv(int tb, int N, int K, float alpha, const float *a, 
     for (j0 = 0; j0 < N; j0 += W) {
         int w = nnrt_min(W, N - j0);
         float s[W];
+        NNRT_UNROLL(128)
         for (j = 0; j < W; j++)
             s[j] = zero;
         if (w == W) {
             for (k = 0; k < K; k++) {
                 const float *restrict b = B + (ptrdiff_t)k * ldb + j0;
                 const float ak = a[k * sak];
+                NNRT_UNROLL(128)
                 for (j = 0; j < W; j++)
                     s[j] = NNRT_MADD(s[j], ak, b[j]);
             }
@@ -678,12 +683,14 @@ static inline void nnrt_gemv_packed(int N, int K, float alpha, const float *a, c
         int w = nnrt_min(W, N - j0);
         const float *p = Bp + (ptrdiff_t)j0 * K;
         float s[W];
+        NNRT_UNROLL(128)
         for (j = 0; j < W; j++)
             s[j] = zero;
         if (w == W) {
             for (k = 0; k < K; k++) {
                 const float *restrict b = p + (ptrdiff_t)k * W;
                 const float ak = a[k];
+                NNRT_UNROLL(128)
                 for (j = 0; j < W; j++)
                     s[j] = NNRT_MADD(s[j], ak, b[j]);
             }
