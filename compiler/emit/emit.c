@@ -252,10 +252,23 @@ static void operand_strides(const Shape *iter, const Shape *s, long *stride) {
         stride[0] = s->batched ? st : 0;
 }
 
+/* A sample's extent from which a batched nest keeps its batch loop apart:
+ * `for (i0 < n) for (i1 < 6272)` rather than one loop to n * 6272. gcc -O2
+ * vectorizes a loop only when its trip count is a known multiple of the
+ * vector width (its "very cheap" cost model): the constant inner count can
+ * be one, n * 6272 never is. Below it the samples are too small for the
+ * inner loop to fill a vector, and one loop over all of them vectorizes
+ * better at -O3. The order of the iterations is the same either way. */
+#define NEST_SPLIT 16
+
 /* Merges adjacent dims that every operand walks contiguously (or not at all),
- * and drops dims of extent 1. */
+ * and drops dims of extent 1; the batch dim stays apart when a sample has
+ * NEST_SPLIT elements or more. */
 static void collapse(Nest *t, int nops) {
     int w = 0;
+    long sample = 1;
+    for (int d = 0; d < t->ndims; d++)
+        sample *= t->batch[d] ? 1 : t->size[d];
     for (int d = 0; d < t->ndims; d++) {
         if (t->size[d] == 1 && !t->batch[d])
             continue;
@@ -264,6 +277,8 @@ static void collapse(Nest *t, int nops) {
             merge = t->stride[k][w - 1] == t->stride[k][d] * t->size[d];
         if (merge && t->batch[d])
             merge = 0; /* the batch dim leads; it never follows another */
+        if (merge && t->batch[w - 1] && sample >= NEST_SPLIT)
+            merge = 0;
         if (merge) {
             t->size[w - 1] *= t->size[d];
             for (int k = 0; k < nops; k++)
@@ -337,21 +352,43 @@ void emit_loops(Emit *e, const Shape *iter, int nops, const Shape *const *shapes
         emit_close(e);
 }
 
+/* 1 when n's expression has a ?: (relu_grad's y > 0 ? dy : 0). A branch's
+ * read is conditional in C, and gcc -O2 then keeps the loop scalar (it
+ * would have to prove the read safe to make it unconditional): such
+ * statements read their arrays into locals first (`const float nn_a1 =
+ * y[i], nn_a2 = dy[i];`), which gcc vectorizes at any level. */
+static int expr_selects(const Emit *e, const Node *n) {
+    static const char *const names[NN_MAX_IN] = {"a", "b", "c", "d"};
+    Buf t = {0};
+    op_info(n->op)->expr(e, &t, n, names);
+    int selects = t.data && strchr(t.data, '?') != NULL;
+    buf_free(&t);
+    return selects;
+}
+
 /* out[i] = expr(in0[i'], in1[i''], ...) */
 static void elementwise_body(Emit *e, const char *const *idx, void *ctx) {
     const Node *n = ctx;
-    Buf args[NN_MAX_IN], expr = {0};
+    Buf args[NN_MAX_IN], expr = {0}, loads = {0};
     const char *argv[NN_MAX_IN];
+    int hoist = expr_selects(e, n);
     for (int k = 0; k < n->nin; k++) {
         memset(&args[k], 0, sizeof args[k]);
         if (k == 0 && (op_info(n->op)->flags & OPF_SHAPE_IN0))
             ; /* never read: no argument, no use recorded */
         else if (e->g->nodes[n->in[k]].op == OP_CONST)
             emit_float(&args[k], e->g->nodes[n->in[k]].f[0]);
-        else
+        else if (hoist) {
+            buf_printf(&loads, "%snn_a%d = %s[%s]", loads.len ? ", " : "const float ", k, emit_ref(e, n->in[k]),
+                       idx[k + 1]);
+            buf_printf(&args[k], "nn_a%d", k);
+        } else
             buf_printf(&args[k], "%s[%s]", emit_ref(e, n->in[k]), idx[k + 1]);
         argv[k] = args[k].data;
     }
+    if (loads.len)
+        emit_line(e, "%s;", loads.data);
+    buf_free(&loads);
     op_info(n->op)->expr(e, &expr, n, argv);
     const char *text = expr.data;
     size_t len = strlen(text); /* drop one pair of outer parentheses */
@@ -414,7 +451,7 @@ static void fused_collect(const Graph *g, const Node *root, Fused *f) {
 
 /* "nn_t12" for a member (a name no DSL name can take: names.c gives those
  * starting with "nn" a '_'), a literal for a constant, else operand[idx] */
-static void fused_arg(Buf *b, const Emit *e, const Fused *f, int x, const char *const *idx) {
+static void fused_arg(Buf *b, const Emit *e, const Fused *f, int x, const char *const *idx, int hoisted) {
     const Node *n = &e->g->nodes[x];
     if (n->op == OP_CONST) {
         emit_float(b, n->f[0]);
@@ -425,12 +462,33 @@ static void fused_arg(Buf *b, const Emit *e, const Fused *f, int x, const char *
         return;
     }
     for (int o = 1; o < f->nops; o++)
-        if (f->ops[o] == x)
+        if (f->ops[o] == x && hoisted)
+            buf_printf(b, "nn_a%d", o);
+        else if (f->ops[o] == x)
             buf_printf(b, "%s[%s]", emit_ref(e, x), idx[o]);
 }
 
-/* the members' statements, then root[idx] = ... */
+/* the members' statements, then root[idx] = ...; when a member selects
+ * (expr_selects), the group's inputs are read into locals first */
 static void fused_statements(Emit *e, const Fused *f, const char *const *idx, const char *out) {
+    int hoisted = 0;
+    for (int m = 0; m < f->nmembers && !hoisted; m++) {
+        const Node *n = &e->g->nodes[f->members[m]];
+        int reads = 0; /* an array of the group's inputs (not a member, not a constant) */
+        for (int k = 0; k < n->nin; k++) {
+            const Node *x = &e->g->nodes[n->in[k]];
+            reads |=
+                x->storage != STO_FUSED && x->op != OP_CONST && (k > 0 || !(op_info(n->op)->flags & OPF_SHAPE_IN0));
+        }
+        hoisted = reads && expr_selects(e, n);
+    }
+    if (hoisted && f->nops > 1) {
+        Buf loads = {0};
+        for (int o = 1; o < f->nops; o++)
+            buf_printf(&loads, "%snn_a%d = %s[%s]", o > 1 ? ", " : "const float ", o, emit_ref(e, f->ops[o]), idx[o]);
+        emit_line(e, "%s;", loads.data);
+        buf_free(&loads);
+    }
     for (int m = 0; m < f->nmembers; m++) {
         const Node *n = &e->g->nodes[f->members[m]];
         Buf args[NN_MAX_IN], expr = {0};
@@ -438,7 +496,7 @@ static void fused_statements(Emit *e, const Fused *f, const char *const *idx, co
         for (int k = 0; k < n->nin; k++) {
             memset(&args[k], 0, sizeof args[k]);
             if (k > 0 || !(op_info(n->op)->flags & OPF_SHAPE_IN0)) /* else never read: no use */
-                fused_arg(&args[k], e, f, n->in[k], idx);
+                fused_arg(&args[k], e, f, n->in[k], idx, hoisted);
             argv[k] = args[k].data;
         }
         op_info(n->op)->expr(e, &expr, n, argv);

@@ -350,9 +350,11 @@ static void cnn_run_backward(cnn *m) {
             m->grad.z_weight[p * 3 + j] = (acc[p] + acc[4 + p]) + (acc[8 + p] + acc[12 + p]);
     }
     /* v39 = broadcast(v36)  [N, 4, 6] */
-    for (long i0 = 0; i0 < (long)n * 4; i0++) {
-        for (long i1 = 0; i1 < 6; i1++) {
-            v39[i0 * 6 + i1] = v36[i0] / 6.0f;
+    for (long i0 = 0; i0 < (long)n; i0++) {
+        for (long i1 = 0; i1 < 4; i1++) {
+            for (long i2 = 0; i2 < 6; i2++) {
+                v39[i0 * 24 + i1 * 6 + i2] = v36[i0 * 4 + i1] / 6.0f;
+            }
         }
     }
     /* cnn.nn:9: a = avgpool2d(d, [2, 1], stride=1) */
@@ -368,8 +370,11 @@ static void cnn_run_backward(cnn *m) {
     nnrt_maxpool2d_backward(&(const nnrt_pool2d){.c = 4, .h = 6, .w = 6, .kh = 2, .kw = 2, .sh = 2, .sw = 2}, n, c, d_m_, d_c);
     /* cnn.nn:6: c = relu(conv2d(x, 4, 3, pad=1, groups=2)) */
     /* v45 = relu_grad(c, d_c)  [N, 4, 6, 6] */
-    for (long i = 0; i < (long)n * 144; i++) {
-        v45[i] = c[i] > 0.0f ? d_c[i] : 0.0f;
+    for (long i0 = 0; i0 < (long)n; i0++) {
+        for (long i1 = 0; i1 < 144; i1++) {
+            const float nn_a0 = c[i0 * 144 + i1], nn_a1 = d_c[i0 * 144 + i1];
+            v45[i0 * 144 + i1] = nn_a0 > 0.0f ? nn_a1 : 0.0f;
+        }
     }
     /* v46 = sum_to(v45)  [4, 1, 1] */
     for (long i = 0; i < 4; i++) v46[i] = 0.0f;

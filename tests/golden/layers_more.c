@@ -100,11 +100,12 @@ static void layers_more_run_forward(layers_more *m) {
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 2; i1++) {
             for (long i2 = 0; i2 < 6; i2++) {
-                const float nn_t7 = (x[i0 * 12 + i1 * 6 + i2] - m->buffer.a_1_running_mean[i1]);
-                const float nn_t12 = (nn_t7 / v11[i1]);
-                const float nn_t14 = (nn_t12 * m->param.a_1_gamma[i1]);
-                const float nn_t16 = (nn_t14 + m->param.a_1_beta[i1]);
-                a[i0 * 12 + i1 * 6 + i2] = (nn_t16 > 0.0f ? nn_t16 : m->param.a_alpha[i1] * nn_t16);
+                const float nn_a1 = x[i0 * 12 + i1 * 6 + i2], nn_a2 = m->buffer.a_1_running_mean[i1], nn_a3 = v11[i1], nn_a4 = m->param.a_1_gamma[i1], nn_a5 = m->param.a_1_beta[i1], nn_a6 = m->param.a_alpha[i1];
+                const float nn_t7 = (nn_a1 - nn_a2);
+                const float nn_t12 = (nn_t7 / nn_a3);
+                const float nn_t14 = (nn_t12 * nn_a4);
+                const float nn_t16 = (nn_t14 + nn_a5);
+                a[i0 * 12 + i1 * 6 + i2] = (nn_t16 > 0.0f ? nn_t16 : nn_a6 * nn_t16);
             }
         }
     }
@@ -205,11 +206,12 @@ static float layers_more_run_loss(layers_more *m) {
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 2; i1++) {
             for (long i2 = 0; i2 < 6; i2++) {
-                const float nn_t7 = (x[i0 * 12 + i1 * 6 + i2] - m->buffer.a_1_running_mean[i1]);
-                const float nn_t12 = (nn_t7 / v11[i1]);
-                const float nn_t14 = (nn_t12 * m->param.a_1_gamma[i1]);
-                const float nn_t16 = (nn_t14 + m->param.a_1_beta[i1]);
-                a[i0 * 12 + i1 * 6 + i2] = (nn_t16 > 0.0f ? nn_t16 : m->param.a_alpha[i1] * nn_t16);
+                const float nn_a1 = x[i0 * 12 + i1 * 6 + i2], nn_a2 = m->buffer.a_1_running_mean[i1], nn_a3 = v11[i1], nn_a4 = m->param.a_1_gamma[i1], nn_a5 = m->param.a_1_beta[i1], nn_a6 = m->param.a_alpha[i1];
+                const float nn_t7 = (nn_a1 - nn_a2);
+                const float nn_t12 = (nn_t7 / nn_a3);
+                const float nn_t14 = (nn_t12 * nn_a4);
+                const float nn_t16 = (nn_t14 + nn_a5);
+                a[i0 * 12 + i1 * 6 + i2] = (nn_t16 > 0.0f ? nn_t16 : nn_a6 * nn_t16);
             }
         }
     }
@@ -408,7 +410,8 @@ static void layers_more_run_train(layers_more *m) {
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 2; i1++) {
             for (long i2 = 0; i2 < 6; i2++) {
-                a[i0 * 12 + i1 * 6 + i2] = v57[i0 * 12 + i1 * 6 + i2] > 0.0f ? v57[i0 * 12 + i1 * 6 + i2] : m->param.a_alpha[i1] * v57[i0 * 12 + i1 * 6 + i2];
+                const float nn_a0 = v57[i0 * 12 + i1 * 6 + i2], nn_a1 = m->param.a_alpha[i1];
+                a[i0 * 12 + i1 * 6 + i2] = nn_a0 > 0.0f ? nn_a0 : nn_a1 * nn_a0;
             }
         }
     }
@@ -754,13 +757,15 @@ static void layers_more_run_backward(layers_more *m) {
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 2; i1++) {
             for (long i2 = 0; i2 < 6; i2++) {
-                v115[i0 * 12 + i1 * 6 + i2] = v57[i0 * 12 + i1 * 6 + i2] > 0.0f ? v113[i0 * 12 + i1 * 6 + i2] : m->param.a_alpha[i1] * v113[i0 * 12 + i1 * 6 + i2];
+                const float nn_a0 = v57[i0 * 12 + i1 * 6 + i2], nn_a1 = m->param.a_alpha[i1], nn_a2 = v113[i0 * 12 + i1 * 6 + i2];
+                v115[i0 * 12 + i1 * 6 + i2] = nn_a0 > 0.0f ? nn_a2 : nn_a1 * nn_a2;
             }
         }
     }
     /* v116 = prelu_alpha_grad(v57, v113)  [N, 2, 2, 3] */
     for (long i = 0; i < (long)n * 12; i++) {
-        v116[i] = v57[i] > 0.0f ? 0.0f : v57[i] * v113[i];
+        const float nn_a0 = v57[i], nn_a1 = v113[i];
+        v116[i] = nn_a0 > 0.0f ? 0.0f : nn_a0 * nn_a1;
     }
     /* v117 = sum_to(v116)  [2, 1, 1] */
     for (long i = 0; i < 2; i++) v117[i] = 0.0f;

@@ -322,7 +322,8 @@ static void layout_axes_run_backward(layout_axes *m) {
     /* layout_axes.nn:17: loss mae(y, t) */
     /* d_y = mae_grad(y, t_, 1.0f)  [N, 3] */
     for (long i = 0; i < (long)n * 3; i++) {
-        d_y[i] = (y[i] > t_[i] ? 1.0f : (y[i] < t_[i] ? -1.0f : 0.0f)) * 1.0f / ((float)n * 3.0f);
+        const float nn_a0 = y[i], nn_a1 = t_[i];
+        d_y[i] = (nn_a0 > nn_a1 ? 1.0f : (nn_a0 < nn_a1 ? -1.0f : 0.0f)) * 1.0f / ((float)n * 3.0f);
     }
     /* layout_axes.nn:14: output y = m @ W */
     /* m->grad.W = matmul(m_, d_y)  [3, 3] */

@@ -323,7 +323,8 @@ static void mlp_layers_epilogue_31(void *ctx, int i0, int rows, int j0, int cols
     float *const v31 = m->arena + 512;
     for (long i = i0; i < (long)i0 + rows; i++) {
         for (long j = j0; j < (long)j0 + cols; j++) {
-            v31[i * 8 + j] = (h1[i * 8 + j] > 0.0f ? v31[i * 8 + j] : 0.0f);
+            const float nn_a1 = h1[i * 8 + j], nn_a2 = v31[i * 8 + j];
+            v31[i * 8 + j] = (nn_a1 > 0.0f ? nn_a2 : 0.0f);
         }
     }
 }

@@ -379,8 +379,9 @@ static void multi_io_epilogue_49(void *ctx, int i0, int rows, int j0, int cols) 
     /* epilogue: nn_t50 = add(d_h, v49) */
     for (long i = i0; i < (long)i0 + rows; i++) {
         for (long j = j0; j < (long)j0 + cols; j++) {
-            const float nn_t50 = (d_h[i * 6 + j] + v49[i * 6 + j]);
-            v49[i * 6 + j] = (h[i * 6 + j] > 0.0f ? nn_t50 : 0.0f);
+            const float nn_a1 = d_h[i * 6 + j], nn_a2 = v49[i * 6 + j], nn_a3 = h[i * 6 + j];
+            const float nn_t50 = (nn_a1 + nn_a2);
+            v49[i * 6 + j] = (nn_a3 > 0.0f ? nn_t50 : 0.0f);
         }
     }
 }

@@ -181,7 +181,8 @@ static void opt_adam_run_train(opt_adam *m) {
     opt_adam_epilogue_12(m, 0, n, 0, 6);
     /* h = elu(v12)  [N, 6] */
     for (long i = 0; i < (long)n * 6; i++) {
-        h[i] = v12[i] > 0.0f ? v12[i] : 0.5f * expm1f(v12[i]);
+        const float nn_a0 = v12[i];
+        h[i] = nn_a0 > 0.0f ? nn_a0 : 0.5f * expm1f(nn_a0);
     }
     /* opt_adam.nn:8: output y = dense(h, 1) */
     /* y = matmul(h, m->param.y_weight)  [N, 1] */
@@ -214,7 +215,8 @@ static void opt_adam_epilogue_21(void *ctx, int i0, int rows, int j0, int cols) 
     float *const v21 = m->arena + 768;
     for (long i = i0; i < (long)i0 + rows; i++) {
         for (long j = j0; j < (long)j0 + cols; j++) {
-            v21[i * 6 + j] = (v12[i * 6 + j] > 0.0f ? v21[i * 6 + j] : v21[i * 6 + j] * 0.5f * expf(v12[i * 6 + j]));
+            const float nn_a1 = v12[i * 6 + j], nn_a2 = v21[i * 6 + j];
+            v21[i * 6 + j] = (nn_a1 > 0.0f ? nn_a2 : nn_a2 * 0.5f * expf(nn_a1));
         }
     }
 }
@@ -230,7 +232,8 @@ static void opt_adam_run_backward(opt_adam *m) {
     /* opt_adam.nn:10: loss huber(y, t, delta=0.5) */
     /* d_y = huber_grad(y, t_, 1.0f)  [N, 1] */
     for (long i = 0; i < (long)n; i++) {
-        d_y[i] = (y[i] - t_[i] <= -0.5f ? -0.5f : (y[i] - t_[i] >= 0.5f ? 0.5f : y[i] - t_[i])) * 1.0f / ((float)n * 1.0f);
+        const float nn_a0 = y[i], nn_a1 = t_[i];
+        d_y[i] = (nn_a0 - nn_a1 <= -0.5f ? -0.5f : (nn_a0 - nn_a1 >= 0.5f ? 0.5f : nn_a0 - nn_a1)) * 1.0f / ((float)n * 1.0f);
     }
     /* opt_adam.nn:8: output y = dense(h, 1) */
     /* m->grad.y_bias = sum_to(d_y)  [1] */

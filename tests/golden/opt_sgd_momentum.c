@@ -193,7 +193,8 @@ static void opt_sgd_momentum_run_train(opt_sgd_momentum *m) {
     opt_sgd_momentum_epilogue_13(m, 0, n, 0, 4);
     /* h = leaky_relu(v13)  [N, 4] */
     for (long i = 0; i < (long)n * 4; i++) {
-        h[i] = v13[i] > 0.0f ? v13[i] : 0.1f * v13[i];
+        const float nn_a0 = v13[i];
+        h[i] = nn_a0 > 0.0f ? nn_a0 : 0.1f * nn_a0;
     }
     /* opt_sgd_momentum.nn:8: z = dense(h, 1) */
     /* z_ = matmul(h, m->param.z_weight)  [N, 1] */
@@ -226,7 +227,8 @@ static void opt_sgd_momentum_epilogue_23(void *ctx, int i0, int rows, int j0, in
     float *const v23 = m->arena + 512;
     for (long i = i0; i < (long)i0 + rows; i++) {
         for (long j = j0; j < (long)j0 + cols; j++) {
-            v23[i * 4 + j] = (v13[i * 4 + j] > 0.0f ? v23[i * 4 + j] : v23[i * 4 + j] * 0.1f);
+            const float nn_a1 = v13[i * 4 + j], nn_a2 = v23[i * 4 + j];
+            v23[i * 4 + j] = (nn_a1 > 0.0f ? nn_a2 : nn_a2 * 0.1f);
         }
     }
 }

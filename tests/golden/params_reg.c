@@ -442,8 +442,9 @@ static void params_reg_run_backward(params_reg *m) {
     /* m->grad.W2 = add(nn_t64, v81)  [4, 2] */
     /* fused: nn_t64 = abs_grad(m->param.W2, 0.001f) */
     for (long i = 0; i < 8; i++) {
-        const float nn_t64 = (m->param.W2[i] > 0.0f ? 0.001f : (m->param.W2[i] < 0.0f ? -0.001f : 0.0f));
-        m->grad.W2[i] = (nn_t64 + v81[i]);
+        const float nn_a1 = m->param.W2[i], nn_a2 = v81[i];
+        const float nn_t64 = (nn_a1 > 0.0f ? 0.001f : (nn_a1 < 0.0f ? -0.001f : 0.0f));
+        m->grad.W2[i] = (nn_t64 + nn_a2);
     }
     /* params_reg.nn:10: param b1[hidden]     init=uniform(-0.1, 0.1) */
     /* v84 = sum_to(v80)  [4] */
@@ -480,10 +481,11 @@ static void params_reg_run_backward(params_reg *m) {
     /* fused: nn_t73 = pow_grad(m->param.W1, 0.005f) */
     /* fused: nn_t74 = add(nn_t67, nn_t73) */
     for (long i = 0; i < 12; i++) {
-        const float nn_t67 = (m->param.W1[i] > 0.0f ? 0.001f : (m->param.W1[i] < 0.0f ? -0.001f : 0.0f));
-        const float nn_t73 = (0.005f * 2.0f * m->param.W1[i]);
+        const float nn_a1 = m->param.W1[i], nn_a2 = v86[i];
+        const float nn_t67 = (nn_a1 > 0.0f ? 0.001f : (nn_a1 < 0.0f ? -0.001f : 0.0f));
+        const float nn_t73 = (0.005f * 2.0f * nn_a1);
         const float nn_t74 = (nn_t67 + nn_t73);
-        m->grad.W1[i] = (nn_t74 + v86[i]);
+        m->grad.W1[i] = (nn_t74 + nn_a2);
     }
 }
 

@@ -253,7 +253,8 @@ static void sched_cyclic_rmsprop_epilogue_23(void *ctx, int i0, int rows, int j0
     float *const v23 = m->arena + 320;
     for (long i = i0; i < (long)i0 + rows; i++) {
         for (long j = j0; j < (long)j0 + cols; j++) {
-            v23[i * 5 + j] = (v13[i * 5 + j] > 0.0f ? v23[i * 5 + j] : 0.0f);
+            const float nn_a1 = v13[i * 5 + j], nn_a2 = v23[i * 5 + j];
+            v23[i * 5 + j] = (nn_a1 > 0.0f ? nn_a2 : 0.0f);
         }
     }
 }
