@@ -142,11 +142,17 @@ NNRT_API void nnrt_init_he_normal(nnrt_rng *r, float *w, long n, long fan_in) {
 }
 
 /* x is finite <=> its exponent bits are not all ones. An OR over all
- * elements, without an early exit, so that the loop vectorizes. */
+ * elements, without an early exit, so that the loop vectorizes: in blocks
+ * of 16, whose constant trip count gcc -O2 vectorizes too (it does not
+ * vectorize a loop to n, which would need a scalar tail). */
 NNRT_API int nnrt_all_finite(const float *x, long n) {
     uint32_t bad = 0;
-    long i;
-    for (i = 0; i < n; i++)
+    long i = 0;
+    int k;
+    for (; i + 16 <= n; i += 16)
+        for (k = 0; k < 16; k++)
+            bad |= (~nnrt_f2u(x[i + k]) & 0x7f800000u) == 0u;
+    for (; i < n; i++)
         bad |= (~nnrt_f2u(x[i]) & 0x7f800000u) == 0u;
     return bad == 0u;
 }
