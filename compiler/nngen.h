@@ -653,8 +653,13 @@ void emit_elem(Buf *b, const Emit *e, int id); /* a scalar node's value: literal
 const char *emit_param_cname(const Emit *e, int param_node);
 /* "(m->arena + 4096)": the node's scratch memory (its op's scratch hook) */
 const char *emit_scratch(const Emit *e, const Node *n);
-/* Nested loops over `iter`; body gets each operand's index expression. */
-void emit_loops(Emit *e, const Shape *iter, int nops, const Shape *const *shapes,
+/* Nested loops over `iter`; body gets each operand's index expression.
+ * `written` is the operand the body stores to at its index (-1: none or
+ * not that simple): when each iteration of the innermost loop writes its
+ * own element of it, and no other operand is that memory at another index
+ * (plan.c shares a slot only at the same index), that loop is marked
+ * NNRT_IVDEP (iterations independent). */
+void emit_loops(Emit *e, const Shape *iter, int nops, const Shape *const *shapes, int written,
                 void (*body)(Emit *, const char *const *, void *), void *ctx);
 void emit_comment_text(Buf *b, const char *s, size_t len, size_t max);
 /* The name generated code calls the maths function `name` by ("fabsf"):

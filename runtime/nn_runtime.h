@@ -158,6 +158,18 @@ NNRT_API void nnrt_pack_cols(int K, int N, const float *B, int ldb, float *Bp);
 NNRT_API void nnrt_sgemm_packed(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
                                 const float *Bp, float beta, float *C, int ldc, float *work, nnrt_epilogue epi,
                                 void *ctx);
+/* Marks a generated loop whose iterations are independent: each writes its
+ * own element and reads no other iteration's (`#pragma GCC ivdep`). gcc -O2
+ * vectorizes only where it can prove that without a runtime overlap check
+ * (its "very cheap" cost model), and it cannot tell an arena block from a
+ * parameter in the same struct: an epilogue's `h[i * 16 + j] = tanh(h[...]
+ * + bias[j])` stayed scalar at -O2. Empty elsewhere: clang -O2 and gcc -O3
+ * add the check themselves. */
+#if defined(__GNUC__) && !defined(__clang__) && (__GNUC__ > 4 || (__GNUC__ == 4 && __GNUC_MINOR__ >= 9))
+#define NNRT_IVDEP _Pragma("GCC ivdep")
+#else
+#define NNRT_IVDEP
+#endif
 /* tanh for generated loops: branch-free float arithmetic (selects, no libm
  * call), so that gcc and clang vectorize a loop over it, where glibc's
  * tanhf is a scalar call 15x slower. |x| < 0.3: the odd Taylor polynomial

@@ -323,7 +323,7 @@ static void index_text(Buf *b, const Nest *t, int k) {
         buf_putc(b, '0');
 }
 
-void emit_loops(Emit *e, const Shape *iter, int nops, const Shape *const *shapes,
+void emit_loops(Emit *e, const Shape *iter, int nops, const Shape *const *shapes, int written,
                 void (*body)(Emit *, const char *const *, void *), void *ctx) {
     Nest t;
     if (nops > OPS_MAX)
@@ -331,6 +331,8 @@ void emit_loops(Emit *e, const Shape *iter, int nops, const Shape *const *shapes
     nest_build(&t, iter, nops, shapes);
     for (int d = 0; d < t.ndims; d++) {
         const char *var = t.ndims == 1 ? "i" : (const char *[]){"i0", "i1", "i2", "i3", "i4"}[d];
+        if (d == t.ndims - 1 && written >= 0 && t.stride[written][d] != 0)
+            emit_line(e, "NNRT_IVDEP");
         if (t.batch[d] && t.size[d] == 1)
             emit_open(e, "for (long %s = 0; %s < (long)n; %s++)", var, var, var);
         else if (t.batch[d])
@@ -547,13 +549,13 @@ void emit_elementwise(Emit *e, const Node *n) {
         comment_members(e, &f, "fused");
         for (int o = 0; o < f.nops; o++)
             shapes[o] = &e->g->nodes[f.ops[o]].shape;
-        emit_loops(e, &n->shape, f.nops, shapes, fused_body, &f);
+        emit_loops(e, &n->shape, f.nops, shapes, 0, fused_body, &f);
         return;
     }
     shapes[0] = &n->shape;
     for (int k = 0; k < n->nin; k++)
         shapes[k + 1] = &e->g->nodes[n->in[k]].shape;
-    emit_loops(e, &n->shape, n->nin + 1, shapes, elementwise_body, (void *)n);
+    emit_loops(e, &n->shape, n->nin + 1, shapes, 0, elementwise_body, (void *)n);
 }
 
 static void emit_locals(Emit *e, const EmitUses *u, int whole_tensors);
@@ -614,6 +616,7 @@ const char *emit_epilogue(Emit *e, const Node *n) {
     be.uses = uses_new(g);
     comment_members(&be, &f, "epilogue");
     emit_open(&be, "for (long i = i0; i < (long)i0 + rows; i++)");
+    emit_line(&be, "NNRT_IVDEP"); /* a column's element is written once, read at its index or from vectors */
     emit_open(&be, "for (long j = j0; j < (long)j0 + cols; j++)");
     fused_statements(&be, &f, idx, arena_printf(g->arena, "%s[%s]", emit_ref(e, n->id), idx[0]));
     emit_close(&be);

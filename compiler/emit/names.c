@@ -35,10 +35,10 @@
 /* Every local name the emitters declare, and the C names they call: a
  * kernel may declare only names of this list. */
 static const char *const reserved[] = {
-    "m", "n", "i", "i0", "i1", "i2", "i3", "i4", "j", "k", "o", "r", "b", "p", "g", "d", "t", "z", "acc", "ad", "base",
-    "count", "dot", "lp", "lq", "lr", "lse", "mx", "rows", "scale", "sum", "tsum", "zr", "bytes", "rng", "seed", "path",
-    "classes", "expf", "logf", "tanhf", "sqrtf", "fabsf", "powf", "erff", "expm1f", "log1pf", "pow", "sqrt", "isfinite",
-    "offsetof", "size_t", "int32_t", "uint32_t", "uint64_t", "NULL", "NAN", "INFINITY",
+    "m", "n", "i", "i0", "i1", "i2", "i3", "i4", "j", "k", "o", "r", "b", "p", "g", "d", "t", "z", "acc", "acc0",
+    "acc1", "ad", "base", "count", "dot", "lp", "lq", "lr", "lse", "mx", "rows", "scale", "sum", "tsum", "zr", "bytes",
+    "rng", "seed", "path", "classes", "expf", "logf", "tanhf", "sqrtf", "fabsf", "powf", "erff", "expm1f", "log1pf",
+    "pow", "sqrt", "isfinite", "offsetof", "size_t", "int32_t", "uint32_t", "uint64_t", "NULL", "NAN", "INFINITY",
     /* the losses' kernels (ops/loss_regression.c, ops/loss_class.c) */
     "tt", "sh", "yr", "dr", "hv", "sinhf",
     /* the layers beyond dense (ops/glu.c, maxout.c, dropout.c, batchnorm.c) */

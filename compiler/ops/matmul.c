@@ -240,8 +240,8 @@ static const char *index_of(Arena *a, const char *x, long s, const char *y) {
 }
 
 /* C[rows, N] = A[rows, K] op(B), op(B) K x N. Two forms, by measurement:
- * with N <= 2 and many rows, a row's N sums as a vector (acc), one term of
- * each per p; else each sum a dot product over p, along rows of op(B)^T:
+ * with N <= 2 and many rows, a row's N sums side by side (acc0, acc1), one
+ * term of each per p; else each sum a dot product over p, along rows of op(B)^T:
  * B itself when transposed, else a copy of it transposed on the stack (b,
  * at most SMALL_DIM^2 floats), unless K = 1 (then B's layout is the same)
  * or the rows are few (then B is read down its columns). Every sum adds
@@ -249,19 +249,20 @@ static const char *index_of(Arena *a, const char *x, long s, const char *y) {
 static void small_rows_emit(Emit *e, const char *rows, const char *A, const char *B, const char *C, long K, long N,
                             int tb, int few) {
     Arena *ar = e->g->arena;
-    if (N <= 2 && !few) {
-        const char *b0 = tb ? index_of(ar, "j", K, NULL) : "j";
-        const char *bp = tb ? index_of(ar, "j", K, "p") : index_of(ar, "p", N, "j");
+    if (N <= 2 && !few) { /* scalars acc0, acc1: an array stays in memory at gcc -O2 */
         emit_open(e, "for (long i = 0; i < %s; i++)", rows);
-        emit_line(e, "float acc[%ld];", N);
-        emit_line(e, "for (long j = 0; j < %ld; j++) acc[j] = %s[%s] * %s[%s];", N, A, index_of(ar, "i", K, NULL), B,
-                  b0);
+        for (long j = 0; j < N; j++) /* op(B)'s (p, j): B[p * N + j], or B[j * K + p] transposed */
+            emit_line(e, "float acc%ld = %s[%s] * %s[%ld];", j, A, index_of(ar, "i", K, NULL), B, tb ? j * K : j);
         if (K > 1) {
-            emit_line(e, "for (long p = 1; p < %ld; p++)", K);
-            emit_line(e, "    for (long j = 0; j < %ld; j++) acc[j] += %s[%s] * %s[%s];", N, A,
-                      index_of(ar, "i", K, "p"), B, bp);
+            emit_open(e, "for (long p = 1; p < %ld; p++)", K);
+            for (long j = 0; j < N; j++)
+                emit_line(e, "acc%ld += %s[%s] * %s[%s];", j, A, index_of(ar, "i", K, "p"), B,
+                          tb ? (j ? arena_printf(ar, "%ld + p", j * K) : "p")
+                             : index_of(ar, "p", N, j ? arena_printf(ar, "%ld", j) : NULL));
+            emit_close(e);
         }
-        emit_line(e, "for (long j = 0; j < %ld; j++) %s[%s] = acc[j];", N, C, index_of(ar, "i", N, "j"));
+        for (long j = 0; j < N; j++)
+            emit_line(e, "%s[%s] = acc%ld;", C, index_of(ar, "i", N, j ? arena_printf(ar, "%ld", j) : NULL), j);
         emit_close(e);
         return;
     }
@@ -277,8 +278,8 @@ static void small_rows_emit(Emit *e, const char *rows, const char *A, const char
         emit_line(e, "    for (long p = 0; p < %ld; p++) b[%s] = %s[%s];", K, index_of(ar, "j", K, "p"), B,
                   index_of(ar, "p", N, "j"));
     }
-    emit_line(e, "for (long i = 0; i < %s; i++)", rows);
-    e->indent++;
+    emit_open(e, "for (long i = 0; i < %s; i++)", rows);
+    emit_line(e, "NNRT_IVDEP"); /* C's row i, an element each; A and B are other memory */
     emit_open(e, "for (long j = 0; j < %ld; j++)", N);
     emit_line(e, "float dot = %s[%s] * %s[%s];", A, index_of(ar, "i", K, NULL), bt, bj);
     if (K > 1)
@@ -286,7 +287,7 @@ static void small_rows_emit(Emit *e, const char *rows, const char *A, const char
                   bjp);
     emit_line(e, "%s[%s] = dot;", C, index_of(ar, "i", N, "j"));
     emit_close(e);
-    e->indent--;
+    emit_close(e);
     if (copy)
         emit_close(e);
 }

@@ -265,9 +265,9 @@ void sum_to_emit(Emit *e, const Node *n) {
         xo.rank -= t;
         oo.rank = oo.rank > t ? oo.rank - t : 0;
         const Shape *heads[2] = {&xo, &oo};
-        emit_loops(e, &xo, 2, heads, sum_rows_body, &rows);
+        emit_loops(e, &xo, 2, heads, -1, sum_rows_body, &rows);
     } else {
-        emit_loops(e, shapes[0], 2, shapes, sum_to_body, (void *)n);
+        emit_loops(e, shapes[0], 2, shapes, 1, sum_to_body, (void *)n);
     }
     buf_free(&cnt);
 }

@@ -45,6 +45,7 @@ static void cnn_epilogue_15(void *ctx, int i0, int rows, int j0, int cols) {
     struct cnn *const m = ctx;
     float *const z_ = m->arena + 256;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             z_[i * 3 + j] = (z_[i * 3 + j] + m->param.z_bias[j]);
         }
@@ -69,6 +70,7 @@ static void cnn_run_forward(cnn *m) {
     /* fused: nn_t6 = add(v3, m->param.c_bias) */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 4; i1++) {
+            NNRT_IVDEP
             for (long i2 = 0; i2 < 36; i2++) {
                 const float nn_t6 = (v3[i0 * 144 + i1 * 36 + i2] + m->param.c_bias[i1]);
                 c[i0 * 144 + i1 * 36 + i2] = (nn_t6 < 0.0f ? 0.0f : nn_t6);
@@ -99,12 +101,14 @@ static void cnn_run_forward(cnn *m) {
         float b[3 * 4]; /* m->param.z_weight transposed: the dot products read its rows */
         for (long j = 0; j < 3; j++)
             for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.z_weight[p * 3 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 3; j++) {
                 float dot = v13[i * 4] * b[j * 4];
                 for (long p = 1; p < 4; p++) dot += v13[i * 4 + p] * b[j * 4 + p];
                 z_[i * 3 + j] = dot;
             }
+        }
     }
     cnn_epilogue_15(m, 0, n, 0, 3);
     /* cnn.nn:11: output p = softmax(z) */
@@ -139,6 +143,7 @@ static float cnn_run_loss(cnn *m) {
     /* fused: nn_t6 = add(v3, m->param.c_bias) */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 4; i1++) {
+            NNRT_IVDEP
             for (long i2 = 0; i2 < 36; i2++) {
                 const float nn_t6 = (v3[i0 * 144 + i1 * 36 + i2] + m->param.c_bias[i1]);
                 c[i0 * 144 + i1 * 36 + i2] = (nn_t6 < 0.0f ? 0.0f : nn_t6);
@@ -169,12 +174,14 @@ static float cnn_run_loss(cnn *m) {
         float b[3 * 4]; /* m->param.z_weight transposed: the dot products read its rows */
         for (long j = 0; j < 3; j++)
             for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.z_weight[p * 3 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 3; j++) {
                 float dot = v13[i * 4] * b[j * 4];
                 for (long p = 1; p < 4; p++) dot += v13[i * 4 + p] * b[j * 4 + p];
                 z_[i * 3 + j] = dot;
             }
+        }
     }
     cnn_epilogue_15(m, 0, n, 0, 3);
     /* cnn.nn:11: output p = softmax(z) */
@@ -209,6 +216,7 @@ static void cnn_epilogue_29(void *ctx, int i0, int rows, int j0, int cols) {
     struct cnn *const m = ctx;
     float *const z_ = m->arena + 11776;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             z_[i * 3 + j] = (z_[i * 3 + j] + m->param.z_bias[j]);
         }
@@ -234,6 +242,7 @@ static void cnn_run_train(cnn *m) {
     /* fused: nn_t22 = add(v20, m->param.c_bias) */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 4; i1++) {
+            NNRT_IVDEP
             for (long i2 = 0; i2 < 36; i2++) {
                 const float nn_t22 = (v20[i0 * 144 + i1 * 36 + i2] + m->param.c_bias[i1]);
                 c[i0 * 144 + i1 * 36 + i2] = (nn_t22 < 0.0f ? 0.0f : nn_t22);
@@ -264,12 +273,14 @@ static void cnn_run_train(cnn *m) {
         float b[3 * 4]; /* m->param.z_weight transposed: the dot products read its rows */
         for (long j = 0; j < 3; j++)
             for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.z_weight[p * 3 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 3; j++) {
                 float dot = v28[i * 4] * b[j * 4];
                 for (long p = 1; p < 4; p++) dot += v28[i * 4 + p] * b[j * 4 + p];
                 z_[i * 3 + j] = dot;
             }
+        }
     }
     cnn_epilogue_29(m, 0, n, 0, 3);
     /* cnn.nn:12: loss cross_entropy(z, y) */
@@ -323,18 +334,21 @@ static void cnn_run_backward(cnn *m) {
     /* m->grad.z_bias = sum_to(d_z_)  [3] */
     for (long i = 0; i < 3; i++) m->grad.z_bias[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 3; i1++) {
             m->grad.z_bias[i1] += d_z_[i0 * 3 + i1];
         }
     }
     /* v36 = matmul(d_z_, m->param.z_weight)  [N, 4] */
     /* 3 x 4: loops with constant bounds (matmul.c, small_emit) */
-    for (long i = 0; i < (long)n; i++)
+    for (long i = 0; i < (long)n; i++) {
+        NNRT_IVDEP
         for (long j = 0; j < 4; j++) {
             float dot = d_z_[i * 3] * m->param.z_weight[j * 3];
             for (long p = 1; p < 3; p++) dot += d_z_[i * 3 + p] * m->param.z_weight[j * 3 + p];
             v36[i * 4 + j] = dot;
         }
+    }
     /* m->grad.z_weight = matmul(v28, d_z_)  [4, 3] */
     /* 4 x 3: loops with constant bounds (matmul.c, small_emit) */
     for (long j = 0; j < 3; j++) {
@@ -352,6 +366,7 @@ static void cnn_run_backward(cnn *m) {
     /* v39 = broadcast(v36)  [N, 4, 6] */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 4; i1++) {
+            NNRT_IVDEP
             for (long i2 = 0; i2 < 6; i2++) {
                 v39[i0 * 24 + i1 * 6 + i2] = v36[i0 * 4 + i1] / 6.0f;
             }
@@ -371,6 +386,7 @@ static void cnn_run_backward(cnn *m) {
     /* cnn.nn:6: c = relu(conv2d(x, 4, 3, pad=1, groups=2)) */
     /* v45 = relu_grad(c, d_c)  [N, 4, 6, 6] */
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 144; i1++) {
             const float nn_a0 = c[i0 * 144 + i1], nn_a1 = d_c[i0 * 144 + i1];
             v45[i0 * 144 + i1] = nn_a0 > 0.0f ? nn_a1 : 0.0f;
@@ -393,6 +409,7 @@ static void cnn_run_backward(cnn *m) {
     /* m->grad.c_weight = conv2d_grad_w(x, v45)  [4, 1, 3, 3] */
     nnrt_conv2d_backward_weight(&(const nnrt_conv2d){.c = 2, .h = 6, .w = 6, .f = 4, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 2, .band = 0, .chunk = 0}, n, x, v45, m->grad.c_weight, (m->arena + 9216));
     /* m->grad.c_bias = broadcast(v46)  [4] */
+    NNRT_IVDEP
     for (long i = 0; i < 4; i++) {
         m->grad.c_bias[i] = v46[i];
     }

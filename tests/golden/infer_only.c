@@ -39,6 +39,7 @@ static void infer_only_epilogue_2(void *ctx, int i0, int rows, int j0, int cols)
     float *const h = m->arena + 0;
     /* epilogue: nn_t4 = add(h, m->param.h_bias) */
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_t4 = (h[i * 7 + j] + m->param.h_bias[j]);
             h[i * 7 + j] = (0.5f * nn_t4 * (1.0f + tanhf(0.79788456080286536f * (nn_t4 + 0.044715f * nn_t4 * nn_t4 * nn_t4))));
@@ -52,6 +53,7 @@ static void infer_only_epilogue_7(void *ctx, int i0, int rows, int j0, int cols)
     float *const g_ = m->arena + 448;
     /* epilogue: nn_t9 = add(g_, m->param.g_bias) */
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_t9 = (g_[i * 7 + j] + m->param.g_bias[j]);
             g_[i * 7 + j] = (nn_t9 / (1.0f + expf(-2.0f * nn_t9)));
@@ -64,6 +66,7 @@ static void infer_only_epilogue_12(void *ctx, int i0, int rows, int j0, int cols
     struct infer_only *const m = ctx;
     float *const logits = m->arena + 0;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             logits[i * 3 + j] = (logits[i * 3 + j] + m->param.logits_bias[j]);
         }
@@ -84,12 +87,14 @@ static void infer_only_run_forward(infer_only *m) {
         float b[7 * 5]; /* m->param.h_weight transposed: the dot products read its rows */
         for (long j = 0; j < 7; j++)
             for (long p = 0; p < 5; p++) b[j * 5 + p] = m->param.h_weight[p * 7 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 7; j++) {
                 float dot = x[i * 5] * b[j * 5];
                 for (long p = 1; p < 5; p++) dot += x[i * 5 + p] * b[j * 5 + p];
                 h[i * 7 + j] = dot;
             }
+        }
     }
     infer_only_epilogue_2(m, 0, n, 0, 7);
     /* infer_only.nn:7: g = swish(dense(h, 7), beta=2) */
@@ -99,12 +104,14 @@ static void infer_only_run_forward(infer_only *m) {
         float b[7 * 7]; /* m->param.g_weight transposed: the dot products read its rows */
         for (long j = 0; j < 7; j++)
             for (long p = 0; p < 7; p++) b[j * 7 + p] = m->param.g_weight[p * 7 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 7; j++) {
                 float dot = h[i * 7] * b[j * 7];
                 for (long p = 1; p < 7; p++) dot += h[i * 7 + p] * b[j * 7 + p];
                 g_[i * 7 + j] = dot;
             }
+        }
     }
     infer_only_epilogue_7(m, 0, n, 0, 7);
     /* infer_only.nn:8: output logits = dense(g, 3) */
@@ -114,12 +121,14 @@ static void infer_only_run_forward(infer_only *m) {
         float b[3 * 7]; /* m->param.logits_weight transposed: the dot products read its rows */
         for (long j = 0; j < 3; j++)
             for (long p = 0; p < 7; p++) b[j * 7 + p] = m->param.logits_weight[p * 3 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 3; j++) {
                 float dot = g_[i * 7] * b[j * 7];
                 for (long p = 1; p < 7; p++) dot += g_[i * 7 + p] * b[j * 7 + p];
                 logits[i * 3 + j] = dot;
             }
+        }
     }
     infer_only_epilogue_12(m, 0, n, 0, 3);
     /* infer_only.nn:9: output probs = softmax(logits) */

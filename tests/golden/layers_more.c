@@ -57,6 +57,7 @@ static void layers_more_epilogue_25(void *ctx, int i0, int rows, int j0, int col
     struct layers_more *const m = ctx;
     float *const v25 = m->arena + 0;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             v25[i * 8 + j] = (v25[i * 8 + j] + m->param.h_1_bias[j]);
         }
@@ -68,6 +69,7 @@ static void layers_more_epilogue_40(void *ctx, int i0, int rows, int j0, int col
     struct layers_more *const m = ctx;
     float *const z_ = m->arena + 0;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             z_[i * 3 + j] = (z_[i * 3 + j] + m->param.z_bias[j]);
         }
@@ -88,6 +90,7 @@ static void layers_more_run_forward(layers_more *m) {
     /* layers_more.nn:7: a = prelu(batchnorm(x)) */
     /* v11 = sqrt(nn_t10)  [2, 1, 1] */
     /* fused: nn_t10 = add(m->buffer.a_1_running_var, 1e-05f) */
+    NNRT_IVDEP
     for (long i = 0; i < 2; i++) {
         const float nn_t10 = (m->buffer.a_1_running_var[i] + 1e-05f);
         v11[i] = sqrtf(nn_t10);
@@ -99,6 +102,7 @@ static void layers_more_run_forward(layers_more *m) {
     /* fused: nn_t16 = add(nn_t14, m->param.a_1_beta) */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 2; i1++) {
+            NNRT_IVDEP
             for (long i2 = 0; i2 < 6; i2++) {
                 const float nn_a1 = x[i0 * 12 + i1 * 6 + i2], nn_a2 = m->buffer.a_1_running_mean[i1], nn_a3 = v11[i1], nn_a4 = m->param.a_1_gamma[i1], nn_a5 = m->param.a_1_beta[i1], nn_a6 = m->param.a_alpha[i1];
                 const float nn_t7 = (nn_a1 - nn_a2);
@@ -126,12 +130,14 @@ static void layers_more_run_forward(layers_more *m) {
         float b[8 * 6]; /* m->param.h_1_weight transposed: the dot products read its rows */
         for (long j = 0; j < 8; j++)
             for (long p = 0; p < 6; p++) b[j * 6 + p] = m->param.h_1_weight[p * 8 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 8; j++) {
                 float dot = g_[i * 6] * b[j * 6];
                 for (long p = 1; p < 6; p++) dot += g_[i * 6 + p] * b[j * 6 + p];
                 v25[i * 8 + j] = dot;
             }
+        }
     }
     layers_more_epilogue_25(m, 0, n, 0, 8);
     /* h = maxout(v25)  [N, 4] */
@@ -146,6 +152,7 @@ static void layers_more_run_forward(layers_more *m) {
     /* layers_more.nn:10: z = dense(batchnorm(h, momentum=0.2), 3) */
     /* v35 = sqrt(nn_t34)  [4] */
     /* fused: nn_t34 = add(m->buffer.z_1_running_var, 1e-05f) */
+    NNRT_IVDEP
     for (long i = 0; i < 4; i++) {
         const float nn_t34 = (m->buffer.z_1_running_var[i] + 1e-05f);
         v35[i] = sqrtf(nn_t34);
@@ -155,6 +162,7 @@ static void layers_more_run_forward(layers_more *m) {
     /* fused: nn_t36 = div(nn_t32, v35) */
     /* fused: nn_t37 = mul(nn_t36, m->param.z_1_gamma) */
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 4; i1++) {
             const float nn_t32 = (h[i0 * 4 + i1] - m->buffer.z_1_running_mean[i1]);
             const float nn_t36 = (nn_t32 / v35[i1]);
@@ -168,12 +176,14 @@ static void layers_more_run_forward(layers_more *m) {
         float b[3 * 4]; /* m->param.z_weight transposed: the dot products read its rows */
         for (long j = 0; j < 3; j++)
             for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.z_weight[p * 3 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 3; j++) {
                 float dot = v38[i * 4] * b[j * 4];
                 for (long p = 1; p < 4; p++) dot += v38[i * 4 + p] * b[j * 4 + p];
                 z_[i * 3 + j] = dot;
             }
+        }
     }
     layers_more_epilogue_40(m, 0, n, 0, 3);
 }
@@ -194,6 +204,7 @@ static float layers_more_run_loss(layers_more *m) {
     /* layers_more.nn:7: a = prelu(batchnorm(x)) */
     /* v11 = sqrt(nn_t10)  [2, 1, 1] */
     /* fused: nn_t10 = add(m->buffer.a_1_running_var, 1e-05f) */
+    NNRT_IVDEP
     for (long i = 0; i < 2; i++) {
         const float nn_t10 = (m->buffer.a_1_running_var[i] + 1e-05f);
         v11[i] = sqrtf(nn_t10);
@@ -205,6 +216,7 @@ static float layers_more_run_loss(layers_more *m) {
     /* fused: nn_t16 = add(nn_t14, m->param.a_1_beta) */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 2; i1++) {
+            NNRT_IVDEP
             for (long i2 = 0; i2 < 6; i2++) {
                 const float nn_a1 = x[i0 * 12 + i1 * 6 + i2], nn_a2 = m->buffer.a_1_running_mean[i1], nn_a3 = v11[i1], nn_a4 = m->param.a_1_gamma[i1], nn_a5 = m->param.a_1_beta[i1], nn_a6 = m->param.a_alpha[i1];
                 const float nn_t7 = (nn_a1 - nn_a2);
@@ -232,12 +244,14 @@ static float layers_more_run_loss(layers_more *m) {
         float b[8 * 6]; /* m->param.h_1_weight transposed: the dot products read its rows */
         for (long j = 0; j < 8; j++)
             for (long p = 0; p < 6; p++) b[j * 6 + p] = m->param.h_1_weight[p * 8 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 8; j++) {
                 float dot = g_[i * 6] * b[j * 6];
                 for (long p = 1; p < 6; p++) dot += g_[i * 6 + p] * b[j * 6 + p];
                 v25[i * 8 + j] = dot;
             }
+        }
     }
     layers_more_epilogue_25(m, 0, n, 0, 8);
     /* h = maxout(v25)  [N, 4] */
@@ -252,6 +266,7 @@ static float layers_more_run_loss(layers_more *m) {
     /* layers_more.nn:10: z = dense(batchnorm(h, momentum=0.2), 3) */
     /* v35 = sqrt(nn_t34)  [4] */
     /* fused: nn_t34 = add(m->buffer.z_1_running_var, 1e-05f) */
+    NNRT_IVDEP
     for (long i = 0; i < 4; i++) {
         const float nn_t34 = (m->buffer.z_1_running_var[i] + 1e-05f);
         v35[i] = sqrtf(nn_t34);
@@ -261,6 +276,7 @@ static float layers_more_run_loss(layers_more *m) {
     /* fused: nn_t36 = div(nn_t32, v35) */
     /* fused: nn_t37 = mul(nn_t36, m->param.z_1_gamma) */
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 4; i1++) {
             const float nn_t32 = (h[i0 * 4 + i1] - m->buffer.z_1_running_mean[i1]);
             const float nn_t36 = (nn_t32 / v35[i1]);
@@ -274,12 +290,14 @@ static float layers_more_run_loss(layers_more *m) {
         float b[3 * 4]; /* m->param.z_weight transposed: the dot products read its rows */
         for (long j = 0; j < 3; j++)
             for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.z_weight[p * 3 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 3; j++) {
                 float dot = v38[i * 4] * b[j * 4];
                 for (long p = 1; p < 4; p++) dot += v38[i * 4 + p] * b[j * 4 + p];
                 z_[i * 3 + j] = dot;
             }
+        }
     }
     layers_more_epilogue_40(m, 0, n, 0, 3);
     /* layers_more.nn:12: loss cross_entropy(z, y) */
@@ -304,6 +322,7 @@ static void layers_more_epilogue_63(void *ctx, int i0, int rows, int j0, int col
     struct layers_more *const m = ctx;
     float *const v63 = m->arena + 2304;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             v63[i * 8 + j] = (v63[i * 8 + j] + m->param.h_1_bias[j]);
         }
@@ -315,6 +334,7 @@ static void layers_more_epilogue_80(void *ctx, int i0, int rows, int j0, int col
     struct layers_more *const m = ctx;
     float *const z_ = m->arena + 4224;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             z_[i * 3 + j] = (z_[i * 3 + j] + m->param.z_bias[j]);
         }
@@ -362,12 +382,14 @@ static void layers_more_run_train(layers_more *m) {
     /* v45 = sub(x, v44)  [N, 2, 2, 3] */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 2; i1++) {
+            NNRT_IVDEP
             for (long i2 = 0; i2 < 6; i2++) {
                 v45[i0 * 12 + i1 * 6 + i2] = x[i0 * 12 + i1 * 6 + i2] - v44[i1];
             }
         }
     }
     /* v46 = mul(v45, v45)  [N, 2, 2, 3] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n * 12; i++) {
         v46[i] = v45[i] * v45[i];
     }
@@ -384,6 +406,7 @@ static void layers_more_run_train(layers_more *m) {
     }
     /* v52 = sqrt(nn_t51)  [2, 1, 1] */
     /* fused: nn_t51 = add(v47, 1e-05f) */
+    NNRT_IVDEP
     for (long i = 0; i < 2; i++) {
         const float nn_t51 = (v47[i] + 1e-05f);
         v52[i] = sqrtf(nn_t51);
@@ -391,6 +414,7 @@ static void layers_more_run_train(layers_more *m) {
     /* v53 = div(v45, v52)  [N, 2, 2, 3] */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 2; i1++) {
+            NNRT_IVDEP
             for (long i2 = 0; i2 < 6; i2++) {
                 v53[i0 * 12 + i1 * 6 + i2] = v45[i0 * 12 + i1 * 6 + i2] / v52[i1];
             }
@@ -400,6 +424,7 @@ static void layers_more_run_train(layers_more *m) {
     /* fused: nn_t55 = mul(v53, m->param.a_1_gamma) */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 2; i1++) {
+            NNRT_IVDEP
             for (long i2 = 0; i2 < 6; i2++) {
                 const float nn_t55 = (v53[i0 * 12 + i1 * 6 + i2] * m->param.a_1_gamma[i1]);
                 v57[i0 * 12 + i1 * 6 + i2] = (nn_t55 + m->param.a_1_beta[i1]);
@@ -409,6 +434,7 @@ static void layers_more_run_train(layers_more *m) {
     /* a = prelu(v57, m->param.a_alpha)  [N, 2, 2, 3] */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 2; i1++) {
+            NNRT_IVDEP
             for (long i2 = 0; i2 < 6; i2++) {
                 const float nn_a0 = v57[i0 * 12 + i1 * 6 + i2], nn_a1 = m->param.a_alpha[i1];
                 a[i0 * 12 + i1 * 6 + i2] = nn_a0 > 0.0f ? nn_a0 : nn_a1 * nn_a0;
@@ -432,12 +458,14 @@ static void layers_more_run_train(layers_more *m) {
         float b[8 * 6]; /* m->param.h_1_weight transposed: the dot products read its rows */
         for (long j = 0; j < 8; j++)
             for (long p = 0; p < 6; p++) b[j * 6 + p] = m->param.h_1_weight[p * 8 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 8; j++) {
                 float dot = g_[i * 6] * b[j * 6];
                 for (long p = 1; p < 6; p++) dot += g_[i * 6 + p] * b[j * 6 + p];
                 v63[i * 8 + j] = dot;
             }
+        }
     }
     layers_more_epilogue_63(m, 0, n, 0, 8);
     /* v65 = maxout(v63)  [N, 4] */
@@ -459,6 +487,7 @@ static void layers_more_run_train(layers_more *m) {
         m->rng.state = rng.state;
     }
     /* h = mul(v65, v66)  [N, 4] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n * 4; i++) {
         h[i] = v65[i] * v66[i];
     }
@@ -472,11 +501,13 @@ static void layers_more_run_train(layers_more *m) {
     }
     /* v69 = sub(h, v68)  [N, 4] */
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 4; i1++) {
             v69[i0 * 4 + i1] = h[i0 * 4 + i1] - v68[i1];
         }
     }
     /* v70 = mul(v69, v69)  [N, 4] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n * 4; i++) {
         v70[i] = v69[i] * v69[i];
     }
@@ -489,12 +520,14 @@ static void layers_more_run_train(layers_more *m) {
     }
     /* v76 = sqrt(nn_t75)  [4] */
     /* fused: nn_t75 = add(v71, 1e-05f) */
+    NNRT_IVDEP
     for (long i = 0; i < 4; i++) {
         const float nn_t75 = (v71[i] + 1e-05f);
         v76[i] = sqrtf(nn_t75);
     }
     /* v77 = div(v69, v76)  [N, 4] */
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 4; i1++) {
             v77[i0 * 4 + i1] = v69[i0 * 4 + i1] / v76[i1];
         }
@@ -502,6 +535,7 @@ static void layers_more_run_train(layers_more *m) {
     /* v79 = add(nn_t78, m->param.z_1_beta)  [N, 4] */
     /* fused: nn_t78 = mul(v77, m->param.z_1_gamma) */
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 4; i1++) {
             const float nn_t78 = (v77[i0 * 4 + i1] * m->param.z_1_gamma[i1]);
             v79[i0 * 4 + i1] = (nn_t78 + m->param.z_1_beta[i1]);
@@ -513,12 +547,14 @@ static void layers_more_run_train(layers_more *m) {
         float b[3 * 4]; /* m->param.z_weight transposed: the dot products read its rows */
         for (long j = 0; j < 3; j++)
             for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.z_weight[p * 3 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 3; j++) {
                 float dot = v79[i * 4] * b[j * 4];
                 for (long p = 1; p < 4; p++) dot += v79[i * 4 + p] * b[j * 4 + p];
                 z_[i * 3 + j] = dot;
             }
+        }
     }
     layers_more_epilogue_80(m, 0, n, 0, 3);
     /* layers_more.nn:12: loss cross_entropy(z, y) */
@@ -590,18 +626,21 @@ static void layers_more_run_backward(layers_more *m) {
     /* m->grad.z_bias = sum_to(d_z_)  [3] */
     for (long i = 0; i < 3; i++) m->grad.z_bias[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 3; i1++) {
             m->grad.z_bias[i1] += d_z_[i0 * 3 + i1];
         }
     }
     /* v86 = matmul(d_z_, m->param.z_weight)  [N, 4] */
     /* 3 x 4: loops with constant bounds (matmul.c, small_emit) */
-    for (long i = 0; i < (long)n; i++)
+    for (long i = 0; i < (long)n; i++) {
+        NNRT_IVDEP
         for (long j = 0; j < 4; j++) {
             float dot = d_z_[i * 3] * m->param.z_weight[j * 3];
             for (long p = 1; p < 3; p++) dot += d_z_[i * 3 + p] * m->param.z_weight[j * 3 + p];
             v86[i * 4 + j] = dot;
         }
+    }
     /* m->grad.z_weight = matmul(v79, d_z_)  [4, 3] */
     /* 4 x 3: loops with constant bounds (matmul.c, small_emit) */
     for (long j = 0; j < 3; j++) {
@@ -619,23 +658,27 @@ static void layers_more_run_backward(layers_more *m) {
     /* m->grad.z_1_beta = sum_to(v86)  [4] */
     for (long i = 0; i < 4; i++) m->grad.z_1_beta[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 4; i1++) {
             m->grad.z_1_beta[i1] += v86[i0 * 4 + i1];
         }
     }
     /* v89 = mul(v86, m->param.z_1_gamma)  [N, 4] */
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 4; i1++) {
             v89[i0 * 4 + i1] = v86[i0 * 4 + i1] * m->param.z_1_gamma[i1];
         }
     }
     /* v90 = mul(v86, v77)  [N, 4] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n * 4; i++) {
         v90[i] = v86[i] * v77[i];
     }
     /* m->grad.z_1_gamma = sum_to(v90)  [4] */
     for (long i = 0; i < 4; i++) m->grad.z_1_gamma[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 4; i1++) {
             m->grad.z_1_gamma[i1] += v90[i0 * 4 + i1];
         }
@@ -644,6 +687,7 @@ static void layers_more_run_backward(layers_more *m) {
     /* fused: nn_t93 = mul(v89, v77) */
     /* fused: nn_t94 = div(nn_t93, v76) */
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 4; i1++) {
             const float nn_t93 = (v89[i0 * 4 + i1] * v77[i0 * 4 + i1]);
             const float nn_t94 = (nn_t93 / v76[i1]);
@@ -653,11 +697,13 @@ static void layers_more_run_backward(layers_more *m) {
     /* v96 = sum_to(v95)  [4] */
     for (long i = 0; i < 4; i++) v96[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 4; i1++) {
             v96[i1] += v95[i0 * 4 + i1];
         }
     }
     /* v97 = sqrt_grad(v76, v96)  [4] */
+    NNRT_IVDEP
     for (long i = 0; i < 4; i++) {
         v97[i] = v96[i] / (2.0f * v76[i]);
     }
@@ -667,6 +713,7 @@ static void layers_more_run_backward(layers_more *m) {
     /* fused: nn_t99 = mul(nn_t98, v69) */
     /* fused: nn_t100 = add(nn_t92, nn_t99) */
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 4; i1++) {
             const float nn_t92 = (v89[i0 * 4 + i1] / v76[i1]);
             const float nn_t98 = (v97[i1] / ((float)n * 1.0f));
@@ -676,12 +723,14 @@ static void layers_more_run_backward(layers_more *m) {
         }
     }
     /* v103 = neg(v102)  [N, 4] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n * 4; i++) {
         v103[i] = -v102[i];
     }
     /* v104 = sum_to(v103)  [4] */
     for (long i = 0; i < 4; i++) v104[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 4; i1++) {
             v104[i1] += v103[i0 * 4 + i1];
         }
@@ -691,6 +740,7 @@ static void layers_more_run_backward(layers_more *m) {
     /* fused: nn_t105 = broadcast(v104) */
     /* fused: nn_t106 = add(v102, nn_t105) */
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 4; i1++) {
             const float nn_t105 = (v104[i1] / ((float)n * 1.0f));
             const float nn_t106 = (v102[i0 * 4 + i1] + nn_t105);
@@ -714,18 +764,21 @@ static void layers_more_run_backward(layers_more *m) {
     /* m->grad.h_1_bias = sum_to(v108)  [8] */
     for (long i = 0; i < 8; i++) m->grad.h_1_bias[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 8; i1++) {
             m->grad.h_1_bias[i1] += v108[i0 * 8 + i1];
         }
     }
     /* v110 = matmul(v108, m->param.h_1_weight)  [N, 6] */
     /* 8 x 6: loops with constant bounds (matmul.c, small_emit) */
-    for (long i = 0; i < (long)n; i++)
+    for (long i = 0; i < (long)n; i++) {
+        NNRT_IVDEP
         for (long j = 0; j < 6; j++) {
             float dot = v108[i * 8] * m->param.h_1_weight[j * 8];
             for (long p = 1; p < 8; p++) dot += v108[i * 8 + p] * m->param.h_1_weight[j * 8 + p];
             v110[i * 6 + j] = dot;
         }
+    }
     /* m->grad.h_1_weight = matmul(g_, v108)  [6, 8] */
     /* 6 x 8: loops with constant bounds (matmul.c, small_emit) */
     for (long p = 0; p < 6; p++) {
@@ -756,6 +809,7 @@ static void layers_more_run_backward(layers_more *m) {
     /* v115 = prelu_grad(v57, m->param.a_alpha, v113)  [N, 2, 2, 3] */
     for (long i0 = 0; i0 < (long)n; i0++) {
         for (long i1 = 0; i1 < 2; i1++) {
+            NNRT_IVDEP
             for (long i2 = 0; i2 < 6; i2++) {
                 const float nn_a0 = v57[i0 * 12 + i1 * 6 + i2], nn_a1 = m->param.a_alpha[i1], nn_a2 = v113[i0 * 12 + i1 * 6 + i2];
                 v115[i0 * 12 + i1 * 6 + i2] = nn_a0 > 0.0f ? nn_a2 : nn_a1 * nn_a2;
@@ -763,6 +817,7 @@ static void layers_more_run_backward(layers_more *m) {
         }
     }
     /* v116 = prelu_alpha_grad(v57, v113)  [N, 2, 2, 3] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n * 12; i++) {
         const float nn_a0 = v57[i], nn_a1 = v113[i];
         v116[i] = nn_a0 > 0.0f ? 0.0f : nn_a0 * nn_a1;
@@ -786,6 +841,7 @@ static void layers_more_run_backward(layers_more *m) {
         }
     }
     /* v121 = mul(v115, v53)  [N, 2, 2, 3] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n * 12; i++) {
         v121[i] = v115[i] * v53[i];
     }
@@ -799,14 +855,17 @@ static void layers_more_run_backward(layers_more *m) {
         }
     }
     /* m->grad.a_alpha = broadcast(v117)  [2] */
+    NNRT_IVDEP
     for (long i = 0; i < 2; i++) {
         m->grad.a_alpha[i] = v117[i];
     }
     /* m->grad.a_1_gamma = broadcast(v122)  [2] */
+    NNRT_IVDEP
     for (long i = 0; i < 2; i++) {
         m->grad.a_1_gamma[i] = v122[i];
     }
     /* m->grad.a_1_beta = broadcast(v119)  [2] */
+    NNRT_IVDEP
     for (long i = 0; i < 2; i++) {
         m->grad.a_1_beta[i] = v119[i];
     }

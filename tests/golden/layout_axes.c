@@ -51,6 +51,7 @@ static void layout_axes_run_forward(layout_axes *m) {
     }
     /* layout_axes.nn:10: c = concat(x, x * 2, 0)            # [N, 4, 3] */
     /* v5 = mul(x, 2.0f)  [N, 2, 3] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n * 6; i++) {
         v5[i] = x[i] * 2.0f;
     }
@@ -89,6 +90,7 @@ static void layout_axes_run_forward(layout_axes *m) {
         }
     }
     /* m_ = add(v9, v10)  [N, 3] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n * 3; i++) {
         m_[i] = v9[i] + v10[i];
     }
@@ -99,12 +101,14 @@ static void layout_axes_run_forward(layout_axes *m) {
         float b[3 * 3]; /* m->param.W transposed: the dot products read its rows */
         for (long j = 0; j < 3; j++)
             for (long p = 0; p < 3; p++) b[j * 3 + p] = m->param.W[p * 3 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 3; j++) {
                 float dot = m_[i * 3] * b[j * 3];
                 for (long p = 1; p < 3; p++) dot += m_[i * 3 + p] * b[j * 3 + p];
                 y[i * 3 + j] = dot;
             }
+        }
     }
     /* layout_axes.nn:15: output f = flatten(log_softmax(c, axis=-1)) */
     /* v13 = log_softmax(c)  [N, 4, 3] */
@@ -144,6 +148,7 @@ static float layout_axes_run_loss(layout_axes *m) {
     }
     /* layout_axes.nn:10: c = concat(x, x * 2, 0)            # [N, 4, 3] */
     /* v5 = mul(x, 2.0f)  [N, 2, 3] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n * 6; i++) {
         v5[i] = x[i] * 2.0f;
     }
@@ -182,6 +187,7 @@ static float layout_axes_run_loss(layout_axes *m) {
         }
     }
     /* m_ = add(v9, v10)  [N, 3] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n * 3; i++) {
         m_[i] = v9[i] + v10[i];
     }
@@ -192,12 +198,14 @@ static float layout_axes_run_loss(layout_axes *m) {
         float b[3 * 3]; /* m->param.W transposed: the dot products read its rows */
         for (long j = 0; j < 3; j++)
             for (long p = 0; p < 3; p++) b[j * 3 + p] = m->param.W[p * 3 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 3; j++) {
                 float dot = m_[i * 3] * b[j * 3];
                 for (long p = 1; p < 3; p++) dot += m_[i * 3 + p] * b[j * 3 + p];
                 y[i * 3 + j] = dot;
             }
+        }
     }
     /* layout_axes.nn:15: output f = flatten(log_softmax(c, axis=-1)) */
     /* v13 = log_softmax(c)  [N, 4, 3] */
@@ -246,6 +254,7 @@ static void layout_axes_run_train(layout_axes *m) {
     }
     /* layout_axes.nn:10: c = concat(x, x * 2, 0)            # [N, 4, 3] */
     /* v18 = mul(x, 2.0f)  [N, 2, 3] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n * 6; i++) {
         v18[i] = x[i] * 2.0f;
     }
@@ -284,6 +293,7 @@ static void layout_axes_run_train(layout_axes *m) {
         }
     }
     /* m_ = add(v22, v23)  [N, 3] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n * 3; i++) {
         m_[i] = v22[i] + v23[i];
     }
@@ -294,12 +304,14 @@ static void layout_axes_run_train(layout_axes *m) {
         float b[3 * 3]; /* m->param.W transposed: the dot products read its rows */
         for (long j = 0; j < 3; j++)
             for (long p = 0; p < 3; p++) b[j * 3 + p] = m->param.W[p * 3 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 3; j++) {
                 float dot = m_[i * 3] * b[j * 3];
                 for (long p = 1; p < 3; p++) dot += m_[i * 3 + p] * b[j * 3 + p];
                 y[i * 3 + j] = dot;
             }
+        }
     }
     /* layout_axes.nn:17: loss mae(y, t) */
     /* loss = mae(y, t_)  [] */
@@ -321,6 +333,7 @@ static void layout_axes_run_backward(layout_axes *m) {
     const int n = m->n;
     /* layout_axes.nn:17: loss mae(y, t) */
     /* d_y = mae_grad(y, t_, 1.0f)  [N, 3] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n * 3; i++) {
         const float nn_a0 = y[i], nn_a1 = t_[i];
         d_y[i] = (nn_a0 > nn_a1 ? 1.0f : (nn_a0 < nn_a1 ? -1.0f : 0.0f)) * 1.0f / ((float)n * 3.0f);

@@ -46,6 +46,7 @@ static void mlp_layers_epilogue_3(void *ctx, int i0, int rows, int j0, int cols)
     float *const h1 = m->arena + 0;
     /* epilogue: nn_t5 = add(h1, m->param.h1_bias) */
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_t5 = (h1[i * 8 + j] + m->param.h1_bias[j]);
             h1[i * 8 + j] = (nn_t5 < 0.0f ? 0.0f : nn_t5);
@@ -59,6 +60,7 @@ static void mlp_layers_epilogue_8(void *ctx, int i0, int rows, int j0, int cols)
     float *const h2 = m->arena + 512;
     /* epilogue: nn_t10 = add(h2, m->param.h2_bias) */
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_t10 = (h2[i * 5 + j] + m->param.h2_bias[j]);
             h2[i * 5 + j] = nnrt_tanhf(nn_t10);
@@ -80,12 +82,14 @@ static void mlp_layers_run_forward(mlp_layers *m) {
         float b[8 * 6]; /* m->param.h1_weight transposed: the dot products read its rows */
         for (long j = 0; j < 8; j++)
             for (long p = 0; p < 6; p++) b[j * 6 + p] = m->param.h1_weight[p * 8 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 8; j++) {
                 float dot = x[i * 6] * b[j * 6];
                 for (long p = 1; p < 6; p++) dot += x[i * 6 + p] * b[j * 6 + p];
                 h1[i * 8 + j] = dot;
             }
+        }
     }
     mlp_layers_epilogue_3(m, 0, n, 0, 8);
     /* mlp_layers.nn:8: h2 = tanh(dense(h1, 5, init=he_normal, bias_init=constant(0.1))) */
@@ -95,12 +99,14 @@ static void mlp_layers_run_forward(mlp_layers *m) {
         float b[5 * 8]; /* m->param.h2_weight transposed: the dot products read its rows */
         for (long j = 0; j < 5; j++)
             for (long p = 0; p < 8; p++) b[j * 8 + p] = m->param.h2_weight[p * 5 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 5; j++) {
                 float dot = h1[i * 8] * b[j * 8];
                 for (long p = 1; p < 8; p++) dot += h1[i * 8 + p] * b[j * 8 + p];
                 h2[i * 5 + j] = dot;
             }
+        }
     }
     mlp_layers_epilogue_8(m, 0, n, 0, 5);
     /* mlp_layers.nn:9: z = dense(h2, 3, bias=false) */
@@ -110,12 +116,14 @@ static void mlp_layers_run_forward(mlp_layers *m) {
         float b[3 * 5]; /* m->param.z_weight transposed: the dot products read its rows */
         for (long j = 0; j < 3; j++)
             for (long p = 0; p < 5; p++) b[j * 5 + p] = m->param.z_weight[p * 3 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 3; j++) {
                 float dot = h2[i * 5] * b[j * 5];
                 for (long p = 1; p < 5; p++) dot += h2[i * 5 + p] * b[j * 5 + p];
                 z_[i * 3 + j] = dot;
             }
+        }
     }
     /* mlp_layers.nn:10: output p = softmax(z) */
     /* p_ = softmax(z_)  [N, 3] */
@@ -145,12 +153,14 @@ static float mlp_layers_run_loss(mlp_layers *m) {
         float b[8 * 6]; /* m->param.h1_weight transposed: the dot products read its rows */
         for (long j = 0; j < 8; j++)
             for (long p = 0; p < 6; p++) b[j * 6 + p] = m->param.h1_weight[p * 8 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 8; j++) {
                 float dot = x[i * 6] * b[j * 6];
                 for (long p = 1; p < 6; p++) dot += x[i * 6 + p] * b[j * 6 + p];
                 h1[i * 8 + j] = dot;
             }
+        }
     }
     mlp_layers_epilogue_3(m, 0, n, 0, 8);
     /* mlp_layers.nn:8: h2 = tanh(dense(h1, 5, init=he_normal, bias_init=constant(0.1))) */
@@ -160,12 +170,14 @@ static float mlp_layers_run_loss(mlp_layers *m) {
         float b[5 * 8]; /* m->param.h2_weight transposed: the dot products read its rows */
         for (long j = 0; j < 5; j++)
             for (long p = 0; p < 8; p++) b[j * 8 + p] = m->param.h2_weight[p * 5 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 5; j++) {
                 float dot = h1[i * 8] * b[j * 8];
                 for (long p = 1; p < 8; p++) dot += h1[i * 8 + p] * b[j * 8 + p];
                 h2[i * 5 + j] = dot;
             }
+        }
     }
     mlp_layers_epilogue_8(m, 0, n, 0, 5);
     /* mlp_layers.nn:9: z = dense(h2, 3, bias=false) */
@@ -175,12 +187,14 @@ static float mlp_layers_run_loss(mlp_layers *m) {
         float b[3 * 5]; /* m->param.z_weight transposed: the dot products read its rows */
         for (long j = 0; j < 3; j++)
             for (long p = 0; p < 5; p++) b[j * 5 + p] = m->param.z_weight[p * 3 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 3; j++) {
                 float dot = h2[i * 5] * b[j * 5];
                 for (long p = 1; p < 5; p++) dot += h2[i * 5 + p] * b[j * 5 + p];
                 z_[i * 3 + j] = dot;
             }
+        }
     }
     /* mlp_layers.nn:10: output p = softmax(z) */
     /* p_ = softmax(z_)  [N, 3] */
@@ -215,6 +229,7 @@ static void mlp_layers_epilogue_16(void *ctx, int i0, int rows, int j0, int cols
     float *const h1 = m->arena + 0;
     /* epilogue: nn_t17 = add(h1, m->param.h1_bias) */
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_t17 = (h1[i * 8 + j] + m->param.h1_bias[j]);
             h1[i * 8 + j] = (nn_t17 < 0.0f ? 0.0f : nn_t17);
@@ -228,6 +243,7 @@ static void mlp_layers_epilogue_19(void *ctx, int i0, int rows, int j0, int cols
     float *const h2 = m->arena + 512;
     /* epilogue: nn_t20 = add(h2, m->param.h2_bias) */
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_t20 = (h2[i * 5 + j] + m->param.h2_bias[j]);
             h2[i * 5 + j] = nnrt_tanhf(nn_t20);
@@ -250,12 +266,14 @@ static void mlp_layers_run_train(mlp_layers *m) {
         float b[8 * 6]; /* m->param.h1_weight transposed: the dot products read its rows */
         for (long j = 0; j < 8; j++)
             for (long p = 0; p < 6; p++) b[j * 6 + p] = m->param.h1_weight[p * 8 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 8; j++) {
                 float dot = x[i * 6] * b[j * 6];
                 for (long p = 1; p < 6; p++) dot += x[i * 6 + p] * b[j * 6 + p];
                 h1[i * 8 + j] = dot;
             }
+        }
     }
     mlp_layers_epilogue_16(m, 0, n, 0, 8);
     /* mlp_layers.nn:8: h2 = tanh(dense(h1, 5, init=he_normal, bias_init=constant(0.1))) */
@@ -265,12 +283,14 @@ static void mlp_layers_run_train(mlp_layers *m) {
         float b[5 * 8]; /* m->param.h2_weight transposed: the dot products read its rows */
         for (long j = 0; j < 5; j++)
             for (long p = 0; p < 8; p++) b[j * 8 + p] = m->param.h2_weight[p * 5 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 5; j++) {
                 float dot = h1[i * 8] * b[j * 8];
                 for (long p = 1; p < 8; p++) dot += h1[i * 8 + p] * b[j * 8 + p];
                 h2[i * 5 + j] = dot;
             }
+        }
     }
     mlp_layers_epilogue_19(m, 0, n, 0, 5);
     /* mlp_layers.nn:9: z = dense(h2, 3, bias=false) */
@@ -280,12 +300,14 @@ static void mlp_layers_run_train(mlp_layers *m) {
         float b[3 * 5]; /* m->param.z_weight transposed: the dot products read its rows */
         for (long j = 0; j < 3; j++)
             for (long p = 0; p < 5; p++) b[j * 5 + p] = m->param.z_weight[p * 3 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 3; j++) {
                 float dot = h2[i * 5] * b[j * 5];
                 for (long p = 1; p < 5; p++) dot += h2[i * 5 + p] * b[j * 5 + p];
                 z_[i * 3 + j] = dot;
             }
+        }
     }
     /* mlp_layers.nn:12: loss cross_entropy(z, y) */
     /* loss = cross_entropy(z_, y)  [] */
@@ -310,6 +332,7 @@ static void mlp_layers_epilogue_27(void *ctx, int i0, int rows, int j0, int cols
     float *const h2 = m->arena + 512;
     float *const v27 = m->arena + 1024;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             v27[i * 5 + j] = (v27[i * 5 + j] * (1.0f - h2[i * 5 + j] * h2[i * 5 + j]));
         }
@@ -322,6 +345,7 @@ static void mlp_layers_epilogue_31(void *ctx, int i0, int rows, int j0, int cols
     float *const h1 = m->arena + 0;
     float *const v31 = m->arena + 512;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_a1 = h1[i * 8 + j], nn_a2 = v31[i * 8 + j];
             v31[i * 8 + j] = (nn_a1 > 0.0f ? nn_a2 : 0.0f);
@@ -356,12 +380,14 @@ static void mlp_layers_run_backward(mlp_layers *m) {
     /* mlp_layers.nn:9: z = dense(h2, 3, bias=false) */
     /* v27 = matmul(d_z_, m->param.z_weight)  [N, 5] */
     /* 3 x 5: loops with constant bounds (matmul.c, small_emit) */
-    for (long i = 0; i < (long)n; i++)
+    for (long i = 0; i < (long)n; i++) {
+        NNRT_IVDEP
         for (long j = 0; j < 5; j++) {
             float dot = d_z_[i * 3] * m->param.z_weight[j * 3];
             for (long p = 1; p < 3; p++) dot += d_z_[i * 3 + p] * m->param.z_weight[j * 3 + p];
             v27[i * 5 + j] = dot;
         }
+    }
     mlp_layers_epilogue_27(m, 0, n, 0, 5);
     /* m->grad.z_weight = matmul(h2, d_z_)  [5, 3] */
     /* 5 x 3: loops with constant bounds (matmul.c, small_emit) */
@@ -381,18 +407,21 @@ static void mlp_layers_run_backward(mlp_layers *m) {
     /* m->grad.h2_bias = sum_to(v27)  [5] */
     for (long i = 0; i < 5; i++) m->grad.h2_bias[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 5; i1++) {
             m->grad.h2_bias[i1] += v27[i0 * 5 + i1];
         }
     }
     /* v31 = matmul(v27, m->param.h2_weight)  [N, 8] */
     /* 5 x 8: loops with constant bounds (matmul.c, small_emit) */
-    for (long i = 0; i < (long)n; i++)
+    for (long i = 0; i < (long)n; i++) {
+        NNRT_IVDEP
         for (long j = 0; j < 8; j++) {
             float dot = v27[i * 5] * m->param.h2_weight[j * 5];
             for (long p = 1; p < 5; p++) dot += v27[i * 5 + p] * m->param.h2_weight[j * 5 + p];
             v31[i * 8 + j] = dot;
         }
+    }
     mlp_layers_epilogue_31(m, 0, n, 0, 8);
     /* m->grad.h2_weight = matmul(h1, v27)  [8, 5] */
     /* 8 x 5: loops with constant bounds (matmul.c, small_emit) */
@@ -412,6 +441,7 @@ static void mlp_layers_run_backward(mlp_layers *m) {
     /* m->grad.h1_bias = sum_to(v31)  [8] */
     for (long i = 0; i < 8; i++) m->grad.h1_bias[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 8; i1++) {
             m->grad.h1_bias[i1] += v31[i0 * 8 + i1];
         }

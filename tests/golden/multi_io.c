@@ -47,6 +47,7 @@ static void multi_io_epilogue_7(void *ctx, int i0, int rows, int j0, int cols) {
     float *const h = m->arena + 704;
     /* epilogue: nn_t9 = add(h, m->param.h_bias) */
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_t9 = (h[i * 6 + j] + m->param.h_bias[j]);
             h[i * 6 + j] = (nn_t9 < 0.0f ? 0.0f : nn_t9);
@@ -59,6 +60,7 @@ static void multi_io_epilogue_12(void *ctx, int i0, int rows, int j0, int cols) 
     struct multi_io *const m = ctx;
     float *const scores = m->arena + 0;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             scores[i * 4 + j] = (scores[i * 4 + j] + m->param.scores_bias[j]);
         }
@@ -70,6 +72,7 @@ static void multi_io_epilogue_17(void *ctx, int i0, int rows, int j0, int cols) 
     struct multi_io *const m = ctx;
     float *const value = m->arena + 0;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             value[i * 2 + j] = (value[i * 2 + j] + m->param.value_bias[j]);
         }
@@ -98,12 +101,14 @@ static void multi_io_run_forward(multi_io *m) {
         float b[6 * 11]; /* m->param.h_weight transposed: the dot products read its rows */
         for (long j = 0; j < 6; j++)
             for (long p = 0; p < 11; p++) b[j * 11 + p] = m->param.h_weight[p * 6 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 6; j++) {
                 float dot = joint[i * 11] * b[j * 11];
                 for (long p = 1; p < 11; p++) dot += joint[i * 11 + p] * b[j * 11 + p];
                 h[i * 6 + j] = dot;
             }
+        }
     }
     multi_io_epilogue_7(m, 0, n, 0, 6);
     /* multi_io.nn:12: scores = dense(h, 4) */
@@ -113,12 +118,14 @@ static void multi_io_run_forward(multi_io *m) {
         float b[4 * 6]; /* m->param.scores_weight transposed: the dot products read its rows */
         for (long j = 0; j < 4; j++)
             for (long p = 0; p < 6; p++) b[j * 6 + p] = m->param.scores_weight[p * 4 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 4; j++) {
                 float dot = h[i * 6] * b[j * 6];
                 for (long p = 1; p < 6; p++) dot += h[i * 6 + p] * b[j * 6 + p];
                 scores[i * 4 + j] = dot;
             }
+        }
     }
     multi_io_epilogue_12(m, 0, n, 0, 4);
     /* multi_io.nn:13: output klass = log_softmax(scores) */
@@ -136,11 +143,14 @@ static void multi_io_run_forward(multi_io *m) {
     /* value = matmul(h, m->param.value_weight)  [N, 2] */
     /* 6 x 2: loops with constant bounds (matmul.c, small_emit) */
     for (long i = 0; i < (long)n; i++) {
-        float acc[2];
-        for (long j = 0; j < 2; j++) acc[j] = h[i * 6] * m->param.value_weight[j];
-        for (long p = 1; p < 6; p++)
-            for (long j = 0; j < 2; j++) acc[j] += h[i * 6 + p] * m->param.value_weight[p * 2 + j];
-        for (long j = 0; j < 2; j++) value[i * 2 + j] = acc[j];
+        float acc0 = h[i * 6] * m->param.value_weight[0];
+        float acc1 = h[i * 6] * m->param.value_weight[1];
+        for (long p = 1; p < 6; p++) {
+            acc0 += h[i * 6 + p] * m->param.value_weight[p * 2];
+            acc1 += h[i * 6 + p] * m->param.value_weight[p * 2 + 1];
+        }
+        value[i * 2] = acc0;
+        value[i * 2 + 1] = acc1;
     }
     multi_io_epilogue_17(m, 0, n, 0, 2);
 }
@@ -172,12 +182,14 @@ static float multi_io_run_loss(multi_io *m) {
         float b[6 * 11]; /* m->param.h_weight transposed: the dot products read its rows */
         for (long j = 0; j < 6; j++)
             for (long p = 0; p < 11; p++) b[j * 11 + p] = m->param.h_weight[p * 6 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 6; j++) {
                 float dot = joint[i * 11] * b[j * 11];
                 for (long p = 1; p < 11; p++) dot += joint[i * 11 + p] * b[j * 11 + p];
                 h[i * 6 + j] = dot;
             }
+        }
     }
     multi_io_epilogue_7(m, 0, n, 0, 6);
     /* multi_io.nn:12: scores = dense(h, 4) */
@@ -187,12 +199,14 @@ static float multi_io_run_loss(multi_io *m) {
         float b[4 * 6]; /* m->param.scores_weight transposed: the dot products read its rows */
         for (long j = 0; j < 4; j++)
             for (long p = 0; p < 6; p++) b[j * 6 + p] = m->param.scores_weight[p * 4 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 4; j++) {
                 float dot = h[i * 6] * b[j * 6];
                 for (long p = 1; p < 6; p++) dot += h[i * 6 + p] * b[j * 6 + p];
                 scores[i * 4 + j] = dot;
             }
+        }
     }
     multi_io_epilogue_12(m, 0, n, 0, 4);
     /* multi_io.nn:13: output klass = log_softmax(scores) */
@@ -210,11 +224,14 @@ static float multi_io_run_loss(multi_io *m) {
     /* value = matmul(h, m->param.value_weight)  [N, 2] */
     /* 6 x 2: loops with constant bounds (matmul.c, small_emit) */
     for (long i = 0; i < (long)n; i++) {
-        float acc[2];
-        for (long j = 0; j < 2; j++) acc[j] = h[i * 6] * m->param.value_weight[j];
-        for (long p = 1; p < 6; p++)
-            for (long j = 0; j < 2; j++) acc[j] += h[i * 6 + p] * m->param.value_weight[p * 2 + j];
-        for (long j = 0; j < 2; j++) value[i * 2 + j] = acc[j];
+        float acc0 = h[i * 6] * m->param.value_weight[0];
+        float acc1 = h[i * 6] * m->param.value_weight[1];
+        for (long p = 1; p < 6; p++) {
+            acc0 += h[i * 6 + p] * m->param.value_weight[p * 2];
+            acc1 += h[i * 6 + p] * m->param.value_weight[p * 2 + 1];
+        }
+        value[i * 2] = acc0;
+        value[i * 2 + 1] = acc1;
     }
     multi_io_epilogue_17(m, 0, n, 0, 2);
     /* multi_io.nn:16: loss nll(klass, cls) + 0.5 * mse(value, val) */
@@ -246,6 +263,7 @@ static void multi_io_epilogue_27(void *ctx, int i0, int rows, int j0, int cols) 
     float *const h = m->arena + 704;
     /* epilogue: nn_t28 = add(h, m->param.h_bias) */
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_t28 = (h[i * 6 + j] + m->param.h_bias[j]);
             h[i * 6 + j] = (nn_t28 < 0.0f ? 0.0f : nn_t28);
@@ -258,6 +276,7 @@ static void multi_io_epilogue_30(void *ctx, int i0, int rows, int j0, int cols) 
     struct multi_io *const m = ctx;
     float *const scores = m->arena + 1088;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             scores[i * 4 + j] = (scores[i * 4 + j] + m->param.scores_bias[j]);
         }
@@ -269,6 +288,7 @@ static void multi_io_epilogue_33(void *ctx, int i0, int rows, int j0, int cols) 
     struct multi_io *const m = ctx;
     float *const value = m->arena + 1984;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             value[i * 2 + j] = (value[i * 2 + j] + m->param.value_bias[j]);
         }
@@ -302,12 +322,14 @@ static void multi_io_run_train(multi_io *m) {
         float b[6 * 11]; /* m->param.h_weight transposed: the dot products read its rows */
         for (long j = 0; j < 6; j++)
             for (long p = 0; p < 11; p++) b[j * 11 + p] = m->param.h_weight[p * 6 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 6; j++) {
                 float dot = joint[i * 11] * b[j * 11];
                 for (long p = 1; p < 11; p++) dot += joint[i * 11 + p] * b[j * 11 + p];
                 h[i * 6 + j] = dot;
             }
+        }
     }
     multi_io_epilogue_27(m, 0, n, 0, 6);
     /* multi_io.nn:12: scores = dense(h, 4) */
@@ -317,12 +339,14 @@ static void multi_io_run_train(multi_io *m) {
         float b[4 * 6]; /* m->param.scores_weight transposed: the dot products read its rows */
         for (long j = 0; j < 4; j++)
             for (long p = 0; p < 6; p++) b[j * 6 + p] = m->param.scores_weight[p * 4 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 4; j++) {
                 float dot = h[i * 6] * b[j * 6];
                 for (long p = 1; p < 6; p++) dot += h[i * 6 + p] * b[j * 6 + p];
                 scores[i * 4 + j] = dot;
             }
+        }
     }
     multi_io_epilogue_30(m, 0, n, 0, 4);
     /* multi_io.nn:13: output klass = log_softmax(scores) */
@@ -340,11 +364,14 @@ static void multi_io_run_train(multi_io *m) {
     /* value = matmul(h, m->param.value_weight)  [N, 2] */
     /* 6 x 2: loops with constant bounds (matmul.c, small_emit) */
     for (long i = 0; i < (long)n; i++) {
-        float acc[2];
-        for (long j = 0; j < 2; j++) acc[j] = h[i * 6] * m->param.value_weight[j];
-        for (long p = 1; p < 6; p++)
-            for (long j = 0; j < 2; j++) acc[j] += h[i * 6 + p] * m->param.value_weight[p * 2 + j];
-        for (long j = 0; j < 2; j++) value[i * 2 + j] = acc[j];
+        float acc0 = h[i * 6] * m->param.value_weight[0];
+        float acc1 = h[i * 6] * m->param.value_weight[1];
+        for (long p = 1; p < 6; p++) {
+            acc0 += h[i * 6 + p] * m->param.value_weight[p * 2];
+            acc1 += h[i * 6 + p] * m->param.value_weight[p * 2 + 1];
+        }
+        value[i * 2] = acc0;
+        value[i * 2 + 1] = acc1;
     }
     multi_io_epilogue_33(m, 0, n, 0, 2);
     /* multi_io.nn:16: loss nll(klass, cls) + 0.5 * mse(value, val) */
@@ -378,6 +405,7 @@ static void multi_io_epilogue_49(void *ctx, int i0, int rows, int j0, int cols) 
     float *const v49 = m->arena + 1472;
     /* epilogue: nn_t50 = add(d_h, v49) */
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_a1 = d_h[i * 6 + j], nn_a2 = v49[i * 6 + j], nn_a3 = h[i * 6 + j];
             const float nn_t50 = (nn_a1 + nn_a2);
@@ -401,6 +429,7 @@ static void multi_io_run_backward(multi_io *m) {
     const int n = m->n;
     /* multi_io.nn:16: loss nll(klass, cls) + 0.5 * mse(value, val) */
     /* d_value = mse_grad(value, val, 0.5f)  [N, 2] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n * 2; i++) {
         d_value[i] = 2.0f * (value[i] - val[i]) * 0.5f / ((float)n * 2.0f);
     }
@@ -411,18 +440,21 @@ static void multi_io_run_backward(multi_io *m) {
     /* m->grad.value_bias = sum_to(d_value)  [2] */
     for (long i = 0; i < 2; i++) m->grad.value_bias[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 2; i1++) {
             m->grad.value_bias[i1] += d_value[i0 * 2 + i1];
         }
     }
     /* d_h = matmul(d_value, m->param.value_weight)  [N, 6] */
     /* 2 x 6: loops with constant bounds (matmul.c, small_emit) */
-    for (long i = 0; i < (long)n; i++)
+    for (long i = 0; i < (long)n; i++) {
+        NNRT_IVDEP
         for (long j = 0; j < 6; j++) {
             float dot = d_value[i * 2] * m->param.value_weight[j * 2];
             for (long p = 1; p < 2; p++) dot += d_value[i * 2 + p] * m->param.value_weight[j * 2 + p];
             d_h[i * 6 + j] = dot;
         }
+    }
     /* m->grad.value_weight = matmul(h, d_value)  [6, 2] */
     /* 6 x 2: loops with constant bounds (matmul.c, small_emit) */
     for (long j = 0; j < 2; j++) {
@@ -449,18 +481,21 @@ static void multi_io_run_backward(multi_io *m) {
     /* m->grad.scores_bias = sum_to(d_scores)  [4] */
     for (long i = 0; i < 4; i++) m->grad.scores_bias[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 4; i1++) {
             m->grad.scores_bias[i1] += d_scores[i0 * 4 + i1];
         }
     }
     /* v49 = matmul(d_scores, m->param.scores_weight)  [N, 6] */
     /* 4 x 6: loops with constant bounds (matmul.c, small_emit) */
-    for (long i = 0; i < (long)n; i++)
+    for (long i = 0; i < (long)n; i++) {
+        NNRT_IVDEP
         for (long j = 0; j < 6; j++) {
             float dot = d_scores[i * 4] * m->param.scores_weight[j * 4];
             for (long p = 1; p < 4; p++) dot += d_scores[i * 4 + p] * m->param.scores_weight[j * 4 + p];
             v49[i * 6 + j] = dot;
         }
+    }
     multi_io_epilogue_49(m, 0, n, 0, 6);
     /* m->grad.scores_weight = matmul(h, d_scores)  [6, 4] */
     /* 6 x 4: loops with constant bounds (matmul.c, small_emit) */
@@ -480,6 +515,7 @@ static void multi_io_run_backward(multi_io *m) {
     /* m->grad.h_bias = sum_to(v49)  [6] */
     for (long i = 0; i < 6; i++) m->grad.h_bias[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 6; i1++) {
             m->grad.h_bias[i1] += v49[i0 * 6 + i1];
         }

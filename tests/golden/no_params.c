@@ -29,6 +29,7 @@ static void no_params_run_forward(no_params *m) {
     /* no_params.nn:8: output dist = sqrt(sum(d * d, -1)) */
     /* v3 = mul(nn_t2, nn_t2)  [N, 3] */
     /* fused: nn_t2 = sub(a, b_) */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n * 3; i++) {
         const float nn_t2 = (a[i] - b_[i]);
         v3[i] = (nn_t2 * nn_t2);
@@ -42,6 +43,7 @@ static void no_params_run_forward(no_params *m) {
         }
     }
     /* dist = sqrt(v4)  [N] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n; i++) {
         dist[i] = sqrtf(v4[i]);
     }

@@ -37,6 +37,7 @@ static void opt_adam_epilogue_3(void *ctx, int i0, int rows, int j0, int cols) {
     float *const h = m->arena + 0;
     /* epilogue: nn_t5 = add(h, m->param.h_bias) */
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_t5 = (h[i * 6 + j] + m->param.h_bias[j]);
             h[i * 6 + j] = (nn_t5 > 0.0f ? nn_t5 : 0.5f * expm1f(nn_t5));
@@ -49,6 +50,7 @@ static void opt_adam_epilogue_8(void *ctx, int i0, int rows, int j0, int cols) {
     struct opt_adam *const m = ctx;
     float *const y = m->arena + 384;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             y[i * 1 + j] = (y[i * 1 + j] + m->param.y_bias[j]);
         }
@@ -67,23 +69,25 @@ static void opt_adam_run_forward(opt_adam *m) {
         float b[6 * 4]; /* m->param.h_weight transposed: the dot products read its rows */
         for (long j = 0; j < 6; j++)
             for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.h_weight[p * 6 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 6; j++) {
                 float dot = x[i * 4] * b[j * 4];
                 for (long p = 1; p < 4; p++) dot += x[i * 4 + p] * b[j * 4 + p];
                 h[i * 6 + j] = dot;
             }
+        }
     }
     opt_adam_epilogue_3(m, 0, n, 0, 6);
     /* opt_adam.nn:8: output y = dense(h, 1) */
     /* y = matmul(h, m->param.y_weight)  [N, 1] */
     /* 6 x 1: loops with constant bounds (matmul.c, small_emit) */
     for (long i = 0; i < (long)n; i++) {
-        float acc[1];
-        for (long j = 0; j < 1; j++) acc[j] = h[i * 6] * m->param.y_weight[j];
-        for (long p = 1; p < 6; p++)
-            for (long j = 0; j < 1; j++) acc[j] += h[i * 6 + p] * m->param.y_weight[p + j];
-        for (long j = 0; j < 1; j++) y[i + j] = acc[j];
+        float acc0 = h[i * 6] * m->param.y_weight[0];
+        for (long p = 1; p < 6; p++) {
+            acc0 += h[i * 6 + p] * m->param.y_weight[p];
+        }
+        y[i] = acc0;
     }
     opt_adam_epilogue_8(m, 0, n, 0, 1);
 }
@@ -102,23 +106,25 @@ static float opt_adam_run_loss(opt_adam *m) {
         float b[6 * 4]; /* m->param.h_weight transposed: the dot products read its rows */
         for (long j = 0; j < 6; j++)
             for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.h_weight[p * 6 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 6; j++) {
                 float dot = x[i * 4] * b[j * 4];
                 for (long p = 1; p < 4; p++) dot += x[i * 4 + p] * b[j * 4 + p];
                 h[i * 6 + j] = dot;
             }
+        }
     }
     opt_adam_epilogue_3(m, 0, n, 0, 6);
     /* opt_adam.nn:8: output y = dense(h, 1) */
     /* y = matmul(h, m->param.y_weight)  [N, 1] */
     /* 6 x 1: loops with constant bounds (matmul.c, small_emit) */
     for (long i = 0; i < (long)n; i++) {
-        float acc[1];
-        for (long j = 0; j < 1; j++) acc[j] = h[i * 6] * m->param.y_weight[j];
-        for (long p = 1; p < 6; p++)
-            for (long j = 0; j < 1; j++) acc[j] += h[i * 6 + p] * m->param.y_weight[p + j];
-        for (long j = 0; j < 1; j++) y[i + j] = acc[j];
+        float acc0 = h[i * 6] * m->param.y_weight[0];
+        for (long p = 1; p < 6; p++) {
+            acc0 += h[i * 6 + p] * m->param.y_weight[p];
+        }
+        y[i] = acc0;
     }
     opt_adam_epilogue_8(m, 0, n, 0, 1);
     /* opt_adam.nn:10: loss huber(y, t, delta=0.5) */
@@ -139,6 +145,7 @@ static void opt_adam_epilogue_12(void *ctx, int i0, int rows, int j0, int cols) 
     struct opt_adam *const m = ctx;
     float *const v12 = m->arena + 0;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             v12[i * 6 + j] = (v12[i * 6 + j] + m->param.h_bias[j]);
         }
@@ -150,6 +157,7 @@ static void opt_adam_epilogue_15(void *ctx, int i0, int rows, int j0, int cols) 
     struct opt_adam *const m = ctx;
     float *const y = m->arena + 1152;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             y[i * 1 + j] = (y[i * 1 + j] + m->param.y_bias[j]);
         }
@@ -171,15 +179,18 @@ static void opt_adam_run_train(opt_adam *m) {
         float b[6 * 4]; /* m->param.h_weight transposed: the dot products read its rows */
         for (long j = 0; j < 6; j++)
             for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.h_weight[p * 6 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 6; j++) {
                 float dot = x[i * 4] * b[j * 4];
                 for (long p = 1; p < 4; p++) dot += x[i * 4 + p] * b[j * 4 + p];
                 v12[i * 6 + j] = dot;
             }
+        }
     }
     opt_adam_epilogue_12(m, 0, n, 0, 6);
     /* h = elu(v12)  [N, 6] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n * 6; i++) {
         const float nn_a0 = v12[i];
         h[i] = nn_a0 > 0.0f ? nn_a0 : 0.5f * expm1f(nn_a0);
@@ -188,11 +199,11 @@ static void opt_adam_run_train(opt_adam *m) {
     /* y = matmul(h, m->param.y_weight)  [N, 1] */
     /* 6 x 1: loops with constant bounds (matmul.c, small_emit) */
     for (long i = 0; i < (long)n; i++) {
-        float acc[1];
-        for (long j = 0; j < 1; j++) acc[j] = h[i * 6] * m->param.y_weight[j];
-        for (long p = 1; p < 6; p++)
-            for (long j = 0; j < 1; j++) acc[j] += h[i * 6 + p] * m->param.y_weight[p + j];
-        for (long j = 0; j < 1; j++) y[i + j] = acc[j];
+        float acc0 = h[i * 6] * m->param.y_weight[0];
+        for (long p = 1; p < 6; p++) {
+            acc0 += h[i * 6 + p] * m->param.y_weight[p];
+        }
+        y[i] = acc0;
     }
     opt_adam_epilogue_15(m, 0, n, 0, 1);
     /* opt_adam.nn:10: loss huber(y, t, delta=0.5) */
@@ -214,6 +225,7 @@ static void opt_adam_epilogue_21(void *ctx, int i0, int rows, int j0, int cols) 
     float *const v12 = m->arena + 0;
     float *const v21 = m->arena + 768;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_a1 = v12[i * 6 + j], nn_a2 = v21[i * 6 + j];
             v21[i * 6 + j] = (nn_a1 > 0.0f ? nn_a2 : nn_a2 * 0.5f * expf(nn_a1));
@@ -231,6 +243,7 @@ static void opt_adam_run_backward(opt_adam *m) {
     const int n = m->n;
     /* opt_adam.nn:10: loss huber(y, t, delta=0.5) */
     /* d_y = huber_grad(y, t_, 1.0f)  [N, 1] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n; i++) {
         const float nn_a0 = y[i], nn_a1 = t_[i];
         d_y[i] = (nn_a0 - nn_a1 <= -0.5f ? -0.5f : (nn_a0 - nn_a1 >= 0.5f ? 0.5f : nn_a0 - nn_a1)) * 1.0f / ((float)n * 1.0f);
@@ -243,11 +256,13 @@ static void opt_adam_run_backward(opt_adam *m) {
     }
     /* v21 = matmul(d_y, m->param.y_weight)  [N, 6] */
     /* 1 x 6: loops with constant bounds (matmul.c, small_emit) */
-    for (long i = 0; i < (long)n; i++)
+    for (long i = 0; i < (long)n; i++) {
+        NNRT_IVDEP
         for (long j = 0; j < 6; j++) {
             float dot = d_y[i] * m->param.y_weight[j];
             v21[i * 6 + j] = dot;
         }
+    }
     opt_adam_epilogue_21(m, 0, n, 0, 6);
     /* m->grad.y_weight = matmul(h, d_y)  [6, 1] */
     /* 6 x 1: loops with constant bounds (matmul.c, small_emit) */
@@ -267,6 +282,7 @@ static void opt_adam_run_backward(opt_adam *m) {
     /* m->grad.h_bias = sum_to(v21)  [6] */
     for (long i = 0; i < 6; i++) m->grad.h_bias[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 6; i1++) {
             m->grad.h_bias[i1] += v21[i0 * 6 + i1];
         }

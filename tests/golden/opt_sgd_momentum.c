@@ -37,6 +37,7 @@ static void opt_sgd_momentum_epilogue_3(void *ctx, int i0, int rows, int j0, int
     float *const h = m->arena + 0;
     /* epilogue: nn_t5 = add(h, m->param.h_bias) */
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_t5 = (h[i * 4 + j] + m->param.h_bias[j]);
             h[i * 4 + j] = (nn_t5 > 0.0f ? nn_t5 : 0.1f * nn_t5);
@@ -49,6 +50,7 @@ static void opt_sgd_momentum_epilogue_8(void *ctx, int i0, int rows, int j0, int
     struct opt_sgd_momentum *const m = ctx;
     float *const z_ = m->arena + 256;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             z_[i * 1 + j] = (z_[i * 1 + j] + m->param.z_bias[j]);
         }
@@ -68,27 +70,30 @@ static void opt_sgd_momentum_run_forward(opt_sgd_momentum *m) {
         float b[4 * 2]; /* m->param.h_weight transposed: the dot products read its rows */
         for (long j = 0; j < 4; j++)
             for (long p = 0; p < 2; p++) b[j * 2 + p] = m->param.h_weight[p * 4 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 4; j++) {
                 float dot = x[i * 2] * b[j * 2];
                 for (long p = 1; p < 2; p++) dot += x[i * 2 + p] * b[j * 2 + p];
                 h[i * 4 + j] = dot;
             }
+        }
     }
     opt_sgd_momentum_epilogue_3(m, 0, n, 0, 4);
     /* opt_sgd_momentum.nn:8: z = dense(h, 1) */
     /* z_ = matmul(h, m->param.z_weight)  [N, 1] */
     /* 4 x 1: loops with constant bounds (matmul.c, small_emit) */
     for (long i = 0; i < (long)n; i++) {
-        float acc[1];
-        for (long j = 0; j < 1; j++) acc[j] = h[i * 4] * m->param.z_weight[j];
-        for (long p = 1; p < 4; p++)
-            for (long j = 0; j < 1; j++) acc[j] += h[i * 4 + p] * m->param.z_weight[p + j];
-        for (long j = 0; j < 1; j++) z_[i + j] = acc[j];
+        float acc0 = h[i * 4] * m->param.z_weight[0];
+        for (long p = 1; p < 4; p++) {
+            acc0 += h[i * 4 + p] * m->param.z_weight[p];
+        }
+        z_[i] = acc0;
     }
     opt_sgd_momentum_epilogue_8(m, 0, n, 0, 1);
     /* opt_sgd_momentum.nn:9: output p = sigmoid(z) */
     /* p_ = sigmoid(z_)  [N, 1] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n; i++) {
         p_[i] = nnrt_sigmoidf(z_[i]);
     }
@@ -109,27 +114,30 @@ static float opt_sgd_momentum_run_loss(opt_sgd_momentum *m) {
         float b[4 * 2]; /* m->param.h_weight transposed: the dot products read its rows */
         for (long j = 0; j < 4; j++)
             for (long p = 0; p < 2; p++) b[j * 2 + p] = m->param.h_weight[p * 4 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 4; j++) {
                 float dot = x[i * 2] * b[j * 2];
                 for (long p = 1; p < 2; p++) dot += x[i * 2 + p] * b[j * 2 + p];
                 h[i * 4 + j] = dot;
             }
+        }
     }
     opt_sgd_momentum_epilogue_3(m, 0, n, 0, 4);
     /* opt_sgd_momentum.nn:8: z = dense(h, 1) */
     /* z_ = matmul(h, m->param.z_weight)  [N, 1] */
     /* 4 x 1: loops with constant bounds (matmul.c, small_emit) */
     for (long i = 0; i < (long)n; i++) {
-        float acc[1];
-        for (long j = 0; j < 1; j++) acc[j] = h[i * 4] * m->param.z_weight[j];
-        for (long p = 1; p < 4; p++)
-            for (long j = 0; j < 1; j++) acc[j] += h[i * 4 + p] * m->param.z_weight[p + j];
-        for (long j = 0; j < 1; j++) z_[i + j] = acc[j];
+        float acc0 = h[i * 4] * m->param.z_weight[0];
+        for (long p = 1; p < 4; p++) {
+            acc0 += h[i * 4 + p] * m->param.z_weight[p];
+        }
+        z_[i] = acc0;
     }
     opt_sgd_momentum_epilogue_8(m, 0, n, 0, 1);
     /* opt_sgd_momentum.nn:9: output p = sigmoid(z) */
     /* p_ = sigmoid(z_)  [N, 1] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n; i++) {
         p_[i] = nnrt_sigmoidf(z_[i]);
     }
@@ -151,6 +159,7 @@ static void opt_sgd_momentum_epilogue_13(void *ctx, int i0, int rows, int j0, in
     struct opt_sgd_momentum *const m = ctx;
     float *const v13 = m->arena + 0;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             v13[i * 4 + j] = (v13[i * 4 + j] + m->param.h_bias[j]);
         }
@@ -162,6 +171,7 @@ static void opt_sgd_momentum_epilogue_16(void *ctx, int i0, int rows, int j0, in
     struct opt_sgd_momentum *const m = ctx;
     float *const z_ = m->arena + 768;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             z_[i * 1 + j] = (z_[i * 1 + j] + m->param.z_bias[j]);
         }
@@ -183,15 +193,18 @@ static void opt_sgd_momentum_run_train(opt_sgd_momentum *m) {
         float b[4 * 2]; /* m->param.h_weight transposed: the dot products read its rows */
         for (long j = 0; j < 4; j++)
             for (long p = 0; p < 2; p++) b[j * 2 + p] = m->param.h_weight[p * 4 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 4; j++) {
                 float dot = x[i * 2] * b[j * 2];
                 for (long p = 1; p < 2; p++) dot += x[i * 2 + p] * b[j * 2 + p];
                 v13[i * 4 + j] = dot;
             }
+        }
     }
     opt_sgd_momentum_epilogue_13(m, 0, n, 0, 4);
     /* h = leaky_relu(v13)  [N, 4] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n * 4; i++) {
         const float nn_a0 = v13[i];
         h[i] = nn_a0 > 0.0f ? nn_a0 : 0.1f * nn_a0;
@@ -200,11 +213,11 @@ static void opt_sgd_momentum_run_train(opt_sgd_momentum *m) {
     /* z_ = matmul(h, m->param.z_weight)  [N, 1] */
     /* 4 x 1: loops with constant bounds (matmul.c, small_emit) */
     for (long i = 0; i < (long)n; i++) {
-        float acc[1];
-        for (long j = 0; j < 1; j++) acc[j] = h[i * 4] * m->param.z_weight[j];
-        for (long p = 1; p < 4; p++)
-            for (long j = 0; j < 1; j++) acc[j] += h[i * 4 + p] * m->param.z_weight[p + j];
-        for (long j = 0; j < 1; j++) z_[i + j] = acc[j];
+        float acc0 = h[i * 4] * m->param.z_weight[0];
+        for (long p = 1; p < 4; p++) {
+            acc0 += h[i * 4 + p] * m->param.z_weight[p];
+        }
+        z_[i] = acc0;
     }
     opt_sgd_momentum_epilogue_16(m, 0, n, 0, 1);
     /* opt_sgd_momentum.nn:11: loss bce_logits(z, t) */
@@ -226,6 +239,7 @@ static void opt_sgd_momentum_epilogue_23(void *ctx, int i0, int rows, int j0, in
     float *const v13 = m->arena + 0;
     float *const v23 = m->arena + 512;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_a1 = v13[i * 4 + j], nn_a2 = v23[i * 4 + j];
             v23[i * 4 + j] = (nn_a1 > 0.0f ? nn_a2 : nn_a2 * 0.1f);
@@ -243,6 +257,7 @@ static void opt_sgd_momentum_run_backward(opt_sgd_momentum *m) {
     const int n = m->n;
     /* opt_sgd_momentum.nn:11: loss bce_logits(z, t) */
     /* d_z_ = bce_logits_grad(z_, t_, 1.0f)  [N, 1] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n; i++) {
         d_z_[i] = (1.0f / (1.0f + expf(-z_[i])) - t_[i]) * 1.0f / ((float)n * 1.0f);
     }
@@ -254,11 +269,13 @@ static void opt_sgd_momentum_run_backward(opt_sgd_momentum *m) {
     }
     /* v23 = matmul(d_z_, m->param.z_weight)  [N, 4] */
     /* 1 x 4: loops with constant bounds (matmul.c, small_emit) */
-    for (long i = 0; i < (long)n; i++)
+    for (long i = 0; i < (long)n; i++) {
+        NNRT_IVDEP
         for (long j = 0; j < 4; j++) {
             float dot = d_z_[i] * m->param.z_weight[j];
             v23[i * 4 + j] = dot;
         }
+    }
     opt_sgd_momentum_epilogue_23(m, 0, n, 0, 4);
     /* m->grad.z_weight = matmul(h, d_z_)  [4, 1] */
     /* 4 x 1: loops with constant bounds (matmul.c, small_emit) */
@@ -278,6 +295,7 @@ static void opt_sgd_momentum_run_backward(opt_sgd_momentum *m) {
     /* m->grad.h_bias = sum_to(v23)  [4] */
     for (long i = 0; i < 4; i++) m->grad.h_bias[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 4; i1++) {
             m->grad.h_bias[i1] += v23[i0 * 4 + i1];
         }

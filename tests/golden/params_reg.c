@@ -38,6 +38,7 @@ static void params_reg_epilogue_7(void *ctx, int i0, int rows, int j0, int cols)
     float *const a1 = m->arena + 0;
     /* epilogue: nn_t8 = add(a1, m->param.b1) */
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_t8 = (a1[i * 4 + j] + m->param.b1[j]);
             a1[i * 4 + j] = nnrt_sigmoidf(nn_t8);
@@ -51,6 +52,7 @@ static void params_reg_epilogue_10(void *ctx, int i0, int rows, int j0, int cols
     float *const y = m->arena + 256;
     /* epilogue: nn_t11 = add(y, m->param.b2) */
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_t11 = (y[i * 2 + j] + m->param.b2[j]);
             y[i * 2 + j] = (nn_t11 * m->param.s[j]);
@@ -70,23 +72,28 @@ static void params_reg_run_forward(params_reg *m) {
         float b[4 * 3]; /* m->param.W1 transposed: the dot products read its rows */
         for (long j = 0; j < 4; j++)
             for (long p = 0; p < 3; p++) b[j * 3 + p] = m->param.W1[p * 4 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 4; j++) {
                 float dot = x[i * 3] * b[j * 3];
                 for (long p = 1; p < 3; p++) dot += x[i * 3 + p] * b[j * 3 + p];
                 a1[i * 4 + j] = dot;
             }
+        }
     }
     params_reg_epilogue_7(m, 0, n, 0, 4);
     /* params_reg.nn:16: output y = (a1 @ W2 + b2) * s */
     /* y = matmul(a1, m->param.W2)  [N, 2] */
     /* 4 x 2: loops with constant bounds (matmul.c, small_emit) */
     for (long i = 0; i < (long)n; i++) {
-        float acc[2];
-        for (long j = 0; j < 2; j++) acc[j] = a1[i * 4] * m->param.W2[j];
-        for (long p = 1; p < 4; p++)
-            for (long j = 0; j < 2; j++) acc[j] += a1[i * 4 + p] * m->param.W2[p * 2 + j];
-        for (long j = 0; j < 2; j++) y[i * 2 + j] = acc[j];
+        float acc0 = a1[i * 4] * m->param.W2[0];
+        float acc1 = a1[i * 4] * m->param.W2[1];
+        for (long p = 1; p < 4; p++) {
+            acc0 += a1[i * 4 + p] * m->param.W2[p * 2];
+            acc1 += a1[i * 4 + p] * m->param.W2[p * 2 + 1];
+        }
+        y[i * 2] = acc0;
+        y[i * 2 + 1] = acc1;
     }
     params_reg_epilogue_10(m, 0, n, 0, 2);
 }
@@ -114,23 +121,28 @@ static float params_reg_run_loss(params_reg *m) {
         float b[4 * 3]; /* m->param.W1 transposed: the dot products read its rows */
         for (long j = 0; j < 4; j++)
             for (long p = 0; p < 3; p++) b[j * 3 + p] = m->param.W1[p * 4 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 4; j++) {
                 float dot = x[i * 3] * b[j * 3];
                 for (long p = 1; p < 3; p++) dot += x[i * 3 + p] * b[j * 3 + p];
                 a1[i * 4 + j] = dot;
             }
+        }
     }
     params_reg_epilogue_7(m, 0, n, 0, 4);
     /* params_reg.nn:16: output y = (a1 @ W2 + b2) * s */
     /* y = matmul(a1, m->param.W2)  [N, 2] */
     /* 4 x 2: loops with constant bounds (matmul.c, small_emit) */
     for (long i = 0; i < (long)n; i++) {
-        float acc[2];
-        for (long j = 0; j < 2; j++) acc[j] = a1[i * 4] * m->param.W2[j];
-        for (long p = 1; p < 4; p++)
-            for (long j = 0; j < 2; j++) acc[j] += a1[i * 4 + p] * m->param.W2[p * 2 + j];
-        for (long j = 0; j < 2; j++) y[i * 2 + j] = acc[j];
+        float acc0 = a1[i * 4] * m->param.W2[0];
+        float acc1 = a1[i * 4] * m->param.W2[1];
+        for (long p = 1; p < 4; p++) {
+            acc0 += a1[i * 4 + p] * m->param.W2[p * 2];
+            acc1 += a1[i * 4 + p] * m->param.W2[p * 2 + 1];
+        }
+        y[i * 2] = acc0;
+        y[i * 2 + 1] = acc1;
     }
     params_reg_epilogue_10(m, 0, n, 0, 2);
     /* params_reg.nn:18: loss mse(y, t) */
@@ -145,6 +157,7 @@ static float params_reg_run_loss(params_reg *m) {
     }
     /* params_reg.nn:19: regularize l2(0.01, W1, b1) */
     /* v14 = pow(m->param.W1)  [3, 4] */
+    NNRT_IVDEP
     for (long i = 0; i < 12; i++) {
         v14[i] = m->param.W1[i] * m->param.W1[i];
     }
@@ -156,6 +169,7 @@ static float params_reg_run_loss(params_reg *m) {
         v15[0] = acc;
     }
     /* v18 = pow(m->param.b1)  [4] */
+    NNRT_IVDEP
     for (long i = 0; i < 4; i++) {
         v18[i] = m->param.b1[i] * m->param.b1[i];
     }
@@ -168,6 +182,7 @@ static float params_reg_run_loss(params_reg *m) {
     }
     /* params_reg.nn:20: regularize l1(0.001) */
     /* v24 = abs(m->param.W1)  [3, 4] */
+    NNRT_IVDEP
     for (long i = 0; i < 12; i++) {
         v24[i] = fabsf(m->param.W1[i]);
     }
@@ -179,6 +194,7 @@ static float params_reg_run_loss(params_reg *m) {
         v25[0] = acc;
     }
     /* v28 = abs(m->param.W2)  [4, 2] */
+    NNRT_IVDEP
     for (long i = 0; i < 8; i++) {
         v28[i] = fabsf(m->param.W2[i]);
     }
@@ -214,6 +230,7 @@ static void params_reg_epilogue_34(void *ctx, int i0, int rows, int j0, int cols
     float *const a1 = m->arena + 0;
     /* epilogue: nn_t35 = add(a1, m->param.b1) */
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_t35 = (a1[i * 4 + j] + m->param.b1[j]);
             a1[i * 4 + j] = nnrt_sigmoidf(nn_t35);
@@ -226,6 +243,7 @@ static void params_reg_epilogue_37(void *ctx, int i0, int rows, int j0, int cols
     struct params_reg *const m = ctx;
     float *const v37 = m->arena + 256;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             v37[i * 2 + j] = (v37[i * 2 + j] + m->param.b2[j]);
         }
@@ -256,27 +274,33 @@ static void params_reg_run_train(params_reg *m) {
         float b[4 * 3]; /* m->param.W1 transposed: the dot products read its rows */
         for (long j = 0; j < 4; j++)
             for (long p = 0; p < 3; p++) b[j * 3 + p] = m->param.W1[p * 4 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 4; j++) {
                 float dot = x[i * 3] * b[j * 3];
                 for (long p = 1; p < 3; p++) dot += x[i * 3 + p] * b[j * 3 + p];
                 a1[i * 4 + j] = dot;
             }
+        }
     }
     params_reg_epilogue_34(m, 0, n, 0, 4);
     /* params_reg.nn:16: output y = (a1 @ W2 + b2) * s */
     /* v37 = matmul(a1, m->param.W2)  [N, 2] */
     /* 4 x 2: loops with constant bounds (matmul.c, small_emit) */
     for (long i = 0; i < (long)n; i++) {
-        float acc[2];
-        for (long j = 0; j < 2; j++) acc[j] = a1[i * 4] * m->param.W2[j];
-        for (long p = 1; p < 4; p++)
-            for (long j = 0; j < 2; j++) acc[j] += a1[i * 4 + p] * m->param.W2[p * 2 + j];
-        for (long j = 0; j < 2; j++) v37[i * 2 + j] = acc[j];
+        float acc0 = a1[i * 4] * m->param.W2[0];
+        float acc1 = a1[i * 4] * m->param.W2[1];
+        for (long p = 1; p < 4; p++) {
+            acc0 += a1[i * 4 + p] * m->param.W2[p * 2];
+            acc1 += a1[i * 4 + p] * m->param.W2[p * 2 + 1];
+        }
+        v37[i * 2] = acc0;
+        v37[i * 2 + 1] = acc1;
     }
     params_reg_epilogue_37(m, 0, n, 0, 2);
     /* y = mul(v37, m->param.s)  [N, 2] */
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 2; i1++) {
             y[i0 * 2 + i1] = v37[i0 * 2 + i1] * m->param.s[i1];
         }
@@ -293,6 +317,7 @@ static void params_reg_run_train(params_reg *m) {
     }
     /* params_reg.nn:19: regularize l2(0.01, W1, b1) */
     /* v41 = pow(m->param.W1)  [3, 4] */
+    NNRT_IVDEP
     for (long i = 0; i < 12; i++) {
         v41[i] = m->param.W1[i] * m->param.W1[i];
     }
@@ -304,6 +329,7 @@ static void params_reg_run_train(params_reg *m) {
         v42[0] = acc;
     }
     /* v45 = pow(m->param.b1)  [4] */
+    NNRT_IVDEP
     for (long i = 0; i < 4; i++) {
         v45[i] = m->param.b1[i] * m->param.b1[i];
     }
@@ -316,6 +342,7 @@ static void params_reg_run_train(params_reg *m) {
     }
     /* params_reg.nn:20: regularize l1(0.001) */
     /* v51 = abs(m->param.W1)  [3, 4] */
+    NNRT_IVDEP
     for (long i = 0; i < 12; i++) {
         v51[i] = fabsf(m->param.W1[i]);
     }
@@ -327,6 +354,7 @@ static void params_reg_run_train(params_reg *m) {
         v52[0] = acc;
     }
     /* v55 = abs(m->param.W2)  [4, 2] */
+    NNRT_IVDEP
     for (long i = 0; i < 8; i++) {
         v55[i] = fabsf(m->param.W2[i]);
     }
@@ -362,6 +390,7 @@ static void params_reg_epilogue_80(void *ctx, int i0, int rows, int j0, int cols
     float *const a1 = m->arena + 0;
     float *const v80 = m->arena + 256;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             v80[i * 4 + j] = (v80[i * 4 + j] * (1.0f - a1[i * 4 + j]) * a1[i * 4 + j]);
         }
@@ -384,17 +413,20 @@ static void params_reg_run_backward(params_reg *m) {
     const int n = m->n;
     /* params_reg.nn:18: loss mse(y, t) */
     /* d_y = mse_grad(y, t_, 1.0f)  [N, 2] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n * 2; i++) {
         d_y[i] = 2.0f * (y[i] - t_[i]) * 1.0f / ((float)n * 2.0f);
     }
     /* params_reg.nn:16: output y = (a1 @ W2 + b2) * s */
     /* v76 = mul(d_y, m->param.s)  [N, 2] */
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 2; i1++) {
             v76[i0 * 2 + i1] = d_y[i0 * 2 + i1] * m->param.s[i1];
         }
     }
     /* v77 = mul(d_y, v37)  [N, 2] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n * 2; i++) {
         v77[i] = d_y[i] * v37[i];
     }
@@ -402,6 +434,7 @@ static void params_reg_run_backward(params_reg *m) {
     /* m->grad.s = sum_to(v77)  [2] */
     for (long i = 0; i < 2; i++) m->grad.s[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 2; i1++) {
             m->grad.s[i1] += v77[i0 * 2 + i1];
         }
@@ -410,6 +443,7 @@ static void params_reg_run_backward(params_reg *m) {
     /* m->grad.b2 = sum_to(v76)  [2] */
     for (long i = 0; i < 2; i++) m->grad.b2[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 2; i1++) {
             m->grad.b2[i1] += v76[i0 * 2 + i1];
         }
@@ -417,12 +451,14 @@ static void params_reg_run_backward(params_reg *m) {
     /* params_reg.nn:16: output y = (a1 @ W2 + b2) * s */
     /* v80 = matmul(v76, m->param.W2)  [N, 4] */
     /* 2 x 4: loops with constant bounds (matmul.c, small_emit) */
-    for (long i = 0; i < (long)n; i++)
+    for (long i = 0; i < (long)n; i++) {
+        NNRT_IVDEP
         for (long j = 0; j < 4; j++) {
             float dot = v76[i * 2] * m->param.W2[j * 2];
             for (long p = 1; p < 2; p++) dot += v76[i * 2 + p] * m->param.W2[j * 2 + p];
             v80[i * 4 + j] = dot;
         }
+    }
     params_reg_epilogue_80(m, 0, n, 0, 4);
     /* v81 = matmul(a1, v76)  [4, 2] */
     /* 4 x 2: loops with constant bounds (matmul.c, small_emit) */
@@ -441,6 +477,7 @@ static void params_reg_run_backward(params_reg *m) {
     /* params_reg.nn:11: param W2[hidden, 2]  init=xavier_normal */
     /* m->grad.W2 = add(nn_t64, v81)  [4, 2] */
     /* fused: nn_t64 = abs_grad(m->param.W2, 0.001f) */
+    NNRT_IVDEP
     for (long i = 0; i < 8; i++) {
         const float nn_a1 = m->param.W2[i], nn_a2 = v81[i];
         const float nn_t64 = (nn_a1 > 0.0f ? 0.001f : (nn_a1 < 0.0f ? -0.001f : 0.0f));
@@ -450,12 +487,14 @@ static void params_reg_run_backward(params_reg *m) {
     /* v84 = sum_to(v80)  [4] */
     for (long i = 0; i < 4; i++) v84[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 4; i1++) {
             v84[i1] += v80[i0 * 4 + i1];
         }
     }
     /* m->grad.b1 = add(nn_t70, v84)  [4] */
     /* fused: nn_t70 = pow_grad(m->param.b1, 0.005f) */
+    NNRT_IVDEP
     for (long i = 0; i < 4; i++) {
         const float nn_t70 = (0.005f * 2.0f * m->param.b1[i]);
         m->grad.b1[i] = (nn_t70 + v84[i]);
@@ -480,6 +519,7 @@ static void params_reg_run_backward(params_reg *m) {
     /* fused: nn_t67 = abs_grad(m->param.W1, 0.001f) */
     /* fused: nn_t73 = pow_grad(m->param.W1, 0.005f) */
     /* fused: nn_t74 = add(nn_t67, nn_t73) */
+    NNRT_IVDEP
     for (long i = 0; i < 12; i++) {
         const float nn_a1 = m->param.W1[i], nn_a2 = v86[i];
         const float nn_t67 = (nn_a1 > 0.0f ? 0.001f : (nn_a1 < 0.0f ? -0.001f : 0.0f));

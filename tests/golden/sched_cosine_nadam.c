@@ -37,6 +37,7 @@ static void sched_cosine_nadam_epilogue_3(void *ctx, int i0, int rows, int j0, i
     float *const h = m->arena + 0;
     /* epilogue: nn_t5 = add(h, m->param.h_bias) */
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_t5 = (h[i * 5 + j] + m->param.h_bias[j]);
             h[i * 5 + j] = nnrt_tanhf(nn_t5);
@@ -49,6 +50,7 @@ static void sched_cosine_nadam_epilogue_8(void *ctx, int i0, int rows, int j0, i
     struct sched_cosine_nadam *const m = ctx;
     float *const z_ = m->arena + 320;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             z_[i * 3 + j] = (z_[i * 3 + j] + m->param.z_bias[j]);
         }
@@ -68,12 +70,14 @@ static void sched_cosine_nadam_run_forward(sched_cosine_nadam *m) {
         float b[5 * 4]; /* m->param.h_weight transposed: the dot products read its rows */
         for (long j = 0; j < 5; j++)
             for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.h_weight[p * 5 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 5; j++) {
                 float dot = x[i * 4] * b[j * 4];
                 for (long p = 1; p < 4; p++) dot += x[i * 4 + p] * b[j * 4 + p];
                 h[i * 5 + j] = dot;
             }
+        }
     }
     sched_cosine_nadam_epilogue_3(m, 0, n, 0, 5);
     /* sched_cosine_nadam.nn:9: z = dense(h, 3) */
@@ -83,12 +87,14 @@ static void sched_cosine_nadam_run_forward(sched_cosine_nadam *m) {
         float b[3 * 5]; /* m->param.z_weight transposed: the dot products read its rows */
         for (long j = 0; j < 3; j++)
             for (long p = 0; p < 5; p++) b[j * 5 + p] = m->param.z_weight[p * 3 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 3; j++) {
                 float dot = h[i * 5] * b[j * 5];
                 for (long p = 1; p < 5; p++) dot += h[i * 5 + p] * b[j * 5 + p];
                 z_[i * 3 + j] = dot;
             }
+        }
     }
     sched_cosine_nadam_epilogue_8(m, 0, n, 0, 3);
     /* sched_cosine_nadam.nn:10: output q = softmax(z) */
@@ -119,12 +125,14 @@ static float sched_cosine_nadam_run_loss(sched_cosine_nadam *m) {
         float b[5 * 4]; /* m->param.h_weight transposed: the dot products read its rows */
         for (long j = 0; j < 5; j++)
             for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.h_weight[p * 5 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 5; j++) {
                 float dot = x[i * 4] * b[j * 4];
                 for (long p = 1; p < 4; p++) dot += x[i * 4 + p] * b[j * 4 + p];
                 h[i * 5 + j] = dot;
             }
+        }
     }
     sched_cosine_nadam_epilogue_3(m, 0, n, 0, 5);
     /* sched_cosine_nadam.nn:9: z = dense(h, 3) */
@@ -134,12 +142,14 @@ static float sched_cosine_nadam_run_loss(sched_cosine_nadam *m) {
         float b[3 * 5]; /* m->param.z_weight transposed: the dot products read its rows */
         for (long j = 0; j < 3; j++)
             for (long p = 0; p < 5; p++) b[j * 5 + p] = m->param.z_weight[p * 3 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 3; j++) {
                 float dot = h[i * 5] * b[j * 5];
                 for (long p = 1; p < 5; p++) dot += h[i * 5 + p] * b[j * 5 + p];
                 z_[i * 3 + j] = dot;
             }
+        }
     }
     sched_cosine_nadam_epilogue_8(m, 0, n, 0, 3);
     /* sched_cosine_nadam.nn:10: output q = softmax(z) */
@@ -181,6 +191,7 @@ static void sched_cosine_nadam_epilogue_14(void *ctx, int i0, int rows, int j0, 
     float *const h = m->arena + 0;
     /* epilogue: nn_t15 = add(h, m->param.h_bias) */
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_t15 = (h[i * 5 + j] + m->param.h_bias[j]);
             h[i * 5 + j] = nnrt_tanhf(nn_t15);
@@ -203,12 +214,14 @@ static void sched_cosine_nadam_run_train(sched_cosine_nadam *m) {
         float b[5 * 4]; /* m->param.h_weight transposed: the dot products read its rows */
         for (long j = 0; j < 5; j++)
             for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.h_weight[p * 5 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 5; j++) {
                 float dot = x[i * 4] * b[j * 4];
                 for (long p = 1; p < 4; p++) dot += x[i * 4 + p] * b[j * 4 + p];
                 h[i * 5 + j] = dot;
             }
+        }
     }
     sched_cosine_nadam_epilogue_14(m, 0, n, 0, 5);
     /* sched_cosine_nadam.nn:9: z = dense(h, 3) */
@@ -218,12 +231,14 @@ static void sched_cosine_nadam_run_train(sched_cosine_nadam *m) {
         float b[3 * 5]; /* m->param.z_weight transposed: the dot products read its rows */
         for (long j = 0; j < 3; j++)
             for (long p = 0; p < 5; p++) b[j * 5 + p] = m->param.z_weight[p * 3 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 3; j++) {
                 float dot = h[i * 5] * b[j * 5];
                 for (long p = 1; p < 5; p++) dot += h[i * 5 + p] * b[j * 5 + p];
                 z_[i * 3 + j] = dot;
             }
+        }
     }
     sched_cosine_nadam_epilogue_8(m, 0, n, 0, 3);
     /* sched_cosine_nadam.nn:12: loss kl_div(log_softmax(z), p) */
@@ -255,6 +270,7 @@ static void sched_cosine_nadam_epilogue_26(void *ctx, int i0, int rows, int j0, 
     float *const h = m->arena + 0;
     float *const v26 = m->arena + 320;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             v26[i * 5 + j] = (v26[i * 5 + j] * (1.0f - h[i * 5 + j] * h[i * 5 + j]));
         }
@@ -272,6 +288,7 @@ static void sched_cosine_nadam_run_backward(sched_cosine_nadam *m) {
     const int n = m->n;
     /* sched_cosine_nadam.nn:12: loss kl_div(log_softmax(z), p) */
     /* v23 = kl_div_grad(v20, p_, 1.0f)  [N, 3] */
+    NNRT_IVDEP
     for (long i = 0; i < (long)n * 3; i++) {
         v23[i] = -p_[i] * 1.0f / (float)n;
     }
@@ -286,18 +303,21 @@ static void sched_cosine_nadam_run_backward(sched_cosine_nadam *m) {
     /* m->grad.z_bias = sum_to(d_z_)  [3] */
     for (long i = 0; i < 3; i++) m->grad.z_bias[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 3; i1++) {
             m->grad.z_bias[i1] += d_z_[i0 * 3 + i1];
         }
     }
     /* v26 = matmul(d_z_, m->param.z_weight)  [N, 5] */
     /* 3 x 5: loops with constant bounds (matmul.c, small_emit) */
-    for (long i = 0; i < (long)n; i++)
+    for (long i = 0; i < (long)n; i++) {
+        NNRT_IVDEP
         for (long j = 0; j < 5; j++) {
             float dot = d_z_[i * 3] * m->param.z_weight[j * 3];
             for (long p = 1; p < 3; p++) dot += d_z_[i * 3 + p] * m->param.z_weight[j * 3 + p];
             v26[i * 5 + j] = dot;
         }
+    }
     sched_cosine_nadam_epilogue_26(m, 0, n, 0, 5);
     /* m->grad.z_weight = matmul(h, d_z_)  [5, 3] */
     /* 5 x 3: loops with constant bounds (matmul.c, small_emit) */
@@ -317,6 +337,7 @@ static void sched_cosine_nadam_run_backward(sched_cosine_nadam *m) {
     /* m->grad.h_bias = sum_to(v26)  [5] */
     for (long i = 0; i < 5; i++) m->grad.h_bias[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 5; i1++) {
             m->grad.h_bias[i1] += v26[i0 * 5 + i1];
         }

@@ -45,6 +45,7 @@ static void sched_cyclic_rmsprop_epilogue_3(void *ctx, int i0, int rows, int j0,
     float *const v3 = m->arena + 0;
     /* epilogue: nn_t5 = add(v3, m->param.z_1_bias) */
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_t5 = (v3[i * 5 + j] + m->param.z_1_bias[j]);
             v3[i * 5 + j] = (nn_t5 < 0.0f ? 0.0f : nn_t5);
@@ -57,6 +58,7 @@ static void sched_cyclic_rmsprop_epilogue_8(void *ctx, int i0, int rows, int j0,
     struct sched_cyclic_rmsprop *const m = ctx;
     float *const z_ = m->arena + 320;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             z_[i * 3 + j] = (z_[i * 3 + j] + m->param.z_bias[j]);
         }
@@ -76,12 +78,14 @@ static void sched_cyclic_rmsprop_run_forward(sched_cyclic_rmsprop *m) {
         float b[5 * 4]; /* m->param.z_1_weight transposed: the dot products read its rows */
         for (long j = 0; j < 5; j++)
             for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.z_1_weight[p * 5 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 5; j++) {
                 float dot = x[i * 4] * b[j * 4];
                 for (long p = 1; p < 4; p++) dot += x[i * 4 + p] * b[j * 4 + p];
                 v3[i * 5 + j] = dot;
             }
+        }
     }
     sched_cyclic_rmsprop_epilogue_3(m, 0, n, 0, 5);
     /* z_ = matmul(v3, m->param.z_weight)  [N, 3] */
@@ -90,12 +94,14 @@ static void sched_cyclic_rmsprop_run_forward(sched_cyclic_rmsprop *m) {
         float b[3 * 5]; /* m->param.z_weight transposed: the dot products read its rows */
         for (long j = 0; j < 3; j++)
             for (long p = 0; p < 5; p++) b[j * 5 + p] = m->param.z_weight[p * 3 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 3; j++) {
                 float dot = v3[i * 5] * b[j * 5];
                 for (long p = 1; p < 5; p++) dot += v3[i * 5 + p] * b[j * 5 + p];
                 z_[i * 3 + j] = dot;
             }
+        }
     }
     sched_cyclic_rmsprop_epilogue_8(m, 0, n, 0, 3);
     /* sched_cyclic_rmsprop.nn:9: output p = softmax(z) */
@@ -125,12 +131,14 @@ static float sched_cyclic_rmsprop_run_loss(sched_cyclic_rmsprop *m) {
         float b[5 * 4]; /* m->param.z_1_weight transposed: the dot products read its rows */
         for (long j = 0; j < 5; j++)
             for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.z_1_weight[p * 5 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 5; j++) {
                 float dot = x[i * 4] * b[j * 4];
                 for (long p = 1; p < 4; p++) dot += x[i * 4 + p] * b[j * 4 + p];
                 v3[i * 5 + j] = dot;
             }
+        }
     }
     sched_cyclic_rmsprop_epilogue_3(m, 0, n, 0, 5);
     /* z_ = matmul(v3, m->param.z_weight)  [N, 3] */
@@ -139,12 +147,14 @@ static float sched_cyclic_rmsprop_run_loss(sched_cyclic_rmsprop *m) {
         float b[3 * 5]; /* m->param.z_weight transposed: the dot products read its rows */
         for (long j = 0; j < 3; j++)
             for (long p = 0; p < 5; p++) b[j * 5 + p] = m->param.z_weight[p * 3 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 3; j++) {
                 float dot = v3[i * 5] * b[j * 5];
                 for (long p = 1; p < 5; p++) dot += v3[i * 5 + p] * b[j * 5 + p];
                 z_[i * 3 + j] = dot;
             }
+        }
     }
     sched_cyclic_rmsprop_epilogue_8(m, 0, n, 0, 3);
     /* sched_cyclic_rmsprop.nn:9: output p = softmax(z) */
@@ -183,6 +193,7 @@ static void sched_cyclic_rmsprop_epilogue_13(void *ctx, int i0, int rows, int j0
     float *const v13 = m->arena + 0;
     /* epilogue: nn_t14 = add(v13, m->param.z_1_bias) */
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_t14 = (v13[i * 5 + j] + m->param.z_1_bias[j]);
             v13[i * 5 + j] = (nn_t14 < 0.0f ? 0.0f : nn_t14);
@@ -204,12 +215,14 @@ static void sched_cyclic_rmsprop_run_train(sched_cyclic_rmsprop *m) {
         float b[5 * 4]; /* m->param.z_1_weight transposed: the dot products read its rows */
         for (long j = 0; j < 5; j++)
             for (long p = 0; p < 4; p++) b[j * 4 + p] = m->param.z_1_weight[p * 5 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 5; j++) {
                 float dot = x[i * 4] * b[j * 4];
                 for (long p = 1; p < 4; p++) dot += x[i * 4 + p] * b[j * 4 + p];
                 v13[i * 5 + j] = dot;
             }
+        }
     }
     sched_cyclic_rmsprop_epilogue_13(m, 0, n, 0, 5);
     /* z_ = matmul(v13, m->param.z_weight)  [N, 3] */
@@ -218,12 +231,14 @@ static void sched_cyclic_rmsprop_run_train(sched_cyclic_rmsprop *m) {
         float b[3 * 5]; /* m->param.z_weight transposed: the dot products read its rows */
         for (long j = 0; j < 3; j++)
             for (long p = 0; p < 5; p++) b[j * 5 + p] = m->param.z_weight[p * 3 + j];
-        for (long i = 0; i < (long)n; i++)
+        for (long i = 0; i < (long)n; i++) {
+            NNRT_IVDEP
             for (long j = 0; j < 3; j++) {
                 float dot = v13[i * 5] * b[j * 5];
                 for (long p = 1; p < 5; p++) dot += v13[i * 5 + p] * b[j * 5 + p];
                 z_[i * 3 + j] = dot;
             }
+        }
     }
     sched_cyclic_rmsprop_epilogue_8(m, 0, n, 0, 3);
     /* sched_cyclic_rmsprop.nn:11: loss hinge(z, y, margin=0.5) */
@@ -252,6 +267,7 @@ static void sched_cyclic_rmsprop_epilogue_23(void *ctx, int i0, int rows, int j0
     float *const v13 = m->arena + 0;
     float *const v23 = m->arena + 320;
     for (long i = i0; i < (long)i0 + rows; i++) {
+        NNRT_IVDEP
         for (long j = j0; j < (long)j0 + cols; j++) {
             const float nn_a1 = v13[i * 5 + j], nn_a2 = v23[i * 5 + j];
             v23[i * 5 + j] = (nn_a1 > 0.0f ? nn_a2 : 0.0f);
@@ -287,18 +303,21 @@ static void sched_cyclic_rmsprop_run_backward(sched_cyclic_rmsprop *m) {
     /* m->grad.z_bias = sum_to(d_z_)  [3] */
     for (long i = 0; i < 3; i++) m->grad.z_bias[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 3; i1++) {
             m->grad.z_bias[i1] += d_z_[i0 * 3 + i1];
         }
     }
     /* v23 = matmul(d_z_, m->param.z_weight)  [N, 5] */
     /* 3 x 5: loops with constant bounds (matmul.c, small_emit) */
-    for (long i = 0; i < (long)n; i++)
+    for (long i = 0; i < (long)n; i++) {
+        NNRT_IVDEP
         for (long j = 0; j < 5; j++) {
             float dot = d_z_[i * 3] * m->param.z_weight[j * 3];
             for (long p = 1; p < 3; p++) dot += d_z_[i * 3 + p] * m->param.z_weight[j * 3 + p];
             v23[i * 5 + j] = dot;
         }
+    }
     sched_cyclic_rmsprop_epilogue_23(m, 0, n, 0, 5);
     /* m->grad.z_weight = matmul(v13, d_z_)  [5, 3] */
     /* 5 x 3: loops with constant bounds (matmul.c, small_emit) */
@@ -317,6 +336,7 @@ static void sched_cyclic_rmsprop_run_backward(sched_cyclic_rmsprop *m) {
     /* m->grad.z_1_bias = sum_to(v23)  [5] */
     for (long i = 0; i < 5; i++) m->grad.z_1_bias[i] = 0.0f;
     for (long i0 = 0; i0 < (long)n; i0++) {
+        NNRT_IVDEP
         for (long i1 = 0; i1 < 5; i1++) {
             m->grad.z_1_bias[i1] += v23[i0 * 5 + i1];
         }
