@@ -515,8 +515,10 @@ static void nnrt_conv2d_backward_weight_blocked(const nnrt_conv2d *g, const nnrt
  * -mfma, 18.4 against 21.6 at -O2; for x86-64's baseline (SSE2: 16
  * registers of 4 floats, too few for the 6 x 32 tile) 17.7 against 21.4
  * at -O3 but 44 against 35 at -O2. clang (14) keeps too little of the
- * tiles in registers (10.9 against 8.7 ms at -O3 -march=native; 91 before
- * NNRT_UNROLL), so clang builds unfold, as before. */
+ * tiles in registers at -O2 (all built with clang: 17.8-20.4 against 12.7
+ * ms at -O2 -march=native; 10.3-10.8 against 12.6 at -O3; 91 before
+ * NNRT_UNROLL), and the level cannot be told here, so clang builds unfold,
+ * as before. */
 #if !NNRT_M4 && defined(__GNUC__) && !defined(__clang__)
 #define NNRT_DIRECT 1
 #else
