@@ -43,6 +43,7 @@ pretrained_crc_check|runtime/src/weights.c|s/return crc_calc == crc_file ? NN_OK
 freeze_regularize_frozen|compiler/lower/lower.c|s/use = p->is_weight \&\& !p->frozen;/use = p->is_weight;/|parity_freeze_adamw_l2 parity_freeze_sgd_l1_weight_decay parity_freeze_adam|^parity\.freeze_(adam|adamw_l2|sgd_l1_weight_decay)$
 freeze_batchnorm_batch_stats|compiler/ops/batchnorm.c|s/ lower_stmt_frozen(c)) {/ 0) {/|parity_freeze_batchnorm_1d parity_freeze_batchnorm_2d gradcheck_freeze_middle|^(parity\.freeze_batchnorm_(1d|2d)|gradcheck\.freeze_middle)$
 blas_beta|compiler/ops/matmul.c|s/%s, %ld, 0.0f, %s, %ld);/%s, %ld, 1.0f, %s, %ld);/|nngen parity_blas_opt_adam parity_blas_opt_sgd_momentum parity_blas_reg_l2 parity_blas_loss_cross_entropy parity_blas_act_tanh parity_blas_act_relu parity_blas_loss_mse|^parity\.blas\.
+ivdep_reduction|compiler/emit/emit.c|s/written >= 0 \&\& t.stride\[written\]\[d\] != 0/written >= 0/|nngen|^golden\.
 '
 
 mutated=
