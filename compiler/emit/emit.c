@@ -368,6 +368,17 @@ static int expr_selects(const Emit *e, const Node *n) {
     return selects;
 }
 
+/* one local of a hoisting statement's declaration: "const float nn_a<k> =
+ * ref[idx]" first, ", nn_a<k> = ref[idx]" after */
+static void load_append(Buf *loads, int k, const char *ref, const char *idx) {
+    buf_printf(loads, "%snn_a%d = %s[%s]", loads->len ? ", " : "const float ", k, ref, idx);
+}
+
+/* 1 when node n reads input k's values (not its shape alone) */
+static int reads_value(const Node *n, int k) {
+    return k > 0 || !(op_info(n->op)->flags & OPF_SHAPE_IN0);
+}
+
 /* out[i] = expr(in0[i'], in1[i''], ...) */
 static void elementwise_body(Emit *e, const char *const *idx, void *ctx) {
     const Node *n = ctx;
@@ -376,13 +387,12 @@ static void elementwise_body(Emit *e, const char *const *idx, void *ctx) {
     int hoist = expr_selects(e, n);
     for (int k = 0; k < n->nin; k++) {
         memset(&args[k], 0, sizeof args[k]);
-        if (k == 0 && (op_info(n->op)->flags & OPF_SHAPE_IN0))
+        if (!reads_value(n, k))
             ; /* never read: no argument, no use recorded */
         else if (e->g->nodes[n->in[k]].op == OP_CONST)
             emit_float(&args[k], e->g->nodes[n->in[k]].f[0]);
         else if (hoist) {
-            buf_printf(&loads, "%snn_a%d = %s[%s]", loads.len ? ", " : "const float ", k, emit_ref(e, n->in[k]),
-                       idx[k + 1]);
+            load_append(&loads, k, emit_ref(e, n->in[k]), idx[k + 1]);
             buf_printf(&args[k], "nn_a%d", k);
         } else
             buf_printf(&args[k], "%s[%s]", emit_ref(e, n->in[k]), idx[k + 1]);
@@ -471,23 +481,24 @@ static void fused_arg(Buf *b, const Emit *e, const Fused *f, int x, const char *
 }
 
 /* the members' statements, then root[idx] = ...; when a member selects
- * (expr_selects), the group's inputs are read into locals first */
+ * (expr_selects) and reads one of the group's arrays, the arrays the group
+ * reads values of are read into locals first */
 static void fused_statements(Emit *e, const Fused *f, const char *const *idx, const char *out) {
-    int hoisted = 0;
-    for (int m = 0; m < f->nmembers && !hoisted; m++) {
+    int read[OPS_MAX] = {0}, hoisted = 0; /* read[o]: a member reads f->ops[o]'s values */
+    for (int m = 0; m < f->nmembers; m++) {
         const Node *n = &e->g->nodes[f->members[m]];
-        int reads = 0; /* an array of the group's inputs (not a member, not a constant) */
-        for (int k = 0; k < n->nin; k++) {
-            const Node *x = &e->g->nodes[n->in[k]];
-            reads |=
-                x->storage != STO_FUSED && x->op != OP_CONST && (k > 0 || !(op_info(n->op)->flags & OPF_SHAPE_IN0));
-        }
-        hoisted = reads && expr_selects(e, n);
+        int arrays = 0;
+        for (int k = 0; k < n->nin; k++)
+            for (int o = 1; o < f->nops; o++)
+                if (f->ops[o] == n->in[k] && reads_value(n, k))
+                    read[o] = 1, arrays = 1;
+        hoisted = hoisted || (arrays && expr_selects(e, n));
     }
-    if (hoisted && f->nops > 1) {
+    if (hoisted) {
         Buf loads = {0};
         for (int o = 1; o < f->nops; o++)
-            buf_printf(&loads, "%snn_a%d = %s[%s]", o > 1 ? ", " : "const float ", o, emit_ref(e, f->ops[o]), idx[o]);
+            if (read[o])
+                load_append(&loads, o, emit_ref(e, f->ops[o]), idx[o]);
         emit_line(e, "%s;", loads.data);
         buf_free(&loads);
     }
@@ -497,7 +508,7 @@ static void fused_statements(Emit *e, const Fused *f, const char *const *idx, co
         const char *argv[NN_MAX_IN];
         for (int k = 0; k < n->nin; k++) {
             memset(&args[k], 0, sizeof args[k]);
-            if (k > 0 || !(op_info(n->op)->flags & OPF_SHAPE_IN0)) /* else never read: no use */
+            if (reads_value(n, k)) /* else never read: no use */
                 fused_arg(&args[k], e, f, n->in[k], idx, hoisted);
             argv[k] = args[k].data;
         }

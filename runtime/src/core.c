@@ -148,13 +148,17 @@ NNRT_API void nnrt_init_he_normal(nnrt_rng *r, float *w, long n, long fan_in) {
  * scalar tail), then the tail. Measured over 101,777 floats, one core:
  * gcc -O2 4.1 us, clang 3.0 (blocks of 16 written as a nested loop: gcc
  * 7.6, and clang vectorized the outer loop with gathers, 37 us). */
+static inline uint32_t nnrt_not_finite(float x) {
+    return (~nnrt_f2u(x) & 0x7f800000u) == 0u;
+}
+
 NNRT_API int nnrt_all_finite(const float *x, long n) {
     uint32_t bad = 0;
     long i, whole = n & ~15L;
     for (i = 0; i < whole; i++)
-        bad |= (~nnrt_f2u(x[i]) & 0x7f800000u) == 0u;
+        bad |= nnrt_not_finite(x[i]);
     for (; i < n; i++)
-        bad |= (~nnrt_f2u(x[i]) & 0x7f800000u) == 0u;
+        bad |= nnrt_not_finite(x[i]);
     return bad == 0u;
 }
 
