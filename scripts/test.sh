@@ -47,7 +47,12 @@ run() {
     (cd "$dir" && ctest -j"$jobs" -LE "$skip" --output-on-failure)
 }
 if [ $full = 1 ]; then plain_skip='^$'; else plain_skip=slow; fi
-run build "$plain_skip" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# The plain build's flags are RelWithDebInfo's with line tables only (-g1 for
+# -g): backtraces keep their files and lines, and gcc spends about a quarter
+# less CPU on the build (the whole plain build: 333 CPU-s with -g, 243 with
+# no debug information; -g1 costs a few percent over none, while -g makes the
+# LSTM example's 400 kB of generated C take 2.5 times as long).
+run build "$plain_skip" -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run build-asan 'slow|compile|firmware' -DCMAKE_BUILD_TYPE=Debug -DNNGEN_SANITIZE=ON
 if [ $full = 0 ]; then
