@@ -2,8 +2,10 @@
  * conv.c - the convolution and pooling kernels of conv2d, maxpool2d and
  * avgpool2d (nn_runtime.h, "convolution and pooling"): on hosts, direct
  * register tiles over a zero-bordered copy of each image ("direct
- * convolution" below) where they apply; elsewhere (and on the Cortex-M4F)
- * im2col and col2im around the packed GEMM (gemm.c); direct pooling loops.
+ * convolution" below) where they apply, Winograd F(2 x 2, 5 x 5) for the
+ * input pass of 5 x 5 stride-1 convolutions with hardware multiply-add
+ * (after them); elsewhere (and on the Cortex-M4F) im2col and col2im around the packed
+ * GEMM (gemm.c); direct pooling loops.
  *
  * Invariants: NCHW images; every function does nothing for an invalid
  * geometry or n < 1; scratch is the caller's, nnrt_conv2d_scratch floats
@@ -980,6 +982,361 @@ static void nnrt_conv2d_backward_weight_direct(const nnrt_conv2d *g, const nnrt_
         }
     }
 }
+
+/* ---- Winograd F(2 x 2, 5 x 5) (hosts, NNRT_DIRECT with hardware FMA) */
+#if NNRT_DIRECT && defined(FP_FAST_FMAF)
+#define NNRT_WINO 1
+#else
+#define NNRT_WINO 0
+#endif
+#if NNRT_WINO
+/* The input pass of a 5 x 5 convolution with stride 1, one group and
+ * padding 0..4 is a forward convolution of dy (f channels in, c out) with
+ * the flipped weights w[o][c][4 - a][4 - b], dy bordered by 4 - ph rows and
+ * 4 - pw columns. With 8 channels or more on both sides (fewer waste the
+ * tiles) and its scratch within nnrt_conv2d_scratch's (the unfolding's),
+ * it computes each 2 x 2 block of outputs from the 6 x 6 input tile d
+ * under it as
+ *   y = A^T [(G g G^T) . (B^T d B)] A
+ * per channel pair (g: the 5 x 5 kernel), the products summed over the
+ * input channels: 36 multiply-adds per channel pair and 4 outputs where
+ * the direct tiles take 100. Points {0, 1, -1, 2, -2, inf} (Toom-Cook, the
+ * rows of B^T scaled to small integers and G absorbing the scale):
+ *   B^T = [4 0 -5 0 1 0; 0 4 4 -1 -1 0; 0 -4 4 1 -1 0;
+ *          0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+ *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 1]
+ * G below. Scratch (floats, in this order; cp = channels rounded up to 8,
+ * fp = filters rounded up to NR, NR = 32 when there are more than 16, else
+ * 16, T = NNRT_WINO_T tiles a chunk):
+ *   U    [36][cp][fp]        the transformed weights, once per call (in
+ *                            double, rounded once; zero past c and f)
+ *   img  slots x [hi][wi][cp] zero-bordered channels-last copies of the
+ *                            samples a chunk can touch (a ring), hi = 2 th
+ *                            + 4, wi = 2 tw + 4 (th x tw tiles a sample)
+ *   V    [T][cp / cb][36][cb] the input transforms of a chunk of tiles,
+ *                            cb = 16 or 8 channels vectorized at a time
+ *   M    [T][36][fp]         M[t][p] = V[t][p] U[p]: register tiles of 6
+ *                            tiles x 32 filters (NR = 32) or 12 x 16
+ * then the output transform, 16 filters at a time, into y. Tiles are
+ * numbered over the whole batch (sample, tile row, tile column) and taken
+ * T at a time (a short last chunk repeats its last tile): each tile's sums
+ * run in the same order whatever chunk and register row it falls in, so
+ * the bits do not depend on n (nor on the threads, which split samples).
+ * Measured (bench/conv2d_bench.c, batch 32, 14 x 14, pad 2, -O3
+ * -march=native on AVX-512), the input pass: 16 -> 32 channels 0.72 ms
+ * against the direct tiles' 1.28, 32 -> 16 0.64 against 0.98; about twice
+ * as fast with -mavx2 -mfma. Why not everywhere:
+ * - without hardware multiply-add (x86-64's baseline, SSE2) it ran up to
+ *   2.8 times slower than the direct tiles: NNRT_WINO needs FP_FAST_FMAF;
+ * - the forward pass would gain as much (0.62 against 0.97 ms), but the
+ *   transforms round more (the largest error per element, relative to the
+ *   larger of |y| and a tenth of max |y|, about 4 times the direct
+ *   tiles'), and in the forward pass that error reaches every gradient:
+ *   lenet's parity fixture (5 Adam steps) then missed PyTorch's dense
+ *   weights by up to 4.1e-5 of the 1e-5 allowed. In the input pass it
+ *   reaches only the first layer's weight gradient, and the fixture holds
+ *   (tests/parity: parity.native.lenet). */
+enum { NNRT_WINO_T = 12 }; /* tiles a chunk: a multiple of 12 (both register tiles) */
+
+typedef struct nnrt_wino {
+    int c, f, h, w, ph, pw, oh, ow; /* the forward convolution computed: c -> f channels */
+    int th, tw, tiles, cp, cb, fp, nr, rows, hi, wi, slots;
+    long u, img, v, m; /* floats of each part of the scratch (img: one slot) */
+} nnrt_wino;
+
+/* G (6 x 5): U = G g G^T */
+static const double nnrt_wino_g[6][5] = {{1 / 4., 0, 0, 0, 0},
+                                         {1 / 6., 1 / 6., 1 / 6., 1 / 6., 1 / 6.},
+                                         {1 / 6., -1 / 6., 1 / 6., -1 / 6., 1 / 6.},
+                                         {1 / 24., 1 / 12., 1 / 6., 1 / 3., 2 / 3.},
+                                         {1 / 24., -1 / 12., 1 / 6., -1 / 3., 2 / 3.},
+                                         {0, 0, 0, 0, 1}};
+
+/* R(i, row i of B^T d) for the 6 values D(0..5) */
+#define NNRT_WINO_BT(D, R)                                                                                             \
+    do {                                                                                                               \
+        float e1_ = NNRT_MADD(-D(4), 4.0f, D(2)), o1_ = NNRT_MADD(-D(3), 4.0f, D(1));                                  \
+        float e3_ = D(4) - D(2), o3_ = 2.0f * (D(3) - D(1));                                                           \
+        R(0, NNRT_MADD(NNRT_MADD(D(4), -5.0f, D(2)), 4.0f, D(0)));                                                     \
+        R(1, e1_ + o1_);                                                                                               \
+        R(2, e1_ - o1_);                                                                                               \
+        R(3, e3_ + o3_);                                                                                               \
+        R(4, e3_ - o3_);                                                                                               \
+        R(5, NNRT_MADD(NNRT_MADD(D(5), -5.0f, D(3)), 4.0f, D(1)));                                                     \
+    } while (0)
+
+/* R(i, row i of A^T m) for the 6 values M(0..5) */
+#define NNRT_WINO_AT(M, R)                                                                                             \
+    do {                                                                                                               \
+        float s1_ = M(1) + M(2), d1_ = M(1) - M(2), s3_ = M(3) + M(4), d3_ = M(3) - M(4);                              \
+        R(0, M(0) + s1_ + s3_);                                                                                        \
+        R(1, NNRT_MADD(d1_ + M(5), 2.0f, d3_));                                                                        \
+    } while (0)
+
+/* The input transform of one tile, CB channels: img at the tile's corner
+ * (rows wcp floats apart, pixels cp apart), v[p][k] (p: the 36 positions) */
+#define NNRT_WINO_D1(j) row[(j)*cp + k]
+#define NNRT_WINO_R1(j, val) tt[i][j] = (val)
+#define NNRT_WINO_D2(j) tt[j][b]
+#define NNRT_WINO_R2(a, val) v[((a)*6 + b) * CB_ + k] = (val)
+#define NNRT_WINO_IN(NAME, CB)                                                                                         \
+    static NNRT_NOINLINE void NAME(const float *restrict img, ptrdiff_t wcp, ptrdiff_t cp, float *restrict v) {        \
+        enum { CB_ = CB }; /* the row stride of v, seen by NNRT_WINO_R2 */                                             \
+        int i, b, k;                                                                                                   \
+        for (k = 0; k < CB; k++) {                                                                                     \
+            float tt[6][6];                                                                                            \
+            NNRT_UNROLL(6)                                                                                             \
+            for (i = 0; i < 6; i++) {                                                                                  \
+                const float *restrict row = img + i * wcp;                                                             \
+                NNRT_WINO_BT(NNRT_WINO_D1, NNRT_WINO_R1);                                                              \
+            }                                                                                                          \
+            NNRT_UNROLL(6)                                                                                             \
+            for (b = 0; b < 6; b++)                                                                                    \
+                NNRT_WINO_BT(NNRT_WINO_D2, NNRT_WINO_R2);                                                              \
+        }                                                                                                              \
+    }
+NNRT_WINO_IN(nnrt_wino_in16, 16)
+NNRT_WINO_IN(nnrt_wino_in8, 8)
+
+/* The output transform of one tile, 16 filters: m at M[t][0][q] (ps floats
+ * between positions); o[4][16] = the 2 x 2 outputs, row-major */
+#define NNRT_WINO_M1(j) m[(a * 6 + (j)) * ps + k]
+#define NNRT_WINO_Q1(x, val) z[a][x][k] = (val)
+#define NNRT_WINO_M2(j) z[j][x][k]
+#define NNRT_WINO_Q2(i, val) o[((i)*2 + x) * 16 + k] = (val)
+static NNRT_NOINLINE void nnrt_wino_out16(const float *restrict m, ptrdiff_t ps, float *restrict o) {
+    float z[6][2][16];
+    int a, x, k;
+    NNRT_UNROLL(6)
+    for (a = 0; a < 6; a++)
+        for (k = 0; k < 16; k++)
+            NNRT_WINO_AT(NNRT_WINO_M1, NNRT_WINO_Q1);
+    NNRT_UNROLL(2)
+    for (x = 0; x < 2; x++)
+        for (k = 0; k < 16; k++)
+            NNRT_WINO_AT(NNRT_WINO_M2, NNRT_WINO_Q2);
+}
+
+/* The products of one chunk: M[t][p][j] = sum over k < cp of V[t][p][k]
+ * U[p][k][j] for the tiles t < rend, register tiles of ROWS tiles x NR
+ * filters (the sums in registers, as the direct tiles'); V[t] is cp / cb
+ * blocks of [36][cb], U[p] cp x fp, M[t] 36 x fp. Macros, so that ROWS and
+ * NR are constants in each. */
+#define NNRT_WINO_MM(NAME, ROWS, NR)                                                                                   \
+    static NNRT_NOINLINE void NAME(const float *restrict V, const float *restrict U, float *restrict M, int cp,        \
+                                   int cb, int fp, int rend) {                                                         \
+        const float zero = nnrt_fence_f(0.0f);                                                                         \
+        const ptrdiff_t vs = 36 * (ptrdiff_t)cp, ms = 36 * (ptrdiff_t)fp;                                              \
+        int p, r0, fq, r, j, k, kb;                                                                                    \
+        for (p = 0; p < 36; p++)                                                                                       \
+            for (r0 = 0; r0 < rend; r0 += ROWS)                                                                        \
+                for (fq = 0; fq < fp; fq += NR) {                                                                      \
+                    const float *restrict v = V + r0 * vs + p * cb;                                                    \
+                    const float *restrict u = U + (ptrdiff_t)p * cp * fp + fq;                                         \
+                    float *restrict m = M + r0 * ms + (ptrdiff_t)p * fp + fq;                                          \
+                    float s[ROWS][NR];                                                                                 \
+                    NNRT_UNROLL(ROWS)                                                                                  \
+                    for (r = 0; r < ROWS; r++)                                                                         \
+                        for (j = 0; j < NR; j++)                                                                       \
+                            s[r][j] = zero;                                                                            \
+                    kb = 0;                                                                                            \
+                    do { /* cp, cb >= 1: at least once (no "ran" flags at -O2) */                                      \
+                        k = 0;                                                                                         \
+                        do {                                                                                           \
+                            NNRT_UNROLL(ROWS)                                                                          \
+                            for (r = 0; r < ROWS; r++) {                                                               \
+                                const float a = v[r * vs + k];                                                         \
+                                for (j = 0; j < NR; j++)                                                               \
+                                    s[r][j] = NNRT_MADD(s[r][j], a, u[j]);                                             \
+                            }                                                                                          \
+                            u += fp;                                                                                   \
+                        } while (++k < cb);                                                                            \
+                        v += 36 * cb;                                                                                  \
+                    } while ((kb += cb) < cp);                                                                         \
+                    NNRT_UNROLL(ROWS)                                                                                  \
+                    for (r = 0; r < ROWS; r++)                                                                         \
+                        for (j = 0; j < NR; j++)                                                                       \
+                            m[r * ms + j] = s[r][j];                                                                   \
+                }                                                                                                      \
+    }
+NNRT_WINO_MM(nnrt_wino_mm6x32, 6, 32)
+NNRT_WINO_MM(nnrt_wino_mm12x16, 12, 16)
+#undef NNRT_WINO_BT
+#undef NNRT_WINO_AT
+#undef NNRT_WINO_D1
+#undef NNRT_WINO_R1
+#undef NNRT_WINO_D2
+#undef NNRT_WINO_R2
+#undef NNRT_WINO_IN
+#undef NNRT_WINO_M1
+#undef NNRT_WINO_Q1
+#undef NNRT_WINO_M2
+#undef NNRT_WINO_Q2
+#undef NNRT_WINO_MM
+
+/* The Winograd geometry of g's input pass, 1 when it runs so: 5 x 5,
+ * stride 1, one group, padding 0..4, 8 or more channels in and out, and
+ * its scratch within nnrt_conv2d_scratch's. */
+static int nnrt_wino_geom(const nnrt_conv2d *g, nnrt_wino *q) {
+    if (g->kh != 5 || g->kw != 5 || g->sh != 1 || g->sw != 1 || g->groups != 1 || g->ph > 4 || g->pw > 4)
+        return 0;
+    /* dy (f channels) bordered by 4 - ph, 4 - pw: h x w outputs (c channels) */
+    q->c = g->f, q->f = g->c, q->h = nnrt_conv2d_oh(g), q->w = nnrt_conv2d_ow(g);
+    q->ph = 4 - g->ph, q->pw = 4 - g->pw;
+    if (q->c < 8 || q->f < 8)
+        return 0;
+    q->oh = q->h + 2 * q->ph - 4, q->ow = q->w + 2 * q->pw - 4;
+    q->th = (q->oh + 1) / 2, q->tw = (q->ow + 1) / 2, q->tiles = q->th * q->tw;
+    q->cp = (q->c + 7) / 8 * 8;
+    q->cb = q->cp % 16 == 0 ? 16 : 8;
+    q->nr = q->f <= 16 ? 16 : 32;
+    q->rows = q->nr == 16 ? 12 : 6;
+    q->fp = (q->f + q->nr - 1) / q->nr * q->nr;
+    q->hi = 2 * q->th + 4, q->wi = 2 * q->tw + 4;
+    q->slots = 1 + (NNRT_WINO_T - 2 + q->tiles) / q->tiles; /* samples a chunk can touch */
+    q->u = 36L * q->cp * q->fp;
+    q->img = (long)q->hi * q->wi * q->cp;
+    q->v = 36L * NNRT_WINO_T * q->cp;
+    q->m = 36L * NNRT_WINO_T * q->fp;
+    return q->u + q->slots * q->img + q->v + q->m <= nnrt_conv2d_scratch(g, NNRT_CONV2D_BACKWARD_INPUT, 1);
+}
+
+/* U[p][ci][fo] = (G w[fo][ci] G^T)[p] for 8 filters (gk[e][j]: element e
+ * of filter j's kernel), in double, rounded once; ps floats between p */
+static NNRT_NOINLINE void nnrt_wino_wt8(const double (*restrict gk)[8], float *restrict u, ptrdiff_t ps) {
+    double t[6][5][8];
+    int a, b, i, j;
+    NNRT_UNROLL(6)
+    for (a = 0; a < 6; a++)
+        NNRT_UNROLL(5)
+    for (b = 0; b < 5; b++)
+        for (j = 0; j < 8; j++) {
+            double s = 0;
+            NNRT_UNROLL(5)
+            for (i = 0; i < 5; i++)
+                s += nnrt_wino_g[a][i] * gk[i * 5 + b][j];
+            t[a][b][j] = s;
+        }
+    NNRT_UNROLL(6)
+    for (a = 0; a < 6; a++)
+        NNRT_UNROLL(6)
+    for (b = 0; b < 6; b++)
+        for (j = 0; j < 8; j++) {
+            double s = 0;
+            NNRT_UNROLL(5)
+            for (i = 0; i < 5; i++)
+                s += t[a][i][j] * nnrt_wino_g[b][i];
+            u[(a * 6 + b) * ps + j] = (float)s;
+        }
+}
+
+/* U from the layer's weights w (f x c x 25 in the layer's terms, so c x f
+ * x 25 in the pass's): the pass's filter fo on channel ci is
+ * w[ci][fo][24 - e], flipped; zero past c and f */
+static void nnrt_wino_weights(const nnrt_wino *q, const float *w, float *restrict u) {
+    double gk[25][8];
+    int fo, ci, e, j;
+    for (ci = 0; ci < q->cp; ci++)
+        for (fo = 0; fo < q->fp; fo += 8) {
+            for (j = 0; j < 8; j++) {
+                const float *src;
+                if (fo + j >= q->f || ci >= q->c) {
+                    for (e = 0; e < 25; e++)
+                        gk[e][j] = 0.0;
+                    continue;
+                }
+                src = w + ((ptrdiff_t)ci * q->f + fo + j) * 25 + 24;
+                for (e = 0; e < 25; e++)
+                    gk[e][j] = src[-e];
+            }
+            nnrt_wino_wt8((const double(*)[8])gk, u + (ptrdiff_t)ci * q->fp + fo, (ptrdiff_t)q->cp * q->fp);
+        }
+}
+
+/* img[Y][X][k] = x[k][Y - ph][X - pw], zero outside x and for k >= c */
+static void nnrt_wino_image(const nnrt_wino *q, const float *x, float *restrict img) {
+    const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
+    ptrdiff_t rowf = (ptrdiff_t)q->wi * q->cp, i;
+    int k, r, j;
+    for (r = 0; r < q->hi; r++) { /* the border (and the channels past c) */
+        float *restrict d = img + r * rowf;
+        if (r < q->ph || r >= q->ph + q->h || q->cp > q->c) {
+            for (i = 0; i < rowf; i++)
+                d[i] = zero;
+        } else {
+            for (i = 0; i < (ptrdiff_t)q->pw * q->cp; i++)
+                d[i] = zero;
+            for (i = (ptrdiff_t)(q->pw + q->w) * q->cp; i < rowf; i++)
+                d[i] = zero;
+        }
+    }
+    for (k = 0; k < q->c; k++)
+        for (r = 0; r < q->h; r++) {
+            const float *restrict src = x + ((ptrdiff_t)k * q->h + r) * q->w;
+            float *restrict d = img + ((ptrdiff_t)(r + q->ph) * q->wi + q->pw) * q->cp + k;
+            for (j = 0; j < q->w; j++)
+                d[(ptrdiff_t)j * q->cp] = src[j] * one;
+        }
+}
+
+/* y (n samples of f planes of oh x ow, overwritten) = x (n samples of c
+ * planes of h x w) convolved as q says, T tiles at a time */
+static void nnrt_wino_run(const nnrt_wino *q, int n, const float *x, const float *w, float *y, float *scratch) {
+    float *U = scratch, *I = U + q->u, *V = I + q->slots * q->img, *M = V + q->v, o[64];
+    long total = (long)n * q->tiles, g0, built = -1, ohw = (long)q->oh * q->ow;
+    long xs = (long)q->c * q->h * q->w, ys = (long)q->f * ohw;
+    ptrdiff_t wcp = (ptrdiff_t)q->wi * q->cp;
+    nnrt_wino_weights(q, w, U);
+    for (g0 = 0; g0 < total; g0 += NNRT_WINO_T) {
+        int cnt = total - g0 < NNRT_WINO_T ? (int)(total - g0) : NNRT_WINO_T, t, fq, kb;
+        int rend = (cnt + q->rows - 1) / q->rows * q->rows;
+        for (t = 0; t < NNRT_WINO_T; t++) { /* the input transforms: V[t] */
+            long gt = g0 + (t < cnt ? t : cnt - 1), s = gt / q->tiles;
+            int ti = (int)(gt % q->tiles), ty = ti / q->tw, tx = ti % q->tw;
+            const float *corner;
+            float *vt = V + (ptrdiff_t)t * 36 * q->cp;
+            while (built < s) { /* the samples in order, each into its slot of the ring */
+                built++;
+                nnrt_wino_image(q, x + built * xs, I + built % q->slots * q->img);
+            }
+            corner = I + s % q->slots * q->img + ((ptrdiff_t)2 * ty * q->wi + 2 * tx) * q->cp;
+            if (q->cb == 16)
+                for (kb = 0; kb < q->cp; kb += 16)
+                    nnrt_wino_in16(corner + kb, wcp, q->cp, vt + (ptrdiff_t)kb * 36);
+            else
+                for (kb = 0; kb < q->cp; kb += 8)
+                    nnrt_wino_in8(corner + kb, wcp, q->cp, vt + (ptrdiff_t)kb * 36);
+        }
+        if (q->nr == 32) /* M[t][p] = V[t][p] U[p] */
+            nnrt_wino_mm6x32(V, U, M, q->cp, q->cb, q->fp, rend);
+        else
+            nnrt_wino_mm12x16(V, U, M, q->cp, q->cb, q->fp, rend);
+        for (t = 0; t < cnt; t++) { /* the output transforms into y (a last row or column of one) */
+            long gt = g0 + t, s = gt / q->tiles;
+            int ti = (int)(gt % q->tiles), ty = ti / q->tw, tx = ti % q->tw, a, b, j;
+            int ny = q->oh - 2 * ty < 2 ? 1 : 2, nx = q->ow - 2 * tx < 2 ? 1 : 2;
+            float *yt = y + s * ys + (ptrdiff_t)2 * ty * q->ow + 2 * tx;
+            for (fq = 0; fq < q->f; fq += 16) {
+                int fn = q->f - fq < 16 ? q->f - fq : 16;
+                nnrt_wino_out16(M + (ptrdiff_t)t * 36 * q->fp + fq, q->fp, o);
+                if (ny == 2 && nx == 2 && fn == 16) {
+                    for (j = 0; j < 16; j++) {
+                        float *yj = yt + (ptrdiff_t)(fq + j) * ohw;
+                        yj[0] = o[j], yj[1] = o[16 + j], yj[q->ow] = o[32 + j], yj[q->ow + 1] = o[48 + j];
+                    }
+                    continue;
+                }
+                for (j = 0; j < fn; j++) {
+                    float *yj = yt + (ptrdiff_t)(fq + j) * ohw;
+                    for (a = 0; a < ny; a++)
+                        for (b = 0; b < nx; b++)
+                            yj[a * q->ow + b] = o[(a * 2 + b) * 16 + j];
+                }
+            }
+        }
+    }
+}
+#endif /* NNRT_WINO */
 #endif /* NNRT_DIRECT */
 
 NNRT_API void nnrt_conv2d_forward(const nnrt_conv2d *g, int n, const float *x, const float *w, float *y,
@@ -1037,6 +1394,9 @@ NNRT_API void nnrt_conv2d_forward(const nnrt_conv2d *g, int n, const float *x, c
 NNRT_API void nnrt_conv2d_backward_input(const nnrt_conv2d *g, int n, const float *dy, const float *w, float *dx,
                                          float *scratch) {
     nnrt_conv2d_dims d;
+#if NNRT_WINO
+    nnrt_wino wq;
+#endif
     long ws_at = 0;
     int s, gi, flat;
     if (n < 1 || !nnrt_conv2d_ok(g))
@@ -1047,6 +1407,12 @@ NNRT_API void nnrt_conv2d_backward_input(const nnrt_conv2d *g, int n, const floa
 #endif
     d = nnrt_conv2d_sizes(g);
     flat = nnrt_conv2d_flat(g);
+#if NNRT_WINO
+    if (nnrt_wino_geom(g, &wq)) {
+        nnrt_wino_run(&wq, n, dy, w, dx, scratch);
+        return;
+    }
+#endif
 #if NNRT_DIRECT
     if (nnrt_conv2d_direct(g, &d, NNRT_CONV2D_BACKWARD_INPUT)) {
         nnrt_conv2d_backward_input_direct(g, &d, n, dy, w, dx, scratch);

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nn_runtime.h"
@@ -285,6 +286,137 @@ static void test_conv_direct(void **state) {
         check_conv(&r, &geo[i], 1 + (int)(i % 3));
 }
 
+/* ---- Winograd F(2 x 2, 5 x 5) (conv.c: the input pass, gcc hosts with
+ * hardware multiply-add; unit.test_rt_conv_native runs it, with the runtime
+ * built for this machine) */
+static float Y1[MAXF + 2 * GUARD];
+
+/* The floats conv.c's Winograd pass takes for a convolution of c channels
+ * into f over h x w padded by ph, pw (its layout: U, a ring of bordered
+ * channels-last images, V and M for 12 tiles): the shapes below assert
+ * that it fits in nnrt_conv2d_scratch, so that they take that path. */
+static long wino_scratch(int c, int f, int h, int w, int ph, int pw) {
+    int oh = h + 2 * ph - 4, ow = w + 2 * pw - 4, th = (oh + 1) / 2, tw = (ow + 1) / 2, tiles = th * tw;
+    int cp = (c + 7) / 8 * 8, nr = f <= 16 ? 16 : 32, fp = (f + nr - 1) / nr * nr;
+    long slots = 1 + (10 + tiles) / tiles;
+    return 36L * cp * fp + slots * (2L * th + 4) * (2L * tw + 4) * cp + 36L * 12 * cp + 36L * 12 * fp;
+}
+
+/* |got - want| over want's n values: the largest, and the mean relative to
+ * max(|want|, max |want| / 10) */
+static double worst_error(const float *got, const double *want, long n, double *mean_rel) {
+    double big = 0, worst = 0, sum = 0;
+    for (long i = 0; i < n; i++)
+        big = fabs(want[i]) > big ? fabs(want[i]) : big;
+    for (long i = 0; i < n; i++) {
+        double e = fabs(got[i] - want[i]);
+        worst = e > worst ? e : worst;
+        sum += e / (fabs(want[i]) > big / 10 ? fabs(want[i]) : big / 10);
+    }
+    *mean_rel = sum / n;
+    return worst;
+}
+
+/* The forward and input passes of one 5 x 5 geometry (stride 1, one group)
+ * against the references, each within tol times (its input channels x 25
+ * + 1), and n samples at once bitwise equal to one sample at a time (the
+ * tiles are numbered over the batch: a chunk of them may span samples,
+ * and must not change a bit); bwd: whether the input pass takes the
+ * Winograd path where the runtime has it (its scratch fits). The forward
+ * pass runs the direct tiles (or unfolds). */
+static void check_wino(nnrt_rng *r, const nnrt_conv2d *g, int n, int bwd, double tol) {
+    int oh = nnrt_conv2d_oh(g), ow = nnrt_conv2d_ow(g);
+    long xs = (long)g->c * g->h * g->w, ys = (long)g->f * oh * ow, wn = (long)g->f * g->c * 25, sn;
+    double worst, mean;
+    assert_true(n * xs <= MAXF && n * ys <= MAXF && wn <= MAXF);
+    assert_int_equal(wino_scratch(g->f, g->c, oh, ow, 4 - g->ph, 4 - g->pw) <=
+                         nnrt_conv2d_scratch(g, NNRT_CONV2D_BACKWARD_INPUT, 1),
+                     bwd);
+    float *x = fill(r, X, n * xs), *w = fill(r, W, wn), *dy = fill(r, DY, n * ys);
+
+    sn = nnrt_conv2d_scratch(g, NNRT_CONV2D_FORWARD, 1);
+    float *y = fill(r, Y, n * ys), *y1 = fill(r, Y1, n * ys), *scratch = fill(r, S, sn);
+    nnrt_conv2d_forward(g, n, x, w, y, scratch);
+    guards_intact(S, sn, "winograd forward scratch");
+    guards_intact(Y, n * ys, "winograd forward");
+    ref_forward(g, n, x, w, R);
+    worst = worst_error(y, R, n * ys, &mean);
+    if (getenv("WINO_ERRORS"))
+        print_message("forward  c=%d f=%d %dx%d p=%d,%d: max %.3g (%.3g of tol) mean rel %.3g\n", g->c, g->f, g->h,
+                      g->w, g->ph, g->pw, worst, worst / (tol * (g->c * 25 + 1)), mean);
+    close_enough(y, R, n * ys, tol * (g->c * 25 + 1), "winograd forward", g);
+    for (int s = 0; s < n; s++)
+        nnrt_conv2d_forward(g, 1, x + s * xs, w, y1 + s * ys, scratch);
+    assert_memory_equal(y, y1, sizeof(float) * (size_t)(n * ys));
+
+    /* dx: the transposed loops of the reference, in double */
+    sn = nnrt_conv2d_scratch(g, NNRT_CONV2D_BACKWARD_INPUT, 1);
+    float *dx = fill(r, DX, n * xs), *dx1 = fill(r, Y1, n * xs);
+    scratch = fill(r, S, sn);
+    nnrt_conv2d_backward_input(g, n, dy, w, dx, scratch);
+    guards_intact(S, sn, "winograd backward_input scratch");
+    guards_intact(DX, n * xs, "winograd backward_input");
+    for (long i = 0; i < n * xs; i++)
+        R[i] = 0;
+    for (int s = 0; s < n; s++)
+        for (int o = 0; o < g->f; o++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                    for (int c = 0; c < g->c; c++)
+                        for (int a = 0; a < 5; a++)
+                            for (int b = 0; b < 5; b++) {
+                                int rr = i - g->ph + a, q = j - g->pw + b;
+                                if (rr >= 0 && rr < g->h && q >= 0 && q < g->w)
+                                    R[(((long)s * g->c + c) * g->h + rr) * g->w + q] +=
+                                        (double)w[((o * g->c + c) * 5 + a) * 5 + b] *
+                                        dy[(((long)s * g->f + o) * oh + i) * ow + j];
+                            }
+    worst = worst_error(dx, R, n * xs, &mean);
+    if (getenv("WINO_ERRORS"))
+        print_message("backward c=%d f=%d %dx%d p=%d,%d wino %d: max %.3g (%.3g of tol) mean rel %.3g\n", g->c, g->f,
+                      g->h, g->w, g->ph, g->pw, bwd, worst, worst / (tol * (g->f * 25 + 1)), mean);
+    close_enough(dx, R, n * xs, tol * (g->f * 25 + 1), "winograd backward_input", g);
+    for (int s = 0; s < n; s++)
+        nnrt_conv2d_backward_input(g, 1, dy + s * ys, w, dx1 + s * xs, scratch);
+    assert_memory_equal(dx, dx1, sizeof(float) * (size_t)(n * xs));
+}
+
+/* The Winograd input pass (conv.c): lenet's second layer (16 -> 32: its
+ * input pass takes 32 channels into 16, the 12 x 16 register tiles) and
+ * its reverse (the 6 x 32 ones), 8 -> 8 at 13 x 11 (odd output sizes: a
+ * last row and column of half tiles; 20 to 42 tiles a sample, so chunks of
+ * 12 span samples and the ring of images wraps at 3) with every padding
+ * 0..4, mixed ph, pw; ragged channel counts (20, 17, 9 into the pass:
+ * rounded up to 8 or 16, 16-channel blocks of the input transform or
+ * 8-channel ones) and filter counts (12, 24, 17: a part-filled 32-wide
+ * tile, a short 16-filter block of the output transform). With padding 0
+ * (dy bordered by 4) 8 -> 8 at 13 x 11 needs more scratch than the
+ * unfolding asks for: it runs direct. The tolerance is a tenth of the
+ * other tests': 1e-6 x (input channels x 25 + 1). The transforms round
+ * more than the direct tiles: over these shapes and 12 seeds the largest
+ * error measured was 0.28 of it (3.3e-5 to 1.0e-4 absolute, 0.04 of it
+ * for the direct passes); the mean error relative to max(|want|, max
+ * |want| / 10) is about 1.3e-6. WINO_ERRORS=1 in the environment prints
+ * the errors. */
+static void test_conv_winograd(void **state) {
+    (void)state;
+    nnrt_rng r;
+    nnrt_rng_seed(&r, 17, 3);
+    static const struct {
+        nnrt_conv2d g;
+        int bwd;
+    } geo[] = {
+        {{16, 14, 14, 32, 5, 5, 1, 1, 2, 2, 1, 0, 0}, 1}, {{32, 14, 14, 16, 5, 5, 1, 1, 2, 2, 1, 0, 0}, 1},
+        {{8, 13, 11, 8, 5, 5, 1, 1, 0, 0, 1, 0, 0}, 0},   {{8, 13, 11, 8, 5, 5, 1, 1, 1, 1, 1, 0, 0}, 1},
+        {{8, 13, 11, 8, 5, 5, 1, 1, 2, 2, 1, 0, 0}, 1},   {{8, 13, 11, 8, 5, 5, 1, 1, 4, 4, 1, 0, 0}, 1},
+        {{8, 13, 11, 8, 5, 5, 1, 1, 4, 1, 1, 0, 0}, 1},   {{8, 13, 11, 8, 5, 5, 1, 1, 0, 3, 1, 0, 0}, 1},
+        {{12, 13, 11, 20, 5, 5, 1, 1, 2, 2, 1, 0, 0}, 1}, {{24, 9, 12, 17, 5, 5, 1, 1, 2, 3, 1, 0, 0}, 1},
+        {{17, 11, 10, 9, 5, 5, 1, 1, 1, 3, 1, 0, 0}, 1},
+    };
+    for (size_t i = 0; i < sizeof geo / sizeof geo[0]; i++)
+        check_wino(&r, &geo[i].g, 3, geo[i].bwd, 1e-6);
+}
+
 /* invalid geometries: sizes report 0 / -1 and the kernels write nothing */
 static void test_conv_invalid(void **state) {
     (void)state;
@@ -442,7 +574,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_grid),        cmocka_unit_test(test_conv_lenet),
         cmocka_unit_test(test_conv_grid_blocked), cmocka_unit_test(test_conv_block_lenet),
-        cmocka_unit_test(test_conv_direct),
+        cmocka_unit_test(test_conv_direct),      cmocka_unit_test(test_conv_winograd),
         cmocka_unit_test(test_conv_invalid),     cmocka_unit_test(test_pool_grid),
         cmocka_unit_test(test_maxpool_ties_nan),
         cmocka_unit_test(test_maxpool_ties_general),
