@@ -1010,8 +1010,8 @@ static void nnrt_conv2d_backward_weight_direct(const nnrt_conv2d *g, const nnrt_
  * 16, T = NNRT_WINO_T tiles a chunk):
  *   U    [36][cp][fp]        the transformed weights, once per call (in
  *                            double, rounded once; zero past c and f)
- *   img  slots x [hi][wi][cp] zero-bordered channels-last copies of the
- *                            samples a chunk can touch (a ring), hi = 2 th
+ *   img  [hi][wi][cp]        the zero-bordered channels-last copy of the
+ *                            sample whose tiles are transformed, hi = 2 th
  *                            + 4, wi = 2 tw + 4 (th x tw tiles a sample)
  *   V    [T][cp / cb][36][cb] the input transforms of a chunk of tiles,
  *                            cb = 16 or 8 channels vectorized at a time
@@ -1040,7 +1040,7 @@ enum { NNRT_WINO_T = 12 }; /* tiles a chunk: a multiple of 12 (both register til
 
 typedef struct nnrt_wino {
     int c, f, h, w, ph, pw, oh, ow; /* the forward convolution computed: c -> f channels */
-    int th, tw, tiles, cp, cb, fp, nr, rows, hi, wi, slots;
+    int th, tw, tiles, cp, cb, fp, nr, rows, hi, wi;
     long u, img, v, m; /* floats of each part of the scratch (img: one slot) */
 } nnrt_wino;
 
@@ -1193,12 +1193,11 @@ static int nnrt_wino_geom(const nnrt_conv2d *g, nnrt_wino *q) {
     q->rows = q->nr == 16 ? 12 : 6;
     q->fp = (q->f + q->nr - 1) / q->nr * q->nr;
     q->hi = 2 * q->th + 4, q->wi = 2 * q->tw + 4;
-    q->slots = 1 + (NNRT_WINO_T - 2 + q->tiles) / q->tiles; /* samples a chunk can touch */
     q->u = 36L * q->cp * q->fp;
     q->img = (long)q->hi * q->wi * q->cp;
     q->v = 36L * NNRT_WINO_T * q->cp;
     q->m = 36L * NNRT_WINO_T * q->fp;
-    return q->u + q->slots * q->img + q->v + q->m <= nnrt_conv2d_scratch(g, NNRT_CONV2D_BACKWARD_INPUT, 1);
+    return q->u + q->img + q->v + q->m <= nnrt_conv2d_scratch(g, NNRT_CONV2D_BACKWARD_INPUT, 1);
 }
 
 /* U[p][ci][fo] = (G w[fo][ci] G^T)[p] for 8 filters (gk[e][j]: element e
@@ -1282,7 +1281,7 @@ static void nnrt_wino_image(const nnrt_wino *q, const float *x, float *restrict 
 /* y (n samples of f planes of oh x ow, overwritten) = x (n samples of c
  * planes of h x w) convolved as q says, T tiles at a time */
 static void nnrt_wino_run(const nnrt_wino *q, int n, const float *x, const float *w, float *y, float *scratch) {
-    float *U = scratch, *I = U + q->u, *V = I + q->slots * q->img, *M = V + q->v, o[64];
+    float *U = scratch, *I = U + q->u, *V = I + q->img, *M = V + q->v, o[64];
     long total = (long)n * q->tiles, g0, built = -1, ohw = (long)q->oh * q->ow;
     long xs = (long)q->c * q->h * q->w, ys = (long)q->f * ohw;
     ptrdiff_t wcp = (ptrdiff_t)q->wi * q->cp;
@@ -1295,11 +1294,11 @@ static void nnrt_wino_run(const nnrt_wino *q, int n, const float *x, const float
             int ti = (int)(gt % q->tiles), ty = ti / q->tw, tx = ti % q->tw;
             const float *corner;
             float *vt = V + (ptrdiff_t)t * 36 * q->cp;
-            while (built < s) { /* the samples in order, each into its slot of the ring */
+            while (built < s) { /* the tiles go in sample order: one image at a time */
                 built++;
-                nnrt_wino_image(q, x + built * xs, I + built % q->slots * q->img);
+                nnrt_wino_image(q, x + built * xs, I);
             }
-            corner = I + s % q->slots * q->img + ((ptrdiff_t)2 * ty * q->wi + 2 * tx) * q->cp;
+            corner = I + ((ptrdiff_t)2 * ty * q->wi + 2 * tx) * q->cp;
             if (q->cb == 16)
                 for (kb = 0; kb < q->cp; kb += 16)
                     nnrt_wino_in16(corner + kb, wcp, q->cp, vt + (ptrdiff_t)kb * 36);

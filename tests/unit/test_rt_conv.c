@@ -292,14 +292,13 @@ static void test_conv_direct(void **state) {
 static float Y1[MAXF + 2 * GUARD];
 
 /* The floats conv.c's Winograd pass takes for a convolution of c channels
- * into f over h x w padded by ph, pw (its layout: U, a ring of bordered
- * channels-last images, V and M for 12 tiles): the shapes below assert
+ * into f over h x w padded by ph, pw (its layout: U, a bordered
+ * channels-last image, V and M for 12 tiles): the shapes below assert
  * that it fits in nnrt_conv2d_scratch, so that they take that path. */
 static long wino_scratch(int c, int f, int h, int w, int ph, int pw) {
-    int oh = h + 2 * ph - 4, ow = w + 2 * pw - 4, th = (oh + 1) / 2, tw = (ow + 1) / 2, tiles = th * tw;
+    int oh = h + 2 * ph - 4, ow = w + 2 * pw - 4, th = (oh + 1) / 2, tw = (ow + 1) / 2;
     int cp = (c + 7) / 8 * 8, nr = f <= 16 ? 16 : 32, fp = (f + nr - 1) / nr * nr;
-    long slots = 1 + (10 + tiles) / tiles;
-    return 36L * cp * fp + slots * (2L * th + 4) * (2L * tw + 4) * cp + 36L * 12 * cp + 36L * 12 * fp;
+    return 36L * cp * fp + (2L * th + 4) * (2L * tw + 4) * cp + 36L * 12 * cp + 36L * 12 * fp;
 }
 
 /* |got - want| over want's n values: the largest, and the mean relative to
@@ -385,7 +384,7 @@ static void check_wino(nnrt_rng *r, const nnrt_conv2d *g, int n, int bwd, double
  * input pass takes 32 channels into 16, the 12 x 16 register tiles) and
  * its reverse (the 6 x 32 ones), 8 -> 8 at 13 x 11 (odd output sizes: a
  * last row and column of half tiles; 20 to 42 tiles a sample, so chunks of
- * 12 span samples and the ring of images wraps at 3) with every padding
+ * 12 span samples, one image made after another) with every padding
  * 0..4, mixed ph, pw; ragged channel counts (20, 17, 9 into the pass:
  * rounded up to 8 or 16, 16-channel blocks of the input transform or
  * 8-channel ones) and filter counts (12, 24, 17: a part-filled 32-wide
