@@ -4,8 +4,8 @@
  * register tiles over a zero-bordered copy of each image ("direct
  * convolution" below) where they apply, Winograd F(2 x 2, 5 x 5) for the
  * input pass of 5 x 5 stride-1 convolutions with hardware multiply-add
- * (after them); elsewhere (and on the Cortex-M4F) im2col and col2im around the packed
- * GEMM (gemm.c); direct pooling loops.
+ * (after them); elsewhere (and on the Cortex-M4F) im2col and col2im
+ * around the packed GEMM (gemm.c); direct pooling loops.
  *
  * Invariants: NCHW images; every function does nothing for an invalid
  * geometry or n < 1; scratch is the caller's, nnrt_conv2d_scratch floats
@@ -1041,7 +1041,7 @@ enum { NNRT_WINO_T = 12 }; /* tiles a chunk: a multiple of 12 (both register til
 typedef struct nnrt_wino {
     int c, f, h, w, ph, pw, oh, ow; /* the forward convolution computed: c -> f channels */
     int th, tw, tiles, cp, cb, fp, nr, rows, hi, wi;
-    long u, img, v, m; /* floats of each part of the scratch (img: one slot) */
+    long u, img, v, m; /* floats of each part of the scratch */
 } nnrt_wino;
 
 /* G (6 x 5): U = G g G^T */
@@ -1252,12 +1252,13 @@ static void nnrt_wino_weights(const nnrt_wino *q, const float *w, float *restric
         }
 }
 
-/* img[Y][X][k] = x[k][Y - ph][X - pw], zero outside x and for k >= c */
-static void nnrt_wino_image(const nnrt_wino *q, const float *x, float *restrict img) {
-    const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
+/* img's zeros: its border, and channels c to cp (once a call: the samples
+ * write only the inside, nnrt_wino_image) */
+static void nnrt_wino_border(const nnrt_wino *q, float *restrict img) {
+    const float zero = nnrt_fence_f(0.0f);
     ptrdiff_t rowf = (ptrdiff_t)q->wi * q->cp, i;
-    int k, r, j;
-    for (r = 0; r < q->hi; r++) { /* the border (and the channels past c) */
+    int r;
+    for (r = 0; r < q->hi; r++) {
         float *restrict d = img + r * rowf;
         if (r < q->ph || r >= q->ph + q->h || q->cp > q->c) {
             for (i = 0; i < rowf; i++)
@@ -1269,6 +1270,12 @@ static void nnrt_wino_image(const nnrt_wino *q, const float *x, float *restrict 
                 d[i] = zero;
         }
     }
+}
+
+/* img[Y][X][k] = x[k][Y - ph][X - pw] inside the border, k < c */
+static void nnrt_wino_image(const nnrt_wino *q, const float *x, float *restrict img) {
+    const float one = nnrt_fence_f(1.0f);
+    int k, r, j;
     for (k = 0; k < q->c; k++)
         for (r = 0; r < q->h; r++) {
             const float *restrict src = x + ((ptrdiff_t)k * q->h + r) * q->w;
@@ -1286,6 +1293,7 @@ static void nnrt_wino_run(const nnrt_wino *q, int n, const float *x, const float
     long xs = (long)q->c * q->h * q->w, ys = (long)q->f * ohw;
     ptrdiff_t wcp = (ptrdiff_t)q->wi * q->cp;
     nnrt_wino_weights(q, w, U);
+    nnrt_wino_border(q, I);
     for (g0 = 0; g0 < total; g0 += NNRT_WINO_T) {
         int cnt = total - g0 < NNRT_WINO_T ? (int)(total - g0) : NNRT_WINO_T, t, fq, kb;
         int rend = (cnt + q->rows - 1) / q->rows * q->rows;
