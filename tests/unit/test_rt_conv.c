@@ -77,6 +77,28 @@ static void ref_forward(const nnrt_conv2d *g, int n, const float *x, const float
                 }
 }
 
+/* The reference input pass in double, the transposed loops of the forward
+ * one: dx[s, c, r, q] = sum over the outputs reading x[s, c, r, q] of w dy */
+static void ref_backward_input(const nnrt_conv2d *g, int n, const float *dy, const float *w, double *dx) {
+    int oh = nnrt_conv2d_oh(g), ow = nnrt_conv2d_ow(g), cg = g->c / g->groups, fg = g->f / g->groups;
+    for (long i = 0; i < (long)n * g->c * g->h * g->w; i++)
+        dx[i] = 0;
+    for (int s = 0; s < n; s++)
+        for (int o = 0; o < g->f; o++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                    for (int ci = 0; ci < cg; ci++)
+                        for (int a = 0; a < g->kh; a++)
+                            for (int b = 0; b < g->kw; b++) {
+                                int c = o / fg * cg + ci, rr = i * g->sh - g->ph + a, q = j * g->sw - g->pw + b;
+                                if (rr < 0 || rr >= g->h || q < 0 || q >= g->w)
+                                    continue;
+                                dx[(((long)s * g->c + c) * g->h + rr) * g->w + q] +=
+                                    (double)w[((o * cg + ci) * g->kh + a) * g->kw + b] *
+                                    dy[(((long)s * g->f + o) * oh + i) * ow + j];
+                            }
+}
+
 /* One geometry, n samples: forward, both backward passes against the
  * references (the backward references are the transposed loops of the
  * forward one, accumulated in double). */
@@ -105,27 +127,11 @@ static void check_conv(nnrt_rng *r, const nnrt_conv2d *g, int n) {
     close_enough(y, R, yn, tol, "forward", g);
     guards_intact(Y, yn, "forward");
 
-    /* dx[s, c, r, q] = sum over the outputs reading x[s, c, r, q] of w dy */
     scratch = sn[NNRT_CONV2D_BACKWARD_INPUT] ? fill(r, S, sn[NNRT_CONV2D_BACKWARD_INPUT]) : NULL;
     nnrt_conv2d_backward_input(g, n, dy, w, dx, scratch);
     if (scratch)
         guards_intact(S, sn[NNRT_CONV2D_BACKWARD_INPUT], "backward_input scratch");
-    for (long i = 0; i < xn; i++)
-        R[i] = 0;
-    for (int s = 0; s < n; s++)
-        for (int o = 0; o < g->f; o++)
-            for (int i = 0; i < oh; i++)
-                for (int j = 0; j < ow; j++)
-                    for (int ci = 0; ci < cg; ci++)
-                        for (int a = 0; a < g->kh; a++)
-                            for (int b = 0; b < g->kw; b++) {
-                                int c = o / fg * cg + ci, rr = i * g->sh - g->ph + a, q = j * g->sw - g->pw + b;
-                                if (rr < 0 || rr >= g->h || q < 0 || q >= g->w)
-                                    continue;
-                                R[(((long)s * g->c + c) * g->h + rr) * g->w + q] +=
-                                    (double)w[((o * cg + ci) * g->kh + a) * g->kw + b] *
-                                    dy[(((long)s * g->f + o) * oh + i) * ow + j];
-                            }
+    ref_backward_input(g, n, dy, w, R);
     close_enough(dx, R, xn, 1e-5 * (fg * g->kh * g->kw + 1), "backward_input", g);
     guards_intact(DX, xn, "backward_input");
 
@@ -348,28 +354,13 @@ static void check_wino(nnrt_rng *r, const nnrt_conv2d *g, int n, int bwd, double
         nnrt_conv2d_forward(g, 1, x + s * xs, w, y1 + s * ys, scratch);
     assert_memory_equal(y, y1, sizeof(float) * (size_t)(n * ys));
 
-    /* dx: the transposed loops of the reference, in double */
     sn = nnrt_conv2d_scratch(g, NNRT_CONV2D_BACKWARD_INPUT, 1);
     float *dx = fill(r, DX, n * xs), *dx1 = fill(r, Y1, n * xs);
     scratch = fill(r, S, sn);
     nnrt_conv2d_backward_input(g, n, dy, w, dx, scratch);
     guards_intact(S, sn, "winograd backward_input scratch");
     guards_intact(DX, n * xs, "winograd backward_input");
-    for (long i = 0; i < n * xs; i++)
-        R[i] = 0;
-    for (int s = 0; s < n; s++)
-        for (int o = 0; o < g->f; o++)
-            for (int i = 0; i < oh; i++)
-                for (int j = 0; j < ow; j++)
-                    for (int c = 0; c < g->c; c++)
-                        for (int a = 0; a < 5; a++)
-                            for (int b = 0; b < 5; b++) {
-                                int rr = i - g->ph + a, q = j - g->pw + b;
-                                if (rr >= 0 && rr < g->h && q >= 0 && q < g->w)
-                                    R[(((long)s * g->c + c) * g->h + rr) * g->w + q] +=
-                                        (double)w[((o * g->c + c) * 5 + a) * 5 + b] *
-                                        dy[(((long)s * g->f + o) * oh + i) * ow + j];
-                            }
+    ref_backward_input(g, n, dy, w, R);
     worst = worst_error(dx, R, n * xs, &mean);
     if (getenv("WINO_ERRORS"))
         print_message("backward c=%d f=%d %dx%d p=%d,%d wino %d: max %.3g (%.3g of tol) mean rel %.3g\n", g->c, g->f,
