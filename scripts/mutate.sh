@@ -45,6 +45,10 @@ freeze_batchnorm_batch_stats|compiler/ops/batchnorm.c|s/ lower_stmt_frozen(c)) {
 blas_beta|compiler/ops/matmul.c|s/%s, %ld, 0.0f, %s, %ld);/%s, %ld, 1.0f, %s, %ld);/|nngen parity_blas_opt_adam parity_blas_opt_sgd_momentum parity_blas_reg_l2 parity_blas_loss_cross_entropy parity_blas_act_tanh parity_blas_act_relu parity_blas_loss_mse|^parity\.blas\.
 ivdep_reduction|compiler/emit/emit.c|s/written >= 0 \&\& t.stride\[written\]\[d\] != 0/written >= 0/|nngen|^golden\.
 wino_input_transform|runtime/src/conv.c|s/R(0, NNRT_MADD(NNRT_MADD(D(4), -5.0f, D(2)), 4.0f, D(0)));/R(0, NNRT_MADD(NNRT_MADD(D(4), -4.0f, D(2)), 4.0f, D(0)));/|test_rt_conv_native parity_native_lenet|^(unit\.test_rt_conv_native|parity\.native\.lenet)$
+sparse_resume|runtime/src/conv.c|s/s\[a\]\[j\] = first ? zero : acc\[a \* (CB) + j\];/s[a][j] = zero;/|test_rt_conv test_rt_conv_native|^unit\.test_rt_conv(_native)?$
+sparse_rows_window|runtime/src/conv.c|s/s\[r\]\[j\] = NNRT_MADD(s\[r\]\[j\], v, win\[ro\[r\] + j\]);/s[r][j] = NNRT_MADD(s[r][j], v, win[ro[r] + j + 1]);/|test_rt_conv parity_lenet|^(unit\.test_rt_conv|parity\.lenet)$
+sparse_list|runtime/src/conv.c|s/cnt += (nnrt_f2u(dyf\[pix\]) << 1) != 0;/cnt += dyf[pix] > 0.0f;/|test_rt_conv parity_lenet|^(unit\.test_rt_conv|parity\.lenet)$
+sparse_split|runtime/src/conv.c|s/int f0 = q->f \* part \/ parts, f1/int f0 = q->f * part \/ parts + (part > 0), f1/|test_rt_threads|^unit\.test_rt_threads$
 '
 
 mutated=

@@ -983,6 +983,277 @@ static void nnrt_conv2d_backward_weight_direct(const nnrt_conv2d *g, const nnrt_
     }
 }
 
+/* ---- the weight pass over the nonzeros of dy (hosts, NNRT_DIRECT)
+ * A convolution followed by relu and max pooling gets back a gradient dy
+ * with at most one nonzero in each pooling window, and relu zeroes more:
+ * in lenet's layers at batch 32 about a sixth of dy is nonzero.
+ * dW[f][c][a][b] is the sum over the samples and output pixels of
+ * dy[f][pix] x[c][window(pix) + (a, b)], and the terms with dy = 0 add
+ * nothing: this pass takes only the others. Two layouts keep a filter's sums in
+ * registers while its nonzeros are added:
+ *   channels   (8 channels or more; 5 x 5 and 3 x 3 kernels) per block of
+ *              CB = 16 (or 8) channels, kh kw vectors of CB sums (25 for
+ *              5 x 5); each nonzero adds itself times the window's CB
+ *              channels at each of the kh kw offsets, read from a
+ *              channels-last copy of the sample in its zero border,
+ *              [cp / CB][hp][wp][CB] (cp: the channels rounded up to CB)
+ *   rows       (fewer channels: a first layer; kw <= 16, c kh <= 15) the
+ *              vector runs along a row of the window instead: rows (ci, a)
+ *              of 16 sums, the first kw of them used; each nonzero adds
+ *              itself times the 16 image values from the window's row
+ *              start on, read from the direct passes' bordered copy
+ *              [c][hp][wp] (then 16 floats of zeros, for the last row's
+ *              spare lanes)
+ * Per nonzero that is a load and a multiply-add per sum vector; the
+ * direct tiles spend about two thirds of that per pixel, zero or not.
+ * Measured in lenet's second layer: 6.3 ns a nonzero and 0.6 a pixel to
+ * list them, against 3.6 + 0.45 a pixel for the tiles and their dy^T (the
+ * list wins up to about 55 % nonzero). The pass runs when at most half of
+ * dy is nonzero (counted first), with one group and its scratch within
+ * the unfolding's. Scratch (floats): the sums [f][...] (channels: [cp /
+ * CB][kh kw][CB]; rows: [R][16], R = c kh rounded up to an instance), then
+ * the image, on a cache line (16 floats spare: the loads split lines
+ * otherwise, at twice the time). Each sum runs over the samples, then the
+ * pixels, in order (the zero terms left out), so the bits depend neither
+ * on the threads, which split the filters, nor on how the nonzeros are
+ * listed. A term 0 x inf (NaN in the direct tiles) is left out with the
+ * rest. */
+enum {
+    NNRT_SPARSE_LIST = 256, /* pixels listed at a time */
+    NNRT_SPARSE_ROWS = 15   /* rows: sum vectors a filter at most (c kh) */
+};
+
+typedef struct nnrt_sparse {
+    int c, h, w, ph, pw, sh, sw, kh, kw, f, oh, ow; /* the convolution */
+    int hp, wp;                                     /* the bordered image */
+    int cp, cb;                                     /* channels: the image's channels and a block's */
+    int rows;                                       /* rows: sum vectors a filter (channels: 0) */
+    long acc, img;                                  /* floats of the sums and of the image */
+} nnrt_sparse;
+
+/* The sums of one filter and channel block (acc: KH KW rows of CB, from
+ * zero when first) plus g[p] times the window at img + off[p] for the
+ * pixels p = idx[k], k < cnt;
+ * rows of the block's image wcb floats apart, pixels CB apart. Macros, so
+ * that the window and CB are constants in each (the offsets inside a row
+ * then too: with the pixels' stride a variable, gcc ran out of registers
+ * for the addresses). */
+#define NNRT_SPARSE_W(NAME, KH, KW, CB)                                                                                \
+    static NNRT_NOINLINE void NAME(const float *restrict img, ptrdiff_t wcb, const int *restrict idx,                  \
+                                   const int *restrict off, const float *restrict g, int cnt, float *restrict acc,     \
+                                   int first) {                                                                        \
+        const float zero = nnrt_fence_f(0.0f);                                                                         \
+        float s[(KH) * (KW)][CB];                                                                                      \
+        int a, b, j, k;                                                                                                \
+        NNRT_UNROLL((KH) * (KW))                                                                                       \
+        for (a = 0; a < (KH) * (KW); a++)                                                                              \
+            for (j = 0; j < (CB); j++)                                                                                 \
+                s[a][j] = first ? zero : acc[a * (CB) + j];                                                            \
+        for (k = 0; k < cnt; k++) {                                                                                    \
+            const float *restrict win = img + off[idx[k]];                                                             \
+            const float v = g[idx[k]];                                                                                 \
+            NNRT_UNROLL(KH)                                                                                            \
+            for (a = 0; a < (KH); a++)                                                                                 \
+                NNRT_UNROLL(KW)                                                                                        \
+            for (b = 0; b < (KW); b++)                                                                                 \
+                for (j = 0; j < (CB); j++)                                                                             \
+                    s[a * (KW) + b][j] = NNRT_MADD(s[a * (KW) + b][j], v, win[a * wcb + b * (CB) + j]);                \
+        }                                                                                                              \
+        NNRT_UNROLL((KH) * (KW))                                                                                       \
+        for (a = 0; a < (KH) * (KW); a++)                                                                              \
+            for (j = 0; j < (CB); j++)                                                                                 \
+                acc[a * (CB) + j] = s[a][j];                                                                           \
+    }
+NNRT_SPARSE_W(nnrt_sparse_w5x5x16, 5, 5, 16)
+NNRT_SPARSE_W(nnrt_sparse_w5x5x8, 5, 5, 8)
+NNRT_SPARSE_W(nnrt_sparse_w3x3x16, 3, 3, 16)
+NNRT_SPARSE_W(nnrt_sparse_w3x3x8, 3, 3, 8)
+#undef NNRT_SPARSE_W
+
+/* The same in rows: the sums of one filter (acc: R rows of 16, from zero
+ * when first) plus g[p] times the 16 floats at img + off[p] + rof[r] for
+ * the pixels p = idx[k], k < cnt. Macros, so that R is a constant in each
+ * (rows of 16 floats, one vector each on AVX-512: with 8 gcc packed two
+ * rows into a vector and shuffled). */
+#define NNRT_SPARSE_ROW(NAME, R)                                                                                       \
+    static NNRT_NOINLINE void NAME(const float *restrict img, const ptrdiff_t *restrict rof, const int *restrict idx,  \
+                                   const int *restrict off, const float *restrict g, int cnt, float *restrict acc,     \
+                                   int first) {                                                                        \
+        const float zero = nnrt_fence_f(0.0f);                                                                         \
+        float s[R][16];                                                                                                \
+        ptrdiff_t ro[R];                                                                                               \
+        int r, j, k;                                                                                                   \
+        NNRT_UNROLL(R)                                                                                                 \
+        for (r = 0; r < (R); r++) {                                                                                    \
+            ro[r] = rof[r];                                                                                            \
+            for (j = 0; j < 16; j++)                                                                                   \
+                s[r][j] = first ? zero : acc[r * 16 + j];                                                              \
+        }                                                                                                              \
+        for (k = 0; k < cnt; k++) {                                                                                    \
+            const float *restrict win = img + off[idx[k]];                                                             \
+            const float v = g[idx[k]];                                                                                 \
+            NNRT_UNROLL(R)                                                                                             \
+            for (r = 0; r < (R); r++)                                                                                  \
+                for (j = 0; j < 16; j++)                                                                               \
+                    s[r][j] = NNRT_MADD(s[r][j], v, win[ro[r] + j]);                                                   \
+        }                                                                                                              \
+        NNRT_UNROLL(R)                                                                                                 \
+        for (r = 0; r < (R); r++)                                                                                      \
+            for (j = 0; j < 16; j++)                                                                                   \
+                acc[r * 16 + j] = s[r][j];                                                                             \
+    }
+NNRT_SPARSE_ROW(nnrt_sparse_row5, 5)
+NNRT_SPARSE_ROW(nnrt_sparse_row9, 9)
+NNRT_SPARSE_ROW(nnrt_sparse_row15, 15)
+#undef NNRT_SPARSE_ROW
+
+/* The geometry of g's weight pass over the nonzeros, 1 when its shape
+ * allows it (the density is counted apart) */
+static int nnrt_sparse_geom(const nnrt_conv2d *g, nnrt_sparse *q) {
+    int sq5 = g->kh == 5 && g->kw == 5, sq3 = g->kh == 3 && g->kw == 3;
+    if (g->groups != 1 || g->c < 1)
+        return 0;
+    q->c = g->c, q->h = g->h, q->w = g->w, q->ph = g->ph, q->pw = g->pw, q->sh = g->sh, q->sw = g->sw;
+    q->kh = g->kh, q->kw = g->kw, q->f = g->f, q->oh = nnrt_conv2d_oh(g), q->ow = nnrt_conv2d_ow(g);
+    q->hp = g->h + 2 * g->ph, q->wp = g->w + 2 * g->pw;
+    if (g->c >= 8 && (sq5 || sq3)) {
+        q->rows = 0;
+        q->cb = g->c % 16 == 0 || g->c > 16 ? 16 : 8;
+        q->cp = (g->c + q->cb - 1) / q->cb * q->cb;
+        q->acc = (long)q->f * q->cp * q->kh * q->kw;
+        q->img = (long)q->hp * q->wp * q->cp;
+    } else if (g->c < 8 && g->kw <= 16 && g->c * g->kh <= NNRT_SPARSE_ROWS) {
+        q->rows = g->c * g->kh <= 5 ? 5 : g->c * g->kh <= 9 ? 9 : 15;
+        q->cp = g->c, q->cb = 1;
+        q->acc = (long)q->f * q->rows * 16;
+        q->img = (long)q->c * q->hp * q->wp + 16;
+    } else {
+        return 0;
+    }
+    return q->acc + q->img + 16 <= nnrt_conv2d_scratch(g, NNRT_CONV2D_BACKWARD_WEIGHT, 1);
+}
+
+/* 1 when at most half of dy's n samples is nonzero */
+static int nnrt_sparse_enough(const nnrt_sparse *q, int n, const float *dy) {
+    long total = (long)n * q->f * q->oh * q->ow, i, nz = 0;
+    for (i = 0; i < total; i++)
+        nz += dy[i] != 0.0f;
+    return 2 * nz <= total;
+}
+
+/* The sample x as the layout reads it (channels: img[k / cb][Y][X][k %
+ * cb] = x[k][Y - ph][X - pw], 0 in the border and for k >= c; rows: the
+ * direct passes' bordered image and 8 zeros) */
+static void nnrt_sparse_image(const nnrt_sparse *q, const float *x, float *restrict img) {
+    const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
+    long plane = (long)q->hp * q->wp * q->cb, i;
+    int k, r, j;
+    if (q->rows) {
+        nnrt_direct_border(x, q->c, q->h, q->w, q->ph, q->pw, img);
+        for (j = 0; j < 16; j++)
+            img[(long)q->c * q->hp * q->wp + j] = zero;
+        return;
+    }
+    for (i = 0; i < q->img; i++) /* small beside the sums that read it */
+        img[i] = zero;
+    for (k = 0; k < q->c; k++)
+        for (r = 0; r < q->h; r++) {
+            const float *restrict src = x + ((ptrdiff_t)k * q->h + r) * q->w;
+            float *restrict d = img + k / q->cb * plane + ((ptrdiff_t)(r + q->ph) * q->wp + q->pw) * q->cb + k % q->cb;
+            for (j = 0; j < q->w; j++)
+                d[(ptrdiff_t)j * q->cb] = src[j] * one;
+        }
+}
+
+/* The sums of a filter (acc) plus its nonzeros g[idx[k]] (k < cnt) at
+ * the windows off[idx[k]] */
+static void nnrt_sparse_add(const nnrt_sparse *q, const float *img, const ptrdiff_t *rof, const int *idx,
+                            const int *off, const float *g, int cnt, float *acc, int first) {
+    ptrdiff_t wcb = (ptrdiff_t)q->wp * q->cb, plane = wcb * q->hp;
+    int cb0, kk = q->kh * q->kw;
+    if (q->rows == 5)
+        nnrt_sparse_row5(img, rof, idx, off, g, cnt, acc, first);
+    else if (q->rows == 9)
+        nnrt_sparse_row9(img, rof, idx, off, g, cnt, acc, first);
+    else if (q->rows)
+        nnrt_sparse_row15(img, rof, idx, off, g, cnt, acc, first);
+    else
+        for (cb0 = 0; cb0 < q->cp; cb0 += q->cb) {
+            const float *blk = img + cb0 / q->cb * plane;
+            float *a = acc + (ptrdiff_t)cb0 * kk;
+            if (q->kh == 5 && q->cb == 16)
+                nnrt_sparse_w5x5x16(blk, wcb, idx, off, g, cnt, a, first);
+            else if (q->kh == 5)
+                nnrt_sparse_w5x5x8(blk, wcb, idx, off, g, cnt, a, first);
+            else if (q->cb == 16)
+                nnrt_sparse_w3x3x16(blk, wcb, idx, off, g, cnt, a, first);
+            else
+                nnrt_sparse_w3x3x8(blk, wcb, idx, off, g, cnt, a, first);
+        }
+}
+
+typedef struct nnrt_sparse_job {
+    const nnrt_sparse *q;
+    int n;
+    const float *x, *dy;
+    float *acc; /* shared: the parts write filters of their own */
+} nnrt_sparse_job;
+
+/* Part `part` of `parts`: the sums of filters f part / parts .. f (part +
+ * 1) / parts over the n samples; work: the image (16 floats spare) */
+static void nnrt_sparse_part(void *ctx, int part, int parts, float *work) {
+    const nnrt_sparse_job *jb = (const nnrt_sparse_job *)ctx;
+    const nnrt_sparse *q = jb->q;
+    int f0 = q->f * part / parts, f1 = q->f * (part + 1) / parts, ohw = q->oh * q->ow, r;
+    long xs = (long)q->c * q->h * q->w, per = q->acc / q->f;
+    ptrdiff_t rof[NNRT_SPARSE_ROWS], pix_step = q->rows ? 1 : q->cb, row = (ptrdiff_t)q->wp * pix_step;
+    int off[NNRT_SPARSE_LIST], idx[NNRT_SPARSE_LIST], s, fo, p0;
+    work += (64 - (uintptr_t)work % 64) % 64 / sizeof(float); /* whole cache lines */
+    for (r = 0; r < NNRT_SPARSE_ROWS; r++) /* rows: (ci, a) of the window; the spare ones read row 0 */
+        rof[r] = r < q->c * q->kh ? ((ptrdiff_t)(r / q->kh) * q->hp + r % q->kh) * q->wp : 0;
+    for (s = 0; s < jb->n; s++) {
+        nnrt_sparse_image(q, jb->x + s * xs, work);
+        for (p0 = 0; p0 < ohw; p0 += NNRT_SPARSE_LIST) {
+            int pn = ohw - p0 < NNRT_SPARSE_LIST ? ohw - p0 : NNRT_SPARSE_LIST, pix, i = p0 / q->ow, j = p0 % q->ow;
+            for (pix = 0; pix < pn; pix++) { /* the windows' corners in the image (a block's) */
+                off[pix] = (int)(i * q->sh * row + j * q->sw * pix_step);
+                if (++j == q->ow)
+                    j = 0, i++;
+            }
+            for (fo = f0; fo < f1; fo++) { /* list the nonzeros, then add them */
+                const float *dyf = jb->dy + ((ptrdiff_t)s * q->f + fo) * ohw + p0;
+                int cnt = 0;
+                for (pix = 0; pix < pn; pix++) { /* != 0 on the bits (NaN counts, -0 not): fewer instructions */
+                    idx[cnt] = pix;
+                    cnt += (nnrt_f2u(dyf[pix]) << 1) != 0;
+                }
+                nnrt_sparse_add(q, work, rof, idx, off, dyf, cnt, jb->acc + fo * per, s == 0 && p0 == 0);
+            }
+        }
+    }
+}
+
+/* dw (overwritten) from n samples of x and dy as q says; scratch: the
+ * sums, then the first thread's image */
+static void nnrt_sparse_run(const nnrt_sparse *q, int n, const float *x, const float *dy, float *dw, float *scratch) {
+    nnrt_sparse_job jb;
+    int fo, ci, e, kk = q->kh * q->kw;
+    jb.q = q, jb.n = n, jb.x = x, jb.dy = dy, jb.acc = scratch;
+#if NNRT_MT
+    if (!(nnrt_mt_threads() >= 2 && (double)n * q->f * q->c * kk * q->oh * q->ow >= NNRT_MT_FLOPS &&
+          nnrt_mt_reserve(q->img + 16) && nnrt_mt_run(nnrt_sparse_part, &jb, nnrt_mt_threads(), scratch + q->acc) > 0))
+#endif
+        nnrt_sparse_part(&jb, 0, 1, scratch + q->acc);
+    for (fo = 0; fo < q->f; fo++) /* the sums into dw [f][c][kh kw] */
+        for (ci = 0; ci < q->c; ci++)
+            for (e = 0; e < kk; e++) {
+                const float *src = scratch + fo * (q->acc / q->f);
+                float v = q->rows ? src[(ci * q->kh + e / q->kw) * 16 + e % q->kw]
+                                  : src[((ptrdiff_t)ci / q->cb * q->cb * kk) + e * q->cb + ci % q->cb];
+                dw[((ptrdiff_t)fo * q->c + ci) * kk + e] = v;
+            }
+}
+
 /* ---- Winograd F(2 x 2, 5 x 5) (hosts, NNRT_DIRECT with hardware FMA) */
 #if NNRT_DIRECT && defined(FP_FAST_FMAF)
 #define NNRT_WINO 1
@@ -1454,6 +1725,9 @@ NNRT_API void nnrt_conv2d_backward_input(const nnrt_conv2d *g, int n, const floa
 NNRT_API void nnrt_conv2d_backward_weight(const nnrt_conv2d *g, int n, const float *x, const float *dy, float *dw,
                                           float *scratch) {
     nnrt_conv2d_dims d;
+#if NNRT_DIRECT
+    nnrt_sparse sq;
+#endif
     long ws_at;
     int s, gi, tr, i, j;
     if (n < 1 || !nnrt_conv2d_ok(g))
@@ -1468,6 +1742,10 @@ NNRT_API void nnrt_conv2d_backward_weight(const nnrt_conv2d *g, int n, const flo
         return;
     }
 #if NNRT_DIRECT
+    if (nnrt_sparse_geom(g, &sq) && nnrt_sparse_enough(&sq, n, dy)) {
+        nnrt_sparse_run(&sq, n, x, dy, dw, scratch);
+        return;
+    }
     if (nnrt_conv2d_direct(g, &d, NNRT_CONV2D_BACKWARD_WEIGHT)) {
         nnrt_conv2d_backward_weight_direct(g, &d, n, x, dy, dw, scratch);
         return;

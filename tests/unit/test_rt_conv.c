@@ -99,6 +99,17 @@ static void ref_backward_input(const nnrt_conv2d *g, int n, const float *dy, con
                             }
 }
 
+/* The share of dy that check_conv keeps nonzero (1: all; below a half the
+ * weight pass runs over the nonzeros on gcc hosts, conv.c) */
+static double dy_keep = 1.0;
+
+/* dy's n values zeroed but for about a share `keep` of them */
+static void sparsify(nnrt_rng *r, float *dy, long n, double keep) {
+    for (long i = 0; i < n; i++)
+        if (nnrt_rng_uniform(r) >= keep)
+            dy[i] = 0.0f;
+}
+
 /* One geometry, n samples: forward, both backward passes against the
  * references (the backward references are the transposed loops of the
  * forward one, accumulated in double). */
@@ -119,6 +130,8 @@ static void check_conv(nnrt_rng *r, const nnrt_conv2d *g, int n) {
     float *y = fill(r, Y, yn), *dx = fill(r, DX, xn), *dw = fill(r, DW, wn);
     float *scratch = sn[NNRT_CONV2D_FORWARD] ? fill(r, S, sn[NNRT_CONV2D_FORWARD]) : NULL;
     double tol = 1e-5 * (cg * g->kh * g->kw + 1);
+    if (dy_keep < 1.0)
+        sparsify(r, dy, yn, dy_keep);
 
     nnrt_conv2d_forward(g, n, x, w, y, scratch);
     if (scratch)
@@ -407,6 +420,60 @@ static void test_conv_winograd(void **state) {
         check_wino(&r, &geo[i].g, 3, geo[i].bwd, 1e-6);
 }
 
+/* The weight pass over dy's nonzeros (conv.c, gcc hosts: at most half of
+ * dy nonzero), every result against the reference: the grid with a fifth
+ * of dy kept (its fewer than 8 channels take the rows layout where c kh <=
+ * 15 and kw <= 16, the direct tiles or the unfolding elsewhere); the
+ * channels layout with 16-channel blocks (lenet's second layer; 20
+ * channels: a part-filled second block), 8-channel ones (8, 9 and 12
+ * channels), 3 x 3 and 5 x 5, stride 2, padding up to 4, more output
+ * pixels than a list holds (420: two lists a filter, the second resuming
+ * the first's sums); the rows layout with 5, 9 and 15 rows (1 channel 5 x
+ * 5 at 28 x 28, lenet's first layer: four lists; 3 channels 3 x 3; 2 and
+ * 3 channels 5 x 5), a 7 x 7 stride-2 window, a 1 x 11 one; dy a tenth
+ * nonzero, and wholly zero (dW exactly 0); a NaN in dy reaching its
+ * filter's gradient. */
+static void test_conv_sparse(void **state) {
+    (void)state;
+    nnrt_rng r;
+    nnrt_rng_seed(&r, 19, 3);
+    static const nnrt_conv2d geo[] = {
+        {16, 14, 14, 32, 5, 5, 1, 1, 2, 2, 1, 0, 0}, {20, 6, 7, 12, 5, 5, 1, 1, 2, 2, 1, 0, 0},
+        {8, 9, 7, 10, 3, 3, 1, 1, 1, 1, 1, 0, 0},    {9, 8, 8, 8, 5, 5, 1, 1, 2, 2, 1, 0, 0},
+        {12, 5, 6, 9, 5, 5, 1, 1, 4, 4, 1, 0, 0},    {24, 11, 11, 17, 3, 3, 2, 2, 1, 1, 1, 0, 0},
+        {9, 21, 20, 8, 3, 3, 1, 1, 1, 1, 1, 0, 0},   {1, 28, 28, 16, 5, 5, 1, 1, 2, 2, 1, 0, 0},
+        {3, 10, 9, 8, 3, 3, 1, 1, 1, 1, 1, 0, 0},    {3, 8, 8, 6, 5, 5, 1, 1, 2, 2, 1, 0, 0},
+        {2, 9, 9, 5, 5, 5, 1, 1, 2, 2, 1, 0, 0},     {1, 12, 12, 4, 7, 7, 2, 2, 3, 3, 1, 0, 0},
+        {1, 13, 30, 4, 1, 11, 1, 1, 0, 5, 1, 0, 0},
+    };
+    static const double keeps[] = {0.3, 0.1};
+    dy_keep = 0.2;
+    assert_true(conv_grid(&r, 0, 0) > 500);
+    for (size_t k = 0; k < sizeof keeps / sizeof keeps[0]; k++) {
+        dy_keep = keeps[k];
+        for (size_t i = 0; i < sizeof geo / sizeof geo[0]; i++)
+            check_conv(&r, &geo[i], 1 + (int)(i % 3));
+    }
+    dy_keep = 1.0;
+
+    /* dy all zero: dW exactly 0; one NaN: its filter's gradient NaN (where
+     * its window reads the image: all of it here), the others finite */
+    const nnrt_conv2d *g = &geo[0];
+    long xn = (long)2 * g->c * g->h * g->w, yn = (long)2 * g->f * g->h * g->w, wn = (long)g->f * g->c * 25;
+    long sn = nnrt_conv2d_scratch(g, NNRT_CONV2D_BACKWARD_WEIGHT, 2);
+    float *x = fill(&r, X, xn), *dy = fill(&r, DY, yn), *dw = fill(&r, DW, wn), *scratch = fill(&r, S, sn);
+    sparsify(&r, dy, yn, 0.0);
+    nnrt_conv2d_backward_weight(g, 2, x, dy, dw, scratch);
+    for (long i = 0; i < wn; i++)
+        assert_true(dw[i] == 0.0f);
+    dy[(long)3 * g->h * g->w + 7 * g->w + 6] = NAN; /* sample 0, filter 3, pixel (7, 6) */
+    nnrt_conv2d_backward_weight(g, 2, x, dy, dw, scratch);
+    for (long i = 0; i < wn; i++)
+        assert_true(i / (g->c * 25) == 3 ? isnan(dw[i]) : dw[i] == 0.0f);
+    guards_intact(DW, wn, "sparse backward_weight");
+    guards_intact(S, sn, "sparse backward_weight scratch");
+}
+
 /* invalid geometries: sizes report 0 / -1 and the kernels write nothing */
 static void test_conv_invalid(void **state) {
     (void)state;
@@ -565,6 +632,7 @@ int main(void) {
         cmocka_unit_test(test_conv_grid),        cmocka_unit_test(test_conv_lenet),
         cmocka_unit_test(test_conv_grid_blocked), cmocka_unit_test(test_conv_block_lenet),
         cmocka_unit_test(test_conv_direct),      cmocka_unit_test(test_conv_winograd),
+        cmocka_unit_test(test_conv_sparse),
         cmocka_unit_test(test_conv_invalid),     cmocka_unit_test(test_pool_grid),
         cmocka_unit_test(test_maxpool_ties_nan),
         cmocka_unit_test(test_maxpool_ties_general),

@@ -110,8 +110,9 @@ static void test_gemm_same_bits(void **state) {
 }
 
 /* the three passes of one convolution on a batch of n: the same bits on
- * every thread count */
-static void check_conv(nnrt_rng *r, const nnrt_conv2d *g, int n) {
+ * every thread count; sparse: dy mostly zero (the weight pass then runs
+ * over its nonzeros on gcc hosts, its threads splitting the filters) */
+static void check_conv(nnrt_rng *r, const nnrt_conv2d *g, int n, int sparse) {
     long xs = (long)g->c * g->h * g->w, ys = (long)g->f * nnrt_conv2d_oh(g) * nnrt_conv2d_ow(g);
     long ws = (long)g->f / g->groups * (g->c / g->groups) * g->kh * g->kw * g->groups, sc = 0;
     int pass, t;
@@ -122,6 +123,9 @@ static void check_conv(nnrt_rng *r, const nnrt_conv2d *g, int n) {
     assert_true(sc <= (long)(sizeof W / sizeof W[0]) && n * xs <= MAXE && n * ys <= MAXE && ws <= MAXE);
     fill(r, A, n * xs); /* x */
     fill(r, B, n * ys); /* dy */
+    for (long i = 0; sparse && i < n * ys; i++)
+        if (nnrt_rng_uniform(r) < 0.8f)
+            B[i] = 0.0f;
     fill(r, C0, ws);    /* w */
     for (pass = 0; pass < 3; pass++) {
         long out = pass == NNRT_CONV2D_FORWARD ? n * ys : pass == NNRT_CONV2D_BACKWARD_INPUT ? n * xs : ws;
@@ -158,9 +162,11 @@ static void test_conv_same_bits(void **state) {
     int k;
     (void)state;
     nnrt_rng_seed(&r, 18, 2);
-    for (k = 0; k < (int)(sizeof gs / sizeof gs[0]); k++)
-        check_conv(&r, &gs[k], ns[k]);
-    check_conv(&r, &gs[0], 2); /* fewer samples than threads: one thread's passes */
+    for (k = 0; k < (int)(sizeof gs / sizeof gs[0]); k++) {
+        check_conv(&r, &gs[k], ns[k], 0);
+        check_conv(&r, &gs[k], ns[k], 1);
+    }
+    check_conv(&r, &gs[0], 2, 0); /* fewer samples than threads: one thread's passes */
 }
 
 /* many small jobs back to back: no lost wake-up, no part run twice */
