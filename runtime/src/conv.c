@@ -1254,6 +1254,142 @@ static void nnrt_sparse_run(const nnrt_sparse *q, int n, const float *x, const f
             }
 }
 
+/* The input pass over dy's nonzeros: dx[c][Y][X] is the sum over the
+ * output pixels whose window covers (Y, X) and over the filters of
+ * dy[f][pix] w[f][c][a][b]. Filter by filter, its kh kw vectors of CB
+ * channels of weights (packed [cp / CB][f][kh kw][CB]) stay in registers,
+ * and each of its nonzeros adds itself times them to the window's values
+ * of dx, a channels-last image of the sample bordered like the weight
+ * pass's (the border dropped at the end): a load, a multiply-add and a
+ * store a vector per nonzero. (Pixel by pixel instead, the window in
+ * registers and the weights loaded, was twice as slow: lenet's 51 KB of
+ * weights came from L2 for every nonzero.) Each sample decides for itself
+ * (at most a quarter of its dy nonzero: the Winograd input pass takes
+ * about 3.3 ns a pixel of dy, this one about 8 ns a nonzero and 0.6 ns a
+ * pixel to list them); the other samples run the passes below, consecutive
+ * ones together, each of which gives a sample the same bits alone as in a
+ * batch: so do the threads, which split the samples. Each value sums over
+ * the filters in order, then the pixels. Scratch: the packed weights,
+ * then the image on a cache line (16 floats spare). */
+
+/* The image at img (rows wcb floats apart, pixels CB apart) plus g[p]
+ * times the weights wt (KH KW rows of CB) in the window at off[p], for the
+ * pixels p = idx[k], k < cnt. Macros, so that the window and CB are
+ * constants in each. */
+#define NNRT_SPARSE_XROW(NAME, KW, CB)                                                                                 \
+    static inline void NAME(float *restrict row, const float(*restrict u)[CB], float v) {                              \
+        int b, j;                                                                                                      \
+        NNRT_UNROLL(KW)                                                                                                \
+        for (b = 0; b < (KW); b++)                                                                                     \
+            for (j = 0; j < (CB); j++)                                                                                 \
+                row[b * (CB) + j] = NNRT_MADD(row[b * (CB) + j], v, u[b][j]);                                          \
+    }
+#define NNRT_SPARSE_X(NAME, ROW, KH, KW, CB)                                                                           \
+    static NNRT_NOINLINE void NAME(float *img, ptrdiff_t wcb, const float *restrict wt, const int *restrict idx,       \
+                                   const int *restrict off, const float *restrict g, int cnt) {                        \
+        float u[(KH) * (KW)][CB];                                                                                      \
+        int a, j, k;                                                                                                   \
+        NNRT_UNROLL((KH) * (KW))                                                                                       \
+        for (a = 0; a < (KH) * (KW); a++)                                                                              \
+            for (j = 0; j < (CB); j++)                                                                                 \
+                u[a][j] = wt[a * (CB) + j];                                                                            \
+        for (k = 0; k < cnt; k++) {                                                                                    \
+            float *win = img + off[idx[k]];                                                                            \
+            const float v = g[idx[k]];                                                                                 \
+            NNRT_UNROLL(KH)                                                                                            \
+            for (a = 0; a < (KH); a++) /* rows of the window: apart (wcb >= KW CB) */                                  \
+                ROW(win + a * wcb, (const float(*)[CB])u[a * (KW)], v);                                                \
+        }                                                                                                              \
+    }
+NNRT_SPARSE_XROW(nnrt_sparse_xrow5x16, 5, 16)
+NNRT_SPARSE_XROW(nnrt_sparse_xrow5x8, 5, 8)
+NNRT_SPARSE_XROW(nnrt_sparse_xrow3x16, 3, 16)
+NNRT_SPARSE_XROW(nnrt_sparse_xrow3x8, 3, 8)
+NNRT_SPARSE_X(nnrt_sparse_x5x5x16, nnrt_sparse_xrow5x16, 5, 5, 16)
+NNRT_SPARSE_X(nnrt_sparse_x5x5x8, nnrt_sparse_xrow5x8, 5, 5, 8)
+NNRT_SPARSE_X(nnrt_sparse_x3x3x16, nnrt_sparse_xrow3x16, 3, 3, 16)
+NNRT_SPARSE_X(nnrt_sparse_x3x3x8, nnrt_sparse_xrow3x8, 3, 3, 8)
+#undef NNRT_SPARSE_X
+#undef NNRT_SPARSE_XROW
+
+/* The geometry of g's input pass over the nonzeros (the channels layout
+ * of the weight pass's), 1 when its shape allows it */
+static int nnrt_sparse_xgeom(const nnrt_conv2d *g, nnrt_sparse *q) {
+    if (!nnrt_sparse_geom(g, q) || q->rows)
+        return 0;
+    q->acc = (long)q->f * q->cp * q->kh * q->kw; /* here: the packed weights */
+    return q->acc + q->img + 16 <= nnrt_conv2d_scratch(g, NNRT_CONV2D_BACKWARD_INPUT, 1);
+}
+
+/* wt[k / cb][f][e][k % cb] = w[f][k][e] (e < kh kw; 0 for k >= c) */
+static void nnrt_sparse_pack(const nnrt_sparse *q, const float *w, float *restrict wt) {
+    const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
+    int kk = q->kh * q->kw, fo, k, e;
+    for (k = 0; k < q->cp; k++)
+        for (fo = 0; fo < q->f; fo++) {
+            float *restrict d = wt + (((ptrdiff_t)k / q->cb * q->f + fo) * kk) * q->cb + k % q->cb;
+            const float *src = w + ((ptrdiff_t)fo * q->c + k) * kk;
+            for (e = 0; e < kk; e++)
+                d[(ptrdiff_t)e * q->cb] = k < q->c ? src[e] * one : zero;
+        }
+}
+
+/* 1 when at most a quarter of one sample's dy (dys) is nonzero */
+static int nnrt_sparse_sample(const nnrt_sparse *q, const float *dys) {
+    long total = (long)q->f * q->oh * q->ow, i, nz = 0;
+    for (i = 0; i < total; i++)
+        nz += (nnrt_f2u(dys[i]) << 1) != 0;
+    return 4 * nz <= total;
+}
+
+/* dx of one sample (dxs, overwritten) from its dy over the nonzeros; wt
+ * packed, img the image's scratch */
+static void nnrt_sparse_input_one(const nnrt_sparse *q, const float *dys, const float *wt, float *dxs,
+                                  float *restrict img) {
+    const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
+    int off[NNRT_SPARSE_LIST], idx[NNRT_SPARSE_LIST];
+    ptrdiff_t wcb = (ptrdiff_t)q->wp * q->cb, plane = wcb * q->hp, fs = (ptrdiff_t)q->kh * q->kw * q->cb;
+    int ohw = q->oh * q->ow, p0, pix, fo, cb0, k, r, j;
+    long e;
+    for (e = 0; e < q->img; e++)
+        img[e] = zero;
+    for (p0 = 0; p0 < ohw; p0 += NNRT_SPARSE_LIST) {
+        int pn = ohw - p0 < NNRT_SPARSE_LIST ? ohw - p0 : NNRT_SPARSE_LIST, i = p0 / q->ow, jj = p0 % q->ow;
+        for (pix = 0; pix < pn; pix++) { /* the windows' corners in a block's image */
+            off[pix] = (int)(((ptrdiff_t)i * q->sh * q->wp + (ptrdiff_t)jj * q->sw) * q->cb);
+            if (++jj == q->ow)
+                jj = 0, i++;
+        }
+        for (fo = 0; fo < q->f; fo++) { /* list the filter's nonzeros, then add them */
+            const float *dyf = dys + (ptrdiff_t)fo * ohw + p0;
+            int cnt = 0;
+            for (pix = 0; pix < pn; pix++) {
+                idx[cnt] = pix;
+                cnt += (nnrt_f2u(dyf[pix]) << 1) != 0;
+            }
+            for (cb0 = 0; cnt && cb0 < q->cp; cb0 += q->cb) {
+                float *blk = img + cb0 / q->cb * plane;
+                const float *wf = wt + ((ptrdiff_t)cb0 / q->cb * q->f + fo) * fs;
+                if (q->kh == 5 && q->cb == 16)
+                    nnrt_sparse_x5x5x16(blk, wcb, wf, idx, off, dyf, cnt);
+                else if (q->kh == 5)
+                    nnrt_sparse_x5x5x8(blk, wcb, wf, idx, off, dyf, cnt);
+                else if (q->cb == 16)
+                    nnrt_sparse_x3x3x16(blk, wcb, wf, idx, off, dyf, cnt);
+                else
+                    nnrt_sparse_x3x3x8(blk, wcb, wf, idx, off, dyf, cnt);
+            }
+        }
+    }
+    for (k = 0; k < q->c; k++) /* the image's inside into dx */
+        for (r = 0; r < q->h; r++) {
+            const float *src = img + k / q->cb * plane + ((ptrdiff_t)(r + q->ph) * q->wp + q->pw) * q->cb + k % q->cb;
+            float *restrict d = dxs + ((ptrdiff_t)k * q->h + r) * q->w;
+            for (j = 0; j < q->w; j++)
+                d[j] = src[(ptrdiff_t)j * q->cb] * one;
+        }
+}
+
 /* ---- Winograd F(2 x 2, 5 x 5) (hosts, NNRT_DIRECT with hardware FMA) */
 #if NNRT_DIRECT && defined(FP_FAST_FMAF)
 #define NNRT_WINO 1
@@ -1669,20 +1805,17 @@ NNRT_API void nnrt_conv2d_forward(const nnrt_conv2d *g, int n, const float *x, c
         }
 }
 
-NNRT_API void nnrt_conv2d_backward_input(const nnrt_conv2d *g, int n, const float *dy, const float *w, float *dx,
-                                         float *scratch) {
+/* The input pass of n samples by the dense kernels: Winograd, the direct
+ * tiles, the blocked or whole unfolding (each gives a sample the same
+ * bits alone as in a batch) */
+static void nnrt_conv2d_backward_input_dense(const nnrt_conv2d *g, int n, const float *dy, const float *w, float *dx,
+                                             float *scratch) {
     nnrt_conv2d_dims d;
 #if NNRT_WINO
     nnrt_wino wq;
 #endif
     long ws_at = 0;
     int s, gi, flat;
-    if (n < 1 || !nnrt_conv2d_ok(g))
-        return;
-#if NNRT_MT
-    if (nnrt_conv2d_mt(g, NNRT_CONV2D_BACKWARD_INPUT, n, dy, w, dx, scratch))
-        return;
-#endif
     d = nnrt_conv2d_sizes(g);
     flat = nnrt_conv2d_flat(g);
 #if NNRT_WINO
@@ -1720,6 +1853,42 @@ NNRT_API void nnrt_conv2d_backward_input(const nnrt_conv2d *g, int n, const floa
             nnrt_col2im(g, d.cg, nnrt_conv2d_oh(g), nnrt_conv2d_ow(g), scratch, dxg);
         }
     }
+}
+
+NNRT_API void nnrt_conv2d_backward_input(const nnrt_conv2d *g, int n, const float *dy, const float *w, float *dx,
+                                         float *scratch) {
+#if NNRT_DIRECT
+    nnrt_sparse sq;
+#endif
+    if (n < 1 || !nnrt_conv2d_ok(g))
+        return;
+#if NNRT_MT
+    if (nnrt_conv2d_mt(g, NNRT_CONV2D_BACKWARD_INPUT, n, dy, w, dx, scratch))
+        return;
+#endif
+#if NNRT_DIRECT
+    if (nnrt_sparse_xgeom(g, &sq)) { /* sample by sample: over the nonzeros, or dense (runs of samples) */
+        long xs = (long)g->c * g->h * g->w, ys = (long)g->f * sq.oh * sq.ow;
+        float *img = scratch + sq.acc;
+        int s = 0, s0, packed = 0;
+        img += (64 - (uintptr_t)img % 64) % 64 / sizeof(float); /* whole cache lines */
+        while (s < n) {
+            if (nnrt_sparse_sample(&sq, dy + s * ys)) {
+                if (!packed)
+                    nnrt_sparse_pack(&sq, w, scratch), packed = 1;
+                nnrt_sparse_input_one(&sq, dy + s * ys, scratch, dx + s * xs, img);
+                s++;
+                continue;
+            }
+            for (s0 = s++; s < n && !nnrt_sparse_sample(&sq, dy + s * ys); s++)
+                ;
+            nnrt_conv2d_backward_input_dense(g, s - s0, dy + s0 * ys, w, dx + s0 * xs, scratch);
+            packed = 0; /* the dense kernels used the scratch */
+        }
+        return;
+    }
+#endif
+    nnrt_conv2d_backward_input_dense(g, n, dy, w, dx, scratch);
 }
 
 NNRT_API void nnrt_conv2d_backward_weight(const nnrt_conv2d *g, int n, const float *x, const float *dy, float *dw,

@@ -420,8 +420,10 @@ static void test_conv_winograd(void **state) {
         check_wino(&r, &geo[i].g, 3, geo[i].bwd, 1e-6);
 }
 
-/* The weight pass over dy's nonzeros (conv.c, gcc hosts: at most half of
- * dy nonzero), every result against the reference: the grid with a fifth
+/* The passes over dy's nonzeros (conv.c, gcc hosts: the weight pass when
+ * at most half of dy is nonzero, the input pass for each sample with at
+ * most a quarter, 8 channels or more), every result against the
+ * reference: the grid with a fifth
  * of dy kept (its fewer than 8 channels take the rows layout where c kh <=
  * 15 and kw <= 16, the direct tiles or the unfolding elsewhere); the
  * channels layout with 16-channel blocks (lenet's second layer; 20
@@ -431,8 +433,10 @@ static void test_conv_winograd(void **state) {
  * the first's sums); the rows layout with 5, 9 and 15 rows (1 channel 5 x
  * 5 at 28 x 28, lenet's first layer: four lists; 3 channels 3 x 3; 2 and
  * 3 channels 5 x 5), a 7 x 7 stride-2 window, a 1 x 11 one; dy a tenth
- * nonzero, and wholly zero (dW exactly 0); a NaN in dy reaching its
- * filter's gradient. */
+ * nonzero (the input pass over the nonzeros too) and three tenths (some
+ * samples over a quarter), and wholly zero (dW exactly 0); a NaN in dy
+ * reaching its filter's gradient; a batch mixing sparse and dense samples
+ * in the input pass. */
 static void test_conv_sparse(void **state) {
     (void)state;
     nnrt_rng r;
@@ -472,6 +476,31 @@ static void test_conv_sparse(void **state) {
         assert_true(i / (g->c * 25) == 3 ? isnan(dw[i]) : dw[i] == 0.0f);
     guards_intact(DW, wn, "sparse backward_weight");
     guards_intact(S, sn, "sparse backward_weight scratch");
+
+    /* the input pass decides sample by sample (at most a quarter of a
+     * sample's dy nonzero: over the nonzeros): samples 0, 2 and 3 sparse,
+     * 1 and 4 dense, 5 sparse; the whole batch against the reference, and
+     * bit for bit equal to one sample at a time (the threads split samples) */
+    for (size_t k = 0; k < 2; k++) {
+        const nnrt_conv2d *gx = &geo[k == 0 ? 0 : 5];
+        int n = 6, oh = nnrt_conv2d_oh(gx), ow = nnrt_conv2d_ow(gx);
+        long xs = (long)gx->c * gx->h * gx->w, ys = (long)gx->f * oh * ow;
+        sn = nnrt_conv2d_scratch(gx, NNRT_CONV2D_BACKWARD_INPUT, 1);
+        float *w = fill(&r, W, (long)gx->f * gx->c * gx->kh * gx->kw), *dyx = fill(&r, DY, n * ys);
+        float *dx = fill(&r, DX, n * xs), *dx1 = fill(&r, Y1, n * xs);
+        for (int s = 0; s < n; s++)
+            if (s != 1 && s != 4)
+                sparsify(&r, dyx + s * ys, ys, 0.15);
+        scratch = fill(&r, S, sn);
+        nnrt_conv2d_backward_input(gx, n, dyx, w, dx, scratch);
+        guards_intact(S, sn, "sparse backward_input scratch");
+        guards_intact(DX, n * xs, "sparse backward_input");
+        ref_backward_input(gx, n, dyx, w, R);
+        close_enough(dx, R, n * xs, 1e-5 * (gx->f * gx->kh * gx->kw + 1), "sparse backward_input", gx);
+        for (int s = 0; s < n; s++)
+            nnrt_conv2d_backward_input(gx, 1, dyx + s * ys, w, dx1 + s * xs, scratch);
+        assert_memory_equal(dx, dx1, sizeof(float) * (size_t)(n * xs));
+    }
 }
 
 /* invalid geometries: sizes report 0 / -1 and the kernels write nothing */
