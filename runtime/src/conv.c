@@ -1133,11 +1133,16 @@ static int nnrt_sparse_geom(const nnrt_conv2d *g, nnrt_sparse *q) {
     return q->acc + q->img + 16 <= nnrt_conv2d_scratch(g, NNRT_CONV2D_BACKWARD_WEIGHT, 1);
 }
 
-/* 1 when at most half of dy's n samples is nonzero */
+/* 1 when at most half of dy is nonzero, counted in every eighth sample
+ * (0, 8, ...: a batch's samples went through the same relu and pooling;
+ * the whole of lenet's conv1 dy is 1.6 MB, and the count was 0.07 ms of
+ * its step) */
 static int nnrt_sparse_enough(const nnrt_sparse *q, int n, const float *dy) {
-    long total = (long)n * q->f * q->oh * q->ow, i, nz = 0;
-    for (i = 0; i < total; i++)
-        nz += dy[i] != 0.0f;
+    long per = (long)q->f * q->oh * q->ow, i, nz = 0, total = 0;
+    int s;
+    for (s = 0; s < n; s += 8, total += per)
+        for (i = 0; i < per; i++)
+            nz += (nnrt_f2u(dy[s * per + i]) << 1) != 0;
     return 2 * nz <= total;
 }
 
