@@ -24,10 +24,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 # (network, batch): rows of the table; each gives inference and a training step
-CASES = [("mlp", 1), ("mlp", 32), ("mlp", 128), ("wide", 128), ("lenet", 32), ("tanh", 200), ("lstm", 1), ("lstm", 32)]
+CASES = [("mlp", 1), ("mlp", 32), ("mlp", 128), ("wide", 128), ("lenet", 32), ("digits", 32), ("tanh", 200),
+         ("lstm", 1), ("lstm", 32)]
 # targets: (network, batch, kind) -> the largest acceptable ratio nngen/PyTorch
 TARGETS = {("mlp", 32, "adam"): 0.40, ("mlp", 1, "infer"): 0.35, ("wide", 128, "sgd"): 1.0,
-           ("lenet", 32, "adam"): 0.50, ("tanh", 200, "adam"): 0.05,
+           ("lenet", 32, "adam"): 0.50, ("digits", 32, "adam"): 0.50, ("tanh", 200, "adam"): 0.05,
            ("lstm", 32, "adam"): 0.50, ("lstm", 1, "infer"): 0.20}
 RSS_TARGET = 0.1
 # end to end: the .nn files trained by `nngen train` on the shipped digits
@@ -229,7 +230,7 @@ def main(argv):
             continue
         for kind, opt, label in (("infer", "sgd", "inference"), ("train", "sgd", "SGD step"),
                                  ("train", "adam", "Adam step")):
-            name = "%s b%d %s" % ({"mlp": "784-128-10", "wide": "784-512-512-10", "lenet": "lenet",
+            name = "%s b%d %s" % ({"mlp": "784-128-10", "wide": "784-512-512-10", "lenet": "lenet", "digits": "digits_cnn 8/16",
                                    "tanh": "2-16-2 tanh",
                                    "lstm": "lstm128 T28"}[net], b, label)
             target = TARGETS.get((net, b, "infer" if kind == "infer" else opt))

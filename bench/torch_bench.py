@@ -60,6 +60,12 @@ def make_net(name):
             nn.Conv2d(16, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
             nn.Flatten(), nn.Linear(1568, 10))
         shape, classes = (1, 28, 28), 10
+    elif kind == "digits":
+        net = nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(784, 5))
+        shape, classes = (1, 28, 28), 5
     elif kind == "lstm":
         net = LastLSTM()
         shape, classes = (28, 28), 10
