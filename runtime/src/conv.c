@@ -2,10 +2,12 @@
  * conv.c - the convolution and pooling kernels of conv2d, maxpool2d and
  * avgpool2d (nn_runtime.h, "convolution and pooling"): on hosts, direct
  * register tiles over a zero-bordered copy of each image ("direct
- * convolution" below) where they apply, Winograd F(2 x 2, 5 x 5) for the
- * input pass of 5 x 5 stride-1 convolutions with hardware multiply-add
- * (after them); elsewhere (and on the Cortex-M4F) im2col and col2im
- * around the packed GEMM (gemm.c); direct pooling loops.
+ * convolution" below) where they apply, the gradients over dy's nonzeros
+ * where dy is mostly zero (after relu and pooling: after them), Winograd
+ * F(2 x 2, 5 x 5) for the input pass of other 5 x 5 stride-1 convolutions
+ * with hardware multiply-add (after those); elsewhere (and on the
+ * Cortex-M4F) im2col and col2im around the packed GEMM (gemm.c); direct
+ * pooling loops.
  *
  * Invariants: NCHW images; every function does nothing for an invalid
  * geometry or n < 1; scratch is the caller's, nnrt_conv2d_scratch floats
@@ -1148,7 +1150,7 @@ static int nnrt_sparse_enough(const nnrt_sparse *q, int n, const float *dy) {
 
 /* The sample x as the layout reads it (channels: img[k / cb][Y][X][k %
  * cb] = x[k][Y - ph][X - pw], 0 in the border and for k >= c; rows: the
- * direct passes' bordered image and 8 zeros) */
+ * direct passes' bordered image and 16 zeros) */
 static void nnrt_sparse_image(const nnrt_sparse *q, const float *x, float *restrict img) {
     const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
     long plane = (long)q->hp * q->wp * q->cb, i;
