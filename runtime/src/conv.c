@@ -1172,6 +1172,29 @@ static void nnrt_sparse_image(const nnrt_sparse *q, const float *x, float *restr
         }
 }
 
+/* off[t] = the corner of output pixel p0 + t's window in the image
+ * (t < pn), pixels step floats apart */
+static void nnrt_sparse_corners(const nnrt_sparse *q, int p0, int pn, int step, int *restrict off) {
+    int t, i = p0 / q->ow, j = p0 % q->ow;
+    for (t = 0; t < pn; t++) {
+        off[t] = (int)(((ptrdiff_t)i * q->sh * q->wp + (ptrdiff_t)j * q->sw) * step);
+        if (++j == q->ow)
+            j = 0, i++;
+    }
+}
+
+/* idx = the positions of g's nonzeros among its pn values, in order; their
+ * count. != 0 on the bits (NaN counts, -0 does not): fewer instructions
+ * than the float compare, branch-free. */
+static int nnrt_sparse_list(const float *g, int pn, int *restrict idx) {
+    int t, cnt = 0;
+    for (t = 0; t < pn; t++) {
+        idx[cnt] = t;
+        cnt += (nnrt_f2u(g[t]) << 1) != 0;
+    }
+    return cnt;
+}
+
 /* The sums of a filter (acc) plus its nonzeros g[idx[k]] (k < cnt) at
  * the windows off[idx[k]] */
 static void nnrt_sparse_add(const nnrt_sparse *q, const float *img, const ptrdiff_t *rof, const int *idx,
@@ -1213,7 +1236,7 @@ static void nnrt_sparse_part(void *ctx, int part, int parts, float *work) {
     const nnrt_sparse *q = jb->q;
     int f0 = q->f * part / parts, f1 = q->f * (part + 1) / parts, ohw = q->oh * q->ow, r;
     long xs = (long)q->c * q->h * q->w, per = q->acc / q->f;
-    ptrdiff_t rof[NNRT_SPARSE_ROWS], pix_step = q->rows ? 1 : q->cb, row = (ptrdiff_t)q->wp * pix_step;
+    ptrdiff_t rof[NNRT_SPARSE_ROWS];
     int off[NNRT_SPARSE_LIST], idx[NNRT_SPARSE_LIST], s, fo, p0;
     work += (64 - (uintptr_t)work % 64) % 64 / sizeof(float); /* whole cache lines */
     for (r = 0; r < NNRT_SPARSE_ROWS; r++) /* rows: (ci, a) of the window; the spare ones read row 0 */
@@ -1221,20 +1244,12 @@ static void nnrt_sparse_part(void *ctx, int part, int parts, float *work) {
     for (s = 0; s < jb->n; s++) {
         nnrt_sparse_image(q, jb->x + s * xs, work);
         for (p0 = 0; p0 < ohw; p0 += NNRT_SPARSE_LIST) {
-            int pn = ohw - p0 < NNRT_SPARSE_LIST ? ohw - p0 : NNRT_SPARSE_LIST, pix, i = p0 / q->ow, j = p0 % q->ow;
-            for (pix = 0; pix < pn; pix++) { /* the windows' corners in the image (a block's) */
-                off[pix] = (int)(i * q->sh * row + j * q->sw * pix_step);
-                if (++j == q->ow)
-                    j = 0, i++;
-            }
-            for (fo = f0; fo < f1; fo++) { /* list the nonzeros, then add them */
+            int pn = ohw - p0 < NNRT_SPARSE_LIST ? ohw - p0 : NNRT_SPARSE_LIST;
+            nnrt_sparse_corners(q, p0, pn, q->rows ? 1 : q->cb, off); /* in the image (channels: a block's) */
+            for (fo = f0; fo < f1; fo++) {                            /* list the nonzeros, then add them */
                 const float *dyf = jb->dy + ((ptrdiff_t)s * q->f + fo) * ohw + p0;
-                int cnt = 0;
-                for (pix = 0; pix < pn; pix++) { /* != 0 on the bits (NaN counts, -0 not): fewer instructions */
-                    idx[cnt] = pix;
-                    cnt += (nnrt_f2u(dyf[pix]) << 1) != 0;
-                }
-                nnrt_sparse_add(q, work, rof, idx, off, dyf, cnt, jb->acc + fo * per, s == 0 && p0 == 0);
+                nnrt_sparse_add(q, work, rof, idx, off, dyf, nnrt_sparse_list(dyf, pn, idx), jb->acc + fo * per,
+                                s == 0 && p0 == 0);
             }
         }
     }
@@ -1356,24 +1371,16 @@ static void nnrt_sparse_input_one(const nnrt_sparse *q, const float *dys, const 
     const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
     int off[NNRT_SPARSE_LIST], idx[NNRT_SPARSE_LIST];
     ptrdiff_t wcb = (ptrdiff_t)q->wp * q->cb, plane = wcb * q->hp, fs = (ptrdiff_t)q->kh * q->kw * q->cb;
-    int ohw = q->oh * q->ow, p0, pix, fo, cb0, k, r, j;
+    int ohw = q->oh * q->ow, p0, fo, cb0, k, r, j;
     long e;
     for (e = 0; e < q->img; e++)
         img[e] = zero;
     for (p0 = 0; p0 < ohw; p0 += NNRT_SPARSE_LIST) {
-        int pn = ohw - p0 < NNRT_SPARSE_LIST ? ohw - p0 : NNRT_SPARSE_LIST, i = p0 / q->ow, jj = p0 % q->ow;
-        for (pix = 0; pix < pn; pix++) { /* the windows' corners in a block's image */
-            off[pix] = (int)(((ptrdiff_t)i * q->sh * q->wp + (ptrdiff_t)jj * q->sw) * q->cb);
-            if (++jj == q->ow)
-                jj = 0, i++;
-        }
-        for (fo = 0; fo < q->f; fo++) { /* list the filter's nonzeros, then add them */
+        int pn = ohw - p0 < NNRT_SPARSE_LIST ? ohw - p0 : NNRT_SPARSE_LIST;
+        nnrt_sparse_corners(q, p0, pn, q->cb, off); /* in a block's image */
+        for (fo = 0; fo < q->f; fo++) {             /* list the filter's nonzeros, then add them */
             const float *dyf = dys + (ptrdiff_t)fo * ohw + p0;
-            int cnt = 0;
-            for (pix = 0; pix < pn; pix++) {
-                idx[cnt] = pix;
-                cnt += (nnrt_f2u(dyf[pix]) << 1) != 0;
-            }
+            int cnt = nnrt_sparse_list(dyf, pn, idx);
             for (cb0 = 0; cnt && cb0 < q->cp; cb0 += q->cb) {
                 float *blk = img + cb0 / q->cb * plane;
                 const float *wf = wt + ((ptrdiff_t)cb0 / q->cb * q->f + fo) * fs;
