@@ -1022,7 +1022,8 @@ static void nnrt_conv2d_backward_weight_direct(const nnrt_conv2d *g, const nnrt_
  * rest. */
 enum {
     NNRT_SPARSE_LIST = 256, /* pixels listed at a time */
-    NNRT_SPARSE_ROWS = 15   /* rows: sum vectors a filter at most (c kh) */
+    NNRT_SPARSE_ROWS = 15,  /* rows: sum vectors a filter at most (c kh) */
+    NNRT_SPARSE_SPARE = 16  /* floats of scratch spare, to start the image on a cache line */
 };
 
 typedef struct nnrt_sparse {
@@ -1109,9 +1110,11 @@ NNRT_SPARSE_ROW(nnrt_sparse_row9, 9)
 NNRT_SPARSE_ROW(nnrt_sparse_row15, 15)
 #undef NNRT_SPARSE_ROW
 
-/* The geometry of g's weight pass over the nonzeros, 1 when its shape
- * allows it (the density is counted apart) */
-static int nnrt_sparse_geom(const nnrt_conv2d *g, nnrt_sparse *q) {
+/* The geometry of g's pass (weight or input) over the nonzeros, 1 when its
+ * shape allows it and its scratch fits in the pass's (the density is
+ * counted apart). acc: the floats of the weight pass's sums, which are
+ * also those of the input pass's packed weights in the channels layout. */
+static int nnrt_sparse_geom(const nnrt_conv2d *g, int pass, nnrt_sparse *q) {
     int sq5 = g->kh == 5 && g->kw == 5, sq3 = g->kh == 3 && g->kw == 3;
     if (g->groups != 1 || g->c < 1)
         return 0;
@@ -1132,7 +1135,27 @@ static int nnrt_sparse_geom(const nnrt_conv2d *g, nnrt_sparse *q) {
     } else {
         return 0;
     }
-    return q->acc + q->img + 16 <= nnrt_conv2d_scratch(g, NNRT_CONV2D_BACKWARD_WEIGHT, 1);
+    return q->acc + q->img + NNRT_SPARSE_SPARE <= nnrt_conv2d_scratch(g, pass, 1);
+}
+
+/* p moved up to the next cache line (at most NNRT_SPARSE_SPARE floats):
+ * unaligned, the 64-byte loads split lines, at twice the time */
+static float *nnrt_sparse_line(float *p) {
+    return p + (64 - (uintptr_t)p % 64) % 64 / sizeof(float);
+}
+
+/* 1 when the bits of v are those of a nonzero (NaN counts, -0 does not):
+ * fewer instructions than the float compare, branch-free */
+static inline int nnrt_sparse_nonzero(float v) {
+    return (nnrt_f2u(v) << 1) != 0;
+}
+
+/* the nonzeros among g's n values */
+static long nnrt_sparse_count(const float *g, long n) {
+    long i, nz = 0;
+    for (i = 0; i < n; i++)
+        nz += nnrt_sparse_nonzero(g[i]);
+    return nz;
 }
 
 /* 1 when at most half of dy is nonzero, counted in every eighth sample
@@ -1140,11 +1163,10 @@ static int nnrt_sparse_geom(const nnrt_conv2d *g, nnrt_sparse *q) {
  * the whole of lenet's conv1 dy is 1.6 MB, and the count was 0.07 ms of
  * its step) */
 static int nnrt_sparse_enough(const nnrt_sparse *q, int n, const float *dy) {
-    long per = (long)q->f * q->oh * q->ow, i, nz = 0, total = 0;
+    long per = (long)q->f * q->oh * q->ow, nz = 0, total = 0;
     int s;
     for (s = 0; s < n; s += 8, total += per)
-        for (i = 0; i < per; i++)
-            nz += (nnrt_f2u(dy[s * per + i]) << 1) != 0;
+        nz += nnrt_sparse_count(dy + s * per, per);
     return 2 * nz <= total;
 }
 
@@ -1183,14 +1205,13 @@ static void nnrt_sparse_corners(const nnrt_sparse *q, int p0, int pn, int step, 
     }
 }
 
-/* idx = the positions of g's nonzeros among its pn values, in order; their
- * count. != 0 on the bits (NaN counts, -0 does not): fewer instructions
- * than the float compare, branch-free. */
+/* idx = the positions of g's nonzeros among its pn values, in order
+ * (branch-free); their count */
 static int nnrt_sparse_list(const float *g, int pn, int *restrict idx) {
     int t, cnt = 0;
     for (t = 0; t < pn; t++) {
         idx[cnt] = t;
-        cnt += (nnrt_f2u(g[t]) << 1) != 0;
+        cnt += nnrt_sparse_nonzero(g[t]);
     }
     return cnt;
 }
@@ -1238,7 +1259,7 @@ static void nnrt_sparse_part(void *ctx, int part, int parts, float *work) {
     long xs = (long)q->c * q->h * q->w, per = q->acc / q->f;
     ptrdiff_t rof[NNRT_SPARSE_ROWS];
     int off[NNRT_SPARSE_LIST], idx[NNRT_SPARSE_LIST], s, fo, p0;
-    work += (64 - (uintptr_t)work % 64) % 64 / sizeof(float); /* whole cache lines */
+    work = nnrt_sparse_line(work);
     for (r = 0; r < NNRT_SPARSE_ROWS; r++) /* rows: (ci, a) of the window; the spare ones read row 0 */
         rof[r] = r < q->c * q->kh ? ((ptrdiff_t)(r / q->kh) * q->hp + r % q->kh) * q->wp : 0;
     for (s = 0; s < jb->n; s++) {
@@ -1263,7 +1284,8 @@ static void nnrt_sparse_run(const nnrt_sparse *q, int n, const float *x, const f
     jb.q = q, jb.n = n, jb.x = x, jb.dy = dy, jb.acc = scratch;
 #if NNRT_MT
     if (!(nnrt_mt_threads() >= 2 && (double)n * q->f * q->c * kk * q->oh * q->ow >= NNRT_MT_FLOPS &&
-          nnrt_mt_reserve(q->img + 16) && nnrt_mt_run(nnrt_sparse_part, &jb, nnrt_mt_threads(), scratch + q->acc) > 0))
+          nnrt_mt_reserve(q->img + NNRT_SPARSE_SPARE) &&
+          nnrt_mt_run(nnrt_sparse_part, &jb, nnrt_mt_threads(), scratch + q->acc) > 0))
 #endif
         nnrt_sparse_part(&jb, 0, 1, scratch + q->acc);
     for (fo = 0; fo < q->f; fo++) /* the sums into dw [f][c][kh kw] */
@@ -1334,15 +1356,6 @@ NNRT_SPARSE_X(nnrt_sparse_x3x3x8, nnrt_sparse_xrow3x8, 3, 3, 8)
 #undef NNRT_SPARSE_X
 #undef NNRT_SPARSE_XROW
 
-/* The geometry of g's input pass over the nonzeros (the channels layout
- * of the weight pass's), 1 when its shape allows it */
-static int nnrt_sparse_xgeom(const nnrt_conv2d *g, nnrt_sparse *q) {
-    if (!nnrt_sparse_geom(g, q) || q->rows)
-        return 0;
-    q->acc = (long)q->f * q->cp * q->kh * q->kw; /* here: the packed weights */
-    return q->acc + q->img + 16 <= nnrt_conv2d_scratch(g, NNRT_CONV2D_BACKWARD_INPUT, 1);
-}
-
 /* wt[k / cb][f][e][k % cb] = w[f][k][e] (e < kh kw; 0 for k >= c) */
 static void nnrt_sparse_pack(const nnrt_sparse *q, const float *w, float *restrict wt) {
     const float zero = nnrt_fence_f(0.0f), one = nnrt_fence_f(1.0f);
@@ -1358,10 +1371,8 @@ static void nnrt_sparse_pack(const nnrt_sparse *q, const float *w, float *restri
 
 /* 1 when at most a quarter of one sample's dy (dys) is nonzero */
 static int nnrt_sparse_sample(const nnrt_sparse *q, const float *dys) {
-    long total = (long)q->f * q->oh * q->ow, i, nz = 0;
-    for (i = 0; i < total; i++)
-        nz += (nnrt_f2u(dys[i]) << 1) != 0;
-    return 4 * nz <= total;
+    long total = (long)q->f * q->oh * q->ow;
+    return 4 * nnrt_sparse_count(dys, total) <= total;
 }
 
 /* dx of one sample (dxs, overwritten) from its dy over the nonzeros; wt
@@ -1869,6 +1880,33 @@ static void nnrt_conv2d_backward_input_dense(const nnrt_conv2d *g, int n, const 
     }
 }
 
+#if NNRT_DIRECT
+/* The input pass of n samples, sample by sample over the nonzeros or, for
+ * runs of denser samples, by the dense kernels (each sample's density
+ * counted once); scratch: the packed weights (packed again after a dense
+ * run, which uses the scratch), then the image */
+static void nnrt_sparse_input(const nnrt_sparse *q, const nnrt_conv2d *g, int n, const float *dy, const float *w,
+                              float *dx, float *scratch) {
+    long xs = (long)q->c * q->h * q->w, ys = (long)q->f * q->oh * q->ow;
+    float *img = nnrt_sparse_line(scratch + q->acc);
+    int s = 0, s0, sparse, packed = 0;
+    while (s < n) {
+        sparse = nnrt_sparse_sample(q, dy + s * ys);
+        for (s0 = s++; s < n && nnrt_sparse_sample(q, dy + s * ys) == sparse; s++)
+            ;
+        if (!sparse) {
+            nnrt_conv2d_backward_input_dense(g, s - s0, dy + s0 * ys, w, dx + s0 * xs, scratch);
+            packed = 0; /* the dense kernels used the scratch */
+            continue;
+        }
+        if (!packed)
+            nnrt_sparse_pack(q, w, scratch), packed = 1;
+        for (; s0 < s; s0++)
+            nnrt_sparse_input_one(q, dy + s0 * ys, scratch, dx + s0 * xs, img);
+    }
+}
+#endif
+
 NNRT_API void nnrt_conv2d_backward_input(const nnrt_conv2d *g, int n, const float *dy, const float *w, float *dx,
                                          float *scratch) {
 #if NNRT_DIRECT
@@ -1881,24 +1919,8 @@ NNRT_API void nnrt_conv2d_backward_input(const nnrt_conv2d *g, int n, const floa
         return;
 #endif
 #if NNRT_DIRECT
-    if (nnrt_sparse_xgeom(g, &sq)) { /* sample by sample: over the nonzeros, or dense (runs of samples) */
-        long xs = (long)g->c * g->h * g->w, ys = (long)g->f * sq.oh * sq.ow;
-        float *img = scratch + sq.acc;
-        int s = 0, s0, packed = 0;
-        img += (64 - (uintptr_t)img % 64) % 64 / sizeof(float); /* whole cache lines */
-        while (s < n) {
-            if (nnrt_sparse_sample(&sq, dy + s * ys)) {
-                if (!packed)
-                    nnrt_sparse_pack(&sq, w, scratch), packed = 1;
-                nnrt_sparse_input_one(&sq, dy + s * ys, scratch, dx + s * xs, img);
-                s++;
-                continue;
-            }
-            for (s0 = s++; s < n && !nnrt_sparse_sample(&sq, dy + s * ys); s++)
-                ;
-            nnrt_conv2d_backward_input_dense(g, s - s0, dy + s0 * ys, w, dx + s0 * xs, scratch);
-            packed = 0; /* the dense kernels used the scratch */
-        }
+    if (nnrt_sparse_geom(g, NNRT_CONV2D_BACKWARD_INPUT, &sq) && !sq.rows) {
+        nnrt_sparse_input(&sq, g, n, dy, w, dx, scratch);
         return;
     }
 #endif
@@ -1925,7 +1947,7 @@ NNRT_API void nnrt_conv2d_backward_weight(const nnrt_conv2d *g, int n, const flo
         return;
     }
 #if NNRT_DIRECT
-    if (nnrt_sparse_geom(g, &sq) && nnrt_sparse_enough(&sq, n, dy)) {
+    if (nnrt_sparse_geom(g, NNRT_CONV2D_BACKWARD_WEIGHT, &sq) && nnrt_sparse_enough(&sq, n, dy)) {
         nnrt_sparse_run(&sq, n, x, dy, dw, scratch);
         return;
     }

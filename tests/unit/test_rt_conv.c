@@ -99,8 +99,9 @@ static void ref_backward_input(const nnrt_conv2d *g, int n, const float *dy, con
                             }
 }
 
-/* The share of dy that check_conv keeps nonzero (1: all; below a half the
- * weight pass runs over the nonzeros on gcc hosts, conv.c) */
+/* The share of dy that check_conv keeps nonzero (1: all; on gcc hosts,
+ * conv.c, the weight pass runs over the nonzeros below a half, the input
+ * pass, 8 channels or more, for each sample below a quarter) */
 static double dy_keep = 1.0;
 
 /* dy's n values zeroed but for about a share `keep` of them */
