@@ -42,6 +42,16 @@ class LastLSTM(nn.Module):
         return self.dense(h[:, -1])
 
 
+def two_conv(f1, f2, k, classes):
+    """lenet_*.nn and digits_*.nn: two k x k convolutions (f1, f2 filters,
+    "same" padding), each with relu and 2x2 max pooling, on 28 x 28 images,
+    then a dense layer from the 7 x 7 x f2 features"""
+    return nn.Sequential(
+        nn.Conv2d(1, f1, k, padding=k // 2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(f1, f2, k, padding=k // 2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(f2 * 7 * 7, classes))
+
+
 def make_net(name):
     """The architecture of bench/models/NAME.nn, and its optimizer kind."""
     kind, opt = name.split("_")
@@ -55,17 +65,9 @@ def make_net(name):
         net = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 2))
         shape, classes = (2,), 2
     elif kind == "lenet":
-        net = nn.Sequential(
-            nn.Conv2d(1, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(1568, 10))
-        shape, classes = (1, 28, 28), 10
+        net, shape, classes = two_conv(16, 32, 5, 10), (1, 28, 28), 10
     elif kind == "digits":
-        net = nn.Sequential(
-            nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(784, 5))
-        shape, classes = (1, 28, 28), 5
+        net, shape, classes = two_conv(8, 16, 3, 5), (1, 28, 28), 5
     elif kind == "lstm":
         net = LastLSTM()
         shape, classes = (28, 28), 10
